@@ -1,0 +1,52 @@
+# Twitter-like backend: Python gRPC services behind an Envoy REST edge.
+# `make up` brings the whole local stack up; `make test` runs the suite against it.
+
+SHELL := /bin/bash
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help venv gen check-gen lint fmt up down status test bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+venv: ## Install the pinned Python toolchain and dependencies into .venv
+	@tools/bootstrap.sh
+
+gen: venv ## Rebuild generated/ (stubs, .pyi, Envoy descriptor) from protos/
+	@tools/gen_protos.sh 2>/dev/null
+
+check-gen: gen ## Fail when generated/ is stale
+	@git diff --exit-code --stat -- generated/ || \
+	  (echo "generated/ is stale: run 'make gen' and commit" >&2; exit 1)
+	@test -z "$$(git ls-files --others --exclude-standard generated/)" || \
+	  (echo "generated/ has untracked files: run 'make gen' and commit" >&2; exit 1)
+
+lint: venv ## buf lint + breaking (against main), ruff, mypy
+	@.venv/bin/buf lint
+	@if git rev-parse --verify --quiet main >/dev/null && \
+	    git cat-file -e main:buf.yaml 2>/dev/null; then \
+	  .venv/bin/buf breaking --against '.git#branch=main'; fi
+	@.venv/bin/ruff check .
+	@.venv/bin/mypy services stack edge tests
+
+fmt: venv ## Format and autofix
+	@.venv/bin/ruff check --fix .
+
+up: venv ## Install what is missing and start the whole stack (idempotent)
+	@$(PY) -m stack up
+
+down: ## Stop everything `make up` started
+	@if [ -x $(PY) ]; then $(PY) -m stack down; fi
+
+status: venv ## Show every component and its health
+	@$(PY) -m stack status
+
+test: up ## Run the whole test suite against the running stack
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: up ## Run the benchmarks (figures printed as percentiles and ratios)
+	@$(PY) -m pytest benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+
+clean: down ## Stop the stack and delete its data
+	rm -rf .data build

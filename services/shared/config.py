@@ -1,0 +1,89 @@
+"""Settings from the environment, one small class per concern.
+
+Each service composes the pieces it needs; defaults match the local stack
+(`python -m stack env` prints the same values), so a service started by hand
+next to a running stack needs no configuration.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Env(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+
+class ServerSettings(_Env):
+    """How a gRPC service listens and shuts down."""
+
+    service_name: str = "unknown"
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0
+    metrics_port: int = 0
+    # Seconds in-flight calls get to finish after SIGTERM before they are cancelled.
+    drain_seconds: float = 10.0
+    log_level: str = "INFO"
+    # JSON logs for production; console rendering is friendlier locally.
+    log_json: bool = True
+
+
+class PostgresSettings(_Env):
+    pg_dsn: SecretStr = SecretStr("postgresql://twitter:twitter@127.0.0.1:15432/twitter")
+    pg_pool_min: int = 2
+    pg_pool_max: int = 16
+
+
+class RedisSettings(_Env):
+    redis_url: str = "redis://127.0.0.1:16379/0"
+
+
+class NatsSettings(_Env):
+    nats_url: str = "nats://127.0.0.1:14222"
+
+
+class AuthSettings(_Env):
+    """Token verification, shared by every service."""
+
+    jwt_issuer: str = "twitter-mesh"
+    jwt_audience: str = "twitter-mesh"
+    # Seconds of clock skew tolerated when checking exp/nbf/iat.
+    jwt_leeway_seconds: int = 10
+    # How long a fetched JWKS is trusted before it is fetched again.
+    jwks_cache_seconds: float = 300.0
+    # Shared secret that other services present on internal RPCs (a Kubernetes
+    # Secret in production; the edge strips the header from client requests).
+    internal_token: SecretStr = SecretStr("local-internal-token")
+
+
+class PeerAddresses(_Env):
+    """gRPC addresses of the other services (host:port)."""
+
+    users_addr: str = "127.0.0.1:17101"
+    tweets_addr: str = "127.0.0.1:17102"
+    timeline_addr: str = "127.0.0.1:17103"
+    search_addr: str = "127.0.0.1:17104"
+    media_addr: str = "127.0.0.1:17105"
+    messages_addr: str = "127.0.0.1:17106"
+    ratelimit_addr: str = "127.0.0.1:17107"
+
+
+class ScyllaSettings(_Env):
+    scylla_hosts: str = "127.0.0.1"
+    scylla_port: int = 19042
+    scylla_keyspace: str = "twitter"
+    scylla_replication: str = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    scylla_local_dc: str | None = None
+
+    @property
+    def host_list(self) -> list[str]:
+        return [h.strip() for h in self.scylla_hosts.split(",") if h.strip()]
+
+
+class S3Settings(_Env):
+    s3_endpoint_url: str | None = "http://127.0.0.1:19000"
+    s3_access_key: SecretStr = SecretStr("twitter-local")
+    s3_secret_key: SecretStr = SecretStr("twitter-local-secret")
+    s3_bucket: str = "twitter-media"
+    s3_region: str = "us-east-1"

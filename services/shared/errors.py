@@ -1,0 +1,81 @@
+"""Domain errors: plain exceptions that domain code raises.
+
+They carry no gRPC types; `services.shared.grpc_server` maps each to a status code
+(and google.rpc details) in one place, so handlers never build statuses by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One invalid field, reported as a google.rpc.BadRequest field violation."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every error a client may see; its message is safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(DomainError):
+    def __init__(self, message: str, violations: list[FieldViolation] | None = None) -> None:
+        super().__init__(message)
+        self.violations = violations or []
+
+    @classmethod
+    def field(cls, field: str, description: str) -> InvalidArgument:
+        return cls(f"{field}: {description}", [FieldViolation(field, description)])
+
+
+class Unauthenticated(DomainError):
+    pass
+
+
+class PermissionDenied(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    pass
+
+
+class AlreadyExists(DomainError):
+    pass
+
+
+class FailedPrecondition(DomainError):
+    pass
+
+
+class ResourceExhausted(DomainError):
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Unavailable(DomainError):
+    pass
+
+
+class Validator:
+    """Collects field violations so a client learns about every bad field at once."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def check(self, ok: bool, field: str, description: str) -> None:
+        if not ok:
+            self.violations.append(FieldViolation(field, description))
+
+    def raise_if_any(self) -> None:
+        if self.violations:
+            summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+            raise InvalidArgument(summary, list(self.violations))

@@ -1,0 +1,208 @@
+"""The one server interceptor every service installs.
+
+Per call it: binds the request id and method to the logs, authenticates the caller
+by the method's access policy, maps domain errors to gRPC statuses with
+google.rpc details, hides unexpected errors behind INTERNAL, and records latency.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from enum import Enum
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from prometheus_client import Histogram
+
+from services.shared import auth, errors
+from services.shared.logging import get_logger
+
+log = get_logger(__name__)
+
+RPC_SECONDS = Histogram(
+    "grpc_server_handling_seconds",
+    "Time to handle a gRPC call, by method and status code.",
+    ["method", "code"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+INTERNAL_TOKEN_HEADER = "x-internal-token"
+
+
+class Access(Enum):
+    PUBLIC = "public"  # anyone, e.g. sign-up and login
+    USER = "user"  # a valid access token
+    INTERNAL = "internal"  # other services only (shared internal token)
+
+
+_CODES: dict[type[errors.DomainError], int] = {
+    errors.InvalidArgument: code_pb2.INVALID_ARGUMENT,
+    errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
+    errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
+    errors.NotFound: code_pb2.NOT_FOUND,
+    errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
+    errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
+    errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
+    errors.Unavailable: code_pb2.UNAVAILABLE,
+}
+
+
+def access_policy(services: list[Any], public: set[str]) -> Callable[[str], Access]:
+    """Derives each method's access from the contracts: an RPC the edge exposes
+    (it has a google.api.http rule) needs a user token unless listed in `public`;
+    an RPC without one is internal. Health and reflection are public."""
+    from google.api import annotations_pb2
+
+    table: dict[str, Access] = {}
+    for service in services:
+        for m in service.methods:
+            path = f"/{service.full_name}/{m.name}"
+            exposed = m.GetOptions().HasExtension(annotations_pb2.http)
+            table[path] = (Access.PUBLIC if path in public
+                           else Access.USER if exposed else Access.INTERNAL)
+
+    def lookup(method: str) -> Access:
+        if method.startswith(("/grpc.health.v1.", "/grpc.reflection.")):
+            return Access.PUBLIC
+        return table.get(method, Access.INTERNAL)
+
+    return lookup
+
+
+def to_status(exc: errors.DomainError) -> grpc.Status:
+    code = next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.UNKNOWN)
+    status = status_pb2.Status(code=code, message=exc.message)
+    if isinstance(exc, errors.InvalidArgument) and exc.violations:
+        detail = error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in exc.violations
+        ])
+        status.details.add().Pack(detail)
+    if isinstance(exc, errors.ResourceExhausted) and exc.retry_after_seconds is not None:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(int(exc.retry_after_seconds * 1000))
+        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    return rpc_status.to_status(status)
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(
+        self,
+        *,
+        access: Callable[[str], Access],
+        verifier: auth.TokenVerifier | None,
+        internal_token: str,
+    ) -> None:
+        self._access = access
+        self._verifier = verifier
+        self._internal_token = internal_token.encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        method: str = details.method
+        access = self._access(method)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(method, access, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, access, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # client/bidi streaming: none of ours yet
+
+    def _wrap_unary(self, method: str, access: Access,
+                    inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+                    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started, code = time.perf_counter(), "OK"
+            try:
+                await self._begin(method, access, context)
+                return await inner(request, context)
+            except errors.DomainError as exc:
+                code = _status_name(exc)
+                await context.abort_with_status(to_status(exc))
+            except Exception as exc:
+                code = "INTERNAL"
+                await _fail(context, exc)
+            finally:
+                _finish(method, code, started)
+        return unary
+
+    def _wrap_stream(self, method: str, access: Access,
+                     inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+                     ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started, code = time.perf_counter(), "OK"
+            try:
+                await self._begin(method, access, context)
+                async for item in inner(request, context):
+                    yield item
+            except errors.DomainError as exc:
+                code = _status_name(exc)
+                await context.abort_with_status(to_status(exc))
+            except Exception as exc:
+                code = "INTERNAL"
+                await _fail(context, exc)
+            finally:
+                _finish(method, code, started)
+        return stream
+
+    async def _begin(self, method: str, access: Access, context: grpc.aio.ServicerContext) -> None:
+        metadata: Mapping[str, str] = {
+            k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
+        }
+        structlog.contextvars.bind_contextvars(
+            method=method, request_id=metadata.get("x-request-id") or uuid.uuid4().hex,
+        )
+        auth.set_caller(None)
+        if access is Access.INTERNAL:
+            given = metadata.get(INTERNAL_TOKEN_HEADER, "").encode()
+            if not hmac.compare_digest(given, self._internal_token):
+                raise errors.PermissionDenied("internal method")
+            return
+        if access is Access.PUBLIC:
+            return  # a stale token must not break sign-up or login
+        token = auth.bearer_token(metadata)
+        if token is None:
+            raise errors.Unauthenticated("missing bearer token")
+        if self._verifier is None:  # pragma: no cover - wiring error
+            raise errors.Unavailable("token verification is not configured")
+        user_id = await self._verifier.verify(token)
+        auth.set_caller(user_id)
+        structlog.contextvars.bind_contextvars(user_id=user_id)
+
+
+def _status_name(exc: errors.DomainError) -> str:
+    code = next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.UNKNOWN)
+    return str(code_pb2.Code.Name(code))
+
+
+async def _fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    if isinstance(exc, grpc.aio.AbortError):
+        raise exc  # the handler aborted deliberately
+    # Log the traceback here; the client only ever sees a generic message.
+    log.exception("unhandled error", error_type=type(exc).__name__)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def _finish(method: str, code: str, started: float) -> None:
+    RPC_SECONDS.labels(method, code).observe(time.perf_counter() - started)
+    structlog.contextvars.unbind_contextvars("method", "request_id", "user_id")

@@ -1,0 +1,5 @@
+import asyncio
+
+from services.users.server import main
+
+asyncio.run(main())

@@ -1,0 +1,107 @@
+"""Account and profile rules: plain Python, no gRPC or database imports."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from services.shared.errors import Validator
+
+USERNAME_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
+MIN_PASSWORD = 8
+# argon2 copes with long input, but an unbounded one is a cheap way to burn CPU.
+MAX_PASSWORD = 1024
+LIMITS = {"display_name": 50, "bio": 160, "location": 30, "website": 100,
+          "profile_picture_url": 500}
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    user_id: int
+    username: str
+    display_name: str
+    bio: str
+    location: str
+    website: str
+    profile_picture_url: str
+    follower_count: int
+    following_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FollowRecord:
+    user: UserRecord
+    followed_at: datetime
+
+
+@dataclass(frozen=True)
+class SignUp:
+    username: str
+    email: str
+    password: str
+    display_name: str
+
+
+def text_length(value: str) -> int:
+    """Length as people see it: code points after NFC normalisation."""
+    return len(unicodedata.normalize("NFC", value))
+
+
+def has_control_chars(value: str, *, allow_newlines: bool = False) -> bool:
+    allowed = {"\n"} if allow_newlines else set()
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in value)
+
+
+def validate_sign_up(username: str, email: str, password: str, display_name: str) -> SignUp:
+    v = Validator()
+    v.check(USERNAME_RE.fullmatch(username) is not None, "username",
+            "must be 1 to 15 letters, digits or underscores")
+    normalized_email = ""
+    try:
+        normalized_email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        v.check(False, "email", "must be a valid email address")
+    v.check(len(normalized_email) <= 254, "email", "must be at most 254 characters")
+    v.check(len(password) >= MIN_PASSWORD, "password",
+            f"must be at least {MIN_PASSWORD} characters")
+    v.check(len(password) <= MAX_PASSWORD, "password",
+            f"must be at most {MAX_PASSWORD} characters")
+    display_name = unicodedata.normalize("NFC", display_name.strip()) or username
+    _check_text(v, "display_name", display_name)
+    v.raise_if_any()
+    return SignUp(username, normalized_email, password, display_name)
+
+
+def validate_profile_update(changes: dict[str, str]) -> dict[str, str]:
+    """Checks the fields a client set; returns them normalised (NFC, trimmed)."""
+    v = Validator()
+    cleaned: dict[str, str] = {}
+    for field, raw in changes.items():
+        value = unicodedata.normalize("NFC", raw.strip())
+        _check_text(v, field, value, allow_newlines=field == "bio")
+        if field in ("website", "profile_picture_url") and value:
+            v.check(is_http_url(value), field, "must be an http(s) URL")
+        cleaned[field] = value
+    v.raise_if_any()
+    return cleaned
+
+
+def _check_text(v: Validator, field: str, value: str, *, allow_newlines: bool = False) -> None:
+    limit = LIMITS[field]
+    v.check(text_length(value) <= limit, field, f"must be at most {limit} characters")
+    v.check(not has_control_chars(value, allow_newlines=allow_newlines), field,
+            "must not contain control characters")
+
+
+def is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value

@@ -1,0 +1,111 @@
+"""Wiring of the users service: settings, stores, domain objects, servicers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+
+from psycopg_pool import AsyncConnectionPool
+from twitter.users.v1 import users_pb2, users_pb2_grpc
+
+from services.shared import events as jetstream
+from services.shared.auth import TokenVerifier
+from services.shared.config import AuthSettings, NatsSettings, PostgresSettings, ServerSettings
+from services.shared.ids import IdGenerator
+from services.shared.interceptor import ServiceInterceptor, access_policy
+from services.shared.logging import configure_logging
+from services.shared.pg_outbox import OutboxRelay
+from services.shared.server import App, serve
+from services.users.accounts import Accounts, LoginPolicy
+from services.users.passwords import Passwords
+from services.users.servicer import AuthServicer, UserServicer
+from services.users.social import Social
+from services.users.tokens import AccessTokens, Keyring
+
+_SERVICES = [users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")]
+PUBLIC_METHODS = {
+    "/twitter.users.v1.UserService/CreateUser",
+    "/twitter.users.v1.AuthService/Login",
+    "/twitter.users.v1.AuthService/RefreshToken",
+    "/twitter.users.v1.AuthService/Logout",
+    "/twitter.users.v1.AuthService/GetJwks",
+}
+
+
+class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings):
+    service_name: str = "users"
+    grpc_port: int = 17101
+    auth_keys_dir: Path = Path(".data/keys")
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    # argon2id cost (RFC 9106 "low memory" profile by default).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    password_hash_threads: int = 2
+    # Login throttle: after this many failures a login name locks, doubling each time.
+    login_free_attempts: int = 5
+    login_lock_base_seconds: float = 30.0
+    login_lock_max_seconds: float = 900.0
+    login_failure_reset_seconds: float = 3600.0
+    id_worker: int | None = None
+
+
+async def build(settings: UsersSettings) -> App:
+    pool = AsyncConnectionPool(settings.pg_dsn.get_secret_value(), min_size=settings.pg_pool_min,
+                               max_size=settings.pg_pool_max, open=False)
+    await pool.open(wait=True, timeout=30)
+    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    await jetstream.ensure_stream(js)
+    relay = asyncio.create_task(
+        OutboxRelay(pool, js, settings.pg_dsn.get_secret_value()).run(), name="outbox-relay")
+
+    keyring = Keyring.load(settings.auth_keys_dir)
+    passwords = Passwords(time_cost=settings.argon2_time_cost,
+                          memory_kib=settings.argon2_memory_kib,
+                          parallelism=settings.argon2_parallelism,
+                          threads=settings.password_hash_threads)
+    access_tokens = AccessTokens(keyring, issuer=settings.jwt_issuer,
+                                 audience=settings.jwt_audience,
+                                 ttl_seconds=settings.access_token_ttl_seconds)
+    accounts = Accounts(pool, IdGenerator(settings.id_worker), passwords, keyring, access_tokens,
+                        LoginPolicy(
+                            refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+                            free_attempts=settings.login_free_attempts,
+                            lock_base_seconds=settings.login_lock_base_seconds,
+                            lock_max_seconds=settings.login_lock_max_seconds,
+                            failure_reset_seconds=settings.login_failure_reset_seconds))
+
+    async def local_key(kid: str) -> object | None:
+        return keyring.public_key(kid)
+
+    verifier = TokenVerifier(local_key, issuer=settings.jwt_issuer,
+                             audience=settings.jwt_audience,
+                             leeway_seconds=settings.jwt_leeway_seconds)
+    interceptor = ServiceInterceptor(
+        access=access_policy(_SERVICES, PUBLIC_METHODS), verifier=verifier,
+        internal_token=settings.internal_token.get_secret_value())
+
+    def register(server: object) -> None:
+        users_pb2_grpc.add_UserServiceServicer_to_server(
+            UserServicer(accounts, Social(pool)), server)
+        users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
+
+    async def stop() -> None:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        await nc.drain()
+        await pool.close()
+        passwords.close()
+
+    return App(service_names=[s.full_name for s in _SERVICES], register=register,
+               interceptors=[interceptor], on_stop=[stop])
+
+
+async def main() -> None:
+    settings = UsersSettings()
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    await serve(await build(settings), settings)

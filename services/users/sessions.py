@@ -1,0 +1,111 @@
+"""Sessions and refresh-token rotation (PostgreSQL queries)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from psycopg import AsyncConnection
+
+Conn = AsyncConnection[Any]
+
+
+class Rotation(Enum):
+    OK = "ok"
+    INVALID = "invalid"  # unknown, expired or revoked
+    REUSED = "reused"  # an already-rotated token: the session is now revoked
+
+
+async def create_session(conn: Conn, session_id: int, user_id: int, token_hash: bytes,
+                         expires_at: datetime) -> None:
+    await conn.execute("INSERT INTO sessions (session_id, user_id) VALUES (%s, %s)",
+                       (session_id, user_id))
+    await conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (%s, %s, %s)",
+        (token_hash, session_id, expires_at),
+    )
+
+
+async def rotate(conn: Conn, token_hash: bytes, new_hash: bytes,
+                 expires_at: datetime) -> tuple[Rotation, int, int]:
+    """Marks a refresh token used and issues its successor, atomically.
+
+    Returns (outcome, user_id, session_id). Must run in a transaction; the row
+    lock makes two concurrent uses of one token see each other.
+    """
+    cur = await conn.execute(
+        "SELECT t.session_id, s.user_id, t.used_at IS NOT NULL, t.expires_at < now(),"
+        "       s.revoked_at IS NOT NULL"
+        " FROM refresh_tokens t JOIN sessions s USING (session_id)"
+        " WHERE t.token_hash = %s FOR UPDATE OF t, s", (token_hash,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return Rotation.INVALID, 0, 0
+    session_id, user_id, used, expired, revoked = row
+    if revoked or expired:
+        return Rotation.INVALID, user_id, session_id
+    if used:
+        await revoke(conn, session_id)
+        return Rotation.REUSED, user_id, session_id
+    await conn.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = %s",
+                       (token_hash,))
+    await conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (%s, %s, %s)",
+        (new_hash, session_id, expires_at),
+    )
+    return Rotation.OK, user_id, session_id
+
+
+async def revoke(conn: Conn, session_id: int) -> None:
+    await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE session_id = %s AND revoked_at IS NULL",
+        (session_id,),
+    )
+
+
+async def session_of(conn: Conn, token_hash: bytes) -> int | None:
+    cur = await conn.execute("SELECT session_id FROM refresh_tokens WHERE token_hash = %s",
+                             (token_hash,))
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def lock_state(conn: Conn, login: str) -> datetime | None:
+    """Until when a login name is locked after repeated failures (None: not locked)."""
+    cur = await conn.execute(
+        "SELECT locked_until FROM login_failures WHERE login = %s AND locked_until > now()",
+        (login,),
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def record_failure(conn: Conn, login: str, *, free_attempts: int, base_seconds: float,
+                         max_seconds: float, reset_seconds: float) -> None:
+    """Counts a failure; past `free_attempts` the name locks for an exponentially
+    growing time. Failures older than `reset_seconds` are forgotten."""
+    await conn.execute(
+        """
+        INSERT INTO login_failures AS f (login, failures, last_failed_at)
+        VALUES (%(login)s, 1, now())
+        ON CONFLICT (login) DO UPDATE SET
+            failures = CASE WHEN f.last_failed_at < now() - make_interval(secs => %(reset)s)
+                            THEN 1 ELSE f.failures + 1 END,
+            last_failed_at = now()
+        """,
+        {"login": login, "reset": reset_seconds},
+    )
+    await conn.execute(
+        """
+        UPDATE login_failures SET locked_until = now() + make_interval(secs =>
+            least(%(max)s, %(base)s * power(2, failures - %(free)s - 1)))
+        WHERE login = %(login)s AND failures > %(free)s
+        """,
+        {"login": login, "free": free_attempts, "base": base_seconds, "max": max_seconds},
+    )
+
+
+async def clear_failures(conn: Conn, login: str) -> None:
+    await conn.execute("DELETE FROM login_failures WHERE login = %s", (login,))

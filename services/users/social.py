@@ -1,0 +1,141 @@
+"""Profiles and the follow graph (service layer). The caller's id comes in
+explicitly; a user acts only as themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from psycopg import errors as pg_errors
+from psycopg_pool import AsyncConnectionPool
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from services.shared import pg_outbox
+from services.shared.errors import InvalidArgument, NotFound, PermissionDenied
+from services.shared.pagination import clamp_page_size, decode_token, encode_token
+from services.users import events, repository
+from services.users.domain import FollowRecord, UserRecord, validate_profile_update
+from services.users.repository import Conn, FollowChange
+
+T = TypeVar("T")
+
+MAX_BATCH_IDS = 500
+MAX_BATCH_NAMES = 100
+
+# Row-lock ordering prevents deadlocks between follows; retry what remains
+# (e.g. a serialization failure) rather than surface it.
+_retry_conflicts = retry(
+    retry=retry_if_exception_type((pg_errors.DeadlockDetected,
+                                   pg_errors.SerializationFailure)),
+    stop=stop_after_attempt(5), wait=wait_random_exponential(multiplier=0.01, max=0.2),
+    reraise=True,
+)
+
+
+def _require_self(caller: int, user_id: int, action: str) -> None:
+    if caller != user_id:
+        raise PermissionDenied(f"you may only {action} as yourself")
+
+
+class Social:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def _read(self, query: Callable[[Conn], Awaitable[T]]) -> T:
+        async with self._pool.connection() as conn:
+            return await query(conn)
+
+    async def get_user(self, user_id: int) -> UserRecord:
+        user = await self._read(lambda c: repository.get_user(c, user_id))
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    async def get_user_by_username(self, username: str) -> UserRecord:
+        user = await self._read(lambda c: repository.get_user_by_username(c, username))
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    async def update_profile(self, caller: int, user_id: int,
+                             changes: dict[str, str]) -> UserRecord:
+        _require_self(caller, user_id, "update a profile")
+        cleaned = validate_profile_update(changes)
+        async with self._pool.connection() as conn, conn.transaction():
+            user = await repository.update_profile(conn, user_id, cleaned)
+            if user is None:
+                raise NotFound("user not found")
+            if cleaned:
+                async with conn.cursor() as cur:
+                    await pg_outbox.enqueue(cur, [events.user_updated(user)])
+        return user
+
+    async def follow(self, caller: int, user_id: int, target_id: int) -> UserRecord:
+        _require_self(caller, user_id, "follow")
+        if user_id == target_id:
+            raise InvalidArgument.field("target_user_id", "you cannot follow yourself")
+        return await self._change_follow(user_id, target_id, follow=True)
+
+    async def unfollow(self, caller: int, user_id: int, target_id: int) -> UserRecord:
+        _require_self(caller, user_id, "unfollow")
+        return await self._change_follow(user_id, target_id, follow=False)
+
+    @_retry_conflicts
+    async def _change_follow(self, user_id: int, target_id: int, *, follow: bool) -> UserRecord:
+        async with self._pool.connection() as conn, conn.transaction():
+            change = await (repository.follow if follow else repository.unfollow)(
+                conn, user_id, target_id)
+            if change is FollowChange.MISSING_TARGET:
+                raise NotFound("user to follow not found")
+            me = await repository.get_user(conn, user_id)
+            if me is None:
+                raise NotFound("user not found")
+            if change is FollowChange.CHANGED:
+                target = await repository.get_user(conn, target_id)
+                assert target is not None  # locked by the follow change
+                async with conn.cursor() as cur:
+                    await pg_outbox.enqueue(
+                        cur, [events.follow_changed(me, target, created=follow)])
+            return me
+
+    async def list_follows(self, user_id: int, *, followers: bool, page_size: int,
+                           page_token: str) -> tuple[list[FollowRecord], str]:
+        limit = clamp_page_size(page_size)
+        cursor = decode_token(page_token, keys=("t", "id"))
+        after = (datetime.fromisoformat(cursor["t"]), int(cursor["id"])) if cursor else None
+        rows = await self._read(lambda c: repository.list_follows(
+            c, user_id, followers=followers, after=after, limit=limit + 1))
+        if not rows and cursor is None:
+            await self.get_user(user_id)  # an unknown user is NOT_FOUND, not an empty list
+        page, more = rows[:limit], len(rows) > limit
+        next_token = encode_token({"t": page[-1].followed_at.isoformat(),
+                                   "id": page[-1].user.user_id}) if more else ""
+        return page, next_token
+
+    async def follow_ids(self, user_id: int, *, followers: bool, page_size: int,
+                         page_token: str) -> tuple[list[int], str]:
+        limit = clamp_page_size(page_size, default=5000, maximum=10000)
+        cursor = decode_token(page_token, keys=("after",))
+        after = int(cursor["after"]) if cursor else 0
+        ids = await self._read(lambda c: repository.follow_ids(
+            c, user_id, followers=followers, after=after, limit=limit))
+        return ids, encode_token({"after": ids[-1]}) if len(ids) == limit else ""
+
+    async def summaries(self, user_ids: list[int]) -> list[UserRecord]:
+        if len(user_ids) > MAX_BATCH_IDS:
+            raise InvalidArgument.field("user_ids", f"at most {MAX_BATCH_IDS} ids")
+        unique = sorted(set(user_ids))
+        return await self._read(lambda c: repository.summaries(c, unique)) if unique else []
+
+    async def by_usernames(self, usernames: list[str]) -> list[UserRecord]:
+        if len(usernames) > MAX_BATCH_NAMES:
+            raise InvalidArgument.field("usernames", f"at most {MAX_BATCH_NAMES} names")
+        return await self._read(lambda c: repository.by_usernames(c, usernames)) \
+            if usernames else []
+
+    async def follower_count(self, user_id: int) -> int:
+        return (await self.get_user(user_id)).follower_count
+
+    async def check_follow(self, follower_id: int, followee_id: int) -> bool:
+        return await self._read(lambda c: repository.follows_exists(c, follower_id, followee_id))

@@ -1,0 +1,61 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from services.shared.errors import InvalidArgument, NotFound, ResourceExhausted
+from services.shared.ids import IdGenerator, id_time, min_id_at
+from services.shared.interceptor import to_status
+from services.shared.pagination import clamp_page_size, decode_token, encode_token
+
+
+def test_ids_are_unique_and_increasing() -> None:
+    gen = IdGenerator(worker_id=7)
+    ids = [gen.next_id() for _ in range(50_000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(0 < i < 2**63 for i in ids)
+
+
+def test_id_time_round_trip() -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=2)
+    new_id = IdGenerator(worker_id=1).next_id()
+    assert before <= id_time(new_id) <= datetime.now(UTC) + timedelta(milliseconds=2)
+    assert min_id_at(id_time(new_id)) <= new_id
+
+
+def test_page_tokens_round_trip_and_reject_garbage() -> None:
+    token = encode_token({"t": "2026-01-01T00:00:00+00:00", "id": 5})
+    assert decode_token(token, keys=("t", "id")) == {"t": "2026-01-01T00:00:00+00:00", "id": 5}
+    assert decode_token("", keys=("t",)) is None
+    for bad in ("%%%", "bm90IGpzb24", encode_token({"other": 1})):
+        with pytest.raises(InvalidArgument):
+            decode_token(bad, keys=("t", "id"))
+
+
+def test_page_size_clamped() -> None:
+    assert clamp_page_size(0) == 20
+    assert clamp_page_size(500) == 100
+    assert clamp_page_size(7) == 7
+    with pytest.raises(InvalidArgument):
+        clamp_page_size(-1)
+
+
+def test_invalid_argument_carries_bad_request_details() -> None:
+    status = rpc_status.to_status  # keep the import used for clarity
+    assert status is not None
+    grpc_status = to_status(InvalidArgument.field("email", "must be a valid email address"))
+    assert grpc_status.code.name == "INVALID_ARGUMENT"
+    details = dict(grpc_status.trailing_metadata)["grpc-status-details-bin"]
+    from google.rpc import status_pb2
+    proto = status_pb2.Status.FromString(details)
+    bad_request = error_details_pb2.BadRequest()
+    assert proto.details[0].Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "email"
+
+
+def test_status_codes() -> None:
+    assert to_status(NotFound("x")).code.name == "NOT_FOUND"
+    assert to_status(ResourceExhausted("slow down", retry_after_seconds=3)).code.name \
+        == "RESOURCE_EXHAUSTED"
