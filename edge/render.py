@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
+TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
 DEFAULT_ADDRS = {"users": 17101, "tweets": 17102, "timeline": 17103, "search": 17104,
@@ -45,6 +47,53 @@ def grpc_services(descriptor_path: Path = DESCRIPTOR) -> dict[str, list[str]]:
             for service in f.service:
                 areas.setdefault(parts[1], []).append(f"{f.package}.{service.name}")
     return areas
+
+
+def _lua_pattern(template: str) -> str:
+    """/v1/users/{user_id}/follow -> ^/v1/users/[^/]+/follow$ (Lua pattern)."""
+    out, i = [], 0
+    while i < len(template):
+        if template[i] == "{":
+            i = template.index("}", i) + 1
+            out.append("[^/]+")
+            continue
+        ch = template[i]
+        out.append("%" + ch if ch in "^$()%.[]*+-?" else ch)
+        i += 1
+    return "^" + "".join(out) + "$"
+
+
+def strict_json_rules(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
+        tuple[str, str, list[str]]]:
+    """(HTTP method, path pattern, allowed JSON keys) of every route with a body."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    messages = {f".{f.package}.{m.name}": m for f in files.file for m in f.message_type}
+    rules = []
+    for f in files.file:
+        if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
+            continue
+        for service in f.service:
+            for method in service.method:
+                rule = method.options.Extensions[annotations_pb2.http]
+                verb = rule.WhichOneof("pattern")
+                if verb is None or rule.body != "*":
+                    continue
+                fields = messages[method.input_type].field
+                keys = sorted({k for fd in fields for k in (fd.name, fd.json_name)})
+                rules.append((verb.upper(), _lua_pattern(getattr(rule, verb)), keys))
+    return rules
+
+
+def strict_json_lua(areas: list[str]) -> str:
+    def lua_str(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    rows = []
+    for verb, pattern, keys in strict_json_rules(areas):
+        allowed = ", ".join(f"[{lua_str(k)}] = true" for k in keys)
+        rows.append(f"  {{{lua_str(verb)}, {lua_str(pattern)}, {{{allowed}}}}},")
+    script = (Path(__file__).parent / "strict_json.lua").read_text()
+    return "RULES = {\n" + "\n".join(rows) + "\n}\n\n" + script
 
 
 def present_services() -> list[str]:
@@ -87,7 +136,7 @@ def cluster(name: str, host: str, port: int) -> dict[str, Any]:
         "lb_policy": "ROUND_ROBIN",
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "@type": f"{TYPE}envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                 "explicit_http_config": {"http2_protocol_options": {}},
             },
         },
@@ -138,7 +187,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str,
     jwt = {
         "name": "envoy.filters.http.jwt_authn",
         "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+            "@type": f"{TYPE}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
             "providers": {"users": {
                 "issuer": "twitter-mesh",
                 "audiences": ["twitter-mesh"],
@@ -186,6 +235,9 @@ def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str,
         }]},
         "http_filters": [
             jwt,
+            {"name": "envoy.filters.http.lua", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+                "default_source_code": {"inline_string": strict_json_lua(present)}}},
             transcoder,
             {"name": "envoy.filters.http.router", "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},

@@ -49,12 +49,12 @@ async def users_channel(stack_env: dict[str, str]) -> AsyncIterator[grpc.aio.Cha
 
 
 @pytest.fixture(scope="session")
-def users(users_channel: grpc.aio.Channel) -> users_pb2_grpc.UserServiceStub:
+def users(users_channel: grpc.aio.Channel) -> users_pb2_grpc.UserServiceAsyncStub:
     return users_pb2_grpc.UserServiceStub(users_channel)
 
 
 @pytest.fixture(scope="session")
-def auth_stub(users_channel: grpc.aio.Channel) -> users_pb2_grpc.AuthServiceStub:
+def auth_stub(users_channel: grpc.aio.Channel) -> users_pb2_grpc.AuthServiceAsyncStub:
     return users_pb2_grpc.AuthServiceStub(users_channel)
 
 
@@ -84,8 +84,8 @@ MakeAccount = Callable[..., Awaitable[Account]]
 
 
 @pytest.fixture(scope="session")
-def make_account(users: users_pb2_grpc.UserServiceStub,
-                 auth_stub: users_pb2_grpc.AuthServiceStub) -> MakeAccount:
+def make_account(users: users_pb2_grpc.UserServiceAsyncStub,
+                 auth_stub: users_pb2_grpc.AuthServiceAsyncStub) -> MakeAccount:
     """Signs up and logs in a fresh user through gRPC."""
     async def make(prefix: str = "u", display_name: str = "") -> Account:
         username = unique_name(prefix)

@@ -24,8 +24,8 @@ _RETRY_POLICY = {
 }
 
 
-class _InternalToken(grpc.aio.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-                     grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+class _InternalToken(grpc.aio.UnaryUnaryClientInterceptor,
+                     grpc.aio.UnaryStreamClientInterceptor):
     def __init__(self, token: str) -> None:
         self._token = token
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import nats
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
     DeliverPolicy,
@@ -69,7 +69,7 @@ def headers_for(event: Event) -> dict[str, str]:
     }
 
 
-async def connect(url: str, *, name: str) -> tuple[NATS, JetStreamContext]:
+async def connect(url: str, *, name: str) -> tuple[Client, JetStreamContext]:
     """Connects with endless reconnects: a NATS restart must not kill a service."""
     nc = await nats.connect(url, name=name, max_reconnect_attempts=-1,
                             reconnect_time_wait=0.5, connect_timeout=5)

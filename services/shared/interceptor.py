@@ -33,7 +33,10 @@ RPC_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
-INTERNAL_TOKEN_HEADER = "x-internal-token"
+INTERNAL_TOKEN_HEADER = "x-internal-token"  # noqa: S105 - a header name
+
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
 class Access(Enum):
@@ -89,10 +92,11 @@ def to_status(exc: errors.DomainError) -> grpc.Status:
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(exc.retry_after_seconds * 1000))
         status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
-    return rpc_status.to_status(status)
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
         *,
@@ -106,10 +110,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
+    ) -> Any:
+        handler: Any = await continuation(details)
         if handler is None:
             return None
         method: str = details.method
@@ -129,9 +133,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return handler  # client/bidi streaming: none of ours yet
 
     def _wrap_unary(self, method: str, access: Access,
-                    inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-                    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                    inner: Callable[[Any, Ctx], Awaitable[Any]]
+                    ) -> Callable[[Any, Ctx], Awaitable[Any]]:
+        async def unary(request: Any, context: Ctx) -> Any:
             started, code = time.perf_counter(), "OK"
             try:
                 await self._begin(method, access, context)
@@ -147,9 +151,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return unary
 
     def _wrap_stream(self, method: str, access: Access,
-                     inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
-                     ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                     inner: Callable[[Any, Ctx], AsyncIterator[Any]]
+                     ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
+        async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
             started, code = time.perf_counter(), "OK"
             try:
                 await self._begin(method, access, context)
@@ -165,7 +169,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 _finish(method, code, started)
         return stream
 
-    async def _begin(self, method: str, access: Access, context: grpc.aio.ServicerContext) -> None:
+    async def _begin(self, method: str, access: Access, context: Ctx) -> None:
         metadata: Mapping[str, str] = {
             k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
         }
@@ -195,7 +199,7 @@ def _status_name(exc: errors.DomainError) -> str:
     return str(code_pb2.Code.Name(code))
 
 
-async def _fail(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+async def _fail(context: Ctx, exc: Exception) -> None:
     if isinstance(exc, grpc.aio.AbortError):
         raise exc  # the handler aborted deliberately
     # Log the traceback here; the client only ever sees a generic message.

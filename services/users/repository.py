@@ -76,7 +76,7 @@ async def get_credentials(conn: Conn, login: str) -> tuple[int, str] | None:
     """(user_id, password_hash) for a username or an email, in any case."""
     column = "email" if "@" in login else "username"
     cur = await conn.execute(
-        f"SELECT user_id, password_hash FROM users WHERE lower({column}) = lower(%s)",  # noqa: S608
+        f"SELECT user_id, password_hash FROM users WHERE lower({column}) = lower(%s)",
         (login,),
     )
     row = await cur.fetchone()
@@ -95,7 +95,7 @@ async def update_profile(conn: Conn, user_id: int, changes: dict[str, str]) -> U
     assignments = ", ".join(f"{column} = %({column})s" for column in changes)
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"UPDATE users SET {assignments}, updated_at = now()"  # noqa: S608
+        f"UPDATE users SET {assignments}, updated_at = now()"
         f" WHERE user_id = %(user_id)s RETURNING {_PROFILE}",
         {**changes, "user_id": user_id},
     )
@@ -161,7 +161,7 @@ async def list_follows(conn: Conn, user_id: int, *, followers: bool,
     keyset = f"AND (f.created_at, f.{other}) < (%(at)s, %(id)s)" if after else ""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT f.created_at AS followed_at, {', '.join('u.' + c for c in _PROFILE.split(', '))}"  # noqa: S608
+        f"SELECT f.created_at AS followed_at, {', '.join('u.' + c for c in _PROFILE.split(', '))}"
         f" FROM follows f JOIN users u ON u.user_id = f.{other}"
         f" WHERE f.{me} = %(user_id)s {keyset}"
         f" ORDER BY f.created_at DESC, f.{other} DESC LIMIT %(limit)s",

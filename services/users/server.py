@@ -7,6 +7,7 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 
+import grpc
 from psycopg_pool import AsyncConnectionPool
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
@@ -88,7 +89,7 @@ async def build(settings: UsersSettings) -> App:
         access=access_policy(_SERVICES, PUBLIC_METHODS), verifier=verifier,
         internal_token=settings.internal_token.get_secret_value())
 
-    def register(server: object) -> None:
+    def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(accounts, Social(pool)), server)
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)

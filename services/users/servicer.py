@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
@@ -11,7 +13,7 @@ from services.users.accounts import Accounts, TokenPair
 from services.users.domain import FollowRecord, UserRecord
 from services.users.social import Social
 
-Ctx = grpc.aio.ServicerContext
+Ctx = grpc.aio.ServicerContext[Any, Any]
 
 _PROFILE_FIELDS = ("display_name", "bio", "location", "website", "profile_picture_url")
 
@@ -121,7 +123,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         return users_pb2.CheckFollowResponse(follows=follows)
 
 
-def _tokens(pair: TokenPair) -> dict[str, object]:
+def _tokens(pair: TokenPair) -> dict[str, Any]:
     return {"access_token": pair.access_token, "refresh_token": pair.refresh_token,
             "expires_in": pair.expires_in, "token_type": "Bearer", "user_id": pair.user_id}
 

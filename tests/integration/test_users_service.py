@@ -19,7 +19,7 @@ def code_of(exc: pytest.ExceptionInfo[grpc.aio.AioRpcError]) -> grpc.StatusCode:
 
 
 async def test_ten_thousand_concurrent_sign_ups_make_exactly_one_account_per_name(
-        users: users_pb2_grpc.UserServiceStub) -> None:
+        users: users_pb2_grpc.UserServiceAsyncStub) -> None:
     names = [unique_name("r") for _ in range(100)]
     gate = asyncio.Semaphore(300)  # 300 calls in flight at any moment
 
@@ -43,7 +43,7 @@ async def test_ten_thousand_concurrent_sign_ups_make_exactly_one_account_per_nam
     assert sorted(u.username.lower() for u in found.users) == sorted(names)
 
 
-async def test_email_unique_without_regard_to_case(users: users_pb2_grpc.UserServiceStub,
+async def test_email_unique_without_regard_to_case(users: users_pb2_grpc.UserServiceAsyncStub,
                                                    make_account: MakeAccount) -> None:
     a = await make_account()
     with pytest.raises(grpc.aio.AioRpcError) as exc:
@@ -54,7 +54,7 @@ async def test_email_unique_without_regard_to_case(users: users_pb2_grpc.UserSer
 
 
 async def test_fifty_concurrent_followers_and_a_follow_unfollow_race_keep_counts_exact(
-        users: users_pb2_grpc.UserServiceStub, make_account: MakeAccount) -> None:
+        users: users_pb2_grpc.UserServiceAsyncStub, make_account: MakeAccount) -> None:
     target = await make_account("t")
     fans = await asyncio.gather(*(make_account("f") for _ in range(50)))
 
@@ -63,12 +63,10 @@ async def test_fifty_concurrent_followers_and_a_follow_unfollow_race_keep_counts
             user_id=fan.user_id, target_user_id=target.user_id), metadata=fan.metadata)
 
     async def flap(fan: Account) -> None:
-        for i in range(6):
-            rpc = users.FollowUser if i % 2 == 0 else users.UnfollowUser
-            request = (users_pb2.FollowUserRequest if i % 2 == 0
-                       else users_pb2.UnfollowUserRequest)(
-                user_id=fan.user_id, target_user_id=target.user_id)
-            await rpc(request, metadata=fan.metadata)
+        for _ in range(3):
+            await follow(fan)
+            await users.UnfollowUser(users_pb2.UnfollowUserRequest(
+                user_id=fan.user_id, target_user_id=target.user_id), metadata=fan.metadata)
 
     # Every fan follows twice (idempotent); ten of them flap, ending unfollowed.
     await asyncio.gather(*(follow(f) for f in fans), *(follow(f) for f in fans))
@@ -87,7 +85,7 @@ async def test_fifty_concurrent_followers_and_a_follow_unfollow_race_keep_counts
     assert fan.user.following_count == 1
 
 
-async def test_mutual_follow_race_does_not_deadlock(users: users_pb2_grpc.UserServiceStub,
+async def test_mutual_follow_race_does_not_deadlock(users: users_pb2_grpc.UserServiceAsyncStub,
                                                     make_account: MakeAccount) -> None:
     pairs = [await asyncio.gather(make_account(), make_account()) for _ in range(10)]
     calls = []
@@ -101,7 +99,7 @@ async def test_mutual_follow_race_does_not_deadlock(users: users_pb2_grpc.UserSe
 
 
 async def test_follower_pages_neither_skip_nor_repeat_under_concurrent_follows(
-        users: users_pb2_grpc.UserServiceStub, make_account: MakeAccount) -> None:
+        users: users_pb2_grpc.UserServiceAsyncStub, make_account: MakeAccount) -> None:
     target = await make_account("p")
     early = await asyncio.gather(*(make_account() for _ in range(25)))
     for fan in early:
@@ -127,7 +125,7 @@ async def test_follower_pages_neither_skip_nor_repeat_under_concurrent_follows(
     assert seen[:4] == [f.user_id for f in reversed(early)][:4]  # newest first
 
 
-async def test_follow_errors(users: users_pb2_grpc.UserServiceStub,
+async def test_follow_errors(users: users_pb2_grpc.UserServiceAsyncStub,
                              make_account: MakeAccount) -> None:
     a, b = await make_account(), await make_account()
     cases = [
@@ -146,7 +144,7 @@ async def test_follow_errors(users: users_pb2_grpc.UserServiceStub,
     assert me.user.following_count == 0
 
 
-async def test_follower_ids_page_in_ascending_batches(users: users_pb2_grpc.UserServiceStub,
+async def test_follower_ids_page_in_ascending_batches(users: users_pb2_grpc.UserServiceAsyncStub,
                                                       make_account: MakeAccount) -> None:
     target = await make_account()
     fans = await asyncio.gather(*(make_account() for _ in range(7)))
@@ -184,7 +182,7 @@ async def test_user_rpc_needs_a_token(stack_env: dict[str, str]) -> None:
     assert code_of(exc) == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_repeated_failures_lock_the_login(auth_stub: users_pb2_grpc.AuthServiceStub,
+async def test_repeated_failures_lock_the_login(auth_stub: users_pb2_grpc.AuthServiceAsyncStub,
                                                 make_account: MakeAccount) -> None:
     a = await make_account()
     for _ in range(5):
@@ -201,7 +199,7 @@ async def test_repeated_failures_lock_the_login(auth_stub: users_pb2_grpc.AuthSe
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_session(
-        auth_stub: users_pb2_grpc.AuthServiceStub, make_account: MakeAccount) -> None:
+        auth_stub: users_pb2_grpc.AuthServiceAsyncStub, make_account: MakeAccount) -> None:
     a = await make_account()
     rotated = await auth_stub.RefreshToken(users_pb2.RefreshTokenRequest(
         refresh_token=a.refresh_token))
@@ -215,7 +213,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(
         assert code_of(exc) == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_logout_revokes(auth_stub: users_pb2_grpc.AuthServiceStub,
+async def test_logout_revokes(auth_stub: users_pb2_grpc.AuthServiceAsyncStub,
                               make_account: MakeAccount) -> None:
     a = await make_account()
     await auth_stub.Logout(users_pb2.LogoutRequest(refresh_token=a.refresh_token))
@@ -226,7 +224,7 @@ async def test_logout_revokes(auth_stub: users_pb2_grpc.AuthServiceStub,
 
 
 async def test_follow_event_reaches_jetstream(stack_env: dict[str, str],
-                                              users: users_pb2_grpc.UserServiceStub,
+                                              users: users_pb2_grpc.UserServiceAsyncStub,
                                               make_account: MakeAccount) -> None:
     a, b = await make_account(), await make_account()
     nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
