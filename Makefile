@@ -4,6 +4,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+BENCH ?=
 
 .PHONY: help venv gen check-gen lint fmt up down status test bench clean
 
@@ -46,7 +47,7 @@ test: up ## Run the whole test suite against the running stack
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: up ## Run the benchmarks (figures printed as percentiles and ratios)
-	@$(PY) -m pytest benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+	@$(PY) -m benchmarks $(BENCH)
 
 clean: down ## Stop the stack and delete its data
 	rm -rf .data build

@@ -1,0 +1,31 @@
+"""Token verification for services other than users: the users service's JWKS,
+fetched over gRPC (internal RPC) and cached."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+from twitter.users.v1 import users_pb2, users_pb2_grpc
+
+from services.shared.auth import JwksCache, TokenVerifier
+from services.shared.config import AuthSettings
+
+
+def jwks_verifier(settings: AuthSettings, users_channel: grpc.aio.Channel) -> TokenVerifier:
+    stub = users_pb2_grpc.AuthServiceStub(users_channel)
+
+    async def fetch() -> list[Mapping[str, str]]:
+        response = await stub.GetJwks(users_pb2.GetJwksRequest(), timeout=5)
+        return [{"kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "alg": k.alg, "use": k.use}
+                for k in response.keys]
+
+    cache = JwksCache(fetch, ttl_seconds=settings.jwks_cache_seconds)
+
+    async def lookup(kid: str) -> Any | None:
+        key = await cache.get(kid)
+        return key.key if key else None
+
+    return TokenVerifier(lookup, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                         leeway_seconds=settings.jwt_leeway_seconds)
