@@ -23,13 +23,13 @@ check-gen: gen ## Fail when generated/ is stale
 	@test -z "$$(git ls-files --others --exclude-standard generated/)" || \
 	  (echo "generated/ has untracked files: run 'make gen' and commit" >&2; exit 1)
 
-lint: venv ## buf lint + breaking (against main), ruff, mypy
+lint: gen ## buf lint + breaking (against main), ruff, mypy
 	@.venv/bin/buf lint
 	@if git rev-parse --verify --quiet main >/dev/null && \
 	    git cat-file -e main:buf.yaml 2>/dev/null; then \
 	  .venv/bin/buf breaking --against '.git#branch=main'; fi
 	@.venv/bin/ruff check .
-	@.venv/bin/mypy services stack edge tests
+	@.venv/bin/mypy services stack edge tests benchmarks
 
 fmt: venv ## Format and autofix
 	@.venv/bin/ruff check --fix .

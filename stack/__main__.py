@@ -1,0 +1,48 @@
+"""python -m stack up|down|status|env — the local stack of real servers under supervisord."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from stack import contract, topology
+from stack.errors import StackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="install what is missing, start everything, wait, migrate")
+    commands.add_parser("down", help="stop everything `up` started")
+    commands.add_parser("status", help="state and live health of each component")
+    commands.add_parser("env", help="the environment contract as shell export lines")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="stack: %(message)s", stream=sys.stderr)
+
+    try:
+        match args.command:
+            case "up":
+                from stack.up import up
+
+                up()
+            case "down":
+                from stack.down import down
+
+                down()
+            case "status":
+                from stack.status import status
+
+                return status()
+            case "env":
+                sys.stdout.write(contract.export_lines(contract.build(topology.load())))
+    except (StackError, ValueError) as exc:
+        print(f"stack: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Schema migrations: yoyo for PostgreSQL, a small versioned runner for CQL."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stack import probes
+from stack.errors import StackError
+from stack.topology import SERVICES_DIR
+
+log = logging.getLogger("stack")
+logging.getLogger("yoyo").setLevel(logging.WARNING)  # it logs every step at INFO
+
+CQL_SCRIPT = re.compile(r"(\d+)_\w+\.cql")
+# A statement ends with ';' at the end of a line (an optional trailing -- comment allowed).
+STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?$", re.MULTILINE)
+IDENTIFIER = re.compile(r"[A-Za-z_]\w{0,47}")
+SCHEMA_AGREEMENT_WAIT = 30.0
+
+
+def _migration_dirs(kind: str) -> list[tuple[str, Path]]:
+    return [(d.parent.parent.name, d) for d in sorted(SERVICES_DIR.glob(f"*/migrations/{kind}"))]
+
+
+def postgres(env: Mapping[str, str]) -> None:
+    from yoyo import get_backend, read_migrations
+
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", env["PG_DSN"])
+    for service, directory in _migration_dirs("postgres"):
+        # One table per service: yoyo names migrations after their files, and two
+        # services may both have a 0001_init.
+        backend = get_backend(url, migration_table=f"_yoyo_migration_{service}")
+        migrations = read_migrations(str(directory))
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            if pending:
+                log.info("postgres: %s: applying %d migration(s)", service, len(pending))
+                backend.apply_migrations(pending)
+
+
+@dataclass(frozen=True)
+class CqlScript:
+    service: str
+    version: int
+    path: Path
+
+    def statements(self, keyspace: str) -> list[str]:
+        lines = [
+            ln for ln in self.path.read_text().splitlines() if not ln.lstrip().startswith("--")
+        ]
+        text = "\n".join(lines).replace("{keyspace}", keyspace)
+        return [s.strip() for s in STATEMENT_END.split(text) if s.strip()]
+
+
+def cql_scripts() -> list[CqlScript]:
+    scripts = []
+    for service, directory in _migration_dirs("cql"):
+        seen: dict[int, Path] = {}
+        for path in sorted(directory.glob("*.cql")):
+            match = CQL_SCRIPT.fullmatch(path.name)
+            if not match:
+                raise StackError(f"{path}: name must be NNNN_description.cql")
+            version = int(match[1])
+            if version in seen:
+                raise StackError(f"{path} and {seen[version]} share version {version}")
+            seen[version] = path
+            scripts.append(CqlScript(service, version, path))
+    return sorted(scripts, key=lambda s: (s.service, s.version))
+
+
+def _apply(session: Any, statement: str) -> None:
+    session.execute(statement, timeout=60)
+    # Later statements and other clients must see the new schema on every node.
+    if not session.wait_for_schema_agreement(wait_time=SCHEMA_AGREEMENT_WAIT):
+        raise StackError(f"no schema agreement after: {statement[:80]}")
+
+
+def cql(env: Mapping[str, str]) -> None:
+    keyspace = env["SCYLLA_KEYSPACE"]
+    if not IDENTIFIER.fullmatch(keyspace):
+        raise StackError(f"SCYLLA_KEYSPACE={keyspace!r} is not a CQL identifier")
+    with probes.cql_session(env, timeout=10) as session:
+        _apply(
+            session,
+            f"CREATE KEYSPACE IF NOT EXISTS {keyspace} "
+            f"WITH replication = {env['SCYLLA_REPLICATION']}",
+        )
+        _apply(
+            session,
+            f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations ("
+            "service text, version int, applied_at timestamp, "
+            "PRIMARY KEY (service, version))",
+        )
+        applied = {
+            (row.service, row.version)
+            for row in session.execute(
+                f"SELECT service, version FROM {keyspace}.schema_migrations"  # noqa: S608 (checked identifier)
+            )
+        }
+        for script in cql_scripts():
+            if (script.service, script.version) in applied:
+                continue
+            log.info("cql: %s: applying %s", script.service, script.path.name)
+            for statement in script.statements(keyspace):
+                try:
+                    _apply(session, statement)
+                except Exception as exc:
+                    # CQL DDL is not transactional: scripts should use IF NOT EXISTS so
+                    # that a rerun after a fix gets past what was already applied.
+                    raise StackError(f"{script.path}: {exc}\n{statement}") from exc
+            session.execute(
+                f"INSERT INTO {keyspace}.schema_migrations (service, version, applied_at) "  # noqa: S608
+                "VALUES (%s, %s, toTimestamp(now()))",
+                (script.service, script.version),
+            )

@@ -1,0 +1,151 @@
+"""Live health probes, shared by `up` (readiness) and `status`.
+
+Each probe talks the component's own protocol, returns a short detail on success and
+raises on failure. Drivers are imported inside the probes so `stack env` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from stack import topology
+
+Probe = Callable[[Mapping[str, str], float], str]
+
+# The drivers log every failed attempt; readiness polling expects failures.
+for _noisy in ("cassandra", "nats", "botocore"):
+    logging.getLogger(_noisy).setLevel(logging.CRITICAL)
+
+
+def postgres(env: Mapping[str, str], timeout: float) -> str:
+    import psycopg
+
+    with psycopg.connect(env["PG_DSN"], connect_timeout=max(1, round(timeout))) as conn:
+        conn.execute("SELECT 1")
+    return "SELECT 1"
+
+
+def redis(env: Mapping[str, str], timeout: float) -> str:
+    import redis as redis_lib
+
+    client = redis_lib.Redis.from_url(
+        env["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+    with client:
+        client.ping()
+    return "PING"
+
+
+def nats(env: Mapping[str, str], timeout: float) -> str:
+    import nats as nats_lib
+
+    async def check() -> str:
+        async def quiet(_: Exception) -> None:
+            pass
+
+        nc = await nats_lib.connect(
+            env["NATS_URL"], connect_timeout=max(1, round(timeout)), allow_reconnect=False,
+            max_reconnect_attempts=0, error_cb=quiet,
+        )  # fmt: skip
+        try:
+            info = await nc.jetstream(timeout=timeout).account_info()
+        finally:
+            await nc.close()
+        return f"JetStream, {info.streams} streams"
+
+    try:
+        # nats-py can keep retrying a refused connection despite allow_reconnect=False.
+        return asyncio.run(asyncio.wait_for(check(), timeout))
+    except TimeoutError:
+        raise RuntimeError(f"no JetStream answer from {env['NATS_URL']} in {timeout}s") from None
+
+
+@contextmanager
+def cql_session(env: Mapping[str, str], timeout: float) -> Iterator[Any]:
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster(
+        [h.strip() for h in env["SCYLLA_HOSTS"].split(",")],
+        port=int(env["SCYLLA_PORT"]),
+        connect_timeout=timeout,
+        control_connection_timeout=timeout,
+    )
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()
+
+
+def cassandra(env: Mapping[str, str], timeout: float) -> str:
+    with cql_session(env, timeout) as session:
+        row = session.execute("SELECT release_version FROM system.local", timeout=timeout).one()
+    return f"release {row.release_version}"
+
+
+def s3_client(env: Mapping[str, str], timeout: float) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=env["S3_ENDPOINT_URL"],
+        aws_access_key_id=env["S3_ACCESS_KEY"],
+        aws_secret_access_key=env["S3_SECRET_KEY"],
+        region_name=env["S3_REGION"],
+        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}),
+    )
+
+
+def minio(env: Mapping[str, str], timeout: float) -> str:
+    buckets = s3_client(env, timeout).list_buckets()["Buckets"]
+    return f"{len(buckets)} buckets"
+
+
+def grpc_health(addr: str, timeout: float) -> str:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(addr) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+            )
+        except grpc.RpcError as exc:  # its str() is a multi-line debug dump
+            raise RuntimeError(f"{exc.code().name}: {exc.details()}") from None
+    status = str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+    if status != "SERVING":
+        raise RuntimeError(f"health status {status}")
+    return status
+
+
+def edge(env: Mapping[str, str], timeout: float) -> str:
+    url = f"{env['EDGE_URL']}/healthz"
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (our URL)
+        if response.status != 200:
+            raise RuntimeError(f"GET {url}: HTTP {response.status}")
+    return "GET /healthz 200"
+
+
+INFRA: dict[str, Probe] = {
+    "postgres": postgres,
+    "redis": redis,
+    "nats": nats,
+    "cassandra": cassandra,
+    "minio": minio,
+}
+
+
+def for_component(name: str) -> Probe | None:
+    """The probe for an infrastructure component, the edge or a service; None for workers."""
+    if name in INFRA:
+        return INFRA[name]
+    if name == topology.EDGE:
+        return edge
+    if name in topology.SERVICE_PORTS:
+        return lambda env, timeout: grpc_health(env[topology.service_addr_var(name)], timeout)
+    return None

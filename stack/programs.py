@@ -1,0 +1,134 @@
+"""What supervisord runs: one Program per server, service and worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from stack import install, postgres, topology
+from stack.topology import REPO, VENV_BIN, Settings
+
+
+class Tier(Enum):
+    INFRA = "infra"  # autostarted by supervisord
+    APP = "app"  # started by `up` once the infrastructure is ready and migrated
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    argv: list[str]
+    tier: Tier
+    # supervisord starts in ascending and stops in descending priority: the edge stops
+    # first, then workers and services drain, and the stores go last.
+    priority: int
+    port: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    directory: Path = REPO  # created by `up`; redis and nats keep their data in theirs
+    user: str | None = None
+    stopsignal: str = "TERM"
+    stopwaitsecs: int = 30
+    stopasgroup: bool = True
+
+
+def edge_present() -> bool:
+    return (REPO / "edge" / "render.py").is_file()
+
+
+def _script(component: str) -> list[str]:
+    return ["/bin/bash", str(install.script("run", component))]
+
+
+def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program:
+    p, data = settings.ports, settings.stack_dir
+    common = {"STACK_DIR": str(data), "TWITTER_CACHE": str(settings.cache_dir)}
+    match name:
+        case "postgres":
+            # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to
+            # disconnect); the postmaster signals its own children, so no group signal.
+            return Program(
+                name, postgres.server_argv(settings), Tier.INFRA, 100, p["PG_PORT"],
+                directory=postgres.data_dir(settings), user=postgres.os_user(),
+                stopsignal="INT", stopasgroup=False,
+            )  # fmt: skip
+        case "redis":
+            argv = [
+                "/usr/bin/redis-server",
+                "--port", str(p["REDIS_PORT"]),
+                "--bind", "127.0.0.1",
+                "--protected-mode", "yes",
+                "--dir", str(data / "redis"),
+                "--appendonly", "yes",
+                "--daemonize", "no",
+            ]  # fmt: skip
+            return Program(name, argv, Tier.INFRA, 100, p["REDIS_PORT"], directory=data / name)
+        case "nats":
+            argv = [
+                "/usr/sbin/nats-server", "-js", "-a", "127.0.0.1",
+                "-p", str(p["NATS_PORT"]), "-m", str(p["NATS_MONITOR_PORT"]),
+                "-sd", str(data / "nats"),
+            ]  # fmt: skip
+            return Program(name, argv, Tier.INFRA, 100, p["NATS_PORT"], directory=data / name)
+        case "cassandra":
+            ports = ("CASSANDRA_PORT", "CASSANDRA_STORAGE_PORT", "CASSANDRA_JMX_PORT")
+            env = common | {k: str(p[k]) for k in ports}
+            if heap := os.environ.get("CASSANDRA_HEAP"):
+                env["CASSANDRA_HEAP"] = heap
+            return Program(
+                name, _script(name), Tier.INFRA, 100, p["CASSANDRA_PORT"],
+                env=env, stopwaitsecs=60,
+            )  # fmt: skip
+        case "minio":
+            env = common | {k: str(p[k]) for k in ("MINIO_PORT", "MINIO_CONSOLE_PORT")}
+            env |= {k: contract[k] for k in ("S3_ACCESS_KEY", "S3_SECRET_KEY")}
+            return Program(name, _script(name), Tier.INFRA, 100, p["MINIO_PORT"], env=env)
+    raise ValueError(f"unknown infrastructure component {name!r}")
+
+
+def edge(settings: Settings, contract: Mapping[str, str]) -> Program:
+    # edge.render reads the contract and the ports to write Envoy's configuration.
+    env = dict(contract) | {k: str(v) for k, v in settings.ports.items()}
+    return Program(
+        topology.EDGE, _script("envoy"), Tier.APP, 400,
+        settings.ports["EDGE_PORT"], env=env,
+    )  # fmt: skip
+
+
+def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[Program]:
+    port = settings.service_port(name)
+    base = dict(contract) | {"PYTHONUNBUFFERED": "1"}
+    python = str(VENV_BIN / "python")
+    programs = [
+        Program(
+            name, [python, "-m", f"services.{name}"], Tier.APP, 300, port,
+            env=base | {
+                "SERVICE_NAME": name,
+                "GRPC_PORT": str(port),
+                "METRICS_PORT": str(port + topology.METRICS_OFFSET),
+            },
+        )
+    ]  # fmt: skip
+    if topology.has_worker(name):
+        # Workers stop before services: they consume events and call the services.
+        programs.append(
+            Program(
+                f"{name}-worker", [python, "-m", f"services.{name}.worker"], Tier.APP, 350,
+                env=base | {
+                    "SERVICE_NAME": f"{name}-worker",
+                    "METRICS_PORT": str(port + topology.WORKER_METRICS_OFFSET),
+                },
+            )
+        )  # fmt: skip
+    return programs
+
+
+def build(settings: Settings, contract: Mapping[str, str], local_infra: list[str]) -> list[Program]:
+    programs = [infra(name, settings, contract) for name in local_infra]
+    if edge_present():
+        programs.append(edge(settings, contract))
+    for name in topology.services():
+        programs += service(name, settings, contract)
+    return programs

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Run a single-node, loopback-only Cassandra 5.0 in the FOREGROUND
+# (meant to be managed by supervisord; the JVM replaces this shell via exec).
+#
+# Environment (all optional):
+#   STACK_DIR               data folder (absolute); Cassandra uses $STACK_DIR/cassandra/
+#                           default: ${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/stack
+#   CASSANDRA_PORT          CQL native transport port        (default 19042)
+#   CASSANDRA_STORAGE_PORT  internode/gossip port            (default 17700)
+#   CASSANDRA_JMX_PORT      JMX port, bound to 127.0.0.1 only (default 17199; 0 = no JMX)
+#   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 768M; capped at 1G)
+#   TWITTER_CACHE           jar cache root (default $HOME/.cache/twitter-mesh)
+#   JAVA                    java binary (default: java on PATH; must be Java 17)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+TEMPLATES="$REPO/stack/cassandra"
+
+STACK_DIR="${STACK_DIR:-${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/stack}"
+CASSANDRA_PORT="${CASSANDRA_PORT:-19042}"
+CASSANDRA_STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-17700}"
+CASSANDRA_JMX_PORT="${CASSANDRA_JMX_PORT:-17199}"
+CASSANDRA_HEAP="${CASSANDRA_HEAP:-768M}"
+JAVA="${JAVA:-java}"
+
+# Version is pinned in the installer; read it from there so there is one source.
+CASSANDRA_VERSION="$(sed -n 's/^CASSANDRA_VERSION="\([^"]*\)".*/\1/p' "$REPO/stack/install/cassandra.sh")"
+CASSANDRA_HOME="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/cassandra-$CASSANDRA_VERSION"
+LIB="$CASSANDRA_HOME/lib"
+
+# Installer is idempotent and returns instantly once done.
+bash "$REPO/stack/install/cassandra.sh"
+
+# ---- heap: accept <n>[KkMmGg], never above 1 GiB -------------------------
+heap_mb() {
+  local v="$1" n unit
+  [[ "$v" =~ ^([0-9]+)([KkMmGg]?)$ ]] || { echo "cassandra: bad CASSANDRA_HEAP='$v' (use e.g. 768M)" >&2; exit 2; }
+  n="${BASH_REMATCH[1]}"; unit="${BASH_REMATCH[2]}"
+  case "$unit" in
+    K|k) echo $(( n / 1024 )) ;;
+    M|m) echo "$n" ;;
+    G|g) echo $(( n * 1024 )) ;;
+    "")  echo $(( n / 1024 / 1024 )) ;;
+  esac
+}
+HEAP_MB="$(heap_mb "$CASSANDRA_HEAP")"
+if (( HEAP_MB > 1024 )); then
+  echo "cassandra: CASSANDRA_HEAP=$CASSANDRA_HEAP exceeds 1G; capping at 1024M" >&2
+  HEAP_MB=1024
+fi
+if (( HEAP_MB < 256 )); then
+  echo "cassandra: CASSANDRA_HEAP=$CASSANDRA_HEAP too small; using 256M" >&2
+  HEAP_MB=256
+fi
+
+# ---- directories + rendered config ----------------------------------------
+case "$STACK_DIR" in /*) ;; *) STACK_DIR="$(pwd)/$STACK_DIR" ;; esac
+DATA_DIR="$STACK_DIR/cassandra"
+CONF_DIR="$DATA_DIR/conf"
+mkdir -p "$CONF_DIR" "$DATA_DIR"/{data,commitlog,saved_caches,hints,cdc_raw,logs}
+
+sed -e "s|@DATA_DIR@|$DATA_DIR|g" \
+    -e "s|@NATIVE_PORT@|$CASSANDRA_PORT|g" \
+    -e "s|@STORAGE_PORT@|$CASSANDRA_STORAGE_PORT|g" \
+    "$TEMPLATES/cassandra.yaml.tmpl" > "$CONF_DIR/cassandra.yaml.tmp"
+mv "$CONF_DIR/cassandra.yaml.tmp" "$CONF_DIR/cassandra.yaml"
+cp "$TEMPLATES/logback.xml" "$CONF_DIR/logback.xml"
+
+# ---- JVM flags -------------------------------------------------------------
+JVM_OPTS=()
+while IFS= read -r line; do
+  line="${line%%#*}"; line="${line#"${line%%[![:space:]]*}"}"; line="${line%"${line##*[![:space:]]}"}"
+  [[ -z "$line" ]] && continue
+  # "--add-opens a=b" lines carry two words
+  read -r -a words <<<"$line"
+  JVM_OPTS+=("${words[@]}")
+done < "$TEMPLATES/jvm17.options"
+
+JVM_OPTS+=(
+  "-Xms${HEAP_MB}M" "-Xmx${HEAP_MB}M"
+  "-javaagent:$(ls "$LIB"/jamm-*.jar | head -n1)"
+  "-Dcassandra.config=file://$CONF_DIR/cassandra.yaml"
+  "-Dlogback.configurationFile=file://$CONF_DIR/logback.xml"
+  "-Dcassandra.logdir=$DATA_DIR/logs"
+  "-Dcassandra.storagedir=$DATA_DIR"
+  "-Djava.io.tmpdir=$DATA_DIR/tmp"
+  "-XX:ErrorFile=$DATA_DIR/logs/hs_err_%p.log"
+  "-Djava.rmi.server.hostname=127.0.0.1"
+  "-Dcassandra.triggers_dir=$DATA_DIR/triggers"
+)
+mkdir -p "$DATA_DIR/tmp" "$DATA_DIR/triggers"
+if [[ "$CASSANDRA_JMX_PORT" != "0" ]]; then
+  # cassandra.jmx.local.port => JMX server bound to the loopback address only
+  # (rmi.port pinned to the same port so no random ephemeral RMI listener)
+  JVM_OPTS+=("-Dcassandra.jmx.local.port=$CASSANDRA_JMX_PORT"
+             "-Dcom.sun.management.jmxremote.rmi.port=$CASSANDRA_JMX_PORT")
+fi
+
+# Cassandra calls mlockall(MCL_CURRENT) at startup. As root (CAP_IPC_LOCK) that
+# succeeds and pins the whole committed heap + code cache in RAM (RSS ~1.3 GB
+# and ~4 s slower start). For a dev box we drop CAP_IPC_LOCK so the call fails
+# with a harmless "Unable to lock JVM memory (ENOMEM)" warning.
+LAUNCH=()
+if [[ "$(id -u)" == "0" ]] && command -v setpriv >/dev/null 2>&1; then
+  LAUNCH=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock --)
+fi
+ulimit -l 64 2>/dev/null || true
+
+cd "$DATA_DIR"
+exec "${LAUNCH[@]}" "$JAVA" "${JVM_OPTS[@]}" -cp "$CONF_DIR:$LIB/*" org.apache.cassandra.service.CassandraDaemon

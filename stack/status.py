@@ -1,0 +1,88 @@
+"""`stack status`: supervisor state, pid, port, memory and a live probe per component."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from stack import contract, probes, procs, programs, topology
+from stack.supervisor import ProcessInfo, Supervisor
+
+PROBE_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    state: str
+    pid: str
+    port: str
+    rss: str
+    health: str
+    ok: bool
+
+
+def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None) -> tuple[bool, str]:
+    probe = probes.for_component(name)
+    if probe is None:  # a worker: being up is all there is to check
+        running = info is not None and info.state == "RUNNING"
+        return running, "running" if running else "not running"
+    try:
+        return True, probe(env, PROBE_TIMEOUT)
+    except Exception as exc:
+        first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+        return False, f"FAIL {first_line[:90]}"
+
+
+def _mib(pid: int) -> str:
+    return f"{procs.rss_kib(procs.tree(pid)) / 1024:.0f}M" if pid else "-"
+
+
+def rows() -> tuple[list[Row], str]:
+    settings = topology.load()
+    env = contract.build(settings)
+    external = contract.external(settings)
+    supervisor = Supervisor(settings)
+    running = supervisor.processes()
+    plan = {
+        p.name: p
+        for p in programs.build(
+            settings, env, [c.name for c in topology.INFRA if c.name not in external]
+        )
+    }
+    names = [c.name for c in topology.INFRA] + [n for n in plan if n not in topology.INFRA_NAMES]
+    names += [n for n in running if n not in names]  # e.g. a service deleted since `up`
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        health = dict(
+            zip(names, pool.map(lambda n: _probe(n, env, running.get(n)), names), strict=True)
+        )
+
+    table = []
+    for name in names:
+        info, program = running.get(name), plan.get(name)
+        state = "external" if name in external else info.state if info else "-"
+        port = program.port if program and program.port else None
+        pid = info.pid if info else 0
+        ok, detail = health[name]
+        table.append(Row(name, state, str(pid or "-"), str(port or "-"), _mib(pid), detail, ok))
+    sup_pid = supervisor.pid()
+    footer = (
+        f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)}"
+        if sup_pid
+        else "supervisord is not running"
+    )
+    return table, footer
+
+
+def status() -> int:
+    table, footer = rows()
+    header = Row("COMPONENT", "STATE", "PID", "PORT", "RSS", "HEALTH", True)
+    widths = [max(len(getattr(r, f)) for r in [header, *table]) for f in ("name", "state", "pid",
+              "port", "rss")]  # fmt: skip
+    for r in [header, *table]:
+        cells = (r.name, r.state, r.pid, r.port, r.rss)
+        print("  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=True)), r.health]))
+    print(footer)
+    return 0 if all(r.ok for r in table) else 1

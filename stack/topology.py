@@ -1,0 +1,125 @@
+"""Every component of the local stack, its port variable and default, and where things live.
+
+Defaults avoid the standard ports so the stack can run next to system services; every
+port can be changed through the environment variable named here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = REPO / ".venv" / "bin"
+SERVICES_DIR = REPO / "services"
+
+INFRA_PORTS: dict[str, int] = {
+    "PG_PORT": 15432,
+    "REDIS_PORT": 16379,
+    "NATS_PORT": 14222,
+    "NATS_MONITOR_PORT": 18222,
+    "CASSANDRA_PORT": 19042,
+    "CASSANDRA_STORAGE_PORT": 17700,
+    "CASSANDRA_JMX_PORT": 17199,  # loopback only; nodetool talks to it
+    "MINIO_PORT": 19000,
+    "MINIO_CONSOLE_PORT": 19001,
+    "EDGE_PORT": 8080,
+    "ENVOY_ADMIN_PORT": 19901,
+}
+
+# gRPC port of each service; its <NAME>_PORT variable overrides it.
+SERVICE_PORTS: dict[str, int] = {
+    "users": 17101,
+    "tweets": 17102,
+    "timeline": 17103,
+    "search": 17104,
+    "media": 17105,
+    "messages": 17106,
+    "ratelimit": 17107,
+}
+METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
+WORKER_METRICS_OFFSET = 200  # a worker runs beside its service, so it needs a port of its own
+
+
+@dataclass(frozen=True)
+class Infra:
+    """A backing server the stack runs unless the caller points the services elsewhere."""
+
+    name: str
+    port_var: str
+    ready_timeout: float  # seconds; Cassandra's first start on 2 cores takes about a minute
+
+
+INFRA: tuple[Infra, ...] = (
+    Infra("postgres", "PG_PORT", 60),
+    Infra("redis", "REDIS_PORT", 30),
+    Infra("nats", "NATS_PORT", 30),
+    Infra("cassandra", "CASSANDRA_PORT", 240),
+    Infra("minio", "MINIO_PORT", 90),
+)
+INFRA_NAMES = frozenset(c.name for c in INFRA)
+EDGE = "envoy"
+EDGE_READY_TIMEOUT = 60.0
+SERVICE_READY_TIMEOUT = 90.0
+
+
+def service_port_var(service: str) -> str:
+    return f"{service.upper()}_PORT"
+
+
+def service_addr_var(service: str) -> str:
+    return f"{service.upper()}_ADDR"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Ports and directories resolved from the environment."""
+
+    ports: dict[str, int]
+    stack_dir: Path
+    cache_dir: Path
+
+    def service_port(self, service: str) -> int:
+        return self.ports[service_port_var(service)]
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.stack_dir / "logs"
+
+
+def _port(environ: Mapping[str, str], var: str, default: int) -> int:
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"\d{1,5}", raw) or not 0 < int(raw) < 65536:
+        raise ValueError(f"{var}={raw!r} is not a TCP port")
+    return int(raw)
+
+
+def load(environ: Mapping[str, str] = os.environ) -> Settings:
+    defaults = INFRA_PORTS | {service_port_var(s): p for s, p in SERVICE_PORTS.items()}
+    ports = {var: _port(environ, var, default) for var, default in defaults.items()}
+    # A relative STACK_DIR would break every child that runs from another directory.
+    stack_dir = Path(environ.get("STACK_DIR") or REPO / ".data").absolute()
+    cache_dir = Path(
+        environ.get("TWITTER_CACHE") or Path.home() / ".cache" / "twitter-mesh"
+    ).absolute()
+    return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir)
+
+
+def services() -> list[str]:
+    """Services present in the tree: a package with a __main__.py, in topology order."""
+    return [s for s in SERVICE_PORTS if (SERVICES_DIR / s / "__main__.py").is_file()]
+
+
+def unknown_services() -> list[str]:
+    """Runnable packages under services/ that have no port assigned here."""
+    found = {p.parent.name for p in SERVICES_DIR.glob("*/__main__.py")}
+    return sorted(found - SERVICE_PORTS.keys())
+
+
+def has_worker(service: str) -> bool:
+    return (SERVICES_DIR / service / "worker.py").is_file()

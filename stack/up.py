@@ -1,0 +1,170 @@
+"""`stack up`: install, configure, start, wait for real readiness, migrate, start the app."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from stack import contract, install, keys, migrate, postgres, probes, programs, topology, wait
+from stack.errors import StackError
+from stack.lock import exclusive
+from stack.programs import Program, Tier
+from stack.supervisor import Supervisor
+from stack.topology import Settings
+
+log = logging.getLogger("stack")
+PROBE_TIMEOUT = 3.0
+
+
+class Readiness:
+    def __init__(self, supervisor: Supervisor, env: Mapping[str, str]) -> None:
+        self.supervisor, self.env = supervisor, env
+
+    def wait(
+        self, name: str, probe: probes.Probe, timeout: float, supervised: bool, label: str = ""
+    ) -> None:
+        def attempt() -> str:
+            if supervised:
+                info = self.supervisor.processes().get(name)
+                if info is None or info.state == "FATAL":
+                    state = info.description if info else "not configured"
+                    raise wait.GiveUpError(f"supervisord gave up on it ({state})")
+            return probe(self.env, PROBE_TIMEOUT)
+
+        started = time.monotonic()
+        try:
+            detail = wait.until(attempt, timeout)
+        except Exception as exc:
+            message = f"{name} is not ready after {time.monotonic() - started:.0f}s: {exc}"
+            if supervised:
+                log_file = self.supervisor.paths.log(name)
+                message += f"\n--- last lines of {log_file} ---\n{self.supervisor.tail(name)}"
+            raise StackError(message) from exc
+        log.info("%s: ready in %.1fs (%s)", label or name, time.monotonic() - started, detail)
+
+    def running(self, name: str, timeout: float) -> None:
+        """For programs without a health endpoint: supervisord says RUNNING (past startsecs)."""
+
+        def is_running(_env: Mapping[str, str], _timeout: float) -> str:
+            info = self.supervisor.processes()[name]
+            if info.state != "RUNNING":
+                raise RuntimeError(f"state {info.state}")
+            return info.description
+
+        self.wait(name, is_running, timeout, supervised=True)
+
+
+def _local_infra(settings: Settings, external: set[str]) -> list[str]:
+    for name in sorted(external):
+        keys_ = ", ".join(contract.EXTERNAL_KEYS[name])
+        log.info("%s: external (%s set by the caller), not started here", name, keys_)
+    wanted = [c.name for c in topology.INFRA if c.name not in external]
+    install.apt_packages(set(wanted))
+    script_env = {"STACK_DIR": str(settings.stack_dir), "TWITTER_CACHE": str(settings.cache_dir)}
+    installed = install.run_scripts([n for n in wanted if n in install.SCRIPTED], script_env)
+    return [n for n in wanted if n not in install.SCRIPTED or n in installed]
+
+
+def _note_missing_app() -> None:
+    if not programs.edge_present():
+        log.info("envoy: left out, edge/render.py does not exist yet")
+    for name in topology.unknown_services():
+        log.warning("services/%s: no port assigned in stack/topology.py, not started", name)
+
+
+def _configure(supervisor: Supervisor, plan: list[Program]) -> None:
+    for program in plan:
+        program.directory.mkdir(parents=True, exist_ok=True)
+    supervisor.write_config(plan)
+    if supervisor.pid() is None:
+        log.info("starting supervisord (%s)", supervisor.paths.conf)
+        supervisor.start_daemon()
+    else:
+        supervisor.apply_config()
+
+
+def _infra_ready(settings: Settings, ready: Readiness, available: list[str]) -> None:
+    local = set(ready.supervisor.processes())
+    for component in topology.INFRA:
+        if component.name not in available:
+            continue
+        supervised = component.name in local
+        if component.name == "postgres" and supervised:
+            # The contract's role does not exist until bootstrap, so first ask as superuser.
+            ready.wait(
+                "postgres",
+                lambda _e, t: postgres.ping_superuser(settings, t),
+                component.ready_timeout,
+                supervised,
+                label="postgres (superuser, before bootstrap)",
+            )
+            postgres.bootstrap(settings)
+        ready.wait(
+            component.name, probes.INFRA[component.name], component.ready_timeout, supervised
+        )
+
+
+def _ensure_bucket(env: Mapping[str, str]) -> None:
+    s3 = probes.s3_client(env, timeout=10)
+    if env["S3_BUCKET"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=env["S3_BUCKET"])
+        log.info("s3: created bucket %s", env["S3_BUCKET"])
+
+
+def _start_app(ready: Readiness, plan: list[Program]) -> None:
+    app = [p for p in plan if p.tier is Tier.APP]
+    for program in app:
+        ready.supervisor.start(program.name)
+    for program in app:
+        probe = probes.for_component(program.name)
+        timeout = (
+            topology.EDGE_READY_TIMEOUT
+            if program.name == topology.EDGE
+            else topology.SERVICE_READY_TIMEOUT
+        )
+        if probe is None:
+            ready.running(program.name, timeout)
+        else:
+            ready.wait(program.name, probe, timeout, supervised=True)
+
+
+def up() -> None:
+    started = time.monotonic()
+    settings = topology.load()
+    env = contract.build(settings)
+    supervisor = Supervisor(settings)
+    with exclusive(settings.stack_dir):
+        external = contract.external(settings)
+        local = _local_infra(settings, external)
+        available = sorted(external) + local
+        _note_missing_app()
+        if "postgres" in local:
+            postgres.init(settings)
+        keys.ensure_signing_key(Path(env["AUTH_KEYS_DIR"]))
+        contract.write_env_file(settings.stack_dir / "stack.env", env)
+        plan = programs.build(settings, env, local)
+        _configure(supervisor, plan)
+
+        ready = Readiness(supervisor, env)
+        _infra_ready(settings, ready, available)
+        migrate.postgres(env)
+        if "cassandra" in available:
+            migrate.cql(env)
+        else:
+            log.warning("cql: migrations skipped, no Cassandra/ScyllaDB")
+        if "minio" in available:
+            _ensure_bucket(env)
+        else:
+            log.warning("s3: bucket not ensured, no S3 endpoint")
+        _start_app(ready, plan)
+
+    edge = env["EDGE_URL"] if programs.edge_present() else "(no edge yet: edge/render.py missing)"
+    print(
+        f"stack is up in {time.monotonic() - started:.1f}s\n"
+        f"  REST edge:  {edge}\n"
+        f"  logs:       {settings.logs_dir}/<program>.log\n"
+        f'  env:        {settings.stack_dir / "stack.env"}  (or: eval "$(python -m stack env)")\n'
+        f"  supervisor: .venv/bin/supervisorctl -c {supervisor.paths.conf} status"
+    )
