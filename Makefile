@@ -25,9 +25,7 @@ check-gen: gen ## Fail when generated/ is stale
 
 lint: gen ## buf lint + breaking (against main), ruff, mypy
 	@.venv/bin/buf lint
-	@if git rev-parse --verify --quiet main >/dev/null && \
-	    git cat-file -e main:buf.yaml 2>/dev/null; then \
-	  .venv/bin/buf breaking --against '.git#branch=main'; fi
+	@tools/buf_breaking.sh main
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy services stack edge tests benchmarks
 
