@@ -196,7 +196,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str,
                 "remote_jwks": {
                     "http_uri": {"uri": f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
                                  "cluster": "edge_self", "timeout": "2s"},
-                    "cache_duration": "300s",
+                    "cache_duration": "60s",
                     "async_fetch": {"fast_listener": False},
                     "retry_policy": {"num_retries": 3},
                 },

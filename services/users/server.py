@@ -16,7 +16,7 @@ from services.shared.auth import TokenVerifier
 from services.shared.config import AuthSettings, NatsSettings, PostgresSettings, ServerSettings
 from services.shared.ids import IdGenerator
 from services.shared.interceptor import ServiceInterceptor, access_policy
-from services.shared.logging import configure_logging
+from services.shared.logging import configure_logging, get_logger
 from services.shared.pg_outbox import OutboxRelay
 from services.shared.server import App, serve
 from services.users.accounts import Accounts, LoginPolicy
@@ -24,6 +24,8 @@ from services.users.passwords import Passwords
 from services.users.servicer import AuthServicer, UserServicer
 from services.users.social import Social
 from services.users.tokens import AccessTokens, Keyring
+
+log = get_logger(__name__)
 
 _SERVICES = [users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")]
 PUBLIC_METHODS = {
@@ -39,6 +41,10 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     service_name: str = "users"
     grpc_port: int = 17101
     auth_keys_dir: Path = Path(".data/keys")
+    # A new key signs only this long after its kid's time, so every cached JWKS
+    # (Envoy refreshes every 60 s) has it first. Production: a few minutes.
+    auth_key_activation_seconds: float = 0.0
+    auth_keys_reload_seconds: float = 30.0
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_days: int = 30
     # argon2id cost (RFC 9106 "low memory" profile by default).
@@ -63,7 +69,10 @@ async def build(settings: UsersSettings) -> App:
     relay = asyncio.create_task(
         OutboxRelay(pool, js, settings.pg_dsn.get_secret_value()).run(), name="outbox-relay")
 
-    keyring = Keyring.load(settings.auth_keys_dir)
+    keyring = Keyring.load(settings.auth_keys_dir, activation_delay=timedelta(
+        seconds=settings.auth_key_activation_seconds))
+    key_reloader = asyncio.create_task(_reload_keys(keyring, settings.auth_keys_reload_seconds),
+                                       name="key-reloader")
     passwords = Passwords(time_cost=settings.argon2_time_cost,
                           memory_kib=settings.argon2_memory_kib,
                           parallelism=settings.argon2_parallelism,
@@ -95,15 +104,25 @@ async def build(settings: UsersSettings) -> App:
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
 
     async def stop() -> None:
-        relay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay
+        for task in (relay, key_reloader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await nc.drain()
         await pool.close()
         passwords.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop])
+
+
+async def _reload_keys(keyring: Keyring, every_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            keyring.reload()
+        except (OSError, ValueError):
+            log.exception("could not reload signing keys; keeping the current ones")
 
 
 async def main() -> None:

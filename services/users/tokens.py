@@ -1,9 +1,13 @@
 """Signing keys, access tokens (EdDSA JWTs) and refresh-token secrets.
 
 Keys are Ed25519 private keys stored as `<kid>.pem` in a directory (a mounted
-Secret in Kubernetes). The key whose kid sorts last signs; every key present is
-published in the JWKS, so rotating is: add a new key, wait past the access-token
-lifetime, remove the old one. Nobody is logged out.
+Secret in Kubernetes), re-read periodically. Every key present is published in
+the JWKS at once, but a key only starts signing once its kid's timestamp
+(`kYYYYMMDDTHHMMZ`) is `activation_delay` old, so every verifier (Envoy's
+cached JWKS, other services) knows it before the first token it signs arrives.
+Rotating is: add a key named for a time at least that far ahead of now (or
+accept the delay), wait past the access-token lifetime after it signs, remove
+the old one. Nobody is logged out.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,26 +47,55 @@ class SigningKey:
                 "alg": ALGORITHM, "use": "sig"}
 
 
+def _activates_at(kid: str) -> datetime:
+    """The instant a key may start signing, from a `kYYYYMMDDTHHMMZ` kid; other
+    kids may sign at once."""
+    try:
+        return datetime.strptime(kid, "k%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _read_keys(directory: Path) -> list[SigningKey]:
+    keys = []
+    for path in sorted(directory.glob("*.pem")):
+        key = load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path.name} is not an Ed25519 private key")
+        keys.append(SigningKey(path.stem, key))
+    return keys
+
+
 class Keyring:
-    def __init__(self, keys: list[SigningKey]) -> None:
+    def __init__(self, keys: list[SigningKey], *, activation_delay: timedelta = timedelta(0),
+                 directory: Path | None = None) -> None:
+        self._delay = activation_delay
+        self._directory = directory
+        self._set(keys)
+
+    def _set(self, keys: list[SigningKey]) -> None:
         if not keys:
             raise ValueError("no signing keys")
         self._keys = sorted(keys, key=lambda k: k.kid, reverse=True)
         self._by_kid = {k.kid: k for k in keys}
 
     @classmethod
-    def load(cls, directory: Path) -> Keyring:
-        keys = []
-        for path in sorted(directory.glob("*.pem")):
-            key = load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise ValueError(f"{path.name} is not an Ed25519 private key")
-            keys.append(SigningKey(path.stem, key))
-        return cls(keys)
+    def load(cls, directory: Path, *, activation_delay: timedelta = timedelta(0)) -> Keyring:
+        return cls(_read_keys(directory), activation_delay=activation_delay, directory=directory)
+
+    def reload(self) -> None:
+        """Re-reads the key directory (keys added or removed by a rotation)."""
+        if self._directory is not None:
+            self._set(_read_keys(self._directory))
 
     @property
     def current(self) -> SigningKey:
-        return self._keys[0]
+        """The newest key that is old enough to sign; the oldest key if none is yet."""
+        cutoff = datetime.now(UTC) - self._delay
+        for key in self._keys:
+            if _activates_at(key.kid) <= cutoff:
+                return key
+        return self._keys[-1]
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
         key = self._by_kid.get(kid)

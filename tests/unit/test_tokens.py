@@ -3,6 +3,7 @@
 import base64
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -88,3 +89,34 @@ async def test_wrong_claims(keyring: Keyring, verifier: TokenVerifier,
 async def test_garbage(verifier: TokenVerifier) -> None:
     with pytest.raises(Unauthenticated):
         await verifier.verify("not.a.jwt")
+
+
+def test_a_new_key_signs_only_after_its_activation_delay() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    old_kid = (now - timedelta(hours=1)).strftime("k%Y%m%dT%H%MZ")
+    new_kid = now.strftime("k%Y%m%dT%H%MZ")
+    ring = Keyring([SigningKey(old_kid, Ed25519PrivateKey.generate()),
+                    SigningKey(new_kid, Ed25519PrivateKey.generate())],
+                   activation_delay=timedelta(minutes=5))
+    assert ring.current.kid == old_kid  # the new key is published but does not sign yet
+    assert {k["kid"] for k in ring.jwks()} == {old_kid, new_kid}
+    assert Keyring(ring._keys, activation_delay=timedelta(0)).current.kid == new_kid
+
+
+def test_keyring_reload_picks_up_added_keys(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    def write(kid: str) -> None:
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        (tmp_path / f"{kid}.pem").write_bytes(pem)
+
+    write("k20260101T0000Z")
+    ring = Keyring.load(tmp_path)
+    write("k20260102T0000Z")
+    ring.reload()
+    assert ring.current.kid == "k20260102T0000Z"
+    assert len(ring.jwks()) == 2
