@@ -1,4 +1,4 @@
-"""python -m stack up|down|status|env — the local stack of real servers under supervisord."""
+"""python -m stack up|down|status|env|migrate: the local stack of real servers (supervisord)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="state and live health of each component")
     commands.add_parser("env", help="the environment contract as shell export lines")
+    commands.add_parser("migrate", help="apply PostgreSQL and CQL migrations to the "
+                        "configured stores only (what a deploy's migration Job runs)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="stack: %(message)s", stream=sys.stderr)
 
@@ -34,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
                 from stack.status import status
 
                 return status()
+            case "migrate":
+                from stack import migrate
+
+                env = contract.build(topology.load())
+                migrate.postgres(env)
+                migrate.cql(env)
             case "env":
                 sys.stdout.write(contract.export_lines(contract.build(topology.load())))
     except (StackError, ValueError) as exc:

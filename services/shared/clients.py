@@ -10,7 +10,10 @@ import grpc
 
 from services.shared.interceptor import INTERNAL_TOKEN_HEADER
 
-_RETRY_POLICY = {
+_SERVICE_CONFIG = {
+    # Spread calls over every address DNS returns (a headless Service in
+    # Kubernetes), rather than pinning one HTTP/2 connection to one pod.
+    "loadBalancingConfig": [{"round_robin": {}}],
     "methodConfig": [{
         "name": [{}],
         "retryPolicy": {
@@ -48,7 +51,7 @@ def internal_channel(address: str, internal_token: str) -> grpc.aio.Channel:
         address,
         interceptors=[_InternalToken(internal_token)],
         options=[
-            ("grpc.service_config", json.dumps(_RETRY_POLICY)),
+            ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
             ("grpc.enable_retries", 1),
             ("grpc.keepalive_time_ms", 30_000),
         ],
