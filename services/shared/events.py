@@ -9,7 +9,8 @@ handlers) because redelivery after a crash is normal.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import nats
@@ -25,6 +26,8 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import BadRequestError
+
+from services.shared import telemetry
 
 STREAM = "TWITTER"
 SUBJECTS = ["twitter.>"]
@@ -42,6 +45,8 @@ class Event:
     event_id: str
     payload: bytes
     type_name: str
+    # W3C trace context of the change that caused the event (traceparent).
+    trace_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def new_event_id() -> str:
@@ -58,7 +63,7 @@ def make_event(subject: str, message: Message) -> Event:
     """Wraps a proto event (which carries its own `event_id`) for publishing."""
     event_id = getattr(message, "event_id", "") or new_event_id()
     return Event(subject, event_id, message.SerializeToString(),
-                 message.DESCRIPTOR.full_name)
+                 message.DESCRIPTOR.full_name, dict(telemetry.inject({})))
 
 
 def headers_for(event: Event) -> dict[str, str]:
@@ -66,6 +71,7 @@ def headers_for(event: Event) -> dict[str, str]:
         "Nats-Msg-Id": event.event_id,
         "Content-Type": CONTENT_TYPE,
         "Event-Type": event.type_name,
+        **event.trace_headers,
     }
 
 

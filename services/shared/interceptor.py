@@ -21,7 +21,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import Histogram
 
-from services.shared import auth, errors
+from services.shared import auth, errors, telemetry
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -137,17 +137,20 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     ) -> Callable[[Any, Ctx], Awaitable[Any]]:
         async def unary(request: Any, context: Ctx) -> Any:
             started, code = time.perf_counter(), "OK"
-            try:
-                await self._begin(method, access, context)
-                return await inner(request, context)
-            except errors.DomainError as exc:
-                code = _status_name(exc)
-                await context.abort_with_status(to_status(exc))
-            except Exception as exc:
-                code = "INTERNAL"
-                await _fail(context, exc)
-            finally:
-                _finish(method, code, started)
+            metadata = _metadata(context)
+            with telemetry.server_span(method, metadata) as span:
+                try:
+                    await self._begin(method, access, metadata)
+                    return await inner(request, context)
+                except errors.DomainError as exc:
+                    code = _status_name(exc)
+                    await context.abort_with_status(to_status(exc))
+                except Exception as exc:
+                    code = "INTERNAL"
+                    await _fail(context, exc)
+                finally:
+                    telemetry.mark_error(span, code)
+                    _finish(method, code, started)
         return unary
 
     def _wrap_stream(self, method: str, access: Access,
@@ -155,24 +158,24 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                      ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
         async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
             started, code = time.perf_counter(), "OK"
-            try:
-                await self._begin(method, access, context)
-                async for item in inner(request, context):
-                    yield item
-            except errors.DomainError as exc:
-                code = _status_name(exc)
-                await context.abort_with_status(to_status(exc))
-            except Exception as exc:
-                code = "INTERNAL"
-                await _fail(context, exc)
-            finally:
-                _finish(method, code, started)
+            metadata = _metadata(context)
+            with telemetry.server_span(method, metadata) as span:
+                try:
+                    await self._begin(method, access, metadata)
+                    async for item in inner(request, context):
+                        yield item
+                except errors.DomainError as exc:
+                    code = _status_name(exc)
+                    await context.abort_with_status(to_status(exc))
+                except Exception as exc:
+                    code = "INTERNAL"
+                    await _fail(context, exc)
+                finally:
+                    telemetry.mark_error(span, code)
+                    _finish(method, code, started)
         return stream
 
-    async def _begin(self, method: str, access: Access, context: Ctx) -> None:
-        metadata: Mapping[str, str] = {
-            k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
-        }
+    async def _begin(self, method: str, access: Access, metadata: Mapping[str, str]) -> None:
         structlog.contextvars.bind_contextvars(
             method=method, request_id=metadata.get("x-request-id") or uuid.uuid4().hex,
         )
@@ -192,6 +195,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         user_id = await self._verifier.verify(token)
         auth.set_caller(user_id)
         structlog.contextvars.bind_contextvars(user_id=user_id)
+
+
+def _metadata(context: Ctx) -> dict[str, str]:
+    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
 def _status_name(exc: errors.DomainError) -> str:

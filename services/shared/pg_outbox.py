@@ -15,6 +15,7 @@ import contextlib
 
 import psycopg
 from nats.js import JetStreamContext
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from services.shared.events import Event, publish
@@ -31,8 +32,10 @@ async def enqueue(cur: psycopg.AsyncCursor[object], events: list[Event]) -> None
     if not events:
         return
     await cur.executemany(
-        "INSERT INTO outbox (event_id, subject, type_name, payload) VALUES (%s, %s, %s, %s)",
-        [(e.event_id, e.subject, e.type_name, e.payload) for e in events],
+        "INSERT INTO outbox (event_id, subject, type_name, payload, headers)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        [(e.event_id, e.subject, e.type_name, e.payload, Jsonb(dict(e.trace_headers)))
+         for e in events],
     )
     await cur.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
@@ -68,12 +71,13 @@ class OutboxRelay:
         """Publishes one batch; returns how many rows were relayed."""
         async with self._pool.connection() as conn, conn.transaction():
             rows = await (await conn.execute(
-                "SELECT id, event_id, subject, type_name, payload FROM outbox"
+                "SELECT id, event_id, subject, type_name, payload, headers FROM outbox"
                 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (BATCH,),
             )).fetchall()
             done = []
-            for row_id, event_id, subject, type_name, payload in rows:
-                await publish(self._js, Event(subject, event_id, bytes(payload), type_name))
+            for row_id, event_id, subject, type_name, payload, headers in rows:
+                await publish(self._js, Event(subject, event_id, bytes(payload), type_name,
+                                              headers or {}))
                 done.append(row_id)
             if done:
                 await conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (done,))

@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from services.shared import telemetry
 from services.shared.config import ServerSettings
 from services.shared.logging import get_logger
 
@@ -60,6 +61,7 @@ async def _set_serving(servicer: health.aio.HealthServicer, names: Sequence[str]
 async def serve(app: App, settings: ServerSettings) -> None:
     """Runs until SIGTERM/SIGINT, then reports NOT_SERVING, lets in-flight calls
     finish for up to `drain_seconds`, and runs the app's cleanup hooks."""
+    telemetry.configure_tracing(settings.service_name)
     server, port, health_servicer = create_server(app, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)

@@ -231,8 +231,11 @@ async def test_follow_event_reaches_jetstream(stack_env: dict[str, str],
     try:
         sub = await js.subscribe("twitter.follow.created", ordered_consumer=True,
                                  deliver_policy=jetstream.DeliverPolicy.NEW)
+        trace_id = uuid.uuid4().hex
+        traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
         await users.FollowUser(users_pb2.FollowUserRequest(
-            user_id=a.user_id, target_user_id=b.user_id), metadata=a.metadata)
+            user_id=a.user_id, target_user_id=b.user_id),
+            metadata=(*a.metadata, ("traceparent", traceparent)))
         async with asyncio.timeout(10):
             while True:
                 msg = await sub.next_msg(timeout=10)
@@ -242,5 +245,7 @@ async def test_follow_event_reaches_jetstream(stack_env: dict[str, str],
         assert event.followee_id == b.user_id
         assert event.followee_follower_count == 1
         assert msg.headers and msg.headers["Nats-Msg-Id"] == event.event_id
+        # The event continues the trace of the call that caused it.
+        assert msg.headers["traceparent"].split("-")[1] == trace_id
     finally:
         await nc.close()
