@@ -1,0 +1,113 @@
+"""Durable JetStream pull consumers with explicit acks, bounded redelivery and
+a dead-letter subject.
+
+Any number of worker replicas bind the same durable consumer and share its
+messages. A message is acked only after its handler finished, so a worker
+killed mid-message leaves it unacked and JetStream redelivers it after
+`ack_wait` (handlers must be idempotent). Long handlers call `progress()` to
+extend that deadline. After `max_deliver` failed attempts the message goes to
+`twitter.dlq.<durable>` (with the original subject and the error in headers)
+and is acked, so one poison message cannot block the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter
+
+from services.shared import telemetry
+from services.shared.events import STREAM
+from services.shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Progress = Callable[[], Awaitable[None]]
+Handler = Callable[[str, bytes, Progress], Awaitable[None]]
+
+HANDLED = Counter("events_handled_total", "Events handled, by consumer and outcome.",
+                  ["consumer", "outcome"])
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    durable: str
+    filter_subject: str
+    # Subject to handler; subjects without one are acked and skipped.
+    handlers: Mapping[str, Handler]
+    ack_wait_seconds: float = 30.0
+    max_deliver: int = 5
+    concurrency: int = 8
+    # Redelivery delay after a failure: doubles per attempt, at most 30 s.
+    retry_base_seconds: float = 1.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(30.0, self.retry_base_seconds * 2 ** (attempt - 1)))
+
+
+async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> None:
+    config = ConsumerConfig(
+        durable_name=spec.durable, filter_subject=spec.filter_subject,
+        ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.NEW,
+        ack_wait=spec.ack_wait_seconds, max_deliver=spec.max_deliver,
+        max_ack_pending=spec.concurrency * 64,
+    )
+    sub = await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=STREAM,
+                                  config=config)
+    log.info("consuming", consumer=spec.durable, subject=spec.filter_subject)
+    while not stop.is_set():
+        try:
+            batch = await sub.fetch(spec.concurrency, timeout=1.0)
+        except NatsTimeout:
+            continue
+        except Exception:
+            log.exception("fetch failed; retrying", consumer=spec.durable)
+            await asyncio.sleep(1.0)
+            continue
+        await asyncio.gather(*(_handle(js, spec, msg) for msg in batch))
+
+
+async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg) -> None:
+    handler = spec.handlers.get(msg.subject)
+    if handler is None:
+        await msg.ack()
+        return
+
+    async def progress() -> None:
+        await msg.in_progress()
+
+    attempt = msg.metadata.num_delivered or 1
+    with telemetry.consumer_span(f"{spec.durable} {msg.subject}", msg.headers):
+        try:
+            await handler(msg.subject, msg.data, progress)
+        except Exception as exc:
+            if attempt >= spec.max_deliver:
+                await _dead_letter(js, spec, msg, exc)
+                HANDLED.labels(spec.durable, "dead_letter").inc()
+                return
+            log.warning("event failed; will retry", consumer=spec.durable,
+                        subject=msg.subject, attempt=attempt, error=repr(exc))
+            HANDLED.labels(spec.durable, "retry").inc()
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=spec.backoff(attempt))
+            return
+    await msg.ack()
+    HANDLED.labels(spec.durable, "ok").inc()
+
+
+async def _dead_letter(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
+                       exc: Exception) -> None:
+    log.error("event dead-lettered", consumer=spec.durable, subject=msg.subject,
+              error=repr(exc))
+    headers = dict(msg.headers or {})
+    headers.pop("Nats-Msg-Id", None)
+    headers |= {"Original-Subject": msg.subject, "Error": repr(exc)[:500]}
+    await js.publish(f"twitter.dlq.{spec.durable}", msg.data, headers=headers)
+    await msg.ack()

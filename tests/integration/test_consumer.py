@@ -1,0 +1,57 @@
+"""The shared JetStream consumer against the real NATS server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from services.shared import consumer
+from services.shared import events as jetstream
+from services.shared.consumer import ConsumerSpec, Progress
+
+
+async def test_poison_message_goes_to_dead_letter_after_bounded_attempts(
+        stack_env: dict[str, str]) -> None:
+    nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
+    tag = uuid.uuid4().hex[:8]
+    subject, durable = f"twitter.test{tag}.event", f"test-{tag}"
+    attempts: list[str] = []
+    handled: list[bytes] = []
+
+    async def handler(_: str, data: bytes, progress: Progress) -> None:
+        if data == b"poison":
+            attempts.append("x")
+            raise ValueError("cannot handle this")
+        handled.append(data)
+
+    dead = await nc.subscribe(f"twitter.dlq.{durable}")
+    stop = asyncio.Event()
+    spec = ConsumerSpec(durable, f"twitter.test{tag}.>", {subject: handler},
+                        ack_wait_seconds=5, max_deliver=3, retry_base_seconds=0.05)
+    runner = asyncio.create_task(consumer.run(js, spec, stop))
+    try:
+        await asyncio.sleep(0.3)
+        await js.publish(subject, b"poison", headers={"Nats-Msg-Id": uuid.uuid4().hex})
+        await js.publish(subject, b"fine", headers={"Nats-Msg-Id": uuid.uuid4().hex})
+        msg = await dead.next_msg(timeout=15)
+        assert msg.data == b"poison"
+        assert msg.headers and msg.headers["Original-Subject"] == subject
+        assert len(attempts) == 3  # max_deliver, no more
+        assert handled == [b"fine"]  # the poison message never blocked the next one
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+        await js.delete_consumer(jetstream.STREAM, durable)
+        await nc.close()
+
+
+async def test_duplicate_publish_is_stored_once(stack_env: dict[str, str]) -> None:
+    nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
+    try:
+        subject = f"twitter.test{uuid.uuid4().hex[:8]}.event"
+        event_id = uuid.uuid4().hex
+        first = await js.publish(subject, b"x", headers={"Nats-Msg-Id": event_id})
+        again = await js.publish(subject, b"x", headers={"Nats-Msg-Id": event_id})
+        assert again.duplicate and again.seq == first.seq
+    finally:
+        await nc.close()
