@@ -28,19 +28,42 @@ def _migration_dirs(kind: str) -> list[tuple[str, Path]]:
 
 
 def postgres(env: Mapping[str, str]) -> None:
+    """Applies every service's PostgreSQL migrations with yoyo, in one migration
+    table (yoyo cannot keep several in one schema); migration ids are the file
+    names, so they must be unique across services (e.g. 0001_users, 0001_search)."""
     from yoyo import get_backend, read_migrations
 
+    dirs = _migration_dirs("postgres")
+    owners: dict[str, str] = {}
+    for service, directory in dirs:
+        for path in directory.glob("*.sql"):
+            if path.stem in owners:
+                raise StackError(f"migration {path.stem} exists in both {owners[path.stem]}"
+                                 f" and {service}: name migrations <NNNN>_<service>_...")
+            owners[path.stem] = service
     url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", env["PG_DSN"])
-    for service, directory in _migration_dirs("postgres"):
-        # One table per service: yoyo names migrations after their files, and two
-        # services may both have a 0001_init.
-        backend = get_backend(url, migration_table=f"_yoyo_migration_{service}")
-        migrations = read_migrations(str(directory))
-        with backend.lock():
-            pending = backend.to_apply(migrations)
-            if pending:
-                log.info("postgres: %s: applying %d migration(s)", service, len(pending))
-                backend.apply_migrations(pending)
+    _adopt_legacy_table(env["PG_DSN"])
+    backend = get_backend(url)
+    migrations = read_migrations(*(str(d) for _, d in dirs))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        if pending:
+            log.info("postgres: applying %d migration(s): %s", len(pending),
+                     ", ".join(m.id for m in pending))
+            backend.apply_migrations(pending)
+
+
+def _adopt_legacy_table(dsn: str) -> None:
+    """Stacks made before the single migration table kept the users service's
+    record in `_yoyo_migration_users`; it becomes the shared table."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        names = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename LIKE '\\_yoyo\\_migration%%'").fetchall()}
+        if "_yoyo_migration_users" in names and "_yoyo_migration" not in names:
+            conn.execute("ALTER TABLE _yoyo_migration_users RENAME TO _yoyo_migration")
 
 
 @dataclass(frozen=True)

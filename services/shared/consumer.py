@@ -47,6 +47,9 @@ class ConsumerSpec:
     concurrency: int = 8
     # Redelivery delay after a failure: doubles per attempt, at most 30 s.
     retry_base_seconds: float = 1.0
+    # A new consumer starts with the stream's retained history (an index
+    # backfilling itself) rather than only what arrives from now on.
+    from_start: bool = False
 
     def backoff(self, attempt: int) -> float:
         return float(min(30.0, self.retry_base_seconds * 2 ** (attempt - 1)))
@@ -55,7 +58,8 @@ class ConsumerSpec:
 async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> None:
     config = ConsumerConfig(
         durable_name=spec.durable, filter_subject=spec.filter_subject,
-        ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.NEW,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL if spec.from_start else DeliverPolicy.NEW,
         ack_wait=spec.ack_wait_seconds, max_deliver=spec.max_deliver,
         max_ack_pending=spec.concurrency * 64,
     )

@@ -1,0 +1,52 @@
+"""Wiring of the search query service."""
+
+from __future__ import annotations
+
+import grpc
+from redis.asyncio import Redis
+from twitter.search.v1 import search_pb2, search_pb2_grpc
+
+from services.search.service import Search
+from services.search.servicer import SearchServicer
+from services.search.settings import SearchSettings
+from services.search.trends import Trends
+from services.search.wiring import backend_for
+from services.shared.clients import internal_channel
+from services.shared.interceptor import ServiceInterceptor, access_policy
+from services.shared.logging import configure_logging
+from services.shared.peers import TweetsClient, UsersClient
+from services.shared.server import App, serve
+from services.shared.user_tokens import jwks_verifier
+
+_SERVICES = [search_pb2.DESCRIPTOR.services_by_name["SearchService"]]
+
+
+async def build(settings: SearchSettings) -> App:
+    token = settings.internal_token.get_secret_value()
+    users_channel = internal_channel(settings.users_addr, token)
+    tweets_channel = internal_channel(settings.tweets_addr, token)
+    redis = Redis.from_url(settings.redis_url)
+    backend = await backend_for(settings)
+    search = Search(backend, UsersClient(users_channel), TweetsClient(tweets_channel),
+                    Trends(redis, window_minutes=settings.trends_window_minutes))
+    interceptor = ServiceInterceptor(
+        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
+        internal_token=token)
+
+    def register(server: grpc.aio.Server) -> None:
+        search_pb2_grpc.add_SearchServiceServicer_to_server(SearchServicer(search), server)
+
+    async def stop() -> None:
+        await backend.close()
+        await redis.aclose()
+        await users_channel.close()
+        await tweets_channel.close()
+
+    return App(service_names=[s.full_name for s in _SERVICES], register=register,
+               interceptors=[interceptor], on_stop=[stop])
+
+
+async def main() -> None:
+    settings = SearchSettings()
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    await serve(await build(settings), settings)

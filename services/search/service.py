@@ -1,0 +1,75 @@
+"""Search queries (service layer): parse, resolve usernames, ask the backend,
+hydrate tweets from the tweets service (the source of truth)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from twitter.tweets.v1 import tweets_pb2
+
+from services.search.backend import SearchBackend, TweetFilter, UserDoc
+from services.search.query import parse
+from services.search.trends import TrendCount, Trends
+from services.shared.errors import InvalidArgument
+from services.shared.pagination import clamp_page_size, decode_token, encode_token
+from services.shared.peers import TweetsClient, UsersClient
+
+MAX_TRENDS = 50
+
+
+def _cursor(page_token: str) -> str | None:
+    state = decode_token(page_token, keys=("c",))
+    if state is None:
+        return None
+    if not isinstance(state["c"], str):
+        raise InvalidArgument.field("page_token", "is not a valid page token")
+    return state["c"]
+
+
+class Search:
+    def __init__(self, backend: SearchBackend, users: UsersClient, tweets: TweetsClient,
+                 trends: Trends) -> None:
+        self._backend = backend
+        self._users = users
+        self._tweets = tweets
+        self._trends = trends
+
+    async def tweets(self, viewer: int, q: str, page_size: int,
+                     page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
+        query = parse(q)
+        limit = clamp_page_size(page_size)
+        names = {n.lower() for n in (*query.mentions, *query.authors)}
+        ids = await self._users.ids_by_username(sorted(names))
+        if len(ids) < len(names):
+            return [], ""  # an unknown @user or from:user matches nothing
+        flt = TweetFilter(query.text, query.hashtags,
+                          [ids[m.lower()] for m in query.mentions],
+                          [ids[a.lower()] for a in query.authors])
+        try:
+            tweet_ids, cursor = await self._backend.search_tweets(flt, _cursor(page_token), limit)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidArgument.field("page_token", "is not a valid page token") from exc
+        tweets = await self._tweets.hydrate(tweet_ids, viewer)
+        return tweets, encode_token({"c": cursor}) if cursor else ""
+
+    async def users(self, q: str, page_size: int, page_token: str) -> tuple[list[UserDoc], str]:
+        text = q.strip()
+        if not text:
+            raise InvalidArgument.field("q", "must not be empty")
+        if len(text) > 100:
+            raise InvalidArgument.field("q", "must be at most 100 characters")
+        limit = clamp_page_size(page_size)
+        try:
+            users, cursor = await self._backend.search_users(text, _cursor(page_token), limit)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidArgument.field("page_token", "is not a valid page token") from exc
+        return users, encode_token({"c": cursor}) if cursor else ""
+
+    async def trends(self, limit: int) -> tuple[list[TrendCount], datetime, datetime]:
+        if limit < 0:
+            raise InvalidArgument.field("limit", "must not be negative")
+        limit = min(limit or 10, MAX_TRENDS)
+        first, last = self._trends.window()
+        top = await self._trends.top(limit)
+        return (top, datetime.fromtimestamp(first * 60, tz=UTC),
+                datetime.fromtimestamp((last + 1) * 60, tz=UTC))

@@ -1,0 +1,66 @@
+"""Trending hashtags over a sliding window, in Redis.
+
+Per minute and hashtag, a HyperLogLog of the users who used it; per minute, a
+sorted set of hashtags scored by how many new users used them that minute.
+The trend count of a hashtag is the cardinality of the union of its
+HyperLogLogs over the window, so one account counts once per hashtag per
+window however much it posts (HyperLogLog is exact for small sets and within
+about 1% beyond). Adding is idempotent: a redelivered tweet adds nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+CANDIDATES_PER_RESULT = 5
+
+
+@dataclass(frozen=True)
+class TrendCount:
+    hashtag: str
+    users: int
+
+
+class Trends:
+    def __init__(self, redis: Redis, *, window_minutes: int = 60) -> None:
+        self._redis = redis
+        self.window_minutes = window_minutes
+        self._ttl = (window_minutes + 10) * 60
+
+    async def record(self, hashtags: list[str], user_id: int, at_epoch: float) -> None:
+        minute = int(at_epoch // 60)
+        for tag in {h.lower() for h in hashtags}:
+            users_key = f"tr:{minute}:u:{tag}"
+            if await self._redis.pfadd(users_key, str(user_id)):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.expire(users_key, self._ttl)
+                    pipe.zincrby(f"tr:{minute}:top", 1, tag)
+                    pipe.expire(f"tr:{minute}:top", self._ttl)
+                    await pipe.execute()
+
+    def window(self, now: float | None = None) -> tuple[int, int]:
+        """(first minute, last minute) of the window ending now."""
+        last = int((now if now is not None else time.time()) // 60)
+        return last - self.window_minutes + 1, last
+
+    async def top(self, limit: int, now: float | None = None) -> list[TrendCount]:
+        first, last = self.window(now)
+        minutes = range(first, last + 1)
+        scratch = f"tr:scratch:{first}:{last}"
+        # Candidates by summed per-minute counts, then exact distinct users.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zunionstore(scratch, [f"tr:{m}:top" for m in minutes], aggregate="SUM")
+            pipe.zrevrange(scratch, 0, limit * CANDIDATES_PER_RESULT - 1)
+            pipe.delete(scratch)
+            _, candidates, _ = await pipe.execute()
+        tags = [c.decode() for c in candidates]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tag in tags:
+                pipe.pfcount(*[f"tr:{m}:u:{tag}" for m in minutes])
+            counts = await pipe.execute()
+        ranked = sorted((TrendCount(t, int(c)) for t, c in zip(tags, counts, strict=True)
+                         if c), key=lambda t: (-t.users, t.hashtag))
+        return ranked[:limit]

@@ -1,0 +1,23 @@
+"""Builds the backend and clients both search processes (API and indexer) use."""
+
+from __future__ import annotations
+
+from psycopg_pool import AsyncConnectionPool
+
+from services.search.backend import SearchBackend
+from services.search.meili_backend import MeilisearchBackend
+from services.search.pg_backend import PostgresBackend
+from services.search.settings import SearchSettings
+
+
+async def backend_for(settings: SearchSettings) -> SearchBackend:
+    if settings.meilisearch_url:
+        key = settings.meilisearch_api_key.get_secret_value() \
+            if settings.meilisearch_api_key else None
+        meili = MeilisearchBackend(settings.meilisearch_url, key)
+        await meili.setup()
+        return meili
+    pool = AsyncConnectionPool(settings.pg_dsn.get_secret_value(), min_size=settings.pg_pool_min,
+                               max_size=settings.pg_pool_max, open=False)
+    await pool.open(wait=True, timeout=30)
+    return PostgresBackend(pool)

@@ -1,0 +1,89 @@
+"""Typed clients for the internal RPCs of the users and tweets services, shared by
+the services that call them (timeline, search, ...)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
+from twitter.users.v1 import users_pb2, users_pb2_grpc
+
+from services.shared.errors import Unavailable
+
+TIMEOUT = 10.0
+FOLLOWER_BATCH = 5000
+HYDRATE_BATCH = 100
+
+
+class UsersClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = users_pb2_grpc.UserServiceStub(channel)
+
+    async def follower_batches(self, user_id: int) -> AsyncIterator[list[int]]:
+        """All follower ids, in batches of thousands (keyset-paged on an index)."""
+        token = ""
+        while True:
+            page = await self._stub.ListFollowerIds(users_pb2.ListFollowerIdsRequest(
+                user_id=user_id, page_size=FOLLOWER_BATCH, page_token=token), timeout=TIMEOUT)
+            if page.follower_ids:
+                yield list(page.follower_ids)
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def following(self, user_id: int) -> list[int]:
+        ids: list[int] = []
+        token = ""
+        while True:
+            page = await self._stub.ListFollowingIds(users_pb2.ListFollowingIdsRequest(
+                user_id=user_id, page_size=FOLLOWER_BATCH, page_token=token), timeout=TIMEOUT)
+            ids.extend(page.following_ids)
+            token = page.next_page_token
+            if not token:
+                return ids
+
+    async def follower_count(self, user_id: int) -> int:
+        try:
+            response = await self._stub.GetFollowerCount(
+                users_pb2.GetFollowerCountRequest(user_id=user_id), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return 0
+            raise
+        return response.follower_count
+
+    async def ids_by_username(self, usernames: Sequence[str]) -> dict[str, int]:
+        """Lower-cased username to id, for the names that exist."""
+        if not usernames:
+            return {}
+        response = await self._stub.BatchGetUsersByUsername(
+            users_pb2.BatchGetUsersByUsernameRequest(usernames=list(usernames)),
+            timeout=TIMEOUT)
+        return {u.username.lower(): u.user_id for u in response.users}
+
+
+class TweetsClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = tweets_pb2_grpc.TweetServiceStub(channel)
+
+    async def recent_ids(self, user_id: int, count: int) -> list[int]:
+        """A user's newest tweet and retweet ids, newest first."""
+        response = await self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+            user_id=user_id, page_size=count), timeout=TIMEOUT)
+        return [t.tweet_id for t in response.tweets]
+
+    async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:
+        """Full tweets in the order asked; deleted or missing ones are left out."""
+        batches = [tweet_ids[i:i + HYDRATE_BATCH]
+                   for i in range(0, len(tweet_ids), HYDRATE_BATCH)]
+        try:
+            responses = await asyncio.gather(*(
+                self._stub.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+                    tweet_ids=batch, viewer_user_id=viewer_id), timeout=TIMEOUT)
+                for batch in batches))
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable("tweets are unavailable right now") from exc
+        found = {t.tweet_id: t for r in responses for t in r.tweets}
+        return [found[i] for i in tweet_ids if i in found]
