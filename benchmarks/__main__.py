@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import users_bench
+from benchmarks import edge_bench, media_bench, messages_bench, tweets_bench, users_bench
 from stack import contract, topology
 
-SUITES = {"users": users_bench.run}
+SUITES = {"users": users_bench.run, "edge": edge_bench.run, "tweets": tweets_bench.run}
+SUITES |= {"media": media_bench.run, "messages": messages_bench.run}
 
 
 def main(argv: list[str]) -> int:

@@ -3,9 +3,31 @@
     python -m edge.render OUT.yaml
 
 Reads EDGE_PORT, ENVOY_ADMIN_PORT, <SERVICE>_ADDR (host:port of each service)
-and ENVOY_ACCESS_LOG (a path, default stdout) from the environment. Only
-services that exist in services/ get a cluster; the gRPC services each one
-serves are read from the descriptor set, so a new RPC needs no edge change.
+and ENVOY_ACCESS_LOG (a path, default stdout) from the environment, and the
+edge's own knobs (defaults in brackets):
+
+    EDGE_MAX_REQUEST_BYTES     request bodies above this get 413 [65536]
+    EDGE_CORS_ORIGINS          comma-separated allowed origins, "*" for any [*]
+    EDGE_XFF_TRUSTED_HOPS      proxies in front of the edge whose X-Forwarded-For
+                               is trusted for the client address [0]
+    EDGE_RATELIMIT_TIMEOUT_MS  how long a request waits for the rate-limit
+                               service before it is let through [250]
+    INTERNAL_TOKEN             presented to the ratelimit service [the local one]
+
+Only services that exist in services/ get a cluster; the gRPC services each
+one serves are read from the descriptor set, so a new RPC needs no edge change.
+
+Filters, in request order: Lua CORS (answers preflights, adds CORS headers
+to every response), buffer (413 above the
+body limit), jwt_authn (401 unless the route is public; x-user-id from `sub`),
+Lua strict JSON (400 on unknown fields), Lua rate-limit keys (x-rl-op,
+x-rl-account), Lua status mapping (responses only: the DESIGN's HTTP status
+for each gRPC code), gRPC-JSON transcoder, ratelimit (global limits,
+edge/ratelimits.yaml; fails open), router. Requests Envoy answers itself
+(401 from jwt_authn, 404, /healthz, /openapi.json) never reach a service and
+are not counted. Headers the edge computes (x-user-id,
+x-rl-*) and the internal token are removed from client requests before any
+filter runs.
 """
 
 from __future__ import annotations
@@ -22,10 +44,23 @@ from google.protobuf import descriptor_pb2
 TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
+OPENAPI = REPO / "generated" / "openapi" / "twitter.json"
 DEFAULT_ADDRS = {"users": 17101, "tweets": 17102, "timeline": 17103, "search": 17104,
-                 "media": 17105, "messages": 17106}
+                 "media": 17105, "messages": 17106, "ratelimit": 17107}
+RATELIMIT = "ratelimit"
+LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
 
-# Routes that need no token: sign-up, login, refresh, logout, JWKS, health.
+# Headers only the edge may set: what jwt_authn and the Lua filters compute,
+# and the token internal RPCs authenticate with.
+EDGE_ONLY_HEADERS = ["x-user-id", "x-rl-op", "x-rl-account", "x-internal-token"]
+
+# DESIGN's HTTP status for each gRPC code our services return (the transcoder
+# would send FAILED_PRECONDITION as 400).
+STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503}
+# What the transcoder sends for them (the standard gRPC-to-HTTP table).
+ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503}
+
+# Routes that need no token: sign-up, login, refresh, logout, JWKS, health, OpenAPI.
 PUBLIC_ROUTES: list[dict[str, Any]] = [
     {"path": "/v1/users", "headers": [{"name": ":method",
                                        "string_match": {"exact": "POST"}}]},
@@ -34,6 +69,19 @@ PUBLIC_ROUTES: list[dict[str, Any]] = [
     {"path": "/v1/auth/logout"},
     {"path": "/.well-known/jwks.json"},
     {"path": "/healthz"},
+    {"path": "/openapi.json"},
+]
+
+# The descriptors sent to the ratelimit service (see edge/ratelimits.yaml). A
+# descriptor whose header is absent is not sent.
+RATE_LIMIT_ACTIONS: list[list[dict[str, Any]]] = [
+    [{"remote_address": {}}],
+    [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
+     {"remote_address": {}}],
+    [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
+     {"request_headers": {"header_name": "x-rl-account", "descriptor_key": "account"}}],
+    [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
+     {"request_headers": {"header_name": "x-user-id", "descriptor_key": "user_id"}}],
 ]
 
 
@@ -47,6 +95,13 @@ def grpc_services(descriptor_path: Path = DESCRIPTOR) -> dict[str, list[str]]:
             for service in f.service:
                 areas.setdefault(parts[1], []).append(f"{f.package}.{service.name}")
     return areas
+
+
+def streaming_methods(descriptor_path: Path = DESCRIPTOR) -> set[str]:
+    """gRPC paths of server-streaming RPCs (e.g. the live timeline)."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    return {f"/{f.package}.{s.name}/{m.name}" for f in files.file for s in f.service
+            for m in s.method if m.server_streaming}
 
 
 def _lua_pattern(template: str) -> str:
@@ -84,16 +139,51 @@ def strict_json_rules(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> l
     return rules
 
 
-def strict_json_lua(areas: list[str]) -> str:
-    def lua_str(value: str) -> str:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _lua_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
+
+def strict_json_lua(areas: list[str]) -> str:
+    lua_str = _lua_str
     rows = []
     for verb, pattern, keys in strict_json_rules(areas):
         allowed = ", ".join(f"[{lua_str(k)}] = true" for k in keys)
         rows.append(f"  {{{lua_str(verb)}, {lua_str(pattern)}, {{{allowed}}}}},")
     script = (Path(__file__).parent / "strict_json.lua").read_text()
     return "RULES = {\n" + "\n".join(rows) + "\n}\n\n" + script
+
+
+def write_ops(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
+        tuple[str, str, str]]:
+    """(HTTP method, path pattern, RPC name) of every route that is not a GET."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    ops = []
+    for f in files.file:
+        if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
+            continue
+        for service in f.service:
+            for method in service.method:
+                rule = method.options.Extensions[annotations_pb2.http]
+                verb = rule.WhichOneof("pattern")
+                if verb is None or verb == "get" or verb == "custom":
+                    continue
+                ops.append((verb.upper(), _lua_pattern(getattr(rule, verb)), method.name))
+    return ops
+
+
+def ratelimit_keys_lua(areas: list[str]) -> str:
+    rows = [f"  {{{_lua_str(v)}, {_lua_str(p)}, {_lua_str(op)}}}," for v, p, op in write_ops(areas)]
+    script = (Path(__file__).parent / "ratelimit_keys.lua").read_text()
+    return "OPS = {\n" + "\n".join(rows) + "\n}\n\n" + script
+
+
+def grpc_status_lua() -> str:
+    def table(mapping: dict[int, int]) -> str:
+        return "{" + ", ".join(f"[{c}] = {s}" for c, s in sorted(mapping.items())) + "}"
+
+    script = (Path(__file__).parent / "grpc_status.lua").read_text()
+    return (f"STATUS_OF = {table(STATUS_OF)}\nENVOY_STATUS_OF = {table(ENVOY_STATUS_OF)}\n\n"
+            + script)
 
 
 def present_services() -> list[str]:
@@ -150,23 +240,80 @@ def cluster(name: str, host: str, port: int) -> dict[str, Any]:
     }
 
 
-def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str, Any]:
+def _lua_filter(source: str) -> dict[str, Any]:
+    return {"name": "envoy.filters.http.lua", "typed_config": {
+        "@type": f"{TYPE}envoy.extensions.filters.http.lua.v3.Lua",
+        "default_source_code": {"inline_string": source}}}
+
+
+def cors_lua(origins: str) -> str:
+    """Browser clients: bearer tokens, no cookies, so no credentials."""
+    listed = [o.strip() for o in origins.split(",") if o.strip()]
+    any_origin = not listed or "*" in listed
+    expose = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, " \
+             "retry-after"
+    head = "\n".join([
+        f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
+        "ORIGINS = {" + ", ".join(f"[{_lua_str(o)}] = true" for o in listed if o != "*") + "}",
+        f"METHODS = {_lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
+        f"HEADERS = {_lua_str('authorization, content-type, x-request-id')}",
+        f"EXPOSE = {_lua_str(expose)}",
+        f"MAX_AGE = {_lua_str('600')}",
+    ])
+    return head + "\n\n" + (Path(__file__).parent / "cors.lua").read_text()
+
+
+def ratelimit_filter(timeout_ms: int, internal_token: str) -> dict[str, Any]:
+    """Fails open: when the service (or its Redis) is down or slower than the
+    timeout, requests go through unlimited (services/ratelimit/server.py says why)."""
+    return {"name": "envoy.filters.http.ratelimit", "typed_config": {
+        "@type": f"{TYPE}envoy.extensions.filters.http.ratelimit.v3.RateLimit",
+        "domain": "edge",
+        "timeout": f"{timeout_ms / 1000:.3f}s",
+        "failure_mode_deny": False,
+        "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+        "rate_limit_service": {
+            "transport_api_version": "V3",
+            "grpc_service": {
+                "envoy_grpc": {"cluster_name": RATELIMIT},
+                "initial_metadata": [{"key": "x-internal-token", "value": internal_token}],
+            },
+        },
+    }}
+
+
+def render(edge_port: int, admin_port: int, access_log: str | None,
+           env: dict[str, str] | None = None) -> dict[str, Any]:
+    env = dict(os.environ) if env is None else env
     areas = grpc_services()
     present = [a for a in present_services() if a in areas]
+    has_ratelimit = RATELIMIT in present_services()
+    json_header = [{"header": {"key": "content-type", "value": "application/json"}}]
     routes: list[dict[str, Any]] = [
         {"match": {"path": "/healthz"}, "direct_response": {
             "status": 200, "body": {"inline_string": '{"status":"ok"}'}},
-         "response_headers_to_add": [{"header": {"key": "content-type",
-                                                 "value": "application/json"}}]},
+         "response_headers_to_add": json_header},
+        {"match": {"path": "/openapi.json", "headers": [
+            {"name": ":method", "string_match": {"exact": "GET"}}]},
+         "direct_response": {"status": 200, "body": {"filename": str(OPENAPI)}},
+         "response_headers_to_add": json_header},
     ]
+    streams = streaming_methods()
     for area in present:
         for service in areas[area]:
+            # Live streams stay open: no overall timeout, but an idle limit
+            # well above the heartbeat interval.
+            routes.extend({"match": {"path": path},
+                           "route": {"cluster": area, "timeout": "0s", "idle_timeout": "120s"}}
+                          for path in sorted(streams) if path.startswith(f"/{service}/"))
             routes.append({"match": {"prefix": f"/{service}/"},
                            "route": {"cluster": area, "timeout": "15s"}})
     routes.append({"match": {"prefix": "/"},
                    "direct_response": {"status": 404, "body": {"inline_string": "no such route"}}})
 
     clusters = [cluster(area, *_address(area)) for area in present]
+    if has_ratelimit:
+        clusters.append(cluster(RATELIMIT, *_address(RATELIMIT)))
     clusters.append(cluster("edge_self", "127.0.0.1", edge_port) | {"health_checks": []})
 
     transcoder = {
@@ -179,7 +326,11 @@ def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str,
             "convert_grpc_status": True,
             "print_options": {"add_whitespace": False, "always_print_primitive_fields": True,
                               "always_print_enums_as_ints": False,
-                              "preserve_proto_field_names": False},
+                              "preserve_proto_field_names": False,
+                              # A stream is newline-delimited JSON, one message a line.
+                              "stream_newline_delimited": True},
+            # Browsers and form encoders send a space in a query as "+".
+            "query_param_unescape_plus": True,
             "request_validation_options": {"reject_unknown_query_parameters": True,
                                            "reject_binding_body_field_collisions": True},
         },
@@ -196,7 +347,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str,
                 "remote_jwks": {
                     "http_uri": {"uri": f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
                                  "cluster": "edge_self", "timeout": "2s"},
-                    "cache_duration": "60s",
+                    "cache_duration": "300s",
                     "async_fetch": {"fast_listener": False},
                     "retry_policy": {"num_retries": 3},
                 },
@@ -215,33 +366,64 @@ def render(edge_port: int, admin_port: int, access_log: str | None) -> dict[str,
                 "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%", "status": "%RESPONSE_CODE%",
                 "grpc_status": "%GRPC_STATUS%", "duration_ms": "%DURATION%",
                 "request_id": "%REQ(X-REQUEST-ID)%", "upstream": "%UPSTREAM_CLUSTER%",
+                "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+                "user_id": "%REQ(X-USER-ID)%",
                 "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%",
-                "flags": "%RESPONSE_FLAGS%",
+                "flags": "%RESPONSE_FLAGS%", "details": "%RESPONSE_CODE_DETAILS%",
             }},
         },
     }]
+    http_filters: list[dict[str, Any]] = [
+        _lua_filter(cors_lua(env.get("EDGE_CORS_ORIGINS", "*"))),
+        {"name": "envoy.filters.http.buffer", "typed_config": {
+            "@type": f"{TYPE}envoy.extensions.filters.http.buffer.v3.Buffer",
+            "max_request_bytes": int(env.get("EDGE_MAX_REQUEST_BYTES", "65536"))}},
+        jwt,
+        _lua_filter(strict_json_lua(present)),
+        _lua_filter(ratelimit_keys_lua(present)),
+        _lua_filter(grpc_status_lua()),
+    ]
+    http_filters.append(transcoder)
+    if has_ratelimit:
+        # After the transcoder: the ratelimit filter acts only on requests
+        # routed to a cluster, and a REST path is routed once transcoded.
+        http_filters.append(ratelimit_filter(
+            int(env.get("EDGE_RATELIMIT_TIMEOUT_MS", "250")),
+            env.get("INTERNAL_TOKEN", LOCAL_INTERNAL_TOKEN)))
+    http_filters.append({"name": "envoy.filters.http.router", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})
+    virtual_host: dict[str, Any] = {
+        "name": "edge", "domains": ["*"], "routes": routes,
+    }
+    if has_ratelimit:
+        virtual_host["rate_limits"] = [{"actions": a} for a in RATE_LIMIT_ACTIONS]
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network."
                  "http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "edge",
         "codec_type": "AUTO",
+        # The client address (rate limits, logs) is the peer's, or the one the
+        # trusted proxies in front of the edge put in X-Forwarded-For.
+        "use_remote_address": True,
+        "xff_num_trusted_hops": int(env.get("EDGE_XFF_TRUSTED_HOPS", "0")),
         "generate_request_id": True,
+        "always_set_request_id_in_response": True,
+        "early_header_mutation_extensions": [{
+            "name": "envoy.http.early_header_mutation.header_mutation",
+            "typed_config": {
+                "@type": f"{TYPE}envoy.extensions.http.early_header_mutation."
+                         "header_mutation.v3.HeaderMutation",
+                "mutations": [{"remove": h} for h in EDGE_ONLY_HEADERS],
+            },
+        }],
         "local_reply_config": local_reply_config(),
         "access_log": access_logs,
-        "route_config": {"name": "edge", "virtual_hosts": [{
-            "name": "edge", "domains": ["*"], "routes": routes,
-            # Internal RPCs authenticate with this header; clients must never set it.
-            "request_headers_to_remove": ["x-internal-token"],
-        }]},
-        "http_filters": [
-            jwt,
-            {"name": "envoy.filters.http.lua", "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
-                "default_source_code": {"inline_string": strict_json_lua(present)}}},
-            transcoder,
-            {"name": "envoy.filters.http.router", "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
-        ],
+        "route_config": {
+            "name": "edge",
+            "max_direct_response_body_size_bytes": 4 * 1024 * 1024,  # the OpenAPI document
+            "virtual_hosts": [virtual_host],
+        },
+        "http_filters": http_filters,
     }
     return {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1",

@@ -179,6 +179,13 @@ class Supervisor:
             if fault.faultCode != Faults.ALREADY_STARTED:
                 raise
 
+    def stop(self, name: str) -> None:
+        try:
+            self._rpc().stopProcess(name, True)
+        except xmlrpc.client.Fault as fault:
+            if fault.faultCode != Faults.NOT_RUNNING:
+                raise
+
     def processes(self) -> dict[str, ProcessInfo]:
         if self.pid() is None:
             return {}

@@ -7,7 +7,18 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from stack import contract, install, keys, migrate, postgres, probes, programs, topology, wait
+from stack import (
+    contract,
+    freshness,
+    install,
+    keys,
+    migrate,
+    postgres,
+    probes,
+    programs,
+    topology,
+    wait,
+)
 from stack.errors import StackError
 from stack.lock import exclusive
 from stack.programs import Program, Tier
@@ -113,10 +124,19 @@ def _ensure_bucket(env: Mapping[str, str]) -> None:
         log.info("s3: created bucket %s", env["S3_BUCKET"])
 
 
-def _start_app(ready: Readiness, plan: list[Program]) -> None:
+def _start_app(ready: Readiness, plan: list[Program], stack_dir: Path) -> None:
     app = [p for p in plan if p.tier is Tier.APP]
+    services = topology.services()
+    running = ready.supervisor.processes()
     for program in app:
+        current = freshness.fingerprint(program.name, services)
+        info = running.get(program.name)
+        if info is not None and info.state == "RUNNING" \
+                and freshness.stale(stack_dir, program.name, current):
+            log.info("%s: code changed since it started; restarting", program.name)
+            ready.supervisor.stop(program.name)
         ready.supervisor.start(program.name)
+        freshness.record(stack_dir, program.name, current)
     for program in app:
         probe = probes.for_component(program.name)
         timeout = (
@@ -158,7 +178,7 @@ def up() -> None:
             _ensure_bucket(env)
         else:
             log.warning("s3: bucket not ensured, no S3 endpoint")
-        _start_app(ready, plan)
+        _start_app(ready, plan, settings.stack_dir)
 
     edge = env["EDGE_URL"] if programs.edge_present() else "(no edge yet: edge/render.py missing)"
     print(

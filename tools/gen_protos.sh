@@ -22,8 +22,22 @@ for pkg in (google.api, google.rpc):
         shutil.copyfile(proto, target)
 PYEOF
 
-rm -rf generated/twitter generated/descriptors
-mkdir -p generated/descriptors
+# protoc-gen-openapiv2 (grpc-gateway), built once with `go install` at a pinned
+# version into the shared cache, like the stack's other Go tools.
+OPENAPIV2_VERSION=v2.27.3
+CACHE_BIN="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/bin"
+OPENAPIV2="$CACHE_BIN/protoc-gen-openapiv2-$OPENAPIV2_VERSION"
+if [ ! -x "$OPENAPIV2" ]; then
+  mkdir -p "$CACHE_BIN"
+  GOBIN_TMP="$(mktemp -d)"
+  GOBIN="$GOBIN_TMP" GOFLAGS=-buildvcs=false go install \
+    "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$OPENAPIV2_VERSION"
+  mv "$GOBIN_TMP/protoc-gen-openapiv2" "$OPENAPIV2"
+  rm -rf "$GOBIN_TMP"
+fi
+
+rm -rf generated/twitter generated/descriptors generated/openapi
+mkdir -p generated/descriptors generated/openapi
 mapfile -t PROTOS < <(cd protos && find twitter -name '*.proto' | sort)
 
 (cd protos && "../$PY" -m grpc_tools.protoc \
@@ -40,6 +54,46 @@ mapfile -t PROTOS < <(cd protos && find twitter -name '*.proto' | sort)
   --include_imports --include_source_info \
   --descriptor_set_out=../generated/descriptors/twitter.pb \
   "${PROTOS[@]}" google/rpc/error_details.proto)
+
+# The OpenAPI (Swagger 2.0) document of the REST surface, one file for every
+# area, served by the edge at GET /openapi.json. Only RPCs with a
+# google.api.http rule appear; field names are the JSON (lowerCamelCase) ones.
+# The plugin is written in Go and wants a Go package per file; any name will do.
+GO_PACKAGES=()
+for proto in "${PROTOS[@]}"; do
+  GO_PACKAGES+=("--openapiv2_opt=M$proto=twitter.invalid/$(dirname "$proto")")
+done
+(cd protos && "../$PY" -m grpc_tools.protoc \
+  -I. -I"../$INCLUDE" \
+  --plugin=protoc-gen-openapiv2="$OPENAPIV2" \
+  --openapiv2_out=../generated/openapi \
+  --openapiv2_opt=allow_merge=true,merge_file_name=twitter,output_format=json \
+  --openapiv2_opt=json_names_for_fields=true,disable_service_tags=false \
+  --openapiv2_opt=openapi_naming_strategy=simple,enums_as_ints=false \
+  "${GO_PACKAGES[@]}" "${PROTOS[@]}")
+"$PY" - generated/openapi/twitter.swagger.json generated/openapi/twitter.json <<'PYEOF'
+# Stable, readable output: sorted keys, two-space indent, trailing newline.
+import json, pathlib, sys
+src, path = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+doc = json.loads(src.read_text())
+src.unlink()
+doc["info"] = {"title": "twitter-mesh REST API", "version": "v1",
+               "description": "REST/JSON through the Envoy edge. Every route needs "
+                              "'Authorization: Bearer <accessToken>' except sign-up, "
+                              "login, refresh, logout and the JWKS. Errors are "
+                              "{code, message, details} (google.rpc.Status)."}
+doc["securityDefinitions"] = {"bearer": {"type": "apiKey", "name": "Authorization",
+                                         "in": "header"}}
+doc["security"] = [{"bearer": []}]
+# The routes the edge serves without a token (edge/render.py PUBLIC_ROUTES).
+PUBLIC = {"UserService_CreateUser", "AuthService_Login", "AuthService_RefreshToken",
+          "AuthService_Logout", "AuthService_GetJwks"}
+for item in doc["paths"].values():
+    for op in item.values():
+        if op.get("operationId") in PUBLIC:
+            op["security"] = []
+path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+PYEOF
 
 # Mark every generated directory as a package so tools resolve imports alike.
 find generated/twitter -type d -exec touch {}/__init__.py \;

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -69,8 +70,8 @@ async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> 
     while not stop.is_set():
         try:
             batch = await sub.fetch(spec.concurrency, timeout=1.0)
-        except NatsTimeout:
-            continue
+        except (NatsTimeout, TimeoutError):
+            continue  # nothing to do for now
         except Exception:
             log.exception("fetch failed; retrying", consumer=spec.durable)
             await asyncio.sleep(1.0)
@@ -115,3 +116,13 @@ async def _dead_letter(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
     headers |= {"Original-Subject": msg.subject, "Error": repr(exc)[:500]}
     await js.publish(f"twitter.dlq.{spec.durable}", msg.data, headers=headers)
     await msg.ack()
+
+
+async def serve_consumers(js: JetStreamContext, specs: list[ConsumerSpec]) -> None:
+    """Runs consumers until SIGTERM/SIGINT; then they stop fetching and finish
+    the batch in hand (unfinished messages are redelivered elsewhere)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await asyncio.gather(*(run(js, spec, stop) for spec in specs))

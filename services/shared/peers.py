@@ -4,7 +4,10 @@ the services that call them (timeline, search, ...)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
 
 import grpc
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
@@ -15,11 +18,71 @@ from services.shared.errors import Unavailable
 TIMEOUT = 10.0
 FOLLOWER_BATCH = 5000
 HYDRATE_BATCH = 100
+MAX_SUMMARY_IDS = 500  # BatchGetUserSummaries' limit
+MAX_USERNAMES = 100  # BatchGetUsersByUsername's limit
 
 
 class UsersClient:
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float = 30.0,
+                 cache_size: int = 50_000) -> None:
         self._stub = users_pb2_grpc.UserServiceStub(channel)
+        self._ttl = cache_seconds
+        self._size = cache_size
+        # user id -> (summary, when cached): names and pictures change rarely, and
+        # a few seconds of staleness on a rendered tweet or conversation is fine.
+        self._cache: OrderedDict[int, tuple[users_pb2.UserSummary, float]] = OrderedDict()
+
+    async def summaries(self, user_ids: Iterable[int]) -> dict[int, users_pb2.UserSummary]:
+        """The users among the ids that exist, cached briefly (LRU, bounded)."""
+        now = time.monotonic()
+        found: dict[int, users_pb2.UserSummary] = {}
+        missing: list[int] = []
+        for user_id in set(user_ids):
+            cached = self._cache.get(user_id)
+            if cached and now - cached[1] < self._ttl:
+                found[user_id] = cached[0]
+            else:
+                missing.append(user_id)
+        for start in range(0, len(missing), MAX_SUMMARY_IDS):
+            response = await self._call(self._stub.BatchGetUserSummaries(
+                users_pb2.BatchGetUserSummariesRequest(
+                    user_ids=missing[start:start + MAX_SUMMARY_IDS]), timeout=TIMEOUT))
+            for user in response.users:
+                found[user.user_id] = user
+                self._remember(user)
+        return found
+
+    async def by_username(self, usernames: Sequence[str]) -> dict[str, users_pb2.UserSummary]:
+        """Lower-cased username to summary, for the names that exist."""
+        found: dict[str, users_pb2.UserSummary] = {}
+        for start in range(0, len(usernames), MAX_USERNAMES):
+            response = await self._call(self._stub.BatchGetUsersByUsername(
+                users_pb2.BatchGetUsersByUsernameRequest(
+                    usernames=list(usernames[start:start + MAX_USERNAMES])), timeout=TIMEOUT))
+            for user in response.users:
+                found[user.username.lower()] = user
+                self._remember(user)
+        return found
+
+    async def follows(self, follower: int, followee: int) -> bool:
+        response = await self._call(self._stub.CheckFollow(users_pb2.CheckFollowRequest(
+            follower_id=follower, followee_id=followee), timeout=TIMEOUT))
+        return bool(response.follows)
+
+    @staticmethod
+    async def _call(call: Any) -> Any:
+        try:
+            return await call
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable("the users service is unavailable; try again") from exc
+            raise
+
+    def _remember(self, user: users_pb2.UserSummary) -> None:
+        self._cache[user.user_id] = (user, time.monotonic())
+        self._cache.move_to_end(user.user_id)
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
 
     async def follower_batches(self, user_id: int) -> AsyncIterator[list[int]]:
         """All follower ids, in batches of thousands (keyset-paged on an index)."""
@@ -56,12 +119,7 @@ class UsersClient:
 
     async def ids_by_username(self, usernames: Sequence[str]) -> dict[str, int]:
         """Lower-cased username to id, for the names that exist."""
-        if not usernames:
-            return {}
-        response = await self._stub.BatchGetUsersByUsername(
-            users_pb2.BatchGetUsersByUsernameRequest(usernames=list(usernames)),
-            timeout=TIMEOUT)
-        return {u.username.lower(): u.user_id for u in response.users}
+        return {name: u.user_id for name, u in (await self.by_username(usernames)).items()}
 
 
 class TweetsClient:

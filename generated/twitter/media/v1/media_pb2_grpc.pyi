@@ -44,15 +44,21 @@ class MediaServiceStub:
     """Starts an upload: reserves a media id (state MEDIA_STATE_PENDING_UPLOAD)
     and returns a presigned URL to upload the bytes to.
 
+    The URL is signed for exactly the declared Content-Type and size (and the
+    upload_headers), so S3 refuses a different type or length; it expires
+    after expires_at. Uploads never completed are deleted after a day.
+
     INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
-    not positive or over the limit for the type (images 5 MB, GIF 15 MB, MP4
-    video 512 MB).
+    not positive or over the limit for the type (JPEG, PNG, GIF and WebP
+    images 5 MiB, MP4 video 512 MiB).
     """
     CompleteUpload: _grpc.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.CompleteUploadResponse]
     """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
     exist, have the declared size, and its bytes must be of the declared type
     (checked from the file's content, not its name); width and height are read
-    from it. Idempotent: completing READY media returns it unchanged.
+    from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+    may change size_bytes. Idempotent: completing READY media returns it
+    unchanged.
 
     NOT_FOUND if the media does not exist or belongs to another user;
     FAILED_PRECONDITION when nothing was uploaded yet, or the media was
@@ -91,15 +97,21 @@ class MediaServiceAsyncStub(MediaServiceStub):
     """Starts an upload: reserves a media id (state MEDIA_STATE_PENDING_UPLOAD)
     and returns a presigned URL to upload the bytes to.
 
+    The URL is signed for exactly the declared Content-Type and size (and the
+    upload_headers), so S3 refuses a different type or length; it expires
+    after expires_at. Uploads never completed are deleted after a day.
+
     INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
-    not positive or over the limit for the type (images 5 MB, GIF 15 MB, MP4
-    video 512 MB).
+    not positive or over the limit for the type (JPEG, PNG, GIF and WebP
+    images 5 MiB, MP4 video 512 MiB).
     """
     CompleteUpload: _aio.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.CompleteUploadResponse]  # type: ignore[assignment]
     """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
     exist, have the declared size, and its bytes must be of the declared type
     (checked from the file's content, not its name); width and height are read
-    from it. Idempotent: completing READY media returns it unchanged.
+    from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+    may change size_bytes. Idempotent: completing READY media returns it
+    unchanged.
 
     NOT_FOUND if the media does not exist or belongs to another user;
     FAILED_PRECONDITION when nothing was uploaded yet, or the media was
@@ -141,9 +153,13 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         """Starts an upload: reserves a media id (state MEDIA_STATE_PENDING_UPLOAD)
         and returns a presigned URL to upload the bytes to.
 
+        The URL is signed for exactly the declared Content-Type and size (and the
+        upload_headers), so S3 refuses a different type or length; it expires
+        after expires_at. Uploads never completed are deleted after a day.
+
         INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
-        not positive or over the limit for the type (images 5 MB, GIF 15 MB, MP4
-        video 512 MB).
+        not positive or over the limit for the type (JPEG, PNG, GIF and WebP
+        images 5 MiB, MP4 video 512 MiB).
         """
 
     @_abc_1.abstractmethod
@@ -155,7 +171,9 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
         exist, have the declared size, and its bytes must be of the declared type
         (checked from the file's content, not its name); width and height are read
-        from it. Idempotent: completing READY media returns it unchanged.
+        from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+        may change size_bytes. Idempotent: completing READY media returns it
+        unchanged.
 
         NOT_FOUND if the media does not exist or belongs to another user;
         FAILED_PRECONDITION when nothing was uploaded yet, or the media was

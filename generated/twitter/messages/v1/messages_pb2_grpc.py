@@ -104,11 +104,12 @@ class MessageServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMessages(self, request, context):
-        """Lists the messages between the caller and a peer, newest first. A peer
-        with no messages gives an empty list.
+        """Lists the messages between the caller and a peer, newest first.
 
-        INVALID_ARGUMENT for a page_token that was not issued for this
-        conversation.
+        NOT_FOUND when the caller has no conversation with peer_user_id (no
+        message was ever sent either way, or no such user): a conversation is
+        only visible to its two participants. INVALID_ARGUMENT for a page_token
+        that was not issued for this conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,7 +119,8 @@ class MessageServiceServicer:
         """Marks the caller's messages from a peer as read, up to and including a
         message. Never moves the read position backwards, so it is idempotent.
 
-        NOT_FOUND when up_to_message_id is not a message of this conversation.
+        NOT_FOUND when the caller has no conversation with peer_user_id, or
+        up_to_message_id is not a message of this conversation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -54,17 +54,19 @@ class MessageServiceStub:
     ListConversations: _grpc.UnaryUnaryMultiCallable[_messages_pb2.ListConversationsRequest, _messages_pb2.ListConversationsResponse]
     """Lists the caller's conversations, most recently active first."""
     ListMessages: _grpc.UnaryUnaryMultiCallable[_messages_pb2.ListMessagesRequest, _messages_pb2.ListMessagesResponse]
-    """Lists the messages between the caller and a peer, newest first. A peer
-    with no messages gives an empty list.
+    """Lists the messages between the caller and a peer, newest first.
 
-    INVALID_ARGUMENT for a page_token that was not issued for this
-    conversation.
+    NOT_FOUND when the caller has no conversation with peer_user_id (no
+    message was ever sent either way, or no such user): a conversation is
+    only visible to its two participants. INVALID_ARGUMENT for a page_token
+    that was not issued for this conversation.
     """
     MarkConversationRead: _grpc.UnaryUnaryMultiCallable[_messages_pb2.MarkConversationReadRequest, _messages_pb2.MarkConversationReadResponse]
     """Marks the caller's messages from a peer as read, up to and including a
     message. Never moves the read position backwards, so it is idempotent.
 
-    NOT_FOUND when up_to_message_id is not a message of this conversation.
+    NOT_FOUND when the caller has no conversation with peer_user_id, or
+    up_to_message_id is not a message of this conversation.
     """
     GetMessagingSettings: _grpc.UnaryUnaryMultiCallable[_messages_pb2.GetMessagingSettingsRequest, _messages_pb2.GetMessagingSettingsResponse]
     """Reads the caller's messaging settings."""
@@ -99,17 +101,19 @@ class MessageServiceAsyncStub(MessageServiceStub):
     ListConversations: _aio.UnaryUnaryMultiCallable[_messages_pb2.ListConversationsRequest, _messages_pb2.ListConversationsResponse]  # type: ignore[assignment]
     """Lists the caller's conversations, most recently active first."""
     ListMessages: _aio.UnaryUnaryMultiCallable[_messages_pb2.ListMessagesRequest, _messages_pb2.ListMessagesResponse]  # type: ignore[assignment]
-    """Lists the messages between the caller and a peer, newest first. A peer
-    with no messages gives an empty list.
+    """Lists the messages between the caller and a peer, newest first.
 
-    INVALID_ARGUMENT for a page_token that was not issued for this
-    conversation.
+    NOT_FOUND when the caller has no conversation with peer_user_id (no
+    message was ever sent either way, or no such user): a conversation is
+    only visible to its two participants. INVALID_ARGUMENT for a page_token
+    that was not issued for this conversation.
     """
     MarkConversationRead: _aio.UnaryUnaryMultiCallable[_messages_pb2.MarkConversationReadRequest, _messages_pb2.MarkConversationReadResponse]  # type: ignore[assignment]
     """Marks the caller's messages from a peer as read, up to and including a
     message. Never moves the read position backwards, so it is idempotent.
 
-    NOT_FOUND when up_to_message_id is not a message of this conversation.
+    NOT_FOUND when the caller has no conversation with peer_user_id, or
+    up_to_message_id is not a message of this conversation.
     """
     GetMessagingSettings: _aio.UnaryUnaryMultiCallable[_messages_pb2.GetMessagingSettingsRequest, _messages_pb2.GetMessagingSettingsResponse]  # type: ignore[assignment]
     """Reads the caller's messaging settings."""
@@ -159,11 +163,12 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _messages_pb2.ListMessagesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_messages_pb2.ListMessagesResponse, _abc.Awaitable[_messages_pb2.ListMessagesResponse]]:
-        """Lists the messages between the caller and a peer, newest first. A peer
-        with no messages gives an empty list.
+        """Lists the messages between the caller and a peer, newest first.
 
-        INVALID_ARGUMENT for a page_token that was not issued for this
-        conversation.
+        NOT_FOUND when the caller has no conversation with peer_user_id (no
+        message was ever sent either way, or no such user): a conversation is
+        only visible to its two participants. INVALID_ARGUMENT for a page_token
+        that was not issued for this conversation.
         """
 
     @_abc_1.abstractmethod
@@ -175,7 +180,8 @@ class MessageServiceServicer(metaclass=_abc_1.ABCMeta):
         """Marks the caller's messages from a peer as read, up to and including a
         message. Never moves the read position backwards, so it is idempotent.
 
-        NOT_FOUND when up_to_message_id is not a message of this conversation.
+        NOT_FOUND when the caller has no conversation with peer_user_id, or
+        up_to_message_id is not a message of this conversation.
         """
 
     @_abc_1.abstractmethod

@@ -46,9 +46,11 @@ class TweetServiceStub:
     """Posts a tweet, or a reply when reply_to_tweet_id is set.
 
     Hashtags, @mentions (of existing users only) and URLs are extracted from the
-    content. INVALID_ARGUMENT for content over 280 characters, empty content
-    without media, or more than 4 media ids; NOT_FOUND when reply_to_tweet_id
-    does not exist or is deleted; NOT_FOUND when a media id does not exist;
+    content. INVALID_ARGUMENT for content over 280 characters (Unicode code
+    points after NFC), empty or whitespace-only content without media, control
+    characters other than newline, or more than 4 media ids; NOT_FOUND when
+    reply_to_tweet_id does not exist or is deleted (a reply to a retweet
+    replies to its original); NOT_FOUND when a media id does not exist;
     PERMISSION_DENIED when a media item belongs to another user;
     FAILED_PRECONDITION when a media item is not READY.
     """
@@ -148,9 +150,11 @@ class TweetServiceAsyncStub(TweetServiceStub):
     """Posts a tweet, or a reply when reply_to_tweet_id is set.
 
     Hashtags, @mentions (of existing users only) and URLs are extracted from the
-    content. INVALID_ARGUMENT for content over 280 characters, empty content
-    without media, or more than 4 media ids; NOT_FOUND when reply_to_tweet_id
-    does not exist or is deleted; NOT_FOUND when a media id does not exist;
+    content. INVALID_ARGUMENT for content over 280 characters (Unicode code
+    points after NFC), empty or whitespace-only content without media, control
+    characters other than newline, or more than 4 media ids; NOT_FOUND when
+    reply_to_tweet_id does not exist or is deleted (a reply to a retweet
+    replies to its original); NOT_FOUND when a media id does not exist;
     PERMISSION_DENIED when a media item belongs to another user;
     FAILED_PRECONDITION when a media item is not READY.
     """
@@ -253,9 +257,11 @@ class TweetServiceServicer(metaclass=_abc_1.ABCMeta):
         """Posts a tweet, or a reply when reply_to_tweet_id is set.
 
         Hashtags, @mentions (of existing users only) and URLs are extracted from the
-        content. INVALID_ARGUMENT for content over 280 characters, empty content
-        without media, or more than 4 media ids; NOT_FOUND when reply_to_tweet_id
-        does not exist or is deleted; NOT_FOUND when a media id does not exist;
+        content. INVALID_ARGUMENT for content over 280 characters (Unicode code
+        points after NFC), empty or whitespace-only content without media, control
+        characters other than newline, or more than 4 media ids; NOT_FOUND when
+        reply_to_tweet_id does not exist or is deleted (a reply to a retweet
+        replies to its original); NOT_FOUND when a media id does not exist;
         PERMISSION_DENIED when a media item belongs to another user;
         FAILED_PRECONDITION when a media item is not READY.
         """

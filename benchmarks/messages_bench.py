@@ -1,0 +1,74 @@
+"""Messages benchmark: SendMessage through the edge with wrk (each request a
+random sender and recipient among 40 users), then listing conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+
+from benchmarks import wrk
+
+PASSWORD = "benchmark password"
+USERS = 40
+
+
+async def _accounts(edge_url: str) -> list[dict[str, str]]:
+    async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
+        gate = asyncio.Semaphore(8)
+
+        async def one(i: int) -> dict[str, str]:
+            name = f"dmbench_{i}"
+            async with gate:
+                await http.post("/v1/users", json={"username": name, "password": PASSWORD,
+                                                   "email": f"{name}@bench.example"})
+                r = await http.post("/v1/auth/login", json={"username": name,
+                                                            "password": PASSWORD})
+                r.raise_for_status()
+                body = r.json()
+                return {"id": body["userId"], "token": body["accessToken"]}
+        return await asyncio.gather(*(one(i) for i in range(USERS)))
+
+
+def bench_send(edge_url: str, accounts: list[dict[str, str]], connections: int) -> wrk.Result:
+    rng = random.Random(11)
+    pairs = []
+    for _ in range(2000):
+        a, b = rng.sample(accounts, 2)
+        pairs.append(f'{{"{a["token"]}", "{b["id"]}"}}')
+    script = f"""
+local pairs = {{ {", ".join(pairs)} }}
+local i = 0
+request = function()
+  i = i + 1
+  local p = pairs[(i % #pairs) + 1]
+  return wrk.format("POST", "/v1/messages",
+    {{["Authorization"] = "Bearer " .. p[1], ["Content-Type"] = "application/json"}},
+    '{{"recipientUserId":"' .. p[2] .. '","content":"benchmark message number ' .. i .. '"}}')
+end
+"""
+    return wrk.run(f"send message through the edge ({connections} conn)", edge_url, script,
+                   connections=connections)
+
+
+def bench_conversations(edge_url: str, accounts: list[dict[str, str]]) -> wrk.Result:
+    tokens = ", ".join(f'"{a["token"]}"' for a in accounts)
+    script = f"""
+local tokens = {{ {tokens} }}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/v1/conversations?pageSize=20",
+    {{["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1]}})
+end
+"""
+    return wrk.run("list conversations (20) through the edge", edge_url, script,
+                   connections=8)
+
+
+def run(env: dict[str, str]) -> list[str]:
+    edge_url = env["EDGE_URL"]
+    accounts = asyncio.run(_accounts(edge_url))
+    return [bench_send(edge_url, accounts, 2).line(), bench_send(edge_url, accounts, 16).line(),
+            bench_conversations(edge_url, accounts).line()]

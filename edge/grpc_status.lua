@@ -1,0 +1,26 @@
+-- Gives error responses the HTTP status our API promises for their gRPC code
+-- (DESIGN: INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403,
+-- NOT_FOUND 404, ALREADY_EXISTS 409, FAILED_PRECONDITION 412,
+-- RESOURCE_EXHAUSTED 429, UNAVAILABLE 503). Envoy's transcoder follows the
+-- standard gRPC to HTTP table, which sends FAILED_PRECONDITION as 400; here the
+-- code in the JSON body {code, message, details} decides, but only for a
+-- status the transcoder chose (ENVOY_STATUS_OF): the edge's own replies keep
+-- theirs (413 carries INVALID_ARGUMENT, and stays 413).
+-- STATUS_OF and ENVOY_STATUS_OF (gRPC code -> HTTP status) are prepended by
+-- edge/render.py.
+
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  local status = tonumber(headers:get(":status") or "0")
+  if status < 400 then return end
+  local content_type = headers:get("content-type") or ""
+  if not content_type:find("application/json", 1, true) then return end
+  local body = handle:body()
+  if body == nil or body:length() == 0 then return end
+  local head = body:getBytes(0, math.min(body:length(), 64))
+  local code = tonumber(head:match('^%s*{%s*"code"%s*:%s*(%d+)'))
+  local want = code and STATUS_OF[code]
+  if want and want ~= status and ENVOY_STATUS_OF[code] == status then
+    handle:headers():replace(":status", tostring(want))
+  end
+end

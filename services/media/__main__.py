@@ -1,0 +1,5 @@
+import asyncio
+
+from services.media.server import main
+
+asyncio.run(main())

@@ -1,0 +1,180 @@
+"""Image inspection: the real format and dimensions (Pillow), and location metadata
+removed without re-encoding (EXIF GPS and XMP packets are taken out of the
+container: JPEG segments, PNG chunks, WebP chunks), so pixels are never
+degraded. Plain Python, CPU-bound: callers run it in a worker thread."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zlib
+
+from PIL import Image, UnidentifiedImageError
+
+from services.media.domain import Inspection, MediaType
+from services.shared.errors import InvalidArgument
+
+MAX_SIDE = 8192  # pixels, each way
+_PIL_FORMATS = {MediaType.JPEG: "JPEG", MediaType.PNG: "PNG", MediaType.GIF: "GIF",
+                MediaType.WEBP: "WEBP"}
+_GPS_IFD = 0x8825
+_XMP_PREFIXES = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
+# PNG text chunks that carry EXIF or XMP (ImageMagick's raw profiles, Adobe's XMP).
+_PNG_METADATA_KEYWORDS = (b"XML:com.adobe.xmp", b"Raw profile type exif",
+                          b"Raw profile type APP1", b"Raw profile type xmp")
+
+
+def inspect(data: bytes, media_type: MediaType) -> Inspection:
+    """Dimensions of an image of `media_type`, and its bytes without location
+    metadata when it had any. INVALID_ARGUMENT when the bytes are not a valid
+    image of that format or are too large in pixels."""
+    width, height = _open(data, media_type)
+    cleaned = strip_location(data, media_type)
+    # The rewrite touches only metadata; the result must still be the same image.
+    if cleaned is not None and _open(cleaned, media_type) != (width, height):
+        raise InvalidArgument.field("media_id", "the image could not be cleaned")
+    return Inspection(width=width, height=height, cleaned=cleaned)
+
+
+def _open(data: bytes, media_type: MediaType) -> tuple[int, int]:
+    fmt = _PIL_FORMATS[media_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                width, height = img.size
+                if width > MAX_SIDE or height > MAX_SIDE:
+                    raise InvalidArgument.field(
+                        "media_id", f"images are limited to {MAX_SIDE}x{MAX_SIDE} pixels")
+                img.verify()  # structure and checksums, without decoding every pixel
+    except InvalidArgument:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning, OSError, SyntaxError, ValueError,
+            struct.error) as exc:
+        raise InvalidArgument.field(
+            "media_id", f"the upload is not a valid {media_type.content_type} image") from exc
+    if width <= 0 or height <= 0:
+        raise InvalidArgument.field("media_id", "the image has no pixels")
+    return width, height
+
+
+def strip_location(data: bytes, media_type: MediaType) -> bytes | None:
+    """The image without GPS data and XMP packets, or None when it has neither.
+    The rest of EXIF (orientation, colour hints) is kept. GIF carries no EXIF."""
+    if media_type is MediaType.JPEG:
+        return _strip_jpeg(data)
+    if media_type is MediaType.PNG:
+        return _strip_png(data)
+    if media_type is MediaType.WEBP:
+        return _strip_webp(data)
+    return None
+
+
+def exif_without_gps(exif_bytes: bytes) -> bytes | None:
+    """EXIF (TIFF, with or without the `Exif\\0\\0` header) minus its GPS IFD, with
+    the `Exif\\0\\0` header; None when it has no GPS IFD."""
+    exif = Image.Exif()
+    exif.load(exif_bytes)
+    if _GPS_IFD not in exif:
+        return None
+    del exif[_GPS_IFD]
+    data: bytes = exif.tobytes()
+    return data
+
+
+# JPEG ------------------------------------------------------------------------------
+
+def _strip_jpeg(data: bytes) -> bytes | None:
+    out, pos, changed = [data[:2]], 2, False
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise InvalidArgument.field("media_id", "the JPEG structure is invalid")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length
+            out.append(data[pos:pos + 2])
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):  # start of scan: entropy-coded data follows
+            break
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        segment = data[pos:pos + 2 + length]
+        payload = segment[4:]
+        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
+            cleaned = exif_without_gps(payload)
+            if cleaned is not None:
+                changed = True
+                segment = b"\xff\xe1" + (len(cleaned) + 2).to_bytes(2, "big") + cleaned
+        elif marker == 0xE1 and payload.startswith(_XMP_PREFIXES):
+            changed = True
+            segment = b""
+        out.append(segment)
+        pos += 2 + length
+    if not changed:
+        return None
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+# PNG -------------------------------------------------------------------------------
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (struct.pack(">I", len(payload)) + kind + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+
+
+def _strip_png(data: bytes) -> bytes | None:
+    out, pos, changed = [data[:8]], 8, False
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        chunk = data[pos:pos + 12 + length]
+        payload = chunk[8:8 + length]
+        if kind == b"eXIf":
+            cleaned = exif_without_gps(payload)
+            if cleaned is not None:
+                changed = True
+                chunk = _png_chunk(kind, cleaned[6:])  # PNG stores bare TIFF
+        elif kind in (b"tEXt", b"zTXt", b"iTXt") and \
+                payload.split(b"\x00", 1)[0] in _PNG_METADATA_KEYWORDS:
+            changed = True
+            chunk = b""
+        out.append(chunk)
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+    return b"".join(out) if changed else None
+
+
+# WebP ------------------------------------------------------------------------------
+
+def _strip_webp(data: bytes) -> bytes | None:
+    chunks: list[tuple[bytes, bytes]] = []
+    pos, changed = 12, False
+    while pos + 8 <= len(data):
+        kind = data[pos:pos + 4]
+        (size,) = struct.unpack("<I", data[pos + 4:pos + 8])
+        payload = data[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+        if kind == b"EXIF":
+            cleaned = exif_without_gps(payload)
+            if cleaned is not None:
+                changed = True
+                payload = cleaned if payload.startswith(b"Exif") else cleaned[6:]
+        elif kind == b"XMP ":
+            changed = True
+            continue
+        chunks.append((kind, payload))
+    if not changed:
+        return None
+    has_xmp = any(k == b"XMP " for k, _ in chunks)
+    body = b"WEBP"
+    for kind, payload in chunks:
+        if kind == b"VP8X" and payload and not has_xmp:
+            payload = bytes([payload[0] & ~0x04]) + payload[1:]  # the XMP flag
+        body += kind + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
+    return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -1,0 +1,103 @@
+"""Wiring of the media service: settings, stores, domain objects, servicer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import grpc
+from twitter.media.v1 import media_pb2, media_pb2_grpc
+
+from services.media.domain import STAGING_PREFIX
+from services.media.library import DownloadUrls, MediaLibrary, Sweeper
+from services.media.repository import MediaStore
+from services.media.servicer import MediaServicer
+from services.media.storage import ObjectStore
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.config import (
+    AuthSettings,
+    PeerAddresses,
+    S3Settings,
+    ScyllaSettings,
+    ServerSettings,
+)
+from services.shared.ids import IdGenerator
+from services.shared.interceptor import ServiceInterceptor, access_policy
+from services.shared.logging import configure_logging, get_logger
+from services.shared.server import App, serve
+from services.shared.user_tokens import jwks_verifier
+
+log = get_logger(__name__)
+
+_SERVICES = [media_pb2.DESCRIPTOR.services_by_name["MediaService"]]
+
+
+class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, PeerAddresses):
+    service_name: str = "media"
+    grpc_port: int = 17105
+    # How long a presigned upload URL works.
+    media_upload_url_seconds: int = 900
+    # How long a presigned download URL works (unless a CDN serves the media).
+    media_download_url_seconds: int = 3600
+    # When set, download URLs are <base>/<object key> (a CDN in front of the bucket).
+    media_cdn_base_url: str | None = None
+    # Presigned URLs are signed for this S3 endpoint when clients reach S3 on
+    # another host than the service does; default: S3_ENDPOINT_URL.
+    media_presign_endpoint_url: str | None = None
+    # Uploads not completed within this long are deleted (record and object).
+    media_pending_ttl_seconds: int = 86_400
+    media_sweep_interval_seconds: float = 300.0
+    # Install the bucket lifecycle rule that expires staged uploads (needs
+    # s3:PutLifecycleConfiguration; turn off where the bucket is managed elsewhere).
+    media_manage_lifecycle: bool = True
+    media_s3_threads: int = 16
+    id_worker: int | None = None
+
+
+async def build(settings: MediaSettings) -> App:
+    cql = await Cql.connect(settings)
+    store = await MediaStore.open(cql)
+    objects = ObjectStore(settings, presign_endpoint_url=settings.media_presign_endpoint_url,
+                          threads=settings.media_s3_threads)
+    if settings.media_manage_lifecycle:
+        try:
+            days = max(1, -(-settings.media_pending_ttl_seconds // 86_400))
+            await objects.ensure_lifecycle(STAGING_PREFIX, days + 1)
+        except Exception:
+            log.exception("could not install the bucket lifecycle rule; the sweeper still runs")
+    library = MediaLibrary(store, objects, IdGenerator(settings.id_worker),
+                           upload_url_seconds=settings.media_upload_url_seconds)
+    urls = DownloadUrls(objects, cdn_base_url=settings.media_cdn_base_url,
+                        expires_seconds=settings.media_download_url_seconds)
+    sweeper = Sweeper(store, objects,
+                      ttl=timedelta(seconds=settings.media_pending_ttl_seconds))
+    sweeping = asyncio.create_task(sweeper.run(settings.media_sweep_interval_seconds),
+                                   name="upload-sweeper")
+
+    users_channel = internal_channel(settings.users_addr,
+                                     settings.internal_token.get_secret_value())
+    interceptor = ServiceInterceptor(
+        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
+        internal_token=settings.internal_token.get_secret_value())
+
+    def register(server: grpc.aio.Server) -> None:
+        media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(library, urls), server)
+
+    async def stop() -> None:
+        sweeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeping
+        await users_channel.close()
+        await cql.close()
+        objects.close()
+
+    return App(service_names=[s.full_name for s in _SERVICES], register=register,
+               interceptors=[interceptor], on_stop=[stop])
+
+
+async def main() -> None:
+    settings = MediaSettings()
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    await serve(await build(settings), settings)

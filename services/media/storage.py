@@ -1,0 +1,136 @@
+"""The S3 bucket through boto3 (MinIO locally, any S3 in production).
+
+boto3 is synchronous: every network call runs on a small bounded thread pool
+(its size matches botocore's connection pool), never on the event loop.
+Presigning is local computation and runs inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from services.shared.config import S3Settings
+
+T = TypeVar("T")
+
+LIFECYCLE_RULE_ID = "expire-staged-uploads"
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    method: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    content_type: str
+
+
+def _client(settings: S3Settings, endpoint_url: str | None, pool: int) -> Any:
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url, region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key.get_secret_value(),
+        aws_secret_access_key=settings.s3_secret_key.get_secret_value(),
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      max_pool_connections=pool, connect_timeout=5, read_timeout=30,
+                      retries={"mode": "standard", "max_attempts": 3}),
+    )
+
+
+class ObjectStore:
+    def __init__(self, settings: S3Settings, *, presign_endpoint_url: str | None = None,
+                 threads: int = 16) -> None:
+        self._bucket = settings.s3_bucket
+        self._s3 = _client(settings, settings.s3_endpoint_url, threads)
+        # URLs handed to clients may need another host than the one the service
+        # reaches S3 on (the signature covers the host).
+        self._presigner = (_client(settings, presign_endpoint_url, 1)
+                           if presign_endpoint_url else self._s3)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="s3")
+
+    async def _run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, **kwargs))
+
+    def presign_upload(self, key: str, content_type: str, size: int,
+                       expires_seconds: int) -> PresignedUpload:
+        """A PUT URL whose signature covers Content-Type and Content-Length: S3
+        refuses any other type or size."""
+        url = self._presigner.generate_presigned_url(
+            "put_object", ExpiresIn=expires_seconds,
+            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type,
+                    "ContentLength": size})
+        return PresignedUpload(url=url, method="PUT", headers={
+            "Content-Type": content_type, "Content-Length": str(size)})
+
+    def presign_download(self, key: str, expires_seconds: int) -> str:
+        url: str = self._presigner.generate_presigned_url(
+            "get_object", ExpiresIn=expires_seconds, Params={"Bucket": self._bucket, "Key": key})
+        return url
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        try:
+            out = await self._run(self._s3.head_object, Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise
+        return ObjectInfo(size=int(out["ContentLength"]), content_type=out.get("ContentType", ""))
+
+    async def read(self, key: str, *, first: int | None = None) -> bytes:
+        """The object's bytes, or only its first `first` bytes."""
+        extra = {"Range": f"bytes=0-{first - 1}"} if first else {}
+
+        def get() -> bytes:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key, **extra)["Body"]
+            try:
+                data: bytes = body.read()
+            finally:
+                body.close()
+            return data
+        return await self._run(get)
+
+    async def write(self, key: str, data: bytes, content_type: str) -> None:
+        await self._run(self._s3.put_object, Bucket=self._bucket, Key=key, Body=data,
+                        ContentType=content_type)
+
+    async def copy(self, source: str, key: str, content_type: str) -> None:
+        """A server-side copy (the bytes never pass through the service)."""
+        await self._run(self._s3.copy_object, Bucket=self._bucket, Key=key,
+                        CopySource={"Bucket": self._bucket, "Key": source},
+                        ContentType=content_type, MetadataDirective="REPLACE")
+
+    async def delete(self, key: str) -> None:
+        await self._run(self._s3.delete_object, Bucket=self._bucket, Key=key)
+
+    async def ensure_lifecycle(self, prefix: str, expire_days: int) -> None:
+        """Installs the rule that expires staged uploads (a backstop for the
+        sweeper, which deletes them sooner). It replaces the bucket's lifecycle
+        configuration: the bucket belongs to this service."""
+        await self._run(
+            self._s3.put_bucket_lifecycle_configuration, Bucket=self._bucket,
+            LifecycleConfiguration={"Rules": [{
+                "ID": LIFECYCLE_RULE_ID, "Status": "Enabled",
+                "Filter": {"Prefix": prefix},
+                "Expiration": {"Days": expire_days},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            }]})
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

@@ -1,0 +1,5 @@
+import asyncio
+
+from services.messages.server import main
+
+asyncio.run(main())

@@ -1,0 +1,89 @@
+"""Wiring of the messages service: settings, stores, domain objects, servicer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+from pydantic import SecretStr
+from twitter.messages.v1 import messages_pb2, messages_pb2_grpc
+
+from services.messages.conversations import Messenger
+from services.messages.crypto import KeyConfigError, MessageCipher, dev_key_spec
+from services.messages.repository import MessageStore
+from services.messages.servicer import MessageServicer
+from services.messages.users import UsersClient
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings, PeerAddresses, ScyllaSettings, ServerSettings
+from services.shared.ids import IdGenerator
+from services.shared.interceptor import ServiceInterceptor, access_policy
+from services.shared.logging import configure_logging, get_logger
+from services.shared.server import App, serve
+from services.shared.user_tokens import jwks_verifier
+
+log = get_logger(__name__)
+
+_SERVICES = [messages_pb2.DESCRIPTOR.services_by_name["MessageService"]]
+
+
+class MessagesSettings(ServerSettings, ScyllaSettings, AuthSettings, PeerAddresses):
+    service_name: str = "messages"
+    grpc_port: int = 17106
+    # `kid:base64,kid:base64`: the first key encrypts, all decrypt (see crypto.py).
+    messages_keys: SecretStr | None = None
+    # Without MESSAGES_KEYS, use (and create) a development key in a file; set
+    # false in production so that a missing MESSAGES_KEYS fails the start.
+    messages_allow_dev_key: bool = True
+    # Default: <AUTH_KEYS_DIR>/../messages-keys/dev.key (.data/messages-keys/dev.key locally).
+    messages_dev_key_file: Path | None = None
+    auth_keys_dir: Path = Path(".data/keys")
+    id_worker: int | None = None
+
+    def dev_key_file(self) -> Path:
+        return self.messages_dev_key_file or \
+            self.auth_keys_dir.absolute().parent / "messages-keys" / "dev.key"
+
+
+def load_cipher(settings: MessagesSettings) -> MessageCipher:
+    if settings.messages_keys is not None and settings.messages_keys.get_secret_value().strip():
+        return MessageCipher.from_spec(settings.messages_keys.get_secret_value())
+    if not settings.messages_allow_dev_key:
+        raise KeyConfigError("MESSAGES_KEYS is not set (and MESSAGES_ALLOW_DEV_KEY is false)")
+    path = settings.dev_key_file()
+    cipher = MessageCipher.from_spec(dev_key_spec(path))
+    log.warning("MESSAGES_KEYS is not set: encrypting messages with the DEVELOPMENT key"
+                " from a local file; never use this in production", key_file=str(path))
+    return cipher
+
+
+async def build(settings: MessagesSettings) -> App:
+    cipher = load_cipher(settings)
+    cql = await Cql.connect(settings)
+    store = await MessageStore.open(cql)
+    users_channel = internal_channel(settings.users_addr,
+                                     settings.internal_token.get_secret_value())
+    messenger = Messenger(store, cipher, UsersClient(users_channel),
+                          IdGenerator(settings.id_worker))
+    interceptor = ServiceInterceptor(
+        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
+        internal_token=settings.internal_token.get_secret_value())
+    log.info("message keys loaded", encrypting_with=cipher.primary_key_id,
+             decrypting_with=cipher.key_ids)
+
+    def register(server: grpc.aio.Server) -> None:
+        messages_pb2_grpc.add_MessageServiceServicer_to_server(MessageServicer(messenger),
+                                                               server)
+
+    async def stop() -> None:
+        await users_channel.close()
+        await cql.close()
+
+    return App(service_names=[s.full_name for s in _SERVICES], register=register,
+               interceptors=[interceptor], on_stop=[stop])
+
+
+async def main() -> None:
+    settings = MessagesSettings()
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    await serve(await build(settings), settings)

@@ -1,0 +1,5 @@
+import asyncio
+
+from services.ratelimit.server import main
+
+asyncio.run(main())

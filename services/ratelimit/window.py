@@ -1,0 +1,122 @@
+"""Sliding-window counters in Redis, updated atomically by one Lua script.
+
+The algorithm is the sliding window *counter* (two fixed windows, weighted):
+a bucket keeps the count of the current fixed window and of the previous one,
+and a request at fraction f into the current window sees
+
+    used = previous * (1 - f) + current
+
+It is allowed when used + hits <= limit. Unlike a plain fixed window, a burst
+at the end of one window still counts right after the boundary (no 2x burst);
+unlike a sliding log, a bucket is three integers whatever the limit.
+
+One script call checks every bucket of a request and counts the hits only when
+all of them allow it: a request refused by one limit does not use up the
+others (a 429 on CreateTweet leaves the per-IP budget alone). Time is Redis's
+own clock (TIME), so several ratelimit replicas agree on window boundaries.
+
+The script touches several keys, so on Redis Cluster every bucket of a
+request would have to share a slot; we run one Redis (or a primary with
+replicas) for rate limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+# KEYS: one hash per bucket. ARGV[1]: hits; then per bucket: window (ms), limit.
+# Returns {1 if allowed else 0, then per bucket: over (0/1), remaining, reset_ms}.
+SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hits = tonumber(ARGV[1])
+local all_ok = true
+local out = {0}
+local updates = {}
+for i = 1, #KEYS do
+  local w = tonumber(ARGV[2 * i])
+  local limit = tonumber(ARGV[2 * i + 1])
+  local idx = math.floor(now / w)
+  local e = now - idx * w
+  local h = redis.call('HMGET', KEYS[i], 'w', 'c', 'p')
+  local sw, c, p = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0
+  if sw == idx - 1 then
+    p, c = c, 0
+  elseif sw ~= idx then
+    p, c = 0, 0
+  end
+  local used = p * (w - e) / w + c
+  local remaining, reset, over = 0, 0, 0
+  if used + hits <= limit then
+    remaining = math.floor(limit - used - hits)
+    reset = w - e
+  else
+    all_ok = false
+    over = 1
+    if hits > limit then
+      reset = w - e
+    elseif c + hits <= limit and p > 0 then
+      -- a slot frees up in this window as the previous one's weight decays
+      reset = math.max(1, math.ceil(w - (limit - c - hits) * w / p - e))
+    else
+      -- only once this window has become the previous one and decayed enough
+      local later = 0
+      if c > 0 then later = math.max(0, w - (limit - hits) * w / c) end
+      reset = math.ceil(w - e + later)
+    end
+  end
+  out[#out + 1] = over
+  out[#out + 1] = remaining
+  out[#out + 1] = reset
+  updates[i] = {w, idx, c + hits, p}
+end
+if all_ok then
+  out[1] = 1
+  for i = 1, #KEYS do
+    local u = updates[i]
+    redis.call('HSET', KEYS[i], 'w', u[2], 'c', u[3], 'p', u[4])
+    redis.call('PEXPIRE', KEYS[i], 2 * u[1])
+  end
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    window_seconds: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    over: bool  # this bucket refused the request
+    remaining: int
+    reset_seconds: int  # until one more request is allowed (refused) or the window rolls
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    outcomes: list[Outcome]
+
+
+class SlidingWindow:
+    def __init__(self, redis: Redis) -> None:
+        self._script = redis.register_script(SCRIPT)
+
+    async def hit(self, buckets: Sequence[Bucket], hits: int = 1) -> Decision:
+        if not buckets:
+            return Decision(True, [])
+        args: list[int] = [hits]
+        for b in buckets:
+            args += [b.window_seconds * 1000, b.limit]
+        raw = await self._script(keys=[b.key for b in buckets], args=args)
+        values = [int(v) for v in raw]
+        outcomes = [Outcome(values[i] == 1, values[i + 1], max(1, -(-values[i + 2] // 1000)))
+                    for i in range(1, len(values), 3)]
+        return Decision(values[0] == 1, outcomes)

@@ -1,0 +1,5 @@
+import asyncio
+
+from services.search.server import main
+
+asyncio.run(main())

@@ -1,0 +1,128 @@
+"""CQL sessions for services on ScyllaDB (Cassandra locally): token-aware
+routing, prepared statements, and the driver's callback API bridged to asyncio.
+
+The driver runs its I/O on its own threads; `Cql.execute` hands each response
+back to the event loop with `call_soon_threadsafe`, so a request never blocks
+the loop and thousands of queries can be in flight at once (bounded by
+`concurrency`, which keeps a burst such as a 100-id batch read from flooding
+the coordinator's queues).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    ResponseFuture,
+    Session,
+)
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
+
+from services.shared.config import ScyllaSettings
+
+Row = dict[str, Any]
+Params = Sequence[Any] | Mapping[str, Any]
+SERIAL = "serial"  # execution profile for SERIAL reads (they finish in-flight Paxos rounds)
+
+
+class Cql:
+    """A connected session with prepared statements and awaitable execution."""
+
+    def __init__(self, cluster: Cluster, session: Session, *, concurrency: int = 256) -> None:
+        self._cluster = cluster
+        self._session = session
+        self._gate = asyncio.Semaphore(concurrency)
+        self._prepared: dict[str, PreparedStatement] = {}
+
+    @classmethod
+    async def connect(cls, settings: ScyllaSettings, *, request_timeout: float = 10.0,
+                      concurrency: int = 256) -> Cql:
+        # Token-aware routing sends each statement straight to a replica of its
+        # partition (and, on ScyllaDB, to the owning shard).
+        routing = TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.scylla_local_dc))
+        common: dict[str, Any] = {"load_balancing_policy": routing, "row_factory": dict_factory,
+                                  "request_timeout": request_timeout}
+        profiles = {
+            EXEC_PROFILE_DEFAULT: ExecutionProfile(
+                consistency_level=ConsistencyLevel.LOCAL_QUORUM,
+                serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL, **common),
+            SERIAL: ExecutionProfile(consistency_level=ConsistencyLevel.LOCAL_SERIAL, **common),
+        }
+        cluster = Cluster(settings.host_list, port=settings.scylla_port,
+                          execution_profiles=profiles, connect_timeout=request_timeout)
+        session = await asyncio.to_thread(cluster.connect, settings.scylla_keyspace)
+        return cls(cluster, session, concurrency=concurrency)
+
+    async def prepare(self, query: str) -> PreparedStatement:
+        """Prepares once per process (preparing is a blocking round trip)."""
+        statement = self._prepared.get(query)
+        if statement is None:
+            statement = await asyncio.to_thread(self._session.prepare, query)
+            self._prepared[query] = statement
+        return statement
+
+    async def execute(self, statement: PreparedStatement | BatchStatement,
+                      params: Params | None = None, *, serial: bool = False) -> list[Row]:
+        """Runs one statement (every page of it) and returns its rows."""
+        bound: Any = statement.bind(params or ()) if isinstance(statement, PreparedStatement) \
+            else statement
+        async with self._gate:
+            future = self._session.execute_async(
+                bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT)
+            return await _rows(future)
+
+    async def execute_many(self, work: Iterable[tuple[PreparedStatement, Params]]) -> list[
+            list[Row]]:
+        """Runs statements concurrently (within the session's concurrency bound)."""
+        return list(await asyncio.gather(*(self.execute(s, p) for s, p in work)))
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._cluster.shutdown)
+
+
+def batch(*statements: tuple[PreparedStatement, Params]) -> BatchStatement:
+    """A single-partition batch: with conditions, one Paxos round applies all or none."""
+    b = BatchStatement(batch_type=BatchType.UNLOGGED)
+    for statement, params in statements:
+        b.add(statement, params)
+    return b
+
+
+def applied(rows: list[Row]) -> bool:
+    """Whether a lightweight transaction (or conditional batch) took effect."""
+    return bool(rows and rows[0].get("[applied]", True))
+
+
+async def _rows(future: ResponseFuture) -> list[Row]:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[list[Row]] = loop.create_future()
+    pages: list[Row] = []
+
+    def settle(result: list[Row] | BaseException) -> None:
+        if done.done():
+            return
+        if isinstance(result, BaseException):
+            done.set_exception(result)
+        else:
+            done.set_result(result)
+
+    # Both callbacks run on a driver thread.
+    def on_page(rows: list[Row] | None) -> None:
+        pages.extend(rows or ())  # writes answer with no rows at all
+        if future.has_more_pages:
+            future.start_fetching_next_page()
+        else:
+            loop.call_soon_threadsafe(settle, pages)
+
+    def on_error(exc: BaseException) -> None:
+        loop.call_soon_threadsafe(settle, exc)
+
+    future.add_callbacks(on_page, on_error)
+    return await done

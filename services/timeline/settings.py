@@ -1,0 +1,31 @@
+"""Configuration of the timeline service and its fanout workers."""
+
+from __future__ import annotations
+
+from services.shared.config import (
+    AuthSettings,
+    NatsSettings,
+    PeerAddresses,
+    RedisSettings,
+    ServerSettings,
+)
+
+
+class TimelineSettings(ServerSettings, RedisSettings, NatsSettings, AuthSettings, PeerAddresses):
+    service_name: str = "timeline"
+    grpc_port: int = 17103
+    # Authors with more followers than this are not fanned out on write but
+    # merged in at read time. Low on the local stack, so tests exercise both
+    # paths with COPY-loaded followers; in production on the order of 10^5.
+    celebrity_threshold: int = 20_000
+    timeline_capacity: int = 800
+    # Readers idle longer than this are skipped by fanout; their timeline is
+    # rebuilt when they come back.
+    inactive_after_seconds: int = 14 * 24 * 3600
+    stream_heartbeat_seconds: float = 15.0
+    # Fanout consumer: how long a delivery may go unacknowledged (fanout sends
+    # progress signals while it works) and how many deliveries before the
+    # dead-letter subject.
+    fanout_ack_wait_seconds: float = 15.0
+    fanout_max_deliver: int = 5
+    fanout_concurrency: int = 8

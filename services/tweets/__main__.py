@@ -1,0 +1,5 @@
+import asyncio
+
+from services.tweets.server import main
+
+asyncio.run(main())

@@ -1,0 +1,155 @@
+"""Tweet rules: plain Python, no gRPC or driver imports."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+from services.shared.errors import FailedPrecondition, PermissionDenied, Validator
+from services.shared.ids import id_time
+
+# Characters as people see them: Unicode code points after NFC normalisation (not
+# twitter-text's weighted count, which counts CJK and emoji double).
+MAX_CONTENT = 280
+MAX_MEDIA = 4
+EDIT_WINDOW = timedelta(minutes=30)
+# A media id is a snowflake of the media service: positive, and not from the future
+# (a minute of clock skew allowed).
+_MEDIA_CLOCK_SKEW = timedelta(minutes=1)
+# twitter-text's invalid characters besides control characters.
+_INVALID = {"\ufffe", "\ufeff", "\uffff"}
+
+
+class Kind(IntEnum):
+    """The same numbers as twitter.tweets.v1.TweetKind."""
+
+    ORIGINAL = 1
+    REPLY = 2
+    RETWEET = 3
+
+
+@dataclass(frozen=True)
+class Mention:
+    user_id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    content: str
+    hashtags: list[str]
+    mentions: list[Mention]
+    urls: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TweetRecord:
+    """A tweet as stored: its static facts, counts and current revision."""
+
+    tweet_id: int
+    user_id: int
+    kind: Kind
+    current: Revision
+    media_ids: list[int]
+    created_at: datetime
+    edited_at: datetime | None
+    like_count: int
+    retweet_count: int
+    reply_count: int
+    reply_to: int
+    retweet_of: int
+    deleted: bool
+
+    @property
+    def mention_ids(self) -> list[int]:
+        return [m.user_id for m in self.current.mentions]
+
+
+@dataclass(frozen=True)
+class Author:
+    user_id: int
+    username: str
+    display_name: str
+    profile_picture_url: str
+
+
+@dataclass(frozen=True)
+class TweetView:
+    """A tweet as shown to a viewer: author, the original of a retweet, viewer flags."""
+
+    record: TweetRecord
+    author: Author | None
+    retweet_of: TweetView | None = None
+    liked_by_viewer: bool = False
+    retweeted_by_viewer: bool = False
+
+
+@dataclass(frozen=True)
+class LikeRecord:
+    user_id: int
+    like_id: int
+
+    @property
+    def liked_at(self) -> datetime:
+        return id_time(self.like_id)
+
+
+@dataclass(frozen=True)
+class ViewerFlags:
+    liked: set[int] = field(default_factory=set)
+    retweeted: set[int] = field(default_factory=set)
+
+
+def normalize_content(raw: str) -> str:
+    """NFC, CRLF to LF, and no leading or trailing whitespace."""
+    return unicodedata.normalize("NFC", raw.replace("\r\n", "\n")).strip()
+
+
+def content_length(content: str) -> int:
+    return len(unicodedata.normalize("NFC", content))
+
+
+def validate_content(raw: str, *, has_media: bool, field_name: str = "content") -> str:
+    """The content to store: 1 to 280 characters (empty only with media), no
+    control characters except newline; whitespace-only is empty."""
+    content = normalize_content(raw)
+    v = Validator()
+    if not content:
+        v.check(has_media, field_name, "must not be empty or only whitespace")
+    v.check(content_length(content) <= MAX_CONTENT, field_name,
+            f"must be at most {MAX_CONTENT} characters")
+    v.check(not any((unicodedata.category(c) == "Cc" and c != "\n") or c in _INVALID
+                    for c in content),
+            field_name, "must not contain control characters")
+    v.raise_if_any()
+    return content
+
+
+def validate_media_ids(media_ids: list[int], now: datetime) -> list[int]:
+    v = Validator()
+    v.check(len(media_ids) <= MAX_MEDIA, "media_ids", f"at most {MAX_MEDIA} media items")
+    v.check(len(set(media_ids)) == len(media_ids), "media_ids", "must not repeat an id")
+    v.check(all(m > 0 and id_time(m) <= now + _MEDIA_CLOCK_SKEW for m in media_ids),
+            "media_ids", "must be media ids")
+    v.raise_if_any()
+    # Ownership and readiness are the media service's to say (Tweets.create).
+    return list(media_ids)
+
+
+def check_author(tweet: TweetRecord, caller: int, action: str) -> None:
+    if tweet.user_id != caller:
+        raise PermissionDenied(f"only the author may {action} a tweet")
+
+
+def check_editable(tweet: TweetRecord, caller: int, now: datetime,
+                   window: timedelta = EDIT_WINDOW) -> None:
+    check_author(tweet, caller, "edit")
+    if tweet.kind is Kind.RETWEET:
+        raise FailedPrecondition("a retweet has no content of its own to edit")
+    if now - tweet.created_at > window:
+        minutes = int(window.total_seconds() // 60)
+        raise FailedPrecondition(f"a tweet can be edited only within {minutes} minutes")

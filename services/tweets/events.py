@@ -1,0 +1,105 @@
+"""Events the tweets service publishes (through the outbox in outbox.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import cast
+
+from google.protobuf.message import Message
+from twitter.tweets.v1 import events_pb2, tweets_pb2
+
+from services.shared.events import Event, make_event, new_event_id, timestamp_now
+from services.shared.timestamps import to_timestamp
+from services.tweets.domain import Kind, Revision, TweetRecord
+
+CREATED = "twitter.tweet.created"
+EDITED = "twitter.tweet.edited"
+DELETED = "twitter.tweet.deleted"
+LIKED = "twitter.tweet.liked"
+UNLIKED = "twitter.tweet.unliked"
+RETWEETED = "twitter.tweet.retweeted"
+UNRETWEETED = "twitter.tweet.unretweeted"
+
+MESSAGES: dict[str, type[Message]] = {
+    CREATED: events_pb2.TweetCreated, EDITED: events_pb2.TweetEdited,
+    DELETED: events_pb2.TweetDeleted, LIKED: events_pb2.TweetLiked,
+    UNLIKED: events_pb2.TweetUnliked, RETWEETED: events_pb2.TweetRetweeted,
+    UNRETWEETED: events_pb2.TweetUnretweeted,
+}
+
+
+def kind_pb(kind: Kind) -> tweets_pb2.TweetKind:
+    """Our Kind has the proto's numbers; the stubs type enum fields nominally."""
+    return cast(tweets_pb2.TweetKind, int(kind))
+
+
+def decode(subject: str, payload: bytes, trace_headers: dict[str, str]) -> Event:
+    """Rebuilds a stored event (its id is inside the payload, so it never changes)."""
+    message = MESSAGES[subject].FromString(payload)
+    return replace(make_event(subject, message), trace_headers=trace_headers)
+
+
+def created(tweet: TweetRecord) -> Event:
+    return make_event(CREATED, events_pb2.TweetCreated(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
+        author_user_id=tweet.user_id, kind=kind_pb(tweet.kind), content=tweet.current.content,
+        hashtags=tweet.current.hashtags, mention_user_ids=tweet.mention_ids,
+        reply_to_tweet_id=tweet.reply_to, retweet_of_tweet_id=tweet.retweet_of,
+        media_ids=tweet.media_ids, created_at=to_timestamp(tweet.created_at),
+    ))
+
+
+def retweet_created(retweet_id: int, user_id: int, original_id: int,
+                    created_at: datetime) -> Event:
+    return make_event(CREATED, events_pb2.TweetCreated(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
+        author_user_id=user_id, kind=kind_pb(Kind.RETWEET), retweet_of_tweet_id=original_id,
+        created_at=to_timestamp(created_at),
+    ))
+
+
+def edited(tweet: TweetRecord, new: Revision, edited_at: datetime) -> Event:
+    return make_event(EDITED, events_pb2.TweetEdited(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
+        author_user_id=tweet.user_id, revision=new.revision, content=new.content,
+        hashtags=new.hashtags, mention_user_ids=[m.user_id for m in new.mentions],
+        previous_hashtags=tweet.current.hashtags,
+        previous_mention_user_ids=tweet.mention_ids, edited_at=to_timestamp(edited_at),
+    ))
+
+
+def deleted(tweet: TweetRecord) -> Event:
+    return make_event(DELETED, events_pb2.TweetDeleted(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
+        author_user_id=tweet.user_id, kind=kind_pb(tweet.kind), hashtags=tweet.current.hashtags,
+        mention_user_ids=tweet.mention_ids, reply_to_tweet_id=tweet.reply_to,
+        retweet_of_tweet_id=tweet.retweet_of, created_at=to_timestamp(tweet.created_at),
+    ))
+
+
+def retweet_deleted(retweet_id: int, user_id: int, original_id: int,
+                    created_at: datetime) -> Event:
+    return make_event(DELETED, events_pb2.TweetDeleted(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
+        author_user_id=user_id, kind=kind_pb(Kind.RETWEET), retweet_of_tweet_id=original_id,
+        created_at=to_timestamp(created_at),
+    ))
+
+
+def like_changed(tweet: TweetRecord, user_id: int, like_count: int, *, liked: bool) -> Event:
+    message = events_pb2.TweetLiked if liked else events_pb2.TweetUnliked
+    return make_event(LIKED if liked else UNLIKED, message(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
+        author_user_id=tweet.user_id, user_id=user_id, like_count=like_count,
+    ))
+
+
+def retweet_changed(tweet: TweetRecord, user_id: int, retweet_id: int, retweet_count: int,
+                    *, retweeted: bool) -> Event:
+    message = events_pb2.TweetRetweeted if retweeted else events_pb2.TweetUnretweeted
+    return make_event(RETWEETED if retweeted else UNRETWEETED, message(
+        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
+        author_user_id=tweet.user_id, user_id=user_id, retweet_tweet_id=retweet_id,
+        retweet_count=retweet_count,
+    ))

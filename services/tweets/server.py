@@ -1,0 +1,133 @@
+"""Wiring of the tweets service: settings, stores, domain objects, servicer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
+
+from services.shared import events as jetstream
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.config import (
+    AuthSettings,
+    NatsSettings,
+    PeerAddresses,
+    ScyllaSettings,
+    ServerSettings,
+)
+from services.shared.cql_outbox import IntentLog, IntentRelay
+from services.shared.ids import IdGenerator
+from services.shared.interceptor import ServiceInterceptor, access_policy
+from services.shared.keyed_lock import KeyedLocks
+from services.shared.logging import configure_logging
+from services.shared.server import App, serve
+from services.shared.user_tokens import jwks_verifier
+from services.tweets.engagement import Engagement
+from services.tweets.followups import FollowUps
+from services.tweets.media import MediaClient
+from services.tweets.outbox import Outbox, Publish
+from services.tweets.reads import Reader
+from services.tweets.repository import TweetStore
+from services.tweets.servicer import TweetServicer
+from services.tweets.tweets import Tweets
+from services.tweets.users import UsersClient
+
+_SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"]]
+OUTBOX_TABLE = "tweets_outbox"
+
+
+class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings, PeerAddresses):
+    service_name: str = "tweets"
+    grpc_port: int = 17102
+    id_worker: int | None = None
+    edit_window_minutes: float = 30.0
+    # Queries in flight per process; more queue in the process, not in Scylla.
+    cql_concurrency: int = 512
+    cql_request_timeout_seconds: float = 10.0
+    # Outbox: shards may grow but never shrink; see services/shared/cql_outbox.py.
+    outbox_shards: int = 16
+    outbox_slot_seconds: int = 60
+    outbox_grace_seconds: float = 30.0
+    outbox_poll_seconds: float = 5.0
+    event_ttl_days: int = 30
+    author_cache_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Components:
+    """The service's objects, for the server and for tests that drive them directly."""
+
+    store: TweetStore
+    outbox: Outbox
+    relay: IntentRelay
+    tweets: Tweets
+    engagement: Engagement
+    media: MediaClient
+
+
+async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
+                   publish: Publish, media_channel: grpc.aio.Channel) -> Components:
+    ids = IdGenerator(settings.id_worker)
+    store = await TweetStore.open(cql)
+    intents = await IntentLog.open(cql, OUTBOX_TABLE, shards=settings.outbox_shards,
+                                   slot_seconds=settings.outbox_slot_seconds)
+    locks = KeyedLocks()
+    followups = FollowUps(store, locks)
+    outbox = Outbox(store, intents, ids, followups, publish, locks,
+                    event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()))
+    relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
+                        poll_seconds=settings.outbox_poll_seconds)
+    users = UsersClient(users_channel, cache_seconds=settings.author_cache_seconds)
+    reader = Reader(store, users)
+    engagement = Engagement(store, outbox, reader, users, ids)
+    media = MediaClient(media_channel)
+    tweets = Tweets(store, outbox, reader, users, engagement, ids, media,
+                    edit_window=timedelta(minutes=settings.edit_window_minutes))
+    return Components(store, outbox, relay, tweets, engagement, media)
+
+
+async def build(settings: TweetsSettings) -> App:
+    cql = await Cql.connect(settings, request_timeout=settings.cql_request_timeout_seconds,
+                            concurrency=settings.cql_concurrency)
+    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    await jetstream.ensure_stream(js)
+    users_channel = internal_channel(settings.users_addr,
+                                     settings.internal_token.get_secret_value())
+    media_channel = internal_channel(settings.media_addr,
+                                     settings.internal_token.get_secret_value())
+
+    async def publish(event: jetstream.Event) -> None:
+        await jetstream.publish(js, event)
+
+    parts = await assemble(settings, cql, users_channel, publish, media_channel)
+    relay = asyncio.create_task(parts.relay.run(), name="outbox-relay")
+    interceptor = ServiceInterceptor(
+        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
+        internal_token=settings.internal_token.get_secret_value())
+
+    def register(server: grpc.aio.Server) -> None:
+        tweets_pb2_grpc.add_TweetServiceServicer_to_server(
+            TweetServicer(parts.tweets, parts.engagement, parts.media), server)
+
+    async def stop() -> None:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        await nc.drain()
+        await users_channel.close()
+        await media_channel.close()
+        await cql.close()
+
+    return App(service_names=[s.full_name for s in _SERVICES], register=register,
+               interceptors=[interceptor], on_stop=[stop])
+
+
+async def main() -> None:
+    settings = TweetsSettings()
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    await serve(await build(settings), settings)

@@ -1,0 +1,191 @@
+"""Posting, reading, editing and deleting tweets, and the lists of them
+(service layer). The caller's id comes in explicitly.
+
+Replying to a deleted or missing tweet is NOT_FOUND (HTTP 404), as for every
+other read of a deleted tweet: to a client the parent simply does not exist,
+and FAILED_PRECONDITION would leak that it once did. A reply stays when its
+parent is deleted later (reply_to_tweet_id keeps the id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from services.shared.errors import InvalidArgument
+from services.shared.ids import IdGenerator, id_time, min_id_at
+from services.shared.pagination import clamp_page_size, encode_token
+from services.tweets import events, followups
+from services.tweets.domain import (
+    EDIT_WINDOW,
+    Kind,
+    Revision,
+    TweetRecord,
+    TweetView,
+    check_author,
+    check_editable,
+    validate_content,
+    validate_media_ids,
+)
+from services.tweets.engagement import Engagement
+from services.tweets.entities import extract
+from services.tweets.media import MediaClient
+from services.tweets.outbox import Change, Outbox
+from services.tweets.reads import Reader, page_bound
+from services.tweets.repository import TweetStore
+from services.tweets.users import UsersClient
+
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class TweetRef:
+    tweet_id: int
+    created_at: datetime
+    kind: Kind
+    retweet_of: int
+
+
+class Tweets:
+    def __init__(self, store: TweetStore, outbox: Outbox, reader: Reader, users: UsersClient,
+                 engagement: Engagement, ids: IdGenerator, media: MediaClient, *,
+                 edit_window: timedelta = EDIT_WINDOW) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._reader = reader
+        self._users = users
+        self._engagement = engagement
+        self._ids = ids
+        self._edit_window = edit_window
+        self._media = media
+
+    async def create(self, caller: int, content: str, media_ids: list[int],
+                     reply_to: int) -> TweetView:
+        media = validate_media_ids(media_ids, datetime.now(UTC))
+        # Only the author's own media, uploaded and checked (READY), may be attached.
+        await self._media.check_attachable(caller, media)
+        text = validate_content(content, has_media=bool(media))
+        if reply_to < 0:
+            raise InvalidArgument.field("reply_to_tweet_id", "must be a tweet id")
+        if reply_to:
+            # A reply to a retweet answers its original.
+            reply_to = (await self._reader.target(reply_to)).tweet_id
+        revision = await self._revision(1, text, created_at=None)
+        tweet_id = self._ids.next_id()
+        created = id_time(tweet_id)
+        kind = Kind.REPLY if reply_to else Kind.ORIGINAL
+        record = TweetRecord(
+            tweet_id=tweet_id, user_id=caller, kind=kind,
+            current=Revision(1, revision.content, revision.hashtags, revision.mentions,
+                             revision.urls, created),
+            media_ids=media, created_at=created, edited_at=None, like_count=0,
+            retweet_count=0, reply_count=0, reply_to=reply_to, retweet_of=0, deleted=False,
+        )
+        steps = [followups.index(caller, tweet_id, kind)]
+        if reply_to:
+            steps.append(followups.add_reply(reply_to, tweet_id))
+        change = Change([self._store.statement("insert_tweet", self._store.tweet_values(record))],
+                        [events.created(record)], steps)
+
+        async def plan(fresh: bool) -> Change:
+            return change
+
+        await self._outbox.apply(tweet_id, plan)
+        return await self._reader.view(tweet_id, caller)
+
+    async def get(self, tweet_id: int, viewer: int) -> TweetView:
+        return await self._reader.view(tweet_id, viewer)
+
+    async def batch_get(self, tweet_ids: list[int], viewer: int) -> list[TweetView]:
+        if len(tweet_ids) > MAX_BATCH:
+            raise InvalidArgument.field("tweet_ids", f"at most {MAX_BATCH} ids")
+        return await self._reader.views(tweet_ids, viewer)
+
+    async def edit(self, caller: int, tweet_id: int, content: str) -> TweetView:
+        now = datetime.now(UTC)
+        tweet = await self._reader.alive(tweet_id)
+        check_editable(tweet, caller, now, self._edit_window)
+        text = validate_content(content, has_media=bool(tweet.media_ids))
+        draft = await self._revision(0, text, created_at=now)
+
+        async def plan(fresh: bool) -> Change:
+            current = await self._reader.alive(tweet_id, serial=fresh)
+            number = current.current.revision + 1
+            new = Revision(number, draft.content, draft.hashtags, draft.mentions, draft.urls, now)
+            store = self._store
+            return Change(
+                [store.statement("set_revision", (number, now, tweet_id, number - 1)),
+                 store.statement("insert_revision", store.revision_values(tweet_id, new))],
+                [events.edited(current, new, now)])
+
+        await self._outbox.apply(tweet_id, plan)
+        return await self._reader.view(tweet_id, caller)
+
+    async def delete(self, caller: int, tweet_id: int) -> None:
+        tweet = await self._reader.alive(tweet_id)
+        check_author(tweet, caller, "delete")
+        if tweet.kind is Kind.RETWEET:
+            await self._engagement.unretweet(caller, tweet.retweet_of)
+            return
+
+        async def plan(fresh: bool) -> Change:
+            current = await self._reader.alive(tweet_id, serial=fresh)
+            steps = [followups.unindex(current.user_id, tweet_id)]
+            if current.reply_to:
+                steps.append(followups.remove_reply(current.reply_to, tweet_id))
+            return Change([self._store.statement("mark_deleted", (tweet_id,))],
+                          [events.deleted(current)], steps)
+
+        await self._outbox.apply(tweet_id, plan)
+
+    async def list_user_tweets(self, user_id: int, page_size: int, page_token: str,
+                               viewer: int) -> tuple[list[TweetView], str]:
+        limit = clamp_page_size(page_size)
+        before = page_bound(page_token, "u", user_id)
+        rows = await self._store.user_tweets(user_id, before, 0, limit + 1)
+        page = rows[:limit]
+        views = await self._reader.views([r["tweet_id"] for r in page], viewer)
+        more = len(rows) > limit
+        return views, encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else ""
+
+    async def recent_ids(self, user_id: int, since: datetime | None, page_size: int,
+                         page_token: str) -> tuple[list[TweetRef], str]:
+        limit = clamp_page_size(page_size, default=100, maximum=1000)
+        before = page_bound(page_token, "u", user_id)
+        # Strictly after `since`: ids carry milliseconds, as created_at does.
+        floor = min_id_at(since + timedelta(milliseconds=1)) if since else 0
+        rows = await self._store.user_tweets(user_id, before, floor, limit + 1)
+        page = rows[:limit]
+        refs = [TweetRef(r["tweet_id"], id_time(r["tweet_id"]), Kind(r["kind"]),
+                         r["retweet_of"] or 0) for r in page]
+        more = len(rows) > limit
+        return refs, encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else ""
+
+    async def list_replies(self, tweet_id: int, page_size: int, page_token: str,
+                           viewer: int) -> tuple[list[TweetView], str]:
+        limit = clamp_page_size(page_size)
+        before = page_bound(page_token, "t", tweet_id)
+        parent = await self._reader.target(tweet_id)
+        rows = await self._store.replies(parent.tweet_id, before, limit + 1)
+        page = rows[:limit]
+        views = await self._reader.views([r for r, removed in page if not removed], viewer)
+        more = len(rows) > limit
+        return views, encode_token({"t": tweet_id, "b": page[-1][0]}) if more else ""
+
+    async def list_edits(self, tweet_id: int, page_size: int,
+                         page_token: str) -> tuple[list[Revision], str]:
+        limit = clamp_page_size(page_size)
+        before = page_bound(page_token, "t", tweet_id)
+        await self._reader.alive(tweet_id)
+        rows = await self._store.revisions(tweet_id, before, limit + 1)
+        page = rows[:limit]
+        more = len(rows) > limit
+        return page, encode_token({"t": tweet_id, "b": page[-1].revision}) if more else ""
+
+    async def _revision(self, number: int, text: str, *,
+                        created_at: datetime | None) -> Revision:
+        found = extract(text)
+        mentions = await self._users.resolve_mentions(found.mention_names)
+        return Revision(number, text, found.hashtags, mentions, found.urls,
+                        created_at or datetime.now(UTC))
+

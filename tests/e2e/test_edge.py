@@ -1,0 +1,402 @@
+"""The edge itself, through Envoy with the real services behind it: error mapping,
+JWT, global rate limits, size limits, CORS, request ids, the OpenAPI document.
+
+Locally 127.0.0.1 is exempt from rate limits (edge/ratelimits.yaml, environment
+"local") so the rest of the suite is never throttled; tests of the limits
+connect from other loopback addresses, one fresh address per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from stack import topology
+from tests.conftest import PASSWORD, Account, MakeAccount, unique_name
+from tests.e2e.test_users_edge import _b64, _stack_key, _token, assert_error
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SUPERVISORCTL = [str(REPO / ".venv" / "bin" / "supervisorctl"), "-c",
+                 str(topology.load().stack_dir / "supervisord.conf")]
+RL_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
+
+
+def other_ip() -> str:
+    """A loopback address no other test uses (127.0.0.1 is exempt locally)."""
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+@pytest.fixture
+async def from_ip(edge_url: str) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
+    clients: list[httpx.AsyncClient] = []
+
+    def make(ip: str) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=edge_url, timeout=30,
+                                   transport=httpx.AsyncHTTPTransport(local_address=ip))
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+def supervisor(*args: str) -> str:
+    return subprocess.run([*SUPERVISORCTL, *args], capture_output=True, text=True,
+                          check=False).stdout
+
+
+def users_calls(stack_env: dict[str, str], method: str) -> float:
+    """How many calls of `method` the users service has handled (its metrics)."""
+    host, _, port = stack_env["USERS_ADDR"].rpartition(":")
+    text = httpx.get(f"http://{host}:{int(port) + topology.METRICS_OFFSET}/metrics").text
+    pattern = (r'grpc_server_handling_seconds_count\{code="[A-Z_]+",method="'
+               + re.escape(method) + r'"\} ([0-9.e+]+)')
+    return sum(float(m) for m in re.findall(pattern, text))
+
+
+def assert_rate_limited(response: httpx.Response, reason: str) -> None:
+    body = assert_error(response, 429, 8)
+    assert reason in body["message"], body
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert int(response.headers["x-ratelimit-reset"]) > 0
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["x-ratelimit-limit"]
+
+
+# --- gRPC status to HTTP status, with the real users service ----------------------
+
+
+async def test_status_codes_of_the_users_service(edge: httpx.AsyncClient,
+                                                 make_account: MakeAccount) -> None:
+    alice, bob = await make_account(), await make_account()
+    # INVALID_ARGUMENT 400 with google.rpc.BadRequest details
+    body = assert_error(await edge.post("/v1/users", json={
+        "username": unique_name(), "email": "nope", "password": PASSWORD}), 400, 3)
+    assert body["details"][0]["@type"].endswith("google.rpc.BadRequest")
+    # UNAUTHENTICATED 401 (from the service: a wrong password)
+    assert_error(await edge.post("/v1/auth/login", json={
+        "username": alice.username, "password": "wrong password!"}), 401, 16)
+    # PERMISSION_DENIED 403
+    assert_error(await edge.patch(f"/v1/users/{bob.user_id}", json={"bio": "x"},
+                                  headers=alice.bearer), 403, 7)
+    # NOT_FOUND 404
+    assert_error(await edge.get("/v1/users/1", headers=alice.bearer), 404, 5)
+    # ALREADY_EXISTS 409
+    assert_error(await edge.post("/v1/users", json={
+        "username": alice.username, "email": "x" + alice.email, "password": PASSWORD}), 409, 6)
+    # RESOURCE_EXHAUSTED 429 from the service (its failed-login lock) with RetryInfo
+    for _ in range(8):
+        last = await edge.post("/v1/auth/login", json={"username": bob.username,
+                                                       "password": "wrong password!"})
+    body = assert_error(last, 429, 8)
+    assert body["details"][0]["@type"].endswith("google.rpc.RetryInfo")
+
+
+async def test_unavailable_service_is_503_json(edge: httpx.AsyncClient,
+                                               make_account: MakeAccount,
+                                               users_channel: grpc.aio.Channel) -> None:
+    alice = await make_account()
+    supervisor("stop", "users")
+    try:
+        response = await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
+        body = assert_error(response, 503, 14)
+        assert "upstream" in body["message"] or body["message"]
+    finally:
+        supervisor("start", "users")
+    for _ in range(100):
+        if (await edge.get(f"/v1/users/{alice.user_id}",
+                           headers=alice.bearer)).status_code == 200:
+            # the suite's own channel reconnects after its backoff
+            await asyncio.wait_for(users_channel.channel_ready(), 30)
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("users did not come back")
+
+
+# --- JWT ---------------------------------------------------------------------------
+
+
+async def test_bad_tokens_are_refused_before_the_service(
+        edge: httpx.AsyncClient, make_account: MakeAccount,
+        stack_env: dict[str, str]) -> None:
+    alice = await make_account()
+    kid, key = _stack_key()
+    now = int(time.time())
+    claims = {"iss": "twitter-mesh", "aud": "twitter-mesh", "sub": str(alice.user_id),
+              "iat": now, "exp": now + 600}
+    tokens = {
+        "expired": _token(claims | {"iat": now - 7200, "exp": now - 3600}, key, kid),
+        "forged": _token(claims, Ed25519PrivateKey.generate(), kid),
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+    }
+    method = "/twitter.users.v1.UserService/GetUser"
+    before = users_calls(stack_env, method)
+    path = f"/v1/users/{alice.user_id}"
+    for name, token in tokens.items():
+        response = await edge.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, name
+        assert_error(response, 401, 16)
+    assert_error(await edge.get(path), 401, 16)
+    assert_error(await edge.get(path, headers={"Authorization": "Basic abc"}), 401, 16)
+    # A genuine token for another audience is Envoy's 403 (valid, but not for us).
+    other_audience = _token(claims | {"aud": "someone-else"}, key, kid)
+    assert_error(await edge.get(path, headers={"Authorization": f"Bearer {other_audience}"}),
+                 403, 7)
+    assert users_calls(stack_env, method) == before  # none reached the users service
+    assert (await edge.get(path, headers=alice.bearer)).status_code == 200
+    assert users_calls(stack_env, method) == before + 1
+
+
+async def test_public_routes_need_no_token(edge: httpx.AsyncClient) -> None:
+    assert (await edge.get("/healthz")).status_code == 200
+    assert (await edge.get("/.well-known/jwks.json")).status_code == 200
+    assert (await edge.get("/openapi.json")).status_code == 200
+    for path in ("/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout"):
+        response = await edge.post(path, json={})
+        assert response.status_code < 500, (path, response.text)
+        assert "Jwt" not in response.text
+
+
+# --- errors the edge makes itself --------------------------------------------------
+
+
+async def test_unknown_paths_are_404_json(edge: httpx.AsyncClient,
+                                          make_account: MakeAccount) -> None:
+    alice = await make_account()
+    for method, path in [("GET", "/v1/no-such-thing"), ("POST", "/v1/no-such-thing"),
+                         ("DELETE", "/v1/users"), ("GET", "/nothing/here"),
+                         ("PUT", "/v1/users/1")]:
+        response = await edge.request(method, path, headers=alice.bearer,
+                                      json={"a": 1} if method != "GET" else None)
+        assert_error(response, 404, 5)
+
+
+async def test_bodies_over_the_limit_are_413_json(edge: httpx.AsyncClient,
+                                                  make_account: MakeAccount) -> None:
+    alice = await make_account()
+    big = {"bio": "x" * 70_000}
+    assert_error(await edge.patch(f"/v1/users/{alice.user_id}", json=big,
+                                  headers=alice.bearer), 413, 3)
+    assert_error(await edge.post("/v1/users", json={"username": "x" * 100_000}), 413, 3)
+    # just under the limit is the service's call (here: too long a bio)
+    assert_error(await edge.patch(f"/v1/users/{alice.user_id}", json={"bio": "x" * 60_000},
+                                  headers=alice.bearer), 400, 3)
+
+
+async def test_cors(edge: httpx.AsyncClient, make_account: MakeAccount) -> None:
+    alice = await make_account()
+    origin = "https://app.example.com"
+    preflight = await edge.options(f"/v1/users/{alice.user_id}", headers={
+        "Origin": origin, "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert preflight.status_code == 204, preflight.text
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
+    assert "authorization" in preflight.headers["access-control-allow-headers"]
+    assert int(preflight.headers["access-control-max-age"]) > 0
+    actual = await edge.get(f"/v1/users/{alice.user_id}",
+                            headers=alice.bearer | {"Origin": origin})
+    assert actual.status_code == 200
+    assert actual.headers["access-control-allow-origin"] == origin
+    assert "x-ratelimit-remaining" in actual.headers["access-control-expose-headers"]
+
+
+async def test_request_id_reaches_the_service(edge: httpx.AsyncClient,
+                                              make_account: MakeAccount,
+                                              stack_env: dict[str, str]) -> None:
+    alice = await make_account()
+    response = await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
+    request_id = response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", request_id)
+    log = Path(stack_env["STACK_DIR"]) / "logs" / "envoy.log"
+    for _ in range(150):  # Envoy flushes access logs every 10 s
+        lines = [json.loads(x) for x in log.read_text().splitlines()[-200:]
+                 if x.startswith("{") and request_id in x]
+        if lines:
+            break
+        await asyncio.sleep(0.1)
+    assert lines and lines[-1]["upstream"] == "users" and lines[-1]["status"] == 200
+    assert lines[-1]["user_id"] == str(alice.user_id)
+
+
+async def test_openapi_document_is_served(edge: httpx.AsyncClient) -> None:
+    response = await edge.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    served = response.json()
+    assert served == json.loads((REPO / "generated/openapi/twitter.json").read_text())
+    assert "/v1/users/{userId}/follow" in served["paths"]
+    assert served["paths"]["/v1/auth/login"]["post"]["security"] == []
+
+
+# --- global rate limits ------------------------------------------------------------
+
+
+async def test_writes_are_limited_per_verified_user(
+        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+    """FollowUser: 30 a minute per user. A client-sent x-user-id changes nothing:
+    the edge keys on the token's subject."""
+    client = from_ip(other_ip())
+    alice, bob, carol = await make_account(), await make_account(), await make_account()
+
+    async def follow(who: Account, spoof: Account | None = None) -> httpx.Response:
+        headers = who.bearer | ({"x-user-id": str(spoof.user_id)} if spoof else {})
+        return await client.post(f"/v1/users/{who.user_id}/follow",
+                                 json={"targetUserId": str(carol.user_id)}, headers=headers)
+
+    remaining = []
+    for _ in range(30):
+        r = await follow(alice, spoof=bob)
+        assert r.status_code == 200, r.text
+        remaining.append(int(r.headers["x-ratelimit-remaining"]))
+    assert remaining[0] == 29 and remaining[-1] == 0
+    assert 'name="op=FollowUser/user_id"' in r.headers["x-ratelimit-limit"]
+    assert_rate_limited(await follow(alice), "op=FollowUser/user_id")
+    # bob, whose id alice sent as x-user-id, is untouched, from the same address
+    r = await follow(bob)
+    assert r.status_code == 200 and r.headers["x-ratelimit-remaining"] == "29"
+    # other writes of alice have budgets of their own
+    r = await client.patch(f"/v1/users/{alice.user_id}", json={"bio": "hi"},
+                           headers=alice.bearer)
+    assert r.status_code == 200, r.text
+
+
+async def _serving(addr: str) -> bool:
+    async with grpc.aio.insecure_channel(addr) as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=2)
+        except grpc.aio.AioRpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+async def test_eleventh_tweet_in_a_minute_is_429(
+        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount,
+        stack_env: dict[str, str]) -> None:
+    if not (REPO / "services/tweets/__main__.py").is_file() or not await _serving(
+            stack_env["TWEETS_ADDR"]):
+        pytest.skip("the tweets service is not running")
+    client = from_ip(other_ip())
+    alice, bob = await make_account(), await make_account()
+    first = None
+    for i in range(10):
+        r = await client.post("/v1/tweets", json={"content": f"tweet {i}"},
+                              headers=alice.bearer)
+        assert r.status_code == 200, r.text
+        assert all(h in r.headers for h in RL_HEADERS)
+        first = first or r.json()["tweet"]["tweetId"]
+    assert_rate_limited(await client.post("/v1/tweets", json={"content": "one more"},
+                                          headers=alice.bearer), "op=CreateTweet/user_id")
+    # bob is unaffected, and alice's replies have a budget of their own (20)
+    r = await client.post("/v1/tweets", json={"content": "hi"}, headers=bob.bearer)
+    assert r.status_code == 200 and r.headers["x-ratelimit-remaining"] == "9"
+    for i in range(20):
+        r = await client.post("/v1/tweets", json={"content": f"re {i}",
+                                                  "replyToTweetId": first},
+                              headers=alice.bearer)
+        assert r.status_code == 200, r.text
+    assert_rate_limited(await client.post("/v1/tweets", json={
+        "content": "re", "replyToTweetId": first}, headers=alice.bearer),
+        "op=CreateReply/user_id")
+
+
+async def test_login_is_limited_per_account_and_per_address(
+        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+    alice = await make_account()
+    first, second = from_ip(other_ip()), from_ip(other_ip())
+    # Spellings the users service treats as the same account share a bucket.
+    names = [alice.username, alice.username.upper(), f"  {alice.username} ", alice.email,
+             alice.username[:-1] + "\\u00" + format(ord(alice.username[-1]), "x")]
+    for i in range(10):
+        name = names[i % len(names)]
+        raw = '{"username": "' + name + '", "password": "' + PASSWORD + '"}'
+        r = await first.post("/v1/auth/login", content=raw,
+                             headers={"content-type": "application/json"})
+        if name == alice.email:
+            continue  # an e-mail address is a separate login name, its own bucket
+        assert r.status_code == 200, (name, r.text)
+    for _ in range(3):  # the four spellings used 8 of 10; the e-mail 2 of its own
+        r = await first.post("/v1/auth/login", json={"username": alice.username,
+                                                      "password": PASSWORD})
+    assert_rate_limited(r, "op=Login/account")
+    # the account is limited whatever the address ...
+    assert_rate_limited(await second.post("/v1/auth/login", json={
+        "username": alice.username, "password": PASSWORD}), "op=Login/account")
+    # ... and one address cannot try more than 30 logins a minute
+    third = from_ip(other_ip())
+    responses = await asyncio.gather(*(third.post("/v1/auth/login", json={
+        "username": unique_name("nobody"), "password": "wrong password!"})
+        for _ in range(30)))
+    assert all(r.status_code == 401 for r in responses), [r.text for r in responses]
+    assert_rate_limited(await third.post("/v1/auth/login", json={
+        "username": alice.username, "password": PASSWORD}), "op=Login/remote_address")
+
+
+async def test_every_routed_request_is_limited_per_address(
+        from_ip: Callable[[str], httpx.AsyncClient], edge: httpx.AsyncClient,
+        make_account: MakeAccount) -> None:
+    """300 a minute locally (1200 in production), any route to a service."""
+    client = from_ip(other_ip())
+    alice = await make_account()
+    gate = asyncio.Semaphore(32)
+
+    async def get() -> httpx.Response:
+        async with gate:
+            return await client.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
+
+    responses = await asyncio.gather(*(get() for _ in range(300)))
+    assert [r.status_code for r in responses] == [200] * 300
+    assert_rate_limited(await get(), "remote_address")
+    # 127.0.0.1 (the rest of the suite) is exempt locally
+    assert (await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
+            ).status_code == 200
+
+
+async def test_rate_limit_service_down_fails_open(
+        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+    """Documented choice (services/ratelimit/server.py, README "Edge"): without
+    the ratelimit service requests go through, unlimited and without headers."""
+    client = from_ip(other_ip())
+    alice, bob = await make_account(), await make_account()
+
+    async def follow() -> httpx.Response:
+        return await client.post(f"/v1/users/{alice.user_id}/follow",
+                                 json={"targetUserId": str(bob.user_id)},
+                                 headers=alice.bearer)
+
+    await asyncio.gather(*(follow() for _ in range(30)))
+    assert_rate_limited(await follow(), "op=FollowUser/user_id")
+    supervisor("stop", "ratelimit")
+    try:
+        assert "STOPPED" in supervisor("status", "ratelimit")
+        for _ in range(3):
+            started = time.perf_counter()
+            r = await follow()
+            assert r.status_code == 200, r.text
+            assert time.perf_counter() - started < 1.0  # no waiting on the missing service
+            assert not any(h in r.headers for h in RL_HEADERS)
+    finally:
+        supervisor("start", "ratelimit")
+    # back: the counts survived in Redis, so alice is still limited
+    for _ in range(100):
+        r = await follow()
+        if r.status_code == 429:
+            break
+        await asyncio.sleep(0.1)
+    assert_rate_limited(r, "op=FollowUser/user_id")

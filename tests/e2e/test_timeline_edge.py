@@ -1,0 +1,185 @@
+"""Home and mentions timelines through the edge: fanout on write, celebrity
+merge on read, deletes, unfollows, rebuilds and the live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.bulk import load_followers
+from tests.e2e.test_users_edge import new_user
+
+pytestmark = pytest.mark.e2e
+
+CELEBRITY_THRESHOLD = 20_000  # TimelineSettings.celebrity_threshold on the local stack
+
+
+@pytest.fixture
+async def redis(stack_env: dict[str, str]) -> Any:
+    client = Redis.from_url(stack_env["REDIS_URL"])
+    yield client
+    await client.aclose()
+
+
+async def tweet(edge: httpx.AsyncClient, user: dict[str, Any], content: str) -> str:
+    r = await edge.post("/v1/tweets", json={"content": content}, headers=user["headers"])
+    assert r.status_code == 200, r.text
+    tweet_id: str = r.json()["tweet"]["tweetId"]
+    return tweet_id
+
+
+async def follow(edge: httpx.AsyncClient, fan: dict[str, Any], star: dict[str, Any]) -> None:
+    r = await edge.post(f"/v1/users/{fan['userId']}/follow",
+                        json={"targetUserId": star["userId"]}, headers=fan["headers"])
+    assert r.status_code == 200, r.text
+
+
+async def home_ids(edge: httpx.AsyncClient, user: dict[str, Any], path: str = "") -> list[str]:
+    r = await edge.get(f"/v1/timeline/{user['userId']}{path}", headers=user["headers"])
+    assert r.status_code == 200, r.text
+    return [e["tweet"]["tweetId"] for e in r.json()["entries"]]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 2.0) -> float:
+    """Polls until check() holds; returns the seconds it took."""
+    started = time.monotonic()
+    while True:
+        if await check():
+            return time.monotonic() - started
+        if time.monotonic() - started > within:
+            raise AssertionError(f"not true within {within} s")
+        await asyncio.sleep(0.05)
+
+
+async def test_followed_tweet_reaches_home_within_two_seconds(edge: httpx.AsyncClient) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    assert await home_ids(edge, reader) == []  # an active reader, materialised timeline
+    await follow(edge, reader, author)
+    tweet_id = await tweet(edge, author, "hello followers")
+
+    async def arrived() -> bool:
+        return tweet_id in await home_ids(edge, reader)
+    await eventually(arrived, within=2.0)
+    body = (await edge.get(f"/v1/timeline/{reader['userId']}",
+                           headers=reader["headers"])).json()
+    first = body["entries"][0]["tweet"]
+    assert first["author"]["username"] == author["username"]
+    assert first["content"] == "hello followers"
+
+
+async def test_timeline_is_private(edge: httpx.AsyncClient) -> None:
+    a, b = await new_user(edge), await new_user(edge)
+    r = await edge.get(f"/v1/timeline/{b['userId']}", headers=a["headers"])
+    assert r.status_code == 403, r.text
+
+
+async def test_delete_and_unfollow_remove_entries(edge: httpx.AsyncClient) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    await home_ids(edge, reader)
+    await follow(edge, reader, author)
+    doomed = await tweet(edge, author, "soon gone")
+    kept = await tweet(edge, author, "still here")
+
+    async def both() -> bool:
+        return {doomed, kept} <= set(await home_ids(edge, reader))
+    await eventually(both)
+    r = await edge.delete(f"/v1/tweets/{doomed}", headers=author["headers"])
+    assert r.status_code == 200, r.text
+    assert doomed not in await home_ids(edge, reader)  # never shown once deleted
+
+    r = await edge.delete(f"/v1/users/{reader['userId']}/follow/{author['userId']}",
+                          headers=reader["headers"])
+    assert r.status_code == 200, r.text
+
+    async def gone() -> bool:
+        return kept not in await home_ids(edge, reader)
+    await eventually(gone)
+
+
+async def test_follow_brings_recent_tweets(edge: httpx.AsyncClient) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    older = await tweet(edge, author, "posted before the follow")
+    await home_ids(edge, reader)
+    await follow(edge, reader, author)
+
+    async def backfilled() -> bool:
+        return older in await home_ids(edge, reader)
+    await eventually(backfilled)
+
+
+async def test_mentions_timeline(edge: httpx.AsyncClient) -> None:
+    mentioned, author = await new_user(edge), await new_user(edge)
+    tweet_id = await tweet(edge, author, f"hey @{mentioned['username']} look")
+
+    async def mentioned_in() -> bool:
+        return tweet_id in await home_ids(edge, mentioned, "/mentions")
+    await eventually(mentioned_in)
+
+
+async def test_returning_inactive_user_gets_a_rebuilt_timeline(
+        edge: httpx.AsyncClient, redis: Redis) -> None:
+    reader, a, b = await new_user(edge), await new_user(edge), await new_user(edge)
+    await follow(edge, reader, a)
+    await follow(edge, reader, b)
+    posted = [await tweet(edge, a, "from a"), await tweet(edge, b, "from b")]
+    await home_ids(edge, reader)
+    # Inactivity expired and the cache was evicted (or Redis flushed).
+    await redis.delete(f"tl:{reader['userId']}:active", f"tl:{reader['userId']}:home")
+    ids = await home_ids(edge, reader)
+    assert ids[:2] == list(reversed(posted))
+
+
+async def test_celebrity_tweets_are_merged_at_read_time(
+        edge: httpx.AsyncClient, redis: Redis, stack_env: dict[str, str]) -> None:
+    star, fan = await new_user(edge), await new_user(edge)
+    fake_fans = await asyncio.to_thread(load_followers, stack_env["PG_DSN"],
+                                        int(star["userId"]), CELEBRITY_THRESHOLD + 1)
+    await redis.set(f"tl:{fake_fans[0]}:active", "1", ex=600)  # an active fake follower
+    await home_ids(edge, fan)
+    await follow(edge, fan, star)
+    tweet_id = await tweet(edge, star, "to my many fans")
+
+    async def merged() -> bool:
+        return tweet_id in await home_ids(edge, fan)
+    await eventually(merged)
+    # Not fanned out on write: the active follower's cache never got it.
+    await asyncio.sleep(0.5)
+    cached: list[bytes] = await redis.zrange(  # type: ignore[assignment]
+        f"tl:{fake_fans[0]}:home", 0, -1)
+    assert not any(m.decode().startswith(f"{tweet_id}:") for m in cached)
+    assert await redis.sismember("tl:celebrities", star["userId"])
+
+
+async def test_live_stream_receives_a_new_tweet(edge: httpx.AsyncClient,
+                                                edge_url: str) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    await follow(edge, reader, author)
+    received: list[dict[str, Any]] = []
+
+    async def listen() -> None:
+        async with httpx.AsyncClient(base_url=edge_url, timeout=None) as client, \
+                client.stream("GET", f"/v1/timeline/{reader['userId']}/stream",
+                              headers=reader["headers"]) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                line = line.strip().lstrip("[,").rstrip(",]")
+                if not line:
+                    continue
+                message = json.loads(line)
+                received.append(message)
+                if "entry" in message:
+                    return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.5)  # let the stream open
+    tweet_id = await tweet(edge, author, "live!")
+    await asyncio.wait_for(listener, timeout=5)
+    assert "heartbeat" in received[0]
+    assert received[-1]["entry"]["tweet"]["tweetId"] == tweet_id

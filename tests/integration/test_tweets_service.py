@@ -1,0 +1,426 @@
+"""The tweets service over gRPC against the real Cassandra, users service and NATS,
+plus the service's own objects in-process (a second "replica", and one whose
+publishing fails) sharing the same keyspace."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import pytest
+from google.protobuf.message import Message
+from nats.js import JetStreamContext
+from twitter.tweets.v1 import events_pb2, tweets_pb2, tweets_pb2_grpc
+
+from services.shared import events as jetstream
+from services.shared.auth import set_caller
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
+from services.shared.errors import FailedPrecondition
+from services.shared.events import Event
+from services.shared.ids import IdGenerator
+from services.tweets.repository import RowKind
+from services.tweets.server import Components, TweetsSettings, assemble
+from tests.conftest import Account, MakeAccount
+
+if TYPE_CHECKING:
+    Stub = tweets_pb2_grpc.TweetServiceAsyncStub
+
+
+@pytest.fixture(scope="session")
+async def tweets_channel(stack_env: dict[str, str]) -> AsyncIterator[grpc.aio.Channel]:
+    channel = internal_channel(stack_env["TWEETS_ADDR"],
+                               AuthSettings().internal_token.get_secret_value())
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture(scope="session")
+def tweets(tweets_channel: grpc.aio.Channel) -> Stub:
+    return tweets_pb2_grpc.TweetServiceStub(tweets_channel)
+
+
+@pytest.fixture(scope="session")
+async def cql(stack_env: dict[str, str]) -> AsyncIterator[Cql]:
+    session = await Cql.connect(TweetsSettings())
+    yield session
+    await session.close()
+
+
+class FlakyPublisher:
+    """Publishes to JetStream unless told to fail (NATS down, process dying)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.failing = False
+        self.published: list[Event] = []
+
+    async def __call__(self, event: Event) -> None:
+        if self.failing:
+            raise ConnectionError("NATS is down")
+        await jetstream.publish(self.js, event)
+        self.published.append(event)
+
+
+@pytest.fixture(scope="session")
+async def js(stack_env: dict[str, str]) -> AsyncIterator[JetStreamContext]:
+    nc, context = await jetstream.connect(stack_env["NATS_URL"], name="tweets-test")
+    yield context
+    await nc.close()
+
+
+@pytest.fixture
+async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContext,
+                  stack_env: dict[str, str]
+                  ) -> AsyncIterator[tuple[Components, FlakyPublisher]]:
+    """A second, in-process tweets "replica" on the same keyspace."""
+    publisher = FlakyPublisher(js)
+    settings = TweetsSettings(edit_window_minutes=0)  # every tweet is past its edit window
+    media_channel = internal_channel(stack_env["MEDIA_ADDR"],
+                                     settings.internal_token.get_secret_value())
+    yield await assemble(settings, cql, users_channel, publisher, media_channel), publisher
+    await media_channel.close()
+
+
+async def post(tweets: Stub, who: Account, content: str = "hello", reply_to: int = 0
+               ) -> tweets_pb2.Tweet:
+    response = await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(
+        content=content, reply_to_tweet_id=reply_to), metadata=who.metadata)
+    return response.tweet
+
+
+async def get(tweets: Stub, who: Account, tweet_id: int) -> tweets_pb2.Tweet:
+    return (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet_id),
+                                  metadata=who.metadata)).tweet
+
+
+async def all_likers(tweets: Stub, who: Account, tweet_id: int) -> list[int]:
+    ids: list[int] = []
+    token = ""
+    while True:
+        page = await tweets.ListLikingUsers(tweets_pb2.ListLikingUsersRequest(
+            tweet_id=tweet_id, page_size=7, page_token=token), metadata=who.metadata)
+        ids += [like.user.user_id for like in page.likes]
+        token = page.next_page_token
+        if not token:
+            return ids
+
+
+async def code_of(call: Awaitable[object]) -> grpc.StatusCode:
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await call
+    return exc.value.code()
+
+
+async def test_fifty_users_liking_at_once_twice_each_count_exactly_fifty(
+        tweets: Stub, make_account: MakeAccount) -> None:
+    author = await make_account("a")
+    fans = await asyncio.gather(*(make_account("f") for _ in range(50)))
+    tweet = await post(tweets, author)
+
+    async def like(fan: Account) -> None:
+        await tweets.LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=tweet.tweet_id),
+                               metadata=fan.metadata, timeout=60)
+
+    await asyncio.gather(*(like(f) for f in fans), *(like(f) for f in fans))
+    assert (await get(tweets, author, tweet.tweet_id)).like_count == 50
+    likers = await all_likers(tweets, author, tweet.tweet_id)
+    assert sorted(likers) == sorted(f.user_id for f in fans)
+    fan_view = await get(tweets, fans[0], tweet.tweet_id)
+    assert fan_view.liked_by_viewer and not (await get(tweets, author, tweet.tweet_id)
+                                             ).liked_by_viewer
+
+
+async def test_like_unlike_race_across_two_replicas_keeps_count_equal_to_rows(
+        tweets: Stub, make_account: MakeAccount,
+        replica: tuple[Components, FlakyPublisher]) -> None:
+    other, _ = replica
+    author = await make_account("a")
+    fans = await asyncio.gather(*(make_account("r") for _ in range(20)))
+    tweet = await post(tweets, author)
+
+    async def via_service(fan: Account, like: bool) -> None:
+        request = tweets_pb2.LikeTweetRequest(tweet_id=tweet.tweet_id)
+        if like:
+            await tweets.LikeTweet(request, metadata=fan.metadata, timeout=60)
+        else:
+            await tweets.UnlikeTweet(tweets_pb2.UnlikeTweetRequest(tweet_id=tweet.tweet_id),
+                                     metadata=fan.metadata, timeout=60)
+
+    async def via_replica(fan: Account, like: bool) -> None:
+        action = other.engagement.like if like else other.engagement.unlike
+        await action(fan.user_id, tweet.tweet_id)
+
+    async def flap(i: int, fan: Account) -> None:
+        # Each fan races likes and unlikes through both replicas at once.
+        ops = [via_service(fan, True), via_replica(fan, False), via_replica(fan, True),
+               via_service(fan, False), via_service(fan, True)]
+        await asyncio.gather(*ops)
+
+    await asyncio.gather(*(flap(i, f) for i, f in enumerate(fans)))
+    # Whatever order the races ended in, the count equals the rows.
+    likers = await all_likers(tweets, author, tweet.tweet_id)
+    count = (await get(tweets, author, tweet.tweet_id)).like_count
+    assert count == len(likers) == len(set(likers))
+    for fan in fans:  # and the viewer flag agrees with the rows
+        assert (await get(tweets, fan, tweet.tweet_id)).liked_by_viewer == (fan.user_id in likers)
+    # Settle deterministically: everyone likes once more, then half unlike.
+    await asyncio.gather(*(via_service(f, True) for f in fans))
+    await asyncio.gather(*(via_replica(f, False) for f in fans[:10]))
+    assert (await get(tweets, author, tweet.tweet_id)).like_count == 10
+    assert sorted(await all_likers(tweets, author, tweet.tweet_id)) == sorted(
+        f.user_id for f in fans[10:])
+
+
+async def test_retweets_are_idempotent_counted_and_vanish_with_the_original(
+        tweets: Stub, make_account: MakeAccount) -> None:
+    author, fan = await make_account("a"), await make_account("f")
+    original = await post(tweets, author, "retweet me")
+    request = tweets_pb2.RetweetRequest(tweet_id=original.tweet_id)
+    first, again = await asyncio.gather(tweets.Retweet(request, metadata=fan.metadata),
+                                        tweets.Retweet(request, metadata=fan.metadata))
+    assert first.tweet.tweet_id == again.tweet.tweet_id
+    retweet = first.tweet
+    assert retweet.kind == tweets_pb2.TWEET_KIND_RETWEET and retweet.user_id == fan.user_id
+    assert retweet.retweet_of.tweet_id == original.tweet_id
+    assert retweet.retweet_of.retweet_count == 1 and retweet.retweet_of.retweeted_by_viewer
+    # Retweeting the retweet retweets the original: still the same retweet.
+    same = await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=retweet.tweet_id),
+                                metadata=fan.metadata)
+    assert same.tweet.tweet_id == retweet.tweet_id
+    # Liking a retweet likes the original.
+    liked = await tweets.LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=retweet.tweet_id),
+                                   metadata=fan.metadata)
+    assert liked.tweet.tweet_id == original.tweet_id and liked.tweet.like_count == 1
+
+    batch = await tweets.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+        tweet_ids=[retweet.tweet_id, original.tweet_id], viewer_user_id=fan.user_id))
+    assert [t.tweet_id for t in batch.tweets] == [retweet.tweet_id, original.tweet_id]
+    assert batch.tweets[0].retweet_of.liked_by_viewer
+
+    await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=original.tweet_id),
+                             metadata=author.metadata)
+    batch = await tweets.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+        tweet_ids=[retweet.tweet_id, original.tweet_id]))
+    assert list(batch.tweets) == []
+    assert await code_of(get(tweets, fan, retweet.tweet_id)) == grpc.StatusCode.NOT_FOUND
+    page = await tweets.ListUserTweets(tweets_pb2.ListUserTweetsRequest(user_id=fan.user_id),
+                                       metadata=fan.metadata)
+    assert retweet.tweet_id not in [t.tweet_id for t in page.tweets]
+
+
+async def test_unretweet_and_deleting_a_retweet_are_the_same(
+        tweets: Stub, make_account: MakeAccount) -> None:
+    author, fan = await make_account("a"), await make_account("f")
+    original = await post(tweets, author)
+    retweet = (await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=original.tweet_id),
+                                    metadata=fan.metadata)).tweet
+    assert await code_of(tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(
+        tweet_id=retweet.tweet_id), metadata=author.metadata)) == grpc.StatusCode.PERMISSION_DENIED
+    await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=retweet.tweet_id),
+                             metadata=fan.metadata)
+    after = await get(tweets, fan, original.tweet_id)
+    assert after.retweet_count == 0 and not after.retweeted_by_viewer
+    assert await code_of(get(tweets, fan, retweet.tweet_id)) == grpc.StatusCode.NOT_FOUND
+    again = await tweets.Unretweet(tweets_pb2.UnretweetRequest(tweet_id=original.tweet_id),
+                                   metadata=fan.metadata)
+    assert again.tweet.retweet_count == 0  # idempotent
+    # Retweeting again makes a new retweet.
+    new = (await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=original.tweet_id),
+                                metadata=fan.metadata)).tweet
+    assert new.tweet_id != retweet.tweet_id and new.retweet_of.retweet_count == 1
+
+
+async def test_reply_count_follows_live_replies_and_replying_to_deleted_is_404(
+        tweets: Stub, make_account: MakeAccount) -> None:
+    author, other = await make_account("a"), await make_account("o")
+    parent = await post(tweets, author, "parent")
+    replies = await asyncio.gather(*(post(tweets, other, f"reply {i}", parent.tweet_id)
+                                     for i in range(12)))
+    assert (await get(tweets, other, parent.tweet_id)).reply_count == 12
+    await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=replies[0].tweet_id),
+                             metadata=other.metadata)
+    assert (await get(tweets, other, parent.tweet_id)).reply_count == 11
+    listed: list[int] = []
+    token = ""
+    while True:
+        page = await tweets.ListReplies(tweets_pb2.ListRepliesRequest(
+            tweet_id=parent.tweet_id, page_size=5, page_token=token), metadata=other.metadata)
+        listed += [r.tweet_id for r in page.replies]
+        token = page.next_page_token
+        if not token:
+            break
+    assert listed == sorted((r.tweet_id for r in replies[1:]), reverse=True)  # newest first
+
+    await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=parent.tweet_id),
+                             metadata=author.metadata)
+    assert await code_of(post(tweets, other, "late", parent.tweet_id)) == \
+        grpc.StatusCode.NOT_FOUND
+    assert await code_of(post(tweets, other, "nowhere", 12345)) == grpc.StatusCode.NOT_FOUND
+    # Replies outlive their parent and keep its id.
+    kept = await get(tweets, other, replies[1].tweet_id)
+    assert kept.reply_to_tweet_id == parent.tweet_id
+
+
+async def test_batch_get_keeps_order_drops_missing_and_is_internal(
+        tweets: Stub, make_account: MakeAccount, stack_env: dict[str, str]) -> None:
+    who = await make_account()
+    posted = await asyncio.gather(*(post(tweets, who, f"t{i}") for i in range(100)))
+    ids = [t.tweet_id for t in reversed(posted)]
+    await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=ids[3]),
+                             metadata=who.metadata)
+    batch = await tweets.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+        tweet_ids=[*ids[:50], 999, ids[0], *ids[50:98]]))  # 100 ids, one unknown, one twice
+    assert [t.tweet_id for t in batch.tweets] == [i for i in ids[:98] if i != ids[3]]
+    assert all(t.author.username == who.username for t in batch.tweets)
+    assert await code_of(tweets.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+        tweet_ids=list(range(1, 102))))) == grpc.StatusCode.INVALID_ARGUMENT
+    async with grpc.aio.insecure_channel(stack_env["TWEETS_ADDR"]) as plain:
+        stub = tweets_pb2_grpc.TweetServiceStub(plain)
+        assert await code_of(stub.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+            tweet_ids=ids[:1]), metadata=who.metadata)) == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_recent_tweet_ids_for_timeline_merges(tweets: Stub,
+                                                    make_account: MakeAccount) -> None:
+    who = await make_account()
+    first = await post(tweets, who, "one")
+    second = await post(tweets, who, "two")
+    retweet = (await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=first.tweet_id),
+                                    metadata=who.metadata)).tweet
+    every = await tweets.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+        user_id=who.user_id))
+    assert [r.tweet_id for r in every.tweets] == [retweet.tweet_id, second.tweet_id,
+                                                 first.tweet_id]
+    assert every.tweets[0].retweet_of_tweet_id == first.tweet_id
+    assert every.tweets[0].kind == tweets_pb2.TWEET_KIND_RETWEET
+    since = await tweets.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+        user_id=who.user_id, since=first.created_at))
+    assert first.tweet_id not in [r.tweet_id for r in since.tweets]
+
+
+async def test_every_change_publishes_its_event_once_with_its_id(
+        tweets: Stub, make_account: MakeAccount, js: JetStreamContext) -> None:
+    author, fan = await make_account("a"), await make_account("f")
+    sub = await js.subscribe("twitter.tweet.>", ordered_consumer=True,
+                             deliver_policy=jetstream.DeliverPolicy.NEW)
+    tweet = await post(tweets, author, "events #go")
+    await tweets.UpdateTweet(tweets_pb2.UpdateTweetRequest(tweet_id=tweet.tweet_id,
+                                                           content="edited #rust"),
+                             metadata=author.metadata)
+    for _ in range(2):  # the second like and unlike change nothing and publish nothing
+        await tweets.LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=tweet.tweet_id),
+                               metadata=fan.metadata)
+    for _ in range(2):
+        await tweets.UnlikeTweet(tweets_pb2.UnlikeTweetRequest(tweet_id=tweet.tweet_id),
+                                 metadata=fan.metadata)
+    retweet = (await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=tweet.tweet_id),
+                                    metadata=fan.metadata)).tweet
+    await tweets.Unretweet(tweets_pb2.UnretweetRequest(tweet_id=tweet.tweet_id),
+                           metadata=fan.metadata)
+    await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=tweet.tweet_id),
+                             metadata=author.metadata)
+    ours = {tweet.tweet_id, retweet.tweet_id}
+    seen: list[tuple[str, Any]] = []
+    async with asyncio.timeout(20):
+        while len(seen) < 9:
+            msg = await sub.next_msg(timeout=20)
+            message: Any = _EVENTS[msg.subject].FromString(msg.data)
+            if message.tweet_id in ours:
+                assert msg.headers and msg.headers["Nats-Msg-Id"] == message.event_id
+                seen.append((msg.subject.rsplit(".", 1)[1], message))
+    await sub.unsubscribe()
+    assert [s for s, _ in seen] == ["created", "edited", "liked", "unliked", "created",
+                                    "retweeted", "deleted", "unretweeted", "deleted"]
+    edited = seen[1][1]
+    assert isinstance(edited, events_pb2.TweetEdited)
+    assert edited.revision == 2 and list(edited.hashtags) == ["rust"]
+    assert list(edited.previous_hashtags) == ["go"]
+    liked, unliked = seen[2][1], seen[3][1]
+    assert isinstance(liked, events_pb2.TweetLiked) and liked.like_count == 1
+    assert isinstance(unliked, events_pb2.TweetUnliked) and unliked.like_count == 0
+    assert len({m.event_id for _, m in seen}) == 9
+
+
+_EVENTS: dict[str, type[Message]] = {
+    "twitter.tweet.created": events_pb2.TweetCreated,
+    "twitter.tweet.edited": events_pb2.TweetEdited,
+    "twitter.tweet.deleted": events_pb2.TweetDeleted,
+    "twitter.tweet.liked": events_pb2.TweetLiked,
+    "twitter.tweet.unliked": events_pb2.TweetUnliked,
+    "twitter.tweet.retweeted": events_pb2.TweetRetweeted,
+    "twitter.tweet.unretweeted": events_pb2.TweetUnretweeted,
+}
+
+
+async def test_event_is_not_lost_when_publishing_fails_after_the_write(
+        tweets: Stub, make_account: MakeAccount, js: JetStreamContext,
+        replica: tuple[Components, FlakyPublisher]) -> None:
+    parts, publisher = replica
+    who = await make_account()
+    sub = await js.subscribe("twitter.tweet.liked", ordered_consumer=True,
+                             deliver_policy=jetstream.DeliverPolicy.NEW)
+    tweet = await post(tweets, who, "like me while NATS is down")
+    publisher.failing = True
+    set_caller(who.user_id)
+    view = await parts.engagement.like(who.user_id, tweet.tweet_id)
+    assert view.record.like_count == 1  # the write stands although publishing failed
+    assert publisher.published == []
+
+    publisher.failing = False
+    resolved = await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
+    assert resolved >= 1
+    async with asyncio.timeout(10):
+        while True:
+            msg = await sub.next_msg(timeout=10)
+            event = events_pb2.TweetLiked.FromString(msg.data)
+            if event.tweet_id == tweet.tweet_id:
+                break
+    assert event.user_id == who.user_id and event.like_count == 1
+    assert msg.headers and msg.headers["Nats-Msg-Id"] == event.event_id
+    # Nothing is left to relay: the intent went with the publish.
+    published = len(publisher.published)
+    await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
+    assert [e for e in publisher.published[published:]
+            if e.subject == "twitter.tweet.liked"
+            and events_pb2.TweetLiked.FromString(e.payload).tweet_id == tweet.tweet_id] == []
+    await sub.unsubscribe()
+
+
+async def test_an_operation_the_relay_fenced_can_never_commit(
+        tweets: Stub, make_account: MakeAccount,
+        replica: tuple[Components, FlakyPublisher]) -> None:
+    parts, _ = replica
+    who = await make_account()
+    tweet = await post(tweets, who)
+    op_id = IdGenerator().next_id()
+    # A request wrote its intent, then stalled before its conditional write.
+    await parts.outbox._intents.add(op_id, tweet.tweet_id)
+    await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
+    ok, _ = await parts.store.conditional(parts.store.statement(
+        "insert_event", (tweet.tweet_id, op_id, ["twitter.tweet.liked"], [b""], "[{}]", "[]",
+                         60)))
+    assert not ok  # the stalled write now fails instead of landing unannounced
+    stored = await parts.store.stored_events(tweet.tweet_id, op_id)
+    assert stored is not None and stored.fenced
+    assert await parts.store.edge(tweet.tweet_id, RowKind.LIKE, who.user_id) is None
+
+
+async def test_edit_after_the_window_is_failed_precondition(
+        tweets: Stub, make_account: MakeAccount,
+        replica: tuple[Components, FlakyPublisher]) -> None:
+    parts, _ = replica
+    who = await make_account()
+    tweet = await post(tweets, who)
+    with pytest.raises(FailedPrecondition):
+        await parts.tweets.edit(who.user_id, tweet.tweet_id, "too late")
+    edits = await tweets.ListTweetEdits(tweets_pb2.ListTweetEditsRequest(
+        tweet_id=tweet.tweet_id), metadata=who.metadata)
+    assert [e.revision for e in edits.edits] == [1]
+    assert datetime.now(UTC) - edits.edits[0].created_at.ToDatetime(tzinfo=UTC) < \
+        timedelta(minutes=1)
