@@ -18,13 +18,13 @@ from pathlib import Path
 import httpx
 
 from benchmarks import wrk
+from benchmarks.accounts import account
 from stack import topology
 
 GHZ_VERSION = "v0.120.0"
 SECONDS = 10
 CONNECTIONS = 16  # wrk connections to the edge; ghz workers on one HTTP/2 connection
 DESCRIPTOR = topology.REPO / "generated" / "descriptors" / "twitter.pb"
-PASSWORD = "benchmark password"
 
 
 def ensure_ghz(cache_dir: Path) -> Path:
@@ -42,13 +42,8 @@ def ensure_ghz(cache_dir: Path) -> Path:
 
 async def _account(edge_url: str) -> tuple[str, str]:
     async with httpx.AsyncClient(base_url=edge_url, timeout=30) as http:
-        name = "bench_edge"
-        await http.post("/v1/users", json={"username": name, "password": PASSWORD,
-                                           "email": f"{name}@bench.example"})
-        r = await http.post("/v1/auth/login", json={"username": name, "password": PASSWORD})
-        r.raise_for_status()
-        body = r.json()
-        return body["userId"], body["accessToken"]
+        user = await account(http, "bench_edge")
+        return user["id"], user["token"]
 
 
 def bench_rest(edge_url: str, user_id: str, token: str) -> wrk.Result:

@@ -14,7 +14,8 @@ import uuid
 import httpx
 from PIL import Image
 
-PASSWORD = "benchmark password"
+from benchmarks.accounts import account
+
 RUNS = 7
 
 
@@ -31,12 +32,8 @@ def _image(gps: bool) -> bytes:
 
 
 async def _token(edge: httpx.AsyncClient) -> dict[str, str]:
-    name = f"mbench_{uuid.uuid4().hex[:8]}"
-    await edge.post("/v1/users", json={"username": name, "password": PASSWORD,
-                                       "email": f"{name}@bench.example"})
-    r = await edge.post("/v1/auth/login", json={"username": name, "password": PASSWORD})
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['accessToken']}"}
+    user = await account(edge, f"mbench_{uuid.uuid4().hex[:8]}")
+    return {"Authorization": f"Bearer {user['token']}"}
 
 
 async def _upload(edge: httpx.AsyncClient, s3: httpx.AsyncClient, headers: dict[str, str],

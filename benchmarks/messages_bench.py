@@ -6,29 +6,10 @@ from __future__ import annotations
 import asyncio
 import random
 
-import httpx
-
 from benchmarks import wrk
+from benchmarks.accounts import accounts as make_accounts
 
-PASSWORD = "benchmark password"
 USERS = 40
-
-
-async def _accounts(edge_url: str) -> list[dict[str, str]]:
-    async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
-        gate = asyncio.Semaphore(8)
-
-        async def one(i: int) -> dict[str, str]:
-            name = f"dmbench_{i}"
-            async with gate:
-                await http.post("/v1/users", json={"username": name, "password": PASSWORD,
-                                                   "email": f"{name}@bench.example"})
-                r = await http.post("/v1/auth/login", json={"username": name,
-                                                            "password": PASSWORD})
-                r.raise_for_status()
-                body = r.json()
-                return {"id": body["userId"], "token": body["accessToken"]}
-        return await asyncio.gather(*(one(i) for i in range(USERS)))
 
 
 def bench_send(edge_url: str, accounts: list[dict[str, str]], connections: int) -> wrk.Result:
@@ -69,6 +50,6 @@ end
 
 def run(env: dict[str, str]) -> list[str]:
     edge_url = env["EDGE_URL"]
-    accounts = asyncio.run(_accounts(edge_url))
+    accounts = asyncio.run(make_accounts(edge_url, "dmbench_", USERS))
     return [bench_send(edge_url, accounts, 2).line(), bench_send(edge_url, accounts, 16).line(),
             bench_conversations(edge_url, accounts).line()]

@@ -12,26 +12,17 @@ import httpx
 from redis.asyncio import Redis
 
 from benchmarks import wrk
-from benchmarks.users_bench import PASSWORD
+from benchmarks.accounts import account
 from tests.bulk import load_followers
 
 FOLLOWERS = 10_000
 TWEETS = 20
 
 
-async def _author(http: httpx.AsyncClient, name: str) -> dict[str, str]:
-    await http.post("/v1/users", json={"username": name, "password": PASSWORD,
-                                       "email": f"{name}@bench.example"})
-    r = await http.post("/v1/auth/login", json={"username": name, "password": PASSWORD})
-    r.raise_for_status()
-    body = r.json()
-    return {"id": body["userId"], "token": body["accessToken"]}
-
-
 async def _fanout(env: dict[str, str]) -> list[str]:
     redis = Redis.from_url(env["REDIS_URL"])
     async with httpx.AsyncClient(base_url=env["EDGE_URL"], timeout=60) as http:
-        author = await _author(http, f"bench_tl_{int(time.time()) % 10**8}")
+        author = await account(http, f"bench_tl_{int(time.time()) % 10**8}")
         followers = await asyncio.to_thread(load_followers, env["PG_DSN"], int(author["id"]),
                                             FOLLOWERS)
         async with redis.pipeline(transaction=False) as pipe:
@@ -79,14 +70,14 @@ async def _fanout(env: dict[str, str]) -> list[str]:
 
 async def _readers(edge_url: str, count: int) -> tuple[dict[str, str], list[dict[str, str]]]:
     async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
-        author = await _author(http, "bench_tl_author")
+        author = await account(http, "bench_tl_author")
         headers = {"Authorization": f"Bearer {author['token']}"}
         for n in range(30):
             await http.post("/v1/tweets", json={"content": f"timeline bench {n}"},
                             headers=headers)
         readers = []
         for i in range(count):
-            reader = await _author(http, f"bench_tl_r{i}")
+            reader = await account(http, f"bench_tl_r{i}")
             await http.post(f"/v1/users/{reader['id']}/follow",
                             json={"targetUserId": author["id"]},
                             headers={"Authorization": f"Bearer {reader['token']}"})

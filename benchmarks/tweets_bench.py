@@ -10,7 +10,7 @@ import time
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from benchmarks import wrk
-from benchmarks.users_bench import _accounts
+from benchmarks.accounts import accounts as make_accounts
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 
@@ -65,7 +65,7 @@ async def bench_batch_get(tweets_addr: str, accounts: list[dict[str, str]]) -> t
 
 def run(env: dict[str, str]) -> list[str]:
     edge_url = env["EDGE_URL"]
-    accounts = asyncio.run(_accounts(edge_url, USERS))
+    accounts = asyncio.run(make_accounts(edge_url, "bench_", USERS))
     lines = [bench_create(edge_url, accounts).line()]
     latencies, elapsed, returned = asyncio.run(bench_batch_get(env["TWEETS_ADDR"], accounts))
     n = len(latencies)

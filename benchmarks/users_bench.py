@@ -8,35 +8,16 @@ import json
 import random
 import time
 
-import httpx
 import psycopg
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from benchmarks import wrk
+from benchmarks.accounts import PASSWORD, accounts
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 
-PASSWORD = "benchmark password"
 CELEBRITY = "bench_celebrity"
 FOLLOWERS = 1_000_000
-
-
-async def _accounts(edge_url: str, count: int) -> list[dict[str, str]]:
-    """Signs up (or reuses) `count` bench users and logs each in."""
-    async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
-        gate = asyncio.Semaphore(8)
-
-        async def one(i: int) -> dict[str, str]:
-            name = f"bench_{i}"
-            async with gate:
-                await http.post("/v1/users", json={"username": name, "password": PASSWORD,
-                                                   "email": f"{name}@bench.example"})
-                r = await http.post("/v1/auth/login", json={"username": name,
-                                                            "password": PASSWORD})
-                r.raise_for_status()
-                body = r.json()
-                return {"id": body["userId"], "token": body["accessToken"]}
-        return await asyncio.gather(*(one(i) for i in range(count)))
 
 
 def bench_login(edge_url: str) -> wrk.Result:
@@ -119,9 +100,9 @@ async def bench_follower_ids(users_addr: str, celebrity: int) -> tuple[float, in
 def run(env: dict[str, str]) -> list[str]:
     edge_url = env["EDGE_URL"]
     lines = []
-    accounts = asyncio.run(_accounts(edge_url, 100))
+    bench_users = asyncio.run(accounts(edge_url, "bench_", 100))
     lines.append(bench_login(edge_url).line())
-    lines.append(bench_follow(edge_url, accounts).line())
+    lines.append(bench_follow(edge_url, bench_users).line())
     t0 = time.perf_counter()
     celebrity = _load_followers(env["PG_DSN"])
     load_s = time.perf_counter() - t0

@@ -80,6 +80,8 @@ class Fanout:
         entry = Entry(event.tweet_id, event.author_user_id)
         await self._store.remove((mentions_key(u) for u in event.mention_user_ids), entry)
         await self._store.remove([home_key(event.author_user_id)], entry)
+        if await self._store.celebrities_among([event.author_user_id]):
+            return  # never fanned out, so nothing cached to remove
         # Reads drop deleted tweets anyway (hydration leaves them out); removing
         # them here keeps pages full.
         async for batch in self._users.follower_batches(event.author_user_id):
