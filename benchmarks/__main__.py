@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import edge_bench, media_bench, messages_bench, tweets_bench, users_bench
+from benchmarks import (
+    edge_bench,
+    media_bench,
+    messages_bench,
+    timeline_bench,
+    tweets_bench,
+    users_bench,
+)
 from stack import contract, topology
 
-SUITES = {"users": users_bench.run, "edge": edge_bench.run, "tweets": tweets_bench.run}
-SUITES |= {"media": media_bench.run, "messages": messages_bench.run}
+SUITES = {
+    "users": users_bench.run,
+    "tweets": tweets_bench.run,
+    "timeline": timeline_bench.run,
+    "edge": edge_bench.run,
+    "media": media_bench.run,
+    "messages": messages_bench.run,
+}
 
 
 def main(argv: list[str]) -> int:

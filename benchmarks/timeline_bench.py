@@ -22,7 +22,7 @@ TWEETS = 20
 async def _fanout(env: dict[str, str]) -> list[str]:
     redis = Redis.from_url(env["REDIS_URL"])
     async with httpx.AsyncClient(base_url=env["EDGE_URL"], timeout=60) as http:
-        author = await account(http, f"bench_tl_{int(time.time()) % 10**8}")
+        author = await account(http, f"btl{int(time.time()) % 10**8}")
         followers = await asyncio.to_thread(load_followers, env["PG_DSN"], int(author["id"]),
                                             FOLLOWERS)
         async with redis.pipeline(transaction=False) as pipe:

@@ -55,8 +55,11 @@ class Cql:
                 serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL, **common),
             SERIAL: ExecutionProfile(consistency_level=ConsistencyLevel.LOCAL_SERIAL, **common),
         }
+        # Off unless SCYLLA_COMPRESSION: on a fast network it only spends the
+        # driver's CPU (which bounds the tweets service under load).
         cluster = Cluster(settings.host_list, port=settings.scylla_port,
-                          execution_profiles=profiles, connect_timeout=request_timeout)
+                          execution_profiles=profiles, connect_timeout=request_timeout,
+                          compression=settings.scylla_compression)
         session = await asyncio.to_thread(cluster.connect, settings.scylla_keyspace)
         return cls(cluster, session, concurrency=concurrency)
 

@@ -75,6 +75,7 @@ class ScyllaSettings(_Env):
     scylla_keyspace: str = "twitter"
     scylla_replication: str = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
     scylla_local_dc: str | None = None
+    scylla_compression: bool = False
 
     @property
     def host_list(self) -> list[str]:

@@ -64,10 +64,9 @@ class Fanout:
         if await self.is_celebrity(event.author_user_id):
             return written  # merged in at read time instead
         async for batch in self._users.follower_batches(event.author_user_id):
-            active = await self._store.active_among(batch)
-            await self._store.add((home_key(u) for u in active), entry)
-            written += len(active)
-            TIMELINE_WRITES.inc(len(active))
+            count = await self._store.add_to_active_homes(batch, entry)
+            written += count
+            TIMELINE_WRITES.inc(count)
             await progress()  # tells JetStream the message is still being worked on
         lag = time.time() - from_timestamp(event.created_at).timestamp() \
             if event.HasField("created_at") else 0.0

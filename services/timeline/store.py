@@ -56,6 +56,26 @@ def rebuild_lock_key(user_id: int) -> str:
     return f"tl:{user_id}:rebuilding"
 
 
+# Adds one entry to the home timelines of the active users among a batch, in
+# one round trip and inside Redis: KEYS are pairs (active marker, home key).
+# Trimming only when a set outgrows its capacity keeps it one command per
+# follower in the common case. (All keys in one script: a single Redis
+# primary, or a Cluster with hash-tagged keys.)
+_FANOUT = """
+local member, score, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local written = 0
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('ZADD', KEYS[i + 1], score, member)
+    if redis.call('ZCARD', KEYS[i + 1]) > cap then
+      redis.call('ZREMRANGEBYRANK', KEYS[i + 1], 0, -cap - 1)
+    end
+    written = written + 1
+  end
+end
+return written
+"""
+
 CELEBRITIES = "tl:celebrities"
 FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and dashboards
 
@@ -65,14 +85,14 @@ class TimelineStore:
         self._redis = redis
         self.capacity = capacity
         self._inactive_after = inactive_after_seconds
+        self._fanout = redis.register_script(_FANOUT)
 
-    async def active_among(self, user_ids: Sequence[int]) -> list[int]:
-        """The users whose home timelines are materialised (active readers)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for user_id in user_ids:
-                pipe.exists(active_key(user_id))
-            flags = await pipe.execute()
-        return [u for u, flag in zip(user_ids, flags, strict=True) if flag]
+    async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
+        """Adds the entry to the home timelines of the active users among
+        `user_ids`; returns how many were written. Idempotent (ZADD)."""
+        keys = [k for u in user_ids for k in (active_key(u), home_key(u))]
+        written = await self._fanout(keys=keys, args=[entry.member, entry.score, self.capacity])
+        return int(written)
 
     async def add(self, key_of: Iterable[str], entry: Entry) -> None:
         """Adds one entry to many timelines in one pipelined round trip.
