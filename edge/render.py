@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +119,10 @@ def _lua_pattern(template: str) -> str:
     return "^" + "".join(out) + "$"
 
 
-def strict_json_rules(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
-        tuple[str, str, list[str]]]:
-    """(HTTP method, path pattern, allowed JSON keys) of every route with a body."""
+def _http_rules(areas: list[str], descriptor_path: Path) -> Iterator[
+        tuple[str, str, descriptor_pb2.MethodDescriptorProto, Any]]:
+    """(verb, path template, method, rule) of every HTTP-annotated RPC of the areas."""
     files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
-    messages = {f".{f.package}.{m.name}": m for f in files.file for m in f.message_type}
-    rules = []
     for f in files.file:
         if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
             continue
@@ -131,11 +130,22 @@ def strict_json_rules(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> l
             for method in service.method:
                 rule = method.options.Extensions[annotations_pb2.http]
                 verb = rule.WhichOneof("pattern")
-                if verb is None or rule.body != "*":
-                    continue
-                fields = messages[method.input_type].field
-                keys = sorted({k for fd in fields for k in (fd.name, fd.json_name)})
-                rules.append((verb.upper(), _lua_pattern(getattr(rule, verb)), keys))
+                if verb is not None and verb != "custom":
+                    yield verb, getattr(rule, verb), method, rule
+
+
+def strict_json_rules(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
+        tuple[str, str, list[str]]]:
+    """(HTTP method, path pattern, allowed JSON keys) of every route with a body."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    messages = {f".{f.package}.{m.name}": m for f in files.file for m in f.message_type}
+    rules = []
+    for verb, path, method, rule in _http_rules(areas, descriptor_path):
+        if rule.body != "*":
+            continue
+        fields = messages[method.input_type].field
+        keys = sorted({k for fd in fields for k in (fd.name, fd.json_name)})
+        rules.append((verb.upper(), _lua_pattern(path), keys))
     return rules
 
 
@@ -156,19 +166,8 @@ def strict_json_lua(areas: list[str]) -> str:
 def write_ops(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
         tuple[str, str, str]]:
     """(HTTP method, path pattern, RPC name) of every route that is not a GET."""
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
-    ops = []
-    for f in files.file:
-        if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
-            continue
-        for service in f.service:
-            for method in service.method:
-                rule = method.options.Extensions[annotations_pb2.http]
-                verb = rule.WhichOneof("pattern")
-                if verb is None or verb == "get" or verb == "custom":
-                    continue
-                ops.append((verb.upper(), _lua_pattern(getattr(rule, verb)), method.name))
-    return ops
+    return [(verb.upper(), _lua_pattern(path), method.name)
+            for verb, path, method, _ in _http_rules(areas, descriptor_path) if verb != "get"]
 
 
 def ratelimit_keys_lua(areas: list[str]) -> str:
