@@ -9,6 +9,7 @@ process is kept under $STACK_DIR/fingerprints/.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,13 +19,15 @@ from stack.topology import REPO
 _SHARED = ("services/shared", "generated")
 
 
-def _files(roots: Iterable[str]) -> list[Path]:
-    found: list[Path] = []
-    for root in roots:
-        base = REPO / root
-        found.extend(p for p in sorted(base.rglob("*"))
-                     if p.is_file() and "__pycache__" not in p.parts)
-    return found
+@functools.lru_cache(maxsize=64)
+def _tree_digest(root: str) -> bytes:
+    """Digest of a folder's files (names and contents); one read per `up`."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / root).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(REPO)).encode())
+            digest.update(path.read_bytes())
+    return digest.digest()
 
 
 def fingerprint(program: str, services: Iterable[str]) -> str:
@@ -36,9 +39,8 @@ def fingerprint(program: str, services: Iterable[str]) -> str:
         roots = (f"services/{program.removesuffix('-worker')}", *_SHARED)
         extra = ""
     digest = hashlib.sha256(extra.encode())
-    for path in _files(roots):
-        digest.update(str(path.relative_to(REPO)).encode())
-        digest.update(path.read_bytes())
+    for root in roots:
+        digest.update(_tree_digest(root))
     return digest.hexdigest()
 
 

@@ -24,10 +24,9 @@ from services.shared.config import (
     ServerSettings,
 )
 from services.shared.ids import IdGenerator
-from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
 from services.shared.server import App, serve
-from services.shared.user_tokens import jwks_verifier
+from services.shared.user_tokens import user_interceptor
 
 log = get_logger(__name__)
 
@@ -78,9 +77,7 @@ async def build(settings: MediaSettings) -> App:
 
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value())
-    interceptor = ServiceInterceptor(
-        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
-        internal_token=settings.internal_token.get_secret_value())
+    interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:
         media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(library, urls), server)

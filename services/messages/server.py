@@ -17,10 +17,9 @@ from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings, PeerAddresses, ScyllaSettings, ServerSettings
 from services.shared.ids import IdGenerator
-from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
 from services.shared.server import App, serve
-from services.shared.user_tokens import jwks_verifier
+from services.shared.user_tokens import user_interceptor
 
 log = get_logger(__name__)
 
@@ -65,9 +64,7 @@ async def build(settings: MessagesSettings) -> App:
                                      settings.internal_token.get_secret_value())
     messenger = Messenger(store, cipher, UsersClient(users_channel),
                           IdGenerator(settings.id_worker))
-    interceptor = ServiceInterceptor(
-        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
-        internal_token=settings.internal_token.get_secret_value())
+    interceptor = user_interceptor(settings, _SERVICES, users_channel)
     log.info("message keys loaded", encrypting_with=cipher.primary_key_id,
              decrypting_with=cipher.key_ids)
 

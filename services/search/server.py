@@ -12,11 +12,10 @@ from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
 from services.shared.clients import internal_channel
-from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.server import App, serve
-from services.shared.user_tokens import jwks_verifier
+from services.shared.user_tokens import user_interceptor
 
 _SERVICES = [search_pb2.DESCRIPTOR.services_by_name["SearchService"]]
 
@@ -29,9 +28,7 @@ async def build(settings: SearchSettings) -> App:
     backend = await backend_for(settings)
     search = Search(backend, UsersClient(users_channel), TweetsClient(tweets_channel),
                     Trends(redis, window_minutes=settings.trends_window_minutes))
-    interceptor = ServiceInterceptor(
-        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
-        internal_token=token)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:
         search_pb2_grpc.add_SearchServiceServicer_to_server(SearchServicer(search), server)

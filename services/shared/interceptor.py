@@ -7,6 +7,7 @@ google.rpc details, hides unexpected errors behind INTERNAL, and records latency
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import time
 import uuid
@@ -136,44 +137,37 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     inner: Callable[[Any, Ctx], Awaitable[Any]]
                     ) -> Callable[[Any, Ctx], Awaitable[Any]]:
         async def unary(request: Any, context: Ctx) -> Any:
-            started, code = time.perf_counter(), "OK"
-            metadata = _metadata(context)
-            with telemetry.server_span(method, metadata) as span:
-                try:
-                    await self._begin(method, access, metadata)
-                    return await inner(request, context)
-                except errors.DomainError as exc:
-                    code = _status_name(exc)
-                    await context.abort_with_status(to_status(exc))
-                except Exception as exc:
-                    code = "INTERNAL"
-                    await _fail(context, exc)
-                finally:
-                    telemetry.mark_error(span, code)
-                    _finish(method, code, started)
+            async with self._call(method, access, context):
+                return await inner(request, context)
         return unary
 
     def _wrap_stream(self, method: str, access: Access,
                      inner: Callable[[Any, Ctx], AsyncIterator[Any]]
                      ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
         async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
-            started, code = time.perf_counter(), "OK"
-            metadata = _metadata(context)
-            with telemetry.server_span(method, metadata) as span:
-                try:
-                    await self._begin(method, access, metadata)
-                    async for item in inner(request, context):
-                        yield item
-                except errors.DomainError as exc:
-                    code = _status_name(exc)
-                    await context.abort_with_status(to_status(exc))
-                except Exception as exc:
-                    code = "INTERNAL"
-                    await _fail(context, exc)
-                finally:
-                    telemetry.mark_error(span, code)
-                    _finish(method, code, started)
+            async with self._call(method, access, context):
+                async for item in inner(request, context):
+                    yield item
         return stream
+
+    @contextlib.asynccontextmanager
+    async def _call(self, method: str, access: Access, context: Ctx) -> AsyncIterator[None]:
+        """Around every call: span, auth, error mapping, latency."""
+        started, code = time.perf_counter(), "OK"
+        metadata = _metadata(context)
+        with telemetry.server_span(method, metadata) as span:
+            try:
+                await self._begin(method, access, metadata)
+                yield
+            except errors.DomainError as exc:
+                code = _status_name(exc)
+                await context.abort_with_status(to_status(exc))
+            except Exception as exc:
+                code = "INTERNAL"
+                await _fail(context, exc)
+            finally:
+                telemetry.mark_error(span, code)
+                _finish(method, code, started)
 
     async def _begin(self, method: str, access: Access, metadata: Mapping[str, str]) -> None:
         structlog.contextvars.bind_contextvars(

@@ -40,9 +40,7 @@ class Reader:
         _require_self(caller, user_id)
         limit = clamp_page_size(page_size)
         before = _cursor(page_token)
-        if await self._store.is_active(user_id):
-            await self._store.touch(user_id)
-        else:
+        if not await self._store.touch_if_active(user_id):
             await self.rebuild(user_id)
         want = limit + SLACK
         cached = await self._store.page(home_key(user_id), before_id=before, count=want)

@@ -8,11 +8,10 @@ from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
 from services.shared import events as jetstream
 from services.shared.clients import internal_channel
-from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.server import App, serve
-from services.shared.user_tokens import jwks_verifier
+from services.shared.user_tokens import user_interceptor
 from services.timeline.live import LiveHub
 from services.timeline.reader import Reader
 from services.timeline.servicer import TimelineServicer
@@ -34,9 +33,7 @@ async def build(settings: TimelineSettings) -> App:
     nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
     live = LiveHub(nc, tweets, heartbeat_seconds=settings.stream_heartbeat_seconds)
     await live.start()
-    interceptor = ServiceInterceptor(
-        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
-        internal_token=token)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:
         timeline_pb2_grpc.add_TimelineServiceServicer_to_server(

@@ -22,11 +22,10 @@ from services.shared.config import (
 )
 from services.shared.cql_outbox import IntentLog, IntentRelay
 from services.shared.ids import IdGenerator
-from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging
 from services.shared.server import App, serve
-from services.shared.user_tokens import jwks_verifier
+from services.shared.user_tokens import user_interceptor
 from services.tweets.engagement import Engagement
 from services.tweets.followups import FollowUps
 from services.tweets.media import MediaClient
@@ -106,9 +105,7 @@ async def build(settings: TweetsSettings) -> App:
 
     parts = await assemble(settings, cql, users_channel, publish, media_channel)
     relay = asyncio.create_task(parts.relay.run(), name="outbox-relay")
-    interceptor = ServiceInterceptor(
-        access=access_policy(_SERVICES, set()), verifier=jwks_verifier(settings, users_channel),
-        internal_token=settings.internal_token.get_secret_value())
+    interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(

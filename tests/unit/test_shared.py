@@ -1,8 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2
 
 from services.shared.errors import InvalidArgument, NotFound, ResourceExhausted
 from services.shared.ids import IdGenerator, id_time, min_id_at
@@ -43,12 +42,9 @@ def test_page_size_clamped() -> None:
 
 
 def test_invalid_argument_carries_bad_request_details() -> None:
-    status = rpc_status.to_status  # keep the import used for clarity
-    assert status is not None
     grpc_status = to_status(InvalidArgument.field("email", "must be a valid email address"))
     assert grpc_status.code.name == "INVALID_ARGUMENT"
     details = dict(grpc_status.trailing_metadata)["grpc-status-details-bin"]
-    from google.rpc import status_pb2
     proto = status_pb2.Status.FromString(details)
     bad_request = error_details_pb2.BadRequest()
     assert proto.details[0].Unpack(bad_request)
