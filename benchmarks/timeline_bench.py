@@ -5,14 +5,19 @@ through the edge."""
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import time
 
+import grpc
 import httpx
 from redis.asyncio import Redis
+from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from benchmarks import wrk
 from benchmarks.accounts import account
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
 from tests.bulk import load_followers
 
 FOLLOWERS = 10_000
@@ -68,22 +73,49 @@ async def _fanout(env: dict[str, str]) -> list[str]:
     ]
 
 
-async def _readers(edge_url: str, count: int) -> tuple[dict[str, str], list[dict[str, str]]]:
+AUTHORS = 20
+TWEETS_PER_AUTHOR = 40  # 20 authors x 40 = 800 entries: a full timeline (TIMELINE_CAPACITY)
+READERS = 20
+POINT_READS = 300
+
+
+async def _readers(edge_url: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """20 authors with 40 tweets each and 20 readers who follow all of them (re-runs
+    top the tweets up instead of adding more)."""
     async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
-        author = await account(http, "bench_tl_author")
-        headers = {"Authorization": f"Bearer {author['token']}"}
-        for n in range(30):
-            await http.post("/v1/tweets", json={"content": f"timeline bench {n}"},
-                            headers=headers)
-        readers = []
-        for i in range(count):
-            reader = await account(http, f"bench_tl_r{i}")
-            await http.post(f"/v1/users/{reader['id']}/follow",
-                            json={"targetUserId": author["id"]},
-                            headers={"Authorization": f"Bearer {reader['token']}"})
-            readers.append(reader)
-        await asyncio.sleep(1)
-        return author, readers
+        authors = await asyncio.gather(*(account(http, f"bench_tl_a{i}")
+                                         for i in range(AUTHORS)))
+        readers = await asyncio.gather(*(account(http, f"bench_tl_r{i}")
+                                         for i in range(READERS)))
+
+        async def fill(author: dict[str, str]) -> None:
+            headers = {"Authorization": f"Bearer {author['token']}"}
+            have = await http.get(f"/v1/users/{author['id']}/tweets?pageSize=100",
+                                  headers=headers)
+            for n in range(len(have.json().get("tweets", [])), TWEETS_PER_AUTHOR):
+                r = await http.post("/v1/tweets", headers=headers, json={
+                    "content": f"timeline bench {n} by #a{author['id'][-4:]} with some words"})
+                r.raise_for_status()
+
+        gate = asyncio.Semaphore(4)
+
+        async def gated(author: dict[str, str]) -> None:
+            async with gate:
+                await fill(author)
+
+        await asyncio.gather(*(gated(a) for a in authors))
+        for reader in readers:
+            headers = {"Authorization": f"Bearer {reader['token']}"}
+            for author in authors:
+                r = await http.post(f"/v1/users/{reader['id']}/follow", headers=headers,
+                                    json={"targetUserId": author["id"]})
+                r.raise_for_status()
+        await asyncio.sleep(2)  # fanout of the last tweets
+        for reader in readers:  # one read each materialises the timelines
+            r = await http.get(f"/v1/timeline/{reader['id']}",
+                               headers={"Authorization": f"Bearer {reader['token']}"})
+            r.raise_for_status()
+        return authors, readers
 
 
 def _bench_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
@@ -98,12 +130,55 @@ request = function()
     {{["Authorization"] = "Bearer " .. r[2]}})
 end
 """
-    return wrk.run("home timeline, 20 entries, through the edge", edge_url, script,
+    return wrk.run(f"home timeline, 20 of {AUTHORS} authors, edge", edge_url, script,
                    connections=16)
+
+
+def _percentiles(name: str, latencies: list[float], elapsed: float) -> str:
+    latencies.sort()
+    n = len(latencies)
+    return (f"{name:<42} {n / elapsed:>9.1f} req/s   p50 {latencies[n // 2]:>7.2f} ms"
+            f"   p99 {latencies[max(0, int(n * 0.99) - 1)]:>7.2f} ms   (sequential)")
+
+
+async def _point_reads(tweets_addr: str, authors: list[dict[str, str]],
+                       viewer: dict[str, str]) -> list[str]:
+    """GetTweet (as the viewer) and BatchGetTweets of 100 ids, straight to the tweets
+    service, one call at a time."""
+    channel = internal_channel(tweets_addr, AuthSettings().internal_token.get_secret_value())
+    stub = tweets_pb2_grpc.TweetServiceStub(channel)
+    pages = await asyncio.gather(*(stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+        user_id=int(a["id"]), page_size=100)) for a in authors))
+    ids = [ref.tweet_id for page in pages for ref in page.tweets]
+    rng = random.Random(7)
+    user_channel = grpc.aio.insecure_channel(tweets_addr)
+    user_stub = tweets_pb2_grpc.TweetServiceStub(user_channel)
+    bearer = (("authorization", f"Bearer {viewer['token']}"),)
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(POINT_READS):
+        t0 = time.perf_counter()
+        await user_stub.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=rng.choice(ids)),
+                                 metadata=bearer, timeout=30)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    lines = [_percentiles("GetTweet over gRPC", latencies, time.perf_counter() - started)]
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(POINT_READS):
+        t0 = time.perf_counter()
+        await stub.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+            tweet_ids=rng.sample(ids, 100), viewer_user_id=int(viewer["id"])), timeout=30)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    lines.append(_percentiles("BatchGetTweets of 100 ids over gRPC", latencies,
+                              time.perf_counter() - started))
+    await channel.close()
+    await user_channel.close()
+    return lines
 
 
 def run(env: dict[str, str]) -> list[str]:
     lines = asyncio.run(_fanout(env))
-    _, readers = asyncio.run(_readers(env["EDGE_URL"], 20))
+    authors, readers = asyncio.run(_readers(env["EDGE_URL"]))
     lines.append(_bench_reads(env["EDGE_URL"], readers).line())
+    lines += asyncio.run(_point_reads(env["TWEETS_ADDR"], authors, readers[0]))
     return lines
