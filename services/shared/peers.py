@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import grpc
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
+from twitter.users.v1 import events_pb2 as user_events
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared.errors import Unavailable
@@ -20,17 +23,29 @@ FOLLOWER_BATCH = 5000
 HYDRATE_BATCH = 100
 MAX_SUMMARY_IDS = 500  # BatchGetUserSummaries' limit
 MAX_USERNAMES = 100  # BatchGetUsersByUsername's limit
+USER_UPDATED = "twitter.user.updated"
 
 
 class UsersClient:
-    def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float = 30.0,
+    def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float = 300.0,
                  cache_size: int = 50_000) -> None:
         self._stub = users_pb2_grpc.UserServiceStub(channel)
         self._ttl = cache_seconds
         self._size = cache_size
-        # user id -> (summary, when cached): names and pictures change rarely, and
-        # a few seconds of staleness on a rendered tweet or conversation is fine.
+        # user id -> (summary, when cached): profiles, dropped when a user-updated
+        # event arrives (`follow_profile_updates`); the TTL bounds what a missed
+        # event (a NATS reconnect) can leave stale.
         self._cache: OrderedDict[int, tuple[users_pb2.UserSummary, float]] = OrderedDict()
+
+    async def follow_profile_updates(self, nc: Nats) -> None:
+        """Drops a cached profile as soon as its user-updated event is published."""
+        async def updated(msg: Msg) -> None:
+            self.forget(user_events.UserUpdated.FromString(msg.data).user_id)
+
+        await nc.subscribe(USER_UPDATED, cb=updated)
+
+    def forget(self, user_id: int) -> None:
+        self._cache.pop(user_id, None)
 
     async def summaries(self, user_ids: Iterable[int]) -> dict[int, users_pb2.UserSummary]:
         """The users among the ids that exist, cached briefly (LRU, bounded)."""
@@ -126,10 +141,16 @@ class TweetsClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = tweets_pb2_grpc.TweetServiceStub(channel)
 
-    async def recent_ids(self, user_id: int, count: int) -> list[int]:
-        """A user's newest tweet and retweet ids, newest first."""
-        response = await self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
-            user_id=user_id, page_size=count), timeout=TIMEOUT)
+    async def recent_ids(self, user_id: int, count: int, before: int = 0) -> list[int]:
+        """A user's newest tweet and retweet ids (older than `before` when set),
+        newest first."""
+        try:
+            response = await self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+                user_id=user_id, page_size=count, before_tweet_id=before), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable("tweets are unavailable right now") from exc
+            raise
         return [t.tweet_id for t in response.tweets]
 
     async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:

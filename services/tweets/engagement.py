@@ -27,6 +27,7 @@ from datetime import datetime
 
 from services.shared.ids import IdGenerator, id_time
 from services.shared.pagination import clamp_page_size, encode_token
+from services.shared.viewer_flags import ViewerFlags
 from services.tweets import events, followups
 from services.tweets.domain import Author, Kind, LikeRecord, TweetView
 from services.tweets.outbox import Change, Outbox
@@ -37,8 +38,9 @@ from services.tweets.users import UsersClient
 
 class Engagement:
     def __init__(self, store: TweetStore, outbox: Outbox, reader: Reader, users: UsersClient,
-                 ids: IdGenerator) -> None:
+                 ids: IdGenerator, flags: ViewerFlags) -> None:
         self._store = store
+        self._flags = flags
         self._outbox = outbox
         self._reader = reader
         self._users = users
@@ -62,6 +64,7 @@ class Engagement:
                 [followups.add_like(target, caller, like_id)])
 
         await self._outbox.apply(target, plan)
+        await self._flags.record(caller, target, liked=True)
         return await self._reader.view(target, caller)
 
     async def unlike(self, caller: int, tweet_id: int) -> TweetView:
@@ -82,6 +85,7 @@ class Engagement:
                 [followups.remove_like(target, caller, edge.ref_id)])
 
         await self._outbox.apply(target, plan)
+        await self._flags.record(caller, target, liked=False)
         return await self._reader.view(target, caller)
 
     async def retweet(self, caller: int, tweet_id: int) -> TweetView:
@@ -106,6 +110,7 @@ class Engagement:
                  followups.index(caller, retweet_id, Kind.RETWEET, target)])
 
         await self._outbox.apply(target, plan)
+        await self._flags.record(caller, target, retweeted=True)
         edge = await store.edge(target, RowKind.RETWEET, caller, serial=True)
         if edge is None:  # unretweeted in the meantime
             return await self._reader.view(target, caller)
@@ -132,6 +137,7 @@ class Engagement:
                  followups.unindex(caller, edge.ref_id)])
 
         await self._outbox.apply(target, plan)
+        await self._flags.record(caller, target, retweeted=False)
         return await self._reader.view(target, caller)
 
     async def likers(self, tweet_id: int, page_size: int,

@@ -67,6 +67,12 @@ def retire_retweet(retweet: int) -> Step:
     return {"op": 7, "retweet": retweet}
 
 
+def touched(steps: list[Step]) -> list[int]:
+    """The other tweets whose stored view these steps change (a parent's reply
+    count, a retweet's own partition)."""
+    return [step[key] for step in steps for key in ("parent", "retweet") if key in step]
+
+
 def retweet_record(retweet: int, user: int, original: int) -> TweetRecord:
     created = id_time(retweet)
     return TweetRecord(

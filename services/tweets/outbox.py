@@ -38,12 +38,19 @@ from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import get_logger
 from services.tweets import events as tweet_events
-from services.tweets.followups import FollowUps, Step, backoff
+from services.tweets.followups import FollowUps, Step, backoff, touched
 from services.tweets.repository import RowKind, StoredEvents, TweetStore, stored_from_row
 
 log = get_logger(__name__)
 
 Publish = Callable[[Event], Awaitable[None]]
+# Called with the tweets a committed change (and its follow-ups) touched, before
+# its events go out: the tweet cache's refresh.
+Changed = Callable[[list[int]], Awaitable[None]]
+
+
+async def _nothing_changed(tweet_ids: list[int]) -> None:
+    return None
 MAX_ATTEMPTS = 40
 
 
@@ -65,7 +72,7 @@ Plan = Callable[[bool], Awaitable[Change | None]]
 class Outbox:
     def __init__(self, store: TweetStore, intents: IntentLog, ids: IdGenerator,
                  followups: FollowUps, publish: Publish, locks: KeyedLocks, *,
-                 event_ttl_seconds: int) -> None:
+                 event_ttl_seconds: int, changed: Changed = _nothing_changed) -> None:
         self._store = store
         self._intents = intents
         self._ids = ids
@@ -73,6 +80,7 @@ class Outbox:
         self._publish = publish
         self._locks = locks
         self._ttl = event_ttl_seconds
+        self._changed = changed
 
     async def apply(self, tweet_id: int, plan: Plan) -> bool:
         """Runs the plan until its change commits; False when there was nothing to do.
@@ -95,7 +103,7 @@ class Outbox:
         if committed is None:
             await self._intents.remove(op_id)
             return False
-        await self._finish(op_id, committed)
+        await self._finish(op_id, tweet_id, committed)
         return True
 
     async def _commit(self, op_id: int, tweet_id: int, plan: Plan) -> StoredEvents | None:
@@ -127,9 +135,9 @@ class Outbox:
             await backoff(attempt)
         raise Unavailable("the tweet is busy; try again")
 
-    async def _finish(self, op_id: int, stored: StoredEvents) -> None:
+    async def _finish(self, op_id: int, tweet_id: int, stored: StoredEvents) -> None:
         try:
-            await self._deliver(stored)
+            await self._deliver(tweet_id, stored)
             await self._intents.remove(op_id)
         except Exception:
             # Committed all the same: the relay runs what is missing from the intent.
@@ -143,14 +151,17 @@ class Outbox:
         if not ok and rows:
             stored = stored_from_row(rows[0])
             if not stored.fenced:
-                await self._deliver(stored)
+                await self._deliver(intent.ref, stored)
                 log.info("outbox relay finished a change", op_id=intent.op_id,
                          events=len(stored.subjects))
         await self._intents.remove(intent.op_id)
 
-    async def _deliver(self, stored: StoredEvents) -> None:
-        """Follow-ups first (consumers may read what the event announces), then events."""
-        await self._followups.run(json.loads(stored.followups))
+    async def _deliver(self, tweet_id: int, stored: StoredEvents) -> None:
+        """Follow-ups first (consumers may read what the event announces), then the
+        cache, then events."""
+        steps = json.loads(stored.followups)
+        await self._followups.run(steps)
+        await self._changed([tweet_id, *touched(steps)])
         traces = json.loads(stored.traces)
         for subject, payload, trace in zip(stored.subjects, stored.payloads, traces,
                                            strict=True):

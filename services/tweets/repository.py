@@ -41,6 +41,8 @@ COUNT_COLUMNS = {Count.LIKES: "like_count", Count.RETWEETS: "retweet_count",
 _STATIC = ("tweet_id, user_id, tweet_kind, reply_to, retweet_of, media_ids, created_at,"
            " edited_at, revision, deleted, like_count, retweet_count, reply_count")
 _REVISION = "member, content, hashtags, mention_ids, mention_names, urls, revised_at"
+_VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count")
+_VERSION = ", ".join(f"writetime({c}) AS w_{c}" for c in _VERSION_OF)
 _TWEET_COLUMNS = ("tweet_id, kind, member, user_id, tweet_kind, reply_to, retweet_of, media_ids,"
                   " created_at, revision, like_count, retweet_count, reply_count, content,"
                   " hashtags, mention_ids, mention_names, urls, revised_at")
@@ -106,6 +108,13 @@ class TweetStore:
         queries = {
             "get": f"SELECT {_STATIC}, {_REVISION} FROM tweets"
                    " WHERE tweet_id = ? AND kind = 0 LIMIT 1",
+            # The same, with the newest write time of the tweet's mutable columns:
+            # the version the tweet cache orders entries by.
+            "get_versioned": f"SELECT {_STATIC}, {_REVISION}, {_VERSION} FROM tweets"
+                             " WHERE tweet_id = ? AND kind = 0 LIMIT 1",
+            "user_likes_all": "SELECT tweet_id FROM user_likes WHERE user_id = ?",
+            "user_retweets_all": "SELECT retweet_of FROM user_tweets WHERE user_id = ?"
+                                 " AND kind = 3 ALLOW FILTERING",
             "edge": "SELECT member, ref_id, edge_at, removed FROM tweets"
                     " WHERE tweet_id = ? AND kind = ? AND member = ?",
             "viewer": "SELECT kind FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
@@ -183,6 +192,26 @@ class TweetStore:
         results = await self.cql.execute_many((self._s["get"], (t,)) for t in tweet_ids)
         found = (_tweet(r[0]) for r in results if r and r[0]["user_id"] is not None)
         return {t.tweet_id: t for t in found}
+
+    async def get_versioned(self, tweet_ids: list[int]) -> dict[int, tuple[TweetRecord, int]]:
+        """Tweets with their versions: the newest write time (microseconds) of any
+        column a change touches. Every change is a Paxos round, and ballots of one
+        partition only grow, so a later change always has a higher version."""
+        results = await self.cql.execute_many((self._s["get_versioned"], (t,))
+                                              for t in tweet_ids)
+        found: dict[int, tuple[TweetRecord, int]] = {}
+        for rows in results:
+            if rows and rows[0]["user_id"] is not None:
+                row = rows[0]
+                version = max(row[f"w_{c}"] or 0 for c in _VERSION_OF)
+                found[row["tweet_id"]] = (_tweet(row), version)
+        return found
+
+    async def engaged_by(self, user_id: int) -> tuple[list[int], list[int]]:
+        """Every tweet the user likes, and every original they retweeted."""
+        likes, retweets = await self.cql.execute_many([
+            (self._s["user_likes_all"], (user_id,)), (self._s["user_retweets_all"], (user_id,))])
+        return [r["tweet_id"] for r in likes], [r["retweet_of"] for r in retweets]
 
     async def edge(self, tweet_id: int, kind: RowKind, member: int, *,
                    serial: bool = False) -> Edge | None:

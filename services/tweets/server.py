@@ -8,24 +8,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
+from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared import events as jetstream
+from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     NatsSettings,
     PeerAddresses,
+    RedisSettings,
     ScyllaSettings,
     ServerSettings,
 )
 from services.shared.cql_outbox import IntentLog, IntentRelay
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
-from services.shared.logging import configure_logging
+from services.shared.logging import configure_logging, get_logger
 from services.shared.server import App, serve
+from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
+from services.shared.viewer_flags import ViewerFlags
+from services.tweets.cached_reads import WARM_COUNT, CachedReads
 from services.tweets.engagement import Engagement
 from services.tweets.followups import FollowUps
 from services.tweets.media import MediaClient
@@ -36,11 +42,13 @@ from services.tweets.servicer import TweetServicer
 from services.tweets.tweets import Tweets
 from services.tweets.users import UsersClient
 
+log = get_logger(__name__)
 _SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"]]
 OUTBOX_TABLE = "tweets_outbox"
 
 
-class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings, PeerAddresses):
+class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings, PeerAddresses,
+                     RedisSettings):
     service_name: str = "tweets"
     grpc_port: int = 17102
     id_worker: int | None = None
@@ -54,7 +62,12 @@ class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings,
     outbox_grace_seconds: float = 30.0
     outbox_poll_seconds: float = 5.0
     event_ttl_days: int = 30
-    author_cache_seconds: float = 30.0
+    author_cache_seconds: float = 300.0
+    # Tweet cache: entries in each process's hot tier, how long they stay there,
+    # and how long an unread entry stays in Redis (hits extend it).
+    tweet_cache_hot_size: int = 50_000
+    tweet_cache_hot_seconds: float = 30.0
+    tweet_cache_warm_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -67,27 +80,47 @@ class Components:
     tweets: Tweets
     engagement: Engagement
     media: MediaClient
+    reads: CachedReads
+    cache: TweetCache
+    flags: ViewerFlags
+    users: UsersClient
 
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
-                   publish: Publish, media_channel: grpc.aio.Channel) -> Components:
+                   publish: Publish, media_channel: grpc.aio.Channel,
+                   redis: Redis) -> Components:
     ids = IdGenerator(settings.id_worker)
     store = await TweetStore.open(cql)
+    cache = TweetCache(redis, hot_size=settings.tweet_cache_hot_size,
+                       hot_ttl_seconds=settings.tweet_cache_hot_seconds,
+                       warm_ttl_seconds=settings.tweet_cache_warm_seconds)
+    flags = ViewerFlags(redis)
+    users = UsersClient(users_channel, cache_seconds=settings.author_cache_seconds)
+    media = MediaClient(media_channel)
+    reads = CachedReads(cache, flags, store, media, users)
     intents = await IntentLog.open(cql, OUTBOX_TABLE, shards=settings.outbox_shards,
                                    slot_seconds=settings.outbox_slot_seconds)
     locks = KeyedLocks()
     followups = FollowUps(store, locks)
     outbox = Outbox(store, intents, ids, followups, publish, locks,
-                    event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()))
+                    event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()),
+                    changed=reads.refresh)
     relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
                         poll_seconds=settings.outbox_poll_seconds)
-    users = UsersClient(users_channel, cache_seconds=settings.author_cache_seconds)
     reader = Reader(store, users)
-    engagement = Engagement(store, outbox, reader, users, ids)
-    media = MediaClient(media_channel)
+    engagement = Engagement(store, outbox, reader, users, ids, flags)
     tweets = Tweets(store, outbox, reader, users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
-    return Components(store, outbox, relay, tweets, engagement, media)
+    return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
+                      users)
+
+
+async def _settle_caches(parts: Components) -> None:
+    """Retries what a Redis outage left undone (generation bump, dropped flag sets)."""
+    while True:
+        await asyncio.sleep(1.0)
+        await parts.cache.retry_pending()
+        await parts.flags.settle()
 
 
 async def build(settings: TweetsSettings) -> App:
@@ -103,25 +136,40 @@ async def build(settings: TweetsSettings) -> App:
     async def publish(event: jetstream.Event) -> None:
         await jetstream.publish(js, event)
 
-    parts = await assemble(settings, cql, users_channel, publish, media_channel)
+    redis = redis_client.connect(settings.redis_url)
+    parts = await assemble(settings, cql, users_channel, publish, media_channel, redis)
+    await parts.users.follow_profile_updates(nc)
     relay = asyncio.create_task(parts.relay.run(), name="outbox-relay")
+    settle = asyncio.create_task(_settle_caches(parts), name="cache-settle")
+    warming = asyncio.create_task(_warm(parts), name="cache-warming")
     interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
-            TweetServicer(parts.tweets, parts.engagement, parts.media), server)
+            TweetServicer(parts.tweets, parts.engagement, parts.media, parts.reads), server)
 
     async def stop() -> None:
-        relay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay
+        for task in (relay, settle, warming):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await nc.drain()
+        await redis.aclose()
         await users_channel.close()
         await media_channel.close()
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop])
+
+
+async def _warm(parts: Components) -> None:
+    """Reads the most recently changed tweets (likes, retweets, replies and edits
+    all land in the invalidation stream) into the hot tier at start."""
+    try:
+        await parts.reads.warm(await parts.cache.recently_changed(WARM_COUNT))
+    except Exception:
+        log.warning("cache warming failed; the cache fills on demand", exc_info=True)
 
 
 async def main() -> None:

@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import grpc
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared.auth import caller_id
+from services.shared.errors import InvalidArgument, NotFound
 from services.shared.timestamps import from_timestamp, to_timestamp
-from services.tweets.domain import Author, Revision, TweetView
+from services.tweets.cached_reads import CachedReads
+from services.tweets.domain import Revision, TweetView
 from services.tweets.engagement import Engagement
 from services.tweets.events import kind_pb
-from services.tweets.media import Attachment, MediaClient
-from services.tweets.tweets import Tweets
+from services.tweets.media import MediaClient
+from services.tweets.reads import TWEET_NOT_FOUND
+from services.tweets.tweets import MAX_BATCH, Tweets
+from services.tweets.views import author_pb, media_ids, tweet_pb
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
-
-
-def author_pb(author: Author | None) -> tweets_pb2.Author | None:
-    if author is None:
-        return None
-    return tweets_pb2.Author(user_id=author.user_id, username=author.username,
-                             display_name=author.display_name,
-                             profile_picture_url=author.profile_picture_url)
-
-
-def tweet_pb(view: TweetView, attachments: Mapping[int, Attachment]) -> tweets_pb2.Tweet:
-    t = view.record
-    return tweets_pb2.Tweet(
-        tweet_id=t.tweet_id, user_id=t.user_id, author=author_pb(view.author), kind=kind_pb(t.kind),
-        content=t.current.content, hashtags=t.current.hashtags,
-        mentions=[tweets_pb2.Mention(user_id=m.user_id, username=m.username)
-                  for m in t.current.mentions],
-        urls=t.current.urls,
-        media=[_attachment_pb(m, attachments.get(m)) for m in t.media_ids],
-        created_at=to_timestamp(t.created_at), edited_at=to_timestamp(t.edited_at),
-        like_count=t.like_count, retweet_count=t.retweet_count, reply_count=t.reply_count,
-        reply_to_tweet_id=t.reply_to,
-        retweet_of=tweet_pb(view.retweet_of, attachments) if view.retweet_of else None,
-        liked_by_viewer=view.liked_by_viewer, retweeted_by_viewer=view.retweeted_by_viewer,
-    )
-
-
-def _attachment_pb(media_id: int, a: Attachment | None) -> tweets_pb2.MediaAttachment:
-    if a is None:  # not readable right now: the id alone
-        return tweets_pb2.MediaAttachment(media_id=media_id)
-    return tweets_pb2.MediaAttachment(
-        media_id=media_id, media_type=a.media_type,  # type: ignore[arg-type]
-        url=a.url, width=a.width, height=a.height)
-
-
-def _media_ids(views: Iterable[TweetView]) -> set[int]:
-    ids: set[int] = set()
-    for view in views:
-        ids.update(view.record.media_ids)
-        if view.retweet_of:
-            ids.update(view.retweet_of.record.media_ids)
-    return ids
 
 
 def edit_pb(revision: Revision) -> tweets_pb2.TweetEdit:
@@ -67,14 +28,16 @@ def edit_pb(revision: Revision) -> tweets_pb2.TweetEdit:
 
 
 class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
-    def __init__(self, tweets: Tweets, engagement: Engagement, media: MediaClient) -> None:
+    def __init__(self, tweets: Tweets, engagement: Engagement, media: MediaClient,
+                 reads: CachedReads) -> None:
         self._tweets = tweets
         self._engagement = engagement
         self._media = media
+        self._reads = reads
 
     async def _render(self, views: list[TweetView]) -> list[tweets_pb2.Tweet]:
         """Tweets as protos, their media hydrated with one media-service call."""
-        ids = _media_ids(views)
+        ids = media_ids(views)
         attachments = await self._media.attachments(ids) if ids else {}
         return [tweet_pb(v, attachments) for v in views]
 
@@ -89,8 +52,10 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def GetTweet(self, request: tweets_pb2.GetTweetRequest,
                        context: Ctx) -> tweets_pb2.GetTweetResponse:
-        view = await self._tweets.get(request.tweet_id, caller_id())
-        return tweets_pb2.GetTweetResponse(tweet=await self._one(view))
+        found = await self._reads.tweets([request.tweet_id], caller_id())
+        if not found:
+            raise NotFound(TWEET_NOT_FOUND)
+        return tweets_pb2.GetTweetResponse(tweet=found[0])
 
     async def UpdateTweet(self, request: tweets_pb2.UpdateTweetRequest,
                           context: Ctx) -> tweets_pb2.UpdateTweetResponse:
@@ -104,10 +69,10 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def ListUserTweets(self, request: tweets_pb2.ListUserTweetsRequest,
                              context: Ctx) -> tweets_pb2.ListUserTweetsResponse:
-        views, token = await self._tweets.list_user_tweets(
-            request.user_id, request.page_size, request.page_token, caller_id())
-        return tweets_pb2.ListUserTweetsResponse(tweets=await self._render(views),
-                                                 next_page_token=token)
+        ids, token = await self._tweets.list_user_tweets(
+            request.user_id, request.page_size, request.page_token)
+        return tweets_pb2.ListUserTweetsResponse(
+            tweets=await self._reads.tweets(ids, caller_id()), next_page_token=token)
 
     async def LikeTweet(self, request: tweets_pb2.LikeTweetRequest,
                         context: Ctx) -> tweets_pb2.LikeTweetResponse:
@@ -131,10 +96,10 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def ListReplies(self, request: tweets_pb2.ListRepliesRequest,
                           context: Ctx) -> tweets_pb2.ListRepliesResponse:
-        views, token = await self._tweets.list_replies(
-            request.tweet_id, request.page_size, request.page_token, caller_id())
-        return tweets_pb2.ListRepliesResponse(replies=await self._render(views),
-                                              next_page_token=token)
+        ids, token = await self._tweets.list_replies(
+            request.tweet_id, request.page_size, request.page_token)
+        return tweets_pb2.ListRepliesResponse(
+            replies=await self._reads.tweets(ids, caller_id()), next_page_token=token)
 
     async def ListLikingUsers(self, request: tweets_pb2.ListLikingUsersRequest,
                               context: Ctx) -> tweets_pb2.ListLikingUsersResponse:
@@ -154,14 +119,16 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def BatchGetTweets(self, request: tweets_pb2.BatchGetTweetsRequest,
                              context: Ctx) -> tweets_pb2.BatchGetTweetsResponse:
-        views = await self._tweets.batch_get(list(request.tweet_ids), request.viewer_user_id)
-        return tweets_pb2.BatchGetTweetsResponse(tweets=await self._render(views))
+        if len(request.tweet_ids) > MAX_BATCH:
+            raise InvalidArgument.field("tweet_ids", f"at most {MAX_BATCH} ids")
+        return tweets_pb2.BatchGetTweetsResponse(
+            tweets=await self._reads.tweets(list(request.tweet_ids), request.viewer_user_id))
 
     async def ListRecentTweetIds(self, request: tweets_pb2.ListRecentTweetIdsRequest,
                                  context: Ctx) -> tweets_pb2.ListRecentTweetIdsResponse:
         since = from_timestamp(request.since) if request.HasField("since") else None
         refs, token = await self._tweets.recent_ids(request.user_id, since, request.page_size,
-                                                    request.page_token)
+                                                    request.page_token, request.before_tweet_id)
         return tweets_pb2.ListRecentTweetIdsResponse(
             tweets=[tweets_pb2.TweetRef(tweet_id=r.tweet_id, created_at=to_timestamp(r.created_at),
                                         kind=kind_pb(r.kind), retweet_of_tweet_id=r.retweet_of)

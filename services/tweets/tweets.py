@@ -93,14 +93,6 @@ class Tweets:
         await self._outbox.apply(tweet_id, plan)
         return await self._reader.view(tweet_id, caller)
 
-    async def get(self, tweet_id: int, viewer: int) -> TweetView:
-        return await self._reader.view(tweet_id, viewer)
-
-    async def batch_get(self, tweet_ids: list[int], viewer: int) -> list[TweetView]:
-        if len(tweet_ids) > MAX_BATCH:
-            raise InvalidArgument.field("tweet_ids", f"at most {MAX_BATCH} ids")
-        return await self._reader.views(tweet_ids, viewer)
-
     async def edit(self, caller: int, tweet_id: int, content: str) -> TweetView:
         now = datetime.now(UTC)
         tweet = await self._reader.alive(tweet_id)
@@ -138,20 +130,25 @@ class Tweets:
 
         await self._outbox.apply(tweet_id, plan)
 
-    async def list_user_tweets(self, user_id: int, page_size: int, page_token: str,
-                               viewer: int) -> tuple[list[TweetView], str]:
+    async def list_user_tweets(self, user_id: int, page_size: int,
+                               page_token: str) -> tuple[list[int], str]:
+        """Ids of a user's tweets and retweets, newest first, and the next token."""
         limit = clamp_page_size(page_size)
         before = page_bound(page_token, "u", user_id)
         rows = await self._store.user_tweets(user_id, before, 0, limit + 1)
         page = rows[:limit]
-        views = await self._reader.views([r["tweet_id"] for r in page], viewer)
         more = len(rows) > limit
-        return views, encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else ""
+        return ([r["tweet_id"] for r in page],
+                encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else "")
 
     async def recent_ids(self, user_id: int, since: datetime | None, page_size: int,
-                         page_token: str) -> tuple[list[TweetRef], str]:
+                         page_token: str, before_id: int = 0) -> tuple[list[TweetRef], str]:
         limit = clamp_page_size(page_size, default=100, maximum=1000)
+        if before_id < 0:
+            raise InvalidArgument.field("before_tweet_id", "must be a tweet id")
         before = page_bound(page_token, "u", user_id)
+        if before_id:
+            before = min(before, before_id)
         # Strictly after `since`: ids carry milliseconds, as created_at does.
         floor = min_id_at(since + timedelta(milliseconds=1)) if since else 0
         rows = await self._store.user_tweets(user_id, before, floor, limit + 1)
@@ -161,16 +158,17 @@ class Tweets:
         more = len(rows) > limit
         return refs, encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else ""
 
-    async def list_replies(self, tweet_id: int, page_size: int, page_token: str,
-                           viewer: int) -> tuple[list[TweetView], str]:
+    async def list_replies(self, tweet_id: int, page_size: int,
+                           page_token: str) -> tuple[list[int], str]:
+        """Ids of the replies to a tweet (its original, for a retweet), newest first."""
         limit = clamp_page_size(page_size)
         before = page_bound(page_token, "t", tweet_id)
         parent = await self._reader.target(tweet_id)
         rows = await self._store.replies(parent.tweet_id, before, limit + 1)
         page = rows[:limit]
-        views = await self._reader.views([r for r, removed in page if not removed], viewer)
         more = len(rows) > limit
-        return views, encode_token({"t": tweet_id, "b": page[-1][0]}) if more else ""
+        return ([r for r, removed in page if not removed],
+                encode_token({"t": tweet_id, "b": page[-1][0]}) if more else "")
 
     async def list_edits(self, tweet_id: int, page_size: int,
                          page_token: str) -> tuple[list[Revision], str]:

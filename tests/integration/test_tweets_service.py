@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from twitter.tweets.v1 import events_pb2, tweets_pb2, tweets_pb2_grpc
 
 from services.shared import events as jetstream
+from services.shared import redis_client
 from services.shared.auth import set_caller
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
@@ -83,8 +84,11 @@ async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContex
     settings = TweetsSettings(edit_window_minutes=0)  # every tweet is past its edit window
     media_channel = internal_channel(stack_env["MEDIA_ADDR"],
                                      settings.internal_token.get_secret_value())
-    yield await assemble(settings, cql, users_channel, publisher, media_channel), publisher
+    redis = redis_client.connect(stack_env["REDIS_URL"])
+    yield (await assemble(settings, cql, users_channel, publisher, media_channel, redis),
+           publisher)
     await media_channel.close()
+    await redis.aclose()
 
 
 async def post(tweets: Stub, who: Account, content: str = "hello", reply_to: int = 0

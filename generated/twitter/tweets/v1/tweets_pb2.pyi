@@ -329,16 +329,18 @@ class BatchGetTweetsResponse(_message.Message):
     def __init__(self, tweets: _Optional[_Iterable[_Union[Tweet, _Mapping]]] = ...) -> None: ...
 
 class ListRecentTweetIdsRequest(_message.Message):
-    __slots__ = ("user_id", "since", "page_size", "page_token")
+    __slots__ = ("user_id", "since", "page_size", "page_token", "before_tweet_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: int
     since: _timestamp_pb2.Timestamp
     page_size: int
     page_token: str
-    def __init__(self, user_id: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    before_tweet_id: int
+    def __init__(self, user_id: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., before_tweet_id: _Optional[int] = ...) -> None: ...
 
 class ListRecentTweetIdsResponse(_message.Message):
     __slots__ = ("tweets", "next_page_token")

@@ -1,0 +1,293 @@
+"""The tweet cache: a bounded in-process hot tier in front of a Redis warm tier,
+with Cassandra (behind the tweets service) as the cold tier.
+
+The tweets service is the only writer; readers (the tweets service itself and
+the timeline service) read through `TweetCache.get`. Redis keys:
+
+- `tw:{gen}:{tweet_id}`: `b"<version>|<extend>|"` + a serialized CachedTweet
+  (twitter/tweets/v1/cache.proto). `version` is the newest Cassandra write time
+  of the tweet's row (microseconds; every write to a tweet partition is a Paxos
+  round, whose timestamps only grow), so a Lua script replaces an entry only by
+  a strictly newer one: a reader that filled the cache from a read taken before
+  an edit landed can never overwrite the edit. `extend` is 1 when the view has
+  no media URL (which expire), and then every hit extends the entry's TTL.
+- `tw:gen`: the generation. A writer that could not update Redis after a change
+  (Redis unreachable) bumps it once Redis answers again, so every entry older
+  than the outage is ignored from then on.
+- `tw:inval`: a stream of changed tweet ids. The tweets service appends after
+  every change it has written to the warm tier; every reader reads the stream
+  in the same pipeline as its warm-tier lookups and drops those ids from its
+  hot tier. A change whose RPC has returned is therefore never hidden by a hot
+  copy, in any process: the next lookup anywhere reads the stream entry first.
+
+Counts: the tweets service refreshes the entry after every change it commits
+(likes, retweets, replies included) before it answers, so counts in the cache
+are as exact as Cassandra's; only while Redis is unreachable for a writer can
+an entry lag, and the generation bump retires it when Redis is back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+from prometheus_client import Counter, Histogram
+from redis.asyncio import Redis
+from twitter.tweets.v1 import cache_pb2
+
+from services.shared.breaker import CircuitBreaker
+from services.shared.logging import get_logger
+from services.shared.redis_client import REDIS_ERRORS
+
+log = get_logger(__name__)
+
+GENERATION = "tw:gen"
+INVALIDATIONS = "tw:inval"
+INVALIDATIONS_KEPT = 100_000  # stream entries kept (approximately)
+SYNC_BATCH = 1000  # a reader further behind than this drops its whole hot tier
+
+LOOKUPS = Counter("tweet_cache_lookups_total", "Tweet cache lookups by tier and outcome.",
+                  ["tier", "result"])
+EVICTIONS = Counter("tweet_cache_evictions_total", "Hot-tier entries evicted or expired.",
+                    ["tier"])
+FILL_SECONDS = Histogram("tweet_cache_fill_seconds", "Writing entries to the warm tier.",
+                         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1))
+
+# KEYS: entry keys; ARGV[1]: TTL in ms. Values of hits; entries without media
+# (extend flag 1) live on for another TTL.
+_GET = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value then
+    local bar = string.find(value, '|', 1, true)
+    if string.sub(value, bar + 1, bar + 1) == '1' then
+      redis.call('PEXPIRE', key, ARGV[1])
+    end
+    out[i] = value
+  else
+    out[i] = false
+  end
+end
+return out
+"""
+
+# KEYS: entry keys; ARGV[1]: TTL in ms, ARGV[i + 1]: the value for KEYS[i].
+# An entry is replaced only by a strictly newer version.
+_PUT = """
+local written = 0
+for i, key in ipairs(KEYS) do
+  local value = ARGV[i + 1]
+  local version = tonumber(string.match(value, '^(%d+)|'))
+  local current = redis.call('GET', key)
+  if (not current) or tonumber(string.match(current, '^(%d+)|')) < version then
+    redis.call('SET', key, value, 'PX', ARGV[1])
+    written = written + 1
+  end
+end
+return written
+"""
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A view and the Cassandra write time it was read at."""
+
+    version: int
+    entry: cache_pb2.CachedTweet
+
+
+class _HotTier(TTLCache[int, cache_pb2.CachedTweet]):
+    def popitem(self) -> tuple[int, cache_pb2.CachedTweet]:
+        EVICTIONS.labels("hot").inc()
+        return super().popitem()
+
+
+def _encode(item: Versioned) -> bytes:
+    extend = b"0" if item.entry.media_expire_ms else b"1"
+    return b"%d|%s|" % (item.version, extend) + item.entry.SerializeToString()
+
+
+def _position(stream_id: bytes) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition(b"-")
+    return int(ms), int(seq or 0)
+
+
+def _decode(raw: bytes) -> cache_pb2.CachedTweet:
+    return cache_pb2.CachedTweet.FromString(raw.split(b"|", 2)[2])
+
+
+class TweetCache:
+    def __init__(self, redis: Redis, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
+                 warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None) -> None:
+        self._redis = redis
+        self._hot: _HotTier = _HotTier(maxsize=hot_size, ttl=hot_ttl_seconds)
+        self._warm_ttl_ms = warm_ttl_seconds * 1000
+        self.breaker = breaker or CircuitBreaker("tweet_cache")
+        self._get = redis.register_script(_GET)
+        self._put = redis.register_script(_PUT)
+        self._generation: int | None = None
+        self._stream_at: bytes | None = None
+        self._dirty = False  # a change could not be written: bump the generation
+
+    def _key(self, tweet_id: int) -> str:
+        return f"tw:{self._generation or 0}:{tweet_id}"
+
+    # Reads ----------------------------------------------------------------------
+
+    async def get(self, tweet_ids: Sequence[int]) -> dict[int, cache_pb2.CachedTweet]:
+        """The cached entries among the ids (deleted ones included, marked so); the
+        rest are misses for the caller to read from the store. With Redis down,
+        everything is a miss: the hot tier cannot be trusted without the stream."""
+        if not tweet_ids or not self.breaker.allow():
+            LOOKUPS.labels("warm", "unavailable").inc(len(tweet_ids))
+            return {}
+        try:
+            if self._generation is None:
+                await self._start()
+            found = await self._lookup(list(dict.fromkeys(tweet_ids)))
+        except REDIS_ERRORS:
+            self.breaker.failed()
+            log.warning("tweet cache unreachable; reading from the store", exc_info=True)
+            LOOKUPS.labels("warm", "unavailable").inc(len(tweet_ids))
+            return {}
+        self.breaker.succeeded()
+        return found
+
+    async def _start(self) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(GENERATION)
+            pipe.xrevrange(INVALIDATIONS, count=1)
+            generation, last = await pipe.execute()
+        self._generation = int(generation or 0)
+        self._stream_at = last[0][0] if last else b"0-0"
+
+    async def _lookup(self, ids: list[int]) -> dict[int, cache_pb2.CachedTweet]:
+        now_ms = time.time() * 1000
+        hot = {t: e for t in ids if (e := self._hot.get(t)) is not None}
+        cold = [t for t in ids if t not in hot]
+        sent_from = self._stream_at or b"0-0"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(GENERATION)
+            pipe.xread({INVALIDATIONS: sent_from}, count=SYNC_BATCH)
+            if cold:
+                await self._get(keys=[self._key(t) for t in cold], args=[self._warm_ttl_ms],
+                                client=pipe)
+            results = await pipe.execute()
+        generation, changes = int(results[0] or 0), results[1]
+        if generation != self._generation:
+            self._generation = generation
+            self._hot.clear()
+            return await self._lookup(ids)  # the values read were of the old generation
+        observed = self._forget(changes) or sent_from
+        # Another lookup, answered after this one was read, may already have
+        # applied newer invalidations: then these values must not become hot.
+        current = _position(self._stream_at or b"0-0") <= _position(observed)
+        found = {t: e for t, e in hot.items() if t in self._hot}
+        LOOKUPS.labels("hot", "hit").inc(len(found))
+        LOOKUPS.labels("hot", "miss").inc(len(ids) - len(found))
+        stale = [t for t in hot if t not in found]
+        if stale:  # changed since they were hot: read them again
+            found |= await self._lookup(stale)
+        for tweet_id, raw in zip(cold, results[2] if cold else [], strict=True):
+            if not raw:
+                continue
+            entry = _decode(raw)
+            if entry.media_expire_ms and entry.media_expire_ms < now_ms:
+                continue
+            found[tweet_id] = entry
+            if current:
+                self._hot[tweet_id] = entry
+        hits = sum(1 for t in cold if t in found)
+        LOOKUPS.labels("warm", "hit").inc(hits)
+        LOOKUPS.labels("warm", "miss").inc(len(cold) - hits)
+        return found
+
+    def _forget(self, changes: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
+                ) -> bytes | None:
+        """Drops the changed ids from the hot tier; returns the last stream id read."""
+        last = None
+        for _, entries in changes or []:
+            if len(entries) >= SYNC_BATCH:
+                self._hot.clear()  # too far behind to trust any hot entry
+            for entry_id, fields in entries:
+                for raw in fields.get(b"ids", b"").split(b","):
+                    if raw:
+                        self._hot.pop(int(raw), None)
+                last = entry_id
+        if last is not None and (self._stream_at is None
+                                 or _position(last) > _position(self._stream_at)):
+            self._stream_at = last
+        return last
+
+    async def recently_changed(self, count: int) -> list[int]:
+        """The ids most recently changed (liked, retweeted, replied to, edited),
+        newest first: what to warm the hot tier with."""
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self._redis.xrevrange(
+            INVALIDATIONS, count=count)  # type: ignore[assignment]
+        ids = (int(raw) for _, fields in entries for raw in fields.get(b"ids", b"").split(b",")
+               if raw)
+        return list(dict.fromkeys(ids))[:count]
+
+    # Writes (the tweets service only) ----------------------------------------------
+
+    async def fill(self, items: Iterable[tuple[int, Versioned]]) -> None:
+        """Stores entries read from the store on a miss (never over a newer one)."""
+        pairs = list(items)
+        if not pairs or not self.breaker.allow() or self._generation is None:
+            return
+        started = time.perf_counter()
+        try:
+            await self._put(keys=[self._key(t) for t, _ in pairs],
+                            args=[self._warm_ttl_ms, *(_encode(v) for _, v in pairs)])
+        except REDIS_ERRORS:
+            self.breaker.failed()
+            log.warning("tweet cache fill failed", exc_info=True)
+            return
+        self.breaker.succeeded()
+        FILL_SECONDS.observe(time.perf_counter() - started)
+
+    async def changed(self, items: Sequence[tuple[int, Versioned]]) -> None:
+        """After a committed change: the new entries, then the invalidation that
+        makes every process drop its hot copies. When Redis cannot take them the
+        generation is bumped as soon as it can, retiring every older entry."""
+        if not items:
+            return
+        for tweet_id, _ in items:
+            self._hot.pop(tweet_id, None)
+        try:
+            if self._generation is None or self._dirty:
+                await self._start()
+            if self._dirty:
+                self._generation = int(await self._redis.incr(GENERATION))
+                self._hot.clear()
+                self._dirty = False
+            async with self._redis.pipeline(transaction=False) as pipe:
+                await self._put(keys=[self._key(t) for t, _ in items],
+                                args=[self._warm_ttl_ms, *(_encode(v) for _, v in items)],
+                                client=pipe)
+                pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
+                          maxlen=INVALIDATIONS_KEPT, approximate=True)
+                await pipe.execute()
+        except REDIS_ERRORS:
+            self._dirty = True
+            self.breaker.failed()
+            log.warning("tweet cache update failed; its generation will be bumped",
+                        exc_info=True)
+            return
+        self.breaker.succeeded()
+
+    async def retry_pending(self) -> None:
+        """Bumps the generation if an earlier change could not be written (the
+        tweets service calls this periodically, so the bump does not wait for
+        the next change)."""
+        if not self._dirty:
+            return
+        try:
+            self._generation = int(await self._redis.incr(GENERATION))
+            self._hot.clear()
+            self._dirty = False
+        except REDIS_ERRORS:
+            return

@@ -1,0 +1,104 @@
+"""Reading tweets through the tweet cache (services/shared/tweet_cache.py): hot
+tier, then Redis, then Cassandra, and keeping the cache right after changes.
+
+A page of n tweets costs, when everything is cached, one Redis round trip for
+the tweets (two when retweets bring in originals not on the page) and one for
+the viewer's flags; profiles come from the users client's in-process cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from twitter.tweets.v1 import cache_pb2, tweets_pb2
+
+from services.shared.logging import get_logger
+from services.shared.tweet_cache import TweetCache, Versioned
+from services.shared.tweet_views import flag_targets, originals_needed, people, render
+from services.shared.viewer_flags import ViewerFlags
+from services.tweets.media import MediaClient
+from services.tweets.repository import TweetStore
+from services.tweets.users import UsersClient
+from services.tweets.views import cached_entry
+
+log = get_logger(__name__)
+WARM_COUNT = 2000  # recently changed tweets read into the hot tier at start
+
+
+class CachedReads:
+    def __init__(self, cache: TweetCache, flags: ViewerFlags, store: TweetStore,
+                 media: MediaClient, users: UsersClient) -> None:
+        self._cache = cache
+        self._flags = flags
+        self._store = store
+        self._media = media
+        self._users = users
+        self._loading: set[asyncio.Task[None]] = set()
+
+    async def tweets(self, tweet_ids: Sequence[int], viewer: int) -> list[tweets_pb2.Tweet]:
+        """The tweets as the viewer sees them, in the order asked, once each;
+        deleted and unknown ones (and retweets of deleted tweets) left out."""
+        ids = list(dict.fromkeys(t for t in tweet_ids if t > 0))
+        entries = await self.entries(ids)
+        originals = originals_needed(entries)
+        if originals:
+            entries |= await self.entries(sorted(originals))
+        (liked, retweeted), authors = await asyncio.gather(
+            self._viewer_flags(viewer, flag_targets(ids, entries)),
+            self._users.summaries(people(entries)))
+        shown = (render(t, entries, authors, liked, retweeted) for t in ids)
+        return [t for t in shown if t is not None]
+
+    async def entries(self, ids: Sequence[int]) -> dict[int, cache_pb2.CachedTweet]:
+        """Cached entries for the ids that exist (deleted ones marked deleted)."""
+        found = await self._cache.get(ids)
+        missing = [t for t in ids if t not in found]
+        if missing:
+            loaded = await self._load(missing)
+            await self._cache.fill(loaded.items())
+            found |= {t: v.entry for t, v in loaded.items()}
+        return found
+
+    async def refresh(self, tweet_ids: Sequence[int]) -> None:
+        """After a committed change: the new entries replace the cached ones in
+        every tier, before the change's RPC answers."""
+        loaded = await self._load(list(dict.fromkeys(tweet_ids)))
+        await self._cache.changed(list(loaded.items()))
+
+    async def _load(self, ids: list[int]) -> dict[int, Versioned]:
+        records = await self._store.get_versioned(ids)
+        media = {m for record, _ in records.values() for m in record.media_ids}
+        attachments = await self._media.attachments(media) if media else {}
+        return {t: Versioned(version, cached_entry(record, attachments))
+                for t, (record, version) in records.items()}
+
+    async def _viewer_flags(self, viewer: int, targets: list[int]) -> tuple[set[int], set[int]]:
+        if not viewer or not targets:
+            return set(), set()
+        flags = await self._flags.get(viewer, targets)
+        if flags is not None:
+            return flags
+        self._materialise_soon(viewer)
+        return await self._store.viewer_flags(targets, viewer)
+
+    def _materialise_soon(self, viewer: int) -> None:
+        task = asyncio.create_task(self._materialise(viewer))
+        self._loading.add(task)
+        task.add_done_callback(self._loading.discard)
+
+    async def _materialise(self, viewer: int) -> None:
+        token = await self._flags.lease(viewer)
+        if token is None:
+            return
+        try:
+            liked, retweeted = await self._store.engaged_by(viewer)
+            await self._flags.store(viewer, token, liked, retweeted)
+        except Exception:
+            log.warning("could not materialise viewer flags", viewer=viewer, exc_info=True)
+
+    async def warm(self, recent_ids: Sequence[int]) -> None:
+        """Reads these tweets through the tiers, so the first reads after a start
+        find them hot."""
+        for start in range(0, len(recent_ids), 100):
+            await self.entries(recent_ids[start:start + 100])
