@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from stack.topology import REPO
+from stack.topology import REPO, service_of
 
 _SHARED = ("services/shared", "generated")
 
@@ -36,7 +36,7 @@ def fingerprint(program: str, services: Iterable[str]) -> str:
         roots: tuple[str, ...] = ("edge", "generated")
         extra = ",".join(sorted(services))
     else:
-        roots = (f"services/{program.removesuffix('-worker')}", *_SHARED)
+        roots = (f"services/{service_of(program)}", *_SHARED)
         extra = ""
     digest = hashlib.sha256(extra.encode())
     for root in roots:

@@ -101,15 +101,19 @@ def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[
     port = settings.service_port(name)
     base = dict(contract) | {"PYTHONUNBUFFERED": "1"}
     python = str(VENV_BIN / "python")
+    metrics = port + topology.METRICS_OFFSET
     programs = [
         Program(
-            name, [python, "-m", f"services.{name}"], Tier.APP, 300, port,
+            process_name(name, n), [python, "-m", f"services.{name}"], Tier.APP, 300, port,
             env=base | {
                 "SERVICE_NAME": name,
                 "GRPC_PORT": str(port),
-                "METRICS_PORT": str(port + topology.METRICS_OFFSET),
+                "METRICS_PORT": str(metrics + (n - 1) * topology.PROCESS_METRICS_STRIDE),
+                # Processes of one service must not share a snowflake worker id.
+                "ID_WORKER": str(n - 1),
             },
         )
+        for n in range(1, settings.processes[name] + 1)
     ]  # fmt: skip
     if topology.has_worker(name):
         # Workers stop before services: they consume events and call the services.
@@ -123,6 +127,11 @@ def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[
             )
         )  # fmt: skip
     return programs
+
+
+def process_name(service: str, n: int) -> str:
+    """The first process carries the service's name; more are `<name>-p<n>`."""
+    return service if n == 1 else f"{service}-p{n}"
 
 
 def build(settings: Settings, contract: Mapping[str, str], local_infra: list[str]) -> list[Program]:

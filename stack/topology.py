@@ -41,6 +41,13 @@ SERVICE_PORTS: dict[str, int] = {
     "ratelimit": 17107,
 }
 METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
+# Processes per service, all on the service's port (gRPC listens with
+# SO_REUSEPORT, so the kernel spreads connections over them); <NAME>_PROCESSES
+# overrides. Two for the hot read path on this 2-core machine, chosen by `make
+# bench BENCH=timeline`; one elsewhere. Process n > 1 serves metrics on the
+# first one's metrics port + 1000 * (n - 1).
+DEFAULT_PROCESSES: dict[str, int] = {"timeline": 2, "tweets": 2}
+PROCESS_METRICS_STRIDE = 1000
 WORKER_METRICS_OFFSET = 200  # a worker runs beside its service, so it needs a port of its own
 
 
@@ -81,6 +88,7 @@ class Settings:
     ports: dict[str, int]
     stack_dir: Path
     cache_dir: Path
+    processes: dict[str, int]
 
     def service_port(self, service: str) -> int:
         return self.ports[service_port_var(service)]
@@ -107,7 +115,16 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
     cache_dir = Path(
         environ.get("TWITTER_CACHE") or Path.home() / ".cache" / "twitter-mesh"
     ).absolute()
-    return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir)
+    processes = {s: _processes(environ, s) for s in SERVICE_PORTS}
+    return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir, processes=processes)
+
+
+def _processes(environ: Mapping[str, str], service: str) -> int:
+    var = f"{service.upper()}_PROCESSES"
+    raw = environ.get(var, "").strip() or str(DEFAULT_PROCESSES.get(service, 1))
+    if not re.fullmatch(r"[1-9]\d?", raw):
+        raise ValueError(f"{var}={raw!r} is not a process count (1-99)")
+    return int(raw)
 
 
 def services() -> list[str]:
@@ -123,3 +140,8 @@ def unknown_services() -> list[str]:
 
 def has_worker(service: str) -> bool:
     return (SERVICES_DIR / service / "worker.py").is_file()
+
+
+def service_of(program: str) -> str:
+    """The service a program runs (its worker and extra processes included)."""
+    return re.sub(r"-(worker|p\d+)$", "", program)

@@ -19,7 +19,8 @@ from twitter.users.v1 import events_pb2 as user_events
 
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.timestamps import from_timestamp
-from services.timeline.store import Entry, TimelineStore, home_key, mentions_key
+from services.timeline.domain import Entry
+from services.timeline.store import TimelineStore, home_key, mentions_key
 
 FANOUT_LAG = Histogram(
     "timeline_fanout_lag_seconds", "Tweet created to its last follower's timeline written.",
@@ -36,14 +37,12 @@ async def _no_progress() -> None:
 
 class Fanout:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient, *,
-                 celebrity_threshold: int, follow_backfill: int = 50,
-                 following_cache: Callable[[int], Awaitable[None]] | None = None) -> None:
+                 celebrity_threshold: int, follow_backfill: int = 50) -> None:
         self._store = store
         self._users = users
         self._tweets = tweets
         self._threshold = celebrity_threshold
         self._backfill = follow_backfill
-        self._forget_following = following_cache
 
     async def is_celebrity(self, author_id: int) -> bool:
         celebrity = await self._users.follower_count(author_id) > self._threshold
@@ -62,6 +61,7 @@ class Fanout:
             await self._store.add([home_key(event.author_user_id)], entry)
             written += 1
         if await self.is_celebrity(event.author_user_id):
+            await self._store.add_recent(event.author_user_id, entry)
             return written  # merged in at read time instead
         async for batch in self._users.follower_batches(event.author_user_id):
             count = await self._store.add_to_active_homes(batch, entry)
@@ -80,7 +80,8 @@ class Fanout:
         await self._store.remove((mentions_key(u) for u in event.mention_user_ids), entry)
         await self._store.remove([home_key(event.author_user_id)], entry)
         if await self._store.celebrities_among([event.author_user_id]):
-            return  # never fanned out, so nothing cached to remove
+            await self._store.remove_recent(event.author_user_id, entry)
+            return  # never fanned out, so nothing else cached to remove
         # Reads drop deleted tweets anyway (hydration leaves them out); removing
         # them here keeps pages full.
         async for batch in self._users.follower_batches(event.author_user_id):
@@ -88,8 +89,7 @@ class Fanout:
             await progress()
 
     async def follow_created(self, event: user_events.FollowCreated) -> None:
-        if self._forget_following:
-            await self._forget_following(event.follower_id)
+        await self._store.forget_following(event.follower_id)
         if not await self._store.is_active(event.follower_id):
             return  # rebuilt on the next read anyway
         if event.followee_follower_count > self._threshold:
@@ -99,6 +99,5 @@ class Fanout:
                                    (Entry(t, event.followee_id) for t in recent))
 
     async def follow_deleted(self, event: user_events.FollowDeleted) -> None:
-        if self._forget_following:
-            await self._forget_following(event.follower_id)
+        await self._store.forget_following(event.follower_id)
         await self._store.remove_author(event.follower_id, event.followee_id)

@@ -1,77 +1,150 @@
-"""Reading timelines: cached entries merged with celebrities' recent tweets,
-hydrated through the tweets service, newest first, cursor-paged by tweet id."""
+"""Reading timelines: cached entries merged with the recent tweets of the
+celebrities the reader follows, hydrated from the tweet cache, newest first,
+cursor-paged by tweet id.
+
+A home page on a warm cache is at most five Redis round trips and no RPC,
+whatever the page size or the number of people followed: the page start
+(activity, cached entries, followed celebrities), the celebrities' recent
+entries (when any are followed), the tweets, their originals (when retweets
+bring in uncached ones) and the reader's flags. tests/integration/
+test_timeline_reads.py counts them.
+
+When Redis is unreachable (the store's circuit breaker is open), the page is
+assembled from the tweets service instead: whom the reader follows, their
+recent tweets, and BatchGetTweets, which reads Cassandra. When that fails too,
+the answer is UNAVAILABLE (503 with Retry-After), never an internal error.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Iterable
 
-from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared.errors import PermissionDenied
-from services.shared.pagination import clamp_page_size, decode_token, encode_token
+from services.shared.breaker import CircuitBreaker
+from services.shared.errors import Unavailable
+from services.shared.logging import get_logger
+from services.shared.pagination import clamp_page_size
 from services.shared.peers import TweetsClient, UsersClient
-from services.timeline.store import Entry, TimelineStore, home_key, mentions_key
+from services.shared.redis_client import REDIS_ERRORS
+from services.timeline.domain import (
+    SLACK,
+    Entry,
+    Timeline,
+    decode_cursor,
+    merge,
+    next_token,
+    require_self,
+)
+from services.timeline.hydrate import Hydrator
+from services.timeline.store import RecentPage, TimelineStore, mentions_key
 
-# Extra candidates per page, so tweets deleted since they were cached do not
-# leave pages short.
-SLACK = 10
+log = get_logger(__name__)
+
 REBUILD_PER_FOLLOWEE = 50
-REBUILD_CONCURRENCY = 16
-FOLLOWING_TTL_SECONDS = 300
-
-
-def following_key(user_id: int) -> str:
-    return f"tl:{user_id}:following"
+FETCH_CONCURRENCY = 16
 
 
 class Reader:
-    def __init__(self, store: TimelineStore, redis: Redis, users: UsersClient,
-                 tweets: TweetsClient) -> None:
+    def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient,
+                 hydrator: Hydrator, *, breaker: CircuitBreaker | None = None) -> None:
         self._store = store
-        self._redis = redis
         self._users = users
         self._tweets = tweets
+        self._hydrator = hydrator
+        self._breaker = breaker or CircuitBreaker("timeline_store")
 
     async def home(self, caller: int, user_id: int, page_size: int,
                    page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
-        _require_self(caller, user_id)
+        require_self(caller, user_id)
         limit = clamp_page_size(page_size)
-        before = _cursor(page_token)
-        if not await self._store.touch_if_active(user_id):
-            await self.rebuild(user_id)
+        before = decode_cursor(page_token, user_id, Timeline.HOME)
         want = limit + SLACK
-        cached = await self._store.page(home_key(user_id), before_id=before, count=want)
-        celebrities = await self._store.celebrities_among(await self.following(user_id))
-        merged = await self._merge(cached, celebrities, before, want)
-        return await self._hydrated_page(merged, user_id, limit, want)
+        if self._breaker.allow():
+            try:
+                candidates = await self._cached_home(user_id, before, want)
+                self._breaker.succeeded()
+            except REDIS_ERRORS:
+                self._breaker.failed()
+                log.warning("timeline cache unreachable; reading from the store", exc_info=True)
+                candidates = await self._stored_home(user_id, before, want)
+        else:
+            candidates = await self._stored_home(user_id, before, want)
+        return await self._page(Timeline.HOME, candidates, user_id, limit, want)
 
     async def mentions(self, caller: int, user_id: int, page_size: int,
                        page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
-        _require_self(caller, user_id)
+        require_self(caller, user_id)
         limit = clamp_page_size(page_size)
+        before = decode_cursor(page_token, user_id, Timeline.MENTIONS)
         want = limit + SLACK
-        entries = await self._store.page(mentions_key(user_id), before_id=_cursor(page_token),
-                                         count=want)
-        return await self._hydrated_page(entries, user_id, limit, want)
+        try:
+            candidates = await self._store.page(mentions_key(user_id), before_id=before,
+                                                count=want)
+        except REDIS_ERRORS as exc:
+            # Mentions live only in the cache (no store keeps them per user).
+            raise Unavailable("mentions are unavailable right now; try again") from exc
+        return await self._page(Timeline.MENTIONS, candidates, user_id, limit, want)
 
     async def following(self, user_id: int) -> list[int]:
         """Whom a user follows, cached in Redis; follow events drop the cache."""
-        key = following_key(user_id)
-        cached = await self._redis.smembers(key)
-        if cached:
-            return [int(m) for m in cached if m != b"-"]
+        try:
+            cached = await self._store.following(user_id)
+        except REDIS_ERRORS:
+            return await self._users.following(user_id)
+        if cached is not None:
+            return cached
         ids = await self._users.following(user_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(key, "-", *[str(i) for i in ids])  # "-" marks an empty list as known
-            pipe.expire(key, FOLLOWING_TTL_SECONDS)
-            await pipe.execute()
+        await self._store.set_following(user_id, ids)
         return ids
 
-    async def forget_following(self, user_id: int) -> None:
-        await self._redis.delete(following_key(user_id))
+    async def _cached_home(self, user_id: int, before: int | None, want: int) -> list[Entry]:
+        start = await self._store.home_start(user_id, before, want)
+        if not start.active:
+            await self.rebuild(user_id)
+            start = await self._store.home_start(user_id, before, want)
+        celebrities = start.celebrities
+        if not start.following_known:
+            followees = await self.following(user_id)
+            celebrities = await self._store.celebrities_among(followees)
+        recents = await self._store.recent_pages(celebrities, before, want)
+        sources = [start.entries]
+        for author in celebrities:
+            sources.append(await self._recent(author, recents.get(author), before, want))
+        return merge(sources, before, want)
+
+    async def _recent(self, author: int, page: RecentPage | None, before: int | None,
+                      want: int) -> list[Entry]:
+        """A celebrity's entries for this page: from the cached set when it is
+        complete and reaches far enough back, else from the tweets service."""
+        if page is not None and page.complete and (len(page.entries) >= want or not page.full):
+            return page.entries
+        if page is None or not page.complete:
+            ids = await self._tweets.recent_ids(author, self._store.capacity)
+            await self._store.replace_recent(author, [Entry(t, author) for t in ids])
+            if before is None or len(ids) < self._store.capacity:
+                return [Entry(t, author) for t in ids
+                        if before is None or t < before][:want]
+        # A deep page, beyond what the set keeps: ask for exactly that range.
+        ids = await self._tweets.recent_ids(author, want, before or 0)
+        return [Entry(t, author) for t in ids]
+
+    async def _stored_home(self, user_id: int, before: int | None, want: int) -> list[Entry]:
+        """The page without Redis: every followed author's recent tweets."""
+        followees = await self._users.following(user_id)
+        return merge(await self._recent_of([*followees, user_id], before, want), before, want)
+
+    async def _recent_of(self, authors: list[int], before: int | None,
+                         count: int) -> list[list[Entry]]:
+        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def recent(author: int) -> list[Entry]:
+            async with gate:
+                ids = await self._tweets.recent_ids(author, count, before or 0)
+            return [Entry(t, author) for t in ids]
+
+        return list(await asyncio.gather(*(recent(a) for a in authors)))
 
     async def rebuild(self, user_id: int) -> None:
         """Materialises a missing home timeline (new, returning or evicted user)
@@ -86,50 +159,15 @@ class Reader:
             followees = await self.following(user_id)
             celebrities = set(await self._store.celebrities_among(followees))
             authors = [u for u in followees if u not in celebrities] + [user_id]
-            gate = asyncio.Semaphore(REBUILD_CONCURRENCY)
-
-            async def recent(author: int) -> list[Entry]:
-                async with gate:
-                    ids = await self._tweets.recent_ids(author, REBUILD_PER_FOLLOWEE)
-                return [Entry(t, author) for t in ids]
-
-            batches = await asyncio.gather(*(recent(a) for a in authors))
+            batches = await self._recent_of(authors, None, REBUILD_PER_FOLLOWEE)
             newest = heapq.nlargest(self._store.capacity, (e for b in batches for e in b))
             await self._store.replace_home(user_id, newest)
         finally:
             await self._store.unlock_rebuild(user_id)
 
-    async def _merge(self, cached: list[Entry], celebrities: Iterable[int], before: int | None,
-                     want: int) -> list[Entry]:
-        async def recent(author: int) -> list[Entry]:
-            return [Entry(t, author) for t in await self._tweets.recent_ids(author, want)]
-
-        recents = await asyncio.gather(*(recent(c) for c in celebrities))
-        seen: set[int] = set()
-        merged: list[Entry] = []
-        for entry in sorted((e for batch in [cached, *recents] for e in batch), reverse=True):
-            if entry.tweet_id in seen or (before is not None and entry.tweet_id >= before):
-                continue
-            seen.add(entry.tweet_id)
-            merged.append(entry)
-        return merged[:want]
-
-    async def _hydrated_page(self, candidates: list[Entry], viewer: int, limit: int,
-                             want: int) -> tuple[list[tweets_pb2.Tweet], str]:
-        tweets = await self._tweets.hydrate([e.tweet_id for e in candidates], viewer)
-        page = tweets[:limit]
-        if len(tweets) > limit:
-            return page, encode_token({"before": page[-1].tweet_id})
-        if len(candidates) >= want:  # all the rest were deleted; more may follow
-            return page, encode_token({"before": candidates[-1].tweet_id})
-        return page, ""
-
-
-def _require_self(caller: int, user_id: int) -> None:
-    if caller != user_id:
-        raise PermissionDenied("you may only read your own timeline")
-
-
-def _cursor(page_token: str) -> int | None:
-    cursor = decode_token(page_token, keys=("before",))
-    return int(cursor["before"]) if cursor else None
+    async def _page(self, timeline: Timeline, candidates: list[Entry], user_id: int,
+                    limit: int, want: int) -> tuple[list[tweets_pb2.Tweet], str]:
+        tweets = await self._hydrator.tweets([e.tweet_id for e in candidates], user_id)
+        token = next_token(user_id, timeline, [t.tweet_id for t in tweets], candidates,
+                           limit, want)
+        return tweets[:limit], token

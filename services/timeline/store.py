@@ -1,13 +1,20 @@
-"""The Redis timeline cache.
+"""The Redis timeline cache: every key the timeline service uses.
 
 Per user: `tl:{id}:home` and `tl:{id}:mentions`, sorted sets whose members are
 `<tweet_id>:<author_id>` (the author lets an unfollow remove an author's
-entries) scored by the tweet's millisecond timestamp (a 64-bit id does not fit
-a double exactly), trimmed to the newest `capacity` entries; and
-`tl:{id}:active`, a marker with a TTL of the inactivity period, refreshed on
-every read. The marker means "this home timeline is materialised and its owner
-is active": fanout writes only to timelines that have it, and a read that
-finds it missing rebuilds the timeline first.
+entries) scored by the tweet's millisecond timestamp, trimmed to the newest
+`capacity` entries; `tl:{id}:active`, a marker with a TTL of the inactivity
+period, refreshed on every read (fanout writes only to timelines that have it,
+and a read that finds it missing rebuilds the timeline first); and
+`tl:{id}:following`, whom the user follows (with `-` so that "follows nobody"
+is cached too), dropped by follow events.
+
+Per celebrity (an author merged in at read time instead of fanned out):
+`tl:{id}:recent`, their newest tweet entries (user-based caching), kept by the
+fanout worker. Its `0:0` member (score 0) marks a set rebuilt from the tweets
+service, i.e. complete down to its oldest entry; fanout adds to a set either
+way, so a rebuild racing a new tweet never loses it. `tl:celebrities` holds
+the ids of the authors above the threshold.
 """
 
 from __future__ import annotations
@@ -17,27 +24,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from services.shared.ids import id_time
-
-
-@dataclass(frozen=True, order=True)
-class Entry:
-    tweet_id: int
-    author_id: int
-
-    @property
-    def member(self) -> str:
-        return f"{self.tweet_id}:{self.author_id}"
-
-    @property
-    def score(self) -> int:
-        return int(id_time(self.tweet_id).timestamp() * 1000)
-
-    @classmethod
-    def parse(cls, member: str | bytes) -> Entry:
-        text = member.decode() if isinstance(member, bytes) else member
-        tweet_id, _, author_id = text.partition(":")
-        return cls(int(tweet_id), int(author_id or 0))
+from services.timeline.domain import Entry, score_of
 
 
 def home_key(user_id: int) -> str:
@@ -54,6 +41,47 @@ def active_key(user_id: int) -> str:
 
 def rebuild_lock_key(user_id: int) -> str:
     return f"tl:{user_id}:rebuilding"
+
+
+def following_key(user_id: int) -> str:
+    return f"tl:{user_id}:following"
+
+
+def recent_key(author_id: int) -> str:
+    return f"tl:{author_id}:recent"
+
+
+COMPLETE = "0:0"  # the marker member of a rebuilt celebrity set
+FOLLOWING_TTL_SECONDS = 3600
+RECENT_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """What one round trip tells about a home timeline page."""
+
+    active: bool  # materialised (and now touched); otherwise rebuild it first
+    entries: list[Entry]
+    following_known: bool
+    celebrities: list[int]  # followed authors who are merged in at read time
+
+
+@dataclass(frozen=True)
+class RecentPage:
+    entries: list[Entry]
+    complete: bool  # rebuilt, so nothing between its entries is missing
+    full: bool  # at capacity: older tweets may exist beyond it
+
+
+def _max_score(before: int | None) -> float | str:
+    return score_of(before) if before is not None else "+inf"
+
+
+def _entries(members: Iterable[bytes], before: int | None, count: int) -> list[Entry]:
+    entries = sorted((Entry.parse(m) for m in members), reverse=True)
+    if before is not None:
+        entries = [e for e in entries if e.tweet_id < before]
+    return entries[:count]
 
 
 # Adds one entry to the home timelines of the active users among a batch, in
@@ -128,15 +156,82 @@ class TimelineStore:
 
     async def page(self, key: str, *, before_id: int | None, count: int) -> list[Entry]:
         """Entries newest first, strictly older than `before_id`."""
-        max_score: float | str = "+inf"
-        if before_id is not None:
-            max_score = Entry(before_id, 0).score
+        # Entries of the same millisecond as `before_id` are fetched (and filtered
+        # by id); 64 extra cover any burst within one millisecond.
         members: list[bytes] = await self._redis.zrevrangebyscore(  # type: ignore[assignment]
-            key, max_score, "-inf", start=0, num=count + 64)
-        entries = sorted((Entry.parse(m) for m in members), reverse=True)
-        if before_id is not None:
-            entries = [e for e in entries if e.tweet_id < before_id]
-        return entries[:count]
+            key, _max_score(before_id), "-inf", start=0, num=count + 64)
+        return _entries(members, before_id, count)
+
+    async def home_start(self, user_id: int, before: int | None, count: int) -> PageStart:
+        """Touches the activity marker, reads the cached page and the celebrities
+        the user follows: one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(active_key(user_id), "1", ex=self._inactive_after, xx=True)
+            pipe.zrevrangebyscore(home_key(user_id), _max_score(before), "-inf", start=0,
+                                  num=count + 64)
+            pipe.exists(following_key(user_id))
+            pipe.sinter([following_key(user_id), CELEBRITIES])
+            active, members, known, celebrities = await pipe.execute()
+        return PageStart(bool(active), _entries(members, before, count), bool(known),
+                         sorted(int(c) for c in celebrities))
+
+    async def recent_pages(self, authors: Sequence[int], before: int | None,
+                           count: int) -> dict[int, RecentPage]:
+        """Each celebrity's cached entries older than `before`: one round trip."""
+        if not authors:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for author in authors:
+                pipe.zrevrangebyscore(recent_key(author), _max_score(before), "(0", start=0,
+                                      num=count + 64)
+                pipe.zscore(recent_key(author), COMPLETE)
+                pipe.zcard(recent_key(author))
+            results = await pipe.execute()
+        pages = {}
+        for i, author in enumerate(authors):
+            members, marker, size = results[3 * i:3 * i + 3]
+            pages[author] = RecentPage(_entries(members, before, count), marker is not None,
+                                       size > self.capacity)
+        return pages
+
+    async def replace_recent(self, author_id: int, entries: Iterable[Entry]) -> None:
+        """Stores a celebrity's recent entries read from the tweets service, merged
+        with whatever fanout added meanwhile, and marks the set complete."""
+        mapping = {e.member: e.score for e in entries} | {COMPLETE: 0}
+        key = recent_key(author_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, mapping)
+            pipe.zremrangebyrank(key, 1, -self.capacity - 2)  # rank 0 is the marker
+            pipe.expire(key, RECENT_TTL_SECONDS)
+            await pipe.execute()
+
+    async def add_recent(self, author_id: int, entry: Entry) -> None:
+        key = recent_key(author_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {entry.member: entry.score})
+            pipe.zremrangebyrank(key, 1, -self.capacity - 2)
+            pipe.expire(key, RECENT_TTL_SECONDS)
+            await pipe.execute()
+
+    async def remove_recent(self, author_id: int, entry: Entry) -> None:
+        await self._redis.zrem(recent_key(author_id), entry.member)
+
+    async def following(self, user_id: int) -> list[int] | None:
+        """Whom the user follows, if cached."""
+        members = await self._redis.smembers(following_key(user_id))
+        if not members:
+            return None
+        return [int(m) for m in members if m != b"-"]
+
+    async def set_following(self, user_id: int, ids: Sequence[int]) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(following_key(user_id))
+            pipe.sadd(following_key(user_id), "-", *[str(i) for i in ids])
+            pipe.expire(following_key(user_id), FOLLOWING_TTL_SECONDS)
+            await pipe.execute()
+
+    async def forget_following(self, user_id: int) -> None:
+        await self._redis.delete(following_key(user_id))
 
     async def is_active(self, user_id: int) -> bool:
         return bool(await self._redis.exists(active_key(user_id)))

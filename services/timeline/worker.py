@@ -8,21 +8,17 @@ from __future__ import annotations
 import asyncio
 
 from prometheus_client import start_http_server
-from redis.asyncio import Redis
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
 from services.shared import consumer
 from services.shared import events as jetstream
-from services.shared.clients import internal_channel
 from services.shared.consumer import ConsumerSpec, Progress
 from services.shared.logging import configure_logging, get_logger
-from services.shared.peers import TweetsClient, UsersClient
 from services.shared.telemetry import configure_tracing
+from services.timeline import wiring
 from services.timeline.fanout import Fanout
-from services.timeline.reader import following_key
 from services.timeline.settings import TimelineSettings
-from services.timeline.store import TimelineStore
 
 log = get_logger(__name__)
 
@@ -60,28 +56,16 @@ async def main() -> None:
     configure_tracing(settings.service_name)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)
-    token = settings.internal_token.get_secret_value()
-    users_channel = internal_channel(settings.users_addr, token)
-    tweets_channel = internal_channel(settings.tweets_addr, token)
-    redis = Redis.from_url(settings.redis_url)
-    store = TimelineStore(redis, capacity=settings.timeline_capacity,
-                          inactive_after_seconds=settings.inactive_after_seconds)
-
-    async def forget_following(user_id: int) -> None:
-        await redis.delete(following_key(user_id))
-
-    fanout = Fanout(store, UsersClient(users_channel), TweetsClient(tweets_channel),
-                    celebrity_threshold=settings.celebrity_threshold,
-                    following_cache=forget_following)
+    conn = wiring.connect(settings)
+    fanout = Fanout(conn.store, conn.users, conn.tweets,
+                    celebrity_threshold=settings.celebrity_threshold)
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await jetstream.ensure_stream(js)
 
     log.info("fanout worker started")
     await consumer.serve_consumers(js, specs(fanout, settings))
     await nc.drain()
-    await redis.aclose()
-    await users_channel.close()
-    await tweets_channel.close()
+    await conn.close()
     log.info("fanout worker stopped")
 
 

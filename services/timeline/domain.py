@@ -1,0 +1,98 @@
+"""Timeline rules, plain Python: entries, the read-time merge of cached entries
+with celebrities' tweets, and page tokens bound to one user's one timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from services.shared.errors import InvalidArgument, PermissionDenied
+from services.shared.ids import id_time
+from services.shared.pagination import decode_token, encode_token
+
+# Extra candidates per page, so tweets deleted since they were cached do not
+# leave pages short.
+SLACK = 10
+
+
+class Timeline(Enum):
+    HOME = "home"
+    MENTIONS = "mentions"
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    """One timeline entry; ordered by tweet id (time-ordered), then author."""
+
+    tweet_id: int
+    author_id: int
+
+    @property
+    def member(self) -> str:
+        return f"{self.tweet_id}:{self.author_id}"
+
+    @property
+    def score(self) -> int:
+        return score_of(self.tweet_id)
+
+    @classmethod
+    def parse(cls, member: str | bytes) -> Entry:
+        text = member.decode() if isinstance(member, bytes) else member
+        tweet_id, _, author_id = text.partition(":")
+        return cls(int(tweet_id), int(author_id or 0))
+
+
+def score_of(tweet_id: int) -> int:
+    """Sorted-set score: the id's millisecond timestamp (a 64-bit id does not fit
+    a double exactly; ties are broken by id after reading)."""
+    return int(id_time(tweet_id).timestamp() * 1000)
+
+
+def require_self(caller: int, user_id: int) -> None:
+    if caller != user_id:
+        raise PermissionDenied("you may only read your own timeline")
+
+
+def merge(sources: Iterable[Iterable[Entry]], before: int | None, want: int) -> list[Entry]:
+    """Newest first, each tweet once, strictly older than `before`, at most `want`."""
+    seen: set[int] = set()
+    merged: list[Entry] = []
+    for entry in sorted((e for source in sources for e in source), reverse=True):
+        if entry.tweet_id in seen or (before is not None and entry.tweet_id >= before):
+            continue
+        seen.add(entry.tweet_id)
+        merged.append(entry)
+        if len(merged) == want:
+            break
+    return merged
+
+
+def encode_cursor(user_id: int, timeline: Timeline, before: int) -> str:
+    return encode_token({"u": user_id, "tl": timeline.value, "b": before})
+
+
+def decode_cursor(token: str, user_id: int, timeline: Timeline) -> int | None:
+    """The exclusive upper bound a page token carries; None for the first page.
+    A token of another user or timeline, or with a wrong type, is INVALID_ARGUMENT."""
+    cursor = decode_token(token, keys=("u", "tl", "b"))
+    if cursor is None:
+        return None
+    before = cursor["b"]
+    if cursor["u"] != user_id or cursor["tl"] != timeline.value:
+        raise InvalidArgument.field("page_token", "was not issued for this timeline")
+    if not isinstance(before, int) or isinstance(before, bool) or not 0 < before < 1 << 63:
+        raise InvalidArgument.field("page_token", "is not a valid page token")
+    return before
+
+
+def next_token(user_id: int, timeline: Timeline, shown: list[int], candidates: list[Entry],
+               limit: int, want: int) -> str:
+    """The token after a page: past the last tweet shown when the page is full,
+    past the last candidate when every one was deleted but more may follow, and
+    empty at the end."""
+    if len(shown) > limit:
+        return encode_cursor(user_id, timeline, shown[limit - 1])
+    if len(candidates) >= want:
+        return encode_cursor(user_id, timeline, candidates[-1].tweet_id)
+    return ""

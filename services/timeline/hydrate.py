@@ -1,0 +1,57 @@
+"""Timeline entries to tweets as the reader sees them, from the tweet cache.
+
+Round trips on a fully cached page: one Redis pipeline for the tweets (a
+second when retweets bring in originals that are not on the page) and one for
+the reader's flags; profiles come from the users client's in-process cache.
+Whatever the cache cannot answer (misses, a reader whose flags are not
+materialised, Redis down) is asked of the tweets service in one
+BatchGetTweets call, which reads through the same cache and fills it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from twitter.tweets.v1 import tweets_pb2
+
+from services.shared.peers import TweetsClient, UsersClient
+from services.shared.tweet_cache import TweetCache
+from services.shared.tweet_views import flag_targets, originals_needed, people, render
+from services.shared.viewer_flags import ViewerFlags
+
+
+class Hydrator:
+    def __init__(self, cache: TweetCache, flags: ViewerFlags, users: UsersClient,
+                 tweets: TweetsClient) -> None:
+        self._cache = cache
+        self._flags = flags
+        self._users = users
+        self._tweets = tweets
+
+    async def tweets(self, tweet_ids: Sequence[int], viewer: int) -> list[tweets_pb2.Tweet]:
+        """The tweets in the order given; deleted and missing ones left out."""
+        ids = list(dict.fromkeys(tweet_ids))
+        entries = await self._cache.get(ids)
+        originals = originals_needed(entries)
+        if originals:
+            entries |= await self._cache.get(sorted(originals))
+        unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())
+        flags = await self._flags.get(viewer, flag_targets(ids, entries)) if entries else None
+        if flags is None:
+            return await self._tweets.hydrate(ids, viewer)
+        # Misses, and retweets whose original missed, are fetched whole.
+        asked = [t for t in ids if t in unresolved
+                 or (t in entries and entries[t].tweet.retweet_of.tweet_id in unresolved)]
+        fetched = {t.tweet_id: t for t in await self._tweets.hydrate(asked, viewer)} \
+            if asked else {}
+        authors = await self._users.summaries(people(entries))
+        liked, retweeted = flags
+        page = []
+        for tweet_id in ids:
+            if tweet_id in asked:
+                tweet = fetched.get(tweet_id)  # None: deleted or missing
+            else:
+                tweet = render(tweet_id, entries, authors, liked, retweeted)
+            if tweet is not None:
+                page.append(tweet)
+        return page
