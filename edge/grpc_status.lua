@@ -20,6 +20,10 @@ function envoy_on_response(handle)
   local head = body:getBytes(0, math.min(body:length(), 64))
   local code = tonumber(head:match('^%s*{%s*"code"%s*:%s*(%d+)'))
   local want = code and STATUS_OF[code]
+  -- UNAVAILABLE: tell clients when to come back (a breaker probes within a second).
+  if (want or status) == 503 and handle:headers():get("retry-after") == nil then
+    handle:headers():add("retry-after", "1")
+  end
   if want and want ~= status and ENVOY_STATUS_OF[code] == status then
     handle:headers():replace(":status", tostring(want))
   end

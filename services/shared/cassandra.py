@@ -19,6 +19,7 @@ from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
     ExecutionProfile,
+    NoHostAvailable,
     ResponseFuture,
     Session,
 )
@@ -26,6 +27,7 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
 from services.shared.config import ScyllaSettings
+from services.shared.errors import Unavailable
 
 Row = dict[str, Any]
 Params = Sequence[Any] | Mapping[str, Any]
@@ -77,9 +79,14 @@ class Cql:
         bound: Any = statement.bind(params or ()) if isinstance(statement, PreparedStatement) \
             else statement
         async with self._gate:
-            future = self._session.execute_async(
-                bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT)
-            return await _rows(future)
+            try:
+                future = self._session.execute_async(
+                    bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT)
+                return await _rows(future)
+            except NoHostAvailable as exc:
+                # No node could even be asked: nothing was written, so the caller
+                # may simply retry later (UNAVAILABLE, 503).
+                raise Unavailable("the database is unavailable; try again shortly") from exc
 
     async def execute_many(self, work: Iterable[tuple[PreparedStatement, Params]]) -> list[
             list[Row]]:

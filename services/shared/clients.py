@@ -4,6 +4,7 @@ transient failures through the channel's service config (not hand-written loops)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -45,11 +46,13 @@ class _InternalToken(grpc.aio.UnaryUnaryClientInterceptor,
         return await continuation(self._with_token(details), request)
 
 
-def internal_channel(address: str, internal_token: str) -> grpc.aio.Channel:
+def internal_channel(address: str, internal_token: str, *,
+                     interceptors: Sequence[grpc.aio.ClientInterceptor] = ()
+                     ) -> grpc.aio.Channel:
     """A channel for calling another service's internal RPCs."""
     return grpc.aio.insecure_channel(
         address,
-        interceptors=[_InternalToken(internal_token)],
+        interceptors=[_InternalToken(internal_token), *interceptors],
         options=[
             ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
             ("grpc.enable_retries", 1),

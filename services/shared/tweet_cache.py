@@ -126,7 +126,6 @@ class TweetCache:
         self._hot: _HotTier = _HotTier(maxsize=hot_size, ttl=hot_ttl_seconds)
         self._warm_ttl_ms = warm_ttl_seconds * 1000
         self.breaker = breaker or CircuitBreaker("tweet_cache")
-        self._get = redis.register_script(_GET)
         self._put = redis.register_script(_PUT)
         self._generation: int | None = None
         self._stream_at: bytes | None = None
@@ -173,8 +172,9 @@ class TweetCache:
             pipe.get(GENERATION)
             pipe.xread({INVALIDATIONS: sent_from}, count=SYNC_BATCH)
             if cold:
-                await self._get(keys=[self._key(t) for t in cold], args=[self._warm_ttl_ms],
-                                client=pipe)
+                # EVAL, not a registered script: a pipeline with scripts first asks
+                # Redis whether they are loaded, which is a round trip of its own.
+                pipe.eval(_GET, len(cold), *(self._key(t) for t in cold), self._warm_ttl_ms)
             results = await pipe.execute()
         generation, changes = int(results[0] or 0), results[1]
         if generation != self._generation:
@@ -265,9 +265,8 @@ class TweetCache:
                 self._hot.clear()
                 self._dirty = False
             async with self._redis.pipeline(transaction=False) as pipe:
-                await self._put(keys=[self._key(t) for t, _ in items],
-                                args=[self._warm_ttl_ms, *(_encode(v) for _, v in items)],
-                                client=pipe)
+                pipe.eval(_PUT, len(items), *(self._key(t) for t, _ in items),
+                          self._warm_ttl_ms, *(_encode(v) for _, v in items))
                 pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
                           maxlen=INVALIDATIONS_KEPT, approximate=True)
                 await pipe.execute()

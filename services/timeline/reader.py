@@ -121,9 +121,9 @@ class Reader:
         if page is not None and page.complete and (len(page.entries) >= want or not page.full):
             return page.entries
         if page is None or not page.complete:
-            ids = await self._tweets.recent_ids(author, self._store.capacity)
+            ids = await self._tweets.recent_ids(author, self._store.recent_capacity)
             await self._store.replace_recent(author, [Entry(t, author) for t in ids])
-            if before is None or len(ids) < self._store.capacity:
+            if before is None or len(ids) < self._store.recent_capacity:
                 return [Entry(t, author) for t in ids
                         if before is None or t < before][:want]
         # A deep page, beyond what the set keeps: ask for exactly that range.

@@ -109,9 +109,11 @@ FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and das
 
 
 class TimelineStore:
-    def __init__(self, redis: Redis, *, capacity: int, inactive_after_seconds: int) -> None:
+    def __init__(self, redis: Redis, *, capacity: int, inactive_after_seconds: int,
+                 recent_capacity: int | None = None) -> None:
         self._redis = redis
         self.capacity = capacity
+        self.recent_capacity = recent_capacity or capacity
         self._inactive_after = inactive_after_seconds
         self._fanout = redis.register_script(_FANOUT)
 
@@ -191,7 +193,7 @@ class TimelineStore:
         for i, author in enumerate(authors):
             members, marker, size = results[3 * i:3 * i + 3]
             pages[author] = RecentPage(_entries(members, before, count), marker is not None,
-                                       size > self.capacity)
+                                       size > self.recent_capacity)
         return pages
 
     async def replace_recent(self, author_id: int, entries: Iterable[Entry]) -> None:
@@ -201,7 +203,7 @@ class TimelineStore:
         key = recent_key(author_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, mapping)
-            pipe.zremrangebyrank(key, 1, -self.capacity - 2)  # rank 0 is the marker
+            pipe.zremrangebyrank(key, 1, -self.recent_capacity - 2)  # rank 0: the marker
             pipe.expire(key, RECENT_TTL_SECONDS)
             await pipe.execute()
 
@@ -209,7 +211,7 @@ class TimelineStore:
         key = recent_key(author_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(key, {entry.member: entry.score})
-            pipe.zremrangebyrank(key, 1, -self.capacity - 2)
+            pipe.zremrangebyrank(key, 1, -self.recent_capacity - 2)
             pipe.expire(key, RECENT_TTL_SECONDS)
             await pipe.execute()
 

@@ -4,6 +4,7 @@ merge on read, deletes, unfollows, rebuilds and the live stream."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -183,3 +184,39 @@ async def test_live_stream_receives_a_new_tweet(edge: httpx.AsyncClient,
     await asyncio.wait_for(listener, timeout=5)
     assert "heartbeat" in received[0]
     assert received[-1]["entry"]["tweet"]["tweetId"] == tweet_id
+
+
+async def test_page_tokens_belong_to_one_users_timeline(edge: httpx.AsyncClient) -> None:
+    reader, other, author = await new_user(edge), await new_user(edge), await new_user(edge)
+    for fan in (reader, other):
+        await follow(edge, fan, author)
+    for n in range(4):
+        await tweet(edge, author, f"paged {n}")
+
+    async def token(user: dict[str, Any], path: str = "") -> str:
+        r = await edge.get(f"/v1/timeline/{user['userId']}{path}?pageSize=1",
+                           headers=user["headers"])
+        assert r.status_code == 200, r.text
+        next_token: str = r.json()["nextPageToken"]
+        return next_token
+
+    async def home_with(user: dict[str, Any], page_token: str) -> httpx.Response:
+        return await edge.get(f"/v1/timeline/{user['userId']}",
+                              params={"pageSize": 1, "pageToken": page_token},
+                              headers=user["headers"])
+
+    mine = await token(reader)
+    assert (await home_with(reader, mine)).status_code == 200
+    forged = {
+        "another user's": await token(other),
+        "a mentions": base64.urlsafe_b64encode(json.dumps(
+            {"u": int(reader["userId"]), "tl": "mentions", "b": 1}).encode()).decode(),
+        "a wrong type": base64.urlsafe_b64encode(json.dumps(
+            {"u": int(reader["userId"]), "tl": "home", "b": "x"}).encode()).decode(),
+        "a tampered": mine[:-3] + "@@@",
+        "a non-object": base64.urlsafe_b64encode(b"[1, 2]").decode(),
+    }
+    for what, bad in forged.items():
+        r = await home_with(reader, bad)
+        assert r.status_code == 400, f"{what} token: {r.status_code} {r.text}"
+        assert r.json()["code"] == 3

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -20,9 +19,8 @@ from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from services.shared.tweet_cache import TweetCache, Versioned
 from services.shared.viewer_flags import ViewerFlags
-from stack import topology
-from stack.programs import process_name
 from tests.conftest import Account, MakeAccount
+from tests.stack_control import control, processes
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
@@ -123,12 +121,7 @@ async def test_no_stale_revision_after_the_tweets_service_restarts(
     assert await contents(stubs, author, tweet.tweet_id) == {"before the restart"}
     await stubs[0].UpdateTweet(tweets_pb2.UpdateTweetRequest(
         tweet_id=tweet.tweet_id, content="edited before the restart"), metadata=author.metadata)
-    conf = topology.load().stack_dir / "supervisord.conf"
-    processes = [process_name("tweets", n)
-                 for n in range(1, topology.load().processes["tweets"] + 1)]
-    await asyncio.to_thread(subprocess.run, [
-        str(topology.VENV_BIN / "supervisorctl"), "-c", str(conf), "restart", *processes],
-        check=True, capture_output=True)
+    await control("restart", *processes("tweets"))
     for _ in range(100):
         try:
             found = await contents(stubs, author, tweet.tweet_id)

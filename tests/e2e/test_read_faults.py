@@ -1,0 +1,86 @@
+"""Reads through the edge while the caches and the store fail: with Redis
+stopped, timelines and tweets still answer 200 from Cassandra; a restarted
+Redis is used again without a failed request; with Redis and Cassandra both
+stopped, the answer is 503 with Retry-After, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from stack import probes
+from tests.e2e.test_timeline_edge import follow, home_ids, tweet
+from tests.e2e.test_users_edge import new_user
+from tests.stack_control import control
+
+pytestmark = pytest.mark.e2e
+
+
+async def reads(edge: httpx.AsyncClient, reader: dict[str, Any],
+                tweet_id: str) -> tuple[httpx.Response, httpx.Response]:
+    home = await edge.get(f"/v1/timeline/{reader['userId']}", headers=reader["headers"])
+    one = await edge.get(f"/v1/tweets/{tweet_id}", headers=reader["headers"])
+    return home, one
+
+
+async def wait_ready(name: str, env: dict[str, str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await asyncio.to_thread(probes.INFRA[name], env, 5.0)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+        else:
+            return
+
+
+async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
+        edge: httpx.AsyncClient, stack_env: dict[str, str]) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    await follow(edge, reader, author)
+    posted = [await tweet(edge, author, f"still readable {n}") for n in range(3)]
+    assert set(posted) <= set(await home_ids(edge, reader))  # cached in every tier
+
+    await control("stop", "redis")
+    try:
+        for _ in range(5):  # the first call finds Redis gone, later ones the open breaker
+            home, one = await reads(edge, reader, posted[0])
+            assert home.status_code == 200, home.text
+            assert [e["tweet"]["tweetId"] for e in home.json()["entries"]][:3] == posted[::-1]
+            assert one.status_code == 200, one.text
+            assert one.json()["tweet"]["content"] == "still readable 0"
+
+        await control("stop", "cassandra")
+        try:
+            home, one = await reads(edge, reader, posted[0])
+            for response in (home, one):
+                assert response.status_code == 503, response.text
+                assert response.json()["code"] == 14
+                assert int(response.headers["retry-after"]) > 0
+                assert "Traceback" not in response.text
+        finally:
+            await control("start", "cassandra")
+            await wait_ready("cassandra", stack_env, 180)
+    finally:
+        await control("start", "redis")
+        await wait_ready("redis", stack_env, 30)
+
+    # Back to normal without a failed request: reconnects happen inside the calls.
+    deadline = time.monotonic() + 120
+    while True:  # the driver reconnects to Cassandra on its own schedule
+        home, one = await reads(edge, reader, posted[0])
+        if (home.status_code, one.status_code) == (200, 200) or time.monotonic() > deadline:
+            break
+        assert home.status_code in (200, 503) and one.status_code in (200, 503)
+        await asyncio.sleep(1)
+    await control("restart", "redis")
+    await wait_ready("redis", stack_env, 30)
+    for _ in range(5):
+        home, one = await reads(edge, reader, posted[0])
+        assert (home.status_code, one.status_code) == (200, 200), (home.text, one.text)

@@ -1,0 +1,162 @@
+"""Home timeline reads in process, against the real Redis and services: the
+number of network round trips per page (bounded, whatever the page size or
+the number of people followed), and celebrities' tweets on deep pages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from redis.asyncio import Connection, Redis
+from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
+from twitter.users.v1 import users_pb2, users_pb2_grpc
+
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
+from services.shared.peers import TweetsClient, UsersClient
+from services.shared.tweet_cache import TweetCache
+from services.shared.viewer_flags import ViewerFlags
+from services.timeline.hydrate import Hydrator
+from services.timeline.reader import Reader
+from services.timeline.store import TimelineStore
+from tests.bulk import load_followers
+from tests.conftest import Account, MakeAccount
+
+MAX_REDIS_ROUND_TRIPS = 5  # services/timeline/reader.py states it
+CELEBRITY_THRESHOLD = 20_000  # TimelineSettings.celebrity_threshold on the local stack
+
+
+@dataclass
+class Counts:
+    redis: int = 0
+    rpcs: list[str] = field(default_factory=list)
+
+
+COUNTS = Counts()
+
+
+class CountingConnection(Connection):
+    """Counts what goes over the wire: one send per command or pipeline."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        COUNTS.redis += 1
+        await super().send_packed_command(command, check_health)
+
+
+class CountingCalls(grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        COUNTS.rpcs.append(details.method.decode() if isinstance(details.method, bytes)
+                           else details.method)
+        return await continuation(details, request)
+
+
+@dataclass
+class Rig:
+    reader: Reader
+    store: TimelineStore
+    tweets: tweets_pb2_grpc.TweetServiceAsyncStub
+    users: users_pb2_grpc.UserServiceAsyncStub
+
+
+@pytest.fixture
+async def rig(stack_env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    recent_capacity = getattr(request, "param", 800)
+    token = AuthSettings().internal_token.get_secret_value()
+    counted = [CountingCalls()]
+    users_channel = internal_channel(stack_env["USERS_ADDR"], token, interceptors=counted)
+    tweets_channel = internal_channel(stack_env["TWEETS_ADDR"], token, interceptors=counted)
+    redis = Redis.from_url(stack_env["REDIS_URL"], connection_class=CountingConnection)
+    store = TimelineStore(redis, capacity=800, inactive_after_seconds=600,
+                          recent_capacity=recent_capacity)
+    users, tweets = UsersClient(users_channel), TweetsClient(tweets_channel)
+    hydrator = Hydrator(TweetCache(redis), ViewerFlags(redis), users, tweets)
+    yield Rig(Reader(store, users, tweets, hydrator), store,
+              tweets_pb2_grpc.TweetServiceStub(tweets_channel),
+              users_pb2_grpc.UserServiceStub(users_channel))
+    await redis.aclose()
+    await users_channel.close()
+    await tweets_channel.close()
+
+
+async def post(rig: Rig, who: Account, content: str) -> int:
+    reply = await rig.tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content=content),
+                                         metadata=who.metadata)
+    return reply.tweet.tweet_id
+
+
+async def follow(rig: Rig, fan: Account, star: Account) -> None:
+    await rig.users.FollowUser(users_pb2.FollowUserRequest(
+        user_id=fan.user_id, target_user_id=star.user_id), metadata=fan.metadata)
+
+
+async def read_all(rig: Rig, reader: Account, page_size: int) -> list[int]:
+    ids: list[int] = []
+    token = ""
+    while True:
+        page, token = await rig.reader.home(reader.user_id, reader.user_id, page_size, token)
+        ids += [t.tweet_id for t in page]
+        if not token:
+            return ids
+
+
+async def warm_read(rig: Rig, reader: Account, page_size: int) -> tuple[int, list[str], int]:
+    """Reads until a page needs no RPC (the first reads rebuild the timeline and
+    materialise the reader's flags); returns that read's counts."""
+    for _ in range(40):
+        COUNTS.redis, COUNTS.rpcs = 0, []
+        page, _ = await rig.reader.home(reader.user_id, reader.user_id, page_size, "")
+        if not COUNTS.rpcs:
+            return COUNTS.redis, COUNTS.rpcs, len(page)
+        await asyncio.sleep(0.05)
+    return COUNTS.redis, COUNTS.rpcs, len(page)
+
+
+async def test_round_trips_per_page_do_not_grow_with_page_size_or_follows(
+        rig: Rig, make_account: MakeAccount) -> None:
+    authors = [await make_account("ra") for _ in range(6)]
+    outsider = await make_account("ro")
+    original = await post(rig, outsider, "retweeted from outside")
+    for n, author in enumerate(authors):
+        for k in range(6):
+            await post(rig, author, f"author {n} tweet {k}")
+    await rig.tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=original),
+                             metadata=authors[0].metadata)
+    few, many = await make_account("rf"), await make_account("rm")
+    for author in authors[:2]:
+        await follow(rig, few, author)
+    for author in authors:
+        await follow(rig, many, author)
+
+    counts = {}
+    for reader, follows in ((few, 2), (many, 6)):
+        for page_size in (5, 30):
+            trips, rpcs, shown = await warm_read(rig, reader, page_size)
+            assert rpcs == [], f"a warm page made RPCs: {rpcs}"
+            assert shown == min(page_size, follows * 6 + 1)
+            counts[(follows, page_size)] = trips
+    assert max(counts.values()) <= MAX_REDIS_ROUND_TRIPS, counts
+    assert len(set(counts.values())) == 1, counts  # the same for every size and fan-in
+
+
+@pytest.mark.parametrize("rig", [10], indirect=True)  # a celebrity set of 10 entries
+async def test_celebrity_tweets_appear_on_every_page_once(
+        rig: Rig, make_account: MakeAccount, stack_env: dict[str, str]) -> None:
+    star, friend, fan = (await make_account("cs"), await make_account("cf"),
+                         await make_account("cr"))
+    await asyncio.to_thread(load_followers, stack_env["PG_DSN"], star.user_id,
+                            CELEBRITY_THRESHOLD + 1)
+    await follow(rig, fan, star)
+    await follow(rig, fan, friend)
+    posted = []
+    for k in range(16):  # interleaved, more than the celebrity set keeps
+        posted.append(await post(rig, star, f"star {k}"))
+        posted.append(await post(rig, friend, f"friend {k}"))
+    await asyncio.sleep(1.0)  # fanout of the friend's tweets
+    newest_first = sorted(posted, reverse=True)
+    for page_size in (3, 7):
+        assert await read_all(rig, fan, page_size) == newest_first
+    assert star.user_id in await rig.store.celebrities_among([star.user_id, friend.user_id])
