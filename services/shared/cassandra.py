@@ -23,7 +23,11 @@ from cassandra.cluster import (
     ResponseFuture,
     Session,
 )
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
 from services.shared.config import ScyllaSettings
@@ -59,9 +63,12 @@ class Cql:
         }
         # Off unless SCYLLA_COMPRESSION: on a fast network it only spends the
         # driver's CPU (which bounds the tweets service under load).
+        # Reconnects at most 5 s apart (the driver's default backs off to 10
+        # minutes), so the service heals soon after the database is back.
         cluster = Cluster(settings.host_list, port=settings.scylla_port,
                           execution_profiles=profiles, connect_timeout=request_timeout,
-                          compression=settings.scylla_compression)
+                          compression=settings.scylla_compression,
+                          reconnection_policy=ExponentialReconnectionPolicy(0.5, 5.0))
         session = await asyncio.to_thread(cluster.connect, settings.scylla_keyspace)
         return cls(cluster, session, concurrency=concurrency)
 
