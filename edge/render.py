@@ -12,22 +12,30 @@ edge's own knobs (defaults in brackets):
                                is trusted for the client address [0]
     EDGE_RATELIMIT_TIMEOUT_MS  how long a request waits for the rate-limit
                                service before it is let through [250]
-    INTERNAL_TOKEN             presented to the ratelimit service [the local one]
+    INTERNAL_TOKEN             presented to the ratelimit service; the edge
+                               token the services trust is derived from it
+                               [the local one]
+    RATELIMIT_CONFIG, RATELIMIT_ENVIRONMENT
+                               the rate-limit file and environment, as the
+                               ratelimit service reads them [edge/ratelimits.yaml,
+                               local]
 
 Only services that exist in services/ get a cluster; the gRPC services each
 one serves are read from the descriptor set, so a new RPC needs no edge change.
 
-Filters, in request order: Lua CORS (answers preflights, adds CORS headers
-to every response), buffer (413 above the
-body limit), jwt_authn (401 unless the route is public; x-user-id from `sub`),
-Lua strict JSON (400 on unknown fields), Lua rate-limit keys (x-rl-op,
-x-rl-account), Lua status mapping (responses only: the DESIGN's HTTP status
-for each gRPC code), gRPC-JSON transcoder, ratelimit (global limits,
-edge/ratelimits.yaml; fails open), router. Requests Envoy answers itself
-(401 from jwt_authn, 404, /healthz, /openapi.json) never reach a service and
-are not counted. Headers the edge computes (x-user-id,
-x-rl-*) and the internal token are removed from client requests before any
-filter runs.
+Filters, in request order (edge/limits.py says which requests skip which):
+Lua CORS (only requests with an Origin: answers preflights, adds CORS headers
+to every response), local rate limit (GET only: a token bucket per client
+address inside Envoy), buffer (413 above the body limit), jwt_authn (401
+unless the route is public; x-user-id from `sub`), Lua strict JSON (400 on
+unknown fields) and Lua rate-limit keys (x-rl-op, x-rl-account), both for
+writes only, Lua status mapping (responses with status 400 only: the DESIGN's
+HTTP status for each gRPC code), gRPC-JSON transcoder, ratelimit (the global
+limits of writes, asked only on write routes; fails open), router. Every
+request forwarded to a service carries the edge token (x-edge-token), with
+which services trust x-user-id. Headers the edge computes (x-user-id, x-rl-*,
+x-edge-token) and the internal token are removed from client requests before
+any filter runs.
 """
 
 from __future__ import annotations
