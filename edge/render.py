@@ -384,6 +384,9 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "audiences": ["twitter-mesh"],
                 "forward": True,
                 "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}],
+                # Verified tokens, so a client's next request skips the Ed25519
+                # check (the chain's dearest step); expiry is still checked.
+                "jwt_cache_config": {"jwt_cache_size": 10_000},
                 "remote_jwks": {
                     "http_uri": {"uri": f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
                                  "cluster": "edge_self", "timeout": "2s"},
