@@ -12,22 +12,30 @@ edge's own knobs (defaults in brackets):
                                is trusted for the client address [0]
     EDGE_RATELIMIT_TIMEOUT_MS  how long a request waits for the rate-limit
                                service before it is let through [250]
-    INTERNAL_TOKEN             presented to the ratelimit service [the local one]
+    INTERNAL_TOKEN             presented to the ratelimit service; the edge
+                               token the services trust is derived from it
+                               [the local one]
+    RATELIMIT_CONFIG, RATELIMIT_ENVIRONMENT
+                               the rate-limit file and environment, as the
+                               ratelimit service reads them [edge/ratelimits.yaml,
+                               local]
 
 Only services that exist in services/ get a cluster; the gRPC services each
 one serves are read from the descriptor set, so a new RPC needs no edge change.
 
-Filters, in request order: Lua CORS (answers preflights, adds CORS headers
-to every response), buffer (413 above the
-body limit), jwt_authn (401 unless the route is public; x-user-id from `sub`),
-Lua strict JSON (400 on unknown fields), Lua rate-limit keys (x-rl-op,
-x-rl-account), Lua status mapping (responses only: the DESIGN's HTTP status
-for each gRPC code), gRPC-JSON transcoder, ratelimit (global limits,
-edge/ratelimits.yaml; fails open), router. Requests Envoy answers itself
-(401 from jwt_authn, 404, /healthz, /openapi.json) never reach a service and
-are not counted. Headers the edge computes (x-user-id,
-x-rl-*) and the internal token are removed from client requests before any
-filter runs.
+Filters, in request order (edge/limits.py says which requests skip which):
+Lua CORS (only requests with an Origin: answers preflights, adds CORS headers
+to every response), local rate limit (GET only: a token bucket per client
+address inside Envoy), buffer (413 above the body limit), jwt_authn (401
+unless the route is public; x-user-id from `sub`), Lua strict JSON (400 on
+unknown fields) and Lua rate-limit keys (x-rl-op, x-rl-account), both for
+writes only, Lua status mapping (responses with status 400 only: the DESIGN's
+HTTP status for each gRPC code), gRPC-JSON transcoder, ratelimit (the global
+limits of writes, asked only on write routes; fails open), router. Every
+request forwarded to a service carries the edge token (x-edge-token), with
+which services trust x-user-id. Headers the edge computes (x-user-id, x-rl-*,
+x-edge-token) and the internal token are removed from client requests before
+any filter runs.
 """
 
 from __future__ import annotations
@@ -42,6 +50,10 @@ import yaml
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
+from edge import limits
+from services.ratelimit.rules import Limit
+from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
+
 TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
@@ -53,7 +65,8 @@ LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's 
 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
-EDGE_ONLY_HEADERS = ["x-user-id", "x-rl-op", "x-rl-account", "x-internal-token"]
+EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-rl-account", "x-internal-token",
+                     EDGE_TOKEN_HEADER]
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
@@ -73,8 +86,9 @@ PUBLIC_ROUTES: list[dict[str, Any]] = [
     {"path": "/openapi.json"},
 ]
 
-# The descriptors sent to the ratelimit service (see edge/ratelimits.yaml). A
-# descriptor whose header is absent is not sent.
+# The descriptors sent to the ratelimit service (see edge/ratelimits.yaml), for
+# writes only (the routes of non-GET RPCs carry them). A descriptor whose header
+# is absent is not sent.
 RATE_LIMIT_ACTIONS: list[list[dict[str, Any]]] = [
     [{"remote_address": {}}],
     [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
@@ -170,6 +184,22 @@ def write_ops(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
             for verb, path, method, _ in _http_rules(areas, descriptor_path) if verb != "get"]
 
 
+def write_paths(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[str]:
+    """gRPC paths of the RPCs behind write routes: the only ones the global
+    rate-limit service is asked about."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+    paths = []
+    for f in files.file:
+        if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
+            continue
+        for service in f.service:
+            for m in service.method:
+                verb = m.options.Extensions[annotations_pb2.http].WhichOneof("pattern")
+                if verb is not None and verb not in ("get", "custom"):
+                    paths.append(f"/{f.package}.{service.name}/{m.name}")
+    return sorted(paths)
+
+
 def ratelimit_keys_lua(areas: list[str]) -> str:
     rows = [f"  {{{_lua_str(v)}, {_lua_str(p)}, {_lua_str(op)}}}," for v, p, op in write_ops(areas)]
     script = (Path(__file__).parent / "ratelimit_keys.lua").read_text()
@@ -190,7 +220,8 @@ def present_services() -> list[str]:
 
 
 def _address(area: str) -> tuple[str, int]:
-    value = os.environ.get(f"{area.upper()}_ADDR", f"127.0.0.1:{DEFAULT_ADDRS.get(area, 0)}")
+    port = os.environ.get(f"{area.upper()}_PORT") or DEFAULT_ADDRS.get(area, 0)
+    value = os.environ.get(f"{area.upper()}_ADDR") or f"127.0.0.1:{port}"
     host, _, port = value.rpartition(":")
     return host, int(port)
 
@@ -207,13 +238,15 @@ def _status_is(code: int) -> dict[str, Any]:
         "op": "EQ", "value": {"default_value": code, "runtime_key": f"edge.local_reply.{code}"}}}}
 
 
-def local_reply_config() -> dict[str, Any]:
-    def body(code: int) -> dict[str, Any]:
-        return {"json_format": {"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []},
-                "content_type": "application/json"}
+def _json_body(code: int, message: str = "%LOCAL_REPLY_BODY%") -> dict[str, Any]:
+    return {"json_format": {"code": code, "message": message, "details": []},
+            "content_type": "application/json"}
 
-    mappers = [{"filter": _status_is(status), "body_format_override": body(code)}
-               for status, code in LOCAL_REPLY_CODES.items()]
+
+def local_reply_config(read_limit: Limit) -> dict[str, Any]:
+    mappers = [limits.local_429_mapper(read_limit, _json_body)]
+    mappers += [{"filter": _status_is(status), "body_format_override": _json_body(code)}
+                for status, code in LOCAL_REPLY_CODES.items()]
     return {"mappers": mappers}
 
 
@@ -239,8 +272,9 @@ def cluster(name: str, host: str, port: int) -> dict[str, Any]:
     }
 
 
-def _lua_filter(source: str) -> dict[str, Any]:
-    return {"name": "envoy.filters.http.lua", "typed_config": {
+def _lua_filter(name: str, source: str) -> dict[str, Any]:
+    # Named after its script, so stats and the edge benchmark tell them apart.
+    return {"name": f"lua.{name}", "typed_config": {
         "@type": f"{TYPE}envoy.extensions.filters.http.lua.v3.Lua",
         "default_source_code": {"inline_string": source}}}
 
@@ -298,6 +332,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
          "response_headers_to_add": json_header},
     ]
     streams = streaming_methods()
+    writes = write_paths(present)
     for area in present:
         for service in areas[area]:
             # Live streams stay open: no overall timeout, but an idle limit
@@ -305,6 +340,12 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             routes.extend({"match": {"path": path},
                            "route": {"cluster": area, "timeout": "0s", "idle_timeout": "120s"}}
                           for path in sorted(streams) if path.startswith(f"/{service}/"))
+            if has_ratelimit:
+                # Writes: the only routes that consult the global rate limits.
+                routes.extend({"match": {"path": path}, "route": {
+                    "cluster": area, "timeout": "15s",
+                    "rate_limits": [{"actions": a} for a in RATE_LIMIT_ACTIONS]}}
+                    for path in writes if path.startswith(f"/{service}/"))
             routes.append({"match": {"prefix": f"/{service}/"},
                            "route": {"cluster": area, "timeout": "15s"}})
     routes.append({"match": {"prefix": "/"},
@@ -343,6 +384,9 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "audiences": ["twitter-mesh"],
                 "forward": True,
                 "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}],
+                # Verified tokens, so a client's next request skips the Ed25519
+                # check (the chain's dearest step); expiry is still checked.
+                "jwt_cache_config": {"jwt_cache_size": 10_000},
                 "remote_jwks": {
                     "http_uri": {"uri": f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
                                  "cluster": "edge_self", "timeout": "2s"},
@@ -372,15 +416,24 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             }},
         },
     }]
+    read_limit, exempt = limits.per_address(limits.rules(env))
+    is_get = limits.header_is(":method", "GET")
     http_filters: list[dict[str, Any]] = [
-        _lua_filter(cors_lua(env.get("EDGE_CORS_ORIGINS", "*"))),
+        # Only browsers send Origin: other clients skip the Lua CORS filter.
+        limits.skip_filter(_lua_filter("cors", cors_lua(env.get("EDGE_CORS_ORIGINS", "*"))),
+                           limits.not_(limits.header_is("origin", ""))),
+        # Before jwt_authn: a flood of bad tokens is limited too.
+        limits.local_ratelimit_filter(read_limit, exempt),
         {"name": "envoy.filters.http.buffer", "typed_config": {
             "@type": f"{TYPE}envoy.extensions.filters.http.buffer.v3.Buffer",
             "max_request_bytes": int(env.get("EDGE_MAX_REQUEST_BYTES", "65536"))}},
         jwt,
-        _lua_filter(strict_json_lua(present)),
-        _lua_filter(ratelimit_keys_lua(present)),
-        _lua_filter(grpc_status_lua()),
+        # Both look at write bodies only.
+        limits.skip_filter(_lua_filter("strict_json", strict_json_lua(present)), is_get),
+        limits.skip_filter(_lua_filter("ratelimit_keys", ratelimit_keys_lua(present)), is_get),
+        # Only the transcoder's 400 can need another status.
+        limits.skip_filter(_lua_filter("grpc_status", grpc_status_lua()),
+                           limits.not_(limits.header_is(":status", "400", response=True))),
     ]
     http_filters.append(transcoder)
     if has_ratelimit:
@@ -393,9 +446,13 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
         "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})
     virtual_host: dict[str, Any] = {
         "name": "edge", "domains": ["*"], "routes": routes,
+        # Proof for the services that the request comes from the edge, so they
+        # trust the x-user-id jwt_authn set (services/shared/interceptor.py).
+        "request_headers_to_add": [{
+            "header": {"key": EDGE_TOKEN_HEADER, "value": edge_token(
+                env.get("INTERNAL_TOKEN", LOCAL_INTERNAL_TOKEN))},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
     }
-    if has_ratelimit:
-        virtual_host["rate_limits"] = [{"actions": a} for a in RATE_LIMIT_ACTIONS]
     hcm = {
         "@type": "type.googleapis.com/envoy.extensions.filters.network."
                  "http_connection_manager.v3.HttpConnectionManager",
@@ -415,7 +472,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "mutations": [{"remove": h} for h in EDGE_ONLY_HEADERS],
             },
         }],
-        "local_reply_config": local_reply_config(),
+        "local_reply_config": local_reply_config(read_limit),
         "access_log": access_logs,
         "route_config": {
             "name": "edge",

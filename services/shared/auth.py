@@ -1,15 +1,18 @@
 """Caller identity: access-token verification and who-may-act-as-whom checks.
 
-Access tokens are EdDSA JWTs issued by the users service. Every service verifies
-them again (the edge does too) against the users service's JWKS, fetched over
-gRPC and cached; an unknown `kid` triggers a refetch, so key rotation needs no
-restarts.
+Access tokens are EdDSA JWTs issued by the users service. Behind the edge a
+service trusts the identity Envoy's jwt_authn verified (x-user-id), but only on
+a request carrying the edge token; called any other way it verifies the token
+itself against the users service's JWKS, fetched over gRPC and cached; an
+unknown `kid` triggers a refetch, so key rotation needs no restarts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +24,12 @@ from jwt.algorithms import OKPAlgorithm
 from services.shared.errors import PermissionDenied, Unauthenticated
 
 ALGORITHM = "EdDSA"
+
+# Set by the edge on every request it forwards: the `sub` of the JWT its
+# jwt_authn verified, and proof that the request comes from the edge. The edge
+# removes both from client requests before any filter runs.
+USER_ID_HEADER = "x-user-id"
+EDGE_TOKEN_HEADER = "x-edge-token"  # noqa: S105 - a header name
 
 _caller: contextvars.ContextVar[int | None] = contextvars.ContextVar("caller", default=None)
 
@@ -129,6 +138,21 @@ class TokenVerifier:
         if not isinstance(sub, str) or not sub.isdigit():
             raise Unauthenticated("invalid access token")
         return int(sub)
+
+
+def edge_token(internal_token: str) -> str:
+    """What the edge presents to services. Derived from the internal token rather
+    than equal to it: the edge forwards client requests, and the internal token
+    would let a raw gRPC request through the edge call internal RPCs."""
+    return hmac.new(internal_token.encode(), b"twitter-mesh edge identity v1",
+                    hashlib.sha256).hexdigest()
+
+
+def edge_user_id(value: str) -> int:
+    """The user id the edge forwarded (the verified token's `sub`)."""
+    if not value.isascii() or not value.isdigit():
+        raise Unauthenticated("missing or invalid identity from the edge")
+    return int(value)
 
 
 def bearer_token(metadata: Mapping[str, str]) -> str | None:

@@ -21,7 +21,10 @@ import grpc
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from twitter.users.v1 import users_pb2, users_pb2_grpc
 
+from services.shared.auth import edge_token
+from services.shared.config import AuthSettings
 from stack import topology
 from tests.conftest import PASSWORD, Account, MakeAccount, unique_name
 from tests.e2e.test_users_edge import _b64, _stack_key, _token, assert_error
@@ -169,6 +172,58 @@ async def test_public_routes_need_no_token(edge: httpx.AsyncClient) -> None:
         response = await edge.post(path, json={})
         assert response.status_code < 500, (path, response.text)
         assert "Jwt" not in response.text
+
+
+# --- identity: the services trust the edge's verified x-user-id, nobody else's ---
+
+
+async def test_services_trust_identity_only_from_the_edge(
+        edge: httpx.AsyncClient, make_account: MakeAccount,
+        stack_env: dict[str, str]) -> None:
+    alice, bob = await make_account(), await make_account()
+    real_edge_token = edge_token(AuthSettings().internal_token.get_secret_value())
+    # Through the edge: a client's x-user-id and x-edge-token (even the right
+    # one) are removed; the token's subject decides.
+    spoofed = alice.bearer | {"x-user-id": str(bob.user_id), "x-edge-token": real_edge_token}
+    assert_error(await edge.patch(f"/v1/users/{bob.user_id}", json={"bio": "pwned"},
+                                  headers=spoofed), 403, 7)
+    assert_error(await edge.patch(f"/v1/users/{bob.user_id}", json={"bio": "pwned"},
+                                  headers={"x-user-id": str(bob.user_id),
+                                           "x-edge-token": real_edge_token}), 401, 16)
+    r = await edge.patch(f"/v1/users/{alice.user_id}", json={"bio": "edge"},
+                         headers=alice.bearer)
+    assert r.status_code == 200 and r.json()["user"]["bio"] == "edge", r.text
+    # Straight to the service: without the edge's token x-user-id is ignored and
+    # the JWT is verified as before.
+    async with grpc.aio.insecure_channel(stack_env["USERS_ADDR"]) as channel:
+        stub = users_pb2_grpc.UserServiceStub(channel)
+
+        async def update(metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+            try:
+                await stub.UpdateUser(users_pb2.UpdateUserRequest(user_id=bob.user_id,
+                                                                  bio="direct"),
+                                      metadata=metadata)
+            except grpc.aio.AioRpcError as exc:
+                return exc.code()
+            return grpc.StatusCode.OK
+
+        as_bob = (("x-user-id", str(bob.user_id)),)
+        assert await update(as_bob) == grpc.StatusCode.UNAUTHENTICATED
+        assert await update((*as_bob, ("x-edge-token", "guess"))
+                            ) == grpc.StatusCode.UNAUTHENTICATED
+        near_miss = real_edge_token[:-1] + ("1" if real_edge_token[-1] == "0" else "0")
+        assert await update((*as_bob, ("x-edge-token", near_miss))
+                            ) == grpc.StatusCode.UNAUTHENTICATED
+        assert await update(as_bob + alice.metadata) == grpc.StatusCode.PERMISSION_DENIED
+        # the internal token is not the edge's: it does not vouch for x-user-id
+        internal = AuthSettings().internal_token.get_secret_value()
+        assert await update((*as_bob, ("x-edge-token", internal))
+                            ) == grpc.StatusCode.UNAUTHENTICATED
+        assert await update((("x-user-id", "1 OR 1"), ("x-edge-token", real_edge_token))
+                            ) == grpc.StatusCode.UNAUTHENTICATED
+        # what the edge sends: trusted without a JWT
+        assert await update((*as_bob, ("x-edge-token", real_edge_token))
+                            ) == grpc.StatusCode.OK
 
 
 # --- errors the edge makes itself --------------------------------------------------
@@ -334,10 +389,11 @@ async def test_login_is_limited_per_account_and_per_address(
         "username": unique_name("fresh"), "password": PASSWORD}), "op=Login/remote_address")
 
 
-async def test_every_routed_request_is_limited_per_address(
+async def test_reads_are_limited_per_address_inside_envoy(
         from_ip: Callable[[str], httpx.AsyncClient], edge: httpx.AsyncClient,
         make_account: MakeAccount) -> None:
-    """300 a minute locally (1200 in production), any route to a service."""
+    """Reads meet Envoy's local token bucket: 300 a minute locally (1200 in
+    production), refilled evenly (5 a second), so a quiet address may burst 300."""
     client = from_ip(other_ip())
     alice = await make_account()
     gate = asyncio.Semaphore(32)
@@ -346,12 +402,38 @@ async def test_every_routed_request_is_limited_per_address(
         async with gate:
             return await client.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
 
+    started = time.monotonic()
     responses = await asyncio.gather(*(get() for _ in range(300)))
     assert [r.status_code for r in responses] == [200] * 300
-    assert_rate_limited(await get(), "remote_address")
+    assert int(responses[-1].headers["x-ratelimit-limit"]) == 300
+    extra = 0
+    while (r := await get()).status_code == 200:
+        extra += 1
+    # only what refilled meanwhile (5 a second) got through after the burst
+    assert extra <= 5 * (time.monotonic() - started) + 2, extra
+    assert_rate_limited(r, "300 per minute (remote_address)")
+    await asyncio.sleep(int(r.headers["retry-after"]) + 0.2)
+    assert (await get()).status_code == 200  # a token came back
+    # not even a bad token gets through a drained bucket to the JWT check
+    for _ in range(50):
+        r = await client.get("/v1/users/1", headers={"Authorization": "Bearer x"})
+        if r.status_code != 401:
+            break
+    assert_rate_limited(r, "remote_address")
     # 127.0.0.1 (the rest of the suite) is exempt locally
     assert (await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
             ).status_code == 200
+
+
+async def test_writes_are_limited_per_address_by_the_global_service(
+        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+    """Writes do not use up the read bucket; they count in the global service."""
+    client = from_ip(other_ip())
+    alice = await make_account()
+    r = await client.patch(f"/v1/users/{alice.user_id}", json={"bio": "a"},
+                           headers=alice.bearer)
+    assert r.status_code == 200, r.text
+    assert 'name="op/user_id"' in r.headers["x-ratelimit-limit"], r.headers
 
 
 async def test_rate_limit_service_down_fails_open(

@@ -1,4 +1,5 @@
-"""The rate-limit rules: parsing edge/ratelimits.yaml and matching descriptors."""
+"""The rate-limit rules: parsing edge/ratelimits.yaml, matching descriptors, and
+the edge's share of them (edge/limits.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.ratelimit.rules import DEFAULT_ENVIRONMENTS, ConfigError, load, parse
+from edge import limits, render
+from services.ratelimit.rules import DEFAULT_ENVIRONMENTS, ConfigError, Limit, load, parse
 from services.ratelimit.server import DEFAULT_CONFIG
 
 DOC: dict[str, Any] = {
@@ -82,3 +84,37 @@ def test_the_checked_in_file_loads(environment: str) -> None:
     assert reply and reply.limit.requests_per_unit == 20
     assert account is not None
     assert rules.match([("remote_address", "203.0.113.9")]) is not None
+
+
+# --- the edge's share: reads per address inside Envoy, writes to the service ---
+
+
+def test_local_token_buckets_refill_evenly() -> None:
+    per_minute = Limit(300, "minute", "remote_address")
+    assert limits.token_bucket(per_minute) == {
+        "max_tokens": 300, "tokens_per_fill": 1, "fill_interval": "0.200s"}
+    assert limits.token_bucket(Limit(1200, "minute", "x"))["fill_interval"] == "0.050s"
+    # Envoy refills at most every 50 ms: more tokens per fill instead
+    assert limits.token_bucket(Limit(100, "second", "x")) == {
+        "max_tokens": 100, "tokens_per_fill": 5, "fill_interval": "0.050s"}
+    assert limits.retry_after(per_minute) == 1
+    assert limits.retry_after(Limit(10, "hour", "x")) == 360
+
+
+def test_the_edge_reads_its_limits_from_the_same_file() -> None:
+    local = limits.per_address(limits.rules({}))
+    assert (local[0].requests_per_unit, local[1]) == (300, ["127.0.0.1"])
+    production = limits.per_address(limits.rules({"RATELIMIT_ENVIRONMENT": "production"}))
+    assert (production[0].requests_per_unit, production[1]) == (1200, [])
+
+
+def test_only_write_routes_ask_the_global_service() -> None:
+    config = render.render(8080, 9901, None, {})
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+        "typed_config"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    limited = {r["match"].get("path") for r in routes if r.get("route", {}).get("rate_limits")}
+    assert "/twitter.tweets.v1.TweetService/CreateTweet" in limited
+    assert "/twitter.users.v1.AuthService/Login" in limited
+    assert not any("/Get" in p or "/List" in p for p in limited if p)
+    assert "rate_limits" not in hcm["route_config"]["virtual_hosts"][0]
