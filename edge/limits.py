@@ -132,6 +132,13 @@ def header_is(name: str, value: str, *, response: bool = False) -> dict[str, Any
         else {"safe_regex": {"google_re2": {}, "regex": ".*"}}}}
 
 
+def header_matches(name: str, regex: str, *, response: bool = False) -> dict[str, Any]:
+    predicate = header_is(name, "", response=response)
+    predicate["single_predicate"]["value_match"] = {
+        "safe_regex": {"google_re2": {}, "regex": regex}}
+    return predicate
+
+
 def not_(predicate: dict[str, Any]) -> dict[str, Any]:
     return {"not_matcher": predicate}
 

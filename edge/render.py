@@ -431,9 +431,10 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
         # Both look at write bodies only.
         limits.skip_filter(_lua_filter("strict_json", strict_json_lua(present)), is_get),
         limits.skip_filter(_lua_filter("ratelimit_keys", ratelimit_keys_lua(present)), is_get),
-        # Only the transcoder's 400 can need another status.
+        # Only the transcoder's 400 can need another status; a 503 gets Retry-After.
         limits.skip_filter(_lua_filter("grpc_status", grpc_status_lua()),
-                           limits.not_(limits.header_is(":status", "400", response=True))),
+                           limits.not_(limits.header_matches(":status", "400|503",
+                                                             response=True))),
     ]
     http_filters.append(transcoder)
     if has_ratelimit:
