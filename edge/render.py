@@ -219,11 +219,15 @@ def present_services() -> list[str]:
     return sorted(p.parent.name for p in (REPO / "services").glob("*/__main__.py"))
 
 
-def _address(area: str) -> tuple[str, int]:
+def _addresses(area: str) -> list[tuple[str, int]]:
+    """Where a service listens: its address, or, when its processes each have a
+    port of their own (<AREA>_PROCESS_PORTS, the local stack), every one of them,
+    so that Envoy balances requests over the processes."""
     port = os.environ.get(f"{area.upper()}_PORT") or DEFAULT_ADDRS.get(area, 0)
     value = os.environ.get(f"{area.upper()}_ADDR") or f"127.0.0.1:{port}"
     host, _, port = value.rpartition(":")
-    return host, int(port)
+    own = [int(p) for p in os.environ.get(f"{area.upper()}_PROCESS_PORTS", "").split(",") if p]
+    return [(host, p) for p in own] or [(host, int(port))]
 
 
 # HTTP status of a reply Envoy makes itself (bad JSON, missing token, no route,
@@ -250,12 +254,12 @@ def local_reply_config(read_limit: Limit) -> dict[str, Any]:
     return {"mappers": mappers}
 
 
-def cluster(name: str, host: str, port: int) -> dict[str, Any]:
+def cluster(name: str, endpoints: list[tuple[str, int]]) -> dict[str, Any]:
     return {
         "name": name,
         "type": "STRICT_DNS",
         "connect_timeout": "2s",
-        "lb_policy": "ROUND_ROBIN",
+        "lb_policy": "LEAST_REQUEST",
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": f"{TYPE}envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
@@ -263,7 +267,8 @@ def cluster(name: str, host: str, port: int) -> dict[str, Any]:
             },
         },
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}},
+            {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+            for host, port in endpoints
         ]}]},
         "health_checks": [{
             "timeout": "1s", "interval": "5s", "unhealthy_threshold": 2,
@@ -351,10 +356,10 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
     routes.append({"match": {"prefix": "/"},
                    "direct_response": {"status": 404, "body": {"inline_string": "no such route"}}})
 
-    clusters = [cluster(area, *_address(area)) for area in present]
+    clusters = [cluster(area, _addresses(area)) for area in present]
     if has_ratelimit:
-        clusters.append(cluster(RATELIMIT, *_address(RATELIMIT)))
-    clusters.append(cluster("edge_self", "127.0.0.1", edge_port) | {"health_checks": []})
+        clusters.append(cluster(RATELIMIT, _addresses(RATELIMIT)))
+    clusters.append(cluster("edge_self", [("127.0.0.1", edge_port)]) | {"health_checks": []})
 
     transcoder = {
         "name": "envoy.filters.http.grpc_json_transcoder",

@@ -91,6 +91,13 @@ def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program
 def edge(settings: Settings, contract: Mapping[str, str]) -> Program:
     # edge.render reads the contract and the ports to write Envoy's configuration.
     env = dict(contract) | {k: str(v) for k, v in settings.ports.items()}
+    # Access logs straight to a file: through supervisord's stdout pipe, every
+    # request would cost its Python process a read and a write.
+    env["ENVOY_ACCESS_LOG"] = str(settings.logs_dir / "envoy-access.log")
+    for name in topology.services():
+        ports = topology.process_ports(settings.service_port(name), settings.processes[name])
+        if ports:
+            env[f"{name.upper()}_PROCESS_PORTS"] = ",".join(map(str, ports))
     return Program(
         topology.EDGE, _script("envoy"), Tier.APP, 400,
         settings.ports["EDGE_PORT"], env=env,
@@ -102,6 +109,7 @@ def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[
     base = dict(contract) | {"PYTHONUNBUFFERED": "1"}
     python = str(VENV_BIN / "python")
     metrics = port + topology.METRICS_OFFSET
+    own_ports = topology.process_ports(port, settings.processes[name])
     programs = [
         Program(
             process_name(name, n), [python, "-m", f"services.{name}"], Tier.APP, 300, port,
@@ -111,6 +119,7 @@ def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[
                 "METRICS_PORT": str(metrics + (n - 1) * topology.PROCESS_METRICS_STRIDE),
                 # Processes of one service must not share a snowflake worker id.
                 "ID_WORKER": str(n - 1),
+                "GRPC_PROCESS_PORT": str(own_ports[n - 1] if own_ports else 0),
             },
         )
         for n in range(1, settings.processes[name] + 1)

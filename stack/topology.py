@@ -48,6 +48,15 @@ METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
 # first one's metrics port + 1000 * (n - 1).
 DEFAULT_PROCESSES: dict[str, int] = {"timeline": 2, "tweets": 2}
 PROCESS_METRICS_STRIDE = 1000
+# With more than one process, process n also listens on port + 10 * n alone;
+# the edge balances requests over those ports (a kernel spreads connections only).
+PROCESS_PORT_STRIDE = 10
+
+
+def process_ports(port: int, processes: int) -> list[int]:
+    if processes == 1:
+        return []
+    return [port + PROCESS_PORT_STRIDE * n for n in range(1, processes + 1)]
 WORKER_METRICS_OFFSET = 200  # a worker runs beside its service, so it needs a port of its own
 
 

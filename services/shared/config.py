@@ -21,6 +21,9 @@ class ServerSettings(_Env):
     service_name: str = "unknown"
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0
+    # When several processes share grpc_port (SO_REUSEPORT), each also listens
+    # on a port of its own, so a proxy can balance requests rather than connections.
+    grpc_process_port: int = 0
     metrics_port: int = 0
     # Seconds in-flight calls get to finish after SIGTERM before they are cancelled.
     drain_seconds: float = 10.0

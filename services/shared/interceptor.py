@@ -110,12 +110,25 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self._verifier = verifier
         self._internal_token = internal_token.encode()
         self._edge_token = auth.edge_token(internal_token).encode()
+        self._wrapped: dict[str, Any] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         details: grpc.HandlerCallDetails,
     ) -> Any:
+        method: str = details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            wrapped = await self._wrap(continuation, details)
+            if wrapped is not None:  # unknown methods are not remembered
+                self._wrapped[method] = wrapped
+        return wrapped
+
+    async def _wrap(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+                    details: grpc.HandlerCallDetails) -> Any:
+        """The method's handler with our wrapper around it; built once per method
+        (a method's handler never changes), not once per call."""
         handler: Any = await continuation(details)
         if handler is None:
             return None

@@ -50,6 +50,8 @@ def create_server(app: App, settings: ServerSettings) -> tuple[grpc.aio.Server, 
         server,
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    if settings.grpc_process_port:
+        server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_process_port}")
     return server, port, health_servicer
 
 

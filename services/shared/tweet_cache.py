@@ -29,12 +29,14 @@ an entry lag, and the generation bump retires it when Redis is back.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from cachetools import TTLCache
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from twitter.tweets.v1 import cache_pb2
 
 from services.shared.breaker import CircuitBreaker
@@ -52,6 +54,11 @@ LOOKUPS = Counter("tweet_cache_lookups_total", "Tweet cache lookups by tier and 
                   ["tier", "result"])
 EVICTIONS = Counter("tweet_cache_evictions_total", "Hot-tier entries evicted or expired.",
                     ["tier"])
+# Bound once: labels() is a locked dictionary lookup, and a page counts several times.
+HOT_HITS, HOT_MISSES = LOOKUPS.labels("hot", "hit"), LOOKUPS.labels("hot", "miss")
+WARM_HITS, WARM_MISSES = LOOKUPS.labels("warm", "hit"), LOOKUPS.labels("warm", "miss")
+WARM_DOWN = LOOKUPS.labels("warm", "unavailable")
+HOT_EVICTED, HOT_EXPIRED = EVICTIONS.labels("hot"), EVICTIONS.labels("hot_expired")
 FILL_SECONDS = Histogram("tweet_cache_fill_seconds", "Writing entries to the warm tier.",
                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1))
 
@@ -99,10 +106,50 @@ class Versioned:
     entry: cache_pb2.CachedTweet
 
 
-class _HotTier(TTLCache[int, cache_pb2.CachedTweet]):
-    def popitem(self) -> tuple[int, cache_pb2.CachedTweet]:
-        EVICTIONS.labels("hot").inc()
-        return super().popitem()
+class Rider(Protocol):
+    """A command for another key that shares a lookup's round trip."""
+
+    def queue(self, pipe: Pipeline) -> None: ...
+
+    def read(self, result: Any) -> None: ...
+
+
+class HotTier:
+    """The in-process tier: LRU, bounded, entries expire `ttl` seconds after they
+    were stored. An OrderedDict keeps every operation a C call or two: a page
+    looks up dozens of ids per request."""
+
+    def __init__(self, maxsize: int, ttl: float) -> None:
+        self._items: OrderedDict[int, tuple[cache_pb2.CachedTweet, float]] = OrderedDict()
+        self._maxsize = maxsize
+        self._ttl = ttl
+
+    def get(self, key: int, now: float) -> cache_pb2.CachedTweet | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[1] <= now:
+            del self._items[key]
+            HOT_EXPIRED.inc()
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: int, entry: cache_pb2.CachedTweet, now: float) -> None:
+        self._items[key] = (entry, now + self._ttl)
+        self._items.move_to_end(key)
+        if len(self._items) > self._maxsize:
+            self._items.popitem(last=False)
+            HOT_EVICTED.inc()
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._items
+
+    def pop(self, key: int) -> None:
+        self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def _encode(item: Versioned) -> bytes:
@@ -123,7 +170,7 @@ class TweetCache:
     def __init__(self, redis: Redis, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
                  warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None) -> None:
         self._redis = redis
-        self._hot: _HotTier = _HotTier(maxsize=hot_size, ttl=hot_ttl_seconds)
+        self._hot = HotTier(hot_size, hot_ttl_seconds)
         self._warm_ttl_ms = warm_ttl_seconds * 1000
         self.breaker = breaker or CircuitBreaker("tweet_cache")
         self._put = redis.register_script(_PUT)
@@ -136,21 +183,24 @@ class TweetCache:
 
     # Reads ----------------------------------------------------------------------
 
-    async def get(self, tweet_ids: Sequence[int]) -> dict[int, cache_pb2.CachedTweet]:
+    async def get(self, tweet_ids: Sequence[int], rider: Rider | None = None
+                  ) -> dict[int, cache_pb2.CachedTweet]:
         """The cached entries among the ids (deleted ones included, marked so); the
         rest are misses for the caller to read from the store. With Redis down,
-        everything is a miss: the hot tier cannot be trusted without the stream."""
+        everything is a miss: the hot tier cannot be trusted without the stream.
+        A rider's commands travel in the same round trip (it hears nothing when
+        Redis is down)."""
         if not tweet_ids or not self.breaker.allow():
-            LOOKUPS.labels("warm", "unavailable").inc(len(tweet_ids))
+            WARM_DOWN.inc(len(tweet_ids))
             return {}
         try:
             if self._generation is None:
                 await self._start()
-            found = await self._lookup(list(dict.fromkeys(tweet_ids)))
+            found = await self._lookup(list(dict.fromkeys(tweet_ids)), rider)
         except REDIS_ERRORS:
             self.breaker.failed()
             log.warning("tweet cache unreachable; reading from the store", exc_info=True)
-            LOOKUPS.labels("warm", "unavailable").inc(len(tweet_ids))
+            WARM_DOWN.inc(len(tweet_ids))
             return {}
         self.breaker.succeeded()
         return found
@@ -163,9 +213,11 @@ class TweetCache:
         self._generation = int(generation or 0)
         self._stream_at = last[0][0] if last else b"0-0"
 
-    async def _lookup(self, ids: list[int]) -> dict[int, cache_pb2.CachedTweet]:
+    async def _lookup(self, ids: list[int], rider: Rider | None = None
+                      ) -> dict[int, cache_pb2.CachedTweet]:
         now_ms = time.time() * 1000
-        hot = {t: e for t in ids if (e := self._hot.get(t)) is not None}
+        now = time.monotonic()
+        hot = {t: e for t in ids if (e := self._hot.get(t, now)) is not None}
         cold = [t for t in ids if t not in hot]
         sent_from = self._stream_at or b"0-0"
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -175,7 +227,11 @@ class TweetCache:
                 # EVAL, not a registered script: a pipeline with scripts first asks
                 # Redis whether they are loaded, which is a round trip of its own.
                 pipe.eval(_GET, len(cold), *(self._key(t) for t in cold), self._warm_ttl_ms)
+            if rider is not None:
+                rider.queue(pipe)
             results = await pipe.execute()
+        if rider is not None:
+            rider.read(results[-1])
         generation, changes = int(results[0] or 0), results[1]
         if generation != self._generation:
             self._generation = generation
@@ -186,8 +242,8 @@ class TweetCache:
         # applied newer invalidations: then these values must not become hot.
         current = _position(self._stream_at or b"0-0") <= _position(observed)
         found = {t: e for t, e in hot.items() if t in self._hot}
-        LOOKUPS.labels("hot", "hit").inc(len(found))
-        LOOKUPS.labels("hot", "miss").inc(len(ids) - len(found))
+        HOT_HITS.inc(len(found))
+        HOT_MISSES.inc(len(ids) - len(found))
         stale = [t for t in hot if t not in found]
         if stale:  # changed since they were hot: read them again
             found |= await self._lookup(stale)
@@ -199,10 +255,10 @@ class TweetCache:
                 continue
             found[tweet_id] = entry
             if current:
-                self._hot[tweet_id] = entry
+                self._hot.put(tweet_id, entry, now)
         hits = sum(1 for t in cold if t in found)
-        LOOKUPS.labels("warm", "hit").inc(hits)
-        LOOKUPS.labels("warm", "miss").inc(len(cold) - hits)
+        WARM_HITS.inc(hits)
+        WARM_MISSES.inc(len(cold) - hits)
         return found
 
     def _forget(self, changes: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
@@ -215,7 +271,7 @@ class TweetCache:
             for entry_id, fields in entries:
                 for raw in fields.get(b"ids", b"").split(b","):
                     if raw:
-                        self._hot.pop(int(raw), None)
+                        self._hot.pop(int(raw))
                 last = entry_id
         if last is not None and (self._stream_at is None
                                  or _position(last) > _position(self._stream_at)):
@@ -256,7 +312,7 @@ class TweetCache:
         if not items:
             return
         for tweet_id, _ in items:
-            self._hot.pop(tweet_id, None)
+            self._hot.pop(tweet_id)
         try:
             if self._generation is None or self._dirty:
                 await self._start()

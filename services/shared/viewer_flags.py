@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from services.shared.breaker import CircuitBreaker
 from services.shared.logging import get_logger
@@ -84,19 +85,18 @@ class ViewerFlags:
         """(liked, retweeted) among the ids, or None when unknown."""
         if not self.breaker.allow():
             return None
-        members = [COMPLETE, *(f"l{t}" for t in tweet_ids), *(f"r{t}" for t in tweet_ids)]
         try:
-            flags = await self._redis.smismember(_key(viewer), members)
+            flags = await self._redis.smismember(_key(viewer), _members(tweet_ids))
         except REDIS_ERRORS:
             self.breaker.failed()
             return None
         self.breaker.succeeded()
-        if not flags[0]:
-            return None
-        n = len(tweet_ids)
-        liked = {t for t, f in zip(tweet_ids, flags[1:n + 1], strict=True) if f}
-        retweeted = {t for t, f in zip(tweet_ids, flags[n + 1:], strict=True) if f}
-        return liked, retweeted
+        return _flags(tweet_ids, flags)
+
+    def rider(self, viewer: int, tweet_ids: Sequence[int]) -> FlagsRider:
+        """The same question, asked in another lookup's round trip."""
+        return FlagsRider(viewer, list(tweet_ids))
+
 
     async def record(self, viewer: int, tweet_id: int, *, liked: bool | None = None,
                      retweeted: bool | None = None) -> None:
@@ -149,3 +149,30 @@ class ViewerFlags:
         except REDIS_ERRORS:
             return False
         return True
+
+
+class FlagsRider:
+    def __init__(self, viewer: int, tweet_ids: list[int]) -> None:
+        self._viewer = viewer
+        self._ids = tweet_ids
+        self.flags: tuple[set[int], set[int]] | None = None
+
+    def queue(self, pipe: Pipeline) -> None:
+        pipe.smismember(_key(self._viewer), _members(self._ids))
+
+    def read(self, result: Sequence[int | bool]) -> None:
+        self.flags = _flags(self._ids, result)
+
+
+def _members(tweet_ids: Sequence[int]) -> list[str]:
+    return [COMPLETE, *(f"l{t}" for t in tweet_ids), *(f"r{t}" for t in tweet_ids)]
+
+
+def _flags(tweet_ids: Sequence[int],
+           found: Sequence[int | bool]) -> tuple[set[int], set[int]] | None:
+    if not found[0]:
+        return None
+    n = len(tweet_ids)
+    liked = {t for t, f in zip(tweet_ids, found[1:n + 1], strict=True) if f}
+    retweeted = {t for t, f in zip(tweet_ids, found[n + 1:], strict=True) if f}
+    return liked, retweeted

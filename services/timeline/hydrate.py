@@ -16,7 +16,7 @@ from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.tweet_cache import TweetCache
-from services.shared.tweet_views import flag_targets, originals_needed, people, render
+from services.shared.tweet_views import originals_needed, people, render
 from services.shared.viewer_flags import ViewerFlags
 
 
@@ -28,22 +28,30 @@ class Hydrator:
         self._users = users
         self._tweets = tweets
 
-    async def tweets(self, tweet_ids: Sequence[int], viewer: int) -> list[tweets_pb2.Tweet]:
-        """The tweets in the order given; deleted and missing ones left out."""
+    async def tweets(self, tweet_ids: Sequence[int], viewer: int,
+                     limit: int | None = None) -> list[tweets_pb2.Tweet]:
+        """The tweets in the order given, deleted and missing ones left out; at
+        most `limit` of them when set."""
         ids = list(dict.fromkeys(tweet_ids))
-        entries = await self._cache.get(ids)
+        # The reader's flags ride along for the ids themselves; a retweet's are
+        # its original's, asked for with the originals when there are any.
+        flags_of_ids = self._flags.rider(viewer, ids)
+        entries = await self._cache.get(ids, flags_of_ids)
+        flags = flags_of_ids.flags
         originals = originals_needed(entries)
         if originals:
-            entries |= await self._cache.get(sorted(originals))
+            # Retweeted originals not on the page: with their flags, one round trip.
+            flags_of_originals = self._flags.rider(viewer, sorted(originals))
+            entries |= await self._cache.get(sorted(originals), flags_of_originals)
+            flags = _union(flags, flags_of_originals.flags)
+        if flags is None or not entries:
+            return (await self._tweets.hydrate(ids, viewer))[:limit]
         unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())
-        flags = await self._flags.get(viewer, flag_targets(ids, entries)) if entries else None
-        if flags is None:
-            return await self._tweets.hydrate(ids, viewer)
         # Misses, and retweets whose original missed, are fetched whole.
-        asked = [t for t in ids if t in unresolved
-                 or (t in entries and entries[t].tweet.retweet_of.tweet_id in unresolved)]
-        fetched = {t.tweet_id: t for t in await self._tweets.hydrate(asked, viewer)} \
-            if asked else {}
+        asked = {t for t in ids if t in unresolved
+                 or (t in entries and entries[t].tweet.retweet_of.tweet_id in unresolved)}
+        fetched = {t.tweet_id: t for t in await self._tweets.hydrate(
+            [t for t in ids if t in asked], viewer)} if asked else {}
         authors = await self._users.summaries(people(entries))
         liked, retweeted = flags
         page = []
@@ -54,4 +62,13 @@ class Hydrator:
                 tweet = render(tweet_id, entries, authors, liked, retweeted)
             if tweet is not None:
                 page.append(tweet)
+                if len(page) == limit:
+                    break
         return page
+
+
+def _union(a: tuple[set[int], set[int]] | None,
+           b: tuple[set[int], set[int]] | None) -> tuple[set[int], set[int]] | None:
+    if a is None or b is None:
+        return None
+    return a[0] | b[0], a[1] | b[1]

@@ -167,7 +167,9 @@ class Reader:
 
     async def _page(self, timeline: Timeline, candidates: list[Entry], user_id: int,
                     limit: int, want: int) -> tuple[list[tweets_pb2.Tweet], str]:
-        tweets = await self._hydrator.tweets([e.tweet_id for e in candidates], user_id)
+        # One more than the page: whether another page follows.
+        tweets = await self._hydrator.tweets([e.tweet_id for e in candidates], user_id,
+                                             limit + 1)
         token = next_token(user_id, timeline, [t.tweet_id for t in tweets], candidates,
                            limit, want)
         return tweets[:limit], token

@@ -73,12 +73,22 @@ class RecentPage:
     full: bool  # at capacity: older tweets may exist beyond it
 
 
+# Scores are milliseconds, so a range read below `before` also returns the
+# entries of before's own millisecond with higher ids, which are then dropped:
+# this many extra are read, more only when a burst fills them.
+SAME_MILLISECOND = 8
+
+
+def _fetch_size(before: int | None, count: int, margin: int) -> int:
+    return count if before is None else count + margin
+
+
 def _max_score(before: int | None) -> float | str:
     return score_of(before) if before is not None else "+inf"
 
 
 def _entries(members: Iterable[bytes], before: int | None, count: int) -> list[Entry]:
-    entries = sorted((Entry.parse(m) for m in members), reverse=True)
+    entries = sorted(map(Entry.parse, members), reverse=True)
     if before is not None:
         entries = [e for e in entries if e.tweet_id < before]
     return entries[:count]
@@ -156,13 +166,27 @@ class TimelineStore:
                 pipe.zremrangebyrank(key, 0, -self.capacity - 1)
                 await pipe.execute()
 
-    async def page(self, key: str, *, before_id: int | None, count: int) -> list[Entry]:
+    async def page(self, key: str, *, before_id: int | None, count: int,
+                   floor: str = "-inf") -> list[Entry]:
         """Entries newest first, strictly older than `before_id`."""
-        # Entries of the same millisecond as `before_id` are fetched (and filtered
-        # by id); 64 extra cover any burst within one millisecond.
-        members: list[bytes] = await self._redis.zrevrangebyscore(  # type: ignore[assignment]
-            key, _max_score(before_id), "-inf", start=0, num=count + 64)
-        return _entries(members, before_id, count)
+        margin = SAME_MILLISECOND
+        while True:
+            fetch = _fetch_size(before_id, count, margin)
+            members: list[bytes] = await self._redis.zrevrangebyscore(  # type: ignore[assignment]
+                key, _max_score(before_id), floor, start=0, num=fetch)
+            entries = _entries(members, before_id, count)
+            if len(entries) == count or len(members) < fetch:
+                return entries
+            margin *= 4  # a burst within before_id's millisecond: look further
+
+    async def _complete(self, key: str, members: list[bytes], before: int | None, count: int,
+                        floor: str = "-inf") -> list[Entry]:
+        """Entries from a pipelined range read, read again in the rare case that
+        tweets of before's millisecond crowded the range."""
+        entries = _entries(members, before, count)
+        if len(entries) < count and len(members) == _fetch_size(before, count, SAME_MILLISECOND):
+            return await self.page(key, before_id=before, count=count, floor=floor)
+        return entries
 
     async def home_start(self, user_id: int, before: int | None, count: int) -> PageStart:
         """Touches the activity marker, reads the cached page and the celebrities
@@ -170,12 +194,12 @@ class TimelineStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(active_key(user_id), "1", ex=self._inactive_after, xx=True)
             pipe.zrevrangebyscore(home_key(user_id), _max_score(before), "-inf", start=0,
-                                  num=count + 64)
+                                  num=_fetch_size(before, count, SAME_MILLISECOND))
             pipe.exists(following_key(user_id))
             pipe.sinter([following_key(user_id), CELEBRITIES])
             active, members, known, celebrities = await pipe.execute()
-        return PageStart(bool(active), _entries(members, before, count), bool(known),
-                         sorted(int(c) for c in celebrities))
+        entries = await self._complete(home_key(user_id), members, before, count)
+        return PageStart(bool(active), entries, bool(known), sorted(int(c) for c in celebrities))
 
     async def recent_pages(self, authors: Sequence[int], before: int | None,
                            count: int) -> dict[int, RecentPage]:
@@ -185,15 +209,15 @@ class TimelineStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             for author in authors:
                 pipe.zrevrangebyscore(recent_key(author), _max_score(before), "(0", start=0,
-                                      num=count + 64)
+                                      num=_fetch_size(before, count, SAME_MILLISECOND))
                 pipe.zscore(recent_key(author), COMPLETE)
                 pipe.zcard(recent_key(author))
             results = await pipe.execute()
         pages = {}
         for i, author in enumerate(authors):
             members, marker, size = results[3 * i:3 * i + 3]
-            pages[author] = RecentPage(_entries(members, before, count), marker is not None,
-                                       size > self.recent_capacity)
+            entries = await self._complete(recent_key(author), members, before, count, "(0")
+            pages[author] = RecentPage(entries, marker is not None, size > self.recent_capacity)
         return pages
 
     async def replace_recent(self, author_id: int, entries: Iterable[Entry]) -> None:

@@ -277,7 +277,7 @@ async def test_request_id_reaches_the_service(edge: httpx.AsyncClient,
     response = await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
     request_id = response.headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f-]{36}", request_id)
-    log = Path(stack_env["STACK_DIR"]) / "logs" / "envoy.log"
+    log = Path(stack_env["STACK_DIR"]) / "logs" / "envoy-access.log"
     for _ in range(150):  # Envoy flushes access logs every 10 s
         lines = [json.loads(x) for x in log.read_text().splitlines()[-200:]
                  if x.startswith("{") and request_id in x]
