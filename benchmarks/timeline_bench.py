@@ -1,6 +1,8 @@
 """Timeline benchmarks: fanout throughput beside raw pipelined ZADD on the same
-Redis, fanout lag for an author with 10,000 followers, and home timeline reads
-through the edge."""
+Redis; fanout lag for an author with 10,000 followers; home timeline reads
+through the edge (wrk, 16 connections) by readers who follow 20 authors with
+full timelines (800 entries), with the tweet cache's hit rates during the run;
+and GetTweet / BatchGetTweets of 100 ids straight to the tweets service."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import asyncio
 import random
 import statistics
 import time
+from collections import Counter
 
 import grpc
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
@@ -18,6 +22,7 @@ from benchmarks import wrk
 from benchmarks.accounts import account
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from stack import topology
 from tests.bulk import load_followers
 
 FOLLOWERS = 10_000
@@ -176,9 +181,42 @@ async def _point_reads(tweets_addr: str, authors: list[dict[str, str]],
     return lines
 
 
+def _cache_lookups() -> Counter[tuple[str, str]]:
+    """Tweet cache lookups by (tier, result), summed over every process of the
+    services that read the cache (their Prometheus endpoints)."""
+    settings = topology.load()
+    totals: Counter[tuple[str, str]] = Counter()
+    for service in ("tweets", "timeline"):
+        base = settings.service_port(service) + topology.METRICS_OFFSET
+        for n in range(settings.processes[service]):
+            port = base + n * topology.PROCESS_METRICS_STRIDE
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            for family in text_string_to_metric_families(text):
+                if family.name == "tweet_cache_lookups":
+                    for sample in family.samples:
+                        if sample.name.endswith("_total"):
+                            key = (sample.labels["tier"], sample.labels["result"])
+                            totals[key] += sample.value
+    return totals
+
+
+def _hit_rates(before: Counter[tuple[str, str]], after: Counter[tuple[str, str]]) -> str:
+    d = {k: after[k] - before[k] for k in after}
+    lookups = d.get(("hot", "hit"), 0) + d.get(("hot", "miss"), 0)
+    hot = d.get(("hot", "hit"), 0)
+    warm = d.get(("warm", "hit"), 0)
+    if not lookups:
+        return "tweet cache: no lookups during the run"
+    return (f"{'tweet cache during the read run':<42} hot {hot / lookups:.2%}"
+            f"   warm {warm / lookups:.2%}   hot+warm {(hot + warm) / lookups:.2%}"
+            f"   ({lookups:.0f} lookups)")
+
+
 def run(env: dict[str, str]) -> list[str]:
     lines = asyncio.run(_fanout(env))
     authors, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    before = _cache_lookups()
     lines.append(_bench_reads(env["EDGE_URL"], readers).line())
+    lines.append(_hit_rates(before, _cache_lookups()))
     lines += asyncio.run(_point_reads(env["TWEETS_ADDR"], authors, readers[0]))
     return lines
