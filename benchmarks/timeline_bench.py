@@ -196,7 +196,7 @@ def _cache_lookups() -> Counter[tuple[str, str]]:
                     for sample in family.samples:
                         if sample.name.endswith("_total"):
                             key = (sample.labels["tier"], sample.labels["result"])
-                            totals[key] += sample.value
+                            totals[key] += int(sample.value)
     return totals
 
 
