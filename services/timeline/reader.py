@@ -2,11 +2,11 @@
 celebrities the reader follows, hydrated from the tweet cache, newest first,
 cursor-paged by tweet id.
 
-A home page on a warm cache is at most five Redis round trips and no RPC,
-whatever the page size or the number of people followed: the page start
-(activity, cached entries, followed celebrities), the celebrities' recent
-entries (when any are followed), the tweets, their originals (when retweets
-bring in uncached ones) and the reader's flags. tests/integration/
+A home page on a warm cache is two Redis round trips and no RPC, whatever the
+page size or the number of people followed: the page start (activity, cached
+entries, followed celebrities) and the tweets with the reader's flags
+(hydrate.py). Followed celebrities add one (their recent entries), and so do
+retweets whose originals are not on the page. tests/integration/
 test_timeline_reads.py counts them.
 
 When Redis is unreachable (the store's circuit breaker is open), the page is
