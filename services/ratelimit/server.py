@@ -16,12 +16,12 @@ from pathlib import Path
 
 import grpc
 from envoy.service.ratelimit.v3 import rls_pb2, rls_pb2_grpc  # type: ignore[import-untyped]
-from redis.asyncio import Redis
 
 from services.ratelimit.limiter import Limiter
 from services.ratelimit.rules import load
 from services.ratelimit.servicer import RateLimitServicer
 from services.ratelimit.window import SlidingWindow
+from services.shared import redis_client
 from services.shared.config import AuthSettings, RedisSettings, ServerSettings
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
@@ -45,8 +45,7 @@ class RatelimitSettings(ServerSettings, RedisSettings, AuthSettings):
 
 def build(settings: RatelimitSettings) -> App:
     rules = load(settings.ratelimit_config, settings.ratelimit_environment)
-    redis = Redis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout_seconds,
-                           socket_connect_timeout=settings.redis_timeout_seconds)
+    redis = redis_client.connect(settings.redis_url, socket_timeout=settings.redis_timeout_seconds)
     limiter = Limiter(rules, SlidingWindow(redis))
     # Only the edge calls it, presenting the internal token (as other services do).
     interceptor = ServiceInterceptor(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-from redis.asyncio import Redis
 from twitter.search.v1 import search_pb2, search_pb2_grpc
 
 from services.search.service import Search
@@ -11,6 +10,7 @@ from services.search.servicer import SearchServicer
 from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
+from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.logging import configure_logging
 from services.shared.peers import TweetsClient, UsersClient
@@ -24,7 +24,7 @@ async def build(settings: SearchSettings) -> App:
     token = settings.internal_token.get_secret_value()
     users_channel = internal_channel(settings.users_addr, token)
     tweets_channel = internal_channel(settings.tweets_addr, token)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     backend = await backend_for(settings)
     search = Search(backend, UsersClient(users_channel), TweetsClient(tweets_channel),
                     Trends(redis, window_minutes=settings.trends_window_minutes))

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 
 from prometheus_client import start_http_server
-from redis.asyncio import Redis
 
 from services.search.indexer import Indexer
 from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
-from services.shared import consumer
+from services.shared import consumer, redis_client
 from services.shared import events as jetstream
 from services.shared.consumer import ConsumerSpec
 from services.shared.logging import configure_logging, get_logger
@@ -29,7 +28,7 @@ async def main() -> None:
     configure_tracing(settings.service_name)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client.connect(settings.redis_url)
     backend = await backend_for(settings)
     indexer = Indexer(backend, Trends(redis, window_minutes=settings.trends_window_minutes),
                       max_delay=settings.index_batch_seconds)

@@ -46,6 +46,8 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
     await follow(edge, reader, author)
     posted = [await tweet(edge, author, f"still readable {n}") for n in range(3)]
     assert set(posted) <= set(await home_ids(edge, reader))  # cached in every tier
+    # Every service now holds pooled Redis connections, which the restart will break.
+    assert (await edge.get("/v1/trends", headers=reader["headers"])).status_code == 200
 
     await control("stop", "redis")
     try:
@@ -87,3 +89,6 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
     for _ in range(5):
         home, one = await reads(edge, reader, posted[0])
         assert (home.status_code, one.status_code) == (200, 200), (home.text, one.text)
+        # Every service's Redis client reconnects, not only the read path's.
+        trends = await edge.get("/v1/trends", headers=reader["headers"])
+        assert trends.status_code == 200, trends.text
