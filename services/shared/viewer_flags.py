@@ -14,6 +14,7 @@ read Cassandra. A loser simply leaves the set unknown for the next attempt.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterable, Sequence
 
@@ -31,6 +32,8 @@ TTL_MS = 3600 * 1000
 LEASE_MS = 30_000
 MAX_MEMBERS = 20_000  # heavier users are answered from the store
 CHUNK = 1000
+
+Flags = tuple[set[int], set[int]]  # (liked, retweeted) tweet ids
 
 # KEYS: set, lease; ARGV: member, "1" to add or "0" to remove.
 _RECORD = """
@@ -81,7 +84,7 @@ class ViewerFlags:
         self._load = redis.register_script(_LOAD)
         self._unsettled: set[int] = set()  # viewers whose write could not be recorded
 
-    async def get(self, viewer: int, tweet_ids: Sequence[int]) -> tuple[set[int], set[int]] | None:
+    async def get(self, viewer: int, tweet_ids: Sequence[int]) -> Flags | None:
         """(liked, retweeted) among the ids, or None when unknown."""
         if not self.breaker.allow():
             return None
@@ -138,6 +141,10 @@ class ViewerFlags:
         """Writes the complete set if no write of the viewer's intervened."""
         members = [f"l{t}" for t in liked] + [f"r{t}" for t in retweeted]
         if len(members) > MAX_MEMBERS:
+            # Too many to keep: hold the lease for a while, so the store is not
+            # read in full on every page (the viewer's next write releases it).
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self._redis.set(_lease(viewer), "too-many", px=TTL_MS)
             return False
         chunks = [members[i:i + CHUNK] for i in range(0, len(members), CHUNK)]
         stages = [("start", []), *(("more", c) for c in chunks), ("done", [])]
@@ -155,7 +162,7 @@ class FlagsRider:
     def __init__(self, viewer: int, tweet_ids: list[int]) -> None:
         self._viewer = viewer
         self._ids = tweet_ids
-        self.flags: tuple[set[int], set[int]] | None = None
+        self.flags: Flags | None = None
 
     def queue(self, pipe: Pipeline) -> None:
         pipe.smismember(_key(self._viewer), _members(self._ids))
@@ -168,11 +175,17 @@ def _members(tweet_ids: Sequence[int]) -> list[str]:
     return [COMPLETE, *(f"l{t}" for t in tweet_ids), *(f"r{t}" for t in tweet_ids)]
 
 
-def _flags(tweet_ids: Sequence[int],
-           found: Sequence[int | bool]) -> tuple[set[int], set[int]] | None:
+def _flags(tweet_ids: Sequence[int], found: Sequence[int | bool]) -> Flags | None:
     if not found[0]:
         return None
     n = len(tweet_ids)
     liked = {t for t, f in zip(tweet_ids, found[1:n + 1], strict=True) if f}
     retweeted = {t for t, f in zip(tweet_ids, found[n + 1:], strict=True) if f}
     return liked, retweeted
+
+
+def union(a: Flags | None, b: Flags | None) -> Flags | None:
+    """Flags of two sets of tweets together; unknown if either is."""
+    if a is None or b is None:
+        return None
+    return a[0] | b[0], a[1] | b[1]

@@ -17,7 +17,7 @@ from twitter.tweets.v1 import tweets_pb2
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.tweet_cache import TweetCache
 from services.shared.tweet_views import originals_needed, people, render
-from services.shared.viewer_flags import ViewerFlags
+from services.shared.viewer_flags import ViewerFlags, union
 
 
 class Hydrator:
@@ -43,7 +43,7 @@ class Hydrator:
             # Retweeted originals not on the page: with their flags, one round trip.
             flags_of_originals = self._flags.rider(viewer, sorted(originals))
             entries |= await self._cache.get(sorted(originals), flags_of_originals)
-            flags = _union(flags, flags_of_originals.flags)
+            flags = union(flags, flags_of_originals.flags)
         if flags is None or not entries:
             return (await self._tweets.hydrate(ids, viewer))[:limit]
         unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())
@@ -66,9 +66,3 @@ class Hydrator:
                     break
         return page
 
-
-def _union(a: tuple[set[int], set[int]] | None,
-           b: tuple[set[int], set[int]] | None) -> tuple[set[int], set[int]] | None:
-    if a is None or b is None:
-        return None
-    return a[0] | b[0], a[1] | b[1]

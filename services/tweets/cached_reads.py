@@ -2,8 +2,8 @@
 tier, then Redis, then Cassandra, and keeping the cache right after changes.
 
 A page of n tweets costs, when everything is cached, one Redis round trip for
-the tweets (two when retweets bring in originals not on the page) and one for
-the viewer's flags; profiles come from the users client's in-process cache.
+the tweets and the viewer's flags (two when retweets bring in originals not on
+the page); profiles come from the users client's in-process cache.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.logging import get_logger
-from services.shared.tweet_cache import TweetCache, Versioned
+from services.shared.tweet_cache import Rider, TweetCache, Versioned
 from services.shared.tweet_views import flag_targets, originals_needed, people, render
-from services.shared.viewer_flags import ViewerFlags
+from services.shared.viewer_flags import Flags, ViewerFlags, union
 from services.tweets.media import MediaClient
 from services.tweets.repository import TweetStore
 from services.tweets.users import UsersClient
@@ -40,19 +40,25 @@ class CachedReads:
         """The tweets as the viewer sees them, in the order asked, once each;
         deleted and unknown ones (and retweets of deleted tweets) left out."""
         ids = list(dict.fromkeys(t for t in tweet_ids if t > 0))
-        entries = await self.entries(ids)
+        # The viewer's flags ride along with the lookups (see tweet_cache.Rider).
+        flags_of_ids = self._flags.rider(viewer, ids)
+        entries = await self.entries(ids, flags_of_ids)
+        flags = flags_of_ids.flags
         originals = originals_needed(entries)
         if originals:
-            entries |= await self.entries(sorted(originals))
+            flags_of_originals = self._flags.rider(viewer, sorted(originals))
+            entries |= await self.entries(sorted(originals), flags_of_originals)
+            flags = union(flags, flags_of_originals.flags)
         (liked, retweeted), authors = await asyncio.gather(
-            self._viewer_flags(viewer, flag_targets(ids, entries)),
+            self._viewer_flags(viewer, flag_targets(ids, entries), flags),
             self._users.summaries(people(entries)))
         shown = (render(t, entries, authors, liked, retweeted) for t in ids)
         return [t for t in shown if t is not None]
 
-    async def entries(self, ids: Sequence[int]) -> dict[int, cache_pb2.CachedTweet]:
+    async def entries(self, ids: Sequence[int], rider: Rider | None = None
+                      ) -> dict[int, cache_pb2.CachedTweet]:
         """Cached entries for the ids that exist (deleted ones marked deleted)."""
-        found = await self._cache.get(ids)
+        found = await self._cache.get(ids, rider)
         missing = [t for t in ids if t not in found]
         if missing:
             loaded = await self._load(missing)
@@ -73,12 +79,12 @@ class CachedReads:
         return {t: Versioned(version, cached_entry(record, attachments))
                 for t, (record, version) in records.items()}
 
-    async def _viewer_flags(self, viewer: int, targets: list[int]) -> tuple[set[int], set[int]]:
+    async def _viewer_flags(self, viewer: int, targets: list[int],
+                            cached: Flags | None) -> Flags:
         if not viewer or not targets:
             return set(), set()
-        flags = await self._flags.get(viewer, targets)
-        if flags is not None:
-            return flags
+        if cached is not None:
+            return cached
         self._materialise_soon(viewer)
         return await self._store.viewer_flags(targets, viewer)
 
