@@ -26,7 +26,7 @@ from benchmarks.dataset.graph import Dataset
 from services.users.passwords import Passwords
 from services.users.server import UsersSettings
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]
 
 
 def password_hash() -> str:

@@ -33,8 +33,11 @@ TWEETS_SPAN_MS = 30 * 24 * 3600 * 1000  # tweets over the 30 days before the anc
 FIRST_WORKER = 1000
 
 TAGS = [f"topic{i}" for i in range(500)]
-WORDS = ("the a new day good just now we you love see time people think this great way"
-         " make work here look back life world today still want going know really").split()
+WORDS = [
+    "the", "a", "new", "day", "good", "just", "now", "we", "you", "love", "see", "time", "people",
+    "think", "this", "great", "way", "make", "work", "here", "look", "back", "life", "world",
+    "today", "still", "want", "going", "know", "really",
+]
 CELEBRITY_MARGIN = 0.05  # celebrities end 5-15% above the threshold
 
 
