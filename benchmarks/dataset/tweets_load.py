@@ -72,8 +72,9 @@ class TweetLoader:
         pages = await self._cql.execute_many(
             (self._store.statement("user_tweets", (a, high + 1, low, 1_000_000)))
             for a in authors)
-        present = {r["tweet_id"] for rows in pages for r in rows}
-        return [t for t in data.tweets if t.tweet_id not in present]
+        present = {(a, r["tweet_id"]) for a, rows in zip(authors, pages, strict=True)
+                   for r in rows}
+        return [t for t in data.tweets if (t.author, t.tweet_id) not in present]
 
     async def load(self, tweets: list[Tweet]) -> None:
         """Several tweets: their rows in batches, then their index rows."""

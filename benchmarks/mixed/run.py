@@ -54,9 +54,9 @@ def run(env: dict[str, str]) -> list[str]:
     def step(rate: float) -> Step:
         return Step.of(rate, seconds, vegeta.attack(tool, targets, rate, seconds, sampler))
 
-    vegeta.attack(tool, targets, _setting("BENCH_START_RATE", 10), 5, sampler)  # warm caches
+    vegeta.attack(tool, targets, _setting("BENCH_START_RATE", 5), 15, sampler)  # warm caches
     steps: list[Step] = []
-    rate = _setting("BENCH_START_RATE", 10)
+    rate = _setting("BENCH_START_RATE", 5)
     steps_started = time.monotonic()
     while time.monotonic() - steps_started < STEPS_BUDGET_SECONDS:
         steps.append(step(rate))
