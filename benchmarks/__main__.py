@@ -8,6 +8,7 @@ from benchmarks import (
     edge_bench,
     media_bench,
     messages_bench,
+    mixed,
     search_bench,
     timeline_bench,
     tweets_bench,
@@ -23,6 +24,7 @@ SUITES = {
     "edge": edge_bench.run,
     "media": media_bench.run,
     "messages": messages_bench.run,
+    "mixed": mixed.run,
 }
 
 
