@@ -179,7 +179,7 @@ class TweetCache:
         self._dirty = False  # a change could not be written: bump the generation
 
     def _key(self, tweet_id: int) -> str:
-        return f"tw:{self._generation or 0}:{tweet_id}"
+        return f"tw:{self._generation}:{tweet_id}"
 
     # Reads ----------------------------------------------------------------------
 
@@ -207,10 +207,14 @@ class TweetCache:
 
     async def _start(self) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
+            # A missing generation (a new Redis, or the key evicted) starts at the
+            # clock, so a number in use before can never come back with its
+            # possibly stale entries.
+            pipe.set(GENERATION, int(time.time() * 1000), nx=True)
             pipe.get(GENERATION)
             pipe.xrevrange(INVALIDATIONS, count=1)
-            generation, last = await pipe.execute()
-        self._generation = int(generation or 0)
+            _, generation, last = await pipe.execute()
+        self._generation = int(generation)
         self._stream_at = last[0][0] if last else b"0-0"
 
     async def _lookup(self, ids: list[int], rider: Rider | None = None
@@ -232,11 +236,16 @@ class TweetCache:
             results = await pipe.execute()
         if rider is not None:
             rider.read(results[-1])
-        generation, changes = int(results[0] or 0), results[1]
+        if results[0] is None:  # the generation key is gone: start a new one
+            await self._start()
+            self._hot.clear()
+            return await self._lookup(ids, rider)
+        generation, changes = int(results[0]), results[1]
         if generation != self._generation:
             self._generation = generation
             self._hot.clear()
-            return await self._lookup(ids)  # the values read were of the old generation
+            # The values read were of the old generation.
+            return await self._lookup(ids, rider)
         observed = self._forget(changes) or sent_from
         # Another lookup, answered after this one was read, may already have
         # applied newer invalidations: then these values must not become hot.

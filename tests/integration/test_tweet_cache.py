@@ -17,7 +17,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2, tweets_pb2_grpc
 from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.shared.tweet_cache import TweetCache, Versioned
+from services.shared.tweet_cache import GENERATION, TweetCache, Versioned
 from services.shared.viewer_flags import ViewerFlags
 from tests.conftest import Account, MakeAccount
 from tests.stack_control import control, processes
@@ -172,3 +172,15 @@ async def test_viewer_flags_are_right_after_the_viewers_own_like(
     finally:
         await redis.aclose()
         await internal.close()
+
+
+async def test_a_lost_generation_never_brings_old_entries_back(cache: TweetCache) -> None:
+    tweet_id = 9_200_000_000_000_000_000 + secrets.randbelow(10**15)
+    entry = cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=tweet_id, content="cached"))
+    await cache.get([tweet_id])
+    await cache.changed([(tweet_id, Versioned(1_000, entry))])
+    assert tweet_id in await cache.get([tweet_id])
+    before = int(await cache._redis.get(GENERATION) or 0)
+    await cache._redis.delete(GENERATION)  # evicted, or a Redis without persistence restarted
+    assert tweet_id not in await cache.get([tweet_id])  # hot copy dropped, new generation
+    assert int(await cache._redis.get(GENERATION) or 0) > before
