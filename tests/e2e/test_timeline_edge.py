@@ -220,3 +220,28 @@ async def test_page_tokens_belong_to_one_users_timeline(edge: httpx.AsyncClient)
         r = await home_with(reader, bad)
         assert r.status_code == 400, f"{what} token: {r.status_code} {r.text}"
         assert r.json()["code"] == 3
+
+
+async def test_a_renamed_author_shows_at_once_in_timelines_and_tweets(
+        edge: httpx.AsyncClient) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    await follow(edge, reader, author)
+    tweet_id = await tweet(edge, author, "who wrote this?")
+
+    async def names() -> set[str]:
+        home = await edge.get(f"/v1/timeline/{reader['userId']}", headers=reader["headers"])
+        one = await edge.get(f"/v1/tweets/{tweet_id}", headers=reader["headers"])
+        in_home = {e["tweet"]["author"]["displayName"] for e in home.json()["entries"]
+                   if e["tweet"]["tweetId"] == tweet_id}
+        return in_home | {one.json()["tweet"]["author"]["displayName"]}
+
+    for _ in range(3):  # every process of both services caches the profile
+        assert await names() == {author["displayName"]}
+    r = await edge.patch(f"/v1/users/{author['userId']}", json={"displayName": "Renamed"},
+                         headers=author["headers"])
+    assert r.status_code == 200, r.text
+
+    async def renamed() -> bool:
+        return await names() == {"Renamed"}
+    # The user-updated event drops the cached profile (it would otherwise live 5 min).
+    await eventually(renamed, within=3.0)
