@@ -49,6 +49,10 @@ GENERATION = "tw:gen"
 INVALIDATIONS = "tw:inval"
 INVALIDATIONS_KEPT = 100_000  # stream entries kept (approximately)
 SYNC_BATCH = 1000  # a reader further behind than this drops its whole hot tier
+# A change whose new view could not be read is marked unknown for a few seconds:
+# readers go to the store, and no fill of a view read before the change can land.
+UNKNOWN = b"x"
+UNKNOWN_MS = 5000
 
 LOOKUPS = Counter("tweet_cache_lookups_total", "Tweet cache lookups by tier and outcome.",
                   ["tier", "result"])
@@ -162,8 +166,11 @@ def _position(stream_id: bytes) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def _decode(raw: bytes) -> cache_pb2.CachedTweet:
-    return cache_pb2.CachedTweet.FromString(raw.split(b"|", 2)[2])
+def _decode(raw: bytes) -> cache_pb2.CachedTweet | None:
+    _, flag, body = raw.split(b"|", 2)
+    if flag == UNKNOWN:
+        return None
+    return cache_pb2.CachedTweet.FromString(body)
 
 
 class TweetCache:
@@ -257,10 +264,8 @@ class TweetCache:
         if stale:  # changed since they were hot: read them again
             found |= await self._lookup(stale)
         for tweet_id, raw in zip(cold, results[2] if cold else [], strict=True):
-            if not raw:
-                continue
-            entry = _decode(raw)
-            if entry.media_expire_ms and entry.media_expire_ms < now_ms:
+            entry = _decode(raw) if raw else None
+            if entry is None or (entry.media_expire_ms and entry.media_expire_ms < now_ms):
                 continue
             found[tweet_id] = entry
             if current:
@@ -342,6 +347,26 @@ class TweetCache:
                         exc_info=True)
             return
         self.breaker.succeeded()
+
+    async def unknown(self, tweet_ids: Sequence[int]) -> None:
+        """After a committed change whose new view could not be read: the entries
+        become "unknown" (a miss for every reader) under a version newer than the
+        change, so that no fill of an older read can take their place."""
+        for tweet_id in tweet_ids:
+            self._hot.pop(tweet_id)
+        marker = b"%d|%s|" % (int(time.time() * 1_000_000), UNKNOWN)
+        try:
+            if self._generation is None:
+                await self._start()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.eval(_PUT, len(tweet_ids), *(self._key(t) for t in tweet_ids),
+                          UNKNOWN_MS, *(marker for _ in tweet_ids))
+                pipe.xadd(INVALIDATIONS, {"ids": ",".join(map(str, tweet_ids))},
+                          maxlen=INVALIDATIONS_KEPT, approximate=True)
+                await pipe.execute()
+        except REDIS_ERRORS:
+            self._dirty = True
+            self.breaker.failed()
 
     async def retry_pending(self) -> None:
         """Bumps the generation if an earlier change could not be written (the

@@ -68,8 +68,17 @@ class CachedReads:
 
     async def refresh(self, tweet_ids: Sequence[int]) -> None:
         """After a committed change: the new entries replace the cached ones in
-        every tier, before the change's RPC answers."""
-        loaded = await self._load(list(dict.fromkeys(tweet_ids)))
+        every tier, before the change's RPC answers. When the new view cannot be
+        read (a media or database hiccup), the entries are marked unknown
+        instead: the change's events must not wait for the cache."""
+        ids = list(dict.fromkeys(tweet_ids))
+        try:
+            loaded = await self._load(ids)
+        except Exception:
+            log.warning("could not read the changed tweets; cache entries marked unknown",
+                        tweet_ids=ids, exc_info=True)
+            await self._cache.unknown(ids)
+            return
         await self._cache.changed(list(loaded.items()))
 
     async def _load(self, ids: list[int]) -> dict[int, Versioned]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -184,3 +185,20 @@ async def test_a_lost_generation_never_brings_old_entries_back(cache: TweetCache
     await cache._redis.delete(GENERATION)  # evicted, or a Redis without persistence restarted
     assert tweet_id not in await cache.get([tweet_id])  # hot copy dropped, new generation
     assert int(await cache._redis.get(GENERATION) or 0) > before
+
+
+async def test_an_unknown_entry_is_a_miss_that_no_older_fill_replaces(cache: TweetCache) -> None:
+    tweet_id = 9_150_000_000_000_000_000 + secrets.randbelow(10**15)
+    old = cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=tweet_id, content="old"))
+    await cache.get([tweet_id])
+    await cache.changed([(tweet_id, Versioned(1_000, old))])
+    assert tweet_id in await cache.get([tweet_id])
+    # A change committed, but its new view could not be read: unknown, everywhere.
+    await cache.unknown([tweet_id])
+    other = TweetCache(cache._redis)
+    assert tweet_id not in await cache.get([tweet_id])
+    assert tweet_id not in await other.get([tweet_id])
+    # A reader that read the tweet before the change cannot put it back.
+    now_us = int(time.time() * 1_000_000)
+    await other.fill([(tweet_id, Versioned(now_us - 1_000_000, old))])
+    assert tweet_id not in await other.get([tweet_id])
