@@ -29,7 +29,7 @@ from services.shared.ids import IdGenerator, id_time
 from services.shared.pagination import clamp_page_size, encode_token
 from services.shared.viewer_flags import ViewerFlags
 from services.tweets import events, followups
-from services.tweets.domain import Author, Kind, LikeRecord, TweetView
+from services.tweets.domain import Author, Kind, LikeRecord
 from services.tweets.outbox import Change, Outbox
 from services.tweets.reads import Reader, page_bound
 from services.tweets.repository import Count, RowKind, TweetStore
@@ -46,7 +46,8 @@ class Engagement:
         self._users = users
         self._ids = ids
 
-    async def like(self, caller: int, tweet_id: int) -> TweetView:
+    async def like(self, caller: int, tweet_id: int) -> int:
+        """Likes the tweet (its original, for a retweet); returns the liked tweet's id."""
         target = (await self._reader.target(tweet_id)).tweet_id
         store = self._store
 
@@ -65,9 +66,9 @@ class Engagement:
 
         await self._outbox.apply(target, plan)
         await self._flags.record(caller, target, liked=True)
-        return await self._reader.view(target, caller)
+        return target
 
-    async def unlike(self, caller: int, tweet_id: int) -> TweetView:
+    async def unlike(self, caller: int, tweet_id: int) -> int:
         target = (await self._reader.target(tweet_id)).tweet_id
         store = self._store
 
@@ -86,10 +87,11 @@ class Engagement:
 
         await self._outbox.apply(target, plan)
         await self._flags.record(caller, target, liked=False)
-        return await self._reader.view(target, caller)
+        return target
 
-    async def retweet(self, caller: int, tweet_id: int) -> TweetView:
-        """The caller's retweet of the tweet (the existing one when retweeted before)."""
+    async def retweet(self, caller: int, tweet_id: int) -> int:
+        """The id of the caller's retweet of the tweet (the existing one when
+        retweeted before; the original's when unretweeted in the meantime)."""
         target = (await self._reader.target(tweet_id)).tweet_id
         store = self._store
 
@@ -112,11 +114,9 @@ class Engagement:
         await self._outbox.apply(target, plan)
         await self._flags.record(caller, target, retweeted=True)
         edge = await store.edge(target, RowKind.RETWEET, caller, serial=True)
-        if edge is None:  # unretweeted in the meantime
-            return await self._reader.view(target, caller)
-        return await self._reader.view(edge.ref_id, caller)
+        return target if edge is None else edge.ref_id
 
-    async def unretweet(self, caller: int, tweet_id: int) -> TweetView:
+    async def unretweet(self, caller: int, tweet_id: int) -> int:
         """Removes the caller's retweet; returns the original."""
         target = (await self._reader.target(tweet_id)).tweet_id
         store = self._store
@@ -138,7 +138,7 @@ class Engagement:
 
         await self._outbox.apply(target, plan)
         await self._flags.record(caller, target, retweeted=False)
-        return await self._reader.view(target, caller)
+        return target
 
     async def likers(self, tweet_id: int, page_size: int,
                      page_token: str) -> tuple[list[tuple[Author, datetime]], str]:

@@ -107,7 +107,7 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
                     changed=reads.refresh)
     relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
                         poll_seconds=settings.outbox_poll_seconds)
-    reader = Reader(store, users)
+    reader = Reader(store)
     engagement = Engagement(store, outbox, reader, users, ids, flags)
     tweets = Tweets(store, outbox, reader, users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
@@ -146,7 +146,7 @@ async def build(settings: TweetsSettings) -> App:
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
-            TweetServicer(parts.tweets, parts.engagement, parts.media, parts.reads), server)
+            TweetServicer(parts.tweets, parts.engagement, parts.reads), server)
 
     async def stop() -> None:
         for task in (relay, settle, warming):

@@ -11,13 +11,12 @@ from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.timestamps import from_timestamp, to_timestamp
 from services.tweets.cached_reads import CachedReads
-from services.tweets.domain import Revision, TweetView
+from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
 from services.tweets.events import kind_pb
-from services.tweets.media import MediaClient
 from services.tweets.reads import TWEET_NOT_FOUND
 from services.tweets.tweets import MAX_BATCH, Tweets
-from services.tweets.views import author_pb, media_ids, tweet_pb
+from services.tweets.views import author_pb
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -28,27 +27,24 @@ def edit_pb(revision: Revision) -> tweets_pb2.TweetEdit:
 
 
 class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
-    def __init__(self, tweets: Tweets, engagement: Engagement, media: MediaClient,
-                 reads: CachedReads) -> None:
+    def __init__(self, tweets: Tweets, engagement: Engagement, reads: CachedReads) -> None:
         self._tweets = tweets
         self._engagement = engagement
-        self._media = media
         self._reads = reads
 
-    async def _render(self, views: list[TweetView]) -> list[tweets_pb2.Tweet]:
-        """Tweets as protos, their media hydrated with one media-service call."""
-        ids = media_ids(views)
-        attachments = await self._media.attachments(ids) if ids else {}
-        return [tweet_pb(v, attachments) for v in views]
-
-    async def _one(self, view: TweetView) -> tweets_pb2.Tweet:
-        return (await self._render([view]))[0]
+    async def _one(self, tweet_id: int) -> tweets_pb2.Tweet:
+        """A tweet just changed, as its author sees it: from the cache the change
+        refreshed before it answered."""
+        found = await self._reads.tweets([tweet_id], caller_id())
+        if not found:  # deleted by a concurrent call
+            raise NotFound(TWEET_NOT_FOUND)
+        return found[0]
 
     async def CreateTweet(self, request: tweets_pb2.CreateTweetRequest,
                           context: Ctx) -> tweets_pb2.CreateTweetResponse:
-        view = await self._tweets.create(caller_id(), request.content, list(request.media_ids),
-                                         request.reply_to_tweet_id)
-        return tweets_pb2.CreateTweetResponse(tweet=await self._one(view))
+        tweet_id = await self._tweets.create(caller_id(), request.content,
+                                             list(request.media_ids), request.reply_to_tweet_id)
+        return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id))
 
     async def GetTweet(self, request: tweets_pb2.GetTweetRequest,
                        context: Ctx) -> tweets_pb2.GetTweetResponse:
@@ -59,8 +55,8 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def UpdateTweet(self, request: tweets_pb2.UpdateTweetRequest,
                           context: Ctx) -> tweets_pb2.UpdateTweetResponse:
-        view = await self._tweets.edit(caller_id(), request.tweet_id, request.content)
-        return tweets_pb2.UpdateTweetResponse(tweet=await self._one(view))
+        await self._tweets.edit(caller_id(), request.tweet_id, request.content)
+        return tweets_pb2.UpdateTweetResponse(tweet=await self._one(request.tweet_id))
 
     async def DeleteTweet(self, request: tweets_pb2.DeleteTweetRequest,
                           context: Ctx) -> tweets_pb2.DeleteTweetResponse:
@@ -76,23 +72,23 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def LikeTweet(self, request: tweets_pb2.LikeTweetRequest,
                         context: Ctx) -> tweets_pb2.LikeTweetResponse:
-        view = await self._engagement.like(caller_id(), request.tweet_id)
-        return tweets_pb2.LikeTweetResponse(tweet=await self._one(view))
+        tweet_id = await self._engagement.like(caller_id(), request.tweet_id)
+        return tweets_pb2.LikeTweetResponse(tweet=await self._one(tweet_id))
 
     async def UnlikeTweet(self, request: tweets_pb2.UnlikeTweetRequest,
                           context: Ctx) -> tweets_pb2.UnlikeTweetResponse:
-        view = await self._engagement.unlike(caller_id(), request.tweet_id)
-        return tweets_pb2.UnlikeTweetResponse(tweet=await self._one(view))
+        tweet_id = await self._engagement.unlike(caller_id(), request.tweet_id)
+        return tweets_pb2.UnlikeTweetResponse(tweet=await self._one(tweet_id))
 
     async def Retweet(self, request: tweets_pb2.RetweetRequest,
                       context: Ctx) -> tweets_pb2.RetweetResponse:
-        view = await self._engagement.retweet(caller_id(), request.tweet_id)
-        return tweets_pb2.RetweetResponse(tweet=await self._one(view))
+        tweet_id = await self._engagement.retweet(caller_id(), request.tweet_id)
+        return tweets_pb2.RetweetResponse(tweet=await self._one(tweet_id))
 
     async def Unretweet(self, request: tweets_pb2.UnretweetRequest,
                         context: Ctx) -> tweets_pb2.UnretweetResponse:
-        view = await self._engagement.unretweet(caller_id(), request.tweet_id)
-        return tweets_pb2.UnretweetResponse(tweet=await self._one(view))
+        tweet_id = await self._engagement.unretweet(caller_id(), request.tweet_id)
+        return tweets_pb2.UnretweetResponse(tweet=await self._one(tweet_id))
 
     async def ListReplies(self, request: tweets_pb2.ListRepliesRequest,
                           context: Ctx) -> tweets_pb2.ListRepliesResponse:

@@ -9,6 +9,7 @@ parent is deleted later (reply_to_tweet_id keeps the id).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,6 @@ from services.tweets.domain import (
     Kind,
     Revision,
     TweetRecord,
-    TweetView,
     check_author,
     check_editable,
     validate_content,
@@ -60,17 +60,23 @@ class Tweets:
         self._media = media
 
     async def create(self, caller: int, content: str, media_ids: list[int],
-                     reply_to: int) -> TweetView:
+                     reply_to: int) -> int:
+        """Posts a tweet; returns its id."""
         media = validate_media_ids(media_ids, datetime.now(UTC))
-        # Only the author's own media, uploaded and checked (READY), may be attached.
-        await self._media.check_attachable(caller, media)
         text = validate_content(content, has_media=bool(media))
         if reply_to < 0:
             raise InvalidArgument.field("reply_to_tweet_id", "must be a tweet id")
-        if reply_to:
+
+        async def parent() -> int:
             # A reply to a retweet answers its original.
-            reply_to = (await self._reader.target(reply_to)).tweet_id
-        revision = await self._revision(1, text, created_at=None)
+            return (await self._reader.target(reply_to)).tweet_id if reply_to else 0
+
+        # Independent checks, so one round trip's worth of waiting rather than three:
+        # only the author's own READY media may be attached; the parent must exist;
+        # mentions resolve to users.
+        _, reply_to, revision = await asyncio.gather(
+            self._media.check_attachable(caller, media), parent(),
+            self._revision(1, text, created_at=None))
         tweet_id = self._ids.next_id()
         created = id_time(tweet_id)
         kind = Kind.REPLY if reply_to else Kind.ORIGINAL
@@ -91,9 +97,9 @@ class Tweets:
             return change
 
         await self._outbox.apply(tweet_id, plan)
-        return await self._reader.view(tweet_id, caller)
+        return tweet_id
 
-    async def edit(self, caller: int, tweet_id: int, content: str) -> TweetView:
+    async def edit(self, caller: int, tweet_id: int, content: str) -> None:
         now = datetime.now(UTC)
         tweet = await self._reader.alive(tweet_id)
         check_editable(tweet, caller, now, self._edit_window)
@@ -111,7 +117,6 @@ class Tweets:
                 [events.edited(current, new, now)])
 
         await self._outbox.apply(tweet_id, plan)
-        return await self._reader.view(tweet_id, caller)
 
     async def delete(self, caller: int, tweet_id: int) -> None:
         tweet = await self._reader.alive(tweet_id)

@@ -4,7 +4,7 @@ entry the tweet cache stores (twitter/tweets/v1/cache.proto)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
@@ -49,15 +49,6 @@ def _attachment_pb(media_id: int, a: Attachment | None) -> tweets_pb2.MediaAttac
     return tweets_pb2.MediaAttachment(
         media_id=media_id, media_type=a.media_type,  # type: ignore[arg-type]
         url=a.url, width=a.width, height=a.height)
-
-
-def media_ids(views: Iterable[TweetView]) -> set[int]:
-    ids: set[int] = set()
-    for view in views:
-        ids.update(view.record.media_ids)
-        if view.retweet_of:
-            ids.update(view.retweet_of.record.media_ids)
-    return ids
 
 
 def cached_entry(record: TweetRecord, attachments: Mapping[int, Attachment]) -> \
