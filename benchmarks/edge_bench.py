@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -34,7 +32,7 @@ from typing import Any
 import httpx
 import yaml
 
-from benchmarks import wrk
+from benchmarks import gotools, wrk
 from benchmarks.accounts import account
 from edge import render
 from stack import topology
@@ -51,16 +49,7 @@ Config = dict[str, Any]
 
 
 def ensure_ghz(cache_dir: Path) -> Path:
-    target = cache_dir / "bin" / f"ghz-{GHZ_VERSION}"
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as gobin:
-        subprocess.run(["go", "install", f"github.com/bojand/ghz/cmd/ghz@{GHZ_VERSION}"],
-                       check=True, env=os.environ | {"GOBIN": gobin,
-                                                     "GOFLAGS": "-buildvcs=false"})
-        shutil.move(str(Path(gobin) / "ghz"), target)
-    return target
+    return gotools.ensure(cache_dir, "github.com/bojand/ghz/cmd/ghz", GHZ_VERSION)
 
 
 def bench_grpc(ghz: Path, users_addr: str) -> wrk.Result:

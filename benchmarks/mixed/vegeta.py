@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import resource
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import gotools
 from benchmarks.mixed.cpu import CpuSampler
 
 VERSION = "v12.13.0"
@@ -48,16 +47,7 @@ class Hit:
 
 
 def ensure(cache_dir: Path) -> Path:
-    target = cache_dir / "bin" / f"vegeta-{VERSION}"
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as gobin:
-        subprocess.run(["go", "install", f"github.com/tsenart/vegeta/v12@{VERSION}"],
-                       check=True, env=os.environ | {"GOBIN": gobin,
-                                                     "GOFLAGS": "-buildvcs=false"})
-        shutil.move(str(Path(gobin) / "vegeta"), target)
-    return target
+    return gotools.ensure(cache_dir, "github.com/tsenart/vegeta/v12", VERSION)
 
 
 @dataclass(frozen=True)
