@@ -131,8 +131,8 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
 def _processes(environ: Mapping[str, str], service: str) -> int:
     var = f"{service.upper()}_PROCESSES"
     raw = environ.get(var, "").strip() or str(DEFAULT_PROCESSES.get(service, 1))
-    if not re.fullmatch(r"[1-9]\d?", raw):
-        raise ValueError(f"{var}={raw!r} is not a process count (1-99)")
+    if not re.fullmatch(r"[1-9]", raw):  # process ports are port + 10 * n
+        raise ValueError(f"{var}={raw!r} is not a process count (1-9)")
     return int(raw)
 
 

@@ -26,6 +26,17 @@ MAX_USERNAMES = 100  # BatchGetUsersByUsername's limit
 USER_UPDATED = "twitter.user.updated"
 
 
+async def _transient_as_unavailable(call: Any, message: str) -> Any:
+    """The call's reply; a peer that is down or too slow is UNAVAILABLE (503) to
+    our caller too, any other error passes through."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise Unavailable(f"{message}; try again") from exc
+        raise
+
+
 class UsersClient:
     def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float = 300.0,
                  cache_size: int = 50_000) -> None:
@@ -86,12 +97,7 @@ class UsersClient:
 
     @staticmethod
     async def _call(call: Any) -> Any:
-        try:
-            return await call
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise Unavailable("the users service is unavailable; try again") from exc
-            raise
+        return await _transient_as_unavailable(call, "the users service is unavailable")
 
     def _remember(self, user: users_pb2.UserSummary) -> None:
         self._cache[user.user_id] = (user, time.monotonic())
@@ -144,13 +150,10 @@ class TweetsClient:
     async def recent_ids(self, user_id: int, count: int, before: int = 0) -> list[int]:
         """A user's newest tweet and retweet ids (older than `before` when set),
         newest first."""
-        try:
-            response = await self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
-                user_id=user_id, page_size=count, before_tweet_id=before), timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise Unavailable("tweets are unavailable right now") from exc
-            raise
+        response = await _transient_as_unavailable(
+            self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+                user_id=user_id, page_size=count, before_tweet_id=before), timeout=TIMEOUT),
+            "tweets are unavailable right now")
         return [t.tweet_id for t in response.tweets]
 
     async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:

@@ -23,7 +23,8 @@ class HiredisPackedConnection(Connection):
     its asyncio client packs in Python, a large share of a cache read's CPU."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str) and " " in args[0]:  # "CONFIG GET" and the like
+        name = args[0]
+        if (b" " if isinstance(name, bytes) else " ") in name:  # "CONFIG GET" and the like
             return super().pack_command(*args)
         return [hiredis.pack_command(args)]
 

@@ -4,12 +4,36 @@ Used by every reader of the tweet cache, so all of them render alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 from twitter.users.v1 import users_pb2
 
+from services.shared.tweet_cache import Rider
+from services.shared.viewer_flags import Flags, ViewerFlags, union
+
 RETWEET = tweets_pb2.TWEET_KIND_RETWEET
+Entries = dict[int, cache_pb2.CachedTweet]
+# A lookup through the tweet cache that can carry a rider (TweetCache.get, or the
+# tweets service's read-through that also fills it).
+Lookup = Callable[[Sequence[int], Rider], Awaitable[Entries]]
+
+
+async def lookup_with_flags(lookup: Lookup, flags: ViewerFlags, ids: list[int],
+                            viewer: int) -> tuple[Entries, Flags | None, set[int]]:
+    """The entries for the ids and for the originals their retweets need, the
+    viewer's flags riding along in the same round trips (one; two when retweets
+    bring in originals that are not among the ids), and those originals. The
+    flags are None when unknown."""
+    flags_of_ids = flags.rider(viewer, ids)
+    entries = await lookup(ids, flags_of_ids)
+    found = flags_of_ids.flags
+    originals = originals_needed(entries)
+    if originals:
+        flags_of_originals = flags.rider(viewer, sorted(originals))
+        entries |= await lookup(sorted(originals), flags_of_originals)
+        found = union(found, flags_of_originals.flags)
+    return entries, found, originals
 
 
 def originals_needed(entries: Mapping[int, cache_pb2.CachedTweet]) -> set[int]:

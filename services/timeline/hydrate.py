@@ -16,8 +16,8 @@ from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.tweet_cache import TweetCache
-from services.shared.tweet_views import originals_needed, people, render
-from services.shared.viewer_flags import ViewerFlags, union
+from services.shared.tweet_views import lookup_with_flags, people, render
+from services.shared.viewer_flags import ViewerFlags
 
 
 class Hydrator:
@@ -33,17 +33,8 @@ class Hydrator:
         """The tweets in the order given, deleted and missing ones left out; at
         most `limit` of them when set."""
         ids = list(dict.fromkeys(tweet_ids))
-        # The reader's flags ride along for the ids themselves; a retweet's are
-        # its original's, asked for with the originals when there are any.
-        flags_of_ids = self._flags.rider(viewer, ids)
-        entries = await self._cache.get(ids, flags_of_ids)
-        flags = flags_of_ids.flags
-        originals = originals_needed(entries)
-        if originals:
-            # Retweeted originals not on the page: with their flags, one round trip.
-            flags_of_originals = self._flags.rider(viewer, sorted(originals))
-            entries |= await self._cache.get(sorted(originals), flags_of_originals)
-            flags = union(flags, flags_of_originals.flags)
+        entries, flags, originals = await lookup_with_flags(self._cache.get, self._flags,
+                                                            ids, viewer)
         if flags is None or not entries:
             return (await self._tweets.hydrate(ids, viewer))[:limit]
         unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())

@@ -111,16 +111,16 @@ class Reader:
         recents = await self._store.recent_pages(celebrities, before, want)
         sources = [start.entries]
         for author in celebrities:
-            sources.append(await self._recent(author, recents.get(author), before, want))
+            sources.append(await self._recent(author, recents[author], before, want))
         return merge(sources, before, want)
 
-    async def _recent(self, author: int, page: RecentPage | None, before: int | None,
+    async def _recent(self, author: int, page: RecentPage, before: int | None,
                       want: int) -> list[Entry]:
         """A celebrity's entries for this page: from the cached set when it is
         complete and reaches far enough back, else from the tweets service."""
-        if page is not None and page.complete and (len(page.entries) >= want or not page.full):
+        if page.complete and (len(page.entries) >= want or not page.full):
             return page.entries
-        if page is None or not page.complete:
+        if not page.complete:
             ids = await self._tweets.recent_ids(author, self._store.recent_capacity)
             await self._store.replace_recent(author, [Entry(t, author) for t in ids])
             if before is None or len(ids) < self._store.recent_capacity:

@@ -29,7 +29,7 @@ async def build(settings: TimelineSettings) -> App:
     await conn.users.follow_profile_updates(nc)
     live = LiveHub(nc, conn.tweets, heartbeat_seconds=settings.stream_heartbeat_seconds)
     await live.start()
-    interceptor = user_interceptor(settings, _SERVICES, conn.channels[0])
+    interceptor = user_interceptor(settings, _SERVICES, conn.users_channel)
 
     def register(server: grpc.aio.Server) -> None:
         timeline_pb2_grpc.add_TimelineServiceServicer_to_server(

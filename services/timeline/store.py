@@ -262,11 +262,6 @@ class TimelineStore:
     async def is_active(self, user_id: int) -> bool:
         return bool(await self._redis.exists(active_key(user_id)))
 
-    async def touch_if_active(self, user_id: int) -> bool:
-        """Refreshes the activity marker if present; False when the timeline is missing."""
-        return bool(await self._redis.set(active_key(user_id), "1", ex=self._inactive_after,
-                                          xx=True))
-
     async def try_lock_rebuild(self, user_id: int, seconds: int = 30) -> bool:
         return bool(await self._redis.set(rebuild_lock_key(user_id), "1", nx=True, ex=seconds))
 

@@ -21,12 +21,13 @@ class Connections:
     store: TimelineStore
     users: UsersClient
     tweets: TweetsClient
-    channels: tuple[grpc.aio.Channel, ...]
+    users_channel: grpc.aio.Channel  # also where the JWKS comes from
+    tweets_channel: grpc.aio.Channel
 
     async def close(self) -> None:
         await self.redis.aclose()
-        for channel in self.channels:
-            await channel.close()
+        await self.users_channel.close()
+        await self.tweets_channel.close()
 
 
 def connect(settings: TimelineSettings) -> Connections:
@@ -37,4 +38,4 @@ def connect(settings: TimelineSettings) -> Connections:
     store = TimelineStore(redis, capacity=settings.timeline_capacity,
                           inactive_after_seconds=settings.inactive_after_seconds)
     return Connections(redis, store, UsersClient(users_channel), TweetsClient(tweets_channel),
-                       (users_channel, tweets_channel))
+                       users_channel, tweets_channel)

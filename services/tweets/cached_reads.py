@@ -15,8 +15,8 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.logging import get_logger
 from services.shared.tweet_cache import Rider, TweetCache, Versioned
-from services.shared.tweet_views import flag_targets, originals_needed, people, render
-from services.shared.viewer_flags import Flags, ViewerFlags, union
+from services.shared.tweet_views import flag_targets, lookup_with_flags, people, render
+from services.shared.viewer_flags import Flags, ViewerFlags
 from services.tweets.media import MediaClient
 from services.tweets.repository import TweetStore
 from services.tweets.users import UsersClient
@@ -40,15 +40,7 @@ class CachedReads:
         """The tweets as the viewer sees them, in the order asked, once each;
         deleted and unknown ones (and retweets of deleted tweets) left out."""
         ids = list(dict.fromkeys(t for t in tweet_ids if t > 0))
-        # The viewer's flags ride along with the lookups (see tweet_cache.Rider).
-        flags_of_ids = self._flags.rider(viewer, ids)
-        entries = await self.entries(ids, flags_of_ids)
-        flags = flags_of_ids.flags
-        originals = originals_needed(entries)
-        if originals:
-            flags_of_originals = self._flags.rider(viewer, sorted(originals))
-            entries |= await self.entries(sorted(originals), flags_of_originals)
-            flags = union(flags, flags_of_originals.flags)
+        entries, flags, _ = await lookup_with_flags(self.entries, self._flags, ids, viewer)
         (liked, retweeted), authors = await asyncio.gather(
             self._viewer_flags(viewer, flag_targets(ids, entries), flags),
             self._users.summaries(people(entries)))

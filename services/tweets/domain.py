@@ -78,17 +78,6 @@ class Author:
 
 
 @dataclass(frozen=True)
-class TweetView:
-    """A tweet as shown to a viewer: author, the original of a retweet, viewer flags."""
-
-    record: TweetRecord
-    author: Author | None
-    retweet_of: TweetView | None = None
-    liked_by_viewer: bool = False
-    retweeted_by_viewer: bool = False
-
-
-@dataclass(frozen=True)
 class LikeRecord:
     user_id: int
     like_id: int

@@ -1,5 +1,6 @@
-"""Tweets as protos: the full view a servicer returns, and the viewer-independent
-entry the tweet cache stores (twitter/tweets/v1/cache.proto)."""
+"""Tweets as protos: the viewer-independent entry the tweet cache stores
+(twitter/tweets/v1/cache.proto), which every reader completes with profiles
+and flags (services/shared/tweet_views.py), and a liker's author summary."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.timestamps import to_timestamp
-from services.tweets.domain import Author, Kind, TweetRecord, TweetView
+from services.tweets.domain import Author, Kind, TweetRecord
 from services.tweets.events import kind_pb
 from services.tweets.media import Attachment
 
@@ -18,29 +19,10 @@ from services.tweets.media import Attachment
 MEDIA_URL_SECONDS = 1800
 
 
-def author_pb(author: Author | None) -> tweets_pb2.Author | None:
-    if author is None:
-        return None
+def author_pb(author: Author) -> tweets_pb2.Author:
     return tweets_pb2.Author(user_id=author.user_id, username=author.username,
                              display_name=author.display_name,
                              profile_picture_url=author.profile_picture_url)
-
-
-def tweet_pb(view: TweetView, attachments: Mapping[int, Attachment]) -> tweets_pb2.Tweet:
-    t = view.record
-    return tweets_pb2.Tweet(
-        tweet_id=t.tweet_id, user_id=t.user_id, author=author_pb(view.author), kind=kind_pb(t.kind),
-        content=t.current.content, hashtags=t.current.hashtags,
-        mentions=[tweets_pb2.Mention(user_id=m.user_id, username=m.username)
-                  for m in t.current.mentions],
-        urls=t.current.urls,
-        media=[_attachment_pb(m, attachments.get(m)) for m in t.media_ids],
-        created_at=to_timestamp(t.created_at), edited_at=to_timestamp(t.edited_at),
-        like_count=t.like_count, retweet_count=t.retweet_count, reply_count=t.reply_count,
-        reply_to_tweet_id=t.reply_to,
-        retweet_of=tweet_pb(view.retweet_of, attachments) if view.retweet_of else None,
-        liked_by_viewer=view.liked_by_viewer, retweeted_by_viewer=view.retweeted_by_viewer,
-    )
 
 
 def _attachment_pb(media_id: int, a: Attachment | None) -> tweets_pb2.MediaAttachment:
@@ -54,18 +36,26 @@ def _attachment_pb(media_id: int, a: Attachment | None) -> tweets_pb2.MediaAttac
 def cached_entry(record: TweetRecord, attachments: Mapping[int, Attachment]) -> \
         cache_pb2.CachedTweet:
     """What every viewer sees of the tweet, for the cache (see cache.proto)."""
-    if record.deleted:
-        return cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=record.tweet_id,
-                                                            user_id=record.user_id),
-                                     deleted=True)
-    tweet = tweet_pb(TweetView(record, Author(record.user_id, "", "", "")), attachments)
-    tweet.author.Clear()
-    tweet.author.user_id = record.user_id
-    if record.kind is Kind.RETWEET:
-        tweet.retweet_of.tweet_id = record.retweet_of
+    t = record
+    if t.deleted:
+        return cache_pb2.CachedTweet(
+            tweet=tweets_pb2.Tweet(tweet_id=t.tweet_id, user_id=t.user_id), deleted=True)
+    tweet = tweets_pb2.Tweet(
+        tweet_id=t.tweet_id, user_id=t.user_id, author=tweets_pb2.Author(user_id=t.user_id),
+        kind=kind_pb(t.kind), content=t.current.content, hashtags=t.current.hashtags,
+        mentions=[tweets_pb2.Mention(user_id=m.user_id, username=m.username)
+                  for m in t.current.mentions],
+        urls=t.current.urls,
+        media=[_attachment_pb(m, attachments.get(m)) for m in t.media_ids],
+        created_at=to_timestamp(t.created_at), edited_at=to_timestamp(t.edited_at),
+        like_count=t.like_count, retweet_count=t.retweet_count, reply_count=t.reply_count,
+        reply_to_tweet_id=t.reply_to,
+        # The original is cached under its own id; readers put it in place.
+        retweet_of=tweets_pb2.Tweet(tweet_id=t.retweet_of) if t.kind is Kind.RETWEET else None,
+    )
     # A media URL that could not be resolved now is retried soon, not kept.
-    complete = all(m in attachments for m in record.media_ids)
+    complete = all(m in attachments for m in t.media_ids)
     expires = 0
-    if record.media_ids:
+    if t.media_ids:
         expires = int((time.time() + (MEDIA_URL_SECONDS if complete else 5)) * 1000)
     return cache_pb2.CachedTweet(tweet=tweet, media_expire_ms=expires)
