@@ -1,20 +1,28 @@
-"""Tweets benchmarks: create-tweet throughput and latency through the edge (wrk,
-requests spread over 100 users' tokens), and BatchGetTweets of 100 ids over gRPC."""
+"""Tweets benchmarks through the edge (wrk): creating tweets (spread over 100
+users' tokens), and distinct users liking one tweet, 16 at a time (one token
+per liker: the likers are synthetic ids with access tokens signed by the
+stack's own key, as the users service would sign them, since thousands of
+password sign-ups would take longer than the run). Then BatchGetTweets of 100
+ids over gRPC."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
+from pathlib import Path
 
+import httpx
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from benchmarks import wrk
 from benchmarks.accounts import accounts as make_accounts
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.users.tokens import AccessTokens, Keyring
 
 USERS = 100
+LIKERS = 12_000  # more than a 10 s run at the goal (500 likes/s) can use
 BATCH = 100
 BATCH_CALLS = 300
 
@@ -33,6 +41,34 @@ request = function()
 end
 """
     return wrk.run("create tweet through the edge", edge_url, script, connections=16)
+
+
+def liker_tokens(env: dict[str, str], count: int) -> list[str]:
+    settings = AuthSettings()
+    keyring = Keyring.load(Path(env.get("AUTH_KEYS_DIR", ".data/keys")))
+    tokens = AccessTokens(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                          ttl_seconds=3600)
+    first = 7 * 10**17 + random.randrange(10**15)  # ids no real user has
+    return [tokens.issue(first + n, session_id=0) for n in range(count)]
+
+
+def bench_likes(edge_url: str, author: dict[str, str], tokens: list[str]) -> wrk.Result:
+    response = httpx.post(f"{edge_url}/v1/tweets", json={"content": "like me, everyone"},
+                          headers={"Authorization": f"Bearer {author['token']}"}, timeout=30)
+    response.raise_for_status()
+    tweet_id = response.json()["tweet"]["tweetId"]
+    quoted = ", ".join(f'"{t}"' for t in tokens)
+    script = f"""
+local tokens = {{ {quoted} }}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/v1/tweets/{tweet_id}/like",
+    {{["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1],
+      ["Content-Type"] = "application/json"}}, "{{}}")
+end
+"""
+    return wrk.run("distinct users liking one tweet", edge_url, script, connections=16)
 
 
 async def _tweet_ids(stub: tweets_pb2_grpc.TweetServiceAsyncStub,
@@ -66,7 +102,8 @@ async def bench_batch_get(tweets_addr: str, accounts: list[dict[str, str]]) -> t
 def run(env: dict[str, str]) -> list[str]:
     edge_url = env["EDGE_URL"]
     accounts = asyncio.run(make_accounts(edge_url, "bench_", USERS))
-    lines = [bench_create(edge_url, accounts).line()]
+    lines = [bench_create(edge_url, accounts).line(),
+             bench_likes(edge_url, accounts[0], liker_tokens(env, LIKERS)).line()]
     latencies, elapsed, returned = asyncio.run(bench_batch_get(env["TWEETS_ADDR"], accounts))
     n = len(latencies)
     lines.append(

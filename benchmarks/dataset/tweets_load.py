@@ -38,30 +38,35 @@ from services.shared.cassandra import Cql, Params
 from services.shared.ids import id_time
 from services.tweets.domain import Kind, Mention, Revision, TweetRecord
 from services.tweets.entities import extract
-from services.tweets.followups import retweet_record
+from services.tweets.pairs import retweet_record
 from services.tweets.repository import RowKind, TweetStore, write_time
 
 Progress = Callable[[int], None]
 Statement = tuple[PreparedStatement, Params]
 BATCH = 80  # statements per unlogged batch (well under the 50 KiB batch limit)
-# The edge row as the service's insert_edge writes it, without its IF NOT EXISTS.
-EDGE = ("INSERT INTO tweets (tweet_id, kind, member, ref_id, edge_at, removed)"
-        " VALUES (?, ?, ?, ?, ?, ?)")
+# A like, retweet or reply row as the service leaves it once a recount has
+# counted it (see services/tweets/counts.py), and the counts that include them.
+EDGE = ("UPDATE tweets USING TIMESTAMP ? SET ref_id = ?, edge_at = ?, removed = false,"
+        " counted = true, refs = refs + ? WHERE tweet_id = ? AND kind = ? AND member = ?")
+COUNTS = ("UPDATE tweets SET like_count = ?, retweet_count = ?, reply_count = ?,"
+          " like_version = 1, retweet_version = 1, reply_version = 1 WHERE tweet_id = ?")
 
 
 class TweetLoader:
     def __init__(self, cql: Cql, store: TweetStore, edge: PreparedStatement,
-                 data: Dataset) -> None:
+                 counts: PreparedStatement, data: Dataset) -> None:
         self._cql = cql
         self._store = store
         self._edge = edge
+        self._counts = counts
         names = {u.username.lower(): u for u in data.users}
         self._mention = lambda name: (Mention(names[name].user_id, names[name].username)
                                       if name in names else None)
 
     @classmethod
     async def open(cls, cql: Cql, data: Dataset) -> TweetLoader:
-        return cls(cql, await TweetStore.open(cql), await cql.prepare(EDGE), data)
+        return cls(cql, await TweetStore.open(cql), await cql.prepare(EDGE),
+                   await cql.prepare(COUNTS), data)
 
     async def missing(self, data: Dataset) -> list[Tweet]:
         """The dataset's tweets whose author index row is not there yet."""
@@ -87,22 +92,24 @@ class TweetLoader:
 
     def _rows(self, tweet: Tweet) -> Iterator[Statement]:
         store = self._store
-        yield store.statement("insert_tweet", store.tweet_values(self._record(tweet)))
+        yield store.insert_tweet(self._record(tweet))
+        yield self._counts, (len(tweet.likes), len(tweet.retweets), len(tweet.replies),
+                             tweet.tweet_id)
         for user, like in tweet.likes:
             at = write_time(like)
-            yield self._edge, (tweet.tweet_id, int(RowKind.LIKE), user, like, id_time(like), False)
+            yield self._edge, (at, like, id_time(like), {like}, tweet.tweet_id,
+                               int(RowKind.LIKE), user)
             yield store.statement("add_liker", (tweet.tweet_id, like, user, at))
             yield store.statement("add_user_like", (user, like, tweet.tweet_id, at))
         for user, retweet in tweet.retweets:
-            yield self._edge, (tweet.tweet_id, int(RowKind.RETWEET), user, retweet,
-                               id_time(retweet), False)
-            yield store.statement("insert_tweet", store.tweet_values(
-                retweet_record(retweet, user, tweet.tweet_id)))
+            yield self._edge, (write_time(retweet), retweet, id_time(retweet), {retweet},
+                               tweet.tweet_id, int(RowKind.RETWEET), user)
+            yield store.insert_tweet(retweet_record(retweet, user, tweet.tweet_id))
             yield store.statement("index", (user, retweet, int(Kind.RETWEET), tweet.tweet_id,
                                             write_time(retweet)))
         for reply in tweet.replies:
-            yield self._edge, (tweet.tweet_id, int(RowKind.REPLY), reply, 0, id_time(reply),
-                               False)
+            yield self._edge, (write_time(reply), 0, id_time(reply), set(), tweet.tweet_id,
+                               int(RowKind.REPLY), reply)
 
     def _record(self, tweet: Tweet) -> TweetRecord:
         found = extract(tweet.content)

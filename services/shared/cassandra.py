@@ -105,7 +105,9 @@ class Cql:
 
 
 def batch(*statements: tuple[PreparedStatement, Params]) -> BatchStatement:
-    """A single-partition batch: with conditions, one Paxos round applies all or none."""
+    """An unlogged batch: one round trip. Within one partition it applies all or
+    none (with conditions, in one Paxos round); across partitions each partition's
+    part is atomic but the parts are not, so callers keep those writes idempotent."""
     b = BatchStatement(batch_type=BatchType.UNLOGGED)
     for statement, params in statements:
         b.add(statement, params)

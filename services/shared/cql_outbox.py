@@ -8,7 +8,11 @@ change and its event" atomically the way pg_outbox does. The pattern here:
 2. The change itself is one lightweight transaction on that partition, and it
    stores the operation's events (and what else must follow) in the same
    partition, under the operation id, in the same Paxos round.
-3. On success the service runs the follow-ups, publishes, and deletes the intent.
+3. On success the service runs the follow-ups, publishes, and deletes the intent
+   (deletes are gathered for a few milliseconds and sent a partition at a time).
+
+An intent may carry a redo record instead: the relay then applies the operation
+again rather than fencing it (for operations made of idempotent writes).
 
 If the process dies or NATS fails anywhere after step 1, the intent stays. The
 relay picks up intents older than a grace period and *resolves* them through a
@@ -41,19 +45,21 @@ from dataclasses import dataclass
 
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Cql, applied
+from services.shared.cassandra import Cql, applied, batch
 from services.shared.ids import id_time
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,40}")
+DISCARD_DELAY_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
 class Intent:
     op_id: int
     ref: int  # the partition key the operation changes
+    op: str | None = None  # a redo record, for operations the relay applies again
 
     @property
     def age_seconds(self) -> float:
@@ -69,6 +75,8 @@ class IntentLog:
         self._s = statements
         self.shards = shards
         self.slot_seconds = slot_seconds
+        self._discarded: list[int] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, cql: Cql, table: str, *, shards: int = 16,
@@ -78,9 +86,9 @@ class IntentLog:
         if not _IDENTIFIER.fullmatch(table):
             raise ValueError(f"{table!r} is not a CQL table name")
         queries = {
-            "add": "INSERT INTO {t} (shard, slot, op_id, ref) VALUES (?, ?, ?, ?)",
+            "add": "INSERT INTO {t} (shard, slot, op_id, ref, op) VALUES (?, ?, ?, ?, ?)",
             "remove": "DELETE FROM {t} WHERE shard = ? AND slot = ? AND op_id = ?",
-            "scan": "SELECT op_id, ref FROM {t} WHERE shard = ? AND slot = ?",
+            "scan": "SELECT op_id, ref, op FROM {t} WHERE shard = ? AND slot = ?",
             "checkpoint": "SELECT slot FROM {t}_checkpoints WHERE shard = ?",
             "init_checkpoint": "INSERT INTO {t}_checkpoints (shard, slot) VALUES (?, ?)"
                                " IF NOT EXISTS",
@@ -101,17 +109,45 @@ class IntentLog:
     def slot_of(self, op_id: int) -> int:
         return int(id_time(op_id).timestamp()) // self.slot_seconds
 
-    async def add(self, op_id: int, ref: int) -> None:
+    async def add(self, op_id: int, ref: int, *, op: str | None = None) -> None:
         await self._cql.execute(self._s["add"], (self.shard_of(op_id), self.slot_of(op_id),
-                                                 op_id, ref))
+                                                 op_id, ref, op))
 
     async def remove(self, op_id: int) -> None:
-        await self._cql.execute(self._s["remove"], (self.shard_of(op_id), self.slot_of(op_id),
-                                                    op_id))
+        await self._cql.execute(self._s["remove"], self._key(op_id))
+
+    def discard(self, op_id: int) -> None:
+        """Removes a finished operation's intent soon, with others finished about
+        the same time (one batch per partition). One lost with the process only
+        costs the relay a harmless second resolution."""
+        self._discarded.append(op_id)
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush(), name="outbox-discards")
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(DISCARD_DELAY_SECONDS)
+            done, self._discarded = self._discarded, []
+            partitions: dict[tuple[int, int], list[int]] = {}
+            for op_id in done:
+                partitions.setdefault(self._key(op_id)[:2], []).append(op_id)
+            await asyncio.gather(*(self._cql.execute(batch(
+                *((self._s["remove"], (*key, op_id)) for op_id in ops)))
+                for key, ops in partitions.items()))
+        except Exception:
+            log.warning("could not drop finished outbox intents; the relay will",
+                        exc_info=True)
+        finally:
+            self._flushing = None
+            if self._discarded:
+                self._flushing = asyncio.create_task(self._flush(), name="outbox-discards")
+
+    def _key(self, op_id: int) -> tuple[int, int, int]:
+        return self.shard_of(op_id), self.slot_of(op_id), op_id
 
     async def scan(self, shard: int, slot: int) -> list[Intent]:
         rows = await self._cql.execute(self._s["scan"], (shard, slot))
-        return [Intent(r["op_id"], r["ref"]) for r in rows]
+        return [Intent(r["op_id"], r["ref"], r["op"]) for r in rows]
 
     async def checkpoint(self, shard: int, default: int, *, create: bool = True) -> int:
         if create:

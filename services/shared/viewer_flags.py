@@ -4,7 +4,10 @@
 each retweet, and `~` once the set is complete (materialised from Cassandra by
 the tweets service, the only writer). A set without `~`, or no set, means
 "unknown": the reader asks the store instead. The viewer's own like or retweet
-updates a complete set before the RPC answers (read your writes).
+updates a complete set before the RPC answers (read your writes). Changes by
+one viewer may race (two devices, two replicas): each carries the write time
+of the state it records, and `vf:{viewer}:at` keeps the newest time recorded
+per member, so an older state never replaces a newer one.
 
 Materialising races with the viewer's writes, so it takes a lease
 (`vf:{viewer}:lease`): every write deletes the lease, and the loader stores
@@ -35,8 +38,15 @@ CHUNK = 1000
 
 Flags = tuple[set[int], set[int]]  # (liked, retweeted) tweet ids
 
-# KEYS: set, lease; ARGV: member, "1" to add or "0" to remove.
+# KEYS: set, lease, times; ARGV: member, "1" to add or "0" to remove, write time, TTL ms.
 _RECORD = """
+local newer = tonumber(ARGV[3])
+local seen = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1')
+if newer < seen then
+  return 0
+end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('DEL', KEYS[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[2] == '1' then
@@ -72,6 +82,10 @@ def _key(viewer: int) -> str:
     return f"vf:{viewer}"
 
 
+def _times(viewer: int) -> str:
+    return f"vf:{viewer}:at"
+
+
 def _lease(viewer: int) -> str:
     return f"vf:{viewer}:lease"
 
@@ -101,15 +115,16 @@ class ViewerFlags:
         return FlagsRider(viewer, list(tweet_ids))
 
 
-    async def record(self, viewer: int, tweet_id: int, *, liked: bool | None = None,
+    async def record(self, viewer: int, tweet_id: int, *, at: int, liked: bool | None = None,
                      retweeted: bool | None = None) -> None:
-        """The viewer's own like/unlike or retweet/unretweet, after it committed."""
+        """The viewer's like or retweet state of a tweet as stored, written at
+        `at` (microseconds), after a change of theirs."""
         changes = [(f"l{tweet_id}", liked), (f"r{tweet_id}", retweeted)]
         try:
             for member, on in changes:
                 if on is not None:
-                    await self._record(keys=[_key(viewer), _lease(viewer)],
-                                       args=[member, "1" if on else "0"])
+                    await self._record(keys=[_key(viewer), _lease(viewer), _times(viewer)],
+                                       args=[member, "1" if on else "0", at, TTL_MS])
         except REDIS_ERRORS:
             # The set may now be wrong: it is dropped as soon as Redis answers.
             self._unsettled.add(viewer)

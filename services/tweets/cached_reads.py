@@ -13,12 +13,15 @@ from collections.abc import Sequence
 
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
+from services.shared.errors import NotFound
 from services.shared.logging import get_logger
 from services.shared.tweet_cache import Rider, TweetCache, Versioned
 from services.shared.tweet_views import flag_targets, lookup_with_flags, people, render
 from services.shared.viewer_flags import Flags, ViewerFlags
+from services.tweets.domain import TweetRecord
 from services.tweets.media import MediaClient
-from services.tweets.repository import TweetStore
+from services.tweets.reads import TWEET_NOT_FOUND
+from services.tweets.repository import TweetStore, write_time
 from services.tweets.users import UsersClient
 from services.tweets.views import cached_entry
 
@@ -57,6 +60,27 @@ class CachedReads:
             await self._cache.fill(loaded.items())
             found |= {t: v.entry for t, v in loaded.items()}
         return found
+
+    async def target(self, tweet_id: int) -> tuple[int, int]:
+        """What a like or retweet acts on, and its author: the tweet, or the
+        original of a retweet. NOT_FOUND when missing or deleted."""
+        for _ in range(2):
+            entry = (await self.entries([tweet_id])).get(tweet_id) if tweet_id > 0 else None
+            if entry is None or entry.deleted:
+                break
+            if entry.tweet.kind != tweets_pb2.TWEET_KIND_RETWEET:
+                return tweet_id, entry.tweet.author.user_id
+            tweet_id = entry.tweet.retweet_of.tweet_id
+        raise NotFound(TWEET_NOT_FOUND)
+
+    async def created(self, tweet: TweetRecord) -> None:
+        """A new tweet into the cache, from the record just written: its version
+        is its write time, and nothing else can have changed it yet."""
+        if tweet.media_ids:  # its view needs the media's URLs
+            await self.refresh([tweet.tweet_id])
+            return
+        version = write_time(tweet.tweet_id)
+        await self._cache.changed([(tweet.tweet_id, Versioned(version, cached_entry(tweet, {})))])
 
     async def refresh(self, tweet_ids: Sequence[int]) -> None:
         """After a committed change: the new entries replace the cached ones in

@@ -1,22 +1,17 @@
 """Likes and retweets (service layer), with counts that stay exact.
 
-Cassandra counters are not idempotent (a retried increment counts twice) and
-cannot share a batch with normal columns, so counts are plain bigint columns
-changed only by compare-and-set, in the same conditional batch as the row that
-justifies the change:
+Each user's like (retweet) of a tweet is a row of its own, decided without a
+transaction: the service reads the row, and when the call changes it, writes
+the change as a redo record through pairs.py at a timestamp after the row's
+last change. Counts follow from the rows through recounts (counts.py), so a
+burst of likes on one tweet never queues behind a single partition's Paxos
+rounds. Liking what one likes already, or unliking what one does not, changes
+nothing and publishes nothing.
 
-    INSERT like row (tweet, user) IF NOT EXISTS
-    UPDATE tweet SET like_count = n + 1 IF like_count = n AND deleted = null
-    INSERT event row (tweet, operation) IF NOT EXISTS
-
-One Paxos round applies all three or none, so the count always equals the rows:
-a second like finds its row and changes nothing, a crash cannot land between
-the row and the count, and of two racing writers one loses the round and
-retries against the new count. The cost: writes to one tweet serialize through
-Paxos (four round trips each) and contend on a hot tweet. Each process queues
-changes to a tweet on a local lock, so only replicas compete; a celebrity tweet
-could later be split into sub-partitions if one partition's write rate were
-ever the limit. Reads are ordinary quorum reads of one partition.
+A user's changes to one tweet take turns within a process, so duplicate
+requests (a retry, a double tap) reaching one replica get the same answer.
+Across replicas the later write wins and the other's retweet is retired
+(pairs.py), so the state is right although the two answers may differ.
 
 Liking or retweeting a retweet acts on its original.
 """
@@ -25,125 +20,96 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.shared.ids import IdGenerator, id_time
+from services.shared.ids import IdGenerator
+from services.shared.keyed_lock import KeyedLocks
 from services.shared.pagination import clamp_page_size, encode_token
 from services.shared.viewer_flags import ViewerFlags
-from services.tweets import events, followups
-from services.tweets.domain import Author, Kind, LikeRecord
-from services.tweets.outbox import Change, Outbox
-from services.tweets.reads import Reader, page_bound
-from services.tweets.repository import Count, RowKind, TweetStore
+from services.tweets.cached_reads import CachedReads
+from services.tweets.domain import Author, LikeRecord
+from services.tweets.pairs import PairOp, PairWriter
+from services.tweets.reads import page_bound
+from services.tweets.repository import Pair, RowKind, TweetStore, write_time
 from services.tweets.users import UsersClient
 
 
+def _after(op_id: int, pair: Pair) -> int:
+    """The write time of a change: its id's, or just after the row's last change
+    when a clock behind the last writer's would order it before."""
+    return max(write_time(op_id), pair.written + 1)
+
+
+def _as_written(op: PairOp) -> Pair:
+    """The row as this change wrote it (when no recount has told us better)."""
+    return Pair(op.user, op.ref, alive=op.on, written=op.at)
+
+
 class Engagement:
-    def __init__(self, store: TweetStore, outbox: Outbox, reader: Reader, users: UsersClient,
-                 ids: IdGenerator, flags: ViewerFlags) -> None:
+    def __init__(self, store: TweetStore, reads: CachedReads, pairs: PairWriter,
+                 users: UsersClient, ids: IdGenerator, flags: ViewerFlags) -> None:
         self._store = store
-        self._flags = flags
-        self._outbox = outbox
-        self._reader = reader
+        self._reads = reads
+        self._pairs = pairs
         self._users = users
         self._ids = ids
+        self._flags = flags
+        self._turns = KeyedLocks()
 
     async def like(self, caller: int, tweet_id: int) -> int:
         """Likes the tweet (its original, for a retweet); returns the liked tweet's id."""
-        target = (await self._reader.target(tweet_id)).tweet_id
-        store = self._store
-
-        async def plan(fresh: bool) -> Change | None:
-            tweet = await self._reader.alive(target, serial=fresh)
-            if await store.edge(target, RowKind.LIKE, caller, serial=fresh):
-                return None  # liked already
-            like_id = self._ids.next_id()
-            count = tweet.like_count + 1
-            return Change(
-                [store.statement("insert_edge", (target, int(RowKind.LIKE), caller, like_id,
-                                                 id_time(like_id), False)),
-                 store.set_count(Count.LIKES, target, tweet.like_count, count)],
-                [events.like_changed(tweet, caller, count, liked=True)],
-                [followups.add_like(target, caller, like_id)])
-
-        await self._outbox.apply(target, plan)
-        await self._flags.record(caller, target, liked=True)
+        target, author = await self._reads.target(tweet_id)
+        async with self._turns.hold([f"{target}:{caller}"]):
+            pair = await self._store.pair(target, RowKind.LIKE, caller)
+            if not pair.alive:
+                like_id = self._ids.next_id()
+                op = PairOp(like_id, target, author, caller, RowKind.LIKE, ref=like_id, on=True,
+                            at=_after(like_id, pair))
+                pair = await self._pairs.apply(op) or _as_written(op)
+        await self._flags.record(caller, target, liked=pair.alive, at=pair.written)
         return target
 
     async def unlike(self, caller: int, tweet_id: int) -> int:
-        target = (await self._reader.target(tweet_id)).tweet_id
-        store = self._store
-
-        async def plan(fresh: bool) -> Change | None:
-            tweet = await self._reader.alive(target, serial=fresh)
-            edge = await store.edge(target, RowKind.LIKE, caller, serial=fresh)
-            if edge is None:
-                return None  # not liked
-            count = tweet.like_count - 1
-            return Change(
-                [store.statement("delete_edge", (target, int(RowKind.LIKE), caller,
-                                                 edge.ref_id)),
-                 store.set_count(Count.LIKES, target, tweet.like_count, count)],
-                [events.like_changed(tweet, caller, count, liked=False)],
-                [followups.remove_like(target, caller, edge.ref_id)])
-
-        await self._outbox.apply(target, plan)
-        await self._flags.record(caller, target, liked=False)
+        target, author = await self._reads.target(tweet_id)
+        async with self._turns.hold([f"{target}:{caller}"]):
+            pair = await self._store.pair(target, RowKind.LIKE, caller)
+            if pair.alive:
+                op_id = self._ids.next_id()
+                op = PairOp(op_id, target, author, caller, RowKind.LIKE, ref=pair.ref_id,
+                            on=False, at=_after(op_id, pair))
+                pair = await self._pairs.apply(op) or _as_written(op)
+        await self._flags.record(caller, target, liked=pair.alive, at=pair.written)
         return target
 
     async def retweet(self, caller: int, tweet_id: int) -> int:
         """The id of the caller's retweet of the tweet (the existing one when
         retweeted before; the original's when unretweeted in the meantime)."""
-        target = (await self._reader.target(tweet_id)).tweet_id
-        store = self._store
-
-        async def plan(fresh: bool) -> Change | None:
-            tweet = await self._reader.alive(target, serial=fresh)
-            if await store.edge(target, RowKind.RETWEET, caller, serial=fresh):
-                return None  # retweeted already
-            retweet_id = self._ids.next_id()
-            at = id_time(retweet_id)
-            count = tweet.retweet_count + 1
-            return Change(
-                [store.statement("insert_edge", (target, int(RowKind.RETWEET), caller,
-                                                 retweet_id, at, False)),
-                 store.set_count(Count.RETWEETS, target, tweet.retweet_count, count)],
-                [events.retweet_created(retweet_id, caller, target, at),
-                 events.retweet_changed(tweet, caller, retweet_id, count, retweeted=True)],
-                [followups.create_retweet(retweet_id, caller, target),
-                 followups.index(caller, retweet_id, Kind.RETWEET, target)])
-
-        await self._outbox.apply(target, plan)
-        await self._flags.record(caller, target, retweeted=True)
-        edge = await store.edge(target, RowKind.RETWEET, caller, serial=True)
-        return target if edge is None else edge.ref_id
+        target, author = await self._reads.target(tweet_id)
+        async with self._turns.hold([f"{target}:{caller}"]):
+            pair = await self._store.pair(target, RowKind.RETWEET, caller)
+            if not pair.alive:
+                retweet_id = self._ids.next_id()
+                op = PairOp(retweet_id, target, author, caller, RowKind.RETWEET, ref=retweet_id,
+                            on=True, at=_after(retweet_id, pair))
+                pair = await self._pairs.apply(op) or _as_written(op)
+        await self._flags.record(caller, target, retweeted=pair.alive, at=pair.written)
+        return pair.ref_id if pair.alive else target
 
     async def unretweet(self, caller: int, tweet_id: int) -> int:
         """Removes the caller's retweet; returns the original."""
-        target = (await self._reader.target(tweet_id)).tweet_id
-        store = self._store
-
-        async def plan(fresh: bool) -> Change | None:
-            tweet = await self._reader.alive(target, serial=fresh)
-            edge = await store.edge(target, RowKind.RETWEET, caller, serial=fresh)
-            if edge is None:
-                return None  # not retweeted
-            count = tweet.retweet_count - 1
-            return Change(
-                [store.statement("delete_edge", (target, int(RowKind.RETWEET), caller,
-                                                 edge.ref_id)),
-                 store.set_count(Count.RETWEETS, target, tweet.retweet_count, count)],
-                [events.retweet_deleted(edge.ref_id, caller, target, id_time(edge.ref_id)),
-                 events.retweet_changed(tweet, caller, edge.ref_id, count, retweeted=False)],
-                [followups.retire_retweet(edge.ref_id),
-                 followups.unindex(caller, edge.ref_id)])
-
-        await self._outbox.apply(target, plan)
-        await self._flags.record(caller, target, retweeted=False)
+        target, author = await self._reads.target(tweet_id)
+        async with self._turns.hold([f"{target}:{caller}"]):
+            pair = await self._store.pair(target, RowKind.RETWEET, caller)
+            if pair.alive:
+                op_id = self._ids.next_id()
+                op = PairOp(op_id, target, author, caller, RowKind.RETWEET, ref=pair.ref_id,
+                            on=False, at=_after(op_id, pair))
+                pair = await self._pairs.apply(op) or _as_written(op)
+        await self._flags.record(caller, target, retweeted=pair.alive, at=pair.written)
         return target
 
     async def likers(self, tweet_id: int, page_size: int,
                      page_token: str) -> tuple[list[tuple[Author, datetime]], str]:
         limit = clamp_page_size(page_size)
-        target = (await self._reader.target(tweet_id)).tweet_id
+        target, _ = await self._reads.target(tweet_id)
         before = page_bound(page_token, "t", tweet_id)
         rows: list[LikeRecord] = await self._store.likers(target, before, limit + 1)
         page = rows[:limit]
@@ -151,4 +117,3 @@ class Engagement:
         likes = [(authors[r.user_id], r.liked_at) for r in page if r.user_id in authors]
         more = len(rows) > limit
         return likes, encode_token({"t": tweet_id, "b": page[-1].like_id}) if more else ""
-

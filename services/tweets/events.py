@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import cast
@@ -12,6 +13,8 @@ from twitter.tweets.v1 import events_pb2, tweets_pb2
 from services.shared.events import Event, make_event, new_event_id, timestamp_now
 from services.shared.timestamps import to_timestamp
 from services.tweets.domain import Kind, Revision, TweetRecord
+
+Publish = Callable[[Event], Awaitable[None]]
 
 CREATED = "twitter.tweet.created"
 EDITED = "twitter.tweet.edited"
@@ -51,9 +54,9 @@ def created(tweet: TweetRecord) -> Event:
 
 
 def retweet_created(retweet_id: int, user_id: int, original_id: int,
-                    created_at: datetime) -> Event:
+                    created_at: datetime, *, event_id: str = "") -> Event:
     return make_event(CREATED, events_pb2.TweetCreated(
-        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
+        event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
         author_user_id=user_id, kind=kind_pb(Kind.RETWEET), retweet_of_tweet_id=original_id,
         created_at=to_timestamp(created_at),
     ))
@@ -79,27 +82,28 @@ def deleted(tweet: TweetRecord) -> Event:
 
 
 def retweet_deleted(retweet_id: int, user_id: int, original_id: int,
-                    created_at: datetime) -> Event:
+                    created_at: datetime, *, event_id: str = "") -> Event:
     return make_event(DELETED, events_pb2.TweetDeleted(
-        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
+        event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
         author_user_id=user_id, kind=kind_pb(Kind.RETWEET), retweet_of_tweet_id=original_id,
         created_at=to_timestamp(created_at),
     ))
 
 
-def like_changed(tweet: TweetRecord, user_id: int, like_count: int, *, liked: bool) -> Event:
+def like_changed(tweet_id: int, author_id: int, user_id: int, like_count: int, *,
+                 liked: bool, event_id: str = "") -> Event:
     message = events_pb2.TweetLiked if liked else events_pb2.TweetUnliked
     return make_event(LIKED if liked else UNLIKED, message(
-        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
-        author_user_id=tweet.user_id, user_id=user_id, like_count=like_count,
+        event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet_id,
+        author_user_id=author_id, user_id=user_id, like_count=like_count,
     ))
 
 
-def retweet_changed(tweet: TweetRecord, user_id: int, retweet_id: int, retweet_count: int,
-                    *, retweeted: bool) -> Event:
+def retweet_changed(tweet_id: int, author_id: int, user_id: int, retweet_id: int,
+                    retweet_count: int, *, retweeted: bool, event_id: str = "") -> Event:
     message = events_pb2.TweetRetweeted if retweeted else events_pb2.TweetUnretweeted
     return make_event(RETWEETED if retweeted else UNRETWEETED, message(
-        event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
-        author_user_id=tweet.user_id, user_id=user_id, retweet_tweet_id=retweet_id,
+        event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet_id,
+        author_user_id=author_id, user_id=user_id, retweet_tweet_id=retweet_id,
         retweet_count=retweet_count,
     ))

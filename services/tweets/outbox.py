@@ -1,24 +1,28 @@
 """Changes to a tweet partition, with events that are never lost.
 
-Every change (create, edit, delete, like, unlike, retweet, unretweet) is one
-lightweight transaction on one tweet partition. The same conditional batch
-stores an *event row* under the operation id: the serialized events and the
-follow-up steps (followups.py). Before it, an intent row names the operation
-and the partition (services/shared/cql_outbox.py); after it the request runs the
-follow-ups, publishes each event with its event id as Nats-Msg-Id, waits for
-JetStream's ack, and deletes the intent.
+Before any change an intent row names the operation and the partition
+(services/shared/cql_outbox.py); once the change's events are published, the
+intent is dropped. When anything in between fails (NATS down, the process
+killed), the intent stays and the relay resolves it. How depends on the change:
 
-When anything after the commit fails (NATS down, the process killed), the
-intent stays and the relay resolves it: it writes a *fence* row under the same
-operation id with IF NOT EXISTS. If the fence goes in, the change never
-committed, and it never will, because the change's batch requires the event row
-to be new. If it does not go in, the row it found holds the committed events:
-the relay runs the follow-ups and publishes them. An event can thus be
-published twice (request and relay racing), which JetStream's de-duplication by
-message id and idempotent consumers absorb, but never zero times.
+- Creating a tweet is plain writes (a fresh id conflicts with nothing), in one
+  round trip: the tweet, an *event row* in its partition holding the serialized
+  events and follow-up steps (followups.py), and the follow-ups themselves. The
+  relay reads the event row: if it is there the create happened, and the relay
+  runs the follow-ups and publishes; if not, it deletes the partition at the
+  create's own timestamp, so no part of the create can ever appear later.
+- Edits and deletes are lightweight transactions that store the event row in
+  the same Paxos round. The relay writes a *fence* row under the operation id
+  with IF NOT EXISTS: if it goes in, the change never committed and never will
+  (its batch requires the event row to be new); if not, the row it found holds
+  the committed events to publish.
+- Likes and retweets carry a redo record in the intent, and the relay applies
+  them again (pairs.py).
 
-Event rows and fences expire after `event_ttl_seconds` (default 30 days), far
-longer than any operation stays in flight or any outage the relay waits out.
+An event can thus be published twice (request and relay racing), which
+JetStream's de-duplication by message id and idempotent consumers absorb, but
+never zero times. Event rows and fences expire after `event_ttl_seconds`
+(default 30 days), far longer than any operation stays in flight.
 """
 
 from __future__ import annotations
@@ -38,19 +42,24 @@ from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import get_logger
 from services.tweets import events as tweet_events
-from services.tweets.followups import FollowUps, Step, backoff, touched
-from services.tweets.repository import RowKind, StoredEvents, TweetStore, stored_from_row
+from services.tweets.counts import backoff
+from services.tweets.domain import TweetRecord
+from services.tweets.followups import FollowUps, Step, undo_step
+from services.tweets.pairs import PairWriter
+from services.tweets.repository import (
+    RowKind,
+    StoredEvents,
+    TweetStore,
+    stored_from_row,
+    write_time,
+)
 
 log = get_logger(__name__)
 
-Publish = Callable[[Event], Awaitable[None]]
-# Called with the tweets a committed change (and its follow-ups) touched, before
-# its events go out: the tweet cache's refresh.
+# Called with the tweets a committed change touched, before its events go out:
+# the tweet cache's refresh (or, for a new tweet, its fill from the record).
 Changed = Callable[[list[int]], Awaitable[None]]
-
-
-async def _nothing_changed(tweet_ids: list[int]) -> None:
-    return None
+Created = Callable[[TweetRecord], Awaitable[None]]
 MAX_ATTEMPTS = 40
 
 
@@ -69,25 +78,59 @@ class Change:
 Plan = Callable[[bool], Awaitable[Change | None]]
 
 
+def _stored(change: Change) -> StoredEvents:
+    return StoredEvents([e.subject for e in change.events], [e.payload for e in change.events],
+                        json.dumps([dict(e.trace_headers) for e in change.events]),
+                        json.dumps(change.followups), fenced=False)
+
+
 class Outbox:
     def __init__(self, store: TweetStore, intents: IntentLog, ids: IdGenerator,
-                 followups: FollowUps, publish: Publish, locks: KeyedLocks, *,
-                 event_ttl_seconds: int, changed: Changed = _nothing_changed) -> None:
+                 followups: FollowUps, pairs: PairWriter, publish: tweet_events.Publish,
+                 locks: KeyedLocks, *, event_ttl_seconds: int, changed: Changed,
+                 created: Created) -> None:
         self._store = store
         self._intents = intents
         self._ids = ids
         self._followups = followups
+        self._pairs = pairs
         self._publish = publish
         self._locks = locks
         self._ttl = event_ttl_seconds
         self._changed = changed
+        self._created = created
+
+    async def create(self, tweet: TweetRecord, change: Change) -> None:
+        """Writes a new tweet with its event row and follow-ups in one round trip.
+        The operation id is the tweet id."""
+        tweet_id = tweet.tweet_id
+        stored = _stored(change)
+        event_row = self._store.statement("insert_event", (
+            tweet_id, tweet_id, stored.subjects, stored.payloads, stored.traces,
+            stored.followups, self._ttl, write_time(tweet_id)))
+        # The intent keeps the steps: a fence must take back those that landed.
+        await self._intents.add(tweet_id, tweet_id, op=json.dumps({"create": change.followups}))
+        try:
+            await self._store.write([*change.statements, event_row,
+                                     *self._followups.statements(change.followups)])
+        except Exception as exc:
+            log.exception("tweet create unconfirmed", tweet_id=tweet_id)
+            raise Unavailable("the tweet could not be confirmed; try again") from exc
+        try:
+            await self._followups.run(change.followups, written=True)
+            await self._created(tweet)
+            await self._announce(stored)
+            self._intents.discard(tweet_id)
+        except Exception:
+            log.warning("follow-up or publish failed; the outbox relay will retry",
+                        op_id=tweet_id, exc_info=True)
 
     async def apply(self, tweet_id: int, plan: Plan) -> bool:
         """Runs the plan until its change commits; False when there was nothing to do.
 
-        Changes to one partition queue on a per-process lock, so a burst of likes
-        on one tweet takes turns instead of losing compare-and-set rounds to each
-        other; across replicas the compare-and-set keeps them exact."""
+        Changes to one partition queue on a per-process lock, so a burst of edits
+        takes turns instead of losing compare-and-set rounds to each other; across
+        replicas the compare-and-set keeps them exact."""
         op_id = self._ids.next_id()
         await self._intents.add(op_id, tweet_id)
         try:
@@ -101,9 +144,15 @@ class Outbox:
             log.exception("tweet change failed", op_id=op_id, tweet_id=tweet_id)
             raise Unavailable("the change could not be confirmed; try again") from exc
         if committed is None:
-            await self._intents.remove(op_id)
+            self._intents.discard(op_id)
             return False
-        await self._finish(op_id, tweet_id, committed)
+        try:
+            await self._deliver(tweet_id, committed)
+            self._intents.discard(op_id)
+        except Exception:
+            # Committed all the same: the relay runs what is missing from the intent.
+            log.warning("follow-up or publish failed; the outbox relay will retry",
+                        op_id=op_id, exc_info=True)
         return True
 
     async def _commit(self, op_id: int, tweet_id: int, plan: Plan) -> StoredEvents | None:
@@ -111,11 +160,8 @@ class Outbox:
             change = await plan(attempt > 0)
             if change is None:
                 return None
-            stored = StoredEvents([e.subject for e in change.events],
-                                  [e.payload for e in change.events],
-                                  json.dumps([dict(e.trace_headers) for e in change.events]),
-                                  json.dumps(change.followups), fenced=False)
-            event_row = self._store.statement("insert_event", (
+            stored = _stored(change)
+            event_row = self._store.statement("insert_event_if_new", (
                 tweet_id, op_id, stored.subjects, stored.payloads, stored.traces,
                 stored.followups, self._ttl))
             try:
@@ -135,17 +181,34 @@ class Outbox:
             await backoff(attempt)
         raise Unavailable("the tweet is busy; try again")
 
-    async def _finish(self, op_id: int, tweet_id: int, stored: StoredEvents) -> None:
-        try:
-            await self._deliver(tweet_id, stored)
-            await self._intents.remove(op_id)
-        except Exception:
-            # Committed all the same: the relay runs what is missing from the intent.
-            log.warning("follow-up or publish failed; the outbox relay will retry",
-                        op_id=op_id, exc_info=True)
-
     async def resolve(self, intent: Intent) -> None:
-        """The relay's callback: fence the operation, then finish it if it committed."""
+        """The relay's callback: finish the operation, or make sure it never lands."""
+        record = json.loads(intent.op) if intent.op else None
+        if isinstance(record, dict) and "create" in record:
+            await self._resolve_create(intent.ref, record["create"])
+        elif intent.op:
+            await self._pairs.redo(intent.op)
+        else:
+            await self._resolve_change(intent)
+        await self._intents.remove(intent.op_id)
+
+    async def _resolve_create(self, tweet_id: int, steps: list[Step]) -> None:
+        stored = await self._store.stored_events(tweet_id, tweet_id)
+        if stored is not None and not stored.fenced:
+            await self._deliver(tweet_id, stored)
+            log.info("outbox relay finished a create", tweet_id=tweet_id)
+            return
+        # Never confirmed: remove every part of it, now and should it land later
+        # (the removals are written at later timestamps than the create's writes).
+        undo = [undo_step(step) for step in steps]
+        await self._store.write([
+            self._store.statement("fence_create", (write_time(tweet_id), tweet_id)),
+            *self._followups.statements(undo)])
+        await self._followups.run(undo, written=True)
+        await self._changed([tweet_id])
+        log.info("outbox relay fenced an unconfirmed create", tweet_id=tweet_id)
+
+    async def _resolve_change(self, intent: Intent) -> None:
         ok, rows = await self._store.conditional(
             self._store.statement("fence", (intent.ref, intent.op_id, self._ttl)))
         if not ok and rows:
@@ -154,14 +217,15 @@ class Outbox:
                 await self._deliver(intent.ref, stored)
                 log.info("outbox relay finished a change", op_id=intent.op_id,
                          events=len(stored.subjects))
-        await self._intents.remove(intent.op_id)
 
     async def _deliver(self, tweet_id: int, stored: StoredEvents) -> None:
         """Follow-ups first (consumers may read what the event announces), then the
         cache, then events."""
-        steps = json.loads(stored.followups)
-        await self._followups.run(steps)
-        await self._changed([tweet_id, *touched(steps)])
+        await self._followups.run(json.loads(stored.followups))
+        await self._changed([tweet_id])
+        await self._announce(stored)
+
+    async def _announce(self, stored: StoredEvents) -> None:
         traces = json.loads(stored.traces)
         for subject, payload, trace in zip(stored.subjects, stored.payloads, traces,
                                            strict=True):

@@ -2,10 +2,15 @@
 domain records. The schema and the row kinds of the `tweets` partition are
 described in migrations/cql/0001_tweets.cql.
 
-Writes to a tweet partition are all lightweight transactions (conditional
-statements or batches), so Paxos ballots alone order them; the derived tables
-(user_tweets, tweet_likers, user_likes) take explicit write timestamps computed
-from the ids of the rows they index, so replays converge (see followups.py).
+Two kinds of writes, never to the same cells:
+- Plain writes at explicit timestamps: a new tweet (its id is fresh, nothing can
+  conflict), like/retweet/reply rows (one per user or reply, ordered by their
+  timestamps; see pairs.py) and the derived tables (user_tweets, tweet_likers,
+  user_likes), at timestamps computed from ids so replays converge.
+- Lightweight transactions for what needs a decision: edits (revision), deletes,
+  the fences and events of those changes, and counts (counts.py).
+A new tweet's `revision = 1` is the one cell both touch: an edit's Paxos ballot
+is later than the create as long as clocks agree within the time between them.
 """
 
 from __future__ import annotations
@@ -30,30 +35,51 @@ class RowKind(IntEnum):
     EVENT = 9
 
 
-class Count(IntEnum):
-    LIKES = 0
-    RETWEETS = 1
-    REPLIES = 2
-
-
-COUNT_COLUMNS = {Count.LIKES: "like_count", Count.RETWEETS: "retweet_count",
-                 Count.REPLIES: "reply_count"}
+# The count each kind of row decides, and the version that orders its changes.
+COUNTED = {RowKind.LIKE: ("like_count", "like_version"),
+           RowKind.RETWEET: ("retweet_count", "retweet_version"),
+           RowKind.REPLY: ("reply_count", "reply_version")}
 _STATIC = ("tweet_id, user_id, tweet_kind, reply_to, retweet_of, media_ids, created_at,"
            " edited_at, revision, deleted, like_count, retweet_count, reply_count")
 _REVISION = "member, content, hashtags, mention_ids, mention_names, urls, revised_at"
 _VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count")
 _VERSION = ", ".join(f"writetime({c}) AS w_{c}" for c in _VERSION_OF)
+# A new tweet: counts, versions and `deleted` stay null (0, alive) until a
+# transaction sets them.
 _TWEET_COLUMNS = ("tweet_id, kind, member, user_id, tweet_kind, reply_to, retweet_of, media_ids,"
-                  " created_at, revision, like_count, retweet_count, reply_count, content,"
-                  " hashtags, mention_ids, mention_names, urls, revised_at")
+                  " created_at, revision, content, hashtags, mention_ids, mention_names, urls,"
+                  " revised_at")
 
 
 @dataclass(frozen=True)
-class Edge:
+class Pair:
+    """A like, retweet or reply row: `ref_id` is the like or retweet id, `written`
+    the write time (microseconds) of its latest change, 0 when there is none."""
+
     member: int
     ref_id: int
-    at: datetime | None
-    removed: bool
+    alive: bool
+    written: int
+    counted: bool = False
+    refs: frozenset[int] = frozenset()  # every ref that may still have derived rows
+
+
+NO_PAIR = Pair(0, 0, alive=False, written=0)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a recount reads: the stored count, its version, and the rows asked for."""
+
+    count: int
+    version: int | None
+    pairs: dict[int, Pair]
+
+
+def _pair(row: Row) -> Pair:
+    return Pair(row["member"], row["ref_id"] or 0, alive=not row["removed"],
+                written=row["written"] or 0, counted=bool(row.get("counted")),
+                refs=frozenset(row.get("refs") or ()))
 
 
 @dataclass(frozen=True)
@@ -115,9 +141,9 @@ class TweetStore:
             "user_likes_all": "SELECT tweet_id FROM user_likes WHERE user_id = ?",
             "user_retweets_all": "SELECT retweet_of FROM user_tweets WHERE user_id = ?"
                                  " AND kind = 3 ALLOW FILTERING",
-            "edge": "SELECT member, ref_id, edge_at, removed FROM tweets"
-                    " WHERE tweet_id = ? AND kind = ? AND member = ?",
-            "viewer": "SELECT kind FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
+            "pair": "SELECT member, ref_id, removed, writetime(removed) AS written, refs"
+                    " FROM tweets WHERE tweet_id = ? AND kind = ? AND member = ?",
+            "viewer": "SELECT kind, removed FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
                       " AND member = ?",
             "event": "SELECT event_subjects, event_payloads, event_traces, followups, fenced"
                      " FROM tweets"
@@ -130,15 +156,25 @@ class TweetStore:
                            " WHERE user_id = ? AND tweet_id < ? AND tweet_id >= ? LIMIT ?",
             "likers": "SELECT like_id, user_id FROM tweet_likers"
                       " WHERE tweet_id = ? AND like_id < ? LIMIT ?",
-            # Tweet partition writes (only ever inside lightweight transactions).
+            # Plain writes at explicit timestamps.
             "insert_tweet": f"INSERT INTO tweets ({_TWEET_COLUMNS})"
-                            f" VALUES (?, 0, 1, {', '.join('?' * 16)})",
-            "insert_tweet_if_new": f"INSERT INTO tweets ({_TWEET_COLUMNS})"
-                                   f" VALUES (?, 0, 1, {', '.join('?' * 16)}) IF NOT EXISTS",
+                            f" VALUES (?, 0, 1, {', '.join('?' * 13)}) USING TIMESTAMP ?",
             "insert_event": "INSERT INTO tweets (tweet_id, kind, member, event_subjects,"
                             " event_payloads, event_traces, followups)"
-                            " VALUES (?, 9, ?, ?, ?, ?, ?)"
-                            " IF NOT EXISTS USING TTL ?",
+                            " VALUES (?, 9, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
+            "set_pair": "UPDATE tweets USING TIMESTAMP ?"
+                        " SET ref_id = ?, edge_at = ?, removed = ?, refs = refs + ?"
+                        " WHERE tweet_id = ? AND kind = ? AND member = ?",
+            "drop_refs": "UPDATE tweets USING TIMESTAMP ? SET refs = refs - ?"
+                         " WHERE tweet_id = ? AND kind = ? AND member = ?",
+            "retire": "UPDATE tweets USING TIMESTAMP ? SET deleted = true WHERE tweet_id = ?",
+            # Fences a create that never confirmed: nothing it wrote (at `ts`) survives.
+            "fence_create": "DELETE FROM tweets USING TIMESTAMP ? WHERE tweet_id = ?",
+            # Lightweight transactions.
+            "insert_event_if_new": "INSERT INTO tweets (tweet_id, kind, member, event_subjects,"
+                                   " event_payloads, event_traces, followups)"
+                                   " VALUES (?, 9, ?, ?, ?, ?, ?)"
+                                   " IF NOT EXISTS USING TTL ?",
             "fence": "INSERT INTO tweets (tweet_id, kind, member, fenced) VALUES (?, 9, ?, true)"
                      " IF NOT EXISTS USING TTL ?",
             "set_revision": "UPDATE tweets SET revision = ?, edited_at = ? WHERE tweet_id = ?"
@@ -148,13 +184,8 @@ class TweetStore:
                                " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)",
             "mark_deleted": "UPDATE tweets SET deleted = true WHERE tweet_id = ?"
                             " IF deleted = null",
-            "insert_edge": "INSERT INTO tweets (tweet_id, kind, member, ref_id, edge_at, removed)"
-                           " VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-            "delete_edge": "DELETE FROM tweets WHERE tweet_id = ? AND kind = ? AND member = ?"
-                           " IF ref_id = ?",
-            "remove_reply_edge": "UPDATE tweets SET removed = true"
-                                 " WHERE tweet_id = ? AND kind = 3 AND member = ?"
-                                 " IF removed = false",
+            "mark_counted": "UPDATE tweets SET counted = ?"
+                            " WHERE tweet_id = ? AND kind = ? AND member = ?",
             # Derived tables: idempotent writes at timestamps derived from ids.
             "index": "INSERT INTO user_tweets (user_id, tweet_id, kind, retweet_of)"
                      " VALUES (?, ?, ?, ?) USING TIMESTAMP ?",
@@ -169,11 +200,14 @@ class TweetStore:
             "remove_user_like": "DELETE FROM user_likes USING TIMESTAMP ?"
                                 " WHERE user_id = ? AND like_id = ?",
         }
-        for count, column in COUNT_COLUMNS.items():
-            # Replies are counted on deleted parents too (a reply may outlive its parent).
-            alive = "" if count is Count.REPLIES else " AND deleted = null"
-            queries[f"count_{count.value}"] = (
-                f"UPDATE tweets SET {column} = ? WHERE tweet_id = ? IF {column} = ?{alive}")
+        for kind, (count, version) in COUNTED.items():
+            queries[f"tally_{kind.value}"] = (
+                f"SELECT {count} AS count, {version} AS version, member, ref_id, removed,"
+                " counted, writetime(removed) AS written, refs FROM tweets"
+                " WHERE tweet_id = ? AND kind = ? AND member IN ?")
+            queries[f"set_count_{kind.value}"] = (
+                f"UPDATE tweets SET {count} = ?, {version} = ? WHERE tweet_id = ?"
+                f" IF {version} = ?")
         statements = {name: await cql.prepare(q) for name, q in queries.items()}
         return cls(cql, statements)
 
@@ -213,24 +247,39 @@ class TweetStore:
             (self._s["user_likes_all"], (user_id,)), (self._s["user_retweets_all"], (user_id,))])
         return [r["tweet_id"] for r in likes], [r["retweet_of"] for r in retweets]
 
-    async def edge(self, tweet_id: int, kind: RowKind, member: int, *,
-                   serial: bool = False) -> Edge | None:
-        rows = await self.cql.execute(self._s["edge"], (tweet_id, int(kind), member),
-                                      serial=serial)
+    async def pair(self, tweet_id: int, kind: RowKind, member: int) -> Pair:
+        rows = await self.cql.execute(self._s["pair"], (tweet_id, int(kind), member))
+        return _pair(rows[0]) if rows else NO_PAIR
+
+    async def tally(self, tweet_id: int, kind: RowKind, members: list[int]) -> Tally | None:
+        """The count of this kind with its version and these members' rows; None
+        when none of the rows exists."""
+        rows = await self.cql.execute(self._s[f"tally_{kind.value}"],
+                                      (tweet_id, int(kind), members))
         if not rows:
             return None
-        row = rows[0]
-        return Edge(row["member"], row["ref_id"] or 0, _utc(row["edge_at"]),
-                    bool(row["removed"]))
+        return Tally(rows[0]["count"] or 0, rows[0]["version"],
+                     {r["member"]: _pair(r) for r in rows})
+
+    async def commit_count(self, tweet_id: int, kind: RowKind, tally: Tally, count: int,
+                           flips: list[Pair]) -> bool:
+        """The new count and the rows' `counted` flags, if no other recount
+        committed since `tally` was read."""
+        version = (tally.version or 0) + 1
+        ok, _ = await self.conditional(
+            (self._s[f"set_count_{kind.value}"], (count, version, tweet_id, tally.version)),
+            *((self._s["mark_counted"], (p.alive, tweet_id, int(kind), p.member))
+              for p in flips))
+        return ok
 
     async def viewer_flags(self, tweet_ids: list[int], viewer: int) -> tuple[set[int], set[int]]:
         """Which of these tweets the viewer likes, and which they retweeted."""
         ids = list(dict.fromkeys(tweet_ids))
         results = await self.cql.execute_many((self._s["viewer"], (t, viewer)) for t in ids)
         liked = {t for t, rows in zip(ids, results, strict=True)
-                 if any(r["kind"] == RowKind.LIKE for r in rows)}
+                 if any(r["kind"] == RowKind.LIKE and not r["removed"] for r in rows)}
         retweeted = {t for t, rows in zip(ids, results, strict=True)
-                     if any(r["kind"] == RowKind.RETWEET for r in rows)}
+                     if any(r["kind"] == RowKind.RETWEET and not r["removed"] for r in rows)}
         return liked, retweeted
 
     async def stored_events(self, tweet_id: int, op_id: int) -> StoredEvents | None:
@@ -256,22 +305,32 @@ class TweetStore:
 
     # Writes -----------------------------------------------------------------------
 
-    def tweet_values(self, tweet: TweetRecord) -> tuple[Any, ...]:
+    def insert_tweet(self, tweet: TweetRecord) -> tuple[PreparedStatement, Params]:
+        """A new tweet, written at the time of its id."""
         rev = tweet.current
-        return (tweet.tweet_id, tweet.user_id, int(tweet.kind), tweet.reply_to,
-                tweet.retweet_of, tweet.media_ids, tweet.created_at, rev.revision,
-                tweet.like_count, tweet.retweet_count, tweet.reply_count, rev.content,
-                rev.hashtags, [m.user_id for m in rev.mentions],
-                [m.username for m in rev.mentions], rev.urls, rev.created_at)
+        return self._s["insert_tweet"], (
+            tweet.tweet_id, tweet.user_id, int(tweet.kind), tweet.reply_to, tweet.retweet_of,
+            tweet.media_ids, tweet.created_at, rev.revision, rev.content, rev.hashtags,
+            [m.user_id for m in rev.mentions], [m.username for m in rev.mentions], rev.urls,
+            rev.created_at, write_time(tweet.tweet_id))
+
+    def set_pair(self, tweet_id: int, kind: RowKind, member: int, ref_id: int, *,
+                 alive: bool, at: int) -> tuple[PreparedStatement, Params]:
+        """The row's new state at time `at`; a like or retweet id it takes on joins `refs`."""
+        refs = {ref_id} if alive and ref_id else set()
+        return self._s["set_pair"], (at, ref_id, id_time(ref_id or member), not alive, refs,
+                                     tweet_id, int(kind), member)
+
+    def drop_refs(self, tweet_id: int, kind: RowKind, pair: Pair,
+                  refs: set[int]) -> tuple[PreparedStatement, Params]:
+        """Forgets refs whose derived rows are gone. At the row's own write time:
+        every ref was added no later, and a removal wins a tie."""
+        return self._s["drop_refs"], (pair.written, refs, tweet_id, int(kind), pair.member)
 
     def revision_values(self, tweet_id: int, rev: Revision) -> tuple[Any, ...]:
         return (tweet_id, rev.revision, rev.content, rev.hashtags,
                 [m.user_id for m in rev.mentions], [m.username for m in rev.mentions],
                 rev.urls, rev.created_at)
-
-    def set_count(self, count: Count, tweet_id: int, old: int,
-                  new: int) -> tuple[PreparedStatement, Params]:
-        return self._s[f"count_{count.value}"], (new, tweet_id, old)
 
     async def conditional(self, *statements: tuple[PreparedStatement, Params]) -> tuple[
             bool, list[Row]]:
@@ -284,6 +343,14 @@ class TweetStore:
 
     async def plain(self, name: str, params: Params) -> None:
         await self.cql.execute(self._s[name], params)
+
+    async def write(self, statements: list[tuple[PreparedStatement, Params]]) -> None:
+        """Plain writes in one round trip (an unlogged batch: each partition's part
+        is atomic, the parts are not; every caller's writes are idempotent)."""
+        if len(statements) == 1:
+            await self.cql.execute(*statements[0])
+        elif statements:
+            await self.cql.execute(batch(*statements))
 
 
 def stored_from_row(row: Row) -> StoredEvents:

@@ -32,10 +32,13 @@ from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
 from services.shared.viewer_flags import ViewerFlags
 from services.tweets.cached_reads import WARM_COUNT, CachedReads
+from services.tweets.counts import Counter
 from services.tweets.engagement import Engagement
+from services.tweets.events import Publish
 from services.tweets.followups import FollowUps
 from services.tweets.media import MediaClient
-from services.tweets.outbox import Outbox, Publish
+from services.tweets.outbox import Outbox
+from services.tweets.pairs import PairWriter
 from services.tweets.reads import Reader
 from services.tweets.repository import TweetStore
 from services.tweets.servicer import TweetServicer
@@ -100,16 +103,15 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     reads = CachedReads(cache, flags, store, media, users)
     intents = await IntentLog.open(cql, OUTBOX_TABLE, shards=settings.outbox_shards,
                                    slot_seconds=settings.outbox_slot_seconds)
-    locks = KeyedLocks()
-    followups = FollowUps(store, locks)
-    outbox = Outbox(store, intents, ids, followups, publish, locks,
+    counter = Counter(store, reads.refresh)
+    pairs = PairWriter(store, intents, counter, publish, reads.refresh)
+    outbox = Outbox(store, intents, ids, FollowUps(store, counter), pairs, publish, KeyedLocks(),
                     event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()),
-                    changed=reads.refresh)
+                    changed=reads.refresh, created=reads.created)
     relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
                         poll_seconds=settings.outbox_poll_seconds)
-    reader = Reader(store)
-    engagement = Engagement(store, outbox, reader, users, ids, flags)
-    tweets = Tweets(store, outbox, reader, users, engagement, ids, media,
+    engagement = Engagement(store, reads, pairs, users, ids, flags)
+    tweets = Tweets(store, outbox, Reader(store), users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
                       users)

@@ -90,13 +90,8 @@ class Tweets:
         steps = [followups.index(caller, tweet_id, kind)]
         if reply_to:
             steps.append(followups.add_reply(reply_to, tweet_id))
-        change = Change([self._store.statement("insert_tweet", self._store.tweet_values(record))],
-                        [events.created(record)], steps)
-
-        async def plan(fresh: bool) -> Change:
-            return change
-
-        await self._outbox.apply(tweet_id, plan)
+        await self._outbox.create(record, Change([self._store.insert_tweet(record)],
+                                                 [events.created(record)], steps))
         return tweet_id
 
     async def edit(self, caller: int, tweet_id: int, content: str) -> None:

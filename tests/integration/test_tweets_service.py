@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,78 +17,15 @@ from nats.js import JetStreamContext
 from twitter.tweets.v1 import events_pb2, tweets_pb2, tweets_pb2_grpc
 
 from services.shared import events as jetstream
-from services.shared import redis_client
 from services.shared.auth import set_caller
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.config import AuthSettings
 from services.shared.errors import FailedPrecondition
-from services.shared.events import Event
 from services.shared.ids import IdGenerator
-from services.tweets.repository import RowKind
-from services.tweets.server import Components, TweetsSettings, assemble
+from services.tweets.server import Components
 from tests.conftest import Account, MakeAccount
+from tests.integration.conftest import FlakyPublisher
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
-
-
-@pytest.fixture(scope="session")
-async def tweets_channel(stack_env: dict[str, str]) -> AsyncIterator[grpc.aio.Channel]:
-    channel = internal_channel(stack_env["TWEETS_ADDR"],
-                               AuthSettings().internal_token.get_secret_value())
-    yield channel
-    await channel.close()
-
-
-@pytest.fixture(scope="session")
-def tweets(tweets_channel: grpc.aio.Channel) -> Stub:
-    return tweets_pb2_grpc.TweetServiceStub(tweets_channel)
-
-
-@pytest.fixture(scope="session")
-async def cql(stack_env: dict[str, str]) -> AsyncIterator[Cql]:
-    session = await Cql.connect(TweetsSettings())
-    yield session
-    await session.close()
-
-
-class FlakyPublisher:
-    """Publishes to JetStream unless told to fail (NATS down, process dying)."""
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self.failing = False
-        self.published: list[Event] = []
-
-    async def __call__(self, event: Event) -> None:
-        if self.failing:
-            raise ConnectionError("NATS is down")
-        await jetstream.publish(self.js, event)
-        self.published.append(event)
-
-
-@pytest.fixture(scope="session")
-async def js(stack_env: dict[str, str]) -> AsyncIterator[JetStreamContext]:
-    nc, context = await jetstream.connect(stack_env["NATS_URL"], name="tweets-test")
-    yield context
-    await nc.close()
-
-
-@pytest.fixture
-async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContext,
-                  stack_env: dict[str, str]
-                  ) -> AsyncIterator[tuple[Components, FlakyPublisher]]:
-    """A second, in-process tweets "replica" on the same keyspace."""
-    publisher = FlakyPublisher(js)
-    settings = TweetsSettings(edit_window_minutes=0)  # every tweet is past its edit window
-    media_channel = internal_channel(stack_env["MEDIA_ADDR"],
-                                     settings.internal_token.get_secret_value())
-    redis = redis_client.connect(stack_env["REDIS_URL"])
-    yield (await assemble(settings, cql, users_channel, publisher, media_channel, redis),
-           publisher)
-    await media_channel.close()
-    await redis.aclose()
 
 
 async def post(tweets: Stub, who: Account, content: str = "hello", reply_to: int = 0
@@ -408,12 +345,11 @@ async def test_an_operation_the_relay_fenced_can_never_commit(
     await parts.outbox._intents.add(op_id, tweet.tweet_id)
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
     ok, _ = await parts.store.conditional(parts.store.statement(
-        "insert_event", (tweet.tweet_id, op_id, ["twitter.tweet.liked"], [b""], "[{}]", "[]",
-                         60)))
+        "insert_event_if_new", (tweet.tweet_id, op_id, ["twitter.tweet.edited"], [b""], "[{}]",
+                                "[]", 60)))
     assert not ok  # the stalled write now fails instead of landing unannounced
     stored = await parts.store.stored_events(tweet.tweet_id, op_id)
     assert stored is not None and stored.fenced
-    assert await parts.store.edge(tweet.tweet_id, RowKind.LIKE, who.user_id) is None
 
 
 async def test_edit_after_the_window_is_failed_precondition(

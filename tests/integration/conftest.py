@@ -1,0 +1,83 @@
+"""Fixtures the tweets service's integration tests share: stubs, a CQL session,
+JetStream, and a second in-process "replica" of the service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from nats.js import JetStreamContext
+from twitter.tweets.v1 import tweets_pb2_grpc
+
+from services.shared import events as jetstream
+from services.shared import redis_client
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
+from services.shared.events import Event
+from services.tweets.server import Components, TweetsSettings, assemble
+
+if TYPE_CHECKING:
+    Stub = tweets_pb2_grpc.TweetServiceAsyncStub
+
+
+@pytest.fixture(scope="session")
+async def tweets_channel(stack_env: dict[str, str]) -> AsyncIterator[grpc.aio.Channel]:
+    channel = internal_channel(stack_env["TWEETS_ADDR"],
+                               AuthSettings().internal_token.get_secret_value())
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture(scope="session")
+def tweets(tweets_channel: grpc.aio.Channel) -> Stub:
+    return tweets_pb2_grpc.TweetServiceStub(tweets_channel)
+
+
+@pytest.fixture(scope="session")
+async def cql(stack_env: dict[str, str]) -> AsyncIterator[Cql]:
+    session = await Cql.connect(TweetsSettings())
+    yield session
+    await session.close()
+
+
+class FlakyPublisher:
+    """Publishes to JetStream unless told to fail (NATS down, process dying)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.failing = False
+        self.published: list[Event] = []
+
+    async def __call__(self, event: Event) -> None:
+        if self.failing:
+            raise ConnectionError("NATS is down")
+        await jetstream.publish(self.js, event)
+        self.published.append(event)
+
+
+@pytest.fixture(scope="session")
+async def js(stack_env: dict[str, str]) -> AsyncIterator[JetStreamContext]:
+    nc, context = await jetstream.connect(stack_env["NATS_URL"], name="tweets-test")
+    yield context
+    await nc.close()
+
+
+@pytest.fixture
+async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContext,
+                  stack_env: dict[str, str]
+                  ) -> AsyncIterator[tuple[Components, FlakyPublisher]]:
+    """A second, in-process tweets "replica" on the same keyspace."""
+    publisher = FlakyPublisher(js)
+    settings = TweetsSettings(edit_window_minutes=0)  # every tweet is past its edit window
+    media_channel = internal_channel(stack_env["MEDIA_ADDR"],
+                                     settings.internal_token.get_secret_value())
+    redis = redis_client.connect(stack_env["REDIS_URL"])
+    yield (await assemble(settings, cql, users_channel, publisher, media_channel, redis),
+           publisher)
+    await media_channel.close()
+    await redis.aclose()
+
+

@@ -1,0 +1,181 @@
+"""Likes and retweets of one tweet by 200 users at once, with retries, while a
+tweets process is killed (SIGKILL) in the middle: once the writers stop and the
+outbox relay has run, the count is exactly the number of users whose last
+change stands, and every derived row (likers, a user's likes, retweets and
+their index rows) exists once for each of them and for no one else."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
+
+from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
+from services.tweets.server import Components
+from stack import topology
+from tests.conftest import MakeAccount
+from tests.integration.conftest import FlakyPublisher
+from tests.stack_control import control, processes
+
+USERS = 200
+CHANGES_PER_USER = 4
+if TYPE_CHECKING:
+    Stub = tweets_pb2_grpc.TweetServiceAsyncStub
+    Change = Callable[[Stub, int, int, bool], Awaitable[object]]
+
+
+@pytest.fixture
+async def process_stubs(stack_env: dict[str, str]) -> AsyncIterator[list[Stub]]:
+    """One stub per tweets process (each has a port of its own), as the edge sees them."""
+    port = int(stack_env["TWEETS_ADDR"].rsplit(":", 1)[1])
+    ports = topology.process_ports(port, len(processes("tweets"))) or [port]
+    token = AuthSettings().internal_token.get_secret_value()
+    channels = [internal_channel(f"127.0.0.1:{p}", token) for p in ports]
+    yield [tweets_pb2_grpc.TweetServiceStub(c) for c in channels]
+    for channel in channels:
+        await channel.close()
+
+
+def as_user(user: int) -> tuple[tuple[str, str], ...]:
+    token = edge_token(AuthSettings().internal_token.get_secret_value())
+    return ((EDGE_TOKEN_HEADER, token), (USER_ID_HEADER, str(user)))
+
+
+async def like(stub: Stub, tweet: int, user: int, on: bool) -> object:
+    if on:
+        return await stub.LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=tweet),
+                                    metadata=as_user(user), timeout=20)
+    return await stub.UnlikeTweet(tweets_pb2.UnlikeTweetRequest(tweet_id=tweet),
+                                  metadata=as_user(user), timeout=20)
+
+
+async def retweet(stub: Stub, tweet: int, user: int, on: bool) -> object:
+    if on:
+        return await stub.Retweet(tweets_pb2.RetweetRequest(tweet_id=tweet),
+                                  metadata=as_user(user), timeout=20)
+    return await stub.Unretweet(tweets_pb2.UnretweetRequest(tweet_id=tweet),
+                                metadata=as_user(user), timeout=20)
+
+
+async def storm(stubs: list[Stub], tweet: int, change: Change) -> tuple[set[int], set[int], int]:
+    """Every user changes their like (retweet) several times, one change after
+    another, each retried until it succeeds, some of them twice at once (a
+    client retrying early); the first tweets process is killed meanwhile.
+    Returns the users whose last change was on, all users, and how many calls
+    failed."""
+    rng = random.Random(tweet)
+    base = 10**15 + rng.randrange(10**12)  # user ids nobody else uses
+    plans = {base + n: [rng.random() < 0.6 for _ in range(CHANGES_PER_USER)]
+             for n in range(USERS)}
+    failures = 0
+
+    async def until_done(user: int, on: bool, first: int) -> None:
+        nonlocal failures
+        for attempt in range(60):
+            try:
+                await change(stubs[(first + attempt) % len(stubs)], tweet, user, on)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in (grpc.StatusCode.UNAVAILABLE,
+                                      grpc.StatusCode.DEADLINE_EXCEEDED,
+                                      grpc.StatusCode.INTERNAL):
+                    raise
+                failures += 1
+                await asyncio.sleep(0.2)
+            else:
+                return
+        raise AssertionError(f"user {user} could not change {tweet}")
+
+    async def user_session(user: int, plan: list[bool]) -> None:
+        for i, on in enumerate(plan):
+            if i == 1:  # a duplicate request racing the original
+                await asyncio.gather(until_done(user, on, user), until_done(user, on, user + 1))
+            else:
+                await until_done(user, on, user + i)
+
+    async def killer() -> None:
+        await asyncio.sleep(1.0)
+        await control("signal", "KILL", processes("tweets")[0])
+
+    await asyncio.gather(killer(), *(user_session(u, p) for u, p in plans.items()))
+    return {u for u, plan in plans.items() if plan[-1]}, set(plans), failures
+
+
+async def settle(parts: Components) -> None:
+    """Runs the outbox relay over everything in flight, as it would after its
+    grace period, so the killed process's unfinished changes are finished."""
+    await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
+
+
+async def wait_for_processes(stubs: list[Stub]) -> None:
+    """The killed process is restarted by supervisord; later tests need it."""
+    deadline = time.monotonic() + 60
+    for stub in stubs:
+        while True:
+            try:
+                await stub.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=1),
+                                    metadata=as_user(1), timeout=2)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    break
+                assert time.monotonic() < deadline, "a tweets process did not come back"
+                await asyncio.sleep(0.5)
+
+
+async def test_likes_survive_a_killed_process_with_exact_counts_and_no_duplicates(
+        process_stubs: list[Stub], tweets: Stub, make_account: MakeAccount,
+        replica: tuple[Components, FlakyPublisher], cql: Cql) -> None:
+    author = await make_account("a")
+    tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="like storm"),
+                                      metadata=author.metadata)).tweet.tweet_id
+    likers, _, failures = await storm(process_stubs, tweet, like)
+    await wait_for_processes(process_stubs)
+    await settle(replica[0])
+
+    shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),
+                                   metadata=author.metadata)).tweet
+    assert shown.like_count == len(likers)
+    rows = await cql.execute(await cql.prepare(
+        "SELECT user_id FROM tweet_likers WHERE tweet_id = ?"), (tweet,))
+    listed = [r["user_id"] for r in rows]
+    assert sorted(listed) == sorted(likers)  # each liker once, nobody else
+    user_likes = await cql.prepare("SELECT tweet_id FROM user_likes WHERE user_id = ?")
+    for user in sorted(likers)[:50]:
+        assert [r["tweet_id"] for r in await cql.execute(user_likes, (user,))] == [tweet]
+    assert failures > 0, "the kill should have failed some calls"
+
+
+async def test_retweets_survive_a_killed_process_with_exact_counts_and_no_duplicates(
+        process_stubs: list[Stub], tweets: Stub, make_account: MakeAccount,
+        replica: tuple[Components, FlakyPublisher], cql: Cql) -> None:
+    author = await make_account("a")
+    tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="retweet storm"),
+                                      metadata=author.metadata)).tweet.tweet_id
+    retweeters, everyone, failures = await storm(process_stubs, tweet, retweet)
+    await wait_for_processes(process_stubs)
+    await settle(replica[0])
+
+    shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),
+                                   metadata=author.metadata)).tweet
+    assert shown.retweet_count == len(retweeters)
+    index = await cql.prepare("SELECT tweet_id, retweet_of FROM user_tweets WHERE user_id = ?")
+    alive = await cql.prepare("SELECT deleted, member FROM tweets WHERE tweet_id = ? AND kind = 0"
+                              " LIMIT 1")
+    sample = sorted(retweeters)[:40] + sorted(everyone - retweeters)[:20]
+    for user in sample:
+        indexed = [r["tweet_id"] for r in await cql.execute(index, (user,))
+                   if r["retweet_of"] == tweet]
+        expected = 1 if user in retweeters else 0
+        assert len(indexed) == expected, user
+        for retweet_id in indexed:
+            row = await cql.execute(alive, (retweet_id,))
+            assert row and not row[0]["deleted"]
+    assert failures > 0, "the kill should have failed some calls"
