@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 
-from stack import topology
+from stack import probes, topology
 from stack.programs import process_name
 
 
@@ -22,3 +23,21 @@ async def control(*args: str) -> str:
 def processes(service: str) -> list[str]:
     """The supervisord programs running a service (one per process)."""
     return [process_name(service, n) for n in range(1, topology.load().processes[service] + 1)]
+
+
+async def wait_serving(service: str, within: float = 60.0) -> None:
+    """Until every process of the service answers its health check on its own
+    port (a restarted process listens a moment after supervisord calls it up)."""
+    settings = topology.load()
+    port = settings.service_port(service)
+    ports = topology.process_ports(port, settings.processes[service]) or [port]
+    deadline = time.monotonic() + within
+    for each in ports:
+        while True:
+            try:
+                await asyncio.to_thread(probes.grpc_health, f"127.0.0.1:{each}", 2.0)
+                break
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)

@@ -24,7 +24,7 @@ from services.tweets.server import Components
 from stack import topology
 from tests.conftest import MakeAccount
 from tests.integration.conftest import FlakyPublisher
-from tests.stack_control import control, processes
+from tests.stack_control import control, processes, wait_serving
 
 USERS = 200
 CHANGES_PER_USER = 4
@@ -115,21 +115,6 @@ async def settle(parts: Components) -> None:
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
 
 
-async def wait_for_processes(stubs: list[Stub]) -> None:
-    """The killed process is restarted by supervisord; later tests need it."""
-    deadline = time.monotonic() + 60
-    for stub in stubs:
-        while True:
-            try:
-                await stub.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=1),
-                                    metadata=as_user(1), timeout=2)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.NOT_FOUND:
-                    break
-                assert time.monotonic() < deadline, "a tweets process did not come back"
-                await asyncio.sleep(0.5)
-
-
 async def test_likes_survive_a_killed_process_with_exact_counts_and_no_duplicates(
         process_stubs: list[Stub], tweets: Stub, make_account: MakeAccount,
         replica: tuple[Components, FlakyPublisher], cql: Cql) -> None:
@@ -137,7 +122,7 @@ async def test_likes_survive_a_killed_process_with_exact_counts_and_no_duplicate
     tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="like storm"),
                                       metadata=author.metadata)).tweet.tweet_id
     likers, _, failures = await storm(process_stubs, tweet, like)
-    await wait_for_processes(process_stubs)
+    await wait_serving("tweets")
     await settle(replica[0])
 
     shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),
@@ -160,7 +145,7 @@ async def test_retweets_survive_a_killed_process_with_exact_counts_and_no_duplic
     tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="retweet storm"),
                                       metadata=author.metadata)).tweet.tweet_id
     retweeters, everyone, failures = await storm(process_stubs, tweet, retweet)
-    await wait_for_processes(process_stubs)
+    await wait_serving("tweets")
     await settle(replica[0])
 
     shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),

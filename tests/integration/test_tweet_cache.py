@@ -21,7 +21,7 @@ from services.shared.config import AuthSettings
 from services.shared.tweet_cache import GENERATION, TweetCache, Versioned
 from services.shared.viewer_flags import ViewerFlags
 from tests.conftest import Account, MakeAccount
-from tests.stack_control import control, processes
+from tests.stack_control import control, processes, wait_serving
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
@@ -123,7 +123,8 @@ async def test_no_stale_revision_after_the_tweets_service_restarts(
     await stubs[0].UpdateTweet(tweets_pb2.UpdateTweetRequest(
         tweet_id=tweet.tweet_id, content="edited before the restart"), metadata=author.metadata)
     await control("restart", *processes("tweets"))
-    for _ in range(100):
+    await wait_serving("tweets")
+    for _ in range(100):  # channels reconnect with a backoff of their own
         try:
             found = await contents(stubs, author, tweet.tweet_id)
             break
