@@ -85,8 +85,9 @@ async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContex
     media_channel = internal_channel(stack_env["MEDIA_ADDR"],
                                      settings.internal_token.get_secret_value())
     redis = redis_client.connect(stack_env["REDIS_URL"])
-    yield (await assemble(settings, cql, users_channel, publisher, media_channel, redis),
-           publisher)
+    parts = await assemble(settings, cql, users_channel, publisher, media_channel, redis)
+    yield parts, publisher
+    await parts.lease.stop()
     await media_channel.close()
     await redis.aclose()
 
@@ -403,7 +404,7 @@ async def test_an_operation_the_relay_fenced_can_never_commit(
     parts, _ = replica
     who = await make_account()
     tweet = await post(tweets, who)
-    op_id = IdGenerator().next_id()
+    op_id = IdGenerator.fixed(0).next_id()  # any id: it names an operation on a new tweet
     # A request wrote its intent, then stalled before its conditional write.
     await parts.outbox._intents.add(op_id, tweet.tweet_id)
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
