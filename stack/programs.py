@@ -117,8 +117,6 @@ def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[
                 "SERVICE_NAME": name,
                 "GRPC_PORT": str(port),
                 "METRICS_PORT": str(metrics + (n - 1) * topology.PROCESS_METRICS_STRIDE),
-                # Processes of one service must not share a snowflake worker id.
-                "ID_WORKER": str(n - 1),
                 "GRPC_PROCESS_PORT": str(own_ports[n - 1] if own_ports else 0),
             },
         )

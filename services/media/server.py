@@ -22,18 +22,22 @@ from services.shared.config import (
     S3Settings,
     ScyllaSettings,
     ServerSettings,
+    WorkerLeaseSettings,
 )
+from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
+from services.shared.worker_lease import WorkerLease
 
 log = get_logger(__name__)
 
 _SERVICES = [media_pb2.DESCRIPTOR.services_by_name["MediaService"]]
 
 
-class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, PeerAddresses):
+class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, PeerAddresses,
+                    WorkerLeaseSettings):
     service_name: str = "media"
     grpc_port: int = 17105
     # How long a presigned upload URL works.
@@ -52,7 +56,6 @@ class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, Pe
     # s3:PutLifecycleConfiguration; turn off where the bucket is managed elsewhere).
     media_manage_lifecycle: bool = True
     media_s3_threads: int = 16
-    id_worker: int | None = None
 
 
 async def build(settings: MediaSettings) -> App:
@@ -66,7 +69,9 @@ async def build(settings: MediaSettings) -> App:
             await objects.ensure_lifecycle(STAGING_PREFIX, days + 1)
         except Exception:
             log.exception("could not install the bucket lifecycle rule; the sweeper still runs")
-    library = MediaLibrary(store, objects, IdGenerator(settings.id_worker),
+    lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "media"),
+                                    settings)
+    library = MediaLibrary(store, objects, IdGenerator(lease),
                            upload_url_seconds=settings.media_upload_url_seconds)
     urls = DownloadUrls(objects, cdn_base_url=settings.media_cdn_base_url,
                         expires_seconds=settings.media_download_url_seconds)
@@ -87,6 +92,7 @@ async def build(settings: MediaSettings) -> App:
         with contextlib.suppress(asyncio.CancelledError):
             await sweeping
         await users_channel.close()
+        await lease.stop()
         await cql.close()
         objects.close()
 

@@ -15,18 +15,27 @@ from services.messages.servicer import MessageServicer
 from services.messages.users import UsersClient
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
-from services.shared.config import AuthSettings, PeerAddresses, ScyllaSettings, ServerSettings
+from services.shared.config import (
+    AuthSettings,
+    PeerAddresses,
+    ScyllaSettings,
+    ServerSettings,
+    WorkerLeaseSettings,
+)
+from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
+from services.shared.worker_lease import WorkerLease
 
 log = get_logger(__name__)
 
 _SERVICES = [messages_pb2.DESCRIPTOR.services_by_name["MessageService"]]
 
 
-class MessagesSettings(ServerSettings, ScyllaSettings, AuthSettings, PeerAddresses):
+class MessagesSettings(ServerSettings, ScyllaSettings, AuthSettings, PeerAddresses,
+                       WorkerLeaseSettings):
     service_name: str = "messages"
     grpc_port: int = 17106
     # `kid:base64,kid:base64`: the first key encrypts, all decrypt (see crypto.py).
@@ -37,7 +46,6 @@ class MessagesSettings(ServerSettings, ScyllaSettings, AuthSettings, PeerAddress
     # Default: <AUTH_KEYS_DIR>/../messages-keys/dev.key (.data/messages-keys/dev.key locally).
     messages_dev_key_file: Path | None = None
     auth_keys_dir: Path = Path(".data/keys")
-    id_worker: int | None = None
 
     def dev_key_file(self) -> Path:
         return self.messages_dev_key_file or \
@@ -62,8 +70,9 @@ async def build(settings: MessagesSettings) -> App:
     store = await MessageStore.open(cql)
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value())
-    messenger = Messenger(store, cipher, UsersClient(users_channel),
-                          IdGenerator(settings.id_worker))
+    lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "messages"),
+                                    settings)
+    messenger = Messenger(store, cipher, UsersClient(users_channel), IdGenerator(lease))
     interceptor = user_interceptor(settings, _SERVICES, users_channel)
     log.info("message keys loaded", encrypting_with=cipher.primary_key_id,
              decrypting_with=cipher.key_ids)
@@ -74,6 +83,7 @@ async def build(settings: MessagesSettings) -> App:
 
     async def stop() -> None:
         await users_channel.close()
+        await lease.stop()
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,

@@ -32,6 +32,15 @@ class ServerSettings(_Env):
     log_json: bool = True
 
 
+class WorkerLeaseSettings(_Env):
+    """Snowflake worker id leases (services/shared/worker_lease.py)."""
+
+    # How long a lease lasts unrenewed; it is renewed every third of this.
+    worker_lease_ttl_seconds: int = 30
+    # A process stops issuing ids this long before its lease could expire in the store.
+    worker_lease_margin_seconds: float = 2.0
+
+
 class PostgresSettings(_Env):
     pg_dsn: SecretStr = SecretStr("postgresql://twitter:twitter@127.0.0.1:15432/twitter")
     pg_pool_min: int = 2

@@ -22,8 +22,10 @@ from services.shared.config import (
     RedisSettings,
     ScyllaSettings,
     ServerSettings,
+    WorkerLeaseSettings,
 )
 from services.shared.cql_outbox import IntentLog, IntentRelay
+from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
@@ -31,6 +33,7 @@ from services.shared.server import App, serve
 from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
 from services.shared.viewer_flags import ViewerFlags
+from services.shared.worker_lease import WorkerLease
 from services.tweets.cached_reads import WARM_COUNT, CachedReads
 from services.tweets.counts import Counter
 from services.tweets.engagement import Engagement
@@ -51,10 +54,9 @@ OUTBOX_TABLE = "tweets_outbox"
 
 
 class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings, PeerAddresses,
-                     RedisSettings):
+                     RedisSettings, WorkerLeaseSettings):
     service_name: str = "tweets"
     grpc_port: int = 17102
-    id_worker: int | None = None
     edit_window_minutes: float = 30.0
     # Queries in flight per process; more queue in the process, not in Scylla.
     cql_concurrency: int = 512
@@ -87,12 +89,15 @@ class Components:
     cache: TweetCache
     flags: ViewerFlags
     users: UsersClient
+    lease: WorkerLease
 
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
                    publish: Publish, media_channel: grpc.aio.Channel,
                    redis: Redis) -> Components:
-    ids = IdGenerator(settings.id_worker)
+    lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "tweets"),
+                                    settings)
+    ids = IdGenerator(lease)
     store = await TweetStore.open(cql)
     cache = TweetCache(redis, hot_size=settings.tweet_cache_hot_size,
                        hot_ttl_seconds=settings.tweet_cache_hot_seconds,
@@ -114,7 +119,7 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     tweets = Tweets(store, outbox, Reader(store), users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
-                      users)
+                      users, lease)
 
 
 async def _settle_caches(parts: Components) -> None:
@@ -159,6 +164,7 @@ async def build(settings: TweetsSettings) -> App:
         await redis.aclose()
         await users_channel.close()
         await media_channel.close()
+        await parts.lease.stop()
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,

@@ -13,12 +13,20 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
 from services.shared.auth import TokenVerifier
-from services.shared.config import AuthSettings, NatsSettings, PostgresSettings, ServerSettings
+from services.shared.config import (
+    AuthSettings,
+    NatsSettings,
+    PostgresSettings,
+    ServerSettings,
+    WorkerLeaseSettings,
+)
 from services.shared.ids import IdGenerator
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
 from services.shared.pg_outbox import OutboxRelay
+from services.shared.pg_worker_lease import PgLeaseStore
 from services.shared.server import App, serve
+from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.passwords import Passwords
 from services.users.servicer import AuthServicer, UserServicer
@@ -37,7 +45,8 @@ PUBLIC_METHODS = {
 }
 
 
-class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings):
+class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings,
+                    WorkerLeaseSettings):
     service_name: str = "users"
     grpc_port: int = 17101
     auth_keys_dir: Path = Path(".data/keys")
@@ -57,7 +66,6 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     login_lock_base_seconds: float = 30.0
     login_lock_max_seconds: float = 900.0
     login_failure_reset_seconds: float = 3600.0
-    id_worker: int | None = None
 
 
 async def build(settings: UsersSettings) -> App:
@@ -80,7 +88,8 @@ async def build(settings: UsersSettings) -> App:
     access_tokens = AccessTokens(keyring, issuer=settings.jwt_issuer,
                                  audience=settings.jwt_audience,
                                  ttl_seconds=settings.access_token_ttl_seconds)
-    accounts = Accounts(pool, IdGenerator(settings.id_worker), passwords, keyring, access_tokens,
+    lease = await WorkerLease.start(PgLeaseStore(pool, "users"), settings)
+    accounts = Accounts(pool, IdGenerator(lease), passwords, keyring, access_tokens,
                         LoginPolicy(
                             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
                             free_attempts=settings.login_free_attempts,
@@ -109,6 +118,7 @@ async def build(settings: UsersSettings) -> App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await nc.drain()
+        await lease.stop()
         await pool.close()
         passwords.close()
 

@@ -75,8 +75,9 @@ async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContex
     media_channel = internal_channel(stack_env["MEDIA_ADDR"],
                                      settings.internal_token.get_secret_value())
     redis = redis_client.connect(stack_env["REDIS_URL"])
-    yield (await assemble(settings, cql, users_channel, publisher, media_channel, redis),
-           publisher)
+    parts = await assemble(settings, cql, users_channel, publisher, media_channel, redis)
+    yield parts, publisher
+    await parts.lease.stop()
     await media_channel.close()
     await redis.aclose()
 

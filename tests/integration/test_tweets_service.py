@@ -340,7 +340,7 @@ async def test_an_operation_the_relay_fenced_can_never_commit(
     parts, _ = replica
     who = await make_account()
     tweet = await post(tweets, who)
-    op_id = IdGenerator().next_id()
+    op_id = IdGenerator.fixed(0).next_id()  # any id: it names an operation on a new tweet
     # A request wrote its intent, then stalled before its conditional write.
     await parts.outbox._intents.add(op_id, tweet.tweet_id)
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)

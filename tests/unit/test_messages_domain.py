@@ -52,7 +52,7 @@ def test_followers_only() -> None:
 
 
 def test_write_timestamps_order_like_ids() -> None:
-    ids = IdGenerator(1)
+    ids = IdGenerator.fixed(1)
     first, second = ids.next_id(), ids.next_id()
     assert write_timestamp(first) <= write_timestamp(second)
     assert Pair.of(9, 3) == Pair.of(3, 9) == Pair(3, 9)

@@ -60,7 +60,7 @@ def test_newlines_stay_and_crlf_becomes_lf_and_edges_are_trimmed() -> None:
 
 
 def test_media_ids_are_checked_for_format_count_and_repeats() -> None:
-    ids = IdGenerator(1)
+    ids = IdGenerator.fixed(1)
     good = [ids.next_id() for _ in range(4)]
     assert validate_media_ids(good, datetime.now(UTC)) == good
     for bad in ([*good, ids.next_id()], [good[0], good[0]], [0], [-5], [(1 << 62)]):
@@ -104,7 +104,7 @@ def test_urls_need_a_scheme_and_lose_trailing_punctuation() -> None:
 
 
 def test_index_writes_are_outranked_by_their_delete() -> None:
-    ids = IdGenerator(2)
+    ids = IdGenerator.fixed(2)
     a, b = ids.next_id(), ids.next_id()
     assert write_time(a) < write_time(a) + 1 <= write_time(b) + 1
     assert write_time(a) % 1000 == 0  # microseconds from the id's milliseconds
