@@ -39,13 +39,16 @@ class CachedReads:
         self._users = users
         self._loading: set[asyncio.Task[None]] = set()
 
-    async def tweets(self, tweet_ids: Sequence[int], viewer: int) -> list[tweets_pb2.Tweet]:
+    async def tweets(self, tweet_ids: Sequence[int], viewer: int, *,
+                     known: Flags | None = None) -> list[tweets_pb2.Tweet]:
         """The tweets as the viewer sees them, in the order asked, once each;
-        deleted and unknown ones (and retweets of deleted tweets) left out."""
+        deleted and unknown ones (and retweets of deleted tweets) left out.
+        `known` flags (a write's answer) spare looking the viewer's up."""
         ids = list(dict.fromkeys(t for t in tweet_ids if t > 0))
-        entries, flags, _ = await lookup_with_flags(self.entries, self._flags, ids, viewer)
+        asked = 0 if known is not None else viewer
+        entries, flags, _ = await lookup_with_flags(self.entries, self._flags, ids, asked)
         (liked, retweeted), authors = await asyncio.gather(
-            self._viewer_flags(viewer, flag_targets(ids, entries), flags),
+            self._viewer_flags(asked, flag_targets(ids, entries), known or flags),
             self._users.summaries(people(entries)))
         shown = (render(t, entries, authors, liked, retweeted) for t in ids)
         return [t for t in shown if t is not None]
@@ -106,10 +109,10 @@ class CachedReads:
 
     async def _viewer_flags(self, viewer: int, targets: list[int],
                             cached: Flags | None) -> Flags:
-        if not viewer or not targets:
-            return set(), set()
         if cached is not None:
             return cached
+        if not viewer or not targets:
+            return set(), set()
         self._materialise_soon(viewer)
         return await self._store.viewer_flags(targets, viewer)
 

@@ -35,12 +35,19 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import Counter as Metric
+from prometheus_client import Histogram
+
 from services.shared.errors import Unavailable
 from services.shared.logging import get_logger
 from services.tweets.repository import Pair, RowKind, TweetStore
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 40
+RECOUNTS = Metric("tweet_recounts_total", "Recounts by outcome: committed, unchanged, or"
+                  " lost (another recount committed first; read again).", ["kind", "outcome"])
+SHARED = Histogram("tweet_recount_writers", "Writers one recount settled.",
+                   buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 
 # Called with a tweet whose stored view changed (the tweet cache's refresh).
 Changed = Callable[[list[int]], Awaitable[None]]
@@ -78,6 +85,7 @@ class Counter:
         tweet_id, kind = key
         try:
             while waiters := self._waiting.pop(key, []):
+                SHARED.observe(len(waiters))
                 try:
                     pairs, count = await self.recount(tweet_id, kind,
                                                       sorted({m for m, _ in waiters}))
@@ -101,14 +109,17 @@ class Counter:
                 return {}, 0
             flips = [p for p in tally.pairs.values() if p.alive != p.counted]
             if not flips:
+                RECOUNTS.labels(kind.name.lower(), "unchanged").inc()
                 return tally.pairs, tally.count
             count = tally.count + sum(1 if p.alive else -1 for p in flips)
             if await self._store.commit_count(tweet_id, kind, tally, count, flips):
+                RECOUNTS.labels(kind.name.lower(), "committed").inc()
                 try:
                     await self._changed([tweet_id])
                 except Exception:
                     log.warning("cache refresh after a recount failed", tweet_id=tweet_id,
                                 exc_info=True)
                 return tally.pairs, count
+            RECOUNTS.labels(kind.name.lower(), "lost").inc()
             await backoff(attempt)
         raise Unavailable("the count is contended; try again")

@@ -18,12 +18,13 @@ Liking or retweeting a retweet acts on its original.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.pagination import clamp_page_size, encode_token
-from services.shared.viewer_flags import ViewerFlags
+from services.shared.viewer_flags import Flags, ViewerFlags
 from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import Author, LikeRecord
 from services.tweets.pairs import PairOp, PairWriter
@@ -36,6 +37,15 @@ def _after(op_id: int, pair: Pair) -> int:
     """The write time of a change: its id's, or just after the row's last change
     when a clock behind the last writer's would order it before."""
     return max(write_time(op_id), pair.written + 1)
+
+
+@dataclass(frozen=True)
+class Engaged:
+    """What a like or retweet call answers with: the tweet to show, and the
+    caller's flags for its original (known here, so no lookup is needed)."""
+
+    shown: int
+    flags: Flags
 
 
 def _as_written(op: PairOp) -> Pair:
@@ -54,57 +64,41 @@ class Engagement:
         self._flags = flags
         self._turns = KeyedLocks()
 
-    async def like(self, caller: int, tweet_id: int) -> int:
-        """Likes the tweet (its original, for a retweet); returns the liked tweet's id."""
-        target, author = await self._reads.target(tweet_id)
-        async with self._turns.hold([f"{target}:{caller}"]):
-            pair = await self._store.pair(target, RowKind.LIKE, caller)
-            if not pair.alive:
-                like_id = self._ids.next_id()
-                op = PairOp(like_id, target, author, caller, RowKind.LIKE, ref=like_id, on=True,
-                            at=_after(like_id, pair))
-                pair = await self._pairs.apply(op) or _as_written(op)
-        await self._flags.record(caller, target, liked=pair.alive, at=pair.written)
-        return target
+    async def like(self, caller: int, tweet_id: int) -> Engaged:
+        """Likes the tweet (its original, for a retweet)."""
+        return await self._change(caller, tweet_id, RowKind.LIKE, on=True)
 
-    async def unlike(self, caller: int, tweet_id: int) -> int:
+    async def unlike(self, caller: int, tweet_id: int) -> Engaged:
+        return await self._change(caller, tweet_id, RowKind.LIKE, on=False)
+
+    async def retweet(self, caller: int, tweet_id: int) -> Engaged:
+        """Retweets the tweet (its original, for a retweet); `shown` is the
+        caller's retweet (the existing one when retweeted before; the original
+        when unretweeted in the meantime)."""
+        return await self._change(caller, tweet_id, RowKind.RETWEET, on=True)
+
+    async def unretweet(self, caller: int, tweet_id: int) -> Engaged:
+        return await self._change(caller, tweet_id, RowKind.RETWEET, on=False)
+
+    async def _change(self, caller: int, tweet_id: int, kind: RowKind, *, on: bool) -> Engaged:
         target, author = await self._reads.target(tweet_id)
         async with self._turns.hold([f"{target}:{caller}"]):
-            pair = await self._store.pair(target, RowKind.LIKE, caller)
-            if pair.alive:
+            rows = await self._store.engaged(target, caller)
+            pair = rows[kind]
+            if pair.alive != on:
                 op_id = self._ids.next_id()
-                op = PairOp(op_id, target, author, caller, RowKind.LIKE, ref=pair.ref_id,
-                            on=False, at=_after(op_id, pair))
+                op = PairOp(op_id, target, author, caller, kind, ref=op_id if on else pair.ref_id,
+                            on=on, at=_after(op_id, pair))
                 pair = await self._pairs.apply(op) or _as_written(op)
-        await self._flags.record(caller, target, liked=pair.alive, at=pair.written)
-        return target
-
-    async def retweet(self, caller: int, tweet_id: int) -> int:
-        """The id of the caller's retweet of the tweet (the existing one when
-        retweeted before; the original's when unretweeted in the meantime)."""
-        target, author = await self._reads.target(tweet_id)
-        async with self._turns.hold([f"{target}:{caller}"]):
-            pair = await self._store.pair(target, RowKind.RETWEET, caller)
-            if not pair.alive:
-                retweet_id = self._ids.next_id()
-                op = PairOp(retweet_id, target, author, caller, RowKind.RETWEET, ref=retweet_id,
-                            on=True, at=_after(retweet_id, pair))
-                pair = await self._pairs.apply(op) or _as_written(op)
-        await self._flags.record(caller, target, retweeted=pair.alive, at=pair.written)
-        return pair.ref_id if pair.alive else target
-
-    async def unretweet(self, caller: int, tweet_id: int) -> int:
-        """Removes the caller's retweet; returns the original."""
-        target, author = await self._reads.target(tweet_id)
-        async with self._turns.hold([f"{target}:{caller}"]):
-            pair = await self._store.pair(target, RowKind.RETWEET, caller)
-            if pair.alive:
-                op_id = self._ids.next_id()
-                op = PairOp(op_id, target, author, caller, RowKind.RETWEET, ref=pair.ref_id,
-                            on=False, at=_after(op_id, pair))
-                pair = await self._pairs.apply(op) or _as_written(op)
-        await self._flags.record(caller, target, retweeted=pair.alive, at=pair.written)
-        return target
+                rows[kind] = pair
+        if kind is RowKind.LIKE:
+            await self._flags.record(caller, target, liked=pair.alive, at=pair.written)
+        else:
+            await self._flags.record(caller, target, retweeted=pair.alive, at=pair.written)
+        shown = pair.ref_id if kind is RowKind.RETWEET and pair.alive else target
+        flags = ({target} if rows[RowKind.LIKE].alive else set(),
+                 {target} if rows[RowKind.RETWEET].alive else set())
+        return Engaged(shown, flags)
 
     async def likers(self, tweet_id: int, page_size: int,
                      page_token: str) -> tuple[list[tuple[Author, datetime]], str]:

@@ -143,6 +143,8 @@ class TweetStore:
                                  " AND kind = 3 ALLOW FILTERING",
             "pair": "SELECT member, ref_id, removed, writetime(removed) AS written, refs"
                     " FROM tweets WHERE tweet_id = ? AND kind = ? AND member = ?",
+            "engaged": "SELECT kind, member, ref_id, removed, writetime(removed) AS written, refs"
+                       " FROM tweets WHERE tweet_id = ? AND kind IN (1, 2) AND member = ?",
             "viewer": "SELECT kind, removed FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
                       " AND member = ?",
             "event": "SELECT event_subjects, event_payloads, event_traces, followups, fenced"
@@ -250,6 +252,12 @@ class TweetStore:
     async def pair(self, tweet_id: int, kind: RowKind, member: int) -> Pair:
         rows = await self.cql.execute(self._s["pair"], (tweet_id, int(kind), member))
         return _pair(rows[0]) if rows else NO_PAIR
+
+    async def engaged(self, tweet_id: int, member: int) -> dict[RowKind, Pair]:
+        """The member's like and retweet rows of the tweet, in one read."""
+        rows = await self.cql.execute(self._s["engaged"], (tweet_id, member))
+        found = {RowKind(r["kind"]): _pair(r) for r in rows}
+        return {kind: found.get(kind, NO_PAIR) for kind in (RowKind.LIKE, RowKind.RETWEET)}
 
     async def tally(self, tweet_id: int, kind: RowKind, members: list[int]) -> Tally | None:
         """The count of this kind with its version and these members' rows; None

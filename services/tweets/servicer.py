@@ -10,6 +10,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.timestamps import from_timestamp, to_timestamp
+from services.shared.viewer_flags import Flags
 from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
@@ -32,10 +33,11 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
         self._engagement = engagement
         self._reads = reads
 
-    async def _one(self, tweet_id: int) -> tweets_pb2.Tweet:
-        """A tweet just changed, as its author sees it: from the cache the change
-        refreshed before it answered."""
-        found = await self._reads.tweets([tweet_id], caller_id())
+    async def _one(self, tweet_id: int, *, flags: Flags | None = None) -> tweets_pb2.Tweet:
+        """A tweet just changed, as the caller sees it: from the cache the change
+        refreshed before it answered, with the caller's flags when the change
+        already knows them."""
+        found = await self._reads.tweets([tweet_id], caller_id(), known=flags)
         if not found:  # deleted by a concurrent call
             raise NotFound(TWEET_NOT_FOUND)
         return found[0]
@@ -44,7 +46,9 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
                           context: Ctx) -> tweets_pb2.CreateTweetResponse:
         tweet_id = await self._tweets.create(caller_id(), request.content,
                                              list(request.media_ids), request.reply_to_tweet_id)
-        return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id))
+        # Nobody, its author included, can like or retweet it before it exists.
+        return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id,
+                                                                    flags=(set(), set())))
 
     async def GetTweet(self, request: tweets_pb2.GetTweetRequest,
                        context: Ctx) -> tweets_pb2.GetTweetResponse:
@@ -72,23 +76,23 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def LikeTweet(self, request: tweets_pb2.LikeTweetRequest,
                         context: Ctx) -> tweets_pb2.LikeTweetResponse:
-        tweet_id = await self._engagement.like(caller_id(), request.tweet_id)
-        return tweets_pb2.LikeTweetResponse(tweet=await self._one(tweet_id))
+        done = await self._engagement.like(caller_id(), request.tweet_id)
+        return tweets_pb2.LikeTweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def UnlikeTweet(self, request: tweets_pb2.UnlikeTweetRequest,
                           context: Ctx) -> tweets_pb2.UnlikeTweetResponse:
-        tweet_id = await self._engagement.unlike(caller_id(), request.tweet_id)
-        return tweets_pb2.UnlikeTweetResponse(tweet=await self._one(tweet_id))
+        done = await self._engagement.unlike(caller_id(), request.tweet_id)
+        return tweets_pb2.UnlikeTweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def Retweet(self, request: tweets_pb2.RetweetRequest,
                       context: Ctx) -> tweets_pb2.RetweetResponse:
-        tweet_id = await self._engagement.retweet(caller_id(), request.tweet_id)
-        return tweets_pb2.RetweetResponse(tweet=await self._one(tweet_id))
+        done = await self._engagement.retweet(caller_id(), request.tweet_id)
+        return tweets_pb2.RetweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def Unretweet(self, request: tweets_pb2.UnretweetRequest,
                         context: Ctx) -> tweets_pb2.UnretweetResponse:
-        tweet_id = await self._engagement.unretweet(caller_id(), request.tweet_id)
-        return tweets_pb2.UnretweetResponse(tweet=await self._one(tweet_id))
+        done = await self._engagement.unretweet(caller_id(), request.tweet_id)
+        return tweets_pb2.UnretweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def ListReplies(self, request: tweets_pb2.ListRepliesRequest,
                           context: Ctx) -> tweets_pb2.ListRepliesResponse:

@@ -43,8 +43,14 @@ class Social:
         self._pool = pool
 
     async def _read(self, query: Callable[[Conn], Awaitable[T]]) -> T:
+        """One read-only statement, outside a transaction: no BEGIN and COMMIT
+        round trips around it (fanout asks for followers on every new tweet)."""
         async with self._pool.connection() as conn:
-            return await query(conn)
+            await conn.set_autocommit(True)
+            try:
+                return await query(conn)
+            finally:
+                await conn.set_autocommit(False)
 
     async def get_user(self, user_id: int) -> UserRecord:
         user = await self._read(lambda c: repository.get_user(c, user_id))

@@ -309,7 +309,7 @@ async def test_event_is_not_lost_when_publishing_fails_after_the_write(
     tweet = await post(tweets, who, "like me while NATS is down")
     publisher.failing = True
     set_caller(who.user_id)
-    liked = await parts.engagement.like(who.user_id, tweet.tweet_id)
+    liked = (await parts.engagement.like(who.user_id, tweet.tweet_id)).shown
     # The write stands although publishing failed.
     assert (await parts.reads.tweets([liked], who.user_id))[0].like_count == 1
     assert publisher.published == []
