@@ -18,6 +18,7 @@ Liking or retweeting a retweet acts on its original.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,7 +90,9 @@ class Engagement:
                 op_id = self._ids.next_id()
                 op = PairOp(op_id, target, author, caller, kind, ref=op_id if on else pair.ref_id,
                             on=on, at=_after(op_id, pair))
-                pair = await self._pairs.apply(op) or _as_written(op)
+                # Once begun, a change finishes even if its caller goes away.
+                seen: Pair | None = await asyncio.shield(self._pairs.apply(op))
+                pair = seen or _as_written(op)
                 rows[kind] = pair
         if kind is RowKind.LIKE:
             await self._flags.record(caller, target, liked=pair.alive, at=pair.written)

@@ -89,6 +89,7 @@ class Components:
     cache: TweetCache
     flags: ViewerFlags
     users: UsersClient
+    counter: Counter
     lease: WorkerLease
 
 
@@ -119,7 +120,7 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     tweets = Tweets(store, outbox, Reader(store), users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
-                      users, lease)
+                      users, counter, lease)
 
 
 async def _settle_caches(parts: Components) -> None:

@@ -90,8 +90,9 @@ class Tweets:
         steps = [followups.index(caller, tweet_id, kind)]
         if reply_to:
             steps.append(followups.add_reply(reply_to, tweet_id))
-        await self._outbox.create(record, Change([self._store.insert_tweet(record)],
-                                                 [events.created(record)], steps))
+        # Once begun, a create finishes even if its caller goes away.
+        await asyncio.shield(self._outbox.create(record, Change(
+            [self._store.insert_tweet(record)], [events.created(record)], steps)))
         return tweet_id
 
     async def edit(self, caller: int, tweet_id: int, content: str) -> None:
