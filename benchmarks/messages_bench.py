@@ -34,16 +34,8 @@ end
 
 
 def bench_conversations(edge_url: str, accounts: list[dict[str, str]]) -> wrk.Result:
-    tokens = ", ".join(f'"{a["token"]}"' for a in accounts)
-    script = f"""
-local tokens = {{ {tokens} }}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("GET", "/v1/conversations?pageSize=20",
-    {{["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1]}})
-end
-"""
+    script = wrk.rotating([a["token"] for a in accounts], """
+  return wrk.format("GET", "/v1/conversations?pageSize=20", {["Authorization"] = bearer})""")
     return wrk.run("list conversations (20) through the edge", edge_url, script,
                    connections=8)
 

@@ -28,18 +28,10 @@ BATCH_CALLS = 300
 
 
 def bench_create(edge_url: str, accounts: list[dict[str, str]]) -> wrk.Result:
-    tokens = ", ".join(f'"{a["token"]}"' for a in accounts)
-    script = f"""
-local tokens = {{ {tokens} }}
-local i = 0
-request = function()
-  i = i + 1
-  local body = '{{"content":"benchmark tweet ' .. i .. ' #bench https://example.com/' .. i .. '"}}'
+    script = wrk.rotating([a["token"] for a in accounts], """
+  local body = '{"content":"benchmark tweet ' .. i .. ' #bench https://example.com/' .. i .. '"}'
   return wrk.format("POST", "/v1/tweets",
-    {{["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1],
-      ["Content-Type"] = "application/json"}}, body)
-end
-"""
+    {["Authorization"] = bearer, ["Content-Type"] = "application/json"}, body)""")
     return wrk.run("create tweet through the edge", edge_url, script, connections=16)
 
 
@@ -57,17 +49,9 @@ def bench_likes(edge_url: str, author: dict[str, str], tokens: list[str]) -> wrk
                           headers={"Authorization": f"Bearer {author['token']}"}, timeout=30)
     response.raise_for_status()
     tweet_id = response.json()["tweet"]["tweetId"]
-    quoted = ", ".join(f'"{t}"' for t in tokens)
-    script = f"""
-local tokens = {{ {quoted} }}
-local i = 0
-request = function()
-  i = i + 1
+    script = wrk.rotating(tokens, f"""
   return wrk.format("POST", "/v1/tweets/{tweet_id}/like",
-    {{["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1],
-      ["Content-Type"] = "application/json"}}, "{{}}")
-end
-"""
+    {{["Authorization"] = bearer, ["Content-Type"] = "application/json"}}, "{{}}")""")
     return wrk.run("distinct users liking one tweet", edge_url, script, connections=16)
 
 

@@ -22,6 +22,22 @@ end
 """
 
 
+def rotating(tokens: list[str], request: str) -> str:
+    """A wrk script whose requests take the next bearer token each time; the
+    Lua in `request` is the body of wrk's request function, with `i` counting
+    requests and `bearer` the header value to send."""
+    quoted = ", ".join(f'"{t}"' for t in tokens)
+    return f"""
+local tokens = {{ {quoted} }}
+local i = 0
+request = function()
+  i = i + 1
+  local bearer = "Bearer " .. tokens[(i % #tokens) + 1]
+{request}
+end
+"""
+
+
 @dataclass(frozen=True)
 class Result:
     name: str

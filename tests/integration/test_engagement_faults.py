@@ -109,58 +109,54 @@ async def storm(stubs: list[Stub], tweet: int, change: Change) -> tuple[set[int]
     return {u for u, plan in plans.items() if plan[-1]}, set(plans), failures
 
 
-async def settle(parts: Components) -> None:
-    """Runs the outbox relay over everything in flight, as it would after its
-    grace period, so the killed process's unfinished changes are finished."""
+async def storm_through_a_kill(tweets: Stub, make_account: MakeAccount,
+                               stubs: list[Stub], parts: Components,
+                               change: Change) -> tuple[tweets_pb2.Tweet, set[int], set[int]]:
+    """A fresh tweet through the storm, then the relay over what the killed
+    process left unfinished (as it runs after its grace period). Returns the
+    tweet as shown afterwards, the users whose last change was on, and all."""
+    author = await make_account("a")
+    tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="storm"),
+                                      metadata=author.metadata)).tweet.tweet_id
+    on, everyone, failures = await storm(stubs, tweet, change)
+    assert failures > 0, "the kill should have failed some calls"
+    await wait_serving("tweets")
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
+    shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),
+                                   metadata=author.metadata)).tweet
+    return shown, on, everyone
 
 
 async def test_likes_survive_a_killed_process_with_exact_counts_and_no_duplicates(
         process_stubs: list[Stub], tweets: Stub, make_account: MakeAccount,
         replica: tuple[Components, FlakyPublisher], cql: Cql) -> None:
-    author = await make_account("a")
-    tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="like storm"),
-                                      metadata=author.metadata)).tweet.tweet_id
-    likers, _, failures = await storm(process_stubs, tweet, like)
-    await wait_serving("tweets")
-    await settle(replica[0])
-
-    shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),
-                                   metadata=author.metadata)).tweet
+    shown, likers, _ = await storm_through_a_kill(tweets, make_account, process_stubs,
+                                                  replica[0], like)
     assert shown.like_count == len(likers)
     rows = await cql.execute(await cql.prepare(
-        "SELECT user_id FROM tweet_likers WHERE tweet_id = ?"), (tweet,))
+        "SELECT user_id FROM tweet_likers WHERE tweet_id = ?"), (shown.tweet_id,))
     listed = [r["user_id"] for r in rows]
     assert sorted(listed) == sorted(likers)  # each liker once, nobody else
     user_likes = await cql.prepare("SELECT tweet_id FROM user_likes WHERE user_id = ?")
     for user in sorted(likers)[:50]:
-        assert [r["tweet_id"] for r in await cql.execute(user_likes, (user,))] == [tweet]
-    assert failures > 0, "the kill should have failed some calls"
+        assert [r["tweet_id"] for r in await cql.execute(user_likes, (user,))] == \
+            [shown.tweet_id]
 
 
 async def test_retweets_survive_a_killed_process_with_exact_counts_and_no_duplicates(
         process_stubs: list[Stub], tweets: Stub, make_account: MakeAccount,
         replica: tuple[Components, FlakyPublisher], cql: Cql) -> None:
-    author = await make_account("a")
-    tweet = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="retweet storm"),
-                                      metadata=author.metadata)).tweet.tweet_id
-    retweeters, everyone, failures = await storm(process_stubs, tweet, retweet)
-    await wait_serving("tweets")
-    await settle(replica[0])
-
-    shown = (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet),
-                                   metadata=author.metadata)).tweet
+    shown, retweeters, everyone = await storm_through_a_kill(tweets, make_account,
+                                                             process_stubs, replica[0], retweet)
     assert shown.retweet_count == len(retweeters)
     index = await cql.prepare("SELECT tweet_id, retweet_of FROM user_tweets WHERE user_id = ?")
     alive = await cql.prepare("SELECT deleted, member FROM tweets WHERE tweet_id = ? AND kind = 0"
                               " LIMIT 1")
     sample = sorted(retweeters)[:40] + sorted(everyone - retweeters)[:20]
-    for user in sample:
+    for user in sample:  # each retweeter's one retweet, alive and indexed; nobody else's
         indexed = [r["tweet_id"] for r in await cql.execute(index, (user,))
-                   if r["retweet_of"] == tweet]
-        expected = 1 if user in retweeters else 0
-        assert len(indexed) == expected, user
+                   if r["retweet_of"] == shown.tweet_id]
+        assert len(indexed) == (1 if user in retweeters else 0), user
         for retweet_id in indexed:
             row = await cql.execute(alive, (retweet_id,))
             assert row and not row[0]["deleted"]
-    assert failures > 0, "the kill should have failed some calls"
