@@ -15,7 +15,7 @@ venv: ## Install the pinned Python toolchain and dependencies into .venv
 	@tools/bootstrap.sh
 
 gen: venv ## Rebuild generated/ (stubs, .pyi, Envoy descriptor) from protos/
-	@tools/gen_protos.sh 2>/dev/null
+	@tools/gen_protos.sh
 
 check-gen: gen ## Fail when generated/ is stale
 	@git diff --exit-code --stat -- generated/ || \

@@ -45,7 +45,7 @@ mapfile -t PROTOS < <(cd protos && find twitter -name '*.proto' | sort)
   --python_out=../generated --pyi_out=../generated \
   --grpc_python_out=../generated \
   --plugin=protoc-gen-mypy_grpc=../.venv/bin/protoc-gen-mypy_grpc --mypy_grpc_out=../generated \
-  "${PROTOS[@]}")
+  "${PROTOS[@]}") 2> >(grep -v '^Writing mypy to' >&2)  # keep errors, drop the plugin's chatter
 
 # The descriptor also carries google.rpc error details, so the edge can render
 # BadRequest/RetryInfo details of error responses as JSON.
