@@ -6,6 +6,8 @@ import asyncio
 import subprocess
 import time
 
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
 from stack import probes, topology
 from stack.programs import process_name
 
@@ -41,3 +43,12 @@ async def wait_serving(service: str, within: float = 60.0) -> None:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.2)
+    # Channels in this process share connections (gRPC's subchannel pool); one
+    # that failed during the restart waits out a reconnect backoff, and calls
+    # fail fast meanwhile. Reconnect it now, as the tests' channels are made.
+    channel = internal_channel(f"127.0.0.1:{port}", AuthSettings().internal_token
+                               .get_secret_value())
+    try:
+        await asyncio.wait_for(channel.channel_ready(), max(deadline - time.monotonic(), 1))
+    finally:
+        await channel.close()

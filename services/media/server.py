@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
 
 import grpc
@@ -77,8 +75,6 @@ async def build(settings: MediaSettings) -> App:
                         expires_seconds=settings.media_download_url_seconds)
     sweeper = Sweeper(store, objects,
                       ttl=timedelta(seconds=settings.media_pending_ttl_seconds))
-    sweeping = asyncio.create_task(sweeper.run(settings.media_sweep_interval_seconds),
-                                   name="upload-sweeper")
 
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value())
@@ -88,16 +84,15 @@ async def build(settings: MediaSettings) -> App:
         media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(library, urls), server)
 
     async def stop() -> None:
-        sweeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeping
         await users_channel.close()
         await lease.stop()
         await cql.close()
         objects.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop],
+               background={"upload-sweeper": lambda: sweeper.run(
+                   settings.media_sweep_interval_seconds)})
 
 
 async def main() -> None:

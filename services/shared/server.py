@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from services.shared import telemetry
+from services.shared.background import Job, start_jobs, stop_jobs
 from services.shared.config import ServerSettings
 from services.shared.logging import get_logger
 
@@ -28,6 +29,9 @@ class App:
     service_names: Sequence[str]
     register: Callable[[grpc.aio.Server], None]
     interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    # Long-running jobs by name: started once the server serves, cancelled
+    # before the stop hooks close what they use.
+    background: Mapping[str, Job] = field(default_factory=dict)
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -68,6 +72,7 @@ async def serve(app: App, settings: ServerSettings) -> None:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)
     await server.start()
+    jobs = start_jobs(app.background)
     await _set_serving(health_servicer, app.service_names)
     log.info("serving", port=port, services=list(app.service_names))
 
@@ -80,6 +85,7 @@ async def serve(app: App, settings: ServerSettings) -> None:
     log.info("draining", grace_seconds=settings.drain_seconds)
     await health_servicer.enter_graceful_shutdown()
     await server.stop(grace=settings.drain_seconds)
+    await stop_jobs(jobs)
     for hook in app.on_stop:
         await hook()
     log.info("stopped")

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import start_http_server
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared import consumer
-from services.shared import events as jetstream
+from services.shared import consumer, worker
 from services.shared.consumer import ConsumerSpec, Progress
-from services.shared.logging import configure_logging, get_logger
-from services.shared.telemetry import configure_tracing
 from services.timeline import wiring
 from services.timeline.fanout import Fanout
 from services.timeline.settings import TimelineSettings
-
-log = get_logger(__name__)
 
 
 def specs(fanout: Fanout, settings: TimelineSettings) -> list[ConsumerSpec]:
@@ -52,21 +46,14 @@ def specs(fanout: Fanout, settings: TimelineSettings) -> list[ConsumerSpec]:
 
 async def main() -> None:
     settings = TimelineSettings(service_name="timeline-worker")
-    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
-    configure_tracing(settings.service_name)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.grpc_host)
-    conn = wiring.connect(settings)
-    fanout = Fanout(conn.store, conn.users, conn.tweets,
-                    celebrity_threshold=settings.celebrity_threshold)
-    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    await jetstream.ensure_stream(js)
 
-    log.info("fanout worker started")
-    await consumer.serve_consumers(js, specs(fanout, settings))
-    await nc.drain()
-    await conn.close()
-    log.info("fanout worker stopped")
+    async def build() -> worker.Worker:
+        conn = wiring.connect(settings)
+        fanout = Fanout(conn.store, conn.users, conn.tweets,
+                        celebrity_threshold=settings.celebrity_threshold)
+        return worker.Worker(specs(fanout, settings), on_stop=[conn.close])
+
+    await worker.run(settings, build)
 
 
 if __name__ == "__main__":

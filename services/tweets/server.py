@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -147,9 +146,6 @@ async def build(settings: TweetsSettings) -> App:
     redis = redis_client.connect(settings.redis_url)
     parts = await assemble(settings, cql, users_channel, publish, media_channel, redis)
     await parts.users.follow_profile_updates(nc)
-    relay = asyncio.create_task(parts.relay.run(), name="outbox-relay")
-    settle = asyncio.create_task(_settle_caches(parts), name="cache-settle")
-    warming = asyncio.create_task(_warm(parts), name="cache-warming")
     interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:
@@ -157,10 +153,6 @@ async def build(settings: TweetsSettings) -> App:
             TweetServicer(parts.tweets, parts.engagement, parts.reads), server)
 
     async def stop() -> None:
-        for task in (relay, settle, warming):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await nc.drain()
         await redis.aclose()
         await users_channel.close()
@@ -169,7 +161,10 @@ async def build(settings: TweetsSettings) -> App:
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop],
+               background={"outbox-relay": parts.relay.run,
+                           "cache-settle": lambda: _settle_caches(parts),
+                           "cache-warming": lambda: _warm(parts)})
 
 
 async def _warm(parts: Components) -> None:

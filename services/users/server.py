@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,13 +73,10 @@ async def build(settings: UsersSettings) -> App:
     await pool.open(wait=True, timeout=30)
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await jetstream.ensure_stream(js)
-    relay = asyncio.create_task(
-        OutboxRelay(pool, js, settings.pg_dsn.get_secret_value()).run(), name="outbox-relay")
+    relay = OutboxRelay(pool, js, settings.pg_dsn.get_secret_value())
 
     keyring = Keyring.load(settings.auth_keys_dir, activation_delay=timedelta(
         seconds=settings.auth_key_activation_seconds))
-    key_reloader = asyncio.create_task(_reload_keys(keyring, settings.auth_keys_reload_seconds),
-                                       name="key-reloader")
     passwords = Passwords(time_cost=settings.argon2_time_cost,
                           memory_kib=settings.argon2_memory_kib,
                           parallelism=settings.argon2_parallelism,
@@ -113,17 +109,16 @@ async def build(settings: UsersSettings) -> App:
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
 
     async def stop() -> None:
-        for task in (relay, key_reloader):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await nc.drain()
         await lease.stop()
         await pool.close()
         passwords.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop],
+               background={"outbox-relay": relay.run,
+                           "key-reloader": lambda: _reload_keys(
+                               keyring, settings.auth_keys_reload_seconds)})
 
 
 async def _reload_keys(keyring: Keyring, every_seconds: float) -> None:

@@ -1,0 +1,58 @@
+"""The bootstrap every event worker shares: logging, tracing, metrics, the
+JetStream connection, its consumers until SIGTERM, then an orderly stop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from prometheus_client import start_http_server
+
+from services.shared import consumer
+from services.shared import events as jetstream
+from services.shared.background import Job, start_jobs, stop_jobs
+from services.shared.consumer import ConsumerSpec
+from services.shared.logging import configure_logging, get_logger
+from services.shared.telemetry import configure_tracing
+
+log = get_logger(__name__)
+Hook = Callable[[], Awaitable[None]]
+
+
+class WorkerSettings(Protocol):
+    service_name: str
+    log_level: str
+    log_json: bool
+    metrics_port: int
+    grpc_host: str
+    nats_url: str
+
+
+@dataclass
+class Worker:
+    """What a worker process plugs into the shared runner."""
+
+    consumers: Sequence[ConsumerSpec]
+    background: Mapping[str, Job] = field(default_factory=dict)
+    on_stop: Sequence[Hook] = ()
+
+
+async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) -> None:
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    configure_tracing(settings.service_name)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.grpc_host)
+    worker = await build()
+    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    await jetstream.ensure_stream(js)
+    jobs = start_jobs(worker.background)
+    log.info("worker started", consumers=[c.durable for c in worker.consumers])
+    try:
+        await consumer.serve_consumers(js, list(worker.consumers))
+    finally:
+        await stop_jobs(jobs)
+        await nc.drain()
+        for hook in worker.on_stop:
+            await hook()
+        log.info("worker stopped")
