@@ -19,11 +19,14 @@ from services.messages.domain import (
     validate_send,
 )
 from services.messages.repository import MessageStore, SendKey, StoredMessage
-from services.shared.errors import AlreadyExists, InvalidArgument, NotFound
+from services.shared.cursor import LastId, ListCursor, last_id
+from services.shared.errors import AlreadyExists, NotFound
 from services.shared.ids import IdGenerator, id_time
-from services.shared.pagination import clamp_page_size, decode_token, encode_token
 
 _END = (1 << 63) - 1  # "before the end": the first page
+# Both newest first by message id; a conversation's tokens serve both its users.
+MESSAGES = ListCursor("messages.messages", LastId)
+CONVERSATIONS = ListCursor("messages.conversations", LastId)
 
 
 class Users(Protocol):
@@ -93,23 +96,17 @@ class Messenger:
 
     async def list_messages(self, caller: int, peer: int, page_size: int,
                             page_token: str) -> tuple[list[Message], str]:
-        size = clamp_page_size(page_size)
-        cursor = decode_token(page_token, keys=("peer", "before"))
-        if cursor is not None and cursor["peer"] != peer:
-            raise InvalidArgument.field("page_token", "was not issued for this conversation")
+        pair = Pair.of(caller, peer)
+        req = MESSAGES.request((pair.low, pair.high), page_size, page_token)
         await self._require_state(caller, peer)
-        before = int(cursor["before"]) if cursor else _END
-        rows = await self._store.page(Pair.of(caller, peer), before, size + 1)
-        messages = [self._open(r).seen_by(caller) for r in rows[:size]]
-        token = encode_token({"peer": peer, "before": rows[size - 1].message_id}) \
-            if len(rows) > size else ""
-        return messages, token
+        rows = await self._store.page(pair, last_id(req) or _END, req.fetch_size)
+        page, token = req.page(rows, lambda r: LastId(r.message_id))
+        return [self._open(r).seen_by(caller) for r in page], token
 
     async def list_conversations(self, caller: int, page_size: int,
                                  page_token: str) -> tuple[list[Conversation], str]:
-        size = clamp_page_size(page_size)
-        cursor = decode_token(page_token, keys=("before",))
-        before = int(cursor["before"]) if cursor else _END
+        req = CONVERSATIONS.request(caller, page_size, page_token)
+        size, before = req.limit, last_id(req) or _END
         chosen: list[ConversationState] = []
         exhausted = False
         while len(chosen) < size and not exhausted:
@@ -121,18 +118,18 @@ class Messenger:
             before = rows[-1][0]
             states = await self._store.states(caller, list({peer for _, peer in rows}))
             stale = []
-            for last_id, peer in rows:
+            for newest, peer in rows:
                 state = states.get(peer)
-                if state is not None and state.last_message_id == last_id:
+                if state is not None and state.last_message_id == newest:
                     chosen.append(state)
-                elif state is not None and last_id < state.last_message_id:
-                    stale.append(last_id)
+                elif state is not None and newest < state.last_message_id:
+                    stale.append(newest)
                 # else: a send still being written; its row shows once complete
             if stale:
                 await self._store.inbox_remove(caller, stale)
         more = not exhausted and bool(await self._store.inbox(caller, before, 1))
         conversations = await self._describe(caller, chosen)
-        return conversations, encode_token({"before": before}) if more else ""
+        return conversations, req.token(LastId(before) if more else None)
 
     async def _describe(self, caller: int,
                         states: list[ConversationState]) -> list[Conversation]:

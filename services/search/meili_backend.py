@@ -18,6 +18,7 @@ from typing import Any
 import meilisearch
 
 from services.search.backend import Engagement, TweetDoc, TweetFilter, UserDoc
+from services.shared.cursor import trim
 
 TWEETS, USERS, DELETED = "tweets", "users", "deleted_tweets"
 
@@ -142,9 +143,8 @@ class MeilisearchBackend:
         if not query.text.strip():
             params["sort"] = ["created_at:desc"]
         result = await self._call(self._client.index(TWEETS).search, query.text, params)
-        ids = [int(h["tweet_id"]) for h in result["hits"]]
-        more = len(ids) > limit
-        return ids[:limit], str(offset + limit) if more else None
+        ids, last = trim([int(h["tweet_id"]) for h in result["hits"]], limit)
+        return ids, str(offset + limit) if last is not None else None
 
     async def search_users(self, q: str, cursor: str | None,
                            limit: int) -> tuple[list[UserDoc], str | None]:
@@ -155,8 +155,8 @@ class MeilisearchBackend:
         users = [UserDoc(int(h["user_id"]), h["username"], h.get("display_name", ""),
                          h.get("bio", ""), h.get("profile_picture_url", ""),
                          int(h.get("follower_count", 0))) for h in result["hits"]]
-        more = len(users) > limit
-        return users[:limit], str(offset + limit) if more else None
+        page, last = trim(users, limit)
+        return page, str(offset + limit) if last is not None else None
 
     async def close(self) -> None:
         return None

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from services.search.backend import Engagement, TweetDoc, TweetFilter, UserDoc
+from services.shared.cursor import trim
 
 # Half-life-ish of the recency factor: two days.
 RECENCY_SECONDS = 172_800.0
@@ -157,9 +158,9 @@ class PostgresBackend:
         }
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(_SEARCH_TWEETS, params)).fetchall()
-        page = rows[:limit]
-        next_cursor = _encode({"as_of": as_of.isoformat(), "score": page[-1][1],
-                               "id": page[-1][0]}) if len(rows) > limit else None
+        page, last = trim(rows, limit)
+        next_cursor = _encode({"as_of": as_of.isoformat(), "score": last[1],
+                               "id": last[0]}) if last else None
         return [r[0] for r in page], next_cursor
 
     async def search_users(self, q: str, cursor: str | None,
@@ -172,12 +173,10 @@ class PostgresBackend:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(_SEARCH_USERS, params)
             rows = await cur.fetchall()
-        page = rows[:limit]
+        page, last = trim(rows, limit)
         users = [UserDoc(r["user_id"], r["username"], r["display_name"], r["bio"],
                          r["profile_picture_url"], r["follower_count"]) for r in page]
-        next_cursor = _encode({"score": page[-1]["score"], "id": page[-1]["user_id"]}) \
-            if len(rows) > limit else None
-        return users, next_cursor
+        return users, _encode({"score": last["score"], "id": last["user_id"]}) if last else None
 
     async def close(self) -> None:
         await self._pool.close()

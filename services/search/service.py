@@ -4,26 +4,36 @@ hydrate tweets from the tweets service (the source of truth)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from twitter.tweets.v1 import tweets_pb2
 
 from services.search.backend import SearchBackend, TweetFilter, UserDoc
 from services.search.query import parse
 from services.search.trends import TrendCount, Trends
+from services.shared.cursor import ListCursor, PageRequest
 from services.shared.errors import InvalidArgument
-from services.shared.pagination import clamp_page_size, decode_token, encode_token
 from services.shared.peers import TweetsClient, UsersClient
 
 MAX_TRENDS = 50
 
 
-def _cursor(page_token: str) -> str | None:
-    state = decode_token(page_token, keys=("c",))
-    if state is None:
-        return None
-    if not isinstance(state["c"], str):
-        raise InvalidArgument.field("page_token", "is not a valid page token")
-    return state["c"]
+class BackendCursor(NamedTuple):
+    """Where the backend left off, in its own format; the token binds it to the query."""
+
+    state: str
+
+
+SEARCH_TWEETS = ListCursor("search.tweets", BackendCursor)
+SEARCH_USERS = ListCursor("search.users", BackendCursor)
+
+
+def _state(req: PageRequest[BackendCursor]) -> str | None:
+    return req.after.state if req.after else None
+
+
+def _token(req: PageRequest[BackendCursor], state: str | None) -> str:
+    return req.token(BackendCursor(state) if state else None)
 
 
 class Search:
@@ -37,7 +47,7 @@ class Search:
     async def tweets(self, viewer: int, q: str, page_size: int,
                      page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
         query = parse(q)
-        limit = clamp_page_size(page_size)
+        req = SEARCH_TWEETS.request(q, page_size, page_token)
         names = {n.lower() for n in (*query.mentions, *query.authors)}
         ids = await self._users.ids_by_username(sorted(names))
         if len(ids) < len(names):
@@ -46,11 +56,11 @@ class Search:
                           [ids[m.lower()] for m in query.mentions],
                           [ids[a.lower()] for a in query.authors])
         try:
-            tweet_ids, cursor = await self._backend.search_tweets(flt, _cursor(page_token), limit)
-        except (ValueError, KeyError, TypeError) as exc:
+            tweet_ids, state = await self._backend.search_tweets(flt, _state(req), req.limit)
+        except (ValueError, KeyError, TypeError) as exc:  # another backend's state
             raise InvalidArgument.field("page_token", "is not a valid page token") from exc
         tweets = await self._tweets.hydrate(tweet_ids, viewer)
-        return tweets, encode_token({"c": cursor}) if cursor else ""
+        return tweets, _token(req, state)
 
     async def users(self, q: str, page_size: int, page_token: str) -> tuple[list[UserDoc], str]:
         text = q.strip()
@@ -58,12 +68,12 @@ class Search:
             raise InvalidArgument.field("q", "must not be empty")
         if len(text) > 100:
             raise InvalidArgument.field("q", "must be at most 100 characters")
-        limit = clamp_page_size(page_size)
+        req = SEARCH_USERS.request(text, page_size, page_token)
         try:
-            users, cursor = await self._backend.search_users(text, _cursor(page_token), limit)
-        except (ValueError, KeyError, TypeError) as exc:
+            users, state = await self._backend.search_users(text, _state(req), req.limit)
+        except (ValueError, KeyError, TypeError) as exc:  # another backend's state
             raise InvalidArgument.field("page_token", "is not a valid page token") from exc
-        return users, encode_token({"c": cursor}) if cursor else ""
+        return users, _token(req, state)
 
     async def trends(self, limit: int) -> tuple[list[TrendCount], datetime, datetime]:
         if limit < 0:

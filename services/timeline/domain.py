@@ -1,5 +1,5 @@
 """Timeline rules, plain Python: entries, the read-time merge of cached entries
-with celebrities' tweets, and page tokens bound to one user's one timeline."""
+with celebrities' tweets, and the pages' next tokens."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
 
-from services.shared.errors import InvalidArgument, PermissionDenied
+from services.shared.cursor import LastId, ListCursor, PageRequest
+from services.shared.errors import PermissionDenied
 from services.shared.ids import id_time
-from services.shared.pagination import decode_token, encode_token
 
 # Extra candidates per page, so tweets deleted since they were cached do not
 # leave pages short.
@@ -19,6 +19,14 @@ SLACK = 10
 class Timeline(Enum):
     HOME = "home"
     MENTIONS = "mentions"
+
+    @property
+    def cursor(self) -> ListCursor[LastId]:
+        """Its page tokens: one user's one timeline, paged by tweet id."""
+        return _CURSORS[self]
+
+
+_CURSORS = {t: ListCursor(f"timeline.{t.value}", LastId) for t in Timeline}
 
 
 class Entry(NamedTuple):
@@ -68,31 +76,13 @@ def merge(sources: Iterable[Iterable[Entry]], before: int | None, want: int) -> 
     return merged
 
 
-def encode_cursor(user_id: int, timeline: Timeline, before: int) -> str:
-    return encode_token({"u": user_id, "tl": timeline.value, "b": before})
-
-
-def decode_cursor(token: str, user_id: int, timeline: Timeline) -> int | None:
-    """The exclusive upper bound a page token carries; None for the first page.
-    A token of another user or timeline, or with a wrong type, is INVALID_ARGUMENT."""
-    cursor = decode_token(token, keys=("u", "tl", "b"))
-    if cursor is None:
-        return None
-    before = cursor["b"]
-    if cursor["u"] != user_id or cursor["tl"] != timeline.value:
-        raise InvalidArgument.field("page_token", "was not issued for this timeline")
-    if not isinstance(before, int) or isinstance(before, bool) or not 0 < before < 1 << 63:
-        raise InvalidArgument.field("page_token", "is not a valid page token")
-    return before
-
-
-def next_token(user_id: int, timeline: Timeline, shown: list[int], candidates: list[Entry],
-               limit: int, want: int) -> str:
+def next_token(req: PageRequest[LastId], shown: list[int], candidates: list[Entry],
+               want: int) -> str:
     """The token after a page: past the last tweet shown when the page is full,
     past the last candidate when every one was deleted but more may follow, and
     empty at the end."""
-    if len(shown) > limit:
-        return encode_cursor(user_id, timeline, shown[limit - 1])
+    if len(shown) > req.limit:
+        return req.token(LastId(shown[req.limit - 1]))
     if len(candidates) >= want:
-        return encode_cursor(user_id, timeline, candidates[-1].tweet_id)
+        return req.token(LastId(candidates[-1].tweet_id))
     return ""

@@ -23,16 +23,15 @@ import heapq
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.breaker import CircuitBreaker
+from services.shared.cursor import LastId, PageRequest, last_id
 from services.shared.errors import Unavailable
 from services.shared.logging import get_logger
-from services.shared.pagination import clamp_page_size
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import REDIS_ERRORS
 from services.timeline.domain import (
     SLACK,
     Entry,
     Timeline,
-    decode_cursor,
     merge,
     next_token,
     require_self,
@@ -58,9 +57,8 @@ class Reader:
     async def home(self, caller: int, user_id: int, page_size: int,
                    page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
         require_self(caller, user_id)
-        limit = clamp_page_size(page_size)
-        before = decode_cursor(page_token, user_id, Timeline.HOME)
-        want = limit + SLACK
+        req = Timeline.HOME.cursor.request(user_id, page_size, page_token)
+        before, want = last_id(req), req.limit + SLACK
         if self._breaker.allow():
             try:
                 candidates = await self._cached_home(user_id, before, want)
@@ -71,21 +69,20 @@ class Reader:
                 candidates = await self._stored_home(user_id, before, want)
         else:
             candidates = await self._stored_home(user_id, before, want)
-        return await self._page(Timeline.HOME, candidates, user_id, limit, want)
+        return await self._page(req, user_id, candidates, want)
 
     async def mentions(self, caller: int, user_id: int, page_size: int,
                        page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
         require_self(caller, user_id)
-        limit = clamp_page_size(page_size)
-        before = decode_cursor(page_token, user_id, Timeline.MENTIONS)
-        want = limit + SLACK
+        req = Timeline.MENTIONS.cursor.request(user_id, page_size, page_token)
+        before, want = last_id(req), req.limit + SLACK
         try:
             candidates = await self._store.page(mentions_key(user_id), before_id=before,
                                                 count=want)
         except REDIS_ERRORS as exc:
             # Mentions live only in the cache (no store keeps them per user).
             raise Unavailable("mentions are unavailable right now; try again") from exc
-        return await self._page(Timeline.MENTIONS, candidates, user_id, limit, want)
+        return await self._page(req, user_id, candidates, want)
 
     async def following(self, user_id: int) -> list[int]:
         """Whom a user follows, cached in Redis; follow events drop the cache."""
@@ -165,11 +162,10 @@ class Reader:
         finally:
             await self._store.unlock_rebuild(user_id)
 
-    async def _page(self, timeline: Timeline, candidates: list[Entry], user_id: int,
-                    limit: int, want: int) -> tuple[list[tweets_pb2.Tweet], str]:
+    async def _page(self, req: PageRequest[LastId], user_id: int, candidates: list[Entry],
+                    want: int) -> tuple[list[tweets_pb2.Tweet], str]:
         # One more than the page: whether another page follows.
         tweets = await self._hydrator.tweets([e.tweet_id for e in candidates], user_id,
-                                             limit + 1)
-        token = next_token(user_id, timeline, [t.tweet_id for t in tweets], candidates,
-                           limit, want)
-        return tweets[:limit], token
+                                             req.fetch_size)
+        token = next_token(req, [t.tweet_id for t in tweets], candidates, want)
+        return tweets[:req.limit], token

@@ -22,14 +22,14 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.shared.cursor import LastId
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
-from services.shared.pagination import clamp_page_size, encode_token
 from services.shared.viewer_flags import Flags, ViewerFlags
 from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import Author, LikeRecord
 from services.tweets.pairs import PairOp, PairWriter
-from services.tweets.reads import page_bound
+from services.tweets.reads import LIKERS, page_bound
 from services.tweets.repository import Pair, RowKind, TweetStore, write_time
 from services.tweets.users import UsersClient
 
@@ -105,12 +105,9 @@ class Engagement:
 
     async def likers(self, tweet_id: int, page_size: int,
                      page_token: str) -> tuple[list[tuple[Author, datetime]], str]:
-        limit = clamp_page_size(page_size)
+        req = LIKERS.request(tweet_id, page_size, page_token)
         target, _ = await self._reads.target(tweet_id)
-        before = page_bound(page_token, "t", tweet_id)
-        rows: list[LikeRecord] = await self._store.likers(target, before, limit + 1)
-        page = rows[:limit]
+        rows: list[LikeRecord] = await self._store.likers(target, page_bound(req), req.fetch_size)
+        page, token = req.page(rows, lambda r: LastId(r.like_id))
         authors = await self._users.authors({r.user_id for r in page})
-        likes = [(authors[r.user_id], r.liked_at) for r in page if r.user_id in authors]
-        more = len(rows) > limit
-        return likes, encode_token({"t": tweet_id, "b": page[-1].like_id}) if more else ""
+        return [(authors[r.user_id], r.liked_at) for r in page if r.user_id in authors], token

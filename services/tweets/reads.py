@@ -3,24 +3,25 @@ acts on), and page bounds. Reads for viewers go through cached_reads.py."""
 
 from __future__ import annotations
 
-from services.shared.errors import InvalidArgument, NotFound
-from services.shared.pagination import decode_token
+from services.shared.cursor import LastId, ListCursor, PageRequest, last_id
+from services.shared.errors import NotFound
 from services.tweets.domain import Kind, TweetRecord
 from services.tweets.repository import TweetStore
 
 TWEET_NOT_FOUND = "tweet not found"
 NO_UPPER_BOUND = (1 << 63) - 1
 
+# Every list of tweets, likes or edits is newest first, by one id.
+USER_TWEETS = ListCursor("tweets.user_tweets", LastId)
+RECENT_IDS = ListCursor("tweets.recent_ids", LastId)
+REPLIES = ListCursor("tweets.replies", LastId)
+EDITS = ListCursor("tweets.edits", LastId)
+LIKERS = ListCursor("tweets.likers", LastId)
 
-def page_bound(page_token: str, key: str, owner: int) -> int:
-    """The exclusive upper bound (an id) a page token carries; a token issued for
-    another list is INVALID_ARGUMENT."""
-    cursor = decode_token(page_token, keys=(key, "b"))
-    if cursor is None:
-        return NO_UPPER_BOUND
-    if cursor[key] != owner or not isinstance(cursor["b"], int):
-        raise InvalidArgument.field("page_token", "was not issued for this list")
-    return int(cursor["b"])
+
+def page_bound(req: PageRequest[LastId]) -> int:
+    """The exclusive upper bound (an id) of the requested page."""
+    return last_id(req) or NO_UPPER_BOUND
 
 
 class Reader:

@@ -13,9 +13,9 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument
 from services.shared.ids import IdGenerator, id_time, min_id_at
-from services.shared.pagination import clamp_page_size, encode_token
 from services.tweets import events, followups
 from services.tweets.domain import (
     EDIT_WINDOW,
@@ -31,7 +31,7 @@ from services.tweets.engagement import Engagement
 from services.tweets.entities import extract
 from services.tweets.media import MediaClient
 from services.tweets.outbox import Change, Outbox
-from services.tweets.reads import Reader, page_bound
+from services.tweets.reads import EDITS, RECENT_IDS, REPLIES, USER_TWEETS, Reader, page_bound
 from services.tweets.repository import TweetStore
 from services.tweets.users import UsersClient
 
@@ -134,52 +134,39 @@ class Tweets:
     async def list_user_tweets(self, user_id: int, page_size: int,
                                page_token: str) -> tuple[list[int], str]:
         """Ids of a user's tweets and retweets, newest first, and the next token."""
-        limit = clamp_page_size(page_size)
-        before = page_bound(page_token, "u", user_id)
-        rows = await self._store.user_tweets(user_id, before, 0, limit + 1)
-        page = rows[:limit]
-        more = len(rows) > limit
-        return ([r["tweet_id"] for r in page],
-                encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else "")
+        req = USER_TWEETS.request(user_id, page_size, page_token)
+        rows = await self._store.user_tweets(user_id, page_bound(req), 0, req.fetch_size)
+        page, token = req.page(rows, lambda r: LastId(r["tweet_id"]))
+        return [r["tweet_id"] for r in page], token
 
     async def recent_ids(self, user_id: int, since: datetime | None, page_size: int,
                          page_token: str, before_id: int = 0) -> tuple[list[TweetRef], str]:
-        limit = clamp_page_size(page_size, default=100, maximum=1000)
+        req = RECENT_IDS.request(user_id, page_size, page_token, default=100, maximum=1000)
         if before_id < 0:
             raise InvalidArgument.field("before_tweet_id", "must be a tweet id")
-        before = page_bound(page_token, "u", user_id)
-        if before_id:
-            before = min(before, before_id)
+        bound = min(page_bound(req), before_id) if before_id else page_bound(req)
         # Strictly after `since`: ids carry milliseconds, as created_at does.
         floor = min_id_at(since + timedelta(milliseconds=1)) if since else 0
-        rows = await self._store.user_tweets(user_id, before, floor, limit + 1)
-        page = rows[:limit]
-        refs = [TweetRef(r["tweet_id"], id_time(r["tweet_id"]), Kind(r["kind"]),
-                         r["retweet_of"] or 0) for r in page]
-        more = len(rows) > limit
-        return refs, encode_token({"u": user_id, "b": page[-1]["tweet_id"]}) if more else ""
+        rows = await self._store.user_tweets(user_id, bound, floor, req.fetch_size)
+        page, token = req.page(rows, lambda r: LastId(r["tweet_id"]))
+        return [TweetRef(r["tweet_id"], id_time(r["tweet_id"]), Kind(r["kind"]),
+                         r["retweet_of"] or 0) for r in page], token
 
     async def list_replies(self, tweet_id: int, page_size: int,
                            page_token: str) -> tuple[list[int], str]:
         """Ids of the replies to a tweet (its original, for a retweet), newest first."""
-        limit = clamp_page_size(page_size)
-        before = page_bound(page_token, "t", tweet_id)
+        req = REPLIES.request(tweet_id, page_size, page_token)
         parent = await self._reader.target(tweet_id)
-        rows = await self._store.replies(parent.tweet_id, before, limit + 1)
-        page = rows[:limit]
-        more = len(rows) > limit
-        return ([r for r, removed in page if not removed],
-                encode_token({"t": tweet_id, "b": page[-1][0]}) if more else "")
+        rows = await self._store.replies(parent.tweet_id, page_bound(req), req.fetch_size)
+        page, token = req.page(rows, lambda r: LastId(r[0]))
+        return [r for r, removed in page if not removed], token
 
     async def list_edits(self, tweet_id: int, page_size: int,
                          page_token: str) -> tuple[list[Revision], str]:
-        limit = clamp_page_size(page_size)
-        before = page_bound(page_token, "t", tweet_id)
+        req = EDITS.request(tweet_id, page_size, page_token)
         await self._reader.alive(tweet_id)
-        rows = await self._store.revisions(tweet_id, before, limit + 1)
-        page = rows[:limit]
-        more = len(rows) > limit
-        return page, encode_token({"t": tweet_id, "b": page[-1].revision}) if more else ""
+        rows = await self._store.revisions(tweet_id, page_bound(req), req.fetch_size)
+        return req.page(rows, lambda r: LastId(r.revision))
 
     async def _revision(self, number: int, text: str, *,
                         created_at: datetime | None) -> Revision:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from services.shared import pg_outbox
+from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied
-from services.shared.pagination import clamp_page_size, decode_token, encode_token
 from services.users import events, repository
 from services.users.domain import FollowRecord, UserRecord, validate_profile_update
 from services.users.repository import Conn, FollowChange
@@ -31,6 +31,19 @@ _retry_conflicts = retry(
     stop=stop_after_attempt(5), wait=wait_random_exponential(multiplier=0.01, max=0.2),
     reraise=True,
 )
+
+
+class FollowKey(NamedTuple):
+    """Follow lists are newest first, ties broken by the other user's id."""
+
+    followed_at: datetime
+    user_id: int
+
+
+FOLLOWERS = ListCursor("users.followers", FollowKey)
+FOLLOWING = ListCursor("users.following", FollowKey)
+FOLLOWER_IDS = ListCursor("users.follower_ids", LastId)
+FOLLOWING_IDS = ListCursor("users.following_ids", LastId)
 
 
 def _require_self(caller: int, user_id: int, action: str) -> None:
@@ -107,26 +120,21 @@ class Social:
 
     async def list_follows(self, user_id: int, *, followers: bool, page_size: int,
                            page_token: str) -> tuple[list[FollowRecord], str]:
-        limit = clamp_page_size(page_size)
-        cursor = decode_token(page_token, keys=("t", "id"))
-        after = (datetime.fromisoformat(cursor["t"]), int(cursor["id"])) if cursor else None
+        req = (FOLLOWERS if followers else FOLLOWING).request(user_id, page_size, page_token)
         rows = await self._read(lambda c: repository.list_follows(
-            c, user_id, followers=followers, after=after, limit=limit + 1))
-        if not rows and cursor is None:
+            c, user_id, followers=followers, after=req.after, limit=req.fetch_size))
+        if not rows and req.after is None:
             await self.get_user(user_id)  # an unknown user is NOT_FOUND, not an empty list
-        page, more = rows[:limit], len(rows) > limit
-        next_token = encode_token({"t": page[-1].followed_at.isoformat(),
-                                   "id": page[-1].user.user_id}) if more else ""
-        return page, next_token
+        return req.page(rows, lambda r: FollowKey(r.followed_at, r.user.user_id))
 
     async def follow_ids(self, user_id: int, *, followers: bool, page_size: int,
                          page_token: str) -> tuple[list[int], str]:
-        limit = clamp_page_size(page_size, default=5000, maximum=10000)
-        cursor = decode_token(page_token, keys=("after",))
-        after = int(cursor["after"]) if cursor else 0
+        req = (FOLLOWER_IDS if followers else FOLLOWING_IDS).request(
+            user_id, page_size, page_token, default=5000, maximum=10000)
         ids = await self._read(lambda c: repository.follow_ids(
-            c, user_id, followers=followers, after=after, limit=limit))
-        return ids, encode_token({"after": ids[-1]}) if len(ids) == limit else ""
+            c, user_id, followers=followers, after=last_id(req) or 0,
+            limit=req.fetch_size))
+        return req.page(ids, LastId)
 
     async def summaries(self, user_ids: list[int]) -> list[UserRecord]:
         if len(user_ids) > MAX_BATCH_IDS:
