@@ -87,7 +87,13 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
     async def Retweet(self, request: tweets_pb2.RetweetRequest,
                       context: Ctx) -> tweets_pb2.RetweetResponse:
         done = await self._engagement.retweet(caller_id(), request.tweet_id)
-        return tweets_pb2.RetweetResponse(tweet=await self._one(done.shown, flags=done.flags))
+        try:
+            return tweets_pb2.RetweetResponse(tweet=await self._one(done.shown, flags=done.flags))
+        except NotFound:
+            # A duplicate of this call on another replica won and retired this
+            # retweet; asking again answers with the one that stands.
+            done = await self._engagement.retweet(caller_id(), request.tweet_id)
+            return tweets_pb2.RetweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def Unretweet(self, request: tweets_pb2.UnretweetRequest,
                         context: Ctx) -> tweets_pb2.UnretweetResponse:
