@@ -17,10 +17,9 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from services.search.backend import Engagement, TweetDoc, TweetFilter, UserDoc
-
-# Half-life-ish of the recency factor: two days.
-RECENCY_SECONDS = 172_800.0
+from services.search.backend import Engagement, Rebuild, Semantics, TweetDoc, TweetFilter, UserDoc
+from services.search.pg_rebuild import PostgresRebuild
+from services.search.ranking import RECENCY_SECONDS
 
 # Ranking is computed for the newest CANDIDATES matches only: ts_rank_cd over
 # every match of a very common word would cost tens of milliseconds per
@@ -76,6 +75,10 @@ def _like_prefix(q: str) -> str:
 
 
 class PostgresBackend:
+    # English stemming ('english' text search configuration); no typos, no prefixes.
+    semantics = Semantics(typos=False, prefix=False, stemming=True)
+    batch_size = 500
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
@@ -178,6 +181,11 @@ class PostgresBackend:
         next_cursor = _encode({"score": page[-1]["score"], "id": page[-1]["user_id"]}) \
             if len(rows) > limit else None
         return users, next_cursor
+
+    async def rebuild(self) -> Rebuild:
+        rebuild = PostgresRebuild(self._pool)
+        await rebuild.start()
+        return rebuild
 
     async def close(self) -> None:
         await self._pool.close()
