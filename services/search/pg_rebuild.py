@@ -52,6 +52,13 @@ class PostgresRebuild:
                 await conn.execute(f"ALTER TABLE search.{table} RENAME TO {table}_old")
                 await conn.execute(f"ALTER TABLE search.{table}_build RENAME TO {table}")
                 await conn.execute(f"DROP TABLE search.{table}_old")
+                # Index names came from the build table's: give them the live one's.
+                cur = await conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = 'search'"
+                    " AND tablename = %s AND indexname LIKE %s", (table, f"{table}\\_build\\_%"))
+                for (index,) in await cur.fetchall():
+                    new = table + index.removeprefix(f"{table}_build")
+                    await conn.execute(f'ALTER INDEX search."{index}" RENAME TO "{new}"')
             await conn.execute("ANALYZE search.tweets")
 
     async def discard(self) -> None:

@@ -122,6 +122,13 @@ class Social:
             c, user_id, followers=followers, after=after, limit=limit))
         return ids, encode_token({"after": ids[-1]}) if len(ids) == limit else ""
 
+    async def all_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
+        limit = clamp_page_size(page_size, default=1000, maximum=5000)
+        cursor = decode_token(page_token, keys=("after",))
+        after = int(cursor["after"]) if cursor else 0
+        users = await self._read(lambda c: repository.users_after(c, after, limit))
+        return users, encode_token({"after": users[-1].user_id}) if len(users) == limit else ""
+
     async def summaries(self, user_ids: list[int]) -> list[UserRecord]:
         if len(user_ids) > MAX_BATCH_IDS:
             raise InvalidArgument.field("user_ids", f"at most {MAX_BATCH_IDS} ids")
