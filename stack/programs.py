@@ -11,7 +11,6 @@ from pathlib import Path
 from stack import install, postgres, topology
 from stack.topology import REPO, VENV_BIN, Settings
 
-
 MEILISEARCH_INDEXING_MEMORY = "1GiB"
 
 
