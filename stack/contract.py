@@ -21,8 +21,11 @@ EXTERNAL_KEYS: dict[str, tuple[str, ...]] = {
     "nats": ("NATS_URL",),
     "cassandra": ("SCYLLA_HOSTS", "SCYLLA_PORT"),
     "minio": ("S3_ENDPOINT_URL",),
+    "meilisearch": ("MEILISEARCH_URL",),
 }
-PASSTHROUGH = ("MEILISEARCH_URL",)
+# Passed on when set even if the stack has no local value for them.
+PASSTHROUGH = ("MEILISEARCH_URL", "MEILISEARCH_API_KEY")
+MEILISEARCH_KEY = "twitter-local-meilisearch-master-key"  # local dev credential
 
 
 def local(settings: Settings) -> dict[str, str]:
@@ -45,6 +48,9 @@ def local(settings: Settings) -> dict[str, str]:
     }
     for service in topology.SERVICE_PORTS:
         env[topology.service_addr_var(service)] = f"{LOOPBACK}:{settings.service_port(service)}"
+    if "meilisearch" in settings.binaries:  # a local Meilisearch: search uses it
+        env["MEILISEARCH_URL"] = f"http://{LOOPBACK}:{p['MEILISEARCH_PORT']}"
+        env["MEILISEARCH_API_KEY"] = MEILISEARCH_KEY
     env["EDGE_URL"] = f"http://{LOOPBACK}:{p['EDGE_PORT']}"
     env["STACK_DIR"] = str(settings.stack_dir)
     return env
@@ -64,7 +70,7 @@ def external(settings: Settings, environ: Mapping[str, str] = os.environ) -> set
     return {
         name
         for name, keys in EXTERNAL_KEYS.items()
-        if any(environ.get(k) and environ[k] != ours[k] for k in keys)
+        if any(environ.get(k) and environ[k] != ours.get(k) for k in keys)
     }
 
 

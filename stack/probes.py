@@ -18,7 +18,7 @@ from stack import topology
 Probe = Callable[[Mapping[str, str], float], str]
 
 # The drivers log every failed attempt; readiness polling expects failures.
-for _noisy in ("cassandra", "nats", "botocore"):
+for _noisy in ("cassandra", "nats", "botocore", "httpx"):
     logging.getLogger(_noisy).setLevel(logging.CRITICAL)
 
 
@@ -131,12 +131,23 @@ def edge(env: Mapping[str, str], timeout: float) -> str:
     return "GET /healthz 200"
 
 
+def meilisearch(env: Mapping[str, str], timeout: float) -> str:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {env.get('MEILISEARCH_API_KEY', '')}"}
+    with httpx.Client(base_url=env["MEILISEARCH_URL"], timeout=timeout, headers=headers) as c:
+        health = c.get("/health").raise_for_status().json()["status"]
+        version = c.get("/version").raise_for_status().json()["pkgVersion"]
+    return f"Meilisearch {version}, {health}"
+
+
 INFRA: dict[str, Probe] = {
     "postgres": postgres,
     "redis": redis,
     "nats": nats,
     "cassandra": cassandra,
     "minio": minio,
+    "meilisearch": meilisearch,
 }
 
 

@@ -45,24 +45,27 @@ def rows() -> tuple[list[Row], str]:
     external = contract.external(settings)
     supervisor = Supervisor(settings)
     running = supervisor.processes()
-    plan = {
-        p.name: p
-        for p in programs.build(
-            settings, env, [c.name for c in topology.INFRA if c.name not in external]
-        )
-    }
+    local = [n for n in topology.runnable(settings) if n not in external]
+    plan = {p.name: p for p in programs.build(settings, env, local)}
+    absent = topology.INFRA_NAMES - set(local) - external  # optional and not configured
     names = [c.name for c in topology.INFRA] + [n for n in plan if n not in topology.INFRA_NAMES]
     names += [n for n in running if n not in names]  # e.g. a service deleted since `up`
 
+    probed = [n for n in names if n not in absent]
     with ThreadPoolExecutor(max_workers=8) as pool:
         health = dict(
-            zip(names, pool.map(lambda n: _probe(n, env, running.get(n)), names), strict=True)
+            zip(probed, pool.map(lambda n: _probe(n, env, running.get(n)), probed), strict=True)
         )
+    for component in topology.INFRA:
+        if component.name in absent:
+            health[component.name] = (True, f"not configured ({component.binary_var} or"
+                                             f" {contract.EXTERNAL_KEYS[component.name][0]})")
 
     table = []
     for name in names:
         info, program = running.get(name), plan.get(name)
-        state = "external" if name in external else info.state if info else "-"
+        state = "external" if name in external else "off" if name in absent \
+            else info.state if info else "-"
         port = program.port if program and program.port else None
         pid = info.pid if info else 0
         ok, detail = health[name]

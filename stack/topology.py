@@ -28,6 +28,7 @@ INFRA_PORTS: dict[str, int] = {
     "MINIO_CONSOLE_PORT": 19001,
     "EDGE_PORT": 8080,
     "ENVOY_ADMIN_PORT": 19901,
+    "MEILISEARCH_PORT": 17710,
 }
 
 # gRPC port of each service; its <NAME>_PORT variable overrides it.
@@ -67,6 +68,9 @@ class Infra:
     name: str
     port_var: str
     ready_timeout: float  # seconds; Cassandra's first start on 2 cores takes about a minute
+    # Optional components run only when this variable names their binary; without
+    # it (and without an external address) the stack does without them.
+    binary_var: str | None = None
 
 
 INFRA: tuple[Infra, ...] = (
@@ -75,6 +79,9 @@ INFRA: tuple[Infra, ...] = (
     Infra("nats", "NATS_PORT", 30),
     Infra("cassandra", "CASSANDRA_PORT", 240),
     Infra("minio", "MINIO_PORT", 90),
+    # No registry ships a Meilisearch server: MEILISEARCH_BIN names one built by
+    # hand (or MEILISEARCH_URL an external one); otherwise search uses PostgreSQL.
+    Infra("meilisearch", "MEILISEARCH_PORT", 60, binary_var="MEILISEARCH_BIN"),
 )
 INFRA_NAMES = frozenset(c.name for c in INFRA)
 EDGE = "envoy"
@@ -98,6 +105,8 @@ class Settings:
     stack_dir: Path
     cache_dir: Path
     processes: dict[str, int]
+    # Optional components' binaries, by component name (only those given).
+    binaries: dict[str, Path]
 
     def service_port(self, service: str) -> int:
         return self.ports[service_port_var(service)]
@@ -125,7 +134,16 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
         environ.get("TWITTER_CACHE") or Path.home() / ".cache" / "twitter-mesh"
     ).absolute()
     processes = {s: _processes(environ, s) for s in SERVICE_PORTS}
-    return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir, processes=processes)
+    binaries = {c.name: Path(environ[c.binary_var]).absolute() for c in INFRA
+                if c.binary_var and environ.get(c.binary_var, "").strip()}
+    return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir, processes=processes,
+                    binaries=binaries)
+
+
+def runnable(settings: Settings) -> list[str]:
+    """Infrastructure the stack can run itself: all but optional components
+    whose binary was not given."""
+    return [c.name for c in INFRA if c.binary_var is None or c.name in settings.binaries]
 
 
 def _processes(environ: Mapping[str, str], service: str) -> int:

@@ -71,7 +71,7 @@ def _local_infra(settings: Settings, external: set[str]) -> list[str]:
     for name in sorted(external):
         keys_ = ", ".join(contract.EXTERNAL_KEYS[name])
         log.info("%s: external (%s set by the caller), not started here", name, keys_)
-    wanted = [c.name for c in topology.INFRA if c.name not in external]
+    wanted = [n for n in topology.runnable(settings) if n not in external]
     install.apt_packages(set(wanted))
     script_env = {"STACK_DIR": str(settings.stack_dir), "TWITTER_CACHE": str(settings.cache_dir)}
     installed = install.run_scripts([n for n in wanted if n in install.SCRIPTED], script_env)

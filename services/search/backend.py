@@ -18,6 +18,9 @@ class TweetDoc:
     mention_ids: Sequence[int]
     created_at: datetime
     revision: int = 0
+    # Counts a rebuild indexes with the tweet; live upserts keep the indexed ones.
+    likes: int = 0
+    retweets: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,35 @@ class Engagement:
     retweet_count: int | None = None
 
 
+@dataclass(frozen=True)
+class Semantics:
+    """Where the backends' matching differs: each states its own, and the
+    contract tests check each backend against what it states."""
+
+    typos: bool  # a query word of 5+ letters matches with one typo (9+: two)
+    prefix: bool  # the query's last word also matches the longer words it begins
+    stemming: bool  # a word matches its other English forms (jump, jumping)
+
+
+class Rebuild(Protocol):
+    """A new index filled beside the live one, then swapped in at once."""
+
+    async def add_tweets(self, docs: Sequence[TweetDoc]) -> None: ...
+
+    async def add_users(self, docs: Sequence[UserDoc]) -> None:
+        """Profiles with their follower counts."""
+
+    async def swap(self) -> None:
+        """Makes the new index the live one and drops the old one."""
+
+    async def discard(self) -> None: ...
+
+
 class SearchBackend(Protocol):
+    semantics: Semantics
+    # How many changes the indexer gathers into one write.
+    batch_size: int
+
     async def upsert_tweets(self, docs: Sequence[TweetDoc]) -> None:
         """Indexes tweets; never resurrects a deleted one nor applies an older revision."""
 
@@ -65,5 +96,8 @@ class SearchBackend(Protocol):
 
     async def search_users(self, q: str, cursor: str | None,
                            limit: int) -> tuple[list[UserDoc], str | None]: ...
+
+    async def rebuild(self) -> Rebuild:
+        """Starts a rebuild (dropping the remains of an unfinished one)."""
 
     async def close(self) -> None: ...

@@ -45,7 +45,6 @@ def _latest_count(old: tuple[float, int], new: tuple[float, int]) -> tuple[float
 
 class Indexer:
     def __init__(self, backend: SearchBackend, trends: Trends, *, max_delay: float = 0.2) -> None:
-        self._backend = backend
         self._trends = trends
 
         async def write_tweets(batch: dict[int, TweetDoc]) -> None:
@@ -53,6 +52,9 @@ class Indexer:
 
         async def write_engagement(batch: dict[int, _Counted]) -> None:
             await backend.set_engagement({k: v.engagement for k, v in batch.items()})
+
+        async def write_deletes(batch: dict[int, bool]) -> None:
+            await backend.delete_tweets(list(batch))
 
         async def write_users(batch: dict[int, UserDoc]) -> None:
             await backend.upsert_users(list(batch.values()))
@@ -63,10 +65,15 @@ class Indexer:
         def newest_revision(old: TweetDoc, new: TweetDoc) -> TweetDoc:
             return new if new.revision >= old.revision else old
 
+        # At most what the backend takes in one write (Meilisearch: thousands).
+        size = backend.batch_size
         self._tweets: Batcher[int, TweetDoc] = Batcher(
-            write_tweets, max_delay=max_delay, merge=newest_revision)
+            write_tweets, max_delay=max_delay, max_items=size, merge=newest_revision)
         self._engagement: Batcher[int, _Counted] = Batcher(
-            write_engagement, max_delay=max_delay, merge=_newer)
+            write_engagement, max_delay=max_delay, max_items=size, merge=_newer)
+        # Deletes too: one write (one Meilisearch task) per batch, not per event.
+        self._deletes: Batcher[int, bool] = Batcher(write_deletes, max_delay=max_delay,
+                                                    max_items=size)
         self._users: Batcher[int, UserDoc] = Batcher(write_users, max_delay=max_delay)
         self._followers: Batcher[int, tuple[float, int]] = Batcher(
             write_followers, max_delay=max_delay, merge=_latest_count)
@@ -107,7 +114,7 @@ class Indexer:
 
     async def _deleted(self, _: str, data: bytes, progress: Progress) -> None:
         event = tweet_events.TweetDeleted.FromString(data)
-        await self._backend.delete_tweets([event.tweet_id])
+        await self._deletes.add(event.tweet_id, True)
 
     async def _liked(self, _: str, data: bytes, progress: Progress) -> None:
         event = tweet_events.TweetLiked.FromString(data)  # TweetUnliked has the same shape

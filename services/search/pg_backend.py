@@ -17,11 +17,9 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from services.search.backend import Engagement, TweetDoc, TweetFilter, UserDoc
-from services.shared.cursor import trim
-
-# Half-life-ish of the recency factor: two days.
-RECENCY_SECONDS = 172_800.0
+from services.search.backend import Engagement, Rebuild, Semantics, TweetDoc, TweetFilter, UserDoc
+from services.search.pg_rebuild import PostgresRebuild
+from services.search.ranking import RECENCY_SECONDS
 
 # Ranking is computed for the newest CANDIDATES matches only: ts_rank_cd over
 # every match of a very common word would cost tens of milliseconds per
@@ -77,6 +75,10 @@ def _like_prefix(q: str) -> str:
 
 
 class PostgresBackend:
+    # English stemming ('english' text search configuration); no typos, no prefixes.
+    semantics = Semantics(typos=False, prefix=False, stemming=True)
+    batch_size = 500
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
@@ -158,9 +160,9 @@ class PostgresBackend:
         }
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(_SEARCH_TWEETS, params)).fetchall()
-        page, last = trim(rows, limit)
-        next_cursor = _encode({"as_of": as_of.isoformat(), "score": last[1],
-                               "id": last[0]}) if last else None
+        page = rows[:limit]
+        next_cursor = _encode({"as_of": as_of.isoformat(), "score": page[-1][1],
+                               "id": page[-1][0]}) if len(rows) > limit else None
         return [r[0] for r in page], next_cursor
 
     async def search_users(self, q: str, cursor: str | None,
@@ -173,10 +175,17 @@ class PostgresBackend:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(_SEARCH_USERS, params)
             rows = await cur.fetchall()
-        page, last = trim(rows, limit)
+        page = rows[:limit]
         users = [UserDoc(r["user_id"], r["username"], r["display_name"], r["bio"],
                          r["profile_picture_url"], r["follower_count"]) for r in page]
-        return users, _encode({"score": last["score"], "id": last["user_id"]}) if last else None
+        next_cursor = _encode({"score": page[-1]["score"], "id": page[-1]["user_id"]}) \
+            if len(rows) > limit else None
+        return users, next_cursor
+
+    async def rebuild(self) -> Rebuild:
+        rebuild = PostgresRebuild(self._pool)
+        await rebuild.start()
+        return rebuild
 
     async def close(self) -> None:
         await self._pool.close()

@@ -21,6 +21,8 @@ class SearchSettings(ServerSettings, PostgresSettings, RedisSettings, NatsSettin
     # Set: the Meilisearch backend; unset: PostgreSQL full-text search.
     meilisearch_url: str | None = None
     meilisearch_api_key: SecretStr | None = None
+    # Prepended to the index names: several deployments (or test runs) on one server.
+    meilisearch_index_prefix: str = ""
     trends_window_minutes: int = 60
     # How long the indexer gathers events into one write.
     index_batch_seconds: float = 0.2

@@ -14,7 +14,8 @@ async def backend_for(settings: SearchSettings) -> SearchBackend:
     if settings.meilisearch_url:
         key = settings.meilisearch_api_key.get_secret_value() \
             if settings.meilisearch_api_key else None
-        meili = MeilisearchBackend(settings.meilisearch_url, key)
+        meili = MeilisearchBackend(settings.meilisearch_url, key,
+                                   prefix=settings.meilisearch_index_prefix)
         await meili.setup()
         return meili
     pool = AsyncConnectionPool(settings.pg_dsn.get_secret_value(), min_size=settings.pg_pool_min,

@@ -185,6 +185,14 @@ async def follow_ids(conn: Conn, user_id: int, *, followers: bool, after: int,
     return [r[0] for r in await cur.fetchall()]
 
 
+async def users_after(conn: Conn, after: int, limit: int) -> list[UserRecord]:
+    """Profiles in id order after `after` (a primary-key range scan)."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(f"SELECT {_PROFILE} FROM users WHERE user_id > %s ORDER BY user_id LIMIT %s",
+                      (after, limit))
+    return [_user(r) for r in await cur.fetchall()]
+
+
 async def summaries(conn: Conn, user_ids: Sequence[int]) -> list[UserRecord]:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(f"SELECT {_PROFILE} FROM users WHERE user_id = ANY(%s)", (list(user_ids),))

@@ -102,6 +102,12 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
             page_token=request.page_token)
         return users_pb2.ListFollowingIdsResponse(following_ids=ids, next_page_token=token)
 
+    async def ListUsers(self, request: users_pb2.ListUsersRequest,
+                        context: Ctx) -> users_pb2.ListUsersResponse:
+        users, token = await self._social.all_users(request.page_size, request.page_token)
+        return users_pb2.ListUsersResponse(users=[user_pb(u) for u in users],
+                                           next_page_token=token)
+
     async def BatchGetUserSummaries(self, request: users_pb2.BatchGetUserSummariesRequest,
                                     context: Ctx) -> users_pb2.BatchGetUserSummariesResponse:
         users = await self._social.summaries(list(request.user_ids))

@@ -44,6 +44,7 @@ FOLLOWERS = ListCursor("users.followers", FollowKey)
 FOLLOWING = ListCursor("users.following", FollowKey)
 FOLLOWER_IDS = ListCursor("users.follower_ids", LastId)
 FOLLOWING_IDS = ListCursor("users.following_ids", LastId)
+ALL_USERS = ListCursor("users.all", LastId)
 
 
 def _require_self(caller: int, user_id: int, action: str) -> None:
@@ -135,6 +136,12 @@ class Social:
             c, user_id, followers=followers, after=last_id(req) or 0,
             limit=req.fetch_size))
         return req.page(ids, LastId)
+
+    async def all_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
+        req = ALL_USERS.request(0, page_size, page_token, default=1000, maximum=5000)
+        users = await self._read(lambda c: repository.users_after(
+            c, last_id(req) or 0, req.fetch_size))
+        return req.page(users, lambda u: LastId(u.user_id))
 
     async def summaries(self, user_ids: list[int]) -> list[UserRecord]:
         if len(user_ids) > MAX_BATCH_IDS:

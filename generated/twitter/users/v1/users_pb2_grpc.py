@@ -108,6 +108,11 @@ class UserServiceStub:
                 request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckFollowRequest.SerializeToString,
                 response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckFollowResponse.FromString,
                 _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/twitter.users.v1.UserService/ListUsers',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -232,6 +237,14 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUsers(self, request, context):
+        """Internal: pages through every user in id order, for rebuilding the search
+        index. Not exposed at the edge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -304,6 +317,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.CheckFollow,
                     request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckFollowRequest.FromString,
                     response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckFollowResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -688,6 +706,33 @@ class UserService:
             '/twitter.users.v1.UserService/CheckFollow',
             twitter_dot_users_dot_v1_dot_users__pb2.CheckFollowRequest.SerializeToString,
             twitter_dot_users_dot_v1_dot_users__pb2.CheckFollowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/ListUsers',
+            twitter_dot_users_dot_v1_dot_users__pb2.ListUsersRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.ListUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -91,6 +91,10 @@ class UserServiceStub:
     """
     CheckFollow: _grpc.UnaryUnaryMultiCallable[_users_pb2.CheckFollowRequest, _users_pb2.CheckFollowResponse]
     """Internal: whether one user follows another (direct-message privacy)."""
+    ListUsers: _grpc.UnaryUnaryMultiCallable[_users_pb2.ListUsersRequest, _users_pb2.ListUsersResponse]
+    """Internal: pages through every user in id order, for rebuilding the search
+    index. Not exposed at the edge.
+    """
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -155,6 +159,10 @@ class UserServiceAsyncStub(UserServiceStub):
     """
     CheckFollow: _aio.UnaryUnaryMultiCallable[_users_pb2.CheckFollowRequest, _users_pb2.CheckFollowResponse]  # type: ignore[assignment]
     """Internal: whether one user follows another (direct-message privacy)."""
+    ListUsers: _aio.UnaryUnaryMultiCallable[_users_pb2.ListUsersRequest, _users_pb2.ListUsersResponse]  # type: ignore[assignment]
+    """Internal: pages through every user in id order, for rebuilding the search
+    index. Not exposed at the edge.
+    """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     """UserService owns accounts, profiles and the follow graph.
@@ -300,6 +308,16 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.CheckFollowResponse, _abc.Awaitable[_users_pb2.CheckFollowResponse]]:
         """Internal: whether one user follows another (direct-message privacy)."""
+
+    @_abc_1.abstractmethod
+    def ListUsers(
+        self,
+        request: _users_pb2.ListUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.ListUsersResponse, _abc.Awaitable[_users_pb2.ListUsersResponse]]:
+        """Internal: pages through every user in id order, for rebuilding the search
+        index. Not exposed at the edge.
+        """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
