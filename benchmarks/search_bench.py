@@ -19,6 +19,7 @@ import asyncio
 import os
 import random
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -231,9 +232,15 @@ def _table(results: dict[str, Result]) -> list[str]:
     return lines
 
 
+def _done(name: str, result: Result) -> None:
+    """Each backend's figures as soon as it finishes (a long run may be cut short)."""
+    print("\n".join(_table({name: result})), file=sys.stderr, flush=True)
+
+
 async def _run(env: dict[str, str]) -> list[str]:
     data = dataset()
     results = {"PostgreSQL": await _postgres(env, data)}
+    _done("PostgreSQL", results["PostgreSQL"])
     if url := env.get("MEILISEARCH_URL"):
         results["Meilisearch"] = await _meilisearch(url, env.get("MEILISEARCH_API_KEY"), data)
     return _table(results)

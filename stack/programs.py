@@ -89,8 +89,8 @@ def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program
             return Program(name, _script(name), Tier.INFRA, 100, p["MINIO_PORT"], env=env)
         case "meilisearch":
             # Its dumps and snapshots default to the working directory: its data folder.
-            # Indexing memory: by default two thirds of the RAM, of which every batch,
-            # however small, allocates and clears 5% (0.5 s per write on 24 GiB).
+            # Indexing memory: by default two thirds of the RAM, and every batch,
+            # however small, allocates buffers of 5% of it (0.5 s per write on 24 GiB).
             argv = [
                 str(settings.binaries[name]), "--db-path", str(data / name / "data.ms"),
                 "--http-addr", f"127.0.0.1:{p['MEILISEARCH_PORT']}",
