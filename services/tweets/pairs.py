@@ -135,9 +135,7 @@ class PairWriter:
         stale = set(pair.refs) - ({pair.ref_id} if pair.alive else set())
         if not stale:
             return
-        gone = [PairOp(op.op_id, op.tweet, op.author, op.user, op.kind, ref, on=False, at=0)
-                for ref in sorted(stale)]
-        await self._store.write([*(w for g in gone for w in self._unwind(g)),
+        await self._store.write([*(w for ref in sorted(stale) for w in self._unwind(op, ref)),
                                  self._store.drop_refs(op.tweet, op.kind, pair, stale)])
         if op.kind is RowKind.RETWEET:
             await self._changed(sorted(stale))
@@ -146,7 +144,7 @@ class PairWriter:
 
     def _writes(self, op: PairOp) -> list[Statement]:
         row = self._store.set_pair(op.tweet, op.kind, op.user, op.ref, alive=op.on, at=op.at)
-        return [row, *(self._derived(op) if op.on else self._unwind(op))]
+        return [row, *(self._derived(op) if op.on else self._unwind(op, op.ref))]
 
     def _derived(self, op: PairOp) -> list[Statement]:
         s, at = self._store.statement, write_time(op.ref)
@@ -156,14 +154,14 @@ class PairWriter:
         return [self._store.insert_tweet(retweet_record(op.ref, op.user, op.tweet)),
                 s("index", (op.user, op.ref, int(Kind.RETWEET), op.tweet, at))]
 
-    def _unwind(self, op: PairOp) -> list[Statement]:
-        """Takes back what `_derived` wrote for this like or retweet, at a later
-        timestamp, so a late replay of it changes nothing."""
-        s, at = self._store.statement, write_time(op.ref) + 1
+    def _unwind(self, op: PairOp, ref: int) -> list[Statement]:
+        """Takes back what `_derived` wrote for the user's like or retweet `ref`,
+        at a later timestamp, so a late replay of it changes nothing."""
+        s, at = self._store.statement, write_time(ref) + 1
         if op.kind is RowKind.LIKE:
-            return [s("remove_liker", (at, op.tweet, op.ref)),
-                    s("remove_user_like", (at, op.user, op.ref))]
-        return [s("retire", (at, op.ref)), s("unindex", (at, op.user, op.ref))]
+            return [s("remove_liker", (at, op.tweet, ref)),
+                    s("remove_user_like", (at, op.user, ref))]
+        return [s("retire", (at, ref)), s("unindex", (at, op.user, ref))]
 
     def _events(self, op: PairOp, count: int) -> list[Event]:
         event_id = f"{op.op_id:x}"

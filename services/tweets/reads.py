@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services.shared.cursor import LastId, ListCursor, PageRequest, last_id
 from services.shared.errors import NotFound
-from services.tweets.domain import Kind, TweetRecord
+from services.tweets.domain import TweetRecord
 from services.tweets.repository import TweetStore
 
 TWEET_NOT_FOUND = "tweet not found"
@@ -34,8 +34,3 @@ class Reader:
         if tweet is None or tweet.deleted:
             raise NotFound(TWEET_NOT_FOUND)
         return tweet
-
-    async def target(self, tweet_id: int) -> TweetRecord:
-        """What a like or retweet acts on: the tweet, or the original of a retweet."""
-        tweet = await self.alive(tweet_id)
-        return await self.alive(tweet.retweet_of) if tweet.kind is Kind.RETWEET else tweet

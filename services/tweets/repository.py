@@ -141,8 +141,6 @@ class TweetStore:
             "user_likes_all": "SELECT tweet_id FROM user_likes WHERE user_id = ?",
             "user_retweets_all": "SELECT retweet_of FROM user_tweets WHERE user_id = ?"
                                  " AND kind = 3 ALLOW FILTERING",
-            "pair": "SELECT member, ref_id, removed, writetime(removed) AS written, refs"
-                    " FROM tweets WHERE tweet_id = ? AND kind = ? AND member = ?",
             "engaged": "SELECT kind, member, ref_id, removed, writetime(removed) AS written, refs"
                        " FROM tweets WHERE tweet_id = ? AND kind IN (1, 2) AND member = ?",
             "viewer": "SELECT kind, removed FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
@@ -249,10 +247,6 @@ class TweetStore:
             (self._s["user_likes_all"], (user_id,)), (self._s["user_retweets_all"], (user_id,))])
         return [r["tweet_id"] for r in likes], [r["retweet_of"] for r in retweets]
 
-    async def pair(self, tweet_id: int, kind: RowKind, member: int) -> Pair:
-        rows = await self.cql.execute(self._s["pair"], (tweet_id, int(kind), member))
-        return _pair(rows[0]) if rows else NO_PAIR
-
     async def engaged(self, tweet_id: int, member: int) -> dict[RowKind, Pair]:
         """The member's like and retweet rows of the tweet, in one read."""
         rows = await self.cql.execute(self._s["engaged"], (tweet_id, member))
@@ -348,9 +342,6 @@ class TweetStore:
         else:
             rows = await self.cql.execute(batch(*statements))
         return applied(rows), rows
-
-    async def plain(self, name: str, params: Params) -> None:
-        await self.cql.execute(self._s[name], params)
 
     async def write(self, statements: list[tuple[PreparedStatement, Params]]) -> None:
         """Plain writes in one round trip (an unlogged batch: each partition's part

@@ -116,7 +116,7 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
                         poll_seconds=settings.outbox_poll_seconds)
     engagement = Engagement(store, reads, pairs, users, ids, flags)
-    tweets = Tweets(store, outbox, Reader(store), users, engagement, ids, media,
+    tweets = Tweets(store, outbox, Reader(store), reads, users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
                       users, counter, lease)

@@ -17,6 +17,7 @@ from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument
 from services.shared.ids import IdGenerator, id_time, min_id_at
 from services.tweets import events, followups
+from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import (
     EDIT_WINDOW,
     Kind,
@@ -47,12 +48,14 @@ class TweetRef:
 
 
 class Tweets:
-    def __init__(self, store: TweetStore, outbox: Outbox, reader: Reader, users: UsersClient,
+    def __init__(self, store: TweetStore, outbox: Outbox, reader: Reader, reads: CachedReads,
+                 users: UsersClient,
                  engagement: Engagement, ids: IdGenerator, media: MediaClient, *,
                  edit_window: timedelta = EDIT_WINDOW) -> None:
         self._store = store
         self._outbox = outbox
         self._reader = reader
+        self._reads = reads
         self._users = users
         self._engagement = engagement
         self._ids = ids
@@ -69,7 +72,7 @@ class Tweets:
 
         async def parent() -> int:
             # A reply to a retweet answers its original.
-            return (await self._reader.target(reply_to)).tweet_id if reply_to else 0
+            return (await self._reads.target(reply_to))[0] if reply_to else 0
 
         # Independent checks, so one round trip's worth of waiting rather than three:
         # only the author's own READY media may be attached; the parent must exist;
@@ -156,8 +159,8 @@ class Tweets:
                            page_token: str) -> tuple[list[int], str]:
         """Ids of the replies to a tweet (its original, for a retweet), newest first."""
         req = REPLIES.request(tweet_id, page_size, page_token)
-        parent = await self._reader.target(tweet_id)
-        rows = await self._store.replies(parent.tweet_id, page_bound(req), req.fetch_size)
+        parent, _ = await self._reads.target(tweet_id)
+        rows = await self._store.replies(parent, page_bound(req), req.fetch_size)
         page, token = req.page(rows, lambda r: LastId(r[0]))
         return [r for r, removed in page if not removed], token
 
