@@ -1,5 +1,6 @@
-"""The stored tweet as the write paths need it (alive, or NOT_FOUND; what a like
-acts on), and page bounds. Reads for viewers go through cached_reads.py."""
+"""The stored tweet as edits and deletes need it (alive, or NOT_FOUND, read
+from Cassandra), and page bounds. Other reads, including what a like, retweet
+or reply acts on, go through cached_reads.py."""
 
 from __future__ import annotations
 
