@@ -70,9 +70,10 @@ EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-rl-account", "x-internal-toke
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
-STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503}
+STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504}
 # What the transcoder sends for them (the standard gRPC-to-HTTP table).
-ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503}
+ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
+                   4: 504}
 
 # Routes that need no token: sign-up, login, refresh, logout, JWKS, health, OpenAPI.
 PUBLIC_ROUTES: list[dict[str, Any]] = [

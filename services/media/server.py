@@ -77,7 +77,7 @@ async def build(settings: MediaSettings) -> App:
                       ttl=timedelta(seconds=settings.media_pending_ttl_seconds))
 
     users_channel = internal_channel(settings.users_addr,
-                                     settings.internal_token.get_secret_value())
+                                     settings.internal_token.get_secret_value(), peer="users")
     interceptor = user_interceptor(settings, _SERVICES, users_channel)
 
     def register(server: grpc.aio.Server) -> None:

@@ -69,7 +69,7 @@ async def build(settings: MessagesSettings) -> App:
     cql = await Cql.connect(settings)
     store = await MessageStore.open(cql)
     users_channel = internal_channel(settings.users_addr,
-                                     settings.internal_token.get_secret_value())
+                                     settings.internal_token.get_secret_value(), peer="users")
     lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "messages"),
                                     settings)
     messenger = Messenger(store, cipher, UsersClient(users_channel), IdGenerator(lease))

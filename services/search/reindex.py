@@ -116,8 +116,8 @@ async def replay(js: JetStreamContext, indexer: Indexer, since: datetime) -> int
 
 async def reindex(settings: SearchSettings) -> None:
     token = settings.internal_token.get_secret_value()
-    users_channel = internal_channel(settings.users_addr, token)
-    tweets_channel = internal_channel(settings.tweets_addr, token)
+    users_channel = internal_channel(settings.users_addr, token, peer="users")
+    tweets_channel = internal_channel(settings.tweets_addr, token, peer="tweets")
     redis = redis_client.connect(settings.redis_url)
     nc, js = await jetstream.connect(settings.nats_url, name="search-reindex")
     backend: SearchBackend = await backend_for(settings)

@@ -22,8 +22,8 @@ _SERVICES = [search_pb2.DESCRIPTOR.services_by_name["SearchService"]]
 
 async def build(settings: SearchSettings) -> App:
     token = settings.internal_token.get_secret_value()
-    users_channel = internal_channel(settings.users_addr, token)
-    tweets_channel = internal_channel(settings.tweets_addr, token)
+    users_channel = internal_channel(settings.users_addr, token, peer="users")
+    tweets_channel = internal_channel(settings.tweets_addr, token, peer="tweets")
     redis = redis_client.connect(settings.redis_url)
     backend = await backend_for(settings)
     search = Search(backend, UsersClient(users_channel), TweetsClient(tweets_channel),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from psycopg_pool import AsyncConnectionPool
-
 from services.search.backend import SearchBackend
 from services.search.meili_backend import MeilisearchBackend
 from services.search.pg_backend import PostgresBackend
 from services.search.settings import SearchSettings
+from services.shared.postgres import open_pool
 
 
 async def backend_for(settings: SearchSettings) -> SearchBackend:
@@ -18,7 +17,4 @@ async def backend_for(settings: SearchSettings) -> SearchBackend:
                                    prefix=settings.meilisearch_index_prefix)
         await meili.setup()
         return meili
-    pool = AsyncConnectionPool(settings.pg_dsn.get_secret_value(), min_size=settings.pg_pool_min,
-                               max_size=settings.pg_pool_max, open=False)
-    await pool.open(wait=True, timeout=30)
-    return PostgresBackend(pool)
+    return PostgresBackend(await open_pool(settings, "search"))

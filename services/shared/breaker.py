@@ -9,10 +9,15 @@ not one timeout per request.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from enum import Enum
 
 from prometheus_client import Gauge
+
+from services.shared import failures
+from services.shared.errors import DomainError, Unavailable
 
 BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the breaker refuses calls.", ["name"])
 
@@ -62,3 +67,21 @@ class CircuitBreaker:
         if self._failures >= self._threshold:
             self._opened_at = time.monotonic()
             BREAKER_OPEN.labels(self.name).set(1)
+
+
+@contextlib.asynccontextmanager
+async def guarded(breaker: CircuitBreaker, what: str) -> AsyncIterator[None]:
+    """Runs the block unless the breaker is open (then Unavailable at once).
+    Only a dependency failure (services/shared/failures.py) counts against the
+    breaker; any answer, even an error of ours, shows the dependency is up."""
+    if not breaker.allow():
+        raise Unavailable(f"{what} is unavailable; try again shortly")
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, DomainError) or failures.outage(exc) is None:
+            breaker.succeeded()
+        else:
+            breaker.failed()
+        raise
+    breaker.succeeded()

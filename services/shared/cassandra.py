@@ -19,7 +19,6 @@ from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
     ExecutionProfile,
-    NoHostAvailable,
     ResponseFuture,
     Session,
 )
@@ -30,8 +29,9 @@ from cassandra.policies import (
 )
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
+from services.shared import deadline
+from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import ScyllaSettings
-from services.shared.errors import Unavailable
 
 Row = dict[str, Any]
 Params = Sequence[Any] | Mapping[str, Any]
@@ -41,11 +41,17 @@ SERIAL = "serial"  # execution profile for SERIAL reads (they finish in-flight P
 class Cql:
     """A connected session with prepared statements and awaitable execution."""
 
-    def __init__(self, cluster: Cluster, session: Session, *, concurrency: int = 256) -> None:
+    def __init__(self, cluster: Cluster, session: Session, *, concurrency: int = 256,
+                 request_timeout: float = 10.0) -> None:
         self._cluster = cluster
         self._session = session
         self._gate = asyncio.Semaphore(concurrency)
         self._prepared: dict[str, PreparedStatement] = {}
+        self._timeout = request_timeout
+        # A node that is down answers NoHostAvailable at once, but a hung one
+        # costs each query its whole timeout; the breaker makes that one query
+        # per second instead of every query.
+        self.breaker = CircuitBreaker("cassandra", failures=5)
 
     @classmethod
     async def connect(cls, settings: ScyllaSettings, *, request_timeout: float = 10.0,
@@ -70,7 +76,7 @@ class Cql:
                           compression=settings.scylla_compression,
                           reconnection_policy=ExponentialReconnectionPolicy(0.5, 5.0))
         session = await asyncio.to_thread(cluster.connect, settings.scylla_keyspace)
-        return cls(cluster, session, concurrency=concurrency)
+        return cls(cluster, session, concurrency=concurrency, request_timeout=request_timeout)
 
     async def prepare(self, query: str) -> PreparedStatement:
         """Prepares once per process (preparing is a blocking round trip)."""
@@ -85,15 +91,13 @@ class Cql:
         """Runs one statement (every page of it) and returns its rows."""
         bound: Any = statement.bind(params or ()) if isinstance(statement, PreparedStatement) \
             else statement
-        async with self._gate:
-            try:
-                future = self._session.execute_async(
-                    bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT)
-                return await _rows(future)
-            except NoHostAvailable as exc:
-                # No node could even be asked: nothing was written, so the caller
-                # may simply retry later (UNAVAILABLE, 503).
-                raise Unavailable("the database is unavailable; try again shortly") from exc
+        # Failures map by the shared policy: no node reachable is UNAVAILABLE,
+        # a timeout DEADLINE_EXCEEDED (services/shared/failures.py).
+        async with self._gate, guarded(self.breaker, "the database"):
+            future = self._session.execute_async(
+                bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT,
+                timeout=deadline.bounded(self._timeout))
+            return await _rows(future)
 
     async def execute_many(self, work: Iterable[tuple[PreparedStatement, Params]]) -> list[
             list[Row]]:

@@ -1,5 +1,9 @@
 """gRPC channels to other services: internal token on every call, retries of
-transient failures through the channel's service config (not hand-written loops)."""
+transient failures through the channel's service config (not hand-written loops),
+the caller's deadline passed on, a circuit breaker per peer, and the peer's
+errors mapped by the shared failure policy (services/shared/failures.py).
+
+Every internal RPC a service calls is a read, so retrying UNAVAILABLE is safe."""
 
 from __future__ import annotations
 
@@ -9,7 +13,13 @@ from typing import Any
 
 import grpc
 
+from services.shared import deadline, failures
+from services.shared.breaker import CircuitBreaker
+from services.shared.errors import Unavailable
 from services.shared.interceptor import INTERNAL_TOKEN_HEADER
+
+# A peer call takes at most this long unless its caller's deadline is shorter.
+DEFAULT_TIMEOUT_SECONDS = 10.0
 
 _SERVICE_CONFIG = {
     # Spread calls over every address DNS returns (a headless Service in
@@ -46,13 +56,42 @@ class _InternalToken(grpc.aio.UnaryUnaryClientInterceptor,
         return await continuation(self._with_token(details), request)
 
 
-def internal_channel(address: str, internal_token: str, *,
+class _PeerPolicy(grpc.aio.UnaryUnaryClientInterceptor):
+    """Deadline, breaker and error mapping around each unary call to one peer."""
+
+    def __init__(self, peer: str) -> None:
+        self._peer = peer
+        self.breaker = CircuitBreaker(f"peer:{peer}", failures=5)
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        timeout = deadline.bounded(details.timeout or DEFAULT_TIMEOUT_SECONDS)
+        if not self.breaker.allow():
+            raise Unavailable(f"the {self._peer} service is unavailable; try again shortly")
+        details = grpc.aio.ClientCallDetails(details.method, timeout, details.metadata,
+                                             details.credentials, details.wait_for_ready)
+        try:
+            response = await (await continuation(details, request))
+        except grpc.aio.AioRpcError as exc:
+            if failures.is_outage(exc.code()):
+                self.breaker.failed()
+            else:
+                self.breaker.succeeded()  # it answered: it is up
+            raise failures.from_peer(exc) from exc
+        self.breaker.succeeded()
+        return response
+
+
+def internal_channel(address: str, internal_token: str, *, peer: str | None = None,
                      interceptors: Sequence[grpc.aio.ClientInterceptor] = ()
                      ) -> grpc.aio.Channel:
-    """A channel for calling another service's internal RPCs."""
+    """A channel for calling another service's internal RPCs. A service names
+    the `peer` it calls: its calls then get the failure policy (deadline,
+    breaker, mapped errors). Without one (tests, tools) calls raise grpc's own
+    errors."""
+    policy: list[grpc.aio.ClientInterceptor] = [_PeerPolicy(peer)] if peer else []
     return grpc.aio.insecure_channel(
         address,
-        interceptors=[_InternalToken(internal_token), *interceptors],
+        interceptors=[*policy, _InternalToken(internal_token), *interceptors],
         options=[
             ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
             ("grpc.enable_retries", 1),

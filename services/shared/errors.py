@@ -62,7 +62,11 @@ class ResourceExhausted(DomainError):
 
 
 class Unavailable(DomainError):
-    pass
+    """A dependency is down or refusing work: the caller may retry later (503)."""
+
+
+class DeadlineExceeded(DomainError):
+    """A dependency did not answer in time, or the caller's deadline passed (504)."""
 
 
 class Validator:

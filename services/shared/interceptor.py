@@ -23,7 +23,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import Histogram
 
-from services.shared import auth, errors, telemetry
+from services.shared import auth, deadline, errors, failures, telemetry
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -56,6 +56,7 @@ _CODES: dict[type[errors.DomainError], int] = {
     errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
     errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
     errors.Unavailable: code_pb2.UNAVAILABLE,
+    errors.DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
 }
 
 
@@ -172,14 +173,22 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         metadata = _metadata(context)
         with telemetry.server_span(method, metadata) as span:
             try:
+                deadline.begin(context.time_remaining(), metadata)
                 await self._begin(method, access, metadata)
                 yield
             except errors.DomainError as exc:
                 code = _status_name(exc)
                 await context.abort_with_status(to_status(exc))
             except Exception as exc:
-                code = "INTERNAL"
-                await _fail(context, exc)
+                outage = failures.outage(exc)
+                if outage is None:
+                    code = "INTERNAL"
+                    await _fail(context, exc)
+                else:  # a store or peer is down or slow: the client may retry
+                    code = _status_name(outage)
+                    log.warning("dependency failure", status=code,
+                                error_type=type(exc).__name__, error=str(exc)[:300])
+                    await context.abort_with_status(to_status(outage))
             finally:
                 telemetry.mark_error(span, code)
                 _finish(method, code, started)

@@ -1,5 +1,8 @@
 """Typed clients for the internal RPCs of the users and tweets services, shared by
-the services that call them (timeline, search, ...)."""
+the services that call them (timeline, search, ...). Their channels carry the
+failure policy (services/shared/clients.py): a peer's errors arrive here as
+domain errors already (NOT_FOUND as NotFound, a peer that is down as
+Unavailable), so these clients only shape requests and replies."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
 
 import grpc
 from nats.aio.client import Client as Nats
@@ -16,7 +18,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from twitter.users.v1 import events_pb2 as user_events
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.errors import Unavailable
+from services.shared.errors import NotFound
 
 TIMEOUT = 10.0
 FOLLOWER_BATCH = 5000
@@ -24,17 +26,6 @@ HYDRATE_BATCH = 100
 MAX_SUMMARY_IDS = 500  # BatchGetUserSummaries' limit
 MAX_USERNAMES = 100  # BatchGetUsersByUsername's limit
 USER_UPDATED = "twitter.user.updated"
-
-
-async def _transient_as_unavailable(call: Any, message: str) -> Any:
-    """The call's reply; a peer that is down or too slow is UNAVAILABLE (503) to
-    our caller too, any other error passes through."""
-    try:
-        return await call
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            raise Unavailable(f"{message}; try again") from exc
-        raise
 
 
 class UsersClient:
@@ -70,9 +61,9 @@ class UsersClient:
             else:
                 missing.append(user_id)
         for start in range(0, len(missing), MAX_SUMMARY_IDS):
-            response = await self._call(self._stub.BatchGetUserSummaries(
+            response = await self._stub.BatchGetUserSummaries(
                 users_pb2.BatchGetUserSummariesRequest(
-                    user_ids=missing[start:start + MAX_SUMMARY_IDS]), timeout=TIMEOUT))
+                    user_ids=missing[start:start + MAX_SUMMARY_IDS]), timeout=TIMEOUT)
             for user in response.users:
                 found[user.user_id] = user
                 self._remember(user)
@@ -82,22 +73,18 @@ class UsersClient:
         """Lower-cased username to summary, for the names that exist."""
         found: dict[str, users_pb2.UserSummary] = {}
         for start in range(0, len(usernames), MAX_USERNAMES):
-            response = await self._call(self._stub.BatchGetUsersByUsername(
+            response = await self._stub.BatchGetUsersByUsername(
                 users_pb2.BatchGetUsersByUsernameRequest(
-                    usernames=list(usernames[start:start + MAX_USERNAMES])), timeout=TIMEOUT))
+                    usernames=list(usernames[start:start + MAX_USERNAMES])), timeout=TIMEOUT)
             for user in response.users:
                 found[user.username.lower()] = user
                 self._remember(user)
         return found
 
     async def follows(self, follower: int, followee: int) -> bool:
-        response = await self._call(self._stub.CheckFollow(users_pb2.CheckFollowRequest(
-            follower_id=follower, followee_id=followee), timeout=TIMEOUT))
+        response = await self._stub.CheckFollow(users_pb2.CheckFollowRequest(
+            follower_id=follower, followee_id=followee), timeout=TIMEOUT)
         return bool(response.follows)
-
-    @staticmethod
-    async def _call(call: Any) -> Any:
-        return await _transient_as_unavailable(call, "the users service is unavailable")
 
     def _remember(self, user: users_pb2.UserSummary) -> None:
         self._cache[user.user_id] = (user, time.monotonic())
@@ -132,10 +119,8 @@ class UsersClient:
         try:
             response = await self._stub.GetFollowerCount(
                 users_pb2.GetFollowerCountRequest(user_id=user_id), timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return 0
-            raise
+        except NotFound:
+            return 0
         return response.follower_count
 
     async def ids_by_username(self, usernames: Sequence[str]) -> dict[str, int]:
@@ -150,22 +135,17 @@ class TweetsClient:
     async def recent_ids(self, user_id: int, count: int, before: int = 0) -> list[int]:
         """A user's newest tweet and retweet ids (older than `before` when set),
         newest first."""
-        response = await _transient_as_unavailable(
-            self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
-                user_id=user_id, page_size=count, before_tweet_id=before), timeout=TIMEOUT),
-            "tweets are unavailable right now")
+        response = await self._stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
+            user_id=user_id, page_size=count, before_tweet_id=before), timeout=TIMEOUT)
         return [t.tweet_id for t in response.tweets]
 
     async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:
         """Full tweets in the order asked; deleted or missing ones are left out."""
         batches = [tweet_ids[i:i + HYDRATE_BATCH]
                    for i in range(0, len(tweet_ids), HYDRATE_BATCH)]
-        try:
-            responses = await asyncio.gather(*(
-                self._stub.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
-                    tweet_ids=batch, viewer_user_id=viewer_id), timeout=TIMEOUT)
-                for batch in batches))
-        except grpc.aio.AioRpcError as exc:
-            raise Unavailable("tweets are unavailable right now") from exc
+        responses = await asyncio.gather(*(
+            self._stub.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
+                tweet_ids=batch, viewer_user_id=viewer_id), timeout=TIMEOUT)
+            for batch in batches))
         found = {t.tweet_id: t for r in responses for t in r.tweets}
         return [found[i] for i in tweet_ids if i in found]

@@ -32,8 +32,8 @@ class Connections:
 
 def connect(settings: TimelineSettings) -> Connections:
     token = settings.internal_token.get_secret_value()
-    users_channel = internal_channel(settings.users_addr, token)
-    tweets_channel = internal_channel(settings.tweets_addr, token)
+    users_channel = internal_channel(settings.users_addr, token, peer="users")
+    tweets_channel = internal_channel(settings.tweets_addr, token, peer="tweets")
     redis = redis_client.connect(settings.redis_url)
     store = TimelineStore(redis, capacity=settings.timeline_capacity,
                           inactive_after_seconds=settings.inactive_after_seconds)

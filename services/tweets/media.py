@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 from twitter.media.v1 import media_pb2, media_pb2_grpc
 
-from services.shared.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from services.shared.errors import FailedPrecondition, NotFound, PermissionDenied
 
 MAX_IDS = 100  # BatchGetMedia's limit
 MAX_CACHED = 50_000  # attachments kept in memory at most
@@ -36,12 +36,9 @@ class MediaClient:
     async def _fetch(self, media_ids: list[int]) -> dict[int, media_pb2.Media]:
         found: dict[int, media_pb2.Media] = {}
         for start in range(0, len(media_ids), MAX_IDS):
-            try:
-                response = await self._stub.BatchGetMedia(
-                    media_pb2.BatchGetMediaRequest(media_ids=media_ids[start:start + MAX_IDS]),
-                    timeout=self._timeout)
-            except grpc.aio.AioRpcError as exc:
-                raise Unavailable("cannot read media right now; try again") from exc
+            response = await self._stub.BatchGetMedia(
+                media_pb2.BatchGetMediaRequest(media_ids=media_ids[start:start + MAX_IDS]),
+                timeout=self._timeout)
             found |= {m.media_id: m for m in response.media}
         return found
 

@@ -136,9 +136,9 @@ async def build(settings: TweetsSettings) -> App:
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await jetstream.ensure_stream(js)
     users_channel = internal_channel(settings.users_addr,
-                                     settings.internal_token.get_secret_value())
+                                     settings.internal_token.get_secret_value(), peer="users")
     media_channel = internal_channel(settings.media_addr,
-                                     settings.internal_token.get_secret_value())
+                                     settings.internal_token.get_secret_value(), peer="media")
 
     async def publish(event: jetstream.Event) -> None:
         await jetstream.publish(js, event)

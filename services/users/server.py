@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
-from psycopg_pool import AsyncConnectionPool
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
@@ -24,6 +23,7 @@ from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
 from services.shared.pg_outbox import OutboxRelay
 from services.shared.pg_worker_lease import PgLeaseStore
+from services.shared.postgres import open_pool
 from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
@@ -68,9 +68,7 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
 
 
 async def build(settings: UsersSettings) -> App:
-    pool = AsyncConnectionPool(settings.pg_dsn.get_secret_value(), min_size=settings.pg_pool_min,
-                               max_size=settings.pg_pool_max, open=False)
-    await pool.open(wait=True, timeout=30)
+    pool = await open_pool(settings, "users")
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await jetstream.ensure_stream(js)
     relay = OutboxRelay(pool, js, settings.pg_dsn.get_secret_value())
