@@ -152,7 +152,7 @@ async def peer() -> AsyncIterator[tuple[str, list[str]]]:
 
 
 async def call(channel: grpc.aio.Channel, kind: str) -> bytes:
-    stub = channel.unary_unary(METHOD)
+    stub: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)
     response: bytes = await stub(kind.encode(), timeout=5)
     return response
 
