@@ -7,13 +7,18 @@ killed mid-message leaves it unacked and JetStream redelivers it after
 `ack_wait` (handlers must be idempotent). Long handlers call `progress()` to
 extend that deadline. After `max_deliver` failed attempts the message goes to
 `twitter.dlq.<durable>` (with the original subject and the error in headers)
-and is acked, so one poison message cannot block the rest.
+and is acked, so one poison message cannot block the rest. A failure that
+is a dependency outage (services/shared/failures.py) is not the event's fault:
+the event is held and retried until the dependency is back, spending none of
+its delivery budget, so an outage longer than the redelivery backoff sends
+nothing to the dead-letter subject.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter
 
-from services.shared import telemetry
+from services.shared import failures, telemetry
 from services.shared.events import STREAM
 from services.shared.logging import get_logger
 
@@ -48,12 +53,21 @@ class ConsumerSpec:
     concurrency: int = 8
     # Redelivery delay after a failure: doubles per attempt, at most 30 s.
     retry_base_seconds: float = 1.0
+    # Retry delay while a dependency is down: doubles per attempt up to the max.
+    outage_retry_seconds: float = 0.25
+    outage_retry_max_seconds: float = 5.0
     # A new consumer starts with the stream's retained history (an index
     # backfilling itself) rather than only what arrives from now on.
     from_start: bool = False
 
     def backoff(self, attempt: int) -> float:
         return float(min(30.0, self.retry_base_seconds * 2 ** (attempt - 1)))
+
+    def outage_delay(self, outages: int) -> float:
+        """With jitter, so events held together do not retry in step."""
+        delay = min(self.outage_retry_max_seconds,
+                    self.outage_retry_seconds * 2 ** min(outages - 1, 10))
+        return float(delay * random.uniform(0.8, 1.2))  # noqa: S311 - not for secrets
 
 
 async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> None:
@@ -76,10 +90,11 @@ async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> 
             log.exception("fetch failed; retrying", consumer=spec.durable)
             await asyncio.sleep(1.0)
             continue
-        await asyncio.gather(*(_handle(js, spec, msg) for msg in batch))
+        await asyncio.gather(*(_handle(js, spec, msg, stop) for msg in batch))
 
 
-async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg) -> None:
+async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
+                  stop: asyncio.Event) -> None:
     handler = spec.handlers.get(msg.subject)
     if handler is None:
         await msg.ack()
@@ -90,21 +105,44 @@ async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg) -> None:
 
     attempt = msg.metadata.num_delivered or 1
     with telemetry.consumer_span(f"{spec.durable} {msg.subject}", msg.headers):
-        try:
-            await handler(msg.subject, msg.data, progress)
-        except Exception as exc:
-            if attempt >= spec.max_deliver:
-                await _dead_letter(js, spec, msg, exc)
-                HANDLED.labels(spec.durable, "dead_letter").inc()
+        outages = 0
+        while True:
+            try:
+                await handler(msg.subject, msg.data, progress)
+                break
+            except Exception as exc:
+                if failures.is_outage_error(exc) and not stop.is_set():
+                    # A store or peer is down: the event is fine, so it keeps
+                    # its delivery budget (max_deliver is for events that fail
+                    # on their own). Hold it and try again; the batch in hand
+                    # holds the next fetch, so the consumer pauses as a whole
+                    # until the dependency is back, however long that takes.
+                    outages += 1
+                    HANDLED.labels(spec.durable, "outage_retry").inc()
+                    if outages == 1:
+                        log.warning("dependency down; holding event", consumer=spec.durable,
+                                    subject=msg.subject, error=repr(exc)[:300])
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()  # keep it ours past ack_wait
+                    await asyncio.sleep(spec.outage_delay(outages))
+                    continue
+                await _failed(js, spec, msg, exc, attempt)
                 return
-            log.warning("event failed; will retry", consumer=spec.durable,
-                        subject=msg.subject, attempt=attempt, error=repr(exc))
-            HANDLED.labels(spec.durable, "retry").inc()
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=spec.backoff(attempt))
-            return
     await msg.ack()
     HANDLED.labels(spec.durable, "ok").inc()
+
+
+async def _failed(js: JetStreamContext, spec: ConsumerSpec, msg: Msg, exc: Exception,
+                  attempt: int) -> None:
+    if attempt >= spec.max_deliver:
+        await _dead_letter(js, spec, msg, exc)
+        HANDLED.labels(spec.durable, "dead_letter").inc()
+        return
+    log.warning("event failed; will retry", consumer=spec.durable,
+                subject=msg.subject, attempt=attempt, error=repr(exc))
+    HANDLED.labels(spec.durable, "retry").inc()
+    with contextlib.suppress(Exception):
+        await msg.nak(delay=spec.backoff(attempt))
 
 
 async def _dead_letter(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,

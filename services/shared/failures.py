@@ -82,6 +82,12 @@ def outage(exc: BaseException) -> errors.DomainError | None:
     return None
 
 
+def is_outage_error(exc: BaseException) -> bool:
+    """Whether `exc` says a dependency is down or slow (worth waiting out), as
+    opposed to a bug or a bad request (retrying the same work fails again)."""
+    return isinstance(outage(exc), (errors.Unavailable, errors.DeadlineExceeded))
+
+
 def _dependency(exc: BaseException) -> str:
     module = type(exc).__module__.split(".")[0]
     return {"cassandra": "the database", "psycopg": "the database",

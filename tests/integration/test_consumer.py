@@ -55,3 +55,45 @@ async def test_duplicate_publish_is_stored_once(stack_env: dict[str, str]) -> No
         assert again.duplicate and again.seq == first.seq
     finally:
         await nc.close()
+
+
+async def test_an_outage_longer_than_the_redelivery_budget_loses_no_event(
+        stack_env: dict[str, str]) -> None:
+    """A handler whose store is down fails far more often than max_deliver;
+    the event is held, not dead-lettered, and handled once the store is back."""
+    import psycopg
+
+    nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
+    tag = uuid.uuid4().hex[:8]
+    subject, durable = f"twitter.test{tag}.event", f"test-{tag}"
+    failures: list[str] = []
+    handled: list[bytes] = []
+
+    async def handler(_: str, data: bytes, progress: Progress) -> None:
+        if len(failures) < 8:  # the store is down for the first 8 attempts
+            failures.append("x")
+            # A real driver's connection error: nothing listens on port 1.
+            await psycopg.AsyncConnection.connect("postgresql://x@127.0.0.1:1/x")
+        handled.append(data)
+
+    dead = await nc.subscribe(f"twitter.dlq.{durable}")
+    stop = asyncio.Event()
+    spec = ConsumerSpec(durable, f"twitter.test{tag}.>", {subject: handler},
+                        ack_wait_seconds=5, max_deliver=3, retry_base_seconds=0.05,
+                        outage_retry_seconds=0.05, outage_retry_max_seconds=0.2)
+    runner = asyncio.create_task(consumer.run(js, spec, stop))
+    try:
+        await asyncio.sleep(0.3)
+        await js.publish(subject, b"event", headers={"Nats-Msg-Id": uuid.uuid4().hex})
+        for _ in range(300):
+            if handled:
+                break
+            await asyncio.sleep(0.1)
+        assert handled == [b"event"]
+        assert len(failures) == 8  # well past max_deliver=3
+        assert not dead.pending_msgs  # nothing dead-lettered
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 10)
+        await js.delete_consumer(jetstream.STREAM, durable)
+        await nc.close()
