@@ -6,7 +6,7 @@ PY := .venv/bin/python
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: help venv gen check-gen lint fmt up down status test bench clean
+.PHONY: help venv gen check-gen lint fmt up down status test bench chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -46,6 +46,9 @@ test: up ## Run the whole test suite against the running stack
 
 bench: up ## Run the benchmarks (figures printed as percentiles and ratios)
 	@$(PY) -m benchmarks $(BENCH)
+
+chaos: up ## Stop or kill each store, a service and a worker under traffic; print the table
+	@$(PY) -m tests.chaos $(CHAOS_ARGS)
 
 clean: down ## Stop the stack and delete its data
 	rm -rf .data build

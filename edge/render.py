@@ -75,6 +75,18 @@ STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4
 ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
                    4: 504}
 
+# A process that died (or is restarting) refuses connections or resets them;
+# the edge tries another process of the service so no client sees it. Any
+# request may be retried when it never reached the service (connect failure,
+# refused stream); a read also when its connection was reset mid-call.
+_RETRY = {"num_retries": 2, "retry_host_predicate": [
+    {"name": "envoy.retry_host_predicates.previous_hosts", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3"
+                 ".PreviousHostsPredicate"}}],
+    "host_selection_retry_max_attempts": 3}
+WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream"}
+READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset"}
+
 # Routes that need no token: sign-up, login, refresh, logout, JWKS, health, OpenAPI.
 PUBLIC_ROUTES: list[dict[str, Any]] = [
     {"path": "/v1/users", "headers": [{"name": ":method",
@@ -349,11 +361,14 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             if has_ratelimit:
                 # Writes: the only routes that consult the global rate limits.
                 routes.extend({"match": {"path": path}, "route": {
-                    "cluster": area, "timeout": "15s",
+                    "cluster": area, "timeout": "15s", "retry_policy": WRITE_RETRY,
                     "rate_limits": [{"actions": a} for a in RATE_LIMIT_ACTIONS]}}
                     for path in writes if path.startswith(f"/{service}/"))
             routes.append({"match": {"prefix": f"/{service}/"},
-                           "route": {"cluster": area, "timeout": "15s"}})
+                           "route": {"cluster": area, "timeout": "15s",
+                                     # (without the rate limiter, writes come here too)
+                                     "retry_policy": READ_RETRY if has_ratelimit
+                                     else WRITE_RETRY}})
     routes.append({"match": {"prefix": "/"},
                    "direct_response": {"status": 404, "body": {"inline_string": "no such route"}}})
 

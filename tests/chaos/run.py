@@ -1,0 +1,135 @@
+"""The chaos run: traffic through the edge, each fault in turn, then a check
+that nothing acknowledged was lost. `make chaos` runs every fault; the test
+suite runs a short version (tests/chaos/test_chaos_short.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+
+from tests.chaos import verify
+from tests.chaos.faults import Fault
+from tests.chaos.load import Answer, Ledger, Traffic, population
+
+# What a client may see while a dependency is down: "try again".
+OUTAGE_STATUSES = {503, 504}
+RECOVERY_LIMIT_SECONDS = 30.0
+
+
+@dataclass
+class Phase:
+    fault: Fault
+    started: float
+    back: float = 0.0  # when the faulted program served again
+    ended: float = 0.0
+    answers: list[Answer] = field(default_factory=list)
+    lost: int = 0
+
+    def statuses(self) -> Counter[int]:
+        return Counter(a.status for a in self.answers)
+
+    def bad(self) -> list[Answer]:
+        """Answers no client should ever get: 5xx other than 503/504, no answer
+        at all, and client errors (the traffic sends only valid requests)."""
+        return [a for a in self.answers
+                if not (200 <= a.status < 300 or a.status in OUTAGE_STATUSES)]
+
+    def recovery(self) -> float:
+        """Seconds from the program being back to the last failed answer."""
+        failed = [a.sent + a.seconds for a in self.answers
+                  if a.status >= 300 and a.sent >= self.back]
+        return max(0.0, max(failed, default=self.back) - self.back)
+
+
+@dataclass
+class Report:
+    phases: list[Phase]
+    lost: list[tuple[verify.Write, str]]
+    dead_letters: int
+    writes: int
+
+    @property
+    def passed(self) -> bool:
+        return (not self.lost and self.dead_letters == 0
+                and all(not p.bad() and p.recovery() <= RECOVERY_LIMIT_SECONDS
+                        for p in self.phases))
+
+    def table(self) -> str:
+        head = ("fault", "requests", "2xx", "503", "504", "other errors", "recovery s",
+                "lost writes")
+        rows = [head]
+        for p in self.phases:
+            s = p.statuses()
+            ok = sum(n for code, n in s.items() if 200 <= code < 300)
+            other = ", ".join(f"{code or 'no answer'}: {n}" for code, n in sorted(s.items())
+                              if not (200 <= code < 300 or code in OUTAGE_STATUSES)) or "0"
+            rows.append((p.fault.name, str(len(p.answers)), str(ok), str(s[503]), str(s[504]),
+                         other, f"{p.recovery():.1f}", str(p.lost)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        lines.insert(1, "-+-".join("-" * w for w in widths))
+        lines.append(f"writes acknowledged: {self.writes}; lost: {len(self.lost)}; "
+                     f"dead-lettered events: {self.dead_letters}")
+        lines += [f"  lost: {type(w).__name__} {w} missing from {where}"
+                  for w, where in self.lost[:20]]
+        return "\n".join(lines)
+
+
+async def chaos(env: dict[str, str], faults: list[Fault], *, rate: float = 20.0,
+                users: int = 30, lead: float = 5.0, hold: float = 10.0, tail: float = 15.0,
+                settle: float = 60.0, seed: int = 7) -> Report:
+    """Runs `faults` one after another under traffic at `rate` requests a
+    second: `lead` seconds of calm, the fault (a stop held for `hold` seconds),
+    the program back, `tail` seconds to show the system serves normally."""
+    rng = random.Random(seed)
+    ledger = Ledger()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with httpx.AsyncClient(base_url=env["EDGE_URL"], timeout=30, limits=limits) as edge:
+        people = await population(edge, ledger, users, follows_each=4, rng=rng)
+        dead_before = await verify.dead_letters(env["NATS_URL"])
+        stop = asyncio.Event()
+        traffic = asyncio.create_task(Traffic(edge, people, ledger, rate, rng).run(stop))
+        phases: list[Phase] = []
+        try:
+            for fault in faults:
+                phase = Phase(fault, time.monotonic())
+                phases.append(phase)
+                await asyncio.sleep(lead)
+                await fault.inject()
+                if fault.kind == "stop":
+                    await asyncio.sleep(hold)
+                await fault.restore(env)
+                phase.back = time.monotonic()
+                await asyncio.sleep(tail)
+                phase.ended = time.monotonic()
+                print(f"chaos: {fault.name}: back after "
+                      f"{phase.back - phase.started - lead:.1f} s", flush=True)
+        finally:
+            stop.set()
+            await traffic
+        _assign(phases, ledger)
+        checker = verify.Checker(edge, people, ledger)
+
+        async def progress(line: str) -> None:
+            print(f"chaos: {line}", flush=True)
+
+        lost = await verify.lost_writes(checker, ledger, settle, progress)
+        dead = await verify.dead_letters(env["NATS_URL"]) - dead_before
+    for write, _ in lost:
+        _phase_of(phases, write.sent).lost += 1
+    return Report(phases, lost, dead, len(ledger.posts) + len(ledger.likes)
+                  + len(ledger.follows))
+
+
+def _assign(phases: list[Phase], ledger: Ledger) -> None:
+    for answer in ledger.answers:
+        _phase_of(phases, answer.sent).answers.append(answer)
+
+
+def _phase_of(phases: list[Phase], at: float) -> Phase:
+    return next((p for p in reversed(phases) if p.started <= at), phases[0])
