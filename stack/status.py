@@ -1,10 +1,14 @@
-"""`stack status`: supervisor state, pid, port, memory and a live probe per component."""
+"""`stack status`: supervisor state, pid, port, memory and a live probe per
+component, then the circuit breakers each Python process reports as open."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from stack import contract, probes, procs, programs, topology
 from stack.supervisor import ProcessInfo, Supervisor
@@ -33,6 +37,29 @@ def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None) -> tuple
     except Exception as exc:
         first_line = (str(exc) or type(exc).__name__).splitlines()[0]
         return False, f"FAIL {first_line[:90]}"
+
+
+def open_breakers(metrics_port: int) -> list[str]:
+    """Names of the breakers a process reports open on its metrics endpoint
+    (services/shared/breaker.py); empty when it has none or does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                    timeout=PROBE_TIMEOUT) as response:
+            text = response.read().decode()
+    except OSError:
+        return []
+    return sorted(sample.labels["name"] for family in text_string_to_metric_families(text)
+                  if family.name == "circuit_breaker_open"
+                  for sample in family.samples if sample.value == 1)
+
+
+def _breakers(plan: Mapping[str, programs.Program]) -> str:
+    ports = {name: int(p.env["METRICS_PORT"]) for name, p in plan.items()
+             if p.env.get("METRICS_PORT")}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = dict(zip(ports, pool.map(open_breakers, ports.values()), strict=True))
+    opened = [f"{name}: {', '.join(names)}" for name, names in found.items() if names]
+    return "open circuit breakers: " + ("; ".join(opened) if opened else "none")
 
 
 def _mib(pid: int) -> str:
@@ -72,7 +99,8 @@ def rows() -> tuple[list[Row], str]:
         table.append(Row(name, state, str(pid or "-"), str(port or "-"), _mib(pid), detail, ok))
     sup_pid = supervisor.pid()
     footer = (
-        f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)}"
+        f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)}\n"
+        f"{_breakers(plan)}"
         if sup_pid
         else "supervisord is not running"
     )
