@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import S3Settings
 
 T = TypeVar("T")
@@ -59,10 +60,14 @@ class ObjectStore:
         self._presigner = (_client(settings, presign_endpoint_url, 1)
                            if presign_endpoint_url else self._s3)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="s3")
+        # boto3 retries each call itself; the breaker spares a dead S3 the
+        # connect timeout of every request.
+        self.breaker = CircuitBreaker("s3")
 
     async def _run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, **kwargs))
+        async with guarded(self.breaker, "media storage"):
+            return await loop.run_in_executor(self._pool, functools.partial(fn, **kwargs))
 
     def presign_upload(self, key: str, content_type: str, size: int,
                        expires_seconds: int) -> PresignedUpload:
