@@ -61,7 +61,8 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     password_hash_threads: int = 2
-    # Login throttle: after this many failures a login name locks, doubling each time.
+    # Login throttle: after this many failures an account (or unknown name) locks,
+    # doubling each time (services/users/login_throttle.py).
     login_free_attempts: int = 5
     login_lock_base_seconds: float = 30.0
     login_lock_max_seconds: float = 900.0
