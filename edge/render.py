@@ -52,6 +52,7 @@ import yaml
 from google.protobuf import descriptor_pb2
 
 from edge import limits, routes
+from edge.routes import lua_str
 from services.ratelimit.rules import Limit
 from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
 
@@ -118,10 +119,6 @@ def streaming_methods(descriptor_path: Path = DESCRIPTOR) -> set[str]:
     files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
     return {f"/{f.package}.{s.name}/{m.name}" for f in files.file for s in f.service
             for m in s.method if m.server_streaming}
-
-
-def _lua_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def json_keys_lua() -> str:
@@ -214,11 +211,11 @@ def cors_lua(origins: str) -> str:
              "retry-after"
     head = "\n".join([
         f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
-        "ORIGINS = {" + ", ".join(f"[{_lua_str(o)}] = true" for o in listed if o != "*") + "}",
-        f"METHODS = {_lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
-        f"HEADERS = {_lua_str('authorization, content-type, x-request-id')}",
-        f"EXPOSE = {_lua_str(expose)}",
-        f"MAX_AGE = {_lua_str('600')}",
+        "ORIGINS = {" + ", ".join(f"[{lua_str(o)}] = true" for o in listed if o != "*") + "}",
+        f"METHODS = {lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
+        f"HEADERS = {lua_str('authorization, content-type, x-request-id')}",
+        f"EXPOSE = {lua_str(expose)}",
+        f"MAX_AGE = {lua_str('600')}",
     ])
     return head + "\n\n" + (Path(__file__).parent / "cors.lua").read_text()
 

@@ -156,7 +156,8 @@ def routes(found: list[Binding], action: Callable[[Binding], dict[str, Any]]
     return out
 
 
-def _lua_str(value: str) -> str:
+def lua_str(value: str) -> str:
+    """A Lua string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -171,12 +172,12 @@ def checks_lua(found: list[Binding], descriptor_path: Path) -> str:
     rows = []
     for rpc, keys in sorted(writes.items()):
         method = rpc.rsplit("/", 1)[1]
-        allowed = ", ".join(f"[{_lua_str(k)}] = true" for k in sorted(keys))
-        fields = [f"op = {_lua_str(method)}", f"keys = {{{allowed}}}"]
+        allowed = ", ".join(f"[{lua_str(k)}] = true" for k in sorted(keys))
+        fields = [f"op = {lua_str(method)}", f"keys = {{{allowed}}}"]
         if method in OP_VARIANTS:
             field, op = OP_VARIANTS[method]
             fields += [f"variant_field = {field_number(descriptor_path, rpc, field)}",
-                       f"variant_op = {_lua_str(op)}"]
-        rows.append(f"  [{_lua_str(rpc)}] = {{{', '.join(fields)}}},")
+                       f"variant_op = {lua_str(op)}"]
+        rows.append(f"  [{lua_str(rpc)}] = {{{', '.join(fields)}}},")
     script = (Path(__file__).parent / "rpc_checks.lua").read_text()
     return "RPCS = {\n" + "\n".join(rows) + "\n}\n\n" + script
