@@ -156,7 +156,7 @@ FILTERS: list[tuple[str, Callable[[Config], None]]] = [
     ("local rate limit", without("envoy.filters.http.local_ratelimit")),
     ("jwt_authn", without("envoy.filters.http.jwt_authn")),
     ("other Lua (strict JSON, keys, status)", without(
-        "lua.strict_json", "lua.ratelimit_keys", "lua.grpc_status")),
+        "lua.json_keys", "lua.rpc_checks", "lua.grpc_status")),
     ("transcoder", without("envoy.filters.http.grpc_json_transcoder")),
     ("buffer", without("envoy.filters.http.buffer")),
 ]

@@ -26,7 +26,7 @@ LOCAL_STAT_PREFIX = "reads_per_address"
 MAX_ADDRESSES = 100_000
 MIN_FILL_MS = 50  # Envoy's lower bound for a token bucket's fill interval
 EXEMPT_TOKENS = 1_000_000_000  # an exempt address: a bucket it cannot drain
-# Set (by edge/ratelimit_keys.lua) on writes only, so a 429 without it is the
+# Set (by edge/rpc_checks.lua) on writes only, so a 429 without it is the
 # local limiter's.
 WRITE_HEADER = "x-rl-op"
 

@@ -27,30 +27,32 @@ Filters, in request order (edge/limits.py says which requests skip which):
 Lua CORS (only requests with an Origin: answers preflights, adds CORS headers
 to every response), local rate limit (GET only: a token bucket per client
 address inside Envoy), buffer (413 above the body limit), jwt_authn (401
-unless the route is public; x-user-id from `sub`), Lua strict JSON (400 on
-unknown fields) and Lua rate-limit keys (x-rl-op, x-rl-account), both for
-writes only, Lua status mapping (responses with status 400 only: the DESIGN's
-HTTP status for each gRPC code), gRPC-JSON transcoder, ratelimit (the global
-limits of writes, asked only on write routes; fails open), router. Every
-request forwarded to a service carries the edge token (x-edge-token), with
-which services trust x-user-id. Headers the edge computes (x-user-id, x-rl-*,
-x-edge-token) and the internal token are removed from client requests before
-any filter runs.
+unless the route is public; x-user-id from `sub`), Lua JSON keys (writes: the
+body's top-level keys, for the strict-JSON check), Lua status mapping
+(responses with status 400 or 503 only: the DESIGN's HTTP status for each gRPC
+code), gRPC-JSON transcoder (rewrites :path to the RPC), Lua RPC checks
+(writes: strict JSON and the rate-limit op, keyed on the RPC), ratelimit (the
+global limits of writes, asked only on write routes; fails open), router.
+Routes match the RPC plus the client's canonical path and method, so no other
+spelling of a path and no plain gRPC call reaches a service (edge/routes.py).
+Every request forwarded to a service carries the edge token (x-edge-token),
+with which services trust x-user-id. Headers the edge computes (x-user-id,
+x-rl-op, x-edge-token, x-envoy-original-*) and the internal token are removed
+from client requests before any filter runs.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
-from edge import limits
+from edge import limits, routes
+from edge.routes import lua_str
 from services.ratelimit.rules import Limit
 from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
 
@@ -65,8 +67,8 @@ LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's 
 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
-EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-rl-account", "x-internal-token",
-                     EDGE_TOKEN_HEADER]
+EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_HEADER,
+                     routes.ORIGINAL_PATH, routes.ORIGINAL_METHOD]
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
@@ -101,13 +103,13 @@ PUBLIC_ROUTES: list[dict[str, Any]] = [
 
 # The descriptors sent to the ratelimit service (see edge/ratelimits.yaml), for
 # writes only (the routes of non-GET RPCs carry them). A descriptor whose header
-# is absent is not sent.
+# is absent is not sent. Login is limited per account by the users service
+# itself, on the account the name resolves to (services/users/accounts.py): the
+# edge cannot tell that a username and an e-mail address are one account.
 RATE_LIMIT_ACTIONS: list[list[dict[str, Any]]] = [
     [{"remote_address": {}}],
     [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
      {"remote_address": {}}],
-    [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
-     {"request_headers": {"header_name": "x-rl-account", "descriptor_key": "account"}}],
     [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
      {"request_headers": {"header_name": "x-user-id", "descriptor_key": "user_id"}}],
 ]
@@ -132,91 +134,8 @@ def streaming_methods(descriptor_path: Path = DESCRIPTOR) -> set[str]:
             for m in s.method if m.server_streaming}
 
 
-def _lua_pattern(template: str) -> str:
-    """/v1/users/{user_id}/follow -> ^/v1/users/[^/]+/follow$ (Lua pattern)."""
-    out, i = [], 0
-    while i < len(template):
-        if template[i] == "{":
-            i = template.index("}", i) + 1
-            out.append("[^/]+")
-            continue
-        ch = template[i]
-        out.append("%" + ch if ch in "^$()%.[]*+-?" else ch)
-        i += 1
-    return "^" + "".join(out) + "$"
-
-
-def _http_rules(areas: list[str], descriptor_path: Path) -> Iterator[
-        tuple[str, str, descriptor_pb2.MethodDescriptorProto, Any]]:
-    """(verb, path template, method, rule) of every HTTP-annotated RPC of the areas."""
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
-    for f in files.file:
-        if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
-            continue
-        for service in f.service:
-            for method in service.method:
-                rule = method.options.Extensions[annotations_pb2.http]
-                verb = rule.WhichOneof("pattern")
-                if verb is not None and verb != "custom":
-                    yield verb, getattr(rule, verb), method, rule
-
-
-def strict_json_rules(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
-        tuple[str, str, list[str]]]:
-    """(HTTP method, path pattern, allowed JSON keys) of every route with a body."""
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
-    messages = {f".{f.package}.{m.name}": m for f in files.file for m in f.message_type}
-    rules = []
-    for verb, path, method, rule in _http_rules(areas, descriptor_path):
-        if rule.body != "*":
-            continue
-        fields = messages[method.input_type].field
-        keys = sorted({k for fd in fields for k in (fd.name, fd.json_name)})
-        rules.append((verb.upper(), _lua_pattern(path), keys))
-    return rules
-
-
-def _lua_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def strict_json_lua(areas: list[str]) -> str:
-    lua_str = _lua_str
-    rows = []
-    for verb, pattern, keys in strict_json_rules(areas):
-        allowed = ", ".join(f"[{lua_str(k)}] = true" for k in keys)
-        rows.append(f"  {{{lua_str(verb)}, {lua_str(pattern)}, {{{allowed}}}}},")
-    script = (Path(__file__).parent / "strict_json.lua").read_text()
-    return "RULES = {\n" + "\n".join(rows) + "\n}\n\n" + script
-
-
-def write_ops(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[
-        tuple[str, str, str]]:
-    """(HTTP method, path pattern, RPC name) of every route that is not a GET."""
-    return [(verb.upper(), _lua_pattern(path), method.name)
-            for verb, path, method, _ in _http_rules(areas, descriptor_path) if verb != "get"]
-
-
-def write_paths(areas: list[str], descriptor_path: Path = DESCRIPTOR) -> list[str]:
-    """gRPC paths of the RPCs behind write routes: the only ones the global
-    rate-limit service is asked about."""
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
-    paths = []
-    for f in files.file:
-        if f.package.split(".")[1:2] and f.package.split(".")[1] not in areas:
-            continue
-        for service in f.service:
-            for m in service.method:
-                verb = m.options.Extensions[annotations_pb2.http].WhichOneof("pattern")
-                if verb is not None and verb not in ("get", "custom"):
-                    paths.append(f"/{f.package}.{service.name}/{m.name}")
-    return sorted(paths)
-
-
-def ratelimit_keys_lua(areas: list[str]) -> str:
-    rows = [f"  {{{_lua_str(v)}, {_lua_str(p)}, {_lua_str(op)}}}," for v, p, op in write_ops(areas)]
-    script = (Path(__file__).parent / "ratelimit_keys.lua").read_text()
-    return "OPS = {\n" + "\n".join(rows) + "\n}\n\n" + script
+def json_keys_lua() -> str:
+    return (Path(__file__).parent / "json_keys.lua").read_text()
 
 
 def grpc_status_lua() -> str:
@@ -305,11 +224,11 @@ def cors_lua(origins: str) -> str:
              "retry-after"
     head = "\n".join([
         f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
-        "ORIGINS = {" + ", ".join(f"[{_lua_str(o)}] = true" for o in listed if o != "*") + "}",
-        f"METHODS = {_lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
-        f"HEADERS = {_lua_str('authorization, content-type, x-request-id')}",
-        f"EXPOSE = {_lua_str(expose)}",
-        f"MAX_AGE = {_lua_str('600')}",
+        "ORIGINS = {" + ", ".join(f"[{lua_str(o)}] = true" for o in listed if o != "*") + "}",
+        f"METHODS = {lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
+        f"HEADERS = {lua_str('authorization, content-type, x-request-id')}",
+        f"EXPOSE = {lua_str(expose)}",
+        f"MAX_AGE = {lua_str('600')}",
     ])
     return head + "\n\n" + (Path(__file__).parent / "cors.lua").read_text()
 
@@ -340,7 +259,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
     present = [a for a in present_services() if a in areas]
     has_ratelimit = RATELIMIT in present_services()
     json_header = [{"header": {"key": "content-type", "value": "application/json"}}]
-    routes: list[dict[str, Any]] = [
+    route_table: list[dict[str, Any]] = [
         {"match": {"path": "/healthz"}, "direct_response": {
             "status": 200, "body": {"inline_string": '{"status":"ok"}'}},
          "response_headers_to_add": json_header},
@@ -350,27 +269,23 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
          "response_headers_to_add": json_header},
     ]
     streams = streaming_methods()
-    writes = write_paths(present)
-    for area in present:
-        for service in areas[area]:
+    bindings = routes.bindings(present, DESCRIPTOR)
+
+    def action(b: routes.Binding) -> dict[str, Any]:
+        if b.rpc in streams:
             # Live streams stay open: no overall timeout, but an idle limit
             # well above the heartbeat interval.
-            routes.extend({"match": {"path": path},
-                           "route": {"cluster": area, "timeout": "0s", "idle_timeout": "120s"}}
-                          for path in sorted(streams) if path.startswith(f"/{service}/"))
-            if has_ratelimit:
-                # Writes: the only routes that consult the global rate limits.
-                routes.extend({"match": {"path": path}, "route": {
-                    "cluster": area, "timeout": "15s", "retry_policy": WRITE_RETRY,
-                    "rate_limits": [{"actions": a} for a in RATE_LIMIT_ACTIONS]}}
-                    for path in writes if path.startswith(f"/{service}/"))
-            routes.append({"match": {"prefix": f"/{service}/"},
-                           "route": {"cluster": area, "timeout": "15s",
-                                     # (without the rate limiter, writes come here too)
-                                     "retry_policy": READ_RETRY if has_ratelimit
-                                     else WRITE_RETRY}})
-    routes.append({"match": {"prefix": "/"},
-                   "direct_response": {"status": 404, "body": {"inline_string": "no such route"}}})
+            return {"route": {"cluster": b.area, "timeout": "0s", "idle_timeout": "120s"}}
+        route: dict[str, Any] = {"cluster": b.area, "timeout": "15s",
+                                 "retry_policy": WRITE_RETRY if b.is_write else READ_RETRY}
+        if has_ratelimit and b.is_write:
+            # Writes: the only routes that consult the global rate limits.
+            route["rate_limits"] = [{"actions": a} for a in RATE_LIMIT_ACTIONS]
+        return {"route": route}
+
+    route_table += routes.routes(bindings, action)
+    route_table.append({"match": {"prefix": "/"}, "direct_response": {
+        "status": 404, "body": {"inline_string": "no such route"}}})
 
     clusters = [cluster(area, _addresses(area)) for area in present]
     if has_ratelimit:
@@ -449,25 +364,29 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             "@type": f"{TYPE}envoy.extensions.filters.http.buffer.v3.Buffer",
             "max_request_bytes": int(env.get("EDGE_MAX_REQUEST_BYTES", "65536"))}},
         jwt,
-        # Both look at write bodies only.
-        limits.skip_filter(_lua_filter("strict_json", strict_json_lua(present)), is_get),
-        limits.skip_filter(_lua_filter("ratelimit_keys", ratelimit_keys_lua(present)), is_get),
+        # Writes only: the body's keys, while it is still JSON.
+        limits.skip_filter(_lua_filter("json_keys", json_keys_lua()), is_get),
         # Only the transcoder's 400 can need another status; a 503 gets Retry-After.
         limits.skip_filter(_lua_filter("grpc_status", grpc_status_lua()),
                            limits.not_(limits.header_matches(":status", "400|503",
                                                              response=True))),
+        # Before every filter that must know the RPC: it rewrites :path to it.
+        transcoder,
+        # Writes only (the transcoder has made every request a POST: its
+        # original method tells).
+        limits.skip_filter(_lua_filter("rpc_checks", routes.checks_lua(bindings, DESCRIPTOR)),
+                           limits.header_is(routes.ORIGINAL_METHOD, "GET")),
     ]
-    http_filters.append(transcoder)
     if has_ratelimit:
-        # After the transcoder: the ratelimit filter acts only on requests
-        # routed to a cluster, and a REST path is routed once transcoded.
+        # After the transcoder and the RPC checks: the ratelimit filter acts
+        # only on requests routed to a cluster, and routes are the RPCs'.
         http_filters.append(ratelimit_filter(
             int(env.get("EDGE_RATELIMIT_TIMEOUT_MS", "250")),
             env.get("INTERNAL_TOKEN", LOCAL_INTERNAL_TOKEN)))
     http_filters.append({"name": "envoy.filters.http.router", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})
     virtual_host: dict[str, Any] = {
-        "name": "edge", "domains": ["*"], "routes": routes,
+        "name": "edge", "domains": ["*"], "routes": route_table,
         # Proof for the services that the request comes from the edge, so they
         # trust the x-user-id jwt_authn set (services/shared/interceptor.py).
         "request_headers_to_add": [{

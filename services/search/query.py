@@ -34,12 +34,20 @@ class Query:
                     or self.authors)
 
 
+def check_characters(q: str) -> None:
+    """NUL cannot reach PostgreSQL (issue 22), and no control character other
+    than whitespace means anything in a query."""
+    if any(unicodedata.category(c) == "Cc" and not c.isspace() for c in q):
+        raise InvalidArgument.field("q", "must not contain control characters")
+
+
 def parse(q: str) -> Query:
     q = unicodedata.normalize("NFC", q).strip()
     if not q:
         raise InvalidArgument.field("q", "must not be empty")
     if len(q) > MAX_QUERY:
         raise InvalidArgument.field("q", f"must be at most {MAX_QUERY} characters")
+    check_characters(q)
     query = Query()
     for phrase, token in _TOKEN.findall(q):
         if phrase:

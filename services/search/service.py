@@ -9,7 +9,7 @@ from typing import NamedTuple
 from twitter.tweets.v1 import tweets_pb2
 
 from services.search.backend import SearchBackend, TweetFilter, UserDoc
-from services.search.query import parse
+from services.search.query import check_characters, parse
 from services.search.trends import TrendCount, Trends
 from services.shared.cursor import ListCursor, PageRequest
 from services.shared.errors import InvalidArgument
@@ -68,6 +68,7 @@ class Search:
             raise InvalidArgument.field("q", "must not be empty")
         if len(text) > 100:
             raise InvalidArgument.field("q", "must be at most 100 characters")
+        check_characters(text)
         req = SEARCH_USERS.request(text, page_size, page_token)
         try:
             users, state = await self._backend.search_users(text, _state(req), req.limit)

@@ -12,7 +12,8 @@ from services.shared.errors import AlreadyExists, ResourceExhausted, Unauthentic
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.users import events, repository, sessions
-from services.users.domain import UserRecord, validate_sign_up
+from services.users.domain import UserRecord, login_name, validate_sign_up
+from services.users.login_throttle import throttle_key
 from services.users.passwords import Passwords
 from services.users.tokens import AccessTokens, Keyring, hash_refresh_token, new_refresh_token
 
@@ -67,26 +68,30 @@ class Accounts:
         return user
 
     async def login(self, login: str, password: str) -> TokenPair:
-        name = login.strip().lower()
+        name = login_name(login)
         async with self._pool.connection() as conn:
-            locked_until = await sessions.lock_state(conn, name)
-            if locked_until is not None:
-                wait = (locked_until - datetime.now(UTC)).total_seconds()
-                raise ResourceExhausted("too many failed logins; try again later",
-                                        retry_after_seconds=max(wait, 1.0))
             credentials = await repository.get_credentials(conn, name)
+            # One throttle per account, whichever of its names was typed (a
+            # name that is no account's has its own, so both behave alike).
+            throttle = throttle_key(name, credentials[0] if credentials else None)
+            locked_until = await sessions.lock_state(conn, throttle)
+        if locked_until is not None:
+            wait = (locked_until - datetime.now(UTC)).total_seconds()
+            raise ResourceExhausted("too many failed logins; try again later",
+                                    retry_after_seconds=max(wait, 1.0))
         # Verify even for an unknown user (against a dummy hash): same work, same time.
         ok = await self._passwords.verify(credentials[1] if credentials else None, password)
         if not ok or credentials is None:
             p = self._policy
             async with self._pool.connection() as conn, conn.transaction():
                 await sessions.record_failure(
-                    conn, name, free_attempts=p.free_attempts, base_seconds=p.lock_base_seconds,
-                    max_seconds=p.lock_max_seconds, reset_seconds=p.failure_reset_seconds)
+                    conn, throttle, free_attempts=p.free_attempts,
+                    base_seconds=p.lock_base_seconds, max_seconds=p.lock_max_seconds,
+                    reset_seconds=p.failure_reset_seconds)
             raise Unauthenticated(BAD_CREDENTIALS)
         user_id, password_hash = credentials
         async with self._pool.connection() as conn, conn.transaction():
-            await sessions.clear_failures(conn, name)
+            await sessions.clear_failures(conn, throttle)
             if self._passwords.needs_rehash(password_hash):
                 await repository.set_password_hash(conn, user_id,
                                                    await self._passwords.hash(password))

@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from services.shared.errors import Validator
+from services.shared.errors import InvalidArgument, Validator
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
+MAX_EMAIL = 254
 MIN_PASSWORD = 8
 # argon2 copes with long input, but an unbounded one is a cheap way to burn CPU.
 MAX_PASSWORD = 1024
@@ -67,7 +68,8 @@ def validate_sign_up(username: str, email: str, password: str, display_name: str
         normalized_email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
         v.check(False, "email", "must be a valid email address")
-    v.check(len(normalized_email) <= 254, "email", "must be at most 254 characters")
+    v.check(len(normalized_email) <= MAX_EMAIL, "email",
+            f"must be at most {MAX_EMAIL} characters")
     v.check(len(password) >= MIN_PASSWORD, "password",
             f"must be at least {MIN_PASSWORD} characters")
     v.check(len(password) <= MAX_PASSWORD, "password",
@@ -76,6 +78,26 @@ def validate_sign_up(username: str, email: str, password: str, display_name: str
     _check_text(v, "display_name", display_name)
     v.raise_if_any()
     return SignUp(username, normalized_email, password, display_name)
+
+
+def login_name(raw: str) -> str:
+    """The one form of a login name that the lookup and the login throttle
+    use: a username as sign-up takes it (ASCII) or an e-mail address
+    normalised as sign-up normalises it, either lower-cased. Anything else is
+    INVALID_ARGUMENT, so a look-alike (U+212A KELVIN SIGN lower-cases to "k"),
+    a control character or an oversized name never reaches the database."""
+    name = raw.strip()
+    invalid = InvalidArgument.field("username", "must be a username or an email address")
+    if "@" not in name:
+        if USERNAME_RE.fullmatch(name) is None:
+            raise invalid
+        return name.lower()
+    if len(name) > MAX_EMAIL or has_control_chars(name):
+        raise invalid
+    try:
+        return validate_email(name, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise invalid from None
 
 
 def validate_profile_update(changes: dict[str, str]) -> dict[str, str]:

@@ -27,6 +27,7 @@ from services.shared.postgres import open_pool
 from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
+from services.users.login_throttle import FailurePurge
 from services.users.passwords import Passwords
 from services.users.servicer import AuthServicer, UserServicer
 from services.users.social import Social
@@ -60,11 +61,14 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     password_hash_threads: int = 2
-    # Login throttle: after this many failures a login name locks, doubling each time.
+    # Login throttle: after this many failures an account (or unknown name) locks,
+    # doubling each time (services/users/login_throttle.py).
     login_free_attempts: int = 5
     login_lock_base_seconds: float = 30.0
     login_lock_max_seconds: float = 900.0
     login_failure_reset_seconds: float = 3600.0
+    # How often stale login_failures rows are deleted.
+    login_failure_purge_seconds: float = 600.0
 
 
 async def build(settings: UsersSettings) -> App:
@@ -116,7 +120,10 @@ async def build(settings: UsersSettings) -> App:
                interceptors=[interceptor], on_stop=[stop],
                background={"outbox-relay": relay.run,
                            "key-reloader": lambda: _reload_keys(
-                               keyring, settings.auth_keys_reload_seconds)})
+                               keyring, settings.auth_keys_reload_seconds),
+                           "login-failure-purge": lambda: FailurePurge(
+                               pool, reset_seconds=settings.login_failure_reset_seconds
+                           ).run(settings.login_failure_purge_seconds)})
 
 
 async def _reload_keys(keyring: Keyring, every_seconds: float) -> None:

@@ -15,7 +15,12 @@ from services.shared import pg_outbox
 from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied
 from services.users import events, repository
-from services.users.domain import FollowRecord, UserRecord, validate_profile_update
+from services.users.domain import (
+    USERNAME_RE,
+    FollowRecord,
+    UserRecord,
+    validate_profile_update,
+)
 from services.users.repository import Conn, FollowChange
 
 T = TypeVar("T")
@@ -73,6 +78,10 @@ class Social:
         return user
 
     async def get_user_by_username(self, username: str) -> UserRecord:
+        # No such name can exist, and NUL would not even reach a query (issue 22).
+        if USERNAME_RE.fullmatch(username) is None:
+            raise InvalidArgument.field("username",
+                                        "must be 1 to 15 letters, digits or underscores")
         user = await self._read(lambda c: repository.get_user_by_username(c, username))
         if user is None:
             raise NotFound("user not found")
@@ -152,8 +161,8 @@ class Social:
     async def by_usernames(self, usernames: list[str]) -> list[UserRecord]:
         if len(usernames) > MAX_BATCH_NAMES:
             raise InvalidArgument.field("usernames", f"at most {MAX_BATCH_NAMES} names")
-        return await self._read(lambda c: repository.by_usernames(c, usernames)) \
-            if usernames else []
+        names = [u for u in usernames if USERNAME_RE.fullmatch(u)]  # no others exist
+        return await self._read(lambda c: repository.by_usernames(c, names)) if names else []
 
     async def follower_count(self, user_id: int) -> int:
         return (await self.get_user(user_id)).follower_count

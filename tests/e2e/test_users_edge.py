@@ -263,4 +263,6 @@ async def test_internal_rpc_is_not_reachable_through_the_edge(edge: httpx.AsyncC
         "/twitter.users.v1.UserService/ListFollowerIds", content=b"\x00\x00\x00\x00\x00",
         headers=alice["headers"] | {"content-type": "application/grpc", "te": "trailers",
                                     "x-internal-token": "local-internal-token"})
-    assert response.headers.get("grpc-status") == "7"  # PERMISSION_DENIED: header stripped
+    # UNIMPLEMENTED: the edge routes no gRPC request (edge/routes.py); the
+    # client's internal token would have been stripped in any case.
+    assert response.headers.get("grpc-status") == "12"

@@ -79,10 +79,10 @@ def test_the_checked_in_file_loads(environment: str) -> None:
     rules = load(DEFAULT_CONFIG, environment)
     tweet = rules.match([("op", "CreateTweet"), ("user_id", "1")])
     reply = rules.match([("op", "CreateReply"), ("user_id", "1")])
-    account = rules.match([("op", "Login"), ("account", "alice")])
+    login = rules.match([("op", "Login"), ("remote_address", "203.0.113.9")])
     assert tweet and tweet.limit.requests_per_unit == 10 and tweet.limit.unit == "minute"
     assert reply and reply.limit.requests_per_unit == 20
-    assert account is not None
+    assert login and login.limit.requests_per_unit == 30
     assert rules.match([("remote_address", "203.0.113.9")]) is not None
 
 
