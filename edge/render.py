@@ -49,10 +49,12 @@ from typing import Any
 import yaml
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
+from pydantic import SecretStr
 
 from edge import limits
 from services.ratelimit.rules import Limit
 from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
+from services.shared.config import check_internal_token
 
 TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
@@ -508,6 +510,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m edge.render OUT.yaml", file=sys.stderr)
         return 2
+    # The edge derives its identity from the token: refuse a missing or known one.
+    check_internal_token(SecretStr(os.environ.get("INTERNAL_TOKEN", "")))
     config = render(int(os.environ.get("EDGE_PORT", "8080")),
                     int(os.environ.get("ENVOY_ADMIN_PORT", "19901")),
                     os.environ.get("ENVOY_ACCESS_LOG"))
