@@ -7,7 +7,7 @@ next to a running stack needs no configuration.
 
 from __future__ import annotations
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,7 +68,7 @@ class AuthSettings(_Env):
     # Secret in production; the edge strips the header from client requests).
     # No default: a service without a real one refuses to start (the local
     # stack generates one, `python -m stack env` prints it).
-    internal_token: SecretStr
+    internal_token: SecretStr = Field(default=SecretStr(""), validate_default=True)
 
     @field_validator("internal_token")
     @classmethod
