@@ -53,7 +53,7 @@ from pydantic import SecretStr
 
 from edge import limits
 from services.ratelimit.rules import Limit
-from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
+from services.shared.auth import EDGE_TOKEN_HEADER, SESSION_ID_HEADER, USER_ID_HEADER, edge_token
 from services.shared.config import check_internal_token
 
 TYPE = "type.googleapis.com/"
@@ -68,7 +68,7 @@ LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
 EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-rl-account", "x-internal-token",
-                     EDGE_TOKEN_HEADER]
+                     EDGE_TOKEN_HEADER, SESSION_ID_HEADER]
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
@@ -390,7 +390,9 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "issuer": "twitter-mesh",
                 "audiences": ["twitter-mesh"],
                 "forward": True,
-                "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}],
+                # The session too: services refuse tokens of revoked sessions.
+                "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"},
+                                     {"header_name": SESSION_ID_HEADER, "claim_name": "sid"}],
                 # Verified tokens, so a client's next request skips the Ed25519
                 # check (the chain's dearest step); expiry is still checked.
                 "jwt_cache_config": {"jwt_cache_size": 10_000},

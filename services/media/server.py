@@ -17,6 +17,7 @@ from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     PeerAddresses,
+    RedisSettings,
     S3Settings,
     ScyllaSettings,
     ServerSettings,
@@ -25,6 +26,7 @@ from services.shared.config import (
 from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 from services.shared.worker_lease import WorkerLease
@@ -35,7 +37,7 @@ _SERVICES = [media_pb2.DESCRIPTOR.services_by_name["MediaService"]]
 
 
 class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, PeerAddresses,
-                    WorkerLeaseSettings):
+                    WorkerLeaseSettings, RedisSettings):
     service_name: str = "media"
     grpc_port: int = 17105
     # How long a presigned upload URL works.
@@ -78,13 +80,15 @@ async def build(settings: MediaSettings) -> App:
 
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value())
-    interceptor = user_interceptor(settings, _SERVICES, users_channel)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(library, urls), server)
 
     async def stop() -> None:
         await users_channel.close()
+        await revoked.close()
         await lease.stop()
         await cql.close()
         objects.close()
@@ -92,7 +96,8 @@ async def build(settings: MediaSettings) -> App:
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop],
                background={"upload-sweeper": lambda: sweeper.run(
-                   settings.media_sweep_interval_seconds)})
+                   settings.media_sweep_interval_seconds),
+                   "revoked-sessions": revoked.run})
 
 
 async def main() -> None:
