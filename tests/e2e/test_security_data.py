@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
 import pytest
+from PIL import Image
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from tests.conftest import PASSWORD, unique_name
+from services.shared.ids import id_time
+from tests.conftest import PASSWORD, MakeAccount, unique_name
+from tests.e2e.test_media_edge import complete, create, png, put, upload
+from tests.mpo import frames_gps, jpeg_with_exif, mp4, mpo_with_gps_in_second_image
 
 pytestmark = pytest.mark.e2e
 
@@ -191,3 +197,103 @@ async def test_a_user_has_at_most_five_live_streams(edge: httpx.AsyncClient,
                     break
             assert time.monotonic() < deadline, "a closed stream kept its slot"
             await asyncio.sleep(0.1)
+
+
+# Finding 5: GPS in every image of a JPEG --------------------------------------------
+
+async def test_gps_is_stripped_from_every_image_of_an_mpf_jpeg(
+        edge: httpx.AsyncClient, make_account: MakeAccount) -> None:
+    alice = await make_account("sg")
+    trailer = jpeg_with_exif(8, 8, (0, 0, 200), gps=True)  # appended, unindexed
+    data = mpo_with_gps_in_second_image(trailer)
+    assert frames_gps(data) == [False, True]  # the second image has GPS
+    media = await upload(edge, alice, data, "image/jpeg")
+    stored = await _download(media["downloadUrl"])
+    assert frames_gps(stored) == [False, False]
+    assert trailer not in stored and int(media["sizeBytes"]) == len(stored) < len(data)
+    with Image.open(io.BytesIO(stored)) as img:
+        sizes = [entry["Size"] for entry in img.mpinfo[0xB002]]  # type: ignore[attr-defined]
+        assert img.size == (32, 24) and sum(sizes) == len(stored)  # nothing after the images
+
+
+# Finding 8: media ---------------------------------------------------------------------
+
+async def _download(url: str) -> bytes:
+    async with httpx.AsyncClient(timeout=30) as s3:
+        got = await s3.get(url)
+    assert got.status_code == 200
+    return got.content
+
+
+async def test_the_upload_url_writes_once(edge: httpx.AsyncClient,
+                                          make_account: MakeAccount) -> None:
+    """The staged bytes cannot change between validation and storage, nor
+    after completion: the stored object is what was validated."""
+    alice = await make_account("sw")
+    first = png(40, 30)
+    started = await create(edge, alice, "image/png", len(first))
+    assert (await put(started, first)).status_code == 200
+    assert (await put(started, first)).status_code == 412  # already uploaded
+    done = await complete(edge, alice, started["mediaId"])
+    assert done.status_code == 200, done.text
+    url = done.json()["media"]["downloadUrl"]
+    for attempt in (first, b"\0" * len(first)):  # after completion: refused too
+        assert (await put(started, attempt)).status_code == 412
+    assert await _download(url) == first
+    again = await complete(edge, alice, started["mediaId"])
+    assert again.status_code == 200 and await _download(
+        again.json()["media"]["downloadUrl"]) == first
+
+
+async def test_a_video_is_checked_beyond_its_first_bytes(
+        edge: httpx.AsyncClient, make_account: MakeAccount) -> None:
+    alice = await make_account("sv")
+    # A valid ftyp box, then a web page: the old 12-byte sniff let it through.
+    fake = (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+            b"<html><script>alert(document.cookie)</script></html>")
+    started = await create(edge, alice, "video/mp4", len(fake))
+    assert (await put(started, fake)).status_code == 200
+    rejected = await complete(edge, alice, started["mediaId"])
+    assert rejected.status_code == 400, rejected.text
+    assert "video/mp4" in rejected.json()["message"]
+    # ftyp and moov but data outside the file, or bytes after the last box.
+    good = mp4(64, 48)
+    for bad in (good + b"trailing bytes", good[:-8]):
+        started = await create(edge, alice, "video/mp4", len(bad))
+        assert (await put(started, bad)).status_code == 200
+        assert (await complete(edge, alice, started["mediaId"])).status_code == 400
+    media = await upload(edge, alice, good, "video/mp4")
+    assert (media["width"], media["height"]) == (64, 48)
+    assert await _download(media["downloadUrl"]) == good
+
+
+async def test_media_is_read_by_its_owner_and_through_live_tweets_only(
+        edge: httpx.AsyncClient, make_account: MakeAccount) -> None:
+    alice, bob = await make_account("so"), await make_account("sb")
+    media = await upload(edge, alice, png(24, 24))
+    path = f"/v1/media/{media['mediaId']}"
+    assert (await edge.get(path, headers=bob.bearer)).status_code == 404  # not attached
+    assert (await edge.get(path, headers=alice.bearer)).status_code == 200
+    posted = await edge.post("/v1/tweets", json={"content": "pic",
+                                                 "mediaIds": [media["mediaId"]]},
+                             headers=alice.bearer)
+    assert posted.status_code == 200, posted.text
+    tweet_id = posted.json()["tweet"]["tweetId"]
+    read = await edge.get(f"/v1/tweets/{tweet_id}", headers=bob.bearer)
+    [attached] = read.json()["tweet"]["media"]
+    assert await _download(attached["url"]) == await _download(media["downloadUrl"])
+    assert (await edge.get(path, headers=bob.bearer)).status_code == 404  # by id: never
+    assert (await edge.delete(f"/v1/tweets/{tweet_id}", headers=alice.bearer)).status_code == 200
+    assert (await edge.get(f"/v1/tweets/{tweet_id}", headers=bob.bearer)).status_code == 404
+
+
+async def test_media_ids_are_unguessable(edge: httpx.AsyncClient,
+                                         make_account: MakeAccount) -> None:
+    alice = await make_account("si")
+    ids = [int((await create(edge, alice, "image/png", 100))["mediaId"]) for _ in range(3)]
+    now = datetime.now(UTC)
+    # Snowflakes made a moment apart share their time bits and differ by a few
+    # units; random ids have no time in them and lie far apart.
+    assert not any(abs(id_time(i) - now) < timedelta(minutes=5) for i in ids)
+    assert min(abs(a - b) for a in ids for b in ids if a != b) > 1 << 32
+    assert all(0 < i < 1 << 63 for i in ids)
