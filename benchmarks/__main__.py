@@ -10,6 +10,7 @@ from benchmarks import (
     messages_bench,
     mixed,
     search_bench,
+    sessions_bench,
     timeline_bench,
     tweets_bench,
     users_bench,
@@ -25,6 +26,7 @@ SUITES = {
     "media": media_bench.run,
     "messages": messages_bench.run,
     "mixed": mixed.run,
+    "sessions": sessions_bench.run,
 }
 
 
