@@ -10,6 +10,7 @@ from benchmarks import (
     messages_bench,
     mixed,
     search_bench,
+    sessions_bench,
     soak,
     timeline_bench,
     tweets_bench,
@@ -27,6 +28,7 @@ SUITES = {
     "messages": messages_bench.run,
     "mixed": mixed.run,
     "soak": soak.run,
+    "sessions": sessions_bench.run,
 }
 # Run only when asked for by name (BENCH=soak): they take half an hour.
 LONG = {"soak"}

@@ -50,11 +50,13 @@ from typing import Any
 
 import yaml
 from google.protobuf import descriptor_pb2
+from pydantic import SecretStr
 
 from edge import limits, routes
 from edge.routes import lua_str
 from services.ratelimit.rules import Limit
-from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
+from services.shared.auth import EDGE_TOKEN_HEADER, SESSION_ID_HEADER, USER_ID_HEADER, edge_token
+from services.shared.config import check_internal_token
 
 TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
@@ -68,7 +70,7 @@ LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
 EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_HEADER,
-                     routes.ORIGINAL_PATH, routes.ORIGINAL_METHOD]
+                     SESSION_ID_HEADER, routes.ORIGINAL_PATH, routes.ORIGINAL_METHOD]
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
@@ -319,7 +321,9 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "issuer": "twitter-mesh",
                 "audiences": ["twitter-mesh"],
                 "forward": True,
-                "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}],
+                # The session too: services refuse tokens of revoked sessions.
+                "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"},
+                                     {"header_name": SESSION_ID_HEADER, "claim_name": "sid"}],
                 # Verified tokens, so a client's next request skips the Ed25519
                 # check (the chain's dearest step); expiry is still checked.
                 "jwt_cache_config": {"jwt_cache_size": 10_000},
@@ -443,6 +447,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m edge.render OUT.yaml", file=sys.stderr)
         return 2
+    # The edge derives its identity from the token: refuse a missing or known one.
+    check_internal_token(SecretStr(os.environ.get("INTERNAL_TOKEN", "")))
     config = render(int(os.environ.get("EDGE_PORT", "8080")),
                     int(os.environ.get("ENVOY_ADMIN_PORT", "19901")),
                     os.environ.get("ENVOY_ACCESS_LOG"))

@@ -1,9 +1,11 @@
-"""The token signing key: one Ed25519 private key, named by its key id (kid)."""
+"""Secrets of the local stack, generated once under its data directory: the token
+signing key (one Ed25519 private key, named by its key id) and the internal token."""
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,3 +34,29 @@ def ensure_signing_key(keys_dir: Path) -> Path:
         f.write(pem)
     log.info("generated signing key %s", path)
     return path
+
+
+INTERNAL_TOKEN_FILE = "internal_token"  # noqa: S105 - a file name
+
+
+def ensure_internal_token(stack_dir: Path) -> str:
+    """The stack's internal token, generated on first use (services refuse to
+    start without a real one, so the local stack makes its own)."""
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    path = stack_dir / INTERNAL_TOKEN_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    log.info("generated the internal token in %s", path)
+    return token
+
+
+def read_internal_token(stack_dir: Path) -> str | None:
+    try:
+        return (stack_dir / INTERNAL_TOKEN_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None

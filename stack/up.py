@@ -153,6 +153,7 @@ def _start_app(ready: Readiness, plan: list[Program], stack_dir: Path) -> None:
 def up() -> None:
     started = time.monotonic()
     settings = topology.load()
+    keys.ensure_internal_token(settings.stack_dir)  # before the contract, which carries it
     env = contract.build(settings)
     supervisor = Supervisor(settings)
     with exclusive(settings.stack_dir):

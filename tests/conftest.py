@@ -4,6 +4,7 @@ the real services, an HTTP client for the edge, and helpers that make users."""
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from services.shared.config import AuthSettings
 from stack import contract, topology
 
 PASSWORD = "correct horse battery"
+
+# Services and settings need a real internal token: the running stack's (which
+# `make up` generated), or for tests that run without a stack a random one.
+os.environ.setdefault("INTERNAL_TOKEN", contract.build(topology.load()).get(
+    "INTERNAL_TOKEN") or secrets.token_urlsafe(32))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ keys. Plain Python, no gRPC, S3 or driver imports."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
@@ -56,7 +57,7 @@ _EXTENSIONS = {MediaType.JPEG: "jpg", MediaType.PNG: "png", MediaType.GIF: "gif"
 # How many leading bytes `sniff` needs.
 SNIFF_BYTES = 64
 # ISO base media brands that browsers play as MP4 (H.264/AAC and friends).
-_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
+MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
                b"M4V ", b"M4A ", b"dash", b"msnv", b"3gp4", b"3gp5", b"mmp4"}
 
 
@@ -74,9 +75,10 @@ class MediaRecord:
     rejection_reason: str = ""
 
     def visible_to(self, caller: int) -> bool:
-        """Anyone may read READY media (it is public once attached); the rest only
-        its owner, so nobody else learns that a pending upload exists."""
-        return self.state is MediaState.READY or self.owner_id == caller
+        """Only the owner reads media by id. Everyone else sees it through the
+        live tweets it is attached to (their views carry the download URL), so a
+        media id alone, attached or not, shows nothing."""
+        return self.owner_id == caller
 
     def ready(self, *, size_bytes: int, width: int, height: int) -> MediaRecord:
         return replace(self, state=MediaState.READY, size_bytes=size_bytes, width=width,
@@ -95,6 +97,15 @@ class Inspection:
     # The bytes to store instead of the upload (location metadata removed), or
     # None when the upload is fine as it is.
     cleaned: bytes | None = None
+
+
+def new_media_id() -> int:
+    """A random positive 63-bit id: unlike a snowflake (time, worker, sequence)
+    it cannot be guessed from another id or the time of an upload."""
+    while True:
+        media_id = secrets.randbits(63)
+        if media_id:
+            return media_id
 
 
 def parse_declared(content_type: str, size_bytes: int) -> MediaType:
@@ -126,7 +137,7 @@ def sniff(head: bytes) -> MediaType | None:
         return MediaType.WEBP
     # MP4: the first box is `ftyp` with a major brand we accept.
     if head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= 8 \
-            and head[8:12] in _MP4_BRANDS:
+            and head[8:12] in MP4_BRANDS:
         return MediaType.MP4
     return None
 
@@ -151,16 +162,17 @@ def check_upload(declared: MediaType, declared_size: int, actual_size: int,
 
 
 MEDIA_PREFIX = "media/"
-# Clients upload here; CompleteUpload copies what it accepted to the media key,
-# so a presigned URL (valid until it expires) can never replace validated bytes.
+# Clients upload here, once (the presigned PUT carries `If-None-Match: *`);
+# CompleteUpload stores the bytes it validated at the media key and leaves an
+# empty object here, so the upload URL can write neither place again.
 STAGING_PREFIX = "uploads/"
 
 
 def object_key(owner_id: int, media_id: int, media_type: MediaType, created_at: datetime) -> str:
     """`media/<owner>/<yyyy>/<mm>/<media id>.<ext>`: the owner spreads keys over
     S3 partitions and makes a user's objects easy to find (export, deletion);
-    the month keeps listings and lifecycle rules by age cheap; the snowflake id
-    is the unique part."""
+    the month keeps listings and lifecycle rules by age cheap; the random id
+    is the unique part, and makes the key (a CDN URL) unguessable."""
     return (f"{MEDIA_PREFIX}{owner_id}/{created_at:%Y}/{created_at:%m}/{media_id}"
             f".{media_type.extension}")
 

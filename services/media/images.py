@@ -9,6 +9,7 @@ import io
 import struct
 import warnings
 import zlib
+from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
@@ -85,39 +86,148 @@ def exif_without_gps(exif_bytes: bytes) -> bytes | None:
 
 
 # JPEG ------------------------------------------------------------------------------
+#
+# A JPEG file may hold more than one image: phones write a Multi-Picture
+# Format (MPF, CIPA DC-007) file, whose first image's APP2 `MPF` segment
+# indexes further complete JPEGs appended after it (previews, depth maps, gain
+# maps), each with its own EXIF, GPS included. Every indexed image is cleaned,
+# the index is rewritten for their new sizes and places, and whatever else
+# follows the first image (unindexed appended data) is dropped.
 
-def _strip_jpeg(data: bytes) -> bytes | None:
-    out, pos, changed = [data[:2]], 2, False
-    while pos + 4 <= len(data):
+_SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+_MPF = b"MPF\x00"
+_MP_ENTRY_TAG = 0xB002
+
+
+@dataclass
+class _Jpeg:
+    """One image, cleaned: its bytes, where it ended in the input, and where its
+    MPF segment's payload sits in `out` (-1: none)."""
+
+    out: bytearray
+    end: int
+    changed: bool
+    mpf_at: int = -1
+    mpf_in: int = -1  # the same payload's place in the input
+
+
+def _jpeg_invalid() -> InvalidArgument:
+    return InvalidArgument.field("media_id", "the JPEG structure is invalid")
+
+
+def _entropy_end(data: bytes, pos: int) -> int:
+    """Where entropy-coded data starting at `pos` ends: the next marker that is
+    neither a stuffed 0xFF00 nor a restart marker."""
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            return len(data)
+        following = data[pos + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+            pos += 1 if following == 0xFF else 2
+            continue
+        return pos
+
+
+def _clean_jpeg_image(data: bytes, start: int) -> _Jpeg:
+    """The image whose SOI is at `start`, up to and including its EOI (or the
+    end of the data), with GPS removed from its EXIF and its XMP dropped."""
+    if data[start:start + 2] != b"\xff\xd8":
+        raise _jpeg_invalid()
+    image = _Jpeg(bytearray(data[start:start + 2]), len(data), False)
+    pos = start + 2
+    while pos + 2 <= len(data):
         if data[pos] != 0xFF:
-            raise InvalidArgument.field("media_id", "the JPEG structure is invalid")
+            raise _jpeg_invalid()
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length
-            out.append(data[pos:pos + 2])
+        if marker == _EOI:
+            image.out += data[pos:pos + 2]
+            image.end = pos + 2
+            return image
+        if marker in (0x01, _SOI) or 0xD0 <= marker <= 0xD7:  # no length
+            image.out += data[pos:pos + 2]
             pos += 2
             continue
-        if marker in (0xDA, 0xD9):  # start of scan: entropy-coded data follows
-            break
+        if pos + 4 > len(data):
+            raise _jpeg_invalid()
         length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if length < 2 or pos + 2 + length > len(data):
+            raise _jpeg_invalid()
         segment = data[pos:pos + 2 + length]
         payload = segment[4:]
+        pos += 2 + length
+        if marker == _SOS:  # a scan: its header, then entropy-coded data
+            scan_end = _entropy_end(data, pos)
+            image.out += segment + data[pos:scan_end]
+            pos = scan_end
+            continue
         if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
             cleaned = exif_without_gps(payload)
             if cleaned is not None:
-                changed = True
+                image.changed = True
                 segment = b"\xff\xe1" + (len(cleaned) + 2).to_bytes(2, "big") + cleaned
         elif marker == 0xE1 and payload.startswith(_XMP_PREFIXES):
-            changed = True
-            segment = b""
-        out.append(segment)
-        pos += 2 + length
-    if not changed:
+            image.changed = True
+            continue
+        elif marker == 0xE2 and payload.startswith(_MPF) and image.mpf_at < 0:
+            image.mpf_at, image.mpf_in = len(image.out) + 4, pos - length + 2
+        image.out += segment
+    image.end = len(data)  # no EOI: the image runs to the end
+    return image
+
+
+def _mp_entries(app2: bytes) -> tuple[str, int, int] | None:
+    """(byte order, offset of the MP entries from the TIFF header, their count)
+    in an MPF segment's payload, or None when it has no usable index."""
+    tiff = app2[len(_MPF):]
+    if tiff[:4] not in (b"II*\x00", b"MM\x00*"):
         return None
-    out.append(data[pos:])
-    return b"".join(out)
+    order = "<" if tiff[:2] == b"II" else ">"
+    try:
+        (ifd,) = struct.unpack(order + "I", tiff[4:8])
+        (count,) = struct.unpack(order + "H", tiff[ifd:ifd + 2])
+        for i in range(count):
+            tag, _kind, length, value = struct.unpack(
+                order + "HHII", tiff[ifd + 2 + 12 * i:ifd + 14 + 12 * i])
+            if tag == _MP_ENTRY_TAG and length % 16 == 0 and value + length <= len(tiff):
+                return order, value, length // 16
+    except struct.error:
+        return None
+    return None
+
+
+def _strip_jpeg(data: bytes) -> bytes | None:
+    first = _clean_jpeg_image(data, 0)
+    images, index = [first], None
+    if first.mpf_at >= 0:
+        segment_len = int.from_bytes(first.out[first.mpf_at - 2:first.mpf_at], "big")
+        index = _mp_entries(bytes(first.out[first.mpf_at:first.mpf_at + segment_len - 2]))
+    # Where the MPF TIFF header was in the input: offsets count from there.
+    base_in = first.mpf_in + len(_MPF)
+    if index:
+        order, at, count = index
+        tiff_out = first.mpf_at + len(_MPF)
+        for n in range(1, count):
+            entry = tiff_out + at + 16 * n
+            _attr, _size, offset = struct.unpack(order + "III", first.out[entry:entry + 12])
+            if not offset or base_in + offset >= len(data):
+                raise _jpeg_invalid()
+            images.append(_clean_jpeg_image(data, base_in + offset))
+    out = bytearray().join(image.out for image in images)
+    if index:
+        order, at, count = index
+        tiff_out = first.mpf_at + len(_MPF)
+        place = 0
+        for n, image in enumerate(images):
+            entry = tiff_out + at + 16 * n
+            offset = 0 if n == 0 else place - tiff_out
+            out[entry + 4:entry + 12] = struct.pack(order + "II", len(image.out), offset)
+            place += len(image.out)
+    changed = any(image.changed for image in images) or len(out) != len(data)
+    return bytes(out) if changed else None
 
 
 # PNG -------------------------------------------------------------------------------

@@ -4,23 +4,24 @@ in explicitly."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.media import images
+from services.media import images, video
 from services.media.domain import (
     SNIFF_BYTES,
     MediaRecord,
     MediaState,
     check_upload,
+    new_media_id,
     object_key,
     parse_declared,
     staging_key,
 )
 from services.media.repository import MediaStore, hour_of
-from services.media.storage import ObjectStore, PresignedUpload
-from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.shared.ids import IdGenerator, id_time, min_id_at
+from services.media.storage import ObjectChanged, ObjectInfo, ObjectStore, PresignedUpload
+from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -60,22 +61,26 @@ class DownloadUrls:
 
 
 class MediaLibrary:
-    def __init__(self, store: MediaStore, objects: ObjectStore, ids: IdGenerator, *,
+    def __init__(self, store: MediaStore, objects: ObjectStore, *,
                  upload_url_seconds: int) -> None:
         self._store = store
         self._objects = objects
-        self._ids = ids
         self._upload_ttl = upload_url_seconds
 
     async def create_upload(self, caller: int, content_type: str, size_bytes: int) -> Upload:
         media_type = parse_declared(content_type, size_bytes)
-        media_id = self._ids.next_id()
-        created = id_time(media_id)
-        media = MediaRecord(media_id=media_id, owner_id=caller, media_type=media_type,
-                            state=MediaState.PENDING_UPLOAD, size_bytes=size_bytes,
-                            object_key=object_key(caller, media_id, media_type, created),
-                            created_at=created)
-        await self._store.insert(media)
+        now = datetime.now(UTC)
+        created = now.replace(microsecond=now.microsecond // 1000 * 1000)  # CQL keeps ms
+        for _ in range(3):  # a taken random id is one chance in 2^63 per upload
+            media_id = new_media_id()
+            media = MediaRecord(media_id=media_id, owner_id=caller, media_type=media_type,
+                                state=MediaState.PENDING_UPLOAD, size_bytes=size_bytes,
+                                object_key=object_key(caller, media_id, media_type, created),
+                                created_at=created)
+            if await self._store.insert(media):
+                break
+        else:
+            raise Unavailable("could not reserve a media id; try again")
         target = self._objects.presign_upload(staging_key(media.object_key),
                                               media_type.content_type, size_bytes,
                                               self._upload_ttl)
@@ -109,54 +114,63 @@ class MediaLibrary:
             raise FailedPrecondition("nothing was uploaded yet: send the file to the"
                                      " upload URL first")
         try:
-            ready = await self._validate(media, staged, info.size)
+            ready = await self._validate(media, staged, info)
         except InvalidArgument as exc:
             await self._reject(media, staged, exc.message)
             raise
+        except ObjectChanged:
+            # Another completion sealed the upload while this one read it.
+            return await self._settled(media_id)
         if not await self._store.mark_ready(ready):
             # Another completion (or the sweeper) got there first.
-            current = await self._store.get(media_id)
-            if current is None:
-                raise NotFound("media not found")
-            if current.state is not MediaState.READY:
-                raise FailedPrecondition(f"the upload was rejected: {current.rejection_reason}")
-            return current
-        await self._store.unlist_pending(media_id)
-        await self._objects.delete(staged)
+            return await self._settled(media_id)
+        await self._objects.seal(staged)
         return ready
 
-    async def _validate(self, media: MediaRecord, staged: str, size: int) -> MediaRecord:
-        """Checks the staged bytes and copies what passes to the media key."""
-        kind = media.media_type
+    async def _settled(self, media_id: int) -> MediaRecord:
+        current = await self._store.get(media_id)
+        if current is None:
+            raise NotFound("media not found")
+        if current.state is not MediaState.READY:
+            raise FailedPrecondition(f"the upload was rejected: {current.rejection_reason}")
+        return current
+
+    async def _validate(self, media: MediaRecord, staged: str, info: ObjectInfo) -> MediaRecord:
+        """Checks the staged bytes and stores exactly those it checked at the
+        media key: images from the bytes in hand, videos by a copy bound to
+        the version read (its ETag)."""
+        kind, size, etag = media.media_type, info.size, info.etag
         if size != media.size_bytes or size > kind.max_bytes:
             check_upload(kind, media.size_bytes, size, b"")  # raises with the reason
         if not kind.is_image:
             check_upload(kind, media.size_bytes, size,
-                         await self._objects.read(staged, first=SNIFF_BYTES))
-            # Videos are not parsed: width and height stay 0 (unknown).
-            await self._objects.copy(staged, media.object_key, kind.content_type)
-            return media.ready(size_bytes=size, width=0, height=0)
-        data = await self._objects.read(staged)
+                         await self._objects.read(staged, first=SNIFF_BYTES, etag=etag))
+            read_at = functools.partial(self._read_at, staged, etag)
+            width, height = await video.inspect_mp4(read_at, size)
+            await self._objects.copy(staged, media.object_key, kind.content_type, etag=etag)
+            return media.ready(size_bytes=size, width=width, height=height)
+        data = await self._objects.read(staged, etag=etag)
         check_upload(kind, media.size_bytes, len(data), data[:SNIFF_BYTES])
         found = await asyncio.to_thread(images.inspect, data, kind)
-        if found.cleaned is not None:
-            await self._objects.write(media.object_key, found.cleaned, kind.content_type)
-            size = len(found.cleaned)
-        else:
-            await self._objects.copy(staged, media.object_key, kind.content_type)
-        return media.ready(size_bytes=size, width=found.width, height=found.height)
+        stored = found.cleaned if found.cleaned is not None else data
+        await self._objects.write(media.object_key, stored, kind.content_type)
+        return media.ready(size_bytes=len(stored), width=found.width, height=found.height)
+
+    async def _read_at(self, key: str, etag: str, offset: int, length: int) -> bytes:
+        return await self._objects.read(key, first=length, offset=offset, etag=etag)
 
     async def _reject(self, media: MediaRecord, staged: str, reason: str) -> None:
         log.info("upload rejected", media_id=media.media_id, reason=reason)
         if await self._store.mark_rejected(media.media_id, reason[:500]):
-            await self._store.unlist_pending(media.media_id)
-            await self._objects.delete(staged)
+            await self._objects.seal(staged)
 
 
 class Sweeper:
-    """Deletes uploads never completed: their records and staged objects, once
-    older than `ttl`. Runs in every media process; the conditional delete makes
-    concurrent sweeps and a racing CompleteUpload safe."""
+    """Deletes uploads never completed (their records and staged objects), and
+    the empty objects completed uploads leave behind, once older than `ttl`
+    (far longer than an upload URL lives). Works by whole hours of
+    `media_pending`; runs in every media process, and the conditional delete
+    makes concurrent sweeps and a racing CompleteUpload safe."""
 
     def __init__(self, store: MediaStore, objects: ObjectStore, *, ttl: timedelta,
                  lookback: timedelta = timedelta(days=3)) -> None:
@@ -164,33 +178,33 @@ class Sweeper:
         self._objects = objects
         self._ttl = ttl
         self._lookback = lookback
-        self._swept_through: int | None = None  # hours before this one are clean
+        self._swept_through: int | None = None  # hours up to this one are clean
 
     async def sweep_once(self, now: datetime | None = None) -> int:
         """One pass; returns how many uploads it deleted."""
         cutoff = (now or datetime.now(UTC)) - self._ttl
-        before_id = min_id_at(cutoff)
-        last_hour = hour_of(before_id) if before_id else 0
-        first_hour = self._swept_through if self._swept_through is not None \
-            else hour_of(min_id_at(cutoff - self._lookback) or 1)
+        last_hour = hour_of(cutoff) - 1  # the hours wholly older than the cutoff
+        first_hour = self._swept_through + 1 if self._swept_through is not None \
+            else hour_of(cutoff - self._lookback)
         deleted = 0
         for hour in range(first_hour, last_hour + 1):
-            for media_id in await self._store.pending(hour, before_id):
-                deleted += await self._sweep(media_id)
-        # The cutoff's own hour may get more expired uploads on the next pass.
-        self._swept_through = last_hour
+            for media_id in await self._store.pending(hour):
+                deleted += await self._sweep(hour, media_id)
+            self._swept_through = hour
         return deleted
 
-    async def _sweep(self, media_id: int) -> int:
+    async def _sweep(self, hour: int, media_id: int) -> int:
         media = await self._store.get(media_id)
-        if media is not None and not await self._store.delete_if_pending(media_id):
-            # Completed or rejected meanwhile: just drop it from the pending list.
-            await self._store.unlist_pending(media_id)
-            return 0
+        deleted = 0
         if media is not None:
+            if media.state is MediaState.PENDING_UPLOAD and \
+                    await self._store.delete_if_pending(media_id):
+                deleted = 1
+            # The upload, or the empty object a completed one left: its URL is
+            # long expired, so nothing can write there again.
             await self._objects.delete(staging_key(media.object_key))
-        await self._store.unlist_pending(media_id)
-        return 1 if media is not None else 0
+        await self._store.unlist_pending(hour, media_id)
+        return deleted
 
     async def run(self, every_seconds: float) -> None:
         while True:

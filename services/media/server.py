@@ -17,17 +17,15 @@ from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     PeerAddresses,
+    RedisSettings,
     S3Settings,
     ScyllaSettings,
     ServerSettings,
-    WorkerLeaseSettings,
 )
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
-from services.shared.worker_lease import WorkerLease
 
 log = get_logger(__name__)
 
@@ -35,7 +33,7 @@ _SERVICES = [media_pb2.DESCRIPTOR.services_by_name["MediaService"]]
 
 
 class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, PeerAddresses,
-                    WorkerLeaseSettings):
+                    RedisSettings):
     service_name: str = "media"
     grpc_port: int = 17105
     # How long a presigned upload URL works.
@@ -57,6 +55,9 @@ class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, Pe
 
 
 async def build(settings: MediaSettings) -> App:
+    if settings.media_upload_url_seconds >= settings.media_pending_ttl_seconds:
+        # The sweeper frees an upload's key once its URL can no longer write there.
+        raise ValueError("MEDIA_UPLOAD_URL_SECONDS must be less than MEDIA_PENDING_TTL_SECONDS")
     cql = await Cql.connect(settings)
     store = await MediaStore.open(cql)
     objects = ObjectStore(settings, presign_endpoint_url=settings.media_presign_endpoint_url,
@@ -67,10 +68,8 @@ async def build(settings: MediaSettings) -> App:
             await objects.ensure_lifecycle(STAGING_PREFIX, days + 1)
         except Exception:
             log.exception("could not install the bucket lifecycle rule; the sweeper still runs")
-    lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "media"),
-                                    settings)
-    library = MediaLibrary(store, objects, IdGenerator(lease),
-                           upload_url_seconds=settings.media_upload_url_seconds)
+    # Media ids are random (domain.new_media_id): no worker id lease needed.
+    library = MediaLibrary(store, objects, upload_url_seconds=settings.media_upload_url_seconds)
     urls = DownloadUrls(objects, cdn_base_url=settings.media_cdn_base_url,
                         expires_seconds=settings.media_download_url_seconds)
     sweeper = Sweeper(store, objects,
@@ -78,21 +77,23 @@ async def build(settings: MediaSettings) -> App:
 
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value(), peer="users")
-    interceptor = user_interceptor(settings, _SERVICES, users_channel)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(library, urls), server)
 
     async def stop() -> None:
         await users_channel.close()
-        await lease.stop()
+        await revoked.close()
         await cql.close()
         objects.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop],
                background={"upload-sweeper": lambda: sweeper.run(
-                   settings.media_sweep_interval_seconds)})
+                   settings.media_sweep_interval_seconds),
+                   "revoked-sessions": revoked.run})
 
 
 async def main() -> None:

@@ -37,6 +37,11 @@ class PresignedUpload:
 class ObjectInfo:
     size: int
     content_type: str
+    etag: str
+
+
+class ObjectChanged(Exception):
+    """The object is not the version read before (an If-Match failed)."""
 
 
 def _client(settings: S3Settings, endpoint_url: str | None, pool: int) -> Any:
@@ -71,14 +76,15 @@ class ObjectStore:
 
     def presign_upload(self, key: str, content_type: str, size: int,
                        expires_seconds: int) -> PresignedUpload:
-        """A PUT URL whose signature covers Content-Type and Content-Length: S3
-        refuses any other type or size."""
+        """A PUT URL whose signature covers Content-Type, Content-Length and
+        `If-None-Match: *`: S3 refuses any other type or size, and any write
+        once the key exists, so the URL uploads once and never again."""
         url = self._presigner.generate_presigned_url(
             "put_object", ExpiresIn=expires_seconds,
             Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type,
-                    "ContentLength": size})
+                    "ContentLength": size, "IfNoneMatch": "*"})
         return PresignedUpload(url=url, method="PUT", headers={
-            "Content-Type": content_type, "Content-Length": str(size)})
+            "Content-Type": content_type, "Content-Length": str(size), "If-None-Match": "*"})
 
     def presign_download(self, key: str, expires_seconds: int) -> str:
         url: str = self._presigner.generate_presigned_url(
@@ -92,11 +98,18 @@ class ObjectStore:
             if _status(exc) == 404:
                 return None
             raise
-        return ObjectInfo(size=int(out["ContentLength"]), content_type=out.get("ContentType", ""))
+        return ObjectInfo(size=int(out["ContentLength"]), content_type=out.get("ContentType", ""),
+                          etag=out.get("ETag", ""))
 
-    async def read(self, key: str, *, first: int | None = None) -> bytes:
-        """The object's bytes, or only its first `first` bytes."""
-        extra = {"Range": f"bytes=0-{first - 1}"} if first else {}
+    async def read(self, key: str, *, first: int | None = None, offset: int = 0,
+                   etag: str | None = None) -> bytes:
+        """The object's bytes, or `first` of them from `offset`; with `etag`,
+        only from that version of it (ObjectChanged otherwise)."""
+        extra: dict[str, str] = {}
+        if first is not None:
+            extra["Range"] = f"bytes={offset}-{offset + first - 1}"
+        if etag:
+            extra["IfMatch"] = etag
 
         def get() -> bytes:
             body = self._s3.get_object(Bucket=self._bucket, Key=key, **extra)["Body"]
@@ -105,17 +118,34 @@ class ObjectStore:
             finally:
                 body.close()
             return data
-        return await self._run(get)
+        try:
+            return await self._run(get)
+        except ClientError as exc:
+            if _status(exc) in (404, 412):
+                raise ObjectChanged(key) from exc
+            raise
 
     async def write(self, key: str, data: bytes, content_type: str) -> None:
         await self._run(self._s3.put_object, Bucket=self._bucket, Key=key, Body=data,
                         ContentType=content_type)
 
-    async def copy(self, source: str, key: str, content_type: str) -> None:
-        """A server-side copy (the bytes never pass through the service)."""
-        await self._run(self._s3.copy_object, Bucket=self._bucket, Key=key,
-                        CopySource={"Bucket": self._bucket, "Key": source},
-                        ContentType=content_type, MetadataDirective="REPLACE")
+    async def copy(self, source: str, key: str, content_type: str, *, etag: str) -> None:
+        """A server-side copy (the bytes never pass through the service) of that
+        version of the source only (ObjectChanged otherwise)."""
+        try:
+            await self._run(self._s3.copy_object, Bucket=self._bucket, Key=key,
+                            CopySource={"Bucket": self._bucket, "Key": source},
+                            CopySourceIfMatch=etag, ContentType=content_type,
+                            MetadataDirective="REPLACE")
+        except ClientError as exc:
+            if _status(exc) in (404, 412):
+                raise ObjectChanged(source) from exc
+            raise
+
+    async def seal(self, key: str) -> None:
+        """Leaves an empty object at `key`: a write-once upload URL for it
+        (If-None-Match) can then never write there again."""
+        await self.write(key, b"", "application/octet-stream")
 
     async def delete(self, key: str) -> None:
         await self._run(self._s3.delete_object, Bucket=self._bucket, Key=key)

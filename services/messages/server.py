@@ -18,6 +18,7 @@ from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     PeerAddresses,
+    RedisSettings,
     ScyllaSettings,
     ServerSettings,
     WorkerLeaseSettings,
@@ -25,6 +26,7 @@ from services.shared.config import (
 from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 from services.shared.worker_lease import WorkerLease
@@ -35,7 +37,7 @@ _SERVICES = [messages_pb2.DESCRIPTOR.services_by_name["MessageService"]]
 
 
 class MessagesSettings(ServerSettings, ScyllaSettings, AuthSettings, PeerAddresses,
-                       WorkerLeaseSettings):
+                       WorkerLeaseSettings, RedisSettings):
     service_name: str = "messages"
     grpc_port: int = 17106
     # `kid:base64,kid:base64`: the first key encrypts, all decrypt (see crypto.py).
@@ -73,7 +75,8 @@ async def build(settings: MessagesSettings) -> App:
     lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "messages"),
                                     settings)
     messenger = Messenger(store, cipher, UsersClient(users_channel), IdGenerator(lease))
-    interceptor = user_interceptor(settings, _SERVICES, users_channel)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
     log.info("message keys loaded", encrypting_with=cipher.primary_key_id,
              decrypting_with=cipher.key_ids)
 
@@ -83,11 +86,13 @@ async def build(settings: MessagesSettings) -> App:
 
     async def stop() -> None:
         await users_channel.close()
+        await revoked.close()
         await lease.stop()
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop],
+               background={"revoked-sessions": revoked.run})
 
 
 async def main() -> None:

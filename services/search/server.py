@@ -14,6 +14,7 @@ from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.logging import configure_logging
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 
@@ -28,19 +29,22 @@ async def build(settings: SearchSettings) -> App:
     backend = await backend_for(settings)
     search = Search(backend, UsersClient(users_channel), TweetsClient(tweets_channel),
                     Trends(redis, window_minutes=settings.trends_window_minutes))
-    interceptor = user_interceptor(settings, _SERVICES, users_channel)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         search_pb2_grpc.add_SearchServiceServicer_to_server(SearchServicer(search), server)
 
     async def stop() -> None:
         await backend.close()
+        await revoked.close()
         await redis.aclose()
         await users_channel.close()
         await tweets_channel.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop],
+               background={"revoked-sessions": revoked.run})
 
 
 async def main() -> None:

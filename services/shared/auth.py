@@ -30,8 +30,12 @@ ALGORITHM = "EdDSA"
 # removes both from client requests before any filter runs.
 USER_ID_HEADER = "x-user-id"
 EDGE_TOKEN_HEADER = "x-edge-token"  # noqa: S105 - a header name
+# The verified token's `sid` (its session), so services can refuse tokens of
+# revoked sessions (services/shared/revocations.py).
+SESSION_ID_HEADER = "x-session-id"
 
 _caller: contextvars.ContextVar[int | None] = contextvars.ContextVar("caller", default=None)
+_session: contextvars.ContextVar[int | None] = contextvars.ContextVar("session", default=None)
 
 
 def caller_id() -> int:
@@ -48,6 +52,15 @@ def optional_caller_id() -> int | None:
 
 def set_caller(user_id: int | None) -> contextvars.Token[int | None]:
     return _caller.set(user_id)
+
+
+def caller_session() -> int | None:
+    """The session of the current call's access token (None: internal or anonymous)."""
+    return _session.get()
+
+
+def set_session(session_id: int | None) -> None:
+    _session.set(session_id)
 
 
 def require_self(user_id: int, *, action: str = "act") -> int:
@@ -115,6 +128,11 @@ class TokenVerifier:
         self._leeway = leeway_seconds
 
     async def verify(self, token: str) -> int:
+        user_id, _ = await self.verify_session(token)
+        return user_id
+
+    async def verify_session(self, token: str) -> tuple[int, int | None]:
+        """The user id in `sub` and the session id in `sid` (None if absent)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -134,10 +152,12 @@ class TokenVerifier:
             raise Unauthenticated("access token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid access token") from exc
-        sub = claims["sub"]
+        sub, sid = claims["sub"], claims.get("sid")
         if not isinstance(sub, str) or not sub.isdigit():
             raise Unauthenticated("invalid access token")
-        return int(sub)
+        if sid is not None and not (isinstance(sid, str) and sid.isascii() and sid.isdigit()):
+            raise Unauthenticated("invalid access token")
+        return int(sub), int(sid) if sid is not None else None
 
 
 def edge_token(internal_token: str) -> str:
@@ -150,6 +170,15 @@ def edge_token(internal_token: str) -> str:
 
 def edge_user_id(value: str) -> int:
     """The user id the edge forwarded (the verified token's `sub`)."""
+    if not value.isascii() or not value.isdigit():
+        raise Unauthenticated("missing or invalid identity from the edge")
+    return int(value)
+
+
+def edge_session_id(value: str) -> int | None:
+    """The session id the edge forwarded (the verified token's `sid`), if any."""
+    if not value:
+        return None
     if not value.isascii() or not value.isdigit():
         raise Unauthenticated("missing or invalid identity from the edge")
     return int(value)

@@ -7,7 +7,7 @@ next to a running stack needs no configuration.
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,7 +66,29 @@ class AuthSettings(_Env):
     jwks_cache_seconds: float = 300.0
     # Shared secret that other services present on internal RPCs (a Kubernetes
     # Secret in production; the edge strips the header from client requests).
-    internal_token: SecretStr = SecretStr("local-internal-token")
+    # No default: a service without a real one refuses to start (the local
+    # stack generates one, `python -m stack env` prints it).
+    internal_token: SecretStr = Field(default=SecretStr(""), validate_default=True)
+
+    @field_validator("internal_token")
+    @classmethod
+    def _real_token(cls, value: SecretStr) -> SecretStr:
+        return check_internal_token(value)
+
+
+# The value every service used to fall back to: known to anyone who read the code.
+_KNOWN_TOKENS = frozenset({"local-internal-token"})
+MIN_INTERNAL_TOKEN_CHARS = 32
+
+
+def check_internal_token(value: SecretStr) -> SecretStr:
+    """The internal token unless it is missing, short or a published value."""
+    token = value.get_secret_value().strip()
+    if token in _KNOWN_TOKENS or len(token) < MIN_INTERNAL_TOKEN_CHARS:
+        raise ValueError(
+            f"INTERNAL_TOKEN must be a random secret of at least {MIN_INTERNAL_TOKEN_CHARS}"
+            " characters (e.g. `openssl rand -base64 32`)")
+    return SecretStr(token)
 
 
 class PeerAddresses(_Env):

@@ -25,6 +25,7 @@ from prometheus_client import Histogram
 
 from services.shared import auth, deadline, errors, failures, telemetry
 from services.shared.logging import get_logger
+from services.shared.revocations import RevokedSessions
 
 log = get_logger(__name__)
 
@@ -106,9 +107,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         access: Callable[[str], Access],
         verifier: auth.TokenVerifier | None,
         internal_token: str,
+        revoked: RevokedSessions | None = None,
     ) -> None:
         self._access = access
         self._verifier = verifier
+        self._revoked = revoked
         self._internal_token = internal_token.encode()
         self._edge_token = auth.edge_token(internal_token).encode()
         self._wrapped: dict[str, Any] = {}
@@ -198,6 +201,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             method=method, request_id=metadata.get("x-request-id") or uuid.uuid4().hex,
         )
         auth.set_caller(None)
+        auth.set_session(None)
         if access is Access.INTERNAL:
             given = metadata.get(INTERNAL_TOKEN_HEADER, "").encode()
             if not hmac.compare_digest(given, self._internal_token):
@@ -210,18 +214,24 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             # The edge verified the JWT already; verifying it again per service
             # cost as much as the read itself.
             user_id = auth.edge_user_id(metadata.get(auth.USER_ID_HEADER, ""))
+            session_id = auth.edge_session_id(metadata.get(auth.SESSION_ID_HEADER, ""))
         else:
-            user_id = await self._verify(metadata)
+            user_id, session_id = await self._verify(metadata)
+        # An in-memory lookup (services/shared/revocations.py): no round trip.
+        if session_id is not None and self._revoked is not None \
+                and self._revoked.is_revoked(session_id):
+            raise errors.Unauthenticated("the session has ended: log in again")
         auth.set_caller(user_id)
+        auth.set_session(session_id)
         structlog.contextvars.bind_contextvars(user_id=user_id)
 
-    async def _verify(self, metadata: Mapping[str, str]) -> int:
+    async def _verify(self, metadata: Mapping[str, str]) -> tuple[int, int | None]:
         token = auth.bearer_token(metadata)
         if token is None:
             raise errors.Unauthenticated("missing bearer token")
         if self._verifier is None:  # pragma: no cover - wiring error
             raise errors.Unavailable("token verification is not configured")
-        return await self._verifier.verify(token)
+        return await self._verifier.verify_session(token)
 
 
 def _metadata(context: Ctx) -> dict[str, str]:

@@ -12,6 +12,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared.auth import JwksCache, TokenVerifier
 from services.shared.config import AuthSettings
 from services.shared.interceptor import ServiceInterceptor, access_policy
+from services.shared.revocations import RevokedSessions
 
 
 def jwks_verifier(settings: AuthSettings, users_channel: grpc.aio.Channel) -> TokenVerifier:
@@ -33,9 +34,12 @@ def jwks_verifier(settings: AuthSettings, users_channel: grpc.aio.Channel) -> To
 
 
 def user_interceptor(settings: AuthSettings, services: list[Any],
-                     users_channel: grpc.aio.Channel) -> ServiceInterceptor:
+                     users_channel: grpc.aio.Channel,
+                     revoked: RevokedSessions | None = None) -> ServiceInterceptor:
     """The interceptor of a service called by users (tokens checked against the
-    users service's JWKS) and, on its internal RPCs, by other services."""
+    users service's JWKS and the revoked sessions) and, on its internal RPCs,
+    by other services."""
     return ServiceInterceptor(access=access_policy(services, set()),
                               verifier=jwks_verifier(settings, users_channel),
-                              internal_token=settings.internal_token.get_secret_value())
+                              internal_token=settings.internal_token.get_secret_value(),
+                              revoked=revoked)

@@ -7,13 +7,15 @@ from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
 from services.shared import events as jetstream
 from services.shared.logging import configure_logging
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
 from services.shared.viewer_flags import ViewerFlags
 from services.timeline import wiring
 from services.timeline.hydrate import Hydrator
-from services.timeline.live import LiveHub
+from services.timeline.live import LiveHub, StreamLimits
+from services.timeline.live_slots import StreamSlots
 from services.timeline.reader import Reader
 from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings
@@ -27,9 +29,15 @@ async def build(settings: TimelineSettings) -> App:
     reader = Reader(conn.store, conn.users, conn.tweets, hydrator)
     nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await conn.users.follow_profile_updates(nc)
-    live = LiveHub(nc, conn.tweets, heartbeat_seconds=settings.stream_heartbeat_seconds)
+    slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
+                        lease_seconds=3 * settings.stream_heartbeat_seconds)
+    live = LiveHub(nc, conn.tweets, heartbeat_seconds=settings.stream_heartbeat_seconds,
+                   slots=slots, limits=StreamLimits(per_user=settings.stream_max_per_user,
+                                                    max_seconds=settings.stream_max_seconds))
     await live.start()
-    interceptor = user_interceptor(settings, _SERVICES, conn.users_channel)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    revoked.on_revoke(live.end_session)
+    interceptor = user_interceptor(settings, _SERVICES, conn.users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         timeline_pb2_grpc.add_TimelineServiceServicer_to_server(
@@ -37,11 +45,13 @@ async def build(settings: TimelineSettings) -> App:
 
     async def stop() -> None:
         await live.stop()
+        await revoked.close()
         await nc.drain()
         await conn.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop],
+               background={"revoked-sessions": revoked.run})
 
 
 async def main() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
-from services.shared.auth import caller_id
+from services.shared.auth import caller_id, caller_session
 from services.shared.errors import PermissionDenied
 from services.shared.events import timestamp_now
 from services.timeline.live import LiveHub
@@ -42,13 +42,17 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
         if caller_id() != request.user_id:
             raise PermissionDenied("you may only stream your own timeline")
         following = set(await self._reader.following(request.user_id))
-        # A first heartbeat tells the client (and any proxy) the stream is open.
-        yield timeline_pb2.StreamHomeTimelineResponse(
-            heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
-        async for tweet in self._live.stream(request.user_id, following):
-            if tweet is None:
-                yield timeline_pb2.StreamHomeTimelineResponse(
-                    heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
-            else:
-                yield timeline_pb2.StreamHomeTimelineResponse(
-                    entry=timeline_pb2.TimelineEntry(tweet=tweet))
+        stream = await self._live.open(request.user_id, caller_session(), following)
+        try:
+            # A first heartbeat tells the client (and any proxy) the stream is open.
+            yield timeline_pb2.StreamHomeTimelineResponse(
+                heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
+            async for tweet in stream:
+                if tweet is None:
+                    yield timeline_pb2.StreamHomeTimelineResponse(
+                        heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
+                else:
+                    yield timeline_pb2.StreamHomeTimelineResponse(
+                        entry=timeline_pb2.TimelineEntry(tweet=tweet))
+        finally:
+            await stream.close()

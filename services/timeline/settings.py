@@ -23,6 +23,10 @@ class TimelineSettings(ServerSettings, RedisSettings, NatsSettings, AuthSettings
     # rebuilt when they come back.
     inactive_after_seconds: int = 14 * 24 * 3600
     stream_heartbeat_seconds: float = 15.0
+    # Live streams: how many one user may have open at once, and how long one
+    # lasts before it ends (the client reconnects).
+    stream_max_per_user: int = 5
+    stream_max_seconds: float = 3600.0
     # Fanout consumer: how long a delivery may go unacknowledged (fanout sends
     # progress signals while it works) and how many deliveries before the
     # dead-letter subject.

@@ -28,6 +28,7 @@ from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
@@ -146,7 +147,8 @@ async def build(settings: TweetsSettings) -> App:
     redis = redis_client.connect(settings.redis_url)
     parts = await assemble(settings, cql, users_channel, publish, media_channel, redis)
     await parts.users.follow_profile_updates(nc)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
@@ -154,6 +156,7 @@ async def build(settings: TweetsSettings) -> App:
 
     async def stop() -> None:
         await nc.drain()
+        await revoked.close()
         await redis.aclose()
         await users_channel.close()
         await media_channel.close()
@@ -164,7 +167,8 @@ async def build(settings: TweetsSettings) -> App:
                interceptors=[interceptor], on_stop=[stop],
                background={"outbox-relay": parts.relay.run,
                            "cache-settle": lambda: _settle_caches(parts),
-                           "cache-warming": lambda: _warm(parts)})
+                           "cache-warming": lambda: _warm(parts),
+                           "revoked-sessions": revoked.run})
 
 
 async def _warm(parts: Components) -> None:

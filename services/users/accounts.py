@@ -15,6 +15,7 @@ from services.users import events, repository, sessions
 from services.users.domain import UserRecord, login_name, validate_sign_up
 from services.users.login_throttle import throttle_key
 from services.users.passwords import Passwords
+from services.users.revocations import RevocationAnnouncer
 from services.users.tokens import AccessTokens, Keyring, hash_refresh_token, new_refresh_token
 
 BAD_CREDENTIALS = "invalid username or password"
@@ -39,8 +40,10 @@ class TokenPair:
 
 class Accounts:
     def __init__(self, pool: AsyncConnectionPool, ids: IdGenerator, passwords: Passwords,
-                 keyring: Keyring, access_tokens: AccessTokens, policy: LoginPolicy) -> None:
+                 keyring: Keyring, access_tokens: AccessTokens, policy: LoginPolicy, *,
+                 revocations: RevocationAnnouncer | None = None) -> None:
         self._pool = pool
+        self._revocations = revocations
         self._ids = ids
         self._passwords = passwords
         self._keyring = keyring
@@ -110,6 +113,8 @@ class Accounts:
         if outcome is not sessions.Rotation.OK:
             # REUSED has already revoked the session (committed above): whoever
             # holds either copy of the token must log in again.
+            if outcome is sessions.Rotation.REUSED:
+                await self._announce(session_id)
             raise Unauthenticated("invalid refresh token")
         return self._pair(user_id, session_id, new_token)
 
@@ -118,6 +123,13 @@ class Accounts:
             session_id = await sessions.session_of(conn, hash_refresh_token(refresh_token))
             if session_id is not None:
                 await sessions.revoke(conn, session_id)
+        if session_id is not None:
+            await self._announce(session_id)
+
+    async def _announce(self, session_id: int) -> None:
+        """Ends the session's access tokens in every service (revocations.py)."""
+        if self._revocations is not None:
+            await self._revocations.announce([session_id])
 
     def jwks(self) -> list[dict[str, str]]:
         return self._keyring.jwks()

@@ -10,11 +10,13 @@ import grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
+from services.shared import redis_client
 from services.shared.auth import TokenVerifier
 from services.shared.config import (
     AuthSettings,
     NatsSettings,
     PostgresSettings,
+    RedisSettings,
     ServerSettings,
     WorkerLeaseSettings,
 )
@@ -24,11 +26,14 @@ from services.shared.logging import configure_logging, get_logger
 from services.shared.pg_outbox import OutboxRelay
 from services.shared.pg_worker_lease import PgLeaseStore
 from services.shared.postgres import open_pool
+from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.login_throttle import FailurePurge
 from services.users.passwords import Passwords
+from services.users.retention import Retention
+from services.users.revocations import RevocationAnnouncer
 from services.users.servicer import AuthServicer, UserServicer
 from services.users.social import Social
 from services.users.tokens import AccessTokens, Keyring
@@ -46,7 +51,7 @@ PUBLIC_METHODS = {
 
 
 class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings,
-                    WorkerLeaseSettings):
+                    WorkerLeaseSettings, RedisSettings):
     service_name: str = "users"
     grpc_port: int = 17101
     auth_keys_dir: Path = Path(".data/keys")
@@ -69,6 +74,10 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     login_failure_reset_seconds: float = 3600.0
     # How often stale login_failures rows are deleted.
     login_failure_purge_seconds: float = 600.0
+    # Retention: how often expired sessions and refresh tokens are purged, and
+    # how long a revoked session is kept (past any access token it issued).
+    session_purge_interval_seconds: float = 600.0
+    revoked_session_retention_seconds: float = 86_400.0
 
 
 async def build(settings: UsersSettings) -> App:
@@ -87,13 +96,21 @@ async def build(settings: UsersSettings) -> App:
                                  audience=settings.jwt_audience,
                                  ttl_seconds=settings.access_token_ttl_seconds)
     lease = await WorkerLease.start(PgLeaseStore(pool, "users"), settings)
+    redis = redis_client.connect(settings.redis_url)
+    # Past this, no access token of a revoked session is valid anyway.
+    window = settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
+    announcer = RevocationAnnouncer(pool, redis, window_seconds=window)
+    revoked = await RevokedSessions.open(settings.redis_url)
+    retention = Retention(pool, revoked_grace=timedelta(seconds=max(
+        window, settings.revoked_session_retention_seconds)))
     accounts = Accounts(pool, IdGenerator(lease), passwords, keyring, access_tokens,
                         LoginPolicy(
                             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
                             free_attempts=settings.login_free_attempts,
                             lock_base_seconds=settings.login_lock_base_seconds,
                             lock_max_seconds=settings.login_lock_max_seconds,
-                            failure_reset_seconds=settings.login_failure_reset_seconds))
+                            failure_reset_seconds=settings.login_failure_reset_seconds),
+                        revocations=announcer)
 
     async def local_key(kid: str) -> object | None:
         return keyring.public_key(kid)
@@ -103,7 +120,7 @@ async def build(settings: UsersSettings) -> App:
                              leeway_seconds=settings.jwt_leeway_seconds)
     interceptor = ServiceInterceptor(
         access=access_policy(_SERVICES, PUBLIC_METHODS), verifier=verifier,
-        internal_token=settings.internal_token.get_secret_value())
+        internal_token=settings.internal_token.get_secret_value(), revoked=revoked)
 
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
@@ -113,6 +130,8 @@ async def build(settings: UsersSettings) -> App:
     async def stop() -> None:
         await nc.drain()
         await lease.stop()
+        await revoked.close()
+        await redis.aclose()
         await pool.close()
         passwords.close()
 
@@ -123,7 +142,11 @@ async def build(settings: UsersSettings) -> App:
                                keyring, settings.auth_keys_reload_seconds),
                            "login-failure-purge": lambda: FailurePurge(
                                pool, reset_seconds=settings.login_failure_reset_seconds
-                           ).run(settings.login_failure_purge_seconds)})
+                           ).run(settings.login_failure_purge_seconds),
+                           "revocation-announcer": announcer.run,
+                           "revoked-sessions": revoked.run,
+                           "session-retention": lambda: retention.run(
+                               settings.session_purge_interval_seconds)})
 
 
 async def _reload_keys(keyring: Keyring, every_seconds: float) -> None:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Account, MakeAccount
+from tests.mpo import mp4
 
 pytestmark = pytest.mark.e2e
 
@@ -88,8 +89,11 @@ async def test_png_upload_complete_and_read_back(edge: httpx.AsyncClient,
     again = await complete(edge, alice, started["mediaId"])  # idempotent
     assert again.status_code == 200 and again.json()["media"]["state"] == "MEDIA_STATE_READY"
 
-    # Anyone may read READY media; the download URL serves the bytes.
-    read = await edge.get(f"/v1/media/{started['mediaId']}", headers=bob.bearer)
+    # Only the owner reads media by id (others through the tweets it is
+    # attached to); the download URL serves the bytes.
+    assert (await edge.get(f"/v1/media/{started['mediaId']}", headers=bob.bearer)
+            ).status_code == 404
+    read = await edge.get(f"/v1/media/{started['mediaId']}", headers=alice.bearer)
     assert read.status_code == 200, read.text
     async with httpx.AsyncClient(timeout=30) as s3:
         got = await s3.get(read.json()["media"]["downloadUrl"])
@@ -145,9 +149,10 @@ async def test_upload_url_is_bound_to_declared_size_and_type(edge: httpx.AsyncCl
     alice = await make_account("ms")
     data = png()
     started = await create(edge, alice, "image/png", len(data))
-    bigger = await put(started, data + b"\0", {"Content-Type": "image/png"})
+    once = {"If-None-Match": "*"}  # signed too: without it S3 refuses the request (400)
+    bigger = await put(started, data + b"\0", {"Content-Type": "image/png", **once})
     assert bigger.status_code == 403  # the signature covers Content-Length
-    other_type = await put(started, data, {"Content-Type": "text/plain"})
+    other_type = await put(started, data, {"Content-Type": "text/plain", **once})
     assert other_type.status_code == 403  # and Content-Type
     nothing = await complete(edge, alice, started["mediaId"])
     assert nothing.status_code == 412  # FAILED_PRECONDITION: nothing uploaded yet
@@ -171,11 +176,9 @@ async def test_declared_type_and_size_are_checked(edge: httpx.AsyncClient,
 async def test_mp4_is_sniffed_from_its_bytes(edge: httpx.AsyncClient,
                                              make_account: MakeAccount) -> None:
     alice = await make_account("mv")
-    # An ftyp box (isom) and an empty mdat: enough for the magic-byte check.
-    data = (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
-            b"\x00\x00\x00\x08mdat")
-    media = await upload(edge, alice, data, "video/mp4")
+    media = await upload(edge, alice, mp4(320, 240), "video/mp4")
     assert media["mediaType"] == "MEDIA_TYPE_VIDEO_MP4" and media["state"] == "MEDIA_STATE_READY"
+    assert (media["width"], media["height"]) == (320, 240)
 
 
 async def test_only_the_owner_completes_and_sees_pending_media(

@@ -17,10 +17,7 @@ from services.media.repository import MediaStore
 from services.media.storage import ObjectStore
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
-from services.shared.config import AuthSettings, S3Settings, ScyllaSettings, WorkerLeaseSettings
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.ids import IdGenerator
-from services.shared.worker_lease import WorkerLease
+from services.shared.config import AuthSettings, S3Settings, ScyllaSettings
 from tests.conftest import MakeAccount
 from tests.e2e.test_media_edge import png
 
@@ -43,15 +40,11 @@ async def media_internal(stack_env: dict[str, str]) -> AsyncIterator[
 
 
 @pytest.fixture
-async def parts(stack_env: dict[str, str]) -> AsyncIterator[
-        tuple[MediaStore, ObjectStore, IdGenerator]]:
-    """The service's objects in-process: another replica, with a worker id of its own."""
+async def parts(stack_env: dict[str, str]) -> AsyncIterator[tuple[MediaStore, ObjectStore]]:
+    """The service's objects in-process: another replica."""
     cql = await Cql.connect(ScyllaSettings())
     objects = ObjectStore(S3Settings(), threads=2)
-    lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "media"),
-                                    WorkerLeaseSettings())
-    yield await MediaStore.open(cql), objects, IdGenerator(lease)
-    await lease.stop()
+    yield await MediaStore.open(cql), objects
     objects.close()
     await cql.close()
 
@@ -93,9 +86,9 @@ async def test_batch_get_is_internal_keeps_order_and_skips_unknown(
 
 
 async def test_sweeper_deletes_abandoned_uploads_only(
-        parts: tuple[MediaStore, ObjectStore, IdGenerator]) -> None:
-    store, objects, ids = parts
-    library = MediaLibrary(store, objects, ids, upload_url_seconds=60)
+        parts: tuple[MediaStore, ObjectStore]) -> None:
+    store, objects = parts
+    library = MediaLibrary(store, objects, upload_url_seconds=60)
     owner = 999_000_000 + datetime.now(UTC).microsecond
     data = png()
     abandoned = await library.create_upload(owner, "image/png", len(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +19,7 @@ from services.ratelimit.server import RatelimitSettings, build
 from services.shared.server import create_server
 
 RLS = rls_pb2.RateLimitResponse
-TOKEN = (("x-internal-token", "local-internal-token"),)
+TOKEN = (("x-internal-token", os.environ["INTERNAL_TOKEN"]),)  # tests/conftest.py
 RULES = """
 domain: edge
 descriptors:

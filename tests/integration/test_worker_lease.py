@@ -178,6 +178,7 @@ async def test_the_services_hold_leases_and_issue_ids_under_them(
     finally:
         await cql.close()
     tweets = {r["owner"].split(":")[1] for r in rows if r["namespace"] == "tweets"}
-    # One lease per tweets process (each a pid of its own), and media and messages too.
+    # One lease per tweets process (each a pid of its own), and messages too
+    # (media ids are random, so media holds none).
     assert len(tweets) >= topology.load().processes["tweets"]
-    assert {"media", "messages"} <= {r["namespace"] for r in rows}
+    assert "messages" in {r["namespace"] for r in rows}

@@ -125,12 +125,12 @@ def test_default_secret_comes_from_the_internal_token(monkeypatch: pytest.Monkey
     from services.shared import cursor
 
     cursor.default_secret.cache_clear()
-    monkeypatch.setenv("INTERNAL_TOKEN", "one")
+    monkeypatch.setenv("INTERNAL_TOKEN", "one" * 16)
     one = ListCursor("test.ids", LastId).encode(7, LastId(5))
     cursor.default_secret.cache_clear()
-    monkeypatch.setenv("INTERNAL_TOKEN", "two")
+    monkeypatch.setenv("INTERNAL_TOKEN", "two" * 16)
     try:
         rejected(ListCursor("test.ids", LastId), one)
-        assert b"two" not in cursor.default_secret()
+        assert b"two" * 16 not in cursor.default_secret()
     finally:
         cursor.default_secret.cache_clear()

@@ -78,8 +78,10 @@ class MediaServiceServicer:
         and returns a presigned URL to upload the bytes to.
 
         The URL is signed for exactly the declared Content-Type and size (and the
-        upload_headers), so S3 refuses a different type or length; it expires
-        after expires_at. Uploads never completed are deleted after a day.
+        upload_headers, among them `If-None-Match: *`), so S3 refuses a different
+        type or length, and any second upload: the URL writes once, and never
+        after CompleteUpload. It expires after expires_at. Uploads never
+        completed are deleted after a day.
 
         INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
         not positive or over the limit for the type (JPEG, PNG, GIF and WebP
@@ -92,8 +94,9 @@ class MediaServiceServicer:
     def CompleteUpload(self, request, context):
         """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
         exist, have the declared size, and its bytes must be of the declared type
-        (checked from the file's content, not its name); width and height are read
-        from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+        (checked from the file's content, not its name: images are decoded, MP4
+        files must be well-formed throughout); width and height are read from it.
+        The bytes stored are exactly those validated. Location metadata (EXIF GPS, XMP) is stripped from images, which
         may change size_bytes. Idempotent: completing READY media returns it
         unchanged.
 
@@ -108,10 +111,10 @@ class MediaServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetMedia(self, request, context):
-        """Reads a media item's metadata with a download URL.
+        """Reads a media item's metadata with a download URL: for its owner only.
+        Everyone else reads media through the tweets it is attached to.
 
-        NOT_FOUND if the media does not exist, or is not READY and the caller is
-        not its owner.
+        NOT_FOUND if the media does not exist or belongs to another user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -45,8 +45,10 @@ class MediaServiceStub:
     and returns a presigned URL to upload the bytes to.
 
     The URL is signed for exactly the declared Content-Type and size (and the
-    upload_headers), so S3 refuses a different type or length; it expires
-    after expires_at. Uploads never completed are deleted after a day.
+    upload_headers, among them `If-None-Match: *`), so S3 refuses a different
+    type or length, and any second upload: the URL writes once, and never
+    after CompleteUpload. It expires after expires_at. Uploads never
+    completed are deleted after a day.
 
     INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
     not positive or over the limit for the type (JPEG, PNG, GIF and WebP
@@ -55,8 +57,9 @@ class MediaServiceStub:
     CompleteUpload: _grpc.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.CompleteUploadResponse]
     """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
     exist, have the declared size, and its bytes must be of the declared type
-    (checked from the file's content, not its name); width and height are read
-    from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+    (checked from the file's content, not its name: images are decoded, MP4
+    files must be well-formed throughout); width and height are read from it.
+    The bytes stored are exactly those validated. Location metadata (EXIF GPS, XMP) is stripped from images, which
     may change size_bytes. Idempotent: completing READY media returns it
     unchanged.
 
@@ -67,10 +70,10 @@ class MediaServiceStub:
     object is removed).
     """
     GetMedia: _grpc.UnaryUnaryMultiCallable[_media_pb2.GetMediaRequest, _media_pb2.GetMediaResponse]
-    """Reads a media item's metadata with a download URL.
+    """Reads a media item's metadata with a download URL: for its owner only.
+    Everyone else reads media through the tweets it is attached to.
 
-    NOT_FOUND if the media does not exist, or is not READY and the caller is
-    not its owner.
+    NOT_FOUND if the media does not exist or belongs to another user.
     """
     BatchGetMedia: _grpc.UnaryUnaryMultiCallable[_media_pb2.BatchGetMediaRequest, _media_pb2.BatchGetMediaResponse]
     """Internal: reads up to 100 media items by id, in any state, for the tweets
@@ -98,8 +101,10 @@ class MediaServiceAsyncStub(MediaServiceStub):
     and returns a presigned URL to upload the bytes to.
 
     The URL is signed for exactly the declared Content-Type and size (and the
-    upload_headers), so S3 refuses a different type or length; it expires
-    after expires_at. Uploads never completed are deleted after a day.
+    upload_headers, among them `If-None-Match: *`), so S3 refuses a different
+    type or length, and any second upload: the URL writes once, and never
+    after CompleteUpload. It expires after expires_at. Uploads never
+    completed are deleted after a day.
 
     INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
     not positive or over the limit for the type (JPEG, PNG, GIF and WebP
@@ -108,8 +113,9 @@ class MediaServiceAsyncStub(MediaServiceStub):
     CompleteUpload: _aio.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.CompleteUploadResponse]  # type: ignore[assignment]
     """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
     exist, have the declared size, and its bytes must be of the declared type
-    (checked from the file's content, not its name); width and height are read
-    from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+    (checked from the file's content, not its name: images are decoded, MP4
+    files must be well-formed throughout); width and height are read from it.
+    The bytes stored are exactly those validated. Location metadata (EXIF GPS, XMP) is stripped from images, which
     may change size_bytes. Idempotent: completing READY media returns it
     unchanged.
 
@@ -120,10 +126,10 @@ class MediaServiceAsyncStub(MediaServiceStub):
     object is removed).
     """
     GetMedia: _aio.UnaryUnaryMultiCallable[_media_pb2.GetMediaRequest, _media_pb2.GetMediaResponse]  # type: ignore[assignment]
-    """Reads a media item's metadata with a download URL.
+    """Reads a media item's metadata with a download URL: for its owner only.
+    Everyone else reads media through the tweets it is attached to.
 
-    NOT_FOUND if the media does not exist, or is not READY and the caller is
-    not its owner.
+    NOT_FOUND if the media does not exist or belongs to another user.
     """
     BatchGetMedia: _aio.UnaryUnaryMultiCallable[_media_pb2.BatchGetMediaRequest, _media_pb2.BatchGetMediaResponse]  # type: ignore[assignment]
     """Internal: reads up to 100 media items by id, in any state, for the tweets
@@ -154,8 +160,10 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         and returns a presigned URL to upload the bytes to.
 
         The URL is signed for exactly the declared Content-Type and size (and the
-        upload_headers), so S3 refuses a different type or length; it expires
-        after expires_at. Uploads never completed are deleted after a day.
+        upload_headers, among them `If-None-Match: *`), so S3 refuses a different
+        type or length, and any second upload: the URL writes once, and never
+        after CompleteUpload. It expires after expires_at. Uploads never
+        completed are deleted after a day.
 
         INVALID_ARGUMENT for an unsupported content_type or a size_bytes that is
         not positive or over the limit for the type (JPEG, PNG, GIF and WebP
@@ -170,8 +178,9 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_media_pb2.CompleteUploadResponse, _abc.Awaitable[_media_pb2.CompleteUploadResponse]]:
         """Validates an uploaded file and marks it MEDIA_STATE_READY: the object must
         exist, have the declared size, and its bytes must be of the declared type
-        (checked from the file's content, not its name); width and height are read
-        from it. Location metadata (EXIF GPS, XMP) is stripped from images, which
+        (checked from the file's content, not its name: images are decoded, MP4
+        files must be well-formed throughout); width and height are read from it.
+        The bytes stored are exactly those validated. Location metadata (EXIF GPS, XMP) is stripped from images, which
         may change size_bytes. Idempotent: completing READY media returns it
         unchanged.
 
@@ -188,10 +197,10 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _media_pb2.GetMediaRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_media_pb2.GetMediaResponse, _abc.Awaitable[_media_pb2.GetMediaResponse]]:
-        """Reads a media item's metadata with a download URL.
+        """Reads a media item's metadata with a download URL: for its owner only.
+        Everyone else reads media through the tweets it is attached to.
 
-        NOT_FOUND if the media does not exist, or is not READY and the caller is
-        not its owner.
+        NOT_FOUND if the media does not exist or belongs to another user.
         """
 
     @_abc_1.abstractmethod
