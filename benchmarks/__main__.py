@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from benchmarks import (
@@ -36,6 +37,9 @@ LONG = {"soak"}
 
 def main(argv: list[str]) -> int:
     env = contract.build(topology.load())
+    # What the services read (the internal token among it), for the clients
+    # the benchmarks build from the same settings classes.
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     chosen = argv[1:] or [s for s in SUITES if s not in LONG]
     for name in chosen:
         print(f"== {name}", flush=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from stack import contract, topology
 from tests.chaos import faults
@@ -24,6 +25,8 @@ def main() -> int:
     chosen = [f for f in faults.ALL
               if not args.only or f.program in args.only.split(",")]
     env = contract.build(topology.load())
+    # What the services read (the internal token among it) for the tools we use.
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     report = asyncio.run(chaos(env, chosen, rate=args.rate, hold=args.hold, tail=args.tail))
     print(report.table())
     print("chaos: PASSED" if report.passed else "chaos: FAILED")
