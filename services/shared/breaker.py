@@ -17,7 +17,7 @@ from enum import Enum
 from prometheus_client import Gauge
 
 from services.shared import failures
-from services.shared.errors import DomainError, Unavailable
+from services.shared.errors import Unavailable
 
 BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the breaker refuses calls.", ["name"])
 
@@ -61,6 +61,11 @@ class CircuitBreaker:
         self._probing = False
         BREAKER_OPEN.labels(self.name).set(0)
 
+    def abandoned(self) -> None:
+        """A call it let through ended with no verdict (cancelled): a probe
+        must not hold the half-open breaker shut for good."""
+        self._probing = False
+
     def failed(self) -> None:
         self._failures += 1
         self._probing = False
@@ -79,9 +84,12 @@ async def guarded(breaker: CircuitBreaker, what: str) -> AsyncIterator[None]:
     try:
         yield
     except Exception as exc:
-        if isinstance(exc, DomainError) or failures.outage(exc) is None:
-            breaker.succeeded()
-        else:
+        if failures.is_outage_error(exc):
             breaker.failed()
+        else:
+            breaker.succeeded()
+        raise
+    except BaseException:  # cancelled: the dependency said nothing either way
+        breaker.abandoned()
         raise
     breaker.succeeded()

@@ -14,8 +14,7 @@ from typing import Any
 import grpc
 
 from services.shared import deadline, failures
-from services.shared.breaker import CircuitBreaker
-from services.shared.errors import Unavailable
+from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.interceptor import INTERNAL_TOKEN_HEADER
 
 # A peer call takes at most this long unless its caller's deadline is shorter.
@@ -65,20 +64,15 @@ class _PeerPolicy(grpc.aio.UnaryUnaryClientInterceptor):
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         timeout = deadline.bounded(details.timeout or DEFAULT_TIMEOUT_SECONDS)
-        if not self.breaker.allow():
-            raise Unavailable(f"the {self._peer} service is unavailable; try again shortly")
         details = grpc.aio.ClientCallDetails(details.method, timeout, details.metadata,
                                              details.credentials, details.wait_for_ready)
-        try:
-            response = await (await continuation(details, request))
-        except grpc.aio.AioRpcError as exc:
-            if failures.is_outage(exc.code()):
-                self.breaker.failed()
-            else:
-                self.breaker.succeeded()  # it answered: it is up
-            raise failures.from_peer(exc) from exc
-        self.breaker.succeeded()
-        return response
+        async with guarded(self.breaker, f"the {self._peer} service"):
+            try:
+                return await (await continuation(details, request))
+            except grpc.aio.AioRpcError as exc:
+                # UNAVAILABLE and DEADLINE_EXCEEDED count against the breaker;
+                # any other answer shows the peer is up.
+                raise failures.from_peer(exc) from exc
 
 
 def internal_channel(address: str, internal_token: str, *, peer: str | None = None,

@@ -110,11 +110,6 @@ _KEPT: dict[grpc.StatusCode, type[errors.DomainError]] = {
 }
 
 
-def is_outage(code: grpc.StatusCode) -> bool:
-    """Whether a peer's answer says it is down or slow (what a breaker counts)."""
-    return code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-
-
 def from_peer(exc: grpc.aio.AioRpcError) -> errors.DomainError | UnexpectedPeerError:
     """A peer's failure as our own: same meaning, same code. INTERNAL, UNKNOWN,
     UNIMPLEMENTED and the like are a bug on one side: they become an

@@ -7,6 +7,7 @@ never INTERNAL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +23,7 @@ from cassandra.cluster import Cluster
 from psycopg_pool import AsyncConnectionPool
 
 from services.shared import deadline, errors, failures
+from services.shared.breaker import CircuitBreaker, State, guarded
 from services.shared.clients import internal_channel
 from services.shared.interceptor import Access, ServiceInterceptor
 
@@ -206,3 +208,27 @@ async def test_the_breaker_opens_on_a_failing_peer_and_probes_it_later(
         with pytest.raises(errors.NotFound):  # an answer, not an outage: stays closed
             await call(channel, "not_found")
         assert await call(channel, "ok") == b"ok"
+
+
+async def test_a_cancelled_probe_does_not_hold_the_breaker_shut() -> None:
+    breaker = CircuitBreaker("unit", failures=1, reset_seconds=0.05)
+    with pytest.raises(ConnectionRefusedError):
+        async with guarded(breaker, "the store"):
+            raise ConnectionRefusedError
+    with pytest.raises(errors.Unavailable):  # open: refused at once
+        async with guarded(breaker, "the store"):
+            pass
+    await asyncio.sleep(0.06)
+
+    async def probe_that_hangs() -> None:
+        async with guarded(breaker, "the store"):
+            await asyncio.sleep(10)
+
+    probe = asyncio.create_task(probe_that_hangs())
+    await asyncio.sleep(0.01)
+    probe.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await probe
+    async with guarded(breaker, "the store"):  # the next call probes again
+        pass
+    assert breaker.state is State.CLOSED

@@ -1,4 +1,4 @@
--- depends: 0003_users_worker_leases
+-- depends: 0004_users_session_revocation
 -- login_failures is keyed on the account a login name resolves to
 -- ("user:<id>", or "name:<name>" for a name that is no account's; see
 -- services/users/login_throttle.py), and purged once its rows no longer count:
