@@ -111,7 +111,14 @@ async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
                 await handler(msg.subject, msg.data, progress)
                 break
             except Exception as exc:
-                if failures.is_outage_error(exc) and not stop.is_set():
+                outage = failures.is_outage_error(exc)
+                if outage and stop.is_set():
+                    # Shutting down mid-outage: hand the event back untouched
+                    # (another replica, or this one restarted, takes it).
+                    with contextlib.suppress(Exception):
+                        await msg.nak()
+                    return
+                if outage:
                     # A store or peer is down: the event is fine, so it keeps
                     # its delivery budget (max_deliver is for events that fail
                     # on their own). Hold it and try again; the batch in hand
