@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, MakeAccount
+from tests.support.users import Account, MakeAccount
 
 pytestmark = pytest.mark.e2e
 

@@ -11,12 +11,10 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from tests.e2e.test_users_edge import assert_error, new_user
+from tests.support.edge import assert_error
+from tests.support.users import User, new_user
 
 pytestmark = pytest.mark.e2e
-
-User = dict[str, Any]
-
 
 async def tweet(edge: httpx.AsyncClient, user: User, content: str = "hello",
                 **extra: Any) -> dict[str, Any]:

@@ -5,9 +5,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import psycopg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
 from services.shared import consumer
 from services.shared import events as jetstream
 from services.shared.consumer import ConsumerSpec, Progress
+from tests.support.wait import eventually
+
+
+async def consumer_bound(js: JetStreamContext, durable: str) -> None:
+    """Until the runner has created its durable consumer (events published
+    before that would not be delivered to it)."""
+    async def exists() -> bool:
+        await js.consumer_info(jetstream.STREAM, durable)
+        return True
+    await eventually(exists, within=10, what=f"consumer {durable}", ignoring=(NotFoundError,))
 
 
 async def test_poison_message_goes_to_dead_letter_after_bounded_attempts(
@@ -30,7 +44,7 @@ async def test_poison_message_goes_to_dead_letter_after_bounded_attempts(
                         ack_wait_seconds=5, max_deliver=3, retry_base_seconds=0.05)
     runner = asyncio.create_task(consumer.run(js, spec, stop))
     try:
-        await asyncio.sleep(0.3)
+        await consumer_bound(js, durable)
         await js.publish(subject, b"poison", headers={"Nats-Msg-Id": uuid.uuid4().hex})
         await js.publish(subject, b"fine", headers={"Nats-Msg-Id": uuid.uuid4().hex})
         msg = await dead.next_msg(timeout=15)
@@ -61,8 +75,6 @@ async def test_an_outage_longer_than_the_redelivery_budget_loses_no_event(
         stack_env: dict[str, str]) -> None:
     """A handler whose store is down fails far more often than max_deliver;
     the event is held, not dead-lettered, and handled once the store is back."""
-    import psycopg
-
     nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
     tag = uuid.uuid4().hex[:8]
     subject, durable = f"twitter.test{tag}.event", f"test-{tag}"
@@ -83,12 +95,12 @@ async def test_an_outage_longer_than_the_redelivery_budget_loses_no_event(
                         outage_retry_seconds=0.05, outage_retry_max_seconds=0.2)
     runner = asyncio.create_task(consumer.run(js, spec, stop))
     try:
-        await asyncio.sleep(0.3)
+        await consumer_bound(js, durable)
         await js.publish(subject, b"event", headers={"Nats-Msg-Id": uuid.uuid4().hex})
-        for _ in range(300):
-            if handled:
-                break
-            await asyncio.sleep(0.1)
+
+        async def done() -> bool:
+            return bool(handled)
+        await eventually(done, within=30, every=0.1, what="the event handled")
         assert handled == [b"event"]
         assert len(failures) == 8  # well past max_deliver=3
         assert not dead.pending_msgs  # nothing dead-lettered

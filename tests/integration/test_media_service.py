@@ -18,8 +18,8 @@ from services.media.storage import ObjectStore
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings, S3Settings, ScyllaSettings
-from tests.conftest import MakeAccount
-from tests.e2e.test_media_edge import png
+from tests.support.media import png
+from tests.support.users import MakeAccount
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from services.messages.server import MessagesSettings, build
 from services.shared.cassandra import Cql
 from services.shared.config import ScyllaSettings
 from services.shared.server import create_server
-from tests.conftest import Account, MakeAccount
+from tests.support.users import Account, MakeAccount
 
 
 @pytest.fixture(scope="session")

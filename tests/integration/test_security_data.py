@@ -20,7 +20,7 @@ from services.shared.peers import TweetsClient
 from services.timeline.live import LiveHub, StreamLimits
 from services.timeline.live_slots import StreamSlots
 from services.users.retention import Retention
-from tests.conftest import MakeAccount
+from tests.support.users import MakeAccount
 
 NOW = datetime.now(UTC)
 

@@ -21,23 +21,11 @@ from services.shared.auth import set_caller
 from services.shared.errors import FailedPrecondition
 from services.shared.ids import IdGenerator
 from services.tweets.server import Components
-from tests.conftest import Account, MakeAccount
-from tests.integration.conftest import FlakyPublisher
+from tests.support.tweets import FlakyPublisher, get, post
+from tests.support.users import Account, MakeAccount
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
-
-
-async def post(tweets: Stub, who: Account, content: str = "hello", reply_to: int = 0
-               ) -> tweets_pb2.Tweet:
-    response = await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(
-        content=content, reply_to_tweet_id=reply_to), metadata=who.metadata)
-    return response.tweet
-
-
-async def get(tweets: Stub, who: Account, tweet_id: int) -> tweets_pb2.Tweet:
-    return (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet_id),
-                                  metadata=who.metadata)).tweet
 
 
 async def all_likers(tweets: Stub, who: Account, tweet_id: int) -> list[int]:

@@ -11,7 +11,7 @@ import pytest
 from twitter.users.v1 import events_pb2, users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
-from tests.conftest import PASSWORD, Account, MakeAccount, unique_name
+from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 
 
 def code_of(exc: pytest.ExceptionInfo[grpc.aio.AioRpcError]) -> grpc.StatusCode:

@@ -125,7 +125,7 @@ async def _behave(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes
     if kind == "unavailable":
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable")
     if kind == "slow":
-        await asyncio.sleep(2)
+        await asyncio.sleep(2)  # slower than the caller's deadline, by design
     if kind == "store_down":  # a handler whose store is down
         await psycopg.AsyncConnection.connect(f"postgresql://x@127.0.0.1:{closed_port()}/x")
     return b"ok"
@@ -201,7 +201,7 @@ async def test_the_breaker_opens_on_a_failing_peer_and_probes_it_later(
         with pytest.raises(errors.Unavailable, match="test service is unavailable"):
             await call(channel, "ok")
         assert len(seen) == sent  # refused without a request
-        await asyncio.sleep(1.1)  # the breaker lets a probe through
+        await asyncio.sleep(1.1)  # out of its open period the breaker lets a probe through
         assert await call(channel, "ok") == b"ok"
         with pytest.raises(errors.NotFound):  # an answer, not an outage: stays closed
             await call(channel, "not_found")

@@ -9,7 +9,7 @@ from PIL import Image
 
 from services.media import images
 from services.media.domain import MediaType
-from tests.mpo import frames_gps, jpeg_with_exif, mpo_with_gps_in_second_image
+from tests.support.mpo import frames_gps, jpeg_with_exif, mpo_with_gps_in_second_image
 
 
 def test_gps_in_the_second_image_is_removed_and_the_index_rewritten() -> None:
