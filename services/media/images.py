@@ -283,8 +283,9 @@ def _strip_webp(data: bytes) -> bytes | None:
         return None
     has_xmp = any(k == b"XMP " for k, _ in chunks)
     body = b"WEBP"
-    for kind, payload in chunks:
-        if kind == b"VP8X" and payload and not has_xmp:
-            payload = bytes([payload[0] & ~0x04]) + payload[1:]  # the XMP flag
+    for kind, chunk in chunks:
+        payload = chunk
+        if kind == b"VP8X" and chunk and not has_xmp:
+            payload = bytes([chunk[0] & ~0x04]) + chunk[1:]  # the XMP flag
         body += kind + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
     return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -23,6 +23,7 @@ import psycopg
 import psycopg.errors
 import psycopg_pool
 import redis.exceptions
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.shared import errors
@@ -131,8 +132,6 @@ def from_peer(exc: grpc.aio.AioRpcError) -> errors.DomainError | UnexpectedPeerE
 
 
 def _violations(exc: grpc.aio.AioRpcError) -> list[errors.FieldViolation]:
-    from google.rpc import error_details_pb2
-
     status = rpc_status.from_call(exc)
     found: list[errors.FieldViolation] = []
     for detail in status.details if status else ():
