@@ -178,7 +178,8 @@ async def test_services_trust_identity_only_from_the_edge(
                                            "x-edge-token": real_edge_token}), 401, 16)
     r = await edge.patch(f"/v1/users/{alice.user_id}", json={"bio": "edge"},
                          headers=alice.bearer)
-    assert r.status_code == 200 and r.json()["user"]["bio"] == "edge", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["bio"] == "edge"
     # Straight to the service: without the edge's token x-user-id is ignored and
     # the JWT is verified as before.
     async with grpc.aio.insecure_channel(stack_env["USERS_ADDR"]) as channel:
@@ -305,12 +306,14 @@ async def test_writes_are_limited_per_verified_user(
         r = await follow(alice, spoof=bob)
         assert r.status_code == 200, r.text
         remaining.append(int(r.headers["x-ratelimit-remaining"]))
-    assert remaining[0] == 29 and remaining[-1] == 0
+    assert remaining[0] == 29
+    assert remaining[-1] == 0
     assert 'name="op=FollowUser/user_id"' in r.headers["x-ratelimit-limit"]
     assert_rate_limited(await follow(alice), "op=FollowUser/user_id")
     # bob, whose id alice sent as x-user-id, is untouched, from the same address
     r = await follow(bob)
-    assert r.status_code == 200 and r.headers["x-ratelimit-remaining"] == "29"
+    assert r.status_code == 200
+    assert r.headers["x-ratelimit-remaining"] == "29"
     # other writes of alice have budgets of their own
     r = await client.patch(f"/v1/users/{alice.user_id}", json={"bio": "hi"},
                            headers=alice.bearer)
@@ -332,7 +335,8 @@ async def test_eleventh_tweet_in_a_minute_is_429(
                                           headers=alice.bearer), "op=CreateTweet/user_id")
     # bob is unaffected, and alice's replies have a budget of their own (20)
     r = await client.post("/v1/tweets", json={"content": "hi"}, headers=bob.bearer)
-    assert r.status_code == 200 and r.headers["x-ratelimit-remaining"] == "9"
+    assert r.status_code == 200
+    assert r.headers["x-ratelimit-remaining"] == "9"
     for i in range(20):
         r = await client.post("/v1/tweets", json={"content": f"re {i}",
                                                   "replyToTweetId": first},

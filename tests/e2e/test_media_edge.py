@@ -37,7 +37,8 @@ async def test_png_upload_complete_and_read_back(edge: httpx.AsyncClient,
     assert media["downloadUrlExpiresAt"]
 
     again = await complete(edge, alice, started["mediaId"])  # idempotent
-    assert again.status_code == 200 and again.json()["media"]["state"] == "MEDIA_STATE_READY"
+    assert again.status_code == 200
+    assert again.json()["media"]["state"] == "MEDIA_STATE_READY"
 
     # Only the owner reads media by id (others through the tweets it is
     # attached to); the download URL serves the bytes.
@@ -47,7 +48,8 @@ async def test_png_upload_complete_and_read_back(edge: httpx.AsyncClient,
     assert read.status_code == 200, read.text
     async with httpx.AsyncClient(timeout=30) as s3:
         got = await s3.get(read.json()["media"]["downloadUrl"])
-    assert got.status_code == 200 and got.content == data
+    assert got.status_code == 200
+    assert got.content == data
     assert got.headers["content-type"] == "image/png"
 
 
@@ -127,7 +129,8 @@ async def test_mp4_is_sniffed_from_its_bytes(edge: httpx.AsyncClient,
                                              make_account: MakeAccount) -> None:
     alice = await make_account("mv")
     media = await upload(edge, alice, mp4(320, 240), "video/mp4")
-    assert media["mediaType"] == "MEDIA_TYPE_VIDEO_MP4" and media["state"] == "MEDIA_STATE_READY"
+    assert media["mediaType"] == "MEDIA_TYPE_VIDEO_MP4"
+    assert media["state"] == "MEDIA_STATE_READY"
     assert (media["width"], media["height"]) == (320, 240)
 
 
@@ -142,7 +145,8 @@ async def test_only_the_owner_completes_and_sees_pending_media(
     peek = await edge.get(f"/v1/media/{started['mediaId']}", headers=mallory.bearer)
     assert peek.status_code == 404  # someone else's PENDING media does not exist for you
     own = await edge.get(f"/v1/media/{started['mediaId']}", headers=alice.bearer)
-    assert own.status_code == 200 and own.json()["media"]["downloadUrl"] == ""
+    assert own.status_code == 200
+    assert own.json()["media"]["downloadUrl"] == ""
     assert (await complete(edge, alice, started["mediaId"])).status_code == 200
 
 
@@ -170,7 +174,8 @@ async def test_attach_png_to_a_tweet_and_read_it_back(edge: httpx.AsyncClient,
     assert (attached["width"], attached["height"]) == (64, 48)
     async with httpx.AsyncClient() as s3:  # the presigned download URL
         downloaded = await s3.get(attached["url"])
-    assert downloaded.status_code == 200 and downloaded.content.startswith(b"\x89PNG")
+    assert downloaded.status_code == 200
+    assert downloaded.content.startswith(b"\x89PNG")
 
 
 async def test_someone_elses_or_unfinished_media_cannot_be_attached(

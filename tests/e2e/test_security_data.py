@@ -211,10 +211,12 @@ async def test_gps_is_stripped_from_every_image_of_an_mpf_jpeg(
     media = await upload(edge, alice, data, "image/jpeg")
     stored = await _download(media["downloadUrl"])
     assert frames_gps(stored) == [False, False]
-    assert trailer not in stored and int(media["sizeBytes"]) == len(stored) < len(data)
+    assert trailer not in stored
+    assert int(media["sizeBytes"]) == len(stored) < len(data)
     with Image.open(io.BytesIO(stored)) as img:
         sizes = [entry["Size"] for entry in img.mpinfo[0xB002]]  # type: ignore[attr-defined]
-        assert img.size == (32, 24) and sum(sizes) == len(stored)  # nothing after the images
+        assert img.size == (32, 24)
+        assert sum(sizes) == len(stored)  # nothing after the images
 
 
 # Finding 8: media ---------------------------------------------------------------------
@@ -242,7 +244,8 @@ async def test_the_upload_url_writes_once(edge: httpx.AsyncClient,
         assert (await put(started, attempt)).status_code == 412
     assert await _download(url) == first
     again = await complete(edge, alice, started["mediaId"])
-    assert again.status_code == 200 and await _download(
+    assert again.status_code == 200
+    assert await _download(
         again.json()["media"]["downloadUrl"]) == first
 
 

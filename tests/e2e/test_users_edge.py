@@ -23,15 +23,19 @@ async def test_sign_up_login_and_read_profile(edge: httpx.AsyncClient) -> None:
                             displayName="Ab Cd")
     assert created.status_code == 200, created.text
     user = created.json()["user"]
-    assert isinstance(user["userId"], str) and int(user["userId"]) > 0  # 64-bit ids as strings
-    assert user["displayName"] == "Ab Cd" and user["followerCount"] == "0"
-    assert "password" not in created.text and "email" not in user
+    assert isinstance(user["userId"], str)  # 64-bit ids as strings
+    assert int(user["userId"]) > 0
+    assert user["displayName"] == "Ab Cd"
+    assert user["followerCount"] == "0"
+    assert "password" not in created.text
+    assert "email" not in user
 
     for login_name in (username.lower(), f"{username}@EXAMPLE.com"):
         tokens = await login(edge, login_name)
         assert tokens.status_code == 200, tokens.text
         body = tokens.json()
-        assert body["tokenType"] == "Bearer" and body["expiresIn"] == 900
+        assert body["tokenType"] == "Bearer"
+        assert body["expiresIn"] == 900
         assert body["userId"] == user["userId"]
     headers = {"Authorization": f"Bearer {body['accessToken']}"}
     by_name = await edge.get(f"/v1/users/by-username/{username.upper()}", headers=headers)
@@ -152,7 +156,8 @@ async def test_follow_lists_and_counts(edge: httpx.AsyncClient) -> None:
 
     r = await edge.delete(f"/v1/users/{alice['userId']}/follow/{bob['userId']}",
                           headers=alice["headers"])
-    assert r.status_code == 200 and r.json()["user"]["followingCount"] == "0"
+    assert r.status_code == 200
+    assert r.json()["user"]["followingCount"] == "0"
     profile = (await edge.get(f"/v1/users/{bob['userId']}", headers=bob["headers"])).json()
     assert profile["user"]["followerCount"] == "1"
 
@@ -198,7 +203,8 @@ async def test_refresh_and_logout_through_the_edge(edge: httpx.AsyncClient) -> N
 
 async def test_jwks_is_public_and_lists_ed25519_keys(edge: httpx.AsyncClient) -> None:
     jwks = (await edge.get("/.well-known/jwks.json")).json()
-    assert jwks["keys"] and all(k["kty"] == "OKP" and k["alg"] == "EdDSA" and k["kid"]
+    assert jwks["keys"]
+    assert all(k["kty"] == "OKP" and k["alg"] == "EdDSA" and k["kid"]
                                 for k in jwks["keys"])
 
 

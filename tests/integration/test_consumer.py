@@ -49,7 +49,8 @@ async def test_poison_message_goes_to_dead_letter_after_bounded_attempts(
         await js.publish(subject, b"fine", headers={"Nats-Msg-Id": uuid.uuid4().hex})
         msg = await dead.next_msg(timeout=15)
         assert msg.data == b"poison"
-        assert msg.headers and msg.headers["Original-Subject"] == subject
+        assert msg.headers
+        assert msg.headers["Original-Subject"] == subject
         assert len(attempts) == 3  # max_deliver, no more
         assert handled == [b"fine"]  # the poison message never blocked the next one
     finally:
@@ -66,7 +67,8 @@ async def test_duplicate_publish_is_stored_once(stack_env: dict[str, str]) -> No
         event_id = uuid.uuid4().hex
         first = await js.publish(subject, b"x", headers={"Nats-Msg-Id": event_id})
         again = await js.publish(subject, b"x", headers={"Nats-Msg-Id": event_id})
-        assert again.duplicate and again.seq == first.seq
+        assert again.duplicate
+        assert again.seq == first.seq
     finally:
         await nc.close()
 

@@ -159,4 +159,5 @@ async def test_retweets_survive_a_killed_process_with_exact_counts_and_no_duplic
         assert len(indexed) == (1 if user in retweeters else 0), user
         for retweet_id in indexed:
             row = await cql.execute(alive, (retweet_id,))
-            assert row and not row[0]["deleted"]
+            assert row
+            assert not row[0]["deleted"]

@@ -244,7 +244,8 @@ async def test_follow_event_reaches_jetstream(stack_env: dict[str, str],
                     break
         assert event.followee_id == b.user_id
         assert event.followee_follower_count == 1
-        assert msg.headers and msg.headers["Nats-Msg-Id"] == event.event_id
+        assert msg.headers
+        assert msg.headers["Nats-Msg-Id"] == event.event_id
         # The event continues the trace of the call that caused it.
         assert msg.headers["traceparent"].split("-")[1] == trace_id
     finally:

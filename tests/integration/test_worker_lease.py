@@ -117,7 +117,9 @@ async def test_a_lease_taken_over_after_expiry_is_dropped_for_a_new_id(
         ids.next_id()
 
     new = await lease.renew()  # finds the lease lost and takes another id
-    assert new != old and lease.worker_id == new and lease.valid()
+    assert new != old
+    assert lease.worker_id == new
+    assert lease.valid()
     assert worker_of(ids.next_id()) == lease.worker_id
     assert not await store.renew(old, lease.owner, 2)  # the thief keeps it
     assert await store.renew(old, thief, 2)
@@ -137,10 +139,12 @@ async def test_a_lease_lost_while_locally_valid_is_never_used_again(
     assert lease.valid()  # the holder cannot know before it renews
 
     new = await lease.renew()
-    assert new != old and lease.worker_id == new
+    assert new != old
+    assert lease.worker_id == new
     after = [ids.next_id() for _ in range(1000)]
     assert {worker_of(i) for i in after} == {new}
-    assert after == sorted(after) and after[0] > before
+    assert after == sorted(after)
+    assert after[0] > before
     await lease.stop()
 
 
@@ -148,19 +152,23 @@ async def test_renewal_keeps_the_worker_id_and_stop_releases_it(store: LeaseStor
     lease = await WorkerLease.start(store, WorkerLeaseSettings(
         worker_lease_ttl_seconds=3, worker_lease_margin_seconds=1))  # renewed every second
     worker, first = lease.worker_id, lease.grant()
-    assert worker is not None and first is not None
+    assert worker is not None
+    assert first is not None
     ids = IdGenerator(lease)
 
     # Time passing is the behaviour under test: the lease must outlive its TTL.
     await asyncio.sleep(4.5)  # one and a half TTLs
     grant = lease.grant()
-    assert lease.worker_id == worker and lease.valid()
-    assert grant is not None and grant.deadline > first.deadline + 2
+    assert lease.worker_id == worker
+    assert lease.valid()
+    assert grant is not None
+    assert grant.deadline > first.deadline + 2
     assert worker_of(ids.next_id()) == worker
     assert not await store.take(worker, new_owner(), 3)
 
     await lease.stop()
-    assert not lease.valid() and lease.worker_id is None
+    assert not lease.valid()
+    assert lease.worker_id is None
     with pytest.raises(Unavailable):
         ids.next_id()
     assert await store.take(worker, new_owner(), 3)  # free at once

@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import boto3
 import botocore.config
+import cassandra
 import grpc
 import nats
 import psycopg
 import pytest
 import redis.asyncio
+import redis.exceptions
 from cassandra.cluster import Cluster
 from psycopg_pool import AsyncConnectionPool
 
@@ -104,8 +106,6 @@ async def test_s3_connection_error_is_unavailable() -> None:
 
 
 def test_timeouts_are_deadline_exceeded_and_bugs_stay_unmapped() -> None:
-    import cassandra
-    import redis.exceptions
     assert isinstance(failures.outage(cassandra.OperationTimedOut()), errors.DeadlineExceeded)
     assert isinstance(failures.outage(redis.exceptions.TimeoutError()), errors.DeadlineExceeded)
     assert isinstance(failures.outage(TimeoutError()), errors.DeadlineExceeded)
