@@ -23,7 +23,7 @@ from benchmarks.accounts import account
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from stack import topology
-from tests.bulk import load_followers
+from tests.support.bulk import load_followers
 
 FOLLOWERS = 10_000
 TWEETS = 20

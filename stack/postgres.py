@@ -20,6 +20,8 @@ from stack.topology import Settings
 
 SUPERUSER = "postgres"
 EXTENSIONS = ("pg_trgm", "citext")
+# A Unix socket path must fit sockaddr_un.sun_path (108 bytes on Linux), with room to spare.
+MAX_SOCKET_PATH = 100
 # Small enough for a 2-core dev box, large enough for seven services' pools and tests.
 SETTINGS = {
     "listen_addresses": "127.0.0.1",
@@ -76,7 +78,7 @@ def _own(path: Path, user: str | None) -> None:
 def init(settings: Settings) -> None:
     data, user = data_dir(settings), os_user()
     sock = socket_dir(settings) / f".s.PGSQL.{settings.ports['PG_PORT']}"
-    if len(str(sock)) > 100:  # sun_path limit
+    if len(str(sock)) > MAX_SOCKET_PATH:
         raise StackError(f"socket path {sock} is too long; use a shorter STACK_DIR")
     for path in (data, socket_dir(settings)):
         _own(path, user)

@@ -11,6 +11,7 @@ import logging
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from http import HTTPStatus
 from typing import Any
 
 from stack import topology
@@ -126,7 +127,7 @@ def grpc_health(addr: str, timeout: float) -> str:
 def edge(env: Mapping[str, str], timeout: float) -> str:
     url = f"{env['EDGE_URL']}/healthz"
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (our URL)
-        if response.status != 200:
+        if response.status != HTTPStatus.OK:
             raise RuntimeError(f"GET {url}: HTTP {response.status}")
     return "GET /healthz 200"
 

@@ -116,11 +116,14 @@ class Settings:
         return self.stack_dir / "logs"
 
 
+MAX_PORT = 65535
+
+
 def _port(environ: Mapping[str, str], var: str, default: int) -> int:
     raw = environ.get(var, "").strip()
     if not raw:
         return default
-    if not re.fullmatch(r"\d{1,5}", raw) or not 0 < int(raw) < 65536:
+    if not re.fullmatch(r"\d{1,5}", raw) or not 0 < int(raw) <= MAX_PORT:
         raise ValueError(f"{var}={raw!r} is not a TCP port")
     return int(raw)
 

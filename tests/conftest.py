@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import grpc
 import httpx
@@ -17,8 +15,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from stack import contract, topology
-
-PASSWORD = "correct horse battery"
+from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 
 # Services and settings need a real internal token: the running stack's (which
 # `make up` generated), or for tests that run without a stack a random one.
@@ -62,31 +59,6 @@ def users(users_channel: grpc.aio.Channel) -> users_pb2_grpc.UserServiceAsyncStu
 @pytest.fixture(scope="session")
 def auth_stub(users_channel: grpc.aio.Channel) -> users_pb2_grpc.AuthServiceAsyncStub:
     return users_pb2_grpc.AuthServiceStub(users_channel)
-
-
-def unique_name(prefix: str = "u") -> str:
-    """A username no other test (or earlier run) uses: at most 15 characters."""
-    return f"{prefix}{uuid.uuid4().hex[:15 - len(prefix)]}"
-
-
-@dataclass(frozen=True)
-class Account:
-    user_id: int
-    username: str
-    email: str
-    access_token: str
-    refresh_token: str
-
-    @property
-    def bearer(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-    @property
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.access_token}"),)
-
-
-MakeAccount = Callable[..., Awaitable[Account]]
 
 
 @pytest.fixture(scope="session")

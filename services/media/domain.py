@@ -56,6 +56,7 @@ _EXTENSIONS = {MediaType.JPEG: "jpg", MediaType.PNG: "png", MediaType.GIF: "gif"
 
 # How many leading bytes `sniff` needs.
 SNIFF_BYTES = 64
+BOX_HEADER_BYTES = 8  # an ISO-BMFF box: 32-bit size, then its 4-byte type
 # ISO base media brands that browsers play as MP4 (H.264/AAC and friends).
 MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
                b"M4V ", b"M4A ", b"dash", b"msnv", b"3gp4", b"3gp5", b"mmp4"}
@@ -136,7 +137,7 @@ def sniff(head: bytes) -> MediaType | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return MediaType.WEBP
     # MP4: the first box is `ftyp` with a major brand we accept.
-    if head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= 8 \
+    if head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= BOX_HEADER_BYTES \
             and head[8:12] in MP4_BRANDS:
         return MediaType.MP4
     return None

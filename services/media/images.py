@@ -95,6 +95,7 @@ def exif_without_gps(exif_bytes: bytes) -> bytes | None:
 # follows the first image (unindexed appended data) is dropped.
 
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+_APP1, _APP2 = 0xE1, 0xE2  # EXIF or XMP; MPF
 _MPF = b"MPF\x00"
 _MP_ENTRY_TAG = 0xB002
 
@@ -157,26 +158,34 @@ def _clean_jpeg_image(data: bytes, start: int) -> _Jpeg:
         if length < 2 or pos + 2 + length > len(data):
             raise _jpeg_invalid()
         segment = data[pos:pos + 2 + length]
-        payload = segment[4:]
+        payload_at = pos + 4
         pos += 2 + length
         if marker == _SOS:  # a scan: its header, then entropy-coded data
             scan_end = _entropy_end(data, pos)
             image.out += segment + data[pos:scan_end]
             pos = scan_end
-            continue
-        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
-            cleaned = exif_without_gps(payload)
-            if cleaned is not None:
-                image.changed = True
-                segment = b"\xff\xe1" + (len(cleaned) + 2).to_bytes(2, "big") + cleaned
-        elif marker == 0xE1 and payload.startswith(_XMP_PREFIXES):
-            image.changed = True
-            continue
-        elif marker == 0xE2 and payload.startswith(_MPF) and image.mpf_at < 0:
-            image.mpf_at, image.mpf_in = len(image.out) + 4, pos - length + 2
-        image.out += segment
+        else:
+            _append_segment(image, marker, segment, payload_at)
     image.end = len(data)  # no EOI: the image runs to the end
     return image
+
+
+def _append_segment(image: _Jpeg, marker: int, segment: bytes, payload_at: int) -> None:
+    """Adds a marker segment (not a scan) to the image: EXIF without GPS, XMP
+    not at all, and an MPF index noted where it lands (`payload_at`: its
+    payload's place in the input)."""
+    payload = segment[4:]
+    if marker == _APP1 and payload.startswith(b"Exif\x00\x00"):
+        cleaned = exif_without_gps(payload)
+        if cleaned is not None:
+            image.changed = True
+            segment = b"\xff\xe1" + (len(cleaned) + 2).to_bytes(2, "big") + cleaned
+    elif marker == _APP1 and payload.startswith(_XMP_PREFIXES):
+        image.changed = True
+        return
+    elif marker == _APP2 and payload.startswith(_MPF) and image.mpf_at < 0:
+        image.mpf_at, image.mpf_in = len(image.out) + 4, payload_at
+    image.out += segment
 
 
 def _mp_entries(app2: bytes) -> tuple[str, int, int] | None:
@@ -283,8 +292,9 @@ def _strip_webp(data: bytes) -> bytes | None:
         return None
     has_xmp = any(k == b"XMP " for k, _ in chunks)
     body = b"WEBP"
-    for kind, payload in chunks:
-        if kind == b"VP8X" and payload and not has_xmp:
-            payload = bytes([payload[0] & ~0x04]) + payload[1:]  # the XMP flag
+    for kind, chunk in chunks:
+        payload = chunk
+        if kind == b"VP8X" and chunk and not has_xmp:
+            payload = bytes([chunk[0] & ~0x04]) + chunk[1:]  # the XMP flag
         body += kind + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
     return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import boto3
@@ -95,7 +96,7 @@ class ObjectStore:
         try:
             out = await self._run(self._s3.head_object, Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            if _status(exc) == 404:
+            if _status(exc) == HTTPStatus.NOT_FOUND:
                 return None
             raise
         return ObjectInfo(size=int(out["ContentLength"]), content_type=out.get("ContentType", ""),

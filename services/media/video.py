@@ -143,15 +143,8 @@ def _track(data: bytes, offset: int, trak: Box) -> _Track:
     return _Track(hdlr[8:12], width, height, offsets)
 
 
-async def inspect_mp4(read_at: ReadAt, size: int) -> tuple[int, int]:
-    """Width and height of the first video track; INVALID_ARGUMENT unless the
-    file is a well-formed MP4 with video (see the module's docstring)."""
-    boxes = await top_level(read_at, size)
-    if not boxes or boxes[0].kind != b"ftyp":
-        raise _invalid("it does not start with a file type box")
-    ftyp = await read_at(boxes[0].payload_start, min(boxes[0].size - boxes[0].header, 64))
-    if ftyp[:4] not in MP4_BRANDS:
-        raise _invalid("its brand is not one we accept")
+async def _movie_box(read_at: ReadAt, boxes: list[Box]) -> tuple[Box, bytes]:
+    """The one movie box (beside media data) and its bytes, bounded in size."""
     moovs = [b for b in boxes if b.kind == b"moov"]
     media = [b for b in boxes if b.kind in (b"mdat", b"moof")]
     if len(moovs) != 1 or not media:
@@ -162,6 +155,19 @@ async def inspect_mp4(read_at: ReadAt, size: int) -> tuple[int, int]:
     data = await read_at(moov.start, moov.size)
     if len(data) != moov.size:
         raise _invalid("its movie box is cut short")
+    return moov, data
+
+
+async def inspect_mp4(read_at: ReadAt, size: int) -> tuple[int, int]:
+    """Width and height of the first video track; INVALID_ARGUMENT unless the
+    file is a well-formed MP4 with video (see the module's docstring)."""
+    boxes = await top_level(read_at, size)
+    if not boxes or boxes[0].kind != b"ftyp":
+        raise _invalid("it does not start with a file type box")
+    ftyp = await read_at(boxes[0].payload_start, min(boxes[0].size - boxes[0].header, 64))
+    if ftyp[:4] not in MP4_BRANDS:
+        raise _invalid("its brand is not one we accept")
+    moov, data = await _movie_box(read_at, boxes)
     found: dict[bytes, list[tuple[Box, bytes]]] = {}
     _walk(data, moov.start, moov, found)
     if b"mvhd" not in found:

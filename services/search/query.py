@@ -53,16 +53,20 @@ def parse(q: str) -> Query:
         if phrase:
             if phrase.strip():
                 query.phrases.append(" ".join(phrase.split()))
-        elif token.startswith("#") and _TAG.fullmatch(token[1:]):
-            query.hashtags.append(token[1:].lower())
-        elif token.startswith("@") and _NAME.fullmatch(token[1:]):
-            query.mentions.append(token[1:])
-        elif token.lower().startswith("from:") and _NAME.fullmatch(token[5:]):
-            query.authors.append(token[5:])
         else:
-            word = token.strip('"')
-            if word:
-                query.words.append(word)
+            _add_token(query, token)
     if query.is_empty:
         raise InvalidArgument.field("q", "has nothing to search for")
     return query
+
+
+def _add_token(query: Query, token: str) -> None:
+    """An unquoted token: an operator when well formed, else a plain word."""
+    if token.startswith("#") and _TAG.fullmatch(token[1:]):
+        query.hashtags.append(token[1:].lower())
+    elif token.startswith("@") and _NAME.fullmatch(token[1:]):
+        query.mentions.append(token[1:])
+    elif token.lower().startswith("from:") and _NAME.fullmatch(token[5:]):
+        query.authors.append(token[5:])
+    elif word := token.strip('"'):
+        query.words.append(word)

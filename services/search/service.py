@@ -16,6 +16,7 @@ from services.shared.errors import InvalidArgument
 from services.shared.peers import TweetsClient, UsersClient
 
 MAX_TRENDS = 50
+MAX_USER_QUERY = 100  # a name or a few words, unlike a tweet query
 
 
 class BackendCursor(NamedTuple):
@@ -66,8 +67,8 @@ class Search:
         text = q.strip()
         if not text:
             raise InvalidArgument.field("q", "must not be empty")
-        if len(text) > 100:
-            raise InvalidArgument.field("q", "must be at most 100 characters")
+        if len(text) > MAX_USER_QUERY:
+            raise InvalidArgument.field("q", f"must be at most {MAX_USER_QUERY} characters")
         check_characters(text)
         req = SEARCH_USERS.request(text, page_size, page_token)
         try:

@@ -23,6 +23,7 @@ import psycopg
 import psycopg.errors
 import psycopg_pool
 import redis.exceptions
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.shared import errors
@@ -73,13 +74,20 @@ def outage(exc: BaseException) -> errors.DomainError | None:
         return errors.DeadlineExceeded(f"{_dependency(exc)} did not answer in time")
     if isinstance(exc, _UNAVAILABLE_LAST):
         return errors.Unavailable(f"{_dependency(exc)} is unavailable; try again shortly")
-    if isinstance(exc, boto.ClientError) and \
-            exc.response.get("Error", {}).get("Code") in _S3_UNAVAILABLE_CODES:
-        return errors.Unavailable("media storage is unavailable; try again shortly")
-    if isinstance(exc, grpc.aio.AioRpcError):
-        mapped = from_peer(exc)
-        return mapped if isinstance(mapped, errors.DomainError) else None
+    if isinstance(exc, boto.ClientError | grpc.aio.AioRpcError):
+        return _answered(exc)
     return None
+
+
+def _answered(exc: boto.ClientError | grpc.aio.AioRpcError) -> errors.DomainError | None:
+    """An answer that says the dependency cannot serve: S3's "slow down", or
+    a peer's status our caller should see."""
+    if isinstance(exc, boto.ClientError):
+        if exc.response.get("Error", {}).get("Code") in _S3_UNAVAILABLE_CODES:
+            return errors.Unavailable("media storage is unavailable; try again shortly")
+        return None
+    mapped = from_peer(exc)
+    return mapped if isinstance(mapped, errors.DomainError) else None
 
 
 def is_outage_error(exc: BaseException) -> bool:
@@ -126,8 +134,6 @@ def from_peer(exc: grpc.aio.AioRpcError) -> errors.DomainError | UnexpectedPeerE
 
 
 def _violations(exc: grpc.aio.AioRpcError) -> list[errors.FieldViolation]:
-    from google.rpc import error_details_pb2
-
     status = rpc_status.from_call(exc)
     found: list[errors.FieldViolation] = []
     for detail in status.details if status else ():

@@ -76,10 +76,8 @@ class IdGenerator:
         if grant is None:
             raise Unavailable("no valid worker id lease")
         with self._lock:
-            now = _now_ms()
-            if now < self._last_ms:
-                # The clock went back (NTP step): keep issuing from the last instant.
-                now = self._last_ms
+            # The clock may have gone back (NTP step): keep issuing from the last instant.
+            now = max(_now_ms(), self._last_ms)
             if grant.worker_id != self._worker_id:
                 # A new worker id (the lease was lost and replaced): start a new
                 # millisecond, so this process's ids keep growing whatever the id.

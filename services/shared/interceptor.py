@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import structlog
+from google.api import annotations_pb2
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -65,8 +66,6 @@ def access_policy(services: list[Any], public: set[str]) -> Callable[[str], Acce
     """Derives each method's access from the contracts: an RPC the edge exposes
     (it has a google.api.http rule) needs a user token unless listed in `public`;
     an RPC without one is internal. Health and reflection are public."""
-    from google.api import annotations_pb2
-
     table: dict[str, Access] = {}
     for service in services:
         for m in service.methods:

@@ -13,6 +13,8 @@ replay of an insert loses to an earlier removal.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from cassandra.query import PreparedStatement
 
 from services.shared.cassandra import Params
@@ -24,28 +26,38 @@ Step = dict[str, int]
 Statement = tuple[PreparedStatement, Params]
 
 
+class Op(IntEnum):
+    """A step's "op": stored in outbox rows as the number, so never renumber."""
+
+    INDEX = 0
+    UNINDEX = 1
+    ADD_REPLY = 2
+    REMOVE_REPLY = 3
+
+
 def index(user: int, tweet: int, kind: Kind, retweet_of: int = 0) -> Step:
-    return {"op": 0, "user": user, "tweet": tweet, "kind": int(kind), "original": retweet_of}
+    return {"op": int(Op.INDEX), "user": user, "tweet": tweet, "kind": int(kind),
+            "original": retweet_of}
 
 
 def unindex(user: int, tweet: int) -> Step:
-    return {"op": 1, "user": user, "tweet": tweet}
+    return {"op": int(Op.UNINDEX), "user": user, "tweet": tweet}
 
 
 def add_reply(parent: int, reply: int) -> Step:
-    return {"op": 2, "parent": parent, "reply": reply}
+    return {"op": int(Op.ADD_REPLY), "parent": parent, "reply": reply}
 
 
 def remove_reply(parent: int, reply: int) -> Step:
-    return {"op": 3, "parent": parent, "reply": reply}
+    return {"op": int(Op.REMOVE_REPLY), "parent": parent, "reply": reply}
 
 
 def undo_step(step: Step) -> Step:
     """The step that takes this one back (for a create the relay fences)."""
     match step:
-        case {"op": 0, "user": user, "tweet": tweet}:
+        case {"op": Op.INDEX, "user": user, "tweet": tweet}:
             return unindex(user, tweet)
-        case {"op": 2, "parent": parent, "reply": reply}:
+        case {"op": Op.ADD_REPLY, "parent": parent, "reply": reply}:
             return remove_reply(parent, reply)
     raise ValueError(f"step {step!r} has no undo")
 
@@ -61,7 +73,7 @@ class FollowUps:
         if not written:
             await self._store.write(self.statements(steps))
         for step in steps:
-            if step["op"] in (2, 3):
+            if step["op"] in (Op.ADD_REPLY, Op.REMOVE_REPLY):
                 await self._counter.settle(step["parent"], RowKind.REPLY, step["reply"])
 
     def statements(self, steps: list[Step]) -> list[Statement]:
@@ -70,12 +82,14 @@ class FollowUps:
     def _statement(self, step: Step) -> Statement:
         store = self._store
         match step:
-            case {"op": 0, "user": user, "tweet": tweet, "kind": kind, "original": original}:
+            case {"op": Op.INDEX, "user": user, "tweet": tweet, "kind": kind,
+                  "original": original}:
                 return store.statement("index", (user, tweet, kind, original, write_time(tweet)))
-            case {"op": 1, "user": user, "tweet": tweet}:
+            case {"op": Op.UNINDEX, "user": user, "tweet": tweet}:
                 return store.statement("unindex", (write_time(tweet) + 1, user, tweet))
-            case {"op": 2 | 3 as op, "parent": parent, "reply": reply}:
-                removed = op == 3
+            case {"op": Op.ADD_REPLY | Op.REMOVE_REPLY as op, "parent": parent,
+                  "reply": reply}:
+                removed = op == Op.REMOVE_REPLY
                 return store.set_pair(parent, RowKind.REPLY, reply, 0, alive=not removed,
                                       at=write_time(reply) + removed)
         raise ValueError(f"unknown follow-up step {step!r}")

@@ -81,6 +81,4 @@ class MediaClient:
                 if len(self._cache) >= MAX_CACHED:
                     self._cache.clear()  # crude but bounded: entries refill on demand
                 self._cache[m.media_id] = (attachment, now)
-        if len(self._cache) > 50_000:
-            self._cache.clear()
         return result

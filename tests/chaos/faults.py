@@ -5,11 +5,11 @@ supervisord answers with a restart (as Kubernetes would)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 from stack import probes
-from tests.stack_control import control, wait_serving
+from tests.support.stack_control import control, wait_serving
+from tests.support.wait import eventually
 
 
 @dataclass(frozen=True)
@@ -50,21 +50,14 @@ SHORT = [ALL[2], ALL[5]]  # redis and a service process: the quick ones
 
 
 async def _ready(name: str, env: dict[str, str], within: float) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            await asyncio.to_thread(probes.INFRA[name], env, 5.0)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
-        else:
-            return
+    async def ready() -> bool:
+        await asyncio.to_thread(probes.INFRA[name], env, 5.0)
+        return True
+    await eventually(ready, within=within, every=0.5, what=f"{name} ready",
+                     ignoring=(Exception,))
 
 
 async def _running(program: str, within: float) -> None:
-    deadline = time.monotonic() + within
-    while "RUNNING" not in await control("status", program):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{program} did not come back")
-        await asyncio.sleep(0.5)
+    async def running() -> bool:
+        return "RUNNING" in await control("status", program)
+    await eventually(running, within=within, every=0.5, what=f"{program} running")

@@ -122,7 +122,7 @@ class Traffic:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             next_at += interval
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))  # the open-loop pace
         if self._in_flight:
             await asyncio.wait(self._in_flight)
 

@@ -99,6 +99,7 @@ async def chaos(env: dict[str, str], faults: list[Fault], *, rate: float = 20.0,
             for fault in faults:
                 phase = Phase(fault, time.monotonic())
                 phases.append(phase)
+                # lead, hold and tail are phases of the run, not waits for an effect
                 await asyncio.sleep(lead)
                 await fault.inject()
                 if fault.kind == "stop":

@@ -132,4 +132,4 @@ async def lost_writes(checker: Checker, ledger: Ledger, settle: float,
         if progress:
             await progress(f"{len(missing)} writes not found yet; looking again")
         pending = list(dict.fromkeys(w for w, _ in missing))
-        await asyncio.sleep(3)
+        await asyncio.sleep(3)  # between full checks, each one many requests

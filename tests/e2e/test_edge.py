@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import re
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -26,8 +25,16 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared.auth import edge_token
 from services.shared.config import AuthSettings
 from stack import topology
-from tests.conftest import PASSWORD, Account, MakeAccount, unique_name
-from tests.e2e.test_users_edge import _b64, _stack_key, _token, assert_error
+from tests.support.edge import (
+    FromIp,
+    assert_error,
+    b64_json,
+    other_ip,
+    signed_token,
+    stack_signing_key,
+)
+from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -35,26 +42,6 @@ REPO = Path(__file__).resolve().parents[2]
 SUPERVISORCTL = [str(REPO / ".venv" / "bin" / "supervisorctl"), "-c",
                  str(topology.load().stack_dir / "supervisord.conf")]
 RL_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
-
-
-def other_ip() -> str:
-    """A loopback address no other test uses (127.0.0.1 is exempt locally)."""
-    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-
-
-@pytest.fixture
-async def from_ip(edge_url: str) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make(ip: str) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=edge_url, timeout=30,
-                                   transport=httpx.AsyncHTTPTransport(local_address=ip))
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        await c.aclose()
 
 
 def supervisor(*args: str) -> str:
@@ -120,14 +107,13 @@ async def test_unavailable_service_is_503_json(edge: httpx.AsyncClient,
         assert "upstream" in body["message"] or body["message"]
     finally:
         supervisor("start", "users")
-    for _ in range(100):
-        if (await edge.get(f"/v1/users/{alice.user_id}",
-                           headers=alice.bearer)).status_code == 200:
-            # the suite's own channel reconnects after its backoff
-            await asyncio.wait_for(users_channel.channel_ready(), 30)
-            return
-        await asyncio.sleep(0.1)
-    pytest.fail("users did not come back")
+
+    async def back() -> bool:
+        r = await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
+        return r.status_code == 200
+    await eventually(back, within=30, every=0.1, what="users serving again")
+    # the suite's own channel reconnects after its backoff
+    await asyncio.wait_for(users_channel.channel_ready(), 30)
 
 
 # --- JWT ---------------------------------------------------------------------------
@@ -137,14 +123,14 @@ async def test_bad_tokens_are_refused_before_the_service(
         edge: httpx.AsyncClient, make_account: MakeAccount,
         stack_env: dict[str, str]) -> None:
     alice = await make_account()
-    kid, key = _stack_key()
+    kid, key = stack_signing_key()
     now = int(time.time())
     claims = {"iss": "twitter-mesh", "aud": "twitter-mesh", "sub": str(alice.user_id),
               "iat": now, "exp": now + 600}
     tokens = {
-        "expired": _token(claims | {"iat": now - 7200, "exp": now - 3600}, key, kid),
-        "forged": _token(claims, Ed25519PrivateKey.generate(), kid),
-        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "expired": signed_token(claims | {"iat": now - 7200, "exp": now - 3600}, key, kid),
+        "forged": signed_token(claims, Ed25519PrivateKey.generate(), kid),
+        "alg none": f"{b64_json({'alg': 'none', 'typ': 'JWT'})}.{b64_json(claims)}.",
     }
     method = "/twitter.users.v1.UserService/GetUser"
     before = users_calls(stack_env, method)
@@ -156,7 +142,7 @@ async def test_bad_tokens_are_refused_before_the_service(
     assert_error(await edge.get(path), 401, 16)
     assert_error(await edge.get(path, headers={"Authorization": "Basic abc"}), 401, 16)
     # A genuine token for another audience is Envoy's 403 (valid, but not for us).
-    other_audience = _token(claims | {"aud": "someone-else"}, key, kid)
+    other_audience = signed_token(claims | {"aud": "someone-else"}, key, kid)
     assert_error(await edge.get(path, headers={"Authorization": f"Bearer {other_audience}"}),
                  403, 7)
     assert users_calls(stack_env, method) == before  # none reached the users service
@@ -192,7 +178,8 @@ async def test_services_trust_identity_only_from_the_edge(
                                            "x-edge-token": real_edge_token}), 401, 16)
     r = await edge.patch(f"/v1/users/{alice.user_id}", json={"bio": "edge"},
                          headers=alice.bearer)
-    assert r.status_code == 200 and r.json()["user"]["bio"] == "edge", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["bio"] == "edge"
     # Straight to the service: without the edge's token x-user-id is ignored and
     # the JWT is verified as before.
     async with grpc.aio.insecure_channel(stack_env["USERS_ADDR"]) as channel:
@@ -278,13 +265,14 @@ async def test_request_id_reaches_the_service(edge: httpx.AsyncClient,
     request_id = response.headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f-]{36}", request_id)
     log = Path(stack_env["STACK_DIR"]) / "logs" / "envoy-access.log"
-    for _ in range(150):  # Envoy flushes access logs every 10 s
-        lines = [json.loads(x) for x in log.read_text().splitlines()[-200:]
-                 if x.startswith("{") and request_id in x]
-        if lines:
-            break
-        await asyncio.sleep(0.1)
-    assert lines and lines[-1]["upstream"] == "users" and lines[-1]["status"] == 200
+
+    async def logged() -> list[dict[str, Any]]:
+        return [json.loads(x) for x in log.read_text().splitlines()[-200:]
+                if x.startswith("{") and request_id in x]
+    # Envoy flushes access logs every 10 s
+    lines = await eventually(logged, within=15, every=0.1, what="the request's access log line")
+    assert lines[-1]["upstream"] == "users"
+    assert lines[-1]["status"] == 200
     assert lines[-1]["user_id"] == str(alice.user_id)
 
 
@@ -302,7 +290,7 @@ async def test_openapi_document_is_served(edge: httpx.AsyncClient) -> None:
 
 
 async def test_writes_are_limited_per_verified_user(
-        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+        from_ip: FromIp, make_account: MakeAccount) -> None:
     """FollowUser: 30 a minute per user. A client-sent x-user-id changes nothing:
     the edge keys on the token's subject."""
     client = from_ip(other_ip())
@@ -318,12 +306,14 @@ async def test_writes_are_limited_per_verified_user(
         r = await follow(alice, spoof=bob)
         assert r.status_code == 200, r.text
         remaining.append(int(r.headers["x-ratelimit-remaining"]))
-    assert remaining[0] == 29 and remaining[-1] == 0
+    assert remaining[0] == 29
+    assert remaining[-1] == 0
     assert 'name="op=FollowUser/user_id"' in r.headers["x-ratelimit-limit"]
     assert_rate_limited(await follow(alice), "op=FollowUser/user_id")
     # bob, whose id alice sent as x-user-id, is untouched, from the same address
     r = await follow(bob)
-    assert r.status_code == 200 and r.headers["x-ratelimit-remaining"] == "29"
+    assert r.status_code == 200
+    assert r.headers["x-ratelimit-remaining"] == "29"
     # other writes of alice have budgets of their own
     r = await client.patch(f"/v1/users/{alice.user_id}", json={"bio": "hi"},
                            headers=alice.bearer)
@@ -331,7 +321,7 @@ async def test_writes_are_limited_per_verified_user(
 
 
 async def test_eleventh_tweet_in_a_minute_is_429(
-        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+        from_ip: FromIp, make_account: MakeAccount) -> None:
     client = from_ip(other_ip())
     alice, bob = await make_account(), await make_account()
     first = None
@@ -345,7 +335,8 @@ async def test_eleventh_tweet_in_a_minute_is_429(
                                           headers=alice.bearer), "op=CreateTweet/user_id")
     # bob is unaffected, and alice's replies have a budget of their own (20)
     r = await client.post("/v1/tweets", json={"content": "hi"}, headers=bob.bearer)
-    assert r.status_code == 200 and r.headers["x-ratelimit-remaining"] == "9"
+    assert r.status_code == 200
+    assert r.headers["x-ratelimit-remaining"] == "9"
     for i in range(20):
         r = await client.post("/v1/tweets", json={"content": f"re {i}",
                                                   "replyToTweetId": first},
@@ -357,7 +348,7 @@ async def test_eleventh_tweet_in_a_minute_is_429(
 
 
 async def test_login_is_limited_per_address(
-        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+        from_ip: FromIp, make_account: MakeAccount) -> None:
     """One address cannot try more than 30 logins a minute. (Per account, the
     users service throttles logins itself, on the account a name resolves to:
     tests/e2e/test_edge_hardening.py.)"""
@@ -377,7 +368,7 @@ async def test_login_is_limited_per_address(
 
 
 async def test_reads_are_limited_per_address_inside_envoy(
-        from_ip: Callable[[str], httpx.AsyncClient], edge: httpx.AsyncClient,
+        from_ip: FromIp, edge: httpx.AsyncClient,
         make_account: MakeAccount) -> None:
     """Reads meet Envoy's local token bucket: 300 a minute locally (1200 in
     production), refilled evenly (5 a second), so a quiet address may burst 300."""
@@ -399,6 +390,7 @@ async def test_reads_are_limited_per_address_inside_envoy(
     # only what refilled meanwhile (5 a second) got through after the burst
     assert extra <= 5 * (time.monotonic() - started) + 2, extra
     assert_rate_limited(r, "300 per minute (remote_address)")
+    # Waiting out the refill is the behaviour under test, not a wait for an effect.
     await asyncio.sleep(int(r.headers["retry-after"]) + 0.2)
     assert (await get()).status_code == 200  # a token came back
     # not even a bad token gets through a drained bucket to the JWT check
@@ -413,7 +405,7 @@ async def test_reads_are_limited_per_address_inside_envoy(
 
 
 async def test_writes_are_limited_per_address_by_the_global_service(
-        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+        from_ip: FromIp, make_account: MakeAccount) -> None:
     """Writes do not use up the read bucket; they count in the global service."""
     client = from_ip(other_ip())
     alice = await make_account()
@@ -424,7 +416,7 @@ async def test_writes_are_limited_per_address_by_the_global_service(
 
 
 async def test_rate_limit_service_down_fails_open(
-        from_ip: Callable[[str], httpx.AsyncClient], make_account: MakeAccount) -> None:
+        from_ip: FromIp, make_account: MakeAccount) -> None:
     """Documented choice (services/ratelimit/server.py, README "Edge"): without
     the ratelimit service requests go through, unlimited and without headers."""
     client = from_ip(other_ip())
@@ -449,9 +441,9 @@ async def test_rate_limit_service_down_fails_open(
     finally:
         supervisor("start", "ratelimit")
     # back: the counts survived in Redis, so alice is still limited
-    for _ in range(100):
+    async def limited() -> httpx.Response | None:
         r = await follow()
-        if r.status_code == 429:
-            break
-        await asyncio.sleep(0.1)
-    assert_rate_limited(r, "op=FollowUser/user_id")
+        return r if r.status_code == 429 else None
+    assert_rate_limited(await eventually(limited, within=15, every=0.1,
+                                         what="the ratelimit service limiting again"),
+                        "op=FollowUser/user_id")

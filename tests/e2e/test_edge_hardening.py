@@ -11,9 +11,7 @@ import asyncio
 import base64
 import http.client
 import json
-import random
 import secrets
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -21,33 +19,12 @@ import httpx
 import pytest
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from tests.conftest import PASSWORD, Account, MakeAccount, unique_name
-from tests.e2e.test_users_edge import assert_error
+from tests.support.edge import FromIp, assert_error, other_ip
+from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 
 pytestmark = pytest.mark.e2e
 
-FromIp = Callable[[str], httpx.AsyncClient]
 WRONG = "not the password"
-
-
-def new_ip() -> str:
-    """A loopback address no other test uses (127.0.0.1 is exempt locally)."""
-    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-
-
-@pytest.fixture
-async def from_ip(edge_url: str) -> AsyncIterator[FromIp]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make(ip: str) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=edge_url, timeout=30,
-                                   transport=httpx.AsyncHTTPTransport(local_address=ip))
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        await c.aclose()
 
 
 async def send(client: httpx.AsyncClient, method: str, path: str, *,
@@ -104,7 +81,7 @@ async def test_other_spellings_of_a_route_are_404(edge: httpx.AsyncClient,
 
 async def test_the_tweet_limit_holds_for_every_spelling(
         from_ip: FromIp, make_account: MakeAccount) -> None:
-    ip = new_ip()
+    ip = other_ip()
     client = from_ip(ip)
     alice = await make_account()
     for i in range(10):
@@ -142,7 +119,7 @@ async def test_login_and_sign_up_limits_hold_for_every_spelling(
         from_ip: FromIp, make_account: MakeAccount) -> None:
     """A token from any account used to open /v1/auth/login/ and /v1/users/
     (jwt_authn's public routes are exact paths), past the per-address limits."""
-    client = from_ip(new_ip())
+    client = from_ip(other_ip())
     alice = await make_account()
     for _ in range(30):  # Login: 30 a minute per address
         r = await client.post("/v1/auth/login", json={"username": unique_name("nobody"),

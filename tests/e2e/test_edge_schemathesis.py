@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.conftest import MakeAccount
+from tests.support.users import MakeAccount
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,6 @@ where 412 is checked; test_edge.py checks the others with the real services.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from twitter.users.v1 import users_pb2_grpc
 
 from edge import render
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -71,13 +71,11 @@ async def edge_in_front(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{edge_port}",
                                      timeout=10) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+
+            async def serving() -> bool:
+                return (await client.get("/healthz")).status_code == 200
+            await eventually(serving, within=10, every=0.1, what="the second Envoy serving",
+                             ignoring=(httpx.TransportError,))
             yield client
     finally:
         envoy.terminate()

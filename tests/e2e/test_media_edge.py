@@ -4,66 +4,16 @@ CompleteUpload validating the bytes, GetMedia with a working download URL."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import Account, MakeAccount
-from tests.mpo import mp4
+from tests.support.media import complete, create, jpeg, png, put, upload
+from tests.support.mpo import GPS_IFD, mp4
+from tests.support.users import MakeAccount
 
 pytestmark = pytest.mark.e2e
-
-GPS_IFD = 0x8825
-
-
-def png(width: int = 40, height: int = 30, *, gps: bool = False) -> bytes:
-    img = Image.new("RGB", (width, height), (30, 120, 200))
-    exif = Image.Exif()
-    exif[0x010F] = "TestCam"  # Make
-    if gps:
-        info = exif.get_ifd(GPS_IFD)
-        info.update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)})
-    out = io.BytesIO()
-    img.save(out, "PNG", exif=exif)
-    return out.getvalue()
-
-
-def jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), (0, 0, 0)).save(out, "JPEG")
-    return out.getvalue()
-
-
-async def create(edge: httpx.AsyncClient, who: Account, content_type: str,
-                 size: int) -> dict[str, Any]:
-    r = await edge.post("/v1/media", json={"contentType": content_type, "sizeBytes": size},
-                        headers=who.bearer)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-async def put(upload: dict[str, Any], data: bytes,
-              headers: dict[str, str] | None = None) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as s3:
-        return await s3.request(upload["uploadMethod"], upload["uploadUrl"], content=data,
-                                headers=headers or upload["uploadHeaders"])
-
-
-async def complete(edge: httpx.AsyncClient, who: Account, media_id: str) -> httpx.Response:
-    return await edge.post(f"/v1/media/{media_id}/complete", json={}, headers=who.bearer)
-
-
-async def upload(edge: httpx.AsyncClient, who: Account, data: bytes,
-                 content_type: str = "image/png") -> dict[str, Any]:
-    started = await create(edge, who, content_type, len(data))
-    assert (await put(started, data)).status_code == 200
-    done = await complete(edge, who, started["mediaId"])
-    assert done.status_code == 200, done.text
-    media: dict[str, Any] = done.json()["media"]
-    return media
 
 
 async def test_png_upload_complete_and_read_back(edge: httpx.AsyncClient,
@@ -87,7 +37,8 @@ async def test_png_upload_complete_and_read_back(edge: httpx.AsyncClient,
     assert media["downloadUrlExpiresAt"]
 
     again = await complete(edge, alice, started["mediaId"])  # idempotent
-    assert again.status_code == 200 and again.json()["media"]["state"] == "MEDIA_STATE_READY"
+    assert again.status_code == 200
+    assert again.json()["media"]["state"] == "MEDIA_STATE_READY"
 
     # Only the owner reads media by id (others through the tweets it is
     # attached to); the download URL serves the bytes.
@@ -97,7 +48,8 @@ async def test_png_upload_complete_and_read_back(edge: httpx.AsyncClient,
     assert read.status_code == 200, read.text
     async with httpx.AsyncClient(timeout=30) as s3:
         got = await s3.get(read.json()["media"]["downloadUrl"])
-    assert got.status_code == 200 and got.content == data
+    assert got.status_code == 200
+    assert got.content == data
     assert got.headers["content-type"] == "image/png"
 
 
@@ -177,7 +129,8 @@ async def test_mp4_is_sniffed_from_its_bytes(edge: httpx.AsyncClient,
                                              make_account: MakeAccount) -> None:
     alice = await make_account("mv")
     media = await upload(edge, alice, mp4(320, 240), "video/mp4")
-    assert media["mediaType"] == "MEDIA_TYPE_VIDEO_MP4" and media["state"] == "MEDIA_STATE_READY"
+    assert media["mediaType"] == "MEDIA_TYPE_VIDEO_MP4"
+    assert media["state"] == "MEDIA_STATE_READY"
     assert (media["width"], media["height"]) == (320, 240)
 
 
@@ -192,7 +145,8 @@ async def test_only_the_owner_completes_and_sees_pending_media(
     peek = await edge.get(f"/v1/media/{started['mediaId']}", headers=mallory.bearer)
     assert peek.status_code == 404  # someone else's PENDING media does not exist for you
     own = await edge.get(f"/v1/media/{started['mediaId']}", headers=alice.bearer)
-    assert own.status_code == 200 and own.json()["media"]["downloadUrl"] == ""
+    assert own.status_code == 200
+    assert own.json()["media"]["downloadUrl"] == ""
     assert (await complete(edge, alice, started["mediaId"])).status_code == 200
 
 
@@ -220,7 +174,8 @@ async def test_attach_png_to_a_tweet_and_read_it_back(edge: httpx.AsyncClient,
     assert (attached["width"], attached["height"]) == (64, 48)
     async with httpx.AsyncClient() as s3:  # the presigned download URL
         downloaded = await s3.get(attached["url"])
-    assert downloaded.status_code == 200 and downloaded.content.startswith(b"\x89PNG")
+    assert downloaded.status_code == 200
+    assert downloaded.content.startswith(b"\x89PNG")
 
 
 async def test_someone_elses_or_unfinished_media_cannot_be_attached(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, MakeAccount
+from tests.support.users import Account, MakeAccount
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +166,8 @@ async def test_unread_counts_under_concurrent_sends_and_mark_read(
     await sent(edge, alice, bob, "my own message is never unread for me")
 
     listed = (await conversations(edge, alice))["conversations"]
-    assert listed[0]["unreadCount"] == 20 and listed[0]["lastReadMessageId"] == "0"
+    assert listed[0]["unreadCount"] == 20
+    assert listed[0]["lastReadMessageId"] == "0"
 
     tenth_newest = ids[9]
     r = await mark_read(edge, alice, bob, str(tenth_newest))
@@ -175,7 +176,8 @@ async def test_unread_counts_under_concurrent_sends_and_mark_read(
     assert r.json()["lastReadMessageId"] == str(tenth_newest)
     # Never backwards: marking an older message changes nothing.
     older = (await mark_read(edge, alice, bob, str(ids[-1]))).json()
-    assert older["unreadCount"] == 9 and older["lastReadMessageId"] == str(tenth_newest)
+    assert older["unreadCount"] == 9
+    assert older["lastReadMessageId"] == str(tenth_newest)
     everything = (await mark_read(edge, alice, bob)).json()
     assert everything.get("unreadCount", 0) == 0
     listed = (await conversations(edge, alice))["conversations"]

@@ -9,7 +9,6 @@ and owner it forges with are the list's own) before forging the wrong type.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import secrets
@@ -21,12 +20,11 @@ import httpx
 import pytest
 
 from services.shared.cursor import MAC_BYTES, Owner, sign
-from tests.e2e.test_users_edge import assert_error, new_user
+from tests.support.edge import assert_error
+from tests.support.users import User, new_user
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.e2e
-
-User = dict[str, Any]
-
 
 @dataclass(frozen=True)
 class Listing:
@@ -65,14 +63,12 @@ async def read(edge: httpx.AsyncClient, listing: Listing, token: str) -> httpx.R
                           params=listing.params | {"pageSize": "1", "pageToken": token})
 
 
-async def first_token(edge: httpx.AsyncClient, listing: Listing, tries: int = 100) -> str:
+async def first_token(edge: httpx.AsyncClient, listing: Listing) -> str:
     """A real next-page token (fanout and indexing are asynchronous: wait for them)."""
-    for _ in range(tries):
-        token: str = (await ok(read(edge, listing, ""))).get("nextPageToken", "")
-        if token:
-            return token
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{listing.path} never gave a second page")
+    async def token() -> str:
+        found: str = (await ok(read(edge, listing, ""))).get("nextPageToken", "")
+        return found
+    return await eventually(token, within=10.0, what=f"a second page of {listing.path}")
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,16 @@ stopped, the answer is 503 with Retry-After, never a 500."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from stack import probes
-from tests.e2e.test_timeline_edge import follow, home_ids, tweet
-from tests.e2e.test_users_edge import new_user
-from tests.stack_control import control
+from tests.support.edge import follow, home_ids, tweet
+from tests.support.stack_control import control
+from tests.support.users import new_user
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -28,16 +28,11 @@ async def reads(edge: httpx.AsyncClient, reader: dict[str, Any],
 
 
 async def wait_ready(name: str, env: dict[str, str], within: float) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            await asyncio.to_thread(probes.INFRA[name], env, 5.0)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(1)
-        else:
-            return
+    async def ready() -> bool:
+        await asyncio.to_thread(probes.INFRA[name], env, 5.0)
+        return True
+    await eventually(ready, within=within, every=1.0, what=f"{name} ready",
+                     ignoring=(Exception,))
 
 
 async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
@@ -74,15 +69,12 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
         await wait_ready("redis", stack_env, 30)
 
     # The services heal by themselves: the driver reconnects within seconds.
-    deadline = time.monotonic() + 120
-    while True:
+    async def healed() -> bool:
         posted_again = await edge.post("/v1/tweets", json={"content": "healed"},
                                        headers=author["headers"])
-        if posted_again.status_code == 200 or time.monotonic() > deadline:
-            break
-        assert posted_again.status_code == 503, posted_again.text
-        await asyncio.sleep(1)
-    assert posted_again.status_code == 200, posted_again.text
+        assert posted_again.status_code in (200, 503), posted_again.text
+        return posted_again.status_code == 200
+    await eventually(healed, within=120, every=1.0, what="a tweet posted after the outage")
     # A restarted Redis is used again without a failed request.
     await control("restart", "redis")
     await wait_ready("redis", stack_env, 30)

@@ -6,20 +6,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
+from twitter.tweets.v1 import events_pb2
 
-from tests.bulk import load_followers
-from tests.e2e.test_users_edge import new_user
+from services.timeline.domain import Entry
+from services.timeline.settings import TimelineSettings
+from services.timeline.store import CELEBRITIES, active_key, home_key
+from tests.support.bulk import load_followers
+from tests.support.edge import follow, home_ids, tweet
+from tests.support.events import TIMELINE_TWEETS, handled
+from tests.support.users import User, new_user
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.e2e
 
-CELEBRITY_THRESHOLD = 20_000  # TimelineSettings.celebrity_threshold on the local stack
+# The local stack runs the timeline with its default threshold.
+CELEBRITY_THRESHOLD: int = TimelineSettings.model_fields["celebrity_threshold"].default
 
 
 @pytest.fixture
@@ -27,36 +33,6 @@ async def redis(stack_env: dict[str, str]) -> Any:
     client = Redis.from_url(stack_env["REDIS_URL"])
     yield client
     await client.aclose()
-
-
-async def tweet(edge: httpx.AsyncClient, user: dict[str, Any], content: str) -> str:
-    r = await edge.post("/v1/tweets", json={"content": content}, headers=user["headers"])
-    assert r.status_code == 200, r.text
-    tweet_id: str = r.json()["tweet"]["tweetId"]
-    return tweet_id
-
-
-async def follow(edge: httpx.AsyncClient, fan: dict[str, Any], star: dict[str, Any]) -> None:
-    r = await edge.post(f"/v1/users/{fan['userId']}/follow",
-                        json={"targetUserId": star["userId"]}, headers=fan["headers"])
-    assert r.status_code == 200, r.text
-
-
-async def home_ids(edge: httpx.AsyncClient, user: dict[str, Any], path: str = "") -> list[str]:
-    r = await edge.get(f"/v1/timeline/{user['userId']}{path}", headers=user["headers"])
-    assert r.status_code == 200, r.text
-    return [e["tweet"]["tweetId"] for e in r.json()["entries"]]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 2.0) -> float:
-    """Polls until check() holds; returns the seconds it took."""
-    started = time.monotonic()
-    while True:
-        if await check():
-            return time.monotonic() - started
-        if time.monotonic() - started > within:
-            raise AssertionError(f"not true within {within} s")
-        await asyncio.sleep(0.05)
 
 
 async def test_followed_tweet_reaches_home_within_two_seconds(edge: httpx.AsyncClient) -> None:
@@ -132,7 +108,8 @@ async def test_returning_inactive_user_gets_a_rebuilt_timeline(
     posted = [await tweet(edge, a, "from a"), await tweet(edge, b, "from b")]
     await home_ids(edge, reader)
     # Inactivity expired and the cache was evicted (or Redis flushed).
-    await redis.delete(f"tl:{reader['userId']}:active", f"tl:{reader['userId']}:home")
+    reader_id = int(reader["userId"])
+    await redis.delete(active_key(reader_id), home_key(reader_id))
     ids = await home_ids(edge, reader)
     assert ids[:2] == list(reversed(posted))
 
@@ -142,7 +119,7 @@ async def test_celebrity_tweets_are_merged_at_read_time(
     star, fan = await new_user(edge), await new_user(edge)
     fake_fans = await asyncio.to_thread(load_followers, stack_env["PG_DSN"],
                                         int(star["userId"]), CELEBRITY_THRESHOLD + 1)
-    await redis.set(f"tl:{fake_fans[0]}:active", "1", ex=600)  # an active fake follower
+    await redis.set(active_key(fake_fans[0]), "1", ex=600)  # an active fake follower
     await home_ids(edge, fan)
     await follow(edge, fan, star)
     tweet_id = await tweet(edge, star, "to my many fans")
@@ -150,12 +127,15 @@ async def test_celebrity_tweets_are_merged_at_read_time(
     async def merged() -> bool:
         return tweet_id in await home_ids(edge, fan)
     await eventually(merged)
-    # Not fanned out on write: the active follower's cache never got it.
-    await asyncio.sleep(0.5)
+    # Not fanned out on write: once the fanout worker has handled the tweet's
+    # event, the active follower's cache still does not hold it.
+    await handled(stack_env["NATS_URL"], TIMELINE_TWEETS, "twitter.tweet.created",
+                  lambda data: str(events_pb2.TweetCreated.FromString(data).tweet_id)
+                  == tweet_id)
     cached: list[bytes] = await redis.zrange(  # type: ignore[assignment]
-        f"tl:{fake_fans[0]}:home", 0, -1)
-    assert not any(m.decode().startswith(f"{tweet_id}:") for m in cached)
-    assert await redis.sismember("tl:celebrities", star["userId"])
+        home_key(fake_fans[0]), 0, -1)
+    assert int(tweet_id) not in {Entry.parse(m).tweet_id for m in cached}
+    assert await redis.sismember(CELEBRITIES, star["userId"])
 
 
 async def test_live_stream_receives_a_new_tweet(edge: httpx.AsyncClient,
@@ -163,23 +143,25 @@ async def test_live_stream_receives_a_new_tweet(edge: httpx.AsyncClient,
     reader, author = await new_user(edge), await new_user(edge)
     await follow(edge, reader, author)
     received: list[dict[str, Any]] = []
+    opened = asyncio.Event()  # the first heartbeat: the stream is registered
 
     async def listen() -> None:
         async with httpx.AsyncClient(base_url=edge_url, timeout=None) as client, \
                 client.stream("GET", f"/v1/timeline/{reader['userId']}/stream",
                               headers=reader["headers"]) as response:
             assert response.status_code == 200
-            async for line in response.aiter_lines():
-                line = line.strip().lstrip("[,").rstrip(",]")
+            async for raw in response.aiter_lines():
+                line = raw.strip().lstrip("[,").rstrip(",]")
                 if not line:
                     continue
                 message = json.loads(line)
                 received.append(message)
+                opened.set()
                 if "entry" in message:
                     return
 
     listener = asyncio.create_task(listen())
-    await asyncio.sleep(0.5)  # let the stream open
+    await asyncio.wait_for(opened.wait(), timeout=5)
     tweet_id = await tweet(edge, author, "live!")
     await asyncio.wait_for(listener, timeout=5)
     assert "heartbeat" in received[0]
@@ -193,14 +175,14 @@ async def test_page_tokens_belong_to_one_users_timeline(edge: httpx.AsyncClient)
     for n in range(4):
         await tweet(edge, author, f"paged {n}")
 
-    async def token(user: dict[str, Any], path: str = "") -> str:
+    async def token(user: User, path: str = "") -> str:
         r = await edge.get(f"/v1/timeline/{user['userId']}{path}?pageSize=1",
                            headers=user["headers"])
         assert r.status_code == 200, r.text
         next_token: str = r.json()["nextPageToken"]
         return next_token
 
-    async def home_with(user: dict[str, Any], page_token: str) -> httpx.Response:
+    async def home_with(user: User, page_token: str) -> httpx.Response:
         return await edge.get(f"/v1/timeline/{user['userId']}",
                               params={"pageSize": 1, "pageToken": page_token},
                               headers=user["headers"])

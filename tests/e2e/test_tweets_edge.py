@@ -11,12 +11,10 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from tests.e2e.test_users_edge import assert_error, new_user
+from tests.support.edge import assert_error
+from tests.support.users import User, new_user
 
 pytestmark = pytest.mark.e2e
-
-User = dict[str, Any]
-
 
 async def tweet(edge: httpx.AsyncClient, user: User, content: str = "hello",
                 **extra: Any) -> dict[str, Any]:
@@ -32,7 +30,8 @@ async def test_create_and_read_with_author_counts_and_entities(edge: httpx.Async
     content = (f"Hi @{bob['username'].upper()} and @nobody_here_xyz! #Launch #launch"
                " https://example.com/docs?a=1.")
     created = await tweet(edge, alice, content)
-    assert created["userId"] == alice["userId"] and created["kind"] == "TWEET_KIND_ORIGINAL"
+    assert created["userId"] == alice["userId"]
+    assert created["kind"] == "TWEET_KIND_ORIGINAL"
     assert created["content"] == content
     assert created["hashtags"] == ["launch"]
     assert created["mentions"] == [{"userId": bob["userId"], "username": bob["username"]}]
@@ -43,7 +42,8 @@ async def test_create_and_read_with_author_counts_and_entities(edge: httpx.Async
     assert body["author"]["username"] == alice["username"]
     assert body["author"]["displayName"] == alice["displayName"]
     assert (body["likeCount"], body["retweetCount"], body["replyCount"]) == ("0", "0", "0")
-    assert "editedAt" not in body and body["createdAt"].endswith("Z")
+    assert "editedAt" not in body
+    assert body["createdAt"].endswith("Z")
 
 
 @pytest.mark.parametrize(("content", "why"), [
@@ -57,7 +57,8 @@ async def test_bad_content_is_400(edge: httpx.AsyncClient, content: str, why: st
     body = assert_error(await edge.post("/v1/tweets", json={"content": content},
                                         headers=user["headers"]), 400, 3)
     violation = body["details"][0]["fieldViolations"][0]
-    assert violation["field"] == "content" and why in violation["description"]
+    assert violation["field"] == "content"
+    assert why in violation["description"]
 
 
 async def test_280_characters_counted_as_people_see_them_is_fine(edge: httpx.AsyncClient) -> None:
@@ -107,7 +108,8 @@ async def test_liking_twice_counts_once_and_unlike_is_idempotent(
     assert [entry["user"]["userId"] for entry in likes] == [bob["userId"]]
     for _ in range(2):
         unliked = await edge.delete(like, headers=bob["headers"])
-        assert unliked.status_code == 200 and unliked.json()["tweet"]["likeCount"] == "0"
+        assert unliked.status_code == 200
+        assert unliked.json()["tweet"]["likeCount"] == "0"
 
 
 async def test_edit_keeps_history_sets_edited_at_and_reextracts(edge: httpx.AsyncClient) -> None:
@@ -118,7 +120,8 @@ async def test_edit_keeps_history_sets_edited_at_and_reextracts(edge: httpx.Asyn
                               headers=user["headers"])
     assert edited.status_code == 200, edited.text
     body = edited.json()["tweet"]
-    assert body["hashtags"] == ["two"] and body["urls"] == ["https://x.org"]
+    assert body["hashtags"] == ["two"]
+    assert body["urls"] == ["https://x.org"]
     assert body["editedAt"] >= body["createdAt"]
     assert_error(await edge.patch(path, json={"content": "x" * 281}, headers=user["headers"]),
                  400, 3)

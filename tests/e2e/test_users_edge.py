@@ -3,52 +3,18 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from tests.conftest import PASSWORD, unique_name
+from tests.support.edge import assert_error, b64_json, signed_token, stack_signing_key
+from tests.support.users import PASSWORD, login, new_user, sign_up, unique_name
 
 pytestmark = pytest.mark.e2e
-
-
-async def sign_up(edge: httpx.AsyncClient, **overrides: Any) -> httpx.Response:
-    username = unique_name()
-    body = {"username": username, "email": f"{username}@example.com",
-            "password": PASSWORD} | overrides
-    return await edge.post("/v1/users", json=body)
-
-
-async def login(edge: httpx.AsyncClient, username: str,
-                password: str = PASSWORD) -> httpx.Response:
-    return await edge.post("/v1/auth/login", json={"username": username, "password": password})
-
-
-async def new_user(edge: httpx.AsyncClient) -> dict[str, Any]:
-    created = await sign_up(edge)
-    assert created.status_code == 200, created.text
-    user = created.json()["user"]
-    tokens = (await login(edge, user["username"])).json()
-    headers = {"Authorization": f"Bearer {tokens['accessToken']}"}
-    result: dict[str, Any] = user | {"headers": headers, "refreshToken": tokens["refreshToken"]}
-    return result
-
-
-def assert_error(response: httpx.Response, status: int, code: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code and body["message"]
-    assert "Traceback" not in response.text
-    return body
 
 
 async def test_sign_up_login_and_read_profile(edge: httpx.AsyncClient) -> None:
@@ -57,15 +23,19 @@ async def test_sign_up_login_and_read_profile(edge: httpx.AsyncClient) -> None:
                             displayName="Ab Cd")
     assert created.status_code == 200, created.text
     user = created.json()["user"]
-    assert isinstance(user["userId"], str) and int(user["userId"]) > 0  # 64-bit ids as strings
-    assert user["displayName"] == "Ab Cd" and user["followerCount"] == "0"
-    assert "password" not in created.text and "email" not in user
+    assert isinstance(user["userId"], str)  # 64-bit ids as strings
+    assert int(user["userId"]) > 0
+    assert user["displayName"] == "Ab Cd"
+    assert user["followerCount"] == "0"
+    assert "password" not in created.text
+    assert "email" not in user
 
     for login_name in (username.lower(), f"{username}@EXAMPLE.com"):
         tokens = await login(edge, login_name)
         assert tokens.status_code == 200, tokens.text
         body = tokens.json()
-        assert body["tokenType"] == "Bearer" and body["expiresIn"] == 900
+        assert body["tokenType"] == "Bearer"
+        assert body["expiresIn"] == 900
         assert body["userId"] == user["userId"]
     headers = {"Authorization": f"Bearer {body['accessToken']}"}
     by_name = await edge.get(f"/v1/users/by-username/{username.upper()}", headers=headers)
@@ -123,35 +93,19 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(edge: httpx.Asyn
     assert wrong["message"] == unknown["message"]
 
 
-def _token(claims: dict[str, Any], key: Any, kid: str, alg: str = "EdDSA") -> str:
-    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
-
-
-def _stack_key() -> tuple[str, Ed25519PrivateKey]:
-    keys_dir = Path(os.environ["AUTH_KEYS_DIR"])
-    path = sorted(keys_dir.glob("*.pem"))[-1]
-    key = load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return path.stem, key
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-
 async def test_bad_tokens_are_401_at_the_edge(edge: httpx.AsyncClient,
                                               stack_env: dict[str, str]) -> None:
     user = await new_user(edge)
-    kid, key = _stack_key()
+    kid, key = stack_signing_key()
     now = int(time.time())
     claims = {"iss": "twitter-mesh", "aud": "twitter-mesh", "sub": user["userId"],
               "iat": now, "exp": now + 600}
     public_x = base64.urlsafe_b64encode(key.public_key().public_bytes_raw()).decode()
     bad_tokens = {
-        "expired": _token(claims | {"iat": now - 7200, "exp": now - 3600}, key, kid),
-        "forged": _token(claims, Ed25519PrivateKey.generate(), kid),
-        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
-        "wrong key type": _token(claims, public_x.encode(), kid, alg="HS256"),
+        "expired": signed_token(claims | {"iat": now - 7200, "exp": now - 3600}, key, kid),
+        "forged": signed_token(claims, Ed25519PrivateKey.generate(), kid),
+        "alg none": f"{b64_json({'alg': 'none', 'typ': 'JWT'})}.{b64_json(claims)}.",
+        "wrong key type": signed_token(claims, public_x.encode(), kid, alg="HS256"),
         "garbage": "abc.def.ghi",
     }
     path = f"/v1/users/{user['userId']}"
@@ -160,7 +114,7 @@ async def test_bad_tokens_are_401_at_the_edge(edge: httpx.AsyncClient,
         assert response.status_code == 401, f"{name}: {response.text}"
         assert response.json()["code"] == 16
     assert_error(await edge.get(path), 401, 16)  # missing
-    good = _token(claims, key, kid)
+    good = signed_token(claims, key, kid)
     assert (await edge.get(path, headers={"Authorization": f"Bearer {good}"})).status_code == 200
 
 
@@ -202,7 +156,8 @@ async def test_follow_lists_and_counts(edge: httpx.AsyncClient) -> None:
 
     r = await edge.delete(f"/v1/users/{alice['userId']}/follow/{bob['userId']}",
                           headers=alice["headers"])
-    assert r.status_code == 200 and r.json()["user"]["followingCount"] == "0"
+    assert r.status_code == 200
+    assert r.json()["user"]["followingCount"] == "0"
     profile = (await edge.get(f"/v1/users/{bob['userId']}", headers=bob["headers"])).json()
     assert profile["user"]["followerCount"] == "1"
 
@@ -248,7 +203,8 @@ async def test_refresh_and_logout_through_the_edge(edge: httpx.AsyncClient) -> N
 
 async def test_jwks_is_public_and_lists_ed25519_keys(edge: httpx.AsyncClient) -> None:
     jwks = (await edge.get("/.well-known/jwks.json")).json()
-    assert jwks["keys"] and all(k["kty"] == "OKP" and k["alg"] == "EdDSA" and k["kid"]
+    assert jwks["keys"]
+    assert all(k["kty"] == "OKP" and k["alg"] == "EdDSA" and k["kid"]
                                 for k in jwks["keys"])
 
 

@@ -16,8 +16,8 @@ from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.shared.events import Event
 from services.tweets.server import Components, TweetsSettings, assemble
+from tests.support.tweets import FlakyPublisher
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
@@ -41,21 +41,6 @@ async def cql(stack_env: dict[str, str]) -> AsyncIterator[Cql]:
     session = await Cql.connect(TweetsSettings())
     yield session
     await session.close()
-
-
-class FlakyPublisher:
-    """Publishes to JetStream unless told to fail (NATS down, process dying)."""
-
-    def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self.failing = False
-        self.published: list[Event] = []
-
-    async def __call__(self, event: Event) -> None:
-        if self.failing:
-            raise ConnectionError("NATS is down")
-        await jetstream.publish(self.js, event)
-        self.published.append(event)
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,11 @@ from services.shared.cassandra import Cql
 from services.tweets.backfill_counts import backfill, migrated_at
 from services.tweets.repository import RowKind
 from services.tweets.server import Components
-from tests.conftest import MakeAccount
-from tests.integration.conftest import FlakyPublisher
-from tests.integration.test_tweets_service import get, post
+from tests.support.tweets import FlakyPublisher, get, post
+from tests.support.users import MakeAccount
 
 if TYPE_CHECKING:
-    from tests.integration.test_tweets_service import Stub
+    from tests.support.tweets import Stub
 
 
 async def test_legacy_likes_are_marked_counted_and_pending_ones_are_not(
@@ -42,4 +41,5 @@ async def test_legacy_likes_are_marked_counted_and_pending_ones_are_not(
     await parts.counter.recount(tweet, RowKind.LIKE, [pending_user, legacy_user])
     assert (await get(tweets, author, tweet)).like_count == 3
     again = await backfill(cql)
-    assert (await get(tweets, author, tweet)).like_count == 3 and again == 0
+    assert (await get(tweets, author, tweet)).like_count == 3
+    assert again == 0

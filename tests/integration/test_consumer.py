@@ -5,9 +5,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import psycopg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
 from services.shared import consumer
 from services.shared import events as jetstream
 from services.shared.consumer import ConsumerSpec, Progress
+from tests.support.wait import eventually
+
+
+async def consumer_bound(js: JetStreamContext, durable: str) -> None:
+    """Until the runner has created its durable consumer (events published
+    before that would not be delivered to it)."""
+    async def exists() -> bool:
+        await js.consumer_info(jetstream.STREAM, durable)
+        return True
+    await eventually(exists, within=10, what=f"consumer {durable}", ignoring=(NotFoundError,))
 
 
 async def test_poison_message_goes_to_dead_letter_after_bounded_attempts(
@@ -30,12 +44,13 @@ async def test_poison_message_goes_to_dead_letter_after_bounded_attempts(
                         ack_wait_seconds=5, max_deliver=3, retry_base_seconds=0.05)
     runner = asyncio.create_task(consumer.run(js, spec, stop))
     try:
-        await asyncio.sleep(0.3)
+        await consumer_bound(js, durable)
         await js.publish(subject, b"poison", headers={"Nats-Msg-Id": uuid.uuid4().hex})
         await js.publish(subject, b"fine", headers={"Nats-Msg-Id": uuid.uuid4().hex})
         msg = await dead.next_msg(timeout=15)
         assert msg.data == b"poison"
-        assert msg.headers and msg.headers["Original-Subject"] == subject
+        assert msg.headers
+        assert msg.headers["Original-Subject"] == subject
         assert len(attempts) == 3  # max_deliver, no more
         assert handled == [b"fine"]  # the poison message never blocked the next one
     finally:
@@ -52,7 +67,8 @@ async def test_duplicate_publish_is_stored_once(stack_env: dict[str, str]) -> No
         event_id = uuid.uuid4().hex
         first = await js.publish(subject, b"x", headers={"Nats-Msg-Id": event_id})
         again = await js.publish(subject, b"x", headers={"Nats-Msg-Id": event_id})
-        assert again.duplicate and again.seq == first.seq
+        assert again.duplicate
+        assert again.seq == first.seq
     finally:
         await nc.close()
 
@@ -61,8 +77,6 @@ async def test_an_outage_longer_than_the_redelivery_budget_loses_no_event(
         stack_env: dict[str, str]) -> None:
     """A handler whose store is down fails far more often than max_deliver;
     the event is held, not dead-lettered, and handled once the store is back."""
-    import psycopg
-
     nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
     tag = uuid.uuid4().hex[:8]
     subject, durable = f"twitter.test{tag}.event", f"test-{tag}"
@@ -83,12 +97,12 @@ async def test_an_outage_longer_than_the_redelivery_budget_loses_no_event(
                         outage_retry_seconds=0.05, outage_retry_max_seconds=0.2)
     runner = asyncio.create_task(consumer.run(js, spec, stop))
     try:
-        await asyncio.sleep(0.3)
+        await consumer_bound(js, durable)
         await js.publish(subject, b"event", headers={"Nats-Msg-Id": uuid.uuid4().hex})
-        for _ in range(300):
-            if handled:
-                break
-            await asyncio.sleep(0.1)
+
+        async def done() -> bool:
+            return bool(handled)
+        await eventually(done, within=30, every=0.1, what="the event handled")
         assert handled == [b"event"]
         assert len(failures) == 8  # well past max_deliver=3
         assert not dead.pending_msgs  # nothing dead-lettered

@@ -22,9 +22,9 @@ from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from services.tweets.server import Components
 from stack import topology
-from tests.conftest import MakeAccount
-from tests.integration.conftest import FlakyPublisher
-from tests.stack_control import control, processes, wait_serving
+from tests.support.stack_control import control, processes, wait_serving
+from tests.support.tweets import FlakyPublisher
+from tests.support.users import MakeAccount
 
 USERS = 200
 CHANGES_PER_USER = 4
@@ -89,7 +89,7 @@ async def storm(stubs: list[Stub], tweet: int, change: Change) -> tuple[set[int]
                                       grpc.StatusCode.INTERNAL):
                     raise
                 failures += 1
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # a client's backoff before its retry
             else:
                 return
         raise AssertionError(f"user {user} could not change {tweet}")
@@ -102,7 +102,7 @@ async def storm(stubs: list[Stub], tweet: int, change: Change) -> tuple[set[int]
                 await until_done(user, on, user + i)
 
     async def killer() -> None:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the kill lands in the middle of the storm, by design
         await control("signal", "KILL", processes("tweets")[0])
 
     await asyncio.gather(killer(), *(user_session(u, p) for u, p in plans.items()))
@@ -159,4 +159,5 @@ async def test_retweets_survive_a_killed_process_with_exact_counts_and_no_duplic
         assert len(indexed) == (1 if user in retweeters else 0), user
         for retweet_id in indexed:
             row = await cql.execute(alive, (retweet_id,))
-            assert row and not row[0]["deleted"]
+            assert row
+            assert not row[0]["deleted"]

@@ -5,24 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
 
-from stack import topology
-from tests.bulk import load_followers
-from tests.e2e.test_users_edge import new_user
+from services.timeline.domain import Entry
+from services.timeline.store import active_key, home_key
+from tests.support.bulk import load_followers
+from tests.support.stack_control import supervisorctl
+from tests.support.users import new_user
+from tests.support.wait import eventually
 
 FOLLOWERS = 20_000
-
-
-def supervisorctl(*args: str) -> str:
-    conf = Path(topology.load().stack_dir) / "supervisord.conf"
-    return subprocess.run([str(topology.VENV_BIN / "supervisorctl"), "-c", str(conf), *args],
-                          capture_output=True, text=True, check=False).stdout
 
 
 def worker_pid() -> int:
@@ -32,15 +27,15 @@ def worker_pid() -> int:
 async def count_holding(redis: Redis, user_ids: list[int], member: str) -> int:
     async with redis.pipeline(transaction=False) as pipe:
         for user_id in user_ids:
-            pipe.zscore(f"tl:{user_id}:home", member)
+            pipe.zscore(home_key(user_id), member)
         scores = await pipe.execute()
     return sum(score is not None for score in scores)
 
 
-async def wait_running(deadline: float) -> None:
-    while "RUNNING" not in supervisorctl("status", "timeline-worker"):
-        assert time.monotonic() < deadline, "the worker did not come back"
-        await asyncio.sleep(0.2)
+async def wait_running(within: float = 60) -> None:
+    async def running() -> bool:
+        return "RUNNING" in await asyncio.to_thread(supervisorctl, "status", "timeline-worker")
+    await eventually(running, within=within, every=0.2, what="the worker running")
 
 
 async def test_killed_worker_completes_fanout_exactly_once(
@@ -53,7 +48,7 @@ async def test_killed_worker_completes_fanout_exactly_once(
         # 20,000 recently active readers with materialised timelines.
         async with redis.pipeline(transaction=False) as pipe:
             for user_id in followers:
-                pipe.set(f"tl:{user_id}:active", "1", ex=3600)
+                pipe.set(active_key(user_id), "1", ex=3600)
             await pipe.execute()
 
         # Followers are paged in ascending id order, so the lowest id is in the
@@ -61,15 +56,16 @@ async def test_killed_worker_completes_fanout_exactly_once(
         # the first batch lands. Retry (a new tweet) if a fanout outran the kill.
         members, killed_mid_fanout = [], False
         for _ in range(3):
-            await wait_running(time.monotonic() + 60)
+            await wait_running()
             pid = worker_pid()
             r = await edge.post("/v1/tweets", json={"content": "fan me out"},
                                 headers=author["headers"])
             assert r.status_code == 200, r.text
-            member = f"{r.json()['tweet']['tweetId']}:{author['userId']}"
+            member = Entry(int(r.json()["tweet"]["tweetId"]), int(author["userId"])).member
             members.append(member)
             deadline = time.monotonic() + 20
-            while await redis.zscore(f"tl:{followers[0]}:home", member) is None:
+            # A tight poll: the kill must land while the fanout is under way.
+            while await redis.zscore(home_key(followers[0]), member) is None:
                 assert time.monotonic() < deadline, "fanout never started"
             os.kill(pid, signal.SIGKILL)
             written = await count_holding(redis, followers, member)
@@ -80,21 +76,21 @@ async def test_killed_worker_completes_fanout_exactly_once(
         assert killed_mid_fanout, "every fanout finished before the kill"
 
         # supervisord restarts the worker; JetStream redelivers the unacked message.
-        deadline = time.monotonic() + 90
         for member in members:
-            while (done := await count_holding(redis, followers, member)) < FOLLOWERS:
-                assert time.monotonic() < deadline, f"only {done} of {FOLLOWERS} after restart"
-                await asyncio.sleep(0.5)
+            async def complete(member: str = member) -> bool:
+                return await count_holding(redis, followers, member) == FOLLOWERS
+            await eventually(complete, within=90, every=0.5,
+                             what=f"{member} in all {FOLLOWERS} timelines after the restart")
 
         # Exactly once: one entry per tweet in every timeline.
         async with redis.pipeline(transaction=False) as pipe:
             for user_id in followers:
-                pipe.zrange(f"tl:{user_id}:home", 0, -1)
+                pipe.zrange(home_key(user_id), 0, -1)
             timelines = await pipe.execute()
-        tweet_ids = [m.split(":")[0] for m in members]
+        tweet_ids = [Entry.parse(m).tweet_id for m in members]
         for entries in timelines:
-            ids = [e.decode().split(":")[0] for e in entries]
+            ids = [Entry.parse(e).tweet_id for e in entries]
             assert all(ids.count(t) == 1 for t in tweet_ids)
-        await wait_running(time.monotonic() + 60)
+        await wait_running()
     finally:
         await redis.aclose()

@@ -13,7 +13,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared.config import PostgresSettings
 from services.users.login_throttle import FailurePurge
-from tests.conftest import PASSWORD, MakeAccount
+from tests.support.users import PASSWORD, MakeAccount
 
 RESET_SECONDS = 3600.0
 

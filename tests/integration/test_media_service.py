@@ -18,8 +18,8 @@ from services.media.storage import ObjectStore
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings, S3Settings, ScyllaSettings
-from tests.conftest import MakeAccount
-from tests.e2e.test_media_edge import png
+from tests.support.media import png
+from tests.support.users import MakeAccount
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +71,12 @@ async def test_batch_get_is_internal_keeps_order_and_skips_unknown(
     found = await media_internal.BatchGetMedia(media_pb2.BatchGetMediaRequest(media_ids=ids))
     assert [m.media_id for m in found.media] == [created[1].media_id, created[0].media_id]
     pending, ready = found.media
-    assert pending.state == media_pb2.MEDIA_STATE_PENDING_UPLOAD and not pending.download_url
-    assert ready.state == media_pb2.MEDIA_STATE_READY and ready.download_url
-    assert ready.owner_user_id == alice.user_id and (ready.width, ready.height) == (40, 30)
+    assert pending.state == media_pb2.MEDIA_STATE_PENDING_UPLOAD
+    assert not pending.download_url
+    assert ready.state == media_pb2.MEDIA_STATE_READY
+    assert ready.download_url
+    assert ready.owner_user_id == alice.user_id
+    assert (ready.width, ready.height) == (40, 30)
 
     with pytest.raises(grpc.aio.AioRpcError) as too_many:
         await media_internal.BatchGetMedia(
@@ -108,5 +111,6 @@ async def test_sweeper_deletes_abandoned_uploads_only(
     assert await store.get(abandoned.media.media_id) is None
     assert await objects.head(staging_key(abandoned.media.object_key)) is None
     kept = await store.get(finished.media.media_id)
-    assert kept is not None and kept.state is MediaState.READY
+    assert kept is not None
+    assert kept.state is MediaState.READY
     assert await objects.head(kept.object_key) is not None

@@ -207,7 +207,9 @@ async def test_user_search_prefix_typo_and_bio(backend: SearchBackend) -> None:
     prefix = {u.user_id for u in (await backend.search_users(stem_, None, 20))[0]}
     assert {u1, u2, u3} <= prefix
     typo = (await backend.search_users(f"{stem_}alcie", None, 5))[0]
-    assert typo and typo[0].user_id == u1 and typo[0].follower_count == 10
+    assert typo
+    assert typo[0].user_id == u1
+    assert typo[0].follower_count == 10
     bio = (await backend.search_users(f"{stem_}xylophone", None, 5))[0]
     assert [u.user_id for u in bio][:1] == [u2]
 

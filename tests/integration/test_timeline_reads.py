@@ -22,15 +22,18 @@ from services.shared.tweet_cache import TweetCache
 from services.shared.viewer_flags import ViewerFlags
 from services.timeline.hydrate import Hydrator
 from services.timeline.reader import Reader
+from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
-from tests.bulk import load_followers
-from tests.conftest import Account, MakeAccount
+from tests.support.bulk import load_followers
+from tests.support.users import Account, MakeAccount
+from tests.support.wait import eventually
 
 # services/timeline/reader.py states these: the page start, then the tweets with
 # the reader's flags, plus one for originals of retweets that are not on the page.
 ROUND_TRIPS = 2
 ROUND_TRIPS_WITH_OUTSIDE_ORIGINALS = 3
-CELEBRITY_THRESHOLD = 20_000  # TimelineSettings.celebrity_threshold on the local stack
+# The local stack runs the timeline with its default threshold.
+CELEBRITY_THRESHOLD: int = TimelineSettings.model_fields["celebrity_threshold"].default
 
 
 @dataclass
@@ -109,13 +112,11 @@ async def read_all(rig: Rig, reader: Account, page_size: int) -> list[int]:
 async def warm_read(rig: Rig, reader: Account, page_size: int) -> tuple[int, list[str], int]:
     """Reads until a page needs no RPC (the first reads rebuild the timeline and
     materialise the reader's flags); returns that read's counts."""
-    for _ in range(40):
+    async def warm() -> tuple[int, list[str], int] | None:
         COUNTS.redis, COUNTS.rpcs = 0, []
         page, _ = await rig.reader.home(reader.user_id, reader.user_id, page_size, "")
-        if not COUNTS.rpcs:
-            return COUNTS.redis, COUNTS.rpcs, len(page)
-        await asyncio.sleep(0.05)
-    return COUNTS.redis, COUNTS.rpcs, len(page)
+        return None if COUNTS.rpcs else (COUNTS.redis, COUNTS.rpcs, len(page))
+    return await eventually(warm, within=5, what="a page read without RPCs")
 
 
 async def test_round_trips_per_page_do_not_grow_with_page_size_or_follows(
@@ -161,8 +162,11 @@ async def test_celebrity_tweets_appear_on_every_page_once(
     for k in range(16):  # interleaved, more than the celebrity set keeps
         posted.append(await post(rig, star, f"star {k}"))
         posted.append(await post(rig, friend, f"friend {k}"))
-    await asyncio.sleep(1.0)  # fanout of the friend's tweets
     newest_first = sorted(posted, reverse=True)
+
+    async def fanned_out() -> bool:  # the friend's tweets reach the fan's cache
+        return await read_all(rig, fan, 3) == newest_first
+    await eventually(fanned_out, within=10, every=0.1, what="the friend's tweets fanned out")
     for page_size in (3, 7):
         assert await read_all(rig, fan, page_size) == newest_first
     assert star.user_id in await rig.store.celebrities_among([star.user_id, friend.user_id])

@@ -20,8 +20,9 @@ from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from services.shared.tweet_cache import GENERATION, TweetCache, Versioned
 from services.shared.viewer_flags import ViewerFlags
-from tests.conftest import Account, MakeAccount
-from tests.stack_control import control, processes, wait_serving
+from tests.support.stack_control import control, processes, wait_serving
+from tests.support.users import Account, MakeAccount
+from tests.support.wait import eventually
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
@@ -124,12 +125,12 @@ async def test_no_stale_revision_after_the_tweets_service_restarts(
         tweet_id=tweet.tweet_id, content="edited before the restart"), metadata=author.metadata)
     await control("restart", *processes("tweets"))
     await wait_serving("tweets")
-    for _ in range(100):  # channels reconnect with a backoff of their own
-        try:
-            found = await contents(stubs, author, tweet.tweet_id)
-            break
-        except grpc.aio.AioRpcError:
-            await asyncio.sleep(0.2)
+
+    async def read() -> set[str]:
+        return await contents(stubs, author, tweet.tweet_id)
+    # channels reconnect with a backoff of their own
+    found = await eventually(read, within=30, every=0.2, what="reads after the restart",
+                             ignoring=(grpc.aio.AioRpcError,))
     assert found == {"edited before the restart"}
 
 
@@ -153,10 +154,11 @@ async def test_viewer_flags_are_right_after_the_viewers_own_like(
     assert await flags() == {(i, False, False) for i in ids}
     redis = redis_client.connect(stack_env["REDIS_URL"])
     try:
-        for _ in range(50):  # the first read materialises the fan's set in the background
-            if await ViewerFlags(redis).get(fan.user_id, ids) is not None:
-                break
-            await asyncio.sleep(0.05)
+
+        async def materialised() -> bool:
+            return await ViewerFlags(redis).get(fan.user_id, ids) is not None
+        # the first read materialises the fan's set in the background
+        await eventually(materialised, within=5, what="the fan's flags in Redis")
         assert await ViewerFlags(redis).get(fan.user_id, ids) == (set(), set())
         await stubs[1].LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=ids[0]),
                                  metadata=fan.metadata)

@@ -21,23 +21,11 @@ from services.shared.auth import set_caller
 from services.shared.errors import FailedPrecondition
 from services.shared.ids import IdGenerator
 from services.tweets.server import Components
-from tests.conftest import Account, MakeAccount
-from tests.integration.conftest import FlakyPublisher
+from tests.support.tweets import FlakyPublisher, get, post
+from tests.support.users import Account, MakeAccount
 
 if TYPE_CHECKING:
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
-
-
-async def post(tweets: Stub, who: Account, content: str = "hello", reply_to: int = 0
-               ) -> tweets_pb2.Tweet:
-    response = await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(
-        content=content, reply_to_tweet_id=reply_to), metadata=who.metadata)
-    return response.tweet
-
-
-async def get(tweets: Stub, who: Account, tweet_id: int) -> tweets_pb2.Tweet:
-    return (await tweets.GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet_id),
-                                  metadata=who.metadata)).tweet
 
 
 async def all_likers(tweets: Stub, who: Account, tweet_id: int) -> list[int]:
@@ -73,7 +61,8 @@ async def test_fifty_users_liking_at_once_twice_each_count_exactly_fifty(
     likers = await all_likers(tweets, author, tweet.tweet_id)
     assert sorted(likers) == sorted(f.user_id for f in fans)
     fan_view = await get(tweets, fans[0], tweet.tweet_id)
-    assert fan_view.liked_by_viewer and not (await get(tweets, author, tweet.tweet_id)
+    assert fan_view.liked_by_viewer
+    assert not (await get(tweets, author, tweet.tweet_id)
                                              ).liked_by_viewer
 
 
@@ -127,9 +116,11 @@ async def test_retweets_are_idempotent_counted_and_vanish_with_the_original(
                                         tweets.Retweet(request, metadata=fan.metadata))
     assert first.tweet.tweet_id == again.tweet.tweet_id
     retweet = first.tweet
-    assert retweet.kind == tweets_pb2.TWEET_KIND_RETWEET and retweet.user_id == fan.user_id
+    assert retweet.kind == tweets_pb2.TWEET_KIND_RETWEET
+    assert retweet.user_id == fan.user_id
     assert retweet.retweet_of.tweet_id == original.tweet_id
-    assert retweet.retweet_of.retweet_count == 1 and retweet.retweet_of.retweeted_by_viewer
+    assert retweet.retweet_of.retweet_count == 1
+    assert retweet.retweet_of.retweeted_by_viewer
     # Retweeting the retweet retweets the original: still the same retweet.
     same = await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=retweet.tweet_id),
                                 metadata=fan.metadata)
@@ -137,7 +128,8 @@ async def test_retweets_are_idempotent_counted_and_vanish_with_the_original(
     # Liking a retweet likes the original.
     liked = await tweets.LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=retweet.tweet_id),
                                    metadata=fan.metadata)
-    assert liked.tweet.tweet_id == original.tweet_id and liked.tweet.like_count == 1
+    assert liked.tweet.tweet_id == original.tweet_id
+    assert liked.tweet.like_count == 1
 
     batch = await tweets.BatchGetTweets(tweets_pb2.BatchGetTweetsRequest(
         tweet_ids=[retweet.tweet_id, original.tweet_id], viewer_user_id=fan.user_id))
@@ -166,7 +158,8 @@ async def test_unretweet_and_deleting_a_retweet_are_the_same(
     await tweets.DeleteTweet(tweets_pb2.DeleteTweetRequest(tweet_id=retweet.tweet_id),
                              metadata=fan.metadata)
     after = await get(tweets, fan, original.tweet_id)
-    assert after.retweet_count == 0 and not after.retweeted_by_viewer
+    assert after.retweet_count == 0
+    assert not after.retweeted_by_viewer
     assert await code_of(get(tweets, fan, retweet.tweet_id)) == grpc.StatusCode.NOT_FOUND
     again = await tweets.Unretweet(tweets_pb2.UnretweetRequest(tweet_id=original.tweet_id),
                                    metadata=fan.metadata)
@@ -174,7 +167,8 @@ async def test_unretweet_and_deleting_a_retweet_are_the_same(
     # Retweeting again makes a new retweet.
     new = (await tweets.Retweet(tweets_pb2.RetweetRequest(tweet_id=original.tweet_id),
                                 metadata=fan.metadata)).tweet
-    assert new.tweet_id != retweet.tweet_id and new.retweet_of.retweet_count == 1
+    assert new.tweet_id != retweet.tweet_id
+    assert new.retweet_of.retweet_count == 1
 
 
 async def test_reply_count_follows_live_replies_and_replying_to_deleted_is_404(
@@ -273,18 +267,22 @@ async def test_every_change_publishes_its_event_once_with_its_id(
             msg = await sub.next_msg(timeout=20)
             message: Any = _EVENTS[msg.subject].FromString(msg.data)
             if message.tweet_id in ours:
-                assert msg.headers and msg.headers["Nats-Msg-Id"] == message.event_id
+                assert msg.headers
+                assert msg.headers["Nats-Msg-Id"] == message.event_id
                 seen.append((msg.subject.rsplit(".", 1)[1], message))
     await sub.unsubscribe()
     assert [s for s, _ in seen] == ["created", "edited", "liked", "unliked", "created",
                                     "retweeted", "deleted", "unretweeted", "deleted"]
     edited = seen[1][1]
     assert isinstance(edited, events_pb2.TweetEdited)
-    assert edited.revision == 2 and list(edited.hashtags) == ["rust"]
+    assert edited.revision == 2
+    assert list(edited.hashtags) == ["rust"]
     assert list(edited.previous_hashtags) == ["go"]
     liked, unliked = seen[2][1], seen[3][1]
-    assert isinstance(liked, events_pb2.TweetLiked) and liked.like_count == 1
-    assert isinstance(unliked, events_pb2.TweetUnliked) and unliked.like_count == 0
+    assert isinstance(liked, events_pb2.TweetLiked)
+    assert liked.like_count == 1
+    assert isinstance(unliked, events_pb2.TweetUnliked)
+    assert unliked.like_count == 0
     assert len({m.event_id for _, m in seen}) == 9
 
 
@@ -323,8 +321,10 @@ async def test_event_is_not_lost_when_publishing_fails_after_the_write(
             event = events_pb2.TweetLiked.FromString(msg.data)
             if event.tweet_id == tweet.tweet_id:
                 break
-    assert event.user_id == who.user_id and event.like_count == 1
-    assert msg.headers and msg.headers["Nats-Msg-Id"] == event.event_id
+    assert event.user_id == who.user_id
+    assert event.like_count == 1
+    assert msg.headers
+    assert msg.headers["Nats-Msg-Id"] == event.event_id
     # Nothing is left to relay: the intent went with the publish.
     published = len(publisher.published)
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
@@ -349,7 +349,8 @@ async def test_an_operation_the_relay_fenced_can_never_commit(
                                 "[]", 60)))
     assert not ok  # the stalled write now fails instead of landing unannounced
     stored = await parts.store.stored_events(tweet.tweet_id, op_id)
-    assert stored is not None and stored.fenced
+    assert stored is not None
+    assert stored.fenced
 
 
 async def test_edit_after_the_window_is_failed_precondition(

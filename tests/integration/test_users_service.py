@@ -11,7 +11,7 @@ import pytest
 from twitter.users.v1 import events_pb2, users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
-from tests.conftest import PASSWORD, Account, MakeAccount, unique_name
+from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 
 
 def code_of(exc: pytest.ExceptionInfo[grpc.aio.AioRpcError]) -> grpc.StatusCode:
@@ -244,7 +244,8 @@ async def test_follow_event_reaches_jetstream(stack_env: dict[str, str],
                     break
         assert event.followee_id == b.user_id
         assert event.followee_follower_count == 1
-        assert msg.headers and msg.headers["Nats-Msg-Id"] == event.event_id
+        assert msg.headers
+        assert msg.headers["Nats-Msg-Id"] == event.event_id
         # The event continues the trace of the call that caused it.
         assert msg.headers["traceparent"].split("-")[1] == trace_id
     finally:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from services.shared.cursor import LastId, ListCursor, sign, trim
+from services.shared.cursor import LastId, ListCursor, default_secret, sign, trim
 from services.shared.errors import InvalidArgument
 
 SECRET = b"k" * 32
@@ -122,15 +122,13 @@ def test_page_request_clamps_sizes() -> None:
 
 
 def test_default_secret_comes_from_the_internal_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.shared import cursor
-
-    cursor.default_secret.cache_clear()
+    default_secret.cache_clear()
     monkeypatch.setenv("INTERNAL_TOKEN", "one" * 16)
     one = ListCursor("test.ids", LastId).encode(7, LastId(5))
-    cursor.default_secret.cache_clear()
+    default_secret.cache_clear()
     monkeypatch.setenv("INTERNAL_TOKEN", "two" * 16)
     try:
         rejected(ListCursor("test.ids", LastId), one)
-        assert b"two" * 16 not in cursor.default_secret()
+        assert b"two" * 16 not in default_secret()
     finally:
-        cursor.default_secret.cache_clear()
+        default_secret.cache_clear()

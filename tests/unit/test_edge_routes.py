@@ -37,7 +37,8 @@ def test_only_the_canonical_path_matches_a_binding() -> None:
     assert followers.match("/v1/users/42/followers?pageSize=5&pageToken=x")
     assert not followers.match("/v1/users/42/followers/?pageSize=5")
     jwks = re.compile(_binding("/GetJwks").path_regex())
-    assert jwks.match("/.well-known/jwks.json") and not jwks.match("/.well-known/jwksxjson")
+    assert jwks.match("/.well-known/jwks.json")
+    assert not jwks.match("/.well-known/jwksxjson")
 
 
 def test_every_service_route_names_its_rpc_and_canonical_request() -> None:
@@ -78,9 +79,11 @@ def test_rpc_checks_know_every_write_and_the_reply_variant() -> None:
     lua = routes.checks_lua(found, render.DESCRIPTOR)
     create = next(line for line in lua.splitlines()
                   if '["/twitter.tweets.v1.TweetService/CreateTweet"]' in line)
-    assert 'op = "CreateTweet"' in create and 'variant_op = "CreateReply"' in create
+    assert 'op = "CreateTweet"' in create
+    assert 'variant_op = "CreateReply"' in create
     assert "variant_field = 3" in create
-    assert '["replyToTweetId"] = true' in create and '["reply_to_tweet_id"] = true' in create
+    assert '["replyToTweetId"] = true' in create
+    assert '["reply_to_tweet_id"] = true' in create
     delete = next(line for line in lua.splitlines() if "/DeleteTweet\"]" in line)
     assert "keys = {}" in delete  # no body: no JSON key is allowed
     assert "/GetTweet\"]" not in lua  # reads are not checked here

@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import boto3
 import botocore.config
+import cassandra
 import grpc
 import nats
 import psycopg
 import pytest
 import redis.asyncio
+import redis.exceptions
 from cassandra.cluster import Cluster
 from psycopg_pool import AsyncConnectionPool
 
@@ -106,8 +108,6 @@ async def test_s3_connection_error_is_unavailable() -> None:
 
 
 def test_timeouts_are_deadline_exceeded_and_bugs_stay_unmapped() -> None:
-    import cassandra
-    import redis.exceptions
     assert isinstance(failures.outage(cassandra.OperationTimedOut()), errors.DeadlineExceeded)
     assert isinstance(failures.outage(redis.exceptions.TimeoutError()), errors.DeadlineExceeded)
     assert isinstance(failures.outage(TimeoutError()), errors.DeadlineExceeded)
@@ -127,7 +127,7 @@ async def _behave(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes
     if kind == "unavailable":
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable")
     if kind == "slow":
-        await asyncio.sleep(2)
+        await asyncio.sleep(2)  # slower than the caller's deadline, by design
     if kind == "store_down":  # a handler whose store is down
         await psycopg.AsyncConnection.connect(f"postgresql://x@127.0.0.1:{closed_port()}/x")
     return b"ok"
@@ -203,7 +203,7 @@ async def test_the_breaker_opens_on_a_failing_peer_and_probes_it_later(
         with pytest.raises(errors.Unavailable, match="test service is unavailable"):
             await call(channel, "ok")
         assert len(seen) == sent  # refused without a request
-        await asyncio.sleep(1.1)  # the breaker lets a probe through
+        await asyncio.sleep(1.1)  # out of its open period the breaker lets a probe through
         assert await call(channel, "ok") == b"ok"
         with pytest.raises(errors.NotFound):  # an answer, not an outage: stays closed
             await call(channel, "not_found")

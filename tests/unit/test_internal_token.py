@@ -58,4 +58,5 @@ def test_services_refuse_to_start_without_a_real_token(service: str) -> None:
 
 def test_the_edge_renderer_refuses_a_missing_token(tmp_path: Path) -> None:
     result = _run(["-m", "edge.render", str(tmp_path / "envoy.yaml")], None)
-    assert result.returncode != 0 and not (tmp_path / "envoy.yaml").exists()
+    assert result.returncode != 0
+    assert not (tmp_path / "envoy.yaml").exists()

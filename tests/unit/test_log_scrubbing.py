@@ -30,7 +30,10 @@ def captured() -> Iterator[io.StringIO]:
 def _login(username: str, password: str, metadata: dict[str, str]) -> None:
     refresh_token = REFRESH
     message_text = DM_TEXT
-    assert refresh_token and message_text and password and metadata
+    assert refresh_token
+    assert message_text
+    assert password
+    assert metadata
     raise RuntimeError(f"index row size {len(username)} exceeds maximum")
 
 
@@ -41,7 +44,8 @@ def test_an_unhandled_error_leaks_no_secret(captured: io.StringIO) -> None:
     except RuntimeError:
         log.exception("unhandled error", error_type="RuntimeError")
     output = captured.getvalue()
-    assert "unhandled error" in output and "_login" in output  # the traceback is there
+    assert "unhandled error" in output
+    assert "_login" in output  # the traceback is there
     for secret in (PASSWORD, REFRESH, JWT, JWT.split(".")[1], DM_TEXT):
         assert secret not in output
     [line] = output.splitlines()
@@ -57,5 +61,7 @@ def test_sensitive_fields_and_token_shapes_are_masked(captured: io.StringIO) -> 
     event = json.loads(captured.getvalue())
     assert event["refresh_token"] == event["password"] == event["content"] == REDACTED
     assert event["headers"] == {"Authorization": REDACTED}
-    assert JWT not in event["detail"] and REFRESH not in event["detail"]
-    assert event["tweet_id"] == 42 and event["event"] == "refresh failed"
+    assert JWT not in event["detail"]
+    assert REFRESH not in event["detail"]
+    assert event["tweet_id"] == 42
+    assert event["event"] == "refresh failed"

@@ -9,7 +9,7 @@ from PIL import Image
 
 from services.media import images
 from services.media.domain import MediaType
-from tests.mpo import frames_gps, jpeg_with_exif, mpo_with_gps_in_second_image
+from tests.support.mpo import frames_gps, jpeg_with_exif, mpo_with_gps_in_second_image
 
 
 def test_gps_in_the_second_image_is_removed_and_the_index_rewritten() -> None:
@@ -17,7 +17,8 @@ def test_gps_in_the_second_image_is_removed_and_the_index_rewritten() -> None:
     data = mpo_with_gps_in_second_image(trailer)
     assert frames_gps(data) == [False, True]
     found = images.inspect(data, MediaType.JPEG)
-    assert (found.width, found.height) == (32, 24) and found.cleaned is not None
+    assert (found.width, found.height) == (32, 24)
+    assert found.cleaned is not None
     assert frames_gps(found.cleaned) == [False, False]
     with Image.open(io.BytesIO(found.cleaned)) as img:
         entries = img.mpinfo[0xB002]  # type: ignore[attr-defined]

@@ -65,7 +65,8 @@ def test_rotation_old_keys_decrypt_new_key_encrypts() -> None:
     sealed_old = old.seal(pair, 111, 10, "before rotation")
     rotated = MessageCipher.from_spec(f"k2:{key()},{old_spec}")
     sealed_new = rotated.seal(pair, 112, 20, "after rotation")
-    assert sealed_old.key_id == "k1" and sealed_new.key_id == "k2"
+    assert sealed_old.key_id == "k1"
+    assert sealed_new.key_id == "k2"
     assert rotated.open(pair, 111, 10, sealed_old) == "before rotation"
     assert rotated.open(pair, 112, 20, sealed_new) == "after rotation"
     with pytest.raises(UndecryptableMessage, match="no key"):

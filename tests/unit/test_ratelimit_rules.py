@@ -30,8 +30,12 @@ def test_value_match_wins_over_key_only() -> None:
     rules = parse(DOC, "production")
     tweet = rules.match([("op", "CreateTweet"), ("user_id", "7")])
     other = rules.match([("op", "FollowUser"), ("user_id", "7")])
-    assert tweet and tweet.limit.requests_per_unit == 10 and tweet.limit.window_seconds == 60
-    assert other and other.limit.requests_per_unit == 60 and other.limit.window_seconds == 3600
+    assert tweet
+    assert tweet.limit.requests_per_unit == 10
+    assert tweet.limit.window_seconds == 60
+    assert other
+    assert other.limit.requests_per_unit == 60
+    assert other.limit.window_seconds == 3600
     assert other.limit.name == "op/user_id"
 
 
@@ -40,7 +44,10 @@ def test_buckets_are_per_value_and_bounded() -> None:
     a = rules.match([("remote_address", "10.0.0.1")])
     b = rules.match([("remote_address", "10.0.0.2")])
     long = rules.match([("op", "X"), ("user_id", "x" * 10_000)])
-    assert a and b and long and a.bucket != b.bucket
+    assert a
+    assert b
+    assert long
+    assert a.bucket != b.bucket
     assert len(long.bucket) < 64
 
 
@@ -54,9 +61,11 @@ def test_unconfigured_descriptors_are_not_limited() -> None:
 def test_environment_exemptions_and_overrides() -> None:
     local, production = parse(DOC, "local"), parse(DOC, "production")
     loopback = [[("remote_address", "127.0.0.1")], [("op", "CreateTweet"), ("user_id", "1")]]
-    assert local.is_exempt(loopback) and not production.is_exempt(loopback)
+    assert local.is_exempt(loopback)
+    assert not production.is_exempt(loopback)
     match = local.match([("op", "CreateTweet"), ("user_id", "1")])
-    assert match and match.limit.window_seconds == 1
+    assert match
+    assert match.limit.window_seconds == 1
 
 
 @pytest.mark.parametrize("broken", [
@@ -80,9 +89,13 @@ def test_the_checked_in_file_loads(environment: str) -> None:
     tweet = rules.match([("op", "CreateTweet"), ("user_id", "1")])
     reply = rules.match([("op", "CreateReply"), ("user_id", "1")])
     login = rules.match([("op", "Login"), ("remote_address", "203.0.113.9")])
-    assert tweet and tweet.limit.requests_per_unit == 10 and tweet.limit.unit == "minute"
-    assert reply and reply.limit.requests_per_unit == 20
-    assert login and login.limit.requests_per_unit == 30
+    assert tweet
+    assert tweet.limit.requests_per_unit == 10
+    assert tweet.limit.unit == "minute"
+    assert reply
+    assert reply.limit.requests_per_unit == 20
+    assert login
+    assert login.limit.requests_per_unit == 30
     assert rules.match([("remote_address", "203.0.113.9")]) is not None
 
 

@@ -13,20 +13,24 @@ from services.search.batching import Batcher
 async def test_one_write_in_flight_and_the_next_batch_takes_what_arrived_meanwhile() -> None:
     batches: list[list[int]] = []
     in_flight = 0
+    writing, release = asyncio.Event(), asyncio.Event()
 
     async def write(batch: dict[int, int]) -> None:
         nonlocal in_flight
         in_flight += 1
         assert in_flight == 1
-        await asyncio.sleep(0.05)
+        writing.set()
+        await release.wait()  # a slow store: held until the later items are queued
         batches.append(sorted(batch))
         in_flight -= 1
 
     batcher: Batcher[int, int] = Batcher(write, max_delay=0.01, max_items=1000)
     first = asyncio.create_task(batcher.add(1, 1))
-    await asyncio.sleep(0.02)  # the first batch is being written
+    await asyncio.wait_for(writing.wait(), 1)  # the first batch is being written
     later = [asyncio.create_task(batcher.add(n, n)) for n in range(2, 6)]
-    await asyncio.gather(first, *later)
+    await asyncio.sleep(0)  # one turn of the loop: each add queues its item
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, *later), 1)
     assert batches == [[1], [2, 3, 4, 5]]
 
 

@@ -78,7 +78,8 @@ def test_ids_keep_growing_when_the_worker_id_changes() -> None:
     ids = [gen.next_id() for _ in range(1000)]
     source.current = Grant(3, math.inf)  # a smaller id: must not issue smaller ids
     ids += [gen.next_id() for _ in range(1000)]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
     assert [worker_of(i) for i in ids] == [900] * 1000 + [3] * 1000
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="worker_id must be within"):
         Grant(1024, math.inf)

@@ -3,10 +3,12 @@
 import base64
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.shared.auth import TokenVerifier
@@ -92,8 +94,6 @@ async def test_garbage(verifier: TokenVerifier) -> None:
 
 
 def test_a_new_key_signs_only_after_its_activation_delay() -> None:
-    from datetime import UTC, datetime, timedelta
-
     now = datetime.now(UTC)
     old_kid = (now - timedelta(hours=1)).strftime("k%Y%m%dT%H%MZ")
     new_kid = now.strftime("k%Y%m%dT%H%MZ")
@@ -106,8 +106,6 @@ def test_a_new_key_signs_only_after_its_activation_delay() -> None:
 
 
 def test_keyring_reload_picks_up_added_keys(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-
     def write(kid: str) -> None:
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

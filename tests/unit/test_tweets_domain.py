@@ -85,7 +85,8 @@ def test_hashtags_lowercased_unique_in_order_any_script() -> None:
 
 def test_fullwidth_marks_count_as_hash_and_at() -> None:
     found = extract("\uff03tag \uff20someone")
-    assert found.hashtags == ["tag"] and found.mention_names == ["someone"]
+    assert found.hashtags == ["tag"]
+    assert found.mention_names == ["someone"]
 
 
 def test_mentions_skip_emails_long_names_and_repeats() -> None:
@@ -100,7 +101,8 @@ def test_urls_need_a_scheme_and_lose_trailing_punctuation() -> None:
     assert found.urls == ["https://example.com/a?b=1#frag", "http://x.org/wiki/A_(b)",
                           "https://example.com/@user"]
     # The '#' and '@' inside URLs are neither hashtags nor mentions.
-    assert found.hashtags == [] and found.mention_names == []
+    assert found.hashtags == []
+    assert found.mention_names == []
 
 
 def test_index_writes_are_outranked_by_their_delete() -> None:

@@ -10,6 +10,7 @@ from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from stack import probes, topology
 from stack.programs import process_name
+from tests.support.wait import eventually
 
 
 def supervisorctl(*args: str) -> str:
@@ -35,14 +36,11 @@ async def wait_serving(service: str, within: float = 60.0) -> None:
     ports = topology.process_ports(port, settings.processes[service]) or [port]
     deadline = time.monotonic() + within
     for each in ports:
-        while True:
-            try:
-                await asyncio.to_thread(probes.grpc_health, f"127.0.0.1:{each}", 2.0)
-                break
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        async def serving(port: int = each) -> bool:
+            await asyncio.to_thread(probes.grpc_health, f"127.0.0.1:{port}", 2.0)
+            return True
+        await eventually(serving, within=max(deadline - time.monotonic(), 0.0), every=0.2,
+                         what=f"{service} serving on port {each}", ignoring=(RuntimeError,))
     # Channels in this process share connections (gRPC's subchannel pool); one
     # that failed during the restart waits out a reconnect backoff, and calls
     # fail fast meanwhile. Reconnect it now, as the tests' channels are made.

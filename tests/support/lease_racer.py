@@ -1,6 +1,6 @@
 """A process that races others for worker id leases (driven by test_worker_lease.py).
 
-    python -m tests.integration.lease_racer <cql|pg> <namespace> <leases>
+    python -m tests.support.lease_racer <cql|pg> <namespace> <leases>
 
 For each line `go` on stdin it acquires <leases> leases at once (each its own
 owner, as if each were a process), checks they are all still held, prints their
