@@ -6,7 +6,7 @@ PY := .venv/bin/python
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: help venv gen check-gen lint fmt up down status test bench chaos clean
+.PHONY: help venv gen check-gen lint fmt up down status trace test bench chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,6 +40,9 @@ down: ## Stop everything `make up` started
 
 status: venv ## Show every component and its health
 	@$(PY) -m stack status
+
+trace: venv ## Span tree of the latest request with x-request-id ID (default: the latest one)
+	@$(PY) -m stack trace $(ID)
 
 test: up ## Run the whole test suite against the running stack
 	@$(PY) -m pytest $(PYTEST_ARGS)

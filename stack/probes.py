@@ -141,6 +141,13 @@ def meilisearch(env: Mapping[str, str], timeout: float) -> str:
     return f"Meilisearch {version}, {health}"
 
 
+def jaeger(env: Mapping[str, str], timeout: float) -> str:
+    import httpx
+
+    services = httpx.get(f"{env['JAEGER_URL']}/api/services", timeout=timeout)
+    return f"query API, {len(services.raise_for_status().json()['data'] or [])} services traced"
+
+
 INFRA: dict[str, Probe] = {
     "postgres": postgres,
     "redis": redis,
@@ -148,6 +155,7 @@ INFRA: dict[str, Probe] = {
     "cassandra": cassandra,
     "minio": minio,
     "meilisearch": meilisearch,
+    "jaeger": jaeger,
 }
 
 

@@ -87,6 +87,9 @@ def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program
             env = common | {k: str(p[k]) for k in ("MINIO_PORT", "MINIO_CONSOLE_PORT")}
             env |= {k: contract[k] for k in ("S3_ACCESS_KEY", "S3_SECRET_KEY")}
             return Program(name, _script(name), Tier.INFRA, 100, p["MINIO_PORT"], env=env)
+        case "jaeger":
+            env = common | {k: str(p[k]) for k in topology.JAEGER_PORTS}
+            return Program(name, _script(name), Tier.INFRA, 100, p["JAEGER_UI_PORT"], env=env)
         case "meilisearch":
             # Its dumps and snapshots default to the working directory: its data folder.
             # Indexing memory: by default two thirds of the RAM, and every batch,
