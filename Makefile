@@ -23,11 +23,12 @@ check-gen: gen ## Fail when generated/ is stale
 	@test -z "$$(git ls-files --others --exclude-standard generated/)" || \
 	  (echo "generated/ has untracked files: run 'make gen' and commit" >&2; exit 1)
 
-lint: gen ## buf lint + breaking (against main), ruff, mypy
+lint: gen ## buf lint + breaking (against main), ruff, mypy, alert rules and dashboards
 	@.venv/bin/buf lint
 	@tools/buf_breaking.sh main
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy services stack edge tests benchmarks
+	@$(PY) tools/check_monitoring.py
 
 fmt: venv ## Format and autofix
 	@.venv/bin/ruff check --fix .
