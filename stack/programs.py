@@ -89,6 +89,8 @@ def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program
             return Program(name, _script(name), Tier.INFRA, 100, p["MINIO_PORT"], env=env)
         case "jaeger":
             env = common | {k: str(p[k]) for k in topology.JAEGER_PORTS}
+            if assets := os.environ.get("JAEGER_UI_ASSETS"):
+                env["JAEGER_UI_ASSETS"] = assets
             return Program(name, _script(name), Tier.INFRA, 100, p["JAEGER_UI_PORT"], env=env)
         case "meilisearch":
             # Its dumps and snapshots default to the working directory: its data folder.

@@ -115,10 +115,20 @@ class Jaeger:
             params["tags"] = json.dumps({tag: request_id})
         found = self._http.get("/api/traces", params=params).raise_for_status().json()
         traces = found.get("data") or []
+        if not traces and request_id and service == EDGE_SERVICE:
+            # Not traced at the edge (sampled out there, or a direct gRPC call):
+            # the services tag their spans with the request id too.
+            for other in self.services():
+                if other != EDGE_SERVICE and (trace := self.find(request_id, other, lookback)):
+                    return trace
         if not traces:
             return None
         latest = max(traces, key=lambda t: min(s["startTime"] for s in t["spans"]))
         return self.get(latest["traceID"])
+
+    def services(self) -> list[str]:
+        reply = self._http.get("/api/services").raise_for_status().json()
+        return sorted(reply.get("data") or [])
 
     def get(self, trace_id: str) -> dict[str, Any] | None:
         reply = self._http.get(f"/api/traces/{trace_id}")

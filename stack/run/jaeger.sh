@@ -8,6 +8,9 @@
 #   JAEGER_ADMIN_PORT               health check (/status)
 #   JAEGER_METRICS_PORT             Jaeger's own Prometheus metrics
 #   JAEGER_MAX_TRACES               traces kept in memory (default 50000)
+#   JAEGER_UI_ASSETS                a built Jaeger UI (its build/ directory) to serve;
+#                                   the module ships only a placeholder page, and no
+#                                   registry here serves the UI built
 set -euo pipefail
 : "${STACK_DIR:?STACK_DIR must be set (absolute)}"
 TWITTER_CACHE="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}"
@@ -20,6 +23,11 @@ for var in OTLP_GRPC_PORT OTLP_HTTP_PORT JAEGER_UI_PORT JAEGER_GRPC_PORT JAEGER_
         JAEGER_METRICS_PORT; do
     : "${!var:?$var must be set}"
 done
+UI=""
+if [[ -n "${JAEGER_UI_ASSETS:-}" ]]; then
+    UI="    ui:
+      assets_path: $JAEGER_UI_ASSETS"
+fi
 CONFIG="$STACK_DIR/jaeger/config.yaml"
 mkdir -p "$(dirname "$CONFIG")"
 cat > "$CONFIG" <<YAML
@@ -55,6 +63,7 @@ extensions:
       endpoint: 127.0.0.1:$JAEGER_UI_PORT
     grpc:
       endpoint: 127.0.0.1:$JAEGER_GRPC_PORT
+$UI
   jaeger_storage:
     backends:
       memstore:
