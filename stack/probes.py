@@ -159,8 +159,22 @@ INFRA: dict[str, Probe] = {
 }
 
 
+def worker(url: str, timeout: float) -> str:
+    """A worker's readiness (services/shared/probe_http.py): its consumers' health."""
+    import httpx
+
+    reply = httpx.get(url, timeout=timeout)
+    if reply.status_code != 200:
+        raise RuntimeError(f"not ready: {reply.text}")
+    return reply.text
+
+
 def for_component(name: str) -> Probe | None:
-    """The probe for an infrastructure component, the edge or a service; None for workers."""
+    """The probe for an infrastructure component, the edge, a service or a worker."""
+    if name.endswith("-worker") and topology.service_of(name) in topology.SERVICE_PORTS:
+        port = topology.load().service_port(topology.service_of(name)) \
+            + topology.WORKER_METRICS_OFFSET
+        return lambda _env, timeout: worker(f"http://127.0.0.1:{port}/readyz", timeout)
     if name in INFRA:
         return INFRA[name]
     if name == topology.EDGE:
