@@ -33,6 +33,8 @@ def _missing(trace: dict[str, Any]) -> list[str]:
                                      == "publish twitter.tweet.created"),
         "the fanout worker's span": has("timeline-worker", lambda s: s.operation.endswith(
             "twitter.tweet.created")),
+        "the indexer's span": has("search-indexer", lambda s: s.operation.endswith(
+            "twitter.tweet.created")),
     }
     return [name for name, found in wanted.items() if not found]
 

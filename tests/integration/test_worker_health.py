@@ -14,11 +14,16 @@ import re
 import socket
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import REGISTRY
 
+from services.shared import consumer_lag
+from services.shared import events as jetstream
 from stack import topology
 from tests.conftest import MakeAccount
 from tests.stack_control import control
@@ -153,3 +158,28 @@ async def test_a_worker_cut_off_from_nats_is_not_ready_and_its_lag_grows(
         assert (await client.get(f"{worker_url}/livez")).status_code == 200
         assert "consumer_ready 0.0" in (await client.get(f"{worker_url}/metrics")).text
 
+
+
+async def test_lag_and_dead_letters_are_read_from_nats(stack_env: dict[str, str]) -> None:
+    nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
+    tag = uuid.uuid4().hex[:8]
+    durable = f"test-{tag}"
+    try:
+        await js.add_consumer(jetstream.STREAM, ConsumerConfig(
+            durable_name=durable, filter_subject=f"twitter.test{tag}.>",
+            ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL))
+        for _ in range(3):
+            await js.publish(f"twitter.test{tag}.event", b"x")
+        await js.publish(f"{consumer_lag.DLQ_PREFIX}{durable}", b"poison")
+        await consumer_lag.sample(js)
+
+        def value(name: str) -> float | None:
+            return REGISTRY.get_sample_value(name, {"consumer": durable})
+
+        assert value("jetstream_consumer_pending") == 3
+        assert value("jetstream_consumer_ack_pending") == 0
+        assert value("jetstream_dlq_messages") == 1
+    finally:
+        await js.delete_consumer(jetstream.STREAM, durable)
+        await js.purge_stream(jetstream.STREAM, subject=f"{consumer_lag.DLQ_PREFIX}{durable}")
+        await nc.close()
