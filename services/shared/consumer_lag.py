@@ -37,13 +37,17 @@ DLQ_PREFIX = "twitter.dlq."
 
 async def sample(js: JetStreamContext) -> None:
     """One reading of every durable consumer of the stream and of the DLQ subjects."""
-    for info in await js.consumers_info(STREAM):
-        name = info.name
-        PENDING.labels(name).set(info.num_pending or 0)
-        ACK_PENDING.labels(name).set(info.num_ack_pending or 0)
-        REDELIVERED.labels(name).set(info.num_redelivered or 0)
-        DLQ_DEPTH.labels(name).set(0)  # every consumer has a series, so "> 0" can fire
+    infos = await js.consumers_info(STREAM)
     state = (await js.stream_info(STREAM, subjects_filter=f"{DLQ_PREFIX}>")).state
+    # Replaced at once (no await from here on), so a deleted consumer's series
+    # goes and a scrape never sees half a reading.
+    for gauge in (PENDING, ACK_PENDING, REDELIVERED, DLQ_DEPTH):
+        gauge.clear()
+    for info in infos:
+        PENDING.labels(info.name).set(info.num_pending or 0)
+        ACK_PENDING.labels(info.name).set(info.num_ack_pending or 0)
+        REDELIVERED.labels(info.name).set(info.num_redelivered or 0)
+        DLQ_DEPTH.labels(info.name).set(0)  # every consumer has a series, so "> 0" can fire
     for subject, count in (state.subjects or {}).items():
         DLQ_DEPTH.labels(subject.removeprefix(DLQ_PREFIX)).set(count)
 
