@@ -39,8 +39,8 @@ async def sample(js: JetStreamContext) -> None:
     """One reading of every durable consumer of the stream and of the DLQ subjects."""
     infos = await js.consumers_info(STREAM)
     state = (await js.stream_info(STREAM, subjects_filter=f"{DLQ_PREFIX}>")).state
-    # Replaced at once (no await from here on), so a deleted consumer's series
-    # goes and a scrape never sees half a reading.
+    # Replaced as a whole (no await from here on), so a deleted consumer's
+    # series goes rather than keeping its last value.
     for gauge in (PENDING, ACK_PENDING, REDELIVERED, DLQ_DEPTH):
         gauge.clear()
     for info in infos:
