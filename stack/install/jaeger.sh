@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install a pinned Jaeger (v2: the OpenTelemetry Collector with Jaeger's storage
-# and query extensions, one binary), built with `go install` from the Go module
-# proxy (no release download is reachable here). The stack's trace backend.
+# and query extensions, one binary), built from the Go module proxy (no release
+# download is reachable here). The stack's trace backend.
 #
 # Result: $TWITTER_CACHE/bin/jaeger-<version>  (the real binary)
 #         $TWITTER_CACHE/bin/jaeger            (symlink to it)
@@ -46,9 +46,17 @@ TMP_BIN="$(mktemp -d "$BIN_DIR/.jaeger-build.XXXXXX")"
 trap 'rm -rf "$TMP_BIN"' EXIT
 
 echo "jaeger install: building $JAEGER_PACKAGE@$JAEGER_VERSION (takes several minutes)..." >&2
+# Jaeger's go.mod has replace directives, so `go install pkg@version` refuses
+# it: build it as a tool of a scratch module instead (its requirements resolve
+# the same way every time from Jaeger's own go.mod).
 # Static pure-Go build; never fetch another toolchain; ignore stray GOFLAGS.
-env GOBIN="$TMP_BIN" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-    "$GO" install -trimpath "$JAEGER_PACKAGE@$JAEGER_VERSION"
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+(
+    cd "$TMP_BIN"
+    "$GO" mod init twitter-mesh/jaeger-build >/dev/null 2>&1
+    "$GO" get -tool "$JAEGER_PACKAGE@$JAEGER_VERSION"
+    "$GO" build -trimpath -o "$TMP_BIN/jaeger" "$JAEGER_PACKAGE"
+)
 
 mv -f "$TMP_BIN/jaeger" "$TARGET"
 ensure_link
