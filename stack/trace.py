@@ -14,6 +14,7 @@ where the time went.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import httpx
 
 EDGE_SERVICE = "edge"
 REQUEST_ID_TAG = "guid:x-request-id"  # what Envoy's tracer tags its span with
+logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise here
 
 
 @dataclass

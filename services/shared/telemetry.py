@@ -138,6 +138,8 @@ _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|TABLE)\s+(?:ONLY\s+)?([\w.\"]+)", re
 def statement_family(query: str) -> str:
     """'SELECT tweets', 'INSERT tweets_outbox': a statement's verb and first table,
     a label with few values (never the statement's literals)."""
+    if not query.strip():
+        return "ping"  # an empty statement: a pool checking its connection
     verb = _VERB.match(query)
     table = _TABLE.search(query)
     name = verb.group(1).upper() if verb else "?"

@@ -24,6 +24,7 @@ from stack import trace
     ("DELETE FROM tweets_outbox WHERE shard = ?", "DELETE tweets_outbox"),
     ('SELECT count(*) FROM "outbox"', "SELECT outbox"),
     ("SELECT pg_notify(%s, '')", "SELECT"),
+    ("", "ping"),
 ])
 def test_statement_family_is_verb_and_table_never_literals(query: str, family: str) -> None:
     assert statement_family(query) == family
