@@ -6,7 +6,7 @@ PY := .venv/bin/python
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: help venv gen check-gen lint fmt up down status test bench chaos clean
+.PHONY: help venv gen check-gen lint fmt up down status trace test bench chaos clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -23,11 +23,12 @@ check-gen: gen ## Fail when generated/ is stale
 	@test -z "$$(git ls-files --others --exclude-standard generated/)" || \
 	  (echo "generated/ has untracked files: run 'make gen' and commit" >&2; exit 1)
 
-lint: gen ## buf lint + breaking (against main), ruff, mypy
+lint: gen ## buf lint + breaking (against main), ruff, mypy, alert rules and dashboards
 	@.venv/bin/buf lint
 	@tools/buf_breaking.sh main
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy services stack edge tests benchmarks
+	@$(PY) tools/check_monitoring.py
 
 fmt: venv ## Format and autofix
 	@.venv/bin/ruff check --fix .
@@ -40,6 +41,9 @@ down: ## Stop everything `make up` started
 
 status: venv ## Show every component and its health
 	@$(PY) -m stack status
+
+trace: venv ## Span tree of the latest request with x-request-id ID (default: the latest one)
+	@$(PY) -m stack trace $(ID)
 
 test: up ## Run the whole test suite against the running stack
 	@$(PY) -m pytest $(PYTEST_ARGS)

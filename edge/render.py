@@ -47,6 +47,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from google.protobuf import descriptor_pb2
@@ -254,6 +255,61 @@ def ratelimit_filter(timeout_ms: int, internal_token: str) -> dict[str, Any]:
     }}
 
 
+OTLP_CLUSTER = "otlp_collector"
+
+
+def otlp_address(env: dict[str, str]) -> tuple[str, int] | None:
+    """Where spans go (OTLP over gRPC), from OTEL_EXPORTER_OTLP_ENDPOINT as the
+    services read it; None: no tracing at the edge."""
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
+    return parts.hostname or "127.0.0.1", parts.port or 4317
+
+
+def tracing(env: dict[str, str]) -> dict[str, Any]:
+    """Envoy's OpenTelemetry tracer: a SERVER span per request (named after its
+    route, tagged with x-request-id as `guid:x-request-id`), whose context the
+    services continue (traceparent). EDGE_TRACE_SAMPLING_PERCENT of requests
+    are traced [100]; the services follow the edge's decision."""
+    return {
+        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
+            "@type": f"{TYPE}envoy.config.trace.v3.OpenTelemetryConfig",
+            "grpc_service": {"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
+            "service_name": env.get("EDGE_SERVICE_NAME", "edge"),
+        }},
+        "random_sampling": {"value": float(env.get("EDGE_TRACE_SAMPLING_PERCENT", "100"))},
+        "custom_tags": [{"tag": "http.route", "request_header": {
+            "name": routes.ORIGINAL_PATH, "default_value": "-"}}],
+    }
+
+
+def metrics_listener(port: int, admin_port: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A listener serving only Envoy's Prometheus stats (upstream requests,
+    latencies, retries, health per cluster) from the admin port, which stays on
+    loopback: the admin API can change Envoy, its stats page cannot."""
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network."
+                 "http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "metrics",
+        "route_config": {"virtual_hosts": [{"name": "metrics", "domains": ["*"], "routes": [
+            {"match": {"path": "/stats/prometheus"}, "route": {"cluster": "envoy_admin"}},
+            {"match": {"prefix": "/"}, "direct_response": {"status": 404}}]}]},
+        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
+    }
+    listener = {"name": "metrics", "address": {"socket_address": {
+        "address": "0.0.0.0", "port_value": port}},  # noqa: S104 - scraped from other pods
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                        "typed_config": hcm}]}]}
+    admin = {"name": "envoy_admin", "type": "STATIC", "connect_timeout": "1s",
+             "load_assignment": {"cluster_name": "envoy_admin", "endpoints": [{"lb_endpoints": [
+                 {"endpoint": {"address": {"socket_address": {
+                     "address": "127.0.0.1", "port_value": admin_port}}}}]}]}}
+    return listener, admin
+
+
 def render(edge_port: int, admin_port: int, access_log: str | None,
            env: dict[str, str] | None = None) -> dict[str, Any]:
     env = dict(os.environ) if env is None else env
@@ -274,16 +330,19 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
     bindings = routes.bindings(present, DESCRIPTOR)
 
     def action(b: routes.Binding) -> dict[str, Any]:
+        # The edge span's name: the route as the client knows it.
+        decorator = {"operation": f"{b.verb} {b.template}"}
         if b.rpc in streams:
             # Live streams stay open: no overall timeout, but an idle limit
             # well above the heartbeat interval.
-            return {"route": {"cluster": b.area, "timeout": "0s", "idle_timeout": "120s"}}
+            return {"route": {"cluster": b.area, "timeout": "0s", "idle_timeout": "120s"},
+                    "decorator": decorator}
         route: dict[str, Any] = {"cluster": b.area, "timeout": "15s",
                                  "retry_policy": WRITE_RETRY if b.is_write else READ_RETRY}
         if has_ratelimit and b.is_write:
             # Writes: the only routes that consult the global rate limits.
             route["rate_limits"] = [{"actions": a} for a in RATE_LIMIT_ACTIONS]
-        return {"route": route}
+        return {"route": route, "decorator": decorator}
 
     route_table += routes.routes(bindings, action)
     route_table.append({"match": {"prefix": "/"}, "direct_response": {
@@ -293,6 +352,9 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
     if has_ratelimit:
         clusters.append(cluster(RATELIMIT, _addresses(RATELIMIT)))
     clusters.append(cluster("edge_self", [("127.0.0.1", edge_port)]) | {"health_checks": []})
+    otlp = otlp_address(env)
+    if otlp:
+        clusters.append(cluster(OTLP_CLUSTER, [otlp]) | {"health_checks": []})
 
     transcoder = {
         "name": "envoy.filters.http.grpc_json_transcoder",
@@ -348,7 +410,8 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "time": "%START_TIME%", "method": "%REQ(:METHOD)%",
                 "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%", "status": "%RESPONSE_CODE%",
                 "grpc_status": "%GRPC_STATUS%", "duration_ms": "%DURATION%",
-                "request_id": "%REQ(X-REQUEST-ID)%", "upstream": "%UPSTREAM_CLUSTER%",
+                "request_id": "%REQ(X-REQUEST-ID)%", "trace_id": "%TRACE_ID%",
+                "upstream": "%UPSTREAM_CLUSTER%",
                 "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
                 "user_id": "%REQ(X-USER-ID)%",
                 "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%",
@@ -426,18 +489,30 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
         },
         "http_filters": http_filters,
     }
+    if otlp:
+        hcm["tracing"] = tracing(env)
+    listeners: list[dict[str, Any]] = [{
+        "name": "edge",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": edge_port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": hcm,
+        }]}],
+    }]
+    if env.get("ENVOY_METRICS_PORT"):
+        listener, admin_cluster = metrics_listener(int(env["ENVOY_METRICS_PORT"]), admin_port)
+        listeners.append(listener)
+        clusters.append(admin_cluster)
     return {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1",
                                                  "port_value": admin_port}}},
+        # Spans leave in batches at most half a second apart (Envoy's default is
+        # 5 s, which keeps a fresh trace from the backend for that long).
+        "layered_runtime": {"layers": [{"name": "static", "static_layer": {
+            "tracing.opentelemetry.flush_interval_ms": 500,
+            "tracing.opentelemetry.min_flush_spans": 64}}]},
         "static_resources": {
-            "listeners": [{
-                "name": "edge",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": edge_port}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": hcm,
-                }]}],
-            }],
+            "listeners": listeners,
             "clusters": clusters,
         },
     }

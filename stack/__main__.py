@@ -1,4 +1,4 @@
-"""python -m stack up|down|status|env|migrate: the local stack of real servers (supervisord)."""
+"""python -m stack up|down|status|env|migrate|trace: the local stack of real servers."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("env", help="the environment contract as shell export lines")
     commands.add_parser("migrate", help="apply PostgreSQL and CQL migrations to the "
                         "configured stores only (what a deploy's migration Job runs)")
+    trace = commands.add_parser("trace", help="the span tree of the latest request with "
+                                "an x-request-id (without one: the latest traced request)")
+    trace.add_argument("request_id", nargs="?", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="stack: %(message)s", stream=sys.stderr)
 
@@ -42,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
                 env = contract.build(topology.load())
                 migrate.postgres(env)
                 migrate.cql(env)
+            case "trace":
+                from stack import trace as traces
+
+                return traces.main(contract.build(topology.load())["JAEGER_URL"],
+                                   args.request_id)
             case "env":
                 sys.stdout.write(contract.export_lines(contract.build(topology.load())))
     except (StackError, ValueError) as exc:

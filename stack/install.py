@@ -21,7 +21,7 @@ APT: dict[str, dict[str, Path]] = {
     "redis": {"redis-server": Path("/usr/bin/redis-server")},
     "nats": {"nats-server": Path("/usr/sbin/nats-server")},
 }
-SCRIPTED = ("cassandra", "minio")
+SCRIPTED = ("cassandra", "minio", "jaeger")
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
 

@@ -142,6 +142,13 @@ def meilisearch(env: Mapping[str, str], timeout: float) -> str:
     return f"Meilisearch {version}, {health}"
 
 
+def jaeger(env: Mapping[str, str], timeout: float) -> str:
+    import httpx
+
+    services = httpx.get(f"{env['JAEGER_URL']}/api/services", timeout=timeout)
+    return f"query API, {len(services.raise_for_status().json()['data'] or [])} services traced"
+
+
 INFRA: dict[str, Probe] = {
     "postgres": postgres,
     "redis": redis,
@@ -149,11 +156,26 @@ INFRA: dict[str, Probe] = {
     "cassandra": cassandra,
     "minio": minio,
     "meilisearch": meilisearch,
+    "jaeger": jaeger,
 }
 
 
+def worker(url: str, timeout: float) -> str:
+    """A worker's readiness (services/shared/probe_http.py): its consumers' health."""
+    import httpx
+
+    reply = httpx.get(url, timeout=timeout)
+    if reply.status_code != httpx.codes.OK:
+        raise RuntimeError(f"not ready: {reply.text}")
+    return reply.text
+
+
 def for_component(name: str) -> Probe | None:
-    """The probe for an infrastructure component, the edge or a service; None for workers."""
+    """The probe for an infrastructure component, the edge, a service or a worker."""
+    if name.endswith("-worker") and topology.service_of(name) in topology.SERVICE_PORTS:
+        port = topology.load().service_port(topology.service_of(name)) \
+            + topology.WORKER_METRICS_OFFSET
+        return lambda _env, timeout: worker(f"http://127.0.0.1:{port}/readyz", timeout)
     if name in INFRA:
         return INFRA[name]
     if name == topology.EDGE:

@@ -44,7 +44,8 @@ def _script(component: str) -> list[str]:
     return ["/bin/bash", str(install.script("run", component))]
 
 
-def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program:
+def infra(name: str, settings: Settings,  # noqa: PLR0911 - one return per program
+          contract: Mapping[str, str]) -> Program:
     p, data = settings.ports, settings.stack_dir
     common = {"STACK_DIR": str(data), "TWITTER_CACHE": str(settings.cache_dir)}
     match name:
@@ -87,6 +88,11 @@ def infra(name: str, settings: Settings, contract: Mapping[str, str]) -> Program
             env = common | {k: str(p[k]) for k in ("MINIO_PORT", "MINIO_CONSOLE_PORT")}
             env |= {k: contract[k] for k in ("S3_ACCESS_KEY", "S3_SECRET_KEY")}
             return Program(name, _script(name), Tier.INFRA, 100, p["MINIO_PORT"], env=env)
+        case "jaeger":
+            env = common | {k: str(p[k]) for k in topology.JAEGER_PORTS}
+            if assets := os.environ.get("JAEGER_UI_ASSETS"):
+                env["JAEGER_UI_ASSETS"] = assets
+            return Program(name, _script(name), Tier.INFRA, 100, p["JAEGER_UI_PORT"], env=env)
         case "meilisearch":
             # Its dumps and snapshots default to the working directory: its data folder.
             # Indexing memory: by default two thirds of the RAM, and every batch,

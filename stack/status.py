@@ -29,7 +29,7 @@ class Row:
 
 def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None) -> tuple[bool, str]:
     probe = probes.for_component(name)
-    if probe is None:  # a worker: being up is all there is to check
+    if probe is None:  # nothing to ask: being up is all there is to check
         running = info is not None and info.state == "RUNNING"
         return running, "running" if running else "not running"
     try:

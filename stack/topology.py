@@ -29,7 +29,16 @@ INFRA_PORTS: dict[str, int] = {
     "EDGE_PORT": 8080,
     "ENVOY_ADMIN_PORT": 19901,
     "MEILISEARCH_PORT": 17710,
+    # Jaeger, the trace backend: OTLP in, query API and UI out.
+    "OTLP_GRPC_PORT": 14317,
+    "OTLP_HTTP_PORT": 14318,
+    "JAEGER_UI_PORT": 17686,
+    "JAEGER_GRPC_PORT": 17685,
+    "JAEGER_ADMIN_PORT": 17133,
+    "JAEGER_METRICS_PORT": 17888,
 }
+JAEGER_PORTS = ("OTLP_GRPC_PORT", "OTLP_HTTP_PORT", "JAEGER_UI_PORT", "JAEGER_GRPC_PORT",
+                "JAEGER_ADMIN_PORT", "JAEGER_METRICS_PORT")
 
 # gRPC port of each service; its <NAME>_PORT variable overrides it.
 SERVICE_PORTS: dict[str, int] = {
@@ -77,6 +86,8 @@ INFRA: tuple[Infra, ...] = (
     Infra("postgres", "PG_PORT", 60),
     Infra("redis", "REDIS_PORT", 30),
     Infra("nats", "NATS_PORT", 30),
+    # Before the services start, so their first spans have somewhere to go.
+    Infra("jaeger", "JAEGER_UI_PORT", 30),
     Infra("cassandra", "CASSANDRA_PORT", 240),
     Infra("minio", "MINIO_PORT", 90),
     # No registry ships a Meilisearch server: MEILISEARCH_BIN names one built by

@@ -185,6 +185,7 @@ def up() -> None:
     print(
         f"stack is up in {time.monotonic() - started:.1f}s\n"
         f"  REST edge:  {edge}\n"
+        f"  traces:     {env['JAEGER_URL']}  (make trace ID=<x-request-id>)\n"
         f"  logs:       {settings.logs_dir}/<program>.log\n"
         f'  env:        {settings.stack_dir / "stack.env"}  (or: eval "$(python -m stack env)")\n'
         f"  supervisor: .venv/bin/supervisorctl -c {supervisor.paths.conf} status"

@@ -29,7 +29,7 @@ from cassandra.policies import (
 )
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
-from services.shared import deadline
+from services.shared import deadline, telemetry
 from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import ScyllaSettings
 
@@ -93,11 +93,17 @@ class Cql:
             else statement
         # Failures map by the shared policy: no node reachable is UNAVAILABLE,
         # a timeout DEADLINE_EXCEEDED (services/shared/failures.py).
+        family = telemetry.statement_family(statement.query_string) \
+            if isinstance(statement, PreparedStatement) else getattr(statement, "family", "BATCH")
         async with self._gate, guarded(self.breaker, "the database"):
-            future = self._session.execute_async(
-                bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT,
-                timeout=deadline.bounded(self._timeout))
-            return await _rows(future)
+            with telemetry.store_call("cassandra", family):
+                return await self._run(bound, serial)
+
+    async def _run(self, bound: Any, serial: bool) -> list[Row]:
+        future = self._session.execute_async(
+            bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT,
+            timeout=deadline.bounded(self._timeout))
+        return await _rows(future)
 
     async def execute_many(self, work: Iterable[tuple[PreparedStatement, Params]]) -> list[
             list[Row]]:
@@ -108,11 +114,17 @@ class Cql:
         await asyncio.to_thread(self._cluster.shutdown)
 
 
+class _Batch(BatchStatement):  # type: ignore[misc]  # the driver has no stubs
+    family = "BATCH"  # for spans and metrics: named after its first statement
+
+
 def batch(*statements: tuple[PreparedStatement, Params]) -> BatchStatement:
     """An unlogged batch: one round trip. Within one partition it applies all or
     none (with conditions, in one Paxos round); across partitions each partition's
     part is atomic but the parts are not, so callers keep those writes idempotent."""
-    b = BatchStatement(batch_type=BatchType.UNLOGGED)
+    b = _Batch(batch_type=BatchType.UNLOGGED)
+    if statements:
+        b.family = "BATCH " + telemetry.statement_family(statements[0][0].query_string)
     for statement, params in statements:
         b.add(statement, params)
     return b

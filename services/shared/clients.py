@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from services.shared import deadline, failures
+from services.shared import deadline, failures, telemetry
 from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.interceptor import INTERNAL_TOKEN_HEADER
 
@@ -45,6 +45,9 @@ class _InternalToken(grpc.aio.UnaryUnaryClientInterceptor,
     def _with_token(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         metadata.add(INTERNAL_TOKEN_HEADER, self._token)
+        # The caller's trace context: the peer's span joins the caller's trace.
+        for key, value in telemetry.inject({}).items():
+            metadata.add(key, value)
         return grpc.aio.ClientCallDetails(details.method, details.timeout, metadata,
                                           details.credentials, details.wait_for_ready)
 

@@ -53,6 +53,9 @@ class RedisSettings(_Env):
 
 class NatsSettings(_Env):
     nats_url: str = "nats://127.0.0.1:14222"
+    # A worker whose consumer's fetch loop has not come round for this long
+    # reports not ready (services/shared/consumer.py, Health).
+    consumer_stall_seconds: float = 30.0
 
 
 class AuthSettings(_Env):

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import random
 import signal
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.shared import failures, telemetry
 from services.shared.events import STREAM
@@ -40,6 +41,41 @@ Handler = Callable[[str, bytes, Progress], Awaitable[None]]
 
 HANDLED = Counter("events_handled_total", "Events handled, by consumer and outcome.",
                   ["consumer", "outcome"])
+LOOP_AGE = Gauge("consumer_loop_age_seconds",
+                 "Seconds since the consumer's fetch loop last came round (fetched and "
+                 "handled a batch, or found nothing while connected).", ["consumer"])
+READY = Gauge("consumer_ready", "1 while the worker's consumers are healthy (its readiness).")
+
+
+class Health:
+    """A worker's readiness, from its consumers rather than from its process
+    being up: connected to NATS, and every consumer's fetch loop came round
+    within `stall_seconds` (a handler stuck on a batch, or a loop that only
+    meets errors, stops it coming round)."""
+
+    def __init__(self, connected: Callable[[], bool], stall_seconds: float = 30.0) -> None:
+        self.connected = connected
+        self._stall = stall_seconds
+        self._beats: dict[str, float] = {}
+        READY.set_function(lambda: float(self.ready()[0]))
+
+    def beat(self, durable: str) -> None:
+        if durable not in self._beats:
+            LOOP_AGE.labels(durable).set_function(lambda: self.age(durable))
+        self._beats[durable] = time.monotonic()
+
+    def age(self, durable: str) -> float:
+        return time.monotonic() - self._beats.get(durable, 0.0)
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.connected():
+            return False, "not connected to NATS"
+        if not self._beats:
+            return False, "no consumer started"
+        stalled = sorted(d for d in self._beats if self.age(d) > self._stall)
+        if stalled:
+            return False, f"stalled: {', '.join(stalled)}"
+        return True, f"consuming: {', '.join(sorted(self._beats))}"
 
 
 @dataclass(frozen=True)
@@ -70,7 +106,8 @@ class ConsumerSpec:
         return float(delay * random.uniform(0.8, 1.2))  # noqa: S311 - not for secrets
 
 
-async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> None:
+async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event,
+              health: Health | None = None) -> None:
     config = ConsumerConfig(
         durable_name=spec.durable, filter_subject=spec.filter_subject,
         ack_policy=AckPolicy.EXPLICIT,
@@ -81,16 +118,23 @@ async def run(js: JetStreamContext, spec: ConsumerSpec, stop: asyncio.Event) -> 
     sub = await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=STREAM,
                                   config=config)
     log.info("consuming", consumer=spec.durable, subject=spec.filter_subject)
+    if health:
+        health.beat(spec.durable)
     while not stop.is_set():
         try:
             batch = await sub.fetch(spec.concurrency, timeout=1.0)
         except (NatsTimeout, TimeoutError):
-            continue  # nothing to do for now
+            # Nothing to do for now (while reconnecting, a fetch times out too).
+            if health and health.connected():
+                health.beat(spec.durable)
+            continue
         except Exception:
             log.exception("fetch failed; retrying", consumer=spec.durable)
             await asyncio.sleep(1.0)
             continue
         await asyncio.gather(*(_handle(js, spec, msg, stop) for msg in batch))
+        if health:
+            health.beat(spec.durable)
 
 
 async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
@@ -163,11 +207,12 @@ async def _dead_letter(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
     await msg.ack()
 
 
-async def serve_consumers(js: JetStreamContext, specs: list[ConsumerSpec]) -> None:
+async def serve_consumers(js: JetStreamContext, specs: list[ConsumerSpec],
+                          health: Health | None = None) -> None:
     """Runs consumers until SIGTERM/SIGINT; then they stop fetching and finish
     the batch in hand (unfinished messages are redelivered elsewhere)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await asyncio.gather(*(run(js, spec, stop) for spec in specs))
+    await asyncio.gather(*(run(js, spec, stop, health) for spec in specs))

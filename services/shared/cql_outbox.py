@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from cassandra.query import PreparedStatement
 
+from services.shared import outbox_metrics
 from services.shared.cassandra import Cql, applied, batch
 from services.shared.ids import id_time
 from services.shared.logging import get_logger
@@ -70,7 +71,8 @@ class IntentLog:
     """Writes and reads intents; operation ids are snowflakes (time-ordered)."""
 
     def __init__(self, cql: Cql, statements: dict[str, PreparedStatement], *, shards: int,
-                 slot_seconds: int) -> None:
+                 slot_seconds: int, table: str = "outbox") -> None:
+        self.table = table  # names the outbox in metrics
         self._cql = cql
         self._s = statements
         self.shards = shards
@@ -100,7 +102,7 @@ class IntentLog:
             "drop_lease": "DELETE FROM {t}_leases WHERE shard = ? IF owner = ?",
         }
         statements = {k: await cql.prepare(q.replace("{t}", table)) for k, q in queries.items()}
-        return cls(cql, statements, shards=shards, slot_seconds=slot_seconds)
+        return cls(cql, statements, shards=shards, slot_seconds=slot_seconds, table=table)
 
     def shard_of(self, op_id: int) -> int:
         # Mix the millisecond bits in: the low bits alone are a per-ms sequence.
@@ -187,6 +189,7 @@ class IntentRelay:
         self._max_slots = max_slots_per_round
         self._owner = uuid.uuid4().hex
         self._lease_ttl = max(int(poll_seconds * 6), 10)
+        self._leftover = 0  # intents past their grace that the last round could not resolve
 
     async def run(self) -> None:
         owned: set[int] = set()
@@ -211,9 +214,10 @@ class IntentRelay:
         `now` and `advance=False` let a test sweep the present without moving the
         checkpoints the running relays share."""
         now = time.time() if now is None else now
-        resolved = 0
+        resolved = self._leftover = 0
         for shard in shards:
             resolved += await self._relay_shard(shard, now, advance)
+        outbox_metrics.BACKLOG.labels(self._log.table).set(self._leftover)
         return resolved
 
     async def _relay_shard(self, shard: int, now: float, advance: bool) -> int:
@@ -230,8 +234,11 @@ class IntentRelay:
                 try:
                     await self._resolve(intent)
                     resolved += 1
+                    outbox_metrics.RELAYED.labels(self._log.table, "resolved").inc()
                 except Exception:
                     leftover = True
+                    self._leftover += 1
+                    outbox_metrics.RELAYED.labels(self._log.table, "failed").inc()
                     log.exception("could not resolve an outbox intent", op_id=intent.op_id,
                                   age_seconds=round(intent.age_seconds))
             if not leftover and slot == checkpoint:

@@ -101,4 +101,6 @@ async def ensure_stream(js: JetStreamContext) -> None:
 
 async def publish(js: JetStreamContext, event: Event) -> None:
     """Publishes and waits for the stream's ack (raises when it does not come)."""
-    await js.publish(event.subject, event.payload, headers=headers_for(event))
+    headers = headers_for(event)
+    with telemetry.producer_span(event.subject, event.trace_headers, headers):
+        await js.publish(event.subject, event.payload, headers=headers)

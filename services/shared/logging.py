@@ -1,4 +1,6 @@
-"""Structured logging: JSON lines with the request id, method and caller bound per call.
+"""Structured logging: JSON lines with the request id, method and caller bound per call,
+and the trace and span ids of the span the line was written in (so a log line
+leads to its trace in the trace backend).
 
 Logs never carry secrets: tracebacks are rendered without frame locals (a
 login's locals hold the password, a DM's its text), and every event goes
@@ -16,6 +18,8 @@ from typing import Any, TextIO
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+
+from services.shared.telemetry import current_ids
 
 REDACTED = "[REDACTED]"
 
@@ -66,6 +70,15 @@ def scrub(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutabl
     return event
 
 
+def add_trace_ids(_logger: Any, _method: str,
+                  event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A structlog processor: trace_id and span_id of the current span, if sampled."""
+    ids = current_ids()
+    if ids is not None:
+        event["trace_id"], event["span_id"] = ids
+    return event
+
+
 def processors(*, json: bool = True) -> list[structlog.types.Processor]:
     """The chain every service logs through (exported for tests)."""
     exceptions: structlog.types.Processor = (
@@ -78,6 +91,7 @@ def processors(*, json: bool = True) -> list[structlog.types.Processor]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         exceptions,
         scrub,

@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from services.shared import outbox_metrics
 from services.shared.events import Event, publish
 from services.shared.logging import get_logger
 
@@ -61,6 +62,8 @@ class OutboxRelay:
                 except Exception:
                     log.exception("outbox relay failed; will retry")
                     await asyncio.sleep(self._poll)
+                with contextlib.suppress(Exception):  # PostgreSQL down: the relay says so
+                    await self._measure()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
                 self._wake.clear()
@@ -81,7 +84,14 @@ class OutboxRelay:
                 done.append(row_id)
             if done:
                 await conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (done,))
+                outbox_metrics.RELAYED.labels("users", "relayed").inc(len(done))
             return len(done)
+
+    async def _measure(self) -> None:
+        """The rows still waiting (a backlog grows while NATS is down)."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
+        outbox_metrics.BACKLOG.labels("users").set(row[0] if row else 0)
 
     async def _listen(self) -> None:
         """Wakes the relay on NOTIFY so events go out within milliseconds."""

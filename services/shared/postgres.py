@@ -12,12 +12,13 @@ and a circuit breaker answers UNAVAILABLE at once while the server is down.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.abc import Params
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared import deadline
+from services.shared import deadline, telemetry
 from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import PostgresSettings
 
@@ -27,6 +28,16 @@ RECONNECT_SECONDS = 5.0
 CHECKOUT_SECONDS = 2.0
 
 
+class TracedCursor(AsyncCursor[Any]):
+    """A cursor whose statements get a span and a latency sample per family."""
+
+    async def execute(self, query: Any, params: Params | None = None, *,
+                      prepare: bool | None = None, binary: bool | None = None) -> Self:
+        family = telemetry.statement_family(query if isinstance(query, str) else str(query))
+        with telemetry.store_call("postgresql", family):
+            return await super().execute(query, params, prepare=prepare, binary=binary)
+
+
 class GuardedPool(AsyncConnectionPool[AsyncConnection[Any]]):
     """An AsyncConnectionPool whose checkouts go through a circuit breaker."""
 
@@ -34,6 +45,7 @@ class GuardedPool(AsyncConnectionPool[AsyncConnection[Any]]):
         self.breaker = CircuitBreaker(f"postgres:{name}")
         super().__init__(dsn, min_size=min_size, max_size=max_size, open=False, name=name,
                          check=self._check, reconnect_timeout=RECONNECT_SECONDS,
+                         kwargs={"cursor_factory": TracedCursor},
                          timeout=CHECKOUT_SECONDS)
 
     async def _check(self, conn: AsyncConnection[Any]) -> None:

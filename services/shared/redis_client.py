@@ -9,10 +9,13 @@ from typing import Any
 
 import hiredis
 from redis.asyncio import Connection, Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.shared import telemetry
 
 # What a cache read may take before the caller treats Redis as down.
 SOCKET_TIMEOUT_SECONDS = 0.5
@@ -29,9 +32,35 @@ class HiredisPackedConnection(Connection):
         return [hiredis.pack_command(args)]
 
 
+class _TracedPipeline(Pipeline):
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        with telemetry.store_call("redis", "pipeline",
+                                  {"db.operation": _names(self.command_stack)}):
+            return await super().execute(raise_on_error)
+
+
+def _names(stack: list[Any]) -> str:
+    """The pipeline's commands, e.g. 'ZREVRANGE EXPIRE SINTER' (at most ten)."""
+    names = [str(c.args[0] if hasattr(c, "args") else c[0][0]) for c in stack[:10]]
+    return " ".join(names)
+
+
+class TracedRedis(Redis):
+    """Every command and pipeline gets a span (inside a traced call) and a
+    latency sample (store_client_seconds{store="redis"})."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        with telemetry.store_call("redis", str(args[0]).upper()):
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        return _TracedPipeline(self.connection_pool, self.response_callbacks, transaction,
+                               shard_hint)
+
+
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
             connection_class: type[Connection] = HiredisPackedConnection) -> Redis:
-    return Redis.from_url(
+    return TracedRedis.from_url(
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
         retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],

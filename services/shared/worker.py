@@ -1,15 +1,14 @@
-"""The bootstrap every event worker shares: logging, tracing, metrics, the
-JetStream connection, its consumers until SIGTERM, then an orderly stop."""
+"""The bootstrap every event worker shares: logging, tracing, metrics and
+probes (services/shared/probe_http.py: readiness is the consumers' health),
+the JetStream connection, its consumers until SIGTERM, then an orderly stop."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from prometheus_client import start_http_server
-
-from services.shared import consumer
+from services.shared import consumer, probe_http
 from services.shared import events as jetstream
 from services.shared.background import Job, start_jobs, stop_jobs
 from services.shared.consumer import ConsumerSpec
@@ -27,6 +26,8 @@ class WorkerSettings(Protocol):
     metrics_port: int
     grpc_host: str
     nats_url: str
+    # A consumer whose fetch loop has not come round for this long is stalled.
+    consumer_stall_seconds: float
 
 
 @dataclass
@@ -41,15 +42,19 @@ class Worker:
 async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) -> None:
     configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
     configure_tracing(settings.service_name)
+    connection: list[Any] = []  # the NATS client, once connected
+    health = consumer.Health(lambda: bool(connection) and connection[0].is_connected,
+                             settings.consumer_stall_seconds)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.grpc_host)
+        probe_http.start(settings.grpc_host, settings.metrics_port, health.ready)
     worker = await build()
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    connection.append(nc)
     await jetstream.ensure_stream(js)
     jobs = start_jobs(worker.background)
     log.info("worker started", consumers=[c.durable for c in worker.consumers])
     try:
-        await consumer.serve_consumers(js, list(worker.consumers))
+        await consumer.serve_consumers(js, list(worker.consumers), health)
     finally:
         await stop_jobs(jobs)
         await nc.drain()

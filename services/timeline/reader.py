@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 
+from prometheus_client import Counter
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.breaker import CircuitBreaker
@@ -42,6 +43,10 @@ from services.timeline.store import RecentPage, TimelineStore, mentions_key
 log = get_logger(__name__)
 
 REBUILD_PER_FOLLOWEE = 50
+# Home pages served from a materialised timeline (hit) or after rebuilding it (miss).
+HOME_READS = Counter("timeline_cache_reads_total", "Home timeline reads by cache result.",
+                     ["result"])
+HOME_HIT, HOME_MISS = HOME_READS.labels("hit"), HOME_READS.labels("miss")
 FETCH_CONCURRENCY = 16
 
 
@@ -99,8 +104,11 @@ class Reader:
     async def _cached_home(self, user_id: int, before: int | None, want: int) -> list[Entry]:
         start = await self._store.home_start(user_id, before, want)
         if not start.active:
+            HOME_MISS.inc()
             await self.rebuild(user_id)
             start = await self._store.home_start(user_id, before, want)
+        else:
+            HOME_HIT.inc()
         celebrities = start.celebrities
         if not start.following_known:
             followees = await self.following(user_id)

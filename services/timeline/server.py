@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
+from services.shared import consumer_lag
 from services.shared import events as jetstream
 from services.shared.logging import configure_logging
 from services.shared.revocations import RevokedSessions
@@ -27,7 +28,7 @@ async def build(settings: TimelineSettings) -> App:
     conn = wiring.connect(settings)
     hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
     reader = Reader(conn.store, conn.users, conn.tweets, hydrator)
-    nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await conn.users.follow_profile_updates(nc)
     slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
                         lease_seconds=3 * settings.stream_heartbeat_seconds)
@@ -51,7 +52,10 @@ async def build(settings: TimelineSettings) -> App:
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop],
-               background={"revoked-sessions": revoked.run})
+               background={"revoked-sessions": revoked.run,
+                           # Lag of every durable (fanout and indexing), read by a
+                           # process that is not the consumer.
+                           "consumer-lag": consumer_lag.watch(js)})
 
 
 async def main() -> None:
