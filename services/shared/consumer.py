@@ -92,6 +92,10 @@ class ConsumerSpec:
     # Retry delay while a dependency is down: doubles per attempt up to the max.
     outage_retry_seconds: float = 0.25
     outage_retry_max_seconds: float = 5.0
+    # How long one event may be held through an outage. Past it the failure
+    # counts as the event's own: an event that times out every time (its own
+    # fault, not the store's) must not stall its consumer for good.
+    outage_hold_seconds: float = 600.0
     # A new consumer starts with the stream's retained history (an index
     # backfilling itself) rather than only what arrives from now on.
     from_start: bool = False
@@ -149,13 +153,14 @@ async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
 
     attempt = msg.metadata.num_delivered or 1
     with telemetry.consumer_span(f"{spec.durable} {msg.subject}", msg.headers):
-        outages = 0
+        outages, held_since = 0, time.monotonic()
         while True:
             try:
                 await handler(msg.subject, msg.data, progress)
                 break
             except Exception as exc:
-                outage = failures.is_outage_error(exc)
+                outage = failures.is_outage_error(exc) and \
+                    time.monotonic() - held_since < spec.outage_hold_seconds
                 if outage and stop.is_set():
                     # Shutting down mid-outage: hand the event back untouched
                     # (another replica, or this one restarted, takes it).
@@ -167,7 +172,7 @@ async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
                     # its delivery budget (max_deliver is for events that fail
                     # on their own). Hold it and try again; the batch in hand
                     # holds the next fetch, so the consumer pauses as a whole
-                    # until the dependency is back, however long that takes.
+                    # until the dependency is back (for `outage_hold_seconds`).
                     outages += 1
                     HANDLED.labels(spec.durable, "outage_retry").inc()
                     if outages == 1:

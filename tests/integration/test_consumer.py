@@ -111,3 +111,33 @@ async def test_an_outage_longer_than_the_redelivery_budget_loses_no_event(
         await asyncio.wait_for(runner, 10)
         await js.delete_consumer(jetstream.STREAM, durable)
         await nc.close()
+
+
+async def test_an_event_that_always_times_out_is_held_only_so_long(
+        stack_env: dict[str, str]) -> None:
+    """An outage-shaped failure that never ends (the event's own fault) stops
+    being held after `outage_hold_seconds` and goes the poison way."""
+    nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
+    tag = uuid.uuid4().hex[:8]
+    subject, durable = f"twitter.test{tag}.event", f"test-{tag}"
+
+    async def handler(_: str, data: bytes, progress: Progress) -> None:
+        raise TimeoutError("this event is too big to handle in time")
+
+    dead = await nc.subscribe(f"twitter.dlq.{durable}")
+    stop = asyncio.Event()
+    spec = ConsumerSpec(durable, f"twitter.test{tag}.>", {subject: handler},
+                        ack_wait_seconds=5, max_deliver=2, retry_base_seconds=0.05,
+                        outage_retry_seconds=0.05, outage_retry_max_seconds=0.1,
+                        outage_hold_seconds=0.3)
+    runner = asyncio.create_task(consumer.run(js, spec, stop))
+    try:
+        await consumer_bound(js, durable)
+        await js.publish(subject, b"huge", headers={"Nats-Msg-Id": uuid.uuid4().hex})
+        msg = await dead.next_msg(timeout=20)
+        assert msg.data == b"huge"
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 10)
+        await js.delete_consumer(jetstream.STREAM, durable)
+        await nc.close()
