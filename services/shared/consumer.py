@@ -159,33 +159,33 @@ async def _handle(js: JetStreamContext, spec: ConsumerSpec, msg: Msg,
                 await handler(msg.subject, msg.data, progress)
                 break
             except Exception as exc:
-                outage = failures.is_outage_error(exc) and \
-                    time.monotonic() - held_since < spec.outage_hold_seconds
-                if outage and stop.is_set():
-                    # Shutting down mid-outage: hand the event back untouched
-                    # (another replica, or this one restarted, takes it).
+                # A store or peer being down is not the event's fault: it keeps
+                # its delivery budget (max_deliver is for events that fail on
+                # their own) and is held, for `outage_hold_seconds` at most.
+                holding = time.monotonic() - held_since < spec.outage_hold_seconds
+                if not (holding and failures.is_outage_error(exc)):
+                    await _failed(js, spec, msg, exc, attempt)
+                    return
+                if stop.is_set():  # shutting down: hand it back untouched
                     with contextlib.suppress(Exception):
                         await msg.nak()
                     return
-                if outage:
-                    # A store or peer is down: the event is fine, so it keeps
-                    # its delivery budget (max_deliver is for events that fail
-                    # on their own). Hold it and try again; the batch in hand
-                    # holds the next fetch, so the consumer pauses as a whole
-                    # until the dependency is back (for `outage_hold_seconds`).
-                    outages += 1
-                    HANDLED.labels(spec.durable, "outage_retry").inc()
-                    if outages == 1:
-                        log.warning("dependency down; holding event", consumer=spec.durable,
-                                    subject=msg.subject, error=repr(exc)[:300])
-                    with contextlib.suppress(Exception):
-                        await msg.in_progress()  # keep it ours past ack_wait
-                    await asyncio.sleep(spec.outage_delay(outages))
-                    continue
-                await _failed(js, spec, msg, exc, attempt)
-                return
+                outages += 1
+                await _hold(spec, msg, exc, outages)
     await msg.ack()
     HANDLED.labels(spec.durable, "ok").inc()
+
+
+async def _hold(spec: ConsumerSpec, msg: Msg, exc: Exception, outages: int) -> None:
+    """Keeps the event ours (past ack_wait) and waits before the next try. The
+    batch in hand holds the next fetch, so the whole consumer pauses."""
+    HANDLED.labels(spec.durable, "outage_retry").inc()
+    if outages == 1:
+        log.warning("dependency down; holding event", consumer=spec.durable,
+                    subject=msg.subject, error=repr(exc)[:300])
+    with contextlib.suppress(Exception):
+        await msg.in_progress()
+    await asyncio.sleep(spec.outage_delay(outages))
 
 
 async def _failed(js: JetStreamContext, spec: ConsumerSpec, msg: Msg, exc: Exception,

@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import dataclass
 
 from stack import probes
-from tests.support.stack_control import control, wait_serving
+from tests.support.stack_control import control, wait_infra_ready, wait_serving
 from tests.support.wait import eventually
 
 
@@ -30,7 +30,7 @@ class Fault:
         if self.kind == "stop":
             await control("start", self.program)
         if self.program in probes.INFRA:
-            await _ready(self.program, env, within)
+            await wait_infra_ready(self.program, env, within)
         elif self.program.endswith("-worker"):
             await _running(self.program, within)
         else:

@@ -5,15 +5,13 @@ stopped, the answer is 503 with Retry-After, never a 500."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
-from stack import probes
 from tests.support.edge import follow, home_ids, tweet
-from tests.support.stack_control import control
+from tests.support.stack_control import control, wait_infra_ready
 from tests.support.users import new_user
 from tests.support.wait import eventually
 
@@ -25,14 +23,6 @@ async def reads(edge: httpx.AsyncClient, reader: dict[str, Any],
     home = await edge.get(f"/v1/timeline/{reader['userId']}", headers=reader["headers"])
     one = await edge.get(f"/v1/tweets/{tweet_id}", headers=reader["headers"])
     return home, one
-
-
-async def wait_ready(name: str, env: dict[str, str], within: float) -> None:
-    async def ready() -> bool:
-        await asyncio.to_thread(probes.INFRA[name], env, 5.0)
-        return True
-    await eventually(ready, within=within, every=1.0, what=f"{name} ready",
-                     ignoring=(Exception,))
 
 
 async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
@@ -63,10 +53,10 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
                 assert "Traceback" not in response.text
         finally:
             await control("start", "cassandra")
-            await wait_ready("cassandra", stack_env, 180)
+            await wait_infra_ready("cassandra", stack_env, 180)
     finally:
         await control("start", "redis")
-        await wait_ready("redis", stack_env, 30)
+        await wait_infra_ready("redis", stack_env, 30)
 
     # The services heal by themselves: the driver reconnects within seconds.
     async def healed() -> bool:
@@ -77,7 +67,7 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
     await eventually(healed, within=120, every=1.0, what="a tweet posted after the outage")
     # A restarted Redis is used again without a failed request.
     await control("restart", "redis")
-    await wait_ready("redis", stack_env, 30)
+    await wait_infra_ready("redis", stack_env, 30)
     for _ in range(5):
         home, one = await reads(edge, reader, posted[0])
         assert (home.status_code, one.status_code) == (200, 200), (home.text, one.text)

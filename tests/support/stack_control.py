@@ -50,3 +50,12 @@ async def wait_serving(service: str, within: float = 60.0) -> None:
         await asyncio.wait_for(channel.channel_ready(), max(deadline - time.monotonic(), 1))
     finally:
         await channel.close()
+
+
+async def wait_infra_ready(name: str, env: dict[str, str], within: float) -> None:
+    """Until the infrastructure component answers its stack probe."""
+    async def ready() -> bool:
+        await asyncio.to_thread(probes.INFRA[name], env, 5.0)
+        return True
+    await eventually(ready, within=within, every=0.5, what=f"{name} ready",
+                     ignoring=(Exception,))
