@@ -9,10 +9,9 @@ not one timeout per request.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from enum import Enum
+from types import TracebackType
 
 from prometheus_client import Gauge
 
@@ -74,22 +73,28 @@ class CircuitBreaker:
             BREAKER_OPEN.labels(self.name).set(1)
 
 
-@contextlib.asynccontextmanager
-async def guarded(breaker: CircuitBreaker, what: str) -> AsyncIterator[None]:
+class guarded:  # noqa: N801 - used like a function: `async with guarded(...)`
     """Runs the block unless the breaker is open (then Unavailable at once).
     Only a dependency failure (services/shared/failures.py) counts against the
-    breaker; any answer, even an error of ours, shows the dependency is up."""
-    if not breaker.allow():
-        raise Unavailable(f"{what} is unavailable; try again shortly")
-    try:
-        yield
-    except Exception as exc:
-        if failures.is_outage_error(exc):
-            breaker.failed()
+    breaker; any answer, even an error of ours, shows the dependency is up.
+    A class, not a generator context manager: it wraps every CQL query."""
+
+    __slots__ = ("_breaker", "_what")
+
+    def __init__(self, breaker: CircuitBreaker, what: str) -> None:
+        self._breaker, self._what = breaker, what
+
+    async def __aenter__(self) -> None:
+        if not self._breaker.allow():
+            raise Unavailable(f"{self._what} is unavailable; try again shortly")
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        _tb: TracebackType | None) -> None:
+        if exc is None:
+            self._breaker.succeeded()
+        elif not isinstance(exc, Exception):  # cancelled: no verdict either way
+            self._breaker.abandoned()
+        elif failures.is_outage_error(exc):
+            self._breaker.failed()
         else:
-            breaker.succeeded()
-        raise
-    except BaseException:  # cancelled: the dependency said nothing either way
-        breaker.abandoned()
-        raise
-    breaker.succeeded()
+            self._breaker.succeeded()
