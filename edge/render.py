@@ -64,7 +64,8 @@ REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
 OPENAPI = REPO / "generated" / "openapi" / "twitter.json"
 DEFAULT_ADDRS = {"users": 17101, "tweets": 17102, "timeline": 17103, "search": 17104,
-                 "media": 17105, "messages": 17106, "ratelimit": 17107}
+                 "media": 17105, "messages": 17106, "ratelimit": 17107,
+                 "notifications": 17108}
 RATELIMIT = "ratelimit"
 LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
 

@@ -49,6 +49,7 @@ SERVICE_PORTS: dict[str, int] = {
     "media": 17105,
     "messages": 17106,
     "ratelimit": 17107,
+    "notifications": 17108,
 }
 METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
 # Processes per service, all on the service's port (gRPC listens with

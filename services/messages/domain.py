@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import IntEnum
 
 from services.shared.errors import PermissionDenied, Validator
-from services.shared.ids import EPOCH_MS
 
 MAX_CONTENT = 10_000  # Unicode code points after NFC normalisation
 MAX_CLIENT_MESSAGE_ID = 64
@@ -105,13 +104,3 @@ def validate_send(sender: int, recipient: int, content: str, client_message_id: 
 def check_may_message(setting: AllowFrom, recipient_follows_sender: bool) -> None:
     if setting is AllowFrom.FOLLOWED and not recipient_follows_sender:
         raise PermissionDenied("this user only accepts messages from people they follow")
-
-
-def write_timestamp(message_id: int) -> int:
-    """A CQL write timestamp (microseconds) that orders like message ids, for
-    columns that must only move forward (last message, read position): with it,
-    the newest id wins whatever order writes arrive in, with no read before the
-    write and no lightweight transaction. Ids of the same millisecond tie on the
-    timestamp, and then the larger value (the larger id) wins."""
-    return ((message_id >> 22) + EPOCH_MS) * 1000
-

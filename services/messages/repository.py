@@ -9,8 +9,9 @@ from typing import Any
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from services.messages.crypto import Sealed
-from services.messages.domain import UNREAD_CAP, AllowFrom, ConversationState, Pair, write_timestamp
+from services.messages.domain import UNREAD_CAP, AllowFrom, ConversationState, Pair
 from services.shared.cassandra import Cql, applied
+from services.shared.ids import write_timestamp
 
 _MESSAGE = "message_id, sender_id, key_id, ciphertext, client_message_id"
 

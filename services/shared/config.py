@@ -104,6 +104,7 @@ class PeerAddresses(_Env):
     media_addr: str = "127.0.0.1:17105"
     messages_addr: str = "127.0.0.1:17106"
     ratelimit_addr: str = "127.0.0.1:17107"
+    notifications_addr: str = "127.0.0.1:17108"
 
 
 class ScyllaSettings(_Env):

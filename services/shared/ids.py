@@ -120,3 +120,12 @@ def min_id_at(moment: datetime) -> int:
     """The smallest id that could have been issued at `moment` (for time-range scans)."""
     ms = int(moment.timestamp() * 1000)
     return max(0, (ms - EPOCH_MS) << (_WORKER_BITS + _SEQUENCE_BITS))
+
+
+def write_timestamp(snowflake: int) -> int:
+    """A CQL write timestamp (microseconds) that orders like ids, for columns
+    that must only move forward (last message, read position): with it, the
+    newest id wins whatever order writes arrive in, with no read before the
+    write and no lightweight transaction. Ids of the same millisecond tie on the
+    timestamp, and then the larger value (the larger id) wins."""
+    return ((snowflake >> (_WORKER_BITS + _SEQUENCE_BITS)) + EPOCH_MS) * 1000

@@ -7,6 +7,7 @@ from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
 from services.shared import consumer_lag
 from services.shared import events as jetstream
+from services.shared.live_streams import StreamSlots
 from services.shared.logging import configure_logging
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
@@ -15,8 +16,7 @@ from services.shared.user_tokens import user_interceptor
 from services.shared.viewer_flags import ViewerFlags
 from services.timeline import wiring
 from services.timeline.hydrate import Hydrator
-from services.timeline.live import LiveHub, StreamLimits
-from services.timeline.live_slots import StreamSlots
+from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
 from services.timeline.reader import Reader
 from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings
@@ -31,7 +31,7 @@ async def build(settings: TimelineSettings) -> App:
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await conn.users.follow_profile_updates(nc)
     slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
-                        lease_seconds=3 * settings.stream_heartbeat_seconds)
+                        lease_seconds=3 * settings.stream_heartbeat_seconds, prefix=SLOTS_PREFIX)
     live = LiveHub(nc, conn.tweets, heartbeat_seconds=settings.stream_heartbeat_seconds,
                    slots=slots, limits=StreamLimits(per_user=settings.stream_max_per_user,
                                                     max_seconds=settings.stream_max_seconds))

@@ -16,9 +16,9 @@ from services.shared import events as jetstream
 from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.errors import ResourceExhausted, Unauthenticated
+from services.shared.live_streams import StreamSlots
 from services.shared.peers import TweetsClient
-from services.timeline.live import LiveHub, StreamLimits
-from services.timeline.live_slots import StreamSlots
+from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
 from services.users.retention import Retention
 from tests.support.users import MakeAccount
 
@@ -91,7 +91,8 @@ async def hubs(stack_env: dict[str, str]) -> AsyncIterator[tuple[LiveHub, LiveHu
 
     def hub() -> LiveHub:
         return LiveHub(nc, TweetsClient(channel), heartbeat_seconds=0.2,
-                       slots=StreamSlots(redis, per_user=2, lease_seconds=5), limits=limits)
+                       slots=StreamSlots(redis, per_user=2, lease_seconds=5,
+                                        prefix=SLOTS_PREFIX), limits=limits)
 
     yield hub(), hub()
     await channel.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 from edge import render, routes
 
-SERVICES = ["media", "messages", "search", "timeline", "tweets", "users"]
+SERVICES = ["media", "messages", "notifications", "search", "timeline", "tweets", "users"]
 
 
 def _table() -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from services.shared.config import AuthSettings
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ["users", "tweets", "timeline", "search", "media", "messages", "ratelimit"]
+SERVICES = ["users", "tweets", "timeline", "search", "media", "messages", "ratelimit",
+            "notifications"]
 
 
 @pytest.mark.parametrize("token", [None, "", "local-internal-token", "short-token"])

@@ -21,10 +21,9 @@ from services.messages.domain import (
     Pair,
     check_may_message,
     validate_send,
-    write_timestamp,
 )
 from services.shared.errors import InvalidArgument, PermissionDenied
-from services.shared.ids import IdGenerator
+from services.shared.ids import IdGenerator, write_timestamp
 
 
 def key() -> str:

@@ -1,0 +1,5 @@
+import asyncio
+
+from services.notifications.server import main
+
+asyncio.run(main())

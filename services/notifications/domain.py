@@ -1,0 +1,135 @@
+"""Notification rules: kinds, grouping, ids and retention. Plain Python, no
+gRPC or driver imports.
+
+A notification is one actor's part in a group. A group is every actor of one
+kind on one target (a tweet, or for follows the recipient) whose part happened
+within one grouping window: "alice and 12 others liked your tweet". Windows
+are fixed slices of time (`bucket`), so every worker puts an actor in the same
+group without asking anyone: no read before the write, no race creating two
+groups. A burst that straddles a window's end makes two groups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+from services.shared.ids import EPOCH_MS, id_time
+
+# Retention: what a user is shown is bounded twice over. Every row expires
+# RETENTION_SECONDS after its last write (CQL TTL), and a user's list is
+# trimmed to its newest MAX_GROUPS groups.
+RETENTION_SECONDS = 30 * 24 * 3600
+MAX_GROUPS = 1_000
+# Unread groups are counted up to this many (clients show "999+").
+UNREAD_CAP = 1_000
+# How many of a group's newest actors it names.
+RECENT_ACTORS = 3
+_TIME_SHIFT = 22  # the layout of services/shared/ids.py: ms << 22
+_LOW_BITS = (1 << _TIME_SHIFT) - 1
+
+
+class Kind(IntEnum):
+    """The same numbers as twitter.notifications.v1.NotificationKind."""
+
+    FOLLOW = 1
+    MENTION = 2
+    REPLY = 3
+    LIKE = 4
+    RETWEET = 5
+
+
+@dataclass(frozen=True)
+class Target:
+    """One recipient's notifications of one kind about one thing: the unit
+    that is regrouped after every change (one CQL partition of actors)."""
+
+    recipient_id: int
+    kind: Kind
+    target_id: int
+
+
+@dataclass(frozen=True)
+class Part:
+    """One actor's part in a target's notifications."""
+
+    actor_id: int
+    notification_id: int
+
+
+@dataclass(frozen=True)
+class Group:
+    target: Target
+    bucket: int
+    actor_count: int
+    recent_actor_ids: tuple[int, ...]  # newest first
+    latest_id: int  # the newest part's notification id
+
+    @property
+    def key(self) -> str:
+        return group_key(self.target.kind, self.target.target_id, self.bucket)
+
+    @property
+    def updated_at(self) -> datetime:
+        return id_time(self.latest_id)
+
+
+def group_key(kind: Kind, target_id: int, bucket: int) -> str:
+    return f"{kind.name.lower()}:{target_id}:{bucket}"
+
+
+def notification_id(occurred_ms: int, event_id: str) -> int:
+    """The id of the notification an event makes: time-ordered like every id
+    (services/shared/ids.py's layout), and the same however often the event is
+    delivered, so redelivery rewrites one row instead of adding one. The low
+    bits come from the event id; two events would have to share a millisecond
+    and 22 hash bits to collide."""
+    digest = hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+    low = int.from_bytes(digest, "big") & _LOW_BITS
+    return ((max(occurred_ms, EPOCH_MS) - EPOCH_MS) << _TIME_SHIFT) | low
+
+
+def now_id(now_ms: int) -> int:
+    """The largest id of the current millisecond: read positions stop here."""
+    return ((now_ms - EPOCH_MS) << _TIME_SHIFT) | _LOW_BITS
+
+
+def bucket_of(notification_id: int, window_seconds: int) -> int:
+    """The grouping window an id falls in."""
+    return (notification_id >> _TIME_SHIFT) // (window_seconds * 1000)
+
+
+def regroup(target: Target, parts: Iterable[Part], window_seconds: int) -> dict[int, Group]:
+    """The target's groups, by window, from its actors' parts."""
+    by_bucket: dict[int, list[Part]] = defaultdict(list)
+    for part in parts:
+        by_bucket[bucket_of(part.notification_id, window_seconds)].append(part)
+    groups = {}
+    for bucket, members in by_bucket.items():
+        members.sort(key=lambda p: p.notification_id, reverse=True)
+        groups[bucket] = Group(target, bucket, len(members),
+                               tuple(p.actor_id for p in members[:RECENT_ACTORS]),
+                               members[0].notification_id)
+    return groups
+
+
+def recipients_of_tweet(author_id: int, mentioned: Iterable[int],
+                        parent_author_id: int | None) -> dict[int, Kind]:
+    """Who a new tweet notifies, and how: the replied-to author by a reply
+    (which says more than the @mention a reply usually carries), each
+    mentioned user by a mention; never the author."""
+    found = {user: Kind.MENTION for user in mentioned if user != author_id}
+    if parent_author_id and parent_author_id != author_id:
+        found[parent_author_id] = Kind.REPLY
+    return found
+
+
+def unread_count(latest_ids: Iterable[tuple[int, str]], last_read_id: int) -> int:
+    """Groups whose newest part is past the read position, counted once each
+    (a list row left behind by racing writers names its group again)."""
+    keys = {key for latest, key in latest_ids if latest > last_read_id}
+    return min(len(keys), UNREAD_CAP)

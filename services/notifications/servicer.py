@@ -1,0 +1,74 @@
+"""gRPC transport of the notifications service: requests to inbox calls,
+groups to protos."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from twitter.notifications.v1 import notifications_pb2 as pb
+from twitter.notifications.v1 import notifications_pb2_grpc
+
+from services.notifications.domain import Group
+from services.notifications.inbox import Inbox
+from services.notifications.live import NotificationHub
+from services.shared.auth import caller_id, caller_session
+from services.shared.events import timestamp_now
+from services.shared.timestamps import to_timestamp
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+def group_pb(group: Group, *, unread: bool) -> pb.NotificationGroup:
+    return pb.NotificationGroup(
+        group_key=group.key, kind=int(group.target.kind),  # type: ignore[arg-type]
+        target_id=group.target.target_id, actor_count=group.actor_count,
+        recent_actor_ids=group.recent_actor_ids, latest_notification_id=group.latest_id,
+        updated_at=to_timestamp(group.updated_at), unread=unread)
+
+
+def _heartbeat() -> pb.StreamNotificationsResponse:
+    return pb.StreamNotificationsResponse(heartbeat=pb.Heartbeat(sent_at=timestamp_now()))
+
+
+class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
+    def __init__(self, inbox: Inbox, hub: NotificationHub) -> None:
+        self._inbox = inbox
+        self._hub = hub
+
+    async def ListNotifications(self, request: pb.ListNotificationsRequest,
+                                context: Ctx) -> pb.ListNotificationsResponse:
+        shown, token = await self._inbox.page(caller_id(), request.page_size,
+                                              request.page_token)
+        return pb.ListNotificationsResponse(
+            groups=[group_pb(s.group, unread=s.unread) for s in shown], next_page_token=token)
+
+    async def GetUnreadCount(self, request: pb.GetUnreadCountRequest,
+                             context: Ctx) -> pb.GetUnreadCountResponse:
+        count, position = await self._inbox.unread(caller_id())
+        return pb.GetUnreadCountResponse(unread_count=count, last_read_notification_id=position)
+
+    async def MarkNotificationsRead(self, request: pb.MarkNotificationsReadRequest,
+                                    context: Ctx) -> pb.MarkNotificationsReadResponse:
+        count, position = await self._inbox.mark_read(caller_id(),
+                                                      request.up_to_notification_id)
+        return pb.MarkNotificationsReadResponse(unread_count=count,
+                                                last_read_notification_id=position)
+
+    async def StreamNotifications(self, request: pb.StreamNotificationsRequest, context: Ctx
+                                  ) -> AsyncIterator[pb.StreamNotificationsResponse]:
+        user_id = caller_id()
+        stream = await self._hub.open(user_id, caller_session())
+        try:
+            # A first heartbeat tells the client (and any proxy) the stream is open.
+            yield _heartbeat()
+            async for group in stream:
+                if group is None:
+                    yield _heartbeat()
+                    continue
+                for shown in await self._inbox.shown(user_id, [group]):
+                    unread = await self._inbox.is_unread(user_id, shown)
+                    yield pb.StreamNotificationsResponse(group=group_pb(shown, unread=unread))
+        finally:
+            await stream.close()

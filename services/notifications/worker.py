@@ -1,0 +1,88 @@
+"""The notifications worker process: `python -m services.notifications.worker`.
+
+Replicas share one durable pull consumer over the follow and tweet events; a
+new deployment starts with the events published from then on (notifying
+people of last week's likes would be noise)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from twitter.tweets.v1 import events_pb2 as tweet_events
+from twitter.tweets.v1 import tweets_pb2
+from twitter.users.v1 import events_pb2 as user_events
+
+from services.notifications.live import LivePublisher
+from services.notifications.notifier import Notifier
+from services.notifications.repository import NotificationStore
+from services.notifications.settings import NotificationsSettings
+from services.notifications.visibility import EveryoneVisible
+from services.shared import consumer, worker
+from services.shared import events as jetstream
+from services.shared.cassandra import Cql
+from services.shared.clients import internal_channel
+from services.shared.consumer import ConsumerSpec, Progress
+from services.shared.peers import TweetsClient
+
+DURABLE = "notifications"
+M = TypeVar("M", bound=Message)
+
+
+def _handler(parse: type[M], handle: Callable[[M], Awaitable[None]]) -> consumer.Handler:
+    async def run(_: str, data: bytes, progress: Progress) -> None:
+        await handle(parse.FromString(data))
+    return run
+
+
+def handlers(notifier: Notifier) -> dict[str, consumer.Handler]:
+    return {
+        "twitter.follow.created": _handler(user_events.FollowCreated, notifier.followed),
+        "twitter.follow.deleted": _handler(user_events.FollowDeleted, notifier.unfollowed),
+        "twitter.tweet.created": _handler(tweet_events.TweetCreated, notifier.tweet_created),
+        "twitter.tweet.edited": _handler(tweet_events.TweetEdited, notifier.tweet_edited),
+        "twitter.tweet.deleted": _handler(tweet_events.TweetDeleted, notifier.tweet_deleted),
+        "twitter.tweet.liked": _handler(tweet_events.TweetLiked, notifier.liked),
+        "twitter.tweet.unliked": _handler(tweet_events.TweetUnliked, notifier.unliked),
+        "twitter.tweet.retweeted": _handler(tweet_events.TweetRetweeted, notifier.retweeted),
+        "twitter.tweet.unretweeted": _handler(tweet_events.TweetUnretweeted,
+                                              notifier.unretweeted),
+    }
+
+
+async def main() -> None:
+    settings = NotificationsSettings(service_name="notifications-worker")
+
+    async def build() -> worker.Worker:
+        cql = await Cql.connect(settings)
+        tweets_channel = internal_channel(settings.tweets_addr,
+                                          settings.internal_token.get_secret_value(),
+                                          peer="tweets")
+        tweets = TweetsClient(tweets_channel)
+        # A connection of its own for live hints (the runner's is for the stream).
+        nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
+
+        async def hydrate(ids: list[int]) -> list[tweets_pb2.Tweet]:
+            return await tweets.hydrate(ids, viewer_id=0)
+
+        notifier = Notifier(await NotificationStore.open(cql), hydrate, EveryoneVisible(),
+                            LivePublisher(nc), window_seconds=settings.group_window_seconds)
+        spec = ConsumerSpec(DURABLE, "twitter.>", handlers(notifier),
+                            ack_wait_seconds=settings.notify_ack_wait_seconds,
+                            max_deliver=settings.notify_max_deliver,
+                            concurrency=settings.notify_concurrency)
+
+        async def stop() -> None:
+            await nc.drain()
+            await tweets_channel.close()
+            await cql.close()
+
+        return worker.Worker([spec], on_stop=[stop])
+
+    await worker.run(settings, build)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
