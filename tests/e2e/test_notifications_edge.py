@@ -186,7 +186,8 @@ async def test_unread_count_and_mark_read(edge: httpx.AsyncClient) -> None:
     await group_when(edge, author, "LIKE", first, 2)
     assert await unread(edge, author) == 1
     top = (await groups(edge, author))["groups"][0]
-    assert top["targetId"] == first and top["unread"] is True
+    assert top["targetId"] == first
+    assert top["unread"] is True
 
     r = await mark_read(edge, author)  # everything up to now
     assert r.json().get("unreadCount", 0) == 0
@@ -248,8 +249,10 @@ async def test_live_stream_delivers_a_new_group(edge: httpx.AsyncClient,
     await asyncio.wait_for(listener, timeout=10)
     assert "heartbeat" in received[0]
     group = received[-1]["group"]
-    assert group["kind"] == "NOTIFICATION_KIND_LIKE" and group["targetId"] == tweet_id
-    assert group["actorCount"] == 1 and group["recentActorIds"] == [fan["userId"]]
+    assert group["kind"] == "NOTIFICATION_KIND_LIKE"
+    assert group["targetId"] == tweet_id
+    assert group["actorCount"] == 1
+    assert group["recentActorIds"] == [fan["userId"]]
     assert group["unread"] is True
 
 
