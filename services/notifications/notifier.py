@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client import Histogram
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import events_pb2 as user_events
@@ -37,6 +38,9 @@ from services.shared.coalesce import Coalescer
 Publish = Callable[[Group], Awaitable[None]]
 # Full tweets by id; deleted or missing ones left out (the tweets service).
 Hydrate = Callable[[list[int]], Awaitable[list[tweets_pb2.Tweet]]]
+LAG = Histogram("notification_lag_seconds",
+                "From the event (a like, follow, mention...) to its group written.",
+                buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
 TRIM_EVERY_SECONDS = 60.0
 _TRIMMED_REMEMBERED = 10_000
 
@@ -67,6 +71,7 @@ class Notifier:
         part = Part(actor_id, notification_id(at_us // 1000, event_id))
         await self._store.add_part(target, part, at_us)
         await self._regroups.run(target)
+        LAG.observe(max(0.0, time.time() - at_us / 1e6))
 
     async def withdraw(self, target: Target, actor_id: int, at: Timestamp) -> None:
         await self._store.remove_part(target, actor_id, _micros(at))
