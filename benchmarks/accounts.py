@@ -1,10 +1,18 @@
-"""Benchmark users: signed up once (later runs reuse them) and logged in."""
+"""Benchmark users: signed up once (later runs reuse them) and logged in; or
+synthetic ids with access tokens signed by the stack's own key, as the users
+service would sign them, when thousands are needed (password sign-ups would
+take longer than the run)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+from pathlib import Path
 
 import httpx
+
+from services.shared.config import AuthSettings
+from services.users.tokens import AccessTokens, Keyring
 
 PASSWORD = "benchmark password"
 
@@ -27,3 +35,13 @@ async def accounts(edge_url: str, prefix: str, count: int) -> list[dict[str, str
             async with gate:
                 return await account(http, f"{prefix}{i}")
         return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def synthetic_tokens(env: dict[str, str], count: int) -> list[str]:
+    """Access tokens of `count` user ids no real user has."""
+    settings = AuthSettings()
+    keyring = Keyring.load(Path(env.get("AUTH_KEYS_DIR", ".data/keys")))
+    tokens = AccessTokens(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                          ttl_seconds=3600)
+    first = 7 * 10**17 + random.randrange(10**15)
+    return [tokens.issue(first + n, session_id=0) for n in range(count)]

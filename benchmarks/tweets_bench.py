@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from pathlib import Path
 
 import httpx
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from benchmarks import wrk
 from benchmarks.accounts import accounts as make_accounts
+from benchmarks.accounts import synthetic_tokens
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.users.tokens import AccessTokens, Keyring
 
 USERS = 100
 LIKERS = 12_000  # more than a 10 s run at the goal (500 likes/s) can use
@@ -33,15 +32,6 @@ def bench_create(edge_url: str, accounts: list[dict[str, str]]) -> wrk.Result:
   return wrk.format("POST", "/v1/tweets",
     {["Authorization"] = bearer, ["Content-Type"] = "application/json"}, body)""")
     return wrk.run("create tweet through the edge", edge_url, script, connections=16)
-
-
-def liker_tokens(env: dict[str, str], count: int) -> list[str]:
-    settings = AuthSettings()
-    keyring = Keyring.load(Path(env.get("AUTH_KEYS_DIR", ".data/keys")))
-    tokens = AccessTokens(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                          ttl_seconds=3600)
-    first = 7 * 10**17 + random.randrange(10**15)  # ids no real user has
-    return [tokens.issue(first + n, session_id=0) for n in range(count)]
 
 
 def bench_likes(edge_url: str, author: dict[str, str], tokens: list[str]) -> wrk.Result:
@@ -87,7 +77,7 @@ def run(env: dict[str, str]) -> list[str]:
     edge_url = env["EDGE_URL"]
     accounts = asyncio.run(make_accounts(edge_url, "bench_", USERS))
     lines = [bench_create(edge_url, accounts).line(),
-             bench_likes(edge_url, accounts[0], liker_tokens(env, LIKERS)).line()]
+             bench_likes(edge_url, accounts[0], synthetic_tokens(env, LIKERS)).line()]
     latencies, elapsed, returned = asyncio.run(bench_batch_get(env["TWEETS_ADDR"], accounts))
     n = len(latencies)
     lines.append(
