@@ -68,6 +68,8 @@ async def test_other_spellings_of_a_route_are_404(edge: httpx.AsyncClient,
               ("POST", "/v1/tweets/.", {"content": "x"}),
               ("POST", f"/v1/users/{alice.user_id}/follow/", {"targetUserId": str(bob.user_id)}),
               ("POST", "/v1/messages/", {"recipientUserId": str(bob.user_id), "content": "x"}),
+              ("POST", "/v1/notifications/read/", {}),
+              ("GET", "/v1/notifications/", None),
               ("POST", "/v1/users/", {"username": unique_name(), "email": "a@example.com",
                                       "password": PASSWORD}),
               ("POST", "/v1/auth/login/", {"username": alice.username, "password": PASSWORD}),
@@ -288,6 +290,7 @@ async def test_forged_page_tokens_are_400(edge: httpx.AsyncClient,
         (f"/v1/conversations/{bob.user_id}/messages", {}),
         ("/v1/search/tweets", {"q": "hello"}),
         ("/v1/search/users", {"q": "hello"}),
+        ("/v1/notifications", {}),
     ]
     for path, params in lists:
         for token in forged_tokens():

@@ -48,6 +48,7 @@ FOREIGN = {
     "timeline.mentions": "timeline.home",
     "search.tweets": "search.users",
     "search.users": "search.tweets",
+    "notifications.groups": "messages.conversations",
 }
 
 
@@ -107,6 +108,8 @@ async def world(edge: httpx.AsyncClient) -> dict[str, tuple[Listing, str]]:
         "search.tweets": Listing("/v1/search/tweets", word, alice, {"q": word}),
         "search.users": Listing("/v1/search/users", word, alice, {"q": word}),
         "messages.conversations": Listing("/v1/conversations", a, alice, {}),
+        # Alice's followers, the likes of t1 and each reply: several groups.
+        "notifications.groups": Listing("/v1/notifications", a, alice, {}),
         "messages.messages": Listing(f"/v1/conversations/{b}/messages", (min(a, b), max(a, b)),
                                      alice, {}),
     }
