@@ -83,6 +83,9 @@ class Inbox:
 
     async def _count_after(self, user_id: int, position: int) -> int:
         rows = await self._store.feed(user_id, after=position, limit=_UNREAD_ROWS)
+        if rows and await self._relations.hides_anyone(user_id):
+            groups = await self.shown(user_id, await self._current(rows))
+            return unread_count(((g.latest_id, g.key) for g in groups), position)
         return unread_count(((r.latest_id, r.key) for r in rows), position)
 
     async def mark_read(self, user_id: int, up_to: int) -> tuple[int, int]:

@@ -1,10 +1,11 @@
 """Whether a recipient is shown an actor's notifications: the one place
 blocks and mutes (issue 20, item 2) plug in.
 
-It is asked twice: when a notification is made (an actor the recipient does
-not see makes none) and when notifications are read (an actor hidden since
-is left out of the groups shown, and a group of only hidden actors is not
-shown), so a block or mute applies to what was already stored too.
+It is asked when a notification is made (an actor the recipient does not
+see makes none) and when notifications are read, streamed or counted (an
+actor hidden since is left out of the groups shown, and a group of only
+hidden actors is neither shown nor counted unread), so a block or mute
+applies to what was already stored too.
 
 Until the users service answers "whom does this user block or mute",
 `EveryoneVisible` is the relation lookup: it hides no one.
@@ -20,12 +21,19 @@ class Relations(Protocol):
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
         """Those of `actor_ids` whose notifications `recipient_id` must not see."""
 
+    async def hides_anyone(self, recipient_id: int) -> bool:
+        """Whether `recipient_id` hides anyone at all: when not, unread counts
+        need not read the groups to leave hidden actors out."""
+
 
 class EveryoneVisible:
     """The stub lookup: no blocks or mutes yet."""
 
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
         return set()
+
+    async def hides_anyone(self, recipient_id: int) -> bool:
+        return False
 
 
 async def visible(relations: Relations, recipient_id: int, actor_id: int) -> bool:

@@ -87,6 +87,9 @@ class Hiding:
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
         return self.hidden & set(actor_ids)
 
+    async def hides_anyone(self, recipient_id: int) -> bool:
+        return bool(self.hidden)
+
 
 async def test_actors_hidden_since_are_left_out_at_read(js: JetStreamContext,
                                                         store: NotificationStore,
@@ -98,5 +101,8 @@ async def test_actors_hidden_since_are_left_out_at_read(js: JetStreamContext,
         await publish(js, stack_env, "twitter.tweet.liked", event, event.event_id)
     shown, _ = await Inbox(store, Hiding({muted})).page(author, 10, "")
     assert [(s.group.actor_count, s.group.recent_actor_ids) for s in shown] == [(1, (fan,))]
+    assert (await Inbox(store, Hiding({muted})).unread(author))[0] == 1
     shown, _ = await Inbox(store, Hiding({muted, fan})).page(author, 10, "")
     assert shown == []
+    assert (await Inbox(store, Hiding({muted, fan})).unread(author))[0] == 0
+    assert (await Inbox(store, Hiding(set())).unread(author))[0] == 1
