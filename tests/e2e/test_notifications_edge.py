@@ -6,7 +6,6 @@ may read what."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from tests.support.notifications import (
     mark_read,
     unread,
 )
+from tests.support.streams import listen
 from tests.support.users import User, new_user
 from tests.support.wait import eventually
 
@@ -227,23 +227,9 @@ async def test_live_stream_delivers_a_new_group(edge: httpx.AsyncClient,
     tweet_id = await tweet(edge, author, "live")
     received: list[dict[str, Any]] = []
     opened = asyncio.Event()  # the first heartbeat: the stream is registered
-
-    async def listen() -> None:
-        async with httpx.AsyncClient(base_url=edge_url, timeout=None) as client, \
-                client.stream("GET", "/v1/notifications/stream",
-                              headers=author["headers"]) as response:
-            assert response.status_code == 200
-            async for raw in response.aiter_lines():
-                line = raw.strip().lstrip("[,").rstrip(",]")
-                if not line:
-                    continue
-                message = json.loads(line)
-                received.append(message)
-                opened.set()
-                if "group" in message:
-                    return
-
-    listener = asyncio.create_task(listen())
+    listener = asyncio.create_task(listen(
+        edge_url, "/v1/notifications/stream", author["headers"], received, opened,
+        until=lambda message: "group" in message))
     await asyncio.wait_for(opened.wait(), timeout=5)
     await like(edge, fan, tweet_id)
     await asyncio.wait_for(listener, timeout=10)

@@ -19,6 +19,7 @@ from services.timeline.store import CELEBRITIES, active_key, home_key
 from tests.support.bulk import load_followers
 from tests.support.edge import follow, home_ids, tweet
 from tests.support.events import TIMELINE_TWEETS, handled
+from tests.support.streams import listen
 from tests.support.users import User, new_user
 from tests.support.wait import eventually
 
@@ -144,23 +145,9 @@ async def test_live_stream_receives_a_new_tweet(edge: httpx.AsyncClient,
     await follow(edge, reader, author)
     received: list[dict[str, Any]] = []
     opened = asyncio.Event()  # the first heartbeat: the stream is registered
-
-    async def listen() -> None:
-        async with httpx.AsyncClient(base_url=edge_url, timeout=None) as client, \
-                client.stream("GET", f"/v1/timeline/{reader['userId']}/stream",
-                              headers=reader["headers"]) as response:
-            assert response.status_code == 200
-            async for raw in response.aiter_lines():
-                line = raw.strip().lstrip("[,").rstrip(",]")
-                if not line:
-                    continue
-                message = json.loads(line)
-                received.append(message)
-                opened.set()
-                if "entry" in message:
-                    return
-
-    listener = asyncio.create_task(listen())
+    listener = asyncio.create_task(listen(
+        edge_url, f"/v1/timeline/{reader['userId']}/stream", reader["headers"], received,
+        opened, until=lambda message: "entry" in message))
     await asyncio.wait_for(opened.wait(), timeout=5)
     tweet_id = await tweet(edge, author, "live!")
     await asyncio.wait_for(listener, timeout=5)
