@@ -157,10 +157,10 @@ class NotificationStore:
             at_us, row.target.recipient_id, row.latest_id, int(row.target.kind),
             row.target.target_id, row.bucket))
 
-    async def trim(self, recipient_id: int) -> None:
-        """Keeps the newest MAX_GROUPS list rows of a user."""
-        rows = await self._cql.execute(self._s["feed_first"], (recipient_id, MAX_GROUPS + 1))
-        if len(rows) > MAX_GROUPS:
+    async def trim(self, recipient_id: int, keep: int = MAX_GROUPS) -> None:
+        """Keeps the newest `keep` list rows of a user."""
+        rows = await self._cql.execute(self._s["feed_first"], (recipient_id, keep + 1))
+        if len(rows) > keep:
             await self._cql.execute(self._s["trim_feed"], (recipient_id, rows[-1]["latest_id"]))
 
     # Which recipients a tweet notified.

@@ -109,6 +109,16 @@ async def test_a_mention_notifies_and_deleting_the_tweet_withdraws_it(
         await gone(edge, user, "MENTION", tweet_id)
 
 
+async def test_an_edit_notifies_users_it_newly_mentions(edge: httpx.AsyncClient) -> None:
+    author, bob, carol = await users(edge, 3)
+    tweet_id = await tweet(edge, author, f"hello @{bob['username']}")
+    await group_when(edge, bob, "MENTION", tweet_id, 1)
+    await call(edge, "PATCH", f"/v1/tweets/{tweet_id}", author,
+               {"content": f"hello @{carol['username']}"})
+    await group_when(edge, carol, "MENTION", tweet_id, 1)
+    await gone(edge, bob, "MENTION", tweet_id)
+
+
 async def test_a_reply_notifies_the_parent_author_once(edge: httpx.AsyncClient) -> None:
     author, replier, other = await users(edge, 3)
     parent = await tweet(edge, author, "a question")

@@ -106,3 +106,17 @@ async def test_actors_hidden_since_are_left_out_at_read(js: JetStreamContext,
     assert shown == []
     assert (await Inbox(store, Hiding({muted, fan})).unread(author))[0] == 0
     assert (await Inbox(store, Hiding(set())).unread(author))[0] == 1
+
+
+async def test_trimming_keeps_the_newest_groups(js: JetStreamContext, store: NotificationStore,
+                                                stack_env: dict[str, str]) -> None:
+    author, fan = some_id(), some_id()
+    tweet_ids = [some_id() for _ in range(4)]
+    for n, tweet_id in enumerate(tweet_ids):
+        event = tweet_events.TweetLiked(event_id=uuid.uuid4().hex, occurred_at=at(n * 0.01),
+                                        tweet_id=tweet_id, author_user_id=author, user_id=fan)
+        await publish(js, stack_env, "twitter.tweet.liked", event, event.event_id)
+    await store.trim(author, keep=2)
+    assert [r.target.target_id for r in await store.feed(author, limit=10)] == [
+        tweet_ids[3], tweet_ids[2]]
+
