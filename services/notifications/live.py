@@ -73,6 +73,7 @@ class NotificationHub:
             heartbeat_seconds=heartbeat_seconds, slots=slots, limits=limits,
             on_close=self._closed)
         self._subs: dict[int, Subscription] = {}
+        self._unsubscribing: set[asyncio.Task[None]] = set()  # held until done
 
     async def open(self, user_id: int, session_id: int | None) -> LiveStream[Listener]:
         """A new stream of the user's notification changes (the caller closes
@@ -91,7 +92,9 @@ class NotificationHub:
         if not self._streams.listeners(listener.user_id):
             sub = self._subs.pop(listener.user_id, None)
             if sub is not None:
-                asyncio.get_running_loop().create_task(_unsubscribe(sub))
+                task = asyncio.get_running_loop().create_task(_unsubscribe(sub))
+                self._unsubscribing.add(task)
+                task.add_done_callback(self._unsubscribing.discard)
 
     def end_session(self, session_id: int) -> None:
         self._streams.end_session(session_id)
