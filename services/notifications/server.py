@@ -17,6 +17,7 @@ from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.logging import configure_logging
+from services.shared.peers import UsersClient
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -38,13 +39,15 @@ async def build(settings: NotificationsSettings) -> App:
                             max_seconds=settings.stream_max_seconds))
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value(), peer="users")
+    users = UsersClient(users_channel)  # profiles of the actors, cached
+    await users.follow_profile_updates(nc)
     revoked = await RevokedSessions.open(settings.redis_url)
     revoked.on_revoke(hub.end_session)
     interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
-            NotificationServicer(inbox, hub), server)
+            NotificationServicer(inbox, hub, users), server)
 
     async def stop() -> None:
         await hub.stop()

@@ -1,31 +1,35 @@
 """gRPC transport of the notifications service: requests to inbox calls,
-groups to protos."""
+groups to protos (with their actors' profiles from the users service)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import grpc
 from twitter.notifications.v1 import notifications_pb2 as pb
 from twitter.notifications.v1 import notifications_pb2_grpc
+from twitter.users.v1 import users_pb2
 
 from services.notifications.domain import Group
 from services.notifications.inbox import Inbox
 from services.notifications.live import NotificationHub
 from services.shared.auth import caller_id, caller_session
 from services.shared.events import timestamp_now
+from services.shared.peers import UsersClient
 from services.shared.timestamps import to_timestamp
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
-def group_pb(group: Group, *, unread: bool) -> pb.NotificationGroup:
+def group_pb(group: Group, *, unread: bool,
+             profiles: Mapping[int, users_pb2.UserSummary]) -> pb.NotificationGroup:
     return pb.NotificationGroup(
         group_key=group.key, kind=int(group.target.kind),  # type: ignore[arg-type]
         target_id=group.target.target_id, actor_count=group.actor_count,
         recent_actor_ids=group.recent_actor_ids, latest_notification_id=group.latest_id,
-        updated_at=to_timestamp(group.updated_at), unread=unread)
+        updated_at=to_timestamp(group.updated_at), unread=unread,
+        recent_actors=[profiles[a] for a in group.recent_actor_ids if a in profiles])
 
 
 def _heartbeat() -> pb.StreamNotificationsResponse:
@@ -33,16 +37,22 @@ def _heartbeat() -> pb.StreamNotificationsResponse:
 
 
 class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
-    def __init__(self, inbox: Inbox, hub: NotificationHub) -> None:
+    def __init__(self, inbox: Inbox, hub: NotificationHub, users: UsersClient) -> None:
         self._inbox = inbox
         self._hub = hub
+        self._users = users
+
+    async def _profiles(self, groups: Iterable[Group]) -> dict[int, users_pb2.UserSummary]:
+        return await self._users.summaries({a for g in groups for a in g.recent_actor_ids})
 
     async def ListNotifications(self, request: pb.ListNotificationsRequest,
                                 context: Ctx) -> pb.ListNotificationsResponse:
         shown, token = await self._inbox.page(caller_id(), request.page_size,
                                               request.page_token)
+        profiles = await self._profiles(s.group for s in shown)
         return pb.ListNotificationsResponse(
-            groups=[group_pb(s.group, unread=s.unread) for s in shown], next_page_token=token)
+            groups=[group_pb(s.group, unread=s.unread, profiles=profiles) for s in shown],
+            next_page_token=token)
 
     async def GetUnreadCount(self, request: pb.GetUnreadCountRequest,
                              context: Ctx) -> pb.GetUnreadCountResponse:
@@ -69,6 +79,8 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                     continue
                 for shown in await self._inbox.shown(user_id, [group]):
                     unread = await self._inbox.is_unread(user_id, shown)
-                    yield pb.StreamNotificationsResponse(group=group_pb(shown, unread=unread))
+                    profiles = await self._profiles([shown])
+                    yield pb.StreamNotificationsResponse(
+                        group=group_pb(shown, unread=unread, profiles=profiles))
         finally:
             await stream.close()

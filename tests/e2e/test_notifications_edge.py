@@ -60,6 +60,8 @@ async def test_follows_group_and_an_unfollow_takes_its_part_back(
         await follow(edge, fan, star)
     group = await group_when(edge, star, "FOLLOW", star["userId"], 3)
     assert group["recentActorIds"] == [f["userId"] for f in reversed(fans)]  # newest first
+    assert [a["username"] for a in group["recentActors"]] == [
+        f["username"] for f in reversed(fans)]  # "c, b and a followed you"
     assert group["unread"] is True
     await call(edge, "DELETE", f"/v1/users/{fans[0]['userId']}/follow/{star['userId']}",
                fans[0])
@@ -250,6 +252,7 @@ async def test_live_stream_delivers_a_new_group(edge: httpx.AsyncClient,
     assert group["actorCount"] == 1
     assert group["recentActorIds"] == [fan["userId"]]
     assert group["unread"] is True
+    assert group["recentActors"][0]["username"] == fan["username"]
 
 
 async def test_each_user_reads_only_their_own(edge: httpx.AsyncClient) -> None:

@@ -3,6 +3,7 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from twitter.users.v1 import users_pb2 as _users_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -28,7 +29,7 @@ NOTIFICATION_KIND_LIKE: NotificationKind
 NOTIFICATION_KIND_RETWEET: NotificationKind
 
 class NotificationGroup(_message.Message):
-    __slots__ = ("group_key", "kind", "target_id", "actor_count", "recent_actor_ids", "latest_notification_id", "updated_at", "unread")
+    __slots__ = ("group_key", "kind", "target_id", "actor_count", "recent_actor_ids", "latest_notification_id", "updated_at", "unread", "recent_actors")
     GROUP_KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +38,7 @@ class NotificationGroup(_message.Message):
     LATEST_NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     UNREAD_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ACTORS_FIELD_NUMBER: _ClassVar[int]
     group_key: str
     kind: NotificationKind
     target_id: int
@@ -45,7 +47,8 @@ class NotificationGroup(_message.Message):
     latest_notification_id: int
     updated_at: _timestamp_pb2.Timestamp
     unread: bool
-    def __init__(self, group_key: _Optional[str] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., target_id: _Optional[int] = ..., actor_count: _Optional[int] = ..., recent_actor_ids: _Optional[_Iterable[int]] = ..., latest_notification_id: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread: _Optional[bool] = ...) -> None: ...
+    recent_actors: _containers.RepeatedCompositeFieldContainer[_users_pb2.UserSummary]
+    def __init__(self, group_key: _Optional[str] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., target_id: _Optional[int] = ..., actor_count: _Optional[int] = ..., recent_actor_ids: _Optional[_Iterable[int]] = ..., latest_notification_id: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread: _Optional[bool] = ..., recent_actors: _Optional[_Iterable[_Union[_users_pb2.UserSummary, _Mapping]]] = ...) -> None: ...
 
 class ListNotificationsRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
