@@ -35,15 +35,17 @@ class Inbox:
     async def page(self, user_id: int, page_size: int,
                    page_token: str) -> tuple[list[Shown], str]:
         req = GROUPS.request(user_id, page_size, page_token)
-        position = await self._store.read_position(user_id)
-        found: list[Group] = []
         before = last_id(req)
-        while len(found) < req.fetch_size:
-            rows = await self._store.feed(user_id, before=before, limit=req.fetch_size)
+        position, rows = await asyncio.gather(
+            self._store.read_position(user_id),
+            self._store.feed(user_id, before=before, limit=req.fetch_size))
+        found: list[Group] = []
+        while True:
             found += await self.shown(user_id, await self._current(rows))
-            if len(rows) < req.fetch_size:
+            if len(found) >= req.fetch_size or len(rows) < req.fetch_size:
                 break
             before = rows[-1].latest_id
+            rows = await self._store.feed(user_id, before=before, limit=req.fetch_size)
         page = [Shown(g, g.latest_id > position) for g in found[:req.fetch_size]]
         return req.page(page, lambda s: LastId(s.group.latest_id))
 
