@@ -23,9 +23,10 @@ check-gen: gen ## Fail when generated/ is stale
 	@test -z "$$(git ls-files --others --exclude-standard generated/)" || \
 	  (echo "generated/ has untracked files: run 'make gen' and commit" >&2; exit 1)
 
-lint: gen ## buf lint + breaking (against main), ruff, mypy, alert rules and dashboards
+lint: gen ## buf lint + breaking (against main), contract options, ruff, mypy, alert rules and dashboards
 	@.venv/bin/buf lint
 	@tools/buf_breaking.sh main
+	@$(PY) tools/check_contracts.py
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy services stack edge tests benchmarks
 	@$(PY) tools/check_monitoring.py
