@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rebuilds generated/ from protos/: Python messages, gRPC stubs, .pyi type stubs
-# and the descriptor set (with imports) that Envoy's gRPC-JSON transcoder reads.
+# Rebuilds generated/ from protos/: Python messages, gRPC stubs, .pyi type stubs,
+# the descriptor set (with imports) that Envoy's gRPC-JSON transcoder reads, the
+# OpenAPI document, and the Go (generated/go) and TypeScript (generated/ts) stubs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,6 +100,14 @@ for item in doc["paths"].values():
             op["security"] = []
 path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 PYEOF
+
+# Go and TypeScript stubs (buf.gen.yaml, buf.gen.ts.yaml) with the pinned local
+# plugins tools/stub_plugins.sh installs. generated/go/go.mod and go.sum are
+# kept: they pin the Go stubs' dependencies.
+rm -rf generated/go/twitter generated/ts
+PLUGINS="$(tools/stub_plugins.sh)"
+PATH="$PLUGINS:$PATH" .venv/bin/buf generate --template buf.gen.yaml
+PATH="$PLUGINS:$PATH" .venv/bin/buf generate --template buf.gen.ts.yaml
 
 # Mark every generated directory as a package so tools resolve imports alike.
 find generated/twitter -type d -exec touch {}/__init__.py \;
