@@ -58,7 +58,7 @@ from edge.routes import lua_str
 from services.ratelimit.rules import Limit
 from services.shared.auth import EDGE_TOKEN_HEADER, SESSION_ID_HEADER, USER_ID_HEADER, edge_token
 from services.shared.config import check_internal_token
-from services.shared.ports import SERVICE_PORTS
+from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
 
 TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
@@ -516,8 +516,8 @@ def main(argv: list[str]) -> int:
         return 2
     # The edge derives its identity from the token: refuse a missing or known one.
     check_internal_token(SecretStr(os.environ.get("INTERNAL_TOKEN", "")))
-    config = render(int(os.environ.get("EDGE_PORT", "8080")),
-                    int(os.environ.get("ENVOY_ADMIN_PORT", "19901")),
+    config = render(int(os.environ.get("EDGE_PORT", INFRA_PORTS["EDGE_PORT"])),
+                    int(os.environ.get("ENVOY_ADMIN_PORT", INFRA_PORTS["ENVOY_ADMIN_PORT"])),
                     os.environ.get("ENVOY_ACCESS_LOG"))
     out = Path(argv[1])
     out.parent.mkdir(parents=True, exist_ok=True)
