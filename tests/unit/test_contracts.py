@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2
 from twitter.api.v1 import options_pb2
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
@@ -107,3 +107,16 @@ def test_a_consumer_filter_is_the_narrowest_wildcard() -> None:
     assert contracts.subject_filter(
         ["twitter.tweet.created", "twitter.follow.created"]) == "twitter.>"
     assert contracts.subject_filter(["twitter.user.updated"]) == "twitter.user.updated"
+
+
+def test_a_service_without_access_options_does_not_start() -> None:
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(empty_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(descriptor_pb2.FileDescriptorProto(
+        name="new/v1/new.proto", package="new.v1", syntax="proto3",
+        dependency=["google/protobuf/empty.proto"],
+        service=[descriptor_pb2.ServiceDescriptorProto(name="NewService", method=[
+            descriptor_pb2.MethodDescriptorProto(name="Get", input_type=".google.protobuf.Empty",
+                                                 output_type=".google.protobuf.Empty")])]))
+    with pytest.raises(ContractError, match=r"/new\.v1\.NewService/Get: no"):
+        access_policy([pool.FindServiceByName("new.v1.NewService")])
