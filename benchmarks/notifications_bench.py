@@ -84,7 +84,7 @@ async def fan_in_events(edge_url: str, nats_url: str, author: dict[str, str]) ->
             event = events_pb2.TweetLiked(
                 event_id=uuid.uuid4().hex, occurred_at=at, tweet_id=int(tweet_id),
                 author_user_id=int(author["id"]), user_id=first + n, like_count=n + 1)
-            await jetstream.publish(js, jetstream.make_event("twitter.tweet.liked", event))
+            await jetstream.publish(js, jetstream.make_event(event))
 
         await asyncio.gather(*(publish(n) for n in range(LIKES)))
         ended = time.perf_counter()

@@ -25,31 +25,33 @@ from services.shared import events as jetstream
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.consumer import ConsumerSpec, Progress
+from services.shared.contracts import subject, subject_filter
 from services.shared.peers import TweetsClient
 
 DURABLE = "notifications"
 M = TypeVar("M", bound=Message)
 
 
-def _handler(parse: type[M], handle: Callable[[M], Awaitable[None]]) -> consumer.Handler:
+def _on(event: type[M], handle: Callable[[M], Awaitable[None]]
+        ) -> tuple[str, consumer.Handler]:
+    """The event's subject (from its contract) and a handler that parses it."""
     async def run(_: str, data: bytes, progress: Progress) -> None:
-        await handle(parse.FromString(data))
-    return run
+        await handle(event.FromString(data))
+    return subject(event), run
 
 
 def handlers(notifier: Notifier) -> dict[str, consumer.Handler]:
-    return {
-        "twitter.follow.created": _handler(user_events.FollowCreated, notifier.followed),
-        "twitter.follow.deleted": _handler(user_events.FollowDeleted, notifier.unfollowed),
-        "twitter.tweet.created": _handler(tweet_events.TweetCreated, notifier.tweet_created),
-        "twitter.tweet.edited": _handler(tweet_events.TweetEdited, notifier.tweet_edited),
-        "twitter.tweet.deleted": _handler(tweet_events.TweetDeleted, notifier.tweet_deleted),
-        "twitter.tweet.liked": _handler(tweet_events.TweetLiked, notifier.liked),
-        "twitter.tweet.unliked": _handler(tweet_events.TweetUnliked, notifier.unliked),
-        "twitter.tweet.retweeted": _handler(tweet_events.TweetRetweeted, notifier.retweeted),
-        "twitter.tweet.unretweeted": _handler(tweet_events.TweetUnretweeted,
-                                              notifier.unretweeted),
-    }
+    return dict([
+        _on(user_events.FollowCreated, notifier.followed),
+        _on(user_events.FollowDeleted, notifier.unfollowed),
+        _on(tweet_events.TweetCreated, notifier.tweet_created),
+        _on(tweet_events.TweetEdited, notifier.tweet_edited),
+        _on(tweet_events.TweetDeleted, notifier.tweet_deleted),
+        _on(tweet_events.TweetLiked, notifier.liked),
+        _on(tweet_events.TweetUnliked, notifier.unliked),
+        _on(tweet_events.TweetRetweeted, notifier.retweeted),
+        _on(tweet_events.TweetUnretweeted, notifier.unretweeted),
+    ])
 
 
 async def main() -> None:
@@ -69,7 +71,8 @@ async def main() -> None:
 
         notifier = Notifier(await NotificationStore.open(cql), hydrate, EveryoneVisible(),
                             LivePublisher(nc), window_seconds=settings.group_window_seconds)
-        spec = ConsumerSpec(DURABLE, "twitter.>", handlers(notifier),
+        on = handlers(notifier)
+        spec = ConsumerSpec(DURABLE, subject_filter(on), on,
                             ack_wait_seconds=settings.notify_ack_wait_seconds,
                             max_deliver=settings.notify_max_deliver,
                             concurrency=settings.notify_concurrency)

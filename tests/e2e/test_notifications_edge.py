@@ -157,12 +157,11 @@ async def test_own_actions_never_notify(edge: httpx.AsyncClient,
     await call(edge, "POST", f"/v1/tweets/{mine}/retweet", me, {})
     await like(edge, me, mine)
 
-    def my_like(data: bytes) -> bool:
-        event = tweet_events.TweetLiked.FromString(data)
+    def my_like(event: tweet_events.TweetLiked) -> bool:
         return str(event.tweet_id) == mine and str(event.user_id) == me["userId"]
 
     # The worker has handled my like (the last of my actions) ...
-    await handled(stack_env["NATS_URL"], NOTIFICATIONS, "twitter.tweet.liked", my_like)
+    await handled(stack_env["NATS_URL"], NOTIFICATIONS, tweet_events.TweetLiked, my_like)
     await like(edge, fan, mine)
     # ... and someone else's like shows while mine never did.
     group = await group_when(edge, me, "LIKE", mine, 1)

@@ -19,6 +19,7 @@ from services.notifications.domain import Kind, Target
 from services.notifications.inbox import Inbox
 from services.notifications.repository import NotificationStore
 from services.shared.cassandra import Cql
+from services.shared.contracts import subject
 from tests.support.events import handled
 from tests.support.notifications import NOTIFICATIONS
 
@@ -38,14 +39,13 @@ def at(seconds_from_now: float) -> Timestamp:
     return ts
 
 
-async def publish(js: JetStreamContext, stack_env: dict[str, str], subject: str,
-                  event: Message, msg_id: str) -> None:
+async def publish(js: JetStreamContext, stack_env: dict[str, str], event: Message,
+                  msg_id: str) -> None:
     """Publishes under a message id of the test's choosing (a new one gets past
     JetStream's duplicate window, as a redelivery after a crash would) and
     waits until the worker has acknowledged it."""
-    await js.publish(subject, event.SerializeToString(), headers={"Nats-Msg-Id": msg_id})
-    payload = event.SerializeToString()
-    await handled(stack_env["NATS_URL"], NOTIFICATIONS, subject, lambda d: d == payload)
+    await js.publish(subject(event), event.SerializeToString(), headers={"Nats-Msg-Id": msg_id})
+    await handled(stack_env["NATS_URL"], NOTIFICATIONS, type(event), lambda e: e == event)
 
 
 async def test_a_like_handled_twice_counts_once(js: JetStreamContext, store: NotificationStore,
@@ -54,9 +54,9 @@ async def test_a_like_handled_twice_counts_once(js: JetStreamContext, store: Not
     event = tweet_events.TweetLiked(event_id=uuid.uuid4().hex, occurred_at=at(0),
                                     tweet_id=tweet_id, author_user_id=author, user_id=fan)
     target = Target(author, Kind.LIKE, tweet_id)
-    await publish(js, stack_env, "twitter.tweet.liked", event, event.event_id)
+    await publish(js, stack_env, event, event.event_id)
     first = [s.group for s in (await store.groups(target)).values()]
-    await publish(js, stack_env, "twitter.tweet.liked", event, event.event_id + "-again")
+    await publish(js, stack_env, event, event.event_id + "-again")
     again = [s.group for s in (await store.groups(target)).values()]
     assert again == first  # the same notification (id, time, group), not a newer one
     assert [(g.actor_count, g.recent_actor_ids) for g in again] == [(1, (fan,))]
@@ -72,8 +72,8 @@ async def test_an_unlike_handled_before_its_like_wins(js: JetStreamContext,
                                     tweet_id=tweet_id, author_user_id=author, user_id=fan)
     unliked = tweet_events.TweetUnliked(event_id=uuid.uuid4().hex, occurred_at=at(0),
                                         tweet_id=tweet_id, author_user_id=author, user_id=fan)
-    await publish(js, stack_env, "twitter.tweet.unliked", unliked, unliked.event_id)
-    await publish(js, stack_env, "twitter.tweet.liked", liked, liked.event_id)
+    await publish(js, stack_env, unliked, unliked.event_id)
+    await publish(js, stack_env, liked, liked.event_id)
     assert await store.groups(Target(author, Kind.LIKE, tweet_id)) == {}
     assert await store.feed(author, limit=10) == []
 
@@ -98,7 +98,7 @@ async def test_actors_hidden_since_are_left_out_at_read(js: JetStreamContext,
     for n, who in enumerate((fan, muted)):
         event = tweet_events.TweetLiked(event_id=uuid.uuid4().hex, occurred_at=at(n * 0.01),
                                         tweet_id=tweet_id, author_user_id=author, user_id=who)
-        await publish(js, stack_env, "twitter.tweet.liked", event, event.event_id)
+        await publish(js, stack_env, event, event.event_id)
     shown, _ = await Inbox(store, Hiding({muted})).page(author, 10, "")
     assert [(s.group.actor_count, s.group.recent_actor_ids) for s in shown] == [(1, (fan,))]
     assert (await Inbox(store, Hiding({muted})).unread(author))[0] == 1
@@ -115,7 +115,7 @@ async def test_trimming_keeps_the_newest_groups(js: JetStreamContext, store: Not
     for n, tweet_id in enumerate(tweet_ids):
         event = tweet_events.TweetLiked(event_id=uuid.uuid4().hex, occurred_at=at(n * 0.01),
                                         tweet_id=tweet_id, author_user_id=author, user_id=fan)
-        await publish(js, stack_env, "twitter.tweet.liked", event, event.event_id)
+        await publish(js, stack_env, event, event.event_id)
     await store.trim(author, keep=2)
     assert [r.target.target_id for r in await store.feed(author, limit=10)] == [
         tweet_ids[3], tweet_ids[2]]
