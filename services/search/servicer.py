@@ -26,7 +26,7 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
 
     async def SearchUsers(self, request: search_pb2.SearchUsersRequest,
                           context: Ctx) -> search_pb2.SearchUsersResponse:
-        users, token = await self._search.users(request.q, request.page_size,
+        users, token = await self._search.users(caller_id(), request.q, request.page_size,
                                                 request.page_token)
         return search_pb2.SearchUsersResponse(users=[search_pb2.UserResult(
             user_id=u.user_id, username=u.username, display_name=u.display_name, bio=u.bio,
