@@ -4,6 +4,7 @@ hydrate tweets from the tweets service (the source of truth)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -15,6 +16,7 @@ from services.search.trends import TrendCount, Trends
 from services.shared.cursor import ListCursor, PageRequest
 from services.shared.errors import InvalidArgument
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.places import normalize_place
 from services.shared.relations import RelationsCache, visible
 
 MAX_TRENDS = 50
@@ -37,6 +39,14 @@ def _state(req: PageRequest[BackendCursor]) -> str | None:
 
 def _token(req: PageRequest[BackendCursor], state: str | None) -> str:
     return req.token(BackendCursor(state) if state else None)
+
+
+class TrendsPage(NamedTuple):
+    top: list[TrendCount]  # worldwide
+    place: str
+    place_top: list[TrendCount]
+    window_start: datetime
+    window_end: datetime
 
 
 class Search:
@@ -84,11 +94,20 @@ class Search:
         hidden = (await self._relations.of(viewer)).hidden
         return [u for u in users if u.user_id not in hidden], _token(req, state)
 
-    async def trends(self, limit: int) -> tuple[list[TrendCount], datetime, datetime]:
+    async def trends(self, limit: int, place: str = "") -> TrendsPage:
+        """The worldwide top hashtags and, with a place, that place's too."""
         if limit < 0:
             raise InvalidArgument.field("limit", "must not be negative")
+        place = normalize_place(place)
         limit = min(limit or 10, MAX_TRENDS)
-        first, last = self._trends.window()
-        top = await self._trends.top(limit)
-        return (top, datetime.fromtimestamp(first * 60, tz=UTC),
-                datetime.fromtimestamp((last + 1) * 60, tz=UTC))
+        now = time.time()
+        first, last = self._trends.window(now)
+        top, local = await asyncio.gather(
+            self._trends.top(limit, now),
+            self._trends.top(limit, now, place=place) if place else _nothing())
+        return TrendsPage(top, place, local, datetime.fromtimestamp(first * 60, tz=UTC),
+                          datetime.fromtimestamp((last + 1) * 60, tz=UTC))
+
+
+async def _nothing() -> list[TrendCount]:
+    return []

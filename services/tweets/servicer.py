@@ -51,7 +51,8 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
         if request.reply_to_tweet_id > 0:
             await self._visibility.may_interact(caller_id(), request.reply_to_tweet_id)
         tweet_id = await self._tweets.create(caller_id(), request.content,
-                                             list(request.media_ids), request.reply_to_tweet_id)
+                                             list(request.media_ids), request.reply_to_tweet_id,
+                                             request.place)
         # Nobody, its author included, can like or retweet it before it exists.
         return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id,
                                                                     flags=(set(), set())))
