@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.relations import RelationsWriter, decode, relations_key
+from services.shared.relations import Relations, RelationsWriter, decode, relations_key
 from tests.support.users import Account, MakeAccount
 
 if TYPE_CHECKING:
@@ -25,6 +25,12 @@ async def redis(stack_env: dict[str, str]) -> AsyncIterator[Redis]:
     client = Redis.from_url(stack_env["REDIS_URL"])
     yield client
     await client.aclose()
+
+
+async def cached(redis: Redis, user: Account) -> Relations:
+    raw = await redis.get(relations_key(user.user_id))
+    assert isinstance(raw, bytes)
+    return decode(raw)
 
 
 async def block(users: Stub, who: Account, other: Account, *, on: bool = True) -> None:
@@ -70,15 +76,15 @@ async def test_the_cache_keeps_the_newest_relations_whatever_the_order(
     # Flapping blocks: each change writes the cache after its commit, in any order.
     await asyncio.gather(*(block(users, me, other, on=i % 2 == 0) for i in range(10)))
     await block(users, me, other)
-    cached = decode(await redis.get(relations_key(me.user_id)))
-    assert cached.blocked == {other.user_id}
-    other_cached = decode(await redis.get(relations_key(other.user_id)))
+    mine = await cached(redis, me)
+    assert mine.blocked == {other.user_id}
+    other_cached = await cached(redis, other)
     assert other_cached.blocked_by == {me.user_id}
 
     # A fill that read the store before the last change cannot overwrite it.
     stale = users_pb2.ViewerRelations(user_id=me.user_id, version=1)
     await RelationsWriter(redis).store([stale])
-    assert decode(await redis.get(relations_key(me.user_id))).blocked == {other.user_id}
+    assert await cached(redis, me).blocked == {other.user_id}
 
 
 async def test_check_relations_answers_in_one_batch_from_the_cache(
