@@ -84,7 +84,7 @@ async def test_the_cache_keeps_the_newest_relations_whatever_the_order(
     # A fill that read the store before the last change cannot overwrite it.
     stale = users_pb2.ViewerRelations(user_id=me.user_id, version=1)
     await RelationsWriter(redis).store([stale])
-    assert await cached(redis, me).blocked == {other.user_id}
+    assert (await cached(redis, me)).blocked == {other.user_id}
 
 
 async def test_check_relations_answers_in_one_batch_from_the_cache(
