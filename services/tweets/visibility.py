@@ -13,6 +13,8 @@ tweet may not do to it because they block its author is PERMISSION_DENIED.
 
 from __future__ import annotations
 
+import asyncio
+
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.errors import NotFound, PermissionDenied
@@ -31,8 +33,8 @@ class Visibility:
 
     async def may_interact(self, caller: int, tweet_id: int) -> None:
         """Whether the caller may reply to, like or retweet a tweet."""
-        _, author = await self._reads.target(tweet_id)
-        relations = await self._relations.of(caller)
+        (_, author), relations = await asyncio.gather(self._reads.target(tweet_id),
+                                                      self._relations.of(caller))
         if author in relations.blocked_by:
             raise NotFound(TWEET_NOT_FOUND)
         if author in relations.blocked:
