@@ -86,7 +86,10 @@ def encode(pb: users_pb2.ViewerRelations) -> bytes:
 
 def decode(raw: bytes) -> Relations:
     _, _, body = raw.partition(b":")
-    return Relations.from_pb(users_pb2.ViewerRelations.FromString(body))
+    pb = users_pb2.ViewerRelations.FromString(body)
+    if not (pb.blocked_ids or pb.blocked_by_ids or pb.muted_ids):
+        return NONE  # most users block and mute no one: nothing to build
+    return Relations.from_pb(pb)
 
 
 def shows(tweet: tweets_pb2.Tweet, hidden: frozenset[int]) -> bool:
