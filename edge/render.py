@@ -58,13 +58,12 @@ from edge.routes import lua_str
 from services.ratelimit.rules import Limit
 from services.shared.auth import EDGE_TOKEN_HEADER, SESSION_ID_HEADER, USER_ID_HEADER, edge_token
 from services.shared.config import check_internal_token
+from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
 
 TYPE = "type.googleapis.com/"
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
 OPENAPI = REPO / "generated" / "openapi" / "twitter.json"
-DEFAULT_ADDRS = {"users": 17101, "tweets": 17102, "timeline": 17103, "search": 17104,
-                 "media": 17105, "messages": 17106, "ratelimit": 17107}
 RATELIMIT = "ratelimit"
 LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
 # The verified token's account tier (claim `tier`: regular or verified), which
@@ -96,17 +95,9 @@ _RETRY = {"num_retries": 2, "retry_host_predicate": [
 WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream"}
 READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset"}
 
-# Routes that need no token: sign-up, login, refresh, logout, JWKS, health, OpenAPI.
-PUBLIC_ROUTES: list[dict[str, Any]] = [
-    {"path": "/v1/users", "headers": [{"name": ":method",
-                                       "string_match": {"exact": "POST"}}]},
-    {"path": "/v1/auth/login"},
-    {"path": "/v1/auth/refresh"},
-    {"path": "/v1/auth/logout"},
-    {"path": "/.well-known/jwks.json"},
-    {"path": "/healthz"},
-    {"path": "/openapi.json"},
-]
+# The edge's own routes, which need no token; the routes of RPCs whose access
+# option is ACCESS_PUBLIC join them (routes.public_matches).
+EDGE_PUBLIC_ROUTES: list[dict[str, Any]] = [{"path": "/healthz"}, {"path": "/openapi.json"}]
 
 # The descriptors sent to the ratelimit service (see edge/ratelimits.yaml), for
 # writes only (the routes of non-GET RPCs carry them). A descriptor whose header
@@ -164,7 +155,7 @@ def _addresses(area: str) -> list[tuple[str, int]]:
     """Where a service listens: its address, or, when its processes each have a
     port of their own (<AREA>_PROCESS_PORTS, the local stack), every one of them,
     so that Envoy balances requests over the processes."""
-    port = os.environ.get(f"{area.upper()}_PORT") or DEFAULT_ADDRS.get(area, 0)
+    port = os.environ.get(f"{area.upper()}_PORT") or SERVICE_PORTS.get(area, 0)
     value = os.environ.get(f"{area.upper()}_ADDR") or f"127.0.0.1:{port}"
     host, _, port = value.rpartition(":")
     own = [int(p) for p in os.environ.get(f"{area.upper()}_PROCESS_PORTS", "").split(",") if p]
@@ -404,7 +395,8 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                     "retry_policy": {"num_retries": 3},
                 },
             }},
-            "rules": [*({"match": m} for m in PUBLIC_ROUTES),
+            "rules": [*({"match": m} for m in routes.public_matches(bindings)
+                        + EDGE_PUBLIC_ROUTES),
                       {"match": {"prefix": "/"}, "requires": {"provider_name": "users"}}],
         },
     }
@@ -531,8 +523,8 @@ def main(argv: list[str]) -> int:
         return 2
     # The edge derives its identity from the token: refuse a missing or known one.
     check_internal_token(SecretStr(os.environ.get("INTERNAL_TOKEN", "")))
-    config = render(int(os.environ.get("EDGE_PORT", "8080")),
-                    int(os.environ.get("ENVOY_ADMIN_PORT", "19901")),
+    config = render(int(os.environ.get("EDGE_PORT", INFRA_PORTS["EDGE_PORT"])),
+                    int(os.environ.get("ENVOY_ADMIN_PORT", INFRA_PORTS["ENVOY_ADMIN_PORT"])),
                     os.environ.get("ENVOY_ACCESS_LOG"))
     out = Path(argv[1])
     out.parent.mkdir(parents=True, exist_ok=True)
