@@ -66,11 +66,15 @@ DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
 OPENAPI = REPO / "generated" / "openapi" / "twitter.json"
 RATELIMIT = "ratelimit"
 LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
+# The verified token's account tier (claim `tier`: regular or verified), which
+# the per-user write budget of edge/ratelimits.yaml keys on.
+TIER_HEADER = "x-user-tier"
 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
 EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_HEADER,
-                     SESSION_ID_HEADER, routes.ORIGINAL_PATH, routes.ORIGINAL_METHOD]
+                     SESSION_ID_HEADER, TIER_HEADER, routes.ORIGINAL_PATH,
+                     routes.ORIGINAL_METHOD]
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
@@ -105,6 +109,8 @@ RATE_LIMIT_ACTIONS: list[list[dict[str, Any]]] = [
     [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
      {"remote_address": {}}],
     [{"request_headers": {"header_name": "x-rl-op", "descriptor_key": "op"}},
+     {"request_headers": {"header_name": "x-user-id", "descriptor_key": "user_id"}}],
+    [{"request_headers": {"header_name": TIER_HEADER, "descriptor_key": "tier"}},
      {"request_headers": {"header_name": "x-user-id", "descriptor_key": "user_id"}}],
 ]
 
@@ -376,7 +382,8 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
                 "forward": True,
                 # The session too: services refuse tokens of revoked sessions.
                 "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"},
-                                     {"header_name": SESSION_ID_HEADER, "claim_name": "sid"}],
+                                     {"header_name": SESSION_ID_HEADER, "claim_name": "sid"},
+                                     {"header_name": TIER_HEADER, "claim_name": "tier"}],
                 # Verified tokens, so a client's next request skips the Ed25519
                 # check (the chain's dearest step); expiry is still checked.
                 "jwt_cache_config": {"jwt_cache_size": 10_000},

@@ -20,8 +20,9 @@ from services.messages.domain import (
 )
 from services.messages.repository import MessageStore, SendKey, StoredMessage
 from services.shared.cursor import LastId, ListCursor, last_id
-from services.shared.errors import AlreadyExists, NotFound
+from services.shared.errors import AlreadyExists, NotFound, PermissionDenied
 from services.shared.ids import IdGenerator, id_time
+from services.shared.relations import RelationsCache
 
 _END = (1 << 63) - 1  # "before the end": the first page
 # Both newest first by message id; a conversation's tokens serve both its users.
@@ -37,7 +38,8 @@ class Users(Protocol):
 
 class Messenger:
     def __init__(self, store: MessageStore, cipher: MessageCipher, users: Users,
-                 ids: IdGenerator) -> None:
+                 ids: IdGenerator, relations: RelationsCache) -> None:
+        self._relations = relations
         self._store = store
         self._cipher = cipher
         self._users = users
@@ -48,11 +50,13 @@ class Messenger:
     async def send(self, sender: int, recipient: int, content: str,
                    client_message_id: str = "") -> Message:
         content = validate_send(sender, recipient, content, client_message_id)
-        people, allow_from, states = await asyncio.gather(
+        people, allow_from, states, relations = await asyncio.gather(
             self._users.participants({recipient}), self._store.allow_from(recipient),
-            self._store.states(sender, [recipient]))
+            self._store.states(sender, [recipient]), self._relations.of(sender))
         if recipient not in people:
             raise NotFound("recipient not found")
+        if relations.is_blocked_either_way(recipient):
+            raise PermissionDenied("you cannot message this user: one of you blocks the other")
         if allow_from is AllowFrom.FOLLOWED:
             check_may_message(allow_from, await self._users.follows(recipient, sender))
         pair = Pair.of(sender, recipient)

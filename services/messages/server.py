@@ -13,6 +13,7 @@ from services.messages.crypto import KeyConfigError, MessageCipher, dev_key_spec
 from services.messages.repository import MessageStore
 from services.messages.servicer import MessageServicer
 from services.messages.users import UsersClient
+from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import (
@@ -27,6 +28,7 @@ from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
+from services.shared.relations import RelationsCache
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -75,7 +77,10 @@ async def build(settings: MessagesSettings) -> App:
                                      settings.internal_token.get_secret_value(), peer="users")
     lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "messages"),
                                     settings)
-    messenger = Messenger(store, cipher, UsersClient(users_channel), IdGenerator(lease))
+    redis = redis_client.connect(settings.redis_url)
+    users = UsersClient(users_channel)
+    messenger = Messenger(store, cipher, users, IdGenerator(lease),
+                          RelationsCache(redis, users))
     revoked = await RevokedSessions.open(settings.redis_url)
     interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
     log.info("message keys loaded", encrypting_with=cipher.primary_key_id,
@@ -87,6 +92,7 @@ async def build(settings: MessagesSettings) -> App:
 
     async def stop() -> None:
         await users_channel.close()
+        await redis.aclose()
         await revoked.close()
         await lease.stop()
         await cql.close()

@@ -105,7 +105,7 @@ class Indexer:
             [h.lower() for h in event.hashtags], list(event.mention_user_ids), created))
         if event.hashtags:
             await self._trends.record(list(event.hashtags), event.author_user_id,
-                                      created.timestamp())
+                                      created.timestamp(), place=event.place)
 
     async def _edited(self, _: str, data: bytes, progress: Progress) -> None:
         event = tweet_events.TweetEdited.FromString(data)

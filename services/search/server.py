@@ -14,6 +14,7 @@ from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.logging import configure_logging
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.relations import RelationsCache
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -27,8 +28,10 @@ async def build(settings: SearchSettings) -> App:
     tweets_channel = internal_channel(settings.tweets_addr, token, peer="tweets")
     redis = redis_client.connect(settings.redis_url)
     backend = await backend_for(settings)
-    search = Search(backend, UsersClient(users_channel), TweetsClient(tweets_channel),
-                    Trends(redis, window_minutes=settings.trends_window_minutes))
+    users = UsersClient(users_channel)
+    search = Search(backend, users, TweetsClient(tweets_channel),
+                    Trends(redis, window_minutes=settings.trends_window_minutes),
+                    RelationsCache(redis, users))
     revoked = await RevokedSessions.open(settings.redis_url)
     interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
 

@@ -3,6 +3,8 @@ hydrate tweets from the tweets service (the source of truth)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -14,6 +16,8 @@ from services.search.trends import TrendCount, Trends
 from services.shared.cursor import ListCursor, PageRequest
 from services.shared.errors import InvalidArgument
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.places import normalize_place
+from services.shared.relations import RelationsCache, visible
 
 MAX_TRENDS = 50
 MAX_USER_QUERY = 100  # a name or a few words, unlike a tweet query
@@ -37,9 +41,18 @@ def _token(req: PageRequest[BackendCursor], state: str | None) -> str:
     return req.token(BackendCursor(state) if state else None)
 
 
+class TrendsPage(NamedTuple):
+    top: list[TrendCount]  # worldwide
+    place: str
+    place_top: list[TrendCount]
+    window_start: datetime
+    window_end: datetime
+
+
 class Search:
     def __init__(self, backend: SearchBackend, users: UsersClient, tweets: TweetsClient,
-                 trends: Trends) -> None:
+                 trends: Trends, relations: RelationsCache) -> None:
+        self._relations = relations
         self._backend = backend
         self._users = users
         self._tweets = tweets
@@ -60,10 +73,13 @@ class Search:
             tweet_ids, state = await self._backend.search_tweets(flt, _state(req), req.limit)
         except (ValueError, KeyError, TypeError) as exc:  # another backend's state
             raise InvalidArgument.field("page_token", "is not a valid page token") from exc
-        tweets = await self._tweets.hydrate(tweet_ids, viewer)
-        return tweets, _token(req, state)
+        # Users blocked either way are left out (a page may come up short).
+        tweets, relations = await asyncio.gather(self._tweets.hydrate(tweet_ids, viewer),
+                                                 self._relations.of(viewer))
+        return visible(tweets, relations.hidden), _token(req, state)
 
-    async def users(self, q: str, page_size: int, page_token: str) -> tuple[list[UserDoc], str]:
+    async def users(self, viewer: int, q: str, page_size: int,
+                    page_token: str) -> tuple[list[UserDoc], str]:
         text = q.strip()
         if not text:
             raise InvalidArgument.field("q", "must not be empty")
@@ -75,13 +91,23 @@ class Search:
             users, state = await self._backend.search_users(text, _state(req), req.limit)
         except (ValueError, KeyError, TypeError) as exc:  # another backend's state
             raise InvalidArgument.field("page_token", "is not a valid page token") from exc
-        return users, _token(req, state)
+        hidden = (await self._relations.of(viewer)).hidden
+        return [u for u in users if u.user_id not in hidden], _token(req, state)
 
-    async def trends(self, limit: int) -> tuple[list[TrendCount], datetime, datetime]:
+    async def trends(self, limit: int, place: str = "") -> TrendsPage:
+        """The worldwide top hashtags and, with a place, that place's too."""
         if limit < 0:
             raise InvalidArgument.field("limit", "must not be negative")
+        place = normalize_place(place)
         limit = min(limit or 10, MAX_TRENDS)
-        first, last = self._trends.window()
-        top = await self._trends.top(limit)
-        return (top, datetime.fromtimestamp(first * 60, tz=UTC),
-                datetime.fromtimestamp((last + 1) * 60, tz=UTC))
+        now = time.time()
+        first, last = self._trends.window(now)
+        top, local = await asyncio.gather(
+            self._trends.top(limit, now),
+            self._trends.top(limit, now, place=place) if place else _nothing())
+        return TrendsPage(top, place, local, datetime.fromtimestamp(first * 60, tz=UTC),
+                          datetime.fromtimestamp((last + 1) * 60, tz=UTC))
+
+
+async def _nothing() -> list[TrendCount]:
+    return []

@@ -8,6 +8,7 @@ import grpc
 from twitter.search.v1 import search_pb2, search_pb2_grpc
 
 from services.search.service import Search
+from services.search.trends import TrendCount
 from services.shared.auth import caller_id
 from services.shared.timestamps import to_timestamp
 
@@ -26,7 +27,7 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
 
     async def SearchUsers(self, request: search_pb2.SearchUsersRequest,
                           context: Ctx) -> search_pb2.SearchUsersResponse:
-        users, token = await self._search.users(request.q, request.page_size,
+        users, token = await self._search.users(caller_id(), request.q, request.page_size,
                                                 request.page_token)
         return search_pb2.SearchUsersResponse(users=[search_pb2.UserResult(
             user_id=u.user_id, username=u.username, display_name=u.display_name, bio=u.bio,
@@ -35,8 +36,13 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
 
     async def GetTrends(self, request: search_pb2.GetTrendsRequest,
                         context: Ctx) -> search_pb2.GetTrendsResponse:
-        top, start, end = await self._search.trends(request.limit)
-        window = {"window_start": to_timestamp(start), "window_end": to_timestamp(end)}
-        return search_pb2.GetTrendsResponse(
-            trends=[search_pb2.Trend(hashtag=t.hashtag, tweet_count=t.users, **window)
-                    for t in top], **window)
+        page = await self._search.trends(request.limit, request.place)
+        window = {"window_start": to_timestamp(page.window_start),
+                  "window_end": to_timestamp(page.window_end)}
+
+        def listed(counts: list[TrendCount]) -> list[search_pb2.Trend]:
+            return [search_pb2.Trend(hashtag=t.hashtag, tweet_count=t.users, **window)
+                    for t in counts]
+
+        return search_pb2.GetTrendsResponse(trends=listed(page.top), place=page.place,
+                                            place_trends=listed(page.place_top), **window)

@@ -86,6 +86,12 @@ class UsersClient:
             follower_id=follower, followee_id=followee), timeout=TIMEOUT)
         return bool(response.follows)
 
+    async def viewer_relations(self, user_id: int) -> users_pb2.ViewerRelations:
+        """Whom a user blocks, is blocked by and mutes (fills the relations cache)."""
+        response = await self._stub.GetViewerRelations(
+            users_pb2.GetViewerRelationsRequest(user_id=user_id), timeout=TIMEOUT)
+        return response.relations
+
     def _remember(self, user: users_pb2.UserSummary) -> None:
         self._cache[user.user_id] = (user, time.monotonic())
         self._cache.move_to_end(user.user_id)

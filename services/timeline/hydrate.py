@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.relations import shows, visible
 from services.shared.tweet_cache import TweetCache
 from services.shared.tweet_views import lookup_with_flags, people, render
 from services.shared.viewer_flags import ViewerFlags
@@ -28,15 +29,16 @@ class Hydrator:
         self._users = users
         self._tweets = tweets
 
-    async def tweets(self, tweet_ids: Sequence[int], viewer: int,
-                     limit: int | None = None) -> list[tweets_pb2.Tweet]:
-        """The tweets in the order given, deleted and missing ones left out; at
-        most `limit` of them when set."""
+    async def tweets(self, tweet_ids: Sequence[int], viewer: int, limit: int | None = None,
+                     *, hidden: frozenset[int] = frozenset()) -> list[tweets_pb2.Tweet]:
+        """The tweets in the order given, deleted and missing ones, and those
+        by or retweeting the `hidden` users, left out; at most `limit` of them
+        when set."""
         ids = list(dict.fromkeys(tweet_ids))
         entries, flags, originals = await lookup_with_flags(self._cache.get, self._flags,
                                                             ids, viewer)
         if flags is None or not entries:
-            return (await self._tweets.hydrate(ids, viewer))[:limit]
+            return visible(await self._tweets.hydrate(ids, viewer), hidden)[:limit]
         unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())
         # Misses, and retweets whose original missed, are fetched whole.
         asked = {t for t in ids if t in unresolved
@@ -51,7 +53,7 @@ class Hydrator:
                 tweet = fetched.get(tweet_id)  # None: deleted or missing
             else:
                 tweet = render(tweet_id, entries, authors, liked, retweeted)
-            if tweet is not None:
+            if tweet is not None and (not hidden or shows(tweet, hidden)):
                 page.append(tweet)
                 if len(page) == limit:
                     break

@@ -29,6 +29,7 @@ from services.shared.errors import Unavailable
 from services.shared.logging import get_logger
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import REDIS_ERRORS
+from services.shared.relations import RelationsCache
 from services.timeline.domain import (
     SLACK,
     Entry,
@@ -52,8 +53,10 @@ FETCH_CONCURRENCY = 16
 
 class Reader:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient,
-                 hydrator: Hydrator, *, breaker: CircuitBreaker | None = None) -> None:
+                 hydrator: Hydrator, relations: RelationsCache, *,
+                 breaker: CircuitBreaker | None = None) -> None:
         self._store = store
+        self._relations = relations
         self._users = users
         self._tweets = tweets
         self._hydrator = hydrator
@@ -66,15 +69,16 @@ class Reader:
         before, want = last_id(req), req.limit + SLACK
         if self._breaker.allow():
             try:
-                candidates = await self._cached_home(user_id, before, want)
+                candidates, cached = await self._cached_home(user_id, before, want)
                 self._breaker.succeeded()
             except REDIS_ERRORS:
                 self._breaker.failed()
                 log.warning("timeline cache unreachable; reading from the store", exc_info=True)
-                candidates = await self._stored_home(user_id, before, want)
+                candidates, cached = await self._stored_home(user_id, before, want), None
         else:
-            candidates = await self._stored_home(user_id, before, want)
-        return await self._page(req, user_id, candidates, want)
+            candidates, cached = await self._stored_home(user_id, before, want), None
+        relations = await self._relations.resolve(user_id, cached)
+        return await self._page(req, user_id, candidates, want, relations.quiet)
 
     async def mentions(self, caller: int, user_id: int, page_size: int,
                        page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:
@@ -82,12 +86,17 @@ class Reader:
         req = Timeline.MENTIONS.cursor.request(user_id, page_size, page_token)
         before, want = last_id(req), req.limit + SLACK
         try:
-            candidates = await self._store.page(mentions_key(user_id), before_id=before,
-                                                count=want)
+            candidates, relations = await asyncio.gather(
+                self._store.page(mentions_key(user_id), before_id=before, count=want),
+                self._relations.of(user_id))
         except REDIS_ERRORS as exc:
             # Mentions live only in the cache (no store keeps them per user).
             raise Unavailable("mentions are unavailable right now; try again") from exc
-        return await self._page(req, user_id, candidates, want)
+        return await self._page(req, user_id, candidates, want, relations.quiet)
+
+    async def quiet(self, user_id: int) -> frozenset[int]:
+        """Whom the user's timelines leave out: blocked either way, or muted."""
+        return (await self._relations.of(user_id)).quiet
 
     async def following(self, user_id: int) -> list[int]:
         """Whom a user follows, cached in Redis; follow events drop the cache."""
@@ -101,7 +110,10 @@ class Reader:
         await self._store.set_following(user_id, ids)
         return ids
 
-    async def _cached_home(self, user_id: int, before: int | None, want: int) -> list[Entry]:
+    async def _cached_home(self, user_id: int, before: int | None,
+                           want: int) -> tuple[list[Entry], bytes | None]:
+        """The page's candidates, and the reader's cached relations (read in
+        the same round trip)."""
         start = await self._store.home_start(user_id, before, want)
         if not start.active:
             HOME_MISS.inc()
@@ -117,7 +129,7 @@ class Reader:
         sources = [start.entries]
         for author in celebrities:
             sources.append(await self._recent(author, recents[author], before, want))
-        return merge(sources, before, want)
+        return merge(sources, before, want), start.relations
 
     async def _recent(self, author: int, page: RecentPage, before: int | None,
                       want: int) -> list[Entry]:
@@ -171,9 +183,10 @@ class Reader:
             await self._store.unlock_rebuild(user_id)
 
     async def _page(self, req: PageRequest[LastId], user_id: int, candidates: list[Entry],
-                    want: int) -> tuple[list[tweets_pb2.Tweet], str]:
-        # One more than the page: whether another page follows.
-        tweets = await self._hydrator.tweets([e.tweet_id for e in candidates], user_id,
-                                             req.fetch_size)
+                    want: int, quiet: frozenset[int]) -> tuple[list[tweets_pb2.Tweet], str]:
+        # One more than the page: whether another page follows. Entries of users
+        # left out go before hydration; retweets of their tweets after it.
+        shown = [e.tweet_id for e in candidates if e.author_id not in quiet]
+        tweets = await self._hydrator.tweets(shown, user_id, req.fetch_size, hidden=quiet)
         token = next_token(req, [t.tweet_id for t in tweets], candidates, want)
         return tweets[:req.limit], token

@@ -9,6 +9,7 @@ from services.shared import consumer_lag
 from services.shared import events as jetstream
 from services.shared.live_streams import StreamSlots
 from services.shared.logging import configure_logging
+from services.shared.relations import RelationsCache
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.tweet_cache import TweetCache
@@ -27,7 +28,8 @@ _SERVICES = [timeline_pb2.DESCRIPTOR.services_by_name["TimelineService"]]
 async def build(settings: TimelineSettings) -> App:
     conn = wiring.connect(settings)
     hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
-    reader = Reader(conn.store, conn.users, conn.tweets, hydrator)
+    reader = Reader(conn.store, conn.users, conn.tweets, hydrator,
+                    RelationsCache(conn.redis, conn.users))
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await conn.users.follow_profile_updates(nc)
     slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,

@@ -11,6 +11,7 @@ from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 from services.shared.auth import caller_id, caller_session
 from services.shared.errors import PermissionDenied
 from services.shared.events import timestamp_now
+from services.shared.relations import shows
 from services.timeline.live import LiveHub
 from services.timeline.reader import Reader
 
@@ -48,6 +49,9 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
             yield timeline_pb2.StreamHomeTimelineResponse(
                 heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
             async for tweet in stream:
+                if tweet is not None and not shows(tweet, await self._reader.quiet(
+                        request.user_id)):
+                    continue  # by or of a user blocked either way, or muted
                 if tweet is None:
                     yield timeline_pb2.StreamHomeTimelineResponse(
                         heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))

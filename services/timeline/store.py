@@ -7,7 +7,9 @@ entries) scored by the tweet's millisecond timestamp, trimmed to the newest
 period, refreshed on every read (fanout writes only to timelines that have it,
 and a read that finds it missing rebuilds the timeline first); and
 `tl:{id}:following`, whom the user follows (with `-` so that "follows nobody"
-is cached too), dropped by follow events.
+is cached too), dropped by follow events. A page's first round trip also
+reads the reader's blocks and mutes (`rel:{id}`, owned by the users service:
+services/shared/relations.py).
 
 Per celebrity (an author merged in at read time instead of fanned out):
 `tl:{id}:recent`, their newest tweet entries (user-based caching), kept by the
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from services.shared.relations import relations_key
 from services.timeline.domain import Entry, score_of
 
 
@@ -64,6 +67,7 @@ class PageStart:
     entries: list[Entry]
     following_known: bool
     celebrities: list[int]  # followed authors who are merged in at read time
+    relations: bytes | None  # the reader's cached blocks and mutes (shared/relations.py)
 
 
 @dataclass(frozen=True)
@@ -197,9 +201,11 @@ class TimelineStore:
                                   num=_fetch_size(before, count, SAME_MILLISECOND))
             pipe.exists(following_key(user_id))
             pipe.sinter([following_key(user_id), CELEBRITIES])
-            active, members, known, celebrities = await pipe.execute()
+            pipe.get(relations_key(user_id))
+            active, members, known, celebrities, relations = await pipe.execute()
         entries = await self._complete(home_key(user_id), members, before, count)
-        return PageStart(bool(active), entries, bool(known), sorted(int(c) for c in celebrities))
+        return PageStart(bool(active), entries, bool(known), sorted(int(c) for c in celebrities),
+                         relations)
 
     async def recent_pages(self, authors: Sequence[int], before: int | None,
                            count: int) -> dict[int, RecentPage]:

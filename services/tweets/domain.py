@@ -60,6 +60,7 @@ class TweetRecord:
     reply_to: int
     retweet_of: int
     deleted: bool
+    place: str = ""  # ISO 3166-1 alpha-2, or "" (services/shared/places.py)
 
     @property
     def mention_ids(self) -> list[int]:

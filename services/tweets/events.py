@@ -39,6 +39,7 @@ def created(tweet: TweetRecord) -> Event:
         hashtags=tweet.current.hashtags, mention_user_ids=tweet.mention_ids,
         reply_to_tweet_id=tweet.reply_to, retweet_of_tweet_id=tweet.retweet_of,
         media_ids=tweet.media_ids, created_at=to_timestamp(tweet.created_at),
+        place=tweet.place,
     ))
 
 

@@ -29,6 +29,7 @@ from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
+from services.shared.relations import RelationsCache
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.tweet_cache import TweetCache
@@ -48,6 +49,7 @@ from services.tweets.repository import TweetStore
 from services.tweets.servicer import TweetServicer
 from services.tweets.tweets import Tweets
 from services.tweets.users import UsersClient
+from services.tweets.visibility import Visibility
 
 log = get_logger(__name__)
 _SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"]]
@@ -92,6 +94,7 @@ class Components:
     users: UsersClient
     counter: Counter
     lease: WorkerLease
+    visibility: Visibility
 
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
@@ -120,8 +123,9 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     engagement = Engagement(store, reads, pairs, users, ids, flags)
     tweets = Tweets(store, outbox, Reader(store), reads, users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
+    visibility = Visibility(RelationsCache(redis, users), reads)
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
-                      users, counter, lease)
+                      users, counter, lease, visibility)
 
 
 async def _settle_caches(parts: Components) -> None:
@@ -153,7 +157,8 @@ async def build(settings: TweetsSettings) -> App:
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
-            TweetServicer(parts.tweets, parts.engagement, parts.reads), server)
+            TweetServicer(parts.tweets, parts.engagement, parts.reads, parts.visibility),
+            server)
 
     async def stop() -> None:
         await nc.drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -9,6 +10,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
+from services.shared.relations import visible
 from services.shared.timestamps import from_timestamp, to_timestamp
 from services.shared.viewer_flags import Flags
 from services.tweets.cached_reads import CachedReads
@@ -18,6 +20,7 @@ from services.tweets.events import kind_pb
 from services.tweets.reads import TWEET_NOT_FOUND
 from services.tweets.tweets import MAX_BATCH, Tweets
 from services.tweets.views import author_pb
+from services.tweets.visibility import Visibility
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -28,10 +31,12 @@ def edit_pb(revision: Revision) -> tweets_pb2.TweetEdit:
 
 
 class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
-    def __init__(self, tweets: Tweets, engagement: Engagement, reads: CachedReads) -> None:
+    def __init__(self, tweets: Tweets, engagement: Engagement, reads: CachedReads,
+                 visibility: Visibility) -> None:
         self._tweets = tweets
         self._engagement = engagement
         self._reads = reads
+        self._visibility = visibility
 
     async def _one(self, tweet_id: int, *, flags: Flags | None = None) -> tweets_pb2.Tweet:
         """A tweet just changed, as the caller sees it: from the cache the change
@@ -44,18 +49,24 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def CreateTweet(self, request: tweets_pb2.CreateTweetRequest,
                           context: Ctx) -> tweets_pb2.CreateTweetResponse:
+        if request.reply_to_tweet_id > 0:
+            await self._visibility.may_interact(caller_id(), request.reply_to_tweet_id)
         tweet_id = await self._tweets.create(caller_id(), request.content,
-                                             list(request.media_ids), request.reply_to_tweet_id)
+                                             list(request.media_ids), request.reply_to_tweet_id,
+                                             request.place)
         # Nobody, its author included, can like or retweet it before it exists.
         return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id,
                                                                     flags=(set(), set())))
 
     async def GetTweet(self, request: tweets_pb2.GetTweetRequest,
                        context: Ctx) -> tweets_pb2.GetTweetResponse:
-        found = await self._reads.tweets([request.tweet_id], caller_id())
+        # Both reads at once: the relations cost no added wait.
+        relations, found = await asyncio.gather(
+            self._visibility.of(caller_id()), self._reads.tweets([request.tweet_id], caller_id()))
         if not found:
             raise NotFound(TWEET_NOT_FOUND)
-        return tweets_pb2.GetTweetResponse(tweet=found[0])
+        return tweets_pb2.GetTweetResponse(
+            tweet=self._visibility.require_visible(found[0], relations))
 
     async def UpdateTweet(self, request: tweets_pb2.UpdateTweetRequest,
                           context: Ctx) -> tweets_pb2.UpdateTweetResponse:
@@ -69,23 +80,30 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def ListUserTweets(self, request: tweets_pb2.ListUserTweetsRequest,
                              context: Ctx) -> tweets_pb2.ListUserTweetsResponse:
-        ids, token = await self._tweets.list_user_tweets(
-            request.user_id, request.page_size, request.page_token)
-        return tweets_pb2.ListUserTweetsResponse(
-            tweets=await self._reads.tweets(ids, caller_id()), next_page_token=token)
+        relations, (ids, token) = await asyncio.gather(
+            self._visibility.of(caller_id()), self._tweets.list_user_tweets(
+                request.user_id, request.page_size, request.page_token))
+        if request.user_id in relations.blocked_by:
+            raise NotFound("user not found")
+        tweets = await self._reads.tweets(ids, caller_id())
+        return tweets_pb2.ListUserTweetsResponse(tweets=visible(tweets, relations.hidden),
+                                                 next_page_token=token)
 
     async def LikeTweet(self, request: tweets_pb2.LikeTweetRequest,
                         context: Ctx) -> tweets_pb2.LikeTweetResponse:
+        await self._visibility.may_interact(caller_id(), request.tweet_id)
         done = await self._engagement.like(caller_id(), request.tweet_id)
         return tweets_pb2.LikeTweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def UnlikeTweet(self, request: tweets_pb2.UnlikeTweetRequest,
                           context: Ctx) -> tweets_pb2.UnlikeTweetResponse:
+        await self._visibility.readable(caller_id(), request.tweet_id)
         done = await self._engagement.unlike(caller_id(), request.tweet_id)
         return tweets_pb2.UnlikeTweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def Retweet(self, request: tweets_pb2.RetweetRequest,
                       context: Ctx) -> tweets_pb2.RetweetResponse:
+        await self._visibility.may_interact(caller_id(), request.tweet_id)
         done = await self._engagement.retweet(caller_id(), request.tweet_id)
         try:
             return tweets_pb2.RetweetResponse(tweet=await self._one(done.shown, flags=done.flags))
@@ -97,27 +115,32 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def Unretweet(self, request: tweets_pb2.UnretweetRequest,
                         context: Ctx) -> tweets_pb2.UnretweetResponse:
+        await self._visibility.readable(caller_id(), request.tweet_id)
         done = await self._engagement.unretweet(caller_id(), request.tweet_id)
         return tweets_pb2.UnretweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def ListReplies(self, request: tweets_pb2.ListRepliesRequest,
                           context: Ctx) -> tweets_pb2.ListRepliesResponse:
+        relations = await self._visibility.readable(caller_id(), request.tweet_id)
         ids, token = await self._tweets.list_replies(
             request.tweet_id, request.page_size, request.page_token)
-        return tweets_pb2.ListRepliesResponse(
-            replies=await self._reads.tweets(ids, caller_id()), next_page_token=token)
+        replies = await self._reads.tweets(ids, caller_id())
+        return tweets_pb2.ListRepliesResponse(replies=visible(replies, relations.hidden),
+                                              next_page_token=token)
 
     async def ListLikingUsers(self, request: tweets_pb2.ListLikingUsersRequest,
                               context: Ctx) -> tweets_pb2.ListLikingUsersResponse:
+        relations = await self._visibility.readable(caller_id(), request.tweet_id)
         likes, token = await self._engagement.likers(request.tweet_id, request.page_size,
                                                      request.page_token)
         return tweets_pb2.ListLikingUsersResponse(
             likes=[tweets_pb2.Like(user=author_pb(a), liked_at=to_timestamp(at))
-                   for a, at in likes],
+                   for a, at in likes if a.user_id not in relations.hidden],
             next_page_token=token)
 
     async def ListTweetEdits(self, request: tweets_pb2.ListTweetEditsRequest,
                              context: Ctx) -> tweets_pb2.ListTweetEditsResponse:
+        await self._visibility.readable(caller_id(), request.tweet_id)
         edits, token = await self._tweets.list_edits(request.tweet_id, request.page_size,
                                                      request.page_token)
         return tweets_pb2.ListTweetEditsResponse(edits=[edit_pb(e) for e in edits],

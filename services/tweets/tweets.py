@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument
 from services.shared.ids import IdGenerator, id_time, min_id_at
+from services.shared.places import normalize_place
 from services.tweets import events, followups
 from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import (
@@ -63,9 +64,10 @@ class Tweets:
         self._media = media
 
     async def create(self, caller: int, content: str, media_ids: list[int],
-                     reply_to: int) -> int:
+                     reply_to: int, place: str = "") -> int:
         """Posts a tweet; returns its id."""
         media = validate_media_ids(media_ids, datetime.now(UTC))
+        place = normalize_place(place)
         text = validate_content(content, has_media=bool(media))
         if reply_to < 0:
             raise InvalidArgument.field("reply_to_tweet_id", "must be a tweet id")
@@ -89,6 +91,7 @@ class Tweets:
                              revision.urls, created),
             media_ids=media, created_at=created, edited_at=None, like_count=0,
             retweet_count=0, reply_count=0, reply_to=reply_to, retweet_of=0, deleted=False,
+            place=place,
         )
         steps = [followups.index(caller, tweet_id, kind)]
         if reply_to:

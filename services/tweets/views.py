@@ -48,7 +48,7 @@ def cached_entry(record: TweetRecord, attachments: Mapping[int, Attachment]) -> 
         media=[_attachment_pb(m, attachments.get(m)) for m in t.media_ids],
         created_at=to_timestamp(t.created_at), edited_at=to_timestamp(t.edited_at),
         like_count=t.like_count, retweet_count=t.retweet_count, reply_count=t.reply_count,
-        reply_to_tweet_id=t.reply_to,
+        reply_to_tweet_id=t.reply_to, place=t.place,
         # The original is cached under its own id; readers put it in place.
         retweet_of=tweets_pb2.Tweet(tweet_id=t.retweet_of) if t.kind is Kind.RETWEET else None,
     )

@@ -12,7 +12,7 @@ from services.shared.errors import AlreadyExists, ResourceExhausted, Unauthentic
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.users import events, repository, sessions
-from services.users.domain import UserRecord, login_name, validate_sign_up
+from services.users.domain import UserRecord, login_name, tier, validate_sign_up
 from services.users.login_throttle import throttle_key
 from services.users.passwords import Passwords
 from services.users.revocations import RevocationAnnouncer
@@ -102,7 +102,8 @@ class Accounts:
             refresh, refresh_hash = new_refresh_token()
             await sessions.create_session(conn, session_id, user_id, refresh_hash,
                                           datetime.now(UTC) + self._policy.refresh_ttl)
-        return self._pair(user_id, session_id, refresh)
+            verified = await repository.is_verified(conn, user_id)
+        return self._pair(user_id, session_id, refresh, verified)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         new_token, new_hash = new_refresh_token()
@@ -110,13 +111,15 @@ class Accounts:
             outcome, user_id, session_id = await sessions.rotate(
                 conn, hash_refresh_token(refresh_token), new_hash,
                 datetime.now(UTC) + self._policy.refresh_ttl)
+            # A refresh picks up a tier changed since the last token.
+            verified = await repository.is_verified(conn, user_id)
         if outcome is not sessions.Rotation.OK:
             # REUSED has already revoked the session (committed above): whoever
             # holds either copy of the token must log in again.
             if outcome is sessions.Rotation.REUSED:
                 await self._announce(session_id)
             raise Unauthenticated("invalid refresh token")
-        return self._pair(user_id, session_id, new_token)
+        return self._pair(user_id, session_id, new_token, verified)
 
     async def logout(self, refresh_token: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
@@ -134,6 +137,7 @@ class Accounts:
     def jwks(self) -> list[dict[str, str]]:
         return self._keyring.jwks()
 
-    def _pair(self, user_id: int, session_id: int, refresh_token: str) -> TokenPair:
-        return TokenPair(self._access.issue(user_id, session_id), refresh_token,
-                         self._access.ttl_seconds, user_id)
+    def _pair(self, user_id: int, session_id: int, refresh_token: str,
+              verified: bool) -> TokenPair:
+        return TokenPair(self._access.issue(user_id, session_id, tier=tier(verified)),
+                         refresh_token, self._access.ttl_seconds, user_id)

@@ -17,6 +17,9 @@ MAX_EMAIL = 254
 MIN_PASSWORD = 8
 # argon2 copes with long input, but an unbounded one is a cheap way to burn CPU.
 MAX_PASSWORD = 1024
+# The account tier access tokens carry (claim `tier`); the edge's rate limits
+# key on it (edge/ratelimits.yaml).
+TIER_REGULAR, TIER_VERIFIED = "regular", "verified"
 LIMITS = {"display_name": 50, "bio": 160, "location": 30, "website": 100,
           "profile_picture_url": 500}
 
@@ -33,6 +36,7 @@ class UserRecord:
     follower_count: int
     following_count: int
     created_at: datetime
+    verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,3 +131,7 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
+def tier(verified: bool) -> str:
+    return TIER_VERIFIED if verified else TIER_REGULAR

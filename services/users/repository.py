@@ -3,7 +3,7 @@ of the caller's transaction, so the service layer decides transaction scope."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -16,12 +16,12 @@ from services.users.domain import FollowRecord, SignUp, UserRecord
 
 Conn = AsyncConnection[Any]
 
-_PROFILE = ("user_id, username, display_name, bio, location, website, profile_picture_url,"
-            " follower_count, following_count, created_at")
+PROFILE = ("user_id, username, display_name, bio, location, website, profile_picture_url,"
+            " follower_count, following_count, created_at, verified")
 _UNIQUE_FIELDS = {"users_username_key": "username", "users_email_key": "email"}
 
 
-def _user(row: dict[str, Any]) -> UserRecord:
+def user_record(row: dict[str, Any]) -> UserRecord:
     return UserRecord(**{k: row[k] for k in UserRecord.__dataclass_fields__})
 
 
@@ -30,7 +30,7 @@ async def insert_user(conn: Conn, user_id: int, sign_up: SignUp, password_hash: 
         async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 f"INSERT INTO users (user_id, username, email, password_hash, display_name)"
-                f" VALUES (%s, %s, %s, %s, %s) RETURNING {_PROFILE}",
+                f" VALUES (%s, %s, %s, %s, %s) RETURNING {PROFILE}",
                 (user_id, sign_up.username, sign_up.email, password_hash, sign_up.display_name),
             )
             row = await cur.fetchone()
@@ -38,7 +38,7 @@ async def insert_user(conn: Conn, user_id: int, sign_up: SignUp, password_hash: 
         field = _UNIQUE_FIELDS.get(exc.diag.constraint_name or "", "username")
         raise AlreadyExists(f"{field} is already taken",) from exc
     assert row is not None
-    return _user(row)
+    return user_record(row)
 
 
 async def taken_fields(conn: Conn, username: str, email: str) -> list[FieldViolation]:
@@ -59,17 +59,17 @@ async def taken_fields(conn: Conn, username: str, email: str) -> list[FieldViola
 
 async def get_user(conn: Conn, user_id: int) -> UserRecord | None:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {_PROFILE} FROM users WHERE user_id = %s", (user_id,))
+    await cur.execute(f"SELECT {PROFILE} FROM users WHERE user_id = %s", (user_id,))
     row = await cur.fetchone()
-    return _user(row) if row else None
+    return user_record(row) if row else None
 
 
 async def get_user_by_username(conn: Conn, username: str) -> UserRecord | None:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {_PROFILE} FROM users WHERE lower(username) = lower(%s)",
+    await cur.execute(f"SELECT {PROFILE} FROM users WHERE lower(username) = lower(%s)",
                       (username,))
     row = await cur.fetchone()
-    return _user(row) if row else None
+    return user_record(row) if row else None
 
 
 async def get_credentials(conn: Conn, login: str) -> tuple[int, str] | None:
@@ -96,11 +96,11 @@ async def update_profile(conn: Conn, user_id: int, changes: dict[str, str]) -> U
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         f"UPDATE users SET {assignments}, updated_at = now()"
-        f" WHERE user_id = %(user_id)s RETURNING {_PROFILE}",
+        f" WHERE user_id = %(user_id)s RETURNING {PROFILE}",
         {**changes, "user_id": user_id},
     )
     row = await cur.fetchone()
-    return _user(row) if row else None
+    return user_record(row) if row else None
 
 
 class FollowChange(Enum):
@@ -109,7 +109,7 @@ class FollowChange(Enum):
     MISSING_TARGET = "missing_target"
 
 
-async def _lock_pair(conn: Conn, a: int, b: int) -> set[int]:
+async def lock_pair(conn: Conn, a: int, b: int) -> set[int]:
     """Locks both users' rows in id order, so A-follows-B racing B-follows-A
     cannot deadlock, and the counter updates after it are serialised."""
     cur = await conn.execute(
@@ -119,9 +119,16 @@ async def _lock_pair(conn: Conn, a: int, b: int) -> set[int]:
     return {r[0] for r in await cur.fetchall()}
 
 
-async def follow(conn: Conn, follower_id: int, followee_id: int) -> FollowChange:
-    if followee_id not in await _lock_pair(conn, follower_id, followee_id):
+PairCheck = Callable[[Conn, int, int], Awaitable[None]]
+
+
+async def follow(conn: Conn, follower_id: int, followee_id: int, *,
+                 allowed: PairCheck | None = None) -> FollowChange:
+    """`allowed` runs under the pair's locks and raises to refuse the follow."""
+    if followee_id not in await lock_pair(conn, follower_id, followee_id):
         return FollowChange.MISSING_TARGET
+    if allowed is not None:
+        await allowed(conn, follower_id, followee_id)
     cur = await conn.execute(
         "INSERT INTO follows (follower_id, followee_id) VALUES (%s, %s)"
         " ON CONFLICT DO NOTHING", (follower_id, followee_id),
@@ -133,7 +140,7 @@ async def follow(conn: Conn, follower_id: int, followee_id: int) -> FollowChange
 
 
 async def unfollow(conn: Conn, follower_id: int, followee_id: int) -> FollowChange:
-    await _lock_pair(conn, follower_id, followee_id)
+    await lock_pair(conn, follower_id, followee_id)
     cur = await conn.execute(
         "DELETE FROM follows WHERE follower_id = %s AND followee_id = %s",
         (follower_id, followee_id),
@@ -161,14 +168,14 @@ async def list_follows(conn: Conn, user_id: int, *, followers: bool,
     keyset = f"AND (f.created_at, f.{other}) < (%(at)s, %(id)s)" if after else ""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT f.created_at AS followed_at, {', '.join('u.' + c for c in _PROFILE.split(', '))}"
+        f"SELECT f.created_at AS followed_at, {', '.join('u.' + c for c in PROFILE.split(', '))}"
         f" FROM follows f JOIN users u ON u.user_id = f.{other}"
         f" WHERE f.{me} = %(user_id)s {keyset}"
         f" ORDER BY f.created_at DESC, f.{other} DESC LIMIT %(limit)s",
         {"user_id": user_id, "at": after[0] if after else None,
          "id": after[1] if after else None, "limit": limit},
     )
-    return [FollowRecord(_user(row), row["followed_at"]) for row in await cur.fetchall()]
+    return [FollowRecord(user_record(row), row["followed_at"]) for row in await cur.fetchall()]
 
 
 async def follow_ids(conn: Conn, user_id: int, *, followers: bool, after: int,
@@ -188,22 +195,22 @@ async def follow_ids(conn: Conn, user_id: int, *, followers: bool, after: int,
 async def users_after(conn: Conn, after: int, limit: int) -> list[UserRecord]:
     """Profiles in id order after `after` (a primary-key range scan)."""
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {_PROFILE} FROM users WHERE user_id > %s ORDER BY user_id LIMIT %s",
+    await cur.execute(f"SELECT {PROFILE} FROM users WHERE user_id > %s ORDER BY user_id LIMIT %s",
                       (after, limit))
-    return [_user(r) for r in await cur.fetchall()]
+    return [user_record(r) for r in await cur.fetchall()]
 
 
 async def summaries(conn: Conn, user_ids: Sequence[int]) -> list[UserRecord]:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {_PROFILE} FROM users WHERE user_id = ANY(%s)", (list(user_ids),))
-    return [_user(r) for r in await cur.fetchall()]
+    await cur.execute(f"SELECT {PROFILE} FROM users WHERE user_id = ANY(%s)", (list(user_ids),))
+    return [user_record(r) for r in await cur.fetchall()]
 
 
 async def by_usernames(conn: Conn, usernames: Sequence[str]) -> list[UserRecord]:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {_PROFILE} FROM users WHERE lower(username) = ANY(%s)",
+    await cur.execute(f"SELECT {PROFILE} FROM users WHERE lower(username) = ANY(%s)",
                       ([u.lower() for u in usernames],))
-    return [_user(r) for r in await cur.fetchall()]
+    return [user_record(r) for r in await cur.fetchall()]
 
 
 async def follows_exists(conn: Conn, follower_id: int, followee_id: int) -> bool:
@@ -212,3 +219,17 @@ async def follows_exists(conn: Conn, follower_id: int, followee_id: int) -> bool
         (follower_id, followee_id),
     )
     return await cur.fetchone() is not None
+
+
+async def set_verified(conn: Conn, user_id: int, verified: bool) -> UserRecord | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(f"UPDATE users SET verified = %s, updated_at = now() WHERE user_id = %s"
+                      f" RETURNING {PROFILE}", (verified, user_id))
+    row = await cur.fetchone()
+    return user_record(row) if row else None
+
+
+async def is_verified(conn: Conn, user_id: int) -> bool:
+    cur = await conn.execute("SELECT verified FROM users WHERE user_id = %s", (user_id,))
+    row = await cur.fetchone()
+    return bool(row and row[0])

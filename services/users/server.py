@@ -31,6 +31,7 @@ from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
+from services.users.blocks import BlocksAndMutes
 from services.users.login_throttle import FailurePurge
 from services.users.passwords import Passwords
 from services.users.retention import Retention
@@ -118,7 +119,7 @@ async def build(settings: UsersSettings) -> App:
 
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
-            UserServicer(accounts, Social(pool)), server)
+            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis)), server)
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
 
     async def stop() -> None:

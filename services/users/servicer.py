@@ -10,7 +10,9 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared.auth import caller_id
 from services.shared.timestamps import to_timestamp
 from services.users.accounts import Accounts, TokenPair
+from services.users.blocks import BlocksAndMutes
 from services.users.domain import FollowRecord, UserRecord
+from services.users.relations_repository import Kind
 from services.users.social import Social
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -24,6 +26,7 @@ def user_pb(user: UserRecord) -> users_pb2.User:
         bio=user.bio, location=user.location, website=user.website,
         profile_picture_url=user.profile_picture_url, follower_count=user.follower_count,
         following_count=user.following_count, created_at=to_timestamp(user.created_at),
+        verified=user.verified,
     )
 
 
@@ -33,15 +36,21 @@ def summary_pb(user: UserRecord) -> users_pb2.UserSummary:
                                  profile_picture_url=user.profile_picture_url)
 
 
+def _related(rows: list[FollowRecord]) -> list[users_pb2.RelationEntry]:
+    return [users_pb2.RelationEntry(user=summary_pb(r.user),
+                                    created_at=to_timestamp(r.followed_at)) for r in rows]
+
+
 def _entries(rows: list[FollowRecord]) -> list[users_pb2.FollowEntry]:
     return [users_pb2.FollowEntry(user=summary_pb(r.user), followed_at=to_timestamp(r.followed_at))
             for r in rows]
 
 
 class UserServicer(users_pb2_grpc.UserServiceServicer):
-    def __init__(self, accounts: Accounts, social: Social) -> None:
+    def __init__(self, accounts: Accounts, social: Social, blocks: BlocksAndMutes) -> None:
         self._accounts = accounts
         self._social = social
+        self._blocks = blocks
 
     async def CreateUser(self, request: users_pb2.CreateUserRequest,
                          context: Ctx) -> users_pb2.CreateUserResponse:
@@ -51,11 +60,12 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
 
     async def GetUser(self, request: users_pb2.GetUserRequest,
                       context: Ctx) -> users_pb2.GetUserResponse:
-        return users_pb2.GetUserResponse(user=user_pb(await self._social.get_user(request.user_id)))
+        user = await self._social.get_user(request.user_id, caller_id())
+        return users_pb2.GetUserResponse(user=user_pb(user))
 
     async def GetUserByUsername(self, request: users_pb2.GetUserByUsernameRequest,
                                 context: Ctx) -> users_pb2.GetUserByUsernameResponse:
-        user = await self._social.get_user_by_username(request.username)
+        user = await self._social.get_user_by_username(request.username, caller_id())
         return users_pb2.GetUserByUsernameResponse(user=user_pb(user))
 
     async def UpdateUser(self, request: users_pb2.UpdateUserRequest,
@@ -78,14 +88,14 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                             context: Ctx) -> users_pb2.ListFollowersResponse:
         rows, token = await self._social.list_follows(
             request.user_id, followers=True, page_size=request.page_size,
-            page_token=request.page_token)
+            page_token=request.page_token, viewer=caller_id())
         return users_pb2.ListFollowersResponse(followers=_entries(rows), next_page_token=token)
 
     async def ListFollowing(self, request: users_pb2.ListFollowingRequest,
                             context: Ctx) -> users_pb2.ListFollowingResponse:
         rows, token = await self._social.list_follows(
             request.user_id, followers=False, page_size=request.page_size,
-            page_token=request.page_token)
+            page_token=request.page_token, viewer=caller_id())
         return users_pb2.ListFollowingResponse(following=_entries(rows), next_page_token=token)
 
     async def ListFollowerIds(self, request: users_pb2.ListFollowerIdsRequest,
@@ -127,6 +137,52 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                           context: Ctx) -> users_pb2.CheckFollowResponse:
         follows = await self._social.check_follow(request.follower_id, request.followee_id)
         return users_pb2.CheckFollowResponse(follows=follows)
+
+    async def BlockUser(self, request: users_pb2.BlockUserRequest,
+                        context: Ctx) -> users_pb2.BlockUserResponse:
+        user = await self._blocks.change(caller_id(), request.username, Kind.BLOCK, on=True)
+        return users_pb2.BlockUserResponse(user=summary_pb(user))
+
+    async def UnblockUser(self, request: users_pb2.UnblockUserRequest,
+                          context: Ctx) -> users_pb2.UnblockUserResponse:
+        user = await self._blocks.change(caller_id(), request.username, Kind.BLOCK, on=False)
+        return users_pb2.UnblockUserResponse(user=summary_pb(user))
+
+    async def MuteUser(self, request: users_pb2.MuteUserRequest,
+                       context: Ctx) -> users_pb2.MuteUserResponse:
+        user = await self._blocks.change(caller_id(), request.username, Kind.MUTE, on=True)
+        return users_pb2.MuteUserResponse(user=summary_pb(user))
+
+    async def UnmuteUser(self, request: users_pb2.UnmuteUserRequest,
+                         context: Ctx) -> users_pb2.UnmuteUserResponse:
+        user = await self._blocks.change(caller_id(), request.username, Kind.MUTE, on=False)
+        return users_pb2.UnmuteUserResponse(user=summary_pb(user))
+
+    async def ListBlocks(self, request: users_pb2.ListBlocksRequest,
+                         context: Ctx) -> users_pb2.ListBlocksResponse:
+        rows, token = await self._blocks.listed(caller_id(), Kind.BLOCK, request.page_size,
+                                                request.page_token)
+        return users_pb2.ListBlocksResponse(blocks=_related(rows), next_page_token=token)
+
+    async def ListMutes(self, request: users_pb2.ListMutesRequest,
+                        context: Ctx) -> users_pb2.ListMutesResponse:
+        rows, token = await self._blocks.listed(caller_id(), Kind.MUTE, request.page_size,
+                                                request.page_token)
+        return users_pb2.ListMutesResponse(mutes=_related(rows), next_page_token=token)
+
+    async def GetViewerRelations(self, request: users_pb2.GetViewerRelationsRequest,
+                                 context: Ctx) -> users_pb2.GetViewerRelationsResponse:
+        relations = await self._blocks.viewer_relations(request.user_id)
+        return users_pb2.GetViewerRelationsResponse(relations=relations)
+
+    async def CheckRelations(self, request: users_pb2.CheckRelationsRequest,
+                             context: Ctx) -> users_pb2.CheckRelationsResponse:
+        return await self._blocks.check(request.viewer_id, list(request.user_ids))
+
+    async def SetUserVerified(self, request: users_pb2.SetUserVerifiedRequest,
+                              context: Ctx) -> users_pb2.SetUserVerifiedResponse:
+        user = await self._social.set_verified(request.user_id, request.verified)
+        return users_pb2.SetUserVerifiedResponse(user=user_pb(user))
 
 
 def _tokens(pair: TokenPair) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from services.shared import pg_outbox
 from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied
 from services.users import events, repository
+from services.users import relations_repository as relations
 from services.users.domain import (
     USERNAME_RE,
     FollowRecord,
@@ -71,20 +72,38 @@ class Social:
             finally:
                 await conn.set_autocommit(False)
 
-    async def get_user(self, user_id: int) -> UserRecord:
-        user = await self._read(lambda c: repository.get_user(c, user_id))
-        if user is None:
-            raise NotFound("user not found")
-        return user
+    async def get_user(self, user_id: int, viewer: int | None = None) -> UserRecord:
+        """A profile; NOT_FOUND for a user who blocks the viewer, as for no user."""
+        return await self._visible(lambda c: repository.get_user(c, user_id), viewer)
 
-    async def get_user_by_username(self, username: str) -> UserRecord:
+    async def get_user_by_username(self, username: str,
+                                   viewer: int | None = None) -> UserRecord:
         # No such name can exist, and NUL would not even reach a query (issue 22).
         if USERNAME_RE.fullmatch(username) is None:
             raise InvalidArgument.field("username",
                                         "must be 1 to 15 letters, digits or underscores")
-        user = await self._read(lambda c: repository.get_user_by_username(c, username))
+        return await self._visible(lambda c: repository.get_user_by_username(c, username),
+                                   viewer)
+
+    async def _visible(self, query: Callable[[Conn], Awaitable[UserRecord | None]],
+                       viewer: int | None) -> UserRecord:
+        async def read(conn: Conn) -> UserRecord | None:
+            user = await query(conn)
+            if user is not None and viewer is not None and viewer != user.user_id \
+                    and await relations.blocks(conn, user.user_id, viewer):
+                return None
+            return user
+
+        user = await self._read(read)
         if user is None:
             raise NotFound("user not found")
+        return user
+
+    async def set_verified(self, user_id: int, verified: bool) -> UserRecord:
+        async with self._pool.connection() as conn, conn.transaction():
+            user = await repository.set_verified(conn, user_id, verified)
+            if user is None:
+                raise NotFound("user not found")
         return user
 
     async def update_profile(self, caller: int, user_id: int,
@@ -113,8 +132,8 @@ class Social:
     @_retry_conflicts
     async def _change_follow(self, user_id: int, target_id: int, *, follow: bool) -> UserRecord:
         async with self._pool.connection() as conn, conn.transaction():
-            change = await (repository.follow if follow else repository.unfollow)(
-                conn, user_id, target_id)
+            change = await (repository.follow(conn, user_id, target_id, allowed=_not_blocked)
+                            if follow else repository.unfollow(conn, user_id, target_id))
             if change is FollowChange.MISSING_TARGET:
                 raise NotFound("user to follow not found")
             me = await repository.get_user(conn, user_id)
@@ -129,12 +148,14 @@ class Social:
             return me
 
     async def list_follows(self, user_id: int, *, followers: bool, page_size: int,
-                           page_token: str) -> tuple[list[FollowRecord], str]:
+                           page_token: str, viewer: int | None = None
+                           ) -> tuple[list[FollowRecord], str]:
         req = (FOLLOWERS if followers else FOLLOWING).request(user_id, page_size, page_token)
+        if viewer is not None or req.after is None:
+            # An unknown user, or one who blocks the viewer, is NOT_FOUND.
+            await self.get_user(user_id, viewer)
         rows = await self._read(lambda c: repository.list_follows(
             c, user_id, followers=followers, after=req.after, limit=req.fetch_size))
-        if not rows and req.after is None:
-            await self.get_user(user_id)  # an unknown user is NOT_FOUND, not an empty list
         return req.page(rows, lambda r: FollowKey(r.followed_at, r.user.user_id))
 
     async def follow_ids(self, user_id: int, *, followers: bool, page_size: int,
@@ -169,3 +190,9 @@ class Social:
 
     async def check_follow(self, follower_id: int, followee_id: int) -> bool:
         return await self._read(lambda c: repository.follows_exists(c, follower_id, followee_id))
+
+
+async def _not_blocked(conn: Conn, follower_id: int, followee_id: int) -> None:
+    """Checked under both users' row locks, which a block takes too."""
+    if await relations.blocked_either_way(conn, follower_id, followee_id):
+        raise PermissionDenied("you cannot follow this user: one of you blocks the other")

@@ -112,11 +112,13 @@ class AccessTokens:
         self._audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: int, session_id: int) -> str:
+    def issue(self, user_id: int, session_id: int, *, tier: str = "regular") -> str:
+        """`tier` is the account tier (services/users/domain.py) the edge's rate
+        limits key on; it is fixed for the token's life."""
         now = int(time.time())
         key = self._keyring.current
         claims = {"iss": self._issuer, "aud": self._audience, "sub": str(user_id),
-                  "sid": str(session_id), "iat": now, "nbf": now,
+                  "sid": str(session_id), "tier": tier, "iat": now, "nbf": now,
                   "exp": now + self.ttl_seconds, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid})
 

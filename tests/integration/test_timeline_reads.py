@@ -18,6 +18,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.relations import RelationsCache
 from services.shared.tweet_cache import TweetCache
 from services.shared.viewer_flags import ViewerFlags
 from services.timeline.hydrate import Hydrator
@@ -80,7 +81,7 @@ async def rig(stack_env: dict[str, str], request: pytest.FixtureRequest) -> Asyn
                           recent_capacity=recent_capacity)
     users, tweets = UsersClient(users_channel), TweetsClient(tweets_channel)
     hydrator = Hydrator(TweetCache(redis), ViewerFlags(redis), users, tweets)
-    yield Rig(Reader(store, users, tweets, hydrator), store,
+    yield Rig(Reader(store, users, tweets, hydrator, RelationsCache(redis, users)), store,
               tweets_pb2_grpc.TweetServiceStub(tweets_channel),
               users_pb2_grpc.UserServiceStub(users_channel))
     await redis.aclose()

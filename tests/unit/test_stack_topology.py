@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
-from stack import contract, keys, programs, topology
+from stack import contract, freshness, keys, programs, topology
 
 # The offset ports a second stack on this machine uses (see .stack-env).
 OFFSET_ENV = {var: str(port + 20_000) for var, port in INFRA_PORTS.items()
@@ -159,3 +159,16 @@ def test_env_files_and_exports_round_trip(tmp_path: Path) -> None:
     contract.write_env_file(path, env)
     assert path.read_text() == "A=1\nQUOTED=it's got spaces\n"
     assert contract.export_lines(env) == "export A=1\nexport QUOTED='it'\"'\"'s got spaces'\n"
+
+
+def test_the_ratelimit_service_restarts_when_its_limits_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+
+    def digest(root: str) -> bytes:
+        read.append(root)
+        return b""
+
+    monkeypatch.setattr(freshness, "_tree_digest", digest)
+    freshness.fingerprint("ratelimit", [])
+    assert "edge" in read  # edge/ratelimits.yaml

@@ -78,17 +78,23 @@ class SearchUsersResponse(_message.Message):
     def __init__(self, users: _Optional[_Iterable[_Union[UserResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetTrendsRequest(_message.Message):
-    __slots__ = ("limit",)
+    __slots__ = ("limit", "place")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
     limit: int
-    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+    place: str
+    def __init__(self, limit: _Optional[int] = ..., place: _Optional[str] = ...) -> None: ...
 
 class GetTrendsResponse(_message.Message):
-    __slots__ = ("trends", "window_start", "window_end")
+    __slots__ = ("trends", "window_start", "window_end", "place", "place_trends")
     TRENDS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_START_FIELD_NUMBER: _ClassVar[int]
     WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    PLACE_TRENDS_FIELD_NUMBER: _ClassVar[int]
     trends: _containers.RepeatedCompositeFieldContainer[Trend]
     window_start: _timestamp_pb2.Timestamp
     window_end: _timestamp_pb2.Timestamp
-    def __init__(self, trends: _Optional[_Iterable[_Union[Trend, _Mapping]]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    place: str
+    place_trends: _containers.RepeatedCompositeFieldContainer[Trend]
+    def __init__(self, trends: _Optional[_Iterable[_Union[Trend, _Mapping]]] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., place: _Optional[str] = ..., place_trends: _Optional[_Iterable[_Union[Trend, _Mapping]]] = ...) -> None: ...

@@ -94,7 +94,11 @@ class SearchServiceServicer:
         """The top hashtags over the current sliding window (one hour by default),
         ranked by how many distinct users used each one in the window.
 
-        INVALID_ARGUMENT for a negative limit.
+        With a place, that place's top hashtags too (place_trends), beside the
+        global ones.
+
+        INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+        alpha-2 country code.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

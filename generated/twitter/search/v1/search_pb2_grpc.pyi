@@ -60,7 +60,11 @@ class SearchServiceStub:
     """The top hashtags over the current sliding window (one hour by default),
     ranked by how many distinct users used each one in the window.
 
-    INVALID_ARGUMENT for a negative limit.
+    With a place, that place's top hashtags too (place_trends), beside the
+    global ones.
+
+    INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+    alpha-2 country code.
     """
 
 @_typing.type_check_only
@@ -95,7 +99,11 @@ class SearchServiceAsyncStub(SearchServiceStub):
     """The top hashtags over the current sliding window (one hour by default),
     ranked by how many distinct users used each one in the window.
 
-    INVALID_ARGUMENT for a negative limit.
+    With a place, that place's top hashtags too (place_trends), beside the
+    global ones.
+
+    INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+    alpha-2 country code.
     """
 
 class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -145,7 +153,11 @@ class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
         """The top hashtags over the current sliding window (one hour by default),
         ranked by how many distinct users used each one in the window.
 
-        INVALID_ARGUMENT for a negative limit.
+        With a place, that place's top hashtags too (place_trends), beside the
+        global ones.
+
+        INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+        alpha-2 country code.
         """
 
 def add_SearchServiceServicer_to_server(servicer: SearchServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

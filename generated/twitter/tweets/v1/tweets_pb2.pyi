@@ -26,7 +26,7 @@ TWEET_KIND_REPLY: TweetKind
 TWEET_KIND_RETWEET: TweetKind
 
 class Tweet(_message.Message):
-    __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer")
+    __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer", "place")
     TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,7 @@ class Tweet(_message.Message):
     RETWEET_OF_FIELD_NUMBER: _ClassVar[int]
     LIKED_BY_VIEWER_FIELD_NUMBER: _ClassVar[int]
     RETWEETED_BY_VIEWER_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
     tweet_id: int
     user_id: int
     author: Author
@@ -63,7 +64,8 @@ class Tweet(_message.Message):
     retweet_of: Tweet
     liked_by_viewer: bool
     retweeted_by_viewer: bool
-    def __init__(self, tweet_id: _Optional[int] = ..., user_id: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., urls: _Optional[_Iterable[str]] = ..., media: _Optional[_Iterable[_Union[MediaAttachment, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edited_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., like_count: _Optional[int] = ..., retweet_count: _Optional[int] = ..., reply_count: _Optional[int] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of: _Optional[_Union[Tweet, _Mapping]] = ..., liked_by_viewer: _Optional[bool] = ..., retweeted_by_viewer: _Optional[bool] = ...) -> None: ...
+    place: str
+    def __init__(self, tweet_id: _Optional[int] = ..., user_id: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., urls: _Optional[_Iterable[str]] = ..., media: _Optional[_Iterable[_Union[MediaAttachment, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edited_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., like_count: _Optional[int] = ..., retweet_count: _Optional[int] = ..., reply_count: _Optional[int] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of: _Optional[_Union[Tweet, _Mapping]] = ..., liked_by_viewer: _Optional[bool] = ..., retweeted_by_viewer: _Optional[bool] = ..., place: _Optional[str] = ...) -> None: ...
 
 class Author(_message.Message):
     __slots__ = ("user_id", "username", "display_name", "profile_picture_url")
@@ -130,14 +132,16 @@ class TweetRef(_message.Message):
     def __init__(self, tweet_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., retweet_of_tweet_id: _Optional[int] = ...) -> None: ...
 
 class CreateTweetRequest(_message.Message):
-    __slots__ = ("content", "media_ids", "reply_to_tweet_id")
+    __slots__ = ("content", "media_ids", "reply_to_tweet_id", "place")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
     content: str
     media_ids: _containers.RepeatedScalarFieldContainer[int]
     reply_to_tweet_id: int
-    def __init__(self, content: _Optional[str] = ..., media_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ...) -> None: ...
+    place: str
+    def __init__(self, content: _Optional[str] = ..., media_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., place: _Optional[str] = ...) -> None: ...
 
 class CreateTweetResponse(_message.Message):
     __slots__ = ("tweet",)

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class User(_message.Message):
-    __slots__ = ("user_id", "username", "display_name", "bio", "location", "website", "profile_picture_url", "follower_count", "following_count", "created_at")
+    __slots__ = ("user_id", "username", "display_name", "bio", "location", "website", "profile_picture_url", "follower_count", "following_count", "created_at", "verified")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class User(_message.Message):
     FOLLOWER_COUNT_FIELD_NUMBER: _ClassVar[int]
     FOLLOWING_COUNT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
     user_id: int
     username: str
     display_name: str
@@ -34,7 +35,8 @@ class User(_message.Message):
     follower_count: int
     following_count: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, user_id: _Optional[int] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., bio: _Optional[str] = ..., location: _Optional[str] = ..., website: _Optional[str] = ..., profile_picture_url: _Optional[str] = ..., follower_count: _Optional[int] = ..., following_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    verified: bool
+    def __init__(self, user_id: _Optional[int] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., bio: _Optional[str] = ..., location: _Optional[str] = ..., website: _Optional[str] = ..., profile_picture_url: _Optional[str] = ..., follower_count: _Optional[int] = ..., following_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verified: _Optional[bool] = ...) -> None: ...
 
 class UserSummary(_message.Message):
     __slots__ = ("user_id", "username", "display_name", "profile_picture_url")
@@ -363,3 +365,149 @@ class Jwk(_message.Message):
     alg: str
     use: str
     def __init__(self, kty: _Optional[str] = ..., crv: _Optional[str] = ..., x: _Optional[str] = ..., kid: _Optional[str] = ..., alg: _Optional[str] = ..., use: _Optional[str] = ...) -> None: ...
+
+class BlockUserRequest(_message.Message):
+    __slots__ = ("username",)
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    def __init__(self, username: _Optional[str] = ...) -> None: ...
+
+class BlockUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: UserSummary
+    def __init__(self, user: _Optional[_Union[UserSummary, _Mapping]] = ...) -> None: ...
+
+class UnblockUserRequest(_message.Message):
+    __slots__ = ("username",)
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    def __init__(self, username: _Optional[str] = ...) -> None: ...
+
+class UnblockUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: UserSummary
+    def __init__(self, user: _Optional[_Union[UserSummary, _Mapping]] = ...) -> None: ...
+
+class MuteUserRequest(_message.Message):
+    __slots__ = ("username",)
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    def __init__(self, username: _Optional[str] = ...) -> None: ...
+
+class MuteUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: UserSummary
+    def __init__(self, user: _Optional[_Union[UserSummary, _Mapping]] = ...) -> None: ...
+
+class UnmuteUserRequest(_message.Message):
+    __slots__ = ("username",)
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    username: str
+    def __init__(self, username: _Optional[str] = ...) -> None: ...
+
+class UnmuteUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: UserSummary
+    def __init__(self, user: _Optional[_Union[UserSummary, _Mapping]] = ...) -> None: ...
+
+class RelationEntry(_message.Message):
+    __slots__ = ("user", "created_at")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    user: UserSummary
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, user: _Optional[_Union[UserSummary, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListBlocksRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListBlocksResponse(_message.Message):
+    __slots__ = ("blocks", "next_page_token")
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    blocks: _containers.RepeatedCompositeFieldContainer[RelationEntry]
+    next_page_token: str
+    def __init__(self, blocks: _Optional[_Iterable[_Union[RelationEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListMutesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMutesResponse(_message.Message):
+    __slots__ = ("mutes", "next_page_token")
+    MUTES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    mutes: _containers.RepeatedCompositeFieldContainer[RelationEntry]
+    next_page_token: str
+    def __init__(self, mutes: _Optional[_Iterable[_Union[RelationEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ViewerRelations(_message.Message):
+    __slots__ = ("user_id", "version", "blocked_ids", "blocked_by_ids", "muted_ids")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_IDS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_BY_IDS_FIELD_NUMBER: _ClassVar[int]
+    MUTED_IDS_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    version: int
+    blocked_ids: _containers.RepeatedScalarFieldContainer[int]
+    blocked_by_ids: _containers.RepeatedScalarFieldContainer[int]
+    muted_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, user_id: _Optional[int] = ..., version: _Optional[int] = ..., blocked_ids: _Optional[_Iterable[int]] = ..., blocked_by_ids: _Optional[_Iterable[int]] = ..., muted_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class GetViewerRelationsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    def __init__(self, user_id: _Optional[int] = ...) -> None: ...
+
+class GetViewerRelationsResponse(_message.Message):
+    __slots__ = ("relations",)
+    RELATIONS_FIELD_NUMBER: _ClassVar[int]
+    relations: ViewerRelations
+    def __init__(self, relations: _Optional[_Union[ViewerRelations, _Mapping]] = ...) -> None: ...
+
+class CheckRelationsRequest(_message.Message):
+    __slots__ = ("viewer_id", "user_ids")
+    VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    viewer_id: int
+    user_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, viewer_id: _Optional[int] = ..., user_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class CheckRelationsResponse(_message.Message):
+    __slots__ = ("blocked_ids", "blocked_by_ids", "muted_ids")
+    BLOCKED_IDS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_BY_IDS_FIELD_NUMBER: _ClassVar[int]
+    MUTED_IDS_FIELD_NUMBER: _ClassVar[int]
+    blocked_ids: _containers.RepeatedScalarFieldContainer[int]
+    blocked_by_ids: _containers.RepeatedScalarFieldContainer[int]
+    muted_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, blocked_ids: _Optional[_Iterable[int]] = ..., blocked_by_ids: _Optional[_Iterable[int]] = ..., muted_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SetUserVerifiedRequest(_message.Message):
+    __slots__ = ("user_id", "verified")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    verified: bool
+    def __init__(self, user_id: _Optional[int] = ..., verified: _Optional[bool] = ...) -> None: ...
+
+class SetUserVerifiedResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...

@@ -113,6 +113,51 @@ class UserServiceStub:
                 request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersRequest.SerializeToString,
                 response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersResponse.FromString,
                 _registered_method=True)
+        self.BlockUser = channel.unary_unary(
+                '/twitter.users.v1.UserService/BlockUser',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.BlockUserRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.BlockUserResponse.FromString,
+                _registered_method=True)
+        self.UnblockUser = channel.unary_unary(
+                '/twitter.users.v1.UserService/UnblockUser',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UnblockUserRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UnblockUserResponse.FromString,
+                _registered_method=True)
+        self.MuteUser = channel.unary_unary(
+                '/twitter.users.v1.UserService/MuteUser',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.MuteUserRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.MuteUserResponse.FromString,
+                _registered_method=True)
+        self.UnmuteUser = channel.unary_unary(
+                '/twitter.users.v1.UserService/UnmuteUser',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UnmuteUserRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UnmuteUserResponse.FromString,
+                _registered_method=True)
+        self.ListBlocks = channel.unary_unary(
+                '/twitter.users.v1.UserService/ListBlocks',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListBlocksRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListBlocksResponse.FromString,
+                _registered_method=True)
+        self.ListMutes = channel.unary_unary(
+                '/twitter.users.v1.UserService/ListMutes',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListMutesRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListMutesResponse.FromString,
+                _registered_method=True)
+        self.GetViewerRelations = channel.unary_unary(
+                '/twitter.users.v1.UserService/GetViewerRelations',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.GetViewerRelationsRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.GetViewerRelationsResponse.FromString,
+                _registered_method=True)
+        self.CheckRelations = channel.unary_unary(
+                '/twitter.users.v1.UserService/CheckRelations',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckRelationsRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckRelationsResponse.FromString,
+                _registered_method=True)
+        self.SetUserVerified = channel.unary_unary(
+                '/twitter.users.v1.UserService/SetUserVerified',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.SetUserVerifiedRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.SetUserVerifiedResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -245,6 +290,91 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BlockUser(self, request, context):
+        """Blocks a user by username, as the caller. Idempotent. Any follow between
+        the two, in either direction, is removed. The blocked user can no longer
+        follow, reply to, like, retweet, mention-notify or message the caller, nor
+        see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+        the caller no longer sees them in timelines, search, replies or
+        notifications.
+
+        INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+        no such user exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnblockUser(self, request, context):
+        """Lifts the caller's block of a user. Idempotent; follows are not restored.
+
+        NOT_FOUND when no such user exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MuteUser(self, request, context):
+        """Mutes a user by username, as the caller: their tweets leave the caller's
+        home timeline, mentions and notifications. Nobody is told. Idempotent.
+
+        INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+        no such user exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnmuteUser(self, request, context):
+        """Lifts the caller's mute of a user. Idempotent.
+
+        NOT_FOUND when no such user exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlocks(self, request, context):
+        """Lists the users the caller blocks, newest block first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMutes(self, request, context):
+        """Lists the users the caller mutes, newest mute first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetViewerRelations(self, request, context):
+        """Internal: a viewer's whole block and mute relations (whom they block, who
+        blocks them, whom they mute), with their version. Read through the Redis
+        cache that services/shared/relations.py reads; a miss fills it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckRelations(self, request, context):
+        """Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+        mutes (for notifications: whether a recipient hears of an actor). Answered
+        from the same cached relations.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetUserVerified(self, request, context):
+        """Internal, admin: sets or clears a user's verified flag (the account tier
+        that access tokens carry, and the rate limits key on). Never callable by
+        users. NOT_FOUND if the user does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -322,6 +452,51 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListUsers,
                     request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersRequest.FromString,
                     response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'BlockUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.BlockUser,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.BlockUserRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.BlockUserResponse.SerializeToString,
+            ),
+            'UnblockUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnblockUser,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UnblockUserRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UnblockUserResponse.SerializeToString,
+            ),
+            'MuteUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.MuteUser,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.MuteUserRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.MuteUserResponse.SerializeToString,
+            ),
+            'UnmuteUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnmuteUser,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UnmuteUserRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UnmuteUserResponse.SerializeToString,
+            ),
+            'ListBlocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlocks,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListBlocksRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListBlocksResponse.SerializeToString,
+            ),
+            'ListMutes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMutes,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.ListMutesRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.ListMutesResponse.SerializeToString,
+            ),
+            'GetViewerRelations': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetViewerRelations,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.GetViewerRelationsRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.GetViewerRelationsResponse.SerializeToString,
+            ),
+            'CheckRelations': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckRelations,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckRelationsRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.CheckRelationsResponse.SerializeToString,
+            ),
+            'SetUserVerified': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetUserVerified,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.SetUserVerifiedRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.SetUserVerifiedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -733,6 +908,249 @@ class UserService:
             '/twitter.users.v1.UserService/ListUsers',
             twitter_dot_users_dot_v1_dot_users__pb2.ListUsersRequest.SerializeToString,
             twitter_dot_users_dot_v1_dot_users__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BlockUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/BlockUser',
+            twitter_dot_users_dot_v1_dot_users__pb2.BlockUserRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.BlockUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnblockUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/UnblockUser',
+            twitter_dot_users_dot_v1_dot_users__pb2.UnblockUserRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.UnblockUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MuteUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/MuteUser',
+            twitter_dot_users_dot_v1_dot_users__pb2.MuteUserRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.MuteUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnmuteUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/UnmuteUser',
+            twitter_dot_users_dot_v1_dot_users__pb2.UnmuteUserRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.UnmuteUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/ListBlocks',
+            twitter_dot_users_dot_v1_dot_users__pb2.ListBlocksRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.ListBlocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMutes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/ListMutes',
+            twitter_dot_users_dot_v1_dot_users__pb2.ListMutesRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.ListMutesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetViewerRelations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/GetViewerRelations',
+            twitter_dot_users_dot_v1_dot_users__pb2.GetViewerRelationsRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.GetViewerRelationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckRelations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/CheckRelations',
+            twitter_dot_users_dot_v1_dot_users__pb2.CheckRelationsRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.CheckRelationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetUserVerified(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/SetUserVerified',
+            twitter_dot_users_dot_v1_dot_users__pb2.SetUserVerifiedRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.SetUserVerifiedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -95,6 +95,53 @@ class UserServiceStub:
     """Internal: pages through every user in id order, for rebuilding the search
     index. Not exposed at the edge.
     """
+    BlockUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.BlockUserRequest, _users_pb2.BlockUserResponse]
+    """Blocks a user by username, as the caller. Idempotent. Any follow between
+    the two, in either direction, is removed. The blocked user can no longer
+    follow, reply to, like, retweet, mention-notify or message the caller, nor
+    see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+    the caller no longer sees them in timelines, search, replies or
+    notifications.
+
+    INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+    no such user exists.
+    """
+    UnblockUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.UnblockUserRequest, _users_pb2.UnblockUserResponse]
+    """Lifts the caller's block of a user. Idempotent; follows are not restored.
+
+    NOT_FOUND when no such user exists.
+    """
+    MuteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.MuteUserRequest, _users_pb2.MuteUserResponse]
+    """Mutes a user by username, as the caller: their tweets leave the caller's
+    home timeline, mentions and notifications. Nobody is told. Idempotent.
+
+    INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+    no such user exists.
+    """
+    UnmuteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.UnmuteUserRequest, _users_pb2.UnmuteUserResponse]
+    """Lifts the caller's mute of a user. Idempotent.
+
+    NOT_FOUND when no such user exists.
+    """
+    ListBlocks: _grpc.UnaryUnaryMultiCallable[_users_pb2.ListBlocksRequest, _users_pb2.ListBlocksResponse]
+    """Lists the users the caller blocks, newest block first."""
+    ListMutes: _grpc.UnaryUnaryMultiCallable[_users_pb2.ListMutesRequest, _users_pb2.ListMutesResponse]
+    """Lists the users the caller mutes, newest mute first."""
+    GetViewerRelations: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetViewerRelationsRequest, _users_pb2.GetViewerRelationsResponse]
+    """Internal: a viewer's whole block and mute relations (whom they block, who
+    blocks them, whom they mute), with their version. Read through the Redis
+    cache that services/shared/relations.py reads; a miss fills it.
+    """
+    CheckRelations: _grpc.UnaryUnaryMultiCallable[_users_pb2.CheckRelationsRequest, _users_pb2.CheckRelationsResponse]
+    """Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+    mutes (for notifications: whether a recipient hears of an actor). Answered
+    from the same cached relations.
+    """
+    SetUserVerified: _grpc.UnaryUnaryMultiCallable[_users_pb2.SetUserVerifiedRequest, _users_pb2.SetUserVerifiedResponse]
+    """Internal, admin: sets or clears a user's verified flag (the account tier
+    that access tokens carry, and the rate limits key on). Never callable by
+    users. NOT_FOUND if the user does not exist.
+    """
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -162,6 +209,53 @@ class UserServiceAsyncStub(UserServiceStub):
     ListUsers: _aio.UnaryUnaryMultiCallable[_users_pb2.ListUsersRequest, _users_pb2.ListUsersResponse]  # type: ignore[assignment]
     """Internal: pages through every user in id order, for rebuilding the search
     index. Not exposed at the edge.
+    """
+    BlockUser: _aio.UnaryUnaryMultiCallable[_users_pb2.BlockUserRequest, _users_pb2.BlockUserResponse]  # type: ignore[assignment]
+    """Blocks a user by username, as the caller. Idempotent. Any follow between
+    the two, in either direction, is removed. The blocked user can no longer
+    follow, reply to, like, retweet, mention-notify or message the caller, nor
+    see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+    the caller no longer sees them in timelines, search, replies or
+    notifications.
+
+    INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+    no such user exists.
+    """
+    UnblockUser: _aio.UnaryUnaryMultiCallable[_users_pb2.UnblockUserRequest, _users_pb2.UnblockUserResponse]  # type: ignore[assignment]
+    """Lifts the caller's block of a user. Idempotent; follows are not restored.
+
+    NOT_FOUND when no such user exists.
+    """
+    MuteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.MuteUserRequest, _users_pb2.MuteUserResponse]  # type: ignore[assignment]
+    """Mutes a user by username, as the caller: their tweets leave the caller's
+    home timeline, mentions and notifications. Nobody is told. Idempotent.
+
+    INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+    no such user exists.
+    """
+    UnmuteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.UnmuteUserRequest, _users_pb2.UnmuteUserResponse]  # type: ignore[assignment]
+    """Lifts the caller's mute of a user. Idempotent.
+
+    NOT_FOUND when no such user exists.
+    """
+    ListBlocks: _aio.UnaryUnaryMultiCallable[_users_pb2.ListBlocksRequest, _users_pb2.ListBlocksResponse]  # type: ignore[assignment]
+    """Lists the users the caller blocks, newest block first."""
+    ListMutes: _aio.UnaryUnaryMultiCallable[_users_pb2.ListMutesRequest, _users_pb2.ListMutesResponse]  # type: ignore[assignment]
+    """Lists the users the caller mutes, newest mute first."""
+    GetViewerRelations: _aio.UnaryUnaryMultiCallable[_users_pb2.GetViewerRelationsRequest, _users_pb2.GetViewerRelationsResponse]  # type: ignore[assignment]
+    """Internal: a viewer's whole block and mute relations (whom they block, who
+    blocks them, whom they mute), with their version. Read through the Redis
+    cache that services/shared/relations.py reads; a miss fills it.
+    """
+    CheckRelations: _aio.UnaryUnaryMultiCallable[_users_pb2.CheckRelationsRequest, _users_pb2.CheckRelationsResponse]  # type: ignore[assignment]
+    """Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+    mutes (for notifications: whether a recipient hears of an actor). Answered
+    from the same cached relations.
+    """
+    SetUserVerified: _aio.UnaryUnaryMultiCallable[_users_pb2.SetUserVerifiedRequest, _users_pb2.SetUserVerifiedResponse]  # type: ignore[assignment]
+    """Internal, admin: sets or clears a user's verified flag (the account tier
+    that access tokens carry, and the rate limits key on). Never callable by
+    users. NOT_FOUND if the user does not exist.
     """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -317,6 +411,107 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_users_pb2.ListUsersResponse, _abc.Awaitable[_users_pb2.ListUsersResponse]]:
         """Internal: pages through every user in id order, for rebuilding the search
         index. Not exposed at the edge.
+        """
+
+    @_abc_1.abstractmethod
+    def BlockUser(
+        self,
+        request: _users_pb2.BlockUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.BlockUserResponse, _abc.Awaitable[_users_pb2.BlockUserResponse]]:
+        """Blocks a user by username, as the caller. Idempotent. Any follow between
+        the two, in either direction, is removed. The blocked user can no longer
+        follow, reply to, like, retweet, mention-notify or message the caller, nor
+        see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+        the caller no longer sees them in timelines, search, replies or
+        notifications.
+
+        INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+        no such user exists.
+        """
+
+    @_abc_1.abstractmethod
+    def UnblockUser(
+        self,
+        request: _users_pb2.UnblockUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.UnblockUserResponse, _abc.Awaitable[_users_pb2.UnblockUserResponse]]:
+        """Lifts the caller's block of a user. Idempotent; follows are not restored.
+
+        NOT_FOUND when no such user exists.
+        """
+
+    @_abc_1.abstractmethod
+    def MuteUser(
+        self,
+        request: _users_pb2.MuteUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.MuteUserResponse, _abc.Awaitable[_users_pb2.MuteUserResponse]]:
+        """Mutes a user by username, as the caller: their tweets leave the caller's
+        home timeline, mentions and notifications. Nobody is told. Idempotent.
+
+        INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+        no such user exists.
+        """
+
+    @_abc_1.abstractmethod
+    def UnmuteUser(
+        self,
+        request: _users_pb2.UnmuteUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.UnmuteUserResponse, _abc.Awaitable[_users_pb2.UnmuteUserResponse]]:
+        """Lifts the caller's mute of a user. Idempotent.
+
+        NOT_FOUND when no such user exists.
+        """
+
+    @_abc_1.abstractmethod
+    def ListBlocks(
+        self,
+        request: _users_pb2.ListBlocksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.ListBlocksResponse, _abc.Awaitable[_users_pb2.ListBlocksResponse]]:
+        """Lists the users the caller blocks, newest block first."""
+
+    @_abc_1.abstractmethod
+    def ListMutes(
+        self,
+        request: _users_pb2.ListMutesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.ListMutesResponse, _abc.Awaitable[_users_pb2.ListMutesResponse]]:
+        """Lists the users the caller mutes, newest mute first."""
+
+    @_abc_1.abstractmethod
+    def GetViewerRelations(
+        self,
+        request: _users_pb2.GetViewerRelationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.GetViewerRelationsResponse, _abc.Awaitable[_users_pb2.GetViewerRelationsResponse]]:
+        """Internal: a viewer's whole block and mute relations (whom they block, who
+        blocks them, whom they mute), with their version. Read through the Redis
+        cache that services/shared/relations.py reads; a miss fills it.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckRelations(
+        self,
+        request: _users_pb2.CheckRelationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.CheckRelationsResponse, _abc.Awaitable[_users_pb2.CheckRelationsResponse]]:
+        """Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+        mutes (for notifications: whether a recipient hears of an actor). Answered
+        from the same cached relations.
+        """
+
+    @_abc_1.abstractmethod
+    def SetUserVerified(
+        self,
+        request: _users_pb2.SetUserVerifiedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.SetUserVerifiedResponse, _abc.Awaitable[_users_pb2.SetUserVerifiedResponse]]:
+        """Internal, admin: sets or clears a user's verified flag (the account tier
+        that access tokens carry, and the rate limits key on). Never callable by
+        users. NOT_FOUND if the user does not exist.
         """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -436,7 +436,10 @@ func (x *SearchUsersResponse) GetNextPageToken() string {
 type GetTrendsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// How many hashtags to return: default 10, at most 50.
-	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Optional: an ISO 3166-1 alpha-2 country code ("FR", any case) whose trends
+	// to return in place_trends, from the tweets that gave that place.
+	Place         string `protobuf:"bytes,2,opt,name=place,proto3" json:"place,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,6 +481,13 @@ func (x *GetTrendsRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *GetTrendsRequest) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
 // Response for GetTrends.
 type GetTrendsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -486,7 +496,12 @@ type GetTrendsResponse struct {
 	// Start of the window the trends cover.
 	WindowStart *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
 	// End of the window the trends cover (about now).
-	WindowEnd     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"`
+	WindowEnd *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"`
+	// The place asked for, upper case; empty when none was.
+	Place string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	// That place's trending hashtags, as trends are ranked; empty when no place
+	// was asked for.
+	PlaceTrends   []*Trend `protobuf:"bytes,5,rep,name=place_trends,json=placeTrends,proto3" json:"place_trends,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -542,6 +557,20 @@ func (x *GetTrendsResponse) GetWindowEnd() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetTrendsResponse) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
+func (x *GetTrendsResponse) GetPlaceTrends() []*Trend {
+	if x != nil {
+		return x.PlaceTrends
+	}
+	return nil
+}
+
 var File_twitter_search_v1_search_proto protoreflect.FileDescriptor
 
 const file_twitter_search_v1_search_proto_rawDesc = "" +
@@ -577,14 +606,17 @@ const file_twitter_search_v1_search_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"r\n" +
 	"\x13SearchUsersResponse\x123\n" +
 	"\x05users\x18\x01 \x03(\v2\x1d.twitter.search.v1.UserResultR\x05users\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\">\n" +
 	"\x10GetTrendsRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\"\xbf\x01\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x14\n" +
+	"\x05place\x18\x02 \x01(\tR\x05place\"\x92\x02\n" +
 	"\x11GetTrendsResponse\x120\n" +
 	"\x06trends\x18\x01 \x03(\v2\x18.twitter.search.v1.TrendR\x06trends\x12=\n" +
 	"\fwindow_start\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x129\n" +
 	"\n" +
-	"window_end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\twindowEnd2\xfb\x02\n" +
+	"window_end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\twindowEnd\x12\x14\n" +
+	"\x05place\x18\x04 \x01(\tR\x05place\x12;\n" +
+	"\fplace_trends\x18\x05 \x03(\v2\x18.twitter.search.v1.TrendR\vplaceTrends2\xfb\x02\n" +
 	"\rSearchService\x12~\n" +
 	"\fSearchTweets\x12&.twitter.search.v1.SearchTweetsRequest\x1a'.twitter.search.v1.SearchTweetsResponse\"\x1dȥ\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/search/tweets\x12z\n" +
 	"\vSearchUsers\x12%.twitter.search.v1.SearchUsersRequest\x1a&.twitter.search.v1.SearchUsersResponse\"\x1cȥ\x19\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/users\x12n\n" +
@@ -625,17 +657,18 @@ var file_twitter_search_v1_search_proto_depIdxs = []int32{
 	1,  // 4: twitter.search.v1.GetTrendsResponse.trends:type_name -> twitter.search.v1.Trend
 	8,  // 5: twitter.search.v1.GetTrendsResponse.window_start:type_name -> google.protobuf.Timestamp
 	8,  // 6: twitter.search.v1.GetTrendsResponse.window_end:type_name -> google.protobuf.Timestamp
-	2,  // 7: twitter.search.v1.SearchService.SearchTweets:input_type -> twitter.search.v1.SearchTweetsRequest
-	4,  // 8: twitter.search.v1.SearchService.SearchUsers:input_type -> twitter.search.v1.SearchUsersRequest
-	6,  // 9: twitter.search.v1.SearchService.GetTrends:input_type -> twitter.search.v1.GetTrendsRequest
-	3,  // 10: twitter.search.v1.SearchService.SearchTweets:output_type -> twitter.search.v1.SearchTweetsResponse
-	5,  // 11: twitter.search.v1.SearchService.SearchUsers:output_type -> twitter.search.v1.SearchUsersResponse
-	7,  // 12: twitter.search.v1.SearchService.GetTrends:output_type -> twitter.search.v1.GetTrendsResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	1,  // 7: twitter.search.v1.GetTrendsResponse.place_trends:type_name -> twitter.search.v1.Trend
+	2,  // 8: twitter.search.v1.SearchService.SearchTweets:input_type -> twitter.search.v1.SearchTweetsRequest
+	4,  // 9: twitter.search.v1.SearchService.SearchUsers:input_type -> twitter.search.v1.SearchUsersRequest
+	6,  // 10: twitter.search.v1.SearchService.GetTrends:input_type -> twitter.search.v1.GetTrendsRequest
+	3,  // 11: twitter.search.v1.SearchService.SearchTweets:output_type -> twitter.search.v1.SearchTweetsResponse
+	5,  // 12: twitter.search.v1.SearchService.SearchUsers:output_type -> twitter.search.v1.SearchUsersResponse
+	7,  // 13: twitter.search.v1.SearchService.GetTrends:output_type -> twitter.search.v1.GetTrendsResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_twitter_search_v1_search_proto_init() }

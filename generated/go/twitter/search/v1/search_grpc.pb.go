@@ -53,7 +53,11 @@ type SearchServiceClient interface {
 	// The top hashtags over the current sliding window (one hour by default),
 	// ranked by how many distinct users used each one in the window.
 	//
-	// INVALID_ARGUMENT for a negative limit.
+	// With a place, that place's top hashtags too (place_trends), beside the
+	// global ones.
+	//
+	// INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+	// alpha-2 country code.
 	GetTrends(ctx context.Context, in *GetTrendsRequest, opts ...grpc.CallOption) (*GetTrendsResponse, error)
 }
 
@@ -124,7 +128,11 @@ type SearchServiceServer interface {
 	// The top hashtags over the current sliding window (one hour by default),
 	// ranked by how many distinct users used each one in the window.
 	//
-	// INVALID_ARGUMENT for a negative limit.
+	// With a place, that place's top hashtags too (place_trends), beside the
+	// global ones.
+	//
+	// INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+	// alpha-2 country code.
 	GetTrends(context.Context, *GetTrendsRequest) (*GetTrendsResponse, error)
 	mustEmbedUnimplementedSearchServiceServer()
 }

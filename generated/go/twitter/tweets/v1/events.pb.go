@@ -49,7 +49,9 @@ type TweetCreated struct {
 	// Attached media ids, in order.
 	MediaIds []int64 `protobuf:"varint,11,rep,packed,name=media_ids,json=mediaIds,proto3" json:"media_ids,omitempty"`
 	// When the tweet was posted (what timelines sort by).
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The tweet's coarse place: an ISO 3166-1 alpha-2 country code, or empty.
+	Place         string `protobuf:"bytes,13,opt,name=place,proto3" json:"place,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,6 +168,13 @@ func (x *TweetCreated) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *TweetCreated) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
 }
 
 // A tweet's content was edited.
@@ -817,7 +826,7 @@ var File_twitter_tweets_v1_events_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etwitter/tweets/v1/events.proto\x12\x11twitter.tweets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\x91\x04\n" +
+	"\x1etwitter/tweets/v1/events.proto\x12\x11twitter.tweets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\xa7\x04\n" +
 	"\fTweetCreated\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -833,7 +842,8 @@ const file_twitter_tweets_v1_events_proto_rawDesc = "" +
 	" \x01(\x03R\x10retweetOfTweetId\x12\x1b\n" +
 	"\tmedia_ids\x18\v \x03(\x03R\bmediaIds\x129\n" +
 	"\n" +
-	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt:$ҥ\x19 \n" +
+	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x14\n" +
+	"\x05place\x18\r \x01(\tR\x05place:$ҥ\x19 \n" +
 	"\x15twitter.tweet.created\x12\aTWITTER\"\xe8\x03\n" +
 	"\vTweetEdited\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +

@@ -128,8 +128,11 @@ type Tweet struct {
 	// True when the viewer (the caller) has retweeted this tweet. For a retweet,
 	// see retweet_of.retweeted_by_viewer.
 	RetweetedByViewer bool `protobuf:"varint,18,opt,name=retweeted_by_viewer,json=retweetedByViewer,proto3" json:"retweeted_by_viewer,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The coarse place the author gave: an ISO 3166-1 alpha-2 country code in
+	// upper case, or empty. Empty for a retweet (see retweet_of.place).
+	Place         string `protobuf:"bytes,19,opt,name=place,proto3" json:"place,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tweet) Reset() {
@@ -286,6 +289,13 @@ func (x *Tweet) GetRetweetedByViewer() bool {
 		return x.RetweetedByViewer
 	}
 	return false
+}
+
+func (x *Tweet) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
 }
 
 // A user as tweets embed them: the author of a tweet, or a user who liked one.
@@ -705,8 +715,11 @@ type CreateTweetRequest struct {
 	MediaIds []int64 `protobuf:"varint,2,rep,packed,name=media_ids,json=mediaIds,proto3" json:"media_ids,omitempty"`
 	// The tweet this one replies to; 0 or absent for a tweet that is not a reply.
 	ReplyToTweetId int64 `protobuf:"varint,3,opt,name=reply_to_tweet_id,json=replyToTweetId,proto3" json:"reply_to_tweet_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A coarse place: an ISO 3166-1 alpha-2 country code ("FR"), in any case;
+	// empty for none. It feeds that place's trends (GetTrends with a place).
+	Place         string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateTweetRequest) Reset() {
@@ -758,6 +771,13 @@ func (x *CreateTweetRequest) GetReplyToTweetId() int64 {
 		return x.ReplyToTweetId
 	}
 	return 0
+}
+
+func (x *CreateTweetRequest) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
 }
 
 // Response for CreateTweet.
@@ -2172,7 +2192,7 @@ var File_twitter_tweets_v1_tweets_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
-	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\"\xd7\x06\n" +
+	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\"\xf3\x06\n" +
 	"\x05Tweet\x12\x1f\n" +
 	"\btweet_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\atweetId\x12\x1d\n" +
 	"\auser_id\x18\x02 \x01(\x03B\x04\xe2A\x01\x03R\x06userId\x127\n" +
@@ -2196,7 +2216,8 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
 	"retweet_of\x18\x10 \x01(\v2\x18.twitter.tweets.v1.TweetB\x04\xe2A\x01\x03R\tretweetOf\x12,\n" +
 	"\x0fliked_by_viewer\x18\x11 \x01(\bB\x04\xe2A\x01\x03R\rlikedByViewer\x124\n" +
-	"\x13retweeted_by_viewer\x18\x12 \x01(\bB\x04\xe2A\x01\x03R\x11retweetedByViewer\"\x90\x01\n" +
+	"\x13retweeted_by_viewer\x18\x12 \x01(\bB\x04\xe2A\x01\x03R\x11retweetedByViewer\x12\x1a\n" +
+	"\x05place\x18\x13 \x01(\tB\x04\xe2A\x01\x03R\x05place\"\x90\x01\n" +
 	"\x06Author\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -2225,11 +2246,12 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x120\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1c.twitter.tweets.v1.TweetKindR\x04kind\x12-\n" +
-	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\x88\x01\n" +
+	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\xa4\x01\n" +
 	"\x12CreateTweetRequest\x12\x1e\n" +
 	"\acontent\x18\x01 \x01(\tB\x04\xe2A\x01\x01R\acontent\x12!\n" +
 	"\tmedia_ids\x18\x02 \x03(\x03B\x04\xe2A\x01\x01R\bmediaIds\x12/\n" +
-	"\x11reply_to_tweet_id\x18\x03 \x01(\x03B\x04\xe2A\x01\x01R\x0ereplyToTweetId\"E\n" +
+	"\x11reply_to_tweet_id\x18\x03 \x01(\x03B\x04\xe2A\x01\x01R\x0ereplyToTweetId\x12\x1a\n" +
+	"\x05place\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x05place\"E\n" +
 	"\x13CreateTweetResponse\x12.\n" +
 	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\"2\n" +
 	"\x0fGetTweetRequest\x12\x1f\n" +

@@ -46,7 +46,9 @@ type User struct {
 	// How many users this user follows; exact.
 	FollowingCount int64 `protobuf:"varint,9,opt,name=following_count,json=followingCount,proto3" json:"following_count,omitempty"`
 	// When the account was created.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// True for a verified account (set by an administrator only).
+	Verified      bool `protobuf:"varint,11,opt,name=verified,proto3" json:"verified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +151,13 @@ func (x *User) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *User) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
 }
 
 // The few fields of a user that other resources embed (a tweet's author, a list
@@ -2409,11 +2418,1051 @@ func (x *Jwk) GetUse() string {
 	return ""
 }
 
+// Request for BlockUser.
+type BlockUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user to block: 1 to 15 letters, digits or underscores, in any case.
+	Username      string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockUserRequest) Reset() {
+	*x = BlockUserRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockUserRequest) ProtoMessage() {}
+
+func (x *BlockUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockUserRequest.ProtoReflect.Descriptor instead.
+func (*BlockUserRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *BlockUserRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+// Response for BlockUser.
+type BlockUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The blocked user.
+	User          *UserSummary `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockUserResponse) Reset() {
+	*x = BlockUserResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockUserResponse) ProtoMessage() {}
+
+func (x *BlockUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockUserResponse.ProtoReflect.Descriptor instead.
+func (*BlockUserResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *BlockUserResponse) GetUser() *UserSummary {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// Request for UnblockUser.
+type UnblockUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user to unblock, in any case.
+	Username      string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnblockUserRequest) Reset() {
+	*x = UnblockUserRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnblockUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnblockUserRequest) ProtoMessage() {}
+
+func (x *UnblockUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnblockUserRequest.ProtoReflect.Descriptor instead.
+func (*UnblockUserRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *UnblockUserRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+// Response for UnblockUser.
+type UnblockUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The unblocked user.
+	User          *UserSummary `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnblockUserResponse) Reset() {
+	*x = UnblockUserResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnblockUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnblockUserResponse) ProtoMessage() {}
+
+func (x *UnblockUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnblockUserResponse.ProtoReflect.Descriptor instead.
+func (*UnblockUserResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UnblockUserResponse) GetUser() *UserSummary {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// Request for MuteUser.
+type MuteUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user to mute, in any case.
+	Username      string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteUserRequest) Reset() {
+	*x = MuteUserRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteUserRequest) ProtoMessage() {}
+
+func (x *MuteUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteUserRequest.ProtoReflect.Descriptor instead.
+func (*MuteUserRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *MuteUserRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+// Response for MuteUser.
+type MuteUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The muted user.
+	User          *UserSummary `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteUserResponse) Reset() {
+	*x = MuteUserResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteUserResponse) ProtoMessage() {}
+
+func (x *MuteUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteUserResponse.ProtoReflect.Descriptor instead.
+func (*MuteUserResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *MuteUserResponse) GetUser() *UserSummary {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// Request for UnmuteUser.
+type UnmuteUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user to unmute, in any case.
+	Username      string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmuteUserRequest) Reset() {
+	*x = UnmuteUserRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmuteUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmuteUserRequest) ProtoMessage() {}
+
+func (x *UnmuteUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmuteUserRequest.ProtoReflect.Descriptor instead.
+func (*UnmuteUserRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *UnmuteUserRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+// Response for UnmuteUser.
+type UnmuteUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The unmuted user.
+	User          *UserSummary `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmuteUserResponse) Reset() {
+	*x = UnmuteUserResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmuteUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmuteUserResponse) ProtoMessage() {}
+
+func (x *UnmuteUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmuteUserResponse.ProtoReflect.Descriptor instead.
+func (*UnmuteUserResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *UnmuteUserResponse) GetUser() *UserSummary {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// A blocked or muted user, with when it happened.
+type RelationEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user.
+	User *UserSummary `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// When the block or mute was made.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelationEntry) Reset() {
+	*x = RelationEntry{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelationEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelationEntry) ProtoMessage() {}
+
+func (x *RelationEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelationEntry.ProtoReflect.Descriptor instead.
+func (*RelationEntry) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *RelationEntry) GetUser() *UserSummary {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *RelationEntry) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// Request for ListBlocks.
+type ListBlocksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many entries to return: default 20, at most 100.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBlocksRequest) Reset() {
+	*x = ListBlocksRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBlocksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBlocksRequest) ProtoMessage() {}
+
+func (x *ListBlocksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBlocksRequest.ProtoReflect.Descriptor instead.
+func (*ListBlocksRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListBlocksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBlocksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListBlocks.
+type ListBlocksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Blocked users, newest block first.
+	Blocks []*RelationEntry `protobuf:"bytes,1,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	// Token for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBlocksResponse) Reset() {
+	*x = ListBlocksResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBlocksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBlocksResponse) ProtoMessage() {}
+
+func (x *ListBlocksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBlocksResponse.ProtoReflect.Descriptor instead.
+func (*ListBlocksResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListBlocksResponse) GetBlocks() []*RelationEntry {
+	if x != nil {
+		return x.Blocks
+	}
+	return nil
+}
+
+func (x *ListBlocksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for ListMutes.
+type ListMutesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many entries to return: default 20, at most 100.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMutesRequest) Reset() {
+	*x = ListMutesRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMutesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMutesRequest) ProtoMessage() {}
+
+func (x *ListMutesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMutesRequest.ProtoReflect.Descriptor instead.
+func (*ListMutesRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListMutesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMutesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListMutes.
+type ListMutesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Muted users, newest mute first.
+	Mutes []*RelationEntry `protobuf:"bytes,1,rep,name=mutes,proto3" json:"mutes,omitempty"`
+	// Token for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMutesResponse) Reset() {
+	*x = ListMutesResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMutesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMutesResponse) ProtoMessage() {}
+
+func (x *ListMutesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMutesResponse.ProtoReflect.Descriptor instead.
+func (*ListMutesResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListMutesResponse) GetMutes() []*RelationEntry {
+	if x != nil {
+		return x.Mutes
+	}
+	return nil
+}
+
+func (x *ListMutesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// One viewer's block and mute relations: the value of the Redis relations
+// cache (`rel:<viewer id>`) and of GetViewerRelations.
+type ViewerRelations struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The viewer.
+	UserId int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Grows with every block, unblock, mute or unmute touching the viewer; a
+	// cached value is only ever replaced by a newer one.
+	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Users the viewer blocks.
+	BlockedIds []int64 `protobuf:"varint,3,rep,packed,name=blocked_ids,json=blockedIds,proto3" json:"blocked_ids,omitempty"`
+	// Users who block the viewer.
+	BlockedByIds []int64 `protobuf:"varint,4,rep,packed,name=blocked_by_ids,json=blockedByIds,proto3" json:"blocked_by_ids,omitempty"`
+	// Users the viewer mutes.
+	MutedIds      []int64 `protobuf:"varint,5,rep,packed,name=muted_ids,json=mutedIds,proto3" json:"muted_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ViewerRelations) Reset() {
+	*x = ViewerRelations{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ViewerRelations) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ViewerRelations) ProtoMessage() {}
+
+func (x *ViewerRelations) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ViewerRelations.ProtoReflect.Descriptor instead.
+func (*ViewerRelations) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ViewerRelations) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ViewerRelations) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ViewerRelations) GetBlockedIds() []int64 {
+	if x != nil {
+		return x.BlockedIds
+	}
+	return nil
+}
+
+func (x *ViewerRelations) GetBlockedByIds() []int64 {
+	if x != nil {
+		return x.BlockedByIds
+	}
+	return nil
+}
+
+func (x *ViewerRelations) GetMutedIds() []int64 {
+	if x != nil {
+		return x.MutedIds
+	}
+	return nil
+}
+
+// Request for GetViewerRelations.
+type GetViewerRelationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The viewer.
+	UserId        int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetViewerRelationsRequest) Reset() {
+	*x = GetViewerRelationsRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetViewerRelationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetViewerRelationsRequest) ProtoMessage() {}
+
+func (x *GetViewerRelationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetViewerRelationsRequest.ProtoReflect.Descriptor instead.
+func (*GetViewerRelationsRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *GetViewerRelationsRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// Response for GetViewerRelations.
+type GetViewerRelationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The viewer's relations (empty lists for an unknown user).
+	Relations     *ViewerRelations `protobuf:"bytes,1,opt,name=relations,proto3" json:"relations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetViewerRelationsResponse) Reset() {
+	*x = GetViewerRelationsResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetViewerRelationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetViewerRelationsResponse) ProtoMessage() {}
+
+func (x *GetViewerRelationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetViewerRelationsResponse.ProtoReflect.Descriptor instead.
+func (*GetViewerRelationsResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *GetViewerRelationsResponse) GetRelations() *ViewerRelations {
+	if x != nil {
+		return x.Relations
+	}
+	return nil
+}
+
+// Request for CheckRelations.
+type CheckRelationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The viewer (e.g. the recipient of a notification).
+	ViewerId int64 `protobuf:"varint,1,opt,name=viewer_id,json=viewerId,proto3" json:"viewer_id,omitempty"`
+	// Up to 1,000 other users (e.g. the actors).
+	UserIds       []int64 `protobuf:"varint,2,rep,packed,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRelationsRequest) Reset() {
+	*x = CheckRelationsRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRelationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRelationsRequest) ProtoMessage() {}
+
+func (x *CheckRelationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRelationsRequest.ProtoReflect.Descriptor instead.
+func (*CheckRelationsRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *CheckRelationsRequest) GetViewerId() int64 {
+	if x != nil {
+		return x.ViewerId
+	}
+	return 0
+}
+
+func (x *CheckRelationsRequest) GetUserIds() []int64 {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+// Response for CheckRelations: subsets of the user_ids asked about.
+type CheckRelationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Those the viewer blocks.
+	BlockedIds []int64 `protobuf:"varint,1,rep,packed,name=blocked_ids,json=blockedIds,proto3" json:"blocked_ids,omitempty"`
+	// Those who block the viewer.
+	BlockedByIds []int64 `protobuf:"varint,2,rep,packed,name=blocked_by_ids,json=blockedByIds,proto3" json:"blocked_by_ids,omitempty"`
+	// Those the viewer mutes.
+	MutedIds      []int64 `protobuf:"varint,3,rep,packed,name=muted_ids,json=mutedIds,proto3" json:"muted_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRelationsResponse) Reset() {
+	*x = CheckRelationsResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRelationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRelationsResponse) ProtoMessage() {}
+
+func (x *CheckRelationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRelationsResponse.ProtoReflect.Descriptor instead.
+func (*CheckRelationsResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *CheckRelationsResponse) GetBlockedIds() []int64 {
+	if x != nil {
+		return x.BlockedIds
+	}
+	return nil
+}
+
+func (x *CheckRelationsResponse) GetBlockedByIds() []int64 {
+	if x != nil {
+		return x.BlockedByIds
+	}
+	return nil
+}
+
+func (x *CheckRelationsResponse) GetMutedIds() []int64 {
+	if x != nil {
+		return x.MutedIds
+	}
+	return nil
+}
+
+// Request for SetUserVerified.
+type SetUserVerifiedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user.
+	UserId int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The new flag.
+	Verified      bool `protobuf:"varint,2,opt,name=verified,proto3" json:"verified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserVerifiedRequest) Reset() {
+	*x = SetUserVerifiedRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserVerifiedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserVerifiedRequest) ProtoMessage() {}
+
+func (x *SetUserVerifiedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserVerifiedRequest.ProtoReflect.Descriptor instead.
+func (*SetUserVerifiedRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *SetUserVerifiedRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *SetUserVerifiedRequest) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+// Response for SetUserVerified.
+type SetUserVerifiedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The profile after the change. Access tokens issued from now on carry the
+	// new tier; ones already issued keep theirs until they expire.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserVerifiedResponse) Reset() {
+	*x = SetUserVerifiedResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserVerifiedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserVerifiedResponse) ProtoMessage() {}
+
+func (x *SetUserVerifiedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserVerifiedResponse.ProtoReflect.Descriptor instead.
+func (*SetUserVerifiedResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *SetUserVerifiedResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 var File_twitter_users_v1_users_proto protoreflect.FileDescriptor
 
 const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctwitter/users/v1/users.proto\x12\x10twitter.users.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"\xf9\x02\n" +
+	"\x1ctwitter/users/v1/users.proto\x12\x10twitter.users.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"\x9b\x03\n" +
 	"\x04User\x12\x1d\n" +
 	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -2426,7 +3475,8 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\x0ffollowing_count\x18\t \x01(\x03B\x04\xe2A\x01\x03R\x0efollowingCount\x12?\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tcreatedAt\"\x95\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tcreatedAt\x12 \n" +
+	"\bverified\x18\v \x01(\bB\x04\xe2A\x01\x03R\bverified\"\x95\x01\n" +
 	"\vUserSummary\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -2567,7 +3617,65 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\x01x\x18\x03 \x01(\tR\x01x\x12\x10\n" +
 	"\x03kid\x18\x04 \x01(\tR\x03kid\x12\x10\n" +
 	"\x03alg\x18\x05 \x01(\tR\x03alg\x12\x10\n" +
-	"\x03use\x18\x06 \x01(\tR\x03use2\xda\x0e\n" +
+	"\x03use\x18\x06 \x01(\tR\x03use\"4\n" +
+	"\x10BlockUserRequest\x12 \n" +
+	"\busername\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\busername\"F\n" +
+	"\x11BlockUserResponse\x121\n" +
+	"\x04user\x18\x01 \x01(\v2\x1d.twitter.users.v1.UserSummaryR\x04user\"6\n" +
+	"\x12UnblockUserRequest\x12 \n" +
+	"\busername\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\busername\"H\n" +
+	"\x13UnblockUserResponse\x121\n" +
+	"\x04user\x18\x01 \x01(\v2\x1d.twitter.users.v1.UserSummaryR\x04user\"3\n" +
+	"\x0fMuteUserRequest\x12 \n" +
+	"\busername\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\busername\"E\n" +
+	"\x10MuteUserResponse\x121\n" +
+	"\x04user\x18\x01 \x01(\v2\x1d.twitter.users.v1.UserSummaryR\x04user\"5\n" +
+	"\x11UnmuteUserRequest\x12 \n" +
+	"\busername\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\busername\"G\n" +
+	"\x12UnmuteUserResponse\x121\n" +
+	"\x04user\x18\x01 \x01(\v2\x1d.twitter.users.v1.UserSummaryR\x04user\"}\n" +
+	"\rRelationEntry\x121\n" +
+	"\x04user\x18\x01 \x01(\v2\x1d.twitter.users.v1.UserSummaryR\x04user\x129\n" +
+	"\n" +
+	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"O\n" +
+	"\x11ListBlocksRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"u\n" +
+	"\x12ListBlocksResponse\x127\n" +
+	"\x06blocks\x18\x01 \x03(\v2\x1f.twitter.users.v1.RelationEntryR\x06blocks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\x10ListMutesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
+	"\x11ListMutesResponse\x125\n" +
+	"\x05mutes\x18\x01 \x03(\v2\x1f.twitter.users.v1.RelationEntryR\x05mutes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa8\x01\n" +
+	"\x0fViewerRelations\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x1f\n" +
+	"\vblocked_ids\x18\x03 \x03(\x03R\n" +
+	"blockedIds\x12$\n" +
+	"\x0eblocked_by_ids\x18\x04 \x03(\x03R\fblockedByIds\x12\x1b\n" +
+	"\tmuted_ids\x18\x05 \x03(\x03R\bmutedIds\":\n" +
+	"\x19GetViewerRelationsRequest\x12\x1d\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"]\n" +
+	"\x1aGetViewerRelationsResponse\x12?\n" +
+	"\trelations\x18\x01 \x01(\v2!.twitter.users.v1.ViewerRelationsR\trelations\"U\n" +
+	"\x15CheckRelationsRequest\x12!\n" +
+	"\tviewer_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\bviewerId\x12\x19\n" +
+	"\buser_ids\x18\x02 \x03(\x03R\auserIds\"|\n" +
+	"\x16CheckRelationsResponse\x12\x1f\n" +
+	"\vblocked_ids\x18\x01 \x03(\x03R\n" +
+	"blockedIds\x12$\n" +
+	"\x0eblocked_by_ids\x18\x02 \x03(\x03R\fblockedByIds\x12\x1b\n" +
+	"\tmuted_ids\x18\x03 \x03(\x03R\bmutedIds\"S\n" +
+	"\x16SetUserVerifiedRequest\x12\x1d\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\x12\x1a\n" +
+	"\bverified\x18\x02 \x01(\bR\bverified\"E\n" +
+	"\x17SetUserVerifiedResponse\x12*\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.twitter.users.v1.UserR\x04user2\x91\x17\n" +
 	"\vUserService\x12q\n" +
 	"\n" +
 	"CreateUser\x12#.twitter.users.v1.CreateUserRequest\x1a$.twitter.users.v1.CreateUserResponse\"\x18ȥ\x19\x01\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12o\n" +
@@ -2586,7 +3694,18 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\x17BatchGetUsersByUsername\x120.twitter.users.v1.BatchGetUsersByUsernameRequest\x1a1.twitter.users.v1.BatchGetUsersByUsernameResponse\"\x04ȥ\x19\x03\x12o\n" +
 	"\x10GetFollowerCount\x12).twitter.users.v1.GetFollowerCountRequest\x1a*.twitter.users.v1.GetFollowerCountResponse\"\x04ȥ\x19\x03\x12`\n" +
 	"\vCheckFollow\x12$.twitter.users.v1.CheckFollowRequest\x1a%.twitter.users.v1.CheckFollowResponse\"\x04ȥ\x19\x03\x12Z\n" +
-	"\tListUsers\x12\".twitter.users.v1.ListUsersRequest\x1a#.twitter.users.v1.ListUsersResponse\"\x04ȥ\x19\x032\xd7\x03\n" +
+	"\tListUsers\x12\".twitter.users.v1.ListUsersRequest\x1a#.twitter.users.v1.ListUsersResponse\"\x04ȥ\x19\x03\x12\x7f\n" +
+	"\tBlockUser\x12\".twitter.users.v1.BlockUserRequest\x1a#.twitter.users.v1.BlockUserResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{username}/block\x12\x82\x01\n" +
+	"\vUnblockUser\x12$.twitter.users.v1.UnblockUserRequest\x1a%.twitter.users.v1.UnblockUserResponse\"&ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/users/{username}/block\x12{\n" +
+	"\bMuteUser\x12!.twitter.users.v1.MuteUserRequest\x1a\".twitter.users.v1.MuteUserResponse\"(ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/users/{username}/mute\x12~\n" +
+	"\n" +
+	"UnmuteUser\x12#.twitter.users.v1.UnmuteUserRequest\x1a$.twitter.users.v1.UnmuteUserResponse\"%ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1b*\x19/v1/users/{username}/mute\x12r\n" +
+	"\n" +
+	"ListBlocks\x12#.twitter.users.v1.ListBlocksRequest\x1a$.twitter.users.v1.ListBlocksResponse\"\x19ȥ\x19\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/me/blocks\x12n\n" +
+	"\tListMutes\x12\".twitter.users.v1.ListMutesRequest\x1a#.twitter.users.v1.ListMutesResponse\"\x18ȥ\x19\x02\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/me/mutes\x12u\n" +
+	"\x12GetViewerRelations\x12+.twitter.users.v1.GetViewerRelationsRequest\x1a,.twitter.users.v1.GetViewerRelationsResponse\"\x04ȥ\x19\x03\x12i\n" +
+	"\x0eCheckRelations\x12'.twitter.users.v1.CheckRelationsRequest\x1a(.twitter.users.v1.CheckRelationsResponse\"\x04ȥ\x19\x03\x12l\n" +
+	"\x0fSetUserVerified\x12(.twitter.users.v1.SetUserVerifiedRequest\x1a).twitter.users.v1.SetUserVerifiedResponse\"\x04ȥ\x19\x032\xd7\x03\n" +
 	"\vAuthService\x12g\n" +
 	"\x05Login\x12\x1e.twitter.users.v1.LoginRequest\x1a\x1f.twitter.users.v1.LoginResponse\"\x1dȥ\x19\x01\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12~\n" +
 	"\fRefreshToken\x12%.twitter.users.v1.RefreshTokenRequest\x1a&.twitter.users.v1.RefreshTokenResponse\"\x1fȥ\x19\x01\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12k\n" +
@@ -2607,7 +3726,7 @@ func file_twitter_users_v1_users_proto_rawDescGZIP() []byte {
 	return file_twitter_users_v1_users_proto_rawDescData
 }
 
-var file_twitter_users_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_twitter_users_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_twitter_users_v1_users_proto_goTypes = []any{
 	(*User)(nil),                            // 0: twitter.users.v1.User
 	(*UserSummary)(nil),                     // 1: twitter.users.v1.UserSummary
@@ -2651,12 +3770,32 @@ var file_twitter_users_v1_users_proto_goTypes = []any{
 	(*GetJwksRequest)(nil),                  // 39: twitter.users.v1.GetJwksRequest
 	(*GetJwksResponse)(nil),                 // 40: twitter.users.v1.GetJwksResponse
 	(*Jwk)(nil),                             // 41: twitter.users.v1.Jwk
-	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*BlockUserRequest)(nil),                // 42: twitter.users.v1.BlockUserRequest
+	(*BlockUserResponse)(nil),               // 43: twitter.users.v1.BlockUserResponse
+	(*UnblockUserRequest)(nil),              // 44: twitter.users.v1.UnblockUserRequest
+	(*UnblockUserResponse)(nil),             // 45: twitter.users.v1.UnblockUserResponse
+	(*MuteUserRequest)(nil),                 // 46: twitter.users.v1.MuteUserRequest
+	(*MuteUserResponse)(nil),                // 47: twitter.users.v1.MuteUserResponse
+	(*UnmuteUserRequest)(nil),               // 48: twitter.users.v1.UnmuteUserRequest
+	(*UnmuteUserResponse)(nil),              // 49: twitter.users.v1.UnmuteUserResponse
+	(*RelationEntry)(nil),                   // 50: twitter.users.v1.RelationEntry
+	(*ListBlocksRequest)(nil),               // 51: twitter.users.v1.ListBlocksRequest
+	(*ListBlocksResponse)(nil),              // 52: twitter.users.v1.ListBlocksResponse
+	(*ListMutesRequest)(nil),                // 53: twitter.users.v1.ListMutesRequest
+	(*ListMutesResponse)(nil),               // 54: twitter.users.v1.ListMutesResponse
+	(*ViewerRelations)(nil),                 // 55: twitter.users.v1.ViewerRelations
+	(*GetViewerRelationsRequest)(nil),       // 56: twitter.users.v1.GetViewerRelationsRequest
+	(*GetViewerRelationsResponse)(nil),      // 57: twitter.users.v1.GetViewerRelationsResponse
+	(*CheckRelationsRequest)(nil),           // 58: twitter.users.v1.CheckRelationsRequest
+	(*CheckRelationsResponse)(nil),          // 59: twitter.users.v1.CheckRelationsResponse
+	(*SetUserVerifiedRequest)(nil),          // 60: twitter.users.v1.SetUserVerifiedRequest
+	(*SetUserVerifiedResponse)(nil),         // 61: twitter.users.v1.SetUserVerifiedResponse
+	(*timestamppb.Timestamp)(nil),           // 62: google.protobuf.Timestamp
 }
 var file_twitter_users_v1_users_proto_depIdxs = []int32{
-	42, // 0: twitter.users.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	62, // 0: twitter.users.v1.User.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: twitter.users.v1.FollowEntry.user:type_name -> twitter.users.v1.UserSummary
-	42, // 2: twitter.users.v1.FollowEntry.followed_at:type_name -> google.protobuf.Timestamp
+	62, // 2: twitter.users.v1.FollowEntry.followed_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: twitter.users.v1.CreateUserResponse.user:type_name -> twitter.users.v1.User
 	0,  // 4: twitter.users.v1.GetUserResponse.user:type_name -> twitter.users.v1.User
 	0,  // 5: twitter.users.v1.GetUserByUsernameResponse.user:type_name -> twitter.users.v1.User
@@ -2669,49 +3808,77 @@ var file_twitter_users_v1_users_proto_depIdxs = []int32{
 	1,  // 12: twitter.users.v1.BatchGetUserSummariesResponse.users:type_name -> twitter.users.v1.UserSummary
 	1,  // 13: twitter.users.v1.BatchGetUsersByUsernameResponse.users:type_name -> twitter.users.v1.UserSummary
 	41, // 14: twitter.users.v1.GetJwksResponse.keys:type_name -> twitter.users.v1.Jwk
-	3,  // 15: twitter.users.v1.UserService.CreateUser:input_type -> twitter.users.v1.CreateUserRequest
-	5,  // 16: twitter.users.v1.UserService.GetUser:input_type -> twitter.users.v1.GetUserRequest
-	7,  // 17: twitter.users.v1.UserService.GetUserByUsername:input_type -> twitter.users.v1.GetUserByUsernameRequest
-	9,  // 18: twitter.users.v1.UserService.UpdateUser:input_type -> twitter.users.v1.UpdateUserRequest
-	11, // 19: twitter.users.v1.UserService.FollowUser:input_type -> twitter.users.v1.FollowUserRequest
-	13, // 20: twitter.users.v1.UserService.UnfollowUser:input_type -> twitter.users.v1.UnfollowUserRequest
-	15, // 21: twitter.users.v1.UserService.ListFollowers:input_type -> twitter.users.v1.ListFollowersRequest
-	17, // 22: twitter.users.v1.UserService.ListFollowing:input_type -> twitter.users.v1.ListFollowingRequest
-	19, // 23: twitter.users.v1.UserService.ListFollowerIds:input_type -> twitter.users.v1.ListFollowerIdsRequest
-	23, // 24: twitter.users.v1.UserService.ListFollowingIds:input_type -> twitter.users.v1.ListFollowingIdsRequest
-	25, // 25: twitter.users.v1.UserService.BatchGetUserSummaries:input_type -> twitter.users.v1.BatchGetUserSummariesRequest
-	27, // 26: twitter.users.v1.UserService.BatchGetUsersByUsername:input_type -> twitter.users.v1.BatchGetUsersByUsernameRequest
-	29, // 27: twitter.users.v1.UserService.GetFollowerCount:input_type -> twitter.users.v1.GetFollowerCountRequest
-	31, // 28: twitter.users.v1.UserService.CheckFollow:input_type -> twitter.users.v1.CheckFollowRequest
-	21, // 29: twitter.users.v1.UserService.ListUsers:input_type -> twitter.users.v1.ListUsersRequest
-	33, // 30: twitter.users.v1.AuthService.Login:input_type -> twitter.users.v1.LoginRequest
-	35, // 31: twitter.users.v1.AuthService.RefreshToken:input_type -> twitter.users.v1.RefreshTokenRequest
-	37, // 32: twitter.users.v1.AuthService.Logout:input_type -> twitter.users.v1.LogoutRequest
-	39, // 33: twitter.users.v1.AuthService.GetJwks:input_type -> twitter.users.v1.GetJwksRequest
-	4,  // 34: twitter.users.v1.UserService.CreateUser:output_type -> twitter.users.v1.CreateUserResponse
-	6,  // 35: twitter.users.v1.UserService.GetUser:output_type -> twitter.users.v1.GetUserResponse
-	8,  // 36: twitter.users.v1.UserService.GetUserByUsername:output_type -> twitter.users.v1.GetUserByUsernameResponse
-	10, // 37: twitter.users.v1.UserService.UpdateUser:output_type -> twitter.users.v1.UpdateUserResponse
-	12, // 38: twitter.users.v1.UserService.FollowUser:output_type -> twitter.users.v1.FollowUserResponse
-	14, // 39: twitter.users.v1.UserService.UnfollowUser:output_type -> twitter.users.v1.UnfollowUserResponse
-	16, // 40: twitter.users.v1.UserService.ListFollowers:output_type -> twitter.users.v1.ListFollowersResponse
-	18, // 41: twitter.users.v1.UserService.ListFollowing:output_type -> twitter.users.v1.ListFollowingResponse
-	20, // 42: twitter.users.v1.UserService.ListFollowerIds:output_type -> twitter.users.v1.ListFollowerIdsResponse
-	24, // 43: twitter.users.v1.UserService.ListFollowingIds:output_type -> twitter.users.v1.ListFollowingIdsResponse
-	26, // 44: twitter.users.v1.UserService.BatchGetUserSummaries:output_type -> twitter.users.v1.BatchGetUserSummariesResponse
-	28, // 45: twitter.users.v1.UserService.BatchGetUsersByUsername:output_type -> twitter.users.v1.BatchGetUsersByUsernameResponse
-	30, // 46: twitter.users.v1.UserService.GetFollowerCount:output_type -> twitter.users.v1.GetFollowerCountResponse
-	32, // 47: twitter.users.v1.UserService.CheckFollow:output_type -> twitter.users.v1.CheckFollowResponse
-	22, // 48: twitter.users.v1.UserService.ListUsers:output_type -> twitter.users.v1.ListUsersResponse
-	34, // 49: twitter.users.v1.AuthService.Login:output_type -> twitter.users.v1.LoginResponse
-	36, // 50: twitter.users.v1.AuthService.RefreshToken:output_type -> twitter.users.v1.RefreshTokenResponse
-	38, // 51: twitter.users.v1.AuthService.Logout:output_type -> twitter.users.v1.LogoutResponse
-	40, // 52: twitter.users.v1.AuthService.GetJwks:output_type -> twitter.users.v1.GetJwksResponse
-	34, // [34:53] is the sub-list for method output_type
-	15, // [15:34] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	1,  // 15: twitter.users.v1.BlockUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 16: twitter.users.v1.UnblockUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 17: twitter.users.v1.MuteUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 18: twitter.users.v1.UnmuteUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 19: twitter.users.v1.RelationEntry.user:type_name -> twitter.users.v1.UserSummary
+	62, // 20: twitter.users.v1.RelationEntry.created_at:type_name -> google.protobuf.Timestamp
+	50, // 21: twitter.users.v1.ListBlocksResponse.blocks:type_name -> twitter.users.v1.RelationEntry
+	50, // 22: twitter.users.v1.ListMutesResponse.mutes:type_name -> twitter.users.v1.RelationEntry
+	55, // 23: twitter.users.v1.GetViewerRelationsResponse.relations:type_name -> twitter.users.v1.ViewerRelations
+	0,  // 24: twitter.users.v1.SetUserVerifiedResponse.user:type_name -> twitter.users.v1.User
+	3,  // 25: twitter.users.v1.UserService.CreateUser:input_type -> twitter.users.v1.CreateUserRequest
+	5,  // 26: twitter.users.v1.UserService.GetUser:input_type -> twitter.users.v1.GetUserRequest
+	7,  // 27: twitter.users.v1.UserService.GetUserByUsername:input_type -> twitter.users.v1.GetUserByUsernameRequest
+	9,  // 28: twitter.users.v1.UserService.UpdateUser:input_type -> twitter.users.v1.UpdateUserRequest
+	11, // 29: twitter.users.v1.UserService.FollowUser:input_type -> twitter.users.v1.FollowUserRequest
+	13, // 30: twitter.users.v1.UserService.UnfollowUser:input_type -> twitter.users.v1.UnfollowUserRequest
+	15, // 31: twitter.users.v1.UserService.ListFollowers:input_type -> twitter.users.v1.ListFollowersRequest
+	17, // 32: twitter.users.v1.UserService.ListFollowing:input_type -> twitter.users.v1.ListFollowingRequest
+	19, // 33: twitter.users.v1.UserService.ListFollowerIds:input_type -> twitter.users.v1.ListFollowerIdsRequest
+	23, // 34: twitter.users.v1.UserService.ListFollowingIds:input_type -> twitter.users.v1.ListFollowingIdsRequest
+	25, // 35: twitter.users.v1.UserService.BatchGetUserSummaries:input_type -> twitter.users.v1.BatchGetUserSummariesRequest
+	27, // 36: twitter.users.v1.UserService.BatchGetUsersByUsername:input_type -> twitter.users.v1.BatchGetUsersByUsernameRequest
+	29, // 37: twitter.users.v1.UserService.GetFollowerCount:input_type -> twitter.users.v1.GetFollowerCountRequest
+	31, // 38: twitter.users.v1.UserService.CheckFollow:input_type -> twitter.users.v1.CheckFollowRequest
+	21, // 39: twitter.users.v1.UserService.ListUsers:input_type -> twitter.users.v1.ListUsersRequest
+	42, // 40: twitter.users.v1.UserService.BlockUser:input_type -> twitter.users.v1.BlockUserRequest
+	44, // 41: twitter.users.v1.UserService.UnblockUser:input_type -> twitter.users.v1.UnblockUserRequest
+	46, // 42: twitter.users.v1.UserService.MuteUser:input_type -> twitter.users.v1.MuteUserRequest
+	48, // 43: twitter.users.v1.UserService.UnmuteUser:input_type -> twitter.users.v1.UnmuteUserRequest
+	51, // 44: twitter.users.v1.UserService.ListBlocks:input_type -> twitter.users.v1.ListBlocksRequest
+	53, // 45: twitter.users.v1.UserService.ListMutes:input_type -> twitter.users.v1.ListMutesRequest
+	56, // 46: twitter.users.v1.UserService.GetViewerRelations:input_type -> twitter.users.v1.GetViewerRelationsRequest
+	58, // 47: twitter.users.v1.UserService.CheckRelations:input_type -> twitter.users.v1.CheckRelationsRequest
+	60, // 48: twitter.users.v1.UserService.SetUserVerified:input_type -> twitter.users.v1.SetUserVerifiedRequest
+	33, // 49: twitter.users.v1.AuthService.Login:input_type -> twitter.users.v1.LoginRequest
+	35, // 50: twitter.users.v1.AuthService.RefreshToken:input_type -> twitter.users.v1.RefreshTokenRequest
+	37, // 51: twitter.users.v1.AuthService.Logout:input_type -> twitter.users.v1.LogoutRequest
+	39, // 52: twitter.users.v1.AuthService.GetJwks:input_type -> twitter.users.v1.GetJwksRequest
+	4,  // 53: twitter.users.v1.UserService.CreateUser:output_type -> twitter.users.v1.CreateUserResponse
+	6,  // 54: twitter.users.v1.UserService.GetUser:output_type -> twitter.users.v1.GetUserResponse
+	8,  // 55: twitter.users.v1.UserService.GetUserByUsername:output_type -> twitter.users.v1.GetUserByUsernameResponse
+	10, // 56: twitter.users.v1.UserService.UpdateUser:output_type -> twitter.users.v1.UpdateUserResponse
+	12, // 57: twitter.users.v1.UserService.FollowUser:output_type -> twitter.users.v1.FollowUserResponse
+	14, // 58: twitter.users.v1.UserService.UnfollowUser:output_type -> twitter.users.v1.UnfollowUserResponse
+	16, // 59: twitter.users.v1.UserService.ListFollowers:output_type -> twitter.users.v1.ListFollowersResponse
+	18, // 60: twitter.users.v1.UserService.ListFollowing:output_type -> twitter.users.v1.ListFollowingResponse
+	20, // 61: twitter.users.v1.UserService.ListFollowerIds:output_type -> twitter.users.v1.ListFollowerIdsResponse
+	24, // 62: twitter.users.v1.UserService.ListFollowingIds:output_type -> twitter.users.v1.ListFollowingIdsResponse
+	26, // 63: twitter.users.v1.UserService.BatchGetUserSummaries:output_type -> twitter.users.v1.BatchGetUserSummariesResponse
+	28, // 64: twitter.users.v1.UserService.BatchGetUsersByUsername:output_type -> twitter.users.v1.BatchGetUsersByUsernameResponse
+	30, // 65: twitter.users.v1.UserService.GetFollowerCount:output_type -> twitter.users.v1.GetFollowerCountResponse
+	32, // 66: twitter.users.v1.UserService.CheckFollow:output_type -> twitter.users.v1.CheckFollowResponse
+	22, // 67: twitter.users.v1.UserService.ListUsers:output_type -> twitter.users.v1.ListUsersResponse
+	43, // 68: twitter.users.v1.UserService.BlockUser:output_type -> twitter.users.v1.BlockUserResponse
+	45, // 69: twitter.users.v1.UserService.UnblockUser:output_type -> twitter.users.v1.UnblockUserResponse
+	47, // 70: twitter.users.v1.UserService.MuteUser:output_type -> twitter.users.v1.MuteUserResponse
+	49, // 71: twitter.users.v1.UserService.UnmuteUser:output_type -> twitter.users.v1.UnmuteUserResponse
+	52, // 72: twitter.users.v1.UserService.ListBlocks:output_type -> twitter.users.v1.ListBlocksResponse
+	54, // 73: twitter.users.v1.UserService.ListMutes:output_type -> twitter.users.v1.ListMutesResponse
+	57, // 74: twitter.users.v1.UserService.GetViewerRelations:output_type -> twitter.users.v1.GetViewerRelationsResponse
+	59, // 75: twitter.users.v1.UserService.CheckRelations:output_type -> twitter.users.v1.CheckRelationsResponse
+	61, // 76: twitter.users.v1.UserService.SetUserVerified:output_type -> twitter.users.v1.SetUserVerifiedResponse
+	34, // 77: twitter.users.v1.AuthService.Login:output_type -> twitter.users.v1.LoginResponse
+	36, // 78: twitter.users.v1.AuthService.RefreshToken:output_type -> twitter.users.v1.RefreshTokenResponse
+	38, // 79: twitter.users.v1.AuthService.Logout:output_type -> twitter.users.v1.LogoutResponse
+	40, // 80: twitter.users.v1.AuthService.GetJwks:output_type -> twitter.users.v1.GetJwksResponse
+	53, // [53:81] is the sub-list for method output_type
+	25, // [25:53] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_twitter_users_v1_users_proto_init() }
@@ -2726,7 +3893,7 @@ func file_twitter_users_v1_users_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_users_v1_users_proto_rawDesc), len(file_twitter_users_v1_users_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -34,6 +34,15 @@ const (
 	UserService_GetFollowerCount_FullMethodName        = "/twitter.users.v1.UserService/GetFollowerCount"
 	UserService_CheckFollow_FullMethodName             = "/twitter.users.v1.UserService/CheckFollow"
 	UserService_ListUsers_FullMethodName               = "/twitter.users.v1.UserService/ListUsers"
+	UserService_BlockUser_FullMethodName               = "/twitter.users.v1.UserService/BlockUser"
+	UserService_UnblockUser_FullMethodName             = "/twitter.users.v1.UserService/UnblockUser"
+	UserService_MuteUser_FullMethodName                = "/twitter.users.v1.UserService/MuteUser"
+	UserService_UnmuteUser_FullMethodName              = "/twitter.users.v1.UserService/UnmuteUser"
+	UserService_ListBlocks_FullMethodName              = "/twitter.users.v1.UserService/ListBlocks"
+	UserService_ListMutes_FullMethodName               = "/twitter.users.v1.UserService/ListMutes"
+	UserService_GetViewerRelations_FullMethodName      = "/twitter.users.v1.UserService/GetViewerRelations"
+	UserService_CheckRelations_FullMethodName          = "/twitter.users.v1.UserService/CheckRelations"
+	UserService_SetUserVerified_FullMethodName         = "/twitter.users.v1.UserService/SetUserVerified"
 )
 
 // UserServiceClient is the client API for UserService service.
@@ -93,6 +102,46 @@ type UserServiceClient interface {
 	// Internal: pages through every user in id order, for rebuilding the search
 	// index. Not exposed at the edge.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
+	// Blocks a user by username, as the caller. Idempotent. Any follow between
+	// the two, in either direction, is removed. The blocked user can no longer
+	// follow, reply to, like, retweet, mention-notify or message the caller, nor
+	// see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+	// the caller no longer sees them in timelines, search, replies or
+	// notifications.
+	//
+	// INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+	// no such user exists.
+	BlockUser(ctx context.Context, in *BlockUserRequest, opts ...grpc.CallOption) (*BlockUserResponse, error)
+	// Lifts the caller's block of a user. Idempotent; follows are not restored.
+	//
+	// NOT_FOUND when no such user exists.
+	UnblockUser(ctx context.Context, in *UnblockUserRequest, opts ...grpc.CallOption) (*UnblockUserResponse, error)
+	// Mutes a user by username, as the caller: their tweets leave the caller's
+	// home timeline, mentions and notifications. Nobody is told. Idempotent.
+	//
+	// INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+	// no such user exists.
+	MuteUser(ctx context.Context, in *MuteUserRequest, opts ...grpc.CallOption) (*MuteUserResponse, error)
+	// Lifts the caller's mute of a user. Idempotent.
+	//
+	// NOT_FOUND when no such user exists.
+	UnmuteUser(ctx context.Context, in *UnmuteUserRequest, opts ...grpc.CallOption) (*UnmuteUserResponse, error)
+	// Lists the users the caller blocks, newest block first.
+	ListBlocks(ctx context.Context, in *ListBlocksRequest, opts ...grpc.CallOption) (*ListBlocksResponse, error)
+	// Lists the users the caller mutes, newest mute first.
+	ListMutes(ctx context.Context, in *ListMutesRequest, opts ...grpc.CallOption) (*ListMutesResponse, error)
+	// Internal: a viewer's whole block and mute relations (whom they block, who
+	// blocks them, whom they mute), with their version. Read through the Redis
+	// cache that services/shared/relations.py reads; a miss fills it.
+	GetViewerRelations(ctx context.Context, in *GetViewerRelationsRequest, opts ...grpc.CallOption) (*GetViewerRelationsResponse, error)
+	// Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+	// mutes (for notifications: whether a recipient hears of an actor). Answered
+	// from the same cached relations.
+	CheckRelations(ctx context.Context, in *CheckRelationsRequest, opts ...grpc.CallOption) (*CheckRelationsResponse, error)
+	// Internal, admin: sets or clears a user's verified flag (the account tier
+	// that access tokens carry, and the rate limits key on). Never callable by
+	// users. NOT_FOUND if the user does not exist.
+	SetUserVerified(ctx context.Context, in *SetUserVerifiedRequest, opts ...grpc.CallOption) (*SetUserVerifiedResponse, error)
 }
 
 type userServiceClient struct {
@@ -253,6 +302,96 @@ func (c *userServiceClient) ListUsers(ctx context.Context, in *ListUsersRequest,
 	return out, nil
 }
 
+func (c *userServiceClient) BlockUser(ctx context.Context, in *BlockUserRequest, opts ...grpc.CallOption) (*BlockUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BlockUserResponse)
+	err := c.cc.Invoke(ctx, UserService_BlockUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) UnblockUser(ctx context.Context, in *UnblockUserRequest, opts ...grpc.CallOption) (*UnblockUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnblockUserResponse)
+	err := c.cc.Invoke(ctx, UserService_UnblockUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) MuteUser(ctx context.Context, in *MuteUserRequest, opts ...grpc.CallOption) (*MuteUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MuteUserResponse)
+	err := c.cc.Invoke(ctx, UserService_MuteUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) UnmuteUser(ctx context.Context, in *UnmuteUserRequest, opts ...grpc.CallOption) (*UnmuteUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnmuteUserResponse)
+	err := c.cc.Invoke(ctx, UserService_UnmuteUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) ListBlocks(ctx context.Context, in *ListBlocksRequest, opts ...grpc.CallOption) (*ListBlocksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBlocksResponse)
+	err := c.cc.Invoke(ctx, UserService_ListBlocks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) ListMutes(ctx context.Context, in *ListMutesRequest, opts ...grpc.CallOption) (*ListMutesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMutesResponse)
+	err := c.cc.Invoke(ctx, UserService_ListMutes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) GetViewerRelations(ctx context.Context, in *GetViewerRelationsRequest, opts ...grpc.CallOption) (*GetViewerRelationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetViewerRelationsResponse)
+	err := c.cc.Invoke(ctx, UserService_GetViewerRelations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) CheckRelations(ctx context.Context, in *CheckRelationsRequest, opts ...grpc.CallOption) (*CheckRelationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckRelationsResponse)
+	err := c.cc.Invoke(ctx, UserService_CheckRelations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) SetUserVerified(ctx context.Context, in *SetUserVerifiedRequest, opts ...grpc.CallOption) (*SetUserVerifiedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetUserVerifiedResponse)
+	err := c.cc.Invoke(ctx, UserService_SetUserVerified_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UserServiceServer is the server API for UserService service.
 // All implementations must embed UnimplementedUserServiceServer
 // for forward compatibility.
@@ -310,6 +449,46 @@ type UserServiceServer interface {
 	// Internal: pages through every user in id order, for rebuilding the search
 	// index. Not exposed at the edge.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
+	// Blocks a user by username, as the caller. Idempotent. Any follow between
+	// the two, in either direction, is removed. The blocked user can no longer
+	// follow, reply to, like, retweet, mention-notify or message the caller, nor
+	// see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+	// the caller no longer sees them in timelines, search, replies or
+	// notifications.
+	//
+	// INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+	// no such user exists.
+	BlockUser(context.Context, *BlockUserRequest) (*BlockUserResponse, error)
+	// Lifts the caller's block of a user. Idempotent; follows are not restored.
+	//
+	// NOT_FOUND when no such user exists.
+	UnblockUser(context.Context, *UnblockUserRequest) (*UnblockUserResponse, error)
+	// Mutes a user by username, as the caller: their tweets leave the caller's
+	// home timeline, mentions and notifications. Nobody is told. Idempotent.
+	//
+	// INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+	// no such user exists.
+	MuteUser(context.Context, *MuteUserRequest) (*MuteUserResponse, error)
+	// Lifts the caller's mute of a user. Idempotent.
+	//
+	// NOT_FOUND when no such user exists.
+	UnmuteUser(context.Context, *UnmuteUserRequest) (*UnmuteUserResponse, error)
+	// Lists the users the caller blocks, newest block first.
+	ListBlocks(context.Context, *ListBlocksRequest) (*ListBlocksResponse, error)
+	// Lists the users the caller mutes, newest mute first.
+	ListMutes(context.Context, *ListMutesRequest) (*ListMutesResponse, error)
+	// Internal: a viewer's whole block and mute relations (whom they block, who
+	// blocks them, whom they mute), with their version. Read through the Redis
+	// cache that services/shared/relations.py reads; a miss fills it.
+	GetViewerRelations(context.Context, *GetViewerRelationsRequest) (*GetViewerRelationsResponse, error)
+	// Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+	// mutes (for notifications: whether a recipient hears of an actor). Answered
+	// from the same cached relations.
+	CheckRelations(context.Context, *CheckRelationsRequest) (*CheckRelationsResponse, error)
+	// Internal, admin: sets or clears a user's verified flag (the account tier
+	// that access tokens carry, and the rate limits key on). Never callable by
+	// users. NOT_FOUND if the user does not exist.
+	SetUserVerified(context.Context, *SetUserVerifiedRequest) (*SetUserVerifiedResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
 }
 
@@ -364,6 +543,33 @@ func (UnimplementedUserServiceServer) CheckFollow(context.Context, *CheckFollowR
 }
 func (UnimplementedUserServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
+}
+func (UnimplementedUserServiceServer) BlockUser(context.Context, *BlockUserRequest) (*BlockUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BlockUser not implemented")
+}
+func (UnimplementedUserServiceServer) UnblockUser(context.Context, *UnblockUserRequest) (*UnblockUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnblockUser not implemented")
+}
+func (UnimplementedUserServiceServer) MuteUser(context.Context, *MuteUserRequest) (*MuteUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MuteUser not implemented")
+}
+func (UnimplementedUserServiceServer) UnmuteUser(context.Context, *UnmuteUserRequest) (*UnmuteUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnmuteUser not implemented")
+}
+func (UnimplementedUserServiceServer) ListBlocks(context.Context, *ListBlocksRequest) (*ListBlocksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBlocks not implemented")
+}
+func (UnimplementedUserServiceServer) ListMutes(context.Context, *ListMutesRequest) (*ListMutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMutes not implemented")
+}
+func (UnimplementedUserServiceServer) GetViewerRelations(context.Context, *GetViewerRelationsRequest) (*GetViewerRelationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetViewerRelations not implemented")
+}
+func (UnimplementedUserServiceServer) CheckRelations(context.Context, *CheckRelationsRequest) (*CheckRelationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckRelations not implemented")
+}
+func (UnimplementedUserServiceServer) SetUserVerified(context.Context, *SetUserVerifiedRequest) (*SetUserVerifiedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetUserVerified not implemented")
 }
 func (UnimplementedUserServiceServer) mustEmbedUnimplementedUserServiceServer() {}
 func (UnimplementedUserServiceServer) testEmbeddedByValue()                     {}
@@ -656,6 +862,168 @@ func _UserService_ListUsers_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_BlockUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BlockUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).BlockUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_BlockUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).BlockUser(ctx, req.(*BlockUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_UnblockUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnblockUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).UnblockUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_UnblockUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).UnblockUser(ctx, req.(*UnblockUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_MuteUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MuteUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).MuteUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_MuteUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).MuteUser(ctx, req.(*MuteUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_UnmuteUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnmuteUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).UnmuteUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_UnmuteUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).UnmuteUser(ctx, req.(*UnmuteUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_ListBlocks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBlocksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).ListBlocks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_ListBlocks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).ListBlocks(ctx, req.(*ListBlocksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_ListMutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMutesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).ListMutes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_ListMutes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).ListMutes(ctx, req.(*ListMutesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_GetViewerRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetViewerRelationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).GetViewerRelations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_GetViewerRelations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).GetViewerRelations(ctx, req.(*GetViewerRelationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_CheckRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckRelationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).CheckRelations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_CheckRelations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).CheckRelations(ctx, req.(*CheckRelationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_SetUserVerified_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetUserVerifiedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).SetUserVerified(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_SetUserVerified_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).SetUserVerified(ctx, req.(*SetUserVerifiedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UserService_ServiceDesc is the grpc.ServiceDesc for UserService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -722,6 +1090,42 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListUsers",
 			Handler:    _UserService_ListUsers_Handler,
+		},
+		{
+			MethodName: "BlockUser",
+			Handler:    _UserService_BlockUser_Handler,
+		},
+		{
+			MethodName: "UnblockUser",
+			Handler:    _UserService_UnblockUser_Handler,
+		},
+		{
+			MethodName: "MuteUser",
+			Handler:    _UserService_MuteUser_Handler,
+		},
+		{
+			MethodName: "UnmuteUser",
+			Handler:    _UserService_UnmuteUser_Handler,
+		},
+		{
+			MethodName: "ListBlocks",
+			Handler:    _UserService_ListBlocks_Handler,
+		},
+		{
+			MethodName: "ListMutes",
+			Handler:    _UserService_ListMutes_Handler,
+		},
+		{
+			MethodName: "GetViewerRelations",
+			Handler:    _UserService_GetViewerRelations_Handler,
+		},
+		{
+			MethodName: "CheckRelations",
+			Handler:    _UserService_CheckRelations_Handler,
+		},
+		{
+			MethodName: "SetUserVerified",
+			Handler:    _UserService_SetUserVerified_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

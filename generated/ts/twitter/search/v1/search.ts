@@ -110,6 +110,11 @@ export interface SearchUsersResponse {
 export interface GetTrendsRequest {
   /** How many hashtags to return: default 10, at most 50. */
   limit: number;
+  /**
+   * Optional: an ISO 3166-1 alpha-2 country code ("FR", any case) whose trends
+   * to return in place_trends, from the tweets that gave that place.
+   */
+  place: string;
 }
 
 /** Response for GetTrends. */
@@ -121,7 +126,16 @@ export interface GetTrendsResponse {
     | Date
     | undefined;
   /** End of the window the trends cover (about now). */
-  windowEnd: Date | undefined;
+  windowEnd:
+    | Date
+    | undefined;
+  /** The place asked for, upper case; empty when none was. */
+  place: string;
+  /**
+   * That place's trending hashtags, as trends are ranked; empty when no place
+   * was asked for.
+   */
+  placeTrends: Trend[];
 }
 
 function createBaseUserResult(): UserResult {
@@ -815,13 +829,16 @@ export const SearchUsersResponse: MessageFns<SearchUsersResponse> = {
 };
 
 function createBaseGetTrendsRequest(): GetTrendsRequest {
-  return { limit: 0 };
+  return { limit: 0, place: "" };
 }
 
 export const GetTrendsRequest: MessageFns<GetTrendsRequest> = {
   encode(message: GetTrendsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.limit !== 0) {
       writer.uint32(8).int32(message.limit);
+    }
+    if (message.place !== "") {
+      writer.uint32(18).string(message.place);
     }
     return writer;
   },
@@ -847,6 +864,14 @@ export const GetTrendsRequest: MessageFns<GetTrendsRequest> = {
             message.limit = reader.int32();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.place = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -860,13 +885,19 @@ export const GetTrendsRequest: MessageFns<GetTrendsRequest> = {
   },
 
   fromJSON(object: any): GetTrendsRequest {
-    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      place: isSet(object.place) ? globalThis.String(object.place) : "",
+    };
   },
 
   toJSON(message: GetTrendsRequest): unknown {
     const obj: any = {};
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
+    }
+    if (message.place !== "") {
+      obj.place = message.place;
     }
     return obj;
   },
@@ -877,12 +908,13 @@ export const GetTrendsRequest: MessageFns<GetTrendsRequest> = {
   fromPartial<I extends Exact<DeepPartial<GetTrendsRequest>, I>>(object: I): GetTrendsRequest {
     const message = createBaseGetTrendsRequest();
     message.limit = object.limit ?? 0;
+    message.place = object.place ?? "";
     return message;
   },
 };
 
 function createBaseGetTrendsResponse(): GetTrendsResponse {
-  return { trends: [], windowStart: undefined, windowEnd: undefined };
+  return { trends: [], windowStart: undefined, windowEnd: undefined, place: "", placeTrends: [] };
 }
 
 export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
@@ -895,6 +927,12 @@ export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
     }
     if (message.windowEnd !== undefined) {
       Timestamp.encode(toTimestamp(message.windowEnd), writer.uint32(26).fork()).join();
+    }
+    if (message.place !== "") {
+      writer.uint32(34).string(message.place);
+    }
+    for (const v of message.placeTrends) {
+      Trend.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -936,6 +974,22 @@ export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
             message.windowEnd = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.place = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.placeTrends.push(Trend.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -961,6 +1015,12 @@ export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
         : isSet(object.window_end)
         ? fromJsonTimestamp(object.window_end)
         : undefined,
+      place: isSet(object.place) ? globalThis.String(object.place) : "",
+      placeTrends: globalThis.Array.isArray(object?.placeTrends)
+        ? object.placeTrends.map((e: any) => Trend.fromJSON(e))
+        : globalThis.Array.isArray(object?.place_trends)
+        ? object.place_trends.map((e: any) => Trend.fromJSON(e))
+        : [],
     };
   },
 
@@ -975,6 +1035,12 @@ export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
     if (message.windowEnd !== undefined) {
       obj.windowEnd = message.windowEnd.toISOString();
     }
+    if (message.place !== "") {
+      obj.place = message.place;
+    }
+    if (message.placeTrends?.length) {
+      obj.placeTrends = message.placeTrends.map((e) => Trend.toJSON(e));
+    }
     return obj;
   },
 
@@ -986,6 +1052,8 @@ export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
     message.trends = object.trends?.map((e) => Trend.fromPartial(e)) || [];
     message.windowStart = object.windowStart ?? undefined;
     message.windowEnd = object.windowEnd ?? undefined;
+    message.place = object.place ?? "";
+    message.placeTrends = object.placeTrends?.map((e) => Trend.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1040,7 +1108,11 @@ export const SearchServiceService = {
    * The top hashtags over the current sliding window (one hour by default),
    * ranked by how many distinct users used each one in the window.
    *
-   * INVALID_ARGUMENT for a negative limit.
+   * With a place, that place's top hashtags too (place_trends), beside the
+   * global ones.
+   *
+   * INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+   * alpha-2 country code.
    */
   getTrends: {
     path: "/twitter.search.v1.SearchService/GetTrends" as const,
@@ -1078,7 +1150,11 @@ export interface SearchServiceServer extends UntypedServiceImplementation {
    * The top hashtags over the current sliding window (one hour by default),
    * ranked by how many distinct users used each one in the window.
    *
-   * INVALID_ARGUMENT for a negative limit.
+   * With a place, that place's top hashtags too (place_trends), beside the
+   * global ones.
+   *
+   * INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+   * alpha-2 country code.
    */
   getTrends: handleUnaryCall<GetTrendsRequest, GetTrendsResponse>;
 }
@@ -1136,7 +1212,11 @@ export interface SearchServiceClient extends Client {
    * The top hashtags over the current sliding window (one hour by default),
    * ranked by how many distinct users used each one in the window.
    *
-   * INVALID_ARGUMENT for a negative limit.
+   * With a place, that place's top hashtags too (place_trends), beside the
+   * global ones.
+   *
+   * INVALID_ARGUMENT for a negative limit or a place that is not an ISO 3166-1
+   * alpha-2 country code.
    */
   getTrends(
     request: GetTrendsRequest,

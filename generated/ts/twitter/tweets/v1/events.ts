@@ -40,7 +40,11 @@ export interface TweetCreated {
   /** Attached media ids, in order. */
   mediaIds: string[];
   /** When the tweet was posted (what timelines sort by). */
-  createdAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /** The tweet's coarse place: an ISO 3166-1 alpha-2 country code, or empty. */
+  place: string;
 }
 
 /** A tweet's content was edited. */
@@ -187,6 +191,7 @@ function createBaseTweetCreated(): TweetCreated {
     retweetOfTweetId: "0",
     mediaIds: [],
     createdAt: undefined,
+    place: "",
   };
 }
 
@@ -235,6 +240,9 @@ export const TweetCreated: MessageFns<TweetCreated> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(98).fork()).join();
+    }
+    if (message.place !== "") {
+      writer.uint32(106).string(message.place);
     }
     return writer;
   },
@@ -368,6 +376,14 @@ export const TweetCreated: MessageFns<TweetCreated> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.place = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -432,6 +448,7 @@ export const TweetCreated: MessageFns<TweetCreated> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      place: isSet(object.place) ? globalThis.String(object.place) : "",
     };
   },
 
@@ -473,6 +490,9 @@ export const TweetCreated: MessageFns<TweetCreated> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.place !== "") {
+      obj.place = message.place;
+    }
     return obj;
   },
 
@@ -493,6 +513,7 @@ export const TweetCreated: MessageFns<TweetCreated> = {
     message.retweetOfTweetId = object.retweetOfTweetId ?? "0";
     message.mediaIds = object.mediaIds?.map((e) => e) || [];
     message.createdAt = object.createdAt ?? undefined;
+    message.place = object.place ?? "";
     return message;
   },
 };

@@ -142,6 +142,11 @@ export interface Tweet {
    * see retweet_of.retweeted_by_viewer.
    */
   retweetedByViewer: boolean;
+  /**
+   * The coarse place the author gave: an ISO 3166-1 alpha-2 country code in
+   * upper case, or empty. Empty for a retweet (see retweet_of.place).
+   */
+  place: string;
 }
 
 /**
@@ -238,6 +243,11 @@ export interface CreateTweetRequest {
   mediaIds: string[];
   /** The tweet this one replies to; 0 or absent for a tweet that is not a reply. */
   replyToTweetId: string;
+  /**
+   * A coarse place: an ISO 3166-1 alpha-2 country code ("FR"), in any case;
+   * empty for none. It feeds that place's trends (GetTrends with a place).
+   */
+  place: string;
 }
 
 /** Response for CreateTweet. */
@@ -472,6 +482,7 @@ function createBaseTweet(): Tweet {
     retweetOf: undefined,
     likedByViewer: false,
     retweetedByViewer: false,
+    place: "",
   };
 }
 
@@ -530,6 +541,9 @@ export const Tweet: MessageFns<Tweet> = {
     }
     if (message.retweetedByViewer !== false) {
       writer.uint32(144).bool(message.retweetedByViewer);
+    }
+    if (message.place !== "") {
+      writer.uint32(154).string(message.place);
     }
     return writer;
   },
@@ -691,6 +705,14 @@ export const Tweet: MessageFns<Tweet> = {
             message.retweetedByViewer = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.place = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -767,6 +789,7 @@ export const Tweet: MessageFns<Tweet> = {
         : isSet(object.retweeted_by_viewer)
         ? globalThis.Boolean(object.retweeted_by_viewer)
         : false,
+      place: isSet(object.place) ? globalThis.String(object.place) : "",
     };
   },
 
@@ -826,6 +849,9 @@ export const Tweet: MessageFns<Tweet> = {
     if (message.retweetedByViewer !== false) {
       obj.retweetedByViewer = message.retweetedByViewer;
     }
+    if (message.place !== "") {
+      obj.place = message.place;
+    }
     return obj;
   },
 
@@ -856,6 +882,7 @@ export const Tweet: MessageFns<Tweet> = {
       : undefined;
     message.likedByViewer = object.likedByViewer ?? false;
     message.retweetedByViewer = object.retweetedByViewer ?? false;
+    message.place = object.place ?? "";
     return message;
   },
 };
@@ -1543,7 +1570,7 @@ export const TweetRef: MessageFns<TweetRef> = {
 };
 
 function createBaseCreateTweetRequest(): CreateTweetRequest {
-  return { content: "", mediaIds: [], replyToTweetId: "0" };
+  return { content: "", mediaIds: [], replyToTweetId: "0", place: "" };
 }
 
 export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
@@ -1556,6 +1583,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     }
     if (message.replyToTweetId !== "0") {
       writer.uint32(24).int64(message.replyToTweetId);
+    }
+    if (message.place !== "") {
+      writer.uint32(34).string(message.place);
     }
     return writer;
   },
@@ -1607,6 +1637,14 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
             message.replyToTweetId = reader.int64().toString();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.place = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1632,6 +1670,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
         : isSet(object.reply_to_tweet_id)
         ? globalThis.String(object.reply_to_tweet_id)
         : "0",
+      place: isSet(object.place) ? globalThis.String(object.place) : "",
     };
   },
 
@@ -1646,6 +1685,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     if (message.replyToTweetId !== "0") {
       obj.replyToTweetId = message.replyToTweetId;
     }
+    if (message.place !== "") {
+      obj.place = message.place;
+    }
     return obj;
   },
 
@@ -1657,6 +1699,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     message.content = object.content ?? "";
     message.mediaIds = object.mediaIds?.map((e) => e) || [];
     message.replyToTweetId = object.replyToTweetId ?? "0";
+    message.place = object.place ?? "";
     return message;
   },
 };

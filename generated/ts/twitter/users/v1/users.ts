@@ -45,7 +45,11 @@ export interface User {
   /** How many users this user follows; exact. */
   followingCount: string;
   /** When the account was created. */
-  createdAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /** True for a verified account (set by an administrator only). */
+  verified: boolean;
 }
 
 /**
@@ -395,6 +399,163 @@ export interface Jwk {
   use: string;
 }
 
+/** Request for BlockUser. */
+export interface BlockUserRequest {
+  /** The user to block: 1 to 15 letters, digits or underscores, in any case. */
+  username: string;
+}
+
+/** Response for BlockUser. */
+export interface BlockUserResponse {
+  /** The blocked user. */
+  user: UserSummary | undefined;
+}
+
+/** Request for UnblockUser. */
+export interface UnblockUserRequest {
+  /** The user to unblock, in any case. */
+  username: string;
+}
+
+/** Response for UnblockUser. */
+export interface UnblockUserResponse {
+  /** The unblocked user. */
+  user: UserSummary | undefined;
+}
+
+/** Request for MuteUser. */
+export interface MuteUserRequest {
+  /** The user to mute, in any case. */
+  username: string;
+}
+
+/** Response for MuteUser. */
+export interface MuteUserResponse {
+  /** The muted user. */
+  user: UserSummary | undefined;
+}
+
+/** Request for UnmuteUser. */
+export interface UnmuteUserRequest {
+  /** The user to unmute, in any case. */
+  username: string;
+}
+
+/** Response for UnmuteUser. */
+export interface UnmuteUserResponse {
+  /** The unmuted user. */
+  user: UserSummary | undefined;
+}
+
+/** A blocked or muted user, with when it happened. */
+export interface RelationEntry {
+  /** The user. */
+  user:
+    | UserSummary
+    | undefined;
+  /** When the block or mute was made. */
+  createdAt: Date | undefined;
+}
+
+/** Request for ListBlocks. */
+export interface ListBlocksRequest {
+  /** How many entries to return: default 20, at most 100. */
+  pageSize: number;
+  /** The next_page_token of a previous call; empty for the first page. */
+  pageToken: string;
+}
+
+/** Response for ListBlocks. */
+export interface ListBlocksResponse {
+  /** Blocked users, newest block first. */
+  blocks: RelationEntry[];
+  /** Token for the next page; empty at the end. */
+  nextPageToken: string;
+}
+
+/** Request for ListMutes. */
+export interface ListMutesRequest {
+  /** How many entries to return: default 20, at most 100. */
+  pageSize: number;
+  /** The next_page_token of a previous call; empty for the first page. */
+  pageToken: string;
+}
+
+/** Response for ListMutes. */
+export interface ListMutesResponse {
+  /** Muted users, newest mute first. */
+  mutes: RelationEntry[];
+  /** Token for the next page; empty at the end. */
+  nextPageToken: string;
+}
+
+/**
+ * One viewer's block and mute relations: the value of the Redis relations
+ * cache (`rel:<viewer id>`) and of GetViewerRelations.
+ */
+export interface ViewerRelations {
+  /** The viewer. */
+  userId: string;
+  /**
+   * Grows with every block, unblock, mute or unmute touching the viewer; a
+   * cached value is only ever replaced by a newer one.
+   */
+  version: string;
+  /** Users the viewer blocks. */
+  blockedIds: string[];
+  /** Users who block the viewer. */
+  blockedByIds: string[];
+  /** Users the viewer mutes. */
+  mutedIds: string[];
+}
+
+/** Request for GetViewerRelations. */
+export interface GetViewerRelationsRequest {
+  /** The viewer. */
+  userId: string;
+}
+
+/** Response for GetViewerRelations. */
+export interface GetViewerRelationsResponse {
+  /** The viewer's relations (empty lists for an unknown user). */
+  relations: ViewerRelations | undefined;
+}
+
+/** Request for CheckRelations. */
+export interface CheckRelationsRequest {
+  /** The viewer (e.g. the recipient of a notification). */
+  viewerId: string;
+  /** Up to 1,000 other users (e.g. the actors). */
+  userIds: string[];
+}
+
+/** Response for CheckRelations: subsets of the user_ids asked about. */
+export interface CheckRelationsResponse {
+  /** Those the viewer blocks. */
+  blockedIds: string[];
+  /** Those who block the viewer. */
+  blockedByIds: string[];
+  /** Those the viewer mutes. */
+  mutedIds: string[];
+}
+
+/** Request for SetUserVerified. */
+export interface SetUserVerifiedRequest {
+  /** The user. */
+  userId: string;
+  /** The new flag. */
+  verified: boolean;
+}
+
+/** Response for SetUserVerified. */
+export interface SetUserVerifiedResponse {
+  /**
+   * The profile after the change. Access tokens issued from now on carry the
+   * new tier; ones already issued keep theirs until they expire.
+   */
+  user: User | undefined;
+}
+
 function createBaseUser(): User {
   return {
     userId: "0",
@@ -407,6 +568,7 @@ function createBaseUser(): User {
     followerCount: "0",
     followingCount: "0",
     createdAt: undefined,
+    verified: false,
   };
 }
 
@@ -441,6 +603,9 @@ export const User: MessageFns<User> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(82).fork()).join();
+    }
+    if (message.verified !== false) {
+      writer.uint32(88).bool(message.verified);
     }
     return writer;
   },
@@ -538,6 +703,14 @@ export const User: MessageFns<User> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -586,6 +759,7 @@ export const User: MessageFns<User> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
     };
   },
 
@@ -621,6 +795,9 @@ export const User: MessageFns<User> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
     return obj;
   },
 
@@ -639,6 +816,7 @@ export const User: MessageFns<User> = {
     message.followerCount = object.followerCount ?? "0";
     message.followingCount = object.followingCount ?? "0";
     message.createdAt = object.createdAt ?? undefined;
+    message.verified = object.verified ?? false;
     return message;
   },
 };
@@ -4375,6 +4553,1756 @@ export const Jwk: MessageFns<Jwk> = {
   },
 };
 
+function createBaseBlockUserRequest(): BlockUserRequest {
+  return { username: "" };
+}
+
+export const BlockUserRequest: MessageFns<BlockUserRequest> = {
+  encode(message: BlockUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlockUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlockUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlockUserRequest {
+    return { username: isSet(object.username) ? globalThis.String(object.username) : "" };
+  },
+
+  toJSON(message: BlockUserRequest): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BlockUserRequest>, I>>(base?: I): BlockUserRequest {
+    return BlockUserRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BlockUserRequest>, I>>(object: I): BlockUserRequest {
+    const message = createBaseBlockUserRequest();
+    message.username = object.username ?? "";
+    return message;
+  },
+};
+
+function createBaseBlockUserResponse(): BlockUserResponse {
+  return { user: undefined };
+}
+
+export const BlockUserResponse: MessageFns<BlockUserResponse> = {
+  encode(message: BlockUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      UserSummary.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlockUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlockUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = UserSummary.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlockUserResponse {
+    return { user: isSet(object.user) ? UserSummary.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: BlockUserResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = UserSummary.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BlockUserResponse>, I>>(base?: I): BlockUserResponse {
+    return BlockUserResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BlockUserResponse>, I>>(object: I): BlockUserResponse {
+    const message = createBaseBlockUserResponse();
+    message.user = (object.user !== undefined && object.user !== null)
+      ? UserSummary.fromPartial(object.user)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUnblockUserRequest(): UnblockUserRequest {
+  return { username: "" };
+}
+
+export const UnblockUserRequest: MessageFns<UnblockUserRequest> = {
+  encode(message: UnblockUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnblockUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnblockUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnblockUserRequest {
+    return { username: isSet(object.username) ? globalThis.String(object.username) : "" };
+  },
+
+  toJSON(message: UnblockUserRequest): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnblockUserRequest>, I>>(base?: I): UnblockUserRequest {
+    return UnblockUserRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnblockUserRequest>, I>>(object: I): UnblockUserRequest {
+    const message = createBaseUnblockUserRequest();
+    message.username = object.username ?? "";
+    return message;
+  },
+};
+
+function createBaseUnblockUserResponse(): UnblockUserResponse {
+  return { user: undefined };
+}
+
+export const UnblockUserResponse: MessageFns<UnblockUserResponse> = {
+  encode(message: UnblockUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      UserSummary.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnblockUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnblockUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = UserSummary.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnblockUserResponse {
+    return { user: isSet(object.user) ? UserSummary.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: UnblockUserResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = UserSummary.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnblockUserResponse>, I>>(base?: I): UnblockUserResponse {
+    return UnblockUserResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnblockUserResponse>, I>>(object: I): UnblockUserResponse {
+    const message = createBaseUnblockUserResponse();
+    message.user = (object.user !== undefined && object.user !== null)
+      ? UserSummary.fromPartial(object.user)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMuteUserRequest(): MuteUserRequest {
+  return { username: "" };
+}
+
+export const MuteUserRequest: MessageFns<MuteUserRequest> = {
+  encode(message: MuteUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MuteUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMuteUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MuteUserRequest {
+    return { username: isSet(object.username) ? globalThis.String(object.username) : "" };
+  },
+
+  toJSON(message: MuteUserRequest): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MuteUserRequest>, I>>(base?: I): MuteUserRequest {
+    return MuteUserRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MuteUserRequest>, I>>(object: I): MuteUserRequest {
+    const message = createBaseMuteUserRequest();
+    message.username = object.username ?? "";
+    return message;
+  },
+};
+
+function createBaseMuteUserResponse(): MuteUserResponse {
+  return { user: undefined };
+}
+
+export const MuteUserResponse: MessageFns<MuteUserResponse> = {
+  encode(message: MuteUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      UserSummary.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MuteUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMuteUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = UserSummary.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MuteUserResponse {
+    return { user: isSet(object.user) ? UserSummary.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: MuteUserResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = UserSummary.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MuteUserResponse>, I>>(base?: I): MuteUserResponse {
+    return MuteUserResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MuteUserResponse>, I>>(object: I): MuteUserResponse {
+    const message = createBaseMuteUserResponse();
+    message.user = (object.user !== undefined && object.user !== null)
+      ? UserSummary.fromPartial(object.user)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUnmuteUserRequest(): UnmuteUserRequest {
+  return { username: "" };
+}
+
+export const UnmuteUserRequest: MessageFns<UnmuteUserRequest> = {
+  encode(message: UnmuteUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmuteUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmuteUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnmuteUserRequest {
+    return { username: isSet(object.username) ? globalThis.String(object.username) : "" };
+  },
+
+  toJSON(message: UnmuteUserRequest): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnmuteUserRequest>, I>>(base?: I): UnmuteUserRequest {
+    return UnmuteUserRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnmuteUserRequest>, I>>(object: I): UnmuteUserRequest {
+    const message = createBaseUnmuteUserRequest();
+    message.username = object.username ?? "";
+    return message;
+  },
+};
+
+function createBaseUnmuteUserResponse(): UnmuteUserResponse {
+  return { user: undefined };
+}
+
+export const UnmuteUserResponse: MessageFns<UnmuteUserResponse> = {
+  encode(message: UnmuteUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      UserSummary.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnmuteUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnmuteUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = UserSummary.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnmuteUserResponse {
+    return { user: isSet(object.user) ? UserSummary.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: UnmuteUserResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = UserSummary.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnmuteUserResponse>, I>>(base?: I): UnmuteUserResponse {
+    return UnmuteUserResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnmuteUserResponse>, I>>(object: I): UnmuteUserResponse {
+    const message = createBaseUnmuteUserResponse();
+    message.user = (object.user !== undefined && object.user !== null)
+      ? UserSummary.fromPartial(object.user)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRelationEntry(): RelationEntry {
+  return { user: undefined, createdAt: undefined };
+}
+
+export const RelationEntry: MessageFns<RelationEntry> = {
+  encode(message: RelationEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      UserSummary.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelationEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelationEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = UserSummary.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelationEntry {
+    return {
+      user: isSet(object.user) ? UserSummary.fromJSON(object.user) : undefined,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RelationEntry): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = UserSummary.toJSON(message.user);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelationEntry>, I>>(base?: I): RelationEntry {
+    return RelationEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelationEntry>, I>>(object: I): RelationEntry {
+    const message = createBaseRelationEntry();
+    message.user = (object.user !== undefined && object.user !== null)
+      ? UserSummary.fromPartial(object.user)
+      : undefined;
+    message.createdAt = object.createdAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListBlocksRequest(): ListBlocksRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListBlocksRequest: MessageFns<ListBlocksRequest> = {
+  encode(message: ListBlocksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlocksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlocksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBlocksRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBlocksRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBlocksRequest>, I>>(base?: I): ListBlocksRequest {
+    return ListBlocksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBlocksRequest>, I>>(object: I): ListBlocksRequest {
+    const message = createBaseListBlocksRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListBlocksResponse(): ListBlocksResponse {
+  return { blocks: [], nextPageToken: "" };
+}
+
+export const ListBlocksResponse: MessageFns<ListBlocksResponse> = {
+  encode(message: ListBlocksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.blocks) {
+      RelationEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlocksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlocksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.blocks.push(RelationEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBlocksResponse {
+    return {
+      blocks: globalThis.Array.isArray(object?.blocks) ? object.blocks.map((e: any) => RelationEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBlocksResponse): unknown {
+    const obj: any = {};
+    if (message.blocks?.length) {
+      obj.blocks = message.blocks.map((e) => RelationEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBlocksResponse>, I>>(base?: I): ListBlocksResponse {
+    return ListBlocksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBlocksResponse>, I>>(object: I): ListBlocksResponse {
+    const message = createBaseListBlocksResponse();
+    message.blocks = object.blocks?.map((e) => RelationEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListMutesRequest(): ListMutesRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListMutesRequest: MessageFns<ListMutesRequest> = {
+  encode(message: ListMutesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMutesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMutesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMutesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMutesRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListMutesRequest>, I>>(base?: I): ListMutesRequest {
+    return ListMutesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMutesRequest>, I>>(object: I): ListMutesRequest {
+    const message = createBaseListMutesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListMutesResponse(): ListMutesResponse {
+  return { mutes: [], nextPageToken: "" };
+}
+
+export const ListMutesResponse: MessageFns<ListMutesResponse> = {
+  encode(message: ListMutesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.mutes) {
+      RelationEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMutesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMutesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mutes.push(RelationEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMutesResponse {
+    return {
+      mutes: globalThis.Array.isArray(object?.mutes) ? object.mutes.map((e: any) => RelationEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMutesResponse): unknown {
+    const obj: any = {};
+    if (message.mutes?.length) {
+      obj.mutes = message.mutes.map((e) => RelationEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListMutesResponse>, I>>(base?: I): ListMutesResponse {
+    return ListMutesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMutesResponse>, I>>(object: I): ListMutesResponse {
+    const message = createBaseListMutesResponse();
+    message.mutes = object.mutes?.map((e) => RelationEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseViewerRelations(): ViewerRelations {
+  return { userId: "0", version: "0", blockedIds: [], blockedByIds: [], mutedIds: [] };
+}
+
+export const ViewerRelations: MessageFns<ViewerRelations> = {
+  encode(message: ViewerRelations, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    if (message.version !== "0") {
+      writer.uint32(16).int64(message.version);
+    }
+    if (message.blockedIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.blockedIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.blockedByIds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.blockedByIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.mutedIds.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.mutedIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ViewerRelations {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseViewerRelations();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.blockedIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.blockedIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.blockedByIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.blockedByIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.mutedIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.mutedIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ViewerRelations {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+      version: isSet(object.version) ? globalThis.String(object.version) : "0",
+      blockedIds: globalThis.Array.isArray(object?.blockedIds)
+        ? object.blockedIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.blocked_ids)
+        ? object.blocked_ids.map((e: any) => globalThis.String(e))
+        : [],
+      blockedByIds: globalThis.Array.isArray(object?.blockedByIds)
+        ? object.blockedByIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.blocked_by_ids)
+        ? object.blocked_by_ids.map((e: any) => globalThis.String(e))
+        : [],
+      mutedIds: globalThis.Array.isArray(object?.mutedIds)
+        ? object.mutedIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.muted_ids)
+        ? object.muted_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ViewerRelations): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    if (message.version !== "0") {
+      obj.version = message.version;
+    }
+    if (message.blockedIds?.length) {
+      obj.blockedIds = message.blockedIds;
+    }
+    if (message.blockedByIds?.length) {
+      obj.blockedByIds = message.blockedByIds;
+    }
+    if (message.mutedIds?.length) {
+      obj.mutedIds = message.mutedIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ViewerRelations>, I>>(base?: I): ViewerRelations {
+    return ViewerRelations.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ViewerRelations>, I>>(object: I): ViewerRelations {
+    const message = createBaseViewerRelations();
+    message.userId = object.userId ?? "0";
+    message.version = object.version ?? "0";
+    message.blockedIds = object.blockedIds?.map((e) => e) || [];
+    message.blockedByIds = object.blockedByIds?.map((e) => e) || [];
+    message.mutedIds = object.mutedIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetViewerRelationsRequest(): GetViewerRelationsRequest {
+  return { userId: "0" };
+}
+
+export const GetViewerRelationsRequest: MessageFns<GetViewerRelationsRequest> = {
+  encode(message: GetViewerRelationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetViewerRelationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetViewerRelationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetViewerRelationsRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: GetViewerRelationsRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetViewerRelationsRequest>, I>>(base?: I): GetViewerRelationsRequest {
+    return GetViewerRelationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetViewerRelationsRequest>, I>>(object: I): GetViewerRelationsRequest {
+    const message = createBaseGetViewerRelationsRequest();
+    message.userId = object.userId ?? "0";
+    return message;
+  },
+};
+
+function createBaseGetViewerRelationsResponse(): GetViewerRelationsResponse {
+  return { relations: undefined };
+}
+
+export const GetViewerRelationsResponse: MessageFns<GetViewerRelationsResponse> = {
+  encode(message: GetViewerRelationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.relations !== undefined) {
+      ViewerRelations.encode(message.relations, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetViewerRelationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetViewerRelationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.relations = ViewerRelations.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetViewerRelationsResponse {
+    return { relations: isSet(object.relations) ? ViewerRelations.fromJSON(object.relations) : undefined };
+  },
+
+  toJSON(message: GetViewerRelationsResponse): unknown {
+    const obj: any = {};
+    if (message.relations !== undefined) {
+      obj.relations = ViewerRelations.toJSON(message.relations);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetViewerRelationsResponse>, I>>(base?: I): GetViewerRelationsResponse {
+    return GetViewerRelationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetViewerRelationsResponse>, I>>(object: I): GetViewerRelationsResponse {
+    const message = createBaseGetViewerRelationsResponse();
+    message.relations = (object.relations !== undefined && object.relations !== null)
+      ? ViewerRelations.fromPartial(object.relations)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCheckRelationsRequest(): CheckRelationsRequest {
+  return { viewerId: "0", userIds: [] };
+}
+
+export const CheckRelationsRequest: MessageFns<CheckRelationsRequest> = {
+  encode(message: CheckRelationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.viewerId !== "0") {
+      writer.uint32(8).int64(message.viewerId);
+    }
+    if (message.userIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.userIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckRelationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckRelationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.viewerId = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.userIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.userIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckRelationsRequest {
+    return {
+      viewerId: isSet(object.viewerId)
+        ? globalThis.String(object.viewerId)
+        : isSet(object.viewer_id)
+        ? globalThis.String(object.viewer_id)
+        : "0",
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CheckRelationsRequest): unknown {
+    const obj: any = {};
+    if (message.viewerId !== "0") {
+      obj.viewerId = message.viewerId;
+    }
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckRelationsRequest>, I>>(base?: I): CheckRelationsRequest {
+    return CheckRelationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckRelationsRequest>, I>>(object: I): CheckRelationsRequest {
+    const message = createBaseCheckRelationsRequest();
+    message.viewerId = object.viewerId ?? "0";
+    message.userIds = object.userIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCheckRelationsResponse(): CheckRelationsResponse {
+  return { blockedIds: [], blockedByIds: [], mutedIds: [] };
+}
+
+export const CheckRelationsResponse: MessageFns<CheckRelationsResponse> = {
+  encode(message: CheckRelationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.blockedIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.blockedIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.blockedByIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.blockedByIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.mutedIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.mutedIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckRelationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckRelationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.blockedIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.blockedIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.blockedByIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.blockedByIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.mutedIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.mutedIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckRelationsResponse {
+    return {
+      blockedIds: globalThis.Array.isArray(object?.blockedIds)
+        ? object.blockedIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.blocked_ids)
+        ? object.blocked_ids.map((e: any) => globalThis.String(e))
+        : [],
+      blockedByIds: globalThis.Array.isArray(object?.blockedByIds)
+        ? object.blockedByIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.blocked_by_ids)
+        ? object.blocked_by_ids.map((e: any) => globalThis.String(e))
+        : [],
+      mutedIds: globalThis.Array.isArray(object?.mutedIds)
+        ? object.mutedIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.muted_ids)
+        ? object.muted_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CheckRelationsResponse): unknown {
+    const obj: any = {};
+    if (message.blockedIds?.length) {
+      obj.blockedIds = message.blockedIds;
+    }
+    if (message.blockedByIds?.length) {
+      obj.blockedByIds = message.blockedByIds;
+    }
+    if (message.mutedIds?.length) {
+      obj.mutedIds = message.mutedIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckRelationsResponse>, I>>(base?: I): CheckRelationsResponse {
+    return CheckRelationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckRelationsResponse>, I>>(object: I): CheckRelationsResponse {
+    const message = createBaseCheckRelationsResponse();
+    message.blockedIds = object.blockedIds?.map((e) => e) || [];
+    message.blockedByIds = object.blockedByIds?.map((e) => e) || [];
+    message.mutedIds = object.mutedIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSetUserVerifiedRequest(): SetUserVerifiedRequest {
+  return { userId: "0", verified: false };
+}
+
+export const SetUserVerifiedRequest: MessageFns<SetUserVerifiedRequest> = {
+  encode(message: SetUserVerifiedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    if (message.verified !== false) {
+      writer.uint32(16).bool(message.verified);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetUserVerifiedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetUserVerifiedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetUserVerifiedRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
+    };
+  },
+
+  toJSON(message: SetUserVerifiedRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetUserVerifiedRequest>, I>>(base?: I): SetUserVerifiedRequest {
+    return SetUserVerifiedRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetUserVerifiedRequest>, I>>(object: I): SetUserVerifiedRequest {
+    const message = createBaseSetUserVerifiedRequest();
+    message.userId = object.userId ?? "0";
+    message.verified = object.verified ?? false;
+    return message;
+  },
+};
+
+function createBaseSetUserVerifiedResponse(): SetUserVerifiedResponse {
+  return { user: undefined };
+}
+
+export const SetUserVerifiedResponse: MessageFns<SetUserVerifiedResponse> = {
+  encode(message: SetUserVerifiedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      User.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetUserVerifiedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetUserVerifiedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = User.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetUserVerifiedResponse {
+    return { user: isSet(object.user) ? User.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: SetUserVerifiedResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = User.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetUserVerifiedResponse>, I>>(base?: I): SetUserVerifiedResponse {
+    return SetUserVerifiedResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetUserVerifiedResponse>, I>>(object: I): SetUserVerifiedResponse {
+    const message = createBaseSetUserVerifiedResponse();
+    message.user = (object.user !== undefined && object.user !== null) ? User.fromPartial(object.user) : undefined;
+    return message;
+  },
+};
+
 /**
  * UserService owns accounts, profiles and the follow graph.
  *
@@ -4587,6 +6515,138 @@ export const UserServiceService = {
     responseSerialize: (value: ListUsersResponse): Buffer => Buffer.from(ListUsersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListUsersResponse => ListUsersResponse.decode(value),
   },
+  /**
+   * Blocks a user by username, as the caller. Idempotent. Any follow between
+   * the two, in either direction, is removed. The blocked user can no longer
+   * follow, reply to, like, retweet, mention-notify or message the caller, nor
+   * see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+   * the caller no longer sees them in timelines, search, replies or
+   * notifications.
+   *
+   * INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+   * no such user exists.
+   */
+  blockUser: {
+    path: "/twitter.users.v1.UserService/BlockUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BlockUserRequest): Buffer => Buffer.from(BlockUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BlockUserRequest => BlockUserRequest.decode(value),
+    responseSerialize: (value: BlockUserResponse): Buffer => Buffer.from(BlockUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BlockUserResponse => BlockUserResponse.decode(value),
+  },
+  /**
+   * Lifts the caller's block of a user. Idempotent; follows are not restored.
+   *
+   * NOT_FOUND when no such user exists.
+   */
+  unblockUser: {
+    path: "/twitter.users.v1.UserService/UnblockUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnblockUserRequest): Buffer => Buffer.from(UnblockUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnblockUserRequest => UnblockUserRequest.decode(value),
+    responseSerialize: (value: UnblockUserResponse): Buffer => Buffer.from(UnblockUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnblockUserResponse => UnblockUserResponse.decode(value),
+  },
+  /**
+   * Mutes a user by username, as the caller: their tweets leave the caller's
+   * home timeline, mentions and notifications. Nobody is told. Idempotent.
+   *
+   * INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+   * no such user exists.
+   */
+  muteUser: {
+    path: "/twitter.users.v1.UserService/MuteUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MuteUserRequest): Buffer => Buffer.from(MuteUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MuteUserRequest => MuteUserRequest.decode(value),
+    responseSerialize: (value: MuteUserResponse): Buffer => Buffer.from(MuteUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MuteUserResponse => MuteUserResponse.decode(value),
+  },
+  /**
+   * Lifts the caller's mute of a user. Idempotent.
+   *
+   * NOT_FOUND when no such user exists.
+   */
+  unmuteUser: {
+    path: "/twitter.users.v1.UserService/UnmuteUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnmuteUserRequest): Buffer => Buffer.from(UnmuteUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnmuteUserRequest => UnmuteUserRequest.decode(value),
+    responseSerialize: (value: UnmuteUserResponse): Buffer => Buffer.from(UnmuteUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnmuteUserResponse => UnmuteUserResponse.decode(value),
+  },
+  /** Lists the users the caller blocks, newest block first. */
+  listBlocks: {
+    path: "/twitter.users.v1.UserService/ListBlocks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBlocksRequest): Buffer => Buffer.from(ListBlocksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBlocksRequest => ListBlocksRequest.decode(value),
+    responseSerialize: (value: ListBlocksResponse): Buffer => Buffer.from(ListBlocksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBlocksResponse => ListBlocksResponse.decode(value),
+  },
+  /** Lists the users the caller mutes, newest mute first. */
+  listMutes: {
+    path: "/twitter.users.v1.UserService/ListMutes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListMutesRequest): Buffer => Buffer.from(ListMutesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListMutesRequest => ListMutesRequest.decode(value),
+    responseSerialize: (value: ListMutesResponse): Buffer => Buffer.from(ListMutesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListMutesResponse => ListMutesResponse.decode(value),
+  },
+  /**
+   * Internal: a viewer's whole block and mute relations (whom they block, who
+   * blocks them, whom they mute), with their version. Read through the Redis
+   * cache that services/shared/relations.py reads; a miss fills it.
+   */
+  getViewerRelations: {
+    path: "/twitter.users.v1.UserService/GetViewerRelations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetViewerRelationsRequest): Buffer =>
+      Buffer.from(GetViewerRelationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetViewerRelationsRequest => GetViewerRelationsRequest.decode(value),
+    responseSerialize: (value: GetViewerRelationsResponse): Buffer =>
+      Buffer.from(GetViewerRelationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetViewerRelationsResponse => GetViewerRelationsResponse.decode(value),
+  },
+  /**
+   * Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+   * mutes (for notifications: whether a recipient hears of an actor). Answered
+   * from the same cached relations.
+   */
+  checkRelations: {
+    path: "/twitter.users.v1.UserService/CheckRelations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckRelationsRequest): Buffer =>
+      Buffer.from(CheckRelationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckRelationsRequest => CheckRelationsRequest.decode(value),
+    responseSerialize: (value: CheckRelationsResponse): Buffer =>
+      Buffer.from(CheckRelationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckRelationsResponse => CheckRelationsResponse.decode(value),
+  },
+  /**
+   * Internal, admin: sets or clears a user's verified flag (the account tier
+   * that access tokens carry, and the rate limits key on). Never callable by
+   * users. NOT_FOUND if the user does not exist.
+   */
+  setUserVerified: {
+    path: "/twitter.users.v1.UserService/SetUserVerified" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetUserVerifiedRequest): Buffer =>
+      Buffer.from(SetUserVerifiedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetUserVerifiedRequest => SetUserVerifiedRequest.decode(value),
+    responseSerialize: (value: SetUserVerifiedResponse): Buffer =>
+      Buffer.from(SetUserVerifiedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetUserVerifiedResponse => SetUserVerifiedResponse.decode(value),
+  },
 } as const;
 
 export interface UserServiceServer extends UntypedServiceImplementation {
@@ -4658,6 +6718,60 @@ export interface UserServiceServer extends UntypedServiceImplementation {
    * index. Not exposed at the edge.
    */
   listUsers: handleUnaryCall<ListUsersRequest, ListUsersResponse>;
+  /**
+   * Blocks a user by username, as the caller. Idempotent. Any follow between
+   * the two, in either direction, is removed. The blocked user can no longer
+   * follow, reply to, like, retweet, mention-notify or message the caller, nor
+   * see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+   * the caller no longer sees them in timelines, search, replies or
+   * notifications.
+   *
+   * INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+   * no such user exists.
+   */
+  blockUser: handleUnaryCall<BlockUserRequest, BlockUserResponse>;
+  /**
+   * Lifts the caller's block of a user. Idempotent; follows are not restored.
+   *
+   * NOT_FOUND when no such user exists.
+   */
+  unblockUser: handleUnaryCall<UnblockUserRequest, UnblockUserResponse>;
+  /**
+   * Mutes a user by username, as the caller: their tweets leave the caller's
+   * home timeline, mentions and notifications. Nobody is told. Idempotent.
+   *
+   * INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+   * no such user exists.
+   */
+  muteUser: handleUnaryCall<MuteUserRequest, MuteUserResponse>;
+  /**
+   * Lifts the caller's mute of a user. Idempotent.
+   *
+   * NOT_FOUND when no such user exists.
+   */
+  unmuteUser: handleUnaryCall<UnmuteUserRequest, UnmuteUserResponse>;
+  /** Lists the users the caller blocks, newest block first. */
+  listBlocks: handleUnaryCall<ListBlocksRequest, ListBlocksResponse>;
+  /** Lists the users the caller mutes, newest mute first. */
+  listMutes: handleUnaryCall<ListMutesRequest, ListMutesResponse>;
+  /**
+   * Internal: a viewer's whole block and mute relations (whom they block, who
+   * blocks them, whom they mute), with their version. Read through the Redis
+   * cache that services/shared/relations.py reads; a miss fills it.
+   */
+  getViewerRelations: handleUnaryCall<GetViewerRelationsRequest, GetViewerRelationsResponse>;
+  /**
+   * Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+   * mutes (for notifications: whether a recipient hears of an actor). Answered
+   * from the same cached relations.
+   */
+  checkRelations: handleUnaryCall<CheckRelationsRequest, CheckRelationsResponse>;
+  /**
+   * Internal, admin: sets or clears a user's verified flag (the account tier
+   * that access tokens carry, and the rate limits key on). Never callable by
+   * users. NOT_FOUND if the user does not exist.
+   */
+  setUserVerified: handleUnaryCall<SetUserVerifiedRequest, SetUserVerifiedResponse>;
 }
 
 export interface UserServiceClient extends Client {
@@ -4938,6 +7052,186 @@ export interface UserServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListUsersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Blocks a user by username, as the caller. Idempotent. Any follow between
+   * the two, in either direction, is removed. The blocked user can no longer
+   * follow, reply to, like, retweet, mention-notify or message the caller, nor
+   * see the caller's profile or tweets (NOT_FOUND, as if they did not exist);
+   * the caller no longer sees them in timelines, search, replies or
+   * notifications.
+   *
+   * INVALID_ARGUMENT for a self-block or a malformed username; NOT_FOUND when
+   * no such user exists.
+   */
+  blockUser(
+    request: BlockUserRequest,
+    callback: (error: ServiceError | null, response: BlockUserResponse) => void,
+  ): ClientUnaryCall;
+  blockUser(
+    request: BlockUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BlockUserResponse) => void,
+  ): ClientUnaryCall;
+  blockUser(
+    request: BlockUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BlockUserResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lifts the caller's block of a user. Idempotent; follows are not restored.
+   *
+   * NOT_FOUND when no such user exists.
+   */
+  unblockUser(
+    request: UnblockUserRequest,
+    callback: (error: ServiceError | null, response: UnblockUserResponse) => void,
+  ): ClientUnaryCall;
+  unblockUser(
+    request: UnblockUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnblockUserResponse) => void,
+  ): ClientUnaryCall;
+  unblockUser(
+    request: UnblockUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnblockUserResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Mutes a user by username, as the caller: their tweets leave the caller's
+   * home timeline, mentions and notifications. Nobody is told. Idempotent.
+   *
+   * INVALID_ARGUMENT for a self-mute or a malformed username; NOT_FOUND when
+   * no such user exists.
+   */
+  muteUser(
+    request: MuteUserRequest,
+    callback: (error: ServiceError | null, response: MuteUserResponse) => void,
+  ): ClientUnaryCall;
+  muteUser(
+    request: MuteUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MuteUserResponse) => void,
+  ): ClientUnaryCall;
+  muteUser(
+    request: MuteUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MuteUserResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lifts the caller's mute of a user. Idempotent.
+   *
+   * NOT_FOUND when no such user exists.
+   */
+  unmuteUser(
+    request: UnmuteUserRequest,
+    callback: (error: ServiceError | null, response: UnmuteUserResponse) => void,
+  ): ClientUnaryCall;
+  unmuteUser(
+    request: UnmuteUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnmuteUserResponse) => void,
+  ): ClientUnaryCall;
+  unmuteUser(
+    request: UnmuteUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnmuteUserResponse) => void,
+  ): ClientUnaryCall;
+  /** Lists the users the caller blocks, newest block first. */
+  listBlocks(
+    request: ListBlocksRequest,
+    callback: (error: ServiceError | null, response: ListBlocksResponse) => void,
+  ): ClientUnaryCall;
+  listBlocks(
+    request: ListBlocksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBlocksResponse) => void,
+  ): ClientUnaryCall;
+  listBlocks(
+    request: ListBlocksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBlocksResponse) => void,
+  ): ClientUnaryCall;
+  /** Lists the users the caller mutes, newest mute first. */
+  listMutes(
+    request: ListMutesRequest,
+    callback: (error: ServiceError | null, response: ListMutesResponse) => void,
+  ): ClientUnaryCall;
+  listMutes(
+    request: ListMutesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListMutesResponse) => void,
+  ): ClientUnaryCall;
+  listMutes(
+    request: ListMutesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListMutesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Internal: a viewer's whole block and mute relations (whom they block, who
+   * blocks them, whom they mute), with their version. Read through the Redis
+   * cache that services/shared/relations.py reads; a miss fills it.
+   */
+  getViewerRelations(
+    request: GetViewerRelationsRequest,
+    callback: (error: ServiceError | null, response: GetViewerRelationsResponse) => void,
+  ): ClientUnaryCall;
+  getViewerRelations(
+    request: GetViewerRelationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetViewerRelationsResponse) => void,
+  ): ClientUnaryCall;
+  getViewerRelations(
+    request: GetViewerRelationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetViewerRelationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
+   * mutes (for notifications: whether a recipient hears of an actor). Answered
+   * from the same cached relations.
+   */
+  checkRelations(
+    request: CheckRelationsRequest,
+    callback: (error: ServiceError | null, response: CheckRelationsResponse) => void,
+  ): ClientUnaryCall;
+  checkRelations(
+    request: CheckRelationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckRelationsResponse) => void,
+  ): ClientUnaryCall;
+  checkRelations(
+    request: CheckRelationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckRelationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Internal, admin: sets or clears a user's verified flag (the account tier
+   * that access tokens carry, and the rate limits key on). Never callable by
+   * users. NOT_FOUND if the user does not exist.
+   */
+  setUserVerified(
+    request: SetUserVerifiedRequest,
+    callback: (error: ServiceError | null, response: SetUserVerifiedResponse) => void,
+  ): ClientUnaryCall;
+  setUserVerified(
+    request: SetUserVerifiedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetUserVerifiedResponse) => void,
+  ): ClientUnaryCall;
+  setUserVerified(
+    request: SetUserVerifiedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetUserVerifiedResponse) => void,
   ): ClientUnaryCall;
 }
 

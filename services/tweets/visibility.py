@@ -1,0 +1,56 @@
+"""Blocks as the tweets service applies them (services/shared/relations.py):
+what a user who is blocked cannot see is NOT_FOUND, as if it did not exist
+(Mastodon answers a blocked account the same way); what a user who can see a
+tweet may not do to it because they block its author is PERMISSION_DENIED.
+
+- direct reads (a tweet, a user's tweets, a tweet's replies, likes, edits):
+  NOT_FOUND when the author (or a retweet's original author) blocks the viewer;
+- lists (a user's tweets, replies, likers): without the users the viewer
+  blocks or is blocked by;
+- replies, likes and retweets: NOT_FOUND when the author blocks the caller,
+  PERMISSION_DENIED when the caller blocks the author.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from twitter.tweets.v1 import tweets_pb2
+
+from services.shared.errors import NotFound, PermissionDenied
+from services.shared.relations import Relations, RelationsCache, shows
+from services.tweets.cached_reads import CachedReads
+from services.tweets.reads import TWEET_NOT_FOUND
+
+
+class Visibility:
+    def __init__(self, relations: RelationsCache, reads: CachedReads) -> None:
+        self._relations = relations
+        self._reads = reads
+
+    async def of(self, viewer: int) -> Relations:
+        return await self._relations.of(viewer)
+
+    async def may_interact(self, caller: int, tweet_id: int) -> None:
+        """Whether the caller may reply to, like or retweet a tweet."""
+        (_, author), relations = await asyncio.gather(self._reads.target(tweet_id),
+                                                      self._relations.of(caller))
+        if author in relations.blocked_by:
+            raise NotFound(TWEET_NOT_FOUND)
+        if author in relations.blocked:
+            raise PermissionDenied("you block this tweet's author: unblock them first")
+
+    async def readable(self, viewer: int, tweet_id: int) -> Relations:
+        """The viewer's relations, once the tweet is known to be theirs to see."""
+        relations = await self._relations.of(viewer)
+        if relations.blocked_by:
+            found = await self._reads.tweets([tweet_id], viewer)
+            if found and not shows(found[0], relations.blocked_by):
+                raise NotFound(TWEET_NOT_FOUND)
+        return relations
+
+    @staticmethod
+    def require_visible(tweet: tweets_pb2.Tweet, relations: Relations) -> tweets_pb2.Tweet:
+        if not shows(tweet, relations.blocked_by):
+            raise NotFound(TWEET_NOT_FOUND)
+        return tweet

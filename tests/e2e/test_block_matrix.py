@@ -1,0 +1,154 @@
+"""The authorization matrix of blocks (issue 20): every public route, called by
+a user whom the owner of the resource blocks. The convention (Mastodon's, and
+Twitter's for actions): what the blocked user may not see is 404, as if it did
+not exist (the blocker's profile, follower lists, tweets, their replies, likes
+and edits, and likes, retweets and replies aimed at those tweets); what they
+can name but may not do is 403 (follow the blocker, message them). Routes on
+the caller's own resources, or on nobody's, answer as they would anyway.
+A route added without a row here fails the coverage test."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from edge import render, routes
+from tests.support.blocks import relate
+from tests.support.edge import tweet
+from tests.support.users import User, login, new_user, sign_up
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Scene:
+    edge: httpx.AsyncClient
+    blocker: User
+    blocked: User
+    tweet_id: str  # the blocker's
+    media_id: str  # the blocker's
+
+    @property
+    def a(self) -> str:
+        return str(self.blocker["userId"])
+
+    @property
+    def b(self) -> str:
+        return str(self.blocked["userId"])
+
+    def get(self, path: str, **params: Any) -> Awaitable[httpx.Response]:
+        return self.edge.get(path, params=params, headers=self.blocked["headers"])
+
+    def send(self, method: str, path: str, body: Any = None) -> Awaitable[httpx.Response]:
+        return self.edge.request(method, path, json=body, headers=self.blocked["headers"])
+
+
+Call = Callable[[Scene], Awaitable[httpx.Response]]
+
+
+async def _refresh(s: Scene) -> httpx.Response:
+    tokens = (await login(s.edge, s.blocked["username"])).json()
+    return await s.edge.post("/v1/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+
+
+async def _logout(s: Scene) -> httpx.Response:
+    tokens = (await login(s.edge, s.blocked["username"])).json()  # a session of its own
+    return await s.edge.post("/v1/auth/logout", json={"refreshToken": tokens["refreshToken"]})
+
+
+# RPC -> (the blocked user's call, the status they get). In this order: the
+# blocked user's own block and mute of the blocker come last.
+MATRIX: dict[str, tuple[Call, int]] = {
+    # users and auth
+    "CreateUser": (lambda s: sign_up(s.edge), 200),
+    "Login": (lambda s: login(s.edge, s.blocked["username"]), 200),
+    "RefreshToken": (_refresh, 200),
+    "Logout": (_logout, 200),
+    "GetJwks": (lambda s: s.edge.get("/.well-known/jwks.json"), 200),
+    "GetUser": (lambda s: s.get(f"/v1/users/{s.a}"), 404),
+    "GetUserByUsername": (lambda s: s.get(f"/v1/users/by-username/{s.blocker['username']}"),
+                          404),
+    "UpdateUser": (lambda s: s.send("PATCH", f"/v1/users/{s.a}", {"bio": "x"}), 403),
+    "FollowUser": (lambda s: s.send("POST", f"/v1/users/{s.b}/follow",
+                                    {"targetUserId": s.a}), 403),
+    "UnfollowUser": (lambda s: s.send("DELETE", f"/v1/users/{s.b}/follow/{s.a}"), 200),
+    "ListFollowers": (lambda s: s.get(f"/v1/users/{s.a}/followers"), 404),
+    "ListFollowing": (lambda s: s.get(f"/v1/users/{s.a}/following"), 404),
+    "ListBlocks": (lambda s: s.get("/v1/me/blocks"), 200),
+    "ListMutes": (lambda s: s.get("/v1/me/mutes"), 200),
+    # tweets
+    "CreateTweet": (lambda s: s.send("POST", "/v1/tweets",
+                                     {"content": "re", "replyToTweetId": s.tweet_id}), 404),
+    "GetTweet": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}"), 404),
+    "UpdateTweet": (lambda s: s.send("PATCH", f"/v1/tweets/{s.tweet_id}",
+                                     {"content": "mine now"}), 403),
+    "DeleteTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}"), 403),
+    "ListUserTweets": (lambda s: s.get(f"/v1/users/{s.a}/tweets"), 404),
+    "LikeTweet": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/like", {}), 404),
+    "UnlikeTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}/like"), 404),
+    "Retweet": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/retweet", {}), 404),
+    "Unretweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}/retweet"), 404),
+    "ListReplies": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/replies"), 404),
+    "ListLikingUsers": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/likes"), 404),
+    "ListTweetEdits": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/edits"), 404),
+    # search (the blocker's tweets and account are left out of the results:
+    # test_blocks_edge.py)
+    "SearchTweets": (lambda s: s.get("/v1/search/tweets", q="mine"), 200),
+    "SearchUsers": (lambda s: s.get("/v1/search/users", q=s.blocker["username"]), 200),
+    "GetTrends": (lambda s: s.get("/v1/trends"), 200),
+    # timelines are their owner's only, blocked or not
+    "GetHomeTimeline": (lambda s: s.get(f"/v1/timeline/{s.a}"), 403),
+    "GetMentionsTimeline": (lambda s: s.get(f"/v1/timeline/{s.a}/mentions"), 403),
+    "StreamHomeTimeline": (lambda s: s.get(f"/v1/timeline/{s.a}/stream"), 403),
+    # media is its owner's only, blocked or not
+    "CreateUpload": (lambda s: s.send("POST", "/v1/media",
+                                      {"contentType": "image/png", "sizeBytes": 100}), 200),
+    "CompleteUpload": (lambda s: s.send("POST", f"/v1/media/{s.media_id}/complete", {}), 404),
+    "GetMedia": (lambda s: s.get(f"/v1/media/{s.media_id}"), 404),
+    # messages: no new message either way; the history stays (as on Twitter)
+    "SendMessage": (lambda s: s.send("POST", "/v1/messages",
+                                     {"recipientUserId": s.a, "content": "hi"}), 403),
+    "ListConversations": (lambda s: s.get("/v1/conversations"), 200),
+    "ListMessages": (lambda s: s.get(f"/v1/conversations/{s.a}/messages"), 200),
+    "MarkConversationRead": (lambda s: s.send("POST", f"/v1/conversations/{s.a}/read", {}),
+                             200),
+    "GetMessagingSettings": (lambda s: s.get("/v1/messaging/settings"), 200),
+    "UpdateMessagingSettings": (lambda s: s.send("PATCH", "/v1/messaging/settings", {}), 200),
+    # the blocked user may mute and block back
+    "MuteUser": (lambda s: s.send("POST", f"/v1/users/{s.blocker['username']}/mute", {}), 200),
+    "UnmuteUser": (lambda s: s.send("DELETE", f"/v1/users/{s.blocker['username']}/mute"), 200),
+    "BlockUser": (lambda s: s.send("POST", f"/v1/users/{s.blocker['username']}/block", {}),
+                  200),
+    "UnblockUser": (lambda s: s.send("DELETE", f"/v1/users/{s.blocker['username']}/block"),
+                    200),
+}
+
+
+def test_every_route_has_a_row() -> None:
+    bound = {b.method for b in routes.bindings(list(render.grpc_services()), render.DESCRIPTOR)}
+    assert bound == set(MATRIX), (bound ^ set(MATRIX))
+
+
+async def test_what_a_blocked_user_gets_on_every_route(edge: httpx.AsyncClient) -> None:
+    blocker, blocked = await new_user(edge), await new_user(edge)
+    tweet_id = await tweet(edge, blocker, "mine")
+    r = await edge.post("/v1/media", json={"contentType": "image/png", "sizeBytes": 100},
+                        headers=blocker["headers"])
+    assert r.status_code == 200, r.text
+    sent = await edge.post("/v1/messages", json={"recipientUserId": blocked["userId"],
+                                                 "content": "before"}, headers=blocker["headers"])
+    assert sent.status_code == 200, sent.text  # a conversation with history
+    await relate(edge, blocker, blocked, "block")
+    scene = Scene(edge, blocker, blocked, tweet_id, r.json()["mediaId"])
+    got = {}
+    for rpc, (call, _) in MATRIX.items():
+        got[rpc] = (await call(scene)).status_code
+    assert got == {rpc: status for rpc, (_, status) in MATRIX.items()}
+    # Nothing the blocked user did reached the blocker's tweet.
+    r = await edge.get(f"/v1/tweets/{tweet_id}", headers=blocker["headers"])
+    body = r.json()["tweet"]
+    assert (body["replyCount"], body["likeCount"], body["retweetCount"]) == ("0", "0", "0")
