@@ -10,7 +10,7 @@ from services.notifications.live import SLOTS_PREFIX, NotificationHub
 from services.notifications.repository import NotificationStore
 from services.notifications.servicer import NotificationServicer
 from services.notifications.settings import NotificationsSettings
-from services.notifications.visibility import EveryoneVisible
+from services.notifications.visibility import BlocksAndMutes
 from services.shared import events as jetstream
 from services.shared import redis_client
 from services.shared.cassandra import Cql
@@ -18,6 +18,7 @@ from services.shared.clients import internal_channel
 from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.logging import configure_logging
 from services.shared.peers import UsersClient
+from services.shared.relations import RelationsCache
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -27,7 +28,6 @@ _SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"
 
 async def build(settings: NotificationsSettings) -> App:
     cql = await Cql.connect(settings)
-    inbox = Inbox(await NotificationStore.open(cql), EveryoneVisible())
     redis = redis_client.connect(settings.redis_url)
     nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
     hub = NotificationHub(
@@ -40,6 +40,8 @@ async def build(settings: NotificationsSettings) -> App:
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value(), peer="users")
     users = UsersClient(users_channel)  # profiles of the actors, cached
+    inbox = Inbox(await NotificationStore.open(cql),
+                  BlocksAndMutes(RelationsCache(redis, users)))
     await users.follow_profile_updates(nc)
     revoked = await RevokedSessions.open(settings.redis_url)
     revoked.on_revoke(hub.end_session)

@@ -7,14 +7,18 @@ actor hidden since is left out of the groups shown, and a group of only
 hidden actors is neither shown nor counted unread), so a block or mute
 applies to what was already stored too.
 
-Until the users service answers "whom does this user block or mute",
-`EveryoneVisible` is the relation lookup: it hides no one.
+`BlocksAndMutes` is the lookup the services use: the recipient's blocks
+(both ways) and mutes, from the relations cache the users service keeps
+(services/shared/relations.py; one Redis read, the users service on a miss).
+`EveryoneVisible` hides no one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Protocol
+
+from services.shared.relations import RelationsCache
 
 
 class Relations(Protocol):
@@ -34,6 +38,19 @@ class EveryoneVisible:
 
     async def hides_anyone(self, recipient_id: int) -> bool:
         return False
+
+
+class BlocksAndMutes:
+    """Hidden from a recipient: whom they block, who blocks them, whom they mute."""
+
+    def __init__(self, relations: RelationsCache) -> None:
+        self._relations = relations
+
+    async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
+        return set((await self._relations.of(recipient_id)).quiet & set(actor_ids))
+
+    async def hides_anyone(self, recipient_id: int) -> bool:
+        return bool((await self._relations.of(recipient_id)).quiet)
 
 
 async def visible(relations: Relations, recipient_id: int, actor_id: int) -> bool:

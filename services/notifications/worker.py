@@ -19,14 +19,15 @@ from services.notifications.live import LivePublisher
 from services.notifications.notifier import Notifier
 from services.notifications.repository import NotificationStore
 from services.notifications.settings import NotificationsSettings
-from services.notifications.visibility import EveryoneVisible
-from services.shared import consumer, worker
+from services.notifications.visibility import BlocksAndMutes
+from services.shared import consumer, redis_client, worker
 from services.shared import events as jetstream
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.consumer import ConsumerSpec, Progress
 from services.shared.contracts import subject, subject_filter
-from services.shared.peers import TweetsClient
+from services.shared.peers import TweetsClient, UsersClient
+from services.shared.relations import RelationsCache
 
 DURABLE = "notifications"
 M = TypeVar("M", bound=Message)
@@ -63,13 +64,18 @@ async def main() -> None:
                                           settings.internal_token.get_secret_value(),
                                           peer="tweets")
         tweets = TweetsClient(tweets_channel)
+        users_channel = internal_channel(settings.users_addr,
+                                         settings.internal_token.get_secret_value(),
+                                         peer="users")
+        redis = redis_client.connect(settings.redis_url)
+        relations = BlocksAndMutes(RelationsCache(redis, UsersClient(users_channel)))
         # A connection of its own for live hints (the runner's is for the stream).
         nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
 
         async def hydrate(ids: list[int]) -> list[tweets_pb2.Tweet]:
             return await tweets.hydrate(ids, viewer_id=0)
 
-        notifier = Notifier(await NotificationStore.open(cql), hydrate, EveryoneVisible(),
+        notifier = Notifier(await NotificationStore.open(cql), hydrate, relations,
                             LivePublisher(nc), window_seconds=settings.group_window_seconds)
         on = handlers(notifier)
         spec = ConsumerSpec(DURABLE, subject_filter(on), on,
@@ -80,6 +86,8 @@ async def main() -> None:
         async def stop() -> None:
             await nc.drain()
             await tweets_channel.close()
+            await users_channel.close()
+            await redis.aclose()
             await cql.close()
 
         return worker.Worker([spec], on_stop=[stop])

@@ -169,6 +169,29 @@ async def test_own_actions_never_notify(edge: httpx.AsyncClient,
     assert [g["groupKey"] for g in (await groups(edge, me))["groups"]] == [group["groupKey"]]
 
 
+async def test_blocked_and_muted_users_neither_notify_nor_show(
+        edge: httpx.AsyncClient) -> None:
+    me, blocked, muted, fan = await users(edge, 4)
+    mine = await tweet(edge, me, "mine")
+    await like(edge, muted, mine)
+    await group_when(edge, me, "LIKE", mine, 1)
+    for other, relation in ((blocked, "block"), (muted, "mute")):
+        await call(edge, "POST", f"/v1/users/{other['username']}/{relation}", me, {})
+    # Stored before the mute: hidden at read, and not counted unread.
+    await gone(edge, me, "LIKE", mine)
+    assert await unread(edge, me) == 0
+    # Made after: a muted user's mention makes none; someone else's like shows.
+    muted_says = await tweet(edge, muted, f"hey @{me['username']}")
+    await like(edge, fan, mine)
+    group = await group_when(edge, me, "LIKE", mine, 1)
+    assert group["recentActorIds"] == [fan["userId"]]
+    assert find((await groups(edge, me))["groups"], "MENTION", muted_says) is None
+    # Unmuted: what was stored shows again.
+    await call(edge, "DELETE", f"/v1/users/{muted['username']}/mute", me)
+    group = await group_when(edge, me, "LIKE", mine, 2)
+    assert group["recentActorIds"] == [fan["userId"], muted["userId"]]
+
+
 async def test_unread_count_and_mark_read(edge: httpx.AsyncClient) -> None:
     author, a, b = await users(edge, 3)
     first, second = await tweet(edge, author, "first"), await tweet(edge, author, "second")
