@@ -60,6 +60,13 @@ async def _logout(s: Scene) -> httpx.Response:
     return await s.edge.post("/v1/auth/logout", json={"refreshToken": tokens["refreshToken"]})
 
 
+async def _open_stream(s: Scene) -> httpx.Response:
+    """A live stream's answer, without reading the stream (it never ends)."""
+    async with s.edge.stream("GET", "/v1/notifications/stream",
+                             headers=s.blocked["headers"]) as response:
+        return response
+
+
 # RPC -> (the blocked user's call, the status they get). In this order: the
 # blocked user's own block and mute of the blocker come last.
 MATRIX: dict[str, tuple[Call, int]] = {
@@ -118,6 +125,11 @@ MATRIX: dict[str, tuple[Call, int]] = {
                              200),
     "GetMessagingSettings": (lambda s: s.get("/v1/messaging/settings"), 200),
     "UpdateMessagingSettings": (lambda s: s.send("PATCH", "/v1/messaging/settings", {}), 200),
+    # notifications are the caller's own, blocked or not
+    "ListNotifications": (lambda s: s.get("/v1/notifications"), 200),
+    "GetUnreadCount": (lambda s: s.get("/v1/notifications/unread-count"), 200),
+    "MarkNotificationsRead": (lambda s: s.send("POST", "/v1/notifications/read", {}), 200),
+    "StreamNotifications": (_open_stream, 200),
     # the blocked user may mute and block back
     "MuteUser": (lambda s: s.send("POST", f"/v1/users/{s.blocker['username']}/mute", {}), 200),
     "UnmuteUser": (lambda s: s.send("DELETE", f"/v1/users/{s.blocker['username']}/mute"), 200),
