@@ -24,7 +24,7 @@ DEFAULT_PORTS = {"users": 17101, "tweets": 17102, "timeline": 17103, "search": 1
 LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
 # How long Envoy trusts a fetched JWKS; part of the key-rotation arithmetic in
 # k8s/README.md ("Rotating the JWT signing key").
-DEFAULT_JWKS_CACHE_SECONDS = 300
+DEFAULT_JWKS_CACHE_SECONDS = 60
 
 Endpoint = tuple[str, int]
 

@@ -8,8 +8,9 @@
 #
 # Result: build/image/oci (OCI layout, image twitter-mesh:TAG) and
 #         build/image/bundle (the unpacked runtime bundle, for the smoke test).
-# Needs: apt-get install mmdebstrap umoci. The uv cache (~/.cache/uv) is bind
-# mounted, so wheels already downloaded for .venv are not fetched again.
+# Needs: apt-get install mmdebstrap umoci. uv downloads the locked wheels into
+# a cache inside the root filesystem, removed before packing (nothing of the
+# host is mounted into it, so cleaning up can never reach the host's files).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 TAG="${1:-dev}"
@@ -18,9 +19,9 @@ SUITE=bookworm
 # The same runtime packages as the Containerfile's final stage.
 PACKAGES=python3.11,ca-certificates,tzdata
 UV_BIN="$(python3 -c 'import uv; print(uv.find_uv_bin())')"
-UV_CACHE="$(python3 -m uv cache dir)"
 
-rm -rf "$OUT" && mkdir -p "$OUT"
+rm -rf --one-file-system "$OUT"
+mkdir -p "$OUT"
 # Only what git tracks (no .venv, .data, secrets), as the Containerfile's COPY.
 git -C "$REPO" ls-files -z -- pyproject.toml uv.lock README.md services stack edge generated \
     | tar -C "$REPO" --null -T - -cf "$OUT/app.tar"
@@ -28,16 +29,14 @@ git -C "$REPO" ls-files -z -- pyproject.toml uv.lock README.md services stack ed
 start=$(date +%s)
 # customize hooks run on the host with the root filesystem in $1; `sync` runs
 # uv inside it (chroot) against Debian's interpreter, then the build-only
-# pieces (uv, its cache mount, apt lists, docs) are removed.
+# pieces (uv, its cache, apt lists) are removed.
 mmdebstrap --variant=minbase --include="$PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='mkdir -p "$1/app" "$1/tmp/uv-cache" && tar -C "$1/app" -xf '"$OUT/app.tar" \
-    --customize-hook='cp '"$UV_BIN"' "$1/tmp/uv" && mount --bind '"$UV_CACHE"' "$1/tmp/uv-cache"' \
-    --customize-hook='chroot "$1" env -C /app UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never
-        UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv
-        /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet' \
-    --customize-hook='umount "$1/tmp/uv-cache" && rm -rf "$1/tmp/uv" "$1/tmp/uv-cache" "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*' \
+    --customize-hook='cp '"$UV_BIN"' "$1/tmp/uv"' \
+    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet"' \
+    --customize-hook='rm -rf "$1/tmp/uv" "$1/tmp/uv-cache" "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*' \
     --customize-hook='chroot "$1" groupadd --gid 10001 app && chroot "$1" useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app' \
     "$SUITE" "$OUT/rootfs"
 rm "$OUT/app.tar"
