@@ -10,7 +10,8 @@
 #         build/image/bundle (the unpacked runtime bundle, for the smoke test).
 # Needs: apt-get install mmdebstrap umoci. uv downloads the locked wheels into
 # a cache inside the root filesystem, removed before packing (nothing of the
-# host is mounted into it, so cleaning up can never reach the host's files).
+# host is mounted into it, so cleaning up can never reach the host's files),
+# trusting the host's CA bundle while it downloads (a proxy's CA may be in it).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 TAG="${1:-dev}"
@@ -34,9 +35,9 @@ mmdebstrap --variant=minbase --include="$PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='mkdir -p "$1/app" "$1/tmp/uv-cache" && tar -C "$1/app" -xf '"$OUT/app.tar" \
-    --customize-hook='cp '"$UV_BIN"' "$1/tmp/uv"' \
-    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet"' \
-    --customize-hook='rm -rf "$1/tmp/uv" "$1/tmp/uv-cache" "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*' \
+    --customize-hook='cp '"$UV_BIN"' "$1/tmp/uv" && cp /etc/ssl/certs/ca-certificates.crt "$1/tmp/host-ca.crt"' \
+    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet"' \
+    --customize-hook='rm -rf "$1/tmp/uv" "$1/tmp/host-ca.crt" "$1/tmp/uv-cache" "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*' \
     --customize-hook='chroot "$1" groupadd --gid 10001 app && chroot "$1" useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app' \
     "$SUITE" "$OUT/rootfs"
 rm "$OUT/app.tar"

@@ -1,0 +1,163 @@
+"""Offline checks of every kustomization under k8s/ (run by `make lint`):
+
+1. it builds (`kubectl kustomize`, the kustomize built into kubectl);
+2. every object validates strictly (no unknown fields) against the Kubernetes
+   schemas the kubernetes-validate wheel ships, for KUBERNETES_VERSION; kinds
+   of CRDs (Prometheus Operator, ...) have no schema there and are listed;
+3. every pod template meets the "restricted" Pod Security Standard;
+4. the edge's Envoy configuration, rendered as the edge pod's initContainer
+   renders it from that overlay's ConfigMaps, passes `envoy --mode validate`.
+
+    .venv/bin/python tools/k8s/validate.py [KUSTOMIZATION_DIR ...]
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+KUBERNETES_VERSION = "1.35.0"
+ENVOY = REPO / ".venv" / "bin" / "envoy"
+# Custom resources: no schema in the wheel (validated by `make k8s-apiserver-check`
+# against their CRDs' presence only).
+CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor"}
+
+
+def kustomizations() -> list[Path]:
+    return [REPO / "k8s" / "namespace", *sorted((REPO / "k8s" / "overlays").iterdir())]
+
+
+def build(directory: Path) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        raise SystemExit("k8s validate: kubectl not found (its kustomize builds the overlays)")
+    out = subprocess.run([kubectl, "kustomize", str(directory)], check=True,
+                         capture_output=True, text=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def schema_errors(doc: dict[str, Any]) -> Iterator[str]:
+    if doc["kind"] in CUSTOM_KINDS:
+        return
+    try:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        yield f"{exc.message} at {'.'.join(map(str, exc.path))}"
+    except kubernetes_validate.SchemaNotFoundError:
+        yield f"no schema for {doc['apiVersion']} {doc['kind']} in Kubernetes {KUBERNETES_VERSION}"
+
+
+POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                      "persistentVolumeClaim", "projected", "secret"}
+SECCOMP_OK = {"RuntimeDefault", "Localhost"}
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
+    if doc["kind"] == "Pod":
+        return doc.get("spec", {})
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"].get("spec", {})
+    if doc["kind"] in POD_TEMPLATE_KINDS:
+        return doc["spec"]["template"].get("spec", {})
+    return None
+
+
+def _container_violations(c: dict[str, Any], pod: dict[str, Any]) -> Iterator[str]:
+    sc, psc = c.get("securityContext", {}), pod.get("securityContext", {})
+    name = c["name"]
+    if sc.get("privileged"):
+        yield f"{name}: privileged"
+    if sc.get("allowPrivilegeEscalation") is not False:
+        yield f"{name}: allowPrivilegeEscalation must be false"
+    caps = sc.get("capabilities", {})
+    if "ALL" not in caps.get("drop", []):
+        yield f"{name}: capabilities must drop ALL"
+    if set(caps.get("add", [])) - {"NET_BIND_SERVICE"}:
+        yield f"{name}: adds capabilities {caps['add']}"
+    if not sc.get("runAsNonRoot", psc.get("runAsNonRoot")):
+        yield f"{name}: runAsNonRoot must be true"
+    if sc.get("runAsUser", psc.get("runAsUser")) == 0:
+        yield f"{name}: runAsUser 0"
+    seccomp = sc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+    if seccomp not in SECCOMP_OK:
+        yield f"{name}: seccompProfile must be RuntimeDefault or Localhost"
+    if any(p.get("hostPort") for p in c.get("ports", [])):
+        yield f"{name}: hostPort"
+
+
+def pod_security_violations(doc: dict[str, Any]) -> Iterator[str]:
+    """The "restricted" Pod Security Standard (its policies that manifests can break)."""
+    pod = pod_spec(doc)
+    if pod is None:
+        return
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            yield key
+    for volume in pod.get("volumes", []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= RESTRICTED_VOLUMES:
+            yield f"volume {volume['name']}: {sorted(kinds)} not allowed"
+    for c in pod.get("initContainers", []) + pod.get("containers", []):
+        yield from _container_violations(c, pod)
+
+
+def _config_map(docs: list[dict[str, Any]], prefix: str) -> dict[str, str]:
+    [found] = [d for d in docs if d["kind"] == "ConfigMap"
+               and d["metadata"]["name"].startswith(prefix)]
+    data: dict[str, str] = found.get("data", {})
+    return data
+
+
+def envoy_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
+    """The initContainer's command, with the overlay's ConfigMaps as env."""
+    if not any(d["kind"] == "Deployment" and d["metadata"]["name"] == "edge" for d in docs):
+        return
+    env = (_config_map(docs, "twitter-config-") | _config_map(docs, "edge-config-")
+           | {"EDGE_PORT": "8080", "ENVOY_ADMIN_PORT": "9901",
+              "INTERNAL_TOKEN": "validation-only-internal-token-0123456789"})
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "envoy.yaml"
+        subprocess.run([sys.executable, "-m", "edge.render", str(out), "--listen-address",
+                        "0.0.0.0", "--assets-dir", tmp, "--drop-removed-hosts"],  # noqa: S104
+                       check=True, cwd=REPO, env=env | {"PATH": "/usr/bin:/bin"})
+        result = subprocess.run([str(ENVOY), "--mode", "validate", "-c", str(out),
+                                 "--disable-hot-restart", "--log-level", "error"],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            yield f"envoy --mode validate: {(result.stdout + result.stderr).strip()[-2000:]}"
+
+
+def check(directory: Path) -> list[str]:
+    docs = build(directory)
+    problems = []
+    for doc in docs:
+        name = f"{doc['kind']}/{doc['metadata'].get('name')}"
+        problems += [f"{name}: {e}" for e in schema_errors(doc)]
+        problems += [f"{name}: restricted: {e}" for e in pod_security_violations(doc)]
+    problems += [f"edge: {e}" for e in envoy_errors(docs)]
+    return [f"{directory.relative_to(REPO)}: {p}" for p in problems]
+
+
+def main(argv: list[str]) -> int:
+    directories = [Path(a).resolve() for a in argv[1:]] or kustomizations()
+    problems = [p for d in directories for p in check(d)]
+    for p in problems:
+        print(p, file=sys.stderr)
+    names = ", ".join(str(d.relative_to(REPO)) for d in directories)
+    print(f"k8s: {names}: {'FAILED' if problems else 'valid'} (schemas {KUBERNETES_VERSION} "
+          "strict, pod security restricted, edge config through envoy --mode validate)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
