@@ -28,6 +28,8 @@ git -C "$REPO" ls-files -z -- pyproject.toml uv.lock README.md services stack ed
     | tar -C "$REPO" --null -T - -cf "$OUT/app.tar"
 
 start=$(date +%s)
+# (opentelemetry-proto is installed again last: xds-protos carries an older copy
+# of one of its files, see tools/bootstrap.sh.)
 # customize hooks run on the host with the root filesystem in $1; `sync` runs
 # uv inside it (chroot) against Debian's interpreter, then the build-only
 # pieces (uv, its cache, apt lists) are removed.
@@ -36,7 +38,7 @@ mmdebstrap --variant=minbase --include="$PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='mkdir -p "$1/app" "$1/tmp/uv-cache" && tar -C "$1/app" -xf '"$OUT/app.tar" \
     --customize-hook='cp '"$UV_BIN"' "$1/tmp/uv" && cp /etc/ssl/certs/ca-certificates.crt "$1/tmp/host-ca.crt"' \
-    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet"' \
+    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet && UV_CACHE_DIR=/tmp/uv-cache UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt UV_LINK_MODE=copy /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet --reinstall-package opentelemetry-proto"' \
     --customize-hook='rm -rf "$1/tmp/uv" "$1/tmp/host-ca.crt" "$1/tmp/uv-cache" "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*' \
     --customize-hook='chroot "$1" groupadd --gid 10001 app && chroot "$1" useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app' \
     "$SUITE" "$OUT/rootfs"
