@@ -12,13 +12,23 @@ ETCD_PORT="${K8S_CHECK_ETCD_PORT:-23379}"
 API_PORT="${K8S_CHECK_API_PORT:-26443}"
 WORK="$(mktemp -d)"
 PIDS=()
-stop() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; PIDS=(); }
+# Throwaway data: stop at once, API server first.
+stop() {
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        kill -KILL "${PIDS[i]}" 2>/dev/null || true
+        wait "${PIDS[i]}" 2>/dev/null || true
+    done
+    PIDS=()
+}
 trap 'stop; rm -rf "$WORK"' EXIT
 
 start_cluster() {
     rm -rf "$WORK/etcd" "$WORK/certs" && mkdir -p "$WORK/certs"
     "$BIN/etcd" --data-dir "$WORK/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
-        --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls http://127.0.0.1:0 \
+        --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+        --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+        --initial-cluster "default=http://127.0.0.1:$((ETCD_PORT + 1))" \
         > "$WORK/etcd.log" 2>&1 &
     PIDS+=($!)
     openssl genrsa -out "$WORK/sa.key" 2048 2>/dev/null
@@ -47,28 +57,30 @@ CFG
         sleep 1
     done
     kubectl get --raw /readyz >/dev/null || { tail -20 "$WORK/apiserver.log"; exit 1; }
-    kubectl version 2>/dev/null | grep Server
+    echo "  kube-apiserver $(kubectl get --raw /version | python3 -c 'import json,sys; print(json.load(sys.stdin)["gitVersion"])')"
 }
 
 # One release of an overlay: its copy with the image tag and RELEASE set.
 apply_release() {
-    local overlay="$1" release="$2" copy="$WORK/tree-$release"
+    local overlay="$1" tag="$2" release="${2//./-}"  # RELEASE is a DNS label
+    local copy="$WORK/tree-$release"
     rm -rf "$copy" && cp -r "$REPO/k8s" "$copy"
     (cd "$copy/overlays/$overlay" \
         && kubectl kustomize . >/dev/null \
-        && sed -i "s/^\(    newTag: \).*/\1$release/; s/^\(      - RELEASE=\).*/\1$release/" kustomization.yaml)
+        && sed -i "s/^\(    newTag: \).*/\1$tag/; s/^\(      - RELEASE=\).*/\1$release/" kustomization.yaml)
     kubectl kustomize "$copy/overlays/$overlay" > "$WORK/$overlay-$release.yaml"
+    grep -q "image: ghcr.io/example/twitter-mesh:$tag" "$WORK/$overlay-$release.yaml"
     grep -q "name: migrate-$release" "$WORK/$overlay-$release.yaml"
     kubectl apply --server-side --field-manager=k8s-check -f "$WORK/$overlay-$release.yaml" \
         > "$WORK/applied" 2> "$WORK/warnings"
     if grep -i "warning" "$WORK/warnings"; then echo "FAIL: warnings above" >&2; exit 1; fi
-    echo "  $overlay $release: applied $(grep -c '^kind:' "$WORK/$overlay-$release.yaml") objects server-side, no warnings"
+    echo "  $overlay $tag (Job migrate-$release): applied $(grep -c '^kind:' "$WORK/$overlay-$release.yaml") objects server-side, no warnings"
 }
 
 for overlay in production dev; do
     echo "== $overlay"
     start_cluster
-    kubectl apply --server-side -f "$REPO/tools/k8s/crds/" >/dev/null
+    kubectl apply --server-side -f "$REPO/tools/k8s/crds/" >"$WORK/crds.log" || { cat "$WORK/crds.log"; exit 1; }
     kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
     kubectl apply --server-side -k "$REPO/k8s/namespace" >/dev/null
     apply_release "$overlay" v0.1.0

@@ -24,7 +24,12 @@ build_apiserver() (
         "$GO" mod edit -replace "$module=$module@v0${KUBE_VERSION#v1}"
     done
     "$GO" get "k8s.io/kubernetes@$KUBE_VERSION"
-    "$GO" build -trimpath -o "$TMP_BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+    # The version the server reports (kubectl and PodSecurity's "latest" read it).
+    minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+    pkg=k8s.io/component-base/version
+    "$GO" build -trimpath -o "$TMP_BIN/kube-apiserver" -ldflags "-X $pkg.gitVersion=$KUBE_VERSION \
+        -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
+        k8s.io/kubernetes/cmd/kube-apiserver
     go_binary_finish kube-apiserver "$KUBE_VERSION"
 )
 

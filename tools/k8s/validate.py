@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,18 @@ def envoy_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
             yield f"envoy --mode validate: {(result.stdout + result.stderr).strip()[-2000:]}"
 
 
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def release_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
+    """The migration Job is named after the release (migrate-<RELEASE>): its
+    name becomes its pods' names, which the API server wants as DNS labels."""
+    for doc in docs:
+        if doc["kind"] == "Job" and not DNS_LABEL.fullmatch(doc["metadata"]["name"]):
+            yield (f"Job {doc['metadata']['name']}: not a DNS label (RELEASE: lowercase "
+                   "letters, digits and dashes, e.g. v0-2-0)")
+
+
 def check(directory: Path) -> list[str]:
     docs = build(directory)
     problems = []
@@ -144,6 +157,7 @@ def check(directory: Path) -> list[str]:
         name = f"{doc['kind']}/{doc['metadata'].get('name')}"
         problems += [f"{name}: {e}" for e in schema_errors(doc)]
         problems += [f"{name}: restricted: {e}" for e in pod_security_violations(doc)]
+    problems += list(release_errors(docs))
     problems += [f"edge: {e}" for e in envoy_errors(docs)]
     return [f"{directory.relative_to(REPO)}: {p}" for p in problems]
 
