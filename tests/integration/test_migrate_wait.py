@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 
 from stack import migrate
@@ -30,12 +31,18 @@ def test_a_keyspace_without_the_schema_is_waited_for(stack_env: dict[str, str]) 
     assert time.monotonic() - started < 15
 
 
-def test_a_database_missing_a_migration_lists_it(stack_env: dict[str, str]) -> None:
-    import psycopg
-
+def test_a_database_missing_a_migration_lists_it(stack_env: dict[str, str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # An empty schema first on the search path: yoyo's history is not there.
     with psycopg.connect(stack_env["PG_DSN"], autocommit=True) as conn:
-        conn.execute("CREATE DATABASE wait_test_empty") if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = 'wait_test_empty'").fetchone() else None
-    dsn = stack_env["PG_DSN"].rsplit("/", 1)[0] + "/wait_test_empty"
-    missing = migrate.pending(stack_env | {"PG_DSN": dsn}, "users")
-    assert missing and all("users" in m for m in missing)
+        conn.execute("CREATE SCHEMA IF NOT EXISTS wait_test_empty")
+    monkeypatch.setenv("PGOPTIONS", "-c search_path=wait_test_empty")
+    try:
+        missing = migrate.pending(stack_env, "users")
+    finally:
+        monkeypatch.delenv("PGOPTIONS")
+        with psycopg.connect(stack_env["PG_DSN"], autocommit=True) as conn:
+            conn.execute("DROP SCHEMA wait_test_empty CASCADE")
+    shipped = sorted(p.stem for p in (migrate.SERVICES_DIR / "users" / "migrations"
+                                     / "postgres").glob("*.sql"))
+    assert missing == shipped

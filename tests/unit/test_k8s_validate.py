@@ -13,7 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("k8s_validate", REPO / "tools/k8s/validate.py")
-assert _spec and _spec.loader
+assert _spec
+assert _spec.loader
 validate = importlib.util.module_from_spec(_spec)
 sys.modules["k8s_validate"] = validate
 _spec.loader.exec_module(validate)
