@@ -11,6 +11,7 @@ import pytest
 
 from stack import migrate
 from stack.errors import StackError
+from stack.topology import SERVICES_DIR
 
 
 def test_the_migrated_stack_needs_nothing(stack_env: dict[str, str]) -> None:
@@ -43,6 +44,6 @@ def test_a_database_missing_a_migration_lists_it(stack_env: dict[str, str],
         monkeypatch.delenv("PGOPTIONS")
         with psycopg.connect(stack_env["PG_DSN"], autocommit=True) as conn:
             conn.execute("DROP SCHEMA wait_test_empty CASCADE")
-    shipped = sorted(p.stem for p in (migrate.SERVICES_DIR / "users" / "migrations"
+    shipped = sorted(p.stem for p in (SERVICES_DIR / "users" / "migrations"
                                      / "postgres").glob("*.sql"))
     assert missing == shipped
