@@ -30,7 +30,7 @@ KUBERNETES_VERSION = "1.35.0"
 ENVOY = REPO / ".venv" / "bin" / "envoy"
 # Custom resources: no schema in the wheel (validated by `make k8s-apiserver-check`
 # against their CRDs' presence only).
-CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor"}
+CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject"}
 
 
 def kustomizations() -> list[Path]:
