@@ -51,6 +51,9 @@ class EdgeOptions:
     # Kubernetes: forget a host as soon as it leaves DNS (its pod is
     # terminating) instead of after two failed health checks.
     drop_removed_hosts: bool = False
+    # TLS on the edge listener: tls.crt and tls.key in this directory (a
+    # mounted kubernetes.io/tls Secret), re-read when they change; None: plain.
+    tls_dir: Path | None = None
     cors_origins: str = "*"
     max_request_bytes: int = 65536
     xff_trusted_hops: int = 0

@@ -2,7 +2,7 @@
 
     python -m edge.render OUT.yaml                       # the local stack
     python -m edge.render OUT.yaml --listen-address 0.0.0.0 --assets-dir DIR \
-        --drop-removed-hosts                             # a Kubernetes pod
+        --drop-removed-hosts [--tls-dir /etc/tls]        # a Kubernetes pod
 
 Reads EDGE_PORT, ENVOY_ADMIN_PORT, <SERVICE>_ADDR (host:port of each service)
 and ENVOY_ACCESS_LOG (a path, default stdout) from the environment, and the
@@ -29,6 +29,9 @@ edge's own knobs (defaults in brackets) into an EdgeOptions (edge/options.py);
 --assets-dir copies the files Envoy reads at start (the transcoder's
 descriptor set, the /openapi.json body) into DIR and points the configuration
 at the copies, for an Envoy container that does not hold the repository.
+--tls-dir serves TLS on the edge listener with DIR/tls.crt and DIR/tls.key (a
+kubernetes.io/tls Secret), through an SDS file written beside OUT that Envoy
+watches, so a renewed certificate needs no restart.
 
 Only services that exist in services/ get a cluster; the gRPC services each
 one serves are read from the descriptor set, so a new RPC needs no edge change.
@@ -335,12 +338,49 @@ def connection_manager(options: EdgeOptions) -> dict[str, Any]:
     return hcm
 
 
-def _http_listener(name: str, address: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
+def _http_listener(name: str, address: str, port: int, hcm: dict[str, Any],
+                   transport_socket: dict[str, Any] | None = None) -> dict[str, Any]:
+    chain: dict[str, Any] = {"filters": [{
+        "name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+    if transport_socket:
+        chain["transport_socket"] = transport_socket
     return {"name": name, "address": {"socket_address": {"address": address,
                                                          "port_value": port}},
-            "filter_chains": [{"filters": [{
-                "name": "envoy.filters.network.http_connection_manager",
-                "typed_config": hcm}]}]}
+            "filter_chains": [chain]}
+
+
+TLS_CERT_NAME = "edge_certificate"
+TLS_SDS_FILE = "tls-sds.yaml"
+
+
+def tls_sds(tls_dir: Path) -> dict[str, Any]:
+    """The file Envoy reads the edge's certificate from (SDS over a file):
+    watching the Secret's directory, a renewed certificate (cert-manager, the
+    kubelet's atomic symlink swap) is picked up without a restart."""
+    return {"resources": [{
+        "@type": f"{TYPE}envoy.extensions.transport_sockets.tls.v3.Secret",
+        "name": TLS_CERT_NAME,
+        "tls_certificate": {
+            "certificate_chain": {"filename": str(tls_dir / "tls.crt")},
+            "private_key": {"filename": str(tls_dir / "tls.key")},
+            "watched_directory": {"path": str(tls_dir)},
+        },
+    }]}
+
+
+def downstream_tls(tls_dir: Path, sds_path: Path) -> dict[str, Any]:
+    """TLS 1.2+ on the edge listener; HTTP/2 and HTTP/1.1 by ALPN."""
+    return {"name": "envoy.transport_sockets.tls", "typed_config": {
+        "@type": f"{TYPE}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        "common_tls_context": {
+            "alpn_protocols": ["h2", "http/1.1"],
+            "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+            "tls_certificate_sds_secret_configs": [{"name": TLS_CERT_NAME, "sds_config": {
+                "path_config_source": {"path": str(sds_path),
+                                       "watched_directory": {"path": str(tls_dir)}},
+                "resource_api_version": "V3"}}],
+        },
+    }}
 
 
 def metrics_listener(port: int, admin_port: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -366,17 +406,21 @@ def metrics_listener(port: int, admin_port: int) -> tuple[dict[str, Any], dict[s
     return listener, admin
 
 
-def render(options: EdgeOptions) -> dict[str, Any]:
+def render(options: EdgeOptions, sds_path: Path | None = None) -> dict[str, Any]:
     """Envoy's bootstrap configuration for these options (pure: reads only the
-    descriptor set and the Lua scripts of the repository)."""
+    descriptor set and the Lua scripts of the repository). With TLS, `sds_path`
+    is where the tls_sds() file is written."""
+    tls = None
+    if options.tls_dir:
+        tls = downstream_tls(options.tls_dir, sds_path or options.tls_dir / TLS_SDS_FILE)
     listeners = [_http_listener("edge", options.listen_address, options.port,
-                                connection_manager(options))]
+                                connection_manager(options), tls)]
     all_clusters = clusters(options)
     if options.metrics_port:
         listener, admin_cluster = metrics_listener(options.metrics_port, options.admin_port)
         listeners.append(listener)
         all_clusters.append(admin_cluster)
-    return {
+    config: dict[str, Any] = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1",
                                                  "port_value": options.admin_port}}},
         # Spans leave in batches at most half a second apart (Envoy's default is
@@ -389,6 +433,9 @@ def render(options: EdgeOptions) -> dict[str, Any]:
             "clusters": all_clusters,
         },
     }
+    if tls:
+        config["node"] = {"id": "edge", "cluster": "edge"}  # SDS needs a node
+    return config
 
 
 def copy_assets(options: EdgeOptions, directory: Path) -> EdgeOptions:
@@ -410,6 +457,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                         help="copy the descriptor set and OpenAPI document here for Envoy")
     parser.add_argument("--drop-removed-hosts", action="store_true",
                         help="forget an upstream host as soon as it leaves DNS (Kubernetes)")
+    parser.add_argument("--tls-dir", type=Path,
+                        help="serve TLS with DIR/tls.crt and DIR/tls.key (re-read on change)")
     return parser.parse_args(argv)
 
 
@@ -418,11 +467,14 @@ def main(argv: list[str]) -> int:
     # The edge derives its identity from the token: refuse a missing or known one.
     check_internal_token(SecretStr(os.environ.get("INTERNAL_TOKEN", "")))
     options = options_from_env(os.environ, listen_address=args.listen_address,
-                               drop_removed_hosts=args.drop_removed_hosts)
+                               drop_removed_hosts=args.drop_removed_hosts, tls_dir=args.tls_dir)
     if args.assets_dir:
         options = copy_assets(options, args.assets_dir)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(yaml.safe_dump(render(options), sort_keys=False))
+    sds_path = args.out.parent / TLS_SDS_FILE
+    if options.tls_dir:
+        sds_path.write_text(yaml.safe_dump(tls_sds(options.tls_dir), sort_keys=False))
+    args.out.write_text(yaml.safe_dump(render(options, sds_path), sort_keys=False))
     return 0
 
 

@@ -19,18 +19,24 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES_VERSION = "1.35.0"
 ENVOY = REPO / ".venv" / "bin" / "envoy"
 # Custom resources: no schema in the wheel (validated by `make k8s-apiserver-check`
 # against their CRDs' presence only).
-CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject"}
+CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject",
+                "Certificate"}
 
 
 def kustomizations() -> list[Path]:
@@ -119,21 +125,53 @@ def _config_map(docs: list[dict[str, Any]], prefix: str) -> dict[str, str]:
     return data
 
 
+def self_signed(directory: Path) -> None:
+    """A throwaway tls.crt/tls.key, standing in for the edge's Secret."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tls.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "tls.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
+def _render_command(docs: list[dict[str, Any]]) -> list[str] | None:
+    """The edge initContainer's command, or None without an edge."""
+    for d in docs:
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "edge":
+            [render] = [c for c in d["spec"]["template"]["spec"]["initContainers"]
+                        if c["name"] == "render"]
+            command: list[str] = render["command"]
+            return command
+    return None
+
+
 def envoy_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
-    """The initContainer's command, with the overlay's ConfigMaps as env."""
-    if not any(d["kind"] == "Deployment" and d["metadata"]["name"] == "edge" for d in docs):
+    """The initContainer's own command, with the overlay's ConfigMaps as env
+    and its mounts (/etc/envoy, /etc/tls) in a temporary directory."""
+    command = _render_command(docs)
+    if command is None:
         return
     env = (_config_map(docs, "twitter-config-") | _config_map(docs, "edge-config-")
            | {"EDGE_PORT": "8080", "ENVOY_ADMIN_PORT": "9901",
               "INTERNAL_TOKEN": "validation-only-internal-token-0123456789"})
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "envoy.yaml"
-        subprocess.run([sys.executable, "-m", "edge.render", str(out),  # noqa: S603
-                        "--listen-address",
-                        "0.0.0.0", "--assets-dir", tmp, "--drop-removed-hosts"],  # noqa: S104
-                       check=True, cwd=REPO, env=env | {"PATH": "/usr/bin:/bin"})
-        result = subprocess.run([str(ENVOY), "--mode", "validate", "-c", str(out),  # noqa: S603
-                                 "--disable-hot-restart", "--log-level", "error"],
+        self_signed(Path(tmp) / "tls")
+        argv = [sys.executable if a == "python" else
+                a.replace("/etc/envoy", tmp).replace("/etc/tls", f"{tmp}/tls") for a in command]
+        subprocess.run(argv, check=True, cwd=REPO,  # noqa: S603
+                       env=env | {"PATH": "/usr/bin:/bin"})
+        result = subprocess.run([str(ENVOY), "--mode", "validate", "-c",  # noqa: S603
+                                 f"{tmp}/envoy.yaml", "--disable-hot-restart",
+                                 "--log-level", "error"],
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
             yield f"envoy --mode validate: {(result.stdout + result.stderr).strip()[-2000:]}"
