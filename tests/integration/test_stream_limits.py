@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
 
 from services.shared import events
 from services.shared.events import StreamLimits
@@ -31,7 +32,7 @@ async def test_a_start_keeps_an_operators_larger_limits(js: JetStreamContext) ->
 
 
 def test_grown_never_lowers_and_unlimited_wins() -> None:
-    current = events.StreamConfig(name="S", subjects=["twitter.>"], num_replicas=3,
+    current = StreamConfig(name="S", subjects=["twitter.>"], num_replicas=3,
                                   max_age=0, max_bytes=100)
     assert events.grown(current, StreamLimits(replicas=1, max_age_seconds=10,
                                               max_bytes=50)) is None
