@@ -83,6 +83,9 @@ for overlay in production dev; do
     kubectl apply --server-side -f "$REPO/tools/k8s/crds/" >"$WORK/crds.log" || { cat "$WORK/crds.log"; exit 1; }
     kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
     kubectl apply --server-side -k "$REPO/k8s/namespace" >/dev/null
+    kubectl apply --server-side -k "$REPO/k8s/datastores" > "$WORK/applied" 2> "$WORK/warnings"
+    if grep -i "warning" "$WORK/warnings"; then echo "FAIL: datastores: warnings above" >&2; exit 1; fi
+    echo "  datastores: applied $(wc -l < "$WORK/applied") objects server-side, no warnings"
     apply_release "$overlay" v0.1.0
     apply_release "$overlay" v0.2.0
     kubectl -n twitter get jobs -o name | sed 's/^/  /'

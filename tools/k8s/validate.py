@@ -36,11 +36,12 @@ ENVOY = REPO / ".venv" / "bin" / "envoy"
 # Custom resources: no schema in the wheel (validated by `make k8s-apiserver-check`
 # against their CRDs' presence only).
 CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject",
-                "Certificate"}
+                "Certificate", "ScyllaCluster", "Cluster"}
 
 
 def kustomizations() -> list[Path]:
-    return [REPO / "k8s" / "namespace", *sorted((REPO / "k8s" / "overlays").iterdir())]
+    return [REPO / "k8s" / "namespace", REPO / "k8s" / "datastores",
+            *sorted((REPO / "k8s" / "overlays").iterdir())]
 
 
 def build(directory: Path) -> list[dict[str, Any]]:
