@@ -15,7 +15,7 @@ help:
 venv: ## Install the pinned Python toolchain and dependencies into .venv
 	@tools/bootstrap.sh
 
-gen: venv ## Rebuild generated/ (stubs, .pyi, Envoy descriptor) from protos/
+gen: venv ## Rebuild generated/ (Python, Go, TypeScript stubs, Envoy descriptor, OpenAPI) from protos/
 	@tools/gen_protos.sh
 
 check-gen: gen ## Fail when generated/ is stale
@@ -24,9 +24,11 @@ check-gen: gen ## Fail when generated/ is stale
 	@test -z "$$(git ls-files --others --exclude-standard generated/)" || \
 	  (echo "generated/ has untracked files: run 'make gen' and commit" >&2; exit 1)
 
-lint: gen ## buf lint + breaking (against main), ruff, mypy, alert rules and dashboards
+lint: gen ## buf lint + breaking (against main), contract options, Go/TS stubs compile, ruff, mypy, alert rules and dashboards
 	@.venv/bin/buf lint
 	@tools/buf_breaking.sh main
+	@$(PY) tools/check_contracts.py
+	@tools/compile_stubs.sh
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy services stack edge tests benchmarks
 	@$(PY) tools/check_monitoring.py

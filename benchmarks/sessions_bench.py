@@ -10,7 +10,8 @@ import time
 import timeit
 
 from services.shared import auth, redis_client
-from services.shared.interceptor import Access, ServiceInterceptor
+from services.shared.contracts import Access
+from services.shared.interceptor import ServiceInterceptor
 from services.shared.revocations import Revocation, RevokedSessions, announce
 
 HELD = 10_000

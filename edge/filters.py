@@ -29,17 +29,9 @@ STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4
 ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
                    4: 504}
 
-# Routes that need no token: sign-up, login, refresh, logout, JWKS, health, OpenAPI.
-PUBLIC_ROUTES: list[dict[str, Any]] = [
-    {"path": "/v1/users", "headers": [{"name": ":method",
-                                       "string_match": {"exact": "POST"}}]},
-    {"path": "/v1/auth/login"},
-    {"path": "/v1/auth/refresh"},
-    {"path": "/v1/auth/logout"},
-    {"path": "/.well-known/jwks.json"},
-    {"path": "/healthz"},
-    {"path": "/openapi.json"},
-]
+# The edge's own routes, which need no token; the routes of RPCs whose access
+# option is ACCESS_PUBLIC join them (routes.public_matches).
+EDGE_PUBLIC_ROUTES: list[dict[str, Any]] = [{"path": "/healthz"}, {"path": "/openapi.json"}]
 
 
 def json_keys_lua() -> str:
@@ -98,7 +90,7 @@ def ratelimit_filter(timeout_ms: int, internal_token: str) -> dict[str, Any]:
     }}
 
 
-def jwt_filter(options: EdgeOptions) -> dict[str, Any]:
+def jwt_filter(options: EdgeOptions, bindings: list[routes.Binding]) -> dict[str, Any]:
     """Tokens checked against the users service's JWKS, fetched through the
     edge itself and trusted for `jwks_cache_seconds` (the key-rotation
     arithmetic in k8s/README.md depends on it)."""
@@ -124,7 +116,8 @@ def jwt_filter(options: EdgeOptions) -> dict[str, Any]:
                     "retry_policy": {"num_retries": 3},
                 },
             }},
-            "rules": [*({"match": m} for m in PUBLIC_ROUTES),
+            "rules": [*({"match": m} for m in routes.public_matches(bindings)
+                        + EDGE_PUBLIC_ROUTES),
                       {"match": {"prefix": "/"}, "requires": {"provider_name": "users"}}],
         },
     }
@@ -165,7 +158,7 @@ def http_filters(options: EdgeOptions, services: list[str], bindings: list[route
         {"name": "envoy.filters.http.buffer", "typed_config": {
             "@type": f"{TYPE}envoy.extensions.filters.http.buffer.v3.Buffer",
             "max_request_bytes": options.max_request_bytes}},
-        jwt_filter(options),
+        jwt_filter(options, bindings),
         # Writes only: the body's keys, while it is still JSON.
         limits.skip_filter(lua_filter("json_keys", json_keys_lua()), is_get),
         # Only the transcoder's 400 can need another status; a 503 gets Retry-After.

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 from edge import limits
 from services.ratelimit.rules import Rules
+from services.shared.ports import INFRA_PORTS, LOCALHOST, SERVICE_PORTS
 
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
 OPENAPI = REPO / "generated" / "openapi" / "twitter.json"
-DEFAULT_PORTS = {"users": 17101, "tweets": 17102, "timeline": 17103, "search": 17104,
-                 "media": 17105, "messages": 17106, "ratelimit": 17107}
 LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
 # How long Envoy trusts a fetched JWKS; part of the key-rotation arithmetic in
 # k8s/README.md ("Rotating the JWT signing key").
@@ -71,8 +70,8 @@ class EdgeOptions:
         services read (ports, <AREA>_ADDR, EDGE_* knobs; defaults in the
         module docstring of edge/render.py). `areas`: the clusters to make."""
         values: dict[str, object] = {
-            "port": int(env.get("EDGE_PORT", "8080")),
-            "admin_port": int(env.get("ENVOY_ADMIN_PORT", "19901")),
+            "port": int(env.get("EDGE_PORT", INFRA_PORTS["EDGE_PORT"])),
+            "admin_port": int(env.get("ENVOY_ADMIN_PORT", INFRA_PORTS["ENVOY_ADMIN_PORT"])),
             "upstreams": {area: addresses(env, area) for area in areas},
             "rules": limits.rules(dict(env)),
             "access_log": env.get("ENVOY_ACCESS_LOG") or "/dev/stdout",
@@ -96,8 +95,8 @@ def addresses(env: Mapping[str, str], area: str) -> tuple[Endpoint, ...]:
     """Where a service listens: its address, or, when its processes each have a
     port of their own (<AREA>_PROCESS_PORTS, the local stack), every one of them,
     so that Envoy balances requests over the processes."""
-    port = env.get(f"{area.upper()}_PORT") or DEFAULT_PORTS.get(area, 0)
-    value = env.get(f"{area.upper()}_ADDR") or f"127.0.0.1:{port}"
+    port = env.get(f"{area.upper()}_PORT") or SERVICE_PORTS.get(area, 0)
+    value = env.get(f"{area.upper()}_ADDR") or f"{LOCALHOST}:{port}"
     host, _, port = value.rpartition(":")
     own = [int(p) for p in env.get(f"{area.upper()}_PROCESS_PORTS", "").split(",") if p]
     return tuple((host, p) for p in own) or ((host, int(port)),)

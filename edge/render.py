@@ -71,23 +71,22 @@ from pydantic import SecretStr
 
 from edge import limits, routes
 from edge.filters import (
+    EDGE_PUBLIC_ROUTES,
     EDGE_SELF,
     ENVOY_STATUS_OF,
-    PUBLIC_ROUTES,
     RATELIMIT,
     STATUS_OF,
     http_filters,
 )
-from edge.options import DEFAULT_PORTS, DESCRIPTOR, OPENAPI, REPO, EdgeOptions, Endpoint
+from edge.options import DESCRIPTOR, OPENAPI, REPO, EdgeOptions, Endpoint
 from services.ratelimit.rules import Limit
 from services.shared.auth import EDGE_TOKEN_HEADER, SESSION_ID_HEADER, USER_ID_HEADER, edge_token
 from services.shared.config import check_internal_token
 
-__all__ = ["DEFAULT_ADDRS", "DESCRIPTOR", "ENVOY_STATUS_OF", "OPENAPI", "PUBLIC_ROUTES",
-           "STATUS_OF", "EdgeOptions", "render"]
+__all__ = ["DESCRIPTOR", "EDGE_PUBLIC_ROUTES", "ENVOY_STATUS_OF", "OPENAPI", "STATUS_OF",
+           "EdgeOptions", "render"]
 
 TYPE = "type.googleapis.com/"
-DEFAULT_ADDRS = DEFAULT_PORTS
 OTLP_CLUSTER = "otlp_collector"
 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,

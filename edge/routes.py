@@ -32,6 +32,8 @@ from typing import Any
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
+from services.shared.contracts import Access, options_access
+
 ORIGINAL_PATH = "x-envoy-original-path"
 ORIGINAL_METHOD = "x-envoy-original-method"
 # A write RPC whose limit depends on a field of its request: (field, op when
@@ -52,6 +54,7 @@ class Binding:
     template: str  # "/v1/users/{user_id}/follow"
     body: str  # "*", "" (none) or the request field the body fills
     json_keys: frozenset[str]  # the top-level keys a JSON body may have
+    public: bool = False  # ACCESS_PUBLIC: served without a token
 
     @property
     def method(self) -> str:
@@ -86,6 +89,10 @@ def bindings(areas: list[str], descriptor_path: Path) -> list[Binding]:
             continue
         for service in f.service:
             for method in service.method:
+                # An RPC without an access option, or an internal one with an
+                # HTTP binding, is a contract error: no edge is rendered.
+                public = options_access(f"/{f.package}.{service.name}/{method.name}",
+                                        method.options) is Access.PUBLIC
                 top = method.options.Extensions[annotations_pb2.http]
                 for rule in _rules(top):
                     verb = rule.WhichOneof("pattern")
@@ -98,8 +105,17 @@ def bindings(areas: list[str], descriptor_path: Path) -> list[Binding]:
                     request = messages[method.input_type]
                     found.append(Binding(
                         area, f"/{f.package}.{service.name}/{method.name}", verb.upper(),
-                        template, rule.body, _body_keys(request, rule.body, messages)))
+                        template, rule.body, _body_keys(request, rule.body, messages),
+                        public))
     return found
+
+
+def public_matches(found: list[Binding]) -> list[dict[str, Any]]:
+    """jwt_authn matches for the bindings of public RPCs: the client's path (the
+    filter runs before the transcoder, on what the client sent) and method."""
+    return [{"safe_regex": {"regex": b.path_regex()},
+             "headers": [_header(":method", {"exact": b.verb})]}
+            for b in found if b.public]
 
 
 def _body_keys(request: descriptor_pb2.DescriptorProto, body: str,

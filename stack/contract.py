@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from services.shared.ports import SERVICE_PORTS
 from stack import keys, topology
 from stack.topology import Settings
 
@@ -49,7 +50,7 @@ def local(settings: Settings) -> dict[str, str]:
         "S3_REGION": "us-east-1",
         "AUTH_KEYS_DIR": str(settings.stack_dir / "keys"),
     }
-    for service in topology.SERVICE_PORTS:
+    for service in SERVICE_PORTS:
         env[topology.service_addr_var(service)] = f"{LOOPBACK}:{settings.service_port(service)}"
     if "meilisearch" in settings.binaries:  # a local Meilisearch: search uses it
         env["MEILISEARCH_URL"] = f"http://{LOOPBACK}:{p['MEILISEARCH_PORT']}"

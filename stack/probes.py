@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
+from services.shared.ports import SERVICE_PORTS
 from stack import topology
 
 Probe = Callable[[Mapping[str, str], float], str]
@@ -172,7 +173,7 @@ def worker(url: str, timeout: float) -> str:
 
 def for_component(name: str) -> Probe | None:
     """The probe for an infrastructure component, the edge, a service or a worker."""
-    if name.endswith("-worker") and topology.service_of(name) in topology.SERVICE_PORTS:
+    if name.endswith("-worker") and topology.service_of(name) in SERVICE_PORTS:
         port = topology.load().service_port(topology.service_of(name)) \
             + topology.WORKER_METRICS_OFFSET
         return lambda _env, timeout: worker(f"http://127.0.0.1:{port}/readyz", timeout)
@@ -180,6 +181,6 @@ def for_component(name: str) -> Probe | None:
         return INFRA[name]
     if name == topology.EDGE:
         return edge
-    if name in topology.SERVICE_PORTS:
+    if name in SERVICE_PORTS:
         return lambda env, timeout: grpc_health(env[topology.service_addr_var(name)], timeout)
     return None

@@ -1,7 +1,7 @@
 """Every component of the local stack, its port variable and default, and where things live.
 
-Defaults avoid the standard ports so the stack can run next to system services; every
-port can be changed through the environment variable named here.
+The ports themselves are the one table in services/shared/ports.py; every port can be
+changed through the environment variable named there.
 """
 
 from __future__ import annotations
@@ -12,44 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 SERVICES_DIR = REPO / "services"
 
-INFRA_PORTS: dict[str, int] = {
-    "PG_PORT": 15432,
-    "REDIS_PORT": 16379,
-    "NATS_PORT": 14222,
-    "NATS_MONITOR_PORT": 18222,
-    "CASSANDRA_PORT": 19042,
-    "CASSANDRA_STORAGE_PORT": 17700,
-    "CASSANDRA_JMX_PORT": 17199,  # loopback only; nodetool talks to it
-    "MINIO_PORT": 19000,
-    "MINIO_CONSOLE_PORT": 19001,
-    "EDGE_PORT": 8080,
-    "ENVOY_ADMIN_PORT": 19901,
-    "MEILISEARCH_PORT": 17710,
-    # Jaeger, the trace backend: OTLP in, query API and UI out.
-    "OTLP_GRPC_PORT": 14317,
-    "OTLP_HTTP_PORT": 14318,
-    "JAEGER_UI_PORT": 17686,
-    "JAEGER_GRPC_PORT": 17685,
-    "JAEGER_ADMIN_PORT": 13133,  # not 171xx: process ports (port + 10 n) live there
-    "JAEGER_METRICS_PORT": 17888,
-}
 JAEGER_PORTS = ("OTLP_GRPC_PORT", "OTLP_HTTP_PORT", "JAEGER_UI_PORT", "JAEGER_GRPC_PORT",
                 "JAEGER_ADMIN_PORT", "JAEGER_METRICS_PORT")
 
-# gRPC port of each service; its <NAME>_PORT variable overrides it.
-SERVICE_PORTS: dict[str, int] = {
-    "users": 17101,
-    "tweets": 17102,
-    "timeline": 17103,
-    "search": 17104,
-    "media": 17105,
-    "messages": 17106,
-    "ratelimit": 17107,
-}
 METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
 # Processes per service, all on the service's port (gRPC listens with
 # SO_REUSEPORT, so the kernel spreads connections over them); <NAME>_PROCESSES

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rebuilds generated/ from protos/: Python messages, gRPC stubs, .pyi type stubs
-# and the descriptor set (with imports) that Envoy's gRPC-JSON transcoder reads.
+# Rebuilds generated/ from protos/: Python messages, gRPC stubs, .pyi type stubs,
+# the descriptor set (with imports) that Envoy's gRPC-JSON transcoder reads, the
+# OpenAPI document, and the Go (generated/go) and TypeScript (generated/ts) stubs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,29 +72,42 @@ done
   --openapiv2_opt=json_names_for_fields=true,disable_service_tags=false \
   --openapiv2_opt=openapi_naming_strategy=simple,enums_as_ints=false \
   "${GO_PACKAGES[@]}" "${PROTOS[@]}")
-"$PY" - generated/openapi/twitter.swagger.json generated/openapi/twitter.json <<'PYEOF'
+"$PY" - generated/openapi/twitter.swagger.json generated/openapi/twitter.json \
+  generated/descriptors/twitter.pb <<'PYEOF'
 # Stable, readable output: sorted keys, two-space indent, trailing newline.
+# Operations of ACCESS_PUBLIC RPCs (twitter.api.v1.access) need no token.
 import json, pathlib, sys
-src, path = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+from google.protobuf import descriptor_pb2
+from twitter.api.v1 import options_pb2
+src, path, descriptors = map(pathlib.Path, sys.argv[1:4])
 doc = json.loads(src.read_text())
 src.unlink()
+files = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes())
+public = {f"{s.name}_{m.name}" for f in files.file for s in f.service for m in s.method
+          if m.options.Extensions[options_pb2.access] == options_pb2.ACCESS_PUBLIC}
 doc["info"] = {"title": "twitter-mesh REST API", "version": "v1",
                "description": "REST/JSON through the Envoy edge. Every route needs "
-                              "'Authorization: Bearer <accessToken>' except sign-up, "
-                              "login, refresh, logout and the JWKS. Errors are "
+                              "'Authorization: Bearer <accessToken>' except those whose "
+                              "operation has an empty 'security' (sign-up, the session "
+                              "calls, the JWKS). Errors are "
                               "{code, message, details} (google.rpc.Status)."}
 doc["securityDefinitions"] = {"bearer": {"type": "apiKey", "name": "Authorization",
                                          "in": "header"}}
 doc["security"] = [{"bearer": []}]
-# The routes the edge serves without a token (edge/render.py PUBLIC_ROUTES).
-PUBLIC = {"UserService_CreateUser", "AuthService_Login", "AuthService_RefreshToken",
-          "AuthService_Logout", "AuthService_GetJwks"}
 for item in doc["paths"].values():
     for op in item.values():
-        if op.get("operationId") in PUBLIC:
+        if op.get("operationId") in public:
             op["security"] = []
 path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 PYEOF
+
+# Go and TypeScript stubs (buf.gen.yaml, buf.gen.ts.yaml) with the pinned local
+# plugins tools/stub_plugins.sh installs. generated/go/go.mod and go.sum are
+# kept: they pin the Go stubs' dependencies.
+rm -rf generated/go/twitter generated/ts
+PLUGINS="$(tools/stub_plugins.sh)"
+PATH="$PLUGINS:$PATH" .venv/bin/buf generate --template buf.gen.yaml
+PATH="$PLUGINS:$PATH" .venv/bin/buf generate --template buf.gen.ts.yaml
 
 # Mark every generated directory as a package so tools resolve imports alike.
 find generated/twitter -type d -exec touch {}/__init__.py \;

@@ -23,6 +23,7 @@ from services.shared.config import (
     ServerSettings,
 )
 from services.shared.logging import configure_logging, get_logger
+from services.shared.ports import SERVICE_PORTS
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -35,7 +36,7 @@ _SERVICES = [media_pb2.DESCRIPTOR.services_by_name["MediaService"]]
 class MediaSettings(ServerSettings, ScyllaSettings, S3Settings, AuthSettings, PeerAddresses,
                     RedisSettings):
     service_name: str = "media"
-    grpc_port: int = 17105
+    grpc_port: int = SERVICE_PORTS["media"]
     # How long a presigned upload URL works.
     media_upload_url_seconds: int = 900
     # How long a presigned download URL works (unless a CDN serves the media).

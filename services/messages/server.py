@@ -26,6 +26,7 @@ from services.shared.config import (
 from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
+from services.shared.ports import SERVICE_PORTS
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -39,7 +40,7 @@ _SERVICES = [messages_pb2.DESCRIPTOR.services_by_name["MessageService"]]
 class MessagesSettings(ServerSettings, ScyllaSettings, AuthSettings, PeerAddresses,
                        WorkerLeaseSettings, RedisSettings):
     service_name: str = "messages"
-    grpc_port: int = 17106
+    grpc_port: int = SERVICE_PORTS["messages"]
     # `kid:base64,kid:base64`: the first key encrypts, all decrypt (see crypto.py).
     messages_keys: SecretStr | None = None
     # Without MESSAGES_KEYS, use (and create) a development key in a file; set

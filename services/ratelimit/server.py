@@ -25,6 +25,7 @@ from services.shared import redis_client
 from services.shared.config import AuthSettings, RedisSettings, ServerSettings
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
+from services.shared.ports import SERVICE_PORTS
 from services.shared.server import App, serve
 
 log = get_logger(__name__)
@@ -35,7 +36,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "edge" / "ratelimits.yaml
 
 class RatelimitSettings(ServerSettings, RedisSettings, AuthSettings):
     service_name: str = "ratelimit"
-    grpc_port: int = 17107
+    grpc_port: int = SERVICE_PORTS["ratelimit"]
     # The limits file and which of its environments applies.
     ratelimit_config: Path = DEFAULT_CONFIG
     ratelimit_environment: str = "local"
@@ -49,7 +50,7 @@ def build(settings: RatelimitSettings) -> App:
     limiter = Limiter(rules, SlidingWindow(redis))
     # Only the edge calls it, presenting the internal token (as other services do).
     interceptor = ServiceInterceptor(
-        access=access_policy([SERVICE], set()), verifier=None,
+        access=access_policy([SERVICE], foreign=True), verifier=None,
         internal_token=settings.internal_token.get_secret_value())
 
     def register(server: grpc.aio.Server) -> None:

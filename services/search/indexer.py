@@ -19,6 +19,7 @@ from services.search.backend import Engagement, SearchBackend, TweetDoc, UserDoc
 from services.search.batching import Batcher
 from services.search.trends import Trends
 from services.shared.consumer import Handler, Progress
+from services.shared.contracts import subject
 from services.shared.ids import id_time
 
 
@@ -79,19 +80,20 @@ class Indexer:
             write_followers, max_delay=max_delay, merge=_latest_count)
 
     def handlers(self) -> dict[str, Handler]:
-        return {
-            "twitter.tweet.created": self._created,
-            "twitter.tweet.edited": self._edited,
-            "twitter.tweet.deleted": self._deleted,
-            "twitter.tweet.liked": self._liked,
-            "twitter.tweet.unliked": self._liked,
-            "twitter.tweet.retweeted": self._retweeted,
-            "twitter.tweet.unretweeted": self._retweeted,
-            "twitter.user.created": self._user,
-            "twitter.user.updated": self._user,
-            "twitter.follow.created": self._follow,
-            "twitter.follow.deleted": self._follow,
-        }
+        """Subject (from the contracts) to handler."""
+        return {subject(event): handler for event, handler in (
+            (tweet_events.TweetCreated, self._created),
+            (tweet_events.TweetEdited, self._edited),
+            (tweet_events.TweetDeleted, self._deleted),
+            (tweet_events.TweetLiked, self._liked),
+            (tweet_events.TweetUnliked, self._liked),
+            (tweet_events.TweetRetweeted, self._retweeted),
+            (tweet_events.TweetUnretweeted, self._retweeted),
+            (user_events.UserCreated, self._user),
+            (user_events.UserUpdated, self._user),
+            (user_events.FollowCreated, self._follow),
+            (user_events.FollowDeleted, self._follow),
+        )}
 
     async def _created(self, _: str, data: bytes, progress: Progress) -> None:
         event = tweet_events.TweetCreated.FromString(data)

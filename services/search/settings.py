@@ -12,12 +12,13 @@ from services.shared.config import (
     RedisSettings,
     ServerSettings,
 )
+from services.shared.ports import SERVICE_PORTS
 
 
 class SearchSettings(ServerSettings, PostgresSettings, RedisSettings, NatsSettings,
                      AuthSettings, PeerAddresses):
     service_name: str = "search"
-    grpc_port: int = 17104
+    grpc_port: int = SERVICE_PORTS["search"]
     # Set: the Meilisearch backend; unset: PostgreSQL full-text search.
     meilisearch_url: str | None = None
     meilisearch_api_key: SecretStr | None = None

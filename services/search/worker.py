@@ -13,6 +13,7 @@ from services.search.trends import Trends
 from services.search.wiring import backend_for
 from services.shared import redis_client, worker
 from services.shared.consumer import ConsumerSpec
+from services.shared.contracts import subject_filter
 
 
 async def main() -> None:
@@ -23,7 +24,8 @@ async def main() -> None:
         backend = await backend_for(settings)
         indexer = Indexer(backend, Trends(redis, window_minutes=settings.trends_window_minutes),
                           max_delay=settings.index_batch_seconds)
-        spec = ConsumerSpec("search-indexer", "twitter.>", indexer.handlers(),
+        handlers = indexer.handlers()
+        spec = ConsumerSpec("search-indexer", subject_filter(handlers), handlers,
                             concurrency=settings.index_concurrency, from_start=True)
         return worker.Worker([spec], on_stop=[backend.close, redis.aclose])
 

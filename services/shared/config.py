@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.shared.ports import INFRA_PORTS, LOCALHOST, service_addr
+
 
 class _Env(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
@@ -42,17 +44,18 @@ class WorkerLeaseSettings(_Env):
 
 
 class PostgresSettings(_Env):
-    pg_dsn: SecretStr = SecretStr("postgresql://twitter:twitter@127.0.0.1:15432/twitter")
+    pg_dsn: SecretStr = SecretStr(
+        f"postgresql://twitter:twitter@{LOCALHOST}:{INFRA_PORTS['PG_PORT']}/twitter")
     pg_pool_min: int = 2
     pg_pool_max: int = 16
 
 
 class RedisSettings(_Env):
-    redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_url: str = f"redis://{LOCALHOST}:{INFRA_PORTS['REDIS_PORT']}/0"
 
 
 class NatsSettings(_Env):
-    nats_url: str = "nats://127.0.0.1:14222"
+    nats_url: str = f"nats://{LOCALHOST}:{INFRA_PORTS['NATS_PORT']}"
     # The event stream as a service creates it; a start only ever grows an
     # existing stream's replicas and limits (services/shared/events.py), so an
     # operator's larger values stay. Production: 3 replicas (k8s/base/config.env).
@@ -101,20 +104,20 @@ def check_internal_token(value: SecretStr) -> SecretStr:
 
 
 class PeerAddresses(_Env):
-    """gRPC addresses of the other services (host:port)."""
+    """gRPC addresses of the other services (host:port); defaults from the port table."""
 
-    users_addr: str = "127.0.0.1:17101"
-    tweets_addr: str = "127.0.0.1:17102"
-    timeline_addr: str = "127.0.0.1:17103"
-    search_addr: str = "127.0.0.1:17104"
-    media_addr: str = "127.0.0.1:17105"
-    messages_addr: str = "127.0.0.1:17106"
-    ratelimit_addr: str = "127.0.0.1:17107"
+    users_addr: str = service_addr("users")
+    tweets_addr: str = service_addr("tweets")
+    timeline_addr: str = service_addr("timeline")
+    search_addr: str = service_addr("search")
+    media_addr: str = service_addr("media")
+    messages_addr: str = service_addr("messages")
+    ratelimit_addr: str = service_addr("ratelimit")
 
 
 class ScyllaSettings(_Env):
-    scylla_hosts: str = "127.0.0.1"
-    scylla_port: int = 19042
+    scylla_hosts: str = LOCALHOST
+    scylla_port: int = INFRA_PORTS["CASSANDRA_PORT"]
     scylla_keyspace: str = "twitter"
     scylla_replication: str = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
     scylla_local_dc: str | None = None
@@ -126,7 +129,7 @@ class ScyllaSettings(_Env):
 
 
 class S3Settings(_Env):
-    s3_endpoint_url: str | None = "http://127.0.0.1:19000"
+    s3_endpoint_url: str | None = f"http://{LOCALHOST}:{INFRA_PORTS['MINIO_PORT']}"
     s3_access_key: SecretStr = SecretStr("twitter-local")
     s3_secret_key: SecretStr = SecretStr("twitter-local-secret")
     s3_bucket: str = "twitter-media"

@@ -28,7 +28,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 
-from services.shared import telemetry
+from services.shared import contracts, telemetry
 
 STREAM = "TWITTER"
 SUBJECTS = ["twitter.>"]
@@ -61,10 +61,11 @@ def timestamp_now() -> Timestamp:
     return ts
 
 
-def make_event(subject: str, message: Message) -> Event:
-    """Wraps a proto event (which carries its own `event_id`) for publishing."""
+def make_event(message: Message) -> Event:
+    """Wraps a proto event (which carries its own `event_id`) for publishing on
+    the subject its contract names."""
     event_id = getattr(message, "event_id", "") or new_event_id()
-    return Event(subject, event_id, message.SerializeToString(),
+    return Event(contracts.subject(message), event_id, message.SerializeToString(),
                  message.DESCRIPTOR.full_name, dict(telemetry.inject({})))
 
 

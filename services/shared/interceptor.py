@@ -13,18 +13,17 @@ import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from enum import Enum
 from typing import Any
 
 import grpc
 import structlog
-from google.api import annotations_pb2
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import Histogram
 
 from services.shared import auth, deadline, errors, failures, telemetry
+from services.shared.contracts import Access, access_table
 from services.shared.logging import get_logger
 from services.shared.revocations import RevokedSessions
 
@@ -43,12 +42,6 @@ INTERNAL_TOKEN_HEADER = "x-internal-token"  # noqa: S105 - a header name
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
-class Access(Enum):
-    PUBLIC = "public"  # anyone, e.g. sign-up and login
-    USER = "user"  # a valid access token
-    INTERNAL = "internal"  # other services only (shared internal token)
-
-
 _CODES: dict[type[errors.DomainError], int] = {
     errors.InvalidArgument: code_pb2.INVALID_ARGUMENT,
     errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
@@ -62,17 +55,13 @@ _CODES: dict[type[errors.DomainError], int] = {
 }
 
 
-def access_policy(services: list[Any], public: set[str]) -> Callable[[str], Access]:
-    """Derives each method's access from the contracts: an RPC the edge exposes
-    (it has a google.api.http rule) needs a user token unless listed in `public`;
-    an RPC without one is internal. Health and reflection are public."""
-    table: dict[str, Access] = {}
-    for service in services:
-        for m in service.methods:
-            path = f"/{service.full_name}/{m.name}"
-            exposed = m.GetOptions().HasExtension(annotations_pb2.http)
-            table[path] = (Access.PUBLIC if path in public
-                           else Access.USER if exposed else Access.INTERNAL)
+def access_policy(services: list[Any], *, foreign: bool = False) -> Callable[[str], Access]:
+    """Each method's access, from its `twitter.api.v1.access` option (a
+    ContractError at startup when one lacks it). `foreign`: services whose
+    contract is not ours (Envoy's rate limit API) are internal throughout.
+    Health and reflection are public; an unknown method is internal."""
+    table = ({f"/{s.full_name}/{m.name}": Access.INTERNAL for s in services for m in s.methods}
+             if foreign else access_table(services))
 
     def lookup(method: str) -> Access:
         if method.startswith(("/grpc.health.v1.", "/grpc.reflection.")):

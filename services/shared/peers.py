@@ -18,6 +18,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from twitter.users.v1 import events_pb2 as user_events
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
+from services.shared import contracts
 from services.shared.errors import NotFound
 
 TIMEOUT = 10.0
@@ -25,7 +26,6 @@ FOLLOWER_BATCH = 5000
 HYDRATE_BATCH = 100
 MAX_SUMMARY_IDS = 500  # BatchGetUserSummaries' limit
 MAX_USERNAMES = 100  # BatchGetUsersByUsername's limit
-USER_UPDATED = "twitter.user.updated"
 
 
 class UsersClient:
@@ -44,7 +44,7 @@ class UsersClient:
         async def updated(msg: Msg) -> None:
             self.forget(user_events.UserUpdated.FromString(msg.data).user_id)
 
-        await nc.subscribe(USER_UPDATED, cb=updated)
+        await nc.subscribe(contracts.subject(user_events.UserUpdated), cb=updated)
 
     def forget(self, user_id: int) -> None:
         self._cache.pop(user_id, None)

@@ -39,7 +39,7 @@ def user_interceptor(settings: AuthSettings, services: list[Any],
     """The interceptor of a service called by users (tokens checked against the
     users service's JWKS and the revoked sessions) and, on its internal RPCs,
     by other services."""
-    return ServiceInterceptor(access=access_policy(services, set()),
+    return ServiceInterceptor(access=access_policy(services),
                               verifier=jwks_verifier(settings, users_channel),
                               internal_token=settings.internal_token.get_secret_value(),
                               revoked=revoked)

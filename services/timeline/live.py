@@ -27,6 +27,7 @@ from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import events_pb2 as user_events
 
+from services.shared.contracts import subject
 from services.shared.errors import ResourceExhausted, Unauthenticated
 from services.shared.logging import get_logger
 from services.shared.peers import TweetsClient
@@ -94,9 +95,9 @@ class LiveHub:
 
     async def start(self) -> None:
         self._subs = [
-            await self._nc.subscribe("twitter.tweet.created", cb=self._on_tweet),
-            await self._nc.subscribe("twitter.follow.created", cb=self._on_follow),
-            await self._nc.subscribe("twitter.follow.deleted", cb=self._on_unfollow),
+            await self._nc.subscribe(subject(tweet_events.TweetCreated), cb=self._on_tweet),
+            await self._nc.subscribe(subject(user_events.FollowCreated), cb=self._on_follow),
+            await self._nc.subscribe(subject(user_events.FollowDeleted), cb=self._on_unfollow),
         ]
 
     async def stop(self) -> None:

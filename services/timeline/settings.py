@@ -9,11 +9,12 @@ from services.shared.config import (
     RedisSettings,
     ServerSettings,
 )
+from services.shared.ports import SERVICE_PORTS
 
 
 class TimelineSettings(ServerSettings, RedisSettings, NatsSettings, AuthSettings, PeerAddresses):
     service_name: str = "timeline"
-    grpc_port: int = 17103
+    grpc_port: int = SERVICE_PORTS["timeline"]
     # Authors with more followers than this are not fanned out on write but
     # merged in at read time. Low on the local stack, so tests exercise both
     # paths with COPY-loaded followers; in production on the order of 10^5.

@@ -12,6 +12,7 @@ from twitter.users.v1 import events_pb2 as user_events
 
 from services.shared import consumer, worker
 from services.shared.consumer import ConsumerSpec, Progress
+from services.shared.contracts import subject, subject_filter
 from services.timeline import wiring
 from services.timeline.fanout import Fanout
 from services.timeline.settings import TimelineSettings
@@ -30,17 +31,17 @@ def specs(fanout: Fanout, settings: TimelineSettings) -> list[ConsumerSpec]:
     async def unfollowed(_: str, data: bytes, progress: Progress) -> None:
         await fanout.follow_deleted(user_events.FollowDeleted.FromString(data))
 
-    def spec(durable: str, subject: str, handlers: dict[str, consumer.Handler]) -> ConsumerSpec:
-        return ConsumerSpec(durable, subject, handlers,
+    def spec(durable: str, handlers: dict[str, consumer.Handler]) -> ConsumerSpec:
+        return ConsumerSpec(durable, subject_filter(handlers), handlers,
                             ack_wait_seconds=settings.fanout_ack_wait_seconds,
                             max_deliver=settings.fanout_max_deliver,
                             concurrency=settings.fanout_concurrency)
 
     return [
-        spec("timeline-tweets", "twitter.tweet.>",
-             {"twitter.tweet.created": created, "twitter.tweet.deleted": deleted}),
-        spec("timeline-follows", "twitter.follow.>",
-             {"twitter.follow.created": followed, "twitter.follow.deleted": unfollowed}),
+        spec("timeline-tweets", {subject(tweet_events.TweetCreated): created,
+                                 subject(tweet_events.TweetDeleted): deleted}),
+        spec("timeline-follows", {subject(user_events.FollowCreated): followed,
+                                  subject(user_events.FollowDeleted): unfollowed}),
     ]
 
 

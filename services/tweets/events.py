@@ -10,26 +10,15 @@ from typing import cast
 from google.protobuf.message import Message
 from twitter.tweets.v1 import events_pb2, tweets_pb2
 
+from services.shared import contracts
 from services.shared.events import Event, make_event, new_event_id, timestamp_now
 from services.shared.timestamps import to_timestamp
 from services.tweets.domain import Kind, Revision, TweetRecord
 
 Publish = Callable[[Event], Awaitable[None]]
 
-CREATED = "twitter.tweet.created"
-EDITED = "twitter.tweet.edited"
-DELETED = "twitter.tweet.deleted"
-LIKED = "twitter.tweet.liked"
-UNLIKED = "twitter.tweet.unliked"
-RETWEETED = "twitter.tweet.retweeted"
-UNRETWEETED = "twitter.tweet.unretweeted"
-
-MESSAGES: dict[str, type[Message]] = {
-    CREATED: events_pb2.TweetCreated, EDITED: events_pb2.TweetEdited,
-    DELETED: events_pb2.TweetDeleted, LIKED: events_pb2.TweetLiked,
-    UNLIKED: events_pb2.TweetUnliked, RETWEETED: events_pb2.TweetRetweeted,
-    UNRETWEETED: events_pb2.TweetUnretweeted,
-}
+# Stored events are rebuilt by subject (outbox.py).
+MESSAGES: dict[str, type[Message]] = contracts.by_subject(events_pb2)
 
 
 def kind_pb(kind: Kind) -> tweets_pb2.TweetKind:
@@ -40,11 +29,11 @@ def kind_pb(kind: Kind) -> tweets_pb2.TweetKind:
 def decode(subject: str, payload: bytes, trace_headers: dict[str, str]) -> Event:
     """Rebuilds a stored event (its id is inside the payload, so it never changes)."""
     message = MESSAGES[subject].FromString(payload)
-    return replace(make_event(subject, message), trace_headers=trace_headers)
+    return replace(make_event(message), trace_headers=trace_headers)
 
 
 def created(tweet: TweetRecord) -> Event:
-    return make_event(CREATED, events_pb2.TweetCreated(
+    return make_event(events_pb2.TweetCreated(
         event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
         author_user_id=tweet.user_id, kind=kind_pb(tweet.kind), content=tweet.current.content,
         hashtags=tweet.current.hashtags, mention_user_ids=tweet.mention_ids,
@@ -55,7 +44,7 @@ def created(tweet: TweetRecord) -> Event:
 
 def retweet_created(retweet_id: int, user_id: int, original_id: int,
                     created_at: datetime, *, event_id: str = "") -> Event:
-    return make_event(CREATED, events_pb2.TweetCreated(
+    return make_event(events_pb2.TweetCreated(
         event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
         author_user_id=user_id, kind=kind_pb(Kind.RETWEET), retweet_of_tweet_id=original_id,
         created_at=to_timestamp(created_at),
@@ -63,7 +52,7 @@ def retweet_created(retweet_id: int, user_id: int, original_id: int,
 
 
 def edited(tweet: TweetRecord, new: Revision, edited_at: datetime) -> Event:
-    return make_event(EDITED, events_pb2.TweetEdited(
+    return make_event(events_pb2.TweetEdited(
         event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
         author_user_id=tweet.user_id, revision=new.revision, content=new.content,
         hashtags=new.hashtags, mention_user_ids=[m.user_id for m in new.mentions],
@@ -73,7 +62,7 @@ def edited(tweet: TweetRecord, new: Revision, edited_at: datetime) -> Event:
 
 
 def deleted(tweet: TweetRecord) -> Event:
-    return make_event(DELETED, events_pb2.TweetDeleted(
+    return make_event(events_pb2.TweetDeleted(
         event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
         author_user_id=tweet.user_id, kind=kind_pb(tweet.kind), hashtags=tweet.current.hashtags,
         mention_user_ids=tweet.mention_ids, reply_to_tweet_id=tweet.reply_to,
@@ -83,7 +72,7 @@ def deleted(tweet: TweetRecord) -> Event:
 
 def retweet_deleted(retweet_id: int, user_id: int, original_id: int,
                     created_at: datetime, *, event_id: str = "") -> Event:
-    return make_event(DELETED, events_pb2.TweetDeleted(
+    return make_event(events_pb2.TweetDeleted(
         event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=retweet_id,
         author_user_id=user_id, kind=kind_pb(Kind.RETWEET), retweet_of_tweet_id=original_id,
         created_at=to_timestamp(created_at),
@@ -93,7 +82,7 @@ def retweet_deleted(retweet_id: int, user_id: int, original_id: int,
 def like_changed(tweet_id: int, author_id: int, user_id: int, like_count: int, *,
                  liked: bool, event_id: str = "") -> Event:
     message = events_pb2.TweetLiked if liked else events_pb2.TweetUnliked
-    return make_event(LIKED if liked else UNLIKED, message(
+    return make_event(message(
         event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet_id,
         author_user_id=author_id, user_id=user_id, like_count=like_count,
     ))
@@ -102,7 +91,7 @@ def like_changed(tweet_id: int, author_id: int, user_id: int, like_count: int, *
 def retweet_changed(tweet_id: int, author_id: int, user_id: int, retweet_id: int,
                     retweet_count: int, *, retweeted: bool, event_id: str = "") -> Event:
     message = events_pb2.TweetRetweeted if retweeted else events_pb2.TweetUnretweeted
-    return make_event(RETWEETED if retweeted else UNRETWEETED, message(
+    return make_event(message(
         event_id=event_id or new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet_id,
         author_user_id=author_id, user_id=user_id, retweet_tweet_id=retweet_id,
         retweet_count=retweet_count,

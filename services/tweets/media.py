@@ -18,7 +18,7 @@ MAX_CACHED = 50_000  # attachments kept in memory at most
 @dataclass(frozen=True)
 class Attachment:
     media_id: int
-    media_type: int  # twitter.media.v1.MediaType == twitter.tweets.v1.MediaType numbers
+    media_type: media_pb2.MediaType  # the one MediaType, tweets.proto uses it too
     url: str
     width: int
     height: int
@@ -75,7 +75,7 @@ class MediaClient:
             for m in (await self._fetch(missing)).values():
                 if m.state != media_pb2.MEDIA_STATE_READY:
                     continue
-                attachment = Attachment(m.media_id, int(m.media_type), m.download_url,
+                attachment = Attachment(m.media_id, m.media_type, m.download_url,
                                         m.width, m.height)
                 result[m.media_id] = attachment
                 if len(self._cache) >= MAX_CACHED:

@@ -28,6 +28,7 @@ from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
+from services.shared.ports import SERVICE_PORTS
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.tweet_cache import TweetCache
@@ -56,7 +57,7 @@ OUTBOX_TABLE = "tweets_outbox"
 class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings, PeerAddresses,
                      RedisSettings, WorkerLeaseSettings):
     service_name: str = "tweets"
-    grpc_port: int = 17102
+    grpc_port: int = SERVICE_PORTS["tweets"]
     edit_window_minutes: float = 30.0
     # Queries in flight per process; more queue in the process, not in Scylla.
     cql_concurrency: int = 512

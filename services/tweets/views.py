@@ -29,8 +29,7 @@ def _attachment_pb(media_id: int, a: Attachment | None) -> tweets_pb2.MediaAttac
     if a is None:  # not readable right now: the id alone
         return tweets_pb2.MediaAttachment(media_id=media_id)
     return tweets_pb2.MediaAttachment(
-        media_id=media_id, media_type=a.media_type,  # type: ignore[arg-type]
-        url=a.url, width=a.width, height=a.height)
+        media_id=media_id, media_type=a.media_type, url=a.url, width=a.width, height=a.height)
 
 
 def cached_entry(record: TweetRecord, attachments: Mapping[int, Attachment]) -> \

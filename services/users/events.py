@@ -8,14 +8,9 @@ from services.shared.events import Event, make_event, new_event_id, timestamp_no
 from services.shared.timestamps import to_timestamp
 from services.users.domain import UserRecord
 
-USER_CREATED = "twitter.user.created"
-USER_UPDATED = "twitter.user.updated"
-FOLLOW_CREATED = "twitter.follow.created"
-FOLLOW_DELETED = "twitter.follow.deleted"
-
 
 def user_created(user: UserRecord) -> Event:
-    return make_event(USER_CREATED, events_pb2.UserCreated(
+    return make_event(events_pb2.UserCreated(
         event_id=new_event_id(), occurred_at=timestamp_now(), user_id=user.user_id,
         username=user.username, display_name=user.display_name, bio=user.bio,
         profile_picture_url=user.profile_picture_url, created_at=to_timestamp(user.created_at),
@@ -23,7 +18,7 @@ def user_created(user: UserRecord) -> Event:
 
 
 def user_updated(user: UserRecord) -> Event:
-    return make_event(USER_UPDATED, events_pb2.UserUpdated(
+    return make_event(events_pb2.UserUpdated(
         event_id=new_event_id(), occurred_at=timestamp_now(), user_id=user.user_id,
         username=user.username, display_name=user.display_name, bio=user.bio,
         profile_picture_url=user.profile_picture_url,
@@ -32,7 +27,7 @@ def user_updated(user: UserRecord) -> Event:
 
 def follow_changed(follower: UserRecord, followee: UserRecord, *, created: bool) -> Event:
     message = events_pb2.FollowCreated if created else events_pb2.FollowDeleted
-    return make_event(FOLLOW_CREATED if created else FOLLOW_DELETED, message(
+    return make_event(message(
         event_id=new_event_id(), occurred_at=timestamp_now(), follower_id=follower.user_id,
         followee_id=followee.user_id, followee_follower_count=followee.follower_count,
         follower_following_count=follower.following_count,

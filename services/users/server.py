@@ -25,6 +25,7 @@ from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
 from services.shared.pg_outbox import OutboxRelay
 from services.shared.pg_worker_lease import PgLeaseStore
+from services.shared.ports import SERVICE_PORTS
 from services.shared.postgres import open_pool
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
@@ -41,19 +42,12 @@ from services.users.tokens import AccessTokens, Keyring
 log = get_logger(__name__)
 
 _SERVICES = [users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")]
-PUBLIC_METHODS = {
-    "/twitter.users.v1.UserService/CreateUser",
-    "/twitter.users.v1.AuthService/Login",
-    "/twitter.users.v1.AuthService/RefreshToken",
-    "/twitter.users.v1.AuthService/Logout",
-    "/twitter.users.v1.AuthService/GetJwks",
-}
 
 
 class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings,
                     WorkerLeaseSettings, RedisSettings):
     service_name: str = "users"
-    grpc_port: int = 17101
+    grpc_port: int = SERVICE_PORTS["users"]
     auth_keys_dir: Path = Path(".data/keys")
     # A new key signs only this long after its kid's time, so every cached JWKS
     # (Envoy refreshes every 60 s) has it first. Production: a few minutes.
@@ -119,7 +113,7 @@ async def build(settings: UsersSettings) -> App:
                              audience=settings.jwt_audience,
                              leeway_seconds=settings.jwt_leeway_seconds)
     interceptor = ServiceInterceptor(
-        access=access_policy(_SERVICES, PUBLIC_METHODS), verifier=verifier,
+        access=access_policy(_SERVICES), verifier=verifier,
         internal_token=settings.internal_token.get_secret_value(), revoked=revoked)
 
     def register(server: grpc.aio.Server) -> None:

@@ -2,12 +2,13 @@
 # Run a single-node, loopback-only Cassandra 5.0 in the FOREGROUND
 # (meant to be managed by supervisord; the JVM replaces this shell via exec).
 #
-# Environment (all optional):
+# Environment (ports required: the stack passes them from services/shared/ports.py;
+# the rest optional):
 #   STACK_DIR               data folder (absolute); Cassandra uses $STACK_DIR/cassandra/
 #                           default: ${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/stack
-#   CASSANDRA_PORT          CQL native transport port        (default 19042)
-#   CASSANDRA_STORAGE_PORT  internode/gossip port            (default 17700)
-#   CASSANDRA_JMX_PORT      JMX port, bound to 127.0.0.1 only (default 17199; 0 = no JMX)
+#   CASSANDRA_PORT          CQL native transport port
+#   CASSANDRA_STORAGE_PORT  internode/gossip port
+#   CASSANDRA_JMX_PORT      JMX port, bound to 127.0.0.1 only (0 = no JMX)
 #   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 768M; capped at 1G)
 #   TWITTER_CACHE           jar cache root (default $HOME/.cache/twitter-mesh)
 #   JAVA                    java binary (default: java on PATH; must be Java 17)
@@ -18,9 +19,9 @@ REPO="$(cd "$HERE/../.." && pwd)"
 TEMPLATES="$REPO/stack/cassandra"
 
 STACK_DIR="${STACK_DIR:-${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/stack}"
-CASSANDRA_PORT="${CASSANDRA_PORT:-19042}"
-CASSANDRA_STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-17700}"
-CASSANDRA_JMX_PORT="${CASSANDRA_JMX_PORT:-17199}"
+CASSANDRA_PORT="${CASSANDRA_PORT:?set by the stack (services/shared/ports.py)}"
+CASSANDRA_STORAGE_PORT="${CASSANDRA_STORAGE_PORT:?set by the stack (services/shared/ports.py)}"
+CASSANDRA_JMX_PORT="${CASSANDRA_JMX_PORT:?set by the stack (services/shared/ports.py)}"
 CASSANDRA_HEAP="${CASSANDRA_HEAP:-768M}"
 JAVA="${JAVA:-java}"
 

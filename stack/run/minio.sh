@@ -2,10 +2,10 @@
 # Run a local single-node, single-drive MinIO (S3) server in the FOREGROUND (for supervisord).
 # Binary comes from stack/install/minio.sh ($TWITTER_CACHE/bin/minio).
 #
-# Env (all optional):
+# Env (ports required: the stack passes them from services/shared/ports.py; the rest optional):
 #   STACK_DIR           data root; objects live in $STACK_DIR/minio            (default: <repo>/.stack)
-#   MINIO_PORT          S3 API port on 127.0.0.1                               (default: 19000)
-#   MINIO_CONSOLE_PORT  web console port on 127.0.0.1                          (default: 19001)
+#   MINIO_PORT          S3 API port on 127.0.0.1
+#   MINIO_CONSOLE_PORT  web console port on 127.0.0.1
 #   MINIO_BROWSER       "on" to serve the web console, "off" to skip it         (default: off)
 #   S3_ACCESS_KEY       -> MINIO_ROOT_USER     (>= 3 chars)                     (default: twitter-local)
 #   S3_SECRET_KEY       -> MINIO_ROOT_PASSWORD (>= 8 chars)                     (default: twitter-local-secret)
@@ -16,8 +16,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TWITTER_CACHE="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}"
 STACK_DIR="${STACK_DIR:-$REPO/.stack}"
-MINIO_PORT="${MINIO_PORT:-19000}"
-MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-19001}"
+MINIO_PORT="${MINIO_PORT:?set by the stack (services/shared/ports.py)}"
+MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:?set by the stack (services/shared/ports.py)}"
 
 case "$STACK_DIR" in /*) ;; *) STACK_DIR="$(pwd)/$STACK_DIR" ;; esac
 

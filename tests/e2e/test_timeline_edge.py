@@ -129,9 +129,8 @@ async def test_celebrity_tweets_are_merged_at_read_time(
     await eventually(merged)
     # Not fanned out on write: once the fanout worker has handled the tweet's
     # event, the active follower's cache still does not hold it.
-    await handled(stack_env["NATS_URL"], TIMELINE_TWEETS, "twitter.tweet.created",
-                  lambda data: str(events_pb2.TweetCreated.FromString(data).tweet_id)
-                  == tweet_id)
+    await handled(stack_env["NATS_URL"], TIMELINE_TWEETS, events_pb2.TweetCreated,
+                  lambda event: str(event.tweet_id) == tweet_id)
     cached: list[bytes] = await redis.zrange(  # type: ignore[assignment]
         home_key(fake_fans[0]), 0, -1)
     assert int(tweet_id) not in {Entry.parse(m).tweet_id for m in cached}

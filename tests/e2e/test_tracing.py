@@ -8,11 +8,15 @@ import time
 from typing import Any
 
 import httpx
+from twitter.tweets.v1 import events_pb2
 
+from services.shared.contracts import subject
 from stack.trace import Jaeger, Span, descendants, roots, spans
 from tests.support.users import MakeAccount
 
 WITHIN_SECONDS = 15.0
+
+CREATED = subject(events_pb2.TweetCreated)
 
 
 def _missing(trace: dict[str, Any]) -> list[str]:
@@ -30,11 +34,11 @@ def _missing(trace: dict[str, Any]) -> list[str]:
         "a CQL write": has("tweets", lambda s: s.operation.startswith(
             ("cassandra INSERT", "cassandra BATCH", "cassandra UPDATE"))),
         "the JetStream publish": has("tweets", lambda s: s.operation
-                                     == "publish twitter.tweet.created"),
+                                     == f"publish {CREATED}"),
         "the fanout worker's span": has("timeline-worker", lambda s: s.operation.endswith(
-            "twitter.tweet.created")),
+            CREATED)),
         "the indexer's span": has("search-indexer", lambda s: s.operation.endswith(
-            "twitter.tweet.created")),
+            CREATED)),
     }
     return [name for name, found in wanted.items() if not found]
 

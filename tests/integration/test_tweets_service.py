@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from nats.js import JetStreamContext
 from twitter.tweets.v1 import events_pb2, tweets_pb2, tweets_pb2_grpc
 
+from services.shared import contracts
 from services.shared import events as jetstream
 from services.shared.auth import set_caller
 from services.shared.errors import FailedPrecondition
@@ -286,15 +287,8 @@ async def test_every_change_publishes_its_event_once_with_its_id(
     assert len({m.event_id for _, m in seen}) == 9
 
 
-_EVENTS: dict[str, type[Message]] = {
-    "twitter.tweet.created": events_pb2.TweetCreated,
-    "twitter.tweet.edited": events_pb2.TweetEdited,
-    "twitter.tweet.deleted": events_pb2.TweetDeleted,
-    "twitter.tweet.liked": events_pb2.TweetLiked,
-    "twitter.tweet.unliked": events_pb2.TweetUnliked,
-    "twitter.tweet.retweeted": events_pb2.TweetRetweeted,
-    "twitter.tweet.unretweeted": events_pb2.TweetUnretweeted,
-}
+_EVENTS: dict[str, type[Message]] = contracts.by_subject(events_pb2)
+EDITED = contracts.subject(events_pb2.TweetEdited)
 
 
 async def test_event_is_not_lost_when_publishing_fails_after_the_write(
@@ -302,7 +296,7 @@ async def test_event_is_not_lost_when_publishing_fails_after_the_write(
         replica: tuple[Components, FlakyPublisher]) -> None:
     parts, publisher = replica
     who = await make_account()
-    sub = await js.subscribe("twitter.tweet.liked", ordered_consumer=True,
+    sub = await js.subscribe(contracts.subject(events_pb2.TweetLiked), ordered_consumer=True,
                              deliver_policy=jetstream.DeliverPolicy.NEW)
     tweet = await post(tweets, who, "like me while NATS is down")
     publisher.failing = True
@@ -329,7 +323,7 @@ async def test_event_is_not_lost_when_publishing_fails_after_the_write(
     published = len(publisher.published)
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
     assert [e for e in publisher.published[published:]
-            if e.subject == "twitter.tweet.liked"
+            if e.subject == contracts.subject(events_pb2.TweetLiked)
             and events_pb2.TweetLiked.FromString(e.payload).tweet_id == tweet.tweet_id] == []
     await sub.unsubscribe()
 
@@ -345,7 +339,7 @@ async def test_an_operation_the_relay_fenced_can_never_commit(
     await parts.outbox._intents.add(op_id, tweet.tweet_id)
     await parts.relay.relay_once(range(16), now=time.time() + 600, advance=False)
     ok, _ = await parts.store.conditional(parts.store.statement(
-        "insert_event_if_new", (tweet.tweet_id, op_id, ["twitter.tweet.edited"], [b""], "[{}]",
+        "insert_event_if_new", (tweet.tweet_id, op_id, [EDITED], [b""], "[{}]",
                                 "[]", 60)))
     assert not ok  # the stalled write now fails instead of landing unannounced
     stored = await parts.store.stored_events(tweet.tweet_id, op_id)

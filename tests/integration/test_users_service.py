@@ -10,6 +10,7 @@ import grpc
 import pytest
 from twitter.users.v1 import events_pb2, users_pb2, users_pb2_grpc
 
+from services.shared import contracts
 from services.shared import events as jetstream
 from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 
@@ -229,7 +230,7 @@ async def test_follow_event_reaches_jetstream(stack_env: dict[str, str],
     a, b = await make_account(), await make_account()
     nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
     try:
-        sub = await js.subscribe("twitter.follow.created", ordered_consumer=True,
+        sub = await js.subscribe(contracts.subject(events_pb2.FollowCreated), ordered_consumer=True,
                                  deliver_policy=jetstream.DeliverPolicy.NEW)
         trace_id = uuid.uuid4().hex
         traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"

@@ -1,6 +1,6 @@
 """The rendered Envoy configuration (edge/render.py with edge/routes.py): a
 route for every operation of the OpenAPI document and nothing else, retries
-and global rate limits by kind of RPC, public routes exactly as listed, the
+and global rate limits by kind of RPC, public routes exactly the public RPCs', the
 filters in the order their comments promise, and the environment's knobs."""
 
 from __future__ import annotations
@@ -132,16 +132,26 @@ def test_writes_are_limited_and_retried_only_where_safe(config: dict[str, Any]) 
     assert "reset" in str(render.READ_RETRY["retry_on"])
 
 
-def test_public_routes_are_exactly_the_listed_ones(config: dict[str, Any]) -> None:
+def test_public_routes_are_the_public_rpcs_and_the_edges_own(config: dict[str, Any]) -> None:
     filters = hcm(config)["http_filters"]
     jwt = next(f for f in filters if f["name"] == "envoy.filters.http.jwt_authn")
     rules = jwt["typed_config"]["rules"]
-    assert [r["match"] for r in rules[:-1]] == render.PUBLIC_ROUTES
-    assert {m["path"] for m in render.PUBLIC_ROUTES} == PUBLIC_PATHS
     assert rules[-1] == {"match": {"prefix": "/"}, "requires": {"provider_name": "users"}}
-    # Sign-up is public as a POST only; each public service path has its route.
-    [sign_up] = [m for m in render.PUBLIC_ROUTES if m["path"] == "/v1/users"]
-    assert sign_up["headers"] == [{"name": ":method", "string_match": {"exact": "POST"}}]
+    matches = [r["match"] for r in rules[:-1]]
+    # The RPCs whose access option is ACCESS_PUBLIC, each as its path and method.
+    public = {(m["headers"][0]["string_match"]["exact"], path)
+              for m in matches if "safe_regex" in m
+              for path in PUBLIC_PATHS if re.fullmatch(m["safe_regex"]["regex"], path)}
+    assert public == {("POST", "/v1/users"), ("POST", "/v1/auth/login"),
+                      ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/logout"),
+                      ("GET", "/.well-known/jwks.json")}
+    assert len(public) == len(matches) - len(render.EDGE_PUBLIC_ROUTES)
+    own = {m["path"] for m in matches if "path" in m}
+    assert own | {p for _, p in public} == PUBLIC_PATHS
+    # No other spelling or neighbour of a public path is public.
+    for path in ["/v1/users/1", "/v1/users/", "/v1/auth/login/x", "/v1/usersx"]:
+        assert not any(re.fullmatch(m["safe_regex"]["regex"], path)
+                       for m in matches if "safe_regex" in m), path
     for method, path in [("POST", "/v1/users"), ("POST", "/v1/auth/login"),
                          ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/logout"),
                          ("GET", "/.well-known/jwks.json")]:

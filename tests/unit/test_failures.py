@@ -27,7 +27,8 @@ from psycopg_pool import AsyncConnectionPool
 from services.shared import deadline, errors, failures
 from services.shared.breaker import CircuitBreaker, State, guarded
 from services.shared.clients import internal_channel
-from services.shared.interceptor import Access, ServiceInterceptor
+from services.shared.contracts import Access
+from services.shared.interceptor import ServiceInterceptor
 
 TOKEN = "unit-test-internal-token"
 METHOD = "/test.Peer/Call"

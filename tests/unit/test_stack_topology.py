@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
 from stack import contract, keys, programs, topology
 
 # The offset ports a second stack on this machine uses (see .stack-env).
-OFFSET_ENV = {var: str(port + 20_000) for var, port in topology.INFRA_PORTS.items()
+OFFSET_ENV = {var: str(port + 20_000) for var, port in INFRA_PORTS.items()
               if port + 20_000 < 65536} | {
-    topology.service_port_var(s): str(p + 20_000) for s, p in topology.SERVICE_PORTS.items()}
+    topology.service_port_var(s): str(p + 20_000) for s, p in SERVICE_PORTS.items()}
 
 
 def listening(settings: topology.Settings) -> list[int]:
@@ -33,7 +34,7 @@ def listening(settings: topology.Settings) -> list[int]:
 @pytest.mark.parametrize("environ", [
     {},
     OFFSET_ENV,
-    {f"{s.upper()}_PROCESSES": "9" for s in topology.SERVICE_PORTS},
+    {f"{s.upper()}_PROCESSES": "9" for s in SERVICE_PORTS},
 ], ids=["defaults", "offset", "nine processes each"])
 def test_every_port_is_distinct(environ: dict[str, str]) -> None:
     ports = listening(topology.load(environ))
@@ -61,7 +62,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
                               "REDIS_PORT": ""})
     assert settings.ports["PG_PORT"] == 25432
     assert settings.service_port("users") == 27101
-    assert settings.ports["REDIS_PORT"] == topology.INFRA_PORTS["REDIS_PORT"]  # empty: default
+    assert settings.ports["REDIS_PORT"] == INFRA_PORTS["REDIS_PORT"]  # empty: default
     assert settings.processes["timeline"] == 4
     assert settings.processes["tweets"] == topology.DEFAULT_PROCESSES["tweets"]
     assert settings.processes["users"] == 1
@@ -96,7 +97,7 @@ def test_optional_components_run_only_with_their_binary(tmp_path: Path) -> None:
 
 def test_every_service_in_the_tree_has_a_port() -> None:
     assert topology.unknown_services() == []
-    assert set(topology.services()) <= set(topology.SERVICE_PORTS)
+    assert set(topology.services()) <= set(SERVICE_PORTS)
     assert topology.service_of("timeline-worker") == "timeline"
     assert topology.service_of("tweets-p2") == "tweets"
     assert topology.service_of("users") == "users"
@@ -109,7 +110,7 @@ def test_the_contract_names_every_store_and_service(tmp_path: Path) -> None:
               "SCYLLA_KEYSPACE", "SCYLLA_REPLICATION", "S3_ENDPOINT_URL", "S3_ACCESS_KEY",
               "S3_SECRET_KEY", "S3_BUCKET", "S3_REGION", "AUTH_KEYS_DIR", "EDGE_URL",
               "STACK_DIR"}
-    addrs = {topology.service_addr_var(s) for s in topology.SERVICE_PORTS}
+    addrs = {topology.service_addr_var(s) for s in SERVICE_PORTS}
     assert stores | addrs <= set(env)
     # The ports the contract hands out are the settings' own.
     p = settings.ports

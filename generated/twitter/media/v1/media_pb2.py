@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctwitter/media/v1/media.proto\x12\x10twitter.media.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x03\n\x05Media\x12\x16\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rowner_user_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\nmedia_type\x18\x03 \x01(\x0e\x32\x1b.twitter.media.v1.MediaTypeB\x04\xe2\x41\x01\x03\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\x1c.twitter.media.v1.MediaStateB\x04\xe2\x41\x01\x03\x12\x18\n\nsize_bytes\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05width\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06height\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x64ownload_url\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x41\n\x17\x64ownload_url_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1e\n\x10rejection_reason\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"K\n\x13\x43reateUploadRequest\x12\x1a\n\x0c\x63ontent_type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nsize_bytes\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xb4\x02\n\x14\x43reateUploadResponse\x12\x10\n\x08media_id\x18\x01 \x01(\x03\x12\x12\n\nupload_url\x18\x02 \x01(\t\x12\x15\n\rupload_method\x18\x03 \x01(\t\x12Q\n\x0eupload_headers\x18\x04 \x03(\x0b\x32\x39.twitter.media.v1.CreateUploadResponse.UploadHeadersEntry\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05media\x18\x06 \x01(\x0b\x32\x17.twitter.media.v1.Media\x1a\x34\n\x12UploadHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"/\n\x15\x43ompleteUploadRequest\x12\x16\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"@\n\x16\x43ompleteUploadResponse\x12&\n\x05media\x18\x01 \x01(\x0b\x32\x17.twitter.media.v1.Media\")\n\x0fGetMediaRequest\x12\x16\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\":\n\x10GetMediaResponse\x12&\n\x05media\x18\x01 \x01(\x0b\x32\x17.twitter.media.v1.Media\")\n\x14\x42\x61tchGetMediaRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\x03\"?\n\x15\x42\x61tchGetMediaResponse\x12&\n\x05media\x18\x01 \x03(\x0b\x32\x17.twitter.media.v1.Media*\xab\x01\n\tMediaType\x12\x1a\n\x16MEDIA_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15MEDIA_TYPE_IMAGE_JPEG\x10\x01\x12\x18\n\x14MEDIA_TYPE_IMAGE_PNG\x10\x02\x12\x18\n\x14MEDIA_TYPE_IMAGE_GIF\x10\x03\x12\x19\n\x15MEDIA_TYPE_IMAGE_WEBP\x10\x04\x12\x18\n\x14MEDIA_TYPE_VIDEO_MP4\x10\x05*z\n\nMediaState\x12\x1b\n\x17MEDIA_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMEDIA_STATE_PENDING_UPLOAD\x10\x01\x12\x15\n\x11MEDIA_STATE_READY\x10\x02\x12\x18\n\x14MEDIA_STATE_REJECTED\x10\x03\x32\xe6\x03\n\x0cMediaService\x12s\n\x0c\x43reateUpload\x12%.twitter.media.v1.CreateUploadRequest\x1a&.twitter.media.v1.CreateUploadResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/media:\x01*\x12\x8d\x01\n\x0e\x43ompleteUpload\x12\'.twitter.media.v1.CompleteUploadRequest\x1a(.twitter.media.v1.CompleteUploadResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/media/{media_id}/complete:\x01*\x12o\n\x08GetMedia\x12!.twitter.media.v1.GetMediaRequest\x1a\".twitter.media.v1.GetMediaResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/media/{media_id}\x12`\n\rBatchGetMedia\x12&.twitter.media.v1.BatchGetMediaRequest\x1a\'.twitter.media.v1.BatchGetMediaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctwitter/media/v1/media.proto\x12\x10twitter.media.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"\xa0\x03\n\x05Media\x12\x16\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rowner_user_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\nmedia_type\x18\x03 \x01(\x0e\x32\x1b.twitter.media.v1.MediaTypeB\x04\xe2\x41\x01\x03\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\x1c.twitter.media.v1.MediaStateB\x04\xe2\x41\x01\x03\x12\x18\n\nsize_bytes\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05width\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06height\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x64ownload_url\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x41\n\x17\x64ownload_url_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1e\n\x10rejection_reason\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"K\n\x13\x43reateUploadRequest\x12\x1a\n\x0c\x63ontent_type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nsize_bytes\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xb4\x02\n\x14\x43reateUploadResponse\x12\x10\n\x08media_id\x18\x01 \x01(\x03\x12\x12\n\nupload_url\x18\x02 \x01(\t\x12\x15\n\rupload_method\x18\x03 \x01(\t\x12Q\n\x0eupload_headers\x18\x04 \x03(\x0b\x32\x39.twitter.media.v1.CreateUploadResponse.UploadHeadersEntry\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05media\x18\x06 \x01(\x0b\x32\x17.twitter.media.v1.Media\x1a\x34\n\x12UploadHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"/\n\x15\x43ompleteUploadRequest\x12\x16\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"@\n\x16\x43ompleteUploadResponse\x12&\n\x05media\x18\x01 \x01(\x0b\x32\x17.twitter.media.v1.Media\")\n\x0fGetMediaRequest\x12\x16\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\":\n\x10GetMediaResponse\x12&\n\x05media\x18\x01 \x01(\x0b\x32\x17.twitter.media.v1.Media\")\n\x14\x42\x61tchGetMediaRequest\x12\x11\n\tmedia_ids\x18\x01 \x03(\x03\"?\n\x15\x42\x61tchGetMediaResponse\x12&\n\x05media\x18\x01 \x03(\x0b\x32\x17.twitter.media.v1.Media*\xab\x01\n\tMediaType\x12\x1a\n\x16MEDIA_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15MEDIA_TYPE_IMAGE_JPEG\x10\x01\x12\x18\n\x14MEDIA_TYPE_IMAGE_PNG\x10\x02\x12\x18\n\x14MEDIA_TYPE_IMAGE_GIF\x10\x03\x12\x19\n\x15MEDIA_TYPE_IMAGE_WEBP\x10\x04\x12\x18\n\x14MEDIA_TYPE_VIDEO_MP4\x10\x05*z\n\nMediaState\x12\x1b\n\x17MEDIA_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMEDIA_STATE_PENDING_UPLOAD\x10\x01\x12\x15\n\x11MEDIA_STATE_READY\x10\x02\x12\x18\n\x14MEDIA_STATE_REJECTED\x10\x03\x32\xf8\x03\n\x0cMediaService\x12w\n\x0c\x43reateUpload\x12%.twitter.media.v1.CreateUploadRequest\x1a&.twitter.media.v1.CreateUploadResponse\"\x18\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x0e\"\t/v1/media:\x01*\x12\x91\x01\n\x0e\x43ompleteUpload\x12\'.twitter.media.v1.CompleteUploadRequest\x1a(.twitter.media.v1.CompleteUploadResponse\",\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\"\"\x1d/v1/media/{media_id}/complete:\x01*\x12s\n\x08GetMedia\x12!.twitter.media.v1.GetMediaRequest\x1a\".twitter.media.v1.GetMediaResponse\" \xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/media/{media_id}\x12\x66\n\rBatchGetMedia\x12&.twitter.media.v1.BatchGetMediaRequest\x1a\'.twitter.media.v1.BatchGetMediaResponse\"\x04\xc8\xa5\x19\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -67,35 +68,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMEDIAREQUEST'].fields_by_name['media_id']._loaded_options = None
   _globals['_GETMEDIAREQUEST'].fields_by_name['media_id']._serialized_options = b'\342A\001\002'
   _globals['_MEDIASERVICE'].methods_by_name['CreateUpload']._loaded_options = None
-  _globals['_MEDIASERVICE'].methods_by_name['CreateUpload']._serialized_options = b'\202\323\344\223\002\016\"\t/v1/media:\001*'
+  _globals['_MEDIASERVICE'].methods_by_name['CreateUpload']._serialized_options = b'\310\245\031\002\202\323\344\223\002\016\"\t/v1/media:\001*'
   _globals['_MEDIASERVICE'].methods_by_name['CompleteUpload']._loaded_options = None
-  _globals['_MEDIASERVICE'].methods_by_name['CompleteUpload']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/media/{media_id}/complete:\001*'
+  _globals['_MEDIASERVICE'].methods_by_name['CompleteUpload']._serialized_options = b'\310\245\031\002\202\323\344\223\002\"\"\035/v1/media/{media_id}/complete:\001*'
   _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._loaded_options = None
-  _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/media/{media_id}'
-  _globals['_MEDIATYPE']._serialized_start=1280
-  _globals['_MEDIATYPE']._serialized_end=1451
-  _globals['_MEDIASTATE']._serialized_start=1453
-  _globals['_MEDIASTATE']._serialized_end=1575
-  _globals['_MEDIA']._serialized_start=147
-  _globals['_MEDIA']._serialized_end=563
-  _globals['_CREATEUPLOADREQUEST']._serialized_start=565
-  _globals['_CREATEUPLOADREQUEST']._serialized_end=640
-  _globals['_CREATEUPLOADRESPONSE']._serialized_start=643
-  _globals['_CREATEUPLOADRESPONSE']._serialized_end=951
-  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_start=899
-  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_end=951
-  _globals['_COMPLETEUPLOADREQUEST']._serialized_start=953
-  _globals['_COMPLETEUPLOADREQUEST']._serialized_end=1000
-  _globals['_COMPLETEUPLOADRESPONSE']._serialized_start=1002
-  _globals['_COMPLETEUPLOADRESPONSE']._serialized_end=1066
-  _globals['_GETMEDIAREQUEST']._serialized_start=1068
-  _globals['_GETMEDIAREQUEST']._serialized_end=1109
-  _globals['_GETMEDIARESPONSE']._serialized_start=1111
-  _globals['_GETMEDIARESPONSE']._serialized_end=1169
-  _globals['_BATCHGETMEDIAREQUEST']._serialized_start=1171
-  _globals['_BATCHGETMEDIAREQUEST']._serialized_end=1212
-  _globals['_BATCHGETMEDIARESPONSE']._serialized_start=1214
-  _globals['_BATCHGETMEDIARESPONSE']._serialized_end=1277
-  _globals['_MEDIASERVICE']._serialized_start=1578
-  _globals['_MEDIASERVICE']._serialized_end=2064
+  _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._serialized_options = b'\310\245\031\002\202\323\344\223\002\026\022\024/v1/media/{media_id}'
+  _globals['_MEDIASERVICE'].methods_by_name['BatchGetMedia']._loaded_options = None
+  _globals['_MEDIASERVICE'].methods_by_name['BatchGetMedia']._serialized_options = b'\310\245\031\003'
+  _globals['_MEDIATYPE']._serialized_start=1310
+  _globals['_MEDIATYPE']._serialized_end=1481
+  _globals['_MEDIASTATE']._serialized_start=1483
+  _globals['_MEDIASTATE']._serialized_end=1605
+  _globals['_MEDIA']._serialized_start=177
+  _globals['_MEDIA']._serialized_end=593
+  _globals['_CREATEUPLOADREQUEST']._serialized_start=595
+  _globals['_CREATEUPLOADREQUEST']._serialized_end=670
+  _globals['_CREATEUPLOADRESPONSE']._serialized_start=673
+  _globals['_CREATEUPLOADRESPONSE']._serialized_end=981
+  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_start=929
+  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_end=981
+  _globals['_COMPLETEUPLOADREQUEST']._serialized_start=983
+  _globals['_COMPLETEUPLOADREQUEST']._serialized_end=1030
+  _globals['_COMPLETEUPLOADRESPONSE']._serialized_start=1032
+  _globals['_COMPLETEUPLOADRESPONSE']._serialized_end=1096
+  _globals['_GETMEDIAREQUEST']._serialized_start=1098
+  _globals['_GETMEDIAREQUEST']._serialized_end=1139
+  _globals['_GETMEDIARESPONSE']._serialized_start=1141
+  _globals['_GETMEDIARESPONSE']._serialized_end=1199
+  _globals['_BATCHGETMEDIAREQUEST']._serialized_start=1201
+  _globals['_BATCHGETMEDIAREQUEST']._serialized_end=1242
+  _globals['_BATCHGETMEDIARESPONSE']._serialized_start=1244
+  _globals['_BATCHGETMEDIARESPONSE']._serialized_end=1307
+  _globals['_MEDIASERVICE']._serialized_start=1608
+  _globals['_MEDIASERVICE']._serialized_end=2112
 # @@protoc_insertion_point(module_scope)

@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"twitter/messages/v1/messages.proto\x12\x13twitter.messages.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"c\n\x0bParticipant\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x04 \x01(\t\"\xd0\x01\n\x07Message\x12\x18\n\nmessage_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0esender_user_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11recipient_user_id\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63ontent\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x63lient_message_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xd6\x01\n\x0c\x43onversation\x12.\n\x04peer\x18\x01 \x01(\x0b\x32 .twitter.messages.v1.Participant\x12\x32\n\x0clast_message\x18\x02 \x01(\x0b\x32\x1c.twitter.messages.v1.Message\x12\x14\n\x0cunread_count\x18\x03 \x01(\x05\x12\x1c\n\x14last_read_message_id\x18\x04 \x01(\x03\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x11MessagingSettings\x12\x43\n\x13\x61llow_messages_from\x18\x01 \x01(\x0e\x32&.twitter.messages.v1.AllowMessagesFrom\"m\n\x12SendMessageRequest\x12\x1f\n\x11recipient_user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11\x63lient_message_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"D\n\x13SendMessageResponse\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.twitter.messages.v1.Message\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"n\n\x19ListConversationsResponse\x12\x38\n\rconversations\x18\x01 \x03(\x0b\x32!.twitter.messages.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"X\n\x13ListMessagesRequest\x12\x1a\n\x0cpeer_user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x14ListMessagesResponse\x12.\n\x08messages\x18\x01 \x03(\x0b\x32\x1c.twitter.messages.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x1bMarkConversationReadRequest\x12\x1a\n\x0cpeer_user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x1e\n\x10up_to_message_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x01\"R\n\x1cMarkConversationReadResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x05\x12\x1c\n\x14last_read_message_id\x18\x02 \x01(\x03\"\x1d\n\x1bGetMessagingSettingsRequest\"X\n\x1cGetMessagingSettingsResponse\x12\x38\n\x08settings\x18\x01 \x01(\x0b\x32&.twitter.messages.v1.MessagingSettings\"k\n\x1eUpdateMessagingSettingsRequest\x12I\n\x13\x61llow_messages_from\x18\x01 \x01(\x0e\x32&.twitter.messages.v1.AllowMessagesFromB\x04\xe2\x41\x01\x01\"[\n\x1fUpdateMessagingSettingsResponse\x12\x38\n\x08settings\x18\x01 \x01(\x0b\x32&.twitter.messages.v1.MessagingSettings*|\n\x11\x41llowMessagesFrom\x12#\n\x1f\x41LLOW_MESSAGES_FROM_UNSPECIFIED\x10\x00\x12 \n\x1c\x41LLOW_MESSAGES_FROM_EVERYONE\x10\x01\x12 \n\x1c\x41LLOW_MESSAGES_FROM_FOLLOWED\x10\x02\x32\xac\x07\n\x0eMessageService\x12y\n\x0bSendMessage\x12\'.twitter.messages.v1.SendMessageRequest\x1a(.twitter.messages.v1.SendMessageResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/messages:\x01*\x12\x8d\x01\n\x11ListConversations\x12-.twitter.messages.v1.ListConversationsRequest\x1a..twitter.messages.v1.ListConversationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/conversations\x12\x96\x01\n\x0cListMessages\x12(.twitter.messages.v1.ListMessagesRequest\x1a).twitter.messages.v1.ListMessagesResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/conversations/{peer_user_id}/messages\x12\xad\x01\n\x14MarkConversationRead\x12\x30.twitter.messages.v1.MarkConversationReadRequest\x1a\x31.twitter.messages.v1.MarkConversationReadResponse\"0\x82\xd3\xe4\x93\x02*\"%/v1/conversations/{peer_user_id}/read:\x01*\x12\x9b\x01\n\x14GetMessagingSettings\x12\x30.twitter.messages.v1.GetMessagingSettingsRequest\x1a\x31.twitter.messages.v1.GetMessagingSettingsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/messaging/settings\x12\xa7\x01\n\x17UpdateMessagingSettings\x12\x33.twitter.messages.v1.UpdateMessagingSettingsRequest\x1a\x34.twitter.messages.v1.UpdateMessagingSettingsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x32\x16/v1/messaging/settings:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"twitter/messages/v1/messages.proto\x12\x13twitter.messages.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"c\n\x0bParticipant\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x04 \x01(\t\"\xd0\x01\n\x07Message\x12\x18\n\nmessage_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0esender_user_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11recipient_user_id\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63ontent\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x63lient_message_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xd6\x01\n\x0c\x43onversation\x12.\n\x04peer\x18\x01 \x01(\x0b\x32 .twitter.messages.v1.Participant\x12\x32\n\x0clast_message\x18\x02 \x01(\x0b\x32\x1c.twitter.messages.v1.Message\x12\x14\n\x0cunread_count\x18\x03 \x01(\x05\x12\x1c\n\x14last_read_message_id\x18\x04 \x01(\x03\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x11MessagingSettings\x12\x43\n\x13\x61llow_messages_from\x18\x01 \x01(\x0e\x32&.twitter.messages.v1.AllowMessagesFrom\"m\n\x12SendMessageRequest\x12\x1f\n\x11recipient_user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11\x63lient_message_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"D\n\x13SendMessageResponse\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.twitter.messages.v1.Message\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"n\n\x19ListConversationsResponse\x12\x38\n\rconversations\x18\x01 \x03(\x0b\x32!.twitter.messages.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"X\n\x13ListMessagesRequest\x12\x1a\n\x0cpeer_user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x14ListMessagesResponse\x12.\n\x08messages\x18\x01 \x03(\x0b\x32\x1c.twitter.messages.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x1bMarkConversationReadRequest\x12\x1a\n\x0cpeer_user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x1e\n\x10up_to_message_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x01\"R\n\x1cMarkConversationReadResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x05\x12\x1c\n\x14last_read_message_id\x18\x02 \x01(\x03\"\x1d\n\x1bGetMessagingSettingsRequest\"X\n\x1cGetMessagingSettingsResponse\x12\x38\n\x08settings\x18\x01 \x01(\x0b\x32&.twitter.messages.v1.MessagingSettings\"k\n\x1eUpdateMessagingSettingsRequest\x12I\n\x13\x61llow_messages_from\x18\x01 \x01(\x0e\x32&.twitter.messages.v1.AllowMessagesFromB\x04\xe2\x41\x01\x01\"[\n\x1fUpdateMessagingSettingsResponse\x12\x38\n\x08settings\x18\x01 \x01(\x0b\x32&.twitter.messages.v1.MessagingSettings*|\n\x11\x41llowMessagesFrom\x12#\n\x1f\x41LLOW_MESSAGES_FROM_UNSPECIFIED\x10\x00\x12 \n\x1c\x41LLOW_MESSAGES_FROM_EVERYONE\x10\x01\x12 \n\x1c\x41LLOW_MESSAGES_FROM_FOLLOWED\x10\x02\x32\xc4\x07\n\x0eMessageService\x12}\n\x0bSendMessage\x12\'.twitter.messages.v1.SendMessageRequest\x1a(.twitter.messages.v1.SendMessageResponse\"\x1b\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/messages:\x01*\x12\x91\x01\n\x11ListConversations\x12-.twitter.messages.v1.ListConversationsRequest\x1a..twitter.messages.v1.ListConversationsResponse\"\x1d\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/conversations\x12\x9a\x01\n\x0cListMessages\x12(.twitter.messages.v1.ListMessagesRequest\x1a).twitter.messages.v1.ListMessagesResponse\"5\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02+\x12)/v1/conversations/{peer_user_id}/messages\x12\xb1\x01\n\x14MarkConversationRead\x12\x30.twitter.messages.v1.MarkConversationReadRequest\x1a\x31.twitter.messages.v1.MarkConversationReadResponse\"4\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02*\"%/v1/conversations/{peer_user_id}/read:\x01*\x12\x9f\x01\n\x14GetMessagingSettings\x12\x30.twitter.messages.v1.GetMessagingSettingsRequest\x1a\x31.twitter.messages.v1.GetMessagingSettingsResponse\"\"\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/messaging/settings\x12\xab\x01\n\x17UpdateMessagingSettings\x12\x33.twitter.messages.v1.UpdateMessagingSettingsRequest\x1a\x34.twitter.messages.v1.UpdateMessagingSettingsResponse\"%\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1b\x32\x16/v1/messaging/settings:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -61,51 +62,51 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEMESSAGINGSETTINGSREQUEST'].fields_by_name['allow_messages_from']._loaded_options = None
   _globals['_UPDATEMESSAGINGSETTINGSREQUEST'].fields_by_name['allow_messages_from']._serialized_options = b'\342A\001\001'
   _globals['_MESSAGESERVICE'].methods_by_name['SendMessage']._loaded_options = None
-  _globals['_MESSAGESERVICE'].methods_by_name['SendMessage']._serialized_options = b'\202\323\344\223\002\021\"\014/v1/messages:\001*'
+  _globals['_MESSAGESERVICE'].methods_by_name['SendMessage']._serialized_options = b'\310\245\031\002\202\323\344\223\002\021\"\014/v1/messages:\001*'
   _globals['_MESSAGESERVICE'].methods_by_name['ListConversations']._loaded_options = None
-  _globals['_MESSAGESERVICE'].methods_by_name['ListConversations']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/conversations'
+  _globals['_MESSAGESERVICE'].methods_by_name['ListConversations']._serialized_options = b'\310\245\031\002\202\323\344\223\002\023\022\021/v1/conversations'
   _globals['_MESSAGESERVICE'].methods_by_name['ListMessages']._loaded_options = None
-  _globals['_MESSAGESERVICE'].methods_by_name['ListMessages']._serialized_options = b'\202\323\344\223\002+\022)/v1/conversations/{peer_user_id}/messages'
+  _globals['_MESSAGESERVICE'].methods_by_name['ListMessages']._serialized_options = b'\310\245\031\002\202\323\344\223\002+\022)/v1/conversations/{peer_user_id}/messages'
   _globals['_MESSAGESERVICE'].methods_by_name['MarkConversationRead']._loaded_options = None
-  _globals['_MESSAGESERVICE'].methods_by_name['MarkConversationRead']._serialized_options = b'\202\323\344\223\002*\"%/v1/conversations/{peer_user_id}/read:\001*'
+  _globals['_MESSAGESERVICE'].methods_by_name['MarkConversationRead']._serialized_options = b'\310\245\031\002\202\323\344\223\002*\"%/v1/conversations/{peer_user_id}/read:\001*'
   _globals['_MESSAGESERVICE'].methods_by_name['GetMessagingSettings']._loaded_options = None
-  _globals['_MESSAGESERVICE'].methods_by_name['GetMessagingSettings']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/messaging/settings'
+  _globals['_MESSAGESERVICE'].methods_by_name['GetMessagingSettings']._serialized_options = b'\310\245\031\002\202\323\344\223\002\030\022\026/v1/messaging/settings'
   _globals['_MESSAGESERVICE'].methods_by_name['UpdateMessagingSettings']._loaded_options = None
-  _globals['_MESSAGESERVICE'].methods_by_name['UpdateMessagingSettings']._serialized_options = b'\202\323\344\223\002\0332\026/v1/messaging/settings:\001*'
-  _globals['_ALLOWMESSAGESFROM']._serialized_start=1819
-  _globals['_ALLOWMESSAGESFROM']._serialized_end=1943
-  _globals['_PARTICIPANT']._serialized_start=155
-  _globals['_PARTICIPANT']._serialized_end=254
-  _globals['_MESSAGE']._serialized_start=257
-  _globals['_MESSAGE']._serialized_end=465
-  _globals['_CONVERSATION']._serialized_start=468
-  _globals['_CONVERSATION']._serialized_end=682
-  _globals['_MESSAGINGSETTINGS']._serialized_start=684
-  _globals['_MESSAGINGSETTINGS']._serialized_end=772
-  _globals['_SENDMESSAGEREQUEST']._serialized_start=774
-  _globals['_SENDMESSAGEREQUEST']._serialized_end=883
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=885
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=953
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=955
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1020
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1022
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1132
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=1134
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=1222
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1224
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1319
-  _globals['_MARKCONVERSATIONREADREQUEST']._serialized_start=1321
-  _globals['_MARKCONVERSATIONREADREQUEST']._serialized_end=1410
-  _globals['_MARKCONVERSATIONREADRESPONSE']._serialized_start=1412
-  _globals['_MARKCONVERSATIONREADRESPONSE']._serialized_end=1494
-  _globals['_GETMESSAGINGSETTINGSREQUEST']._serialized_start=1496
-  _globals['_GETMESSAGINGSETTINGSREQUEST']._serialized_end=1525
-  _globals['_GETMESSAGINGSETTINGSRESPONSE']._serialized_start=1527
-  _globals['_GETMESSAGINGSETTINGSRESPONSE']._serialized_end=1615
-  _globals['_UPDATEMESSAGINGSETTINGSREQUEST']._serialized_start=1617
-  _globals['_UPDATEMESSAGINGSETTINGSREQUEST']._serialized_end=1724
-  _globals['_UPDATEMESSAGINGSETTINGSRESPONSE']._serialized_start=1726
-  _globals['_UPDATEMESSAGINGSETTINGSRESPONSE']._serialized_end=1817
-  _globals['_MESSAGESERVICE']._serialized_start=1946
-  _globals['_MESSAGESERVICE']._serialized_end=2886
+  _globals['_MESSAGESERVICE'].methods_by_name['UpdateMessagingSettings']._serialized_options = b'\310\245\031\002\202\323\344\223\002\0332\026/v1/messaging/settings:\001*'
+  _globals['_ALLOWMESSAGESFROM']._serialized_start=1849
+  _globals['_ALLOWMESSAGESFROM']._serialized_end=1973
+  _globals['_PARTICIPANT']._serialized_start=185
+  _globals['_PARTICIPANT']._serialized_end=284
+  _globals['_MESSAGE']._serialized_start=287
+  _globals['_MESSAGE']._serialized_end=495
+  _globals['_CONVERSATION']._serialized_start=498
+  _globals['_CONVERSATION']._serialized_end=712
+  _globals['_MESSAGINGSETTINGS']._serialized_start=714
+  _globals['_MESSAGINGSETTINGS']._serialized_end=802
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=804
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=913
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=915
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=983
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=985
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1050
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1052
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1162
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1164
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1252
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1254
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1349
+  _globals['_MARKCONVERSATIONREADREQUEST']._serialized_start=1351
+  _globals['_MARKCONVERSATIONREADREQUEST']._serialized_end=1440
+  _globals['_MARKCONVERSATIONREADRESPONSE']._serialized_start=1442
+  _globals['_MARKCONVERSATIONREADRESPONSE']._serialized_end=1524
+  _globals['_GETMESSAGINGSETTINGSREQUEST']._serialized_start=1526
+  _globals['_GETMESSAGINGSETTINGSREQUEST']._serialized_end=1555
+  _globals['_GETMESSAGINGSETTINGSRESPONSE']._serialized_start=1557
+  _globals['_GETMESSAGINGSETTINGSRESPONSE']._serialized_end=1645
+  _globals['_UPDATEMESSAGINGSETTINGSREQUEST']._serialized_start=1647
+  _globals['_UPDATEMESSAGINGSETTINGSREQUEST']._serialized_end=1754
+  _globals['_UPDATEMESSAGINGSETTINGSRESPONSE']._serialized_start=1756
+  _globals['_UPDATEMESSAGINGSETTINGSRESPONSE']._serialized_end=1847
+  _globals['_MESSAGESERVICE']._serialized_start=1976
+  _globals['_MESSAGESERVICE']._serialized_end=2940
 # @@protoc_insertion_point(module_scope)

@@ -25,10 +25,11 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb2
 from twitter.tweets.v1 import tweets_pb2 as twitter_dot_tweets_dot_v1_dot_tweets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etwitter/search/v1/search.proto\x12\x11twitter.search.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\x87\x01\n\nUserResult\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0b\n\x03\x62io\x18\x04 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x05 \x01(\t\x12\x16\n\x0e\x66ollower_count\x18\x06 \x01(\x03\"\x8f\x01\n\x05Trend\x12\x0f\n\x07hashtag\x18\x01 \x01(\t\x12\x13\n\x0btweet_count\x18\x02 \x01(\x03\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x13SearchTweetsRequest\x12\x0f\n\x01q\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x14SearchTweetsResponse\x12(\n\x06tweets\x18\x01 \x03(\x0b\x32\x18.twitter.tweets.v1.Tweet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\x12SearchUsersRequest\x12\x0f\n\x01q\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x13SearchUsersResponse\x12,\n\x05users\x18\x01 \x03(\x0b\x32\x1d.twitter.search.v1.UserResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x10GetTrendsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"\x9f\x01\n\x11GetTrendsResponse\x12(\n\x06trends\x18\x01 \x03(\x0b\x32\x18.twitter.search.v1.Trend\x12\x30\n\x0cwindow_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xef\x02\n\rSearchService\x12z\n\x0cSearchTweets\x12&.twitter.search.v1.SearchTweetsRequest\x1a\'.twitter.search.v1.SearchTweetsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/search/tweets\x12v\n\x0bSearchUsers\x12%.twitter.search.v1.SearchUsersRequest\x1a&.twitter.search.v1.SearchUsersResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/users\x12j\n\tGetTrends\x12#.twitter.search.v1.GetTrendsRequest\x1a$.twitter.search.v1.GetTrendsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/trendsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etwitter/search/v1/search.proto\x12\x11twitter.search.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\x87\x01\n\nUserResult\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0b\n\x03\x62io\x18\x04 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x05 \x01(\t\x12\x16\n\x0e\x66ollower_count\x18\x06 \x01(\x03\"\x8f\x01\n\x05Trend\x12\x0f\n\x07hashtag\x18\x01 \x01(\t\x12\x13\n\x0btweet_count\x18\x02 \x01(\x03\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x13SearchTweetsRequest\x12\x0f\n\x01q\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x14SearchTweetsResponse\x12(\n\x06tweets\x18\x01 \x03(\x0b\x32\x18.twitter.tweets.v1.Tweet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\x12SearchUsersRequest\x12\x0f\n\x01q\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x13SearchUsersResponse\x12,\n\x05users\x18\x01 \x03(\x0b\x32\x1d.twitter.search.v1.UserResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x10GetTrendsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"\x9f\x01\n\x11GetTrendsResponse\x12(\n\x06trends\x18\x01 \x03(\x0b\x32\x18.twitter.search.v1.Trend\x12\x30\n\x0cwindow_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xfb\x02\n\rSearchService\x12~\n\x0cSearchTweets\x12&.twitter.search.v1.SearchTweetsRequest\x1a\'.twitter.search.v1.SearchTweetsResponse\"\x1d\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/search/tweets\x12z\n\x0bSearchUsers\x12%.twitter.search.v1.SearchUsersRequest\x1a&.twitter.search.v1.SearchUsersResponse\"\x1c\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/users\x12n\n\tGetTrends\x12#.twitter.search.v1.GetTrendsRequest\x1a$.twitter.search.v1.GetTrendsResponse\"\x16\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/trendsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,27 +41,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHUSERSREQUEST'].fields_by_name['q']._loaded_options = None
   _globals['_SEARCHUSERSREQUEST'].fields_by_name['q']._serialized_options = b'\342A\001\002'
   _globals['_SEARCHSERVICE'].methods_by_name['SearchTweets']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['SearchTweets']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/search/tweets'
+  _globals['_SEARCHSERVICE'].methods_by_name['SearchTweets']._serialized_options = b'\310\245\031\002\202\323\344\223\002\023\022\021/v1/search/tweets'
   _globals['_SEARCHSERVICE'].methods_by_name['SearchUsers']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['SearchUsers']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/search/users'
+  _globals['_SEARCHSERVICE'].methods_by_name['SearchUsers']._serialized_options = b'\310\245\031\002\202\323\344\223\002\022\022\020/v1/search/users'
   _globals['_SEARCHSERVICE'].methods_by_name['GetTrends']._loaded_options = None
-  _globals['_SEARCHSERVICE'].methods_by_name['GetTrends']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/trends'
-  _globals['_USERRESULT']._serialized_start=182
-  _globals['_USERRESULT']._serialized_end=317
-  _globals['_TREND']._serialized_start=320
-  _globals['_TREND']._serialized_end=463
-  _globals['_SEARCHTWEETSREQUEST']._serialized_start=465
-  _globals['_SEARCHTWEETSREQUEST']._serialized_end=542
-  _globals['_SEARCHTWEETSRESPONSE']._serialized_start=544
-  _globals['_SEARCHTWEETSRESPONSE']._serialized_end=633
-  _globals['_SEARCHUSERSREQUEST']._serialized_start=635
-  _globals['_SEARCHUSERSREQUEST']._serialized_end=711
-  _globals['_SEARCHUSERSRESPONSE']._serialized_start=713
-  _globals['_SEARCHUSERSRESPONSE']._serialized_end=805
-  _globals['_GETTRENDSREQUEST']._serialized_start=807
-  _globals['_GETTRENDSREQUEST']._serialized_end=840
-  _globals['_GETTRENDSRESPONSE']._serialized_start=843
-  _globals['_GETTRENDSRESPONSE']._serialized_end=1002
-  _globals['_SEARCHSERVICE']._serialized_start=1005
-  _globals['_SEARCHSERVICE']._serialized_end=1372
+  _globals['_SEARCHSERVICE'].methods_by_name['GetTrends']._serialized_options = b'\310\245\031\002\202\323\344\223\002\014\022\n/v1/trends'
+  _globals['_USERRESULT']._serialized_start=212
+  _globals['_USERRESULT']._serialized_end=347
+  _globals['_TREND']._serialized_start=350
+  _globals['_TREND']._serialized_end=493
+  _globals['_SEARCHTWEETSREQUEST']._serialized_start=495
+  _globals['_SEARCHTWEETSREQUEST']._serialized_end=572
+  _globals['_SEARCHTWEETSRESPONSE']._serialized_start=574
+  _globals['_SEARCHTWEETSRESPONSE']._serialized_end=663
+  _globals['_SEARCHUSERSREQUEST']._serialized_start=665
+  _globals['_SEARCHUSERSREQUEST']._serialized_end=741
+  _globals['_SEARCHUSERSRESPONSE']._serialized_start=743
+  _globals['_SEARCHUSERSRESPONSE']._serialized_end=835
+  _globals['_GETTRENDSREQUEST']._serialized_start=837
+  _globals['_GETTRENDSREQUEST']._serialized_end=870
+  _globals['_GETTRENDSRESPONSE']._serialized_start=873
+  _globals['_GETTRENDSRESPONSE']._serialized_end=1032
+  _globals['_SEARCHSERVICE']._serialized_start=1035
+  _globals['_SEARCHSERVICE']._serialized_end=1414
 # @@protoc_insertion_point(module_scope)

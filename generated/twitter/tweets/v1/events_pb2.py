@@ -23,28 +23,43 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb2
 from twitter.tweets.v1 import tweets_pb2 as twitter_dot_tweets_dot_v1_dot_tweets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etwitter/tweets/v1/events.proto\x12\x11twitter.tweets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\xdf\x02\n\x0cTweetCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12*\n\x04kind\x18\x05 \x01(\x0e\x32\x1c.twitter.tweets.v1.TweetKind\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12\x10\n\x08hashtags\x18\x07 \x03(\t\x12\x18\n\x10mention_user_ids\x18\x08 \x03(\x03\x12\x19\n\x11reply_to_tweet_id\x18\t \x01(\x03\x12\x1b\n\x13retweet_of_tweet_id\x18\n \x01(\x03\x12\x11\n\tmedia_ids\x18\x0b \x03(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb6\x02\n\x0bTweetEdited\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x10\n\x08revision\x18\x05 \x01(\x05\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12\x10\n\x08hashtags\x18\x07 \x03(\t\x12\x18\n\x10mention_user_ids\x18\x08 \x03(\x03\x12\x19\n\x11previous_hashtags\x18\t \x03(\t\x12!\n\x19previous_mention_user_ids\x18\n \x03(\x03\x12-\n\tedited_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x02\n\x0cTweetDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12*\n\x04kind\x18\x05 \x01(\x0e\x32\x1c.twitter.tweets.v1.TweetKind\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x18\n\x10mention_user_ids\x18\x07 \x03(\x03\x12\x19\n\x11reply_to_tweet_id\x18\x08 \x01(\x03\x12\x1b\n\x13retweet_of_tweet_id\x18\t \x01(\x03\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9e\x01\n\nTweetLiked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x12\n\nlike_count\x18\x06 \x01(\x03\"\xa0\x01\n\x0cTweetUnliked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x12\n\nlike_count\x18\x06 \x01(\x03\"\xbf\x01\n\x0eTweetRetweeted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x18\n\x10retweet_tweet_id\x18\x06 \x01(\x03\x12\x15\n\rretweet_count\x18\x07 \x01(\x03\"\xc1\x01\n\x10TweetUnretweeted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x18\n\x10retweet_tweet_id\x18\x06 \x01(\x03\x12\x15\n\rretweet_count\x18\x07 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etwitter/tweets/v1/events.proto\x12\x11twitter.tweets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\x85\x03\n\x0cTweetCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12*\n\x04kind\x18\x05 \x01(\x0e\x32\x1c.twitter.tweets.v1.TweetKind\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12\x10\n\x08hashtags\x18\x07 \x03(\t\x12\x18\n\x10mention_user_ids\x18\x08 \x03(\x03\x12\x19\n\x11reply_to_tweet_id\x18\t \x01(\x03\x12\x1b\n\x13retweet_of_tweet_id\x18\n \x01(\x03\x12\x11\n\tmedia_ids\x18\x0b \x03(\x03\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp:$\xd2\xa5\x19 \n\x15twitter.tweet.created\x12\x07TWITTER\"\xdb\x02\n\x0bTweetEdited\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x10\n\x08revision\x18\x05 \x01(\x05\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12\x10\n\x08hashtags\x18\x07 \x03(\t\x12\x18\n\x10mention_user_ids\x18\x08 \x03(\x03\x12\x19\n\x11previous_hashtags\x18\t \x03(\t\x12!\n\x19previous_mention_user_ids\x18\n \x03(\x03\x12-\n\tedited_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp:#\xd2\xa5\x19\x1f\n\x14twitter.tweet.edited\x12\x07TWITTER\"\xe1\x02\n\x0cTweetDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12*\n\x04kind\x18\x05 \x01(\x0e\x32\x1c.twitter.tweets.v1.TweetKind\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x18\n\x10mention_user_ids\x18\x07 \x03(\x03\x12\x19\n\x11reply_to_tweet_id\x18\x08 \x01(\x03\x12\x1b\n\x13retweet_of_tweet_id\x18\t \x01(\x03\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp:$\xd2\xa5\x19 \n\x15twitter.tweet.deleted\x12\x07TWITTER\"\xc2\x01\n\nTweetLiked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x12\n\nlike_count\x18\x06 \x01(\x03:\"\xd2\xa5\x19\x1e\n\x13twitter.tweet.liked\x12\x07TWITTER\"\xc6\x01\n\x0cTweetUnliked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x12\n\nlike_count\x18\x06 \x01(\x03:$\xd2\xa5\x19 \n\x15twitter.tweet.unliked\x12\x07TWITTER\"\xe7\x01\n\x0eTweetRetweeted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x18\n\x10retweet_tweet_id\x18\x06 \x01(\x03\x12\x15\n\rretweet_count\x18\x07 \x01(\x03:&\xd2\xa5\x19\"\n\x17twitter.tweet.retweeted\x12\x07TWITTER\"\xeb\x01\n\x10TweetUnretweeted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08tweet_id\x18\x03 \x01(\x03\x12\x16\n\x0e\x61uthor_user_id\x18\x04 \x01(\x03\x12\x0f\n\x07user_id\x18\x05 \x01(\x03\x12\x18\n\x10retweet_tweet_id\x18\x06 \x01(\x03\x12\x15\n\rretweet_count\x18\x07 \x01(\x03:(\xd2\xa5\x19$\n\x19twitter.tweet.unretweeted\x12\x07TWITTERb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'twitter.tweets.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TWEETCREATED']._serialized_start=119
-  _globals['_TWEETCREATED']._serialized_end=470
-  _globals['_TWEETEDITED']._serialized_start=473
-  _globals['_TWEETEDITED']._serialized_end=783
-  _globals['_TWEETDELETED']._serialized_start=786
-  _globals['_TWEETDELETED']._serialized_end=1101
-  _globals['_TWEETLIKED']._serialized_start=1104
-  _globals['_TWEETLIKED']._serialized_end=1262
-  _globals['_TWEETUNLIKED']._serialized_start=1265
-  _globals['_TWEETUNLIKED']._serialized_end=1425
-  _globals['_TWEETRETWEETED']._serialized_start=1428
-  _globals['_TWEETRETWEETED']._serialized_end=1619
-  _globals['_TWEETUNRETWEETED']._serialized_start=1622
-  _globals['_TWEETUNRETWEETED']._serialized_end=1815
+  _globals['_TWEETCREATED']._loaded_options = None
+  _globals['_TWEETCREATED']._serialized_options = b'\322\245\031 \n\025twitter.tweet.created\022\007TWITTER'
+  _globals['_TWEETEDITED']._loaded_options = None
+  _globals['_TWEETEDITED']._serialized_options = b'\322\245\031\037\n\024twitter.tweet.edited\022\007TWITTER'
+  _globals['_TWEETDELETED']._loaded_options = None
+  _globals['_TWEETDELETED']._serialized_options = b'\322\245\031 \n\025twitter.tweet.deleted\022\007TWITTER'
+  _globals['_TWEETLIKED']._loaded_options = None
+  _globals['_TWEETLIKED']._serialized_options = b'\322\245\031\036\n\023twitter.tweet.liked\022\007TWITTER'
+  _globals['_TWEETUNLIKED']._loaded_options = None
+  _globals['_TWEETUNLIKED']._serialized_options = b'\322\245\031 \n\025twitter.tweet.unliked\022\007TWITTER'
+  _globals['_TWEETRETWEETED']._loaded_options = None
+  _globals['_TWEETRETWEETED']._serialized_options = b'\322\245\031\"\n\027twitter.tweet.retweeted\022\007TWITTER'
+  _globals['_TWEETUNRETWEETED']._loaded_options = None
+  _globals['_TWEETUNRETWEETED']._serialized_options = b'\322\245\031$\n\031twitter.tweet.unretweeted\022\007TWITTER'
+  _globals['_TWEETCREATED']._serialized_start=149
+  _globals['_TWEETCREATED']._serialized_end=538
+  _globals['_TWEETEDITED']._serialized_start=541
+  _globals['_TWEETEDITED']._serialized_end=888
+  _globals['_TWEETDELETED']._serialized_start=891
+  _globals['_TWEETDELETED']._serialized_end=1244
+  _globals['_TWEETLIKED']._serialized_start=1247
+  _globals['_TWEETLIKED']._serialized_end=1441
+  _globals['_TWEETUNLIKED']._serialized_start=1444
+  _globals['_TWEETUNLIKED']._serialized_end=1642
+  _globals['_TWEETRETWEETED']._serialized_start=1645
+  _globals['_TWEETRETWEETED']._serialized_end=1876
+  _globals['_TWEETUNRETWEETED']._serialized_start=1879
+  _globals['_TWEETUNRETWEETED']._serialized_end=2114
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,8 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from twitter.api.v1 import options_pb2 as _options_pb2
+from twitter.media.v1 import media_pb2 as _media_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -18,25 +20,10 @@ class TweetKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TWEET_KIND_ORIGINAL: _ClassVar[TweetKind]
     TWEET_KIND_REPLY: _ClassVar[TweetKind]
     TWEET_KIND_RETWEET: _ClassVar[TweetKind]
-
-class MediaType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    MEDIA_TYPE_UNSPECIFIED: _ClassVar[MediaType]
-    MEDIA_TYPE_IMAGE_JPEG: _ClassVar[MediaType]
-    MEDIA_TYPE_IMAGE_PNG: _ClassVar[MediaType]
-    MEDIA_TYPE_IMAGE_GIF: _ClassVar[MediaType]
-    MEDIA_TYPE_IMAGE_WEBP: _ClassVar[MediaType]
-    MEDIA_TYPE_VIDEO_MP4: _ClassVar[MediaType]
 TWEET_KIND_UNSPECIFIED: TweetKind
 TWEET_KIND_ORIGINAL: TweetKind
 TWEET_KIND_REPLY: TweetKind
 TWEET_KIND_RETWEET: TweetKind
-MEDIA_TYPE_UNSPECIFIED: MediaType
-MEDIA_TYPE_IMAGE_JPEG: MediaType
-MEDIA_TYPE_IMAGE_PNG: MediaType
-MEDIA_TYPE_IMAGE_GIF: MediaType
-MEDIA_TYPE_IMAGE_WEBP: MediaType
-MEDIA_TYPE_VIDEO_MP4: MediaType
 
 class Tweet(_message.Message):
     __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer")
@@ -106,11 +93,11 @@ class MediaAttachment(_message.Message):
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     media_id: int
-    media_type: MediaType
+    media_type: _media_pb2.MediaType
     url: str
     width: int
     height: int
-    def __init__(self, media_id: _Optional[int] = ..., media_type: _Optional[_Union[MediaType, str]] = ..., url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+    def __init__(self, media_id: _Optional[int] = ..., media_type: _Optional[_Union[_media_pb2.MediaType, str]] = ..., url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Like(_message.Message):
     __slots__ = ("user", "liked_at")

@@ -23,21 +23,30 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtwitter/users/v1/events.proto\x12\x10twitter.users.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n\x0bUserCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x0b\n\x03\x62io\x18\x06 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x01\n\x0bUserUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x0b\n\x03\x62io\x18\x06 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x07 \x01(\t\"\xbf\x01\n\rFollowCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ollower_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x66ollowee_id\x18\x04 \x01(\x03\x12\x1f\n\x17\x66ollowee_follower_count\x18\x05 \x01(\x03\x12 \n\x18\x66ollower_following_count\x18\x06 \x01(\x03\"\xbf\x01\n\rFollowDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ollower_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x66ollowee_id\x18\x04 \x01(\x03\x12\x1f\n\x17\x66ollowee_follower_count\x18\x05 \x01(\x03\x12 \n\x18\x66ollower_following_count\x18\x06 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtwitter/users/v1/events.proto\x12\x10twitter.users.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"\x88\x02\n\x0bUserCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x0b\n\x03\x62io\x18\x06 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp:#\xd2\xa5\x19\x1f\n\x14twitter.user.created\x12\x07TWITTER\"\xd8\x01\n\x0bUserUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07user_id\x18\x03 \x01(\x03\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x05 \x01(\t\x12\x0b\n\x03\x62io\x18\x06 \x01(\t\x12\x1b\n\x13profile_picture_url\x18\x07 \x01(\t:#\xd2\xa5\x19\x1f\n\x14twitter.user.updated\x12\x07TWITTER\"\xe6\x01\n\rFollowCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ollower_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x66ollowee_id\x18\x04 \x01(\x03\x12\x1f\n\x17\x66ollowee_follower_count\x18\x05 \x01(\x03\x12 \n\x18\x66ollower_following_count\x18\x06 \x01(\x03:%\xd2\xa5\x19!\n\x16twitter.follow.created\x12\x07TWITTER\"\xe6\x01\n\rFollowDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x66ollower_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x66ollowee_id\x18\x04 \x01(\x03\x12\x1f\n\x17\x66ollowee_follower_count\x18\x05 \x01(\x03\x12 \n\x18\x66ollower_following_count\x18\x06 \x01(\x03:%\xd2\xa5\x19!\n\x16twitter.follow.deleted\x12\x07TWITTERb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'twitter.users.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_USERCREATED']._serialized_start=85
-  _globals['_USERCREATED']._serialized_end=312
-  _globals['_USERUPDATED']._serialized_start=315
-  _globals['_USERUPDATED']._serialized_end=494
-  _globals['_FOLLOWCREATED']._serialized_start=497
-  _globals['_FOLLOWCREATED']._serialized_end=688
-  _globals['_FOLLOWDELETED']._serialized_start=691
-  _globals['_FOLLOWDELETED']._serialized_end=882
+  _globals['_USERCREATED']._loaded_options = None
+  _globals['_USERCREATED']._serialized_options = b'\322\245\031\037\n\024twitter.user.created\022\007TWITTER'
+  _globals['_USERUPDATED']._loaded_options = None
+  _globals['_USERUPDATED']._serialized_options = b'\322\245\031\037\n\024twitter.user.updated\022\007TWITTER'
+  _globals['_FOLLOWCREATED']._loaded_options = None
+  _globals['_FOLLOWCREATED']._serialized_options = b'\322\245\031!\n\026twitter.follow.created\022\007TWITTER'
+  _globals['_FOLLOWDELETED']._loaded_options = None
+  _globals['_FOLLOWDELETED']._serialized_options = b'\322\245\031!\n\026twitter.follow.deleted\022\007TWITTER'
+  _globals['_USERCREATED']._serialized_start=115
+  _globals['_USERCREATED']._serialized_end=379
+  _globals['_USERUPDATED']._serialized_start=382
+  _globals['_USERUPDATED']._serialized_end=598
+  _globals['_FOLLOWCREATED']._serialized_start=601
+  _globals['_FOLLOWCREATED']._serialized_end=831
+  _globals['_FOLLOWDELETED']._serialized_start=834
+  _globals['_FOLLOWDELETED']._serialized_end=1064
 # @@protoc_insertion_point(module_scope)

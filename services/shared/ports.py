@@ -1,0 +1,55 @@
+"""The one table of the local stack's ports: each service's gRPC port and each
+backing server's. The stack (stack/topology.py), the edge (edge/render.py) and
+every service's settings (services/shared/config.py) read their defaults from
+here; each can be moved with the environment variable named after it
+(`USERS_PORT`, `PG_PORT`, ...). Adding a service means one row in SERVICE_PORTS.
+
+Defaults avoid the standard ports so the stack can run next to system services.
+"""
+
+from __future__ import annotations
+
+LOCALHOST = "127.0.0.1"
+
+# gRPC port of each service; its <NAME>_PORT variable overrides it. Ports
+# 171xx + 10 n are taken by a service's extra processes (stack/topology.py).
+SERVICE_PORTS: dict[str, int] = {
+    "users": 17101,
+    "tweets": 17102,
+    "timeline": 17103,
+    "search": 17104,
+    "media": 17105,
+    "messages": 17106,
+    "ratelimit": 17107,
+}
+
+INFRA_PORTS: dict[str, int] = {
+    "PG_PORT": 15432,
+    "REDIS_PORT": 16379,
+    "NATS_PORT": 14222,
+    "NATS_MONITOR_PORT": 18222,
+    "CASSANDRA_PORT": 19042,
+    "CASSANDRA_STORAGE_PORT": 17700,
+    "CASSANDRA_JMX_PORT": 17199,  # loopback only; nodetool talks to it
+    "MINIO_PORT": 19000,
+    "MINIO_CONSOLE_PORT": 19001,
+    "EDGE_PORT": 8080,
+    "ENVOY_ADMIN_PORT": 19901,
+    "MEILISEARCH_PORT": 17710,
+    # Jaeger, the trace backend: OTLP in, query API and UI out.
+    "OTLP_GRPC_PORT": 14317,
+    "OTLP_HTTP_PORT": 14318,
+    "JAEGER_UI_PORT": 17686,
+    "JAEGER_GRPC_PORT": 17685,
+    "JAEGER_ADMIN_PORT": 13133,  # not 171xx: process ports (port + 10 n) live there
+    "JAEGER_METRICS_PORT": 17888,
+}
+
+
+def service_addr(service: str) -> str:
+    """A service's default address (host:port) on the local stack."""
+    return f"{LOCALHOST}:{SERVICE_PORTS[service]}"
+
+
+def infra_port(var: str) -> int:
+    return INFRA_PORTS[var]
