@@ -30,7 +30,7 @@ lint: gen ## buf lint + breaking (against main), contract options, Go/TS stubs c
 	@$(PY) tools/check_contracts.py
 	@tools/compile_stubs.sh
 	@.venv/bin/ruff check .
-	@.venv/bin/mypy services stack edge tests benchmarks
+	@.venv/bin/mypy services stack edge tests benchmarks tools
 	@$(PY) tools/check_monitoring.py
 	@$(PY) tools/k8s/validate.py
 

@@ -22,7 +22,8 @@ _spec.loader.exec_module(validate)
 
 @pytest.fixture(scope="module")
 def production() -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = validate.build(REPO / "k8s" / "overlays" / "production")
+    docs: list[dict[str, Any]] = validate.build(REPO / "k8s" / "overlays" / "production",
+                                                  validate.kustomize())
     return docs
 
 

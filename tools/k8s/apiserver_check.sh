@@ -8,6 +8,8 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/bin"
+# The pinned client built beside the server (tools/k8s/install_apiserver.sh).
+kubectl() { "$BIN/kubectl" "$@"; }
 ETCD_PORT="${K8S_CHECK_ETCD_PORT:-23379}"
 API_PORT="${K8S_CHECK_API_PORT:-26443}"
 WORK="$(mktemp -d)"

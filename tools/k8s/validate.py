@@ -1,6 +1,6 @@
 """Offline checks of every kustomization under k8s/ (run by `make lint`):
 
-1. it builds (`kubectl kustomize`, the kustomize built into kubectl);
+1. it builds with the pinned kustomize (tools/k8s/install_kustomize.sh);
 2. every object validates strictly (no unknown fields) against the Kubernetes
    schemas the kubernetes-validate wheel ships, for KUBERNETES_VERSION; kinds
    of CRDs (Prometheus Operator, ...) have no schema there and are listed;
@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES_VERSION = "1.35.0"
 ENVOY = REPO / ".venv" / "bin" / "envoy"
+CACHE_BIN = Path(os.environ.get("TWITTER_CACHE") or Path.home() / ".cache" / "twitter-mesh") / "bin"
 # Custom resources: no schema in the wheel (validated by `make k8s-apiserver-check`
 # against their CRDs' presence only).
 CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject",
@@ -44,11 +45,14 @@ def kustomizations() -> list[Path]:
             *sorted((REPO / "k8s" / "overlays").iterdir())]
 
 
-def build(directory: Path) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    if not kubectl:
-        raise SystemExit("k8s validate: kubectl not found (its kustomize builds the overlays)")
-    out = subprocess.run([kubectl, "kustomize", str(directory)], check=True,  # noqa: S603
+def kustomize() -> Path:
+    """The pinned kustomize, built from the Go module proxy on first use."""
+    subprocess.run([REPO / "tools" / "k8s" / "install_kustomize.sh"], check=True)  # noqa: S603
+    return CACHE_BIN / "kustomize"
+
+
+def build(directory: Path, kustomize: Path) -> list[dict[str, Any]]:
+    out = subprocess.run([kustomize, "build", str(directory)], check=True,  # noqa: S603
                          capture_output=True, text=True).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
@@ -72,12 +76,15 @@ SECCOMP_OK = {"RuntimeDefault", "Localhost"}
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
     if doc["kind"] == "Pod":
-        return doc.get("spec", {})
-    if doc["kind"] == "CronJob":
-        return doc["spec"]["jobTemplate"]["spec"]["template"].get("spec", {})
-    if doc["kind"] in POD_TEMPLATE_KINDS:
-        return doc["spec"]["template"].get("spec", {})
-    return None
+        holder = doc
+    elif doc["kind"] == "CronJob":
+        holder = doc["spec"]["jobTemplate"]["spec"]["template"]
+    elif doc["kind"] in POD_TEMPLATE_KINDS:
+        holder = doc["spec"]["template"]
+    else:
+        return None
+    spec: dict[str, Any] = holder.get("spec", {})
+    return spec
 
 
 def _container_violations(c: dict[str, Any], pod: dict[str, Any]) -> Iterator[str]:
@@ -190,8 +197,8 @@ def release_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
                    "letters, digits and dashes, e.g. v0-2-0)")
 
 
-def check(directory: Path) -> list[str]:
-    docs = build(directory)
+def check(directory: Path, kustomize: Path) -> list[str]:
+    docs = build(directory, kustomize)
     problems = []
     for doc in docs:
         name = f"{doc['kind']}/{doc['metadata'].get('name')}"
@@ -204,7 +211,8 @@ def check(directory: Path) -> list[str]:
 
 def main(argv: list[str]) -> int:
     directories = [Path(a).resolve() for a in argv[1:]] or kustomizations()
-    problems = [p for d in directories for p in check(d)]
+    tool = kustomize()
+    problems = [p for d in directories for p in check(d, tool)]
     for p in problems:
         print(p, file=sys.stderr)
     names = ", ".join(str(d.relative_to(REPO)) for d in directories)
