@@ -6,7 +6,8 @@ PY := .venv/bin/python
 PYTEST_ARGS ?=
 BENCH ?=
 
-.PHONY: help venv gen check-gen lint fmt up down status trace test bench chaos clean
+.PHONY: help venv gen check-gen lint fmt up down status trace test bench chaos clean \
+	k8s-validate k8s-apiserver-check image image-smoke
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,8 +30,22 @@ lint: gen ## buf lint + breaking (against main), contract options, Go/TS stubs c
 	@$(PY) tools/check_contracts.py
 	@tools/compile_stubs.sh
 	@.venv/bin/ruff check .
-	@.venv/bin/mypy services stack edge tests benchmarks
+	@.venv/bin/mypy services stack edge tests benchmarks tools
 	@$(PY) tools/check_monitoring.py
+	@$(PY) tools/k8s/validate.py
+
+k8s-validate: venv ## Every k8s kustomization: builds, strict schemas, pod security, Envoy config
+	@$(PY) tools/k8s/validate.py
+
+k8s-apiserver-check: venv ## Optional: a real kube-apiserver + etcd (built once, cached) applies every overlay server-side, v1 then v2
+	@tools/k8s/install_apiserver.sh
+	@tools/k8s/apiserver_check.sh
+
+image: ## Optional (root): build the image without a container engine (mmdebstrap + uv + umoci) into build/image
+	@tools/image/build.sh $(or $(TAG),dev)
+
+image-smoke: ## Optional (root): start users from the built image (unshare + chroot) and ask its gRPC health
+	@tools/image/smoke.sh
 
 fmt: venv ## Format and autofix
 	@.venv/bin/ruff check --fix .

@@ -84,7 +84,8 @@ def _hcm(config: Config) -> Config:
 def _variant(env: dict[str, str], edit: Callable[[Config], None],
              jwks: str) -> tuple[Config, int]:
     port = _free_port()
-    config = render.render(port, _free_port(), "/dev/null", env)
+    config = render.render(render.options_from_env(
+        env, port=port, admin_port=_free_port(), access_log="/dev/null"))
     hcm = _hcm(config)
     # The keys inline, so that a variant without the transcoder (which serves
     # the JWKS) still verifies tokens.

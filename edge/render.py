@@ -1,10 +1,16 @@
 """Renders the Envoy configuration for the edge from the stack's ports.
 
-    python -m edge.render OUT.yaml
+    python -m edge.render OUT.yaml                       # the local stack
+    python -m edge.render OUT.yaml --listen-address 0.0.0.0 --assets-dir DIR \
+        --drop-removed-hosts [--tls-dir /etc/tls]        # a Kubernetes pod
 
 Reads EDGE_PORT, ENVOY_ADMIN_PORT, <SERVICE>_ADDR (host:port of each service)
 and ENVOY_ACCESS_LOG (a path, default stdout) from the environment, and the
-edge's own knobs (defaults in brackets):
+edge's own knobs (defaults in brackets) into an EdgeOptions (edge/options.py);
+`render` builds the configuration from the options alone:
+
+    EDGE_JWKS_CACHE_SECONDS    how long a fetched JWKS is trusted [60]; see
+                               "Rotating the JWT signing key" in k8s/README.md
 
     EDGE_MAX_REQUEST_BYTES     request bodies above this get 413 [65536]
     EDGE_CORS_ORIGINS          comma-separated allowed origins, "*" for any [*]
@@ -19,6 +25,13 @@ edge's own knobs (defaults in brackets):
                                the rate-limit file and environment, as the
                                ratelimit service reads them [edge/ratelimits.yaml,
                                local]
+
+--assets-dir copies the files Envoy reads at start (the transcoder's
+descriptor set, the /openapi.json body) into DIR and points the configuration
+at the copies, for an Envoy container that does not hold the repository.
+--tls-dir serves TLS on the edge listener with DIR/tls.crt and DIR/tls.key (a
+kubernetes.io/tls Secret), through an SDS file written beside OUT that Envoy
+watches, so a renewed certificate needs no restart.
 
 Only services that exist in services/ get a cluster; the gRPC services each
 one serves are read from the descriptor set, so a new RPC needs no edge change.
@@ -43,45 +56,50 @@ from client requests before any filter runs.
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import sys
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from google.protobuf import descriptor_pb2
 from pydantic import SecretStr
 
 from edge import limits, routes
-from edge.routes import lua_str
+from edge.filters import (
+    EDGE_PUBLIC_ROUTES,
+    EDGE_SELF,
+    ENVOY_STATUS_OF,
+    RATELIMIT,
+    STATUS_OF,
+    http_filters,
+)
+from edge.options import DESCRIPTOR, OPENAPI, REPO, EdgeOptions, Endpoint
 from services.ratelimit.rules import Limit
-from services.shared.auth import EDGE_TOKEN_HEADER, SESSION_ID_HEADER, USER_ID_HEADER, edge_token
+from services.shared.auth import (
+    EDGE_TOKEN_HEADER,
+    SESSION_ID_HEADER,
+    TIER_HEADER,
+    USER_ID_HEADER,
+    edge_token,
+)
 from services.shared.config import check_internal_token
-from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
+
+__all__ = ["DESCRIPTOR", "EDGE_PUBLIC_ROUTES", "ENVOY_STATUS_OF", "OPENAPI", "STATUS_OF",
+           "EdgeOptions", "render"]
 
 TYPE = "type.googleapis.com/"
-REPO = Path(__file__).resolve().parent.parent
-DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"
-OPENAPI = REPO / "generated" / "openapi" / "twitter.json"
-RATELIMIT = "ratelimit"
-LOCAL_INTERNAL_TOKEN = "local-internal-token"  # noqa: S105 - the local stack's default
-# The verified token's account tier (claim `tier`: regular or verified), which
-# the per-user write budget of edge/ratelimits.yaml keys on.
-TIER_HEADER = "x-user-tier"
+OTLP_CLUSTER = "otlp_collector"
 
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
 EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_HEADER,
                      SESSION_ID_HEADER, TIER_HEADER, routes.ORIGINAL_PATH,
                      routes.ORIGINAL_METHOD]
-
-# DESIGN's HTTP status for each gRPC code our services return (the transcoder
-# would send FAILED_PRECONDITION as 400).
-STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504}
-# What the transcoder sends for them (the standard gRPC-to-HTTP table).
-ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
-                   4: 504}
 
 # A process that died (or is restarting) refuses connections or resets them;
 # the edge tries another process of the service so no client sees it. Any
@@ -94,10 +112,6 @@ _RETRY = {"num_retries": 2, "retry_host_predicate": [
     "host_selection_retry_max_attempts": 3}
 WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream"}
 READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset"}
-
-# The edge's own routes, which need no token; the routes of RPCs whose access
-# option is ACCESS_PUBLIC join them (routes.public_matches).
-EDGE_PUBLIC_ROUTES: list[dict[str, Any]] = [{"path": "/healthz"}, {"path": "/openapi.json"}]
 
 # The descriptors sent to the ratelimit service (see edge/ratelimits.yaml), for
 # writes only (the routes of non-GET RPCs carry them). A descriptor whose header
@@ -113,6 +127,13 @@ RATE_LIMIT_ACTIONS: list[list[dict[str, Any]]] = [
     [{"request_headers": {"header_name": TIER_HEADER, "descriptor_key": "tier"}},
      {"request_headers": {"header_name": "x-user-id", "descriptor_key": "user_id"}}],
 ]
+
+# HTTP status of a reply Envoy makes itself (bad JSON, missing token, no route,
+# upstream down...) to the gRPC code its JSON body carries, so every error body
+# has the same {code, message, details} shape as a transcoded gRPC status.
+LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 412: 9, 413: 3, 429: 8,
+                     500: 13, 502: 14, 503: 14, 504: 4}
+JSON_HEADER = [{"header": {"key": "content-type", "value": "application/json"}}]
 
 
 def grpc_services(descriptor_path: Path = DESCRIPTOR) -> dict[str, list[str]]:
@@ -134,39 +155,21 @@ def streaming_methods(descriptor_path: Path = DESCRIPTOR) -> set[str]:
             for m in s.method if m.server_streaming}
 
 
-def json_keys_lua() -> str:
-    return (Path(__file__).parent / "json_keys.lua").read_text()
-
-
-def grpc_status_lua() -> str:
-    def table(mapping: dict[int, int]) -> str:
-        return "{" + ", ".join(f"[{c}] = {s}" for c, s in sorted(mapping.items())) + "}"
-
-    script = (Path(__file__).parent / "grpc_status.lua").read_text()
-    return (f"STATUS_OF = {table(STATUS_OF)}\nENVOY_STATUS_OF = {table(ENVOY_STATUS_OF)}\n\n"
-            + script)
-
-
 def present_services() -> list[str]:
     return sorted(p.parent.name for p in (REPO / "services").glob("*/__main__.py"))
 
 
-def _addresses(area: str) -> list[tuple[str, int]]:
-    """Where a service listens: its address, or, when its processes each have a
-    port of their own (<AREA>_PROCESS_PORTS, the local stack), every one of them,
-    so that Envoy balances requests over the processes."""
-    port = os.environ.get(f"{area.upper()}_PORT") or SERVICE_PORTS.get(area, 0)
-    value = os.environ.get(f"{area.upper()}_ADDR") or f"127.0.0.1:{port}"
-    host, _, port = value.rpartition(":")
-    own = [int(p) for p in os.environ.get(f"{area.upper()}_PROCESS_PORTS", "").split(",") if p]
-    return [(host, p) for p in own] or [(host, int(port))]
+def cluster_areas() -> list[str]:
+    """The clusters the edge needs: every service present that serves gRPC
+    services of the API, then ratelimit when it is present."""
+    areas = grpc_services()
+    present = [a for a in present_services() if a in areas]
+    return present + ([RATELIMIT] if RATELIMIT in present_services() else [])
 
 
-# HTTP status of a reply Envoy makes itself (bad JSON, missing token, no route,
-# upstream down...) to the gRPC code its JSON body carries, so every error body
-# has the same {code, message, details} shape as a transcoded gRPC status.
-LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 412: 9, 413: 3, 429: 8,
-                     500: 13, 502: 14, 503: 14, 504: 4}
+def options_from_env(env: Mapping[str, str], **overrides: Any) -> EdgeOptions:
+    """The options for the clusters this repository has, from an environment."""
+    return EdgeOptions.from_env(env, cluster_areas(), **overrides)
 
 
 def _status_is(code: int) -> dict[str, Any]:
@@ -186,7 +189,7 @@ def local_reply_config(read_limit: Limit) -> dict[str, Any]:
     return {"mappers": mappers}
 
 
-def cluster(name: str, endpoints: list[tuple[str, int]]) -> dict[str, Any]:
+def cluster(name: str, endpoints: list[Endpoint] | tuple[Endpoint, ...]) -> dict[str, Any]:
     return {
         "name": name,
         "type": "STRICT_DNS",
@@ -209,122 +212,24 @@ def cluster(name: str, endpoints: list[tuple[str, int]]) -> dict[str, Any]:
     }
 
 
-def _lua_filter(name: str, source: str) -> dict[str, Any]:
-    # Named after its script, so stats and the edge benchmark tell them apart.
-    return {"name": f"lua.{name}", "typed_config": {
-        "@type": f"{TYPE}envoy.extensions.filters.http.lua.v3.Lua",
-        "default_source_code": {"inline_string": source}}}
+def clusters(options: EdgeOptions) -> list[dict[str, Any]]:
+    """One per upstream, the edge itself (the JWKS goes through its own route
+    table) and the span collector; none health-checked but the services."""
+    built = [cluster(area, endpoints) for area, endpoints in options.upstreams.items()]
+    built.append(cluster(EDGE_SELF, [("127.0.0.1", options.port)]) | {"health_checks": []})
+    if options.otlp:
+        built.append(cluster(OTLP_CLUSTER, [options.otlp]) | {"health_checks": []})
+    if options.drop_removed_hosts:
+        for c in built:
+            c["ignore_health_on_host_removal"] = True
+    return built
 
 
-def cors_lua(origins: str) -> str:
-    """Browser clients: bearer tokens, no cookies, so no credentials."""
-    listed = [o.strip() for o in origins.split(",") if o.strip()]
-    any_origin = not listed or "*" in listed
-    expose = "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, " \
-             "retry-after"
-    head = "\n".join([
-        f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
-        "ORIGINS = {" + ", ".join(f"[{lua_str(o)}] = true" for o in listed if o != "*") + "}",
-        f"METHODS = {lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
-        f"HEADERS = {lua_str('authorization, content-type, x-request-id')}",
-        f"EXPOSE = {lua_str(expose)}",
-        f"MAX_AGE = {lua_str('600')}",
-    ])
-    return head + "\n\n" + (Path(__file__).parent / "cors.lua").read_text()
-
-
-def ratelimit_filter(timeout_ms: int, internal_token: str) -> dict[str, Any]:
-    """Fails open: when the service (or its Redis) is down or slower than the
-    timeout, requests go through unlimited (services/ratelimit/server.py says why)."""
-    return {"name": "envoy.filters.http.ratelimit", "typed_config": {
-        "@type": f"{TYPE}envoy.extensions.filters.http.ratelimit.v3.RateLimit",
-        "domain": "edge",
-        "timeout": f"{timeout_ms / 1000:.3f}s",
-        "failure_mode_deny": False,
-        "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
-        "rate_limit_service": {
-            "transport_api_version": "V3",
-            "grpc_service": {
-                "envoy_grpc": {"cluster_name": RATELIMIT},
-                "initial_metadata": [{"key": "x-internal-token", "value": internal_token}],
-            },
-        },
-    }}
-
-
-OTLP_CLUSTER = "otlp_collector"
-
-
-def otlp_address(env: dict[str, str]) -> tuple[str, int] | None:
-    """Where spans go (OTLP over gRPC), from OTEL_EXPORTER_OTLP_ENDPOINT as the
-    services read it; None: no tracing at the edge."""
-    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    if not endpoint:
-        return None
-    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
-    return parts.hostname or "127.0.0.1", parts.port or 4317
-
-
-def tracing(env: dict[str, str]) -> dict[str, Any]:
-    """Envoy's OpenTelemetry tracer: a SERVER span per request (named after its
-    route, tagged with x-request-id as `guid:x-request-id`), whose context the
-    services continue (traceparent). EDGE_TRACE_SAMPLING_PERCENT of requests
-    are traced [100]; the services follow the edge's decision."""
-    return {
-        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
-            "@type": f"{TYPE}envoy.config.trace.v3.OpenTelemetryConfig",
-            "grpc_service": {"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
-            "service_name": env.get("EDGE_SERVICE_NAME", "edge"),
-        }},
-        "random_sampling": {"value": float(env.get("EDGE_TRACE_SAMPLING_PERCENT", "100"))},
-        "custom_tags": [{"tag": "http.route", "request_header": {
-            "name": routes.ORIGINAL_PATH, "default_value": "-"}}],
-    }
-
-
-def metrics_listener(port: int, admin_port: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A listener serving only Envoy's Prometheus stats (upstream requests,
-    latencies, retries, health per cluster) from the admin port, which stays on
-    loopback: the admin API can change Envoy, its stats page cannot."""
-    hcm = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network."
-                 "http_connection_manager.v3.HttpConnectionManager",
-        "stat_prefix": "metrics",
-        "route_config": {"virtual_hosts": [{"name": "metrics", "domains": ["*"], "routes": [
-            {"match": {"path": "/stats/prometheus"}, "route": {"cluster": "envoy_admin"}},
-            {"match": {"prefix": "/"}, "direct_response": {"status": 404}}]}]},
-        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
-    }
-    listener = {"name": "metrics", "address": {"socket_address": {
-        "address": "0.0.0.0", "port_value": port}},  # noqa: S104 - scraped from other pods
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                        "typed_config": hcm}]}]}
-    admin = {"name": "envoy_admin", "type": "STATIC", "connect_timeout": "1s",
-             "load_assignment": {"cluster_name": "envoy_admin", "endpoints": [{"lb_endpoints": [
-                 {"endpoint": {"address": {"socket_address": {
-                     "address": "127.0.0.1", "port_value": admin_port}}}}]}]}}
-    return listener, admin
-
-
-def render(edge_port: int, admin_port: int, access_log: str | None,
-           env: dict[str, str] | None = None) -> dict[str, Any]:
-    env = dict(os.environ) if env is None else env
-    areas = grpc_services()
-    present = [a for a in present_services() if a in areas]
-    has_ratelimit = RATELIMIT in present_services()
-    json_header = [{"header": {"key": "content-type", "value": "application/json"}}]
-    route_table: list[dict[str, Any]] = [
-        {"match": {"path": "/healthz"}, "direct_response": {
-            "status": 200, "body": {"inline_string": '{"status":"ok"}'}},
-         "response_headers_to_add": json_header},
-        {"match": {"path": "/openapi.json", "headers": [
-            {"name": ":method", "string_match": {"exact": "GET"}}]},
-         "direct_response": {"status": 200, "body": {"filename": str(OPENAPI)}},
-         "response_headers_to_add": json_header},
-    ]
+def route_table(options: EdgeOptions, bindings: list[routes.Binding]) -> list[dict[str, Any]]:
+    """/healthz and /openapi.json answered by Envoy, one route per RPC binding,
+    and a 404 for anything else."""
     streams = streaming_methods()
-    bindings = routes.bindings(present, DESCRIPTOR)
+    has_ratelimit = RATELIMIT in options.upstreams
 
     def action(b: routes.Binding) -> dict[str, Any]:
         # The edge span's name: the route as the client knows it.
@@ -341,70 +246,26 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             route["rate_limits"] = [{"actions": a} for a in RATE_LIMIT_ACTIONS]
         return {"route": route, "decorator": decorator}
 
-    route_table += routes.routes(bindings, action)
-    route_table.append({"match": {"prefix": "/"}, "direct_response": {
-        "status": 404, "body": {"inline_string": "no such route"}}})
+    return [
+        {"match": {"path": "/healthz"}, "direct_response": {
+            "status": 200, "body": {"inline_string": '{"status":"ok"}'}},
+         "response_headers_to_add": JSON_HEADER},
+        {"match": {"path": "/openapi.json", "headers": [
+            {"name": ":method", "string_match": {"exact": "GET"}}]},
+         "direct_response": {"status": 200, "body": {"filename": str(options.openapi)}},
+         "response_headers_to_add": JSON_HEADER},
+        *routes.routes(bindings, action),
+        {"match": {"prefix": "/"}, "direct_response": {
+            "status": 404, "body": {"inline_string": "no such route"}}},
+    ]
 
-    clusters = [cluster(area, _addresses(area)) for area in present]
-    if has_ratelimit:
-        clusters.append(cluster(RATELIMIT, _addresses(RATELIMIT)))
-    clusters.append(cluster("edge_self", [("127.0.0.1", edge_port)]) | {"health_checks": []})
-    otlp = otlp_address(env)
-    if otlp:
-        clusters.append(cluster(OTLP_CLUSTER, [otlp]) | {"health_checks": []})
 
-    transcoder = {
-        "name": "envoy.filters.http.grpc_json_transcoder",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http."
-                     "grpc_json_transcoder.v3.GrpcJsonTranscoder",
-            "proto_descriptor": str(DESCRIPTOR),
-            "services": [s for area in present for s in areas[area]],
-            "convert_grpc_status": True,
-            "print_options": {"add_whitespace": False, "always_print_primitive_fields": True,
-                              "always_print_enums_as_ints": False,
-                              "preserve_proto_field_names": False,
-                              # A stream is newline-delimited JSON, one message a line.
-                              "stream_newline_delimited": True},
-            # Browsers and form encoders send a space in a query as "+".
-            "query_param_unescape_plus": True,
-            "request_validation_options": {"reject_unknown_query_parameters": True,
-                                           "reject_binding_body_field_collisions": True},
-        },
-    }
-    jwt = {
-        "name": "envoy.filters.http.jwt_authn",
-        "typed_config": {
-            "@type": f"{TYPE}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
-            "providers": {"users": {
-                "issuer": "twitter-mesh",
-                "audiences": ["twitter-mesh"],
-                "forward": True,
-                # The session too: services refuse tokens of revoked sessions.
-                "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"},
-                                     {"header_name": SESSION_ID_HEADER, "claim_name": "sid"},
-                                     {"header_name": TIER_HEADER, "claim_name": "tier"}],
-                # Verified tokens, so a client's next request skips the Ed25519
-                # check (the chain's dearest step); expiry is still checked.
-                "jwt_cache_config": {"jwt_cache_size": 10_000},
-                "remote_jwks": {
-                    "http_uri": {"uri": f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
-                                 "cluster": "edge_self", "timeout": "2s"},
-                    "cache_duration": "300s",
-                    "async_fetch": {"fast_listener": False},
-                    "retry_policy": {"num_retries": 3},
-                },
-            }},
-            "rules": [*({"match": m} for m in routes.public_matches(bindings)
-                        + EDGE_PUBLIC_ROUTES),
-                      {"match": {"prefix": "/"}, "requires": {"provider_name": "users"}}],
-        },
-    }
-    access_logs = [{
+def access_logs(path: str) -> list[dict[str, Any]]:
+    return [{
         "name": "envoy.access_loggers.file",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-            "path": access_log or "/dev/stdout",
+            "path": path,
             "log_format": {"json_format": {
                 "time": "%START_TIME%", "method": "%REQ(:METHOD)%",
                 "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%", "status": "%RESPONSE_CODE%",
@@ -418,46 +279,37 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             }},
         },
     }]
-    read_limit, exempt = limits.per_address(limits.rules(env))
-    is_get = limits.header_is(":method", "GET")
-    http_filters: list[dict[str, Any]] = [
-        # Only browsers send Origin: other clients skip the Lua CORS filter.
-        limits.skip_filter(_lua_filter("cors", cors_lua(env.get("EDGE_CORS_ORIGINS", "*"))),
-                           limits.not_(limits.header_is("origin", ""))),
-        # Before jwt_authn: a flood of bad tokens is limited too.
-        limits.local_ratelimit_filter(read_limit, exempt),
-        {"name": "envoy.filters.http.buffer", "typed_config": {
-            "@type": f"{TYPE}envoy.extensions.filters.http.buffer.v3.Buffer",
-            "max_request_bytes": int(env.get("EDGE_MAX_REQUEST_BYTES", "65536"))}},
-        jwt,
-        # Writes only: the body's keys, while it is still JSON.
-        limits.skip_filter(_lua_filter("json_keys", json_keys_lua()), is_get),
-        # Only the transcoder's 400 can need another status; a 503 gets Retry-After.
-        limits.skip_filter(_lua_filter("grpc_status", grpc_status_lua()),
-                           limits.not_(limits.header_matches(":status", "400|503",
-                                                             response=True))),
-        # Before every filter that must know the RPC: it rewrites :path to it.
-        transcoder,
-        # Writes only (the transcoder has made every request a POST: its
-        # original method tells).
-        limits.skip_filter(_lua_filter("rpc_checks", routes.checks_lua(bindings, DESCRIPTOR)),
-                           limits.header_is(routes.ORIGINAL_METHOD, "GET")),
-    ]
-    if has_ratelimit:
-        # After the transcoder and the RPC checks: the ratelimit filter acts
-        # only on requests routed to a cluster, and routes are the RPCs'.
-        http_filters.append(ratelimit_filter(
-            int(env.get("EDGE_RATELIMIT_TIMEOUT_MS", "250")),
-            env.get("INTERNAL_TOKEN", LOCAL_INTERNAL_TOKEN)))
-    http_filters.append({"name": "envoy.filters.http.router", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})
+
+
+def tracing(options: EdgeOptions) -> dict[str, Any]:
+    """Envoy's OpenTelemetry tracer: a SERVER span per request (named after its
+    route, tagged with x-request-id as `guid:x-request-id`), whose context the
+    services continue (traceparent). EDGE_TRACE_SAMPLING_PERCENT of requests
+    are traced [100]; the services follow the edge's decision."""
+    return {
+        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
+            "@type": f"{TYPE}envoy.config.trace.v3.OpenTelemetryConfig",
+            "grpc_service": {"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
+            "service_name": options.service_name,
+        }},
+        "random_sampling": {"value": options.trace_sampling_percent},
+        "custom_tags": [{"tag": "http.route", "request_header": {
+            "name": routes.ORIGINAL_PATH, "default_value": "-"}}],
+    }
+
+
+def connection_manager(options: EdgeOptions) -> dict[str, Any]:
+    """The edge listener's HTTP connection manager: routes, filters, logs."""
+    areas = grpc_services()
+    served = [a for a in options.upstreams if a in areas]
+    bindings = routes.bindings(served, DESCRIPTOR)
+    read_limit, exempt = limits.per_address(options.rules)
     virtual_host: dict[str, Any] = {
-        "name": "edge", "domains": ["*"], "routes": route_table,
+        "name": "edge", "domains": ["*"], "routes": route_table(options, bindings),
         # Proof for the services that the request comes from the edge, so they
         # trust the x-user-id jwt_authn set (services/shared/interceptor.py).
         "request_headers_to_add": [{
-            "header": {"key": EDGE_TOKEN_HEADER, "value": edge_token(
-                env.get("INTERNAL_TOKEN", LOCAL_INTERNAL_TOKEN))},
+            "header": {"key": EDGE_TOKEN_HEADER, "value": edge_token(options.internal_token)},
             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
     }
     hcm = {
@@ -468,7 +320,7 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
         # The client address (rate limits, logs) is the peer's, or the one the
         # trusted proxies in front of the edge put in X-Forwarded-For.
         "use_remote_address": True,
-        "xff_num_trusted_hops": int(env.get("EDGE_XFF_TRUSTED_HOPS", "0")),
+        "xff_num_trusted_hops": options.xff_trusted_hops,
         "generate_request_id": True,
         "always_set_request_id_in_response": True,
         "early_header_mutation_extensions": [{
@@ -480,31 +332,105 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             },
         }],
         "local_reply_config": local_reply_config(read_limit),
-        "access_log": access_logs,
+        "access_log": access_logs(options.access_log),
         "route_config": {
             "name": "edge",
             "max_direct_response_body_size_bytes": 4 * 1024 * 1024,  # the OpenAPI document
             "virtual_hosts": [virtual_host],
         },
-        "http_filters": http_filters,
+        "http_filters": http_filters(options, [s for a in served for s in areas[a]],
+                                     bindings, read_limit, exempt),
     }
-    if otlp:
-        hcm["tracing"] = tracing(env)
-    listeners: list[dict[str, Any]] = [{
-        "name": "edge",
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": edge_port}},
-        "filter_chains": [{"filters": [{
-            "name": "envoy.filters.network.http_connection_manager",
-            "typed_config": hcm,
-        }]}],
-    }]
-    if env.get("ENVOY_METRICS_PORT"):
-        listener, admin_cluster = metrics_listener(int(env["ENVOY_METRICS_PORT"]), admin_port)
+    if options.otlp:
+        hcm["tracing"] = tracing(options)
+    return hcm
+
+
+def _http_listener(name: str, address: str, port: int, hcm: dict[str, Any],
+                   transport_socket: dict[str, Any] | None = None) -> dict[str, Any]:
+    chain: dict[str, Any] = {"filters": [{
+        "name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+    if transport_socket:
+        chain["transport_socket"] = transport_socket
+    return {"name": name, "address": {"socket_address": {"address": address,
+                                                         "port_value": port}},
+            "filter_chains": [chain]}
+
+
+TLS_CERT_NAME = "edge_certificate"
+TLS_SDS_FILE = "tls-sds.yaml"
+
+
+def tls_sds(tls_dir: Path) -> dict[str, Any]:
+    """The file Envoy reads the edge's certificate from (SDS over a file):
+    watching the Secret's directory, a renewed certificate (cert-manager, the
+    kubelet's atomic symlink swap) is picked up without a restart."""
+    return {"resources": [{
+        "@type": f"{TYPE}envoy.extensions.transport_sockets.tls.v3.Secret",
+        "name": TLS_CERT_NAME,
+        "tls_certificate": {
+            "certificate_chain": {"filename": str(tls_dir / "tls.crt")},
+            "private_key": {"filename": str(tls_dir / "tls.key")},
+            "watched_directory": {"path": str(tls_dir)},
+        },
+    }]}
+
+
+def downstream_tls(tls_dir: Path, sds_path: Path) -> dict[str, Any]:
+    """TLS 1.2+ on the edge listener; HTTP/2 and HTTP/1.1 by ALPN."""
+    return {"name": "envoy.transport_sockets.tls", "typed_config": {
+        "@type": f"{TYPE}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        "common_tls_context": {
+            "alpn_protocols": ["h2", "http/1.1"],
+            "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+            "tls_certificate_sds_secret_configs": [{"name": TLS_CERT_NAME, "sds_config": {
+                "path_config_source": {"path": str(sds_path),
+                                       "watched_directory": {"path": str(tls_dir)}},
+                "resource_api_version": "V3"}}],
+        },
+    }}
+
+
+def metrics_listener(port: int, admin_port: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A listener serving only Envoy's Prometheus stats (upstream requests,
+    latencies, retries, health per cluster) from the admin port, which stays on
+    loopback: the admin API can change Envoy, its stats page cannot."""
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network."
+                 "http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "metrics",
+        "route_config": {"virtual_hosts": [{"name": "metrics", "domains": ["*"], "routes": [
+            {"match": {"path": "/stats/prometheus"}, "route": {"cluster": "envoy_admin"}},
+            {"match": {"prefix": "/"}, "direct_response": {"status": 404}}]}]},
+        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
+    }
+    # Scraped from other pods: every interface.
+    listener = _http_listener("metrics", "0.0.0.0", port, hcm)  # noqa: S104
+    admin = {"name": "envoy_admin", "type": "STATIC", "connect_timeout": "1s",
+             "load_assignment": {"cluster_name": "envoy_admin", "endpoints": [{"lb_endpoints": [
+                 {"endpoint": {"address": {"socket_address": {
+                     "address": "127.0.0.1", "port_value": admin_port}}}}]}]}}
+    return listener, admin
+
+
+def render(options: EdgeOptions, sds_path: Path | None = None) -> dict[str, Any]:
+    """Envoy's bootstrap configuration for these options (pure: reads only the
+    descriptor set and the Lua scripts of the repository). With TLS, `sds_path`
+    is where the tls_sds() file is written."""
+    tls = None
+    if options.tls_dir:
+        tls = downstream_tls(options.tls_dir, sds_path or options.tls_dir / TLS_SDS_FILE)
+    listeners = [_http_listener("edge", options.listen_address, options.port,
+                                connection_manager(options), tls)]
+    all_clusters = clusters(options)
+    if options.metrics_port:
+        listener, admin_cluster = metrics_listener(options.metrics_port, options.admin_port)
         listeners.append(listener)
-        clusters.append(admin_cluster)
-    return {
+        all_clusters.append(admin_cluster)
+    config: dict[str, Any] = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1",
-                                                 "port_value": admin_port}}},
+                                                 "port_value": options.admin_port}}},
         # Spans leave in batches at most half a second apart (Envoy's default is
         # 5 s, which keeps a fresh trace from the backend for that long).
         "layered_runtime": {"layers": [{"name": "static", "static_layer": {
@@ -512,23 +438,51 @@ def render(edge_port: int, admin_port: int, access_log: str | None,
             "tracing.opentelemetry.min_flush_spans": 64}}]},
         "static_resources": {
             "listeners": listeners,
-            "clusters": clusters,
+            "clusters": all_clusters,
         },
     }
+    if tls:
+        config["node"] = {"id": "edge", "cluster": "edge"}  # SDS needs a node
+    return config
+
+
+def copy_assets(options: EdgeOptions, directory: Path) -> EdgeOptions:
+    """The files Envoy reads at start, copied into `directory`, and the options
+    pointing at the copies."""
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor, openapi = directory / "twitter.pb", directory / "openapi.json"
+    shutil.copyfile(options.descriptor, descriptor)
+    shutil.copyfile(options.openapi, openapi)
+    return replace(options, descriptor=descriptor, openapi=openapi)
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m edge.render")
+    parser.add_argument("out", type=Path, help="where to write Envoy's YAML configuration")
+    parser.add_argument("--listen-address", default="127.0.0.1",
+                        help="the edge listener's address (0.0.0.0 in a pod) [127.0.0.1]")
+    parser.add_argument("--assets-dir", type=Path,
+                        help="copy the descriptor set and OpenAPI document here for Envoy")
+    parser.add_argument("--drop-removed-hosts", action="store_true",
+                        help="forget an upstream host as soon as it leaves DNS (Kubernetes)")
+    parser.add_argument("--tls-dir", type=Path,
+                        help="serve TLS with DIR/tls.crt and DIR/tls.key (re-read on change)")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m edge.render OUT.yaml", file=sys.stderr)
-        return 2
+    args = _arguments(argv[1:])
     # The edge derives its identity from the token: refuse a missing or known one.
     check_internal_token(SecretStr(os.environ.get("INTERNAL_TOKEN", "")))
-    config = render(int(os.environ.get("EDGE_PORT", INFRA_PORTS["EDGE_PORT"])),
-                    int(os.environ.get("ENVOY_ADMIN_PORT", INFRA_PORTS["ENVOY_ADMIN_PORT"])),
-                    os.environ.get("ENVOY_ACCESS_LOG"))
-    out = Path(argv[1])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(config, sort_keys=False))
+    options = options_from_env(os.environ, listen_address=args.listen_address,
+                               drop_removed_hosts=args.drop_removed_hosts, tls_dir=args.tls_dir)
+    if args.assets_dir:
+        options = copy_assets(options, args.assets_dir)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sds_path = args.out.parent / TLS_SDS_FILE
+    if options.tls_dir:
+        sds_path.write_text(yaml.safe_dump(tls_sds(options.tls_dir), sort_keys=False))
+    args.out.write_text(yaml.safe_dump(render(options, sds_path), sort_keys=False))
     return 0
 
 

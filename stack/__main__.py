@@ -17,8 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="state and live health of each component")
     commands.add_parser("env", help="the environment contract as shell export lines")
-    commands.add_parser("migrate", help="apply PostgreSQL and CQL migrations to the "
-                        "configured stores only (what a deploy's migration Job runs)")
+    migrate_ = commands.add_parser("migrate", help="apply PostgreSQL and CQL migrations to "
+                                   "the configured stores only (what a deploy's migration "
+                                   "Job runs)")
+    migrate_.add_argument("--wait-for", metavar="SERVICE", help="apply nothing: wait until "
+                          "SERVICE's migrations are applied (a pod's initContainer)")
+    migrate_.add_argument("--timeout", type=float, default=900.0,
+                          help="seconds --wait-for waits before failing [900]")
     trace = commands.add_parser("trace", help="the span tree of the latest request with "
                                 "an x-request-id (without one: the latest traced request)")
     trace.add_argument("request_id", nargs="?", default=None)
@@ -43,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
                 from stack import migrate
 
                 env = contract.build(topology.load())
-                migrate.postgres(env)
-                migrate.cql(env)
+                if args.wait_for:
+                    migrate.wait_for(env, args.wait_for, timeout=args.timeout)
+                else:
+                    migrate.postgres(env)
+                    migrate.cql(env)
             case "trace":
                 from stack import trace as traces
 

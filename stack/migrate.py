@@ -1,9 +1,16 @@
-"""Schema migrations: yoyo for PostgreSQL, a small versioned runner for CQL."""
+"""Schema migrations: yoyo for PostgreSQL, a small versioned runner for CQL.
+
+`pending` and `wait_for` tell whether a service's stores hold every migration
+this copy of the code ships: in Kubernetes a service's pod waits for them in an
+initContainer (`python -m stack migrate --wait-for users`) while the release's
+migration Job runs, instead of crash-looping on a missing table.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +148,59 @@ def cql(env: Mapping[str, str]) -> None:
                 "VALUES (%s, %s, toTimestamp(now()))",
                 (script.service, script.version),
             )
+
+
+def _pending_postgres(env: Mapping[str, str], directory: Path) -> list[str]:
+    from yoyo import get_backend, read_migrations
+
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", env["PG_DSN"])
+    backend = get_backend(url)
+    try:
+        return [m.id for m in backend.to_apply(read_migrations(str(directory)))]
+    finally:
+        backend.connection.close()
+
+
+def _pending_cql(env: Mapping[str, str], service: str) -> list[str]:
+    keyspace = env["SCYLLA_KEYSPACE"]
+    if not IDENTIFIER.fullmatch(keyspace):
+        raise StackError(f"SCYLLA_KEYSPACE={keyspace!r} is not a CQL identifier")
+    with probes.cql_session(env, timeout=10) as session:
+        applied = {row.version for row in session.execute(
+            f"SELECT version FROM {keyspace}.schema_migrations WHERE service = %s",  # noqa: S608 (checked identifier)
+            (service,))}
+    return [s.path.name for s in cql_scripts() if s.service == service and s.version not in applied]
+
+
+def pending(env: Mapping[str, str], service: str) -> list[str]:
+    """The migrations of `service` that its stores do not hold yet."""
+    missing: list[str] = []
+    for owner, directory in _migration_dirs("postgres"):
+        if owner == service:
+            missing += _pending_postgres(env, directory)
+    if any(s.service == service for s in cql_scripts()):
+        missing += _pending_cql(env, service)
+    return missing
+
+
+def wait_for(env: Mapping[str, str], service: str, *, timeout: float,
+             interval: float = 5.0) -> None:
+    """Returns once `service`'s stores hold its migrations; StackError after
+    `timeout` seconds. A store that cannot answer yet (down, no keyspace, no
+    history table) counts as not migrated."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            missing = pending(env, service)
+        except StackError:
+            raise
+        except Exception as exc:  # any store error means "not yet"
+            missing = [f"(stores not ready: {type(exc).__name__}: {exc})"]
+        if not missing:
+            log.info("%s: schema up to date", service)
+            return
+        if time.monotonic() >= deadline:
+            raise StackError(f"{service}: migrations still missing after {timeout:.0f} s: "
+                             + ", ".join(missing))
+        log.info("%s: waiting for migrations: %s", service, ", ".join(missing))
+        time.sleep(interval)

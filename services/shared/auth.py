@@ -33,6 +33,9 @@ EDGE_TOKEN_HEADER = "x-edge-token"  # noqa: S105 - a header name
 # The verified token's `sid` (its session), so services can refuse tokens of
 # revoked sessions (services/shared/revocations.py).
 SESSION_ID_HEADER = "x-session-id"
+# The verified token's account tier (claim `tier`: regular or verified), which
+# the per-user write budget of edge/ratelimits.yaml keys on.
+TIER_HEADER = "x-user-tier"
 
 _caller: contextvars.ContextVar[int | None] = contextvars.ContextVar("caller", default=None)
 _session: contextvars.ContextVar[int | None] = contextvars.ContextVar("session", default=None)

@@ -56,6 +56,12 @@ class RedisSettings(_Env):
 
 class NatsSettings(_Env):
     nats_url: str = f"nats://{LOCALHOST}:{INFRA_PORTS['NATS_PORT']}"
+    # The event stream as a service creates it; a start only ever grows an
+    # existing stream's replicas and limits (services/shared/events.py), so an
+    # operator's larger values stay. Production: 3 replicas (k8s/base/config.env).
+    jetstream_replicas: int = Field(default=1, ge=1, le=5)
+    jetstream_max_age_seconds: float = Field(default=7 * 86_400.0, gt=0)
+    jetstream_max_bytes: int = Field(default=-1, ge=-1)  # -1: no size limit
     # A worker whose consumer's fetch loop has not come round for this long
     # reports not ready (services/shared/consumer.py, Health).
     consumer_stall_seconds: float = 30.0

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import nats
 from google.protobuf.message import Message
@@ -25,13 +26,14 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from services.shared import contracts, telemetry
 
 STREAM = "TWITTER"
 SUBJECTS = ["twitter.>"]
-__all__ = ["DeliverPolicy", "Event", "connect", "ensure_stream", "make_event", "publish"]
+__all__ = ["DeliverPolicy", "Event", "StreamLimits", "connect", "ensure_stream", "make_event",
+           "publish"]
 
 CONTENT_TYPE = "application/protobuf"
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -83,21 +85,70 @@ async def connect(url: str, *, name: str) -> tuple[Client, JetStreamContext]:
     return nc, nc.jetstream(timeout=5)
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
-    """Creates the event stream, or updates its config; safe from many processes."""
-    config = StreamConfig(
-        name=STREAM,
-        subjects=SUBJECTS,
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=timedelta(days=7).total_seconds(),
-        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
-    )
+@dataclass(frozen=True)
+class StreamLimits:
+    """The stream's size as configured (NatsSettings' jetstream_*)."""
+
+    replicas: int = 1
+    max_age_seconds: float = timedelta(days=7).total_seconds()
+    max_bytes: int = -1  # no size limit
+
+    @classmethod
+    def of(cls, settings: Any) -> StreamLimits:
+        return cls(settings.jetstream_replicas, settings.jetstream_max_age_seconds,
+                   settings.jetstream_max_bytes)
+
+
+def _larger(current: float, wanted: float, unlimited: float) -> float:
+    """The larger of two limits. `unlimited` (0 or -1) in the configuration
+    asks nothing of an existing stream (an operator's cap stays); on the
+    stream it is already the largest."""
+    if unlimited in (current, wanted):
+        return current
+    return max(current, wanted)
+
+
+def grown(current: StreamConfig, limits: StreamLimits) -> StreamConfig | None:
+    """`current` with its replicas and limits raised to `limits` where they are
+    smaller, or None when nothing grows. Never lowers anything: an operator may
+    have sized the stream above what the services ask for."""
+    subjects = sorted(set(current.subjects or []) | set(SUBJECTS))
+    replicas = max(current.num_replicas or 1, limits.replicas)
+    max_age = _larger(current.max_age or 0, limits.max_age_seconds, 0)
+    max_bytes = int(_larger(current.max_bytes or -1, limits.max_bytes, -1))
+    if (subjects, replicas, max_age, max_bytes) == (
+            sorted(current.subjects or []), current.num_replicas or 1, current.max_age or 0,
+            current.max_bytes or -1):
+        return None
+    return replace(current, subjects=subjects, num_replicas=replicas, max_age=max_age,
+                   max_bytes=max_bytes)
+
+
+async def _create(js: JetStreamContext, limits: StreamLimits) -> StreamConfig | None:
+    """Creates the stream; None, or the config of the stream another process
+    created first."""
     try:
-        await js.add_stream(config)
+        await js.add_stream(StreamConfig(
+            name=STREAM, subjects=SUBJECTS, retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE, discard=DiscardPolicy.OLD,
+            num_replicas=limits.replicas, max_age=limits.max_age_seconds,
+            max_bytes=limits.max_bytes, duplicate_window=DUPLICATE_WINDOW.total_seconds()))
     except BadRequestError:
-        await js.update_stream(config)
+        return (await js.stream_info(STREAM)).config
+    return None
+
+
+async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None) -> None:
+    """Creates the event stream, or grows an existing one to `limits`; safe
+    from many processes starting at once."""
+    limits = limits or StreamLimits()
+    try:
+        current: StreamConfig | None = (await js.stream_info(STREAM)).config
+    except NotFoundError:
+        current = await _create(js, limits)
+    bigger = grown(current, limits) if current is not None else None
+    if bigger is not None:
+        await js.update_stream(bigger)
 
 
 async def publish(js: JetStreamContext, event: Event) -> None:

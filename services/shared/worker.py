@@ -28,6 +28,9 @@ class WorkerSettings(Protocol):
     nats_url: str
     # A consumer whose fetch loop has not come round for this long is stalled.
     consumer_stall_seconds: float
+    jetstream_replicas: int
+    jetstream_max_age_seconds: float
+    jetstream_max_bytes: int
 
 
 @dataclass
@@ -50,7 +53,7 @@ async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) 
     worker = await build()
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     connection.append(nc)
-    await jetstream.ensure_stream(js)
+    await jetstream.ensure_stream(js, jetstream.StreamLimits.of(settings))
     jobs = start_jobs(worker.background)
     log.info("worker started", consumers=[c.durable for c in worker.consumers])
     try:

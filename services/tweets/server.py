@@ -140,7 +140,7 @@ async def build(settings: TweetsSettings) -> App:
     cql = await Cql.connect(settings, request_timeout=settings.cql_request_timeout_seconds,
                             concurrency=settings.cql_concurrency)
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    await jetstream.ensure_stream(js)
+    await jetstream.ensure_stream(js, jetstream.StreamLimits.of(settings))
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value(), peer="users")
     media_channel = internal_channel(settings.media_addr,

@@ -78,7 +78,7 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
 async def build(settings: UsersSettings) -> App:
     pool = await open_pool(settings, "users")
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    await jetstream.ensure_stream(js)
+    await jetstream.ensure_stream(js, jetstream.StreamLimits.of(settings))
     relay = OutboxRelay(pool, js, settings.pg_dsn.get_secret_value())
 
     keyring = Keyring.load(settings.auth_keys_dir, activation_delay=timedelta(

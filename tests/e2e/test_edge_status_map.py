@@ -60,9 +60,8 @@ async def edge_in_front(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     await server.start()
     edge_port, admin_port = _free_port(), _free_port()
     env = {"USERS_ADDR": f"127.0.0.1:{upstream}"}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("USERS_ADDR", env["USERS_ADDR"])
-        config = render.render(edge_port, admin_port, str(tmp_path / "access.log"), env=env)
+    config = render.render(render.options_from_env(
+        env, port=edge_port, admin_port=admin_port, access_log=str(tmp_path / "access.log")))
     path = tmp_path / "envoy.yaml"
     path.write_text(yaml.safe_dump(config))
     envoy = subprocess.Popen(  # noqa: ASYNC220 - a long-running child, stopped below

@@ -15,7 +15,6 @@ import yaml
 
 from edge import render, routes
 from services.shared.auth import EDGE_TOKEN_HEADER, edge_token
-from services.shared.ports import SERVICE_PORTS
 
 Route = dict[str, Any]
 # What a client reaches without a token (DESIGN): sign-up, the session calls,
@@ -25,14 +24,9 @@ PUBLIC_PATHS = {"/v1/users", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/log
 
 
 @pytest.fixture
-def config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    # Addresses come from the process environment: pin them (the suite's
-    # stack fixtures may have set the running stack's).
-    for area in SERVICE_PORTS:
-        monkeypatch.delenv(f"{area.upper()}_ADDR", raising=False)
-        monkeypatch.delenv(f"{area.upper()}_PORT", raising=False)
-        monkeypatch.delenv(f"{area.upper()}_PROCESS_PORTS", raising=False)
-    return render.render(18080, 19901, None, {})
+def config() -> dict[str, Any]:
+    # The options alone decide: no process environment is read.
+    return render.render(render.options_from_env({}, port=18080, admin_port=19901))
 
 
 def hcm(config: dict[str, Any]) -> dict[str, Any]:
@@ -186,15 +180,15 @@ def test_client_sent_edge_headers_are_removed_first(config: dict[str, Any]) -> N
             routes.ORIGINAL_METHOD} <= set(removed)
 
 
-def test_the_environment_sets_the_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("USERS_ADDR", "10.0.0.5:7000")
-    monkeypatch.setenv("USERS_PROCESS_PORTS", "7010,7020")
-    monkeypatch.setenv("TWEETS_ADDR", "tweets.internal:7100")
-    monkeypatch.delenv("TWEETS_PROCESS_PORTS", raising=False)
+def test_the_environment_sets_the_knobs() -> None:
     token = "t" * 40
-    config = render.render(18081, 19902, "/tmp/edge-access.log", {
+    config = render.render(render.options_from_env({
+        "USERS_ADDR": "10.0.0.5:7000", "USERS_PROCESS_PORTS": "7010,7020",
+        "TWEETS_ADDR": "tweets.internal:7100",
+        "EDGE_PORT": "18081", "ENVOY_ADMIN_PORT": "19902",
+        "ENVOY_ACCESS_LOG": "/tmp/edge-access.log",
         "EDGE_MAX_REQUEST_BYTES": "1234", "EDGE_XFF_TRUSTED_HOPS": "2",
-        "EDGE_RATELIMIT_TIMEOUT_MS": "100", "INTERNAL_TOKEN": token})
+        "EDGE_RATELIMIT_TIMEOUT_MS": "100", "INTERNAL_TOKEN": token}))
     manager = hcm(config)
     filters = {f["name"]: f["typed_config"] for f in manager["http_filters"]}
     assert filters["envoy.filters.http.buffer"]["max_request_bytes"] == 1234

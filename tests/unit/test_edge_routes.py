@@ -12,7 +12,7 @@ SERVICES = ["media", "messages", "notifications", "search", "timeline", "tweets"
 
 
 def _table() -> list[dict[str, Any]]:
-    config = render.render(8080, 9901, None, {})
+    config = render.render(render.options_from_env({}, port=8080, admin_port=9901))
     hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
         "typed_config"]
     table: list[dict[str, Any]] = hcm["route_config"]["virtual_hosts"][0]["routes"]

@@ -77,12 +77,12 @@ def test_a_stalled_consumer_is_not_ready() -> None:
 
 def test_the_edge_traces_only_with_an_otlp_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"INTERNAL_TOKEN": "x" * 40}
-    plain = render.render(8080, 19901, None, env)
+    plain = render.render(render.options_from_env(env, port=8080))
     assert "tracing" not in plain["static_resources"]["listeners"][0]["filter_chains"][0][
         "filters"][0]["typed_config"]
-    traced = render.render(8080, 19901, None, env | {
+    traced = render.render(render.options_from_env(env | {
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:24317",
-        "EDGE_TRACE_SAMPLING_PERCENT": "10", "ENVOY_METRICS_PORT": "9902"})
+        "EDGE_TRACE_SAMPLING_PERCENT": "10", "ENVOY_METRICS_PORT": "9902"}, port=8080))
     hcm = traced["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
         "typed_config"]
     assert hcm["tracing"]["random_sampling"] == {"value": 10.0}

@@ -122,7 +122,7 @@ def test_the_edge_reads_its_limits_from_the_same_file() -> None:
 
 
 def test_only_write_routes_ask_the_global_service() -> None:
-    config = render.render(8080, 9901, None, {})
+    config = render.render(render.options_from_env({}, port=8080, admin_port=9901))
     hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
         "typed_config"]
     routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
