@@ -5,6 +5,7 @@ protos/twitter/api/v1/options.proto). No other module lists either."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -82,7 +83,12 @@ class EventRoute:
 
 def event_route(message: type[Message] | Message | Descriptor) -> EventRoute:
     """The subject and stream of an event message (class, instance or descriptor)."""
-    descriptor = message if isinstance(message, Descriptor) else message.DESCRIPTOR
+    return _route(message if isinstance(message, Descriptor) else message.DESCRIPTOR)
+
+
+@functools.cache
+def _route(descriptor: Descriptor) -> EventRoute:
+    # Read once per message type: every publish asks (services/shared/events.py).
     options = descriptor.GetOptions()
     if not options.HasExtension(EVENT_OPTION):
         raise ContractError(f"{descriptor.full_name}: no (twitter.api.v1.event) option")
