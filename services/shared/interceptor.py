@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -71,12 +72,19 @@ def access_policy(services: list[Any], *, foreign: bool = False) -> Callable[[st
     return lookup
 
 
+def json_name(field_path: str) -> str:
+    """A field path as the JSON names it (media_ids[2] -> mediaIds[2]), the
+    names REST clients send; protoc's rule: a letter after '_' is upper-cased."""
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), field_path)
+
+
 def to_status(exc: errors.DomainError) -> grpc.Status:
     code = next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.UNKNOWN)
     status = status_pb2.Status(code=code, message=exc.message)
     if isinstance(exc, errors.InvalidArgument) and exc.violations:
         detail = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=json_name(v.field),
+                                                        description=v.description)
             for v in exc.violations
         ])
         status.details.add().Pack(detail)
