@@ -135,8 +135,6 @@ RATE_LIMIT_ACTIONS: list[list[dict[str, Any]]] = [
 LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 412: 9, 413: 3, 429: 8,
                      500: 13, 502: 14, 503: 14, 504: 4}
 JSON_HEADER = [{"header": {"key": "content-type", "value": "application/json"}}]
-NDJSON_HEADER = [{"header": {"key": "content-type", "value": "application/x-ndjson"},
-                  "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
 
 
 def grpc_services(descriptor_path: Path = DESCRIPTOR) -> dict[str, list[str]]:
@@ -241,9 +239,8 @@ def route_table(options: EdgeOptions, bindings: list[routes.Binding]) -> list[di
         if b.rpc in streams:
             # Live streams stay open: no overall timeout, but an idle limit
             # well above the heartbeat interval.
-            # The transcoder labels the lines application/json; they are NDJSON.
             return {"route": {"cluster": b.area, "timeout": "0s", "idle_timeout": "120s"},
-                    "decorator": decorator, "response_headers_to_add": NDJSON_HEADER}
+                    "decorator": decorator}
         route: dict[str, Any] = {"cluster": b.area, "timeout": "15s",
                                  "retry_policy": WRITE_RETRY if b.is_write else READ_RETRY}
         if has_ratelimit and b.is_write:

@@ -26,7 +26,9 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2
 from google.rpc import code_pb2
-from twitter.api.v1 import options_pb2  # generated/ is on the path in .venv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from services.shared.contracts import Access, options_access
 
 # Names a generated class or type must not take: Python builtins and typing
 # names, TypeScript/JavaScript globals. The plugin's names are checked against
@@ -38,7 +40,10 @@ RESERVED = frozenset({
     "Event", "Function", "JSON", "Math", "BigInt", "Unset", "Client",
 })
 RENAMES = {
-    "Any": "ErrorDetail",  # google.protobuf.Any: only in Status.details
+    "Any": "ErrorDetail",  # google.protobuf.Any: only in google.rpc.Status.details
+    # google.rpc.Status, the error body. Not "Status": a model must not have a
+    # field named like itself (openapi-python-client's from_dict breaks).
+    "Status": "ApiError",
     "notifications.v1.Heartbeat": "NotificationsHeartbeat",
     "timeline.v1.Heartbeat": "TimelineHeartbeat",
 }
@@ -63,7 +68,7 @@ Conventions, true of every operation:
 - Timestamps are RFC 3339 strings in UTC.
 - Lists are paged: pass the previous response's nextPageToken as pageToken;
   an empty nextPageToken means the last page.
-- Errors are a `Status` body {code, status, message, details}: `code` is the
+- Errors are an `ApiError` body {code, status, message, details}: `code` is the
   numeric google.rpc.Code and `status` its name (INVALID_ARGUMENT 400,
   UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404,
   ALREADY_EXISTS 409, FAILED_PRECONDITION 412, RESOURCE_EXHAUSTED 429,
@@ -72,7 +77,7 @@ Conventions, true of every operation:
   names; RESOURCE_EXHAUSTED and UNAVAILABLE carry Retry-After.
 - Live streams (`application/x-ndjson`) send one JSON object per line, with
   a heartbeat line when nothing happened for a while, until the client
-  disconnects."""
+  disconnects (their Content-Type header says application/json)."""
 
 CODE_NAMES = [name for name, _ in sorted(code_pb2.Code.items(), key=lambda item: item[1])]
 
@@ -85,7 +90,7 @@ def methods(descriptor_set: Path) -> tuple[set[str], set[str]]:
         for s in f.service:
             for m in s.method:
                 op = f"{s.name}_{m.name}"
-                if m.options.Extensions[options_pb2.access] == options_pb2.ACCESS_PUBLIC:
+                if options_access(f"{s.name}.{m.name}", m.options) is Access.PUBLIC:
                     public.add(op)
                 if m.server_streaming:
                     streams.add(op)
@@ -161,14 +166,15 @@ def convert_operation(op: dict[str, Any], public: set[str], streams: set[str]) -
         # edge's transcoder sends the bare messages, one per line.
         line = ok["schema"]["properties"]["result"]
         success = {"description": "A live stream: one JSON object per line (NDJSON), "
-                                  "until the client disconnects.",
+                                  "until the client disconnects. The edge's Content-Type "
+                                  "header says application/json: read line by line.",
                    "content": {NDJSON: {"schema": convert_schema(line)}}}
     else:
         success = {"description": "OK", "content": {JSON: {"schema": convert_schema(ok["schema"])}}}
     out["responses"] = {
         "200": success,
         "default": {"description": "An error (google.rpc.Status); the HTTP status follows "
-                                   "its code.", "content": {JSON: {"schema": ref("Status")}}},
+                                   "its code.", "content": {JSON: {"schema": ref("ApiError")}}},
     }
     if op_id in public:
         out["security"] = []
@@ -202,8 +208,7 @@ def status_schema() -> dict[str, Any]:
         "properties": {
             "code": {"type": "integer", "format": "int32",
                      "description": "The google.rpc.Code number (3 = INVALID_ARGUMENT)."},
-            "status": {"type": "string", "enum": CODE_NAMES,
-                       "description": "The google.rpc.Code name of `code`."},
+            "status": ref("Code") | {"description": "The name of `code`."},
             "message": {"type": "string", "description": "For developers, in English."},
             "details": {"type": "array", "items": ref("ErrorDetail"),
                         "description": "google.rpc error details, e.g. a "
@@ -222,7 +227,9 @@ def convert(v2: dict[str, Any], public: set[str], streams: set[str]) -> dict[str
     if len(ids) != len(set(ids)):
         raise SystemExit(f"openapi3: two RPCs share a method name: {sorted(ids)}")
     schemas = {RENAMES.get(n, n): convert_schema(s) for n, s in v2["definitions"].items()}
-    schemas["Status"] = status_schema()
+    schemas["ApiError"] = status_schema()
+    schemas["Code"] = {"type": "string", "enum": CODE_NAMES,
+                       "description": "google.rpc.Code names, the `status` of an error."}
     clashes = sorted((set(schemas) & RESERVED) | {n for n in schemas if "." in n})
     if clashes:
         raise SystemExit(f"openapi3: schema names clash with builtins: {clashes}; "
