@@ -22,6 +22,11 @@ function envoy_on_response(handle)
   local head = body:getBytes(0, math.min(body:length(), 64))
   local code = tonumber(head:match('^%s*{%s*"code"%s*:%s*(%d+)'))
   local name = code and CODE_NAMES[code]
+  -- The access log's grpc_status: the code the body carries (the transcoder
+  -- consumed the upstream's grpc-status trailer).
+  if name then
+    handle:streamInfo():dynamicMetadata():set("edge.grpc", "status", name)
+  end
   if name and not head:find('"status"', 1, true) then
     local text = body:getBytes(0, body:length())
     local named = text:gsub('^(%s*{%s*"code"%s*:%s*%d+)', '%1,"status":"' .. name .. '"', 1)
