@@ -5,6 +5,7 @@ short."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -30,11 +31,14 @@ def test_quickstart_is_short() -> None:
     assert len(README.read_text().splitlines()) <= 130
 
 
-def test_quickstart_runs_as_written(edge_url: str) -> None:
+def test_quickstart_runs_as_written(edge_url: str, stack_env: dict[str, str]) -> None:
     # Strict bash: any failing line (curl --fail-with-body) fails the test.
     script = "set -euo pipefail\n" + quickstart()
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(Path.home()),
-           "EDGE_PORT": edge_url.rsplit(":", 1)[1]}
+           "EDGE_PORT": edge_url.rsplit(":", 1)[1],
+           "USERS_PORT": stack_env["USERS_ADDR"].rsplit(":", 1)[1]}
+    if "TWITTER_CACHE" in os.environ:
+        env["TWITTER_CACHE"] = os.environ["TWITTER_CACHE"]
     run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
                          timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -43,7 +47,9 @@ def test_quickstart_runs_as_written(edge_url: str) -> None:
     assert posted["tweet"]["content"] == "hello #quickstart"
     assert "entries" in timeline
     assert "tweets" in search
-    assert run.stdout.endswith("OpenAPI 3.1.0\n")
+    assert "OpenAPI 3.1.0\n" in run.stdout
+    over_grpc = json.loads(run.stdout.split("OpenAPI 3.1.0\n", 1)[1])
+    assert over_grpc["user"]["user_id"] == created["user"]["userId"]  # grpcurl: proto names
 
 
 def json_documents(text: str) -> list[dict[str, Any]]:
