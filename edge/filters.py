@@ -24,10 +24,11 @@ EDGE_SELF = "edge_self"
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
-STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504}
+STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504,
+             10: 409}
 # What the transcoder sends for them (the standard gRPC-to-HTTP table).
 ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
-                   4: 504}
+                   4: 504, 10: 409}
 
 # The edge's own routes, which need no token; the routes of RPCs whose access
 # option is ACCESS_PUBLIC join them (routes.public_matches).
