@@ -67,13 +67,13 @@ if not cur[1] then
   redis.call('HSET', KEYS[1], 'h', ARGV[1], 's', 'running', 'until', ms + tonumber(ARGV[2]),
              'tok', ARGV[4])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-  return {'new', ''}
+  return {'new', '', ''}
 end
-if cur[1] ~= ARGV[1] then return {'mismatch', ''} end
+if cur[1] ~= ARGV[1] then return {'mismatch', '', ''} end
 if cur[2] == 'done' then return {'done', cur[5], cur[6]} end
-if tonumber(cur[3]) > ms then return {'running', ''} end
+if tonumber(cur[3]) > ms then return {'running', '', ''} end
 redis.call('HSET', KEYS[1], 'until', ms + tonumber(ARGV[2]), 'tok', ARGV[4])
-return {'takeover', cur[4] or ''}
+return {'takeover', cur[4] or '', ''}
 """
 
 _FINISH = """
