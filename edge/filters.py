@@ -58,7 +58,7 @@ def cors_lua(origins: str) -> str:
         f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
         "ORIGINS = {" + ", ".join(f"[{lua_str(o)}] = true" for o in listed if o != "*") + "}",
         f"METHODS = {lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
-        f"HEADERS = {lua_str('authorization, content-type, x-request-id')}",
+        f"HEADERS = {lua_str('authorization, content-type, x-request-id, idempotency-key')}",
         f"EXPOSE = {lua_str(expose)}",
         f"MAX_AGE = {lua_str('600')}",
     ])

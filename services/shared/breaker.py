@@ -61,6 +61,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probing = False
+        self.last_success = 0.0  # monotonic time of the last call that reached the store
         BREAKER_OPEN.labels(name).set(0)
 
     @property
@@ -82,6 +83,7 @@ class CircuitBreaker:
         return False
 
     def succeeded(self) -> None:
+        self.last_success = time.monotonic()
         self._failures = 0
         self._probing = False
         BREAKER_OPEN.labels(self.name).set(0)

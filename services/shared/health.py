@@ -7,20 +7,26 @@ A store's breaker (services/shared/breaker.py) only learns that the store is
 back from a call it lets through, and a process out of rotation gets no calls:
 the watcher is that call. Every `interval` it pings each required store through
 the store's breaker, so a success closes the breaker (the process serves again
-at once) and a failure counts against it (requests fail fast meanwhile). Caches
-with a fallback are not required: a process serving from the store is healthy.
+at once) and a failure counts against it (requests fail fast meanwhile). A
+store a request reached within the last interval needs no ping: under load a
+ping would queue behind the requests (a saturated pool) and time out although
+the store is fine. A closed breaker takes two failed pings in a row to report
+NOT_SERVING (one slow answer on a busy machine is not an outage); an open one
+is NOT_SERVING at once. Caches with a fallback are not required: a process
+serving from the store is healthy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from grpc_health.v1 import health, health_pb2
 from prometheus_client import Gauge
 
-from services.shared.breaker import CircuitBreaker
+from services.shared.breaker import CircuitBreaker, State
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -28,6 +34,8 @@ log = get_logger(__name__)
 SERVING = Gauge("health_serving", "1 while the process reports SERVING.")
 INTERVAL_SECONDS = 0.5
 PING_TIMEOUT_SECONDS = 1.0
+# Failed pings in a row that make a closed breaker's store count as down.
+MISSES_DOWN = 2
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,10 @@ class Required:
     ping: Callable[[], Awaitable[object]]
 
 
-async def reachable(store: Required) -> bool:
+async def reachable(store: Required, interval: float = INTERVAL_SECONDS) -> bool:
+    if store.breaker.state is State.CLOSED \
+            and time.monotonic() - store.breaker.last_success < interval:
+        return True
     try:
         await asyncio.wait_for(store.ping(), PING_TIMEOUT_SECONDS)
     except Exception:
@@ -53,11 +64,15 @@ async def watch(servicer: health.aio.HealthServicer, names: Sequence[str],
     """Keeps the health status of `names` (and the server's "") in step with
     the required stores, until cancelled (the drain sets NOT_SERVING itself)."""
     serving: bool | None = None
+    missed = [0] * len(required)
     while True:
-        results = await asyncio.gather(*(reachable(r) for r in required))
-        now = all(results)
+        results = await asyncio.gather(*(reachable(r, interval) for r in required))
+        for n, ok in enumerate(results):
+            missed[n] = 0 if ok else missed[n] + 1
+        now = all(m == 0 or (m < MISSES_DOWN and r.breaker.state is State.CLOSED)
+                  for r, m in zip(required, missed, strict=True))
         if now != serving:
-            down = [r.name for r, ok in zip(required, results, strict=True) if not ok]
+            down = [r.name for r, m in zip(required, missed, strict=True) if m]
             log.warning("not serving: a required store is unreachable", stores=down) \
                 if not now else log.info("serving")
             status = health_pb2.HealthCheckResponse.SERVING if now \
