@@ -8,11 +8,11 @@ back from a call it lets through, and a process out of rotation gets no calls:
 the watcher is that call. Every `interval` it pings each required store through
 the store's breaker, so a success closes the breaker (the process serves again
 at once) and a failure counts against it (requests fail fast meanwhile). A
-store a request reached within the last interval needs no ping: under load a
-ping would queue behind the requests (a saturated pool) and time out although
-the store is fine. A closed breaker takes two failed pings in a row to report
-NOT_SERVING (one slow answer on a busy machine is not an outage); an open one
-is NOT_SERVING at once. Caches with a fallback are not required: a process
+store a request reached within the last 5 s needs no ping: under load a ping
+would queue behind the requests (a saturated pool) and time out although the
+store is fine. A closed breaker takes three failed pings in a row to report
+NOT_SERVING (a slow answer on a busy machine is not an outage); an open one
+(requests failing) is NOT_SERVING at once. Caches with a fallback are not required: a process
 serving from the store is healthy.
 """
 
@@ -33,9 +33,11 @@ log = get_logger(__name__)
 
 SERVING = Gauge("health_serving", "1 while the process reports SERVING.")
 INTERVAL_SECONDS = 0.5
-PING_TIMEOUT_SECONDS = 1.0
+PING_TIMEOUT_SECONDS = 2.0
+# A request that reached the store this recently shows it is up: no ping.
+RECENT_SECONDS = 5.0
 # Failed pings in a row that make a closed breaker's store count as down.
-MISSES_DOWN = 2
+MISSES_DOWN = 3
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ class Required:
     ping: Callable[[], Awaitable[object]]
 
 
-async def reachable(store: Required, interval: float = INTERVAL_SECONDS) -> bool:
+async def reachable(store: Required) -> bool:
     if store.breaker.state is State.CLOSED \
-            and time.monotonic() - store.breaker.last_success < interval:
+            and time.monotonic() - store.breaker.last_success < RECENT_SECONDS:
         return True
     try:
         await asyncio.wait_for(store.ping(), PING_TIMEOUT_SECONDS)
@@ -66,7 +68,7 @@ async def watch(servicer: health.aio.HealthServicer, names: Sequence[str],
     serving: bool | None = None
     missed = [0] * len(required)
     while True:
-        results = await asyncio.gather(*(reachable(r, interval) for r in required))
+        results = await asyncio.gather(*(reachable(r) for r in required))
         for n, ok in enumerate(results):
             missed[n] = 0 if ok else missed[n] + 1
         now = all(m == 0 or (m < MISSES_DOWN and r.breaker.state is State.CLOSED)

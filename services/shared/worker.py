@@ -4,6 +4,7 @@ the JetStream connection, its consumers until SIGTERM, then an orderly stop."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from services.shared.telemetry import configure_tracing
 
 log = get_logger(__name__)
 FLUSH_SECONDS = 1
+HOOK_SECONDS = 1.5
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -70,6 +72,11 @@ async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) 
             await nc.flush(timeout=FLUSH_SECONDS)
         with contextlib.suppress(Exception):
             await nc.close()
+        # Closing clients (a CQL cluster's shutdown takes seconds on a busy
+        # machine) must not hold the stop past its 5 s: the work is done.
         for hook in worker.on_stop:
-            await hook()
+            try:
+                await asyncio.wait_for(hook(), HOOK_SECONDS)
+            except TimeoutError:
+                log.warning("stop hook did not finish in time; exiting anyway")
         log.info("worker stopped")
