@@ -1,0 +1,156 @@
+"""`make backup` and `make restore`: every store, one label, one manifest.
+
+Consistency across stores: a label is named after the moment its backup started,
+and every store's copy is taken after that moment, so each holds every write
+acknowledged before it. PostgreSQL is restored to the moment the whole backup
+finished (or TIME), which `pgbackrest.seal` makes restorable; the other stores
+may hold some writes made during the backup, which their idempotent event
+handlers and outbox relays reconcile as after any crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from stack import contract, topology
+from stack.backup import cassandra, guard, jetstream, media, pgbackrest, store
+from stack.backup import settings as backup_settings
+from stack.errors import StackError
+
+log = logging.getLogger("stack")
+
+
+def _manifest_key(label: str) -> str:
+    return f"labels/{label}.json"
+
+
+def backup() -> dict[str, Any]:
+    settings = topology.load()
+    env = contract.build(settings)
+    backups = backup_settings.load()
+    store.ensure_running(backups)
+    started_at = datetime.now(UTC)
+    label = backup_settings.new_label(started_at)
+    work = backups.work_dir / label
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        log.info("backup %s: postgres (pgBackRest)", label)
+        pg = pgbackrest.backup(settings, pgbackrest.s3_repo(backups))
+        log.info("backup %s: cassandra (snapshot)", label)
+        cql = cassandra.backup(settings, backups, label)
+        log.info("backup %s: jetstream (stream snapshot)", label)
+        snap = work / "stream.tar.s2"
+        meta = asyncio.run(jetstream.snapshot(env["NATS_URL"], snap))
+        s3 = store.client(backups)
+        s3.upload_file(str(snap), backups.bucket, f"jetstream/{label}/stream.tar.s2")
+        js = {"key": f"jetstream/{label}/stream.tar.s2", "meta": meta,
+              "size": snap.stat().st_size}
+        log.info("backup %s: media objects", label)
+        objects = media.backup(env, backups)
+        finished_at = datetime.now(UTC)
+        pgbackrest.seal(settings)  # finished_at is now a restorable point in time
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    manifest = {
+        "label": label, "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(), "postgres": pg, "cassandra": cql,
+        "jetstream": js, "media": objects,
+        "size": pg["size"] + cql["size"] + js["size"] + objects["size"],
+        "uploaded": pg["size"] + cql["uploaded"] + js["size"] + objects["uploaded"],
+    }  # fmt: skip
+    store.put_json(backups, _manifest_key(label), manifest)
+    return manifest
+
+
+def labels() -> list[str]:
+    backups = backup_settings.load()
+    store.ensure_running(backups)
+    keys = store.existing_keys(backups, "labels/")
+    return sorted(k.removeprefix("labels/").removesuffix(".json") for k in keys)
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"TIME={text!r} is not an ISO 8601 time "
+                         "(like 2026-12-06T03:15:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Restored:
+    label: str
+    target: datetime
+    seconds: float
+    aside: str | None
+    counts: dict[str, int]
+
+
+def restore(label: str, at: datetime | None = None, force: bool = False) -> Restored:
+    """Into an empty stack (see guard.py): PostgreSQL to `at` (default: the backup's
+    end), the stores' infrastructure with its migrations, the stream, the tables,
+    the media objects, then every service."""
+    from stack.down import down
+    from stack.supervisor import Supervisor
+    from stack.up import up
+
+    started = time.monotonic()
+    settings = topology.load()
+    env = contract.build(settings)
+    backups = backup_settings.load()
+    backup_settings.label_time(label)  # a clear error for a malformed label
+    store.ensure_running(backups)
+    try:
+        manifest = store.get_json(backups, _manifest_key(label))
+    except Exception as exc:  # botocore's NoSuchKey is generated at run time
+        raise StackError(f"no backup labelled {label} in {backups.endpoint}/"
+                         f"{backups.bucket} (make backup-list)") from exc
+    finished = datetime.fromisoformat(manifest["finished_at"])
+    target = at or finished
+    pg_stop = datetime.fromtimestamp(manifest["postgres"]["stop"], UTC)
+    if target < pg_stop:
+        raise StackError(f"TIME {target:%Y-%m-%dT%H:%M:%S}Z is before the end of backup "
+                         f"{label}'s PostgreSQL copy ({pg_stop:%H:%M:%S}Z): choose an "
+                         "earlier backup")
+    if Supervisor(settings).pid() is not None:
+        if not force:
+            raise guard.RestoreRefusedError(
+                "the stack is running; a restore goes into an empty stack "
+                "(make down, then FORCE=1 to move its data aside)")
+        down()
+    aside = guard.prepare(settings, finished, force)
+    if aside:
+        log.info("restore: the stack's data moved aside to %s", aside)
+
+    log.info("restore %s: postgres to %s", label, target.isoformat())
+    pgbackrest.restore(settings, pgbackrest.s3_repo(backups), manifest["postgres"]["set"],
+                       target)
+    up(app=False)
+    work = backups.work_dir / f"restore-{label}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        log.info("restore %s: jetstream", label)
+        snap = work / "stream.tar.s2"
+        store.client(backups).download_file(backups.bucket, manifest["jetstream"]["key"],
+                                            str(snap))
+        state = asyncio.run(jetstream.restore(env["NATS_URL"], snap,
+                                              manifest["jetstream"]["meta"]))
+        log.info("restore %s: cassandra", label)
+        files = cassandra.restore(settings, backups, manifest["cassandra"], work / "cassandra")
+        log.info("restore %s: media objects", label)
+        objects = media.restore(env, backups, manifest["media"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    up()
+    return Restored(label, target, time.monotonic() - started,
+                    str(aside) if aside else None,
+                    {"stream_messages": int(state.get("messages", 0)),
+                     "sstable_files": files, "media_objects": objects})
