@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                 m = run.backup()
                 print(f"backup {m['label']}: {_mib(m['size'])} "
                       f"({_mib(m['uploaded'])} uploaded), PostgreSQL set "
-                      f"{m['postgres']['set']}, restorable up to {m['finished_at']}")
+                      f"{m['postgres']['set']}, consistent at {m['consistent_at']}")
             case "restore":
                 at = run.parse_time(args.time) if args.time else None
                 r = run.restore(args.label, at, args.force)

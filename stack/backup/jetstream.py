@@ -81,3 +81,42 @@ async def restore(url: str, data: Path, meta: dict[str, Any]) -> dict[str, Any]:
         await nc.close()
     state: dict[str, Any] = final.get("state", {})
     return state
+
+
+async def ack_floors(url: str, stream: str = STREAM) -> dict[str, int]:
+    """Each durable consumer's ack floor: every message up to it was handled (and its
+    effect stored) before now."""
+    nc = await nats.connect(url, connect_timeout=10, allow_reconnect=False)
+    try:
+        infos = await nc.jetstream().consumers_info(stream)
+    finally:
+        await nc.close()
+    return {i.name: i.ack_floor.stream_seq if i.ack_floor else 0 for i in infos}
+
+
+async def rewind(url: str, floors: dict[str, int], stream: str = STREAM) -> None:
+    """Make each consumer deliver again everything after its floor as the backup began.
+
+    The snapshot's own consumer positions are later than the other stores' copies:
+    an event handled between a store's copy and the stream's snapshot would count as
+    handled while its effect is missing. Every handler is idempotent, so handling
+    again what was handled after the backup began costs time, never correctness.
+    """
+    from nats.js.api import DeliverPolicy
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(url, connect_timeout=10, allow_reconnect=False)
+    js = nc.jetstream()
+    try:
+        for name, floor in floors.items():
+            try:
+                config = (await js.consumer_info(stream, name)).config
+            except NotFoundError:
+                continue
+            await js.delete_consumer(stream, name)
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = floor + 1
+            config.opt_start_time = None
+            await js.add_consumer(stream, config)
+    finally:
+        await nc.close()

@@ -2,10 +2,17 @@
 
 Consistency across stores: a label is named after the moment its backup started,
 and every store's copy is taken after that moment, so each holds every write
-acknowledged before it. PostgreSQL is restored to the moment the whole backup
-finished (or TIME), which `pgbackrest.seal` makes restorable; the other stores
-may hold some writes made during the backup, which their idempotent event
-handlers and outbox relays reconcile as after any crash.
+acknowledged before it. Events travel from outboxes (PostgreSQL's, Cassandra's)
+through the stream to consumers that store their effects (Cassandra, PostgreSQL),
+so the order of the copies matters:
+- the consumers' ack floors are read first, and a restore rewinds each consumer to
+  its floor: whatever was handled after the backup began is handled again (every
+  handler is idempotent), so no ack in the stream's copy stands for an effect a
+  store's copy lacks;
+- the stream's snapshot is taken after Cassandra's, and PostgreSQL is restored to
+  the moment that snapshot began (`pgbackrest.seal` makes it restorable): an
+  outbox entry missing from a store's copy was published before the snapshot.
+TIME= restores PostgreSQL to another moment at or after that one.
 """
 
 from __future__ import annotations
@@ -40,26 +47,28 @@ def backup() -> dict[str, Any]:
     work = backups.work_dir / label
     work.mkdir(parents=True, exist_ok=True)
     try:
+        floors = asyncio.run(jetstream.ack_floors(env["NATS_URL"]))
         log.info("backup %s: postgres (pgBackRest)", label)
         pg = pgbackrest.backup(settings, pgbackrest.s3_repo(backups))
         log.info("backup %s: cassandra (snapshot)", label)
         cql = cassandra.backup(settings, backups, label)
         log.info("backup %s: jetstream (stream snapshot)", label)
         snap = work / "stream.tar.s2"
+        consistent_at = datetime.now(UTC)  # PostgreSQL's default restore point
         meta = asyncio.run(jetstream.snapshot(env["NATS_URL"], snap))
         s3 = store.client(backups)
         s3.upload_file(str(snap), backups.bucket, f"jetstream/{label}/stream.tar.s2")
-        js = {"key": f"jetstream/{label}/stream.tar.s2", "meta": meta,
+        js = {"key": f"jetstream/{label}/stream.tar.s2", "meta": meta, "floors": floors,
               "size": snap.stat().st_size}
         log.info("backup %s: media objects", label)
         objects = media.backup(env, backups)
         finished_at = datetime.now(UTC)
-        pgbackrest.seal(settings)  # finished_at is now a restorable point in time
+        pgbackrest.seal(settings)  # consistent_at is now a restorable point in time
     finally:
         shutil.rmtree(work, ignore_errors=True)
     manifest = {
         "label": label, "started_at": started_at.isoformat(),
-        "finished_at": finished_at.isoformat(), "postgres": pg, "cassandra": cql,
+        "consistent_at": consistent_at.isoformat(), "finished_at": finished_at.isoformat(), "postgres": pg, "cassandra": cql,
         "jetstream": js, "media": objects,
         "size": pg["size"] + cql["size"] + js["size"] + objects["size"],
         "uploaded": pg["size"] + cql["uploaded"] + js["size"] + objects["uploaded"],
@@ -95,8 +104,8 @@ class Restored:
 
 def restore(label: str, at: datetime | None = None, force: bool = False) -> Restored:
     """Into an empty stack (see guard.py): PostgreSQL to `at` (default: the backup's
-    end), the stores' infrastructure with its migrations, the stream, the tables,
-    the media objects, then every service."""
+    consistent point), the stores' infrastructure with its migrations, the stream
+    (consumers rewound), the tables, the media objects, then every service."""
     from stack.down import down
     from stack.supervisor import Supervisor
     from stack.up import up
@@ -113,7 +122,7 @@ def restore(label: str, at: datetime | None = None, force: bool = False) -> Rest
         raise StackError(f"no backup labelled {label} in {backups.endpoint}/"
                          f"{backups.bucket} (make backup-list)") from exc
     finished = datetime.fromisoformat(manifest["finished_at"])
-    target = at or finished
+    target = at or datetime.fromisoformat(manifest["consistent_at"])
     pg_stop = datetime.fromtimestamp(manifest["postgres"]["stop"], UTC)
     if target < pg_stop:
         raise StackError(f"TIME {target:%Y-%m-%dT%H:%M:%S}Z is before the end of backup "
@@ -143,6 +152,7 @@ def restore(label: str, at: datetime | None = None, force: bool = False) -> Rest
                                             str(snap))
         state = asyncio.run(jetstream.restore(env["NATS_URL"], snap,
                                               manifest["jetstream"]["meta"]))
+        asyncio.run(jetstream.rewind(env["NATS_URL"], manifest["jetstream"]["floors"]))
         log.info("restore %s: cassandra", label)
         files = cassandra.restore(settings, backups, manifest["cassandra"], work / "cassandra")
         log.info("restore %s: media objects", label)
