@@ -117,7 +117,7 @@ def server_argv(settings: Settings) -> list[str]:
         "-k", str(socket_dir(settings)),
     ]  # fmt: skip
     # WAL archiving to the backup store (stack/backup/pgbackrest.py).
-    from stack.backup import pgbackrest
+    from stack.backup import pgbackrest  # noqa: PLC0415 - it imports this module
 
     for key, value in (SETTINGS | pgbackrest.archive_settings(settings)).items():
         argv += ["-c", f"{key}={value}"]

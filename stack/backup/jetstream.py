@@ -16,6 +16,8 @@ from typing import Any
 
 import nats
 from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from services.shared.events import STREAM
 from stack.errors import StackError
@@ -102,9 +104,6 @@ async def rewind(url: str, floors: dict[str, int], stream: str = STREAM) -> None
     handled while its effect is missing. Every handler is idempotent, so handling
     again what was handled after the backup began costs time, never correctness.
     """
-    from nats.js.api import DeliverPolicy
-    from nats.js.errors import NotFoundError
-
     nc = await nats.connect(url, connect_timeout=10, allow_reconnect=False)
     js = nc.jetstream()
     try:

@@ -28,7 +28,10 @@ from typing import Any
 from stack import contract, topology
 from stack.backup import cassandra, guard, jetstream, media, pgbackrest, store
 from stack.backup import settings as backup_settings
+from stack.down import down
 from stack.errors import StackError
+from stack.supervisor import Supervisor
+from stack.up import up
 
 log = logging.getLogger("stack")
 
@@ -68,8 +71,8 @@ def backup() -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     manifest = {
         "label": label, "started_at": started_at.isoformat(),
-        "consistent_at": consistent_at.isoformat(), "finished_at": finished_at.isoformat(), "postgres": pg, "cassandra": cql,
-        "jetstream": js, "media": objects,
+        "consistent_at": consistent_at.isoformat(), "finished_at": finished_at.isoformat(),
+        "postgres": pg, "cassandra": cql, "jetstream": js, "media": objects,
         "size": pg["size"] + cql["size"] + js["size"] + objects["size"],
         "uploaded": pg["size"] + cql["uploaded"] + js["size"] + objects["uploaded"],
     }  # fmt: skip
@@ -106,10 +109,6 @@ def restore(label: str, at: datetime | None = None, force: bool = False) -> Rest
     """Into an empty stack (see guard.py): PostgreSQL to `at` (default: the backup's
     consistent point), the stores' infrastructure with its migrations, the stream
     (consumers rewound), the tables, the media objects, then every service."""
-    from stack.down import down
-    from stack.supervisor import Supervisor
-    from stack.up import up
-
     started = time.monotonic()
     settings = topology.load()
     env = contract.build(settings)
@@ -152,7 +151,8 @@ def restore(label: str, at: datetime | None = None, force: bool = False) -> Rest
                                             str(snap))
         state = asyncio.run(jetstream.restore(env["NATS_URL"], snap,
                                               manifest["jetstream"]["meta"]))
-        asyncio.run(jetstream.rewind(env["NATS_URL"], manifest["jetstream"]["floors"]))
+        floors = manifest["jetstream"]["floors"]
+        asyncio.run(jetstream.rewind(env["NATS_URL"], floors))
         log.info("restore %s: cassandra", label)
         files = cassandra.restore(settings, backups, manifest["cassandra"], work / "cassandra")
         log.info("restore %s: media objects", label)
@@ -164,3 +164,32 @@ def restore(label: str, at: datetime | None = None, force: bool = False) -> Rest
                     str(aside) if aside else None,
                     {"stream_messages": int(state.get("messages", 0)),
                      "sstable_files": files, "media_objects": objects})
+
+
+def jetstream_only() -> str:
+    """The stream's snapshot alone, for a cluster whose other stores back themselves
+    up (k8s: CloudNativePG, Scylla Manager); returns its key prefix."""
+    env = contract.build(topology.load())
+    backups = backup_settings.load()
+    store.ensure_running(backups)
+    label = backup_settings.new_label()
+    work = backups.work_dir / label
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        floors = asyncio.run(jetstream.ack_floors(env["NATS_URL"]))
+        snap = work / "stream.tar.s2"
+        meta = asyncio.run(jetstream.snapshot(env["NATS_URL"], snap))
+        store.client(backups).upload_file(str(snap), backups.bucket,
+                                          f"jetstream/{label}/stream.tar.s2")
+        store.put_json(backups, f"jetstream/{label}/meta.json",
+                       {"meta": meta, "floors": floors, "size": snap.stat().st_size})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return f"jetstream/{label}/"
+
+
+def media_only() -> dict[str, Any]:
+    env = contract.build(topology.load())
+    backups = backup_settings.load()
+    store.ensure_running(backups)
+    return media.backup(env, backups)

@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from stack import procs, wait
 from stack.backup.settings import BackupSettings
 from stack.errors import StackError
@@ -32,9 +35,6 @@ def minio_binary() -> Path:
 
 
 def client(settings: BackupSettings, timeout: float = 60.0) -> Any:
-    import boto3
-    from botocore.config import Config
-
     return boto3.client(
         "s3", endpoint_url=settings.endpoint, region_name=settings.region,
         aws_access_key_id=settings.access_key, aws_secret_access_key=settings.secret_key,
@@ -80,7 +80,7 @@ def ensure_running(settings: BackupSettings) -> None:
     if settings.local_dir is not None and running_pid(settings) is None:
         _start(settings, settings.local_dir)
     s3 = client(settings, timeout=10)
-    wait.until(lambda: s3.list_buckets(), START_TIMEOUT)
+    wait.until(s3.list_buckets, START_TIMEOUT)
     if settings.bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
         s3.create_bucket(Bucket=settings.bucket)
         log.info("backup store: created bucket %s", settings.bucket)
