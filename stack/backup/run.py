@@ -12,7 +12,8 @@ so the order of the copies matters:
 - the stream's snapshot is taken after Cassandra's, and PostgreSQL is restored to
   the moment that snapshot began (`pgbackrest.seal` makes it restorable): an
   outbox entry missing from a store's copy was published before the snapshot.
-TIME= restores PostgreSQL to another moment at or after that one.
+TIME= moves PostgreSQL alone to another moment after the end of its copy (for a
+PostgreSQL-only mistake); the other stores stay at the backup's point.
 """
 
 from __future__ import annotations
@@ -159,7 +160,13 @@ def restore(label: str, at: datetime | None = None, force: bool = False) -> Rest
         objects = media.restore(env, backups, manifest["media"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    up()
+    try:
+        up()
+    except StackError as exc:
+        # The data is in place; services that start slowly on a loaded machine (a
+        # first start after a restore warms every cache) get a second wait.
+        log.warning("restore: services not ready yet (%s); waiting once more", exc)
+        up()
     return Restored(label, target, time.monotonic() - started,
                     str(aside) if aside else None,
                     {"stream_messages": int(state.get("messages", 0)),
