@@ -35,7 +35,7 @@ class Report:
     rpo: float
     rto: float
     restore_seconds: float
-    errors: int
+    failures: dict[int, int]
 
     def lines(self) -> list[str]:
         m, v = self.manifest, self.verdict
@@ -45,7 +45,7 @@ class Report:
             f"({m['uploaded'] / 2**20:.1f} MiB uploaded), taken in "
             f"{_seconds(m['started_at'], m['finished_at']):.1f}s under traffic",
             f"writes acknowledged: {self.writes} ({self.writes_before} before the backup "
-            f"point, {self.errors} failed requests)",
+            f"point; not acknowledged, by status: {self.failures or 'none'})",
             f"verified: {sum(v.verified.values())} ({kinds}); missing: {len(v.missing)}",
             f"RPO: {self.rpo:.1f}s (restore point to disaster; PostgreSQL alone can be "
             f"restored to within {pgbackrest.ARCHIVE_TIMEOUT_SECONDS}s of it with TIME=)",
@@ -105,5 +105,5 @@ async def drill(edge_url: str, users: int, writers: int, before: float,
         manifest=manifest, writes=len(ledger.writes),
         writes_before=sum(w.acked < point for w in ledger.writes), verdict=verdict,
         rpo=disaster - restore_point, rto=answering - disaster,
-        restore_seconds=restored.seconds, errors=ledger.errors,
+        restore_seconds=restored.seconds, failures=dict(ledger.failures),
     )  # fmt: skip

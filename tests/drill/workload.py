@@ -9,6 +9,7 @@ import io
 import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,9 @@ class Ledger:
     users: list[User] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     tweets: dict[str, str] = field(default_factory=dict)  # tweet id -> author
-    errors: int = 0
+    # Requests not acknowledged, by HTTP status (0: no answer): nothing is expected
+    # of them, but a restore drill should show what the traffic met.
+    failures: Counter[int] = field(default_factory=Counter)
 
     def add(self, write: Write) -> None:
         self.writes.append(write)
@@ -68,7 +71,7 @@ class Traffic:
         r = await self._edge.post("/v1/users", json={"username": name, "password": PASSWORD,
                                                      "email": f"{name}@drill.example"})
         if r.status_code != 200:
-            self._ledger.errors += 1
+            self._ledger.failures[r.status_code] += 1
             return
         acked = time.time()
         user_id = r.json()["user"]["userId"]
@@ -86,7 +89,7 @@ class Traffic:
             try:
                 await getattr(self, f"_{op}")()
             except httpx.HTTPError:
-                self._ledger.errors += 1
+                self._ledger.failures[0] += 1
 
     def _two(self) -> tuple[User, User]:
         a, b = self._rng.sample(self._ledger.users, 2)
@@ -96,7 +99,7 @@ class Traffic:
                   body: dict[str, Any] | None = None) -> dict[str, Any] | None:
         r = await self._edge.request(method, path, json=body, headers=user.headers)
         if r.status_code != 200:
-            self._ledger.errors += 1
+            self._ledger.failures[r.status_code] += 1
             return None
         answer: dict[str, Any] = r.json()
         return answer
@@ -164,7 +167,7 @@ class Traffic:
         put = await self._edge.request(started["uploadMethod"], started["uploadUrl"],
                                        content=data, headers=started["uploadHeaders"])
         if put.status_code != 200:
-            self._ledger.errors += 1
+            self._ledger.failures[put.status_code] += 1
             return
         media_id = started["mediaId"]
         if not await self._ok("POST", f"/v1/media/{media_id}/complete", owner, {}):
