@@ -71,6 +71,7 @@ from pydantic import SecretStr
 
 from edge import limits, routes
 from edge.filters import (
+    CODE_NAMES,
     EDGE_PUBLIC_ROUTES,
     EDGE_SELF,
     ENVOY_STATUS_OF,
@@ -198,7 +199,8 @@ def _status_is(code: int) -> dict[str, Any]:
 
 
 def _json_body(code: int, message: str = "%LOCAL_REPLY_BODY%") -> dict[str, Any]:
-    return {"json_format": {"code": code, "message": message, "details": []},
+    return {"json_format": {"code": code, "status": CODE_NAMES[code], "message": message,
+                            "details": []},
             "content_type": "application/json"}
 
 
@@ -284,24 +286,40 @@ def route_table(options: EdgeOptions, bindings: list[routes.Binding]) -> list[di
 
 
 def access_logs(path: str) -> list[dict[str, Any]]:
-    return [{
-        "name": "envoy.access_loggers.file",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-            "path": path,
-            "log_format": {"json_format": {
-                "time": "%START_TIME%", "method": "%REQ(:METHOD)%",
-                "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%", "status": "%RESPONSE_CODE%",
-                "grpc_status": "%GRPC_STATUS%", "duration_ms": "%DURATION%",
-                "request_id": "%REQ(X-REQUEST-ID)%", "trace_id": "%TRACE_ID%",
-                "upstream": "%UPSTREAM_CLUSTER%",
-                "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
-                "user_id": "%REQ(X-USER-ID)%",
-                "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%",
-                "flags": "%RESPONSE_FLAGS%", "details": "%RESPONSE_CODE_DETAILS%",
-            }},
-        },
-    }]
+    """One JSON line per request, with the client's method and path (not the
+    POST /pkg.Service/Method the transcoder made of them) and the gRPC status
+    the upstream returned. Envoy's %GRPC_STATUS% guesses an error's status
+    from the HTTP one (400 -> Internal): errors log the code their JSON body
+    carries (edge/grpc_status.lua), "-" when no upstream answered (e.g. the
+    edge's own 401)."""
+    def logger(grpc_status: str, op: str, status: int) -> dict[str, Any]:
+        return {
+            "name": "envoy.access_loggers.file",
+            "filter": {"status_code_filter": {"comparison": {"op": op, "value": {
+                "default_value": status, "runtime_key": f"edge.access_log.{op.lower()}"}}}},
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3."
+                         "FileAccessLog",
+                "path": path,
+                "log_format": {"json_format": {
+                    "time": "%START_TIME%",
+                    "method": f"%REQ({routes.ORIGINAL_METHOD.upper()}?:METHOD)%",
+                    "path": f"%REQ({routes.ORIGINAL_PATH.upper()}?:PATH)%",
+                    "status": "%RESPONSE_CODE%",
+                    "grpc_status": grpc_status, "duration_ms": "%DURATION%",
+                    "request_id": "%REQ(X-REQUEST-ID)%", "trace_id": "%TRACE_ID%",
+                    "upstream": "%UPSTREAM_CLUSTER%",
+                    "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+                    "user_id": "%REQ(X-USER-ID)%",
+                    "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%",
+                    "flags": "%RESPONSE_FLAGS%", "details": "%RESPONSE_CODE_DETAILS%",
+                }},
+            },
+        }
+
+    # Below 400 the transcoder answered from an OK status: %GRPC_STATUS% says so.
+    return [logger("%GRPC_STATUS%", "LE", 399),
+            logger("%DYNAMIC_METADATA(edge.grpc:status)%", "GE", 400)]
 
 
 def tracing(options: EdgeOptions) -> dict[str, Any]:

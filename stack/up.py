@@ -75,6 +75,7 @@ def _local_infra(settings: Settings, external: set[str]) -> list[str]:
     install.apt_packages(set(wanted))
     script_env = {"STACK_DIR": str(settings.stack_dir), "TWITTER_CACHE": str(settings.cache_dir)}
     installed = install.run_scripts([n for n in wanted if n in install.SCRIPTED], script_env)
+    install.tools(script_env)
     return [n for n in wanted if n not in install.SCRIPTED or n in installed]
 
 

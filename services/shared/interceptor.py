@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -81,6 +82,12 @@ def access_policy(services: list[Any], *, foreign: bool = False) -> Callable[[st
     return lookup
 
 
+def json_name(field_path: str) -> str:
+    """A field path as the JSON names it (media_ids[2] -> mediaIds[2]), the
+    names REST clients send; protoc's rule: a letter after '_' is upper-cased."""
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), field_path)
+
+
 def to_status(exc: errors.DomainError) -> grpc.Status:
     result: grpc.Status = rpc_status.to_status(rpc_status_of(exc))
     extra: tuple[tuple[str, str], ...] = ()
@@ -107,7 +114,8 @@ def rpc_status_of(exc: errors.DomainError) -> status_pb2.Status:
     status = status_pb2.Status(code=code_of(exc), message=exc.message)
     if isinstance(exc, errors.InvalidArgument) and exc.violations:
         detail = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=json_name(v.field),
+                                                        description=v.description)
             for v in exc.violations
         ])
         status.details.add().Pack(detail)

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from services.shared import health as store_health
+from services.shared import reflection as shared_reflection
 from services.shared import telemetry
 from services.shared.background import Job, start_jobs, stop_jobs
 from services.shared.config import ServerSettings
@@ -52,7 +53,7 @@ def create_server(app: App, settings: ServerSettings) -> tuple[grpc.aio.Server, 
     app.register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
+    shared_reflection.enable(
         [*app.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME],
         server,
