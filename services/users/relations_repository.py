@@ -74,13 +74,6 @@ async def viewer_relations(conn: Conn, user_id: int) -> users_pb2.ViewerRelation
                                      blocked_by_ids=blocked_by, muted_ids=muted)
 
 
-async def blocked_either_way(conn: Conn, a: int, b: int) -> bool:
-    cur = await conn.execute(
-        "SELECT 1 FROM blocks WHERE (blocker_id = %(a)s AND blocked_id = %(b)s)"
-        " OR (blocker_id = %(b)s AND blocked_id = %(a)s) LIMIT 1", {"a": a, "b": b})
-    return await cur.fetchone() is not None
-
-
 async def blocks(conn: Conn, blocker: int, blocked: int) -> bool:
     cur = await conn.execute(
         "SELECT 1 FROM blocks WHERE blocker_id = %s AND blocked_id = %s", (blocker, blocked))

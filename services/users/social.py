@@ -24,6 +24,8 @@ from services.users.domain import (
 )
 from services.users.repository import Conn, FollowChange
 
+FOLLOWEE_NOT_FOUND = "user to follow not found"
+
 T = TypeVar("T")
 
 MAX_BATCH_IDS = 500
@@ -135,7 +137,7 @@ class Social:
             change = await (repository.follow(conn, user_id, target_id, allowed=_not_blocked)
                             if follow else repository.unfollow(conn, user_id, target_id))
             if change is FollowChange.MISSING_TARGET:
-                raise NotFound("user to follow not found")
+                raise NotFound(FOLLOWEE_NOT_FOUND)
             me = await repository.get_user(conn, user_id)
             if me is None:
                 raise NotFound("user not found")
@@ -193,6 +195,11 @@ class Social:
 
 
 async def _not_blocked(conn: Conn, follower_id: int, followee_id: int) -> None:
-    """Checked under both users' row locks, which a block takes too."""
-    if await relations.blocked_either_way(conn, follower_id, followee_id):
-        raise PermissionDenied("you cannot follow this user: one of you blocks the other")
+    """Checked under both users' row locks, which a block takes too. To the
+    blocked user the blocker does not exist, so following them is NOT_FOUND
+    word for word as for a missing user; the blocker, who knows, is told
+    (docs/SECURITY.md, "Blocks")."""
+    if await relations.blocks(conn, follower_id, followee_id):
+        raise PermissionDenied("you block this user: unblock them first")
+    if await relations.blocks(conn, followee_id, follower_id):
+        raise NotFound(FOLLOWEE_NOT_FOUND)
