@@ -74,6 +74,14 @@ async def viewer_relations(conn: Conn, user_id: int) -> users_pb2.ViewerRelation
                                      blocked_by_ids=blocked_by, muted_ids=muted)
 
 
+async def blockers_among(conn: Conn, blocked: int, user_ids: list[int]) -> set[int]:
+    """Those of `user_ids` who block `blocked`."""
+    cur = await conn.execute(
+        "SELECT blocker_id FROM blocks WHERE blocked_id = %s AND blocker_id = ANY(%s)",
+        (blocked, user_ids))
+    return {row[0] for row in await cur.fetchall()}
+
+
 async def blocks(conn: Conn, blocker: int, blocked: int) -> bool:
     cur = await conn.execute(
         "SELECT 1 FROM blocks WHERE blocker_id = %s AND blocked_id = %s", (blocker, blocked))

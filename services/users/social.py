@@ -158,7 +158,14 @@ class Social:
             await self.get_user(user_id, viewer)
         rows = await self._read(lambda c: repository.list_follows(
             c, user_id, followers=followers, after=req.after, limit=req.fetch_size))
-        return req.page(rows, lambda r: FollowKey(r.followed_at, r.user.user_id))
+        page, token = req.page(rows, lambda r: FollowKey(r.followed_at, r.user.user_id))
+        if viewer is not None and page:
+            # Whoever blocks the viewer is absent from anyone's lists too (a
+            # page may come out shorter; the token still follows the rows read).
+            ids = [r.user.user_id for r in page]
+            hidden = await self._read(lambda c: relations.blockers_among(c, viewer, ids))
+            page = [r for r in page if r.user.user_id not in hidden]
+        return page, token
 
     async def follow_ids(self, user_id: int, *, followers: bool, page_size: int,
                          page_token: str) -> tuple[list[int], str]:

@@ -174,3 +174,22 @@ async def test_block_and_mute_input_errors(edge: httpx.AsyncClient) -> None:
     assert_error(r, 404, 5)
     r = await edge.post("/v1/users/bad%20name/block", json={}, headers=me["headers"])
     assert_error(r, 400, 3)
+
+
+async def test_the_blocker_is_absent_from_third_parties_lists(edge: httpx.AsyncClient) -> None:
+    """Issue 31, finding 6: not even a bystander's follower or following list
+    shows the blocker to the user they block; to everyone else it does."""
+    blocker, blocked, friend = (await new_user(edge), await new_user(edge),
+                                await new_user(edge))
+    await follow(edge, blocker, friend)
+    await follow(edge, friend, blocker)
+    await relate(edge, blocker, blocked, "block")
+
+    async def listed(viewer: User, kind: str) -> list[str]:
+        r = await edge.get(f"/v1/users/{friend['userId']}/{kind}", headers=viewer["headers"])
+        assert r.status_code == 200, r.text
+        return [e["user"]["userId"] for e in r.json().get(kind, [])]
+
+    for kind in ("followers", "following"):
+        assert await listed(blocked, kind) == []
+        assert await listed(friend, kind) == [blocker["userId"]]
