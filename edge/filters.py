@@ -24,10 +24,11 @@ EDGE_SELF = "edge_self"
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
-STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504}
+STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504,
+             10: 409}
 # What the transcoder sends for them (the standard gRPC-to-HTTP table).
 ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
-                   4: 504}
+                   4: 504, 10: 409}
 
 # The edge's own routes, which need no token; the routes of RPCs whose access
 # option is ACCESS_PUBLIC join them (routes.public_matches).
@@ -57,7 +58,7 @@ def cors_lua(origins: str) -> str:
         f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
         "ORIGINS = {" + ", ".join(f"[{lua_str(o)}] = true" for o in listed if o != "*") + "}",
         f"METHODS = {lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
-        f"HEADERS = {lua_str('authorization, content-type, x-request-id')}",
+        f"HEADERS = {lua_str('authorization, content-type, x-request-id, idempotency-key')}",
         f"EXPOSE = {lua_str(expose)}",
         f"MAX_AGE = {lua_str('600')}",
     ])

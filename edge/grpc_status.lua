@@ -13,6 +13,14 @@ function envoy_on_response(handle)
   local headers = handle:headers()
   local status = tonumber(headers:get(":status") or "0")
   if status < 400 then return end
+  -- A service names a status its gRPC code cannot (422: an Idempotency-Key
+  -- reused with another body), in the trailing metadata x-http-status.
+  local named = tonumber(headers:get("x-http-status") or "")
+  headers:remove("x-http-status")
+  if named and named >= 400 and named < 500 then
+    headers:replace(":status", tostring(named))
+    return
+  end
   local content_type = headers:get("content-type") or ""
   if not content_type:find("application/json", 1, true) then return end
   local body = handle:body()

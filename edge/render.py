@@ -105,14 +105,34 @@ EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_H
 # A process that died (or is restarting) refuses connections or resets them;
 # the edge tries another process of the service so no client sees it. Any
 # request may be retried when it never reached the service (connect failure,
-# refused stream); a read also when its connection was reset mid-call.
+# refused stream) or when the service refused it before any side effect
+# (x-refused: before-side-effect, services/shared/interceptor.py: its store's
+# breaker was open); a read also when its connection was reset mid-call or it
+# answered UNAVAILABLE (a read has no side effect).
+REFUSED = {"name": "x-refused", "string_match": {"exact": "before-side-effect"}}
 _RETRY = {"num_retries": 2, "retry_host_predicate": [
     {"name": "envoy.retry_host_predicates.previous_hosts", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3"
                  ".PreviousHostsPredicate"}}],
     "host_selection_retry_max_attempts": 3}
-WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream"}
-READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset"}
+WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,retriable-headers",
+                        "retriable_headers": [REFUSED]}
+READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset,unavailable"}
+
+# A process whose required store is unreachable answers its health check
+# NOT_SERVING (services/shared/health.py) and is out of rotation within one
+# interval; back within one interval of answering SERVING again. Outlier
+# detection also ejects a process that answers 5 gateway errors (UNAVAILABLE)
+# in a row between checks, for 1 s at first; it never ejects every process.
+HEALTH_CHECK = {"timeout": "1s", "interval": "1s", "unhealthy_threshold": 1,
+                "healthy_threshold": 1, "no_traffic_interval": "1s",
+                "grpc_health_check": {}}
+OUTLIER_DETECTION = {"consecutive_gateway_failure": 5,
+                     "enforcing_consecutive_gateway_failure": 100,
+                     "consecutive_5xx": 1000, "enforcing_consecutive_5xx": 0,
+                     "enforcing_success_rate": 0, "interval": "1s",
+                     "base_ejection_time": "1s", "max_ejection_time": "5s",
+                     "max_ejection_percent": 50}
 
 # The descriptors sent to the ratelimit service (see edge/ratelimits.yaml), for
 # writes only (the routes of non-GET RPCs carry them). A descriptor whose header
@@ -206,10 +226,8 @@ def cluster(name: str, endpoints: list[Endpoint] | tuple[Endpoint, ...]) -> dict
             {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
             for host, port in endpoints
         ]}]},
-        "health_checks": [{
-            "timeout": "1s", "interval": "5s", "unhealthy_threshold": 2,
-            "healthy_threshold": 1, "grpc_health_check": {},
-        }],
+        "health_checks": [HEALTH_CHECK],
+        "outlier_detection": OUTLIER_DETECTION,
     }
 
 
@@ -217,13 +235,18 @@ def clusters(options: EdgeOptions) -> list[dict[str, Any]]:
     """One per upstream, the edge itself (the JWKS goes through its own route
     table) and the span collector; none health-checked but the services."""
     built = [cluster(area, endpoints) for area, endpoints in options.upstreams.items()]
-    built.append(cluster(EDGE_SELF, [("127.0.0.1", options.port)]) | {"health_checks": []})
+    unchecked: dict[str, Any] = {"health_checks": [], "outlier_detection": None}
+    built.append(_without_none(cluster(EDGE_SELF, [("127.0.0.1", options.port)]) | unchecked))
     if options.otlp:
-        built.append(cluster(OTLP_CLUSTER, [options.otlp]) | {"health_checks": []})
+        built.append(_without_none(cluster(OTLP_CLUSTER, [options.otlp]) | unchecked))
     if options.drop_removed_hosts:
         for c in built:
             c["ignore_health_on_host_removal"] = True
     return built
+
+
+def _without_none(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if v is not None}
 
 
 def route_table(options: EdgeOptions, bindings: list[routes.Binding]) -> list[dict[str, Any]]:

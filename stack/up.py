@@ -150,7 +150,9 @@ def _start_app(ready: Readiness, plan: list[Program], stack_dir: Path) -> None:
             ready.wait(program.name, probe, timeout, supervised=True)
 
 
-def up() -> None:
+def up(app: bool = True) -> None:
+    """Everything; with app=False the infrastructure only, migrated (a restore fills
+    the stores before any service starts)."""
     started = time.monotonic()
     settings = topology.load()
     keys.ensure_internal_token(settings.stack_dir)  # before the contract, which carries it
@@ -179,6 +181,8 @@ def up() -> None:
             _ensure_bucket(env)
         else:
             log.warning("s3: bucket not ensured, no S3 endpoint")
+        if not app:
+            return
         _start_app(ready, plan, settings.stack_dir)
 
     edge = env["EDGE_URL"] if programs.edge_present() else "(no edge yet: edge/render.py missing)"

@@ -10,7 +10,7 @@ import grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
-from services.shared import redis_client
+from services.shared import postgres, redis_client
 from services.shared.auth import TokenVerifier
 from services.shared.config import (
     AuthSettings,
@@ -20,6 +20,7 @@ from services.shared.config import (
     ServerSettings,
     WorkerLeaseSettings,
 )
+from services.shared.idempotency import IdempotencyStore
 from services.shared.ids import IdGenerator
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
@@ -120,7 +121,8 @@ async def build(settings: UsersSettings) -> App:
                              leeway_seconds=settings.jwt_leeway_seconds)
     interceptor = ServiceInterceptor(
         access=access_policy(_SERVICES), verifier=verifier,
-        internal_token=settings.internal_token.get_secret_value(), revoked=revoked)
+        internal_token=settings.internal_token.get_secret_value(), revoked=revoked,
+        idempotency=IdempotencyStore(redis))
 
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
@@ -136,7 +138,7 @@ async def build(settings: UsersSettings) -> App:
         passwords.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[postgres.required(pool)],
                background={"outbox-relay": relay.run,
                            "key-reloader": lambda: _reload_keys(
                                keyring, settings.auth_keys_reload_seconds),
