@@ -7,7 +7,14 @@ import asyncio
 import time
 from dataclasses import dataclass, replace
 
-from services.notifications.domain import UNREAD_CAP, Group, now_id, unread_count
+from services.notifications.domain import (
+    RECENT_ACTORS,
+    UNREAD_CAP,
+    Group,
+    bucket_of,
+    now_id,
+    unread_count,
+)
 from services.notifications.repository import FeedRow, NotificationStore
 from services.notifications.visibility import Relations
 from services.shared.cursor import LastId, ListCursor, last_id
@@ -28,9 +35,11 @@ class Shown:
 
 
 class Inbox:
-    def __init__(self, store: NotificationStore, relations: Relations) -> None:
+    def __init__(self, store: NotificationStore, relations: Relations, *,
+                 window_seconds: int) -> None:
         self._store = store
         self._relations = relations
+        self._window = window_seconds
 
     async def page(self, user_id: int, page_size: int,
                    page_token: str) -> tuple[list[Shown], str]:
@@ -64,19 +73,26 @@ class Inbox:
         return current
 
     async def shown(self, user_id: int, groups: list[Group]) -> list[Group]:
-        """The groups without the actors the user does not see (visibility.py);
-        a group none of whose named actors are seen is left out."""
-        named = {a for g in groups for a in g.recent_actor_ids}
-        hidden = await self._relations.hidden_actors(user_id, named) if named else set()
-        if not hidden:
-            return groups
+        """The groups as the user sees them (visibility.py): hidden actors are
+        neither named nor counted, exactly (the target's parts are looked up
+        for just the hidden actors), up to RECENT_ACTORS others are named,
+        and a group with no one else left is left out."""
+        hidden = await self._relations.all_hidden(user_id) if groups else set()
         out = []
-        for group in groups:
-            seen = tuple(a for a in group.recent_actor_ids if a not in hidden)
-            if seen:
-                out.append(replace(group, recent_actor_ids=seen, actor_count=group.actor_count
-                                   - (len(group.recent_actor_ids) - len(seen))))
+        for stored in groups:
+            group = await self._without(stored, hidden) if hidden else stored
+            if group.actor_count > 0:
+                out.append(replace(group,
+                                   recent_actor_ids=group.recent_actor_ids[:RECENT_ACTORS]))
         return out
+
+    async def _without(self, group: Group, hidden: set[int]) -> Group:
+        parts = await self._store.active_parts_of(group.target, sorted(hidden))
+        in_group = sum(1 for nid in parts.values()
+                       if bucket_of(nid, self._window) == group.bucket)
+        return replace(group, actor_count=group.actor_count - in_group,
+                       recent_actor_ids=tuple(a for a in group.recent_actor_ids
+                                              if a not in hidden))
 
     async def unread(self, user_id: int) -> tuple[int, int]:
         """The unread group count (up to UNREAD_CAP) and the read position."""
