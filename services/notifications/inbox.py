@@ -60,7 +60,10 @@ class Inbox:
 
     async def _current(self, rows: list[FeedRow]) -> list[Group]:
         """The groups the rows name, where the row is current; rows left
-        behind by racing regroups are skipped and removed."""
+        behind by racing writers are skipped and removed. A row older than
+        its group's newest id is removed now: a group's newest id only grows,
+        so that row never becomes current again. An emptied group's row is
+        removed at the group's write time, so a like refilling it since wins."""
         stored = await asyncio.gather(*(self._store.group(r.target, r.bucket) for r in rows))
         current = []
         for row, found in zip(rows, stored, strict=True):
@@ -68,6 +71,8 @@ class Inbox:
                 continue  # removed with its group (a row left behind expires)
             if found.group.latest_id == row.latest_id and found.group.actor_count > 0:
                 current.append(found.group)
+            elif found.group.latest_id > row.latest_id:
+                await self._store.remove_feed_row(row, time.time_ns() // 1000)
             else:
                 await self._store.remove_feed_row(row, found.written_at)
         return current

@@ -48,7 +48,7 @@ class StoredGroup:
 
 @dataclass(frozen=True)
 class StoredPart:
-    """An actor's part and where it was read: `version_row` says whether
+    """An actor's part and where it was read: `in_targets` says whether
     notif_targets holds it (else it came from notif_parts, or is absent)."""
 
     state: PartState | None
@@ -134,6 +134,7 @@ class NotificationStore:
             "t_set_group": "UPDATE notif_targets SET actor_count = ?, recent_actor_ids = ?,"
                            f" latest_id = ?, version = ? WHERE {_TARGET}"
                            f" AND row_kind = {_GROUP_ROW} AND id = ? IF version = ?",
+            "t_closed": f"SELECT closed_us FROM notif_targets WHERE {_TARGET} LIMIT 1",
             "t_close": f"UPDATE notif_targets SET closed_us = ? WHERE {_TARGET}",
             "read_position": "SELECT last_read_id FROM notif_read WHERE recipient_id = ?",
             "set_read_position": "INSERT INTO notif_read (recipient_id, last_read_id)"
@@ -157,11 +158,16 @@ class NotificationStore:
             r = rows[0]
             return StoredPart(PartState(r["notification_id"], bool(r["active"]),
                                         r["changed_us"]), True, r["closed_us"])
-        closed = rows[0]["closed_us"] if rows else None
+        # A static column comes only with a row: with no part row, asked alone.
+        closed = rows[0]["closed_us"] if rows else await self._closed(target, serial)
         old = await self._cql.execute(self._s["old_part"], (*_key(target), actor_id))
         state = PartState(old[0]["notification_id"], True, old[0]["written_at"] or 0) \
             if old else None
         return StoredPart(state, False, closed)
+
+    async def _closed(self, target: Target, serial: bool) -> int | None:
+        rows = await self._cql.execute(self._s["t_closed"], _key(target), serial=serial)
+        return rows[0]["closed_us"] if rows else None
 
     async def versioned_group(self, target: Target, bucket: int, *,
                               serial: bool = False) -> VersionedGroup:

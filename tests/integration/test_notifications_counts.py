@@ -206,3 +206,18 @@ async def test_groups_stored_before_the_change_keep_counting(
     assert await counts(store, target) == [(3, (newcomer, old_fans[1], old_fans[0]))]
     await notifier.unliked(unlike(earlier[1]))
     assert await counts(store, target) == [(2, (newcomer, old_fans[0]))]
+
+
+async def test_a_like_handled_after_its_tweets_deletion_makes_nothing(
+        notifier: Notifier, store: NotificationStore) -> None:
+    author, tweet_id = some_id(), some_id()
+    first, late = like(author, tweet_id, some_id(), 2), like(author, tweet_id, some_id(), 1)
+    await notifier.liked(first)
+    deleted = tweet_events.TweetDeleted(event_id=uuid.uuid4().hex, tweet_id=tweet_id,
+                                        author_user_id=author)
+    deleted.occurred_at.FromNanoseconds(time.time_ns())
+    await notifier.tweet_deleted(deleted)
+    await notifier.liked(late)
+    await notifier.tweet_deleted(deleted)  # redelivered
+    assert await store.groups(Target(author, Kind.LIKE, tweet_id)) == {}
+    assert await store.feed(author, limit=10) == []
