@@ -82,6 +82,7 @@ from edge.filters import (
 from edge.options import DESCRIPTOR, OPENAPI, REPO, EdgeOptions, Endpoint
 from services.ratelimit.rules import Limit
 from services.shared.auth import (
+    CLIENT_ADDRESS_HEADER,
     EDGE_TOKEN_HEADER,
     SESSION_ID_HEADER,
     TIER_HEADER,
@@ -99,7 +100,7 @@ OTLP_CLUSTER = "otlp_collector"
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
 EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_HEADER,
-                     SESSION_ID_HEADER, TIER_HEADER, routes.ORIGINAL_PATH,
+                     CLIENT_ADDRESS_HEADER, SESSION_ID_HEADER, TIER_HEADER, routes.ORIGINAL_PATH,
                      routes.ORIGINAL_METHOD]
 
 # A process that died (or is restarting) refuses connections or resets them;
@@ -351,6 +352,11 @@ def connection_manager(options: EdgeOptions) -> dict[str, Any]:
         # trust the x-user-id jwt_authn set (services/shared/interceptor.py).
         "request_headers_to_add": [{
             "header": {"key": EDGE_TOKEN_HEADER, "value": edge_token(options.internal_token)},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}, {
+            # The client address use_remote_address settled on (below): the
+            # login throttle keys on it (services/users/login_throttle.py).
+            "header": {"key": CLIENT_ADDRESS_HEADER,
+                       "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
     }
     hcm = {

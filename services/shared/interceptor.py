@@ -263,6 +263,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         )
         auth.set_caller(None)
         auth.set_session(None)
+        from_edge = hmac.compare_digest(metadata.get(auth.EDGE_TOKEN_HEADER, "").encode(),
+                                        self._edge_token)
+        # Even public calls (login) learn where they come from: its throttle keys on it.
+        auth.set_client_address(metadata.get(auth.CLIENT_ADDRESS_HEADER) or None
+                                if from_edge else None)
         if access is Access.INTERNAL:
             given = metadata.get(INTERNAL_TOKEN_HEADER, "").encode()
             if not hmac.compare_digest(given, self._internal_token):
@@ -270,8 +275,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return
         if access is Access.PUBLIC:
             return  # a stale token must not break sign-up or login
-        if hmac.compare_digest(metadata.get(auth.EDGE_TOKEN_HEADER, "").encode(),
-                               self._edge_token):
+        if from_edge:
             # The edge verified the JWT already; verifying it again per service
             # cost as much as the read itself.
             user_id = auth.edge_user_id(metadata.get(auth.USER_ID_HEADER, ""))

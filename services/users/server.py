@@ -33,7 +33,7 @@ from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
-from services.users.login_throttle import FailurePurge
+from services.users.login_throttle import FailurePurge, ThrottlePolicy
 from services.users.passwords import Passwords
 from services.users.retention import Retention
 from services.users.revocations import RevocationAnnouncer
@@ -62,9 +62,12 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     password_hash_threads: int = 2
-    # Login throttle: after this many failures an account (or unknown name) locks,
-    # doubling each time (services/users/login_throttle.py).
+    # Login throttle: after this many failures from one source an account (or
+    # unknown name) locks for that source, doubling each time; after
+    # login_account_free_attempts from all sources together, for everyone
+    # (services/users/login_throttle.py).
     login_free_attempts: int = 5
+    login_account_free_attempts: int = 100
     login_lock_base_seconds: float = 30.0
     login_lock_max_seconds: float = 900.0
     login_failure_reset_seconds: float = 3600.0
@@ -102,10 +105,12 @@ async def build(settings: UsersSettings) -> App:
     accounts = Accounts(pool, IdGenerator(lease), passwords, keyring, access_tokens,
                         LoginPolicy(
                             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
-                            free_attempts=settings.login_free_attempts,
-                            lock_base_seconds=settings.login_lock_base_seconds,
-                            lock_max_seconds=settings.login_lock_max_seconds,
-                            failure_reset_seconds=settings.login_failure_reset_seconds),
+                            throttle=ThrottlePolicy(
+                                free_attempts=settings.login_free_attempts,
+                                account_free_attempts=settings.login_account_free_attempts,
+                                lock_base_seconds=settings.login_lock_base_seconds,
+                                lock_max_seconds=settings.login_lock_max_seconds,
+                                failure_reset_seconds=settings.login_failure_reset_seconds)),
                         revocations=announcer)
 
     async def local_key(kid: str) -> object | None:
