@@ -143,6 +143,46 @@ def without_actor(group: Group, actor_id: int) -> Group:
                  tuple(a for a in group.recent_actor_ids if a != actor_id), group.latest_id)
 
 
+def newest_by_actor(changes: Iterable[Change]) -> dict[int, Change]:
+    """Of each actor's changes, the newest: the one that decides its part."""
+    newest: dict[int, Change] = {}
+    for change in changes:
+        if change.actor_id not in newest or change.at_us > newest[change.actor_id].at_us:
+            newest[change.actor_id] = change
+    return newest
+
+
+Move = tuple[Change, "PartState | None"]  # a change and the part it replaces
+
+
+def buckets_touched(moves: Iterable[Move], window_seconds: int) -> set[int]:
+    """The windows whose groups the changes alter: each old active part's and
+    each new active part's."""
+    found = set()
+    for change, old in moves:
+        if old is not None and old.active:
+            found.add(bucket_of(old.notification_id, window_seconds))
+        if change.active:
+            found.add(bucket_of(change.notification_id, window_seconds))
+    return found
+
+
+def regrouped(groups: dict[int, Group], moves: list[Move],
+              window_seconds: int) -> dict[int, Group]:
+    """The groups after the changes (each actor once): old parts out, new
+    parts in, oldest first so the newest are named first."""
+    out = dict(groups)
+    for change, old in moves:
+        if old is not None and old.active:
+            b = bucket_of(old.notification_id, window_seconds)
+            out[b] = without_actor(out[b], change.actor_id)
+    for change, _ in sorted(moves, key=lambda m: m[0].notification_id):
+        if change.active:
+            b = bucket_of(change.notification_id, window_seconds)
+            out[b] = with_actor(out[b], change.actor_id, change.notification_id)
+    return out
+
+
 def recipients_of_tweet(author_id: int, mentioned: Iterable[int],
                         parent_author_id: int | None) -> dict[int, Kind]:
     """Who a new tweet notifies, and how: the replied-to author by a reply

@@ -31,14 +31,16 @@ from services.notifications.domain import (
     PartState,
     Target,
     bucket_of,
+    buckets_touched,
+    newest_by_actor,
     notification_id,
     recipients_of_tweet,
+    regrouped,
     takes_effect,
-    with_actor,
-    without_actor,
 )
 from services.notifications.repository import NotificationStore
 from services.notifications.visibility import Relations, visible
+from services.shared.coalesce import Coalescer
 
 # Tells connected readers that a group changed (live.py).
 Publish = Callable[[Group], Awaitable[None]]
@@ -52,6 +54,8 @@ _TRIMMED_REMEMBERED = 10_000
 # Conditional batches that lose a race are retried this often, then the event
 # is left to redelivery.
 _COMMIT_ATTEMPTS = 20
+# Changes of one target committed in one batch at most (a batch stays small).
+_BATCH_PARTS = 50
 
 
 class Contended(RuntimeError):
@@ -72,6 +76,8 @@ class Notifier:
         self._publish = publish
         self._window = window_seconds
         self._trimmed: OrderedDict[int, float] = OrderedDict()
+        self._pending: dict[Target, list[Change]] = {}
+        self._commits: Coalescer[Target, None] = Coalescer(self._commit_pending)
 
     # The building blocks.
 
@@ -98,42 +104,60 @@ class Notifier:
             await self._publish(emptied)
 
     async def _apply(self, target: Target, change: Change) -> None:
-        """Changes one part and its groups' counts in one conditional batch
-        (repository.commit): a few rows read and written, however many actors
-        the target has. Racing writers of the target retry on fresh reads;
-        an event that changes nothing (redelivered, or older than the part's
-        last change) still rewrites its group's list row, in case the first
-        delivery stopped between its commit and that."""
+        """Queues the change and waits for a commit of its target that
+        started after it: concurrent changes of one target (a burst of likes)
+        share one conditional batch instead of racing each other's."""
+        self._pending.setdefault(target, []).append(change)
+        await self._commits.run(target)
+
+    async def _commit_pending(self, target: Target) -> None:
+        """Commits the target's queued changes, up to _BATCH_PARTS a batch;
+        on failure they go back to the queue (and the events wait for
+        redelivery, which finds them done if a later commit did them)."""
+        while changes := self._pending.pop(target, []):
+            now, later = changes[:_BATCH_PARTS], changes[_BATCH_PARTS:]
+            if later:
+                self._pending[target] = later + self._pending.get(target, [])
+            try:
+                await self._commit(target, now)
+            except BaseException:
+                self._pending[target] = now + self._pending.get(target, [])
+                raise
+
+    async def _commit(self, target: Target, changes: list[Change]) -> None:
+        """Changes parts and their groups' counts in one conditional batch
+        (repository.commit): rows read and written in proportion to the
+        changes, however many actors the target has. A batch that lost a race
+        (another process changed a part or group since it read them) is
+        retried on fresh reads. An event that changes nothing (redelivered,
+        or older than its part's last change) still rewrites its group's list
+        row, in case its first delivery stopped between commit and that."""
+        newest = newest_by_actor(changes)
         for attempt in range(_COMMIT_ATTEMPTS):
             serial = attempt > 0
-            stored = await self._store.part(target, change.actor_id, serial=serial)
-            if stored.closed_us is not None:
+            stored, closed = await self._store.parts(target, sorted(newest), serial=serial)
+            if closed is not None:
                 return  # the tweet is deleted
-            if not takes_effect(change, stored.state):
-                await self._refresh_feed(target, stored.state)
+            effective = [c for c in newest.values() if takes_effect(c, stored[c.actor_id].state)]
+            for actor, part in stored.items():
+                if actor not in {c.actor_id for c in effective}:
+                    await self._refresh_feed(target, part.state)
+            if not effective:
                 return
-            old = stored.state if stored.state and stored.state.active else None
-            buckets = {self._bucket(old.notification_id)} if old else set()
-            if change.active:
-                buckets.add(self._bucket(change.notification_id))
+            moves = [(c, stored[c.actor_id].state) for c in effective]
+            buckets = sorted(buckets_touched(moves, self._window))
             before = {b: await self._store.versioned_group(target, b, serial=serial)
-                      for b in sorted(buckets)}
-            after = {b: v.group for b, v in before.items()}
-            if old:
-                b = self._bucket(old.notification_id)
-                after[b] = without_actor(after[b], change.actor_id)
-            if change.active:
-                b = self._bucket(change.notification_id)
-                after[b] = with_actor(after[b], change.actor_id, change.notification_id)
-            if await self._store.commit(target, change, stored,
-                                        [(before[b], after[b]) for b in sorted(buckets)]):
-                for b in sorted(buckets):
+                      for b in buckets}
+            after = regrouped({b: v.group for b, v in before.items()}, moves, self._window)
+            if await self._store.commit(target, [(c, stored[c.actor_id]) for c in effective],
+                                        [(before[b], after[b]) for b in buckets]):
+                for b in buckets:
                     await self._store.show_in_feed(after[b], before[b].group.latest_id or None)
                     await self._publish(after[b])
-                if change.active:
+                if any(c.active for c in effective):
                     await self._trim(target.recipient_id)
                 return
-        raise Contended(f"notifications of {target} kept changing; the event is redelivered")
+        raise Contended(f"notifications of {target} kept changing; the events are redelivered")
 
     async def _refresh_feed(self, target: Target, part: PartState | None) -> None:
         if part is None or not part.active:

@@ -53,7 +53,6 @@ class StoredPart:
 
     state: PartState | None
     in_targets: bool
-    closed_us: int | None
 
 
 @dataclass(frozen=True)
@@ -108,12 +107,14 @@ class NotificationStore:
             "add_source": "INSERT INTO notif_sources (tweet_id, recipient_id, kind)"
                           " VALUES (?, ?, ?)",
             "sources": "SELECT recipient_id, kind FROM notif_sources WHERE tweet_id = ?",
-            "t_part": "SELECT closed_us, notification_id, active, changed_us FROM notif_targets"
-                      f" WHERE {_TARGET} AND row_kind = {_PART_ROW} AND id = ?",
+            "t_parts": "SELECT closed_us, id, notification_id, active, changed_us"
+                       f" FROM notif_targets WHERE {_TARGET} AND row_kind = {_PART_ROW}"
+                       " AND id IN ?",
             "t_parts_of": "SELECT id, notification_id, active FROM notif_targets"
                           f" WHERE {_TARGET} AND row_kind = {_PART_ROW} AND id IN ?",
-            "old_part": "SELECT notification_id, WRITETIME(notification_id) AS written_at"
-                        f" FROM notif_parts WHERE {_TARGET} AND actor_id = ?",
+            "old_parts": "SELECT actor_id, notification_id,"
+                         " WRITETIME(notification_id) AS written_at"
+                         f" FROM notif_parts WHERE {_TARGET} AND actor_id IN ?",
             "old_parts_of": "SELECT actor_id, notification_id FROM notif_parts"
                             f" WHERE {_TARGET} AND actor_id IN ?",
             "t_group": f"SELECT closed_us, {_GROUP}, version, WRITETIME(version) AS written_at"
@@ -149,21 +150,25 @@ class NotificationStore:
 
     # notif_targets: a part and its group changed together (0002_notif_targets.cql).
 
-    async def part(self, target: Target, actor_id: int, *, serial: bool = False) -> StoredPart:
-        """An actor's part: from notif_targets, else from notif_parts (rows
-        written before notif_targets, active, changed at their write time)."""
-        rows = await self._cql.execute(self._s["t_part"], (*_key(target), actor_id),
+    async def parts(self, target: Target, actor_ids: list[int], *,
+                    serial: bool = False) -> tuple[dict[int, StoredPart], int | None]:
+        """Actors' parts (from notif_targets, else from notif_parts: rows
+        written before notif_targets, active, changed at their write time)
+        and when the target was closed, if it was."""
+        rows = await self._cql.execute(self._s["t_parts"], (*_key(target), actor_ids),
                                        serial=serial)
-        if rows and rows[0]["changed_us"] is not None:
-            r = rows[0]
-            return StoredPart(PartState(r["notification_id"], bool(r["active"]),
-                                        r["changed_us"]), True, r["closed_us"])
+        found = {r["id"]: StoredPart(PartState(r["notification_id"], bool(r["active"]),
+                                               r["changed_us"]), True)
+                 for r in rows if r["changed_us"] is not None}
         # A static column comes only with a row: with no part row, asked alone.
         closed = rows[0]["closed_us"] if rows else await self._closed(target, serial)
-        old = await self._cql.execute(self._s["old_part"], (*_key(target), actor_id))
-        state = PartState(old[0]["notification_id"], True, old[0]["written_at"] or 0) \
-            if old else None
-        return StoredPart(state, False, closed)
+        rest = [a for a in actor_ids if a not in found]
+        if rest:
+            old = await self._cql.execute(self._s["old_parts"], (*_key(target), rest))
+            for r in old:
+                found[r["actor_id"]] = StoredPart(
+                    PartState(r["notification_id"], True, r["written_at"] or 0), False)
+        return {a: found.get(a, StoredPart(None, False)) for a in actor_ids}, closed
 
     async def _closed(self, target: Target, serial: bool) -> int | None:
         rows = await self._cql.execute(self._s["t_closed"], _key(target), serial=serial)
@@ -181,21 +186,23 @@ class NotificationStore:
         old = await self.group(target, bucket, legacy_only=True)
         return VersionedGroup(old.group if old else Group(target, bucket, 0, (), 0), None)
 
-    async def commit(self, target: Target, change: Change, old: StoredPart,
+    async def commit(self, target: Target, changes: list[tuple[Change, StoredPart]],
                      groups: list[tuple[VersionedGroup, Group]]) -> bool:
-        """Writes the part and its groups' new values in one conditional batch
+        """Writes parts and their groups' new values in one conditional batch
         of one partition: all or nothing, and nothing if any of them changed
         since read (the caller reads again and retries)."""
         key = _key(target)
         work: list[tuple[PreparedStatement, Params]] = []
-        if old.in_targets:
-            assert old.state is not None
-            work.append((self._s["t_set_part"], (change.notification_id, change.active,
-                                                 change.at_us, *key, change.actor_id,
-                                                 old.state.changed_us)))
-        else:
-            work.append((self._s["t_new_part"], (*key, change.actor_id, change.notification_id,
-                                                 change.active, change.at_us)))
+        for change, old in changes:
+            if old.in_targets:
+                assert old.state is not None
+                work.append((self._s["t_set_part"], (change.notification_id, change.active,
+                                                     change.at_us, *key, change.actor_id,
+                                                     old.state.changed_us)))
+            else:
+                work.append((self._s["t_new_part"], (*key, change.actor_id,
+                                                     change.notification_id, change.active,
+                                                     change.at_us)))
         for before, after in groups:
             values = (after.actor_count, list(after.recent_actor_ids), after.latest_id)
             if before.version is None:

@@ -143,12 +143,17 @@ async def test_redelivered_and_racing_events_count_once(notifier: Notifier,
                                                         store: NotificationStore) -> None:
     author, tweet_id = some_id(), some_id()
     likes = [like(author, tweet_id, some_id(), seconds_ago=n * 0.001) for n in range(20)]
-    # Every like twice, all at once (two workers racing on one partition).
-    await asyncio.gather(*(notifier.liked(e) for e in likes + likes))
+    # Every like twice, all at once, each copy to another of two workers (whose
+    # conditional batches race on one partition) and one at a time.
+    other = Notifier(store, _no_tweets, EveryoneVisible(), _quiet, window_seconds=WINDOW)
+    await asyncio.gather(*(notifier.liked(e) for e in likes),
+                         *(other.liked(e) for e in reversed(likes)),
+                         *(other.liked(e) for e in likes[::3]))
     target = Target(author, Kind.LIKE, tweet_id)
     assert (await counts(store, target))[0][0] == 20
     undone = [unlike(e) for e in likes[:5]]
-    await asyncio.gather(*(notifier.unliked(e) for e in undone + undone))
+    await asyncio.gather(*(notifier.unliked(e) for e in undone),
+                         *(other.unliked(e) for e in undone))
     await asyncio.gather(*(notifier.liked(e) for e in likes[:5]))  # late copies of the likes
     assert (await counts(store, target))[0][0] == 15
     feed = await store.feed(author, limit=10)
