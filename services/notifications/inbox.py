@@ -81,10 +81,14 @@ class Inbox:
         """The groups as the user sees them (visibility.py): hidden actors are
         neither named nor counted, exactly (the target's parts are looked up
         for just the hidden actors), up to RECENT_ACTORS others are named,
-        and a group with no one else left is left out."""
+        and a group with no one else left is left out. An emptied group (the
+        live stream's "it is gone") is passed on as it is."""
         hidden = await self._relations.all_hidden(user_id) if groups else set()
         out = []
         for stored in groups:
+            if stored.actor_count == 0:
+                out.append(stored)
+                continue
             group = await self._without(stored, hidden) if hidden else stored
             if group.actor_count > 0:
                 out.append(replace(group,

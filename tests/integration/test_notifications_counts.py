@@ -178,6 +178,12 @@ async def test_hidden_actors_are_subtracted_exactly(notifier: Notifier,
     # Every named actor hidden: the others are still shown, and named.
     assert await seen({fans[5], fans[4], fans[3]}) == [(3, (fans[2], fans[1], fans[0]))]
     assert await seen(set(fans)) == []
+    # The live stream's "gone" (an emptied group) is passed on, hiding or not.
+    emptied = Group(Target(author, Kind.LIKE, tweet_id), 0, 0, (), 1)
+    for hidden in (set(), {fans[0]}):
+        relations = Hiding(hidden)
+        assert await Inbox(store, relations, window_seconds=WINDOW).shown(
+            author, [emptied]) == [emptied]
     inbox = Inbox(store, Hiding({fans[5], fans[4], fans[3]}), window_seconds=WINDOW)
     assert (await inbox.unread(author))[0] == 1
     assert (await Inbox(store, Hiding(set(fans)), window_seconds=WINDOW).unread(author))[0] == 0
