@@ -12,7 +12,6 @@ groups. A burst that straddles a window's end makes two groups.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,9 @@ MAX_GROUPS = 1_000
 UNREAD_CAP = 1_000
 # How many of a group's newest actors it names.
 RECENT_ACTORS = 3
+# How many of a group's newest actors it keeps, so that when some are hidden
+# from the recipient (blocked, muted) others can still be named.
+RECENT_KEPT = 20
 _TIME_SHIFT = 22  # the layout of services/shared/ids.py: ms << 22
 _LOW_BITS = (1 << _TIME_SHIFT) - 1
 
@@ -51,14 +53,6 @@ class Target:
     recipient_id: int
     kind: Kind
     target_id: int
-
-
-@dataclass(frozen=True)
-class Part:
-    """One actor's part in a target's notifications."""
-
-    actor_id: int
-    notification_id: int
 
 
 @dataclass(frozen=True)
@@ -103,18 +97,90 @@ def bucket_of(notification_id: int, window_seconds: int) -> int:
     return (notification_id >> _TIME_SHIFT) // (window_seconds * 1000)
 
 
-def regroup(target: Target, parts: Iterable[Part], window_seconds: int) -> dict[int, Group]:
-    """The target's groups, by window, from its actors' parts."""
-    by_bucket: dict[int, list[Part]] = defaultdict(list)
-    for part in parts:
-        by_bucket[bucket_of(part.notification_id, window_seconds)].append(part)
-    groups = {}
-    for bucket, members in by_bucket.items():
-        members.sort(key=lambda p: p.notification_id, reverse=True)
-        groups[bucket] = Group(target, bucket, len(members),
-                               tuple(p.actor_id for p in members[:RECENT_ACTORS]),
-                               members[0].notification_id)
-    return groups
+@dataclass(frozen=True)
+class PartState:
+    """An actor's part as stored: withdrawn parts are kept (inactive) with the
+    time of the event that last changed them, so older events lose to it."""
+
+    notification_id: int
+    active: bool
+    changed_us: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """An event's effect on one actor's part: active or withdrawn, at its time."""
+
+    actor_id: int
+    notification_id: int
+    active: bool
+    at_us: int
+
+
+def takes_effect(change: Change, old: PartState | None) -> bool:
+    """Whether the change is written: only an event newer than the part's
+    last change is (a redelivery or an older event is not). Withdrawing a part
+    not yet made is written too (inactive), so its like, delivered late,
+    loses to it."""
+    return old is None or change.at_us > old.changed_us
+
+
+def with_actor(group: Group, actor_id: int, notification_id: int) -> Group:
+    """The group with one more actor (named among the newest if new enough)."""
+    others = tuple(a for a in group.recent_actor_ids if a != actor_id)
+    if group.actor_count == 0 or notification_id >= group.latest_id:
+        recent = (actor_id, *others)
+    else:
+        recent = (*others, actor_id)
+    return Group(group.target, group.bucket, group.actor_count + 1, recent[:RECENT_KEPT],
+                 max(group.latest_id, notification_id))
+
+
+def without_actor(group: Group, actor_id: int) -> Group:
+    """The group with one actor fewer. Its newest id stays (a withdrawn like
+    does not move the group back in the list: that would need every part)."""
+    return Group(group.target, group.bucket, max(0, group.actor_count - 1),
+                 tuple(a for a in group.recent_actor_ids if a != actor_id), group.latest_id)
+
+
+def newest_by_actor(changes: Iterable[Change]) -> dict[int, Change]:
+    """Of each actor's changes, the newest: the one that decides its part."""
+    newest: dict[int, Change] = {}
+    for change in changes:
+        if change.actor_id not in newest or change.at_us > newest[change.actor_id].at_us:
+            newest[change.actor_id] = change
+    return newest
+
+
+Move = tuple[Change, "PartState | None"]  # a change and the part it replaces
+
+
+def buckets_touched(moves: Iterable[Move], window_seconds: int) -> set[int]:
+    """The windows whose groups the changes alter: each old active part's and
+    each new active part's."""
+    found = set()
+    for change, old in moves:
+        if old is not None and old.active:
+            found.add(bucket_of(old.notification_id, window_seconds))
+        if change.active:
+            found.add(bucket_of(change.notification_id, window_seconds))
+    return found
+
+
+def regrouped(groups: dict[int, Group], moves: list[Move],
+              window_seconds: int) -> dict[int, Group]:
+    """The groups after the changes (each actor once): old parts out, new
+    parts in, oldest first so the newest are named first."""
+    out = dict(groups)
+    for change, old in moves:
+        if old is not None and old.active:
+            b = bucket_of(old.notification_id, window_seconds)
+            out[b] = without_actor(out[b], change.actor_id)
+    for change, _ in sorted(moves, key=lambda m: m[0].notification_id):
+        if change.active:
+            b = bucket_of(change.notification_id, window_seconds)
+            out[b] = with_actor(out[b], change.actor_id, change.notification_id)
+    return out
 
 
 def recipients_of_tweet(author_id: int, mentioned: Iterable[int],

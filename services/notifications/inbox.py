@@ -7,7 +7,14 @@ import asyncio
 import time
 from dataclasses import dataclass, replace
 
-from services.notifications.domain import UNREAD_CAP, Group, now_id, unread_count
+from services.notifications.domain import (
+    RECENT_ACTORS,
+    UNREAD_CAP,
+    Group,
+    bucket_of,
+    now_id,
+    unread_count,
+)
 from services.notifications.repository import FeedRow, NotificationStore
 from services.notifications.visibility import Relations
 from services.shared.cursor import LastId, ListCursor, last_id
@@ -28,9 +35,11 @@ class Shown:
 
 
 class Inbox:
-    def __init__(self, store: NotificationStore, relations: Relations) -> None:
+    def __init__(self, store: NotificationStore, relations: Relations, *,
+                 window_seconds: int) -> None:
         self._store = store
         self._relations = relations
+        self._window = window_seconds
 
     async def page(self, user_id: int, page_size: int,
                    page_token: str) -> tuple[list[Shown], str]:
@@ -51,7 +60,10 @@ class Inbox:
 
     async def _current(self, rows: list[FeedRow]) -> list[Group]:
         """The groups the rows name, where the row is current; rows left
-        behind by racing regroups are skipped and removed."""
+        behind by racing writers are skipped and removed. A row older than
+        its group's newest id is removed now: a group's newest id only grows,
+        so that row never becomes current again. An emptied group's row is
+        removed at the group's write time, so a like refilling it since wins."""
         stored = await asyncio.gather(*(self._store.group(r.target, r.bucket) for r in rows))
         current = []
         for row, found in zip(rows, stored, strict=True):
@@ -59,24 +71,37 @@ class Inbox:
                 continue  # removed with its group (a row left behind expires)
             if found.group.latest_id == row.latest_id and found.group.actor_count > 0:
                 current.append(found.group)
+            elif found.group.latest_id > row.latest_id:
+                await self._store.remove_feed_row(row, time.time_ns() // 1000)
             else:
                 await self._store.remove_feed_row(row, found.written_at)
         return current
 
     async def shown(self, user_id: int, groups: list[Group]) -> list[Group]:
-        """The groups without the actors the user does not see (visibility.py);
-        a group none of whose named actors are seen is left out."""
-        named = {a for g in groups for a in g.recent_actor_ids}
-        hidden = await self._relations.hidden_actors(user_id, named) if named else set()
-        if not hidden:
-            return groups
+        """The groups as the user sees them (visibility.py): hidden actors are
+        neither named nor counted, exactly (the target's parts are looked up
+        for just the hidden actors), up to RECENT_ACTORS others are named,
+        and a group with no one else left is left out. An emptied group (the
+        live stream's "it is gone") is passed on as it is."""
+        hidden = await self._relations.all_hidden(user_id) if groups else set()
         out = []
-        for group in groups:
-            seen = tuple(a for a in group.recent_actor_ids if a not in hidden)
-            if seen:
-                out.append(replace(group, recent_actor_ids=seen, actor_count=group.actor_count
-                                   - (len(group.recent_actor_ids) - len(seen))))
+        for stored in groups:
+            if stored.actor_count == 0:
+                out.append(stored)
+                continue
+            group = await self._without(stored, hidden) if hidden else stored
+            if group.actor_count > 0:
+                out.append(replace(group,
+                                   recent_actor_ids=group.recent_actor_ids[:RECENT_ACTORS]))
         return out
+
+    async def _without(self, group: Group, hidden: set[int]) -> Group:
+        parts = await self._store.active_parts_of(group.target, sorted(hidden))
+        in_group = sum(1 for nid in parts.values()
+                       if bucket_of(nid, self._window) == group.bucket)
+        return replace(group, actor_count=group.actor_count - in_group,
+                       recent_actor_ids=tuple(a for a in group.recent_actor_ids
+                                              if a not in hidden))
 
     async def unread(self, user_id: int) -> tuple[int, int]:
         """The unread group count (up to UNREAD_CAP) and the read position."""

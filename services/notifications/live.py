@@ -50,7 +50,7 @@ def decode(data: bytes) -> Group:
 
 
 class LivePublisher:
-    """The worker's side: a regroup's changes, sent to whoever listens."""
+    """The worker's side: a group's changes, sent to whoever listens."""
 
     def __init__(self, nc: Client) -> None:
         self._nc = nc

@@ -4,17 +4,27 @@ migrations/cql/0001_notifications.cql, next to the tables."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from cassandra.query import PreparedStatement
 
-from services.notifications.domain import MAX_GROUPS, Group, Kind, Part, Target, group_key
-from services.shared.cassandra import Cql, Params, batch
+from services.notifications.domain import (
+    MAX_GROUPS,
+    Change,
+    Group,
+    Kind,
+    PartState,
+    Target,
+    group_key,
+)
+from services.shared.cassandra import Cql, Params, applied, batch
 from services.shared.ids import write_timestamp
 
 _TARGET = "recipient_id = ? AND kind = ? AND target_id = ?"
 _GROUP = "actor_count, recent_actor_ids, latest_id"
+_PART_ROW, _GROUP_ROW = 1, 0  # notif_targets.row_kind
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,24 @@ class FeedRow:
 class StoredGroup:
     group: Group
     written_at: int  # the CQL write time of the regroup that wrote it
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """An actor's part and where it was read: `in_targets` says whether
+    notif_targets holds it (else it came from notif_parts, or is absent)."""
+
+    state: PartState | None
+    in_targets: bool
+
+
+@dataclass(frozen=True)
+class VersionedGroup:
+    """A group row of notif_targets and its version (None: no row yet; the
+    group then starts from what notif_groups held, if anything)."""
+
+    group: Group
+    version: int | None
 
 
 def _target(recipient_id: int, row: dict[str, Any]) -> Target:
@@ -57,18 +85,12 @@ class NotificationStore:
     @classmethod
     async def open(cls, cql: Cql) -> NotificationStore:
         queries = {
-            "add_part": "INSERT INTO notif_parts (recipient_id, kind, target_id, actor_id,"
-                        " notification_id) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?",
-            "remove_part": f"DELETE FROM notif_parts USING TIMESTAMP ? WHERE {_TARGET}"
-                           " AND actor_id = ?",
             "remove_target": f"DELETE FROM notif_parts USING TIMESTAMP ? WHERE {_TARGET}",
-            "parts": f"SELECT actor_id, notification_id FROM notif_parts WHERE {_TARGET}",
+            "remove_old_groups": f"DELETE FROM notif_groups USING TIMESTAMP ? WHERE {_TARGET}",
             "groups": f"SELECT bucket, {_GROUP}, WRITETIME(actor_count) AS written_at"
                       f" FROM notif_groups WHERE {_TARGET}",
             "group": f"SELECT bucket, {_GROUP}, WRITETIME(actor_count) AS written_at"
                      f" FROM notif_groups WHERE {_TARGET} AND bucket = ?",
-            "save_group": "INSERT INTO notif_groups (recipient_id, kind, target_id, bucket,"
-                          f" {_GROUP}) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?",
             "remove_group": f"DELETE FROM notif_groups USING TIMESTAMP ? WHERE {_TARGET}"
                             " AND bucket = ?",
             "add_feed": "INSERT INTO notif_feed (recipient_id, latest_id, kind, target_id,"
@@ -85,59 +107,178 @@ class NotificationStore:
             "add_source": "INSERT INTO notif_sources (tweet_id, recipient_id, kind)"
                           " VALUES (?, ?, ?)",
             "sources": "SELECT recipient_id, kind FROM notif_sources WHERE tweet_id = ?",
+            "t_parts": "SELECT closed_us, id, notification_id, active, changed_us"
+                       f" FROM notif_targets WHERE {_TARGET} AND row_kind = {_PART_ROW}"
+                       " AND id IN ?",
+            "t_parts_of": "SELECT id, notification_id, active FROM notif_targets"
+                          f" WHERE {_TARGET} AND row_kind = {_PART_ROW} AND id IN ?",
+            "old_parts": "SELECT actor_id, notification_id,"
+                         " WRITETIME(notification_id) AS written_at"
+                         f" FROM notif_parts WHERE {_TARGET} AND actor_id IN ?",
+            "old_parts_of": "SELECT actor_id, notification_id FROM notif_parts"
+                            f" WHERE {_TARGET} AND actor_id IN ?",
+            "t_group": f"SELECT closed_us, {_GROUP}, version, WRITETIME(version) AS written_at"
+                       f" FROM notif_targets WHERE {_TARGET} AND row_kind = {_GROUP_ROW}"
+                       " AND id = ?",
+            "t_groups": f"SELECT closed_us, id, {_GROUP}, version,"
+                        " WRITETIME(version) AS written_at FROM notif_targets"
+                        f" WHERE {_TARGET} AND row_kind = {_GROUP_ROW}",
+            "t_new_part": "INSERT INTO notif_targets (recipient_id, kind, target_id, row_kind, id,"
+                          " notification_id, active, changed_us)"
+                          f" VALUES (?, ?, ?, {_PART_ROW}, ?, ?, ?, ?) IF NOT EXISTS",
+            "t_set_part": "UPDATE notif_targets SET notification_id = ?, active = ?,"
+                          f" changed_us = ? WHERE {_TARGET} AND row_kind = {_PART_ROW}"
+                          " AND id = ? IF changed_us = ?",
+            "t_new_group": "INSERT INTO notif_targets (recipient_id, kind, target_id, row_kind,"
+                           f" id, {_GROUP}, version)"
+                           f" VALUES (?, ?, ?, {_GROUP_ROW}, ?, ?, ?, ?, 1) IF NOT EXISTS",
+            "t_set_group": "UPDATE notif_targets SET actor_count = ?, recent_actor_ids = ?,"
+                           f" latest_id = ?, version = ? WHERE {_TARGET}"
+                           f" AND row_kind = {_GROUP_ROW} AND id = ? IF version = ?",
+            "t_closed": f"SELECT closed_us FROM notif_targets WHERE {_TARGET} LIMIT 1",
+            "t_close": f"UPDATE notif_targets SET closed_us = ? WHERE {_TARGET}",
             "read_position": "SELECT last_read_id FROM notif_read WHERE recipient_id = ?",
             "set_read_position": "INSERT INTO notif_read (recipient_id, last_read_id)"
                                  " VALUES (?, ?) USING TIMESTAMP ?",
         }
         return cls(cql, {name: await cql.prepare(q) for name, q in queries.items()})
 
-    # Parts: written and removed at their event's time.
-
-    async def add_part(self, target: Target, part: Part, at_us: int) -> None:
-        await self._cql.execute(self._s["add_part"], (*_key(target), part.actor_id,
-                                                      part.notification_id, at_us))
-
-    async def remove_part(self, target: Target, actor_id: int, at_us: int) -> None:
-        await self._cql.execute(self._s["remove_part"], (at_us, *_key(target), actor_id))
-
     async def remove_target(self, target: Target, at_us: int) -> None:
-        await self._cql.execute(self._s["remove_target"], (at_us, *_key(target)))
+        """Removes what the tables before notif_targets hold of a target."""
+        await self._cql.execute(batch((self._s["remove_target"], (at_us, *_key(target))),
+                                      (self._s["remove_old_groups"], (at_us, *_key(target)))))
 
-    async def parts(self, target: Target) -> list[Part]:
-        rows = await self._cql.execute(self._s["parts"], _key(target))
-        return [Part(r["actor_id"], r["notification_id"]) for r in rows]
+    # notif_targets: a part and its group changed together (0002_notif_targets.cql).
+
+    async def parts(self, target: Target, actor_ids: list[int], *,
+                    serial: bool = False) -> tuple[dict[int, StoredPart], int | None]:
+        """Actors' parts (from notif_targets, else from notif_parts: rows
+        written before notif_targets, active, changed at their write time)
+        and when the target was closed, if it was."""
+        rows = await self._cql.execute(self._s["t_parts"], (*_key(target), actor_ids),
+                                       serial=serial)
+        found = {r["id"]: StoredPart(PartState(r["notification_id"], bool(r["active"]),
+                                               r["changed_us"]), True)
+                 for r in rows if r["changed_us"] is not None}
+        # A static column comes only with a row: with no part row, asked alone.
+        closed = rows[0]["closed_us"] if rows else await self._closed(target, serial)
+        rest = [a for a in actor_ids if a not in found]
+        if rest:
+            old = await self._cql.execute(self._s["old_parts"], (*_key(target), rest))
+            for r in old:
+                found[r["actor_id"]] = StoredPart(
+                    PartState(r["notification_id"], True, r["written_at"] or 0), False)
+        return {a: found.get(a, StoredPart(None, False)) for a in actor_ids}, closed
+
+    async def _closed(self, target: Target, serial: bool) -> int | None:
+        rows = await self._cql.execute(self._s["t_closed"], _key(target), serial=serial)
+        return rows[0]["closed_us"] if rows else None
+
+    async def versioned_group(self, target: Target, bucket: int, *,
+                              serial: bool = False) -> VersionedGroup:
+        """A window's group with its version; one notif_targets lacks starts
+        from notif_groups (what the regroups before it wrote) or empty."""
+        rows = await self._cql.execute(self._s["t_group"], (*_key(target), bucket),
+                                       serial=serial)
+        if rows and rows[0]["version"] is not None:
+            return VersionedGroup(_group(target, {**rows[0], "bucket": bucket}),
+                                  rows[0]["version"])
+        old = await self.group(target, bucket, legacy_only=True)
+        return VersionedGroup(old.group if old else Group(target, bucket, 0, (), 0), None)
+
+    async def commit(self, target: Target, changes: list[tuple[Change, StoredPart]],
+                     groups: list[tuple[VersionedGroup, Group]]) -> bool:
+        """Writes parts and their groups' new values in one conditional batch
+        of one partition: all or nothing, and nothing if any of them changed
+        since read (the caller reads again and retries)."""
+        key = _key(target)
+        work: list[tuple[PreparedStatement, Params]] = []
+        for change, old in changes:
+            if old.in_targets:
+                assert old.state is not None
+                work.append((self._s["t_set_part"], (change.notification_id, change.active,
+                                                     change.at_us, *key, change.actor_id,
+                                                     old.state.changed_us)))
+            else:
+                work.append((self._s["t_new_part"], (*key, change.actor_id,
+                                                     change.notification_id, change.active,
+                                                     change.at_us)))
+        for before, after in groups:
+            values = (after.actor_count, list(after.recent_actor_ids), after.latest_id)
+            if before.version is None:
+                work.append((self._s["t_new_group"], (*key, after.bucket, *values)))
+            else:
+                work.append((self._s["t_set_group"], (*values, before.version + 1, *key,
+                                                      after.bucket, before.version)))
+        return applied(await self._cql.execute(batch(*work)))
+
+    async def show_in_feed(self, group: Group, replaced_latest_id: int | None) -> None:
+        """The group's list row (none once it is empty), and the row of the
+        newest id it had before removed. Idempotent: replayed after a crash
+        between a commit and this, it makes the same rows."""
+        t = group.target
+        work: list[tuple[PreparedStatement, Params]] = []
+        at_us = time.time_ns() // 1000
+        if replaced_latest_id and (replaced_latest_id != group.latest_id
+                                   or group.actor_count == 0):
+            work.append((self._s["remove_feed"], (at_us, t.recipient_id, replaced_latest_id,
+                                                  int(t.kind), t.target_id, group.bucket)))
+        if group.actor_count > 0:
+            work.append((self._s["add_feed"], (t.recipient_id, group.latest_id, int(t.kind),
+                                               t.target_id, group.bucket, at_us + 1)))
+        if work:
+            await self._cql.execute(batch(*work))
+
+    async def active_parts_of(self, target: Target, actor_ids: list[int]) -> dict[int, int]:
+        """Of these actors, those with an active part: their notification ids.
+        Costs as many rows as actors asked about, however many the target has."""
+        if not actor_ids:
+            return {}
+        rows = await self._cql.execute(self._s["t_parts_of"], (*_key(target), actor_ids))
+        found = {r["id"]: r["notification_id"] for r in rows if r["active"]}
+        known = {r["id"] for r in rows}
+        rest = [a for a in actor_ids if a not in known]
+        if rest:
+            old = await self._cql.execute(self._s["old_parts_of"], (*_key(target), rest))
+            found |= {r["actor_id"]: r["notification_id"] for r in old}
+        return found
+
+    async def close(self, target: Target, at_us: int) -> list[Group]:
+        """Marks a target closed (its tweet deleted; nothing is made of it
+        after) and returns its groups as they were, to be taken off the list."""
+        found = [s.group for s in (await self.groups(target)).values()]
+        await self._cql.execute(self._s["t_close"], (at_us, *_key(target)))
+        return found
 
     # Groups and the list: written by regroups at the time they started.
 
     async def groups(self, target: Target) -> dict[int, StoredGroup]:
-        rows = await self._cql.execute(self._s["groups"], _key(target))
-        return {r["bucket"]: StoredGroup(_group(target, r), r["written_at"] or 0) for r in rows}
+        """The target's groups by window, those notif_targets holds over the
+        ones notif_groups holds from before it; none once it is closed."""
+        rows = await self._cql.execute(self._s["t_groups"], _key(target))
+        if rows and rows[0]["closed_us"] is not None:
+            return {}
+        found = {r["id"]: StoredGroup(_group(target, {**r, "bucket": r["id"]}),
+                                      r["written_at"] or 0)
+                 for r in rows if r["version"] is not None}
+        legacy = await self._cql.execute(self._s["groups"], _key(target))
+        for r in legacy:
+            found.setdefault(r["bucket"], StoredGroup(_group(target, r), r["written_at"] or 0))
+        return dict(sorted(found.items()))
 
-    async def group(self, target: Target, bucket: int) -> StoredGroup | None:
+    async def group(self, target: Target, bucket: int, *,
+                    legacy_only: bool = False) -> StoredGroup | None:
+        """A window's group: notif_targets' row (none once the target is
+        closed), else the one notif_groups holds from before it."""
+        if not legacy_only:
+            rows = await self._cql.execute(self._s["t_group"], (*_key(target), bucket))
+            if rows and rows[0]["closed_us"] is not None:
+                return None
+            if rows and rows[0]["version"] is not None:
+                return StoredGroup(_group(target, {**rows[0], "bucket": bucket}),
+                                   rows[0]["written_at"] or 0)
         rows = await self._cql.execute(self._s["group"], (*_key(target), bucket))
         return StoredGroup(_group(target, rows[0]), rows[0]["written_at"] or 0) if rows else None
-
-    async def save_groups(self, target: Target, new: dict[int, Group],
-                          old: dict[int, StoredGroup], at_us: int) -> None:
-        """Writes the target's groups as regrouped, and moves their list rows."""
-        key = _key(target)
-        work: list[tuple[PreparedStatement, Params]] = []
-        for bucket, group in new.items():
-            work.append((self._s["save_group"], (*key, bucket, group.actor_count,
-                                                 list(group.recent_actor_ids), group.latest_id,
-                                                 at_us)))
-            work.append((self._s["add_feed"], (target.recipient_id, group.latest_id,
-                                               int(target.kind), target.target_id, bucket,
-                                               at_us)))
-        for bucket, stored in old.items():
-            if bucket not in new:
-                work.append((self._s["remove_group"], (at_us, *key, bucket)))
-            if bucket not in new or new[bucket].latest_id != stored.group.latest_id:
-                work.append((self._s["remove_feed"], (
-                    at_us, target.recipient_id, stored.group.latest_id, int(target.kind),
-                    target.target_id, bucket)))
-        if work:
-            await self._cql.execute(batch(*work))
 
     async def feed(self, recipient_id: int, *, before: int | None = None,
                    after: int | None = None, limit: int) -> list[FeedRow]:

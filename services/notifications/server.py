@@ -42,7 +42,8 @@ async def build(settings: NotificationsSettings) -> App:
                                      settings.internal_token.get_secret_value(), peer="users")
     users = UsersClient(users_channel)  # profiles of the actors, cached
     inbox = Inbox(await NotificationStore.open(cql),
-                  BlocksAndMutes(RelationsCache(redis, users)))
+                  BlocksAndMutes(RelationsCache(redis, users)),
+                  window_seconds=settings.group_window_seconds)
     await users.follow_profile_updates(nc)
     revoked = await RevokedSessions.open(settings.redis_url)
     revoked.on_revoke(hub.end_session)

@@ -24,8 +24,9 @@ class NotificationsSettings(ServerSettings, ScyllaSettings, RedisSettings, NatsS
     # lasts before it ends (the client reconnects).
     stream_max_per_user: int = 5
     stream_max_seconds: float = 3600.0
-    # Worker: events handled at once (parts written in parallel; regroups of
-    # one target are shared), and deliveries before the dead-letter subject.
+    # Worker: events handled at once (changes to one target retry their
+    # conditional batch when they race), and deliveries before the
+    # dead-letter subject.
     notify_concurrency: int = 64
     notify_ack_wait_seconds: float = 30.0
     notify_max_deliver: int = 5

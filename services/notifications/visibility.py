@@ -25,6 +25,10 @@ class Relations(Protocol):
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
         """Those of `actor_ids` whose notifications `recipient_id` must not see."""
 
+    async def all_hidden(self, recipient_id: int) -> set[int]:
+        """Everyone whose notifications `recipient_id` must not see (read
+        notifications subtract exactly these from the counts)."""
+
     async def hides_anyone(self, recipient_id: int) -> bool:
         """Whether `recipient_id` hides anyone at all: when not, unread counts
         need not read the groups to leave hidden actors out."""
@@ -34,6 +38,9 @@ class EveryoneVisible:
     """The stub lookup: no blocks or mutes yet."""
 
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
+        return set()
+
+    async def all_hidden(self, recipient_id: int) -> set[int]:
         return set()
 
     async def hides_anyone(self, recipient_id: int) -> bool:
@@ -48,6 +55,9 @@ class BlocksAndMutes:
 
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
         return set((await self._relations.of(recipient_id)).quiet & set(actor_ids))
+
+    async def all_hidden(self, recipient_id: int) -> set[int]:
+        return set((await self._relations.of(recipient_id)).quiet)
 
     async def hides_anyone(self, recipient_id: int) -> bool:
         return bool((await self._relations.of(recipient_id)).quiet)

@@ -18,10 +18,18 @@ from twitter.tweets.v1 import events_pb2 as tweet_events
 from services.notifications.domain import Kind, Target
 from services.notifications.inbox import Inbox
 from services.notifications.repository import NotificationStore
+from services.notifications.settings import NotificationsSettings
+from services.notifications.visibility import Relations
 from services.shared.cassandra import Cql
 from services.shared.contracts import subject
 from tests.support.events import handled
 from tests.support.notifications import NOTIFICATIONS
+
+WINDOW = NotificationsSettings.model_fields["group_window_seconds"].default
+
+
+def inbox(store: NotificationStore, relations: Relations) -> Inbox:
+    return Inbox(store, relations, window_seconds=WINDOW)
 
 
 @pytest.fixture
@@ -87,6 +95,9 @@ class Hiding:
     async def hidden_actors(self, recipient_id: int, actor_ids: Collection[int]) -> set[int]:
         return self.hidden & set(actor_ids)
 
+    async def all_hidden(self, recipient_id: int) -> set[int]:
+        return set(self.hidden)
+
     async def hides_anyone(self, recipient_id: int) -> bool:
         return bool(self.hidden)
 
@@ -99,13 +110,13 @@ async def test_actors_hidden_since_are_left_out_at_read(js: JetStreamContext,
         event = tweet_events.TweetLiked(event_id=uuid.uuid4().hex, occurred_at=at(n * 0.01),
                                         tweet_id=tweet_id, author_user_id=author, user_id=who)
         await publish(js, stack_env, event, event.event_id)
-    shown, _ = await Inbox(store, Hiding({muted})).page(author, 10, "")
+    shown, _ = await inbox(store, Hiding({muted})).page(author, 10, "")
     assert [(s.group.actor_count, s.group.recent_actor_ids) for s in shown] == [(1, (fan,))]
-    assert (await Inbox(store, Hiding({muted})).unread(author))[0] == 1
-    shown, _ = await Inbox(store, Hiding({muted, fan})).page(author, 10, "")
+    assert (await inbox(store, Hiding({muted})).unread(author))[0] == 1
+    shown, _ = await inbox(store, Hiding({muted, fan})).page(author, 10, "")
     assert shown == []
-    assert (await Inbox(store, Hiding({muted, fan})).unread(author))[0] == 0
-    assert (await Inbox(store, Hiding(set())).unread(author))[0] == 1
+    assert (await inbox(store, Hiding({muted, fan})).unread(author))[0] == 0
+    assert (await inbox(store, Hiding(set())).unread(author))[0] == 1
 
 
 async def test_trimming_keeps_the_newest_groups(js: JetStreamContext, store: NotificationStore,

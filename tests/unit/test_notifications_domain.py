@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 
 from services.notifications.domain import (
-    RECENT_ACTORS,
+    RECENT_KEPT,
     UNREAD_CAP,
+    Change,
+    Group,
     Kind,
-    Part,
+    PartState,
     Target,
     bucket_of,
     notification_id,
     now_id,
     recipients_of_tweet,
-    regroup,
+    takes_effect,
     unread_count,
+    with_actor,
+    without_actor,
 )
 from services.notifications.visibility import EveryoneVisible, visible
 from services.shared.ids import EPOCH_MS, id_time
@@ -32,19 +36,37 @@ def test_an_events_notification_id_is_stable_and_time_ordered() -> None:
     assert notification_id(T0, "e1") <= now_id(T0)
 
 
-def test_parts_group_by_window_newest_first() -> None:
-    target = Target(1, Kind.LIKE, 99)
-    parts = [Part(actor, notification_id(T0 + actor, f"e{actor}")) for actor in range(10, 16)]
-    parts.append(Part(7, notification_id(T0 + DAY * 1000, "next day")))
-    groups = regroup(target, parts, DAY)
-    today, tomorrow = bucket_of(parts[0].notification_id, DAY), bucket_of(
-        parts[-1].notification_id, DAY)
-    assert sorted(groups) == [today, tomorrow]
-    assert groups[today].actor_count == 6
-    assert groups[today].recent_actor_ids == (15, 14, 13)[:RECENT_ACTORS]
-    assert groups[today].latest_id == parts[5].notification_id
-    assert groups[today].key == f"like:99:{today}"
-    assert groups[tomorrow].actor_count == 1
+def test_windows_are_fixed_slices() -> None:
+    first, last = notification_id(T0, "a"), notification_id(T0 + DAY * 1000 - 1, "b")
+    assert bucket_of(first, DAY) == bucket_of(last, DAY)
+    assert bucket_of(notification_id(T0 + DAY * 1000, "c"), DAY) == bucket_of(first, DAY) + 1
+
+
+def test_a_group_names_its_newest_actors_and_counts_all() -> None:
+    group = Group(Target(1, Kind.LIKE, 99), 0, 0, (), 0)
+    for actor in range(10, 40):
+        group = with_actor(group, actor, notification_id(T0 + actor, f"e{actor}"))
+    assert group.actor_count == 30
+    assert group.recent_actor_ids == tuple(range(39, 39 - RECENT_KEPT, -1))
+    assert group.latest_id == notification_id(T0 + 39, "e39")
+    older = with_actor(group, 5, notification_id(T0, "late"))  # delivered late
+    assert older.recent_actor_ids[0] == 39
+    assert older.latest_id == group.latest_id
+    gone = without_actor(group, 39)
+    assert (gone.actor_count, gone.recent_actor_ids[0]) == (29, 38)
+    assert gone.key == "like:99:0"
+
+
+def test_only_a_newer_event_changes_a_part() -> None:
+    like = Change(7, 123, True, at_us=1_000)
+    assert takes_effect(like, None)
+    assert takes_effect(Change(7, 0, False, 1_000), None)  # an unlike before its like
+    stored = PartState(123, True, 1_000)
+    assert not takes_effect(like, stored)  # redelivered
+    assert takes_effect(Change(7, 0, False, 2_000), stored)
+    unliked = PartState(123, False, 2_000)
+    assert not takes_effect(like, unliked)  # the like delivered after its unlike
+    assert takes_effect(Change(7, 456, True, 3_000), unliked)
 
 
 def test_a_reply_notifies_its_parent_author_once_and_never_the_author() -> None:
