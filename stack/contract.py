@@ -37,7 +37,7 @@ def local(settings: Settings) -> dict[str, str]:
     p = settings.ports
     env = {
         "PG_DSN": f"postgresql://{PG_USER}:{PG_PASSWORD}@{LOOPBACK}:{p['PG_PORT']}/{PG_DATABASE}",
-        "REDIS_URL": f"redis://{LOOPBACK}:{p['REDIS_PORT']}/0",
+        "REDIS_URL": redis_url(settings),
         "NATS_URL": f"nats://{LOOPBACK}:{p['NATS_PORT']}",
         "SCYLLA_HOSTS": LOOPBACK,
         "SCYLLA_PORT": str(p["CASSANDRA_PORT"]),
@@ -68,6 +68,13 @@ def local(settings: Settings) -> dict[str, str]:
     if token:
         env["INTERNAL_TOKEN"] = token
     return env
+
+
+def redis_url(settings: Settings) -> str:
+    """The local Redis: the cluster (any node finds the rest) or the single server."""
+    if settings.redis_cluster:
+        return f"redis+cluster://{LOOPBACK}:{settings.ports['REDIS_PORT']}"
+    return f"redis://{LOOPBACK}:{settings.ports['REDIS_PORT']}/0"
 
 
 def build(settings: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, str]:

@@ -16,6 +16,7 @@ from stack import (
     postgres,
     probes,
     programs,
+    redis_cluster,
     topology,
     wait,
 )
@@ -112,6 +113,11 @@ def _infra_ready(settings: Settings, ready: Readiness, available: list[str]) -> 
                 label="postgres (superuser, before bootstrap)",
             )
             postgres.bootstrap(settings)
+        if component.name == "redis" and supervised and settings.redis_cluster:
+            for name, port, _ in topology.redis_nodes(settings):
+                ready.wait(name, lambda _e, t, port=port: probes.redis_node(port, t),
+                           component.ready_timeout, supervised)
+            log.info("redis: %s", redis_cluster.ensure(settings, PROBE_TIMEOUT))
         ready.wait(
             component.name, probes.INFRA[component.name], component.ready_timeout, supervised
         )

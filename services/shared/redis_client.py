@@ -1,15 +1,24 @@
 """Redis clients that survive a Redis restart: a failed command on a dropped
 connection is retried on a fresh one, so a restarted Redis is reconnected
 without a failed request, and short socket timeouts let a dead one fail fast
-(the caller's circuit breaker takes it from there)."""
+(the caller's circuit breaker takes it from there).
+
+Two deployments, one interface: a URL `redis+cluster://host:port` (any node of
+the cluster) gives redis-py's RedisCluster, which routes every command by its
+key's slot, follows MOVED and ASK while slots move, and sends a pipeline as
+one pipeline per node, in parallel; `redis://host:port/db` gives a single
+Redis. Keys are hash-tagged by owner (docs/REDIS_KEYS.md), so everything a
+script or a transaction touches lives in one slot on either.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import hiredis
-from redis.asyncio import Connection, Redis
+from redis.asyncio import Connection, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -58,12 +67,59 @@ class TracedRedis(Redis):
                                shard_hint)
 
 
+class _TracedClusterPipeline(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True,
+                      allow_redirections: bool = True) -> list[Any]:
+        stack = self._execution_strategy._command_queue  # type: ignore[attr-defined]
+        with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}):
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+class TracedRedisCluster(RedisCluster):
+    """TracedRedis for a Redis Cluster."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        with telemetry.store_call("redis", str(args[0]).upper()):
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None,
+                 shard_hint: Any | None = None) -> ClusterPipeline:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)
+        return _TracedClusterPipeline(self, transaction)
+
+
+# Either deployment; the commands, pipelines and scripts the services use behave
+# alike on both (multi-key ones only within one slot).
+RedisClient = Redis | RedisCluster
+AnyPipeline = Pipeline | ClusterPipeline
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
-            connection_class: type[Connection] = HiredisPackedConnection) -> Redis:
+            connection_class: type[Connection] = HiredisPackedConnection) -> Any:
+    """A client for `url`: RedisCluster for redis+cluster://, else Redis.
+
+    Typed Any: redis-py's two clients share their command methods but not a
+    base class, and every caller uses only what both offer."""
+    retry = Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2)
+    if is_cluster_url(url):
+        cluster = TracedRedisCluster.from_url(
+            "redis://" + url.removeprefix(CLUSTER_SCHEME), socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout, retry=retry,
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        # RedisCluster takes no connection class: set it for the nodes it finds.
+        cluster.connection_kwargs["connection_class"] = connection_class
+        for node in cluster.startup_nodes:
+            node.connection_class = connection_class
+        return cluster
     return TracedRedis.from_url(
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
         connection_class=connection_class)
 
 
