@@ -47,7 +47,8 @@ def redis(env: Mapping[str, str], timeout: float) -> str:
             if info["cluster_state"] != "ok":
                 raise RuntimeError(f"cluster state {info['cluster_state']}")
             cluster.ping(target_nodes=redis_lib.RedisCluster.ALL_NODES)
-        return f"cluster ok, {len(cluster.get_primaries())} primaries answer PING"
+            primaries = len(cluster.get_primaries())  # type: ignore[no-untyped-call]
+        return f"cluster ok, {primaries} primaries answer PING"
     client = redis_lib.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     with client:
         client.ping()

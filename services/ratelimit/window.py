@@ -15,19 +15,27 @@ all of them allow it: a request refused by one limit does not use up the
 others (a 429 on CreateTweet leaves the per-IP budget alone). Time is Redis's
 own clock (TIME), so several ratelimit replicas agree on window boundaries.
 
-The script touches several keys, so on Redis Cluster every bucket of a
-request would have to share a slot; we run one Redis (or a primary with
-replicas) for rate limits.
+Each bucket key carries its own hash tag (services/ratelimit/rules.py), so on
+a Redis Cluster the buckets of one request usually live in different slots and
+one script cannot see them all. There a request takes two parallel rounds: a
+check of every slot's buckets that counts nothing, then, if all allow it, the
+counting call per slot (which checks again). Only a race at the very limit
+between the two rounds can count a request in one slot that another then
+refuses. A request whose buckets share a slot, or any request on a single
+Redis, is one call as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from redis.asyncio import Redis
+from services.shared.redis_client import slot_groups
 
-# KEYS: one hash per bucket. ARGV[1]: hits; then per bucket: window (ms), limit.
+# KEYS: one hash per bucket. ARGV[1]: hits; ARGV[2]: 1 to count when allowed,
+# 0 to check only; then per bucket: window (ms), limit.
 # Returns {1 if allowed else 0, then per bucket: over (0/1), remaining, reset_ms}.
 SCRIPT = """
 local t = redis.call('TIME')
@@ -37,8 +45,8 @@ local all_ok = true
 local out = {0}
 local updates = {}
 for i = 1, #KEYS do
-  local w = tonumber(ARGV[2 * i])
-  local limit = tonumber(ARGV[2 * i + 1])
+  local w = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[2 * i + 2])
   local idx = math.floor(now / w)
   local e = now - idx * w
   local h = redis.call('HMGET', KEYS[i], 'w', 'c', 'p')
@@ -75,6 +83,8 @@ for i = 1, #KEYS do
 end
 if all_ok then
   out[1] = 1
+end
+if all_ok and ARGV[2] == '1' then
   for i = 1, #KEYS do
     local u = updates[i]
     redis.call('HSET', KEYS[i], 'w', u[2], 'c', u[3], 'p', u[4])
@@ -106,13 +116,26 @@ class Decision:
 
 
 class SlidingWindow:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
         self._script = redis.register_script(SCRIPT)
 
     async def hit(self, buckets: Sequence[Bucket], hits: int = 1) -> Decision:
         if not buckets:
             return Decision(True, [])
-        args: list[int] = [hits]
+        groups = [[buckets[i] for i in g]
+                  for g in slot_groups(self._redis, [b.key for b in buckets])]
+        if len(groups) == 1:
+            return await self._call(buckets, hits, count=True)
+        checks = await asyncio.gather(*(self._call(g, hits, count=False) for g in groups))
+        if all(d.allowed for d in checks):
+            checks = await asyncio.gather(*(self._call(g, hits, count=True) for g in groups))
+        by_key = {b.key: o for g, d in zip(groups, checks, strict=True)
+                  for b, o in zip(g, d.outcomes, strict=True)}
+        return Decision(all(d.allowed for d in checks), [by_key[b.key] for b in buckets])
+
+    async def _call(self, buckets: Sequence[Bucket], hits: int, *, count: bool) -> Decision:
+        args: list[int] = [hits, int(count)]
         for b in buckets:
             args += [b.window_seconds * 1000, b.limit]
         raw = await self._script(keys=[b.key for b in buckets], args=args)

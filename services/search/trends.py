@@ -28,8 +28,9 @@ class TrendCount:
 
 
 def _scope(place: str) -> str:
-    """The key prefix of worldwide trends ("") or of a place's."""
-    return f"tr:{place}:" if place else "tr:"
+    """The key prefix of worldwide trends ("") or of a place's. The hash tag
+    keeps a scope's keys in one slot: its top query unions and counts them."""
+    return f"tr:{{{place or '*'}}}:"
 
 
 class Trends:

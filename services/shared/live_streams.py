@@ -60,7 +60,7 @@ class StreamSlots:
         self._take = redis.register_script(_TAKE)
 
     def key(self, user_id: int) -> str:
-        return f"{self._prefix}:{user_id}:streams"
+        return f"{self._prefix}:{{{user_id}}}:streams"
 
     async def take(self, user_id: int) -> str | None:
         """A slot for a new stream of the user (its id), or None at the cap.

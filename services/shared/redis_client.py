@@ -13,6 +13,7 @@ script or a transaction touches lives in one slot on either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import hiredis
@@ -21,6 +22,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -86,7 +88,7 @@ class TracedRedisCluster(RedisCluster):
                  shard_hint: Any | None = None) -> ClusterPipeline:
         if shard_hint:
             return super().pipeline(transaction, shard_hint)
-        return _TracedClusterPipeline(self, transaction)
+        return _TracedClusterPipeline(self, transaction)  # type: ignore[abstract]
 
 
 # Either deployment; the commands, pipelines and scripts the services use behave
@@ -121,6 +123,20 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
         retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
         connection_class=connection_class)
+
+
+def slot_groups(client: Any, keys: Sequence[str]) -> list[list[int]]:
+    """Positions of `keys` grouped by hash slot on a cluster, where one script
+    or transaction may touch only one slot; on a single Redis, one group.
+    Queued on a cluster pipeline, the groups travel as one pipeline per node."""
+    if not keys:
+        return []
+    if not isinstance(client, RedisCluster | ClusterPipeline):
+        return [list(range(len(keys)))]
+    groups: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key_slot(key.encode()), []).append(i)
+    return list(groups.values())
 
 
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)

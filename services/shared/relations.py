@@ -48,7 +48,7 @@ return 1
 
 
 def relations_key(user_id: int) -> str:
-    return f"rel:{user_id}"
+    return f"rel:{{{user_id}}}"
 
 
 @dataclass(frozen=True)

@@ -79,15 +79,15 @@ return 1
 
 
 def _key(viewer: int) -> str:
-    return f"vf:{viewer}"
+    return f"vf:{{{viewer}}}"
 
 
 def _times(viewer: int) -> str:
-    return f"vf:{viewer}:at"
+    return f"vf:{{{viewer}}}:at"
 
 
 def _lease(viewer: int) -> str:
-    return f"vf:{viewer}:lease"
+    return f"vf:{{{viewer}}}:lease"
 
 
 class ViewerFlags:

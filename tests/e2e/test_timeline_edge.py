@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from twitter.tweets.v1 import events_pb2
 
+from services.shared import redis_client
 from services.timeline.domain import Entry
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import CELEBRITIES, active_key, home_key
@@ -31,7 +32,7 @@ CELEBRITY_THRESHOLD: int = TimelineSettings.model_fields["celebrity_threshold"].
 
 @pytest.fixture
 async def redis(stack_env: dict[str, str]) -> Any:
-    client = Redis.from_url(stack_env["REDIS_URL"])
+    client = redis_client.connect(stack_env["REDIS_URL"])
     yield client
     await client.aclose()
 

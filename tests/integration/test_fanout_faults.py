@@ -10,6 +10,7 @@ import time
 import httpx
 from redis.asyncio import Redis
 
+from services.shared import redis_client
 from services.timeline.domain import Entry
 from services.timeline.store import active_key, home_key
 from tests.support.bulk import load_followers
@@ -43,7 +44,7 @@ async def test_killed_worker_completes_fanout_exactly_once(
     author = await new_user(edge)
     followers = sorted(await asyncio.to_thread(load_followers, stack_env["PG_DSN"],
                                                int(author["userId"]), FOLLOWERS))
-    redis = Redis.from_url(stack_env["REDIS_URL"])
+    redis = redis_client.connect(stack_env["REDIS_URL"])
     try:
         # 20,000 recently active readers with materialised timelines.
         async with redis.pipeline(transaction=False) as pipe:

@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
+from services.shared import redis_client
 from services.shared.relations import Relations, RelationsWriter, decode, relations_key
 from tests.support.users import Account, MakeAccount
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 async def redis(stack_env: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack_env["REDIS_URL"])
+    client = redis_client.connect(stack_env["REDIS_URL"])
     yield client
     await client.aclose()
 
