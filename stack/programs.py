@@ -116,8 +116,10 @@ def redis_servers(settings: Settings) -> list[Program]:
             "--daemonize", "no",
         ]  # fmt: skip
         if settings.redis_cluster:
+            # A cache: while one primary is down the others keep serving their slots.
             argv += ["--cluster-enabled", "yes", "--cluster-port", str(bus),
-                     "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]
+                     "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                     "--cluster-require-full-coverage", "no"]
         programs.append(Program(name, argv, Tier.INFRA, 100, port, directory=directory))
     return programs
 

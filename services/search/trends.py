@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from services.shared.redis_client import RedisClient
 
 CANDIDATES_PER_RESULT = 5
 
@@ -34,7 +34,7 @@ def _scope(place: str) -> str:
 
 
 class Trends:
-    def __init__(self, redis: Redis, *, window_minutes: int = 60) -> None:
+    def __init__(self, redis: RedisClient, *, window_minutes: int = 60) -> None:
         self._redis = redis
         self.window_minutes = window_minutes
         self._ttl = (window_minutes + 10) * 60

@@ -103,11 +103,8 @@ def is_cluster_url(url: str) -> bool:
 
 
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
-            connection_class: type[Connection] = HiredisPackedConnection) -> Any:
-    """A client for `url`: RedisCluster for redis+cluster://, else Redis.
-
-    Typed Any: redis-py's two clients share their command methods but not a
-    base class, and every caller uses only what both offer."""
+            connection_class: type[Connection] = HiredisPackedConnection) -> RedisClient:
+    """A client for `url`: RedisCluster for redis+cluster://, else Redis."""
     retry = Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2)
     if is_cluster_url(url):
         cluster = TracedRedisCluster.from_url(

@@ -24,12 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2
 
 from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS
+from services.shared.redis_client import REDIS_ERRORS, RedisClient
 
 log = get_logger(__name__)
 
@@ -114,7 +113,7 @@ class RelationsSource(Protocol):
 class RelationsCache:
     """Read side: the cached relations, or the users service's on a miss."""
 
-    def __init__(self, redis: Redis, source: RelationsSource) -> None:
+    def __init__(self, redis: RedisClient, source: RelationsSource) -> None:
         self._redis = redis
         self._source = source
 
@@ -136,7 +135,7 @@ class RelationsCache:
 class RelationsWriter:
     """Write side (the users service only): newer versions replace older ones."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._script = redis.register_script(_STORE_IF_NEWER)
 

@@ -35,13 +35,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from twitter.tweets.v1 import cache_pb2
 
 from services.shared.breaker import CircuitBreaker
 from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS, slot_groups
+from services.shared.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient, slot_groups
 
 log = get_logger(__name__)
 
@@ -113,7 +111,7 @@ class Versioned:
 class Rider(Protocol):
     """A command for another key that shares a lookup's round trip."""
 
-    def queue(self, pipe: Pipeline) -> None: ...
+    def queue(self, pipe: AnyPipeline) -> None: ...
 
     def read(self, result: Any) -> None: ...
 
@@ -183,7 +181,7 @@ def _decode(raw: bytes) -> cache_pb2.CachedTweet | None:
 
 
 class TweetCache:
-    def __init__(self, redis: Redis, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
+    def __init__(self, redis: RedisClient, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
                  warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None) -> None:
         self._redis = redis
         self._hot = HotTier(hot_size, hot_ttl_seconds)

@@ -24,9 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
-from services.shared.redis_client import slot_groups
+from services.shared.redis_client import RedisClient, slot_groups
 from services.shared.relations import relations_key
 from services.timeline.domain import Entry, score_of
 
@@ -126,7 +124,7 @@ FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and das
 
 
 class TimelineStore:
-    def __init__(self, redis: Redis, *, capacity: int, inactive_after_seconds: int,
+    def __init__(self, redis: RedisClient, *, capacity: int, inactive_after_seconds: int,
                  recent_capacity: int | None = None) -> None:
         self._redis = redis
         self.capacity = capacity

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
-from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared import events as jetstream
@@ -29,6 +28,7 @@ from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
+from services.shared.redis_client import RedisClient
 from services.shared.relations import RelationsCache
 from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
@@ -99,7 +99,7 @@ class Components:
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
                    publish: Publish, media_channel: grpc.aio.Channel,
-                   redis: Redis) -> Components:
+                   redis: RedisClient) -> Components:
     lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "tweets"),
                                     settings)
     ids = IdGenerator(lease)

@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 from twitter.users.v1 import users_pb2
 
 from services.shared import pg_outbox
 from services.shared.cursor import ListCursor
 from services.shared.errors import InvalidArgument, NotFound
+from services.shared.redis_client import RedisClient
 from services.shared.relations import RelationsCache, RelationsWriter
 from services.users import events, repository
 from services.users import relations_repository as store
@@ -44,7 +44,7 @@ CURSORS = {Kind.BLOCK: ListCursor("users.blocks", RelationKey),
 
 
 class BlocksAndMutes:
-    def __init__(self, pool: AsyncConnectionPool, redis: Redis) -> None:
+    def __init__(self, pool: AsyncConnectionPool, redis: RedisClient) -> None:
         self._pool = pool
         self._cache = RelationsWriter(redis)
         self._cached = RelationsCache(redis, self)  # misses are filled from here

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 
 from services.shared import redis_client
 from services.shared.logging import get_logger
+from services.shared.redis_client import RedisClient
 from services.shared.revocations import STREAM, Revocation, announce
 from services.users import sessions
 
@@ -25,7 +25,7 @@ log = get_logger(__name__)
 
 
 class RevocationAnnouncer:
-    def __init__(self, pool: AsyncConnectionPool, redis: Redis, *,
+    def __init__(self, pool: AsyncConnectionPool, redis: RedisClient, *,
                  window_seconds: float) -> None:
         self._pool = pool
         self._redis = redis
