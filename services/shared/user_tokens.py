@@ -12,7 +12,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared.auth import JwksCache, TokenVerifier
 from services.shared.config import AuthSettings
 from services.shared.interceptor import ServiceInterceptor, access_policy
-from services.shared.revocations import RevokedSessions
+from services.users.client.revocations import RevokedSessions
 
 
 def jwks_verifier(settings: AuthSettings, users_channel: grpc.aio.Channel) -> TokenVerifier:

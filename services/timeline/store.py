@@ -9,7 +9,7 @@ and a read that finds it missing rebuilds the timeline first); and
 `tl:{id}:following`, whom the user follows (with `-` so that "follows nobody"
 is cached too), dropped by follow events. A page's first round trip also
 reads the reader's blocks and mutes (`rel:{id}`, owned by the users service:
-services/shared/relations.py).
+services/users/client/relations.py).
 
 Per celebrity (an author merged in at read time instead of fanned out):
 `tl:{id}:recent`, their newest tweet entries (user-based caching), kept by the
@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.shared.redis_client import RedisClient, slot_groups
-from services.shared.relations import relations_key
 from services.timeline.domain import Entry, score_of
+from services.users.client.relations import relations_key
 
 
 def home_key(user_id: int) -> str:

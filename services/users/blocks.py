@@ -7,7 +7,7 @@ in id order first, as a follow does: a follow racing a block either lands
 before it (and is removed) or sees the block (PERMISSION_DENIED). Every change
 bumps the parties' relations versions and, once committed, writes their new
 relations to the Redis cache the other services read
-(services/shared/relations.py).
+(services/users/client/relations.py).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from services.shared import pg_outbox
 from services.shared.cursor import ListCursor
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.redis_client import RedisClient
-from services.shared.relations import RelationsCache, RelationsWriter
 from services.users import events, repository
 from services.users import relations_repository as store
+from services.users.client.relations import RelationsCache, RelationsWriter
 from services.users.domain import USERNAME_RE, FollowRecord, UserRecord
 from services.users.relations_repository import Kind
 from services.users.repository import Conn, FollowChange

@@ -1,4 +1,4 @@
-"""Announcing revoked sessions to every service (services/shared/revocations.py).
+"""Announcing revoked sessions to every service (services/users/client/revocations.py).
 
 A revocation is committed in PostgreSQL first (the source of truth), then
 announced on Redis and marked announced. When Redis cannot take it (down at
@@ -18,8 +18,8 @@ from psycopg_pool import AsyncConnectionPool
 from services.shared import redis_client
 from services.shared.logging import get_logger
 from services.shared.redis_client import RedisClient
-from services.shared.revocations import STREAM, Revocation, announce
 from services.users import sessions
+from services.users.client.revocations import STREAM, Revocation, announce
 
 log = get_logger(__name__)
 

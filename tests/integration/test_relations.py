@@ -14,7 +14,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared import redis_client
 from services.shared.redis_client import RedisClient
-from services.shared.relations import Relations, RelationsWriter, decode, relations_key
+from services.users.client.relations import Relations, RelationsWriter, decode, relations_key
 from tests.support.users import Account, MakeAccount
 
 if TYPE_CHECKING:

@@ -19,14 +19,14 @@ from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
 from services.shared.peers import TweetsClient, UsersClient
-from services.shared.relations import RelationsCache
 from services.shared.telemetry import STORE_SECONDS
-from services.shared.tweet_cache import TweetCache
-from services.shared.viewer_flags import ViewerFlags
 from services.timeline.hydrate import Hydrator
 from services.timeline.reader import Reader
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
+from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.relations import RelationsCache
 from tests.support.bulk import load_followers
 from tests.support.users import Account, MakeAccount
 from tests.support.wait import eventually

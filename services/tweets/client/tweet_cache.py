@@ -4,7 +4,8 @@ with Cassandra (behind the tweets service) as the cold tier.
 The tweets service is the only writer; readers (the tweets service itself and
 the timeline service) read through `TweetCache.get`. Redis keys:
 
-- `tw:{gen}:{tweet_id}`: `b"<version>|<extend>|"` + a serialized CachedTweet
+- `tw:<gen>:{<tweet_id>}` (hash-tagged by tweet, so entries spread over a
+  cluster): `b"<version>|<extend>|"` + a serialized CachedTweet
   (twitter/tweets/v1/cache.proto). `version` is the newest Cassandra write time
   of the tweet's row (microseconds; every write to a tweet partition is a Paxos
   round, whose timestamps only grow), so a Lua script replaces an entry only by

@@ -1,7 +1,7 @@
 """A viewer's blocks and mutes, cached in Redis for every service's read path.
 
-`rel:<viewer id>` holds `<version>:` followed by the viewer's ViewerRelations
-protobuf (twitter/users/v1/users.proto): whom they block, who blocks them,
+`rel:{<viewer id>}` (in the viewer's slot) holds `<version>:` followed by the
+viewer's ViewerRelations protobuf (twitter/users/v1/users.proto): whom they block, who blocks them,
 whom they mute. The users service is the only writer:
 - after every block, unblock, mute or unmute it commits, it writes the new
   relations of both parties, read in the transaction that changed them with
