@@ -32,9 +32,10 @@ SUITES = {
     "mixed": mixed.run,
     "soak": soak.run,
     "sessions": sessions_bench.run,
+    "redis_modes": timeline_bench.run_redis_modes,
 }
-# Run only when asked for by name (BENCH=soak): they take half an hour.
-LONG = {"soak"}
+# Run only when asked for by name (BENCH=soak takes half an hour).
+LONG = {"soak", "redis_modes"}  # redis_modes: a part of timeline
 
 
 def main(argv: list[str]) -> int:

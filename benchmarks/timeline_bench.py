@@ -17,7 +17,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from benchmarks import wrk
+from benchmarks import redis_modes, wrk
 from benchmarks.accounts import account
 from services.shared import redis_client
 from services.shared.clients import internal_channel
@@ -220,4 +220,11 @@ def run(env: dict[str, str]) -> list[str]:
     lines.append(_bench_reads(env["EDGE_URL"], readers).line())
     lines.append(_hit_rates(before, _cache_lookups()))
     lines += asyncio.run(_point_reads(env["TWEETS_ADDR"], authors, readers[0]))
+    lines += redis_modes.run(env, readers)
     return lines
+
+
+def run_redis_modes(env: dict[str, str]) -> list[str]:
+    """BENCH=redis_modes: only the cluster / single Redis comparison."""
+    _, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    return redis_modes.run(env, readers)
