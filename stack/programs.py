@@ -102,10 +102,11 @@ def infra(name: str, settings: Settings,
 def redis_servers(settings: Settings) -> list[Program]:
     """One redis-server, or the primaries of a cluster (stack/redis_cluster.py
     assigns their slots once they answer). Each keeps its data, and a cluster
-    node its nodes.conf, in its own directory."""
+    node its nodes.conf, in its own directory; the single server in one of
+    its own, so switching REDIS_MODE never mixes the two."""
     programs = []
     for name, port, bus in topology.redis_nodes(settings):
-        directory = settings.stack_dir / name
+        directory = settings.stack_dir / (name if settings.redis_cluster else "redis-single")
         argv = [
             "/usr/bin/redis-server",
             "--port", str(port),
