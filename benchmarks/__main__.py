@@ -6,6 +6,7 @@ import os
 import sys
 
 from benchmarks import (
+    cost_bench,
     edge_bench,
     media_bench,
     messages_bench,
@@ -33,6 +34,7 @@ SUITES = {
     "soak": soak.run,
     "sessions": sessions_bench.run,
     "redis_modes": timeline_bench.run_redis_modes,
+    "cost": cost_bench.run,
 }
 # Run only when asked for by name (BENCH=soak takes half an hour).
 LONG = {"soak", "redis_modes"}  # redis_modes: a part of timeline
