@@ -23,6 +23,7 @@ from redis.asyncio.cluster import ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.crc import key_slot
+from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -136,4 +137,7 @@ def slot_groups(client: Any, keys: Sequence[str]) -> list[list[int]]:
     return list(groups.values())
 
 
-REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# What "Redis is unreachable" looks like, for breakers and fallbacks: on a
+# cluster also a node down (its slots uncovered) or a slot mid-migration.
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError,
+                SlotNotCoveredError, TryAgainError)
