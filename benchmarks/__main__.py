@@ -35,9 +35,10 @@ SUITES = {
     "sessions": sessions_bench.run,
     "redis_modes": timeline_bench.run_redis_modes,
     "cost": cost_bench.run,
+    "timeline_reads": timeline_bench.run_reads,
 }
 # Run only when asked for by name (BENCH=soak takes half an hour).
-LONG = {"soak", "redis_modes"}  # redis_modes: a part of timeline
+LONG = {"soak", "redis_modes", "timeline_reads"}  # the last two: parts of timeline
 
 
 def main(argv: list[str]) -> int:

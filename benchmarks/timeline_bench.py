@@ -224,6 +224,14 @@ def run(env: dict[str, str]) -> list[str]:
     return lines
 
 
+def run_reads(env: dict[str, str]) -> list[str]:
+    """BENCH=timeline_reads: only the home timeline read run through the edge
+    (for scaling checks, e.g. TIMELINE_PROCESSES=1 and 2)."""
+    _, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    processes = topology.load().processes["timeline"]
+    return [_bench_reads(env["EDGE_URL"], readers).line() + f"   ({processes} timeline processes)"]
+
+
 def run_redis_modes(env: dict[str, str]) -> list[str]:
     """BENCH=redis_modes: only the cluster / single Redis comparison."""
     _, readers = asyncio.run(_readers(env["EDGE_URL"]))
