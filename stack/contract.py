@@ -71,9 +71,11 @@ def local(settings: Settings) -> dict[str, str]:
 
 
 def redis_url(settings: Settings) -> str:
-    """The local Redis: the cluster (any node finds the rest) or the single server."""
+    """The local Redis: the cluster (every node a seed, any one finds the rest)
+    or the single server."""
     if settings.redis_cluster:
-        return f"redis+cluster://{LOOPBACK}:{settings.ports['REDIS_PORT']}"
+        seeds = ",".join(f"{LOOPBACK}:{port}" for _, port, _ in topology.redis_nodes(settings))
+        return f"redis+cluster://{seeds}"
     return f"redis://{LOOPBACK}:{settings.ports['REDIS_PORT']}/0"
 
 

@@ -34,14 +34,17 @@ def postgres(env: Mapping[str, str], timeout: float) -> str:
 
 def redis(env: Mapping[str, str], timeout: float) -> str:
     import redis as redis_lib
+    from redis.cluster import ClusterNode
 
     from services.shared.redis_client import CLUSTER_SCHEME
 
     url = env["REDIS_URL"]
     if url.startswith(CLUSTER_SCHEME):
-        cluster = redis_lib.RedisCluster.from_url(
-            "redis://" + url.removeprefix(CLUSTER_SCHEME), socket_timeout=timeout,
-            socket_connect_timeout=timeout)
+        seeds = [s.rpartition(":") for s in url.removeprefix(CLUSTER_SCHEME).split(",")]
+        cluster = redis_lib.RedisCluster(
+            startup_nodes=[ClusterNode(host, int(port))  # type: ignore[no-untyped-call]
+                           for host, _, port in seeds],
+            socket_timeout=timeout, socket_connect_timeout=timeout)
         with cluster:
             info = cluster.cluster_info()
             if info["cluster_state"] != "ok":

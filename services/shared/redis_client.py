@@ -13,17 +13,23 @@ script or a transaction touches lives in one slot on either.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import hiredis
 from redis.asyncio import Connection, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import ClusterPipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.crc import key_slot
-from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -74,15 +80,30 @@ class _TracedClusterPipeline(ClusterPipeline):
     async def execute(self, raise_on_error: bool = True,
                       allow_redirections: bool = True) -> list[Any]:
         stack = self._execution_strategy._command_queue  # type: ignore[attr-defined]
-        with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}):
+        with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}), \
+                _unreachable_as_connection_error():
             return await super().execute(raise_on_error, allow_redirections)
+
+
+@contextmanager
+def _unreachable_as_connection_error() -> Iterator[None]:
+    """redis-py says "Redis Cluster cannot be connected" with a bare
+    RedisClusterException (also its type for client-side misuse): it is a
+    connection failure like any other, for breakers and status codes."""
+    try:
+        yield
+    except RedisClusterException as exc:
+        if "cannot be connected" in str(exc):
+            raise RedisConnectionError(str(exc)) from exc
+        raise
 
 
 class TracedRedisCluster(RedisCluster):
     """TracedRedis for a Redis Cluster."""
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        with telemetry.store_call("redis", str(args[0]).upper()):
+        with telemetry.store_call("redis", str(args[0]).upper()), \
+                _unreachable_as_connection_error():
             return await super().execute_command(*args, **kwargs)
 
     def pipeline(self, transaction: Any | None = None,
@@ -108,10 +129,14 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
     """A client for `url`: RedisCluster for redis+cluster://, else Redis."""
     retry = Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2)
     if is_cluster_url(url):
+        # Several seeds (host:port,host:port), so that a client starting while
+        # one node is down still finds the cluster.
+        first, *more = url.removeprefix(CLUSTER_SCHEME).split(",")
         cluster = TracedRedisCluster.from_url(
-            "redis://" + url.removeprefix(CLUSTER_SCHEME), socket_timeout=socket_timeout,
+            "redis://" + first, socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout, retry=retry,
-            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            startup_nodes=[ClusterNode(*_host_port(seed)) for seed in more])
         # RedisCluster takes no connection class: set it for the nodes it finds.
         cluster.connection_kwargs["connection_class"] = connection_class
         for node in cluster.startup_nodes:
@@ -121,6 +146,11 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
         retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
         connection_class=connection_class)
+
+
+def _host_port(seed: str) -> tuple[str, int]:
+    host, _, port = seed.split("/", maxsplit=1)[0].rpartition(":")
+    return host, int(port)
 
 
 def slot_groups(client: Any, keys: Sequence[str]) -> list[list[int]]:

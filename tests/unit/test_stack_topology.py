@@ -134,7 +134,8 @@ def test_the_contract_names_every_store_and_service(tmp_path: Path) -> None:
     # The ports the contract hands out are the settings' own.
     p = settings.ports
     assert env["PG_DSN"].endswith(f"@127.0.0.1:{p['PG_PORT']}/twitter")
-    assert env["REDIS_URL"] == f"redis+cluster://127.0.0.1:{p['REDIS_PORT']}"
+    assert env["REDIS_URL"] == (f"redis+cluster://127.0.0.1:{p['REDIS_PORT']},"
+                                f"127.0.0.1:{p['REDIS_PORT_2']},127.0.0.1:{p['REDIS_PORT_3']}")
     assert env["NATS_URL"] == f"nats://127.0.0.1:{p['NATS_PORT']}"
     assert env["SCYLLA_PORT"] == str(p["CASSANDRA_PORT"])
     assert env["S3_ENDPOINT_URL"] == f"http://127.0.0.1:{p['MINIO_PORT']}"
