@@ -74,7 +74,9 @@ class Trends:
         tags = [c.decode() for c in candidates]
         async with self._redis.pipeline(transaction=False) as pipe:
             for tag in tags:
-                pipe.pfcount(*[f"{scope}{m}:u:{tag}" for m in minutes])
+                # As a raw command: redis-py refuses PFCOUNT in a cluster pipeline
+                # (it cannot know the keys share a slot; the scope's tag does).
+                pipe.execute_command("PFCOUNT", *[f"{scope}{m}:u:{tag}" for m in minutes])
             counts = await pipe.execute()
         ranked = sorted((TrendCount(t, int(c)) for t, c in zip(tags, counts, strict=True)
                          if c), key=lambda t: (-t.users, t.hashtag))
