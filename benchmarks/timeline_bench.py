@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from benchmarks import redis_modes, wrk
-from benchmarks.accounts import account
+from benchmarks.accounts import account, accounts
 from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
@@ -88,11 +88,10 @@ POINT_READS = 300
 async def _readers(edge_url: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """20 authors with 40 tweets each and 20 readers who follow all of them (re-runs
     top the tweets up instead of adding more)."""
+    # Eight logins at a time (argon2): twenty at once time out on a busy machine.
+    authors = await accounts(edge_url, "bench_tl_a", AUTHORS)
+    readers = await accounts(edge_url, "bench_tl_r", READERS)
     async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
-        authors = await asyncio.gather(*(account(http, f"bench_tl_a{i}")
-                                         for i in range(AUTHORS)))
-        readers = await asyncio.gather(*(account(http, f"bench_tl_r{i}")
-                                         for i in range(READERS)))
 
         async def fill(author: dict[str, str]) -> None:
             headers = {"Authorization": f"Bearer {author['token']}"}

@@ -98,8 +98,37 @@ def _unreachable_as_connection_error() -> Iterator[None]:
         raise
 
 
+def _stream_keys(args: tuple[Any, ...]) -> list[Any]:
+    """XREAD's keys: the first half of what follows STREAMS."""
+    names = [a.upper() if isinstance(a, str | bytes) else a for a in args]
+    at = names.index(b"STREAMS" if b"STREAMS" in names else "STREAMS")
+    rest = list(args[at + 1:])
+    return rest[:len(rest) // 2]
+
+
+def _store_keys(args: tuple[Any, ...]) -> list[Any]:
+    """ZUNIONSTORE/ZINTERSTORE's keys: the destination and numkeys sources."""
+    return [args[0], *args[2:2 + int(args[1])]]
+
+
+# Commands whose keys move (redis-py asks the server, COMMAND GETKEYS, a round
+# trip of its own before every such command) that the services use: their keys
+# are found here instead.
+_MOVABLE_KEYS = {"XREAD": _stream_keys, "ZUNIONSTORE": _store_keys, "ZINTERSTORE": _store_keys}
+
+
 class TracedRedisCluster(RedisCluster):
     """TracedRedis for a Redis Cluster."""
+
+    async def _determine_slot(self, command: str, *args: Any) -> int:
+        find = _MOVABLE_KEYS.get(str(command).upper())
+        if find is None:
+            return await super()._determine_slot(command, *args)
+        slots = {key_slot(self.encoder.encode(k))  # type: ignore[no-untyped-call]
+                 for k in find(args)}
+        if len(slots) != 1:
+            raise RedisClusterException(f"{command}: keys in more than one slot")
+        return slots.pop()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         with telemetry.store_call("redis", str(args[0]).upper()), \
