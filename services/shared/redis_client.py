@@ -87,15 +87,30 @@ class _TracedClusterPipeline(ClusterPipeline):
 
 @contextmanager
 def _unreachable_as_connection_error() -> Iterator[None]:
-    """redis-py says "Redis Cluster cannot be connected" with a bare
-    RedisClusterException (also its type for client-side misuse): it is a
-    connection failure like any other, for breakers and status codes."""
+    """Connection failures redis-py's cluster client reports otherwise, made
+    the ConnectionError they are (for breakers, fallbacks and status codes):
+    "Redis Cluster cannot be connected", a bare RedisClusterException (also
+    its type for client-side misuse); and, while a node goes down, a
+    connection that another task closed mid-handshake (an AttributeError on
+    its writer, raised inside redis/asyncio/connection.py)."""
     try:
         yield
     except RedisClusterException as exc:
         if "cannot be connected" in str(exc):
             raise RedisConnectionError(str(exc)) from exc
         raise
+    except AttributeError as exc:
+        if _raised_in_connection(exc):
+            raise RedisConnectionError(f"connection closed while in use: {exc}") from exc
+        raise
+
+
+def _raised_in_connection(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.endswith(
+        "redis/asyncio/connection.py")
 
 
 def _stream_keys(args: tuple[Any, ...]) -> list[Any]:

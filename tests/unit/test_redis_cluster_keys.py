@@ -4,7 +4,11 @@ a round trip before every XREAD, from a connection shared by every task)."""
 
 from __future__ import annotations
 
-from services.shared.redis_client import _MOVABLE_KEYS
+import pytest
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from services.shared.redis_client import _MOVABLE_KEYS, _unreachable_as_connection_error
 
 
 def test_xread_keys_are_the_streams_not_their_ids() -> None:
@@ -17,3 +21,12 @@ def test_zunionstore_keys_are_the_destination_and_the_sources() -> None:
     find = _MOVABLE_KEYS["ZUNIONSTORE"]
     assert find(("tr:{*}:scratch", 2, "tr:{*}:1:top", "tr:{*}:2:top", "AGGREGATE", "SUM")) \
         == ["tr:{*}:scratch", "tr:{*}:1:top", "tr:{*}:2:top"]
+
+
+
+async def test_a_connection_closed_under_a_task_is_a_connection_error() -> None:
+    conn = Connection()  # never connected: its writer is None, as after a close
+    with pytest.raises(RedisConnectionError), _unreachable_as_connection_error():
+        await conn._send_packed_command([b"PING"])
+    with pytest.raises(AttributeError), _unreachable_as_connection_error():
+        None.writelines([b"x"])  # type: ignore[attr-defined]  # our own bug stays a bug
