@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 BENCH ?=
 
 .PHONY: help venv gen check-gen lint fmt up down status trace test bench chaos clean \
-	k8s-validate k8s-apiserver-check image image-smoke
+	k8s-validate k8s-apiserver-check image image-smoke backup backup-list restore restore-drill
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,9 +52,10 @@ fmt: venv ## Format and autofix
 
 up: venv ## Install what is missing and start the whole stack (idempotent)
 	@$(PY) -m stack up
+	@$(PY) -m stack.backup store-if-configured
 
 down: ## Stop everything `make up` started
-	@if [ -x $(PY) ]; then $(PY) -m stack down; fi
+	@if [ -x $(PY) ]; then $(PY) -m stack down && $(PY) -m stack.backup store-stop; fi
 
 status: venv ## Show every component and its health
 	@$(PY) -m stack status
@@ -70,6 +71,19 @@ bench: up ## Run the benchmarks (figures printed as percentiles and ratios)
 
 chaos: up ## Stop or kill each store, a service and a worker under traffic; print the table
 	@$(PY) -m tests.chaos $(CHAOS_ARGS)
+
+backup: up ## Back every durable store up to the backup store's S3 bucket under a new label
+	@$(PY) -m stack.backup backup
+
+backup-list: venv ## The labels in the backup store
+	@$(PY) -m stack.backup list
+
+restore: venv ## Restore BACKUP=<label> into an empty stack (TIME=<ISO time> for PostgreSQL; FORCE=1 moves existing data aside)
+	@test -n "$(BACKUP)" || (echo "usage: make restore BACKUP=<label> [TIME=...] [FORCE=1]" >&2; exit 2)
+	@$(PY) -m stack.backup restore $(BACKUP) $(if $(TIME),--time $(TIME)) $(if $(FORCE),--force)
+
+restore-drill: up ## Backup under write traffic, destroy every data directory, restore, verify; prints RPO, RTO, size
+	@$(PY) -m tests.drill $(DRILL_ARGS)
 
 clean: down ## Stop the stack and delete its data
 	rm -rf .data build

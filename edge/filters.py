@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from google.rpc import code_pb2
+
 from edge import limits, routes
 from edge.options import DESCRIPTOR, EdgeOptions
 from edge.routes import lua_str
@@ -24,10 +26,15 @@ EDGE_SELF = "edge_self"
 
 # DESIGN's HTTP status for each gRPC code our services return (the transcoder
 # would send FAILED_PRECONDITION as 400).
-STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504}
+STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 412, 8: 429, 14: 503, 4: 504,
+             10: 409}
 # What the transcoder sends for them (the standard gRPC-to-HTTP table).
 ENVOY_STATUS_OF = {3: 400, 16: 401, 7: 403, 5: 404, 6: 409, 9: 400, 8: 429, 14: 503,
-                   4: 504}
+                   4: 504, 10: 409}
+
+# google.rpc.Code names by number: every error body carries its code's name
+# as `status` beside the number (edge/grpc_status.lua, the local replies).
+CODE_NAMES = {number: name for name, number in code_pb2.Code.items()}
 
 # The edge's own routes, which need no token; the routes of RPCs whose access
 # option is ACCESS_PUBLIC join them (routes.public_matches).
@@ -42,9 +49,10 @@ def grpc_status_lua() -> str:
     def table(mapping: dict[int, int]) -> str:
         return "{" + ", ".join(f"[{c}] = {s}" for c, s in sorted(mapping.items())) + "}"
 
+    names = "{" + ", ".join(f"[{c}] = {lua_str(n)}" for c, n in sorted(CODE_NAMES.items())) + "}"
     script = (HERE / "grpc_status.lua").read_text()
-    return (f"STATUS_OF = {table(STATUS_OF)}\nENVOY_STATUS_OF = {table(ENVOY_STATUS_OF)}\n\n"
-            + script)
+    return (f"STATUS_OF = {table(STATUS_OF)}\nENVOY_STATUS_OF = {table(ENVOY_STATUS_OF)}\n"
+            f"CODE_NAMES = {names}\n\n" + script)
 
 
 def cors_lua(origins: str) -> str:
@@ -57,7 +65,7 @@ def cors_lua(origins: str) -> str:
         f"ANY_ORIGIN = {'true' if any_origin else 'false'}",
         "ORIGINS = {" + ", ".join(f"[{lua_str(o)}] = true" for o in listed if o != "*") + "}",
         f"METHODS = {lua_str('GET, POST, PUT, PATCH, DELETE, OPTIONS')}",
-        f"HEADERS = {lua_str('authorization, content-type, x-request-id')}",
+        f"HEADERS = {lua_str('authorization, content-type, x-request-id, idempotency-key')}",
         f"EXPOSE = {lua_str(expose)}",
         f"MAX_AGE = {lua_str('600')}",
     ])
@@ -162,9 +170,10 @@ def http_filters(options: EdgeOptions, services: list[str], bindings: list[route
         jwt_filter(options, bindings),
         # Writes only: the body's keys, while it is still JSON.
         limits.skip_filter(lua_filter("json_keys", json_keys_lua()), is_get),
-        # Only the transcoder's 400 can need another status; a 503 gets Retry-After.
+        # Error bodies only: the code's name joins its number, the transcoder's
+        # 400 can need another status, a 503 gets Retry-After.
         limits.skip_filter(lua_filter("grpc_status", grpc_status_lua()),
-                           limits.not_(limits.header_matches(":status", "400|503",
+                           limits.not_(limits.header_matches(":status", "[45][0-9][0-9]",
                                                              response=True))),
         # Before every filter that must know the RPC: it rewrites :path to it.
         transcoder_filter(options, services),

@@ -71,6 +71,7 @@ from pydantic import SecretStr
 
 from edge import limits, routes
 from edge.filters import (
+    CODE_NAMES,
     EDGE_PUBLIC_ROUTES,
     EDGE_SELF,
     ENVOY_STATUS_OF,
@@ -81,6 +82,7 @@ from edge.filters import (
 from edge.options import DESCRIPTOR, OPENAPI, REPO, EdgeOptions, Endpoint
 from services.ratelimit.rules import Limit
 from services.shared.auth import (
+    CLIENT_ADDRESS_HEADER,
     EDGE_TOKEN_HEADER,
     SESSION_ID_HEADER,
     TIER_HEADER,
@@ -98,20 +100,40 @@ OTLP_CLUSTER = "otlp_collector"
 # Headers only the edge may set: what jwt_authn and the Lua filters compute,
 # and the token internal RPCs authenticate with.
 EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_HEADER,
-                     SESSION_ID_HEADER, TIER_HEADER, routes.ORIGINAL_PATH,
+                     CLIENT_ADDRESS_HEADER, SESSION_ID_HEADER, TIER_HEADER, routes.ORIGINAL_PATH,
                      routes.ORIGINAL_METHOD]
 
 # A process that died (or is restarting) refuses connections or resets them;
 # the edge tries another process of the service so no client sees it. Any
 # request may be retried when it never reached the service (connect failure,
-# refused stream); a read also when its connection was reset mid-call.
+# refused stream) or when the service refused it before any side effect
+# (x-refused: before-side-effect, services/shared/interceptor.py: its store's
+# breaker was open); a read also when its connection was reset mid-call or it
+# answered UNAVAILABLE (a read has no side effect).
+REFUSED = {"name": "x-refused", "string_match": {"exact": "before-side-effect"}}
 _RETRY = {"num_retries": 2, "retry_host_predicate": [
     {"name": "envoy.retry_host_predicates.previous_hosts", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3"
                  ".PreviousHostsPredicate"}}],
     "host_selection_retry_max_attempts": 3}
-WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream"}
-READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset"}
+WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,retriable-headers",
+                        "retriable_headers": [REFUSED]}
+READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset,unavailable"}
+
+# A process whose required store is unreachable answers its health check
+# NOT_SERVING (services/shared/health.py) and is out of rotation within one
+# interval; back within one interval of answering SERVING again. Outlier
+# detection also ejects a process that answers 5 gateway errors (UNAVAILABLE)
+# in a row between checks, for 1 s at first; it never ejects every process.
+HEALTH_CHECK = {"timeout": "1s", "interval": "1s", "unhealthy_threshold": 1,
+                "healthy_threshold": 1, "no_traffic_interval": "1s",
+                "grpc_health_check": {}}
+OUTLIER_DETECTION = {"consecutive_gateway_failure": 5,
+                     "enforcing_consecutive_gateway_failure": 100,
+                     "consecutive_5xx": 1000, "enforcing_consecutive_5xx": 0,
+                     "enforcing_success_rate": 0, "interval": "1s",
+                     "base_ejection_time": "1s", "max_ejection_time": "5s",
+                     "max_ejection_percent": 50}
 
 # The descriptors sent to the ratelimit service (see edge/ratelimits.yaml), for
 # writes only (the routes of non-GET RPCs carry them). A descriptor whose header
@@ -178,7 +200,8 @@ def _status_is(code: int) -> dict[str, Any]:
 
 
 def _json_body(code: int, message: str = "%LOCAL_REPLY_BODY%") -> dict[str, Any]:
-    return {"json_format": {"code": code, "message": message, "details": []},
+    return {"json_format": {"code": code, "status": CODE_NAMES[code], "message": message,
+                            "details": []},
             "content_type": "application/json"}
 
 
@@ -205,10 +228,8 @@ def cluster(name: str, endpoints: list[Endpoint] | tuple[Endpoint, ...]) -> dict
             {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
             for host, port in endpoints
         ]}]},
-        "health_checks": [{
-            "timeout": "1s", "interval": "5s", "unhealthy_threshold": 2,
-            "healthy_threshold": 1, "grpc_health_check": {},
-        }],
+        "health_checks": [HEALTH_CHECK],
+        "outlier_detection": OUTLIER_DETECTION,
     }
 
 
@@ -216,13 +237,18 @@ def clusters(options: EdgeOptions) -> list[dict[str, Any]]:
     """One per upstream, the edge itself (the JWKS goes through its own route
     table) and the span collector; none health-checked but the services."""
     built = [cluster(area, endpoints) for area, endpoints in options.upstreams.items()]
-    built.append(cluster(EDGE_SELF, [("127.0.0.1", options.port)]) | {"health_checks": []})
+    unchecked: dict[str, Any] = {"health_checks": [], "outlier_detection": None}
+    built.append(_without_none(cluster(EDGE_SELF, [("127.0.0.1", options.port)]) | unchecked))
     if options.otlp:
-        built.append(cluster(OTLP_CLUSTER, [options.otlp]) | {"health_checks": []})
+        built.append(_without_none(cluster(OTLP_CLUSTER, [options.otlp]) | unchecked))
     if options.drop_removed_hosts:
         for c in built:
             c["ignore_health_on_host_removal"] = True
     return built
+
+
+def _without_none(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if v is not None}
 
 
 def route_table(options: EdgeOptions, bindings: list[routes.Binding]) -> list[dict[str, Any]]:
@@ -261,24 +287,40 @@ def route_table(options: EdgeOptions, bindings: list[routes.Binding]) -> list[di
 
 
 def access_logs(path: str) -> list[dict[str, Any]]:
-    return [{
-        "name": "envoy.access_loggers.file",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-            "path": path,
-            "log_format": {"json_format": {
-                "time": "%START_TIME%", "method": "%REQ(:METHOD)%",
-                "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%", "status": "%RESPONSE_CODE%",
-                "grpc_status": "%GRPC_STATUS%", "duration_ms": "%DURATION%",
-                "request_id": "%REQ(X-REQUEST-ID)%", "trace_id": "%TRACE_ID%",
-                "upstream": "%UPSTREAM_CLUSTER%",
-                "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
-                "user_id": "%REQ(X-USER-ID)%",
-                "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%",
-                "flags": "%RESPONSE_FLAGS%", "details": "%RESPONSE_CODE_DETAILS%",
-            }},
-        },
-    }]
+    """One JSON line per request, with the client's method and path (not the
+    POST /pkg.Service/Method the transcoder made of them) and the gRPC status
+    the upstream returned. Envoy's %GRPC_STATUS% guesses an error's status
+    from the HTTP one (400 -> Internal): errors log the code their JSON body
+    carries (edge/grpc_status.lua), "-" when no upstream answered (e.g. the
+    edge's own 401)."""
+    def logger(grpc_status: str, op: str, status: int) -> dict[str, Any]:
+        return {
+            "name": "envoy.access_loggers.file",
+            "filter": {"status_code_filter": {"comparison": {"op": op, "value": {
+                "default_value": status, "runtime_key": f"edge.access_log.{op.lower()}"}}}},
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3."
+                         "FileAccessLog",
+                "path": path,
+                "log_format": {"json_format": {
+                    "time": "%START_TIME%",
+                    "method": f"%REQ({routes.ORIGINAL_METHOD.upper()}?:METHOD)%",
+                    "path": f"%REQ({routes.ORIGINAL_PATH.upper()}?:PATH)%",
+                    "status": "%RESPONSE_CODE%",
+                    "grpc_status": grpc_status, "duration_ms": "%DURATION%",
+                    "request_id": "%REQ(X-REQUEST-ID)%", "trace_id": "%TRACE_ID%",
+                    "upstream": "%UPSTREAM_CLUSTER%",
+                    "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+                    "user_id": "%REQ(X-USER-ID)%",
+                    "bytes_in": "%BYTES_RECEIVED%", "bytes_out": "%BYTES_SENT%",
+                    "flags": "%RESPONSE_FLAGS%", "details": "%RESPONSE_CODE_DETAILS%",
+                }},
+            },
+        }
+
+    # Below 400 the transcoder answered from an OK status: %GRPC_STATUS% says so.
+    return [logger("%GRPC_STATUS%", "LE", 399),
+            logger("%DYNAMIC_METADATA(edge.grpc:status)%", "GE", 400)]
 
 
 def tracing(options: EdgeOptions) -> dict[str, Any]:
@@ -310,6 +352,11 @@ def connection_manager(options: EdgeOptions) -> dict[str, Any]:
         # trust the x-user-id jwt_authn set (services/shared/interceptor.py).
         "request_headers_to_add": [{
             "header": {"key": EDGE_TOKEN_HEADER, "value": edge_token(options.internal_token)},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}, {
+            # The client address use_remote_address settled on (below): the
+            # login throttle keys on it (services/users/login_throttle.py).
+            "header": {"key": CLIENT_ADDRESS_HEADER,
+                       "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
     }
     hcm = {

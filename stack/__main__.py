@@ -13,7 +13,10 @@ from stack.errors import StackError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="install what is missing, start everything, wait, migrate")
+    up_ = commands.add_parser("up", help="install what is missing, start everything, wait, "
+                              "migrate")
+    up_.add_argument("--infra-only", action="store_true",
+                     help="start and migrate the stores only, no service (for a restore)")
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="state and live health of each component")
     commands.add_parser("env", help="the environment contract as shell export lines")
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             case "up":
                 from stack.up import up
 
-                up()
+                up(app=not args.infra_only)
             case "down":
                 from stack.down import down
 

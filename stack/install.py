@@ -22,6 +22,8 @@ APT: dict[str, dict[str, Path]] = {
     "nats": {"nats-server": Path("/usr/sbin/nats-server")},
 }
 SCRIPTED = ("cassandra", "minio", "jaeger")
+# Client tools the stack does not run but the README and the tests use.
+TOOLS = ("grpcurl",)
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
 
@@ -87,3 +89,11 @@ def run_scripts(components: list[str], env: Mapping[str, str]) -> list[str]:
             raise StackError(f"stack/install/{component}.sh failed (exit {process.returncode})")
         ready.append(component)
     return ready
+
+
+def tools(env: Mapping[str, str]) -> None:
+    """Install TOOLS (stack/install/<tool>.sh, cached and pinned like the servers)."""
+    for tool in TOOLS:
+        argv = ["/bin/bash", str(script("install", tool))]
+        if subprocess.run(argv, env={**os.environ, **env}, check=False).returncode != 0:  # noqa: S603
+            raise StackError(f"stack/install/{tool}.sh failed")

@@ -75,13 +75,18 @@ def _own(path: Path, user: str | None) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def init(settings: Settings) -> None:
-    data, user = data_dir(settings), os_user()
+def init_dirs(settings: Settings) -> None:
+    """The data and socket directories, owned by the server's OS user."""
     sock = socket_dir(settings) / f".s.PGSQL.{settings.ports['PG_PORT']}"
     if len(str(sock)) > MAX_SOCKET_PATH:
         raise StackError(f"socket path {sock} is too long; use a shorter STACK_DIR")
-    for path in (data, socket_dir(settings)):
-        _own(path, user)
+    for path in (data_dir(settings), socket_dir(settings)):
+        _own(path, os_user())
+
+
+def init(settings: Settings) -> None:
+    data, user = data_dir(settings), os_user()
+    init_dirs(settings)
     if (data / "PG_VERSION").exists():
         return
     argv = [
@@ -111,7 +116,10 @@ def server_argv(settings: Settings) -> list[str]:
         "-p", str(settings.ports["PG_PORT"]),
         "-k", str(socket_dir(settings)),
     ]  # fmt: skip
-    for key, value in SETTINGS.items():
+    # WAL archiving to the backup store (stack/backup/pgbackrest.py).
+    from stack.backup import pgbackrest  # noqa: PLC0415 - it imports this module
+
+    for key, value in (SETTINGS | pgbackrest.archive_settings(settings)).items():
         argv += ["-c", f"{key}={value}"]
     return argv
 

@@ -1,5 +1,7 @@
 """`stack status`: supervisor state, pid, port, memory and a live probe per
-component, then the circuit breakers each Python process reports as open."""
+component (each process of a service on its own port; each worker with its
+consumers' pending, ack-pending and dead-letter counts), then the circuit
+breakers each Python process reports as open."""
 
 from __future__ import annotations
 
@@ -27,8 +29,17 @@ class Row:
     ok: bool
 
 
-def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None) -> tuple[bool, str]:
+def _own_port(program: programs.Program | None) -> int:
+    """The port only this process of a multi-process service listens on (0: none)."""
+    return int(program.env.get("GRPC_PROCESS_PORT") or 0) if program else 0
+
+
+def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None,
+           program: programs.Program | None = None) -> tuple[bool, str]:
     probe = probes.for_component(name)
+    if own := _own_port(program):
+        # The shared port would answer from whichever process the kernel picks.
+        probe = lambda _env, timeout: probes.grpc_health(f"127.0.0.1:{own}", timeout)  # noqa: E731
     if probe is None:  # nothing to ask: being up is all there is to check
         running = info is not None and info.state == "RUNNING"
         return running, "running" if running else "not running"
@@ -37,6 +48,47 @@ def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None) -> tuple
     except Exception as exc:
         first_line = (str(exc) or type(exc).__name__).splitlines()[0]
         return False, f"FAIL {first_line[:90]}"
+
+
+# The JetStream gauges (services/shared/consumer_lag.py) shown beside a worker.
+CONSUMER_GAUGES = {"jetstream_consumer_pending": "pending",
+                   "jetstream_consumer_ack_pending": "ack-pending",
+                   "jetstream_dlq_messages": "dead"}
+
+
+def consumer_counts(metrics_ports: list[int]) -> dict[str, dict[str, int]]:
+    """Consumer -> {pending, ack-pending, dead}, the largest any process reports
+    (each replica of the sampling service reports the same reading)."""
+    counts: dict[str, dict[str, int]] = {}
+    for port in metrics_ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                        timeout=PROBE_TIMEOUT) as response:
+                text = response.read().decode()
+        except OSError:
+            continue
+        for family in text_string_to_metric_families(text):
+            label = CONSUMER_GAUGES.get(family.name)
+            if label is None:
+                continue
+            for sample in family.samples:
+                mine = counts.setdefault(sample.labels["consumer"], {})
+                mine[label] = max(mine.get(label, 0), int(sample.value))
+    return counts
+
+
+def _with_counts(detail: str, counts: Mapping[str, Mapping[str, int]]) -> str:
+    """"consuming: a, b" -> "consuming: a (pending 0, ack-pending 0, dead 0), b (...)"."""
+    prefix = "consuming: "
+    if not detail.startswith(prefix):
+        return detail
+    named = []
+    for consumer in detail.removeprefix(prefix).split(", "):
+        shown = ", ".join(f"{label} {counts[consumer].get(label, 0)}"
+                          for label in CONSUMER_GAUGES.values()) \
+            if consumer in counts else "counts not sampled yet"
+        named.append(f"{consumer} ({shown})")
+    return prefix + ", ".join(named)
 
 
 def open_breakers(metrics_port: int) -> list[str]:
@@ -80,9 +132,13 @@ def rows() -> tuple[list[Row], str]:
 
     probed = [n for n in names if n not in absent]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        health = dict(
-            zip(probed, pool.map(lambda n: _probe(n, env, running.get(n)), probed), strict=True)
-        )
+        health = dict(zip(probed, pool.map(
+            lambda n: _probe(n, env, running.get(n), plan.get(n)), probed), strict=True))
+    metrics = [int(p.env["METRICS_PORT"]) for p in plan.values() if p.env.get("METRICS_PORT")]
+    counts = consumer_counts(metrics)
+    for name, (ok, detail) in health.items():
+        if name.endswith("-worker"):
+            health[name] = (ok, _with_counts(detail, counts))
     for component in topology.INFRA:
         if component.name in absent:
             health[component.name] = (True, f"not configured ({component.binary_var} or"
@@ -93,7 +149,7 @@ def rows() -> tuple[list[Row], str]:
         info, program = running.get(name), plan.get(name)
         state = "external" if name in external else "off" if name in absent \
             else info.state if info else "-"
-        port = program.port if program and program.port else None
+        port = _own_port(program) or (program.port if program and program.port else None)
         pid = info.pid if info else 0
         ok, detail = health[name]
         table.append(Row(name, state, str(pid or "-"), str(port or "-"), _mib(pid), detail, ok))

@@ -99,6 +99,14 @@ def render(trace: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Requests the edge makes to itself (jwt_authn's JWKS fetch), by span name.
+EDGE_OWN_OPERATIONS = frozenset({"GET /.well-known/jwks.json"})
+
+
+def _edge_own_request(trace: Mapping[str, Any]) -> bool:
+    return all(s.operation in EDGE_OWN_OPERATIONS for s in roots(spans(trace)))
+
+
 class Jaeger:
     """The query API of the trace backend (JAEGER_URL)."""
 
@@ -111,7 +119,7 @@ class Jaeger:
     def find(self, request_id: str | None, service: str = EDGE_SERVICE,
              lookback: str = "2h") -> dict[str, Any] | None:
         """The most recent trace of `service` with that request id (any, without one)."""
-        params: dict[str, Any] = {"service": service, "lookback": lookback, "limit": 20}
+        params: dict[str, Any] = {"service": service, "lookback": lookback, "limit": 50}
         if request_id:
             tag = REQUEST_ID_TAG if service == EDGE_SERVICE else "request_id"
             params["tags"] = json.dumps({tag: request_id})
@@ -123,6 +131,9 @@ class Jaeger:
             for other in self.services():
                 if other != EDGE_SERVICE and (trace := self.find(request_id, other, lookback)):
                     return trace
+        if not request_id:
+            # The latest *client* request: not the edge fetching its own JWKS.
+            traces = [t for t in traces if not _edge_own_request(t)]
         if not traces:
             return None
         latest = max(traces, key=lambda t: min(s["startTime"] for s in t["spans"]))
@@ -167,5 +178,6 @@ def main(jaeger_url: str, request_id: str | None) -> int:
               if request_id else f"trace: no trace of the edge at {jaeger_url} yet")
         return 1
     print(render(trace))
-    print(f"UI: {jaeger_url}/trace/{trace['traceID']}")
+    # No UI link: the Jaeger built here serves only a placeholder page.
+    print(f"trace id {trace['traceID']}: {jaeger_url}/api/traces/{trace['traceID']} (JSON)")
     return 0

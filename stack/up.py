@@ -77,6 +77,7 @@ def _local_infra(settings: Settings, external: set[str]) -> list[str]:
     install.apt_packages(set(wanted))
     script_env = {"STACK_DIR": str(settings.stack_dir), "TWITTER_CACHE": str(settings.cache_dir)}
     installed = install.run_scripts([n for n in wanted if n in install.SCRIPTED], script_env)
+    install.tools(script_env)
     return [n for n in wanted if n not in install.SCRIPTED or n in installed]
 
 
@@ -161,7 +162,9 @@ def _start_app(ready: Readiness, plan: list[Program], stack_dir: Path) -> None:
             ready.wait(program.name, probe, timeout, supervised=True)
 
 
-def up() -> None:
+def up(app: bool = True) -> None:
+    """Everything; with app=False the infrastructure only, migrated (a restore fills
+    the stores before any service starts)."""
     started = time.monotonic()
     settings = topology.load()
     keys.ensure_internal_token(settings.stack_dir)  # before the contract, which carries it
@@ -190,6 +193,8 @@ def up() -> None:
             _ensure_bucket(env)
         else:
             log.warning("s3: bucket not ensured, no S3 endpoint")
+        if not app:
+            return
         _start_app(ready, plan, settings.stack_dir)
 
     edge = env["EDGE_URL"] if programs.edge_present() else "(no edge yet: edge/render.py missing)"

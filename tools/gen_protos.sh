@@ -56,50 +56,28 @@ mapfile -t PROTOS < <(cd protos && find twitter -name '*.proto' | sort)
   --descriptor_set_out=../generated/descriptors/twitter.pb \
   "${PROTOS[@]}" google/rpc/error_details.proto)
 
-# The OpenAPI (Swagger 2.0) document of the REST surface, one file for every
-# area, served by the edge at GET /openapi.json. Only RPCs with a
-# google.api.http rule appear; field names are the JSON (lowerCamelCase) ones.
+# The OpenAPI document of the REST surface, served by the edge at GET
+# /openapi.json. protoc-gen-openapiv2 writes Swagger 2.0 (only RPCs with a
+# google.api.http rule; field names are the JSON, lowerCamelCase, ones) into
+# build/; tools/openapi3.py turns it into the OpenAPI 3.1 document client
+# generators accept (its docstring says what else it fixes on the way).
 # The plugin is written in Go and wants a Go package per file; any name will do.
 GO_PACKAGES=()
 for proto in "${PROTOS[@]}"; do
   GO_PACKAGES+=("--openapiv2_opt=M$proto=twitter.invalid/$(dirname "$proto")")
 done
+SWAGGER_DIR=build/openapiv2
+rm -rf "$SWAGGER_DIR" && mkdir -p "$SWAGGER_DIR"
 (cd protos && "../$PY" -m grpc_tools.protoc \
   -I. -I"../$INCLUDE" \
   --plugin=protoc-gen-openapiv2="$OPENAPIV2" \
-  --openapiv2_out=../generated/openapi \
+  --openapiv2_out="../$SWAGGER_DIR" \
   --openapiv2_opt=allow_merge=true,merge_file_name=twitter,output_format=json \
   --openapiv2_opt=json_names_for_fields=true,disable_service_tags=false \
   --openapiv2_opt=openapi_naming_strategy=simple,enums_as_ints=false \
   "${GO_PACKAGES[@]}" "${PROTOS[@]}")
-"$PY" - generated/openapi/twitter.swagger.json generated/openapi/twitter.json \
-  generated/descriptors/twitter.pb <<'PYEOF'
-# Stable, readable output: sorted keys, two-space indent, trailing newline.
-# Operations of ACCESS_PUBLIC RPCs (twitter.api.v1.access) need no token.
-import json, pathlib, sys
-from google.protobuf import descriptor_pb2
-from twitter.api.v1 import options_pb2
-src, path, descriptors = map(pathlib.Path, sys.argv[1:4])
-doc = json.loads(src.read_text())
-src.unlink()
-files = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes())
-public = {f"{s.name}_{m.name}" for f in files.file for s in f.service for m in s.method
-          if m.options.Extensions[options_pb2.access] == options_pb2.ACCESS_PUBLIC}
-doc["info"] = {"title": "twitter-mesh REST API", "version": "v1",
-               "description": "REST/JSON through the Envoy edge. Every route needs "
-                              "'Authorization: Bearer <accessToken>' except those whose "
-                              "operation has an empty 'security' (sign-up, the session "
-                              "calls, the JWKS). Errors are "
-                              "{code, message, details} (google.rpc.Status)."}
-doc["securityDefinitions"] = {"bearer": {"type": "apiKey", "name": "Authorization",
-                                         "in": "header"}}
-doc["security"] = [{"bearer": []}]
-for item in doc["paths"].values():
-    for op in item.values():
-        if op.get("operationId") in public:
-            op["security"] = []
-path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-PYEOF
+"$PY" tools/openapi3.py "$SWAGGER_DIR/twitter.swagger.json" \
+  generated/descriptors/twitter.pb generated/openapi/twitter.json
 
 # Go and TypeScript stubs (buf.gen.yaml, buf.gen.ts.yaml) with the pinned local
 # plugins tools/stub_plugins.sh installs. generated/go/go.mod and go.sum are

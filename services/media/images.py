@@ -1,7 +1,21 @@
 """Image inspection: the real format and dimensions (Pillow), and location metadata
-removed without re-encoding (EXIF GPS and XMP packets are taken out of the
-container: JPEG segments, PNG chunks, WebP chunks), so pixels are never
-degraded. Plain Python, CPU-bound: callers run it in a worker thread."""
+removed without re-encoding, so pixels are never degraded. Plain Python,
+CPU-bound: callers run it in a worker thread.
+
+What is kept is listed, not what is dropped, so a new or misspelt metadata
+carrier does not slip through (issue 31: XMP behind a namespace ending in a
+space, XMP inside a Photoshop resource, XMP in a GIF application extension):
+- JPEG: SOF/DHT/DQT/SOS and the other coding segments, APP0 (JFIF), APP1 EXIF
+  without its GPS IFD and without the XMP and IPTC it can embed, APP2 ICC
+  profiles and the MPF index, APP14 (Adobe colour transform). Any other APPn
+  (XMP under any header, Photoshop/IPTC APP13, vendor data) and comments go.
+- PNG: every chunk but text (tEXt, zTXt, iTXt: XMP and raw EXIF profiles live
+  there) and eXIf without GPS.
+- WebP: every chunk but XMP, EXIF without GPS.
+- GIF: image data, graphic control and plain text extensions, and the
+  application extensions players use (the NETSCAPE2.0/ANIMEXTS1.0 loop count,
+  the ICC profile); other application extensions (XMP DataXMP) and comments go.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +34,8 @@ MAX_SIDE = 8192  # pixels, each way
 _PIL_FORMATS = {MediaType.JPEG: "JPEG", MediaType.PNG: "PNG", MediaType.GIF: "GIF",
                 MediaType.WEBP: "WEBP"}
 _GPS_IFD = 0x8825
-_XMP_PREFIXES = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
-# PNG text chunks that carry EXIF or XMP (ImageMagick's raw profiles, Adobe's XMP).
-_PNG_METADATA_KEYWORDS = (b"XML:com.adobe.xmp", b"Raw profile type exif",
-                          b"Raw profile type APP1", b"Raw profile type xmp")
+# IFD0 tags that embed other metadata blocks (TIFF/EP): XMP and IPTC.
+_EMBEDDED_METADATA_TAGS = (0x02BC, 0x83BB)
 
 
 def inspect(data: bytes, media_type: MediaType) -> Inspection:
@@ -62,25 +74,28 @@ def _open(data: bytes, media_type: MediaType) -> tuple[int, int]:
 
 
 def strip_location(data: bytes, media_type: MediaType) -> bytes | None:
-    """The image without GPS data and XMP packets, or None when it has neither.
-    The rest of EXIF (orientation, colour hints) is kept. GIF carries no EXIF."""
+    """The image with only the parts listed in the module's docstring, or None
+    when it had nothing else. The rest of EXIF (orientation, colour hints) is kept."""
     if media_type is MediaType.JPEG:
         return _strip_jpeg(data)
     if media_type is MediaType.PNG:
         return _strip_png(data)
     if media_type is MediaType.WEBP:
         return _strip_webp(data)
-    return None
+    return _strip_gif(data)
 
 
 def exif_without_gps(exif_bytes: bytes) -> bytes | None:
-    """EXIF (TIFF, with or without the `Exif\\0\\0` header) minus its GPS IFD, with
-    the `Exif\\0\\0` header; None when it has no GPS IFD."""
+    """EXIF (TIFF, with or without the `Exif\\0\\0` header) minus its GPS IFD
+    and any XMP or IPTC block embedded in it, with the `Exif\\0\\0` header;
+    None when it had none of them."""
     exif = Image.Exif()
     exif.load(exif_bytes)
-    if _GPS_IFD not in exif:
+    present = [t for t in (_GPS_IFD, *_EMBEDDED_METADATA_TAGS) if t in exif]
+    if not present:
         return None
-    del exif[_GPS_IFD]
+    for tag in present:
+        del exif[tag]
     data: bytes = exif.tobytes()
     return data
 
@@ -95,8 +110,9 @@ def exif_without_gps(exif_bytes: bytes) -> bytes | None:
 # follows the first image (unindexed appended data) is dropped.
 
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
-_APP1, _APP2 = 0xE1, 0xE2  # EXIF or XMP; MPF
+_APP0, _APP1, _APP2, _APP14, _APP15, _COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF, 0xFE
 _MPF = b"MPF\x00"
+_ICC = b"ICC_PROFILE\x00"
 _MP_ENTRY_TAG = 0xB002
 
 
@@ -171,21 +187,32 @@ def _clean_jpeg_image(data: bytes, start: int) -> _Jpeg:
 
 
 def _append_segment(image: _Jpeg, marker: int, segment: bytes, payload_at: int) -> None:
-    """Adds a marker segment (not a scan) to the image: EXIF without GPS, XMP
-    not at all, and an MPF index noted where it lands (`payload_at`: its
-    payload's place in the input)."""
+    """Adds a marker segment (not a scan) to the image if it is one the module
+    keeps (EXIF without GPS), and notes where an MPF index lands
+    (`payload_at`: its payload's place in the input)."""
     payload = segment[4:]
     if marker == _APP1 and payload.startswith(b"Exif\x00\x00"):
         cleaned = exif_without_gps(payload)
         if cleaned is not None:
             image.changed = True
             segment = b"\xff\xe1" + (len(cleaned) + 2).to_bytes(2, "big") + cleaned
-    elif marker == _APP1 and payload.startswith(_XMP_PREFIXES):
-        image.changed = True
-        return
     elif marker == _APP2 and payload.startswith(_MPF) and image.mpf_at < 0:
         image.mpf_at, image.mpf_in = len(image.out) + 4, payload_at
+    elif not _keeps_segment(marker, payload):
+        image.changed = True
+        return
     image.out += segment
+
+
+def _keeps_segment(marker: int, payload: bytes) -> bool:
+    """Coding segments, JFIF, ICC profiles, the MPF index and Adobe's colour
+    transform; no other application segment and no comment."""
+    if marker == _COM:
+        return False
+    if not _APP0 <= marker <= _APP15:
+        return True
+    return marker in (_APP0, _APP14) or \
+        (marker == _APP2 and payload.startswith((_ICC, _MPF)))
 
 
 def _mp_entries(app2: bytes) -> tuple[str, int, int] | None:
@@ -258,8 +285,7 @@ def _strip_png(data: bytes) -> bytes | None:
             if cleaned is not None:
                 changed = True
                 chunk = _png_chunk(kind, cleaned[6:])  # PNG stores bare TIFF
-        elif kind in (b"tEXt", b"zTXt", b"iTXt") and \
-                payload.split(b"\x00", 1)[0] in _PNG_METADATA_KEYWORDS:
+        elif kind in (b"tEXt", b"zTXt", b"iTXt"):
             changed = True
             chunk = b""
         out.append(chunk)
@@ -298,3 +324,64 @@ def _strip_webp(data: bytes) -> bytes | None:
             payload = bytes([chunk[0] & ~0x04]) + chunk[1:]  # the XMP flag
         body += kind + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# GIF -------------------------------------------------------------------------------
+
+_GIF_EXTENSION, _GIF_IMAGE, _GIF_TRAILER = 0x21, 0x2C, 0x3B
+_GIF_PLAIN_TEXT, _GIF_GRAPHIC_CONTROL, _GIF_COMMENT, _GIF_APPLICATION = 0x01, 0xF9, 0xFE, 0xFF
+# Application extensions that change how the image plays or looks.
+_GIF_KEPT_APPLICATIONS = (b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012")
+
+
+def _gif_invalid() -> InvalidArgument:
+    return InvalidArgument.field("media_id", "the GIF structure is invalid")
+
+
+def _gif_sub_blocks(data: bytes, pos: int) -> int:
+    """Where the sub-blocks starting at `pos` end (past their terminator). XMP's
+    raw packet with its "magic trailer" parses as sub-blocks too, by design."""
+    while True:
+        if pos >= len(data):
+            raise _gif_invalid()
+        size = data[pos]
+        pos += 1 + size
+        if size == 0:
+            return pos
+
+
+def _gif_colour_table(flags: int) -> int:
+    return 3 * (2 << (flags & 0x07)) if flags & 0x80 else 0
+
+
+def _strip_gif(data: bytes) -> bytes | None:
+    if len(data) < 13:
+        raise _gif_invalid()
+    head = 13 + _gif_colour_table(data[10])
+    out, pos, changed = [data[:head]], head, False
+    while True:
+        if pos >= len(data):
+            raise _gif_invalid()
+        kind = data[pos]
+        if kind == _GIF_TRAILER:
+            out.append(data[pos:pos + 1])
+            changed = changed or pos + 1 != len(data)  # nothing may hide after it
+            break
+        if kind == _GIF_IMAGE:
+            if pos + 10 > len(data):
+                raise _gif_invalid()
+            start = pos + 10 + _gif_colour_table(data[pos + 9]) + 1  # + LZW code size
+            end = _gif_sub_blocks(data, start)
+            out.append(data[pos:end])
+        elif kind == _GIF_EXTENSION and pos + 2 <= len(data):
+            label, end = data[pos + 1], _gif_sub_blocks(data, pos + 2)
+            first = data[pos + 3:pos + 3 + data[pos + 2]]
+            if label in (_GIF_GRAPHIC_CONTROL, _GIF_PLAIN_TEXT) or (
+                    label == _GIF_APPLICATION and first in _GIF_KEPT_APPLICATIONS):
+                out.append(data[pos:end])
+            else:
+                changed = True
+        else:
+            raise _gif_invalid()
+        pos = end
+    return b"".join(out) if changed else None

@@ -146,9 +146,11 @@ class MediaLibrary:
             check_upload(kind, media.size_bytes, size,
                          await self._objects.read(staged, first=SNIFF_BYTES, etag=etag))
             read_at = functools.partial(self._read_at, staged, etag)
-            width, height = await video.inspect_mp4(read_at, size)
-            await self._objects.copy(staged, media.object_key, kind.content_type, etag=etag)
-            return media.ready(size_bytes=size, width=width, height=height)
+            movie = await video.inspect_mp4(read_at, size)
+            # Location boxes blanked in place: same size, same offsets.
+            await self._objects.copy(staged, media.object_key, kind.content_type, etag=etag,
+                                     size=size, patches=movie.patches)
+            return media.ready(size_bytes=size, width=movie.width, height=movie.height)
         data = await self._objects.read(staged, etag=etag)
         check_upload(kind, media.size_bytes, len(data), data[:SNIFF_BYTES])
         found = await asyncio.to_thread(images.inspect, data, kind)

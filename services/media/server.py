@@ -12,6 +12,7 @@ from services.media.library import DownloadUrls, MediaLibrary, Sweeper
 from services.media.repository import MediaStore
 from services.media.servicer import MediaServicer
 from services.media.storage import ObjectStore
+from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import (
@@ -22,6 +23,7 @@ from services.shared.config import (
     ScyllaSettings,
     ServerSettings,
 )
+from services.shared.idempotency import IdempotencyStore
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
 from services.shared.server import App, serve
@@ -79,7 +81,9 @@ async def build(settings: MediaSettings) -> App:
     users_channel = internal_channel(settings.users_addr,
                                      settings.internal_token.get_secret_value(), peer="users")
     revoked = await RevokedSessions.open(settings.redis_url)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
+    redis = redis_client.connect(settings.redis_url)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked,
+                                   idempotency=IdempotencyStore(redis))
 
     def register(server: grpc.aio.Server) -> None:
         media_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(library, urls), server)
@@ -87,11 +91,12 @@ async def build(settings: MediaSettings) -> App:
     async def stop() -> None:
         await users_channel.close()
         await revoked.close()
+        await redis.aclose()
         await cql.close()
         objects.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
                background={"upload-sweeper": lambda: sweeper.run(
                    settings.media_sweep_interval_seconds),
                    "revoked-sessions": revoked.run})

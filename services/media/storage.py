@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from services.media.patch import MIN_PART_BYTES, Patch, apply, plan_parts
 from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import S3Settings
 
@@ -130,17 +131,58 @@ class ObjectStore:
         await self._run(self._s3.put_object, Bucket=self._bucket, Key=key, Body=data,
                         ContentType=content_type)
 
-    async def copy(self, source: str, key: str, content_type: str, *, etag: str) -> None:
-        """A server-side copy (the bytes never pass through the service) of that
-        version of the source only (ObjectChanged otherwise)."""
+    async def copy(self, source: str, key: str, content_type: str, *, etag: str,
+                   size: int = 0, patches: Sequence[Patch] = ()) -> None:
+        """A copy of that version of the source only (ObjectChanged otherwise),
+        with `patches` (sorted, not overlapping, each the length it replaces)
+        written over it. Without patches a server-side copy: the bytes never
+        pass through the service; with them, a multipart upload whose clean
+        stretches are server-side copies too (patch.py)."""
         try:
-            await self._run(self._s3.copy_object, Bucket=self._bucket, Key=key,
-                            CopySource={"Bucket": self._bucket, "Key": source},
-                            CopySourceIfMatch=etag, ContentType=content_type,
-                            MetadataDirective="REPLACE")
+            if not patches:
+                await self._run(self._s3.copy_object, Bucket=self._bucket, Key=key,
+                                CopySource={"Bucket": self._bucket, "Key": source},
+                                CopySourceIfMatch=etag, ContentType=content_type,
+                                MetadataDirective="REPLACE")
+            elif size <= MIN_PART_BYTES:
+                data = bytearray(await self.read(source, etag=etag))
+                await self.write(key, bytes(apply(data, 0, patches)), content_type)
+            else:
+                await self._copy_in_parts(source, key, content_type, etag, size, patches)
         except ClientError as exc:
             if _status(exc) in (404, 412):
                 raise ObjectChanged(source) from exc
+            raise
+
+    async def _copy_in_parts(self, source: str, key: str, content_type: str, etag: str,
+                             size: int, patches: Sequence[Patch]) -> None:
+        upload = await self._run(self._s3.create_multipart_upload, Bucket=self._bucket,
+                                 Key=key, ContentType=content_type)
+        upload_id = upload["UploadId"]
+        done: list[dict[str, Any]] = []
+        try:
+            for number, part in enumerate(plan_parts(size, patches), start=1):
+                common = {"Bucket": self._bucket, "Key": key, "UploadId": upload_id,
+                          "PartNumber": number}
+                if part.copy:
+                    out = await self._run(
+                        self._s3.upload_part_copy, **common,
+                        CopySource={"Bucket": self._bucket, "Key": source},
+                        CopySourceIfMatch=etag,
+                        CopySourceRange=f"bytes={part.start}-{part.end - 1}")
+                    tag = out["CopyPartResult"]["ETag"]
+                else:
+                    data = bytearray(await self.read(source, first=part.end - part.start,
+                                                     offset=part.start, etag=etag))
+                    out = await self._run(self._s3.upload_part, **common,
+                                          Body=bytes(apply(data, part.start, patches)))
+                    tag = out["ETag"]
+                done.append({"ETag": tag, "PartNumber": number})
+            await self._run(self._s3.complete_multipart_upload, Bucket=self._bucket, Key=key,
+                            UploadId=upload_id, MultipartUpload={"Parts": done})
+        except BaseException:
+            await asyncio.shield(self._run(self._s3.abort_multipart_upload,
+                                           Bucket=self._bucket, Key=key, UploadId=upload_id))
             raise
 
     async def seal(self, key: str) -> None:

@@ -13,6 +13,14 @@ header gives the width and height.
 
 Not checked: the coded video itself (that needs a decoder, i.e. FFmpeg's
 attack surface in this process); a player finds out what the samples hold.
+
+Location (issue 31): phones record where a video was shot in moov/udta
+(`©xyz`, Apple's ISO 6709 string; `loci`, 3GPP's), in a `meta` box (Apple's
+`com.apple.quicktime.location.ISO6709` key) and in XMP (`XMP_` in udta, or
+a `uuid` box). `inspect_mp4` returns each such box as a patch that turns it
+into a `free` box of the same size with zeroed content: no offset in the file
+moves, so chunk offsets stay right, and players skip `free` boxes. Not
+covered: location inside the media data (a GoPro `gpmd` track, for one).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.media.domain import MP4_BRANDS
+from services.media.patch import Patch
 from services.shared.errors import InvalidArgument
 
 ReadAt = Callable[[int, int], Awaitable[bytes]]
@@ -32,6 +41,30 @@ MAX_SIDE = 8192
 # Boxes whose payload is nothing but boxes (ISO/IEC 14496-12).
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex",
                b"udta", b"tref"}
+
+
+# Boxes that carry location or free-form metadata, blanked wherever they sit.
+_METADATA = {b"loci", b"\xa9xyz", b"XMP_", b"meta"}
+_XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
+
+
+@dataclass(frozen=True)
+class MovieInspection:
+    width: int
+    height: int
+    patches: list[Patch]
+
+
+def _blank(box: Box) -> Patch:
+    """`box` as a `free` box of the same size, its content zeroed."""
+    size = struct.pack(">I", box.size) if box.header == 8 else struct.pack(">I", 1)
+    extended = b"" if box.header == 8 else struct.pack(">Q", box.size)
+    return Patch(box.start, size + b"free" + extended + bytes(box.size - box.header))
+
+
+def _valid_type(kind: bytes) -> bool:
+    """Printable ASCII, and Apple's © (0xA9) that starts QuickTime's user data types."""
+    return all(0x20 <= c <= 0x7E or c == 0xA9 for c in kind)
 
 
 def _invalid(reason: str) -> InvalidArgument:
@@ -68,7 +101,7 @@ def _box_at(head: bytes, start: int, limit: int) -> Box:
         header = 16
     elif size == 0:
         size = limit - start  # "to the end of the file"
-    if not all(0x20 <= c <= 0x7E for c in kind):
+    if not _valid_type(kind):
         raise _invalid("a box has no valid type")
     if size < header or start + size > limit:
         raise _invalid(f"box {kind.decode()!r} does not fit")
@@ -158,9 +191,10 @@ async def _movie_box(read_at: ReadAt, boxes: list[Box]) -> tuple[Box, bytes]:
     return moov, data
 
 
-async def inspect_mp4(read_at: ReadAt, size: int) -> tuple[int, int]:
-    """Width and height of the first video track; INVALID_ARGUMENT unless the
-    file is a well-formed MP4 with video (see the module's docstring)."""
+async def inspect_mp4(read_at: ReadAt, size: int) -> MovieInspection:
+    """Width and height of the first video track, and the patches that blank
+    its location metadata; INVALID_ARGUMENT unless the file is a well-formed
+    MP4 with video (see the module's docstring)."""
     boxes = await top_level(read_at, size)
     if not boxes or boxes[0].kind != b"ftyp":
         raise _invalid("it does not start with a file type box")
@@ -184,4 +218,21 @@ async def inspect_mp4(read_at: ReadAt, size: int) -> tuple[int, int]:
     video = videos[0]
     if not (0 < video.width <= MAX_SIDE and 0 < video.height <= MAX_SIDE):
         raise _invalid("its video has no valid dimensions")
-    return video.width, video.height
+    return MovieInspection(video.width, video.height,
+                      await _metadata_patches(read_at, boxes, found))
+
+
+async def _metadata_patches(read_at: ReadAt, top: list[Box],
+                            in_moov: dict[bytes, list[tuple[Box, bytes]]]) -> list[Patch]:
+    """A patch per metadata box: inside moov (collected by the walk; a `meta`
+    box is not walked into, so none nests in another), and at the top level
+    (`meta`, `udta`, and `uuid` boxes holding XMP)."""
+    boxes = [box for kind in _METADATA for box, _ in in_moov.get(kind, [])]
+    for box in top:
+        if box.kind in (b"meta", b"udta", b"XMP_") or (
+                box.kind == b"uuid" and box.size >= box.header + 16
+                and await read_at(box.payload_start, 16) == _XMP_UUID):
+            if box.size > MAX_MOOV_BYTES:
+                raise _invalid("its metadata box is too large")
+            boxes.append(box)
+    return sorted((_blank(box) for box in boxes), key=lambda p: p.offset)

@@ -53,10 +53,12 @@ class Messenger:
         people, allow_from, states, relations = await asyncio.gather(
             self._users.participants({recipient}), self._store.allow_from(recipient),
             self._store.states(sender, [recipient]), self._relations.of(sender))
-        if recipient not in people:
+        # To the blocked user the blocker does not exist: the same NOT_FOUND as
+        # for a missing user; the blocker, who knows, is told (docs/SECURITY.md).
+        if recipient in relations.blocked:
+            raise PermissionDenied("you block this user: unblock them first")
+        if recipient not in people or recipient in relations.blocked_by:
             raise NotFound("recipient not found")
-        if relations.is_blocked_either_way(recipient):
-            raise PermissionDenied("you cannot message this user: one of you blocks the other")
         if allow_from is AllowFrom.FOLLOWED:
             check_may_message(allow_from, await self._users.follows(recipient, sender))
         pair = Pair.of(sender, recipient)

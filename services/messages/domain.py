@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
+from services.shared import text
 from services.shared.errors import PermissionDenied, Validator
 
 MAX_CONTENT = 10_000  # Unicode code points after NFC normalisation
@@ -89,7 +90,8 @@ def validate_send(sender: int, recipient: int, content: str, client_message_id: 
     v.check(recipient > 0, "recipient_user_id", "is required")
     v.check(recipient != sender, "recipient_user_id", "you cannot message yourself")
     content = unicodedata.normalize("NFC", content)
-    v.check(bool(content.strip()), "content", "must not be empty or only whitespace")
+    for problem in text.problems(content, required=True):
+        v.check(False, "content", problem)
     v.check(len(content) <= MAX_CONTENT, "content", f"at most {MAX_CONTENT} characters")
     v.check(not any((unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROLS)
                     or c in _INVALID for c in content),

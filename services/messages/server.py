@@ -25,6 +25,7 @@ from services.shared.config import (
     WorkerLeaseSettings,
 )
 from services.shared.cql_worker_lease import CqlLeaseStore
+from services.shared.idempotency import IdempotencyStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
@@ -82,7 +83,8 @@ async def build(settings: MessagesSettings) -> App:
     messenger = Messenger(store, cipher, users, IdGenerator(lease),
                           RelationsCache(redis, users))
     revoked = await RevokedSessions.open(settings.redis_url)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked,
+                                   idempotency=IdempotencyStore(redis))
     log.info("message keys loaded", encrypting_with=cipher.primary_key_id,
              decrypting_with=cipher.key_ids)
 
@@ -98,7 +100,7 @@ async def build(settings: MessagesSettings) -> App:
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
                background={"revoked-sessions": revoked.run})
 
 

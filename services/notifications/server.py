@@ -15,6 +15,7 @@ from services.shared import events as jetstream
 from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
+from services.shared.idempotency import IdempotencyStore
 from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.logging import configure_logging
 from services.shared.peers import UsersClient
@@ -45,7 +46,8 @@ async def build(settings: NotificationsSettings) -> App:
     await users.follow_profile_updates(nc)
     revoked = await RevokedSessions.open(settings.redis_url)
     revoked.on_revoke(hub.end_session)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked,
+                                   idempotency=IdempotencyStore(redis))
 
     def register(server: grpc.aio.Server) -> None:
         notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
@@ -60,7 +62,7 @@ async def build(settings: NotificationsSettings) -> App:
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
                background={"revoked-sessions": revoked.run})
 
 

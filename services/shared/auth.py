@@ -36,9 +36,13 @@ SESSION_ID_HEADER = "x-session-id"
 # The verified token's account tier (claim `tier`: regular or verified), which
 # the per-user write budget of edge/ratelimits.yaml keys on.
 TIER_HEADER = "x-user-tier"
+# The client's address as the edge determined it (the peer, or the one its
+# trusted proxies put in X-Forwarded-For); trusted only beside the edge token.
+CLIENT_ADDRESS_HEADER = "x-client-address"
 
 _caller: contextvars.ContextVar[int | None] = contextvars.ContextVar("caller", default=None)
 _session: contextvars.ContextVar[int | None] = contextvars.ContextVar("session", default=None)
+_client: contextvars.ContextVar[str | None] = contextvars.ContextVar("client", default=None)
 
 
 def caller_id() -> int:
@@ -193,3 +197,13 @@ def bearer_token(metadata: Mapping[str, str]) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def client_address() -> str | None:
+    """The caller's network address as the edge saw it; None when the call did
+    not come through the edge (or the edge could not tell)."""
+    return _client.get()
+
+
+def set_client_address(address: str | None) -> contextvars.Token[str | None]:
+    return _client.set(address)

@@ -9,6 +9,7 @@ not one timeout per request.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from enum import Enum
 from types import TracebackType
@@ -19,6 +20,31 @@ from services.shared import failures
 from services.shared.errors import Unavailable
 
 BREAKER_OPEN = Gauge("circuit_breaker_open", "1 while the breaker refuses calls.", ["name"])
+
+
+class _Dispatched:
+    """Whether the current call has sent anything to a store or peer yet."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = False
+
+
+# A mutable holder, so tasks a handler spawns (gather) mark the call they serve.
+_DISPATCHED: contextvars.ContextVar[_Dispatched | None] = contextvars.ContextVar(
+    "dispatched", default=None)
+
+
+def begin_call() -> None:
+    """Starts tracking a call: a breaker's refusal before anything was sent is
+    marked `refused` (no side effect), so the edge may retry it elsewhere."""
+    _DISPATCHED.set(_Dispatched())
+
+
+def _refused_untouched() -> bool:
+    dispatched = _DISPATCHED.get()
+    return dispatched is not None and not dispatched.sent
 
 
 class State(Enum):
@@ -35,6 +61,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probing = False
+        self.last_success = 0.0  # monotonic time of the last call that reached the store
         BREAKER_OPEN.labels(name).set(0)
 
     @property
@@ -56,6 +83,7 @@ class CircuitBreaker:
         return False
 
     def succeeded(self) -> None:
+        self.last_success = time.monotonic()
         self._failures = 0
         self._probing = False
         BREAKER_OPEN.labels(self.name).set(0)
@@ -86,7 +114,11 @@ class guarded:  # noqa: N801 - used like a function: `async with guarded(...)`
 
     async def __aenter__(self) -> None:
         if not self._breaker.allow():
-            raise Unavailable(f"{self._what} is unavailable; try again shortly")
+            raise Unavailable(f"{self._what} is unavailable; try again shortly",
+                              refused=_refused_untouched())
+        dispatched = _DISPATCHED.get()
+        if dispatched is not None:
+            dispatched.sent = True
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         _tb: TracebackType | None) -> None:

@@ -32,6 +32,7 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_f
 from services.shared import deadline, telemetry
 from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import ScyllaSettings
+from services.shared.health import Required
 
 Row = dict[str, Any]
 Params = Sequence[Any] | Mapping[str, Any]
@@ -69,12 +70,13 @@ class Cql:
         }
         # Off unless SCYLLA_COMPRESSION: on a fast network it only spends the
         # driver's CPU (which bounds the tweets service under load).
-        # Reconnects at most 5 s apart (the driver's default backs off to 10
-        # minutes), so the service heals soon after the database is back.
+        # Reconnects at most 1 s apart (the driver's default backs off to 10
+        # minutes), so the service heals within seconds of the database coming
+        # back (issue #32: at most 5 s of 503 after a restart).
         cluster = Cluster(settings.host_list, port=settings.scylla_port,
                           execution_profiles=profiles, connect_timeout=request_timeout,
                           compression=settings.scylla_compression,
-                          reconnection_policy=ExponentialReconnectionPolicy(0.5, 5.0))
+                          reconnection_policy=ExponentialReconnectionPolicy(0.25, 1.0))
         session = await asyncio.to_thread(cluster.connect, settings.scylla_keyspace)
         return cls(cluster, session, concurrency=concurrency, request_timeout=request_timeout)
 
@@ -104,6 +106,13 @@ class Cql:
             bound, execution_profile=SERIAL if serial else EXEC_PROFILE_DEFAULT,
             timeout=deadline.bounded(self._timeout))
         return await _rows(future)
+
+    async def ping(self) -> None:
+        """One cheap query through the breaker (services/shared/health.py)."""
+        await self.execute(await self.prepare("SELECT key FROM system.local"))
+
+    def required(self) -> Required:
+        return Required("the database", self.breaker, self.ping)
 
     async def execute_many(self, work: Iterable[tuple[PreparedStatement, Params]]) -> list[
             list[Row]]:

@@ -61,8 +61,23 @@ class ResourceExhausted(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class UnprocessableContent(InvalidArgument):
+    """Well-formed but refused as a whole (HTTP 422): an Idempotency-Key reused
+    with a different request."""
+
+
+class Aborted(DomainError):
+    """A concurrent call holds what this one needs (409): retry shortly."""
+
+
 class Unavailable(DomainError):
-    """A dependency is down or refusing work: the caller may retry later (503)."""
+    """A dependency is down or refusing work: the caller may retry later (503).
+    `refused`: nothing was done (no store or peer was called), so another
+    process may take the same request at once (the edge retries it)."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class DeadlineExceeded(DomainError):

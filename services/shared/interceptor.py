@@ -1,7 +1,8 @@
 """The one server interceptor every service installs.
 
 Per call it: binds the request id and method to the logs, authenticates the caller
-by the method's access policy (the edge's verified identity, or the JWT), maps
+by the method's access policy (the edge's verified identity, or the JWT), answers
+a repeated write from its Idempotency-Key (services/shared/idempotency.py), maps
 domain errors to gRPC statuses with google.rpc details, hides unexpected errors
 behind INTERNAL, and records latency.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -17,12 +19,13 @@ from typing import Any
 
 import grpc
 import structlog
-from google.protobuf import duration_pb2
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pool, duration_pb2, message_factory
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import Histogram
 
-from services.shared import auth, deadline, errors, failures, telemetry
+from services.shared import auth, breaker, deadline, errors, failures, idempotency, telemetry
 from services.shared.contracts import Access, access_table
 from services.shared.logging import get_logger
 from services.users.client.revocations import RevokedSessions
@@ -52,7 +55,15 @@ _CODES: dict[type[errors.DomainError], int] = {
     errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
     errors.Unavailable: code_pb2.UNAVAILABLE,
     errors.DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
+    errors.Aborted: code_pb2.ABORTED,
 }
+
+# Trailing metadata the edge reads: the HTTP status when the gRPC code's own
+# does not say it (edge/grpc_status.lua), and a refusal that did nothing, which
+# the edge may retry on another process (edge/render.py, WRITE_RETRY).
+HTTP_STATUS_HEADER = "x-http-status"
+REFUSED_HEADER = "x-refused"
+REFUSED_BEFORE_SIDE_EFFECT = "before-side-effect"
 
 
 def access_policy(services: list[Any], *, foreign: bool = False) -> Callable[[str], Access]:
@@ -71,12 +82,40 @@ def access_policy(services: list[Any], *, foreign: bool = False) -> Callable[[st
     return lookup
 
 
+def json_name(field_path: str) -> str:
+    """A field path as the JSON names it (media_ids[2] -> mediaIds[2]), the
+    names REST clients send; protoc's rule: a letter after '_' is upper-cased."""
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), field_path)
+
+
 def to_status(exc: errors.DomainError) -> grpc.Status:
-    code = next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.UNKNOWN)
-    status = status_pb2.Status(code=code, message=exc.message)
+    result: grpc.Status = rpc_status.to_status(rpc_status_of(exc))
+    extra: tuple[tuple[str, str], ...] = ()
+    if isinstance(exc, errors.UnprocessableContent):
+        extra = ((HTTP_STATUS_HEADER, "422"),)
+    if isinstance(exc, errors.Unavailable) and exc.refused:
+        extra = ((REFUSED_HEADER, REFUSED_BEFORE_SIDE_EFFECT),)
+    if extra:
+        result = _Status(result.code, result.details, (*result.trailing_metadata, *extra))
+    return result
+
+
+class _Status(grpc.Status):
+    def __init__(self, code: grpc.StatusCode, details: str,
+                 trailing_metadata: tuple[tuple[str, str | bytes], ...]) -> None:
+        self.code, self.details, self.trailing_metadata = code, details, trailing_metadata
+
+
+def code_of(exc: errors.DomainError) -> int:
+    return next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.UNKNOWN)
+
+
+def rpc_status_of(exc: errors.DomainError) -> status_pb2.Status:
+    status = status_pb2.Status(code=code_of(exc), message=exc.message)
     if isinstance(exc, errors.InvalidArgument) and exc.violations:
         detail = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=json_name(v.field),
+                                                        description=v.description)
             for v in exc.violations
         ])
         status.details.add().Pack(detail)
@@ -84,8 +123,7 @@ def to_status(exc: errors.DomainError) -> grpc.Status:
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(exc.retry_after_seconds * 1000))
         status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
-    result: grpc.Status = rpc_status.to_status(status)
-    return result
+    return status
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -96,8 +134,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         verifier: auth.TokenVerifier | None,
         internal_token: str,
         revoked: RevokedSessions | None = None,
+        idempotency: idempotency.IdempotencyStore | None = None,
     ) -> None:
         self._access = access
+        self._idempotency = idempotency
         self._verifier = verifier
         self._revoked = revoked
         self._internal_token = internal_token.encode()
@@ -127,8 +167,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method: str = details.method
         access = self._access(method)
         if handler.unary_unary:
+            inner = handler.unary_unary
+            if self._idempotency is not None and access is Access.USER and _is_write(method):
+                inner = self._keyed(method, self._idempotency, inner)
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(method, access, handler.unary_unary),
+                self._wrap_unary(method, access, inner),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -148,6 +191,35 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 return await inner(request, context)
         return unary
 
+    def _keyed(self, method: str, store: idempotency.IdempotencyStore,
+               inner: Callable[[Any, Ctx], Awaitable[Any]]) -> Callable[[Any, Ctx], Awaitable[Any]]:
+        """A write that takes an Idempotency-Key: the first completed answer
+        per user and key is kept and replayed (services/shared/idempotency.py)."""
+        response_class = _response_class(method)
+
+        async def keyed(request: Any, context: Ctx) -> Any:
+            given = _metadata(context).get(idempotency.METADATA_KEY)
+            if given is None:
+                return await inner(request, context)
+            kept = await store.begin(auth.caller_id(), idempotency.valid_key(given),
+                                     idempotency.request_hash(method, request), uuid.uuid4().hex)
+            if kept is not None:
+                if kept.code == 0:
+                    return response_class.FromString(kept.body)
+                await context.abort_with_status(rpc_status.to_status(
+                    status_pb2.Status.FromString(kept.body)))
+            try:
+                response = await inner(request, context)
+            except errors.DomainError as exc:
+                await store.finish(code_of(exc), rpc_status_of(exc).SerializeToString())
+                raise
+            except BaseException:
+                await store.finish(code_pb2.INTERNAL, b"")  # not kept: released
+                raise
+            await store.finish(0, response.SerializeToString())
+            return response
+        return keyed
+
     def _wrap_stream(self, method: str, access: Access,
                      inner: Callable[[Any, Ctx], AsyncIterator[Any]]
                      ) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
@@ -165,6 +237,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         with telemetry.server_span(method, metadata) as span:
             try:
                 deadline.begin(context.time_remaining(), metadata)
+                breaker.begin_call()
                 await self._begin(method, access, metadata)
                 yield
             except errors.DomainError as exc:
@@ -190,6 +263,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         )
         auth.set_caller(None)
         auth.set_session(None)
+        from_edge = hmac.compare_digest(metadata.get(auth.EDGE_TOKEN_HEADER, "").encode(),
+                                        self._edge_token)
+        # Even public calls (login) learn where they come from: its throttle keys on it.
+        auth.set_client_address(metadata.get(auth.CLIENT_ADDRESS_HEADER) or None
+                                if from_edge else None)
         if access is Access.INTERNAL:
             given = metadata.get(INTERNAL_TOKEN_HEADER, "").encode()
             if not hmac.compare_digest(given, self._internal_token):
@@ -197,8 +275,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return
         if access is Access.PUBLIC:
             return  # a stale token must not break sign-up or login
-        if hmac.compare_digest(metadata.get(auth.EDGE_TOKEN_HEADER, "").encode(),
-                               self._edge_token):
+        if from_edge:
             # The edge verified the JWT already; verifying it again per service
             # cost as much as the read itself.
             user_id = auth.edge_user_id(metadata.get(auth.USER_ID_HEADER, ""))
@@ -222,13 +299,32 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return await self._verifier.verify_session(token)
 
 
+def _method_descriptor(method: str) -> Any:
+    return descriptor_pool.Default().FindMethodByName(method.lstrip("/").replace("/", "."))
+
+
+def _is_write(method: str) -> bool:
+    """Whether the edge serves the RPC as a POST, PATCH, PUT or DELETE."""
+    try:
+        options = _method_descriptor(method).GetOptions()
+    except KeyError:
+        return False
+    if not options.HasExtension(annotations_pb2.http):
+        return False
+    return options.Extensions[annotations_pb2.http].WhichOneof("pattern") in {
+        "post", "patch", "put", "delete"}
+
+
+def _response_class(method: str) -> Any:
+    return message_factory.GetMessageClass(_method_descriptor(method).output_type)
+
+
 def _metadata(context: Ctx) -> dict[str, str]:
     return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
 def _status_name(exc: errors.DomainError) -> str:
-    code = next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.UNKNOWN)
-    return str(code_pb2.Code.Name(code))
+    return str(code_pb2.Code.Name(code_of(exc)))
 
 
 async def _fail(context: Ctx, exc: Exception) -> None:

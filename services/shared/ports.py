@@ -42,6 +42,8 @@ INFRA_PORTS: dict[str, int] = {
     "CASSANDRA_JMX_PORT": 17199,  # loopback only; nodetool talks to it
     "MINIO_PORT": 19000,
     "MINIO_CONSOLE_PORT": 19001,
+    # The local backup store (stack/backup): a MinIO of its own, outside .data.
+    "BACKUP_S3_PORT": 19002,
     "EDGE_PORT": 8080,
     "ENVOY_ADMIN_PORT": 19901,
     "MEILISEARCH_PORT": 17710,

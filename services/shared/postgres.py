@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from services.shared import deadline, telemetry
 from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import PostgresSettings
+from services.shared.health import Required
 
 RECONNECT_SECONDS = 5.0
 # How long a request may wait for a pooled connection (pool exhausted or the
@@ -78,6 +79,18 @@ class GuardedPool(AsyncConnectionPool[AsyncConnection[Any]]):
     async def getconn(self, timeout: float | None = None) -> AsyncConnection[Any]:  # noqa: ASYNC109 - the pool's own signature
         async with guarded(self.breaker, "the database"):
             return await super().getconn(deadline.bounded(timeout or CHECKOUT_SECONDS))
+
+
+async def ping(pool: GuardedPool) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("SELECT 1")
+
+
+def required(pool: GuardedPool) -> Required:
+    """The pool as a store its process cannot serve without (services/shared/health.py)."""
+    async def check() -> None:
+        await ping(pool)
+    return Required("the database", pool.breaker, check)
 
 
 async def open_pool(settings: PostgresSettings, name: str) -> GuardedPool:

@@ -13,6 +13,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from services.shared import health as store_health
+from services.shared import reflection as shared_reflection
 from services.shared import telemetry
 from services.shared.background import Job, start_jobs, stop_jobs
 from services.shared.config import ServerSettings
@@ -33,6 +35,9 @@ class App:
     # before the stop hooks close what they use.
     background: Mapping[str, Job] = field(default_factory=dict)
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Stores it cannot serve without: health is NOT_SERVING while one is
+    # unreachable (services/shared/health.py).
+    required: Sequence[store_health.Required] = ()
 
 
 def create_server(app: App, settings: ServerSettings) -> tuple[grpc.aio.Server, int,
@@ -48,7 +53,7 @@ def create_server(app: App, settings: ServerSettings) -> tuple[grpc.aio.Server, 
     app.register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
+    shared_reflection.enable(
         [*app.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME],
         server,
@@ -72,8 +77,12 @@ async def serve(app: App, settings: ServerSettings) -> None:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)
     await server.start()
-    jobs = start_jobs(app.background)
     await _set_serving(health_servicer, app.service_names)
+    watched: dict[str, Job] = {}
+    if app.required:
+        watched["health"] = lambda: store_health.watch(health_servicer, app.service_names,
+                                                       app.required)
+    jobs = start_jobs({**app.background, **watched})
     log.info("serving", port=port, services=list(app.service_names))
 
     stop = asyncio.Event()
@@ -83,9 +92,10 @@ async def serve(app: App, settings: ServerSettings) -> None:
     await stop.wait()
 
     log.info("draining", grace_seconds=settings.drain_seconds)
+    await stop_jobs(jobs[len(app.background):])  # the health watcher must not undo the drain
     await health_servicer.enter_graceful_shutdown()
     await server.stop(grace=settings.drain_seconds)
-    await stop_jobs(jobs)
+    await stop_jobs(jobs[:len(app.background)])
     for hook in app.on_stop:
         await hook()
     log.info("stopped")

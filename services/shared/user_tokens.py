@@ -11,6 +11,7 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared.auth import JwksCache, TokenVerifier
 from services.shared.config import AuthSettings
+from services.shared.idempotency import IdempotencyStore
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.users.client.revocations import RevokedSessions
 
@@ -35,11 +36,12 @@ def jwks_verifier(settings: AuthSettings, users_channel: grpc.aio.Channel) -> To
 
 def user_interceptor(settings: AuthSettings, services: list[Any],
                      users_channel: grpc.aio.Channel,
-                     revoked: RevokedSessions | None = None) -> ServiceInterceptor:
+                     revoked: RevokedSessions | None = None,
+                     idempotency: IdempotencyStore | None = None) -> ServiceInterceptor:
     """The interceptor of a service called by users (tokens checked against the
     users service's JWKS and the revoked sessions) and, on its internal RPCs,
-    by other services."""
+    by other services. With `idempotency`, its writes take an Idempotency-Key."""
     return ServiceInterceptor(access=access_policy(services),
                               verifier=jwks_verifier(settings, users_channel),
                               internal_token=settings.internal_token.get_secret_value(),
-                              revoked=revoked)
+                              revoked=revoked, idempotency=idempotency)

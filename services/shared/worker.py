@@ -4,6 +4,8 @@ the JetStream connection, its consumers until SIGTERM, then an orderly stop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,6 +18,8 @@ from services.shared.logging import configure_logging, get_logger
 from services.shared.telemetry import configure_tracing
 
 log = get_logger(__name__)
+FLUSH_SECONDS = 1
+HOOK_SECONDS = 1.5
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -59,8 +63,20 @@ async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) 
     try:
         await consumer.serve_consumers(js, list(worker.consumers), health)
     finally:
+        log.info("worker stopping")
         await stop_jobs(jobs)
-        await nc.drain()
+        # No drain: nats-py's drain of a pull subscription waits out its 30 s
+        # timeout (supervisord and Kubernetes kill before that), and the batch
+        # in hand is finished or handed back already. Flush the acks, close.
+        with contextlib.suppress(Exception):
+            await nc.flush(timeout=FLUSH_SECONDS)
+        with contextlib.suppress(Exception):
+            await nc.close()
+        # Closing clients (a CQL cluster's shutdown takes seconds on a busy
+        # machine) must not hold the stop past its 5 s: the work is done.
         for hook in worker.on_stop:
-            await hook()
+            try:
+                await asyncio.wait_for(hook(), HOOK_SECONDS)
+            except TimeoutError:
+                log.warning("stop hook did not finish in time; exiting anyway")
         log.info("worker stopped")

@@ -66,7 +66,7 @@ class PageStart:
     entries: list[Entry]
     following_known: bool
     celebrities: list[int]  # followed authors who are merged in at read time
-    relations: bytes | None  # the reader's cached blocks and mutes (shared/relations.py)
+    relations: bytes | None  # the reader's cached blocks and mutes (users/client/relations.py)
 
 
 @dataclass(frozen=True)

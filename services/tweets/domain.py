@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
 
+from services.shared import text
 from services.shared.errors import FailedPrecondition, PermissionDenied, Validator
 from services.shared.ids import id_time
 
@@ -102,11 +103,15 @@ def content_length(content: str) -> int:
 
 def validate_content(raw: str, *, has_media: bool, field_name: str = "content") -> str:
     """The content to store: 1 to 280 characters (empty only with media), no
-    control characters except newline; whitespace-only is empty."""
+    control characters except newline, no bidirectional overrides; text of
+    whitespace and invisible characters only is empty (services/shared/text.py)."""
     content = normalize_content(raw)
+    if text.looks_empty(content):
+        content = ""
     v = Validator()
     if not content:
-        v.check(has_media, field_name, "must not be empty or only whitespace")
+        v.check(has_media, field_name, text.LOOKS_EMPTY)
+    v.check(not text.has_bidi_controls(content), field_name, text.HAS_BIDI_CONTROLS)
     v.check(content_length(content) <= MAX_CONTENT, field_name,
             f"must be at most {MAX_CONTENT} characters")
     v.check(not any((unicodedata.category(c) == "Cc" and c != "\n") or c in _INVALID

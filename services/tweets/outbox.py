@@ -192,12 +192,19 @@ class Outbox:
             await self._resolve_change(intent)
         await self._intents.remove(intent.op_id)
 
-    async def _resolve_create(self, tweet_id: int, steps: list[Step]) -> None:
+    async def settle_create(self, tweet_id: int, steps: list[Step]) -> bool:
+        """Decides an earlier attempt's create now, as the relay would: True
+        when it landed (and is finished), False when it is fenced for good.
+        A retry under the same Idempotency-Key calls it before creating anew,
+        so an unconfirmed create and its retry make exactly one tweet."""
+        return await self._resolve_create(tweet_id, steps)
+
+    async def _resolve_create(self, tweet_id: int, steps: list[Step]) -> bool:
         stored = await self._store.stored_events(tweet_id, tweet_id)
         if stored is not None and not stored.fenced:
             await self._deliver(tweet_id, stored)
             log.info("outbox relay finished a create", tweet_id=tweet_id)
-            return
+            return True
         # Never confirmed: remove every part of it, now and should it land later
         # (the removals are written at later timestamps than the create's writes).
         undo = [undo_step(step) for step in steps]
@@ -207,6 +214,7 @@ class Outbox:
         await self._followups.run(undo, written=True)
         await self._changed([tweet_id])
         log.info("outbox relay fenced an unconfirmed create", tweet_id=tweet_id)
+        return False
 
     async def _resolve_change(self, intent: Intent) -> None:
         ok, rows = await self._store.conditional(

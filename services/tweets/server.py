@@ -24,6 +24,7 @@ from services.shared.config import (
 )
 from services.shared.cql_outbox import IntentLog, IntentRelay
 from services.shared.cql_worker_lease import CqlLeaseStore
+from services.shared.idempotency import IdempotencyStore
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
@@ -153,7 +154,8 @@ async def build(settings: TweetsSettings) -> App:
     parts = await assemble(settings, cql, users_channel, publish, media_channel, redis)
     await parts.users.follow_profile_updates(nc)
     revoked = await RevokedSessions.open(settings.redis_url)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked)
+    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked,
+                                   idempotency=IdempotencyStore(redis))
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
@@ -170,7 +172,7 @@ async def build(settings: TweetsSettings) -> App:
         await cql.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
                background={"outbox-relay": parts.relay.run,
                            "cache-settle": lambda: _settle_caches(parts),
                            "cache-warming": lambda: _warm(parts),

@@ -70,11 +70,15 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def UpdateTweet(self, request: tweets_pb2.UpdateTweetRequest,
                           context: Ctx) -> tweets_pb2.UpdateTweetResponse:
+        # A tweet hidden from the caller (its author blocks them) is absent,
+        # as to every read: not "someone else's" (403), which would show it exists.
+        await self._visibility.readable(caller_id(), request.tweet_id)
         await self._tweets.edit(caller_id(), request.tweet_id, request.content)
         return tweets_pb2.UpdateTweetResponse(tweet=await self._one(request.tweet_id))
 
     async def DeleteTweet(self, request: tweets_pb2.DeleteTweetRequest,
                           context: Ctx) -> tweets_pb2.DeleteTweetResponse:
+        await self._visibility.readable(caller_id(), request.tweet_id)
         await self._tweets.delete(caller_id(), request.tweet_id)
         return tweets_pb2.DeleteTweetResponse()
 
@@ -84,7 +88,9 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
             self._visibility.of(caller_id()), self._tweets.list_user_tweets(
                 request.user_id, request.page_size, request.page_token))
         if request.user_id in relations.blocked_by:
-            raise NotFound("user not found")
+            # What a user with no account gets (this service does not look
+            # users up): a block must answer exactly as an absence.
+            return tweets_pb2.ListUserTweetsResponse()
         tweets = await self._reads.tweets(ids, caller_id())
         return tweets_pb2.ListUserTweetsResponse(tweets=visible(tweets, relations.hidden),
                                                  next_page_token=token)

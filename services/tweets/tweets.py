@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from services.shared import idempotency
 from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument
 from services.shared.ids import IdGenerator, id_time, min_id_at
@@ -82,9 +83,23 @@ class Tweets:
         _, reply_to, revision = await asyncio.gather(
             self._media.check_attachable(caller, media), parent(),
             self._revision(1, text, created_at=None))
-        tweet_id = self._ids.next_id()
-        created = id_time(tweet_id)
         kind = Kind.REPLY if reply_to else Kind.ORIGINAL
+
+        def steps_of(tweet_id: int) -> list[followups.Step]:
+            steps = [followups.index(caller, tweet_id, kind)]
+            if reply_to:
+                steps.append(followups.add_reply(reply_to, tweet_id))
+            return steps
+
+        # A retry under an Idempotency-Key whose earlier attempt began a create
+        # (and died, or answered "unconfirmed") settles that one first: if it
+        # landed, it is the answer; if not, it is fenced and a new id goes out.
+        earlier = idempotency.previous_op()
+        if earlier is not None and await self._outbox.settle_create(earlier, steps_of(earlier)):
+            return earlier
+        tweet_id = self._ids.next_id()
+        await idempotency.note_op(tweet_id)
+        created = id_time(tweet_id)
         record = TweetRecord(
             tweet_id=tweet_id, user_id=caller, kind=kind,
             current=Revision(1, revision.content, revision.hashtags, revision.mentions,
@@ -93,9 +108,7 @@ class Tweets:
             retweet_count=0, reply_count=0, reply_to=reply_to, retweet_of=0, deleted=False,
             place=place,
         )
-        steps = [followups.index(caller, tweet_id, kind)]
-        if reply_to:
-            steps.append(followups.add_reply(reply_to, tweet_id))
+        steps = steps_of(tweet_id)
         # Once begun, a create finishes even if its caller goes away.
         await asyncio.shield(self._outbox.create(record, Change(
             [self._store.insert_tweet(record)], [events.created(record)], steps)))

@@ -8,7 +8,10 @@ tweet may not do to it because they block its author is PERMISSION_DENIED.
 - lists (a user's tweets, replies, likers): without the users the viewer
   blocks or is blocked by;
 - replies, likes and retweets: NOT_FOUND when the author blocks the caller,
-  PERMISSION_DENIED when the caller blocks the author.
+  PERMISSION_DENIED when the caller blocks the author;
+- edits and deletes: NOT_FOUND when the author blocks the caller (anyone
+  else's tweet is PERMISSION_DENIED, which would show that it exists).
+The whole convention: docs/SECURITY.md, "Blocks".
 """
 
 from __future__ import annotations

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared import pg_outbox
+from services.shared import auth, pg_outbox
 from services.shared.errors import AlreadyExists, ResourceExhausted, Unauthenticated
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
-from services.users import events, repository, sessions
+from services.users import events, login_throttle, repository, sessions
 from services.users.domain import UserRecord, login_name, tier, validate_sign_up
-from services.users.login_throttle import throttle_key
+from services.users.login_throttle import Slots, ThrottlePolicy, source_of, throttle_key
 from services.users.passwords import Passwords
 from services.users.revocations import RevocationAnnouncer
 from services.users.tokens import AccessTokens, Keyring, hash_refresh_token, new_refresh_token
@@ -24,10 +24,7 @@ BAD_CREDENTIALS = "invalid username or password"
 @dataclass(frozen=True)
 class LoginPolicy:
     refresh_ttl: timedelta
-    free_attempts: int
-    lock_base_seconds: float
-    lock_max_seconds: float
-    failure_reset_seconds: float
+    throttle: ThrottlePolicy
 
 
 @dataclass(frozen=True)
@@ -74,27 +71,37 @@ class Accounts:
         name = login_name(login)
         async with self._pool.connection() as conn:
             credentials = await repository.get_credentials(conn, name)
-            # One throttle per account, whichever of its names was typed (a
-            # name that is no account's has its own, so both behave alike).
-            throttle = throttle_key(name, credentials[0] if credentials else None)
-            locked_until = await sessions.lock_state(conn, throttle)
-        if locked_until is not None:
-            wait = (locked_until - datetime.now(UTC)).total_seconds()
+        # One throttle per account, whichever of its names was typed (a name
+        # that is no account's has its own, so both behave alike), kept per
+        # source and for the account as a whole (login_throttle.py).
+        policy = self._policy.throttle
+        slots = Slots.of(throttle_key(name, credentials[0] if credentials else None),
+                         source_of(auth.client_address()), policy)
+        try:
+            # A slot first, so concurrent guesses cannot all pass one check.
+            await login_throttle.reserve(self._pool, slots, policy)
+        except login_throttle.Refused as refused:
+            wait = ((refused.locked_until - datetime.now(UTC)).total_seconds()
+                    if refused.locked_until is not None else 1.0)
             raise ResourceExhausted("too many failed logins; try again later",
-                                    retry_after_seconds=max(wait, 1.0))
-        # Verify even for an unknown user (against a dummy hash): same work, same time.
-        ok = await self._passwords.verify(credentials[1] if credentials else None, password)
-        if not ok or credentials is None:
-            p = self._policy
+                                    retry_after_seconds=max(wait, 1.0)) from None
+        try:
+            # Verify even for an unknown user (against a dummy hash): same work, same time.
+            ok = await self._passwords.verify(credentials[1] if credentials else None,
+                                              password)
+        except BaseException:
+            # Cancelled or failed: counted as a failure, so that is no way
+            # around the budget either.
             async with self._pool.connection() as conn, conn.transaction():
-                await sessions.record_failure(
-                    conn, throttle, free_attempts=p.free_attempts,
-                    base_seconds=p.lock_base_seconds, max_seconds=p.lock_max_seconds,
-                    reset_seconds=p.failure_reset_seconds)
+                await login_throttle.record_failure(conn, slots, policy)
+            raise
+        if not ok or credentials is None:
+            async with self._pool.connection() as conn, conn.transaction():
+                await login_throttle.record_failure(conn, slots, policy)
             raise Unauthenticated(BAD_CREDENTIALS)
         user_id, password_hash = credentials
         async with self._pool.connection() as conn, conn.transaction():
-            await sessions.clear_failures(conn, throttle)
+            await login_throttle.record_success(conn, slots)
             if self._passwords.needs_rehash(password_hash):
                 await repository.set_password_hash(conn, user_id,
                                                    await self._passwords.hash(password))

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from services.shared import text
 from services.shared.errors import InvalidArgument, Validator
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
@@ -123,6 +124,8 @@ def _check_text(v: Validator, field: str, value: str, *, allow_newlines: bool = 
     v.check(text_length(value) <= limit, field, f"must be at most {limit} characters")
     v.check(not has_control_chars(value, allow_newlines=allow_newlines), field,
             "must not contain control characters")
+    for problem in text.problems(value, required=False):
+        v.check(False, field, problem)
 
 
 def is_http_url(value: str) -> bool:

@@ -74,11 +74,12 @@ async def viewer_relations(conn: Conn, user_id: int) -> users_pb2.ViewerRelation
                                      blocked_by_ids=blocked_by, muted_ids=muted)
 
 
-async def blocked_either_way(conn: Conn, a: int, b: int) -> bool:
+async def blockers_among(conn: Conn, blocked: int, user_ids: list[int]) -> set[int]:
+    """Those of `user_ids` who block `blocked`."""
     cur = await conn.execute(
-        "SELECT 1 FROM blocks WHERE (blocker_id = %(a)s AND blocked_id = %(b)s)"
-        " OR (blocker_id = %(b)s AND blocked_id = %(a)s) LIMIT 1", {"a": a, "b": b})
-    return await cur.fetchone() is not None
+        "SELECT blocker_id FROM blocks WHERE blocked_id = %s AND blocker_id = ANY(%s)",
+        (blocked, user_ids))
+    return {row[0] for row in await cur.fetchall()}
 
 
 async def blocks(conn: Conn, blocker: int, blocked: int) -> bool:

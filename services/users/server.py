@@ -10,7 +10,7 @@ import grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
-from services.shared import redis_client
+from services.shared import postgres, redis_client
 from services.shared.auth import TokenVerifier
 from services.shared.config import (
     AuthSettings,
@@ -20,6 +20,7 @@ from services.shared.config import (
     ServerSettings,
     WorkerLeaseSettings,
 )
+from services.shared.idempotency import IdempotencyStore
 from services.shared.ids import IdGenerator
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
@@ -32,7 +33,7 @@ from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
 from services.users.client.revocations import RevokedSessions
-from services.users.login_throttle import FailurePurge
+from services.users.login_throttle import FailurePurge, ThrottlePolicy
 from services.users.passwords import Passwords
 from services.users.retention import Retention
 from services.users.revocations import RevocationAnnouncer
@@ -61,9 +62,12 @@ class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     password_hash_threads: int = 2
-    # Login throttle: after this many failures an account (or unknown name) locks,
-    # doubling each time (services/users/login_throttle.py).
+    # Login throttle: after this many failures from one source an account (or
+    # unknown name) locks for that source, doubling each time; after
+    # login_account_free_attempts from all sources together, for everyone
+    # (services/users/login_throttle.py).
     login_free_attempts: int = 5
+    login_account_free_attempts: int = 100
     login_lock_base_seconds: float = 30.0
     login_lock_max_seconds: float = 900.0
     login_failure_reset_seconds: float = 3600.0
@@ -101,10 +105,12 @@ async def build(settings: UsersSettings) -> App:
     accounts = Accounts(pool, IdGenerator(lease), passwords, keyring, access_tokens,
                         LoginPolicy(
                             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
-                            free_attempts=settings.login_free_attempts,
-                            lock_base_seconds=settings.login_lock_base_seconds,
-                            lock_max_seconds=settings.login_lock_max_seconds,
-                            failure_reset_seconds=settings.login_failure_reset_seconds),
+                            throttle=ThrottlePolicy(
+                                free_attempts=settings.login_free_attempts,
+                                account_free_attempts=settings.login_account_free_attempts,
+                                lock_base_seconds=settings.login_lock_base_seconds,
+                                lock_max_seconds=settings.login_lock_max_seconds,
+                                failure_reset_seconds=settings.login_failure_reset_seconds)),
                         revocations=announcer)
 
     async def local_key(kid: str) -> object | None:
@@ -115,7 +121,8 @@ async def build(settings: UsersSettings) -> App:
                              leeway_seconds=settings.jwt_leeway_seconds)
     interceptor = ServiceInterceptor(
         access=access_policy(_SERVICES), verifier=verifier,
-        internal_token=settings.internal_token.get_secret_value(), revoked=revoked)
+        internal_token=settings.internal_token.get_secret_value(), revoked=revoked,
+        idempotency=IdempotencyStore(redis))
 
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
@@ -131,7 +138,7 @@ async def build(settings: UsersSettings) -> App:
         passwords.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[postgres.required(pool)],
                background={"outbox-relay": relay.run,
                            "key-reloader": lambda: _reload_keys(
                                keyring, settings.auth_keys_reload_seconds),

@@ -24,6 +24,8 @@ from services.users.domain import (
 )
 from services.users.repository import Conn, FollowChange
 
+FOLLOWEE_NOT_FOUND = "user to follow not found"
+
 T = TypeVar("T")
 
 MAX_BATCH_IDS = 500
@@ -135,7 +137,7 @@ class Social:
             change = await (repository.follow(conn, user_id, target_id, allowed=_not_blocked)
                             if follow else repository.unfollow(conn, user_id, target_id))
             if change is FollowChange.MISSING_TARGET:
-                raise NotFound("user to follow not found")
+                raise NotFound(FOLLOWEE_NOT_FOUND)
             me = await repository.get_user(conn, user_id)
             if me is None:
                 raise NotFound("user not found")
@@ -156,7 +158,14 @@ class Social:
             await self.get_user(user_id, viewer)
         rows = await self._read(lambda c: repository.list_follows(
             c, user_id, followers=followers, after=req.after, limit=req.fetch_size))
-        return req.page(rows, lambda r: FollowKey(r.followed_at, r.user.user_id))
+        page, token = req.page(rows, lambda r: FollowKey(r.followed_at, r.user.user_id))
+        if viewer is not None and page:
+            # Whoever blocks the viewer is absent from anyone's lists too (a
+            # page may come out shorter; the token still follows the rows read).
+            ids = [r.user.user_id for r in page]
+            hidden = await self._read(lambda c: relations.blockers_among(c, viewer, ids))
+            page = [r for r in page if r.user.user_id not in hidden]
+        return page, token
 
     async def follow_ids(self, user_id: int, *, followers: bool, page_size: int,
                          page_token: str) -> tuple[list[int], str]:
@@ -193,6 +202,11 @@ class Social:
 
 
 async def _not_blocked(conn: Conn, follower_id: int, followee_id: int) -> None:
-    """Checked under both users' row locks, which a block takes too."""
-    if await relations.blocked_either_way(conn, follower_id, followee_id):
-        raise PermissionDenied("you cannot follow this user: one of you blocks the other")
+    """Checked under both users' row locks, which a block takes too. To the
+    blocked user the blocker does not exist, so following them is NOT_FOUND
+    word for word as for a missing user; the blocker, who knows, is told
+    (docs/SECURITY.md, "Blocks")."""
+    if await relations.blocks(conn, follower_id, followee_id):
+        raise PermissionDenied("you block this user: unblock them first")
+    if await relations.blocks(conn, followee_id, follower_id):
+        raise NotFound(FOLLOWEE_NOT_FOUND)

@@ -1,11 +1,12 @@
-"""The authorization matrix of blocks (issue 20): every public route, called by
-a user whom the owner of the resource blocks. The convention (Mastodon's, and
-Twitter's for actions): what the blocked user may not see is 404, as if it did
-not exist (the blocker's profile, follower lists, tweets, their replies, likes
-and edits, and likes, retweets and replies aimed at those tweets); what they
-can name but may not do is 403 (follow the blocker, message them). Routes on
-the caller's own resources, or on nobody's, answer as they would anyway.
-A route added without a row here fails the coverage test."""
+"""The authorization matrix of blocks (issues 20 and 31): every public route,
+called by a user whom the owner of the resource blocks. The convention
+(Mastodon's; docs/SECURITY.md, "Blocks"): to the blocked user the blocker and
+everything of theirs do not exist, word for word as a missing user or tweet
+answers (404): the blocker's profile, follower lists, tweets, their replies,
+likes and edits, likes, retweets, replies, edits and deletes aimed at those
+tweets, following the blocker and messaging them. Routes on the caller's own
+resources, or on nobody's, answer as they would anyway. A route added without
+a row here fails the coverage test."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from edge import render, routes
 from tests.support.blocks import relate
 from tests.support.edge import tweet
-from tests.support.users import User, login, new_user, sign_up
+from tests.support.users import User, login, new_user, sign_up, unique_name
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +82,7 @@ MATRIX: dict[str, tuple[Call, int]] = {
                           404),
     "UpdateUser": (lambda s: s.send("PATCH", f"/v1/users/{s.a}", {"bio": "x"}), 403),
     "FollowUser": (lambda s: s.send("POST", f"/v1/users/{s.b}/follow",
-                                    {"targetUserId": s.a}), 403),
+                                    {"targetUserId": s.a}), 404),
     "UnfollowUser": (lambda s: s.send("DELETE", f"/v1/users/{s.b}/follow/{s.a}"), 200),
     "ListFollowers": (lambda s: s.get(f"/v1/users/{s.a}/followers"), 404),
     "ListFollowing": (lambda s: s.get(f"/v1/users/{s.a}/following"), 404),
@@ -92,9 +93,10 @@ MATRIX: dict[str, tuple[Call, int]] = {
                                      {"content": "re", "replyToTweetId": s.tweet_id}), 404),
     "GetTweet": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}"), 404),
     "UpdateTweet": (lambda s: s.send("PATCH", f"/v1/tweets/{s.tweet_id}",
-                                     {"content": "mine now"}), 403),
-    "DeleteTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}"), 403),
-    "ListUserTweets": (lambda s: s.get(f"/v1/users/{s.a}/tweets"), 404),
+                                     {"content": "mine now"}), 404),
+    "DeleteTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}"), 404),
+    # as for a user who does not exist: no tweets
+    "ListUserTweets": (lambda s: s.get(f"/v1/users/{s.a}/tweets"), 200),
     "LikeTweet": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/like", {}), 404),
     "UnlikeTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}/like"), 404),
     "Retweet": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/retweet", {}), 404),
@@ -118,7 +120,7 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "GetMedia": (lambda s: s.get(f"/v1/media/{s.media_id}"), 404),
     # messages: no new message either way; the history stays (as on Twitter)
     "SendMessage": (lambda s: s.send("POST", "/v1/messages",
-                                     {"recipientUserId": s.a, "content": "hi"}), 403),
+                                     {"recipientUserId": s.a, "content": "hi"}), 404),
     "ListConversations": (lambda s: s.get("/v1/conversations"), 200),
     "ListMessages": (lambda s: s.get(f"/v1/conversations/{s.a}/messages"), 200),
     "MarkConversationRead": (lambda s: s.send("POST", f"/v1/conversations/{s.a}/read", {}),
@@ -164,3 +166,32 @@ async def test_what_a_blocked_user_gets_on_every_route(edge: httpx.AsyncClient) 
     r = await edge.get(f"/v1/tweets/{tweet_id}", headers=blocker["headers"])
     body = r.json()["tweet"]
     assert (body["replyCount"], body["likeCount"], body["retweetCount"]) == ("0", "0", "0")
+
+
+# The routes that name the blocker or their tweet, to be called once with the
+# blocker's and once with an id that does not exist: the answers must match
+# word for word, or the blocked user could tell a block from an absence.
+NAMING: dict[str, Callable[[Scene], Awaitable[httpx.Response]]] = {
+    "GetUser": MATRIX["GetUser"][0],
+    "GetUserByUsername": MATRIX["GetUserByUsername"][0],
+    "FollowUser": MATRIX["FollowUser"][0],
+    "ListFollowers": MATRIX["ListFollowers"][0],
+    "ListFollowing": MATRIX["ListFollowing"][0],
+    "ListUserTweets": MATRIX["ListUserTweets"][0],
+    "SendMessage": MATRIX["SendMessage"][0],
+    **{rpc: MATRIX[rpc][0] for rpc in (
+        "CreateTweet", "GetTweet", "UpdateTweet", "DeleteTweet", "LikeTweet", "UnlikeTweet",
+        "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits")},
+}
+
+
+async def test_a_block_answers_exactly_as_an_absence(edge: httpx.AsyncClient) -> None:
+    blocker, blocked = await new_user(edge), await new_user(edge)
+    tweet_id = await tweet(edge, blocker, "mine")
+    await relate(edge, blocker, blocked, "block")
+    real = Scene(edge, blocker, blocked, tweet_id, "0")
+    ghost = Scene(edge, {"userId": "9" * 18, "username": unique_name("ghost")},
+                  blocked, "8" * 18, "0")  # ids and a name no one has
+    for rpc, call in NAMING.items():
+        seen, absent = await call(real), await call(ghost)
+        assert (seen.status_code, seen.json()) == (absent.status_code, absent.json()), rpc

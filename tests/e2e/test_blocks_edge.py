@@ -41,11 +41,12 @@ async def test_block_removes_follows_both_ways_with_exact_counts(
     r = await edge.get(f"/v1/users/{blocked['userId']}/following", headers=blocked["headers"])
     assert r.json().get("following", []) == []
 
-    # Neither may follow the other while the block stands.
-    for fan, star in ((blocked, blocker), (blocker, blocked)):
+    # Neither may follow the other while the block stands: to the blocked user
+    # the blocker is absent (404), the blocker is told why (403).
+    for fan, star, status, code in ((blocked, blocker, 404, 5), (blocker, blocked, 403, 7)):
         r = await edge.post(f"/v1/users/{fan['userId']}/follow",
                             json={"targetUserId": star["userId"]}, headers=fan["headers"])
-        assert_error(r, 403, 7)
+        assert_error(r, status, code)
     assert await counts(edge, blocker) == (0, 0)
 
     await relate(edge, blocker, blocked, "block", on=False)
@@ -62,7 +63,10 @@ async def test_blocked_user_cannot_see_or_reach_the_blocker(edge: httpx.AsyncCli
     r = await edge.get(f"/v1/users/by-username/{blocker['username']}",
                        headers=blocked["headers"])
     assert_error(r, 404, 5)
-    for path in (f"/v1/tweets/{tweet_id}", f"/v1/users/{blocker['userId']}/tweets",
+    r = await edge.get(f"/v1/users/{blocker['userId']}/tweets", headers=blocked["headers"])
+    assert r.status_code == 200, r.text
+    assert r.json().get("tweets", []) == []  # as for a user who does not exist
+    for path in (f"/v1/tweets/{tweet_id}",
                  f"/v1/tweets/{tweet_id}/replies", f"/v1/tweets/{tweet_id}/likes",
                  f"/v1/users/{blocker['userId']}/followers"):
         assert_error(await edge.get(path, headers=blocked["headers"]), 404, 5)
@@ -73,7 +77,7 @@ async def test_blocked_user_cannot_see_or_reach_the_blocker(edge: httpx.AsyncCli
                                  headers=blocked["headers"]), 404, 5)
     r = await edge.post("/v1/messages", json={"recipientUserId": blocker["userId"],
                                               "content": "hi"}, headers=blocked["headers"])
-    assert_error(r, 403, 7)
+    assert_error(r, 404, 5)  # as if the blocker did not exist (issue 31)
 
     # The blocker still sees the blocked user's profile (to unblock them), and
     # everyone else still sees the blocker.
@@ -170,3 +174,22 @@ async def test_block_and_mute_input_errors(edge: httpx.AsyncClient) -> None:
     assert_error(r, 404, 5)
     r = await edge.post("/v1/users/bad%20name/block", json={}, headers=me["headers"])
     assert_error(r, 400, 3)
+
+
+async def test_the_blocker_is_absent_from_third_parties_lists(edge: httpx.AsyncClient) -> None:
+    """Issue 31, finding 6: not even a bystander's follower or following list
+    shows the blocker to the user they block; to everyone else it does."""
+    blocker, blocked, friend = (await new_user(edge), await new_user(edge),
+                                await new_user(edge))
+    await follow(edge, blocker, friend)
+    await follow(edge, friend, blocker)
+    await relate(edge, blocker, blocked, "block")
+
+    async def listed(viewer: User, kind: str) -> list[str]:
+        r = await edge.get(f"/v1/users/{friend['userId']}/{kind}", headers=viewer["headers"])
+        assert r.status_code == 200, r.text
+        return [e["user"]["userId"] for e in r.json().get(kind, [])]
+
+    for kind in ("followers", "following"):
+        assert await listed(blocked, kind) == []
+        assert await listed(friend, kind) == [blocker["userId"]]

@@ -274,6 +274,36 @@ async def test_request_id_reaches_the_service(edge: httpx.AsyncClient,
     assert lines[-1]["upstream"] == "users"
     assert lines[-1]["status"] == 200
     assert lines[-1]["user_id"] == str(alice.user_id)
+    # The client's method and path, not the transcoder's POST /pkg.Service/Method.
+    assert lines[-1]["method"] == "GET"
+    assert lines[-1]["path"] == f"/v1/users/{alice.user_id}"
+    assert lines[-1]["grpc_status"] == "OK"
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "grpc_status"), [
+    ("GET", "/v1/tweets/987654321987", None, 404, "NOT_FOUND"),
+    ("POST", "/v1/tweets", {"content": ""}, 400, "INVALID_ARGUMENT"),
+    ("GET", "/v1/timeline/1/stream", None, 403, "PERMISSION_DENIED"),
+])
+async def test_access_log_has_the_upstream_grpc_status(
+        edge: httpx.AsyncClient, make_account: MakeAccount, stack_env: dict[str, str],
+        method: str, path: str, body: dict[str, str] | None, status: int,
+        grpc_status: str) -> None:
+    """Not Envoy's guess from the HTTP status (400 was logged as Internal, 404
+    as Unimplemented): the code the service returned, by name."""
+    alice = await make_account()
+    response = await edge.request(method, path.format(name=alice.username), json=body,
+                                  headers=alice.bearer)
+    assert response.status_code == status, response.text
+    request_id = response.headers["x-request-id"]
+    log = Path(stack_env["STACK_DIR"]) / "logs" / "envoy-access.log"
+
+    async def logged() -> list[dict[str, Any]]:
+        return [json.loads(x) for x in log.read_text().splitlines()[-500:]
+                if x.startswith("{") and request_id in x]
+    line = (await eventually(logged, within=15, every=0.1, what="the access log line"))[-1]
+    assert (line["method"], line["status"], line["grpc_status"]) == (method, status, grpc_status)
+    assert line["path"] == path.format(name=alice.username)
 
 
 async def test_openapi_document_is_served(edge: httpx.AsyncClient) -> None:

@@ -90,5 +90,5 @@ async def test_every_design_code_maps_to_its_http_status(
         assert response.status_code == status, (code, response.text)
         assert response.headers["content-type"].startswith("application/json")
         body = response.json()
-        assert body == {"code": code.value[0], "message": f"as asked: {code.name}",
-                        "details": []}
+        assert body == {"code": code.value[0], "status": code.name,
+                        "message": f"as asked: {code.name}", "details": []}

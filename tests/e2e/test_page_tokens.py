@@ -139,4 +139,4 @@ async def test_bad_page_tokens_are_400(edge: httpx.AsyncClient,
     for what, forged in bad.items():
         body = assert_error(await read(edge, listing, forged), 400, 3)
         violation = body["details"][0]["fieldViolations"][0]
-        assert violation["field"] == "page_token", f"{what} token: {body}"
+        assert violation["field"] == "pageToken", f"{what} token: {body}"

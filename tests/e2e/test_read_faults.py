@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.edge import follow, home_ids, tweet
-from tests.support.stack_control import control, wait_infra_ready
+from tests.support.stack_control import control, wait_all_serving, wait_infra_ready
 from tests.support.users import new_user
 from tests.support.wait import eventually
 
@@ -57,6 +57,7 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
     finally:
         await control("start", "redis")
         await wait_infra_ready("redis", stack_env, 30)
+        await wait_all_serving()
 
     # The services heal by themselves: the driver reconnects within seconds.
     async def healed() -> bool:

@@ -80,3 +80,27 @@ async def test_a_tweet_is_one_trace_from_the_edge_to_the_fanout_worker(
     assert chain[0] == "tweets: publish twitter.tweet.created", chain
     assert any(c.endswith("/CreateTweet") for c in chain), chain
     assert chain[-1].startswith("edge: POST /v1/tweets"), chain
+
+
+async def test_the_latest_trace_is_a_client_request_not_the_edge_fetching_its_jwks(
+        edge: httpx.AsyncClient, make_account: MakeAccount,
+        stack_env: dict[str, str]) -> None:
+    """`make trace` without an id: the edge's own JWKS fetches (every few
+    minutes, through its own route) must not hide the latest client request."""
+    alice = await make_account()
+    response = await edge.get(f"/v1/users/{alice.user_id}", headers=alice.bearer)
+    request_id = response.headers["x-request-id"]
+    jaeger = Jaeger(stack_env["JAEGER_URL"])
+    try:
+        assert await asyncio.to_thread(jaeger.wait_for, request_id, within=WITHIN_SECONDS)
+        # Now a JWKS fetch, the kind of request the edge makes to itself.
+        fetched = await edge.get("/.well-known/jwks.json")
+        jwks = await asyncio.to_thread(jaeger.wait_for, fetched.headers["x-request-id"],
+                                       within=WITHIN_SECONDS)
+        assert jwks, "the JWKS fetch was not traced"
+        latest = await asyncio.to_thread(jaeger.find, None)
+    finally:
+        jaeger.close()
+    assert latest is not None
+    operations = [s.operation for s in roots(spans(latest))]
+    assert "GET /.well-known/jwks.json" not in operations, operations

@@ -59,7 +59,8 @@ async def test_blocks_racing_follows_leave_no_follow_and_exact_counts(
 
     await asyncio.gather(*(follow(f) for f in fans), *(block(users, target, f) for f in fans),
                          *(follow(f) for f in fans))
-    assert set(refused) <= {grpc.StatusCode.PERMISSION_DENIED}
+    # the blocked fan is told the target is absent (issue 31), as for no user
+    assert set(refused) <= {grpc.StatusCode.NOT_FOUND}
     ids = await users.ListFollowerIds(users_pb2.ListFollowerIdsRequest(user_id=target.user_id))
     assert list(ids.follower_ids) == []
     count = await users.GetFollowerCount(users_pb2.GetFollowerCountRequest(

@@ -69,10 +69,28 @@ def _full(kind: bytes, payload: bytes) -> bytes:
     return _box(kind, b"\x00\x00\x00\x00" + payload)  # version 0, no flags
 
 
-def mp4(width: int = 320, height: int = 240) -> bytes:
+ISO6709 = b"+48.8584+002.2945+035.000/"  # where the test videos were "shot"
+
+
+def location_udta() -> bytes:
+    """moov/udta as phones write it: Apple's `©xyz` (a 16-bit length, a
+    language, the ISO 6709 string) and 3GPP's `loci` (a full box: language,
+    name, role, then fixed-point longitude, latitude, altitude)."""
+    xyz = _box(b"\xa9xyz", struct.pack(">HH", len(ISO6709), 0x15C7) + ISO6709)
+    loci = _full(b"loci", struct.pack(">H", 0x15C7) + b"Eiffel\x00" + b"\x00"
+                 + struct.pack(">iii", 148_000, 3_195_000, 2_293_760) + b"earth\x00\x00")
+    keys = _full(b"keys", struct.pack(">I", 1) + _box(
+        b"mdta", b"com.apple.quicktime.location.ISO6709"))
+    ilst = _box(b"ilst", _box(struct.pack(">I", 1), _box(b"data", b"\x00" * 8 + ISO6709)))
+    meta = _full(b"meta", _full(b"hdlr", b"\x00" * 4 + b"mdta" + b"\x00" * 13) + keys + ilst)
+    return _box(b"udta", xyz + loci) + meta
+
+
+def mp4(width: int = 320, height: int = 240, *, samples: bytes = b"\x00" * 64,
+        user_data: bytes = b"") -> bytes:
     """A structurally complete MP4: ftyp, moov with one video track whose one
-    chunk lies in mdat, and mdat (whose bytes no decoder is asked about)."""
-    samples = b"\x00" * 64
+    chunk lies in mdat, and mdat (whose bytes no decoder is asked about);
+    `user_data` goes at the end of moov (location_udta())."""
     ftyp = _box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2avc1mp41")
 
     def moov(chunk_offset: int) -> bytes:
@@ -88,7 +106,7 @@ def mp4(width: int = 320, height: int = 240) -> bytes:
         minf = _box(b"minf", _full(b"vmhd", b"\x00" * 8) + stbl)
         mdia = _box(b"mdia", _full(b"mdhd", b"\x00" * 20) + hdlr + minf)
         trak = _box(b"trak", tkhd + mdia)
-        return _box(b"moov", _full(b"mvhd", b"\x00" * 96) + trak)
+        return _box(b"moov", _full(b"mvhd", b"\x00" * 96) + trak + user_data)
 
     offset = len(ftyp) + len(moov(0)) + 8  # the samples, just past mdat's header
     return ftyp + moov(offset) + _box(b"mdat", samples)

@@ -52,6 +52,13 @@ async def wait_serving(service: str, within: float = 60.0) -> None:
         await channel.close()
 
 
+async def wait_all_serving(within: float = 60.0) -> None:
+    """Until every process of every service reports SERVING: health follows
+    the required stores (services/shared/health.py), so a fault test that
+    restarted one returns only once no process would still answer 503."""
+    await asyncio.gather(*(wait_serving(s, within) for s in topology.services()))
+
+
 async def wait_infra_ready(name: str, env: dict[str, str], within: float) -> None:
     """Until the infrastructure component answers its stack probe."""
     async def ready() -> bool:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from edge import render, routes
-from services.shared.auth import EDGE_TOKEN_HEADER, edge_token
+from services.shared.auth import CLIENT_ADDRESS_HEADER, EDGE_TOKEN_HEADER, edge_token
 
 Route = dict[str, Any]
 # What a client reaches without a token (DESIGN): sign-up, the session calls,
@@ -198,8 +198,11 @@ def test_the_environment_sets_the_knobs() -> None:
     assert limiter["failure_mode_deny"] is False  # fails open
     assert limiter["rate_limit_service"]["grpc_service"]["initial_metadata"] == [
         {"key": "x-internal-token", "value": token}]
-    [added] = manager["route_config"]["virtual_hosts"][0]["request_headers_to_add"]
-    assert added["header"] == {"key": EDGE_TOKEN_HEADER, "value": edge_token(token)}
+    added = manager["route_config"]["virtual_hosts"][0]["request_headers_to_add"]
+    assert [a["header"] for a in added] == [
+        {"key": EDGE_TOKEN_HEADER, "value": edge_token(token)},
+        # the client address use_remote_address settled on (the login throttle's source)
+        {"key": CLIENT_ADDRESS_HEADER, "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"}]
     assert manager["access_log"][0]["typed_config"]["path"] == "/tmp/edge-access.log"
     listener = config["static_resources"]["listeners"][0]
     assert listener["address"]["socket_address"]["port_value"] == 18081

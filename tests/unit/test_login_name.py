@@ -6,7 +6,7 @@ import pytest
 
 from services.shared.errors import InvalidArgument
 from services.users.domain import login_name
-from services.users.login_throttle import throttle_key
+from services.users.login_throttle import source_of, throttle_key
 
 
 @pytest.mark.parametrize(("typed", "normal"), [
@@ -36,3 +36,15 @@ def test_anything_else_is_invalid(typed: str) -> None:
 def test_an_account_has_one_throttle_key_and_a_stranger_its_name() -> None:
     assert throttle_key("alice", 42) == throttle_key("alice@example.com", 42) == "user:42"
     assert throttle_key("nobody", None) == "name:nobody"
+
+
+@pytest.mark.parametrize(("address", "source"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    # one /64 is one source: walking through it gains no fresh budget
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"),
+    (None, "direct"), ("", "direct"), ("not an address", "direct"),
+])
+def test_a_source_is_an_address_or_an_ipv6_prefix(address: str | None, source: str) -> None:
+    assert source_of(address) == source

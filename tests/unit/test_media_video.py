@@ -20,7 +20,8 @@ def reader(data: bytes) -> ReadAt:
 
 
 async def inspect(data: bytes) -> tuple[int, int]:
-    return await inspect_mp4(reader(data), len(data))
+    found = await inspect_mp4(reader(data), len(data))
+    return found.width, found.height
 
 
 async def test_a_well_formed_file_gives_its_video_size() -> None:

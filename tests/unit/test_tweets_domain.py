@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.shared import text
 from services.shared.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.shared.ids import IdGenerator
 from services.tweets.domain import (
@@ -45,7 +46,7 @@ def test_280_code_points_is_the_limit_counted_after_nfc() -> None:
 def test_empty_or_whitespace_only_is_rejected_without_media(content: str) -> None:
     with pytest.raises(InvalidArgument) as exc:
         validate_content(content, has_media=False)
-    assert violations(exc) == ["must not be empty or only whitespace"]
+    assert violations(exc) == [text.LOOKS_EMPTY]
     assert validate_content(content, has_media=True) == ""
 
 

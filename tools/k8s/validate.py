@@ -37,7 +37,7 @@ CACHE_BIN = Path(os.environ.get("TWITTER_CACHE") or Path.home() / ".cache" / "tw
 # Custom resources: no schema in the wheel (validated by `make k8s-apiserver-check`
 # against their CRDs' presence only).
 CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject",
-                "Certificate", "ScyllaCluster", "Cluster"}
+                "Certificate", "ScyllaCluster", "Cluster", "ScheduledBackup"}
 
 
 def kustomizations() -> list[Path]:
