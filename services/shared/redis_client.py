@@ -77,6 +77,12 @@ class TracedRedis(Redis):
 
 
 class _TracedClusterPipeline(ClusterPipeline):
+    async def initialize(self) -> ClusterPipeline:
+        # `async with` a pipeline initializes the client first: with every node
+        # down that is where "cannot be connected" is raised.
+        with _unreachable_as_connection_error():
+            return await super().initialize()
+
     async def execute(self, raise_on_error: bool = True,
                       allow_redirections: bool = True) -> list[Any]:
         stack = self._execution_strategy._command_queue  # type: ignore[attr-defined]

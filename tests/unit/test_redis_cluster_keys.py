@@ -8,7 +8,13 @@ import pytest
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.shared.redis_client import _MOVABLE_KEYS, _unreachable_as_connection_error
+from services.shared.redis_client import (
+    _MOVABLE_KEYS,
+    CLUSTER_SCHEME,
+    _unreachable_as_connection_error,
+    connect,
+)
+from tests.support.scratch_postgres import free_port
 
 
 def test_xread_keys_are_the_streams_not_their_ids() -> None:
@@ -30,3 +36,19 @@ async def test_a_connection_closed_under_a_task_is_a_connection_error() -> None:
         await conn._send_packed_command([b"PING"])
     with pytest.raises(AttributeError), _unreachable_as_connection_error():
         None.writelines([b"x"])  # type: ignore[attr-defined]  # our own bug stays a bug
+
+
+async def test_a_pipeline_on_an_unreachable_cluster_is_a_connection_error() -> None:
+    # `async with` a cluster pipeline connects the client first: with every
+    # node down, "cannot be connected" must reach the fallbacks, not a 500.
+    client = connect(f"{CLUSTER_SCHEME}127.0.0.1:{free_port()}", socket_timeout=0.2)
+
+    async def pipelined_get() -> None:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get("k")
+            await pipe.execute()
+    try:
+        with pytest.raises(RedisConnectionError):
+            await pipelined_get()
+    finally:
+        await client.aclose()
