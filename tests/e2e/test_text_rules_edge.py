@@ -27,7 +27,7 @@ def fields(body: dict[str, object]) -> list[str]:
 async def test_sign_up_refuses_invisible_or_overriding_display_names(
         edge: httpx.AsyncClient, display_name: str) -> None:
     body = assert_error(await sign_up(edge, displayName=display_name), 400, 3)
-    assert fields(body) == ["display_name"], body
+    assert fields(body) == ["displayName"], body
 
 
 @pytest.mark.parametrize(("field", "value"), [
