@@ -6,6 +6,7 @@ import os
 import sys
 
 from benchmarks import (
+    cost_bench,
     edge_bench,
     media_bench,
     messages_bench,
@@ -32,9 +33,12 @@ SUITES = {
     "mixed": mixed.run,
     "soak": soak.run,
     "sessions": sessions_bench.run,
+    "redis_modes": timeline_bench.run_redis_modes,
+    "cost": cost_bench.run,
+    "timeline_reads": timeline_bench.run_reads,
 }
-# Run only when asked for by name (BENCH=soak): they take half an hour.
-LONG = {"soak"}
+# Run only when asked for by name (BENCH=soak takes half an hour).
+LONG = {"soak", "redis_modes", "timeline_reads"}  # the last two: parts of timeline
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,7 @@ import timeit
 from services.shared import auth, redis_client
 from services.shared.contracts import Access
 from services.shared.interceptor import ServiceInterceptor
-from services.shared.revocations import Revocation, RevokedSessions, announce
+from services.users.client.revocations import Revocation, RevokedSessions, announce
 
 HELD = 10_000
 CALLS = 200_000

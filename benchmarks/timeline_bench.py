@@ -15,13 +15,14 @@ from collections import Counter
 import grpc
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from benchmarks import wrk
-from benchmarks.accounts import account
+from benchmarks import redis_modes, wrk
+from benchmarks.accounts import account, accounts
+from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.timeline.store import FANOUT_LAG_MS, active_key
 from stack import topology
 from tests.support.bulk import load_followers
 
@@ -30,16 +31,16 @@ TWEETS = 20
 
 
 async def _fanout(env: dict[str, str]) -> list[str]:
-    redis = Redis.from_url(env["REDIS_URL"])
+    redis = redis_client.connect(env["REDIS_URL"])
     async with httpx.AsyncClient(base_url=env["EDGE_URL"], timeout=60) as http:
         author = await account(http, f"btl{int(time.time()) % 10**8}")
         followers = await asyncio.to_thread(load_followers, env["PG_DSN"], int(author["id"]),
                                             FOLLOWERS)
         async with redis.pipeline(transaction=False) as pipe:
             for f in followers:
-                pipe.set(f"tl:{f}:active", "1", ex=3600)
+                pipe.set(active_key(f), "1", ex=3600)
             await pipe.execute()
-        await redis.delete("tl:fanout_lag_ms")
+        await redis.delete(FANOUT_LAG_MS)
         started = time.perf_counter()
         posted = []
         for n in range(TWEETS):
@@ -47,10 +48,10 @@ async def _fanout(env: dict[str, str]) -> list[str]:
                                 headers={"Authorization": f"Bearer {author['token']}"})
             r.raise_for_status()
             posted.append(r.json()["tweet"]["tweetId"])
-        while await redis.llen("tl:fanout_lag_ms") < TWEETS:
+        while await redis.llen(FANOUT_LAG_MS) < TWEETS:
             await asyncio.sleep(0.05)
         fanout_seconds = time.perf_counter() - started
-        lags = sorted(float(x) for x in await redis.lrange("tl:fanout_lag_ms", 0, -1))
+        lags = sorted(float(x) for x in await redis.lrange(FANOUT_LAG_MS, 0, -1))
 
     # The same number of inserts as raw pipelined ZADD (5,000 per pipeline).
     members = [f"{9 * 10**18 + i}:1" for i in range(TWEETS)]
@@ -87,11 +88,10 @@ POINT_READS = 300
 async def _readers(edge_url: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """20 authors with 40 tweets each and 20 readers who follow all of them (re-runs
     top the tweets up instead of adding more)."""
+    # Eight logins at a time (argon2): twenty at once time out on a busy machine.
+    authors = await accounts(edge_url, "bench_tl_a", AUTHORS)
+    readers = await accounts(edge_url, "bench_tl_r", READERS)
     async with httpx.AsyncClient(base_url=edge_url, timeout=60) as http:
-        authors = await asyncio.gather(*(account(http, f"bench_tl_a{i}")
-                                         for i in range(AUTHORS)))
-        readers = await asyncio.gather(*(account(http, f"bench_tl_r{i}")
-                                         for i in range(READERS)))
 
         async def fill(author: dict[str, str]) -> None:
             headers = {"Authorization": f"Bearer {author['token']}"}
@@ -219,4 +219,19 @@ def run(env: dict[str, str]) -> list[str]:
     lines.append(_bench_reads(env["EDGE_URL"], readers).line())
     lines.append(_hit_rates(before, _cache_lookups()))
     lines += asyncio.run(_point_reads(env["TWEETS_ADDR"], authors, readers[0]))
+    lines += redis_modes.run(env, readers)
     return lines
+
+
+def run_reads(env: dict[str, str]) -> list[str]:
+    """BENCH=timeline_reads: only the home timeline read run through the edge
+    (for scaling checks, e.g. TIMELINE_PROCESSES=1 and 2)."""
+    _, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    processes = topology.load().processes["timeline"]
+    return [_bench_reads(env["EDGE_URL"], readers).line() + f"   ({processes} timeline processes)"]
+
+
+def run_redis_modes(env: dict[str, str]) -> list[str]:
+    """BENCH=redis_modes: only the cluster / single Redis comparison."""
+    _, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    return redis_modes.run(env, readers)

@@ -37,7 +37,7 @@ def local(settings: Settings) -> dict[str, str]:
     p = settings.ports
     env = {
         "PG_DSN": f"postgresql://{PG_USER}:{PG_PASSWORD}@{LOOPBACK}:{p['PG_PORT']}/{PG_DATABASE}",
-        "REDIS_URL": f"redis://{LOOPBACK}:{p['REDIS_PORT']}/0",
+        "REDIS_URL": redis_url(settings),
         "NATS_URL": f"nats://{LOOPBACK}:{p['NATS_PORT']}",
         "SCYLLA_HOSTS": LOOPBACK,
         "SCYLLA_PORT": str(p["CASSANDRA_PORT"]),
@@ -68,6 +68,15 @@ def local(settings: Settings) -> dict[str, str]:
     if token:
         env["INTERNAL_TOKEN"] = token
     return env
+
+
+def redis_url(settings: Settings) -> str:
+    """The local Redis: the cluster (every node a seed, any one finds the rest)
+    or the single server."""
+    if settings.redis_cluster:
+        seeds = ",".join(f"{LOOPBACK}:{port}" for _, port, _ in topology.redis_nodes(settings))
+        return f"redis+cluster://{seeds}"
+    return f"redis://{LOOPBACK}:{settings.ports['REDIS_PORT']}/0"
 
 
 def build(settings: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, str]:

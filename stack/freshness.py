@@ -2,7 +2,8 @@
 (and so `make test`) always runs the code in the work tree, not a stale process.
 
 A program's fingerprint hashes the files it runs: for a service, its package,
-the shared package and the generated stubs (the ratelimit service's also
+the shared package, every service's client package (services/<name>/client,
+which other services import) and the generated stubs (the ratelimit service's also
 edge/, where its limits are); for the edge, edge/ and the
 generated descriptor and OpenAPI document. The fingerprint of the running
 process is kept under $STACK_DIR/fingerprints/.
@@ -37,7 +38,8 @@ def fingerprint(program: str, services: Iterable[str]) -> str:
         roots: tuple[str, ...] = ("edge", "generated")
         extra = ",".join(sorted(services))
     else:
-        roots = (f"services/{service_of(program)}", *_SHARED)
+        clients = sorted(str(p.relative_to(REPO)) for p in REPO.glob("services/*/client"))
+        roots = (f"services/{service_of(program)}", *_SHARED, *clients)
         if service_of(program) == "ratelimit":
             roots += ("edge",)  # its limits are edge/ratelimits.yaml
         extra = ""

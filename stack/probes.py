@@ -34,11 +34,36 @@ def postgres(env: Mapping[str, str], timeout: float) -> str:
 
 def redis(env: Mapping[str, str], timeout: float) -> str:
     import redis as redis_lib
+    from redis.cluster import ClusterNode
 
-    client = redis_lib.Redis.from_url(
-        env["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout
-    )
+    from services.shared.redis_client import CLUSTER_SCHEME
+
+    url = env["REDIS_URL"]
+    if url.startswith(CLUSTER_SCHEME):
+        seeds = [s.rpartition(":") for s in url.removeprefix(CLUSTER_SCHEME).split(",")]
+        cluster = redis_lib.RedisCluster(
+            startup_nodes=[ClusterNode(host, int(port))  # type: ignore[no-untyped-call]
+                           for host, _, port in seeds],
+            socket_timeout=timeout, socket_connect_timeout=timeout)
+        with cluster:
+            info = cluster.cluster_info()
+            if info["cluster_state"] != "ok":
+                raise RuntimeError(f"cluster state {info['cluster_state']}")
+            cluster.ping(target_nodes=redis_lib.RedisCluster.ALL_NODES)
+            primaries = len(cluster.get_primaries())  # type: ignore[no-untyped-call]
+        return f"cluster ok, {primaries} primaries answer PING"
+    client = redis_lib.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     with client:
+        client.ping()
+    return "PING"
+
+
+def redis_node(port: int, timeout: float) -> str:
+    """One node of the local cluster, before its slots are assigned."""
+    import redis as redis_lib
+
+    with redis_lib.Redis(host="127.0.0.1", port=port, socket_timeout=timeout,
+                         socket_connect_timeout=timeout) as client:
         client.ping()
     return "PING"
 

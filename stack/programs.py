@@ -44,7 +44,7 @@ def _script(component: str) -> list[str]:
     return ["/bin/bash", str(install.script("run", component))]
 
 
-def infra(name: str, settings: Settings,  # noqa: PLR0911 - one return per program
+def infra(name: str, settings: Settings,
           contract: Mapping[str, str]) -> Program:
     p, data = settings.ports, settings.stack_dir
     common = {"STACK_DIR": str(data), "TWITTER_CACHE": str(settings.cache_dir)}
@@ -58,16 +58,7 @@ def infra(name: str, settings: Settings,  # noqa: PLR0911 - one return per progr
                 stopsignal="INT", stopasgroup=False,
             )  # fmt: skip
         case "redis":
-            argv = [
-                "/usr/bin/redis-server",
-                "--port", str(p["REDIS_PORT"]),
-                "--bind", "127.0.0.1",
-                "--protected-mode", "yes",
-                "--dir", str(data / "redis"),
-                "--appendonly", "yes",
-                "--daemonize", "no",
-            ]  # fmt: skip
-            return Program(name, argv, Tier.INFRA, 100, p["REDIS_PORT"], directory=data / name)
+            raise ValueError("redis runs as redis_servers()")
         case "nats":
             argv = [
                 "/usr/sbin/nats-server", "-js", "-a", "127.0.0.1",
@@ -106,6 +97,32 @@ def infra(name: str, settings: Settings,  # noqa: PLR0911 - one return per progr
             return Program(name, argv, Tier.INFRA, 100, p["MEILISEARCH_PORT"],
                            directory=data / name)
     raise ValueError(f"unknown infrastructure component {name!r}")
+
+
+def redis_servers(settings: Settings) -> list[Program]:
+    """One redis-server, or the primaries of a cluster (stack/redis_cluster.py
+    assigns their slots once they answer). Each keeps its data, and a cluster
+    node its nodes.conf, in its own directory; the single server in one of
+    its own, so switching REDIS_MODE never mixes the two."""
+    programs = []
+    for name, port, bus in topology.redis_nodes(settings):
+        directory = settings.stack_dir / (name if settings.redis_cluster else "redis-single")
+        argv = [
+            "/usr/bin/redis-server",
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--protected-mode", "yes",
+            "--dir", str(directory),
+            "--appendonly", "yes",
+            "--daemonize", "no",
+        ]  # fmt: skip
+        if settings.redis_cluster:
+            # A cache: while one primary is down the others keep serving their slots.
+            argv += ["--cluster-enabled", "yes", "--cluster-port", str(bus),
+                     "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                     "--cluster-require-full-coverage", "no"]
+        programs.append(Program(name, argv, Tier.INFRA, 100, port, directory=directory))
+    return programs
 
 
 def edge(settings: Settings, contract: Mapping[str, str]) -> Program:
@@ -162,7 +179,10 @@ def process_name(service: str, n: int) -> str:
 
 
 def build(settings: Settings, contract: Mapping[str, str], local_infra: list[str]) -> list[Program]:
-    programs = [infra(name, settings, contract) for name in local_infra]
+    programs: list[Program] = []
+    for name in local_infra:
+        programs += redis_servers(settings) if name == "redis" else [
+            infra(name, settings, contract)]
     if edge_present():
         programs.append(edge(settings, contract))
     for name in topology.services():

@@ -89,6 +89,9 @@ class Settings:
     processes: dict[str, int]
     # Optional components' binaries, by component name (only those given).
     binaries: dict[str, Path]
+    # Redis Cluster of REDIS_PRIMARIES primaries (the default), or one plain
+    # Redis with REDIS_MODE=single.
+    redis_cluster: bool = True
 
     def service_port(self, service: str) -> int:
         return self.ports[service_port_var(service)]
@@ -121,8 +124,24 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
     processes = {s: _processes(environ, s) for s in SERVICE_PORTS}
     binaries = {c.name: Path(environ[c.binary_var]).absolute() for c in INFRA
                 if c.binary_var and environ.get(c.binary_var, "").strip()}
+    mode = environ.get("REDIS_MODE", "").strip() or "cluster"
+    if mode not in REDIS_MODES:
+        raise ValueError(f"REDIS_MODE={mode!r} is not one of {', '.join(REDIS_MODES)}")
     return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir, processes=processes,
-                    binaries=binaries)
+                    binaries=binaries, redis_cluster=mode == "cluster")
+
+
+REDIS_MODES = ("cluster", "single")
+# The local cluster's primaries: program name, client port, cluster bus port.
+REDIS_NODES = (("redis", "REDIS_PORT", "REDIS_BUS_PORT"),
+               ("redis-2", "REDIS_PORT_2", "REDIS_BUS_PORT_2"),
+               ("redis-3", "REDIS_PORT_3", "REDIS_BUS_PORT_3"))
+
+
+def redis_nodes(settings: Settings) -> list[tuple[str, int, int]]:
+    """(program, port, bus port) of each local Redis server: three primaries, or one."""
+    nodes = REDIS_NODES if settings.redis_cluster else REDIS_NODES[:1]
+    return [(name, settings.ports[port], settings.ports[bus]) for name, port, bus in nodes]
 
 
 def runnable(settings: Settings) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from stack import (
     postgres,
     probes,
     programs,
+    redis_cluster,
     topology,
     wait,
 )
@@ -113,9 +115,18 @@ def _infra_ready(settings: Settings, ready: Readiness, available: list[str]) -> 
                 label="postgres (superuser, before bootstrap)",
             )
             postgres.bootstrap(settings)
+        if component.name == "redis" and supervised and settings.redis_cluster:
+            for name, port, _ in topology.redis_nodes(settings):
+                ready.wait(name, functools.partial(_redis_node, port),
+                           component.ready_timeout, supervised)
+            log.info("redis: %s", redis_cluster.ensure(settings, PROBE_TIMEOUT))
         ready.wait(
             component.name, probes.INFRA[component.name], component.ready_timeout, supervised
         )
+
+
+def _redis_node(port: int, _env: Mapping[str, str], timeout: float) -> str:
+    return probes.redis_node(port, timeout)
 
 
 def _ensure_bucket(env: Mapping[str, str]) -> None:

@@ -6,12 +6,12 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from tqdm import tqdm
 
 from benchmarks.dataset import accounts_load
 from benchmarks.dataset.graph import Dataset, Spec, Tweet, generate
 from benchmarks.dataset.tweets_load import TweetLoader
+from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.config import ScyllaSettings
 from services.timeline.settings import TimelineSettings
@@ -83,7 +83,7 @@ async def _mark_celebrities(env: dict[str, str], data: Dataset) -> None:
     """What fanout records on a celebrity's first tweet event, which the loader
     does not publish: without it, readers would fan them in like anyone else."""
     settings = TimelineSettings()
-    redis = Redis.from_url(env["REDIS_URL"])
+    redis = redis_client.connect(env["REDIS_URL"])
     store = TimelineStore(redis, capacity=settings.timeline_capacity,
                           inactive_after_seconds=settings.inactive_after_seconds)
     try:

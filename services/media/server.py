@@ -26,9 +26,9 @@ from services.shared.config import (
 from services.shared.idempotency import IdempotencyStore
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
+from services.users.client.revocations import RevokedSessions
 
 log = get_logger(__name__)
 

@@ -22,7 +22,7 @@ from services.messages.repository import MessageStore, SendKey, StoredMessage
 from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import AlreadyExists, NotFound, PermissionDenied
 from services.shared.ids import IdGenerator, id_time
-from services.shared.relations import RelationsCache
+from services.users.client.relations import RelationsCache
 
 _END = (1 << 63) - 1  # "before the end": the first page
 # Both newest first by message id; a conversation's tokens serve both its users.

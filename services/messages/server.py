@@ -29,11 +29,11 @@ from services.shared.idempotency import IdempotencyStore
 from services.shared.ids import IdGenerator
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.relations import RelationsCache
-from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 from services.shared.worker_lease import WorkerLease
+from services.users.client.relations import RelationsCache
+from services.users.client.revocations import RevokedSessions
 
 log = get_logger(__name__)
 

@@ -30,7 +30,7 @@ from services.shared.live_streams import (
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
-SLOTS_PREFIX = "notif"  # notif:{id}:streams
+SLOTS_PREFIX = "notif"  # notif:{<id>}:streams (docs/REDIS_KEYS.md)
 
 
 def subject(user_id: int) -> str:

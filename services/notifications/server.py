@@ -19,10 +19,10 @@ from services.shared.idempotency import IdempotencyStore
 from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.logging import configure_logging
 from services.shared.peers import UsersClient
-from services.shared.relations import RelationsCache
-from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
+from services.users.client.relations import RelationsCache
+from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"]]
 

@@ -9,7 +9,7 @@ applies to what was already stored too.
 
 `BlocksAndMutes` is the lookup the services use: the recipient's blocks
 (both ways) and mutes, from the relations cache the users service keeps
-(services/shared/relations.py; one Redis read, the users service on a miss).
+(services/users/client/relations.py; one Redis read, the users service on a miss).
 `EveryoneVisible` hides no one.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from services.shared.relations import RelationsCache
+from services.users.client.relations import RelationsCache
 
 
 class Relations(Protocol):

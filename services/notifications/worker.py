@@ -27,7 +27,7 @@ from services.shared.clients import internal_channel
 from services.shared.consumer import ConsumerSpec, Progress
 from services.shared.contracts import subject, subject_filter
 from services.shared.peers import TweetsClient, UsersClient
-from services.shared.relations import RelationsCache
+from services.users.client.relations import RelationsCache
 
 DURABLE = "notifications"
 M = TypeVar("M", bound=Message)

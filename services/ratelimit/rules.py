@@ -86,7 +86,7 @@ def bucket_key(domain: str, entries: Sequence[Entry], limit: Limit) -> str:
     """Bounded length whatever the values (account names come from clients)."""
     raw = "\x1f".join(f"{k}\x1e{v}" for k, v in entries) + f"\x1f{limit.window_seconds}"
     digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
-    return f"rl:{domain}:{entries[0][0]}:{digest}"
+    return f"rl:{domain}:{entries[0][0]}:{{{digest}}}"
 
 
 def _limit(raw: Any, name: str) -> Limit:

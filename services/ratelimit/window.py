@@ -15,20 +15,29 @@ all of them allow it: a request refused by one limit does not use up the
 others (a 429 on CreateTweet leaves the per-IP budget alone). Time is Redis's
 own clock (TIME), so several ratelimit replicas agree on window boundaries.
 
-The script touches several keys, so on Redis Cluster every bucket of a
-request would have to share a slot; we run one Redis (or a primary with
-replicas) for rate limits.
+Each bucket key carries its own hash tag (services/ratelimit/rules.py), so on
+a Redis Cluster the buckets of one request usually live in different slots and
+one script cannot see them all. There the script runs once per slot, all in
+parallel (one round trip, as on one Redis), each counting when its own buckets
+allow the request. When another slot refused it, the slots that counted take
+their hits back (UNDO, a second round, only for refused requests), so a
+refused request still uses up no other budget; in between, a concurrent
+request may see those hits for a moment and be refused one early. A request
+whose buckets share a slot, or any request on a single Redis, is one call.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from redis.asyncio import Redis
+from services.shared.redis_client import slot_groups
 
 # KEYS: one hash per bucket. ARGV[1]: hits; then per bucket: window (ms), limit.
-# Returns {1 if allowed else 0, then per bucket: over (0/1), remaining, reset_ms}.
+# Returns {1 if allowed else 0, then per bucket: over (0/1), remaining, reset_ms,
+# then Redis's time in ms}.
 SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -81,7 +90,26 @@ if all_ok then
     redis.call('PEXPIRE', KEYS[i], 2 * u[1])
   end
 end
+out[#out + 1] = now
 return out
+"""
+
+# Takes back hits counted at `now` (ms): KEYS: buckets; ARGV[1]: hits, ARGV[2]:
+# now; then per bucket: window (ms). The hits are in the window of `now`, or,
+# if that window has rolled over since, in the previous one.
+UNDO = """
+local hits, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 1, #KEYS do
+  local idx = math.floor(now / tonumber(ARGV[i + 2]))
+  local h = redis.call('HMGET', KEYS[i], 'w', 'c', 'p')
+  local sw = tonumber(h[1])
+  if sw == idx then
+    redis.call('HSET', KEYS[i], 'c', math.max(0, (tonumber(h[2]) or 0) - hits))
+  elseif sw == idx + 1 then
+    redis.call('HSET', KEYS[i], 'p', math.max(0, (tonumber(h[3]) or 0) - hits))
+  end
+end
+return 1
 """
 
 
@@ -106,17 +134,37 @@ class Decision:
 
 
 class SlidingWindow:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
         self._script = redis.register_script(SCRIPT)
+        self._undo = redis.register_script(UNDO)
 
     async def hit(self, buckets: Sequence[Bucket], hits: int = 1) -> Decision:
         if not buckets:
             return Decision(True, [])
+        groups = [[buckets[i] for i in g]
+                  for g in slot_groups(self._redis, [b.key for b in buckets])]
+        if len(groups) == 1:
+            return (await self._call(buckets, hits))[0]
+        answers = await asyncio.gather(*(self._call(g, hits) for g in groups))
+        allowed = all(d.allowed for d, _ in answers)
+        if not allowed:  # the slots that counted take their hits back
+            await asyncio.gather(*(
+                self._undo(keys=[b.key for b in g],
+                           args=[hits, now, *(b.window_seconds * 1000 for b in g)])
+                for g, (d, now) in zip(groups, answers, strict=True) if d.allowed))
+        by_key = {b.key: o for g, (d, _) in zip(groups, answers, strict=True)
+                  for b, o in zip(g, d.outcomes, strict=True)}
+        return Decision(allowed, [by_key[b.key] for b in buckets])
+
+    async def _call(self, buckets: Sequence[Bucket], hits: int) -> tuple[Decision, int]:
+        """The decision for these buckets (counted when they all allow it), and
+        Redis's time of it in milliseconds."""
         args: list[int] = [hits]
         for b in buckets:
             args += [b.window_seconds * 1000, b.limit]
         raw = await self._script(keys=[b.key for b in buckets], args=args)
         values = [int(v) for v in raw]
         outcomes = [Outcome(values[i] == 1, values[i + 1], max(1, -(-values[i + 2] // 1000)))
-                    for i in range(1, len(values), 3)]
-        return Decision(values[0] == 1, outcomes)
+                    for i in range(1, len(values) - 1, 3)]
+        return Decision(values[0] == 1, outcomes), values[-1]

@@ -14,10 +14,10 @@ from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.logging import configure_logging
 from services.shared.peers import TweetsClient, UsersClient
-from services.shared.relations import RelationsCache
-from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
+from services.users.client.relations import RelationsCache
+from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [search_pb2.DESCRIPTOR.services_by_name["SearchService"]]
 

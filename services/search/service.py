@@ -17,7 +17,7 @@ from services.shared.cursor import ListCursor, PageRequest
 from services.shared.errors import InvalidArgument
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.places import normalize_place
-from services.shared.relations import RelationsCache, visible
+from services.users.client.relations import RelationsCache, visible
 
 MAX_TRENDS = 50
 MAX_USER_QUERY = 100  # a name or a few words, unlike a tweet query

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from services.shared.redis_client import RedisClient
 
 CANDIDATES_PER_RESULT = 5
 
@@ -28,12 +28,13 @@ class TrendCount:
 
 
 def _scope(place: str) -> str:
-    """The key prefix of worldwide trends ("") or of a place's."""
-    return f"tr:{place}:" if place else "tr:"
+    """The key prefix of worldwide trends ("") or of a place's. The hash tag
+    keeps a scope's keys in one slot: its top query unions and counts them."""
+    return f"tr:{{{place or '*'}}}:"
 
 
 class Trends:
-    def __init__(self, redis: Redis, *, window_minutes: int = 60) -> None:
+    def __init__(self, redis: RedisClient, *, window_minutes: int = 60) -> None:
         self._redis = redis
         self.window_minutes = window_minutes
         self._ttl = (window_minutes + 10) * 60
@@ -73,7 +74,9 @@ class Trends:
         tags = [c.decode() for c in candidates]
         async with self._redis.pipeline(transaction=False) as pipe:
             for tag in tags:
-                pipe.pfcount(*[f"{scope}{m}:u:{tag}" for m in minutes])
+                # As a raw command: redis-py refuses PFCOUNT in a cluster pipeline
+                # (it cannot know the keys share a slot; the scope's tag does).
+                pipe.execute_command("PFCOUNT", *[f"{scope}{m}:u:{tag}" for m in minutes])
             counts = await pipe.execute()
         ranked = sorted((TrendCount(t, int(c)) for t, c in zip(tags, counts, strict=True)
                          if c), key=lambda t: (-t.users, t.hashtag))

@@ -31,7 +31,7 @@ ALGORITHM = "EdDSA"
 USER_ID_HEADER = "x-user-id"
 EDGE_TOKEN_HEADER = "x-edge-token"  # noqa: S105 - a header name
 # The verified token's `sid` (its session), so services can refuse tokens of
-# revoked sessions (services/shared/revocations.py).
+# revoked sessions (services/users/client/revocations.py).
 SESSION_ID_HEADER = "x-session-id"
 # The verified token's account tier (claim `tier`: regular or verified), which
 # the per-user write budget of edge/ratelimits.yaml keys on.

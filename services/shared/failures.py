@@ -37,8 +37,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     cassandra.protocol.OverloadedErrorMessage, cassandra.protocol.IsBootstrappingErrorMessage,
     # PostgreSQL: no pooled connection in time, connection lost or refused.
     psycopg_pool.PoolTimeout, psycopg.InterfaceError,
-    # Redis (its BusyLoadingError is a ConnectionError too).
-    redis.exceptions.ConnectionError,
+    # Redis (its BusyLoadingError is a ConnectionError too); on a cluster, a
+    # node down or its slots uncovered, or a slot's keys mid-migration.
+    redis.exceptions.ConnectionError, redis.exceptions.ClusterDownError,
+    redis.exceptions.SlotNotCoveredError, redis.exceptions.TryAgainError,
     # NATS / JetStream.
     nats.errors.NoServersError, nats.errors.ConnectionClosedError,
     nats.errors.ConnectionReconnectingError, nats.errors.StaleConnectionError,

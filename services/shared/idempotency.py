@@ -40,8 +40,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from services.shared import errors, redis_client
 
 METADATA_KEY = "idempotency-key"
@@ -137,7 +135,7 @@ def valid_key(key: str) -> str:
 class IdempotencyStore:
     """The records in Redis, and the claim of the call in progress."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: redis_client.RedisClient) -> None:
         self._redis = redis
         self._begin = redis.register_script(_BEGIN)
         self._finish = redis.register_script(_FINISH)

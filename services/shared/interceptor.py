@@ -28,7 +28,7 @@ from prometheus_client import Histogram
 from services.shared import auth, breaker, deadline, errors, failures, idempotency, telemetry
 from services.shared.contracts import Access, access_table
 from services.shared.logging import get_logger
-from services.shared.revocations import RevokedSessions
+from services.users.client.revocations import RevokedSessions
 
 log = get_logger(__name__)
 
@@ -282,7 +282,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             session_id = auth.edge_session_id(metadata.get(auth.SESSION_ID_HEADER, ""))
         else:
             user_id, session_id = await self._verify(metadata)
-        # An in-memory lookup (services/shared/revocations.py): no round trip.
+        # An in-memory lookup (services/users/client/revocations.py): no round trip.
         if session_id is not None and self._revoked is not None \
                 and self._revoked.is_revoked(session_id):
             raise errors.Unauthenticated("the session has ended: log in again")

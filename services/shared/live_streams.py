@@ -27,11 +27,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from redis.asyncio import Redis
-
 from services.shared.errors import ResourceExhausted, Unauthenticated
 from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS
+from services.shared.redis_client import REDIS_ERRORS, RedisClient
 
 log = get_logger(__name__)
 
@@ -51,7 +49,7 @@ class StreamSlots:
     """How many live streams each user has open, across every process of a
     service (`prefix` names the service's keys)."""
 
-    def __init__(self, redis: Redis, *, per_user: int, lease_seconds: float,
+    def __init__(self, redis: RedisClient, *, per_user: int, lease_seconds: float,
                  prefix: str) -> None:
         self._redis = redis
         self.per_user = per_user
@@ -60,7 +58,7 @@ class StreamSlots:
         self._take = redis.register_script(_TAKE)
 
     def key(self, user_id: int) -> str:
-        return f"{self._prefix}:{user_id}:streams"
+        return f"{self._prefix}:{{{user_id}}}:streams"
 
     async def take(self, user_id: int) -> str | None:
         """A slot for a new stream of the user (its id), or None at the cap.

@@ -26,7 +26,15 @@ SERVICE_PORTS: dict[str, int] = {
 
 INFRA_PORTS: dict[str, int] = {
     "PG_PORT": 15432,
+    # Redis Cluster (the default): three primaries, each with its cluster bus
+    # port (redis-server would take port + 10000, outside this table).
+    # REDIS_MODE=single runs only the first, as a plain Redis.
     "REDIS_PORT": 16379,
+    "REDIS_PORT_2": 16380,
+    "REDIS_PORT_3": 16381,
+    "REDIS_BUS_PORT": 16382,
+    "REDIS_BUS_PORT_2": 16383,
+    "REDIS_BUS_PORT_3": 16384,
     "NATS_PORT": 14222,
     "NATS_MONITOR_PORT": 18222,
     "CASSANDRA_PORT": 19042,

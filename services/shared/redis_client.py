@@ -1,17 +1,35 @@
 """Redis clients that survive a Redis restart: a failed command on a dropped
 connection is retried on a fresh one, so a restarted Redis is reconnected
 without a failed request, and short socket timeouts let a dead one fail fast
-(the caller's circuit breaker takes it from there)."""
+(the caller's circuit breaker takes it from there).
+
+Two deployments, one interface: a URL `redis+cluster://host:port` (any node of
+the cluster) gives redis-py's RedisCluster, which routes every command by its
+key's slot, follows MOVED and ASK while slots move, and sends a pipeline as
+one pipeline per node, in parallel; `redis://host:port/db` gives a single
+Redis. Keys are hash-tagged by owner (docs/REDIS_KEYS.md), so everything a
+script or a transaction touches lives in one slot on either.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import hiredis
-from redis.asyncio import Connection, Redis
+from redis.asyncio import Connection, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.crc import key_slot
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -58,13 +76,148 @@ class TracedRedis(Redis):
                                shard_hint)
 
 
+class _TracedClusterPipeline(ClusterPipeline):
+    async def initialize(self) -> ClusterPipeline:
+        # `async with` a pipeline initializes the client first: with every node
+        # down that is where "cannot be connected" is raised.
+        with _unreachable_as_connection_error():
+            return await super().initialize()
+
+    async def execute(self, raise_on_error: bool = True,
+                      allow_redirections: bool = True) -> list[Any]:
+        stack = self._execution_strategy._command_queue  # type: ignore[attr-defined]
+        with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}), \
+                _unreachable_as_connection_error():
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+@contextmanager
+def _unreachable_as_connection_error() -> Iterator[None]:
+    """Connection failures redis-py's cluster client reports otherwise, made
+    the ConnectionError they are (for breakers, fallbacks and status codes):
+    "Redis Cluster cannot be connected", a bare RedisClusterException (also
+    its type for client-side misuse); and, while a node goes down, a
+    connection that another task closed mid-handshake (an AttributeError on
+    its writer, raised inside redis/asyncio/connection.py)."""
+    try:
+        yield
+    except RedisClusterException as exc:
+        if "cannot be connected" in str(exc):
+            raise RedisConnectionError(str(exc)) from exc
+        raise
+    except AttributeError as exc:
+        if _raised_in_connection(exc):
+            raise RedisConnectionError(f"connection closed while in use: {exc}") from exc
+        raise
+
+
+def _raised_in_connection(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.endswith(
+        "redis/asyncio/connection.py")
+
+
+def _stream_keys(args: tuple[Any, ...]) -> list[Any]:
+    """XREAD's keys: the first half of what follows STREAMS."""
+    names = [a.upper() if isinstance(a, str | bytes) else a for a in args]
+    at = names.index(b"STREAMS" if b"STREAMS" in names else "STREAMS")
+    rest = list(args[at + 1:])
+    return rest[:len(rest) // 2]
+
+
+def _store_keys(args: tuple[Any, ...]) -> list[Any]:
+    """ZUNIONSTORE/ZINTERSTORE's keys: the destination and numkeys sources."""
+    return [args[0], *args[2:2 + int(args[1])]]
+
+
+# Commands whose keys move (redis-py asks the server, COMMAND GETKEYS, a round
+# trip of its own before every such command) that the services use: their keys
+# are found here instead.
+_MOVABLE_KEYS = {"XREAD": _stream_keys, "ZUNIONSTORE": _store_keys, "ZINTERSTORE": _store_keys}
+
+
+class TracedRedisCluster(RedisCluster):
+    """TracedRedis for a Redis Cluster."""
+
+    async def _determine_slot(self, command: str, *args: Any) -> int:
+        find = _MOVABLE_KEYS.get(str(command).upper())
+        if find is None:
+            return await super()._determine_slot(command, *args)
+        slots = {key_slot(self.encoder.encode(k))  # type: ignore[no-untyped-call]
+                 for k in find(args)}
+        if len(slots) != 1:
+            raise RedisClusterException(f"{command}: keys in more than one slot")
+        return slots.pop()
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        with telemetry.store_call("redis", str(args[0]).upper()), \
+                _unreachable_as_connection_error():
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None,
+                 shard_hint: Any | None = None) -> ClusterPipeline:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)
+        return _TracedClusterPipeline(self, transaction)  # type: ignore[abstract]
+
+
+# Either deployment; the commands, pipelines and scripts the services use behave
+# alike on both (multi-key ones only within one slot).
+RedisClient = Redis | RedisCluster
+AnyPipeline = Pipeline | ClusterPipeline
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
-            connection_class: type[Connection] = HiredisPackedConnection) -> Redis:
+            connection_class: type[Connection] = HiredisPackedConnection) -> RedisClient:
+    """A client for `url`: RedisCluster for redis+cluster://, else Redis."""
+    retry = Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2)
+    if is_cluster_url(url):
+        # Several seeds (host:port,host:port), so that a client starting while
+        # one node is down still finds the cluster.
+        first, *more = url.removeprefix(CLUSTER_SCHEME).split(",")
+        cluster = TracedRedisCluster.from_url(
+            "redis://" + first, socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout, retry=retry,
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            startup_nodes=[ClusterNode(*_host_port(seed)) for seed in more])
+        # RedisCluster takes no connection class: set it for the nodes it finds.
+        cluster.connection_kwargs["connection_class"] = connection_class
+        for node in cluster.startup_nodes:
+            node.connection_class = connection_class
+        return cluster
     return TracedRedis.from_url(
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
         connection_class=connection_class)
 
 
-REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+def _host_port(seed: str) -> tuple[str, int]:
+    host, _, port = seed.split("/", maxsplit=1)[0].rpartition(":")
+    return host, int(port)
+
+
+def slot_groups(client: Any, keys: Sequence[str]) -> list[list[int]]:
+    """Positions of `keys` grouped by hash slot on a cluster, where one script
+    or transaction may touch only one slot; on a single Redis, one group.
+    Queued on a cluster pipeline, the groups travel as one pipeline per node."""
+    if not keys:
+        return []
+    if not isinstance(client, RedisCluster | ClusterPipeline):
+        return [list(range(len(keys)))]
+    groups: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key_slot(key.encode()), []).append(i)
+    return list(groups.values())
+
+
+# What "Redis is unreachable" looks like, for breakers and fallbacks: on a
+# cluster also a node down (its slots uncovered) or a slot mid-migration.
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError,
+                SlotNotCoveredError, TryAgainError)

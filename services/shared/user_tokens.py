@@ -13,7 +13,7 @@ from services.shared.auth import JwksCache, TokenVerifier
 from services.shared.config import AuthSettings
 from services.shared.idempotency import IdempotencyStore
 from services.shared.interceptor import ServiceInterceptor, access_policy
-from services.shared.revocations import RevokedSessions
+from services.users.client.revocations import RevokedSessions
 
 
 def jwks_verifier(settings: AuthSettings, users_channel: grpc.aio.Channel) -> TokenVerifier:

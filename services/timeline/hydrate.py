@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.peers import TweetsClient, UsersClient
-from services.shared.relations import shows, visible
-from services.shared.tweet_cache import TweetCache
-from services.shared.tweet_views import lookup_with_flags, people, render
-from services.shared.viewer_flags import ViewerFlags
+from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.tweet_views import lookup_with_flags, people, render
+from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.relations import shows, visible
 
 
 class Hydrator:

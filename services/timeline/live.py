@@ -29,7 +29,7 @@ from services.shared.logging import get_logger
 from services.shared.peers import TweetsClient
 
 log = get_logger(__name__)
-SLOTS_PREFIX = "tl"  # tl:{id}:streams
+SLOTS_PREFIX = "tl"  # tl:{<id>}:streams (docs/REDIS_KEYS.md)
 __all__ = ["SLOTS_PREFIX", "LiveHub", "LiveStream", "StreamLimits"]
 
 

@@ -29,7 +29,6 @@ from services.shared.errors import Unavailable
 from services.shared.logging import get_logger
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import REDIS_ERRORS
-from services.shared.relations import RelationsCache
 from services.timeline.domain import (
     SLACK,
     Entry,
@@ -40,6 +39,7 @@ from services.timeline.domain import (
 )
 from services.timeline.hydrate import Hydrator
 from services.timeline.store import RecentPage, TimelineStore, mentions_key
+from services.users.client.relations import RelationsCache
 
 log = get_logger(__name__)
 

@@ -9,18 +9,18 @@ from services.shared import consumer_lag
 from services.shared import events as jetstream
 from services.shared.live_streams import StreamSlots
 from services.shared.logging import configure_logging
-from services.shared.relations import RelationsCache
-from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
-from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
-from services.shared.viewer_flags import ViewerFlags
 from services.timeline import wiring
 from services.timeline.hydrate import Hydrator
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
 from services.timeline.reader import Reader
 from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings
+from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.relations import RelationsCache
+from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [timeline_pb2.DESCRIPTOR.services_by_name["TimelineService"]]
 

@@ -11,9 +11,9 @@ from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 from services.shared.auth import caller_id, caller_session
 from services.shared.errors import PermissionDenied
 from services.shared.events import timestamp_now
-from services.shared.relations import shows
 from services.timeline.live import LiveHub
 from services.timeline.reader import Reader
+from services.users.client.relations import shows
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 

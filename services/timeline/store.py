@@ -9,7 +9,7 @@ and a read that finds it missing rebuilds the timeline first); and
 `tl:{id}:following`, whom the user follows (with `-` so that "follows nobody"
 is cached too), dropped by follow events. A page's first round trip also
 reads the reader's blocks and mutes (`rel:{id}`, owned by the users service:
-services/shared/relations.py).
+services/users/client/relations.py).
 
 Per celebrity (an author merged in at read time instead of fanned out):
 `tl:{id}:recent`, their newest tweet entries (user-based caching), kept by the
@@ -24,34 +24,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
-from services.shared.relations import relations_key
+from services.shared.redis_client import RedisClient, slot_groups
 from services.timeline.domain import Entry, score_of
+from services.users.client.relations import relations_key
 
 
 def home_key(user_id: int) -> str:
-    return f"tl:{user_id}:home"
+    return f"tl:{{{user_id}}}:home"
 
 
 def mentions_key(user_id: int) -> str:
-    return f"tl:{user_id}:mentions"
+    return f"tl:{{{user_id}}}:mentions"
 
 
 def active_key(user_id: int) -> str:
-    return f"tl:{user_id}:active"
+    return f"tl:{{{user_id}}}:active"
 
 
 def rebuild_lock_key(user_id: int) -> str:
-    return f"tl:{user_id}:rebuilding"
+    return f"tl:{{{user_id}}}:rebuilding"
 
 
 def following_key(user_id: int) -> str:
-    return f"tl:{user_id}:following"
+    return f"tl:{{{user_id}}}:following"
 
 
 def recent_key(author_id: int) -> str:
-    return f"tl:{author_id}:recent"
+    return f"tl:{{{author_id}}}:recent"
 
 
 COMPLETE = "0:0"  # the marker member of a rebuilt celebrity set
@@ -67,7 +66,7 @@ class PageStart:
     entries: list[Entry]
     following_known: bool
     celebrities: list[int]  # followed authors who are merged in at read time
-    relations: bytes | None  # the reader's cached blocks and mutes (shared/relations.py)
+    relations: bytes | None  # the reader's cached blocks and mutes (users/client/relations.py)
 
 
 @dataclass(frozen=True)
@@ -101,8 +100,10 @@ def _entries(members: Iterable[bytes], before: int | None, count: int) -> list[E
 # Adds one entry to the home timelines of the active users among a batch, in
 # one round trip and inside Redis: KEYS are pairs (active marker, home key).
 # Trimming only when a set outgrows its capacity keeps it one command per
-# follower in the common case. (All keys in one script: a single Redis
-# primary, or a Cluster with hash-tagged keys.)
+# follower in the common case. On a single Redis one call takes the whole
+# batch; on a cluster a call takes the followers of one slot (a user's keys
+# share its slot), and the calls travel as one pipeline per node, in parallel
+# (redis-py follows MOVED and ASK per call while slots move).
 _FANOUT = """
 local member, score, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local written = 0
@@ -123,20 +124,27 @@ FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and das
 
 
 class TimelineStore:
-    def __init__(self, redis: Redis, *, capacity: int, inactive_after_seconds: int,
+    def __init__(self, redis: RedisClient, *, capacity: int, inactive_after_seconds: int,
                  recent_capacity: int | None = None) -> None:
         self._redis = redis
         self.capacity = capacity
         self.recent_capacity = recent_capacity or capacity
         self._inactive_after = inactive_after_seconds
-        self._fanout = redis.register_script(_FANOUT)
 
     async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Adds the entry to the home timelines of the active users among
         `user_ids`; returns how many were written. Idempotent (ZADD)."""
-        keys = [k for u in user_ids for k in (active_key(u), home_key(u))]
-        written = await self._fanout(keys=keys, args=[entry.member, entry.score, self.capacity])
-        return int(written)
+        groups = slot_groups(self._redis, [active_key(u) for u in user_ids])
+        if not groups:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for group in groups:
+                keys = [k for i in group for k in (active_key(user_ids[i]), home_key(user_ids[i]))]
+                # EVAL, not EVALSHA: a pipeline with registered scripts first
+                # asks Redis whether they are loaded, a round trip of its own.
+                pipe.eval(_FANOUT, len(keys), *keys, entry.member, entry.score, self.capacity)
+            written = await pipe.execute()
+        return sum(int(w) for w in written)
 
     async def add(self, key_of: Iterable[str], entry: Entry) -> None:
         """Adds one entry to many timelines in one pipelined round trip.
@@ -193,19 +201,22 @@ class TimelineStore:
         return entries
 
     async def home_start(self, user_id: int, before: int | None, count: int) -> PageStart:
-        """Touches the activity marker, reads the cached page and the celebrities
-        the user follows: one round trip."""
+        """Touches the activity marker, reads the cached page, whom the user
+        follows and their relations (one round trip to the user's node), then
+        which followees are celebrities (one more)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(active_key(user_id), "1", ex=self._inactive_after, xx=True)
             pipe.zrevrangebyscore(home_key(user_id), _max_score(before), "-inf", start=0,
                                   num=_fetch_size(before, count, SAME_MILLISECOND))
-            pipe.exists(following_key(user_id))
-            pipe.sinter([following_key(user_id), CELEBRITIES])
+            pipe.smembers(following_key(user_id))
             pipe.get(relations_key(user_id))
-            active, members, known, celebrities, relations = await pipe.execute()
+            active, members, following, relations = await pipe.execute()
         entries = await self._complete(home_key(user_id), members, before, count)
-        return PageStart(bool(active), entries, bool(known), sorted(int(c) for c in celebrities),
-                         relations)
+        followees = [int(m) for m in following if m != b"-"]
+        # The celebrities set is global (another slot, maybe another node): a
+        # second round trip, only for readers who follow someone.
+        celebrities = await self.celebrities_among(followees)
+        return PageStart(bool(active), entries, bool(following), sorted(celebrities), relations)
 
     async def recent_pages(self, authors: Sequence[int], before: int | None,
                            count: int) -> dict[int, RecentPage]:

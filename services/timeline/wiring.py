@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-from redis.asyncio import Redis
 
 from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.peers import TweetsClient, UsersClient
+from services.shared.redis_client import RedisClient
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
 
 
 @dataclass(frozen=True)
 class Connections:
-    redis: Redis
+    redis: RedisClient
     store: TimelineStore
     users: UsersClient
     tweets: TweetsClient

@@ -1,4 +1,4 @@
-"""Reading tweets through the tweet cache (services/shared/tweet_cache.py): hot
+"""Reading tweets through the tweet cache (services/tweets/client/tweet_cache.py): hot
 tier, then Redis, then Cassandra, and keeping the cache right after changes.
 
 A page of n tweets costs, when everything is cached, one Redis round trip for
@@ -15,9 +15,9 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.errors import NotFound
 from services.shared.logging import get_logger
-from services.shared.tweet_cache import Rider, TweetCache, Versioned
-from services.shared.tweet_views import flag_targets, lookup_with_flags, people, render
-from services.shared.viewer_flags import Flags, ViewerFlags
+from services.tweets.client.tweet_cache import Rider, TweetCache, Versioned
+from services.tweets.client.tweet_views import flag_targets, lookup_with_flags, people, render
+from services.tweets.client.viewer_flags import Flags, ViewerFlags
 from services.tweets.domain import TweetRecord
 from services.tweets.media import MediaClient
 from services.tweets.reads import TWEET_NOT_FOUND

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
-from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared import events as jetstream
@@ -30,14 +29,13 @@ from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
 from services.shared.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.relations import RelationsCache
-from services.shared.revocations import RevokedSessions
+from services.shared.redis_client import RedisClient
 from services.shared.server import App, serve
-from services.shared.tweet_cache import TweetCache
 from services.shared.user_tokens import user_interceptor
-from services.shared.viewer_flags import ViewerFlags
 from services.shared.worker_lease import WorkerLease
 from services.tweets.cached_reads import WARM_COUNT, CachedReads
+from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.viewer_flags import ViewerFlags
 from services.tweets.counts import Counter
 from services.tweets.engagement import Engagement
 from services.tweets.events import Publish
@@ -51,6 +49,8 @@ from services.tweets.servicer import TweetServicer
 from services.tweets.tweets import Tweets
 from services.tweets.users import UsersClient
 from services.tweets.visibility import Visibility
+from services.users.client.relations import RelationsCache
+from services.users.client.revocations import RevokedSessions
 
 log = get_logger(__name__)
 _SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"]]
@@ -100,7 +100,7 @@ class Components:
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
                    publish: Publish, media_channel: grpc.aio.Channel,
-                   redis: Redis) -> Components:
+                   redis: RedisClient) -> Components:
     lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "tweets"),
                                     settings)
     ids = IdGenerator(lease)

@@ -10,10 +10,9 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
-from services.shared.relations import visible
 from services.shared.timestamps import from_timestamp, to_timestamp
-from services.shared.viewer_flags import Flags
 from services.tweets.cached_reads import CachedReads
+from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
 from services.tweets.events import kind_pb
@@ -21,6 +20,7 @@ from services.tweets.reads import TWEET_NOT_FOUND
 from services.tweets.tweets import MAX_BATCH, Tweets
 from services.tweets.views import author_pb
 from services.tweets.visibility import Visibility
+from services.users.client.relations import visible
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 

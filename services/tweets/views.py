@@ -1,6 +1,6 @@
 """Tweets as protos: the viewer-independent entry the tweet cache stores
 (twitter/tweets/v1/cache.proto), which every reader completes with profiles
-and flags (services/shared/tweet_views.py), and a liker's author summary."""
+and flags (services/tweets/client/tweet_views.py), and a liker's author summary."""
 
 from __future__ import annotations
 

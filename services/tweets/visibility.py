@@ -1,4 +1,4 @@
-"""Blocks as the tweets service applies them (services/shared/relations.py):
+"""Blocks as the tweets service applies them (services/users/client/relations.py):
 what a user who is blocked cannot see is NOT_FOUND, as if it did not exist
 (Mastodon answers a blocked account the same way); what a user who can see a
 tweet may not do to it because they block its author is PERMISSION_DENIED.
@@ -21,9 +21,9 @@ import asyncio
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.errors import NotFound, PermissionDenied
-from services.shared.relations import Relations, RelationsCache, shows
 from services.tweets.cached_reads import CachedReads
 from services.tweets.reads import TWEET_NOT_FOUND
+from services.users.client.relations import Relations, RelationsCache, shows
 
 
 class Visibility:

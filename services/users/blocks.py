@@ -7,7 +7,7 @@ in id order first, as a follow does: a follow racing a block either lands
 before it (and is removed) or sees the block (PERMISSION_DENIED). Every change
 bumps the parties' relations versions and, once committed, writes their new
 relations to the Redis cache the other services read
-(services/shared/relations.py).
+(services/users/client/relations.py).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from datetime import datetime
 from typing import NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 from twitter.users.v1 import users_pb2
 
 from services.shared import pg_outbox
 from services.shared.cursor import ListCursor
 from services.shared.errors import InvalidArgument, NotFound
-from services.shared.relations import RelationsCache, RelationsWriter
+from services.shared.redis_client import RedisClient
 from services.users import events, repository
 from services.users import relations_repository as store
+from services.users.client.relations import RelationsCache, RelationsWriter
 from services.users.domain import USERNAME_RE, FollowRecord, UserRecord
 from services.users.relations_repository import Kind
 from services.users.repository import Conn, FollowChange
@@ -44,7 +44,7 @@ CURSORS = {Kind.BLOCK: ListCursor("users.blocks", RelationKey),
 
 
 class BlocksAndMutes:
-    def __init__(self, pool: AsyncConnectionPool, redis: Redis) -> None:
+    def __init__(self, pool: AsyncConnectionPool, redis: RedisClient) -> None:
         self._pool = pool
         self._cache = RelationsWriter(redis)
         self._cached = RelationsCache(redis, self)  # misses are filled from here

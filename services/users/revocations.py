@@ -1,4 +1,4 @@
-"""Announcing revoked sessions to every service (services/shared/revocations.py).
+"""Announcing revoked sessions to every service (services/users/client/revocations.py).
 
 A revocation is committed in PostgreSQL first (the source of truth), then
 announced on Redis and marked announced. When Redis cannot take it (down at
@@ -14,18 +14,18 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 
 from services.shared import redis_client
 from services.shared.logging import get_logger
-from services.shared.revocations import STREAM, Revocation, announce
+from services.shared.redis_client import RedisClient
 from services.users import sessions
+from services.users.client.revocations import STREAM, Revocation, announce
 
 log = get_logger(__name__)
 
 
 class RevocationAnnouncer:
-    def __init__(self, pool: AsyncConnectionPool, redis: Redis, *,
+    def __init__(self, pool: AsyncConnectionPool, redis: RedisClient, *,
                  window_seconds: float) -> None:
         self._pool = pool
         self._redis = redis

@@ -28,11 +28,11 @@ from services.shared.pg_outbox import OutboxRelay
 from services.shared.pg_worker_lease import PgLeaseStore
 from services.shared.ports import SERVICE_PORTS
 from services.shared.postgres import open_pool
-from services.shared.revocations import RevokedSessions
 from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
+from services.users.client.revocations import RevokedSessions
 from services.users.login_throttle import FailurePurge, ThrottlePolicy
 from services.users.passwords import Passwords
 from services.users.retention import Retention

@@ -11,7 +11,12 @@ import httpx
 import pytest
 
 from tests.support.edge import follow, home_ids, tweet
-from tests.support.stack_control import control, wait_all_serving, wait_infra_ready
+from tests.support.stack_control import (
+    control,
+    redis_programs,
+    wait_all_serving,
+    wait_infra_ready,
+)
 from tests.support.users import new_user
 from tests.support.wait import eventually
 
@@ -34,7 +39,8 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
     # Every service now holds pooled Redis connections, which the restart will break.
     assert (await edge.get("/v1/trends", headers=reader["headers"])).status_code == 200
 
-    await control("stop", "redis")
+    # Every node: on a cluster one stopped primary leaves the others serving.
+    await control("stop", *redis_programs())
     try:
         for _ in range(5):  # the first call finds Redis gone, later ones the open breaker
             home, one = await reads(edge, reader, posted[0])
@@ -55,7 +61,7 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
             await control("start", "cassandra")
             await wait_infra_ready("cassandra", stack_env, 180)
     finally:
-        await control("start", "redis")
+        await control("start", *redis_programs())
         await wait_infra_ready("redis", stack_env, 30)
         await wait_all_serving()
 
@@ -67,7 +73,7 @@ async def test_reads_survive_redis_and_fail_cleanly_without_the_store(
         return posted_again.status_code == 200
     await eventually(healed, within=120, every=1.0, what="a tweet posted after the outage")
     # A restarted Redis is used again without a failed request.
-    await control("restart", "redis")
+    await control("restart", *redis_programs())
     await wait_infra_ready("redis", stack_env, 30)
     for _ in range(5):
         home, one = await reads(edge, reader, posted[0])

@@ -18,7 +18,12 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from services.shared.clients import internal_channel
 from stack import topology
-from tests.support.stack_control import control, wait_infra_ready, wait_serving
+from tests.support.stack_control import (
+    control,
+    redis_programs,
+    wait_infra_ready,
+    wait_serving,
+)
 from tests.support.users import new_user
 
 pytestmark = pytest.mark.e2e
@@ -83,8 +88,8 @@ async def test_every_timeline_process_reads_within_5_s_of_redis_returning(
     channels = {p: internal_channel(f"127.0.0.1:{p}", "unused")
                 for p in process_ports("timeline")}
     try:
-        await control("stop", "redis")
-        await control("start", "redis")
+        await control("stop", *redis_programs())
+        await control("start", *redis_programs())
         await wait_infra_ready("redis", stack_env, 30)
 
         async def measure(port: int) -> float:

@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from twitter.tweets.v1 import events_pb2
 
+from services.shared import redis_client
+from services.shared.redis_client import RedisClient
 from services.timeline.domain import Entry
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import CELEBRITIES, active_key, home_key
@@ -31,7 +32,7 @@ CELEBRITY_THRESHOLD: int = TimelineSettings.model_fields["celebrity_threshold"].
 
 @pytest.fixture
 async def redis(stack_env: dict[str, str]) -> Any:
-    client = Redis.from_url(stack_env["REDIS_URL"])
+    client = redis_client.connect(stack_env["REDIS_URL"])
     yield client
     await client.aclose()
 
@@ -102,7 +103,7 @@ async def test_mentions_timeline(edge: httpx.AsyncClient) -> None:
 
 
 async def test_returning_inactive_user_gets_a_rebuilt_timeline(
-        edge: httpx.AsyncClient, redis: Redis) -> None:
+        edge: httpx.AsyncClient, redis: RedisClient) -> None:
     reader, a, b = await new_user(edge), await new_user(edge), await new_user(edge)
     await follow(edge, reader, a)
     await follow(edge, reader, b)
@@ -116,7 +117,7 @@ async def test_returning_inactive_user_gets_a_rebuilt_timeline(
 
 
 async def test_celebrity_tweets_are_merged_at_read_time(
-        edge: httpx.AsyncClient, redis: Redis, stack_env: dict[str, str]) -> None:
+        edge: httpx.AsyncClient, redis: RedisClient, stack_env: dict[str, str]) -> None:
     star, fan = await new_user(edge), await new_user(edge)
     fake_fans = await asyncio.to_thread(load_followers, stack_env["PG_DSN"],
                                         int(star["userId"]), CELEBRITY_THRESHOLD + 1)

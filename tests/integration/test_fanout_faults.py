@@ -8,8 +8,9 @@ import signal
 import time
 
 import httpx
-from redis.asyncio import Redis
 
+from services.shared import redis_client
+from services.shared.redis_client import RedisClient
 from services.timeline.domain import Entry
 from services.timeline.store import active_key, home_key
 from tests.support.bulk import load_followers
@@ -24,7 +25,7 @@ def worker_pid() -> int:
     return int(supervisorctl("pid", "timeline-worker").strip())
 
 
-async def count_holding(redis: Redis, user_ids: list[int], member: str) -> int:
+async def count_holding(redis: RedisClient, user_ids: list[int], member: str) -> int:
     async with redis.pipeline(transaction=False) as pipe:
         for user_id in user_ids:
             pipe.zscore(home_key(user_id), member)
@@ -43,7 +44,7 @@ async def test_killed_worker_completes_fanout_exactly_once(
     author = await new_user(edge)
     followers = sorted(await asyncio.to_thread(load_followers, stack_env["PG_DSN"],
                                                int(author["userId"]), FOLLOWERS))
-    redis = Redis.from_url(stack_env["REDIS_URL"])
+    redis = redis_client.connect(stack_env["REDIS_URL"])
     try:
         # 20,000 recently active readers with materialised timelines.
         async with redis.pipeline(transaction=False) as pipe:

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from redis.asyncio import Redis
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.relations import Relations, RelationsWriter, decode, relations_key
+from services.shared import redis_client
+from services.shared.redis_client import RedisClient
+from services.users.client.relations import Relations, RelationsWriter, decode, relations_key
 from tests.support.users import Account, MakeAccount
 
 if TYPE_CHECKING:
@@ -21,13 +22,13 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-async def redis(stack_env: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack_env["REDIS_URL"])
+async def redis(stack_env: dict[str, str]) -> AsyncIterator[RedisClient]:
+    client = redis_client.connect(stack_env["REDIS_URL"])
     yield client
     await client.aclose()
 
 
-async def cached(redis: Redis, user: Account) -> Relations:
+async def cached(redis: RedisClient, user: Account) -> Relations:
     raw = await redis.get(relations_key(user.user_id))
     assert isinstance(raw, bytes)
     return decode(raw)
@@ -72,7 +73,7 @@ async def test_blocks_racing_follows_leave_no_follow_and_exact_counts(
 
 
 async def test_the_cache_keeps_the_newest_relations_whatever_the_order(
-        users: Stub, make_account: MakeAccount, redis: Redis) -> None:
+        users: Stub, make_account: MakeAccount, redis: RedisClient) -> None:
     me, other = await make_account(), await make_account()
     # Flapping blocks: each change writes the cache after its commit, in any order.
     await asyncio.gather(*(block(users, me, other, on=i % 2 == 0) for i in range(10)))
@@ -89,7 +90,7 @@ async def test_the_cache_keeps_the_newest_relations_whatever_the_order(
 
 
 async def test_check_relations_answers_in_one_batch_from_the_cache(
-        users: Stub, make_account: MakeAccount, redis: Redis) -> None:
+        users: Stub, make_account: MakeAccount, redis: RedisClient) -> None:
     viewer, blocked, muted, blocker, stranger = await asyncio.gather(
         *(make_account() for _ in range(5)))
     await block(users, viewer, blocked)

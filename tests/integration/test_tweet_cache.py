@@ -18,8 +18,8 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2, tweets_pb2_grpc
 from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.shared.tweet_cache import GENERATION, TweetCache, Versioned
-from services.shared.viewer_flags import ViewerFlags
+from services.tweets.client.tweet_cache import GENERATION, TweetCache, Versioned
+from services.tweets.client.viewer_flags import ViewerFlags
 from tests.support.stack_control import control, processes, wait_serving
 from tests.support.users import Account, MakeAccount
 from tests.support.wait import eventually

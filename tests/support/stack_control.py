@@ -28,6 +28,12 @@ def processes(service: str) -> list[str]:
     return [process_name(service, n) for n in range(1, topology.load().processes[service] + 1)]
 
 
+def redis_programs() -> list[str]:
+    """The supervisord programs of the local Redis: the cluster's three
+    primaries, or the single server (stack/programs.redis_servers)."""
+    return [name for name, _, _ in topology.redis_nodes(topology.load())]
+
+
 async def wait_serving(service: str, within: float = 60.0) -> None:
     """Until every process of the service answers its health check on its own
     port (a restarted process listens a moment after supervisord calls it up)."""

@@ -233,3 +233,17 @@ async def test_a_cancelled_probe_does_not_hold_the_breaker_shut() -> None:
     async with guarded(breaker, "the store"):  # the next call probes again
         pass
     assert breaker.state is State.CLOSED
+
+
+@pytest.mark.parametrize("exc", [
+    redis.exceptions.ClusterDownError("CLUSTERDOWN The cluster is down"),
+    redis.exceptions.MasterDownError("MASTERDOWN"),
+    redis.exceptions.SlotNotCoveredError("slot 42 is not covered"),
+    redis.exceptions.TryAgainError("TRYAGAIN"),
+], ids=["clusterdown", "masterdown", "slot not covered", "tryagain"])
+def test_a_redis_cluster_missing_a_node_is_unavailable(exc: Exception) -> None:
+    assert isinstance(failures.outage(exc), errors.Unavailable)
+
+
+def test_a_cross_slot_command_is_a_bug_not_an_outage() -> None:
+    assert failures.outage(redis.exceptions.ResponseError("CROSSSLOT Keys ...")) is None

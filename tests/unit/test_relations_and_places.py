@@ -9,7 +9,7 @@ from twitter.users.v1 import users_pb2
 
 from services.shared.errors import InvalidArgument
 from services.shared.places import normalize_place
-from services.shared.relations import Relations, decode, encode, shows, visible
+from services.users.client.relations import Relations, decode, encode, shows, visible
 
 
 def test_blocks_hide_both_ways_and_mutes_only_from_feeds() -> None:

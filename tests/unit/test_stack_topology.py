@@ -78,6 +78,7 @@ def test_a_relative_stack_dir_is_made_absolute() -> None:
 @pytest.mark.parametrize(("var", "value"), [
     ("PG_PORT", "0"), ("PG_PORT", "65536"), ("PG_PORT", "54x"), ("USERS_PORT", "-1"),
     ("TWEETS_PROCESSES", "0"), ("TWEETS_PROCESSES", "10"), ("TWEETS_PROCESSES", "two"),
+    ("REDIS_MODE", "sentinel"),
 ])
 def test_bad_values_are_refused(var: str, value: str) -> None:
     with pytest.raises(ValueError, match=var):
@@ -93,6 +94,24 @@ def test_optional_components_run_only_with_their_binary(tmp_path: Path) -> None:
     with_it = topology.load({"MEILISEARCH_BIN": str(binary)})
     assert with_it.binaries == {"meilisearch": binary}
     assert "meilisearch" in topology.runnable(with_it)
+
+
+def test_redis_is_a_cluster_of_three_primaries_or_one_server(tmp_path: Path) -> None:
+    cluster = topology.load(OFFSET_ENV | {"STACK_DIR": str(tmp_path)})
+    servers = programs.redis_servers(cluster)
+    assert [p.name for p in servers] == ["redis", "redis-2", "redis-3"]
+    for program, port, bus in zip(servers, ("REDIS_PORT", "REDIS_PORT_2", "REDIS_PORT_3"),
+                                  ("REDIS_BUS_PORT", "REDIS_BUS_PORT_2", "REDIS_BUS_PORT_3"),
+                                  strict=True):
+        argv = " ".join(program.argv)
+        assert f"--port {cluster.ports[port]} " in argv
+        assert f"--cluster-enabled yes --cluster-port {cluster.ports[bus]} " in argv
+        assert program.directory == tmp_path / program.name  # its own nodes.conf
+    single = topology.load(OFFSET_ENV | {"STACK_DIR": str(tmp_path), "REDIS_MODE": "single"})
+    [server] = programs.redis_servers(single)
+    assert "--cluster-enabled" not in server.argv
+    assert contract.local(single)["REDIS_URL"] == \
+        f"redis://127.0.0.1:{single.ports['REDIS_PORT']}/0"
 
 
 def test_every_service_in_the_tree_has_a_port() -> None:
@@ -115,7 +134,8 @@ def test_the_contract_names_every_store_and_service(tmp_path: Path) -> None:
     # The ports the contract hands out are the settings' own.
     p = settings.ports
     assert env["PG_DSN"].endswith(f"@127.0.0.1:{p['PG_PORT']}/twitter")
-    assert env["REDIS_URL"] == f"redis://127.0.0.1:{p['REDIS_PORT']}/0"
+    assert env["REDIS_URL"] == (f"redis+cluster://127.0.0.1:{p['REDIS_PORT']},"
+                                f"127.0.0.1:{p['REDIS_PORT_2']},127.0.0.1:{p['REDIS_PORT_3']}")
     assert env["NATS_URL"] == f"nats://127.0.0.1:{p['NATS_PORT']}"
     assert env["SCYLLA_PORT"] == str(p["CASSANDRA_PORT"])
     assert env["S3_ENDPOINT_URL"] == f"http://127.0.0.1:{p['MINIO_PORT']}"

@@ -351,7 +351,7 @@ class UserServiceServicer:
     def GetViewerRelations(self, request, context):
         """Internal: a viewer's whole block and mute relations (whom they block, who
         blocks them, whom they mute), with their version. Read through the Redis
-        cache that services/shared/relations.py reads; a miss fills it.
+        cache that services/users/client/relations.py reads; a miss fills it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -130,7 +130,7 @@ class UserServiceStub:
     GetViewerRelations: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetViewerRelationsRequest, _users_pb2.GetViewerRelationsResponse]
     """Internal: a viewer's whole block and mute relations (whom they block, who
     blocks them, whom they mute), with their version. Read through the Redis
-    cache that services/shared/relations.py reads; a miss fills it.
+    cache that services/users/client/relations.py reads; a miss fills it.
     """
     CheckRelations: _grpc.UnaryUnaryMultiCallable[_users_pb2.CheckRelationsRequest, _users_pb2.CheckRelationsResponse]
     """Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
@@ -245,7 +245,7 @@ class UserServiceAsyncStub(UserServiceStub):
     GetViewerRelations: _aio.UnaryUnaryMultiCallable[_users_pb2.GetViewerRelationsRequest, _users_pb2.GetViewerRelationsResponse]  # type: ignore[assignment]
     """Internal: a viewer's whole block and mute relations (whom they block, who
     blocks them, whom they mute), with their version. Read through the Redis
-    cache that services/shared/relations.py reads; a miss fills it.
+    cache that services/users/client/relations.py reads; a miss fills it.
     """
     CheckRelations: _aio.UnaryUnaryMultiCallable[_users_pb2.CheckRelationsRequest, _users_pb2.CheckRelationsResponse]  # type: ignore[assignment]
     """Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
@@ -489,7 +489,7 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_users_pb2.GetViewerRelationsResponse, _abc.Awaitable[_users_pb2.GetViewerRelationsResponse]]:
         """Internal: a viewer's whole block and mute relations (whom they block, who
         blocks them, whom they mute), with their version. Read through the Redis
-        cache that services/shared/relations.py reads; a miss fills it.
+        cache that services/users/client/relations.py reads; a miss fills it.
         """
 
     @_abc_1.abstractmethod

@@ -132,7 +132,7 @@ type UserServiceClient interface {
 	ListMutes(ctx context.Context, in *ListMutesRequest, opts ...grpc.CallOption) (*ListMutesResponse, error)
 	// Internal: a viewer's whole block and mute relations (whom they block, who
 	// blocks them, whom they mute), with their version. Read through the Redis
-	// cache that services/shared/relations.py reads; a miss fills it.
+	// cache that services/users/client/relations.py reads; a miss fills it.
 	GetViewerRelations(ctx context.Context, in *GetViewerRelationsRequest, opts ...grpc.CallOption) (*GetViewerRelationsResponse, error)
 	// Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
 	// mutes (for notifications: whether a recipient hears of an actor). Answered
@@ -479,7 +479,7 @@ type UserServiceServer interface {
 	ListMutes(context.Context, *ListMutesRequest) (*ListMutesResponse, error)
 	// Internal: a viewer's whole block and mute relations (whom they block, who
 	// blocks them, whom they mute), with their version. Read through the Redis
-	// cache that services/shared/relations.py reads; a miss fills it.
+	// cache that services/users/client/relations.py reads; a miss fills it.
 	GetViewerRelations(context.Context, *GetViewerRelationsRequest) (*GetViewerRelationsResponse, error)
 	// Internal: which of up to 1,000 users a viewer blocks, is blocked by, or
 	// mutes (for notifications: whether a recipient hears of an actor). Answered

@@ -6602,7 +6602,7 @@ export const UserServiceService = {
   /**
    * Internal: a viewer's whole block and mute relations (whom they block, who
    * blocks them, whom they mute), with their version. Read through the Redis
-   * cache that services/shared/relations.py reads; a miss fills it.
+   * cache that services/users/client/relations.py reads; a miss fills it.
    */
   getViewerRelations: {
     path: "/twitter.users.v1.UserService/GetViewerRelations" as const,
@@ -6757,7 +6757,7 @@ export interface UserServiceServer extends UntypedServiceImplementation {
   /**
    * Internal: a viewer's whole block and mute relations (whom they block, who
    * blocks them, whom they mute), with their version. Read through the Redis
-   * cache that services/shared/relations.py reads; a miss fills it.
+   * cache that services/users/client/relations.py reads; a miss fills it.
    */
   getViewerRelations: handleUnaryCall<GetViewerRelationsRequest, GetViewerRelationsResponse>;
   /**
@@ -7176,7 +7176,7 @@ export interface UserServiceClient extends Client {
   /**
    * Internal: a viewer's whole block and mute relations (whom they block, who
    * blocks them, whom they mute), with their version. Read through the Redis
-   * cache that services/shared/relations.py reads; a miss fills it.
+   * cache that services/users/client/relations.py reads; a miss fills it.
    */
   getViewerRelations(
     request: GetViewerRelationsRequest,

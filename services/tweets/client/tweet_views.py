@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 from twitter.users.v1 import users_pb2
 
-from services.shared.tweet_cache import Rider
-from services.shared.viewer_flags import Flags, ViewerFlags, union
+from services.tweets.client.tweet_cache import Rider
+from services.tweets.client.viewer_flags import Flags, ViewerFlags, union
 
 RETWEET = tweets_pb2.TWEET_KIND_RETWEET
 Entries = dict[int, cache_pb2.CachedTweet]

@@ -21,12 +21,9 @@ import contextlib
 import secrets
 from collections.abc import Iterable, Sequence
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-
 from services.shared.breaker import CircuitBreaker
 from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS
+from services.shared.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient
 
 log = get_logger(__name__)
 
@@ -79,19 +76,19 @@ return 1
 
 
 def _key(viewer: int) -> str:
-    return f"vf:{viewer}"
+    return f"vf:{{{viewer}}}"
 
 
 def _times(viewer: int) -> str:
-    return f"vf:{viewer}:at"
+    return f"vf:{{{viewer}}}:at"
 
 
 def _lease(viewer: int) -> str:
-    return f"vf:{viewer}:lease"
+    return f"vf:{{{viewer}}}:lease"
 
 
 class ViewerFlags:
-    def __init__(self, redis: Redis, *, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(self, redis: RedisClient, *, breaker: CircuitBreaker | None = None) -> None:
         self._redis = redis
         self.breaker = breaker or CircuitBreaker("viewer_flags")
         self._record = redis.register_script(_RECORD)
@@ -179,7 +176,7 @@ class FlagsRider:
         self._ids = tweet_ids
         self.flags: Flags | None = None
 
-    def queue(self, pipe: Pipeline) -> None:
+    def queue(self, pipe: AnyPipeline) -> None:
         pipe.smismember(_key(self._viewer), _members(self._ids))
 
     def read(self, result: Sequence[int | bool]) -> None:

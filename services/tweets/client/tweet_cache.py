@@ -4,7 +4,8 @@ with Cassandra (behind the tweets service) as the cold tier.
 The tweets service is the only writer; readers (the tweets service itself and
 the timeline service) read through `TweetCache.get`. Redis keys:
 
-- `tw:{gen}:{tweet_id}`: `b"<version>|<extend>|"` + a serialized CachedTweet
+- `tw:<gen>:{<tweet_id>}` (hash-tagged by tweet, so entries spread over a
+  cluster): `b"<version>|<extend>|"` + a serialized CachedTweet
   (twitter/tweets/v1/cache.proto). `version` is the newest Cassandra write time
   of the tweet's row (microseconds; every write to a tweet partition is a Paxos
   round, whose timestamps only grow), so a Lua script replaces an entry only by
@@ -35,13 +36,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from twitter.tweets.v1 import cache_pb2
 
 from services.shared.breaker import CircuitBreaker
 from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS
+from services.shared.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient, slot_groups
 
 log = get_logger(__name__)
 
@@ -113,7 +112,7 @@ class Versioned:
 class Rider(Protocol):
     """A command for another key that shares a lookup's round trip."""
 
-    def queue(self, pipe: Pipeline) -> None: ...
+    def queue(self, pipe: AnyPipeline) -> None: ...
 
     def read(self, result: Any) -> None: ...
 
@@ -166,6 +165,15 @@ def _position(stream_id: bytes) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def _in_order(size: int, groups: list[list[int]], answers: list[Any]) -> list[bytes | None]:
+    """Per-group script answers back in the order of the keys."""
+    values: list[bytes | None] = [None] * size
+    for group, found in zip(groups, answers, strict=True):
+        for i, raw in zip(group, found, strict=True):
+            values[i] = raw
+    return values
+
+
 def _decode(raw: bytes) -> cache_pb2.CachedTweet | None:
     _, flag, body = raw.split(b"|", 2)
     if flag == UNKNOWN:
@@ -174,19 +182,18 @@ def _decode(raw: bytes) -> cache_pb2.CachedTweet | None:
 
 
 class TweetCache:
-    def __init__(self, redis: Redis, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
+    def __init__(self, redis: RedisClient, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
                  warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None) -> None:
         self._redis = redis
         self._hot = HotTier(hot_size, hot_ttl_seconds)
         self._warm_ttl_ms = warm_ttl_seconds * 1000
         self.breaker = breaker or CircuitBreaker("tweet_cache")
-        self._put = redis.register_script(_PUT)
         self._generation: int | None = None
         self._stream_at: bytes | None = None
         self._dirty = False  # a change could not be written: bump the generation
 
     def _key(self, tweet_id: int) -> str:
-        return f"tw:{self._generation}:{tweet_id}"
+        return f"tw:{self._generation}:{{{tweet_id}}}"
 
     # Reads ----------------------------------------------------------------------
 
@@ -234,15 +241,13 @@ class TweetCache:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(GENERATION)
             pipe.xread({INVALIDATIONS: sent_from}, count=SYNC_BATCH)
-            if cold:
-                # EVAL, not a registered script: a pipeline with scripts first asks
-                # Redis whether they are loaded, which is a round trip of its own.
-                pipe.eval(_GET, len(cold), *(self._key(t) for t in cold), self._warm_ttl_ms)
+            groups = self._queue_get(pipe, cold)
             if rider is not None:
                 rider.queue(pipe)
             results = await pipe.execute()
         if rider is not None:
             rider.read(results[-1])
+        values = _in_order(len(cold), groups, results[2:2 + len(groups)])
         if results[0] is None:  # the generation key is gone: start a new one
             await self._start()
             self._hot.clear()
@@ -263,7 +268,7 @@ class TweetCache:
         stale = [t for t in hot if t not in found]
         if stale:  # changed since they were hot: read them again
             found |= await self._lookup(stale)
-        for tweet_id, raw in zip(cold, results[2] if cold else [], strict=True):
+        for tweet_id, raw in zip(cold, values, strict=True):
             entry = _decode(raw) if raw else None
             if entry is None or (entry.media_expire_ms and entry.media_expire_ms < now_ms):
                 continue
@@ -274,6 +279,17 @@ class TweetCache:
         WARM_HITS.inc(hits)
         WARM_MISSES.inc(len(cold) - hits)
         return found
+
+    def _queue_get(self, pipe: Any, tweet_ids: list[int]) -> list[list[int]]:
+        """Queues the warm-tier reads of `tweet_ids`: one script call per slot
+        (on a cluster, a pipeline per node), all of them on a single Redis."""
+        keys = [self._key(t) for t in tweet_ids]
+        groups = slot_groups(pipe, keys)
+        for group in groups:
+            # EVAL, not a registered script: a pipeline with scripts first asks
+            # Redis whether they are loaded, which is a round trip of its own.
+            pipe.eval(_GET, len(group), *(keys[i] for i in group), self._warm_ttl_ms)
+        return groups
 
     def _forget(self, changes: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
                 ) -> bytes | None:
@@ -291,6 +307,13 @@ class TweetCache:
                                  or _position(last) > _position(self._stream_at)):
             self._stream_at = last
         return last
+
+    def _queue_put(self, pipe: Any, values: Sequence[tuple[int, bytes]], ttl_ms: int) -> None:
+        """Queues the versioned writes of `values`: one script call per slot."""
+        keys = [self._key(t) for t, _ in values]
+        for group in slot_groups(pipe, keys):
+            pipe.eval(_PUT, len(group), *(keys[i] for i in group), ttl_ms,
+                      *(values[i][1] for i in group))
 
     async def recently_changed(self, count: int) -> list[int]:
         """The ids most recently changed (liked, retweeted, replied to, edited),
@@ -310,8 +333,9 @@ class TweetCache:
             return
         started = time.perf_counter()
         try:
-            await self._put(keys=[self._key(t) for t, _ in pairs],
-                            args=[self._warm_ttl_ms, *(_encode(v) for _, v in pairs)])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                self._queue_put(pipe, [(t, _encode(v)) for t, v in pairs], self._warm_ttl_ms)
+                await pipe.execute()
         except REDIS_ERRORS:
             self.breaker.failed()
             log.warning("tweet cache fill failed", exc_info=True)
@@ -335,8 +359,7 @@ class TweetCache:
                 self._hot.clear()
                 self._dirty = False
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.eval(_PUT, len(items), *(self._key(t) for t, _ in items),
-                          self._warm_ttl_ms, *(_encode(v) for _, v in items))
+                self._queue_put(pipe, [(t, _encode(v)) for t, v in items], self._warm_ttl_ms)
                 pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
                           maxlen=INVALIDATIONS_KEPT, approximate=True)
                 await pipe.execute()
@@ -359,8 +382,7 @@ class TweetCache:
             if self._generation is None:
                 await self._start()
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.eval(_PUT, len(tweet_ids), *(self._key(t) for t in tweet_ids),
-                          UNKNOWN_MS, *(marker for _ in tweet_ids))
+                self._queue_put(pipe, [(t, marker) for t in tweet_ids], UNKNOWN_MS)
                 pipe.xadd(INVALIDATIONS, {"ids": ",".join(map(str, tweet_ids))},
                           maxlen=INVALIDATIONS_KEPT, approximate=True)
                 await pipe.execute()

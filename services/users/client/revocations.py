@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Gauge
-from redis.asyncio import Redis
 
 from services.shared import redis_client
 from services.shared.logging import get_logger
+from services.shared.redis_client import RedisClient
 
 log = get_logger(__name__)
 
@@ -46,7 +46,7 @@ class Revocation:
     until: float
 
 
-async def announce(redis: Redis, revocations: Iterable[Revocation], *,
+async def announce(redis: RedisClient, revocations: Iterable[Revocation], *,
                    window_seconds: float) -> None:
     """Appends revocations to the stream, trimming what no token outlives."""
     oldest_ms = int((time.time() - window_seconds) * 1000)
@@ -67,7 +67,7 @@ def _parse(fields: dict[bytes, bytes]) -> Revocation | None:
 class RevokedSessions:
     """The revoked session ids this process knows, fed by the stream."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._until: dict[int, float] = {}
         self._last_id = "0-0"

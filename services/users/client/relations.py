@@ -1,7 +1,7 @@
 """A viewer's blocks and mutes, cached in Redis for every service's read path.
 
-`rel:<viewer id>` holds `<version>:` followed by the viewer's ViewerRelations
-protobuf (twitter/users/v1/users.proto): whom they block, who blocks them,
+`rel:{<viewer id>}` (in the viewer's slot) holds `<version>:` followed by the
+viewer's ViewerRelations protobuf (twitter/users/v1/users.proto): whom they block, who blocks them,
 whom they mute. The users service is the only writer:
 - after every block, unblock, mute or unmute it commits, it writes the new
   relations of both parties, read in the transaction that changed them with
@@ -24,12 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from redis.asyncio import Redis
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2
 
 from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS
+from services.shared.redis_client import REDIS_ERRORS, RedisClient
 
 log = get_logger(__name__)
 
@@ -48,7 +47,7 @@ return 1
 
 
 def relations_key(user_id: int) -> str:
-    return f"rel:{user_id}"
+    return f"rel:{{{user_id}}}"
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ class RelationsSource(Protocol):
 class RelationsCache:
     """Read side: the cached relations, or the users service's on a miss."""
 
-    def __init__(self, redis: Redis, source: RelationsSource) -> None:
+    def __init__(self, redis: RedisClient, source: RelationsSource) -> None:
         self._redis = redis
         self._source = source
 
@@ -136,7 +135,7 @@ class RelationsCache:
 class RelationsWriter:
     """Write side (the users service only): newer versions replace older ones."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._script = redis.register_script(_STORE_IF_NEWER)
 

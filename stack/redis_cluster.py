@@ -1,0 +1,54 @@
+"""The local Redis Cluster: three primaries started by supervisord
+(stack/programs.py), their 16384 slots assigned once by `redis-cli --cluster
+create`. Each node keeps the cluster's layout in its nodes.conf, so a restart
+(or `make up` again) finds the cluster formed and changes nothing."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import redis
+
+from stack import topology, wait
+from stack.topology import Settings
+
+log = logging.getLogger("stack")
+LOOPBACK = "127.0.0.1"
+SLOTS = 16384
+
+
+def _info(port: int, timeout: float) -> dict[str, str]:
+    with redis.Redis(host=LOOPBACK, port=port, socket_timeout=timeout,
+                     socket_connect_timeout=timeout) as client:
+        raw: bytes = client.execute_command("CLUSTER", "INFO")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+
+
+def ensure(settings: Settings, timeout: float) -> str:
+    """Forms the cluster if no node has a slot yet, then waits until every node
+    says the cluster is ok. A half-formed cluster is an error to look at, not
+    something to repair silently."""
+    ports = [port for _, port, _ in topology.redis_nodes(settings)]
+    infos = [_info(port, timeout) for port in ports]
+    assigned = [int(i["cluster_slots_assigned"]) for i in infos]
+    if not any(assigned):
+        log.info("redis: forming a cluster of %d primaries", len(ports))
+        subprocess.run(  # noqa: S603 (our binary, our ports)
+            ["/usr/bin/redis-cli", "--cluster", "create",
+             *(f"{LOOPBACK}:{p}" for p in ports), "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60)
+    elif sum(assigned) < SLOTS and all(i["cluster_known_nodes"] == "1" for i in infos):
+        raise RuntimeError(f"redis cluster half formed (slots per node {assigned}): "
+                           "`make clean` or fix it with redis-cli --cluster fix")
+
+    def healthy() -> str:
+        for port in ports:
+            info = _info(port, timeout)
+            if info["cluster_state"] != "ok" or int(info["cluster_known_nodes"]) < len(ports):
+                raise RuntimeError(f"node {port}: state {info['cluster_state']}, "
+                                   f"{info['cluster_known_nodes']} nodes known")
+        return f"cluster ok, {len(ports)} primaries"
+
+    return wait.until(healthy, 60)

@@ -1,0 +1,42 @@
+"""A private single redis-server (Debian's, as the stack runs it) on a free
+port, for the tests that keep the single-Redis deployment (REDIS_MODE=single)
+working while the stack runs a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import redis.asyncio
+
+from tests.support.wait import eventually
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def single_redis(directory: Path) -> AsyncIterator[str]:
+    """Runs redis-server until the block ends; yields its URL."""
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
+        "--dir", str(directory), "--save", "", "--appendonly", "no",
+        stdout=asyncio.subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        async def answers() -> bool:
+            async with redis.asyncio.Redis.from_url(url) as client:
+                return bool(await client.ping())
+        await eventually(answers, within=20, what="the private redis-server",
+                         ignoring=(redis.exceptions.ConnectionError,))
+        yield url
+    finally:
+        proc.terminate()
+        await proc.wait()
