@@ -11,7 +11,6 @@ import pytest
 from tests.support.stack_control import control
 from tests.support.wait import eventually
 
-pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("worker", ["timeline-worker", "notifications-worker"])
 async def test_a_worker_stops_within_five_seconds_of_sigterm(worker: str) -> None:
