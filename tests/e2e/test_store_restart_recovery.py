@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 import httpx
@@ -50,6 +51,16 @@ async def seconds_until_ok(call: object, within: float = 60.0) -> float:
     return within
 
 
+async def seconds_per_process(channels: dict[int, grpc.aio.Channel],
+                              call: Callable[[grpc.aio.Channel, int], Awaitable[object]],
+                              what: str) -> dict[int, float]:
+    """Seconds of 503 on each process's own port, measured at once, printed."""
+    taken = dict(zip(channels, await asyncio.gather(
+        *(seconds_until_ok(lambda p=p: call(channels[p], p)) for p in channels)), strict=True))
+    print(f"seconds of 503 per process after {what} was ready: {taken}")
+    return taken
+
+
 async def test_every_tweets_process_writes_within_5_s_of_cassandra_returning(
         edge: httpx.AsyncClient, stack_env: dict[str, str]) -> None:
     user = await new_user(edge)
@@ -65,15 +76,10 @@ async def test_every_tweets_process_writes_within_5_s_of_cassandra_returning(
             await control("start", "cassandra")
             await wait_infra_ready("cassandra", stack_env, 180)
 
-        async def measure(port: int) -> float:
-            stub = tweets_pb2_grpc.TweetServiceStub(channels[port])
-            return await seconds_until_ok(lambda: stub.CreateTweet(
-                tweets_pb2.CreateTweetRequest(content=f"back on {port}"), metadata=metadata,
-                timeout=5))
-
-        taken = dict(zip(channels, await asyncio.gather(*(measure(p) for p in channels)),
-                         strict=True))
-        print(f"seconds of 503 per tweets process after Cassandra was ready: {taken}")
+        taken = await seconds_per_process(channels, lambda ch, port: tweets_pb2_grpc
+                                          .TweetServiceStub(ch).CreateTweet(
+            tweets_pb2.CreateTweetRequest(content=f"back on {port}"), metadata=metadata,
+            timeout=5), "Cassandra")
         assert all(t <= BOUND_SECONDS for t in taken.values()), taken
     finally:
         for c in channels.values():
@@ -92,15 +98,10 @@ async def test_every_timeline_process_reads_within_5_s_of_redis_returning(
         await control("start", *redis_programs())
         await wait_infra_ready("redis", stack_env, 30)
 
-        async def measure(port: int) -> float:
-            stub = timeline_pb2_grpc.TimelineServiceStub(channels[port])
-            return await seconds_until_ok(lambda: stub.GetHomeTimeline(
-                timeline_pb2.GetHomeTimelineRequest(user_id=int(user["userId"])),
-                metadata=metadata, timeout=5))
-
-        taken = dict(zip(channels, await asyncio.gather(*(measure(p) for p in channels)),
-                         strict=True))
-        print(f"seconds of 503 per timeline process after Redis was ready: {taken}")
+        request = timeline_pb2.GetHomeTimelineRequest(user_id=int(user["userId"]))
+        taken = await seconds_per_process(channels, lambda ch, _: timeline_pb2_grpc
+                                          .TimelineServiceStub(ch).GetHomeTimeline(
+            request, metadata=metadata, timeout=5), "Redis")
         assert all(t <= BOUND_SECONDS for t in taken.values()), taken
     finally:
         for c in channels.values():
