@@ -87,6 +87,10 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "ListFollowers": (lambda s: s.get(f"/v1/users/{s.a}/followers"), 404),
     "ListFollowing": (lambda s: s.get(f"/v1/users/{s.a}/following"), 404),
     "ListBlocks": (lambda s: s.get("/v1/me/blocks"), 200),
+    # pinning the blocker's tweet: as a missing tweet; one's own pin is one's own
+    "PinTweet": (lambda s: s.send("PUT", f"/v1/users/{s.b}/pinned-tweet",
+                                  {"tweetId": s.tweet_id}), 404),
+    "UnpinTweet": (lambda s: s.send("DELETE", f"/v1/users/{s.b}/pinned-tweet"), 200),
     "ListMutes": (lambda s: s.get("/v1/me/mutes"), 200),
     # tweets
     "CreateTweet": (lambda s: s.send("POST", "/v1/tweets",
@@ -186,7 +190,7 @@ NAMING: dict[str, Callable[[Scene], Awaitable[httpx.Response]]] = {
     **{rpc: MATRIX[rpc][0] for rpc in (
         "CreateTweet", "GetTweet", "UpdateTweet", "DeleteTweet", "LikeTweet", "UnlikeTweet",
         "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits",
-        "BookmarkTweet", "UnbookmarkTweet")},
+        "BookmarkTweet", "UnbookmarkTweet", "PinTweet")},
 }
 
 
