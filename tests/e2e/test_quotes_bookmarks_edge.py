@@ -178,3 +178,22 @@ async def test_bookmarks_are_private_ordered_idempotent_and_follow_deletes_and_b
     assert ids(await bookmarks(edge, owner)) == [first["tweetId"]]
     assert_error(await edge.post(f"/v1/tweets/{GHOST}/bookmark", json={},
                                  headers=owner["headers"]), 404, 5)
+
+
+async def test_a_repeated_quote_or_bookmark_under_one_idempotency_key_happens_once(
+        edge: httpx.AsyncClient) -> None:
+    author, quoter = await new_user(edge), await new_user(edge)
+    original = await post(edge, author, "quote me once")
+    headers = quoter["headers"] | {"Idempotency-Key": f"q-{original['tweetId']}"}
+    body = {"content": "once", "quotedTweetId": original["tweetId"]}
+    first = await edge.post("/v1/tweets", json=body, headers=headers)
+    again = await edge.post("/v1/tweets", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["tweet"]["tweetId"] == again.json()["tweet"]["tweetId"]
+    assert (await read(edge, author, original["tweetId"]))["quoteCount"] == "1"
+    headers = quoter["headers"] | {"Idempotency-Key": f"b-{original['tweetId']}"}
+    path = f"/v1/tweets/{original['tweetId']}/bookmark"
+    marked = [await edge.post(path, json={}, headers=headers) for _ in range(2)]
+    assert [r.status_code for r in marked] == [200, 200]
+    assert marked[0].json() == marked[1].json()
+    assert ids(await bookmarks(edge, quoter)) == [original["tweetId"]]
