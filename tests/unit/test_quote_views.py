@@ -55,9 +55,11 @@ def test_a_retweet_of_a_quote_carries_the_embed_in_its_original() -> None:
 def test_a_hidden_quoted_author_masks_the_embed_but_not_the_quote() -> None:
     entries = {4: entry(4, 40, retweet_of=3), 3: entry(3, 30, quoted=2), 2: entry(2, 20)}
     quote, retweet = render(3, entries, {}, set(), set()), render(4, entries, {}, set(), set())
-    assert quote is not None and retweet is not None
+    assert quote is not None
+    assert retweet is not None
     assert [t.tweet_id for t in visible([quote, retweet], frozenset({20}))] == [3, 4]
-    assert quote.quoted_tweet_unavailable and not quote.HasField("quoted_tweet")
+    assert quote.quoted_tweet_unavailable
+    assert not quote.HasField("quoted_tweet")
     assert retweet.retweet_of.quoted_tweet_unavailable
     untouched = render(3, entries, {}, set(), set())
     assert untouched is not None
