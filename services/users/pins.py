@@ -16,11 +16,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import grpc
 from psycopg_pool import AsyncConnectionPool
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.shared.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from services.shared.logging import get_logger
 from services.shared.peers import TweetsClient
 from services.users import relations_repository as relations
@@ -65,7 +71,7 @@ class Pins:
             return user
         try:
             alive = bool(await self._tweets.hydrate([pinned], 0))
-        except grpc.aio.AioRpcError:
+        except (Unavailable, DeadlineExceeded):  # the peer call's mapped failures
             log.warning("could not check the pinned tweet", user_id=user.user_id,
                         tweet_id=pinned, exc_info=True)
             return user

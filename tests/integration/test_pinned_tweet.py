@@ -4,14 +4,21 @@ checked against the real tweets service."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import grpc
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
+from services.shared.clients import internal_channel
+from services.shared.config import AuthSettings
+from services.shared.peers import TweetsClient
+from services.users.domain import UserRecord
+from services.users.pins import Pins
 from tests.support.tweets import post
 from tests.support.users import Account, MakeAccount
 
@@ -93,3 +100,19 @@ async def test_only_ones_own_original_or_reply_can_be_pinned(
         user_id=other.user_id, tweet_id=theirs.tweet_id), metadata=owner.metadata)
     ) == grpc.StatusCode.PERMISSION_DENIED
     assert (await pin(users, owner, my_reply.tweet_id)).pinned_tweet_id == my_reply.tweet_id
+
+
+async def test_a_profile_read_keeps_the_pin_when_the_tweets_service_is_down(
+        stack_env: dict[str, str]) -> None:
+    """Nothing listens on the peer's port: the profile shows the pin as stored."""
+    channel = internal_channel("127.0.0.1:1", AuthSettings().internal_token.get_secret_value(),
+                               peer="tweets")
+    pool = AsyncConnectionPool(stack_env["PG_DSN"], min_size=1, max_size=1, open=False)
+    await pool.open()
+    try:
+        user = UserRecord(1, "someone", "", "", "", "", "", 0, 0, datetime.now(UTC),
+                          pinned_tweet_id=42)
+        assert await Pins(pool, TweetsClient(channel)).shown(user) == user
+    finally:
+        await pool.close()
+        await channel.close()
