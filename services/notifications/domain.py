@@ -43,6 +43,7 @@ class Kind(IntEnum):
     REPLY = 3
     LIKE = 4
     RETWEET = 5
+    QUOTE = 6
 
 
 @dataclass(frozen=True)
@@ -184,11 +185,15 @@ def regrouped(groups: dict[int, Group], moves: list[Move],
 
 
 def recipients_of_tweet(author_id: int, mentioned: Iterable[int],
-                        parent_author_id: int | None) -> dict[int, Kind]:
+                        parent_author_id: int | None,
+                        quoted_author_id: int | None = None) -> dict[int, Kind]:
     """Who a new tweet notifies, and how: the replied-to author by a reply
-    (which says more than the @mention a reply usually carries), each
-    mentioned user by a mention; never the author."""
+    (which says more than the @mention a reply usually carries), the quoted
+    author by a quote (unless the tweet also replies to them), each mentioned
+    user by a mention; never the author."""
     found = {user: Kind.MENTION for user in mentioned if user != author_id}
+    if quoted_author_id and quoted_author_id != author_id:
+        found[quoted_author_id] = Kind.QUOTE
     if parent_author_id and parent_author_id != author_id:
         found[parent_author_id] = Kind.REPLY
     return found

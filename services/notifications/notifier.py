@@ -209,19 +209,22 @@ class Notifier:
         await self.withdraw(target, event.user_id, event.occurred_at)
 
     async def tweet_created(self, event: tweet_events.TweetCreated) -> None:
-        """Mentions and a reply. The tweet is looked up with its parent: one
-        deleted before this event was handled notifies no one."""
+        """Mentions, a reply and a quote. The tweet is looked up with its
+        parent and the tweet it quotes: one deleted before this event was
+        handled notifies no one."""
         if event.kind == tweets_pb2.TWEET_KIND_RETWEET:
             return  # TweetRetweeted says it
-        if not event.mention_user_ids and not event.reply_to_tweet_id:
+        if not (event.mention_user_ids or event.reply_to_tweet_id or event.quoted_tweet_id):
             return
         found = {t.tweet_id: t for t in await self._hydrate(
-            [i for i in (event.tweet_id, event.reply_to_tweet_id) if i])}
+            [i for i in (event.tweet_id, event.reply_to_tweet_id, event.quoted_tweet_id) if i])}
         if event.tweet_id not in found:
             return
         parent = found.get(event.reply_to_tweet_id)
+        quoted = found.get(event.quoted_tweet_id)
         recipients = recipients_of_tweet(event.author_user_id, event.mention_user_ids,
-                                         parent.user_id if parent else None)
+                                         parent.user_id if parent else None,
+                                         quoted.user_id if quoted else None)
         await self._notify_about(event.tweet_id, event.author_user_id, recipients,
                                  event.event_id, event.occurred_at)
 

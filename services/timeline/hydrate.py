@@ -16,9 +16,21 @@ from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.peers import TweetsClient, UsersClient
 from services.tweets.client.tweet_cache import TweetCache
-from services.tweets.client.tweet_views import lookup_with_flags, people, render
+from services.tweets.client.tweet_views import Entries, embeds, lookup_with_flags, people, render
 from services.tweets.client.viewer_flags import ViewerFlags
-from services.users.client.relations import shows, visible
+from services.users.client.relations import masked, shows, visible
+
+
+def _embeds_any(tweet_id: int, entries: Entries, unresolved: set[int]) -> bool:
+    """Whether the tweet, or the tweet it embeds, embeds an unresolved one."""
+    for _ in range(2):
+        entry = entries.get(tweet_id)
+        tweet_id = embeds(entry) if entry is not None else 0
+        if not tweet_id:
+            return False
+        if tweet_id in unresolved:
+            return True
+    return False
 
 
 class Hydrator:
@@ -40,9 +52,9 @@ class Hydrator:
         if flags is None or not entries:
             return visible(await self._tweets.hydrate(ids, viewer), hidden)[:limit]
         unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())
-        # Misses, and retweets whose original missed, are fetched whole.
-        asked = {t for t in ids if t in unresolved
-                 or (t in entries and entries[t].tweet.retweet_of.tweet_id in unresolved)}
+        # Misses, and tweets whose retweeted original or quoted tweet (or the
+        # tweet their original quotes) missed, are fetched whole.
+        asked = {t for t in ids if t in unresolved or _embeds_any(t, entries, unresolved)}
         fetched = {t.tweet_id: t for t in await self._tweets.hydrate(
             [t for t in ids if t in asked], viewer)} if asked else {}
         authors = await self._users.summaries(people(entries))
@@ -54,7 +66,7 @@ class Hydrator:
             else:
                 tweet = render(tweet_id, entries, authors, liked, retweeted)
             if tweet is not None and (not hidden or shows(tweet, hidden)):
-                page.append(tweet)
+                page.append(masked(tweet, hidden))
                 if len(page) == limit:
                     break
         return page

@@ -13,7 +13,7 @@ from services.shared.errors import PermissionDenied
 from services.shared.events import timestamp_now
 from services.timeline.live import LiveHub
 from services.timeline.reader import Reader
-from services.users.client.relations import shows
+from services.users.client.relations import masked, shows
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -49,9 +49,11 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
             yield timeline_pb2.StreamHomeTimelineResponse(
                 heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
             async for tweet in stream:
-                if tweet is not None and not shows(tweet, await self._reader.quiet(
-                        request.user_id)):
-                    continue  # by or of a user blocked either way, or muted
+                if tweet is not None:
+                    quiet = await self._reader.quiet(request.user_id)
+                    if not shows(tweet, quiet):
+                        continue  # by or of a user blocked either way, or muted
+                    masked(tweet, quiet)
                 if tweet is None:
                     yield timeline_pb2.StreamHomeTimelineResponse(
                         heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))

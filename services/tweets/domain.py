@@ -62,6 +62,8 @@ class TweetRecord:
     retweet_of: int
     deleted: bool
     place: str = ""  # ISO 3166-1 alpha-2, or "" (services/shared/places.py)
+    quoted_tweet_id: int = 0  # the tweet a quote tweet embeds
+    quote_count: int = 0
 
     @property
     def mention_ids(self) -> list[int]:

@@ -32,14 +32,15 @@ def decode(subject: str, payload: bytes, trace_headers: dict[str, str]) -> Event
     return replace(make_event(message), trace_headers=trace_headers)
 
 
-def created(tweet: TweetRecord) -> Event:
+def created(tweet: TweetRecord, *, quoted_author: int = 0) -> Event:
     return make_event(events_pb2.TweetCreated(
         event_id=new_event_id(), occurred_at=timestamp_now(), tweet_id=tweet.tweet_id,
         author_user_id=tweet.user_id, kind=kind_pb(tweet.kind), content=tweet.current.content,
         hashtags=tweet.current.hashtags, mention_user_ids=tweet.mention_ids,
         reply_to_tweet_id=tweet.reply_to, retweet_of_tweet_id=tweet.retweet_of,
         media_ids=tweet.media_ids, created_at=to_timestamp(tweet.created_at),
-        place=tweet.place,
+        place=tweet.place, quoted_tweet_id=tweet.quoted_tweet_id,
+        quoted_author_user_id=quoted_author,
     ))
 
 

@@ -9,6 +9,8 @@ replay of an insert loses to an earlier removal.
 - user_tweets rows index a user's tweets.
 - A reply is a row in its parent's partition (kind 3, member = the reply's id)
   that a recount (counts.py) turns into the parent's reply count.
+- A quote is the same in the quoted tweet's partition (kind 4), counted into
+  its quote count.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class Op(IntEnum):
     UNINDEX = 1
     ADD_REPLY = 2
     REMOVE_REPLY = 3
+    ADD_QUOTE = 4
+    REMOVE_QUOTE = 5
+
+# The count row each edge step writes, and whether it removes it.
+_EDGES = {Op.ADD_REPLY: (RowKind.REPLY, False), Op.REMOVE_REPLY: (RowKind.REPLY, True),
+          Op.ADD_QUOTE: (RowKind.QUOTE, False), Op.REMOVE_QUOTE: (RowKind.QUOTE, True)}
 
 
 def index(user: int, tweet: int, kind: Kind, retweet_of: int = 0) -> Step:
@@ -52,6 +60,15 @@ def remove_reply(parent: int, reply: int) -> Step:
     return {"op": int(Op.REMOVE_REPLY), "parent": parent, "reply": reply}
 
 
+def add_quote(quoted: int, quote: int) -> Step:
+    """Quote steps reuse the reply steps' fields: the counted tweet is the "parent"."""
+    return {"op": int(Op.ADD_QUOTE), "parent": quoted, "reply": quote}
+
+
+def remove_quote(quoted: int, quote: int) -> Step:
+    return {"op": int(Op.REMOVE_QUOTE), "parent": quoted, "reply": quote}
+
+
 def undo_step(step: Step) -> Step:
     """The step that takes this one back (for a create the relay fences)."""
     match step:
@@ -59,6 +76,8 @@ def undo_step(step: Step) -> Step:
             return unindex(user, tweet)
         case {"op": Op.ADD_REPLY, "parent": parent, "reply": reply}:
             return remove_reply(parent, reply)
+        case {"op": Op.ADD_QUOTE, "parent": quoted, "reply": quote}:
+            return remove_quote(quoted, quote)
     raise ValueError(f"step {step!r} has no undo")
 
 
@@ -73,8 +92,9 @@ class FollowUps:
         if not written:
             await self._store.write(self.statements(steps))
         for step in steps:
-            if step["op"] in (Op.ADD_REPLY, Op.REMOVE_REPLY):
-                await self._counter.settle(step["parent"], RowKind.REPLY, step["reply"])
+            edge = _EDGES.get(Op(step["op"]))
+            if edge is not None:
+                await self._counter.settle(step["parent"], edge[0], step["reply"])
 
     def statements(self, steps: list[Step]) -> list[Statement]:
         return [self._statement(step) for step in steps]
@@ -87,9 +107,8 @@ class FollowUps:
                 return store.statement("index", (user, tweet, kind, original, write_time(tweet)))
             case {"op": Op.UNINDEX, "user": user, "tweet": tweet}:
                 return store.statement("unindex", (write_time(tweet) + 1, user, tweet))
-            case {"op": Op.ADD_REPLY | Op.REMOVE_REPLY as op, "parent": parent,
-                  "reply": reply}:
-                removed = op == Op.REMOVE_REPLY
-                return store.set_pair(parent, RowKind.REPLY, reply, 0, alive=not removed,
+            case {"op": op, "parent": parent, "reply": reply} if Op(op) in _EDGES:
+                kind, removed = _EDGES[Op(op)]
+                return store.set_pair(parent, kind, reply, 0, alive=not removed,
                                       at=write_time(reply) + removed)
         raise ValueError(f"unknown follow-up step {step!r}")

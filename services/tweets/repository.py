@@ -32,23 +32,27 @@ class RowKind(IntEnum):
     LIKE = 1
     RETWEET = 2
     REPLY = 3
+    QUOTE = 4
     EVENT = 9
 
 
 # The count each kind of row decides, and the version that orders its changes.
 COUNTED = {RowKind.LIKE: ("like_count", "like_version"),
            RowKind.RETWEET: ("retweet_count", "retweet_version"),
-           RowKind.REPLY: ("reply_count", "reply_version")}
+           RowKind.REPLY: ("reply_count", "reply_version"),
+           RowKind.QUOTE: ("quote_count", "quote_version")}
 _STATIC = ("tweet_id, user_id, tweet_kind, reply_to, retweet_of, media_ids, created_at,"
-           " edited_at, revision, deleted, like_count, retweet_count, reply_count, place")
+           " edited_at, revision, deleted, like_count, retweet_count, reply_count, place,"
+           " quoted_tweet_id, quote_count")
 _REVISION = "member, content, hashtags, mention_ids, mention_names, urls, revised_at"
-_VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count")
+_VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count",
+               "quote_count")
 _VERSION = ", ".join(f"writetime({c}) AS w_{c}" for c in _VERSION_OF)
 # A new tweet: counts, versions and `deleted` stay null (0, alive) until a
 # transaction sets them.
 _TWEET_COLUMNS = ("tweet_id, kind, member, user_id, tweet_kind, reply_to, retweet_of, media_ids,"
                   " created_at, revision, content, hashtags, mention_ids, mention_names, urls,"
-                  " revised_at, place")
+                  " revised_at, place, quoted_tweet_id")
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ def _tweet(row: Row) -> TweetRecord:
         retweet_count=row["retweet_count"] or 0, reply_count=row["reply_count"] or 0,
         reply_to=row["reply_to"] or 0, retweet_of=row["retweet_of"] or 0,
         deleted=bool(row["deleted"]), place=row["place"] or "",
+        quoted_tweet_id=row["quoted_tweet_id"] or 0, quote_count=row["quote_count"] or 0,
     )
 
 
@@ -158,7 +163,7 @@ class TweetStore:
                       " WHERE tweet_id = ? AND like_id < ? LIMIT ?",
             # Plain writes at explicit timestamps.
             "insert_tweet": f"INSERT INTO tweets ({_TWEET_COLUMNS})"
-                            f" VALUES (?, 0, 1, {', '.join('?' * 14)}) USING TIMESTAMP ?",
+                            f" VALUES (?, 0, 1, {', '.join('?' * 15)}) USING TIMESTAMP ?",
             "insert_event": "INSERT INTO tweets (tweet_id, kind, member, event_subjects,"
                             " event_payloads, event_traces, followups)"
                             " VALUES (?, 9, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
@@ -314,7 +319,8 @@ class TweetStore:
             tweet.tweet_id, tweet.user_id, int(tweet.kind), tweet.reply_to, tweet.retweet_of,
             tweet.media_ids, tweet.created_at, rev.revision, rev.content, rev.hashtags,
             [m.user_id for m in rev.mentions], [m.username for m in rev.mentions], rev.urls,
-            rev.created_at, tweet.place or None, write_time(tweet.tweet_id))
+            rev.created_at, tweet.place or None, tweet.quoted_tweet_id or None,
+            write_time(tweet.tweet_id))
 
     def set_pair(self, tweet_id: int, kind: RowKind, member: int, ref_id: int, *,
                  alive: bool, at: int) -> tuple[PreparedStatement, Params]:

@@ -33,6 +33,8 @@ from services.shared.redis_client import RedisClient
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 from services.shared.worker_lease import WorkerLease
+from services.tweets.bookmark_store import BookmarkStore
+from services.tweets.bookmarks import Bookmarks
 from services.tweets.cached_reads import WARM_COUNT, CachedReads
 from services.tweets.client.tweet_cache import TweetCache
 from services.tweets.client.viewer_flags import ViewerFlags
@@ -96,6 +98,7 @@ class Components:
     counter: Counter
     lease: WorkerLease
     visibility: Visibility
+    bookmarks: Bookmarks
 
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
@@ -125,8 +128,9 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     tweets = Tweets(store, outbox, Reader(store), reads, users, engagement, ids, media,
                     edit_window=timedelta(minutes=settings.edit_window_minutes))
     visibility = Visibility(RelationsCache(redis, users), reads)
+    bookmarks = Bookmarks(await BookmarkStore.open(cql), reads, ids)
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
-                      users, counter, lease, visibility)
+                      users, counter, lease, visibility, bookmarks)
 
 
 async def _settle_caches(parts: Components) -> None:
@@ -159,7 +163,8 @@ async def build(settings: TweetsSettings) -> App:
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
-            TweetServicer(parts.tweets, parts.engagement, parts.reads, parts.visibility),
+            TweetServicer(parts.tweets, parts.engagement, parts.reads, parts.visibility,
+                          parts.bookmarks),
             server)
 
     async def stop() -> None:

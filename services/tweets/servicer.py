@@ -11,6 +11,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.timestamps import from_timestamp, to_timestamp
+from services.tweets.bookmarks import Bookmarks
 from services.tweets.cached_reads import CachedReads
 from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision
@@ -20,7 +21,7 @@ from services.tweets.reads import TWEET_NOT_FOUND
 from services.tweets.tweets import MAX_BATCH, Tweets
 from services.tweets.views import author_pb
 from services.tweets.visibility import Visibility
-from services.users.client.relations import visible
+from services.users.client.relations import masked, shows, visible
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
@@ -32,11 +33,12 @@ def edit_pb(revision: Revision) -> tweets_pb2.TweetEdit:
 
 class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
     def __init__(self, tweets: Tweets, engagement: Engagement, reads: CachedReads,
-                 visibility: Visibility) -> None:
+                 visibility: Visibility, bookmarks: Bookmarks) -> None:
         self._tweets = tweets
         self._engagement = engagement
         self._reads = reads
         self._visibility = visibility
+        self._bookmarks = bookmarks
 
     async def _one(self, tweet_id: int, *, flags: Flags | None = None) -> tweets_pb2.Tweet:
         """A tweet just changed, as the caller sees it: from the cache the change
@@ -49,11 +51,12 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def CreateTweet(self, request: tweets_pb2.CreateTweetRequest,
                           context: Ctx) -> tweets_pb2.CreateTweetResponse:
-        if request.reply_to_tweet_id > 0:
-            await self._visibility.may_interact(caller_id(), request.reply_to_tweet_id)
+        for target in {request.reply_to_tweet_id, request.quoted_tweet_id} - {0}:
+            if target > 0:
+                await self._visibility.may_interact(caller_id(), target)
         tweet_id = await self._tweets.create(caller_id(), request.content,
                                              list(request.media_ids), request.reply_to_tweet_id,
-                                             request.place)
+                                             request.place, request.quoted_tweet_id)
         # Nobody, its author included, can like or retweet it before it exists.
         return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id,
                                                                     flags=(set(), set())))
@@ -65,8 +68,8 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
             self._visibility.of(caller_id()), self._reads.tweets([request.tweet_id], caller_id()))
         if not found:
             raise NotFound(TWEET_NOT_FOUND)
-        return tweets_pb2.GetTweetResponse(
-            tweet=self._visibility.require_visible(found[0], relations))
+        return tweets_pb2.GetTweetResponse(tweet=masked(
+            self._visibility.require_visible(found[0], relations), relations.hidden))
 
     async def UpdateTweet(self, request: tweets_pb2.UpdateTweetRequest,
                           context: Ctx) -> tweets_pb2.UpdateTweetResponse:
@@ -151,6 +154,31 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
                                                      request.page_token)
         return tweets_pb2.ListTweetEditsResponse(edits=[edit_pb(e) for e in edits],
                                                  next_page_token=token)
+
+    async def BookmarkTweet(self, request: tweets_pb2.BookmarkTweetRequest,
+                            context: Ctx) -> tweets_pb2.BookmarkTweetResponse:
+        await self._visibility.may_interact(caller_id(), request.tweet_id)
+        tweet_id, at = await self._bookmarks.add(caller_id(), request.tweet_id)
+        return tweets_pb2.BookmarkTweetResponse(tweet=await self._one(tweet_id),
+                                                bookmarked_at=to_timestamp(at))
+
+    async def UnbookmarkTweet(self, request: tweets_pb2.UnbookmarkTweetRequest,
+                              context: Ctx) -> tweets_pb2.UnbookmarkTweetResponse:
+        if request.tweet_id <= 0:
+            raise InvalidArgument.field("tweet_id", "must be a tweet id")
+        await self._bookmarks.remove(caller_id(), request.tweet_id)
+        return tweets_pb2.UnbookmarkTweetResponse()
+
+    async def ListBookmarks(self, request: tweets_pb2.ListBookmarksRequest,
+                            context: Ctx) -> tweets_pb2.ListBookmarksResponse:
+        relations, (page, token) = await asyncio.gather(
+            self._visibility.of(caller_id()),
+            self._bookmarks.page(caller_id(), request.page_size, request.page_token))
+        hidden = relations.hidden
+        return tweets_pb2.ListBookmarksResponse(
+            bookmarks=[tweets_pb2.Bookmark(tweet=masked(t, hidden), bookmarked_at=to_timestamp(at))
+                       for t, at in page if shows(t, hidden)],
+            next_page_token=token)
 
     async def BatchGetTweets(self, request: tweets_pb2.BatchGetTweetsRequest,
                              context: Ctx) -> tweets_pb2.BatchGetTweetsResponse:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.shared import idempotency
 from services.shared.cursor import LastId
-from services.shared.errors import InvalidArgument
+from services.shared.errors import InvalidArgument, Validator
 from services.shared.ids import IdGenerator, id_time, min_id_at
 from services.shared.places import normalize_place
 from services.tweets import events, followups
@@ -65,23 +65,29 @@ class Tweets:
         self._media = media
 
     async def create(self, caller: int, content: str, media_ids: list[int],
-                     reply_to: int, place: str = "") -> int:
-        """Posts a tweet; returns its id."""
+                     reply_to: int, place: str = "", quoted: int = 0) -> int:
+        """Posts a tweet (a quote tweet when `quoted` is set); returns its id."""
         media = validate_media_ids(media_ids, datetime.now(UTC))
         place = normalize_place(place)
         text = validate_content(content, has_media=bool(media))
-        if reply_to < 0:
-            raise InvalidArgument.field("reply_to_tweet_id", "must be a tweet id")
+        v = Validator()
+        v.check(reply_to >= 0, "reply_to_tweet_id", "must be a tweet id")
+        v.check(quoted >= 0, "quoted_tweet_id", "must be a tweet id")
+        v.raise_if_any()
 
         async def parent() -> int:
             # A reply to a retweet answers its original.
             return (await self._reads.target(reply_to))[0] if reply_to else 0
 
-        # Independent checks, so one round trip's worth of waiting rather than three:
-        # only the author's own READY media may be attached; the parent must exist;
-        # mentions resolve to users.
-        _, reply_to, revision = await asyncio.gather(
-            self._media.check_attachable(caller, media), parent(),
+        async def quoting() -> tuple[int, int]:
+            # A quote of a retweet quotes its original: (tweet, its author).
+            return await self._reads.target(quoted) if quoted else (0, 0)
+
+        # Independent checks, so one round trip's worth of waiting rather than four:
+        # only the author's own READY media may be attached; the parent and the
+        # quoted tweet must exist; mentions resolve to users.
+        _, reply_to, (quoted, quoted_author), revision = await asyncio.gather(
+            self._media.check_attachable(caller, media), parent(), quoting(),
             self._revision(1, text, created_at=None))
         kind = Kind.REPLY if reply_to else Kind.ORIGINAL
 
@@ -89,6 +95,8 @@ class Tweets:
             steps = [followups.index(caller, tweet_id, kind)]
             if reply_to:
                 steps.append(followups.add_reply(reply_to, tweet_id))
+            if quoted:
+                steps.append(followups.add_quote(quoted, tweet_id))
             return steps
 
         # A retry under an Idempotency-Key whose earlier attempt began a create
@@ -106,12 +114,13 @@ class Tweets:
                              revision.urls, created),
             media_ids=media, created_at=created, edited_at=None, like_count=0,
             retweet_count=0, reply_count=0, reply_to=reply_to, retweet_of=0, deleted=False,
-            place=place,
+            place=place, quoted_tweet_id=quoted,
         )
         steps = steps_of(tweet_id)
         # Once begun, a create finishes even if its caller goes away.
         await asyncio.shield(self._outbox.create(record, Change(
-            [self._store.insert_tweet(record)], [events.created(record)], steps)))
+            [self._store.insert_tweet(record)],
+            [events.created(record, quoted_author=quoted_author)], steps)))
         return tweet_id
 
     async def edit(self, caller: int, tweet_id: int, content: str) -> None:
@@ -145,6 +154,8 @@ class Tweets:
             steps = [followups.unindex(current.user_id, tweet_id)]
             if current.reply_to:
                 steps.append(followups.remove_reply(current.reply_to, tweet_id))
+            if current.quoted_tweet_id:
+                steps.append(followups.remove_quote(current.quoted_tweet_id, tweet_id))
             return Change([self._store.statement("mark_deleted", (tweet_id,))],
                           [events.deleted(current)], steps)
 

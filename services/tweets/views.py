@@ -49,6 +49,8 @@ def cached_entry(record: TweetRecord, attachments: Mapping[int, Attachment]) -> 
         created_at=to_timestamp(t.created_at), edited_at=to_timestamp(t.edited_at),
         like_count=t.like_count, retweet_count=t.retweet_count, reply_count=t.reply_count,
         reply_to_tweet_id=t.reply_to, place=t.place,
+        # The quoted tweet is cached under its own id; readers embed it.
+        quoted_tweet_id=t.quoted_tweet_id, quote_count=t.quote_count,
         # The original is cached under its own id; readers put it in place.
         retweet_of=tweets_pb2.Tweet(tweet_id=t.retweet_of) if t.kind is Kind.RETWEET else None,
     )

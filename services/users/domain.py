@@ -38,6 +38,7 @@ class UserRecord:
     following_count: int
     created_at: datetime
     verified: bool = False
+    pinned_tweet_id: int = 0  # 0: none
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,14 @@ from services.users.domain import FollowRecord, SignUp, UserRecord
 Conn = AsyncConnection[Any]
 
 PROFILE = ("user_id, username, display_name, bio, location, website, profile_picture_url,"
-            " follower_count, following_count, created_at, verified")
+            " follower_count, following_count, created_at, verified, pinned_tweet_id")
 _UNIQUE_FIELDS = {"users_username_key": "username", "users_email_key": "email"}
 
 
 def user_record(row: dict[str, Any]) -> UserRecord:
-    return UserRecord(**{k: row[k] for k in UserRecord.__dataclass_fields__})
+    values = {k: row[k] for k in UserRecord.__dataclass_fields__}
+    values["pinned_tweet_id"] = values["pinned_tweet_id"] or 0  # null: none
+    return UserRecord(**values)
 
 
 async def insert_user(conn: Conn, user_id: int, sign_up: SignUp, password_hash: str) -> UserRecord:
@@ -227,6 +229,21 @@ async def set_verified(conn: Conn, user_id: int, verified: bool) -> UserRecord |
                       f" RETURNING {PROFILE}", (verified, user_id))
     row = await cur.fetchone()
     return user_record(row) if row else None
+
+
+async def set_pinned(conn: Conn, user_id: int, tweet_id: int | None) -> UserRecord | None:
+    """Pins a tweet (None: unpins); the profile after it."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(f"UPDATE users SET pinned_tweet_id = %s, updated_at = now()"
+                      f" WHERE user_id = %s RETURNING {PROFILE}", (tweet_id, user_id))
+    row = await cur.fetchone()
+    return user_record(row) if row else None
+
+
+async def clear_pin_of(conn: Conn, user_id: int, tweet_id: int) -> None:
+    """Unpins the tweet if it is still the one pinned (a newer pin stays)."""
+    await conn.execute("UPDATE users SET pinned_tweet_id = NULL, updated_at = now()"
+                       " WHERE user_id = %s AND pinned_tweet_id = %s", (user_id, tweet_id))
 
 
 async def is_verified(conn: Conn, user_id: int) -> bool:

@@ -12,9 +12,11 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 from services.shared import events as jetstream
 from services.shared import postgres, redis_client
 from services.shared.auth import TokenVerifier
+from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     NatsSettings,
+    PeerAddresses,
     PostgresSettings,
     RedisSettings,
     ServerSettings,
@@ -24,6 +26,7 @@ from services.shared.idempotency import IdempotencyStore
 from services.shared.ids import IdGenerator
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
+from services.shared.peers import TweetsClient
 from services.shared.pg_outbox import OutboxRelay
 from services.shared.pg_worker_lease import PgLeaseStore
 from services.shared.ports import SERVICE_PORTS
@@ -35,6 +38,7 @@ from services.users.blocks import BlocksAndMutes
 from services.users.client.revocations import RevokedSessions
 from services.users.login_throttle import FailurePurge, ThrottlePolicy
 from services.users.passwords import Passwords
+from services.users.pins import Pins
 from services.users.retention import Retention
 from services.users.revocations import RevocationAnnouncer
 from services.users.servicer import AuthServicer, UserServicer
@@ -47,7 +51,7 @@ _SERVICES = [users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "
 
 
 class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings,
-                    WorkerLeaseSettings, RedisSettings):
+                    WorkerLeaseSettings, RedisSettings, PeerAddresses):
     service_name: str = "users"
     grpc_port: int = SERVICE_PORTS["users"]
     auth_keys_dir: Path = Path(".data/keys")
@@ -124,13 +128,19 @@ async def build(settings: UsersSettings) -> App:
         internal_token=settings.internal_token.get_secret_value(), revoked=revoked,
         idempotency=IdempotencyStore(redis))
 
+    # Pinned tweets are checked with the tweets service (services/users/pins.py).
+    tweets_channel = internal_channel(settings.tweets_addr,
+                                      settings.internal_token.get_secret_value(), peer="tweets")
+
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
-            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis)), server)
+            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis),
+                         Pins(pool, TweetsClient(tweets_channel))), server)
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
 
     async def stop() -> None:
         await nc.drain()
+        await tweets_channel.close()
         await lease.stop()
         await revoked.close()
         await redis.aclose()

@@ -12,6 +12,7 @@ from services.shared.timestamps import to_timestamp
 from services.users.accounts import Accounts, TokenPair
 from services.users.blocks import BlocksAndMutes
 from services.users.domain import FollowRecord, UserRecord
+from services.users.pins import Pins
 from services.users.relations_repository import Kind
 from services.users.social import Social
 
@@ -26,7 +27,7 @@ def user_pb(user: UserRecord) -> users_pb2.User:
         bio=user.bio, location=user.location, website=user.website,
         profile_picture_url=user.profile_picture_url, follower_count=user.follower_count,
         following_count=user.following_count, created_at=to_timestamp(user.created_at),
-        verified=user.verified,
+        verified=user.verified, pinned_tweet_id=user.pinned_tweet_id,
     )
 
 
@@ -47,10 +48,12 @@ def _entries(rows: list[FollowRecord]) -> list[users_pb2.FollowEntry]:
 
 
 class UserServicer(users_pb2_grpc.UserServiceServicer):
-    def __init__(self, accounts: Accounts, social: Social, blocks: BlocksAndMutes) -> None:
+    def __init__(self, accounts: Accounts, social: Social, blocks: BlocksAndMutes,
+                 pins: Pins) -> None:
         self._accounts = accounts
         self._social = social
         self._blocks = blocks
+        self._pins = pins
 
     async def CreateUser(self, request: users_pb2.CreateUserRequest,
                          context: Ctx) -> users_pb2.CreateUserResponse:
@@ -61,12 +64,22 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     async def GetUser(self, request: users_pb2.GetUserRequest,
                       context: Ctx) -> users_pb2.GetUserResponse:
         user = await self._social.get_user(request.user_id, caller_id())
-        return users_pb2.GetUserResponse(user=user_pb(user))
+        return users_pb2.GetUserResponse(user=user_pb(await self._pins.shown(user)))
 
     async def GetUserByUsername(self, request: users_pb2.GetUserByUsernameRequest,
                                 context: Ctx) -> users_pb2.GetUserByUsernameResponse:
         user = await self._social.get_user_by_username(request.username, caller_id())
-        return users_pb2.GetUserByUsernameResponse(user=user_pb(user))
+        return users_pb2.GetUserByUsernameResponse(user=user_pb(await self._pins.shown(user)))
+
+    async def PinTweet(self, request: users_pb2.PinTweetRequest,
+                       context: Ctx) -> users_pb2.PinTweetResponse:
+        user = await self._pins.pin(caller_id(), request.user_id, request.tweet_id)
+        return users_pb2.PinTweetResponse(user=user_pb(user))
+
+    async def UnpinTweet(self, request: users_pb2.UnpinTweetRequest,
+                         context: Ctx) -> users_pb2.UnpinTweetResponse:
+        user = await self._pins.unpin(caller_id(), request.user_id)
+        return users_pb2.UnpinTweetResponse(user=user_pb(user))
 
     async def UpdateUser(self, request: users_pb2.UpdateUserRequest,
                          context: Ctx) -> users_pb2.UpdateUserResponse:

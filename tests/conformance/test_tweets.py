@@ -95,3 +95,41 @@ async def test_user_tweets_page_newest_first_and_tokens_belong_to_their_user(
     foreign = await rejected(tweets.ListUserTweets(tweets_pb2.ListUserTweetsRequest(
         user_id=other.user_id, page_size=2, page_token=first_token), metadata=me.auth))
     assert foreign.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_quotes_validate_their_target_and_embed_it(
+        tweets: tweets_pb2_grpc.TweetServiceAsyncStub, new_user: NewUser) -> None:
+    me, other = await new_user(), await new_user()
+    error = await rejected(tweets.CreateTweet(tweets_pb2.CreateTweetRequest(
+        content="q", quoted_tweet_id=-5), metadata=me.auth))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "quotedTweetId" in violations(error)
+    missing = await rejected(tweets.CreateTweet(tweets_pb2.CreateTweetRequest(
+        content="q", quoted_tweet_id=1), metadata=me.auth))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    theirs = await _post(tweets, other, "quotable")
+    quoted = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(
+        content="q", quoted_tweet_id=theirs.tweet_id), metadata=me.auth)).tweet
+    assert (quoted.quoted_tweet_id, quoted.quoted_tweet.tweet_id) == (theirs.tweet_id,) * 2
+    assert quoted.quoted_tweet.user_id == other.user_id
+
+
+async def test_bookmarks_are_idempotent_and_tokens_belong_to_their_owner(
+        tweets: tweets_pb2_grpc.TweetServiceAsyncStub, new_user: NewUser) -> None:
+    me, other = await new_user(), await new_user()
+    posted = [await _post(tweets, other, f"bm {i}") for i in range(3)]
+    for tweet in [*posted, posted[0]]:
+        await tweets.BookmarkTweet(tweets_pb2.BookmarkTweetRequest(tweet_id=tweet.tweet_id),
+                                   metadata=me.auth)
+    page = await tweets.ListBookmarks(tweets_pb2.ListBookmarksRequest(page_size=2),
+                                      metadata=me.auth)
+    assert [b.tweet.tweet_id for b in page.bookmarks] == [posted[2].tweet_id,
+                                                           posted[1].tweet_id]
+    stolen = await rejected(tweets.ListBookmarks(tweets_pb2.ListBookmarksRequest(
+        page_token=page.next_page_token), metadata=other.auth))
+    assert stolen.code() == grpc.StatusCode.INVALID_ARGUMENT
+    missing = await rejected(tweets.BookmarkTweet(tweets_pb2.BookmarkTweetRequest(tweet_id=1),
+                                                  metadata=me.auth))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    await tweets.UnbookmarkTweet(tweets_pb2.UnbookmarkTweetRequest(tweet_id=1),
+                                 metadata=me.auth)  # nothing to remove: a no-op

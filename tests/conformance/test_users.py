@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from tests.support.conformance import PASSWORD, Channels, NewUser, rejected, unique, violations
@@ -94,3 +95,25 @@ async def test_followers_page_without_gaps_or_repeats(
     error = await rejected(users.ListFollowers(users_pb2.ListFollowersRequest(
         user_id=star.user_id, page_token="garbage"), metadata=star.auth))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_pinning_is_only_as_oneself_and_of_ones_own_tweet(
+        users: users_pb2_grpc.UserServiceAsyncStub, channel: Channels,
+        new_user: NewUser) -> None:
+    me, other = await new_user(), await new_user()
+    tweets = tweets_pb2_grpc.TweetServiceStub(channel("tweets"))
+    mine = (await tweets.CreateTweet(tweets_pb2.CreateTweetRequest(content="pin"),
+                                     metadata=me.auth)).tweet
+    as_other = await rejected(users.PinTweet(users_pb2.PinTweetRequest(
+        user_id=other.user_id, tweet_id=mine.tweet_id), metadata=me.auth))
+    assert as_other.code() == grpc.StatusCode.PERMISSION_DENIED
+    not_mine = await rejected(users.PinTweet(users_pb2.PinTweetRequest(
+        user_id=other.user_id, tweet_id=mine.tweet_id), metadata=other.auth))
+    assert not_mine.code() == grpc.StatusCode.PERMISSION_DENIED
+    bad = await rejected(users.PinTweet(users_pb2.PinTweetRequest(user_id=me.user_id),
+                                        metadata=me.auth))
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "tweetId" in violations(bad)
+    pinned = await users.PinTweet(users_pb2.PinTweetRequest(
+        user_id=me.user_id, tweet_id=mine.tweet_id), metadata=me.auth)
+    assert pinned.user.pinned_tweet_id == mine.tweet_id

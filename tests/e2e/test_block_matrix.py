@@ -87,6 +87,10 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "ListFollowers": (lambda s: s.get(f"/v1/users/{s.a}/followers"), 404),
     "ListFollowing": (lambda s: s.get(f"/v1/users/{s.a}/following"), 404),
     "ListBlocks": (lambda s: s.get("/v1/me/blocks"), 200),
+    # pinning the blocker's tweet: as a missing tweet; one's own pin is one's own
+    "PinTweet": (lambda s: s.send("PUT", f"/v1/users/{s.b}/pinned-tweet",
+                                  {"tweetId": s.tweet_id}), 404),
+    "UnpinTweet": (lambda s: s.send("DELETE", f"/v1/users/{s.b}/pinned-tweet"), 200),
     "ListMutes": (lambda s: s.get("/v1/me/mutes"), 200),
     # tweets
     "CreateTweet": (lambda s: s.send("POST", "/v1/tweets",
@@ -104,6 +108,10 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "ListReplies": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/replies"), 404),
     "ListLikingUsers": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/likes"), 404),
     "ListTweetEdits": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/edits"), 404),
+    # bookmarks are the caller's own; removing one of a tweet not there is a no-op
+    "BookmarkTweet": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/bookmark", {}), 404),
+    "UnbookmarkTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}/bookmark"), 200),
+    "ListBookmarks": (lambda s: s.get("/v1/me/bookmarks"), 200),
     # search (the blocker's tweets and account are left out of the results:
     # test_blocks_edge.py)
     "SearchTweets": (lambda s: s.get("/v1/search/tweets", q="mine"), 200),
@@ -181,7 +189,8 @@ NAMING: dict[str, Callable[[Scene], Awaitable[httpx.Response]]] = {
     "SendMessage": MATRIX["SendMessage"][0],
     **{rpc: MATRIX[rpc][0] for rpc in (
         "CreateTweet", "GetTweet", "UpdateTweet", "DeleteTweet", "LikeTweet", "UnlikeTweet",
-        "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits")},
+        "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits",
+        "BookmarkTweet", "UnbookmarkTweet", "PinTweet")},
 }
 
 

@@ -1,6 +1,8 @@
 """Cached, viewer-independent tweets turned into what one viewer sees: the
-author's profile, the original of a retweet and the viewer's flags filled in.
-Used by every reader of the tweet cache, so all of them render alike."""
+author's profile, the original of a retweet, the tweet a quote embeds and the
+viewer's flags filled in. Used by every reader of the tweet cache, so all of
+them render alike. Which embedded tweets a viewer may not see (blocks, mutes)
+is the reader's to mask (services/users/client/relations.py, `masked`)."""
 
 from __future__ import annotations
 
@@ -21,25 +23,39 @@ Lookup = Callable[[Sequence[int], Rider], Awaitable[Entries]]
 
 async def lookup_with_flags(lookup: Lookup, flags: ViewerFlags, ids: list[int],
                             viewer: int) -> tuple[Entries, Flags | None, set[int]]:
-    """The entries for the ids and for the originals their retweets need, the
-    viewer's flags riding along in the same round trips (one; two when retweets
-    bring in originals that are not among the ids), and those originals. The
-    flags are None when unknown."""
+    """The entries for the ids and for the tweets they embed (retweeted
+    originals, quoted tweets), the viewer's flags riding along in the same
+    round trips (one; two when embedded tweets are not among the ids; three
+    when a retweeted original quotes one that is not either), and the ids of
+    those embedded tweets. The flags are None when unknown."""
     flags_of_ids = flags.rider(viewer, ids)
     entries = await lookup(ids, flags_of_ids)
     found = flags_of_ids.flags
-    originals = originals_needed(entries)
-    if originals:
-        flags_of_originals = flags.rider(viewer, sorted(originals))
-        entries |= await lookup(sorted(originals), flags_of_originals)
-        found = union(found, flags_of_originals.flags)
-    return entries, found, originals
+    embedded: set[int] = set()
+    for _ in range(2):  # what the ids embed, then what retweeted originals quote
+        wanted = originals_needed(entries) - embedded
+        if not wanted:
+            break
+        embedded |= wanted
+        flags_of_embedded = flags.rider(viewer, sorted(wanted))
+        entries |= await lookup(sorted(wanted), flags_of_embedded)
+        found = union(found, flags_of_embedded.flags)
+    return entries, found, embedded
+
+
+def embeds(entry: cache_pb2.CachedTweet) -> int:
+    """The tweet an entry embeds: a retweet's original, a quote's quoted tweet; 0."""
+    if entry.deleted:
+        return 0
+    if entry.tweet.kind == RETWEET:
+        return entry.tweet.retweet_of.tweet_id
+    return entry.tweet.quoted_tweet_id
 
 
 def originals_needed(entries: Mapping[int, cache_pb2.CachedTweet]) -> set[int]:
-    """Ids of retweeted originals that are not among the entries yet."""
-    wanted = {e.tweet.retweet_of.tweet_id for e in entries.values()
-              if not e.deleted and e.tweet.kind == RETWEET}
+    """Ids of retweeted originals and quoted tweets that are not among the
+    entries yet."""
+    wanted = {embeds(e) for e in entries.values()} - {0}
     return wanted - entries.keys()
 
 
@@ -67,9 +83,11 @@ def author_pb(user: users_pb2.UserSummary) -> tweets_pb2.Author:
 
 def render(tweet_id: int, entries: Mapping[int, cache_pb2.CachedTweet],
            authors: Mapping[int, users_pb2.UserSummary], liked: set[int],
-           retweeted: set[int]) -> tweets_pb2.Tweet | None:
+           retweeted: set[int], *, embed: bool = True) -> tweets_pb2.Tweet | None:
     """The tweet as the viewer sees it; None when it (or a retweet's original) is
-    deleted or missing."""
+    deleted or missing. A quoted tweet is embedded one level deep, without
+    viewer flags (`embed` False renders the embedded one); when it is deleted
+    or missing the quote says so (quoted_tweet_unavailable) and still shows."""
     entry = entries.get(tweet_id)
     if entry is None or entry.deleted:
         return None
@@ -88,4 +106,10 @@ def render(tweet_id: int, entries: Mapping[int, cache_pb2.CachedTweet],
     else:
         tweet.liked_by_viewer = tweet_id in liked
         tweet.retweeted_by_viewer = tweet_id in retweeted
+        if embed and tweet.quoted_tweet_id:
+            quoted = render(tweet.quoted_tweet_id, entries, authors, set(), set(), embed=False)
+            if quoted is None:
+                tweet.quoted_tweet_unavailable = True
+            else:
+                tweet.quoted_tweet.CopyFrom(quoted)
     return tweet

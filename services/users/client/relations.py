@@ -99,11 +99,25 @@ def shows(tweet: tweets_pb2.Tweet, hidden: frozenset[int]) -> bool:
     return not (tweet.HasField("retweet_of") and tweet.retweet_of.user_id in hidden)
 
 
+def masked(tweet: tweets_pb2.Tweet, hidden: frozenset[int]) -> tweets_pb2.Tweet:
+    """The tweet with the quoted tweet it embeds (its own, or its retweeted
+    original's) taken out when the viewer hides that tweet's author: the quote
+    still shows, its quoted tweet as unavailable (quoted_tweet_unavailable),
+    exactly as if the quoted tweet were deleted. Changes the tweet in place."""
+    shown = [tweet, tweet.retweet_of] if tweet.HasField("retweet_of") else [tweet]
+    for t in shown:
+        if t.HasField("quoted_tweet") and t.quoted_tweet.user_id in hidden:
+            t.ClearField("quoted_tweet")
+            t.quoted_tweet_unavailable = True
+    return tweet
+
+
 def visible(tweets: Iterable[tweets_pb2.Tweet], hidden: frozenset[int]
             ) -> list[tweets_pb2.Tweet]:
+    """The tweets `shows` lets through, their quoted tweets `masked`."""
     if not hidden:
         return list(tweets)
-    return [t for t in tweets if shows(t, hidden)]
+    return [masked(t, hidden) for t in tweets if shows(t, hidden)]
 
 
 class RelationsSource(Protocol):

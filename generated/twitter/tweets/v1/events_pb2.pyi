@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TweetCreated(_message.Message):
-    __slots__ = ("event_id", "occurred_at", "tweet_id", "author_user_id", "kind", "content", "hashtags", "mention_user_ids", "reply_to_tweet_id", "retweet_of_tweet_id", "media_ids", "created_at", "place")
+    __slots__ = ("event_id", "occurred_at", "tweet_id", "author_user_id", "kind", "content", "hashtags", "mention_user_ids", "reply_to_tweet_id", "retweet_of_tweet_id", "media_ids", "created_at", "place", "quoted_tweet_id", "quoted_author_user_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     TWEET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,8 @@ class TweetCreated(_message.Message):
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     PLACE_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_AUTHOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occurred_at: _timestamp_pb2.Timestamp
     tweet_id: int
@@ -39,7 +41,9 @@ class TweetCreated(_message.Message):
     media_ids: _containers.RepeatedScalarFieldContainer[int]
     created_at: _timestamp_pb2.Timestamp
     place: str
-    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tweet_id: _Optional[int] = ..., author_user_id: _Optional[int] = ..., kind: _Optional[_Union[_tweets_pb2.TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mention_user_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of_tweet_id: _Optional[int] = ..., media_ids: _Optional[_Iterable[int]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., place: _Optional[str] = ...) -> None: ...
+    quoted_tweet_id: int
+    quoted_author_user_id: int
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tweet_id: _Optional[int] = ..., author_user_id: _Optional[int] = ..., kind: _Optional[_Union[_tweets_pb2.TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mention_user_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of_tweet_id: _Optional[int] = ..., media_ids: _Optional[_Iterable[int]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ..., quoted_author_user_id: _Optional[int] = ...) -> None: ...
 
 class TweetEdited(_message.Message):
     __slots__ = ("event_id", "occurred_at", "tweet_id", "author_user_id", "revision", "content", "hashtags", "mention_user_ids", "previous_hashtags", "previous_mention_user_ids", "edited_at")

@@ -26,7 +26,7 @@ TWEET_KIND_REPLY: TweetKind
 TWEET_KIND_RETWEET: TweetKind
 
 class Tweet(_message.Message):
-    __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer", "place")
+    __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer", "place", "quoted_tweet_id", "quoted_tweet", "quoted_tweet_unavailable", "quote_count")
     TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,10 @@ class Tweet(_message.Message):
     LIKED_BY_VIEWER_FIELD_NUMBER: _ClassVar[int]
     RETWEETED_BY_VIEWER_FIELD_NUMBER: _ClassVar[int]
     PLACE_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_TWEET_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_TWEET_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_COUNT_FIELD_NUMBER: _ClassVar[int]
     tweet_id: int
     user_id: int
     author: Author
@@ -65,7 +69,11 @@ class Tweet(_message.Message):
     liked_by_viewer: bool
     retweeted_by_viewer: bool
     place: str
-    def __init__(self, tweet_id: _Optional[int] = ..., user_id: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., urls: _Optional[_Iterable[str]] = ..., media: _Optional[_Iterable[_Union[MediaAttachment, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edited_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., like_count: _Optional[int] = ..., retweet_count: _Optional[int] = ..., reply_count: _Optional[int] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of: _Optional[_Union[Tweet, _Mapping]] = ..., liked_by_viewer: _Optional[bool] = ..., retweeted_by_viewer: _Optional[bool] = ..., place: _Optional[str] = ...) -> None: ...
+    quoted_tweet_id: int
+    quoted_tweet: Tweet
+    quoted_tweet_unavailable: bool
+    quote_count: int
+    def __init__(self, tweet_id: _Optional[int] = ..., user_id: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., urls: _Optional[_Iterable[str]] = ..., media: _Optional[_Iterable[_Union[MediaAttachment, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edited_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., like_count: _Optional[int] = ..., retweet_count: _Optional[int] = ..., reply_count: _Optional[int] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of: _Optional[_Union[Tweet, _Mapping]] = ..., liked_by_viewer: _Optional[bool] = ..., retweeted_by_viewer: _Optional[bool] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ..., quoted_tweet: _Optional[_Union[Tweet, _Mapping]] = ..., quoted_tweet_unavailable: _Optional[bool] = ..., quote_count: _Optional[int] = ...) -> None: ...
 
 class Author(_message.Message):
     __slots__ = ("user_id", "username", "display_name", "profile_picture_url")
@@ -132,16 +140,18 @@ class TweetRef(_message.Message):
     def __init__(self, tweet_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., retweet_of_tweet_id: _Optional[int] = ...) -> None: ...
 
 class CreateTweetRequest(_message.Message):
-    __slots__ = ("content", "media_ids", "reply_to_tweet_id", "place")
+    __slots__ = ("content", "media_ids", "reply_to_tweet_id", "place", "quoted_tweet_id")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     PLACE_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     content: str
     media_ids: _containers.RepeatedScalarFieldContainer[int]
     reply_to_tweet_id: int
     place: str
-    def __init__(self, content: _Optional[str] = ..., media_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., place: _Optional[str] = ...) -> None: ...
+    quoted_tweet_id: int
+    def __init__(self, content: _Optional[str] = ..., media_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ...) -> None: ...
 
 class CreateTweetResponse(_message.Message):
     __slots__ = ("tweet",)
@@ -304,6 +314,54 @@ class ListTweetEditsResponse(_message.Message):
     edits: _containers.RepeatedCompositeFieldContainer[TweetEdit]
     next_page_token: str
     def __init__(self, edits: _Optional[_Iterable[_Union[TweetEdit, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class BookmarkTweetRequest(_message.Message):
+    __slots__ = ("tweet_id",)
+    TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    tweet_id: int
+    def __init__(self, tweet_id: _Optional[int] = ...) -> None: ...
+
+class BookmarkTweetResponse(_message.Message):
+    __slots__ = ("tweet", "bookmarked_at")
+    TWEET_FIELD_NUMBER: _ClassVar[int]
+    BOOKMARKED_AT_FIELD_NUMBER: _ClassVar[int]
+    tweet: Tweet
+    bookmarked_at: _timestamp_pb2.Timestamp
+    def __init__(self, tweet: _Optional[_Union[Tweet, _Mapping]] = ..., bookmarked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UnbookmarkTweetRequest(_message.Message):
+    __slots__ = ("tweet_id",)
+    TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    tweet_id: int
+    def __init__(self, tweet_id: _Optional[int] = ...) -> None: ...
+
+class UnbookmarkTweetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBookmarksRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class Bookmark(_message.Message):
+    __slots__ = ("tweet", "bookmarked_at")
+    TWEET_FIELD_NUMBER: _ClassVar[int]
+    BOOKMARKED_AT_FIELD_NUMBER: _ClassVar[int]
+    tweet: Tweet
+    bookmarked_at: _timestamp_pb2.Timestamp
+    def __init__(self, tweet: _Optional[_Union[Tweet, _Mapping]] = ..., bookmarked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListBookmarksResponse(_message.Message):
+    __slots__ = ("bookmarks", "next_page_token")
+    BOOKMARKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    bookmarks: _containers.RepeatedCompositeFieldContainer[Bookmark]
+    next_page_token: str
+    def __init__(self, bookmarks: _Optional[_Iterable[_Union[Bookmark, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class BatchGetTweetsRequest(_message.Message):
     __slots__ = ("tweet_ids", "viewer_user_id")

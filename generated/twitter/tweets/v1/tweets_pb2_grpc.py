@@ -103,6 +103,21 @@ class TweetServiceStub:
                 request_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListTweetEditsRequest.SerializeToString,
                 response_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListTweetEditsResponse.FromString,
                 _registered_method=True)
+        self.BookmarkTweet = channel.unary_unary(
+                '/twitter.tweets.v1.TweetService/BookmarkTweet',
+                request_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.BookmarkTweetRequest.SerializeToString,
+                response_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.BookmarkTweetResponse.FromString,
+                _registered_method=True)
+        self.UnbookmarkTweet = channel.unary_unary(
+                '/twitter.tweets.v1.TweetService/UnbookmarkTweet',
+                request_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.UnbookmarkTweetRequest.SerializeToString,
+                response_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.UnbookmarkTweetResponse.FromString,
+                _registered_method=True)
+        self.ListBookmarks = channel.unary_unary(
+                '/twitter.tweets.v1.TweetService/ListBookmarks',
+                request_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListBookmarksRequest.SerializeToString,
+                response_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListBookmarksResponse.FromString,
+                _registered_method=True)
         self.BatchGetTweets = channel.unary_unary(
                 '/twitter.tweets.v1.TweetService/BatchGetTweets',
                 request_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.BatchGetTweetsRequest.SerializeToString,
@@ -135,7 +150,10 @@ class TweetServiceServicer:
         points after NFC), empty or whitespace-only content without media, control
         characters other than newline, or more than 4 media ids; NOT_FOUND when
         reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-        replies to its original); NOT_FOUND when a media id does not exist;
+        replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+        deleted or its author blocks the caller (a quote of a retweet quotes its
+        original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+        author; NOT_FOUND when a media id does not exist;
         PERMISSION_DENIED when a media item belongs to another user;
         FAILED_PRECONDITION when a media item is not READY.
         """
@@ -253,6 +271,38 @@ class TweetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BookmarkTweet(self, request, context):
+        """Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+        Private: only the caller ever sees their bookmarks, and no count shows
+        them. Idempotent: bookmarking twice keeps the first bookmark.
+
+        NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+        the caller; PERMISSION_DENIED when the caller blocks its author.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnbookmarkTweet(self, request, context):
+        """Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+        tweet is not bookmarked, or no longer exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBookmarks(self, request, context):
+        """Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+        tweets, and tweets of users the caller blocks or is blocked by, are left
+        out (a page may then hold fewer than page_size tweets while
+        next_page_token is set).
+
+        INVALID_ARGUMENT for a page_token that was not issued for the caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def BatchGetTweets(self, request, context):
         """Internal: reads up to 100 tweets by id, for timeline and search hydration.
         Not exposed at the edge. Unknown and deleted ids, and retweets whose
@@ -335,6 +385,21 @@ def add_TweetServiceServicer_to_server(servicer, server):
                     servicer.ListTweetEdits,
                     request_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListTweetEditsRequest.FromString,
                     response_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListTweetEditsResponse.SerializeToString,
+            ),
+            'BookmarkTweet': grpc.unary_unary_rpc_method_handler(
+                    servicer.BookmarkTweet,
+                    request_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.BookmarkTweetRequest.FromString,
+                    response_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.BookmarkTweetResponse.SerializeToString,
+            ),
+            'UnbookmarkTweet': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnbookmarkTweet,
+                    request_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.UnbookmarkTweetRequest.FromString,
+                    response_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.UnbookmarkTweetResponse.SerializeToString,
+            ),
+            'ListBookmarks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBookmarks,
+                    request_deserializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListBookmarksRequest.FromString,
+                    response_serializer=twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListBookmarksResponse.SerializeToString,
             ),
             'BatchGetTweets': grpc.unary_unary_rpc_method_handler(
                     servicer.BatchGetTweets,
@@ -680,6 +745,87 @@ class TweetService:
             '/twitter.tweets.v1.TweetService/ListTweetEdits',
             twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListTweetEditsRequest.SerializeToString,
             twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListTweetEditsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BookmarkTweet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.tweets.v1.TweetService/BookmarkTweet',
+            twitter_dot_tweets_dot_v1_dot_tweets__pb2.BookmarkTweetRequest.SerializeToString,
+            twitter_dot_tweets_dot_v1_dot_tweets__pb2.BookmarkTweetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnbookmarkTweet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.tweets.v1.TweetService/UnbookmarkTweet',
+            twitter_dot_tweets_dot_v1_dot_tweets__pb2.UnbookmarkTweetRequest.SerializeToString,
+            twitter_dot_tweets_dot_v1_dot_tweets__pb2.UnbookmarkTweetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBookmarks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.tweets.v1.TweetService/ListBookmarks',
+            twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListBookmarksRequest.SerializeToString,
+            twitter_dot_tweets_dot_v1_dot_tweets__pb2.ListBookmarksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,7 +50,10 @@ class TweetServiceStub:
     points after NFC), empty or whitespace-only content without media, control
     characters other than newline, or more than 4 media ids; NOT_FOUND when
     reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-    replies to its original); NOT_FOUND when a media id does not exist;
+    replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+    deleted or its author blocks the caller (a quote of a retweet quotes its
+    original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+    author; NOT_FOUND when a media id does not exist;
     PERMISSION_DENIED when a media item belongs to another user;
     FAILED_PRECONDITION when a media item is not READY.
     """
@@ -119,6 +122,26 @@ class TweetServiceStub:
 
     NOT_FOUND if the tweet does not exist or is deleted.
     """
+    BookmarkTweet: _grpc.UnaryUnaryMultiCallable[_tweets_pb2.BookmarkTweetRequest, _tweets_pb2.BookmarkTweetResponse]
+    """Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+    Private: only the caller ever sees their bookmarks, and no count shows
+    them. Idempotent: bookmarking twice keeps the first bookmark.
+
+    NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+    the caller; PERMISSION_DENIED when the caller blocks its author.
+    """
+    UnbookmarkTweet: _grpc.UnaryUnaryMultiCallable[_tweets_pb2.UnbookmarkTweetRequest, _tweets_pb2.UnbookmarkTweetResponse]
+    """Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+    tweet is not bookmarked, or no longer exists.
+    """
+    ListBookmarks: _grpc.UnaryUnaryMultiCallable[_tweets_pb2.ListBookmarksRequest, _tweets_pb2.ListBookmarksResponse]
+    """Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+    tweets, and tweets of users the caller blocks or is blocked by, are left
+    out (a page may then hold fewer than page_size tweets while
+    next_page_token is set).
+
+    INVALID_ARGUMENT for a page_token that was not issued for the caller.
+    """
     BatchGetTweets: _grpc.UnaryUnaryMultiCallable[_tweets_pb2.BatchGetTweetsRequest, _tweets_pb2.BatchGetTweetsResponse]
     """Internal: reads up to 100 tweets by id, for timeline and search hydration.
     Not exposed at the edge. Unknown and deleted ids, and retweets whose
@@ -154,7 +177,10 @@ class TweetServiceAsyncStub(TweetServiceStub):
     points after NFC), empty or whitespace-only content without media, control
     characters other than newline, or more than 4 media ids; NOT_FOUND when
     reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-    replies to its original); NOT_FOUND when a media id does not exist;
+    replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+    deleted or its author blocks the caller (a quote of a retweet quotes its
+    original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+    author; NOT_FOUND when a media id does not exist;
     PERMISSION_DENIED when a media item belongs to another user;
     FAILED_PRECONDITION when a media item is not READY.
     """
@@ -223,6 +249,26 @@ class TweetServiceAsyncStub(TweetServiceStub):
 
     NOT_FOUND if the tweet does not exist or is deleted.
     """
+    BookmarkTweet: _aio.UnaryUnaryMultiCallable[_tweets_pb2.BookmarkTweetRequest, _tweets_pb2.BookmarkTweetResponse]  # type: ignore[assignment]
+    """Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+    Private: only the caller ever sees their bookmarks, and no count shows
+    them. Idempotent: bookmarking twice keeps the first bookmark.
+
+    NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+    the caller; PERMISSION_DENIED when the caller blocks its author.
+    """
+    UnbookmarkTweet: _aio.UnaryUnaryMultiCallable[_tweets_pb2.UnbookmarkTweetRequest, _tweets_pb2.UnbookmarkTweetResponse]  # type: ignore[assignment]
+    """Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+    tweet is not bookmarked, or no longer exists.
+    """
+    ListBookmarks: _aio.UnaryUnaryMultiCallable[_tweets_pb2.ListBookmarksRequest, _tweets_pb2.ListBookmarksResponse]  # type: ignore[assignment]
+    """Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+    tweets, and tweets of users the caller blocks or is blocked by, are left
+    out (a page may then hold fewer than page_size tweets while
+    next_page_token is set).
+
+    INVALID_ARGUMENT for a page_token that was not issued for the caller.
+    """
     BatchGetTweets: _aio.UnaryUnaryMultiCallable[_tweets_pb2.BatchGetTweetsRequest, _tweets_pb2.BatchGetTweetsResponse]  # type: ignore[assignment]
     """Internal: reads up to 100 tweets by id, for timeline and search hydration.
     Not exposed at the edge. Unknown and deleted ids, and retweets whose
@@ -261,7 +307,10 @@ class TweetServiceServicer(metaclass=_abc_1.ABCMeta):
         points after NFC), empty or whitespace-only content without media, control
         characters other than newline, or more than 4 media ids; NOT_FOUND when
         reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-        replies to its original); NOT_FOUND when a media id does not exist;
+        replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+        deleted or its author blocks the caller (a quote of a retweet quotes its
+        original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+        author; NOT_FOUND when a media id does not exist;
         PERMISSION_DENIED when a media item belongs to another user;
         FAILED_PRECONDITION when a media item is not READY.
         """
@@ -395,6 +444,44 @@ class TweetServiceServicer(metaclass=_abc_1.ABCMeta):
         content first, the original content last.
 
         NOT_FOUND if the tweet does not exist or is deleted.
+        """
+
+    @_abc_1.abstractmethod
+    def BookmarkTweet(
+        self,
+        request: _tweets_pb2.BookmarkTweetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tweets_pb2.BookmarkTweetResponse, _abc.Awaitable[_tweets_pb2.BookmarkTweetResponse]]:
+        """Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+        Private: only the caller ever sees their bookmarks, and no count shows
+        them. Idempotent: bookmarking twice keeps the first bookmark.
+
+        NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+        the caller; PERMISSION_DENIED when the caller blocks its author.
+        """
+
+    @_abc_1.abstractmethod
+    def UnbookmarkTweet(
+        self,
+        request: _tweets_pb2.UnbookmarkTweetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tweets_pb2.UnbookmarkTweetResponse, _abc.Awaitable[_tweets_pb2.UnbookmarkTweetResponse]]:
+        """Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+        tweet is not bookmarked, or no longer exists.
+        """
+
+    @_abc_1.abstractmethod
+    def ListBookmarks(
+        self,
+        request: _tweets_pb2.ListBookmarksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tweets_pb2.ListBookmarksResponse, _abc.Awaitable[_tweets_pb2.ListBookmarksResponse]]:
+        """Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+        tweets, and tweets of users the caller blocks or is blocked by, are left
+        out (a page may then hold fewer than page_size tweets while
+        next_page_token is set).
+
+        INVALID_ARGUMENT for a page_token that was not issued for the caller.
         """
 
     @_abc_1.abstractmethod

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class User(_message.Message):
-    __slots__ = ("user_id", "username", "display_name", "bio", "location", "website", "profile_picture_url", "follower_count", "following_count", "created_at", "verified")
+    __slots__ = ("user_id", "username", "display_name", "bio", "location", "website", "profile_picture_url", "follower_count", "following_count", "created_at", "verified", "pinned_tweet_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class User(_message.Message):
     FOLLOWING_COUNT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    PINNED_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     user_id: int
     username: str
     display_name: str
@@ -36,7 +37,8 @@ class User(_message.Message):
     following_count: int
     created_at: _timestamp_pb2.Timestamp
     verified: bool
-    def __init__(self, user_id: _Optional[int] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., bio: _Optional[str] = ..., location: _Optional[str] = ..., website: _Optional[str] = ..., profile_picture_url: _Optional[str] = ..., follower_count: _Optional[int] = ..., following_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verified: _Optional[bool] = ...) -> None: ...
+    pinned_tweet_id: int
+    def __init__(self, user_id: _Optional[int] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., bio: _Optional[str] = ..., location: _Optional[str] = ..., website: _Optional[str] = ..., profile_picture_url: _Optional[str] = ..., follower_count: _Optional[int] = ..., following_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verified: _Optional[bool] = ..., pinned_tweet_id: _Optional[int] = ...) -> None: ...
 
 class UserSummary(_message.Message):
     __slots__ = ("user_id", "username", "display_name", "profile_picture_url")
@@ -57,6 +59,32 @@ class FollowEntry(_message.Message):
     user: UserSummary
     followed_at: _timestamp_pb2.Timestamp
     def __init__(self, user: _Optional[_Union[UserSummary, _Mapping]] = ..., followed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PinTweetRequest(_message.Message):
+    __slots__ = ("user_id", "tweet_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    tweet_id: int
+    def __init__(self, user_id: _Optional[int] = ..., tweet_id: _Optional[int] = ...) -> None: ...
+
+class PinTweetResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class UnpinTweetRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    def __init__(self, user_id: _Optional[int] = ...) -> None: ...
+
+class UnpinTweetResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class CreateUserRequest(_message.Message):
     __slots__ = ("username", "email", "password", "display_name")

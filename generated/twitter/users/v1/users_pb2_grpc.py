@@ -58,6 +58,16 @@ class UserServiceStub:
                 request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UpdateUserRequest.SerializeToString,
                 response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UpdateUserResponse.FromString,
                 _registered_method=True)
+        self.PinTweet = channel.unary_unary(
+                '/twitter.users.v1.UserService/PinTweet',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.PinTweetRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.PinTweetResponse.FromString,
+                _registered_method=True)
+        self.UnpinTweet = channel.unary_unary(
+                '/twitter.users.v1.UserService/UnpinTweet',
+                request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UnpinTweetRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UnpinTweetResponse.FromString,
+                _registered_method=True)
         self.FollowUser = channel.unary_unary(
                 '/twitter.users.v1.UserService/FollowUser',
                 request_serializer=twitter_dot_users_dot_v1_dot_users__pb2.FollowUserRequest.SerializeToString,
@@ -197,6 +207,30 @@ class UserServiceServicer:
 
         PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a bio
         over 160 characters or a website that is not an http(s) URL.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PinTweet(self, request, context):
+        """Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+        replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+        A pin disappears when its tweet is deleted.
+
+        PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+        else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+        author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+        original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+        tweet id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnpinTweet(self, request, context):
+        """Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+
+        PERMISSION_DENIED when user_id is not the caller.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -397,6 +431,16 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.UpdateUser,
                     request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UpdateUserRequest.FromString,
                     response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UpdateUserResponse.SerializeToString,
+            ),
+            'PinTweet': grpc.unary_unary_rpc_method_handler(
+                    servicer.PinTweet,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.PinTweetRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.PinTweetResponse.SerializeToString,
+            ),
+            'UnpinTweet': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnpinTweet,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_users__pb2.UnpinTweetRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_users__pb2.UnpinTweetResponse.SerializeToString,
             ),
             'FollowUser': grpc.unary_unary_rpc_method_handler(
                     servicer.FollowUser,
@@ -611,6 +655,60 @@ class UserService:
             '/twitter.users.v1.UserService/UpdateUser',
             twitter_dot_users_dot_v1_dot_users__pb2.UpdateUserRequest.SerializeToString,
             twitter_dot_users_dot_v1_dot_users__pb2.UpdateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PinTweet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/PinTweet',
+            twitter_dot_users_dot_v1_dot_users__pb2.PinTweetRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.PinTweetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnpinTweet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.users.v1.UserService/UnpinTweet',
+            twitter_dot_users_dot_v1_dot_users__pb2.UnpinTweetRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_users__pb2.UnpinTweetResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,22 @@ class UserServiceStub:
     PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a bio
     over 160 characters or a website that is not an http(s) URL.
     """
+    PinTweet: _grpc.UnaryUnaryMultiCallable[_users_pb2.PinTweetRequest, _users_pb2.PinTweetResponse]
+    """Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+    replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+    A pin disappears when its tweet is deleted.
+
+    PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+    else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+    author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+    original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+    tweet id.
+    """
+    UnpinTweet: _grpc.UnaryUnaryMultiCallable[_users_pb2.UnpinTweetRequest, _users_pb2.UnpinTweetResponse]
+    """Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+
+    PERMISSION_DENIED when user_id is not the caller.
+    """
     FollowUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.FollowUserRequest, _users_pb2.FollowUserResponse]
     """Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
 
@@ -168,6 +184,22 @@ class UserServiceAsyncStub(UserServiceStub):
 
     PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a bio
     over 160 characters or a website that is not an http(s) URL.
+    """
+    PinTweet: _aio.UnaryUnaryMultiCallable[_users_pb2.PinTweetRequest, _users_pb2.PinTweetResponse]  # type: ignore[assignment]
+    """Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+    replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+    A pin disappears when its tweet is deleted.
+
+    PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+    else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+    author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+    original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+    tweet id.
+    """
+    UnpinTweet: _aio.UnaryUnaryMultiCallable[_users_pb2.UnpinTweetRequest, _users_pb2.UnpinTweetResponse]  # type: ignore[assignment]
+    """Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+
+    PERMISSION_DENIED when user_id is not the caller.
     """
     FollowUser: _aio.UnaryUnaryMultiCallable[_users_pb2.FollowUserRequest, _users_pb2.FollowUserResponse]  # type: ignore[assignment]
     """Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
@@ -304,6 +336,34 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
 
         PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a bio
         over 160 characters or a website that is not an http(s) URL.
+        """
+
+    @_abc_1.abstractmethod
+    def PinTweet(
+        self,
+        request: _users_pb2.PinTweetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.PinTweetResponse, _abc.Awaitable[_users_pb2.PinTweetResponse]]:
+        """Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+        replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+        A pin disappears when its tweet is deleted.
+
+        PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+        else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+        author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+        original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+        tweet id.
+        """
+
+    @_abc_1.abstractmethod
+    def UnpinTweet(
+        self,
+        request: _users_pb2.UnpinTweetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_users_pb2.UnpinTweetResponse, _abc.Awaitable[_users_pb2.UnpinTweetResponse]]:
+        """Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+
+        PERMISSION_DENIED when user_id is not the caller.
         """
 
     @_abc_1.abstractmethod

@@ -51,9 +51,14 @@ type TweetCreated struct {
 	// When the tweet was posted (what timelines sort by).
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The tweet's coarse place: an ISO 3166-1 alpha-2 country code, or empty.
-	Place         string `protobuf:"bytes,13,opt,name=place,proto3" json:"place,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Place string `protobuf:"bytes,13,opt,name=place,proto3" json:"place,omitempty"`
+	// For a quote tweet: the tweet it quotes (an original, never a retweet);
+	// 0 otherwise.
+	QuotedTweetId int64 `protobuf:"varint,14,opt,name=quoted_tweet_id,json=quotedTweetId,proto3" json:"quoted_tweet_id,omitempty"`
+	// For a quote tweet: the quoted tweet's author; 0 otherwise.
+	QuotedAuthorUserId int64 `protobuf:"varint,15,opt,name=quoted_author_user_id,json=quotedAuthorUserId,proto3" json:"quoted_author_user_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TweetCreated) Reset() {
@@ -175,6 +180,20 @@ func (x *TweetCreated) GetPlace() string {
 		return x.Place
 	}
 	return ""
+}
+
+func (x *TweetCreated) GetQuotedTweetId() int64 {
+	if x != nil {
+		return x.QuotedTweetId
+	}
+	return 0
+}
+
+func (x *TweetCreated) GetQuotedAuthorUserId() int64 {
+	if x != nil {
+		return x.QuotedAuthorUserId
+	}
+	return 0
 }
 
 // A tweet's content was edited.
@@ -826,7 +845,7 @@ var File_twitter_tweets_v1_events_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etwitter/tweets/v1/events.proto\x12\x11twitter.tweets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\xa7\x04\n" +
+	"\x1etwitter/tweets/v1/events.proto\x12\x11twitter.tweets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"\x82\x05\n" +
 	"\fTweetCreated\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -843,7 +862,9 @@ const file_twitter_tweets_v1_events_proto_rawDesc = "" +
 	"\tmedia_ids\x18\v \x03(\x03R\bmediaIds\x129\n" +
 	"\n" +
 	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x14\n" +
-	"\x05place\x18\r \x01(\tR\x05place:$ҥ\x19 \n" +
+	"\x05place\x18\r \x01(\tR\x05place\x12&\n" +
+	"\x0fquoted_tweet_id\x18\x0e \x01(\x03R\rquotedTweetId\x121\n" +
+	"\x15quoted_author_user_id\x18\x0f \x01(\x03R\x12quotedAuthorUserId:$ҥ\x19 \n" +
 	"\x15twitter.tweet.created\x12\aTWITTER\"\xe8\x03\n" +
 	"\vTweetEdited\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +

@@ -130,7 +130,21 @@ type Tweet struct {
 	RetweetedByViewer bool `protobuf:"varint,18,opt,name=retweeted_by_viewer,json=retweetedByViewer,proto3" json:"retweeted_by_viewer,omitempty"`
 	// The coarse place the author gave: an ISO 3166-1 alpha-2 country code in
 	// upper case, or empty. Empty for a retweet (see retweet_of.place).
-	Place         string `protobuf:"bytes,19,opt,name=place,proto3" json:"place,omitempty"`
+	Place string `protobuf:"bytes,19,opt,name=place,proto3" json:"place,omitempty"`
+	// For a quote tweet: the id of the tweet it quotes; 0 otherwise. Stays set
+	// when the quoted tweet is deleted or hidden from the viewer.
+	QuotedTweetId int64 `protobuf:"varint,20,opt,name=quoted_tweet_id,json=quotedTweetId,proto3" json:"quoted_tweet_id,omitempty"`
+	// For a quote tweet: the quoted tweet, hydrated one level deep (its own
+	// quoted_tweet is not filled in) and without viewer flags; unset when
+	// quoted_tweet_unavailable.
+	QuotedTweet *Tweet `protobuf:"bytes,21,opt,name=quoted_tweet,json=quotedTweet,proto3" json:"quoted_tweet,omitempty"`
+	// True for a quote tweet whose quoted tweet is deleted, or whose author
+	// blocks the viewer or is blocked (or, in timelines, muted) by them: shown as
+	// "this tweet is unavailable", never as an error of the quote itself.
+	QuotedTweetUnavailable bool `protobuf:"varint,22,opt,name=quoted_tweet_unavailable,json=quotedTweetUnavailable,proto3" json:"quoted_tweet_unavailable,omitempty"`
+	// How many tweets quote this one (deleted quotes not counted); exact once
+	// the quoting call has returned. Zero for a retweet.
+	QuoteCount    int64 `protobuf:"varint,23,opt,name=quote_count,json=quoteCount,proto3" json:"quote_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -296,6 +310,34 @@ func (x *Tweet) GetPlace() string {
 		return x.Place
 	}
 	return ""
+}
+
+func (x *Tweet) GetQuotedTweetId() int64 {
+	if x != nil {
+		return x.QuotedTweetId
+	}
+	return 0
+}
+
+func (x *Tweet) GetQuotedTweet() *Tweet {
+	if x != nil {
+		return x.QuotedTweet
+	}
+	return nil
+}
+
+func (x *Tweet) GetQuotedTweetUnavailable() bool {
+	if x != nil {
+		return x.QuotedTweetUnavailable
+	}
+	return false
+}
+
+func (x *Tweet) GetQuoteCount() int64 {
+	if x != nil {
+		return x.QuoteCount
+	}
+	return 0
 }
 
 // A user as tweets embed them: the author of a tweet, or a user who liked one.
@@ -717,7 +759,10 @@ type CreateTweetRequest struct {
 	ReplyToTweetId int64 `protobuf:"varint,3,opt,name=reply_to_tweet_id,json=replyToTweetId,proto3" json:"reply_to_tweet_id,omitempty"`
 	// A coarse place: an ISO 3166-1 alpha-2 country code ("FR"), in any case;
 	// empty for none. It feeds that place's trends (GetTrends with a place).
-	Place         string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	Place string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	// The tweet this one quotes (embeds, with this tweet's own content); 0 or
+	// absent for none. A quote may also be a reply.
+	QuotedTweetId int64 `protobuf:"varint,5,opt,name=quoted_tweet_id,json=quotedTweetId,proto3" json:"quoted_tweet_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -778,6 +823,13 @@ func (x *CreateTweetRequest) GetPlace() string {
 		return x.Place
 	}
 	return ""
+}
+
+func (x *CreateTweetRequest) GetQuotedTweetId() int64 {
+	if x != nil {
+		return x.QuotedTweetId
+	}
+	return 0
 }
 
 // Response for CreateTweet.
@@ -1948,6 +2000,355 @@ func (x *ListTweetEditsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Request for BookmarkTweet. The bookmark is the caller's.
+type BookmarkTweetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tweet to bookmark.
+	TweetId       int64 `protobuf:"varint,1,opt,name=tweet_id,json=tweetId,proto3" json:"tweet_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BookmarkTweetRequest) Reset() {
+	*x = BookmarkTweetRequest{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BookmarkTweetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BookmarkTweetRequest) ProtoMessage() {}
+
+func (x *BookmarkTweetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BookmarkTweetRequest.ProtoReflect.Descriptor instead.
+func (*BookmarkTweetRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BookmarkTweetRequest) GetTweetId() int64 {
+	if x != nil {
+		return x.TweetId
+	}
+	return 0
+}
+
+// Response for BookmarkTweet.
+type BookmarkTweetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bookmarked tweet (the original, for a retweet).
+	Tweet *Tweet `protobuf:"bytes,1,opt,name=tweet,proto3" json:"tweet,omitempty"`
+	// When the bookmark was made (the first time, for a repeat).
+	BookmarkedAt  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=bookmarked_at,json=bookmarkedAt,proto3" json:"bookmarked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BookmarkTweetResponse) Reset() {
+	*x = BookmarkTweetResponse{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BookmarkTweetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BookmarkTweetResponse) ProtoMessage() {}
+
+func (x *BookmarkTweetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BookmarkTweetResponse.ProtoReflect.Descriptor instead.
+func (*BookmarkTweetResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *BookmarkTweetResponse) GetTweet() *Tweet {
+	if x != nil {
+		return x.Tweet
+	}
+	return nil
+}
+
+func (x *BookmarkTweetResponse) GetBookmarkedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BookmarkedAt
+	}
+	return nil
+}
+
+// Request for UnbookmarkTweet. The bookmark is the caller's.
+type UnbookmarkTweetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tweet (or a retweet of it) to stop bookmarking.
+	TweetId       int64 `protobuf:"varint,1,opt,name=tweet_id,json=tweetId,proto3" json:"tweet_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnbookmarkTweetRequest) Reset() {
+	*x = UnbookmarkTweetRequest{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnbookmarkTweetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnbookmarkTweetRequest) ProtoMessage() {}
+
+func (x *UnbookmarkTweetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnbookmarkTweetRequest.ProtoReflect.Descriptor instead.
+func (*UnbookmarkTweetRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *UnbookmarkTweetRequest) GetTweetId() int64 {
+	if x != nil {
+		return x.TweetId
+	}
+	return 0
+}
+
+// Response for UnbookmarkTweet.
+type UnbookmarkTweetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnbookmarkTweetResponse) Reset() {
+	*x = UnbookmarkTweetResponse{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnbookmarkTweetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnbookmarkTweetResponse) ProtoMessage() {}
+
+func (x *UnbookmarkTweetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnbookmarkTweetResponse.ProtoReflect.Descriptor instead.
+func (*UnbookmarkTweetResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{34}
+}
+
+// Request for ListBookmarks. The bookmarks are the caller's.
+type ListBookmarksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many bookmarks to return: default 20, at most 100.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBookmarksRequest) Reset() {
+	*x = ListBookmarksRequest{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBookmarksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBookmarksRequest) ProtoMessage() {}
+
+func (x *ListBookmarksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBookmarksRequest.ProtoReflect.Descriptor instead.
+func (*ListBookmarksRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListBookmarksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBookmarksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A bookmarked tweet with when it was bookmarked.
+type Bookmark struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tweet.
+	Tweet *Tweet `protobuf:"bytes,1,opt,name=tweet,proto3" json:"tweet,omitempty"`
+	// When the caller bookmarked it.
+	BookmarkedAt  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=bookmarked_at,json=bookmarkedAt,proto3" json:"bookmarked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bookmark) Reset() {
+	*x = Bookmark{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bookmark) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bookmark) ProtoMessage() {}
+
+func (x *Bookmark) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bookmark.ProtoReflect.Descriptor instead.
+func (*Bookmark) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *Bookmark) GetTweet() *Tweet {
+	if x != nil {
+		return x.Tweet
+	}
+	return nil
+}
+
+func (x *Bookmark) GetBookmarkedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BookmarkedAt
+	}
+	return nil
+}
+
+// Response for ListBookmarks.
+type ListBookmarksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's bookmarks, newest first.
+	Bookmarks []*Bookmark `protobuf:"bytes,1,rep,name=bookmarks,proto3" json:"bookmarks,omitempty"`
+	// Token for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBookmarksResponse) Reset() {
+	*x = ListBookmarksResponse{}
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBookmarksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBookmarksResponse) ProtoMessage() {}
+
+func (x *ListBookmarksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBookmarksResponse.ProtoReflect.Descriptor instead.
+func (*ListBookmarksResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListBookmarksResponse) GetBookmarks() []*Bookmark {
+	if x != nil {
+		return x.Bookmarks
+	}
+	return nil
+}
+
+func (x *ListBookmarksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Request for BatchGetTweets.
 type BatchGetTweetsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1962,7 +2363,7 @@ type BatchGetTweetsRequest struct {
 
 func (x *BatchGetTweetsRequest) Reset() {
 	*x = BatchGetTweetsRequest{}
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[31]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2375,7 @@ func (x *BatchGetTweetsRequest) String() string {
 func (*BatchGetTweetsRequest) ProtoMessage() {}
 
 func (x *BatchGetTweetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[31]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2388,7 @@ func (x *BatchGetTweetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetTweetsRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetTweetsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{31}
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BatchGetTweetsRequest) GetTweetIds() []int64 {
@@ -2015,7 +2416,7 @@ type BatchGetTweetsResponse struct {
 
 func (x *BatchGetTweetsResponse) Reset() {
 	*x = BatchGetTweetsResponse{}
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[32]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2428,7 @@ func (x *BatchGetTweetsResponse) String() string {
 func (*BatchGetTweetsResponse) ProtoMessage() {}
 
 func (x *BatchGetTweetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[32]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2441,7 @@ func (x *BatchGetTweetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetTweetsResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetTweetsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{32}
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BatchGetTweetsResponse) GetTweets() []*Tweet {
@@ -2070,7 +2471,7 @@ type ListRecentTweetIdsRequest struct {
 
 func (x *ListRecentTweetIdsRequest) Reset() {
 	*x = ListRecentTweetIdsRequest{}
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[33]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2483,7 @@ func (x *ListRecentTweetIdsRequest) String() string {
 func (*ListRecentTweetIdsRequest) ProtoMessage() {}
 
 func (x *ListRecentTweetIdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[33]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2496,7 @@ func (x *ListRecentTweetIdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecentTweetIdsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecentTweetIdsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{33}
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListRecentTweetIdsRequest) GetUserId() int64 {
@@ -2146,7 +2547,7 @@ type ListRecentTweetIdsResponse struct {
 
 func (x *ListRecentTweetIdsResponse) Reset() {
 	*x = ListRecentTweetIdsResponse{}
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[34]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2559,7 @@ func (x *ListRecentTweetIdsResponse) String() string {
 func (*ListRecentTweetIdsResponse) ProtoMessage() {}
 
 func (x *ListRecentTweetIdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[34]
+	mi := &file_twitter_tweets_v1_tweets_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2572,7 @@ func (x *ListRecentTweetIdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecentTweetIdsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecentTweetIdsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{34}
+	return file_twitter_tweets_v1_tweets_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListRecentTweetIdsResponse) GetTweets() []*TweetRef {
@@ -2192,7 +2593,7 @@ var File_twitter_tweets_v1_tweets_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
-	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\"\xf3\x06\n" +
+	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\"\xcb\b\n" +
 	"\x05Tweet\x12\x1f\n" +
 	"\btweet_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\atweetId\x12\x1d\n" +
 	"\auser_id\x18\x02 \x01(\x03B\x04\xe2A\x01\x03R\x06userId\x127\n" +
@@ -2217,7 +2618,12 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"retweet_of\x18\x10 \x01(\v2\x18.twitter.tweets.v1.TweetB\x04\xe2A\x01\x03R\tretweetOf\x12,\n" +
 	"\x0fliked_by_viewer\x18\x11 \x01(\bB\x04\xe2A\x01\x03R\rlikedByViewer\x124\n" +
 	"\x13retweeted_by_viewer\x18\x12 \x01(\bB\x04\xe2A\x01\x03R\x11retweetedByViewer\x12\x1a\n" +
-	"\x05place\x18\x13 \x01(\tB\x04\xe2A\x01\x03R\x05place\"\x90\x01\n" +
+	"\x05place\x18\x13 \x01(\tB\x04\xe2A\x01\x03R\x05place\x12,\n" +
+	"\x0fquoted_tweet_id\x18\x14 \x01(\x03B\x04\xe2A\x01\x03R\rquotedTweetId\x12A\n" +
+	"\fquoted_tweet\x18\x15 \x01(\v2\x18.twitter.tweets.v1.TweetB\x04\xe2A\x01\x03R\vquotedTweet\x12>\n" +
+	"\x18quoted_tweet_unavailable\x18\x16 \x01(\bB\x04\xe2A\x01\x03R\x16quotedTweetUnavailable\x12%\n" +
+	"\vquote_count\x18\x17 \x01(\x03B\x04\xe2A\x01\x03R\n" +
+	"quoteCount\"\x90\x01\n" +
 	"\x06Author\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -2246,12 +2652,13 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x120\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1c.twitter.tweets.v1.TweetKindR\x04kind\x12-\n" +
-	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\xa4\x01\n" +
+	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\xd2\x01\n" +
 	"\x12CreateTweetRequest\x12\x1e\n" +
 	"\acontent\x18\x01 \x01(\tB\x04\xe2A\x01\x01R\acontent\x12!\n" +
 	"\tmedia_ids\x18\x02 \x03(\x03B\x04\xe2A\x01\x01R\bmediaIds\x12/\n" +
 	"\x11reply_to_tweet_id\x18\x03 \x01(\x03B\x04\xe2A\x01\x01R\x0ereplyToTweetId\x12\x1a\n" +
-	"\x05place\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x05place\"E\n" +
+	"\x05place\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x05place\x12,\n" +
+	"\x0fquoted_tweet_id\x18\x05 \x01(\x03B\x04\xe2A\x01\x01R\rquotedTweetId\"E\n" +
 	"\x13CreateTweetResponse\x12.\n" +
 	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\"2\n" +
 	"\x0fGetTweetRequest\x12\x1f\n" +
@@ -2313,6 +2720,24 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"t\n" +
 	"\x16ListTweetEditsResponse\x122\n" +
 	"\x05edits\x18\x01 \x03(\v2\x1c.twitter.tweets.v1.TweetEditR\x05edits\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n" +
+	"\x14BookmarkTweetRequest\x12\x1f\n" +
+	"\btweet_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\atweetId\"\x88\x01\n" +
+	"\x15BookmarkTweetResponse\x12.\n" +
+	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\x12?\n" +
+	"\rbookmarked_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fbookmarkedAt\"9\n" +
+	"\x16UnbookmarkTweetRequest\x12\x1f\n" +
+	"\btweet_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\atweetId\"\x19\n" +
+	"\x17UnbookmarkTweetResponse\"^\n" +
+	"\x14ListBookmarksRequest\x12!\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\bpageSize\x12#\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\tpageToken\"{\n" +
+	"\bBookmark\x12.\n" +
+	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\x12?\n" +
+	"\rbookmarked_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fbookmarkedAt\"z\n" +
+	"\x15ListBookmarksResponse\x129\n" +
+	"\tbookmarks\x18\x01 \x03(\v2\x1b.twitter.tweets.v1.BookmarkR\tbookmarks\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Z\n" +
 	"\x15BatchGetTweetsRequest\x12\x1b\n" +
 	"\ttweet_ids\x18\x01 \x03(\x03R\btweetIds\x12$\n" +
@@ -2333,7 +2758,7 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\x16TWEET_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TWEET_KIND_ORIGINAL\x10\x01\x12\x14\n" +
 	"\x10TWEET_KIND_REPLY\x10\x02\x12\x16\n" +
-	"\x12TWEET_KIND_RETWEET\x10\x032\xb9\x0e\n" +
+	"\x12TWEET_KIND_RETWEET\x10\x032\xe7\x11\n" +
 	"\fTweetService\x12w\n" +
 	"\vCreateTweet\x12%.twitter.tweets.v1.CreateTweetRequest\x1a&.twitter.tweets.v1.CreateTweetResponse\"\x19ȥ\x19\x02\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/tweets\x12v\n" +
@@ -2347,7 +2772,10 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\tUnretweet\x12#.twitter.tweets.v1.UnretweetRequest\x1a$.twitter.tweets.v1.UnretweetResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/tweets/{tweet_id}/retweet\x12\x87\x01\n" +
 	"\vListReplies\x12%.twitter.tweets.v1.ListRepliesRequest\x1a&.twitter.tweets.v1.ListRepliesResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/tweets/{tweet_id}/replies\x12\x91\x01\n" +
 	"\x0fListLikingUsers\x12).twitter.tweets.v1.ListLikingUsersRequest\x1a*.twitter.tweets.v1.ListLikingUsersResponse\"'ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/tweets/{tweet_id}/likes\x12\x8e\x01\n" +
-	"\x0eListTweetEdits\x12(.twitter.tweets.v1.ListTweetEditsRequest\x1a).twitter.tweets.v1.ListTweetEditsResponse\"'ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/tweets/{tweet_id}/edits\x12k\n" +
+	"\x0eListTweetEdits\x12(.twitter.tweets.v1.ListTweetEditsRequest\x1a).twitter.tweets.v1.ListTweetEditsResponse\"'ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/tweets/{tweet_id}/edits\x12\x91\x01\n" +
+	"\rBookmarkTweet\x12'.twitter.tweets.v1.BookmarkTweetRequest\x1a(.twitter.tweets.v1.BookmarkTweetResponse\"-ȥ\x19\x02\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/tweets/{tweet_id}/bookmark\x12\x94\x01\n" +
+	"\x0fUnbookmarkTweet\x12).twitter.tweets.v1.UnbookmarkTweetRequest\x1a*.twitter.tweets.v1.UnbookmarkTweetResponse\"*ȥ\x19\x02\x82\xd3\xe4\x93\x02 *\x1e/v1/tweets/{tweet_id}/bookmark\x12\x80\x01\n" +
+	"\rListBookmarks\x12'.twitter.tweets.v1.ListBookmarksRequest\x1a(.twitter.tweets.v1.ListBookmarksResponse\"\x1cȥ\x19\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/me/bookmarks\x12k\n" +
 	"\x0eBatchGetTweets\x12(.twitter.tweets.v1.BatchGetTweetsRequest\x1a).twitter.tweets.v1.BatchGetTweetsResponse\"\x04ȥ\x19\x03\x12w\n" +
 	"\x12ListRecentTweetIds\x12,.twitter.tweets.v1.ListRecentTweetIdsRequest\x1a-.twitter.tweets.v1.ListRecentTweetIdsResponse\"\x04ȥ\x19\x03B\xd8\x01\n" +
 	"\x15com.twitter.tweets.v1B\vTweetsProtoP\x01ZLgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/tweets/v1;tweetsv1\xa2\x02\x03TTX\xaa\x02\x11Twitter.Tweets.V1\xca\x02\x11Twitter\\Tweets\\V1\xe2\x02\x1dTwitter\\Tweets\\V1\\GPBMetadata\xea\x02\x13Twitter::Tweets::V1b\x06proto3"
@@ -2365,7 +2793,7 @@ func file_twitter_tweets_v1_tweets_proto_rawDescGZIP() []byte {
 }
 
 var file_twitter_tweets_v1_tweets_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_twitter_tweets_v1_tweets_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_twitter_tweets_v1_tweets_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_twitter_tweets_v1_tweets_proto_goTypes = []any{
 	(TweetKind)(0),                     // 0: twitter.tweets.v1.TweetKind
 	(*Tweet)(nil),                      // 1: twitter.tweets.v1.Tweet
@@ -2399,74 +2827,93 @@ var file_twitter_tweets_v1_tweets_proto_goTypes = []any{
 	(*ListLikingUsersResponse)(nil),    // 29: twitter.tweets.v1.ListLikingUsersResponse
 	(*ListTweetEditsRequest)(nil),      // 30: twitter.tweets.v1.ListTweetEditsRequest
 	(*ListTweetEditsResponse)(nil),     // 31: twitter.tweets.v1.ListTweetEditsResponse
-	(*BatchGetTweetsRequest)(nil),      // 32: twitter.tweets.v1.BatchGetTweetsRequest
-	(*BatchGetTweetsResponse)(nil),     // 33: twitter.tweets.v1.BatchGetTweetsResponse
-	(*ListRecentTweetIdsRequest)(nil),  // 34: twitter.tweets.v1.ListRecentTweetIdsRequest
-	(*ListRecentTweetIdsResponse)(nil), // 35: twitter.tweets.v1.ListRecentTweetIdsResponse
-	(*timestamppb.Timestamp)(nil),      // 36: google.protobuf.Timestamp
-	(v1.MediaType)(0),                  // 37: twitter.media.v1.MediaType
+	(*BookmarkTweetRequest)(nil),       // 32: twitter.tweets.v1.BookmarkTweetRequest
+	(*BookmarkTweetResponse)(nil),      // 33: twitter.tweets.v1.BookmarkTweetResponse
+	(*UnbookmarkTweetRequest)(nil),     // 34: twitter.tweets.v1.UnbookmarkTweetRequest
+	(*UnbookmarkTweetResponse)(nil),    // 35: twitter.tweets.v1.UnbookmarkTweetResponse
+	(*ListBookmarksRequest)(nil),       // 36: twitter.tweets.v1.ListBookmarksRequest
+	(*Bookmark)(nil),                   // 37: twitter.tweets.v1.Bookmark
+	(*ListBookmarksResponse)(nil),      // 38: twitter.tweets.v1.ListBookmarksResponse
+	(*BatchGetTweetsRequest)(nil),      // 39: twitter.tweets.v1.BatchGetTweetsRequest
+	(*BatchGetTweetsResponse)(nil),     // 40: twitter.tweets.v1.BatchGetTweetsResponse
+	(*ListRecentTweetIdsRequest)(nil),  // 41: twitter.tweets.v1.ListRecentTweetIdsRequest
+	(*ListRecentTweetIdsResponse)(nil), // 42: twitter.tweets.v1.ListRecentTweetIdsResponse
+	(*timestamppb.Timestamp)(nil),      // 43: google.protobuf.Timestamp
+	(v1.MediaType)(0),                  // 44: twitter.media.v1.MediaType
 }
 var file_twitter_tweets_v1_tweets_proto_depIdxs = []int32{
 	2,  // 0: twitter.tweets.v1.Tweet.author:type_name -> twitter.tweets.v1.Author
 	0,  // 1: twitter.tweets.v1.Tweet.kind:type_name -> twitter.tweets.v1.TweetKind
 	3,  // 2: twitter.tweets.v1.Tweet.mentions:type_name -> twitter.tweets.v1.Mention
 	4,  // 3: twitter.tweets.v1.Tweet.media:type_name -> twitter.tweets.v1.MediaAttachment
-	36, // 4: twitter.tweets.v1.Tweet.created_at:type_name -> google.protobuf.Timestamp
-	36, // 5: twitter.tweets.v1.Tweet.edited_at:type_name -> google.protobuf.Timestamp
+	43, // 4: twitter.tweets.v1.Tweet.created_at:type_name -> google.protobuf.Timestamp
+	43, // 5: twitter.tweets.v1.Tweet.edited_at:type_name -> google.protobuf.Timestamp
 	1,  // 6: twitter.tweets.v1.Tweet.retweet_of:type_name -> twitter.tweets.v1.Tweet
-	37, // 7: twitter.tweets.v1.MediaAttachment.media_type:type_name -> twitter.media.v1.MediaType
-	2,  // 8: twitter.tweets.v1.Like.user:type_name -> twitter.tweets.v1.Author
-	36, // 9: twitter.tweets.v1.Like.liked_at:type_name -> google.protobuf.Timestamp
-	36, // 10: twitter.tweets.v1.TweetEdit.created_at:type_name -> google.protobuf.Timestamp
-	36, // 11: twitter.tweets.v1.TweetRef.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 12: twitter.tweets.v1.TweetRef.kind:type_name -> twitter.tweets.v1.TweetKind
-	1,  // 13: twitter.tweets.v1.CreateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 14: twitter.tweets.v1.GetTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 15: twitter.tweets.v1.UpdateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 16: twitter.tweets.v1.ListUserTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
-	1,  // 17: twitter.tweets.v1.LikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 18: twitter.tweets.v1.UnlikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 19: twitter.tweets.v1.RetweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 20: twitter.tweets.v1.UnretweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 21: twitter.tweets.v1.ListRepliesResponse.replies:type_name -> twitter.tweets.v1.Tweet
-	5,  // 22: twitter.tweets.v1.ListLikingUsersResponse.likes:type_name -> twitter.tweets.v1.Like
-	6,  // 23: twitter.tweets.v1.ListTweetEditsResponse.edits:type_name -> twitter.tweets.v1.TweetEdit
-	1,  // 24: twitter.tweets.v1.BatchGetTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
-	36, // 25: twitter.tweets.v1.ListRecentTweetIdsRequest.since:type_name -> google.protobuf.Timestamp
-	7,  // 26: twitter.tweets.v1.ListRecentTweetIdsResponse.tweets:type_name -> twitter.tweets.v1.TweetRef
-	8,  // 27: twitter.tweets.v1.TweetService.CreateTweet:input_type -> twitter.tweets.v1.CreateTweetRequest
-	10, // 28: twitter.tweets.v1.TweetService.GetTweet:input_type -> twitter.tweets.v1.GetTweetRequest
-	12, // 29: twitter.tweets.v1.TweetService.UpdateTweet:input_type -> twitter.tweets.v1.UpdateTweetRequest
-	14, // 30: twitter.tweets.v1.TweetService.DeleteTweet:input_type -> twitter.tweets.v1.DeleteTweetRequest
-	16, // 31: twitter.tweets.v1.TweetService.ListUserTweets:input_type -> twitter.tweets.v1.ListUserTweetsRequest
-	18, // 32: twitter.tweets.v1.TweetService.LikeTweet:input_type -> twitter.tweets.v1.LikeTweetRequest
-	20, // 33: twitter.tweets.v1.TweetService.UnlikeTweet:input_type -> twitter.tweets.v1.UnlikeTweetRequest
-	22, // 34: twitter.tweets.v1.TweetService.Retweet:input_type -> twitter.tweets.v1.RetweetRequest
-	24, // 35: twitter.tweets.v1.TweetService.Unretweet:input_type -> twitter.tweets.v1.UnretweetRequest
-	26, // 36: twitter.tweets.v1.TweetService.ListReplies:input_type -> twitter.tweets.v1.ListRepliesRequest
-	28, // 37: twitter.tweets.v1.TweetService.ListLikingUsers:input_type -> twitter.tweets.v1.ListLikingUsersRequest
-	30, // 38: twitter.tweets.v1.TweetService.ListTweetEdits:input_type -> twitter.tweets.v1.ListTweetEditsRequest
-	32, // 39: twitter.tweets.v1.TweetService.BatchGetTweets:input_type -> twitter.tweets.v1.BatchGetTweetsRequest
-	34, // 40: twitter.tweets.v1.TweetService.ListRecentTweetIds:input_type -> twitter.tweets.v1.ListRecentTweetIdsRequest
-	9,  // 41: twitter.tweets.v1.TweetService.CreateTweet:output_type -> twitter.tweets.v1.CreateTweetResponse
-	11, // 42: twitter.tweets.v1.TweetService.GetTweet:output_type -> twitter.tweets.v1.GetTweetResponse
-	13, // 43: twitter.tweets.v1.TweetService.UpdateTweet:output_type -> twitter.tweets.v1.UpdateTweetResponse
-	15, // 44: twitter.tweets.v1.TweetService.DeleteTweet:output_type -> twitter.tweets.v1.DeleteTweetResponse
-	17, // 45: twitter.tweets.v1.TweetService.ListUserTweets:output_type -> twitter.tweets.v1.ListUserTweetsResponse
-	19, // 46: twitter.tweets.v1.TweetService.LikeTweet:output_type -> twitter.tweets.v1.LikeTweetResponse
-	21, // 47: twitter.tweets.v1.TweetService.UnlikeTweet:output_type -> twitter.tweets.v1.UnlikeTweetResponse
-	23, // 48: twitter.tweets.v1.TweetService.Retweet:output_type -> twitter.tweets.v1.RetweetResponse
-	25, // 49: twitter.tweets.v1.TweetService.Unretweet:output_type -> twitter.tweets.v1.UnretweetResponse
-	27, // 50: twitter.tweets.v1.TweetService.ListReplies:output_type -> twitter.tweets.v1.ListRepliesResponse
-	29, // 51: twitter.tweets.v1.TweetService.ListLikingUsers:output_type -> twitter.tweets.v1.ListLikingUsersResponse
-	31, // 52: twitter.tweets.v1.TweetService.ListTweetEdits:output_type -> twitter.tweets.v1.ListTweetEditsResponse
-	33, // 53: twitter.tweets.v1.TweetService.BatchGetTweets:output_type -> twitter.tweets.v1.BatchGetTweetsResponse
-	35, // 54: twitter.tweets.v1.TweetService.ListRecentTweetIds:output_type -> twitter.tweets.v1.ListRecentTweetIdsResponse
-	41, // [41:55] is the sub-list for method output_type
-	27, // [27:41] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	1,  // 7: twitter.tweets.v1.Tweet.quoted_tweet:type_name -> twitter.tweets.v1.Tweet
+	44, // 8: twitter.tweets.v1.MediaAttachment.media_type:type_name -> twitter.media.v1.MediaType
+	2,  // 9: twitter.tweets.v1.Like.user:type_name -> twitter.tweets.v1.Author
+	43, // 10: twitter.tweets.v1.Like.liked_at:type_name -> google.protobuf.Timestamp
+	43, // 11: twitter.tweets.v1.TweetEdit.created_at:type_name -> google.protobuf.Timestamp
+	43, // 12: twitter.tweets.v1.TweetRef.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 13: twitter.tweets.v1.TweetRef.kind:type_name -> twitter.tweets.v1.TweetKind
+	1,  // 14: twitter.tweets.v1.CreateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 15: twitter.tweets.v1.GetTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 16: twitter.tweets.v1.UpdateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 17: twitter.tweets.v1.ListUserTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
+	1,  // 18: twitter.tweets.v1.LikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 19: twitter.tweets.v1.UnlikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 20: twitter.tweets.v1.RetweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 21: twitter.tweets.v1.UnretweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 22: twitter.tweets.v1.ListRepliesResponse.replies:type_name -> twitter.tweets.v1.Tweet
+	5,  // 23: twitter.tweets.v1.ListLikingUsersResponse.likes:type_name -> twitter.tweets.v1.Like
+	6,  // 24: twitter.tweets.v1.ListTweetEditsResponse.edits:type_name -> twitter.tweets.v1.TweetEdit
+	1,  // 25: twitter.tweets.v1.BookmarkTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	43, // 26: twitter.tweets.v1.BookmarkTweetResponse.bookmarked_at:type_name -> google.protobuf.Timestamp
+	1,  // 27: twitter.tweets.v1.Bookmark.tweet:type_name -> twitter.tweets.v1.Tweet
+	43, // 28: twitter.tweets.v1.Bookmark.bookmarked_at:type_name -> google.protobuf.Timestamp
+	37, // 29: twitter.tweets.v1.ListBookmarksResponse.bookmarks:type_name -> twitter.tweets.v1.Bookmark
+	1,  // 30: twitter.tweets.v1.BatchGetTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
+	43, // 31: twitter.tweets.v1.ListRecentTweetIdsRequest.since:type_name -> google.protobuf.Timestamp
+	7,  // 32: twitter.tweets.v1.ListRecentTweetIdsResponse.tweets:type_name -> twitter.tweets.v1.TweetRef
+	8,  // 33: twitter.tweets.v1.TweetService.CreateTweet:input_type -> twitter.tweets.v1.CreateTweetRequest
+	10, // 34: twitter.tweets.v1.TweetService.GetTweet:input_type -> twitter.tweets.v1.GetTweetRequest
+	12, // 35: twitter.tweets.v1.TweetService.UpdateTweet:input_type -> twitter.tweets.v1.UpdateTweetRequest
+	14, // 36: twitter.tweets.v1.TweetService.DeleteTweet:input_type -> twitter.tweets.v1.DeleteTweetRequest
+	16, // 37: twitter.tweets.v1.TweetService.ListUserTweets:input_type -> twitter.tweets.v1.ListUserTweetsRequest
+	18, // 38: twitter.tweets.v1.TweetService.LikeTweet:input_type -> twitter.tweets.v1.LikeTweetRequest
+	20, // 39: twitter.tweets.v1.TweetService.UnlikeTweet:input_type -> twitter.tweets.v1.UnlikeTweetRequest
+	22, // 40: twitter.tweets.v1.TweetService.Retweet:input_type -> twitter.tweets.v1.RetweetRequest
+	24, // 41: twitter.tweets.v1.TweetService.Unretweet:input_type -> twitter.tweets.v1.UnretweetRequest
+	26, // 42: twitter.tweets.v1.TweetService.ListReplies:input_type -> twitter.tweets.v1.ListRepliesRequest
+	28, // 43: twitter.tweets.v1.TweetService.ListLikingUsers:input_type -> twitter.tweets.v1.ListLikingUsersRequest
+	30, // 44: twitter.tweets.v1.TweetService.ListTweetEdits:input_type -> twitter.tweets.v1.ListTweetEditsRequest
+	32, // 45: twitter.tweets.v1.TweetService.BookmarkTweet:input_type -> twitter.tweets.v1.BookmarkTweetRequest
+	34, // 46: twitter.tweets.v1.TweetService.UnbookmarkTweet:input_type -> twitter.tweets.v1.UnbookmarkTweetRequest
+	36, // 47: twitter.tweets.v1.TweetService.ListBookmarks:input_type -> twitter.tweets.v1.ListBookmarksRequest
+	39, // 48: twitter.tweets.v1.TweetService.BatchGetTweets:input_type -> twitter.tweets.v1.BatchGetTweetsRequest
+	41, // 49: twitter.tweets.v1.TweetService.ListRecentTweetIds:input_type -> twitter.tweets.v1.ListRecentTweetIdsRequest
+	9,  // 50: twitter.tweets.v1.TweetService.CreateTweet:output_type -> twitter.tweets.v1.CreateTweetResponse
+	11, // 51: twitter.tweets.v1.TweetService.GetTweet:output_type -> twitter.tweets.v1.GetTweetResponse
+	13, // 52: twitter.tweets.v1.TweetService.UpdateTweet:output_type -> twitter.tweets.v1.UpdateTweetResponse
+	15, // 53: twitter.tweets.v1.TweetService.DeleteTweet:output_type -> twitter.tweets.v1.DeleteTweetResponse
+	17, // 54: twitter.tweets.v1.TweetService.ListUserTweets:output_type -> twitter.tweets.v1.ListUserTweetsResponse
+	19, // 55: twitter.tweets.v1.TweetService.LikeTweet:output_type -> twitter.tweets.v1.LikeTweetResponse
+	21, // 56: twitter.tweets.v1.TweetService.UnlikeTweet:output_type -> twitter.tweets.v1.UnlikeTweetResponse
+	23, // 57: twitter.tweets.v1.TweetService.Retweet:output_type -> twitter.tweets.v1.RetweetResponse
+	25, // 58: twitter.tweets.v1.TweetService.Unretweet:output_type -> twitter.tweets.v1.UnretweetResponse
+	27, // 59: twitter.tweets.v1.TweetService.ListReplies:output_type -> twitter.tweets.v1.ListRepliesResponse
+	29, // 60: twitter.tweets.v1.TweetService.ListLikingUsers:output_type -> twitter.tweets.v1.ListLikingUsersResponse
+	31, // 61: twitter.tweets.v1.TweetService.ListTweetEdits:output_type -> twitter.tweets.v1.ListTweetEditsResponse
+	33, // 62: twitter.tweets.v1.TweetService.BookmarkTweet:output_type -> twitter.tweets.v1.BookmarkTweetResponse
+	35, // 63: twitter.tweets.v1.TweetService.UnbookmarkTweet:output_type -> twitter.tweets.v1.UnbookmarkTweetResponse
+	38, // 64: twitter.tweets.v1.TweetService.ListBookmarks:output_type -> twitter.tweets.v1.ListBookmarksResponse
+	40, // 65: twitter.tweets.v1.TweetService.BatchGetTweets:output_type -> twitter.tweets.v1.BatchGetTweetsResponse
+	42, // 66: twitter.tweets.v1.TweetService.ListRecentTweetIds:output_type -> twitter.tweets.v1.ListRecentTweetIdsResponse
+	50, // [50:67] is the sub-list for method output_type
+	33, // [33:50] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_twitter_tweets_v1_tweets_proto_init() }
@@ -2480,7 +2927,7 @@ func file_twitter_tweets_v1_tweets_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_tweets_v1_tweets_proto_rawDesc), len(file_twitter_tweets_v1_tweets_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   35,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

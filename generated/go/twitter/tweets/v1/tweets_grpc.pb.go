@@ -31,6 +31,9 @@ const (
 	TweetService_ListReplies_FullMethodName        = "/twitter.tweets.v1.TweetService/ListReplies"
 	TweetService_ListLikingUsers_FullMethodName    = "/twitter.tweets.v1.TweetService/ListLikingUsers"
 	TweetService_ListTweetEdits_FullMethodName     = "/twitter.tweets.v1.TweetService/ListTweetEdits"
+	TweetService_BookmarkTweet_FullMethodName      = "/twitter.tweets.v1.TweetService/BookmarkTweet"
+	TweetService_UnbookmarkTweet_FullMethodName    = "/twitter.tweets.v1.TweetService/UnbookmarkTweet"
+	TweetService_ListBookmarks_FullMethodName      = "/twitter.tweets.v1.TweetService/ListBookmarks"
 	TweetService_BatchGetTweets_FullMethodName     = "/twitter.tweets.v1.TweetService/BatchGetTweets"
 	TweetService_ListRecentTweetIds_FullMethodName = "/twitter.tweets.v1.TweetService/ListRecentTweetIds"
 )
@@ -56,7 +59,10 @@ type TweetServiceClient interface {
 	// points after NFC), empty or whitespace-only content without media, control
 	// characters other than newline, or more than 4 media ids; NOT_FOUND when
 	// reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-	// replies to its original); NOT_FOUND when a media id does not exist;
+	// replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+	// deleted or its author blocks the caller (a quote of a retweet quotes its
+	// original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+	// author; NOT_FOUND when a media id does not exist;
 	// PERMISSION_DENIED when a media item belongs to another user;
 	// FAILED_PRECONDITION when a media item is not READY.
 	CreateTweet(ctx context.Context, in *CreateTweetRequest, opts ...grpc.CallOption) (*CreateTweetResponse, error)
@@ -115,6 +121,23 @@ type TweetServiceClient interface {
 	//
 	// NOT_FOUND if the tweet does not exist or is deleted.
 	ListTweetEdits(ctx context.Context, in *ListTweetEditsRequest, opts ...grpc.CallOption) (*ListTweetEditsResponse, error)
+	// Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+	// Private: only the caller ever sees their bookmarks, and no count shows
+	// them. Idempotent: bookmarking twice keeps the first bookmark.
+	//
+	// NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+	// the caller; PERMISSION_DENIED when the caller blocks its author.
+	BookmarkTweet(ctx context.Context, in *BookmarkTweetRequest, opts ...grpc.CallOption) (*BookmarkTweetResponse, error)
+	// Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+	// tweet is not bookmarked, or no longer exists.
+	UnbookmarkTweet(ctx context.Context, in *UnbookmarkTweetRequest, opts ...grpc.CallOption) (*UnbookmarkTweetResponse, error)
+	// Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+	// tweets, and tweets of users the caller blocks or is blocked by, are left
+	// out (a page may then hold fewer than page_size tweets while
+	// next_page_token is set).
+	//
+	// INVALID_ARGUMENT for a page_token that was not issued for the caller.
+	ListBookmarks(ctx context.Context, in *ListBookmarksRequest, opts ...grpc.CallOption) (*ListBookmarksResponse, error)
 	// Internal: reads up to 100 tweets by id, for timeline and search hydration.
 	// Not exposed at the edge. Unknown and deleted ids, and retweets whose
 	// original is deleted, are left out; the rest keep the order of the request.
@@ -255,6 +278,36 @@ func (c *tweetServiceClient) ListTweetEdits(ctx context.Context, in *ListTweetEd
 	return out, nil
 }
 
+func (c *tweetServiceClient) BookmarkTweet(ctx context.Context, in *BookmarkTweetRequest, opts ...grpc.CallOption) (*BookmarkTweetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BookmarkTweetResponse)
+	err := c.cc.Invoke(ctx, TweetService_BookmarkTweet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tweetServiceClient) UnbookmarkTweet(ctx context.Context, in *UnbookmarkTweetRequest, opts ...grpc.CallOption) (*UnbookmarkTweetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnbookmarkTweetResponse)
+	err := c.cc.Invoke(ctx, TweetService_UnbookmarkTweet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tweetServiceClient) ListBookmarks(ctx context.Context, in *ListBookmarksRequest, opts ...grpc.CallOption) (*ListBookmarksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBookmarksResponse)
+	err := c.cc.Invoke(ctx, TweetService_ListBookmarks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *tweetServiceClient) BatchGetTweets(ctx context.Context, in *BatchGetTweetsRequest, opts ...grpc.CallOption) (*BatchGetTweetsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BatchGetTweetsResponse)
@@ -296,7 +349,10 @@ type TweetServiceServer interface {
 	// points after NFC), empty or whitespace-only content without media, control
 	// characters other than newline, or more than 4 media ids; NOT_FOUND when
 	// reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-	// replies to its original); NOT_FOUND when a media id does not exist;
+	// replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+	// deleted or its author blocks the caller (a quote of a retweet quotes its
+	// original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+	// author; NOT_FOUND when a media id does not exist;
 	// PERMISSION_DENIED when a media item belongs to another user;
 	// FAILED_PRECONDITION when a media item is not READY.
 	CreateTweet(context.Context, *CreateTweetRequest) (*CreateTweetResponse, error)
@@ -355,6 +411,23 @@ type TweetServiceServer interface {
 	//
 	// NOT_FOUND if the tweet does not exist or is deleted.
 	ListTweetEdits(context.Context, *ListTweetEditsRequest) (*ListTweetEditsResponse, error)
+	// Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+	// Private: only the caller ever sees their bookmarks, and no count shows
+	// them. Idempotent: bookmarking twice keeps the first bookmark.
+	//
+	// NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+	// the caller; PERMISSION_DENIED when the caller blocks its author.
+	BookmarkTweet(context.Context, *BookmarkTweetRequest) (*BookmarkTweetResponse, error)
+	// Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+	// tweet is not bookmarked, or no longer exists.
+	UnbookmarkTweet(context.Context, *UnbookmarkTweetRequest) (*UnbookmarkTweetResponse, error)
+	// Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+	// tweets, and tweets of users the caller blocks or is blocked by, are left
+	// out (a page may then hold fewer than page_size tweets while
+	// next_page_token is set).
+	//
+	// INVALID_ARGUMENT for a page_token that was not issued for the caller.
+	ListBookmarks(context.Context, *ListBookmarksRequest) (*ListBookmarksResponse, error)
 	// Internal: reads up to 100 tweets by id, for timeline and search hydration.
 	// Not exposed at the edge. Unknown and deleted ids, and retweets whose
 	// original is deleted, are left out; the rest keep the order of the request.
@@ -410,6 +483,15 @@ func (UnimplementedTweetServiceServer) ListLikingUsers(context.Context, *ListLik
 }
 func (UnimplementedTweetServiceServer) ListTweetEdits(context.Context, *ListTweetEditsRequest) (*ListTweetEditsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTweetEdits not implemented")
+}
+func (UnimplementedTweetServiceServer) BookmarkTweet(context.Context, *BookmarkTweetRequest) (*BookmarkTweetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BookmarkTweet not implemented")
+}
+func (UnimplementedTweetServiceServer) UnbookmarkTweet(context.Context, *UnbookmarkTweetRequest) (*UnbookmarkTweetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnbookmarkTweet not implemented")
+}
+func (UnimplementedTweetServiceServer) ListBookmarks(context.Context, *ListBookmarksRequest) (*ListBookmarksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBookmarks not implemented")
 }
 func (UnimplementedTweetServiceServer) BatchGetTweets(context.Context, *BatchGetTweetsRequest) (*BatchGetTweetsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchGetTweets not implemented")
@@ -654,6 +736,60 @@ func _TweetService_ListTweetEdits_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TweetService_BookmarkTweet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BookmarkTweetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TweetServiceServer).BookmarkTweet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TweetService_BookmarkTweet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TweetServiceServer).BookmarkTweet(ctx, req.(*BookmarkTweetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TweetService_UnbookmarkTweet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnbookmarkTweetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TweetServiceServer).UnbookmarkTweet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TweetService_UnbookmarkTweet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TweetServiceServer).UnbookmarkTweet(ctx, req.(*UnbookmarkTweetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TweetService_ListBookmarks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBookmarksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TweetServiceServer).ListBookmarks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TweetService_ListBookmarks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TweetServiceServer).ListBookmarks(ctx, req.(*ListBookmarksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TweetService_BatchGetTweets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(BatchGetTweetsRequest)
 	if err := dec(in); err != nil {
@@ -744,6 +880,18 @@ var TweetService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTweetEdits",
 			Handler:    _TweetService_ListTweetEdits_Handler,
+		},
+		{
+			MethodName: "BookmarkTweet",
+			Handler:    _TweetService_BookmarkTweet_Handler,
+		},
+		{
+			MethodName: "UnbookmarkTweet",
+			Handler:    _TweetService_UnbookmarkTweet_Handler,
+		},
+		{
+			MethodName: "ListBookmarks",
+			Handler:    _TweetService_ListBookmarks_Handler,
 		},
 		{
 			MethodName: "BatchGetTweets",

@@ -48,7 +48,11 @@ type User struct {
 	// When the account was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// True for a verified account (set by an administrator only).
-	Verified      bool `protobuf:"varint,11,opt,name=verified,proto3" json:"verified,omitempty"`
+	Verified bool `protobuf:"varint,11,opt,name=verified,proto3" json:"verified,omitempty"`
+	// The tweet the user pinned to their profile (read it with GetTweet); 0 for
+	// none. Never a deleted tweet: a profile read clears a pin whose tweet is
+	// gone.
+	PinnedTweetId int64 `protobuf:"varint,12,opt,name=pinned_tweet_id,json=pinnedTweetId,proto3" json:"pinned_tweet_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,6 +162,13 @@ func (x *User) GetVerified() bool {
 		return x.Verified
 	}
 	return false
+}
+
+func (x *User) GetPinnedTweetId() int64 {
+	if x != nil {
+		return x.PinnedTweetId
+	}
+	return 0
 }
 
 // The few fields of a user that other resources embed (a tweet's author, a list
@@ -289,6 +300,199 @@ func (x *FollowEntry) GetFollowedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Request for PinTweet.
+type PinTweetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's own id.
+	UserId int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// One of the caller's own tweets (an original, a reply or a quote).
+	TweetId       int64 `protobuf:"varint,2,opt,name=tweet_id,json=tweetId,proto3" json:"tweet_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PinTweetRequest) Reset() {
+	*x = PinTweetRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PinTweetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PinTweetRequest) ProtoMessage() {}
+
+func (x *PinTweetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PinTweetRequest.ProtoReflect.Descriptor instead.
+func (*PinTweetRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PinTweetRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *PinTweetRequest) GetTweetId() int64 {
+	if x != nil {
+		return x.TweetId
+	}
+	return 0
+}
+
+// Response for PinTweet.
+type PinTweetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's profile with pinned_tweet_id set.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PinTweetResponse) Reset() {
+	*x = PinTweetResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PinTweetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PinTweetResponse) ProtoMessage() {}
+
+func (x *PinTweetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PinTweetResponse.ProtoReflect.Descriptor instead.
+func (*PinTweetResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PinTweetResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// Request for UnpinTweet.
+type UnpinTweetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's own id.
+	UserId        int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinTweetRequest) Reset() {
+	*x = UnpinTweetRequest{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinTweetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinTweetRequest) ProtoMessage() {}
+
+func (x *UnpinTweetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinTweetRequest.ProtoReflect.Descriptor instead.
+func (*UnpinTweetRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UnpinTweetRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// Response for UnpinTweet.
+type UnpinTweetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's profile with no pinned tweet.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinTweetResponse) Reset() {
+	*x = UnpinTweetResponse{}
+	mi := &file_twitter_users_v1_users_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinTweetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinTweetResponse) ProtoMessage() {}
+
+func (x *UnpinTweetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_users_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinTweetResponse.ProtoReflect.Descriptor instead.
+func (*UnpinTweetResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UnpinTweetResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 // Request for CreateUser.
 type CreateUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -306,7 +510,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[3]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +522,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[3]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +535,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{3}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateUserRequest) GetUsername() string {
@@ -373,7 +577,7 @@ type CreateUserResponse struct {
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[4]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +589,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[4]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +602,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{4}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateUserResponse) GetUser() *User {
@@ -419,7 +623,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[5]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -431,7 +635,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[5]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -444,7 +648,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{5}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetUserRequest) GetUserId() int64 {
@@ -465,7 +669,7 @@ type GetUserResponse struct {
 
 func (x *GetUserResponse) Reset() {
 	*x = GetUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[6]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +681,7 @@ func (x *GetUserResponse) String() string {
 func (*GetUserResponse) ProtoMessage() {}
 
 func (x *GetUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[6]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +694,7 @@ func (x *GetUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserResponse.ProtoReflect.Descriptor instead.
 func (*GetUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{6}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetUserResponse) GetUser() *User {
@@ -511,7 +715,7 @@ type GetUserByUsernameRequest struct {
 
 func (x *GetUserByUsernameRequest) Reset() {
 	*x = GetUserByUsernameRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[7]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +727,7 @@ func (x *GetUserByUsernameRequest) String() string {
 func (*GetUserByUsernameRequest) ProtoMessage() {}
 
 func (x *GetUserByUsernameRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[7]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +740,7 @@ func (x *GetUserByUsernameRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserByUsernameRequest.ProtoReflect.Descriptor instead.
 func (*GetUserByUsernameRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{7}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetUserByUsernameRequest) GetUsername() string {
@@ -557,7 +761,7 @@ type GetUserByUsernameResponse struct {
 
 func (x *GetUserByUsernameResponse) Reset() {
 	*x = GetUserByUsernameResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[8]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +773,7 @@ func (x *GetUserByUsernameResponse) String() string {
 func (*GetUserByUsernameResponse) ProtoMessage() {}
 
 func (x *GetUserByUsernameResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[8]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +786,7 @@ func (x *GetUserByUsernameResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserByUsernameResponse.ProtoReflect.Descriptor instead.
 func (*GetUserByUsernameResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{8}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetUserByUsernameResponse) GetUser() *User {
@@ -614,7 +818,7 @@ type UpdateUserRequest struct {
 
 func (x *UpdateUserRequest) Reset() {
 	*x = UpdateUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[9]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +830,7 @@ func (x *UpdateUserRequest) String() string {
 func (*UpdateUserRequest) ProtoMessage() {}
 
 func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[9]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +843,7 @@ func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUserRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{9}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateUserRequest) GetUserId() int64 {
@@ -695,7 +899,7 @@ type UpdateUserResponse struct {
 
 func (x *UpdateUserResponse) Reset() {
 	*x = UpdateUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[10]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +911,7 @@ func (x *UpdateUserResponse) String() string {
 func (*UpdateUserResponse) ProtoMessage() {}
 
 func (x *UpdateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[10]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +924,7 @@ func (x *UpdateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUserResponse.ProtoReflect.Descriptor instead.
 func (*UpdateUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{10}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateUserResponse) GetUser() *User {
@@ -743,7 +947,7 @@ type FollowUserRequest struct {
 
 func (x *FollowUserRequest) Reset() {
 	*x = FollowUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[11]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +959,7 @@ func (x *FollowUserRequest) String() string {
 func (*FollowUserRequest) ProtoMessage() {}
 
 func (x *FollowUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[11]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +972,7 @@ func (x *FollowUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUserRequest.ProtoReflect.Descriptor instead.
 func (*FollowUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{11}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FollowUserRequest) GetUserId() int64 {
@@ -796,7 +1000,7 @@ type FollowUserResponse struct {
 
 func (x *FollowUserResponse) Reset() {
 	*x = FollowUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[12]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +1012,7 @@ func (x *FollowUserResponse) String() string {
 func (*FollowUserResponse) ProtoMessage() {}
 
 func (x *FollowUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[12]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +1025,7 @@ func (x *FollowUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUserResponse.ProtoReflect.Descriptor instead.
 func (*FollowUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{12}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FollowUserResponse) GetUser() *User {
@@ -844,7 +1048,7 @@ type UnfollowUserRequest struct {
 
 func (x *UnfollowUserRequest) Reset() {
 	*x = UnfollowUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[13]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1060,7 @@ func (x *UnfollowUserRequest) String() string {
 func (*UnfollowUserRequest) ProtoMessage() {}
 
 func (x *UnfollowUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[13]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1073,7 @@ func (x *UnfollowUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnfollowUserRequest.ProtoReflect.Descriptor instead.
 func (*UnfollowUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{13}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UnfollowUserRequest) GetUserId() int64 {
@@ -897,7 +1101,7 @@ type UnfollowUserResponse struct {
 
 func (x *UnfollowUserResponse) Reset() {
 	*x = UnfollowUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[14]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +1113,7 @@ func (x *UnfollowUserResponse) String() string {
 func (*UnfollowUserResponse) ProtoMessage() {}
 
 func (x *UnfollowUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[14]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +1126,7 @@ func (x *UnfollowUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnfollowUserResponse.ProtoReflect.Descriptor instead.
 func (*UnfollowUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{14}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UnfollowUserResponse) GetUser() *User {
@@ -947,7 +1151,7 @@ type ListFollowersRequest struct {
 
 func (x *ListFollowersRequest) Reset() {
 	*x = ListFollowersRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[15]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1163,7 @@ func (x *ListFollowersRequest) String() string {
 func (*ListFollowersRequest) ProtoMessage() {}
 
 func (x *ListFollowersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[15]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1176,7 @@ func (x *ListFollowersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowersRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowersRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{15}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListFollowersRequest) GetUserId() int64 {
@@ -1009,7 +1213,7 @@ type ListFollowersResponse struct {
 
 func (x *ListFollowersResponse) Reset() {
 	*x = ListFollowersResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[16]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1225,7 @@ func (x *ListFollowersResponse) String() string {
 func (*ListFollowersResponse) ProtoMessage() {}
 
 func (x *ListFollowersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[16]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1238,7 @@ func (x *ListFollowersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowersResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowersResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{16}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListFollowersResponse) GetFollowers() []*FollowEntry {
@@ -1066,7 +1270,7 @@ type ListFollowingRequest struct {
 
 func (x *ListFollowingRequest) Reset() {
 	*x = ListFollowingRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[17]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1282,7 @@ func (x *ListFollowingRequest) String() string {
 func (*ListFollowingRequest) ProtoMessage() {}
 
 func (x *ListFollowingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[17]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1295,7 @@ func (x *ListFollowingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowingRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowingRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{17}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListFollowingRequest) GetUserId() int64 {
@@ -1128,7 +1332,7 @@ type ListFollowingResponse struct {
 
 func (x *ListFollowingResponse) Reset() {
 	*x = ListFollowingResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[18]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1344,7 @@ func (x *ListFollowingResponse) String() string {
 func (*ListFollowingResponse) ProtoMessage() {}
 
 func (x *ListFollowingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[18]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1357,7 @@ func (x *ListFollowingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowingResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowingResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{18}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListFollowingResponse) GetFollowing() []*FollowEntry {
@@ -1185,7 +1389,7 @@ type ListFollowerIdsRequest struct {
 
 func (x *ListFollowerIdsRequest) Reset() {
 	*x = ListFollowerIdsRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[19]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1401,7 @@ func (x *ListFollowerIdsRequest) String() string {
 func (*ListFollowerIdsRequest) ProtoMessage() {}
 
 func (x *ListFollowerIdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[19]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1414,7 @@ func (x *ListFollowerIdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowerIdsRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowerIdsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{19}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListFollowerIdsRequest) GetUserId() int64 {
@@ -1247,7 +1451,7 @@ type ListFollowerIdsResponse struct {
 
 func (x *ListFollowerIdsResponse) Reset() {
 	*x = ListFollowerIdsResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[20]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1463,7 @@ func (x *ListFollowerIdsResponse) String() string {
 func (*ListFollowerIdsResponse) ProtoMessage() {}
 
 func (x *ListFollowerIdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[20]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1476,7 @@ func (x *ListFollowerIdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowerIdsResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowerIdsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{20}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListFollowerIdsResponse) GetFollowerIds() []int64 {
@@ -1302,7 +1506,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[21]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1518,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[21]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1531,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{21}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -1357,7 +1561,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[22]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1573,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[22]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1586,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{22}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -1414,7 +1618,7 @@ type ListFollowingIdsRequest struct {
 
 func (x *ListFollowingIdsRequest) Reset() {
 	*x = ListFollowingIdsRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[23]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1630,7 @@ func (x *ListFollowingIdsRequest) String() string {
 func (*ListFollowingIdsRequest) ProtoMessage() {}
 
 func (x *ListFollowingIdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[23]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1643,7 @@ func (x *ListFollowingIdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowingIdsRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowingIdsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{23}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListFollowingIdsRequest) GetUserId() int64 {
@@ -1476,7 +1680,7 @@ type ListFollowingIdsResponse struct {
 
 func (x *ListFollowingIdsResponse) Reset() {
 	*x = ListFollowingIdsResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[24]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1692,7 @@ func (x *ListFollowingIdsResponse) String() string {
 func (*ListFollowingIdsResponse) ProtoMessage() {}
 
 func (x *ListFollowingIdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[24]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1705,7 @@ func (x *ListFollowingIdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowingIdsResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowingIdsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{24}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListFollowingIdsResponse) GetFollowingIds() []int64 {
@@ -1529,7 +1733,7 @@ type BatchGetUserSummariesRequest struct {
 
 func (x *BatchGetUserSummariesRequest) Reset() {
 	*x = BatchGetUserSummariesRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[25]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1745,7 @@ func (x *BatchGetUserSummariesRequest) String() string {
 func (*BatchGetUserSummariesRequest) ProtoMessage() {}
 
 func (x *BatchGetUserSummariesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[25]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1758,7 @@ func (x *BatchGetUserSummariesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetUserSummariesRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetUserSummariesRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{25}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BatchGetUserSummariesRequest) GetUserIds() []int64 {
@@ -1575,7 +1779,7 @@ type BatchGetUserSummariesResponse struct {
 
 func (x *BatchGetUserSummariesResponse) Reset() {
 	*x = BatchGetUserSummariesResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[26]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1791,7 @@ func (x *BatchGetUserSummariesResponse) String() string {
 func (*BatchGetUserSummariesResponse) ProtoMessage() {}
 
 func (x *BatchGetUserSummariesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[26]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1804,7 @@ func (x *BatchGetUserSummariesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetUserSummariesResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetUserSummariesResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{26}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchGetUserSummariesResponse) GetUsers() []*UserSummary {
@@ -1621,7 +1825,7 @@ type BatchGetUsersByUsernameRequest struct {
 
 func (x *BatchGetUsersByUsernameRequest) Reset() {
 	*x = BatchGetUsersByUsernameRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[27]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1837,7 @@ func (x *BatchGetUsersByUsernameRequest) String() string {
 func (*BatchGetUsersByUsernameRequest) ProtoMessage() {}
 
 func (x *BatchGetUsersByUsernameRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[27]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1850,7 @@ func (x *BatchGetUsersByUsernameRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetUsersByUsernameRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetUsersByUsernameRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{27}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BatchGetUsersByUsernameRequest) GetUsernames() []string {
@@ -1667,7 +1871,7 @@ type BatchGetUsersByUsernameResponse struct {
 
 func (x *BatchGetUsersByUsernameResponse) Reset() {
 	*x = BatchGetUsersByUsernameResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[28]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1883,7 @@ func (x *BatchGetUsersByUsernameResponse) String() string {
 func (*BatchGetUsersByUsernameResponse) ProtoMessage() {}
 
 func (x *BatchGetUsersByUsernameResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[28]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1896,7 @@ func (x *BatchGetUsersByUsernameResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetUsersByUsernameResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetUsersByUsernameResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{28}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BatchGetUsersByUsernameResponse) GetUsers() []*UserSummary {
@@ -1713,7 +1917,7 @@ type GetFollowerCountRequest struct {
 
 func (x *GetFollowerCountRequest) Reset() {
 	*x = GetFollowerCountRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[29]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1929,7 @@ func (x *GetFollowerCountRequest) String() string {
 func (*GetFollowerCountRequest) ProtoMessage() {}
 
 func (x *GetFollowerCountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[29]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1942,7 @@ func (x *GetFollowerCountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFollowerCountRequest.ProtoReflect.Descriptor instead.
 func (*GetFollowerCountRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{29}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetFollowerCountRequest) GetUserId() int64 {
@@ -1759,7 +1963,7 @@ type GetFollowerCountResponse struct {
 
 func (x *GetFollowerCountResponse) Reset() {
 	*x = GetFollowerCountResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[30]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +1975,7 @@ func (x *GetFollowerCountResponse) String() string {
 func (*GetFollowerCountResponse) ProtoMessage() {}
 
 func (x *GetFollowerCountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[30]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +1988,7 @@ func (x *GetFollowerCountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFollowerCountResponse.ProtoReflect.Descriptor instead.
 func (*GetFollowerCountResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{30}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetFollowerCountResponse) GetFollowerCount() int64 {
@@ -1807,7 +2011,7 @@ type CheckFollowRequest struct {
 
 func (x *CheckFollowRequest) Reset() {
 	*x = CheckFollowRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[31]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +2023,7 @@ func (x *CheckFollowRequest) String() string {
 func (*CheckFollowRequest) ProtoMessage() {}
 
 func (x *CheckFollowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[31]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +2036,7 @@ func (x *CheckFollowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckFollowRequest.ProtoReflect.Descriptor instead.
 func (*CheckFollowRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{31}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CheckFollowRequest) GetFollowerId() int64 {
@@ -1860,7 +2064,7 @@ type CheckFollowResponse struct {
 
 func (x *CheckFollowResponse) Reset() {
 	*x = CheckFollowResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[32]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2076,7 @@ func (x *CheckFollowResponse) String() string {
 func (*CheckFollowResponse) ProtoMessage() {}
 
 func (x *CheckFollowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[32]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2089,7 @@ func (x *CheckFollowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckFollowResponse.ProtoReflect.Descriptor instead.
 func (*CheckFollowResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{32}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CheckFollowResponse) GetFollows() bool {
@@ -1908,7 +2112,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[33]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2124,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[33]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2137,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{33}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LoginRequest) GetUsername() string {
@@ -1969,7 +2173,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[34]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2185,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[34]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2198,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{34}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *LoginResponse) GetAccessToken() string {
@@ -2043,7 +2247,7 @@ type RefreshTokenRequest struct {
 
 func (x *RefreshTokenRequest) Reset() {
 	*x = RefreshTokenRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[35]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2259,7 @@ func (x *RefreshTokenRequest) String() string {
 func (*RefreshTokenRequest) ProtoMessage() {}
 
 func (x *RefreshTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[35]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2272,7 @@ func (x *RefreshTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenRequest.ProtoReflect.Descriptor instead.
 func (*RefreshTokenRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{35}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RefreshTokenRequest) GetRefreshToken() string {
@@ -2097,7 +2301,7 @@ type RefreshTokenResponse struct {
 
 func (x *RefreshTokenResponse) Reset() {
 	*x = RefreshTokenResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[36]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2313,7 @@ func (x *RefreshTokenResponse) String() string {
 func (*RefreshTokenResponse) ProtoMessage() {}
 
 func (x *RefreshTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[36]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2326,7 @@ func (x *RefreshTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenResponse.ProtoReflect.Descriptor instead.
 func (*RefreshTokenResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{36}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RefreshTokenResponse) GetAccessToken() string {
@@ -2171,7 +2375,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[37]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2387,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[37]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2400,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{37}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *LogoutRequest) GetRefreshToken() string {
@@ -2215,7 +2419,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[38]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2431,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[38]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2444,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{38}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{42}
 }
 
 // Request for GetJwks.
@@ -2252,7 +2456,7 @@ type GetJwksRequest struct {
 
 func (x *GetJwksRequest) Reset() {
 	*x = GetJwksRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[39]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2468,7 @@ func (x *GetJwksRequest) String() string {
 func (*GetJwksRequest) ProtoMessage() {}
 
 func (x *GetJwksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[39]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2481,7 @@ func (x *GetJwksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJwksRequest.ProtoReflect.Descriptor instead.
 func (*GetJwksRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{39}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{43}
 }
 
 // Response for GetJwks: a JSON Web Key Set. Field names match RFC 7517/8037 in
@@ -2292,7 +2496,7 @@ type GetJwksResponse struct {
 
 func (x *GetJwksResponse) Reset() {
 	*x = GetJwksResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[40]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2508,7 @@ func (x *GetJwksResponse) String() string {
 func (*GetJwksResponse) ProtoMessage() {}
 
 func (x *GetJwksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[40]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2521,7 @@ func (x *GetJwksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJwksResponse.ProtoReflect.Descriptor instead.
 func (*GetJwksResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{40}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetJwksResponse) GetKeys() []*Jwk {
@@ -2348,7 +2552,7 @@ type Jwk struct {
 
 func (x *Jwk) Reset() {
 	*x = Jwk{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[41]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2360,7 +2564,7 @@ func (x *Jwk) String() string {
 func (*Jwk) ProtoMessage() {}
 
 func (x *Jwk) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[41]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2373,7 +2577,7 @@ func (x *Jwk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Jwk.ProtoReflect.Descriptor instead.
 func (*Jwk) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{41}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Jwk) GetKty() string {
@@ -2429,7 +2633,7 @@ type BlockUserRequest struct {
 
 func (x *BlockUserRequest) Reset() {
 	*x = BlockUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[42]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2441,7 +2645,7 @@ func (x *BlockUserRequest) String() string {
 func (*BlockUserRequest) ProtoMessage() {}
 
 func (x *BlockUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[42]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2454,7 +2658,7 @@ func (x *BlockUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUserRequest.ProtoReflect.Descriptor instead.
 func (*BlockUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{42}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *BlockUserRequest) GetUsername() string {
@@ -2475,7 +2679,7 @@ type BlockUserResponse struct {
 
 func (x *BlockUserResponse) Reset() {
 	*x = BlockUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[43]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2487,7 +2691,7 @@ func (x *BlockUserResponse) String() string {
 func (*BlockUserResponse) ProtoMessage() {}
 
 func (x *BlockUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[43]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2500,7 +2704,7 @@ func (x *BlockUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUserResponse.ProtoReflect.Descriptor instead.
 func (*BlockUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{43}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *BlockUserResponse) GetUser() *UserSummary {
@@ -2521,7 +2725,7 @@ type UnblockUserRequest struct {
 
 func (x *UnblockUserRequest) Reset() {
 	*x = UnblockUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[44]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2737,7 @@ func (x *UnblockUserRequest) String() string {
 func (*UnblockUserRequest) ProtoMessage() {}
 
 func (x *UnblockUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[44]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2750,7 @@ func (x *UnblockUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockUserRequest.ProtoReflect.Descriptor instead.
 func (*UnblockUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{44}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *UnblockUserRequest) GetUsername() string {
@@ -2567,7 +2771,7 @@ type UnblockUserResponse struct {
 
 func (x *UnblockUserResponse) Reset() {
 	*x = UnblockUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[45]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2783,7 @@ func (x *UnblockUserResponse) String() string {
 func (*UnblockUserResponse) ProtoMessage() {}
 
 func (x *UnblockUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[45]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2796,7 @@ func (x *UnblockUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockUserResponse.ProtoReflect.Descriptor instead.
 func (*UnblockUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{45}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *UnblockUserResponse) GetUser() *UserSummary {
@@ -2613,7 +2817,7 @@ type MuteUserRequest struct {
 
 func (x *MuteUserRequest) Reset() {
 	*x = MuteUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[46]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2625,7 +2829,7 @@ func (x *MuteUserRequest) String() string {
 func (*MuteUserRequest) ProtoMessage() {}
 
 func (x *MuteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[46]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2638,7 +2842,7 @@ func (x *MuteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteUserRequest.ProtoReflect.Descriptor instead.
 func (*MuteUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{46}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MuteUserRequest) GetUsername() string {
@@ -2659,7 +2863,7 @@ type MuteUserResponse struct {
 
 func (x *MuteUserResponse) Reset() {
 	*x = MuteUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[47]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2671,7 +2875,7 @@ func (x *MuteUserResponse) String() string {
 func (*MuteUserResponse) ProtoMessage() {}
 
 func (x *MuteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[47]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2684,7 +2888,7 @@ func (x *MuteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteUserResponse.ProtoReflect.Descriptor instead.
 func (*MuteUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{47}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *MuteUserResponse) GetUser() *UserSummary {
@@ -2705,7 +2909,7 @@ type UnmuteUserRequest struct {
 
 func (x *UnmuteUserRequest) Reset() {
 	*x = UnmuteUserRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[48]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2717,7 +2921,7 @@ func (x *UnmuteUserRequest) String() string {
 func (*UnmuteUserRequest) ProtoMessage() {}
 
 func (x *UnmuteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[48]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2730,7 +2934,7 @@ func (x *UnmuteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmuteUserRequest.ProtoReflect.Descriptor instead.
 func (*UnmuteUserRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{48}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *UnmuteUserRequest) GetUsername() string {
@@ -2751,7 +2955,7 @@ type UnmuteUserResponse struct {
 
 func (x *UnmuteUserResponse) Reset() {
 	*x = UnmuteUserResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[49]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +2967,7 @@ func (x *UnmuteUserResponse) String() string {
 func (*UnmuteUserResponse) ProtoMessage() {}
 
 func (x *UnmuteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[49]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2776,7 +2980,7 @@ func (x *UnmuteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmuteUserResponse.ProtoReflect.Descriptor instead.
 func (*UnmuteUserResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{49}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *UnmuteUserResponse) GetUser() *UserSummary {
@@ -2799,7 +3003,7 @@ type RelationEntry struct {
 
 func (x *RelationEntry) Reset() {
 	*x = RelationEntry{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[50]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2811,7 +3015,7 @@ func (x *RelationEntry) String() string {
 func (*RelationEntry) ProtoMessage() {}
 
 func (x *RelationEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[50]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2824,7 +3028,7 @@ func (x *RelationEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelationEntry.ProtoReflect.Descriptor instead.
 func (*RelationEntry) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{50}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RelationEntry) GetUser() *UserSummary {
@@ -2854,7 +3058,7 @@ type ListBlocksRequest struct {
 
 func (x *ListBlocksRequest) Reset() {
 	*x = ListBlocksRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[51]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2866,7 +3070,7 @@ func (x *ListBlocksRequest) String() string {
 func (*ListBlocksRequest) ProtoMessage() {}
 
 func (x *ListBlocksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[51]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2879,7 +3083,7 @@ func (x *ListBlocksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBlocksRequest.ProtoReflect.Descriptor instead.
 func (*ListBlocksRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{51}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListBlocksRequest) GetPageSize() int32 {
@@ -2909,7 +3113,7 @@ type ListBlocksResponse struct {
 
 func (x *ListBlocksResponse) Reset() {
 	*x = ListBlocksResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[52]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +3125,7 @@ func (x *ListBlocksResponse) String() string {
 func (*ListBlocksResponse) ProtoMessage() {}
 
 func (x *ListBlocksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[52]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3138,7 @@ func (x *ListBlocksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBlocksResponse.ProtoReflect.Descriptor instead.
 func (*ListBlocksResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{52}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListBlocksResponse) GetBlocks() []*RelationEntry {
@@ -2964,7 +3168,7 @@ type ListMutesRequest struct {
 
 func (x *ListMutesRequest) Reset() {
 	*x = ListMutesRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[53]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3180,7 @@ func (x *ListMutesRequest) String() string {
 func (*ListMutesRequest) ProtoMessage() {}
 
 func (x *ListMutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[53]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3193,7 @@ func (x *ListMutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMutesRequest.ProtoReflect.Descriptor instead.
 func (*ListMutesRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{53}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListMutesRequest) GetPageSize() int32 {
@@ -3019,7 +3223,7 @@ type ListMutesResponse struct {
 
 func (x *ListMutesResponse) Reset() {
 	*x = ListMutesResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[54]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3235,7 @@ func (x *ListMutesResponse) String() string {
 func (*ListMutesResponse) ProtoMessage() {}
 
 func (x *ListMutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[54]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3248,7 @@ func (x *ListMutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMutesResponse.ProtoReflect.Descriptor instead.
 func (*ListMutesResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{54}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListMutesResponse) GetMutes() []*RelationEntry {
@@ -3082,7 +3286,7 @@ type ViewerRelations struct {
 
 func (x *ViewerRelations) Reset() {
 	*x = ViewerRelations{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[55]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3094,7 +3298,7 @@ func (x *ViewerRelations) String() string {
 func (*ViewerRelations) ProtoMessage() {}
 
 func (x *ViewerRelations) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[55]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3107,7 +3311,7 @@ func (x *ViewerRelations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ViewerRelations.ProtoReflect.Descriptor instead.
 func (*ViewerRelations) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{55}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ViewerRelations) GetUserId() int64 {
@@ -3156,7 +3360,7 @@ type GetViewerRelationsRequest struct {
 
 func (x *GetViewerRelationsRequest) Reset() {
 	*x = GetViewerRelationsRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[56]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3372,7 @@ func (x *GetViewerRelationsRequest) String() string {
 func (*GetViewerRelationsRequest) ProtoMessage() {}
 
 func (x *GetViewerRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[56]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3385,7 @@ func (x *GetViewerRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetViewerRelationsRequest.ProtoReflect.Descriptor instead.
 func (*GetViewerRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{56}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetViewerRelationsRequest) GetUserId() int64 {
@@ -3202,7 +3406,7 @@ type GetViewerRelationsResponse struct {
 
 func (x *GetViewerRelationsResponse) Reset() {
 	*x = GetViewerRelationsResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[57]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3214,7 +3418,7 @@ func (x *GetViewerRelationsResponse) String() string {
 func (*GetViewerRelationsResponse) ProtoMessage() {}
 
 func (x *GetViewerRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[57]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3431,7 @@ func (x *GetViewerRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetViewerRelationsResponse.ProtoReflect.Descriptor instead.
 func (*GetViewerRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{57}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetViewerRelationsResponse) GetRelations() *ViewerRelations {
@@ -3250,7 +3454,7 @@ type CheckRelationsRequest struct {
 
 func (x *CheckRelationsRequest) Reset() {
 	*x = CheckRelationsRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[58]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3262,7 +3466,7 @@ func (x *CheckRelationsRequest) String() string {
 func (*CheckRelationsRequest) ProtoMessage() {}
 
 func (x *CheckRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[58]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3275,7 +3479,7 @@ func (x *CheckRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRelationsRequest.ProtoReflect.Descriptor instead.
 func (*CheckRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{58}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CheckRelationsRequest) GetViewerId() int64 {
@@ -3307,7 +3511,7 @@ type CheckRelationsResponse struct {
 
 func (x *CheckRelationsResponse) Reset() {
 	*x = CheckRelationsResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[59]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3523,7 @@ func (x *CheckRelationsResponse) String() string {
 func (*CheckRelationsResponse) ProtoMessage() {}
 
 func (x *CheckRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[59]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3536,7 @@ func (x *CheckRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRelationsResponse.ProtoReflect.Descriptor instead.
 func (*CheckRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{59}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *CheckRelationsResponse) GetBlockedIds() []int64 {
@@ -3369,7 +3573,7 @@ type SetUserVerifiedRequest struct {
 
 func (x *SetUserVerifiedRequest) Reset() {
 	*x = SetUserVerifiedRequest{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[60]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3381,7 +3585,7 @@ func (x *SetUserVerifiedRequest) String() string {
 func (*SetUserVerifiedRequest) ProtoMessage() {}
 
 func (x *SetUserVerifiedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[60]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3394,7 +3598,7 @@ func (x *SetUserVerifiedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUserVerifiedRequest.ProtoReflect.Descriptor instead.
 func (*SetUserVerifiedRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{60}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SetUserVerifiedRequest) GetUserId() int64 {
@@ -3423,7 +3627,7 @@ type SetUserVerifiedResponse struct {
 
 func (x *SetUserVerifiedResponse) Reset() {
 	*x = SetUserVerifiedResponse{}
-	mi := &file_twitter_users_v1_users_proto_msgTypes[61]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3639,7 @@ func (x *SetUserVerifiedResponse) String() string {
 func (*SetUserVerifiedResponse) ProtoMessage() {}
 
 func (x *SetUserVerifiedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_users_v1_users_proto_msgTypes[61]
+	mi := &file_twitter_users_v1_users_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3652,7 @@ func (x *SetUserVerifiedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUserVerifiedResponse.ProtoReflect.Descriptor instead.
 func (*SetUserVerifiedResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{61}
+	return file_twitter_users_v1_users_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SetUserVerifiedResponse) GetUser() *User {
@@ -3462,7 +3666,7 @@ var File_twitter_users_v1_users_proto protoreflect.FileDescriptor
 
 const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctwitter/users/v1/users.proto\x12\x10twitter.users.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"\x9b\x03\n" +
+	"\x1ctwitter/users/v1/users.proto\x12\x10twitter.users.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\"\xc9\x03\n" +
 	"\x04User\x12\x1d\n" +
 	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -3476,7 +3680,8 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tcreatedAt\x12 \n" +
-	"\bverified\x18\v \x01(\bB\x04\xe2A\x01\x03R\bverified\"\x95\x01\n" +
+	"\bverified\x18\v \x01(\bB\x04\xe2A\x01\x03R\bverified\x12,\n" +
+	"\x0fpinned_tweet_id\x18\f \x01(\x03B\x04\xe2A\x01\x03R\rpinnedTweetId\"\x95\x01\n" +
 	"\vUserSummary\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -3485,7 +3690,16 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\vFollowEntry\x121\n" +
 	"\x04user\x18\x01 \x01(\v2\x1d.twitter.users.v1.UserSummaryR\x04user\x12;\n" +
 	"\vfollowed_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"followedAt\"\x9c\x01\n" +
+	"followedAt\"Q\n" +
+	"\x0fPinTweetRequest\x12\x1d\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\x12\x1f\n" +
+	"\btweet_id\x18\x02 \x01(\x03B\x04\xe2A\x01\x02R\atweetId\">\n" +
+	"\x10PinTweetResponse\x12*\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.twitter.users.v1.UserR\x04user\"2\n" +
+	"\x11UnpinTweetRequest\x12\x1d\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"@\n" +
+	"\x12UnpinTweetResponse\x12*\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.twitter.users.v1.UserR\x04user\"\x9c\x01\n" +
 	"\x11CreateUserRequest\x12 \n" +
 	"\busername\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\busername\x12\x1a\n" +
 	"\x05email\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12 \n" +
@@ -3675,7 +3889,7 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\x12\x1a\n" +
 	"\bverified\x18\x02 \x01(\bR\bverified\"E\n" +
 	"\x17SetUserVerifiedResponse\x12*\n" +
-	"\x04user\x18\x01 \x01(\v2\x16.twitter.users.v1.UserR\x04user2\x91\x17\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.twitter.users.v1.UserR\x04user2\x9e\x19\n" +
 	"\vUserService\x12q\n" +
 	"\n" +
 	"CreateUser\x12#.twitter.users.v1.CreateUserRequest\x1a$.twitter.users.v1.CreateUserResponse\"\x18ȥ\x19\x01\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12o\n" +
@@ -3683,6 +3897,9 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"\x11GetUserByUsername\x12*.twitter.users.v1.GetUserByUsernameRequest\x1a+.twitter.users.v1.GetUserByUsernameResponse\",ȥ\x19\x02\x82\xd3\xe4\x93\x02\"\x12 /v1/users/by-username/{username}\x12{\n" +
 	"\n" +
 	"UpdateUser\x12#.twitter.users.v1.UpdateUserRequest\x1a$.twitter.users.v1.UpdateUserResponse\"\"ȥ\x19\x02\x82\xd3\xe4\x93\x02\x18:\x01*2\x13/v1/users/{user_id}\x12\x82\x01\n" +
+	"\bPinTweet\x12!.twitter.users.v1.PinTweetRequest\x1a\".twitter.users.v1.PinTweetResponse\"/ȥ\x19\x02\x82\xd3\xe4\x93\x02%:\x01*\x1a /v1/users/{user_id}/pinned-tweet\x12\x85\x01\n" +
+	"\n" +
+	"UnpinTweet\x12#.twitter.users.v1.UnpinTweetRequest\x1a$.twitter.users.v1.UnpinTweetResponse\",ȥ\x19\x02\x82\xd3\xe4\x93\x02\"* /v1/users/{user_id}/pinned-tweet\x12\x82\x01\n" +
 	"\n" +
 	"FollowUser\x12#.twitter.users.v1.FollowUserRequest\x1a$.twitter.users.v1.FollowUserResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/users/{user_id}/follow\x12\x96\x01\n" +
 	"\fUnfollowUser\x12%.twitter.users.v1.UnfollowUserRequest\x1a&.twitter.users.v1.UnfollowUserResponse\"7ȥ\x19\x02\x82\xd3\xe4\x93\x02-*+/v1/users/{user_id}/follow/{target_user_id}\x12\x8b\x01\n" +
@@ -3726,159 +3943,169 @@ func file_twitter_users_v1_users_proto_rawDescGZIP() []byte {
 	return file_twitter_users_v1_users_proto_rawDescData
 }
 
-var file_twitter_users_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_twitter_users_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_twitter_users_v1_users_proto_goTypes = []any{
 	(*User)(nil),                            // 0: twitter.users.v1.User
 	(*UserSummary)(nil),                     // 1: twitter.users.v1.UserSummary
 	(*FollowEntry)(nil),                     // 2: twitter.users.v1.FollowEntry
-	(*CreateUserRequest)(nil),               // 3: twitter.users.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),              // 4: twitter.users.v1.CreateUserResponse
-	(*GetUserRequest)(nil),                  // 5: twitter.users.v1.GetUserRequest
-	(*GetUserResponse)(nil),                 // 6: twitter.users.v1.GetUserResponse
-	(*GetUserByUsernameRequest)(nil),        // 7: twitter.users.v1.GetUserByUsernameRequest
-	(*GetUserByUsernameResponse)(nil),       // 8: twitter.users.v1.GetUserByUsernameResponse
-	(*UpdateUserRequest)(nil),               // 9: twitter.users.v1.UpdateUserRequest
-	(*UpdateUserResponse)(nil),              // 10: twitter.users.v1.UpdateUserResponse
-	(*FollowUserRequest)(nil),               // 11: twitter.users.v1.FollowUserRequest
-	(*FollowUserResponse)(nil),              // 12: twitter.users.v1.FollowUserResponse
-	(*UnfollowUserRequest)(nil),             // 13: twitter.users.v1.UnfollowUserRequest
-	(*UnfollowUserResponse)(nil),            // 14: twitter.users.v1.UnfollowUserResponse
-	(*ListFollowersRequest)(nil),            // 15: twitter.users.v1.ListFollowersRequest
-	(*ListFollowersResponse)(nil),           // 16: twitter.users.v1.ListFollowersResponse
-	(*ListFollowingRequest)(nil),            // 17: twitter.users.v1.ListFollowingRequest
-	(*ListFollowingResponse)(nil),           // 18: twitter.users.v1.ListFollowingResponse
-	(*ListFollowerIdsRequest)(nil),          // 19: twitter.users.v1.ListFollowerIdsRequest
-	(*ListFollowerIdsResponse)(nil),         // 20: twitter.users.v1.ListFollowerIdsResponse
-	(*ListUsersRequest)(nil),                // 21: twitter.users.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),               // 22: twitter.users.v1.ListUsersResponse
-	(*ListFollowingIdsRequest)(nil),         // 23: twitter.users.v1.ListFollowingIdsRequest
-	(*ListFollowingIdsResponse)(nil),        // 24: twitter.users.v1.ListFollowingIdsResponse
-	(*BatchGetUserSummariesRequest)(nil),    // 25: twitter.users.v1.BatchGetUserSummariesRequest
-	(*BatchGetUserSummariesResponse)(nil),   // 26: twitter.users.v1.BatchGetUserSummariesResponse
-	(*BatchGetUsersByUsernameRequest)(nil),  // 27: twitter.users.v1.BatchGetUsersByUsernameRequest
-	(*BatchGetUsersByUsernameResponse)(nil), // 28: twitter.users.v1.BatchGetUsersByUsernameResponse
-	(*GetFollowerCountRequest)(nil),         // 29: twitter.users.v1.GetFollowerCountRequest
-	(*GetFollowerCountResponse)(nil),        // 30: twitter.users.v1.GetFollowerCountResponse
-	(*CheckFollowRequest)(nil),              // 31: twitter.users.v1.CheckFollowRequest
-	(*CheckFollowResponse)(nil),             // 32: twitter.users.v1.CheckFollowResponse
-	(*LoginRequest)(nil),                    // 33: twitter.users.v1.LoginRequest
-	(*LoginResponse)(nil),                   // 34: twitter.users.v1.LoginResponse
-	(*RefreshTokenRequest)(nil),             // 35: twitter.users.v1.RefreshTokenRequest
-	(*RefreshTokenResponse)(nil),            // 36: twitter.users.v1.RefreshTokenResponse
-	(*LogoutRequest)(nil),                   // 37: twitter.users.v1.LogoutRequest
-	(*LogoutResponse)(nil),                  // 38: twitter.users.v1.LogoutResponse
-	(*GetJwksRequest)(nil),                  // 39: twitter.users.v1.GetJwksRequest
-	(*GetJwksResponse)(nil),                 // 40: twitter.users.v1.GetJwksResponse
-	(*Jwk)(nil),                             // 41: twitter.users.v1.Jwk
-	(*BlockUserRequest)(nil),                // 42: twitter.users.v1.BlockUserRequest
-	(*BlockUserResponse)(nil),               // 43: twitter.users.v1.BlockUserResponse
-	(*UnblockUserRequest)(nil),              // 44: twitter.users.v1.UnblockUserRequest
-	(*UnblockUserResponse)(nil),             // 45: twitter.users.v1.UnblockUserResponse
-	(*MuteUserRequest)(nil),                 // 46: twitter.users.v1.MuteUserRequest
-	(*MuteUserResponse)(nil),                // 47: twitter.users.v1.MuteUserResponse
-	(*UnmuteUserRequest)(nil),               // 48: twitter.users.v1.UnmuteUserRequest
-	(*UnmuteUserResponse)(nil),              // 49: twitter.users.v1.UnmuteUserResponse
-	(*RelationEntry)(nil),                   // 50: twitter.users.v1.RelationEntry
-	(*ListBlocksRequest)(nil),               // 51: twitter.users.v1.ListBlocksRequest
-	(*ListBlocksResponse)(nil),              // 52: twitter.users.v1.ListBlocksResponse
-	(*ListMutesRequest)(nil),                // 53: twitter.users.v1.ListMutesRequest
-	(*ListMutesResponse)(nil),               // 54: twitter.users.v1.ListMutesResponse
-	(*ViewerRelations)(nil),                 // 55: twitter.users.v1.ViewerRelations
-	(*GetViewerRelationsRequest)(nil),       // 56: twitter.users.v1.GetViewerRelationsRequest
-	(*GetViewerRelationsResponse)(nil),      // 57: twitter.users.v1.GetViewerRelationsResponse
-	(*CheckRelationsRequest)(nil),           // 58: twitter.users.v1.CheckRelationsRequest
-	(*CheckRelationsResponse)(nil),          // 59: twitter.users.v1.CheckRelationsResponse
-	(*SetUserVerifiedRequest)(nil),          // 60: twitter.users.v1.SetUserVerifiedRequest
-	(*SetUserVerifiedResponse)(nil),         // 61: twitter.users.v1.SetUserVerifiedResponse
-	(*timestamppb.Timestamp)(nil),           // 62: google.protobuf.Timestamp
+	(*PinTweetRequest)(nil),                 // 3: twitter.users.v1.PinTweetRequest
+	(*PinTweetResponse)(nil),                // 4: twitter.users.v1.PinTweetResponse
+	(*UnpinTweetRequest)(nil),               // 5: twitter.users.v1.UnpinTweetRequest
+	(*UnpinTweetResponse)(nil),              // 6: twitter.users.v1.UnpinTweetResponse
+	(*CreateUserRequest)(nil),               // 7: twitter.users.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),              // 8: twitter.users.v1.CreateUserResponse
+	(*GetUserRequest)(nil),                  // 9: twitter.users.v1.GetUserRequest
+	(*GetUserResponse)(nil),                 // 10: twitter.users.v1.GetUserResponse
+	(*GetUserByUsernameRequest)(nil),        // 11: twitter.users.v1.GetUserByUsernameRequest
+	(*GetUserByUsernameResponse)(nil),       // 12: twitter.users.v1.GetUserByUsernameResponse
+	(*UpdateUserRequest)(nil),               // 13: twitter.users.v1.UpdateUserRequest
+	(*UpdateUserResponse)(nil),              // 14: twitter.users.v1.UpdateUserResponse
+	(*FollowUserRequest)(nil),               // 15: twitter.users.v1.FollowUserRequest
+	(*FollowUserResponse)(nil),              // 16: twitter.users.v1.FollowUserResponse
+	(*UnfollowUserRequest)(nil),             // 17: twitter.users.v1.UnfollowUserRequest
+	(*UnfollowUserResponse)(nil),            // 18: twitter.users.v1.UnfollowUserResponse
+	(*ListFollowersRequest)(nil),            // 19: twitter.users.v1.ListFollowersRequest
+	(*ListFollowersResponse)(nil),           // 20: twitter.users.v1.ListFollowersResponse
+	(*ListFollowingRequest)(nil),            // 21: twitter.users.v1.ListFollowingRequest
+	(*ListFollowingResponse)(nil),           // 22: twitter.users.v1.ListFollowingResponse
+	(*ListFollowerIdsRequest)(nil),          // 23: twitter.users.v1.ListFollowerIdsRequest
+	(*ListFollowerIdsResponse)(nil),         // 24: twitter.users.v1.ListFollowerIdsResponse
+	(*ListUsersRequest)(nil),                // 25: twitter.users.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),               // 26: twitter.users.v1.ListUsersResponse
+	(*ListFollowingIdsRequest)(nil),         // 27: twitter.users.v1.ListFollowingIdsRequest
+	(*ListFollowingIdsResponse)(nil),        // 28: twitter.users.v1.ListFollowingIdsResponse
+	(*BatchGetUserSummariesRequest)(nil),    // 29: twitter.users.v1.BatchGetUserSummariesRequest
+	(*BatchGetUserSummariesResponse)(nil),   // 30: twitter.users.v1.BatchGetUserSummariesResponse
+	(*BatchGetUsersByUsernameRequest)(nil),  // 31: twitter.users.v1.BatchGetUsersByUsernameRequest
+	(*BatchGetUsersByUsernameResponse)(nil), // 32: twitter.users.v1.BatchGetUsersByUsernameResponse
+	(*GetFollowerCountRequest)(nil),         // 33: twitter.users.v1.GetFollowerCountRequest
+	(*GetFollowerCountResponse)(nil),        // 34: twitter.users.v1.GetFollowerCountResponse
+	(*CheckFollowRequest)(nil),              // 35: twitter.users.v1.CheckFollowRequest
+	(*CheckFollowResponse)(nil),             // 36: twitter.users.v1.CheckFollowResponse
+	(*LoginRequest)(nil),                    // 37: twitter.users.v1.LoginRequest
+	(*LoginResponse)(nil),                   // 38: twitter.users.v1.LoginResponse
+	(*RefreshTokenRequest)(nil),             // 39: twitter.users.v1.RefreshTokenRequest
+	(*RefreshTokenResponse)(nil),            // 40: twitter.users.v1.RefreshTokenResponse
+	(*LogoutRequest)(nil),                   // 41: twitter.users.v1.LogoutRequest
+	(*LogoutResponse)(nil),                  // 42: twitter.users.v1.LogoutResponse
+	(*GetJwksRequest)(nil),                  // 43: twitter.users.v1.GetJwksRequest
+	(*GetJwksResponse)(nil),                 // 44: twitter.users.v1.GetJwksResponse
+	(*Jwk)(nil),                             // 45: twitter.users.v1.Jwk
+	(*BlockUserRequest)(nil),                // 46: twitter.users.v1.BlockUserRequest
+	(*BlockUserResponse)(nil),               // 47: twitter.users.v1.BlockUserResponse
+	(*UnblockUserRequest)(nil),              // 48: twitter.users.v1.UnblockUserRequest
+	(*UnblockUserResponse)(nil),             // 49: twitter.users.v1.UnblockUserResponse
+	(*MuteUserRequest)(nil),                 // 50: twitter.users.v1.MuteUserRequest
+	(*MuteUserResponse)(nil),                // 51: twitter.users.v1.MuteUserResponse
+	(*UnmuteUserRequest)(nil),               // 52: twitter.users.v1.UnmuteUserRequest
+	(*UnmuteUserResponse)(nil),              // 53: twitter.users.v1.UnmuteUserResponse
+	(*RelationEntry)(nil),                   // 54: twitter.users.v1.RelationEntry
+	(*ListBlocksRequest)(nil),               // 55: twitter.users.v1.ListBlocksRequest
+	(*ListBlocksResponse)(nil),              // 56: twitter.users.v1.ListBlocksResponse
+	(*ListMutesRequest)(nil),                // 57: twitter.users.v1.ListMutesRequest
+	(*ListMutesResponse)(nil),               // 58: twitter.users.v1.ListMutesResponse
+	(*ViewerRelations)(nil),                 // 59: twitter.users.v1.ViewerRelations
+	(*GetViewerRelationsRequest)(nil),       // 60: twitter.users.v1.GetViewerRelationsRequest
+	(*GetViewerRelationsResponse)(nil),      // 61: twitter.users.v1.GetViewerRelationsResponse
+	(*CheckRelationsRequest)(nil),           // 62: twitter.users.v1.CheckRelationsRequest
+	(*CheckRelationsResponse)(nil),          // 63: twitter.users.v1.CheckRelationsResponse
+	(*SetUserVerifiedRequest)(nil),          // 64: twitter.users.v1.SetUserVerifiedRequest
+	(*SetUserVerifiedResponse)(nil),         // 65: twitter.users.v1.SetUserVerifiedResponse
+	(*timestamppb.Timestamp)(nil),           // 66: google.protobuf.Timestamp
 }
 var file_twitter_users_v1_users_proto_depIdxs = []int32{
-	62, // 0: twitter.users.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	66, // 0: twitter.users.v1.User.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: twitter.users.v1.FollowEntry.user:type_name -> twitter.users.v1.UserSummary
-	62, // 2: twitter.users.v1.FollowEntry.followed_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: twitter.users.v1.CreateUserResponse.user:type_name -> twitter.users.v1.User
-	0,  // 4: twitter.users.v1.GetUserResponse.user:type_name -> twitter.users.v1.User
-	0,  // 5: twitter.users.v1.GetUserByUsernameResponse.user:type_name -> twitter.users.v1.User
-	0,  // 6: twitter.users.v1.UpdateUserResponse.user:type_name -> twitter.users.v1.User
-	0,  // 7: twitter.users.v1.FollowUserResponse.user:type_name -> twitter.users.v1.User
-	0,  // 8: twitter.users.v1.UnfollowUserResponse.user:type_name -> twitter.users.v1.User
-	2,  // 9: twitter.users.v1.ListFollowersResponse.followers:type_name -> twitter.users.v1.FollowEntry
-	2,  // 10: twitter.users.v1.ListFollowingResponse.following:type_name -> twitter.users.v1.FollowEntry
-	0,  // 11: twitter.users.v1.ListUsersResponse.users:type_name -> twitter.users.v1.User
-	1,  // 12: twitter.users.v1.BatchGetUserSummariesResponse.users:type_name -> twitter.users.v1.UserSummary
-	1,  // 13: twitter.users.v1.BatchGetUsersByUsernameResponse.users:type_name -> twitter.users.v1.UserSummary
-	41, // 14: twitter.users.v1.GetJwksResponse.keys:type_name -> twitter.users.v1.Jwk
-	1,  // 15: twitter.users.v1.BlockUserResponse.user:type_name -> twitter.users.v1.UserSummary
-	1,  // 16: twitter.users.v1.UnblockUserResponse.user:type_name -> twitter.users.v1.UserSummary
-	1,  // 17: twitter.users.v1.MuteUserResponse.user:type_name -> twitter.users.v1.UserSummary
-	1,  // 18: twitter.users.v1.UnmuteUserResponse.user:type_name -> twitter.users.v1.UserSummary
-	1,  // 19: twitter.users.v1.RelationEntry.user:type_name -> twitter.users.v1.UserSummary
-	62, // 20: twitter.users.v1.RelationEntry.created_at:type_name -> google.protobuf.Timestamp
-	50, // 21: twitter.users.v1.ListBlocksResponse.blocks:type_name -> twitter.users.v1.RelationEntry
-	50, // 22: twitter.users.v1.ListMutesResponse.mutes:type_name -> twitter.users.v1.RelationEntry
-	55, // 23: twitter.users.v1.GetViewerRelationsResponse.relations:type_name -> twitter.users.v1.ViewerRelations
-	0,  // 24: twitter.users.v1.SetUserVerifiedResponse.user:type_name -> twitter.users.v1.User
-	3,  // 25: twitter.users.v1.UserService.CreateUser:input_type -> twitter.users.v1.CreateUserRequest
-	5,  // 26: twitter.users.v1.UserService.GetUser:input_type -> twitter.users.v1.GetUserRequest
-	7,  // 27: twitter.users.v1.UserService.GetUserByUsername:input_type -> twitter.users.v1.GetUserByUsernameRequest
-	9,  // 28: twitter.users.v1.UserService.UpdateUser:input_type -> twitter.users.v1.UpdateUserRequest
-	11, // 29: twitter.users.v1.UserService.FollowUser:input_type -> twitter.users.v1.FollowUserRequest
-	13, // 30: twitter.users.v1.UserService.UnfollowUser:input_type -> twitter.users.v1.UnfollowUserRequest
-	15, // 31: twitter.users.v1.UserService.ListFollowers:input_type -> twitter.users.v1.ListFollowersRequest
-	17, // 32: twitter.users.v1.UserService.ListFollowing:input_type -> twitter.users.v1.ListFollowingRequest
-	19, // 33: twitter.users.v1.UserService.ListFollowerIds:input_type -> twitter.users.v1.ListFollowerIdsRequest
-	23, // 34: twitter.users.v1.UserService.ListFollowingIds:input_type -> twitter.users.v1.ListFollowingIdsRequest
-	25, // 35: twitter.users.v1.UserService.BatchGetUserSummaries:input_type -> twitter.users.v1.BatchGetUserSummariesRequest
-	27, // 36: twitter.users.v1.UserService.BatchGetUsersByUsername:input_type -> twitter.users.v1.BatchGetUsersByUsernameRequest
-	29, // 37: twitter.users.v1.UserService.GetFollowerCount:input_type -> twitter.users.v1.GetFollowerCountRequest
-	31, // 38: twitter.users.v1.UserService.CheckFollow:input_type -> twitter.users.v1.CheckFollowRequest
-	21, // 39: twitter.users.v1.UserService.ListUsers:input_type -> twitter.users.v1.ListUsersRequest
-	42, // 40: twitter.users.v1.UserService.BlockUser:input_type -> twitter.users.v1.BlockUserRequest
-	44, // 41: twitter.users.v1.UserService.UnblockUser:input_type -> twitter.users.v1.UnblockUserRequest
-	46, // 42: twitter.users.v1.UserService.MuteUser:input_type -> twitter.users.v1.MuteUserRequest
-	48, // 43: twitter.users.v1.UserService.UnmuteUser:input_type -> twitter.users.v1.UnmuteUserRequest
-	51, // 44: twitter.users.v1.UserService.ListBlocks:input_type -> twitter.users.v1.ListBlocksRequest
-	53, // 45: twitter.users.v1.UserService.ListMutes:input_type -> twitter.users.v1.ListMutesRequest
-	56, // 46: twitter.users.v1.UserService.GetViewerRelations:input_type -> twitter.users.v1.GetViewerRelationsRequest
-	58, // 47: twitter.users.v1.UserService.CheckRelations:input_type -> twitter.users.v1.CheckRelationsRequest
-	60, // 48: twitter.users.v1.UserService.SetUserVerified:input_type -> twitter.users.v1.SetUserVerifiedRequest
-	33, // 49: twitter.users.v1.AuthService.Login:input_type -> twitter.users.v1.LoginRequest
-	35, // 50: twitter.users.v1.AuthService.RefreshToken:input_type -> twitter.users.v1.RefreshTokenRequest
-	37, // 51: twitter.users.v1.AuthService.Logout:input_type -> twitter.users.v1.LogoutRequest
-	39, // 52: twitter.users.v1.AuthService.GetJwks:input_type -> twitter.users.v1.GetJwksRequest
-	4,  // 53: twitter.users.v1.UserService.CreateUser:output_type -> twitter.users.v1.CreateUserResponse
-	6,  // 54: twitter.users.v1.UserService.GetUser:output_type -> twitter.users.v1.GetUserResponse
-	8,  // 55: twitter.users.v1.UserService.GetUserByUsername:output_type -> twitter.users.v1.GetUserByUsernameResponse
-	10, // 56: twitter.users.v1.UserService.UpdateUser:output_type -> twitter.users.v1.UpdateUserResponse
-	12, // 57: twitter.users.v1.UserService.FollowUser:output_type -> twitter.users.v1.FollowUserResponse
-	14, // 58: twitter.users.v1.UserService.UnfollowUser:output_type -> twitter.users.v1.UnfollowUserResponse
-	16, // 59: twitter.users.v1.UserService.ListFollowers:output_type -> twitter.users.v1.ListFollowersResponse
-	18, // 60: twitter.users.v1.UserService.ListFollowing:output_type -> twitter.users.v1.ListFollowingResponse
-	20, // 61: twitter.users.v1.UserService.ListFollowerIds:output_type -> twitter.users.v1.ListFollowerIdsResponse
-	24, // 62: twitter.users.v1.UserService.ListFollowingIds:output_type -> twitter.users.v1.ListFollowingIdsResponse
-	26, // 63: twitter.users.v1.UserService.BatchGetUserSummaries:output_type -> twitter.users.v1.BatchGetUserSummariesResponse
-	28, // 64: twitter.users.v1.UserService.BatchGetUsersByUsername:output_type -> twitter.users.v1.BatchGetUsersByUsernameResponse
-	30, // 65: twitter.users.v1.UserService.GetFollowerCount:output_type -> twitter.users.v1.GetFollowerCountResponse
-	32, // 66: twitter.users.v1.UserService.CheckFollow:output_type -> twitter.users.v1.CheckFollowResponse
-	22, // 67: twitter.users.v1.UserService.ListUsers:output_type -> twitter.users.v1.ListUsersResponse
-	43, // 68: twitter.users.v1.UserService.BlockUser:output_type -> twitter.users.v1.BlockUserResponse
-	45, // 69: twitter.users.v1.UserService.UnblockUser:output_type -> twitter.users.v1.UnblockUserResponse
-	47, // 70: twitter.users.v1.UserService.MuteUser:output_type -> twitter.users.v1.MuteUserResponse
-	49, // 71: twitter.users.v1.UserService.UnmuteUser:output_type -> twitter.users.v1.UnmuteUserResponse
-	52, // 72: twitter.users.v1.UserService.ListBlocks:output_type -> twitter.users.v1.ListBlocksResponse
-	54, // 73: twitter.users.v1.UserService.ListMutes:output_type -> twitter.users.v1.ListMutesResponse
-	57, // 74: twitter.users.v1.UserService.GetViewerRelations:output_type -> twitter.users.v1.GetViewerRelationsResponse
-	59, // 75: twitter.users.v1.UserService.CheckRelations:output_type -> twitter.users.v1.CheckRelationsResponse
-	61, // 76: twitter.users.v1.UserService.SetUserVerified:output_type -> twitter.users.v1.SetUserVerifiedResponse
-	34, // 77: twitter.users.v1.AuthService.Login:output_type -> twitter.users.v1.LoginResponse
-	36, // 78: twitter.users.v1.AuthService.RefreshToken:output_type -> twitter.users.v1.RefreshTokenResponse
-	38, // 79: twitter.users.v1.AuthService.Logout:output_type -> twitter.users.v1.LogoutResponse
-	40, // 80: twitter.users.v1.AuthService.GetJwks:output_type -> twitter.users.v1.GetJwksResponse
-	53, // [53:81] is the sub-list for method output_type
-	25, // [25:53] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	66, // 2: twitter.users.v1.FollowEntry.followed_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: twitter.users.v1.PinTweetResponse.user:type_name -> twitter.users.v1.User
+	0,  // 4: twitter.users.v1.UnpinTweetResponse.user:type_name -> twitter.users.v1.User
+	0,  // 5: twitter.users.v1.CreateUserResponse.user:type_name -> twitter.users.v1.User
+	0,  // 6: twitter.users.v1.GetUserResponse.user:type_name -> twitter.users.v1.User
+	0,  // 7: twitter.users.v1.GetUserByUsernameResponse.user:type_name -> twitter.users.v1.User
+	0,  // 8: twitter.users.v1.UpdateUserResponse.user:type_name -> twitter.users.v1.User
+	0,  // 9: twitter.users.v1.FollowUserResponse.user:type_name -> twitter.users.v1.User
+	0,  // 10: twitter.users.v1.UnfollowUserResponse.user:type_name -> twitter.users.v1.User
+	2,  // 11: twitter.users.v1.ListFollowersResponse.followers:type_name -> twitter.users.v1.FollowEntry
+	2,  // 12: twitter.users.v1.ListFollowingResponse.following:type_name -> twitter.users.v1.FollowEntry
+	0,  // 13: twitter.users.v1.ListUsersResponse.users:type_name -> twitter.users.v1.User
+	1,  // 14: twitter.users.v1.BatchGetUserSummariesResponse.users:type_name -> twitter.users.v1.UserSummary
+	1,  // 15: twitter.users.v1.BatchGetUsersByUsernameResponse.users:type_name -> twitter.users.v1.UserSummary
+	45, // 16: twitter.users.v1.GetJwksResponse.keys:type_name -> twitter.users.v1.Jwk
+	1,  // 17: twitter.users.v1.BlockUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 18: twitter.users.v1.UnblockUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 19: twitter.users.v1.MuteUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 20: twitter.users.v1.UnmuteUserResponse.user:type_name -> twitter.users.v1.UserSummary
+	1,  // 21: twitter.users.v1.RelationEntry.user:type_name -> twitter.users.v1.UserSummary
+	66, // 22: twitter.users.v1.RelationEntry.created_at:type_name -> google.protobuf.Timestamp
+	54, // 23: twitter.users.v1.ListBlocksResponse.blocks:type_name -> twitter.users.v1.RelationEntry
+	54, // 24: twitter.users.v1.ListMutesResponse.mutes:type_name -> twitter.users.v1.RelationEntry
+	59, // 25: twitter.users.v1.GetViewerRelationsResponse.relations:type_name -> twitter.users.v1.ViewerRelations
+	0,  // 26: twitter.users.v1.SetUserVerifiedResponse.user:type_name -> twitter.users.v1.User
+	7,  // 27: twitter.users.v1.UserService.CreateUser:input_type -> twitter.users.v1.CreateUserRequest
+	9,  // 28: twitter.users.v1.UserService.GetUser:input_type -> twitter.users.v1.GetUserRequest
+	11, // 29: twitter.users.v1.UserService.GetUserByUsername:input_type -> twitter.users.v1.GetUserByUsernameRequest
+	13, // 30: twitter.users.v1.UserService.UpdateUser:input_type -> twitter.users.v1.UpdateUserRequest
+	3,  // 31: twitter.users.v1.UserService.PinTweet:input_type -> twitter.users.v1.PinTweetRequest
+	5,  // 32: twitter.users.v1.UserService.UnpinTweet:input_type -> twitter.users.v1.UnpinTweetRequest
+	15, // 33: twitter.users.v1.UserService.FollowUser:input_type -> twitter.users.v1.FollowUserRequest
+	17, // 34: twitter.users.v1.UserService.UnfollowUser:input_type -> twitter.users.v1.UnfollowUserRequest
+	19, // 35: twitter.users.v1.UserService.ListFollowers:input_type -> twitter.users.v1.ListFollowersRequest
+	21, // 36: twitter.users.v1.UserService.ListFollowing:input_type -> twitter.users.v1.ListFollowingRequest
+	23, // 37: twitter.users.v1.UserService.ListFollowerIds:input_type -> twitter.users.v1.ListFollowerIdsRequest
+	27, // 38: twitter.users.v1.UserService.ListFollowingIds:input_type -> twitter.users.v1.ListFollowingIdsRequest
+	29, // 39: twitter.users.v1.UserService.BatchGetUserSummaries:input_type -> twitter.users.v1.BatchGetUserSummariesRequest
+	31, // 40: twitter.users.v1.UserService.BatchGetUsersByUsername:input_type -> twitter.users.v1.BatchGetUsersByUsernameRequest
+	33, // 41: twitter.users.v1.UserService.GetFollowerCount:input_type -> twitter.users.v1.GetFollowerCountRequest
+	35, // 42: twitter.users.v1.UserService.CheckFollow:input_type -> twitter.users.v1.CheckFollowRequest
+	25, // 43: twitter.users.v1.UserService.ListUsers:input_type -> twitter.users.v1.ListUsersRequest
+	46, // 44: twitter.users.v1.UserService.BlockUser:input_type -> twitter.users.v1.BlockUserRequest
+	48, // 45: twitter.users.v1.UserService.UnblockUser:input_type -> twitter.users.v1.UnblockUserRequest
+	50, // 46: twitter.users.v1.UserService.MuteUser:input_type -> twitter.users.v1.MuteUserRequest
+	52, // 47: twitter.users.v1.UserService.UnmuteUser:input_type -> twitter.users.v1.UnmuteUserRequest
+	55, // 48: twitter.users.v1.UserService.ListBlocks:input_type -> twitter.users.v1.ListBlocksRequest
+	57, // 49: twitter.users.v1.UserService.ListMutes:input_type -> twitter.users.v1.ListMutesRequest
+	60, // 50: twitter.users.v1.UserService.GetViewerRelations:input_type -> twitter.users.v1.GetViewerRelationsRequest
+	62, // 51: twitter.users.v1.UserService.CheckRelations:input_type -> twitter.users.v1.CheckRelationsRequest
+	64, // 52: twitter.users.v1.UserService.SetUserVerified:input_type -> twitter.users.v1.SetUserVerifiedRequest
+	37, // 53: twitter.users.v1.AuthService.Login:input_type -> twitter.users.v1.LoginRequest
+	39, // 54: twitter.users.v1.AuthService.RefreshToken:input_type -> twitter.users.v1.RefreshTokenRequest
+	41, // 55: twitter.users.v1.AuthService.Logout:input_type -> twitter.users.v1.LogoutRequest
+	43, // 56: twitter.users.v1.AuthService.GetJwks:input_type -> twitter.users.v1.GetJwksRequest
+	8,  // 57: twitter.users.v1.UserService.CreateUser:output_type -> twitter.users.v1.CreateUserResponse
+	10, // 58: twitter.users.v1.UserService.GetUser:output_type -> twitter.users.v1.GetUserResponse
+	12, // 59: twitter.users.v1.UserService.GetUserByUsername:output_type -> twitter.users.v1.GetUserByUsernameResponse
+	14, // 60: twitter.users.v1.UserService.UpdateUser:output_type -> twitter.users.v1.UpdateUserResponse
+	4,  // 61: twitter.users.v1.UserService.PinTweet:output_type -> twitter.users.v1.PinTweetResponse
+	6,  // 62: twitter.users.v1.UserService.UnpinTweet:output_type -> twitter.users.v1.UnpinTweetResponse
+	16, // 63: twitter.users.v1.UserService.FollowUser:output_type -> twitter.users.v1.FollowUserResponse
+	18, // 64: twitter.users.v1.UserService.UnfollowUser:output_type -> twitter.users.v1.UnfollowUserResponse
+	20, // 65: twitter.users.v1.UserService.ListFollowers:output_type -> twitter.users.v1.ListFollowersResponse
+	22, // 66: twitter.users.v1.UserService.ListFollowing:output_type -> twitter.users.v1.ListFollowingResponse
+	24, // 67: twitter.users.v1.UserService.ListFollowerIds:output_type -> twitter.users.v1.ListFollowerIdsResponse
+	28, // 68: twitter.users.v1.UserService.ListFollowingIds:output_type -> twitter.users.v1.ListFollowingIdsResponse
+	30, // 69: twitter.users.v1.UserService.BatchGetUserSummaries:output_type -> twitter.users.v1.BatchGetUserSummariesResponse
+	32, // 70: twitter.users.v1.UserService.BatchGetUsersByUsername:output_type -> twitter.users.v1.BatchGetUsersByUsernameResponse
+	34, // 71: twitter.users.v1.UserService.GetFollowerCount:output_type -> twitter.users.v1.GetFollowerCountResponse
+	36, // 72: twitter.users.v1.UserService.CheckFollow:output_type -> twitter.users.v1.CheckFollowResponse
+	26, // 73: twitter.users.v1.UserService.ListUsers:output_type -> twitter.users.v1.ListUsersResponse
+	47, // 74: twitter.users.v1.UserService.BlockUser:output_type -> twitter.users.v1.BlockUserResponse
+	49, // 75: twitter.users.v1.UserService.UnblockUser:output_type -> twitter.users.v1.UnblockUserResponse
+	51, // 76: twitter.users.v1.UserService.MuteUser:output_type -> twitter.users.v1.MuteUserResponse
+	53, // 77: twitter.users.v1.UserService.UnmuteUser:output_type -> twitter.users.v1.UnmuteUserResponse
+	56, // 78: twitter.users.v1.UserService.ListBlocks:output_type -> twitter.users.v1.ListBlocksResponse
+	58, // 79: twitter.users.v1.UserService.ListMutes:output_type -> twitter.users.v1.ListMutesResponse
+	61, // 80: twitter.users.v1.UserService.GetViewerRelations:output_type -> twitter.users.v1.GetViewerRelationsResponse
+	63, // 81: twitter.users.v1.UserService.CheckRelations:output_type -> twitter.users.v1.CheckRelationsResponse
+	65, // 82: twitter.users.v1.UserService.SetUserVerified:output_type -> twitter.users.v1.SetUserVerifiedResponse
+	38, // 83: twitter.users.v1.AuthService.Login:output_type -> twitter.users.v1.LoginResponse
+	40, // 84: twitter.users.v1.AuthService.RefreshToken:output_type -> twitter.users.v1.RefreshTokenResponse
+	42, // 85: twitter.users.v1.AuthService.Logout:output_type -> twitter.users.v1.LogoutResponse
+	44, // 86: twitter.users.v1.AuthService.GetJwks:output_type -> twitter.users.v1.GetJwksResponse
+	57, // [57:87] is the sub-list for method output_type
+	27, // [27:57] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_twitter_users_v1_users_proto_init() }
@@ -3886,14 +4113,14 @@ func file_twitter_users_v1_users_proto_init() {
 	if File_twitter_users_v1_users_proto != nil {
 		return
 	}
-	file_twitter_users_v1_users_proto_msgTypes[9].OneofWrappers = []any{}
+	file_twitter_users_v1_users_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_users_v1_users_proto_rawDesc), len(file_twitter_users_v1_users_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   62,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

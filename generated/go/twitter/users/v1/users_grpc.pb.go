@@ -23,6 +23,8 @@ const (
 	UserService_GetUser_FullMethodName                 = "/twitter.users.v1.UserService/GetUser"
 	UserService_GetUserByUsername_FullMethodName       = "/twitter.users.v1.UserService/GetUserByUsername"
 	UserService_UpdateUser_FullMethodName              = "/twitter.users.v1.UserService/UpdateUser"
+	UserService_PinTweet_FullMethodName                = "/twitter.users.v1.UserService/PinTweet"
+	UserService_UnpinTweet_FullMethodName              = "/twitter.users.v1.UserService/UnpinTweet"
 	UserService_FollowUser_FullMethodName              = "/twitter.users.v1.UserService/FollowUser"
 	UserService_UnfollowUser_FullMethodName            = "/twitter.users.v1.UserService/UnfollowUser"
 	UserService_ListFollowers_FullMethodName           = "/twitter.users.v1.UserService/ListFollowers"
@@ -69,6 +71,20 @@ type UserServiceClient interface {
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a bio
 	// over 160 characters or a website that is not an http(s) URL.
 	UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*UpdateUserResponse, error)
+	// Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+	// replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+	// A pin disappears when its tweet is deleted.
+	//
+	// PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+	// else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+	// author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+	// original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+	// tweet id.
+	PinTweet(ctx context.Context, in *PinTweetRequest, opts ...grpc.CallOption) (*PinTweetResponse, error)
+	// Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+	//
+	// PERMISSION_DENIED when user_id is not the caller.
+	UnpinTweet(ctx context.Context, in *UnpinTweetRequest, opts ...grpc.CallOption) (*UnpinTweetResponse, error)
 	// Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
 	//
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
@@ -186,6 +202,26 @@ func (c *userServiceClient) UpdateUser(ctx context.Context, in *UpdateUserReques
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(UpdateUserResponse)
 	err := c.cc.Invoke(ctx, UserService_UpdateUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) PinTweet(ctx context.Context, in *PinTweetRequest, opts ...grpc.CallOption) (*PinTweetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PinTweetResponse)
+	err := c.cc.Invoke(ctx, UserService_PinTweet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) UnpinTweet(ctx context.Context, in *UnpinTweetRequest, opts ...grpc.CallOption) (*UnpinTweetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnpinTweetResponse)
+	err := c.cc.Invoke(ctx, UserService_UnpinTweet_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -416,6 +452,20 @@ type UserServiceServer interface {
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a bio
 	// over 160 characters or a website that is not an http(s) URL.
 	UpdateUser(context.Context, *UpdateUserRequest) (*UpdateUserResponse, error)
+	// Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+	// replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+	// A pin disappears when its tweet is deleted.
+	//
+	// PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+	// else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+	// author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+	// original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+	// tweet id.
+	PinTweet(context.Context, *PinTweetRequest) (*PinTweetResponse, error)
+	// Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+	//
+	// PERMISSION_DENIED when user_id is not the caller.
+	UnpinTweet(context.Context, *UnpinTweetRequest) (*UnpinTweetResponse, error)
 	// Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
 	//
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
@@ -510,6 +560,12 @@ func (UnimplementedUserServiceServer) GetUserByUsername(context.Context, *GetUse
 }
 func (UnimplementedUserServiceServer) UpdateUser(context.Context, *UpdateUserRequest) (*UpdateUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateUser not implemented")
+}
+func (UnimplementedUserServiceServer) PinTweet(context.Context, *PinTweetRequest) (*PinTweetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PinTweet not implemented")
+}
+func (UnimplementedUserServiceServer) UnpinTweet(context.Context, *UnpinTweetRequest) (*UnpinTweetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnpinTweet not implemented")
 }
 func (UnimplementedUserServiceServer) FollowUser(context.Context, *FollowUserRequest) (*FollowUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FollowUser not implemented")
@@ -660,6 +716,42 @@ func _UserService_UpdateUser_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(UserServiceServer).UpdateUser(ctx, req.(*UpdateUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_PinTweet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PinTweetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).PinTweet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_PinTweet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).PinTweet(ctx, req.(*PinTweetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _UserService_UnpinTweet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnpinTweetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).UnpinTweet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_UnpinTweet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).UnpinTweet(ctx, req.(*UnpinTweetRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1046,6 +1138,14 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateUser",
 			Handler:    _UserService_UpdateUser_Handler,
+		},
+		{
+			MethodName: "PinTweet",
+			Handler:    _UserService_PinTweet_Handler,
+		},
+		{
+			MethodName: "UnpinTweet",
+			Handler:    _UserService_UnpinTweet_Handler,
 		},
 		{
 			MethodName: "FollowUser",

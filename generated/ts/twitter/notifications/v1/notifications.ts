@@ -41,6 +41,8 @@ export enum NotificationKind {
   NOTIFICATION_KIND_LIKE = 4,
   /** NOTIFICATION_KIND_RETWEET - Users retweeted the recipient's tweet; target_id is that tweet. */
   NOTIFICATION_KIND_RETWEET = 5,
+  /** NOTIFICATION_KIND_QUOTE - A user quoted the recipient's tweet; target_id is the quote tweet. */
+  NOTIFICATION_KIND_QUOTE = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -64,6 +66,9 @@ export function notificationKindFromJSON(object: any): NotificationKind {
     case 5:
     case "NOTIFICATION_KIND_RETWEET":
       return NotificationKind.NOTIFICATION_KIND_RETWEET;
+    case 6:
+    case "NOTIFICATION_KIND_QUOTE":
+      return NotificationKind.NOTIFICATION_KIND_QUOTE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -85,6 +90,8 @@ export function notificationKindToJSON(object: NotificationKind): string {
       return "NOTIFICATION_KIND_LIKE";
     case NotificationKind.NOTIFICATION_KIND_RETWEET:
       return "NOTIFICATION_KIND_RETWEET";
+    case NotificationKind.NOTIFICATION_KIND_QUOTE:
+      return "NOTIFICATION_KIND_QUOTE";
     case NotificationKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -45,6 +45,13 @@ export interface TweetCreated {
     | undefined;
   /** The tweet's coarse place: an ISO 3166-1 alpha-2 country code, or empty. */
   place: string;
+  /**
+   * For a quote tweet: the tweet it quotes (an original, never a retweet);
+   * 0 otherwise.
+   */
+  quotedTweetId: string;
+  /** For a quote tweet: the quoted tweet's author; 0 otherwise. */
+  quotedAuthorUserId: string;
 }
 
 /** A tweet's content was edited. */
@@ -192,6 +199,8 @@ function createBaseTweetCreated(): TweetCreated {
     mediaIds: [],
     createdAt: undefined,
     place: "",
+    quotedTweetId: "0",
+    quotedAuthorUserId: "0",
   };
 }
 
@@ -243,6 +252,12 @@ export const TweetCreated: MessageFns<TweetCreated> = {
     }
     if (message.place !== "") {
       writer.uint32(106).string(message.place);
+    }
+    if (message.quotedTweetId !== "0") {
+      writer.uint32(112).int64(message.quotedTweetId);
+    }
+    if (message.quotedAuthorUserId !== "0") {
+      writer.uint32(120).int64(message.quotedAuthorUserId);
     }
     return writer;
   },
@@ -384,6 +399,22 @@ export const TweetCreated: MessageFns<TweetCreated> = {
             message.place = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.quotedTweetId = reader.int64().toString();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.quotedAuthorUserId = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -449,6 +480,16 @@ export const TweetCreated: MessageFns<TweetCreated> = {
         ? fromJsonTimestamp(object.created_at)
         : undefined,
       place: isSet(object.place) ? globalThis.String(object.place) : "",
+      quotedTweetId: isSet(object.quotedTweetId)
+        ? globalThis.String(object.quotedTweetId)
+        : isSet(object.quoted_tweet_id)
+        ? globalThis.String(object.quoted_tweet_id)
+        : "0",
+      quotedAuthorUserId: isSet(object.quotedAuthorUserId)
+        ? globalThis.String(object.quotedAuthorUserId)
+        : isSet(object.quoted_author_user_id)
+        ? globalThis.String(object.quoted_author_user_id)
+        : "0",
     };
   },
 
@@ -493,6 +534,12 @@ export const TweetCreated: MessageFns<TweetCreated> = {
     if (message.place !== "") {
       obj.place = message.place;
     }
+    if (message.quotedTweetId !== "0") {
+      obj.quotedTweetId = message.quotedTweetId;
+    }
+    if (message.quotedAuthorUserId !== "0") {
+      obj.quotedAuthorUserId = message.quotedAuthorUserId;
+    }
     return obj;
   },
 
@@ -514,6 +561,8 @@ export const TweetCreated: MessageFns<TweetCreated> = {
     message.mediaIds = object.mediaIds?.map((e) => e) || [];
     message.createdAt = object.createdAt ?? undefined;
     message.place = object.place ?? "";
+    message.quotedTweetId = object.quotedTweetId ?? "0";
+    message.quotedAuthorUserId = object.quotedAuthorUserId ?? "0";
     return message;
   },
 };

@@ -147,6 +147,30 @@ export interface Tweet {
    * upper case, or empty. Empty for a retweet (see retweet_of.place).
    */
   place: string;
+  /**
+   * For a quote tweet: the id of the tweet it quotes; 0 otherwise. Stays set
+   * when the quoted tweet is deleted or hidden from the viewer.
+   */
+  quotedTweetId: string;
+  /**
+   * For a quote tweet: the quoted tweet, hydrated one level deep (its own
+   * quoted_tweet is not filled in) and without viewer flags; unset when
+   * quoted_tweet_unavailable.
+   */
+  quotedTweet:
+    | Tweet
+    | undefined;
+  /**
+   * True for a quote tweet whose quoted tweet is deleted, or whose author
+   * blocks the viewer or is blocked (or, in timelines, muted) by them: shown as
+   * "this tweet is unavailable", never as an error of the quote itself.
+   */
+  quotedTweetUnavailable: boolean;
+  /**
+   * How many tweets quote this one (deleted quotes not counted); exact once
+   * the quoting call has returned. Zero for a retweet.
+   */
+  quoteCount: string;
 }
 
 /**
@@ -248,6 +272,11 @@ export interface CreateTweetRequest {
    * empty for none. It feeds that place's trends (GetTrends with a place).
    */
   place: string;
+  /**
+   * The tweet this one quotes (embeds, with this tweet's own content); 0 or
+   * absent for none. A quote may also be a reply.
+   */
+  quotedTweetId: string;
 }
 
 /** Response for CreateTweet. */
@@ -418,6 +447,58 @@ export interface ListTweetEditsResponse {
   nextPageToken: string;
 }
 
+/** Request for BookmarkTweet. The bookmark is the caller's. */
+export interface BookmarkTweetRequest {
+  /** The tweet to bookmark. */
+  tweetId: string;
+}
+
+/** Response for BookmarkTweet. */
+export interface BookmarkTweetResponse {
+  /** The bookmarked tweet (the original, for a retweet). */
+  tweet:
+    | Tweet
+    | undefined;
+  /** When the bookmark was made (the first time, for a repeat). */
+  bookmarkedAt: Date | undefined;
+}
+
+/** Request for UnbookmarkTweet. The bookmark is the caller's. */
+export interface UnbookmarkTweetRequest {
+  /** The tweet (or a retweet of it) to stop bookmarking. */
+  tweetId: string;
+}
+
+/** Response for UnbookmarkTweet. */
+export interface UnbookmarkTweetResponse {
+}
+
+/** Request for ListBookmarks. The bookmarks are the caller's. */
+export interface ListBookmarksRequest {
+  /** How many bookmarks to return: default 20, at most 100. */
+  pageSize: number;
+  /** The next_page_token of a previous call; empty for the first page. */
+  pageToken: string;
+}
+
+/** A bookmarked tweet with when it was bookmarked. */
+export interface Bookmark {
+  /** The tweet. */
+  tweet:
+    | Tweet
+    | undefined;
+  /** When the caller bookmarked it. */
+  bookmarkedAt: Date | undefined;
+}
+
+/** Response for ListBookmarks. */
+export interface ListBookmarksResponse {
+  /** The caller's bookmarks, newest first. */
+  bookmarks: Bookmark[];
+  /** Token for the next page; empty at the end. */
+  nextPageToken: string;
+}
+
 /** Request for BatchGetTweets. */
 export interface BatchGetTweetsRequest {
   /** Up to 100 tweet ids; duplicates are answered once. */
@@ -483,6 +564,10 @@ function createBaseTweet(): Tweet {
     likedByViewer: false,
     retweetedByViewer: false,
     place: "",
+    quotedTweetId: "0",
+    quotedTweet: undefined,
+    quotedTweetUnavailable: false,
+    quoteCount: "0",
   };
 }
 
@@ -544,6 +629,18 @@ export const Tweet: MessageFns<Tweet> = {
     }
     if (message.place !== "") {
       writer.uint32(154).string(message.place);
+    }
+    if (message.quotedTweetId !== "0") {
+      writer.uint32(160).int64(message.quotedTweetId);
+    }
+    if (message.quotedTweet !== undefined) {
+      Tweet.encode(message.quotedTweet, writer.uint32(170).fork()).join();
+    }
+    if (message.quotedTweetUnavailable !== false) {
+      writer.uint32(176).bool(message.quotedTweetUnavailable);
+    }
+    if (message.quoteCount !== "0") {
+      writer.uint32(184).int64(message.quoteCount);
     }
     return writer;
   },
@@ -713,6 +810,38 @@ export const Tweet: MessageFns<Tweet> = {
             message.place = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.quotedTweetId = reader.int64().toString();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.quotedTweet = Tweet.decode(reader, reader.uint32());
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.quotedTweetUnavailable = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.quoteCount = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -790,6 +919,26 @@ export const Tweet: MessageFns<Tweet> = {
         ? globalThis.Boolean(object.retweeted_by_viewer)
         : false,
       place: isSet(object.place) ? globalThis.String(object.place) : "",
+      quotedTweetId: isSet(object.quotedTweetId)
+        ? globalThis.String(object.quotedTweetId)
+        : isSet(object.quoted_tweet_id)
+        ? globalThis.String(object.quoted_tweet_id)
+        : "0",
+      quotedTweet: isSet(object.quotedTweet)
+        ? Tweet.fromJSON(object.quotedTweet)
+        : isSet(object.quoted_tweet)
+        ? Tweet.fromJSON(object.quoted_tweet)
+        : undefined,
+      quotedTweetUnavailable: isSet(object.quotedTweetUnavailable)
+        ? globalThis.Boolean(object.quotedTweetUnavailable)
+        : isSet(object.quoted_tweet_unavailable)
+        ? globalThis.Boolean(object.quoted_tweet_unavailable)
+        : false,
+      quoteCount: isSet(object.quoteCount)
+        ? globalThis.String(object.quoteCount)
+        : isSet(object.quote_count)
+        ? globalThis.String(object.quote_count)
+        : "0",
     };
   },
 
@@ -852,6 +1001,18 @@ export const Tweet: MessageFns<Tweet> = {
     if (message.place !== "") {
       obj.place = message.place;
     }
+    if (message.quotedTweetId !== "0") {
+      obj.quotedTweetId = message.quotedTweetId;
+    }
+    if (message.quotedTweet !== undefined) {
+      obj.quotedTweet = Tweet.toJSON(message.quotedTweet);
+    }
+    if (message.quotedTweetUnavailable !== false) {
+      obj.quotedTweetUnavailable = message.quotedTweetUnavailable;
+    }
+    if (message.quoteCount !== "0") {
+      obj.quoteCount = message.quoteCount;
+    }
     return obj;
   },
 
@@ -883,6 +1044,12 @@ export const Tweet: MessageFns<Tweet> = {
     message.likedByViewer = object.likedByViewer ?? false;
     message.retweetedByViewer = object.retweetedByViewer ?? false;
     message.place = object.place ?? "";
+    message.quotedTweetId = object.quotedTweetId ?? "0";
+    message.quotedTweet = (object.quotedTweet !== undefined && object.quotedTweet !== null)
+      ? Tweet.fromPartial(object.quotedTweet)
+      : undefined;
+    message.quotedTweetUnavailable = object.quotedTweetUnavailable ?? false;
+    message.quoteCount = object.quoteCount ?? "0";
     return message;
   },
 };
@@ -1570,7 +1737,7 @@ export const TweetRef: MessageFns<TweetRef> = {
 };
 
 function createBaseCreateTweetRequest(): CreateTweetRequest {
-  return { content: "", mediaIds: [], replyToTweetId: "0", place: "" };
+  return { content: "", mediaIds: [], replyToTweetId: "0", place: "", quotedTweetId: "0" };
 }
 
 export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
@@ -1586,6 +1753,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     }
     if (message.place !== "") {
       writer.uint32(34).string(message.place);
+    }
+    if (message.quotedTweetId !== "0") {
+      writer.uint32(40).int64(message.quotedTweetId);
     }
     return writer;
   },
@@ -1645,6 +1815,14 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
             message.place = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.quotedTweetId = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1671,6 +1849,11 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
         ? globalThis.String(object.reply_to_tweet_id)
         : "0",
       place: isSet(object.place) ? globalThis.String(object.place) : "",
+      quotedTweetId: isSet(object.quotedTweetId)
+        ? globalThis.String(object.quotedTweetId)
+        : isSet(object.quoted_tweet_id)
+        ? globalThis.String(object.quoted_tweet_id)
+        : "0",
     };
   },
 
@@ -1688,6 +1871,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     if (message.place !== "") {
       obj.place = message.place;
     }
+    if (message.quotedTweetId !== "0") {
+      obj.quotedTweetId = message.quotedTweetId;
+    }
     return obj;
   },
 
@@ -1700,6 +1886,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     message.mediaIds = object.mediaIds?.map((e) => e) || [];
     message.replyToTweetId = object.replyToTweetId ?? "0";
     message.place = object.place ?? "";
+    message.quotedTweetId = object.quotedTweetId ?? "0";
     return message;
   },
 };
@@ -3560,6 +3747,566 @@ export const ListTweetEditsResponse: MessageFns<ListTweetEditsResponse> = {
   },
 };
 
+function createBaseBookmarkTweetRequest(): BookmarkTweetRequest {
+  return { tweetId: "0" };
+}
+
+export const BookmarkTweetRequest: MessageFns<BookmarkTweetRequest> = {
+  encode(message: BookmarkTweetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tweetId !== "0") {
+      writer.uint32(8).int64(message.tweetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BookmarkTweetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBookmarkTweetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tweetId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BookmarkTweetRequest {
+    return {
+      tweetId: isSet(object.tweetId)
+        ? globalThis.String(object.tweetId)
+        : isSet(object.tweet_id)
+        ? globalThis.String(object.tweet_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: BookmarkTweetRequest): unknown {
+    const obj: any = {};
+    if (message.tweetId !== "0") {
+      obj.tweetId = message.tweetId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BookmarkTweetRequest>, I>>(base?: I): BookmarkTweetRequest {
+    return BookmarkTweetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BookmarkTweetRequest>, I>>(object: I): BookmarkTweetRequest {
+    const message = createBaseBookmarkTweetRequest();
+    message.tweetId = object.tweetId ?? "0";
+    return message;
+  },
+};
+
+function createBaseBookmarkTweetResponse(): BookmarkTweetResponse {
+  return { tweet: undefined, bookmarkedAt: undefined };
+}
+
+export const BookmarkTweetResponse: MessageFns<BookmarkTweetResponse> = {
+  encode(message: BookmarkTweetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tweet !== undefined) {
+      Tweet.encode(message.tweet, writer.uint32(10).fork()).join();
+    }
+    if (message.bookmarkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.bookmarkedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BookmarkTweetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBookmarkTweetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tweet = Tweet.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bookmarkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BookmarkTweetResponse {
+    return {
+      tweet: isSet(object.tweet) ? Tweet.fromJSON(object.tweet) : undefined,
+      bookmarkedAt: isSet(object.bookmarkedAt)
+        ? fromJsonTimestamp(object.bookmarkedAt)
+        : isSet(object.bookmarked_at)
+        ? fromJsonTimestamp(object.bookmarked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BookmarkTweetResponse): unknown {
+    const obj: any = {};
+    if (message.tweet !== undefined) {
+      obj.tweet = Tweet.toJSON(message.tweet);
+    }
+    if (message.bookmarkedAt !== undefined) {
+      obj.bookmarkedAt = message.bookmarkedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BookmarkTweetResponse>, I>>(base?: I): BookmarkTweetResponse {
+    return BookmarkTweetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BookmarkTweetResponse>, I>>(object: I): BookmarkTweetResponse {
+    const message = createBaseBookmarkTweetResponse();
+    message.tweet = (object.tweet !== undefined && object.tweet !== null) ? Tweet.fromPartial(object.tweet) : undefined;
+    message.bookmarkedAt = object.bookmarkedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUnbookmarkTweetRequest(): UnbookmarkTweetRequest {
+  return { tweetId: "0" };
+}
+
+export const UnbookmarkTweetRequest: MessageFns<UnbookmarkTweetRequest> = {
+  encode(message: UnbookmarkTweetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tweetId !== "0") {
+      writer.uint32(8).int64(message.tweetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnbookmarkTweetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnbookmarkTweetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tweetId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnbookmarkTweetRequest {
+    return {
+      tweetId: isSet(object.tweetId)
+        ? globalThis.String(object.tweetId)
+        : isSet(object.tweet_id)
+        ? globalThis.String(object.tweet_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: UnbookmarkTweetRequest): unknown {
+    const obj: any = {};
+    if (message.tweetId !== "0") {
+      obj.tweetId = message.tweetId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnbookmarkTweetRequest>, I>>(base?: I): UnbookmarkTweetRequest {
+    return UnbookmarkTweetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnbookmarkTweetRequest>, I>>(object: I): UnbookmarkTweetRequest {
+    const message = createBaseUnbookmarkTweetRequest();
+    message.tweetId = object.tweetId ?? "0";
+    return message;
+  },
+};
+
+function createBaseUnbookmarkTweetResponse(): UnbookmarkTweetResponse {
+  return {};
+}
+
+export const UnbookmarkTweetResponse: MessageFns<UnbookmarkTweetResponse> = {
+  encode(_: UnbookmarkTweetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnbookmarkTweetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnbookmarkTweetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): UnbookmarkTweetResponse {
+    return {};
+  },
+
+  toJSON(_: UnbookmarkTweetResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnbookmarkTweetResponse>, I>>(base?: I): UnbookmarkTweetResponse {
+    return UnbookmarkTweetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnbookmarkTweetResponse>, I>>(_: I): UnbookmarkTweetResponse {
+    const message = createBaseUnbookmarkTweetResponse();
+    return message;
+  },
+};
+
+function createBaseListBookmarksRequest(): ListBookmarksRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListBookmarksRequest: MessageFns<ListBookmarksRequest> = {
+  encode(message: ListBookmarksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBookmarksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBookmarksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBookmarksRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBookmarksRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBookmarksRequest>, I>>(base?: I): ListBookmarksRequest {
+    return ListBookmarksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBookmarksRequest>, I>>(object: I): ListBookmarksRequest {
+    const message = createBaseListBookmarksRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseBookmark(): Bookmark {
+  return { tweet: undefined, bookmarkedAt: undefined };
+}
+
+export const Bookmark: MessageFns<Bookmark> = {
+  encode(message: Bookmark, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tweet !== undefined) {
+      Tweet.encode(message.tweet, writer.uint32(10).fork()).join();
+    }
+    if (message.bookmarkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.bookmarkedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Bookmark {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBookmark();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tweet = Tweet.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bookmarkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Bookmark {
+    return {
+      tweet: isSet(object.tweet) ? Tweet.fromJSON(object.tweet) : undefined,
+      bookmarkedAt: isSet(object.bookmarkedAt)
+        ? fromJsonTimestamp(object.bookmarkedAt)
+        : isSet(object.bookmarked_at)
+        ? fromJsonTimestamp(object.bookmarked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Bookmark): unknown {
+    const obj: any = {};
+    if (message.tweet !== undefined) {
+      obj.tweet = Tweet.toJSON(message.tweet);
+    }
+    if (message.bookmarkedAt !== undefined) {
+      obj.bookmarkedAt = message.bookmarkedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Bookmark>, I>>(base?: I): Bookmark {
+    return Bookmark.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Bookmark>, I>>(object: I): Bookmark {
+    const message = createBaseBookmark();
+    message.tweet = (object.tweet !== undefined && object.tweet !== null) ? Tweet.fromPartial(object.tweet) : undefined;
+    message.bookmarkedAt = object.bookmarkedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListBookmarksResponse(): ListBookmarksResponse {
+  return { bookmarks: [], nextPageToken: "" };
+}
+
+export const ListBookmarksResponse: MessageFns<ListBookmarksResponse> = {
+  encode(message: ListBookmarksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.bookmarks) {
+      Bookmark.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBookmarksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBookmarksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bookmarks.push(Bookmark.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBookmarksResponse {
+    return {
+      bookmarks: globalThis.Array.isArray(object?.bookmarks)
+        ? object.bookmarks.map((e: any) => Bookmark.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBookmarksResponse): unknown {
+    const obj: any = {};
+    if (message.bookmarks?.length) {
+      obj.bookmarks = message.bookmarks.map((e) => Bookmark.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBookmarksResponse>, I>>(base?: I): ListBookmarksResponse {
+    return ListBookmarksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBookmarksResponse>, I>>(object: I): ListBookmarksResponse {
+    const message = createBaseListBookmarksResponse();
+    message.bookmarks = object.bookmarks?.map((e) => Bookmark.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseBatchGetTweetsRequest(): BatchGetTweetsRequest {
   return { tweetIds: [], viewerUserId: "0" };
 }
@@ -3993,7 +4740,10 @@ export const TweetServiceService = {
    * points after NFC), empty or whitespace-only content without media, control
    * characters other than newline, or more than 4 media ids; NOT_FOUND when
    * reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-   * replies to its original); NOT_FOUND when a media id does not exist;
+   * replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+   * deleted or its author blocks the caller (a quote of a retweet quotes its
+   * original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+   * author; NOT_FOUND when a media id does not exist;
    * PERMISSION_DENIED when a media item belongs to another user;
    * FAILED_PRECONDITION when a media item is not READY.
    */
@@ -4176,6 +4926,57 @@ export const TweetServiceService = {
     responseDeserialize: (value: Buffer): ListTweetEditsResponse => ListTweetEditsResponse.decode(value),
   },
   /**
+   * Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+   * Private: only the caller ever sees their bookmarks, and no count shows
+   * them. Idempotent: bookmarking twice keeps the first bookmark.
+   *
+   * NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+   * the caller; PERMISSION_DENIED when the caller blocks its author.
+   */
+  bookmarkTweet: {
+    path: "/twitter.tweets.v1.TweetService/BookmarkTweet" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BookmarkTweetRequest): Buffer => Buffer.from(BookmarkTweetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BookmarkTweetRequest => BookmarkTweetRequest.decode(value),
+    responseSerialize: (value: BookmarkTweetResponse): Buffer =>
+      Buffer.from(BookmarkTweetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BookmarkTweetResponse => BookmarkTweetResponse.decode(value),
+  },
+  /**
+   * Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+   * tweet is not bookmarked, or no longer exists.
+   */
+  unbookmarkTweet: {
+    path: "/twitter.tweets.v1.TweetService/UnbookmarkTweet" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnbookmarkTweetRequest): Buffer =>
+      Buffer.from(UnbookmarkTweetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnbookmarkTweetRequest => UnbookmarkTweetRequest.decode(value),
+    responseSerialize: (value: UnbookmarkTweetResponse): Buffer =>
+      Buffer.from(UnbookmarkTweetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnbookmarkTweetResponse => UnbookmarkTweetResponse.decode(value),
+  },
+  /**
+   * Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+   * tweets, and tweets of users the caller blocks or is blocked by, are left
+   * out (a page may then hold fewer than page_size tweets while
+   * next_page_token is set).
+   *
+   * INVALID_ARGUMENT for a page_token that was not issued for the caller.
+   */
+  listBookmarks: {
+    path: "/twitter.tweets.v1.TweetService/ListBookmarks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBookmarksRequest): Buffer => Buffer.from(ListBookmarksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBookmarksRequest => ListBookmarksRequest.decode(value),
+    responseSerialize: (value: ListBookmarksResponse): Buffer =>
+      Buffer.from(ListBookmarksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBookmarksResponse => ListBookmarksResponse.decode(value),
+  },
+  /**
    * Internal: reads up to 100 tweets by id, for timeline and search hydration.
    * Not exposed at the edge. Unknown and deleted ids, and retweets whose
    * original is deleted, are left out; the rest keep the order of the request.
@@ -4220,7 +5021,10 @@ export interface TweetServiceServer extends UntypedServiceImplementation {
    * points after NFC), empty or whitespace-only content without media, control
    * characters other than newline, or more than 4 media ids; NOT_FOUND when
    * reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-   * replies to its original); NOT_FOUND when a media id does not exist;
+   * replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+   * deleted or its author blocks the caller (a quote of a retweet quotes its
+   * original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+   * author; NOT_FOUND when a media id does not exist;
    * PERMISSION_DENIED when a media item belongs to another user;
    * FAILED_PRECONDITION when a media item is not READY.
    */
@@ -4301,6 +5105,29 @@ export interface TweetServiceServer extends UntypedServiceImplementation {
    */
   listTweetEdits: handleUnaryCall<ListTweetEditsRequest, ListTweetEditsResponse>;
   /**
+   * Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+   * Private: only the caller ever sees their bookmarks, and no count shows
+   * them. Idempotent: bookmarking twice keeps the first bookmark.
+   *
+   * NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+   * the caller; PERMISSION_DENIED when the caller blocks its author.
+   */
+  bookmarkTweet: handleUnaryCall<BookmarkTweetRequest, BookmarkTweetResponse>;
+  /**
+   * Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+   * tweet is not bookmarked, or no longer exists.
+   */
+  unbookmarkTweet: handleUnaryCall<UnbookmarkTweetRequest, UnbookmarkTweetResponse>;
+  /**
+   * Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+   * tweets, and tweets of users the caller blocks or is blocked by, are left
+   * out (a page may then hold fewer than page_size tweets while
+   * next_page_token is set).
+   *
+   * INVALID_ARGUMENT for a page_token that was not issued for the caller.
+   */
+  listBookmarks: handleUnaryCall<ListBookmarksRequest, ListBookmarksResponse>;
+  /**
    * Internal: reads up to 100 tweets by id, for timeline and search hydration.
    * Not exposed at the edge. Unknown and deleted ids, and retweets whose
    * original is deleted, are left out; the rest keep the order of the request.
@@ -4325,7 +5152,10 @@ export interface TweetServiceClient extends Client {
    * points after NFC), empty or whitespace-only content without media, control
    * characters other than newline, or more than 4 media ids; NOT_FOUND when
    * reply_to_tweet_id does not exist or is deleted (a reply to a retweet
-   * replies to its original); NOT_FOUND when a media id does not exist;
+   * replies to its original); NOT_FOUND when quoted_tweet_id does not exist, is
+   * deleted or its author blocks the caller (a quote of a retweet quotes its
+   * original); PERMISSION_DENIED when the caller blocks the quoted tweet's
+   * author; NOT_FOUND when a media id does not exist;
    * PERMISSION_DENIED when a media item belongs to another user;
    * FAILED_PRECONDITION when a media item is not READY.
    */
@@ -4572,6 +5402,71 @@ export interface TweetServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListTweetEditsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Bookmarks a tweet for the caller (a retweet's original, for a retweet).
+   * Private: only the caller ever sees their bookmarks, and no count shows
+   * them. Idempotent: bookmarking twice keeps the first bookmark.
+   *
+   * NOT_FOUND if the tweet does not exist, is deleted or its author blocks
+   * the caller; PERMISSION_DENIED when the caller blocks its author.
+   */
+  bookmarkTweet(
+    request: BookmarkTweetRequest,
+    callback: (error: ServiceError | null, response: BookmarkTweetResponse) => void,
+  ): ClientUnaryCall;
+  bookmarkTweet(
+    request: BookmarkTweetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BookmarkTweetResponse) => void,
+  ): ClientUnaryCall;
+  bookmarkTweet(
+    request: BookmarkTweetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BookmarkTweetResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Removes the caller's bookmark of a tweet. Idempotent: a no-op when the
+   * tweet is not bookmarked, or no longer exists.
+   */
+  unbookmarkTweet(
+    request: UnbookmarkTweetRequest,
+    callback: (error: ServiceError | null, response: UnbookmarkTweetResponse) => void,
+  ): ClientUnaryCall;
+  unbookmarkTweet(
+    request: UnbookmarkTweetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnbookmarkTweetResponse) => void,
+  ): ClientUnaryCall;
+  unbookmarkTweet(
+    request: UnbookmarkTweetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnbookmarkTweetResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the caller's bookmarked tweets, newest bookmark first. Deleted
+   * tweets, and tweets of users the caller blocks or is blocked by, are left
+   * out (a page may then hold fewer than page_size tweets while
+   * next_page_token is set).
+   *
+   * INVALID_ARGUMENT for a page_token that was not issued for the caller.
+   */
+  listBookmarks(
+    request: ListBookmarksRequest,
+    callback: (error: ServiceError | null, response: ListBookmarksResponse) => void,
+  ): ClientUnaryCall;
+  listBookmarks(
+    request: ListBookmarksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBookmarksResponse) => void,
+  ): ClientUnaryCall;
+  listBookmarks(
+    request: ListBookmarksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBookmarksResponse) => void,
   ): ClientUnaryCall;
   /**
    * Internal: reads up to 100 tweets by id, for timeline and search hydration.

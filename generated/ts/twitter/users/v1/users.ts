@@ -50,6 +50,12 @@ export interface User {
     | undefined;
   /** True for a verified account (set by an administrator only). */
   verified: boolean;
+  /**
+   * The tweet the user pinned to their profile (read it with GetTweet); 0 for
+   * none. Never a deleted tweet: a profile read clears a pin whose tweet is
+   * gone.
+   */
+  pinnedTweetId: string;
 }
 
 /**
@@ -75,6 +81,32 @@ export interface FollowEntry {
     | undefined;
   /** When the follow was made. */
   followedAt: Date | undefined;
+}
+
+/** Request for PinTweet. */
+export interface PinTweetRequest {
+  /** The caller's own id. */
+  userId: string;
+  /** One of the caller's own tweets (an original, a reply or a quote). */
+  tweetId: string;
+}
+
+/** Response for PinTweet. */
+export interface PinTweetResponse {
+  /** The caller's profile with pinned_tweet_id set. */
+  user: User | undefined;
+}
+
+/** Request for UnpinTweet. */
+export interface UnpinTweetRequest {
+  /** The caller's own id. */
+  userId: string;
+}
+
+/** Response for UnpinTweet. */
+export interface UnpinTweetResponse {
+  /** The caller's profile with no pinned tweet. */
+  user: User | undefined;
 }
 
 /** Request for CreateUser. */
@@ -569,6 +601,7 @@ function createBaseUser(): User {
     followingCount: "0",
     createdAt: undefined,
     verified: false,
+    pinnedTweetId: "0",
   };
 }
 
@@ -606,6 +639,9 @@ export const User: MessageFns<User> = {
     }
     if (message.verified !== false) {
       writer.uint32(88).bool(message.verified);
+    }
+    if (message.pinnedTweetId !== "0") {
+      writer.uint32(96).int64(message.pinnedTweetId);
     }
     return writer;
   },
@@ -711,6 +747,14 @@ export const User: MessageFns<User> = {
             message.verified = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.pinnedTweetId = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -760,6 +804,11 @@ export const User: MessageFns<User> = {
         ? fromJsonTimestamp(object.created_at)
         : undefined,
       verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
+      pinnedTweetId: isSet(object.pinnedTweetId)
+        ? globalThis.String(object.pinnedTweetId)
+        : isSet(object.pinned_tweet_id)
+        ? globalThis.String(object.pinned_tweet_id)
+        : "0",
     };
   },
 
@@ -798,6 +847,9 @@ export const User: MessageFns<User> = {
     if (message.verified !== false) {
       obj.verified = message.verified;
     }
+    if (message.pinnedTweetId !== "0") {
+      obj.pinnedTweetId = message.pinnedTweetId;
+    }
     return obj;
   },
 
@@ -817,6 +869,7 @@ export const User: MessageFns<User> = {
     message.followingCount = object.followingCount ?? "0";
     message.createdAt = object.createdAt ?? undefined;
     message.verified = object.verified ?? false;
+    message.pinnedTweetId = object.pinnedTweetId ?? "0";
     return message;
   },
 };
@@ -1037,6 +1090,306 @@ export const FollowEntry: MessageFns<FollowEntry> = {
       ? UserSummary.fromPartial(object.user)
       : undefined;
     message.followedAt = object.followedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBasePinTweetRequest(): PinTweetRequest {
+  return { userId: "0", tweetId: "0" };
+}
+
+export const PinTweetRequest: MessageFns<PinTweetRequest> = {
+  encode(message: PinTweetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    if (message.tweetId !== "0") {
+      writer.uint32(16).int64(message.tweetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinTweetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinTweetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tweetId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PinTweetRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+      tweetId: isSet(object.tweetId)
+        ? globalThis.String(object.tweetId)
+        : isSet(object.tweet_id)
+        ? globalThis.String(object.tweet_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: PinTweetRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    if (message.tweetId !== "0") {
+      obj.tweetId = message.tweetId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PinTweetRequest>, I>>(base?: I): PinTweetRequest {
+    return PinTweetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PinTweetRequest>, I>>(object: I): PinTweetRequest {
+    const message = createBasePinTweetRequest();
+    message.userId = object.userId ?? "0";
+    message.tweetId = object.tweetId ?? "0";
+    return message;
+  },
+};
+
+function createBasePinTweetResponse(): PinTweetResponse {
+  return { user: undefined };
+}
+
+export const PinTweetResponse: MessageFns<PinTweetResponse> = {
+  encode(message: PinTweetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      User.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinTweetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinTweetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = User.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PinTweetResponse {
+    return { user: isSet(object.user) ? User.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: PinTweetResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = User.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PinTweetResponse>, I>>(base?: I): PinTweetResponse {
+    return PinTweetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PinTweetResponse>, I>>(object: I): PinTweetResponse {
+    const message = createBasePinTweetResponse();
+    message.user = (object.user !== undefined && object.user !== null) ? User.fromPartial(object.user) : undefined;
+    return message;
+  },
+};
+
+function createBaseUnpinTweetRequest(): UnpinTweetRequest {
+  return { userId: "0" };
+}
+
+export const UnpinTweetRequest: MessageFns<UnpinTweetRequest> = {
+  encode(message: UnpinTweetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpinTweetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpinTweetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpinTweetRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: UnpinTweetRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpinTweetRequest>, I>>(base?: I): UnpinTweetRequest {
+    return UnpinTweetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpinTweetRequest>, I>>(object: I): UnpinTweetRequest {
+    const message = createBaseUnpinTweetRequest();
+    message.userId = object.userId ?? "0";
+    return message;
+  },
+};
+
+function createBaseUnpinTweetResponse(): UnpinTweetResponse {
+  return { user: undefined };
+}
+
+export const UnpinTweetResponse: MessageFns<UnpinTweetResponse> = {
+  encode(message: UnpinTweetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      User.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpinTweetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpinTweetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = User.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpinTweetResponse {
+    return { user: isSet(object.user) ? User.fromJSON(object.user) : undefined };
+  },
+
+  toJSON(message: UnpinTweetResponse): unknown {
+    const obj: any = {};
+    if (message.user !== undefined) {
+      obj.user = User.toJSON(message.user);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpinTweetResponse>, I>>(base?: I): UnpinTweetResponse {
+    return UnpinTweetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpinTweetResponse>, I>>(object: I): UnpinTweetResponse {
+    const message = createBaseUnpinTweetResponse();
+    message.user = (object.user !== undefined && object.user !== null) ? User.fromPartial(object.user) : undefined;
     return message;
   },
 };
@@ -6365,6 +6718,40 @@ export const UserServiceService = {
     responseDeserialize: (value: Buffer): UpdateUserResponse => UpdateUserResponse.decode(value),
   },
   /**
+   * Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+   * replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+   * A pin disappears when its tweet is deleted.
+   *
+   * PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+   * else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+   * author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+   * original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+   * tweet id.
+   */
+  pinTweet: {
+    path: "/twitter.users.v1.UserService/PinTweet" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PinTweetRequest): Buffer => Buffer.from(PinTweetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PinTweetRequest => PinTweetRequest.decode(value),
+    responseSerialize: (value: PinTweetResponse): Buffer => Buffer.from(PinTweetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PinTweetResponse => PinTweetResponse.decode(value),
+  },
+  /**
+   * Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+   *
+   * PERMISSION_DENIED when user_id is not the caller.
+   */
+  unpinTweet: {
+    path: "/twitter.users.v1.UserService/UnpinTweet" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpinTweetRequest): Buffer => Buffer.from(UnpinTweetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpinTweetRequest => UnpinTweetRequest.decode(value),
+    responseSerialize: (value: UnpinTweetResponse): Buffer => Buffer.from(UnpinTweetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpinTweetResponse => UnpinTweetResponse.decode(value),
+  },
+  /**
    * Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
    *
    * PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
@@ -6670,6 +7057,24 @@ export interface UserServiceServer extends UntypedServiceImplementation {
    */
   updateUser: handleUnaryCall<UpdateUserRequest, UpdateUserResponse>;
   /**
+   * Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+   * replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+   * A pin disappears when its tweet is deleted.
+   *
+   * PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+   * else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+   * author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+   * original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+   * tweet id.
+   */
+  pinTweet: handleUnaryCall<PinTweetRequest, PinTweetResponse>;
+  /**
+   * Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+   *
+   * PERMISSION_DENIED when user_id is not the caller.
+   */
+  unpinTweet: handleUnaryCall<UnpinTweetRequest, UnpinTweetResponse>;
+  /**
    * Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
    *
    * PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
@@ -6849,6 +7254,52 @@ export interface UserServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateUserResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Pins one of the caller's own tweets to their profile (User.pinned_tweet_id),
+   * replacing the pinned one if any. Pinning the pinned tweet again is a no-op.
+   * A pin disappears when its tweet is deleted.
+   *
+   * PERMISSION_DENIED when user_id is not the caller, or the tweet is someone
+   * else's; NOT_FOUND when the tweet does not exist or is deleted (or its
+   * author blocks the caller); FAILED_PRECONDITION for a retweet (it is the
+   * original's author's tweet); INVALID_ARGUMENT for a tweet_id that is not a
+   * tweet id.
+   */
+  pinTweet(
+    request: PinTweetRequest,
+    callback: (error: ServiceError | null, response: PinTweetResponse) => void,
+  ): ClientUnaryCall;
+  pinTweet(
+    request: PinTweetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PinTweetResponse) => void,
+  ): ClientUnaryCall;
+  pinTweet(
+    request: PinTweetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PinTweetResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Unpins the caller's pinned tweet. Idempotent: a no-op when none is pinned.
+   *
+   * PERMISSION_DENIED when user_id is not the caller.
+   */
+  unpinTweet(
+    request: UnpinTweetRequest,
+    callback: (error: ServiceError | null, response: UnpinTweetResponse) => void,
+  ): ClientUnaryCall;
+  unpinTweet(
+    request: UnpinTweetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpinTweetResponse) => void,
+  ): ClientUnaryCall;
+  unpinTweet(
+    request: UnpinTweetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpinTweetResponse) => void,
   ): ClientUnaryCall;
   /**
    * Makes user_id follow target_user_id. Idempotent: following twice is a no-op.
