@@ -43,6 +43,7 @@ class Kind(IntEnum):
     REPLY = 3
     LIKE = 4
     RETWEET = 5
+    POLL_ENDED = 8
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ replay of an insert loses to an earlier removal.
 - user_tweets rows index a user's tweets.
 - A reply is a row in its parent's partition (kind 3, member = the reply's id)
   that a recount (counts.py) turns into the parent's reply count.
+- A poll's end is a row of the due-time index `poll_ends` (poll_ends.py), so a
+  create the relay finishes schedules its poll's end too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Params
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind
+from services.tweets.poll_ends import PollEndLog
 from services.tweets.repository import RowKind, TweetStore, write_time
 
 Step = dict[str, int]
@@ -33,6 +36,8 @@ class Op(IntEnum):
     UNINDEX = 1
     ADD_REPLY = 2
     REMOVE_REPLY = 3
+    SCHEDULE_POLL_END = 4
+    UNSCHEDULE_POLL_END = 5
 
 
 def index(user: int, tweet: int, kind: Kind, retweet_of: int = 0) -> Step:
@@ -52,6 +57,10 @@ def remove_reply(parent: int, reply: int) -> Step:
     return {"op": int(Op.REMOVE_REPLY), "parent": parent, "reply": reply}
 
 
+def schedule_poll_end(tweet: int, ends_ms: int) -> Step:
+    return {"op": int(Op.SCHEDULE_POLL_END), "tweet": tweet, "ends": ends_ms}
+
+
 def undo_step(step: Step) -> Step:
     """The step that takes this one back (for a create the relay fences)."""
     match step:
@@ -59,13 +68,16 @@ def undo_step(step: Step) -> Step:
             return unindex(user, tweet)
         case {"op": Op.ADD_REPLY, "parent": parent, "reply": reply}:
             return remove_reply(parent, reply)
+        case {"op": Op.SCHEDULE_POLL_END, "tweet": tweet, "ends": ends}:
+            return {"op": int(Op.UNSCHEDULE_POLL_END), "tweet": tweet, "ends": ends}
     raise ValueError(f"step {step!r} has no undo")
 
 
 class FollowUps:
-    def __init__(self, store: TweetStore, counter: Counter) -> None:
+    def __init__(self, store: TweetStore, counter: Counter, poll_ends: PollEndLog) -> None:
         self._store = store
         self._counter = counter
+        self._poll_ends = poll_ends
 
     async def run(self, steps: list[Step], *, written: bool = False) -> None:
         """Writes the steps (unless the change's own batch carried them) and waits
@@ -92,4 +104,8 @@ class FollowUps:
                 removed = op == Op.REMOVE_REPLY
                 return store.set_pair(parent, RowKind.REPLY, reply, 0, alive=not removed,
                                       at=write_time(reply) + removed)
+            case {"op": Op.SCHEDULE_POLL_END, "tweet": tweet, "ends": ends}:
+                return self._poll_ends.schedule(tweet, ends)
+            case {"op": Op.UNSCHEDULE_POLL_END, "tweet": tweet, "ends": ends}:
+                return self._poll_ends.unschedule(tweet, ends)
         raise ValueError(f"unknown follow-up step {step!r}")

@@ -130,7 +130,11 @@ type Tweet struct {
 	RetweetedByViewer bool `protobuf:"varint,18,opt,name=retweeted_by_viewer,json=retweetedByViewer,proto3" json:"retweeted_by_viewer,omitempty"`
 	// The coarse place the author gave: an ISO 3166-1 alpha-2 country code in
 	// upper case, or empty. Empty for a retweet (see retweet_of.place).
-	Place         string `protobuf:"bytes,19,opt,name=place,proto3" json:"place,omitempty"`
+	Place string `protobuf:"bytes,19,opt,name=place,proto3" json:"place,omitempty"`
+	// The poll the tweet carries (options and end; results come from
+	// PollService.GetPoll); unset when it has none. Unset for a retweet (see
+	// retweet_of.poll).
+	Poll          *Poll `protobuf:"bytes,25,opt,name=poll,proto3" json:"poll,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -296,6 +300,13 @@ func (x *Tweet) GetPlace() string {
 		return x.Place
 	}
 	return ""
+}
+
+func (x *Tweet) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
 }
 
 // A user as tweets embed them: the author of a tweet, or a user who liked one.
@@ -717,7 +728,11 @@ type CreateTweetRequest struct {
 	ReplyToTweetId int64 `protobuf:"varint,3,opt,name=reply_to_tweet_id,json=replyToTweetId,proto3" json:"reply_to_tweet_id,omitempty"`
 	// A coarse place: an ISO 3166-1 alpha-2 country code ("FR"), in any case;
 	// empty for none. It feeds that place's trends (GetTrends with a place).
-	Place         string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	Place string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	// A poll to attach (PollService); not with media (as on Twitter).
+	// INVALID_ARGUMENT with a field violation per problem (poll.options,
+	// poll.duration, media_ids).
+	Poll          *PollSpec `protobuf:"bytes,8,opt,name=poll,proto3" json:"poll,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -778,6 +793,13 @@ func (x *CreateTweetRequest) GetPlace() string {
 		return x.Place
 	}
 	return ""
+}
+
+func (x *CreateTweetRequest) GetPoll() *PollSpec {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
 }
 
 // Response for CreateTweet.
@@ -2192,7 +2214,7 @@ var File_twitter_tweets_v1_tweets_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
-	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\"\xf3\x06\n" +
+	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\x1a\x1dtwitter/tweets/v1/polls.proto\"\xa6\a\n" +
 	"\x05Tweet\x12\x1f\n" +
 	"\btweet_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\atweetId\x12\x1d\n" +
 	"\auser_id\x18\x02 \x01(\x03B\x04\xe2A\x01\x03R\x06userId\x127\n" +
@@ -2217,7 +2239,8 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"retweet_of\x18\x10 \x01(\v2\x18.twitter.tweets.v1.TweetB\x04\xe2A\x01\x03R\tretweetOf\x12,\n" +
 	"\x0fliked_by_viewer\x18\x11 \x01(\bB\x04\xe2A\x01\x03R\rlikedByViewer\x124\n" +
 	"\x13retweeted_by_viewer\x18\x12 \x01(\bB\x04\xe2A\x01\x03R\x11retweetedByViewer\x12\x1a\n" +
-	"\x05place\x18\x13 \x01(\tB\x04\xe2A\x01\x03R\x05place\"\x90\x01\n" +
+	"\x05place\x18\x13 \x01(\tB\x04\xe2A\x01\x03R\x05place\x121\n" +
+	"\x04poll\x18\x19 \x01(\v2\x17.twitter.tweets.v1.PollB\x04\xe2A\x01\x03R\x04poll\"\x90\x01\n" +
 	"\x06Author\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -2246,12 +2269,13 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x120\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1c.twitter.tweets.v1.TweetKindR\x04kind\x12-\n" +
-	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\xa4\x01\n" +
+	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\xdb\x01\n" +
 	"\x12CreateTweetRequest\x12\x1e\n" +
 	"\acontent\x18\x01 \x01(\tB\x04\xe2A\x01\x01R\acontent\x12!\n" +
 	"\tmedia_ids\x18\x02 \x03(\x03B\x04\xe2A\x01\x01R\bmediaIds\x12/\n" +
 	"\x11reply_to_tweet_id\x18\x03 \x01(\x03B\x04\xe2A\x01\x01R\x0ereplyToTweetId\x12\x1a\n" +
-	"\x05place\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x05place\"E\n" +
+	"\x05place\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x05place\x125\n" +
+	"\x04poll\x18\b \x01(\v2\x1b.twitter.tweets.v1.PollSpecB\x04\xe2A\x01\x01R\x04poll\"E\n" +
 	"\x13CreateTweetResponse\x12.\n" +
 	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\"2\n" +
 	"\x0fGetTweetRequest\x12\x1f\n" +
@@ -2404,7 +2428,9 @@ var file_twitter_tweets_v1_tweets_proto_goTypes = []any{
 	(*ListRecentTweetIdsRequest)(nil),  // 34: twitter.tweets.v1.ListRecentTweetIdsRequest
 	(*ListRecentTweetIdsResponse)(nil), // 35: twitter.tweets.v1.ListRecentTweetIdsResponse
 	(*timestamppb.Timestamp)(nil),      // 36: google.protobuf.Timestamp
-	(v1.MediaType)(0),                  // 37: twitter.media.v1.MediaType
+	(*Poll)(nil),                       // 37: twitter.tweets.v1.Poll
+	(v1.MediaType)(0),                  // 38: twitter.media.v1.MediaType
+	(*PollSpec)(nil),                   // 39: twitter.tweets.v1.PollSpec
 }
 var file_twitter_tweets_v1_tweets_proto_depIdxs = []int32{
 	2,  // 0: twitter.tweets.v1.Tweet.author:type_name -> twitter.tweets.v1.Author
@@ -2414,59 +2440,61 @@ var file_twitter_tweets_v1_tweets_proto_depIdxs = []int32{
 	36, // 4: twitter.tweets.v1.Tweet.created_at:type_name -> google.protobuf.Timestamp
 	36, // 5: twitter.tweets.v1.Tweet.edited_at:type_name -> google.protobuf.Timestamp
 	1,  // 6: twitter.tweets.v1.Tweet.retweet_of:type_name -> twitter.tweets.v1.Tweet
-	37, // 7: twitter.tweets.v1.MediaAttachment.media_type:type_name -> twitter.media.v1.MediaType
-	2,  // 8: twitter.tweets.v1.Like.user:type_name -> twitter.tweets.v1.Author
-	36, // 9: twitter.tweets.v1.Like.liked_at:type_name -> google.protobuf.Timestamp
-	36, // 10: twitter.tweets.v1.TweetEdit.created_at:type_name -> google.protobuf.Timestamp
-	36, // 11: twitter.tweets.v1.TweetRef.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 12: twitter.tweets.v1.TweetRef.kind:type_name -> twitter.tweets.v1.TweetKind
-	1,  // 13: twitter.tweets.v1.CreateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 14: twitter.tweets.v1.GetTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 15: twitter.tweets.v1.UpdateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 16: twitter.tweets.v1.ListUserTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
-	1,  // 17: twitter.tweets.v1.LikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 18: twitter.tweets.v1.UnlikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 19: twitter.tweets.v1.RetweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 20: twitter.tweets.v1.UnretweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 21: twitter.tweets.v1.ListRepliesResponse.replies:type_name -> twitter.tweets.v1.Tweet
-	5,  // 22: twitter.tweets.v1.ListLikingUsersResponse.likes:type_name -> twitter.tweets.v1.Like
-	6,  // 23: twitter.tweets.v1.ListTweetEditsResponse.edits:type_name -> twitter.tweets.v1.TweetEdit
-	1,  // 24: twitter.tweets.v1.BatchGetTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
-	36, // 25: twitter.tweets.v1.ListRecentTweetIdsRequest.since:type_name -> google.protobuf.Timestamp
-	7,  // 26: twitter.tweets.v1.ListRecentTweetIdsResponse.tweets:type_name -> twitter.tweets.v1.TweetRef
-	8,  // 27: twitter.tweets.v1.TweetService.CreateTweet:input_type -> twitter.tweets.v1.CreateTweetRequest
-	10, // 28: twitter.tweets.v1.TweetService.GetTweet:input_type -> twitter.tweets.v1.GetTweetRequest
-	12, // 29: twitter.tweets.v1.TweetService.UpdateTweet:input_type -> twitter.tweets.v1.UpdateTweetRequest
-	14, // 30: twitter.tweets.v1.TweetService.DeleteTweet:input_type -> twitter.tweets.v1.DeleteTweetRequest
-	16, // 31: twitter.tweets.v1.TweetService.ListUserTweets:input_type -> twitter.tweets.v1.ListUserTweetsRequest
-	18, // 32: twitter.tweets.v1.TweetService.LikeTweet:input_type -> twitter.tweets.v1.LikeTweetRequest
-	20, // 33: twitter.tweets.v1.TweetService.UnlikeTweet:input_type -> twitter.tweets.v1.UnlikeTweetRequest
-	22, // 34: twitter.tweets.v1.TweetService.Retweet:input_type -> twitter.tweets.v1.RetweetRequest
-	24, // 35: twitter.tweets.v1.TweetService.Unretweet:input_type -> twitter.tweets.v1.UnretweetRequest
-	26, // 36: twitter.tweets.v1.TweetService.ListReplies:input_type -> twitter.tweets.v1.ListRepliesRequest
-	28, // 37: twitter.tweets.v1.TweetService.ListLikingUsers:input_type -> twitter.tweets.v1.ListLikingUsersRequest
-	30, // 38: twitter.tweets.v1.TweetService.ListTweetEdits:input_type -> twitter.tweets.v1.ListTweetEditsRequest
-	32, // 39: twitter.tweets.v1.TweetService.BatchGetTweets:input_type -> twitter.tweets.v1.BatchGetTweetsRequest
-	34, // 40: twitter.tweets.v1.TweetService.ListRecentTweetIds:input_type -> twitter.tweets.v1.ListRecentTweetIdsRequest
-	9,  // 41: twitter.tweets.v1.TweetService.CreateTweet:output_type -> twitter.tweets.v1.CreateTweetResponse
-	11, // 42: twitter.tweets.v1.TweetService.GetTweet:output_type -> twitter.tweets.v1.GetTweetResponse
-	13, // 43: twitter.tweets.v1.TweetService.UpdateTweet:output_type -> twitter.tweets.v1.UpdateTweetResponse
-	15, // 44: twitter.tweets.v1.TweetService.DeleteTweet:output_type -> twitter.tweets.v1.DeleteTweetResponse
-	17, // 45: twitter.tweets.v1.TweetService.ListUserTweets:output_type -> twitter.tweets.v1.ListUserTweetsResponse
-	19, // 46: twitter.tweets.v1.TweetService.LikeTweet:output_type -> twitter.tweets.v1.LikeTweetResponse
-	21, // 47: twitter.tweets.v1.TweetService.UnlikeTweet:output_type -> twitter.tweets.v1.UnlikeTweetResponse
-	23, // 48: twitter.tweets.v1.TweetService.Retweet:output_type -> twitter.tweets.v1.RetweetResponse
-	25, // 49: twitter.tweets.v1.TweetService.Unretweet:output_type -> twitter.tweets.v1.UnretweetResponse
-	27, // 50: twitter.tweets.v1.TweetService.ListReplies:output_type -> twitter.tweets.v1.ListRepliesResponse
-	29, // 51: twitter.tweets.v1.TweetService.ListLikingUsers:output_type -> twitter.tweets.v1.ListLikingUsersResponse
-	31, // 52: twitter.tweets.v1.TweetService.ListTweetEdits:output_type -> twitter.tweets.v1.ListTweetEditsResponse
-	33, // 53: twitter.tweets.v1.TweetService.BatchGetTweets:output_type -> twitter.tweets.v1.BatchGetTweetsResponse
-	35, // 54: twitter.tweets.v1.TweetService.ListRecentTweetIds:output_type -> twitter.tweets.v1.ListRecentTweetIdsResponse
-	41, // [41:55] is the sub-list for method output_type
-	27, // [27:41] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	37, // 7: twitter.tweets.v1.Tweet.poll:type_name -> twitter.tweets.v1.Poll
+	38, // 8: twitter.tweets.v1.MediaAttachment.media_type:type_name -> twitter.media.v1.MediaType
+	2,  // 9: twitter.tweets.v1.Like.user:type_name -> twitter.tweets.v1.Author
+	36, // 10: twitter.tweets.v1.Like.liked_at:type_name -> google.protobuf.Timestamp
+	36, // 11: twitter.tweets.v1.TweetEdit.created_at:type_name -> google.protobuf.Timestamp
+	36, // 12: twitter.tweets.v1.TweetRef.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 13: twitter.tweets.v1.TweetRef.kind:type_name -> twitter.tweets.v1.TweetKind
+	39, // 14: twitter.tweets.v1.CreateTweetRequest.poll:type_name -> twitter.tweets.v1.PollSpec
+	1,  // 15: twitter.tweets.v1.CreateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 16: twitter.tweets.v1.GetTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 17: twitter.tweets.v1.UpdateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 18: twitter.tweets.v1.ListUserTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
+	1,  // 19: twitter.tweets.v1.LikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 20: twitter.tweets.v1.UnlikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 21: twitter.tweets.v1.RetweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 22: twitter.tweets.v1.UnretweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 23: twitter.tweets.v1.ListRepliesResponse.replies:type_name -> twitter.tweets.v1.Tweet
+	5,  // 24: twitter.tweets.v1.ListLikingUsersResponse.likes:type_name -> twitter.tweets.v1.Like
+	6,  // 25: twitter.tweets.v1.ListTweetEditsResponse.edits:type_name -> twitter.tweets.v1.TweetEdit
+	1,  // 26: twitter.tweets.v1.BatchGetTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
+	36, // 27: twitter.tweets.v1.ListRecentTweetIdsRequest.since:type_name -> google.protobuf.Timestamp
+	7,  // 28: twitter.tweets.v1.ListRecentTweetIdsResponse.tweets:type_name -> twitter.tweets.v1.TweetRef
+	8,  // 29: twitter.tweets.v1.TweetService.CreateTweet:input_type -> twitter.tweets.v1.CreateTweetRequest
+	10, // 30: twitter.tweets.v1.TweetService.GetTweet:input_type -> twitter.tweets.v1.GetTweetRequest
+	12, // 31: twitter.tweets.v1.TweetService.UpdateTweet:input_type -> twitter.tweets.v1.UpdateTweetRequest
+	14, // 32: twitter.tweets.v1.TweetService.DeleteTweet:input_type -> twitter.tweets.v1.DeleteTweetRequest
+	16, // 33: twitter.tweets.v1.TweetService.ListUserTweets:input_type -> twitter.tweets.v1.ListUserTweetsRequest
+	18, // 34: twitter.tweets.v1.TweetService.LikeTweet:input_type -> twitter.tweets.v1.LikeTweetRequest
+	20, // 35: twitter.tweets.v1.TweetService.UnlikeTweet:input_type -> twitter.tweets.v1.UnlikeTweetRequest
+	22, // 36: twitter.tweets.v1.TweetService.Retweet:input_type -> twitter.tweets.v1.RetweetRequest
+	24, // 37: twitter.tweets.v1.TweetService.Unretweet:input_type -> twitter.tweets.v1.UnretweetRequest
+	26, // 38: twitter.tweets.v1.TweetService.ListReplies:input_type -> twitter.tweets.v1.ListRepliesRequest
+	28, // 39: twitter.tweets.v1.TweetService.ListLikingUsers:input_type -> twitter.tweets.v1.ListLikingUsersRequest
+	30, // 40: twitter.tweets.v1.TweetService.ListTweetEdits:input_type -> twitter.tweets.v1.ListTweetEditsRequest
+	32, // 41: twitter.tweets.v1.TweetService.BatchGetTweets:input_type -> twitter.tweets.v1.BatchGetTweetsRequest
+	34, // 42: twitter.tweets.v1.TweetService.ListRecentTweetIds:input_type -> twitter.tweets.v1.ListRecentTweetIdsRequest
+	9,  // 43: twitter.tweets.v1.TweetService.CreateTweet:output_type -> twitter.tweets.v1.CreateTweetResponse
+	11, // 44: twitter.tweets.v1.TweetService.GetTweet:output_type -> twitter.tweets.v1.GetTweetResponse
+	13, // 45: twitter.tweets.v1.TweetService.UpdateTweet:output_type -> twitter.tweets.v1.UpdateTweetResponse
+	15, // 46: twitter.tweets.v1.TweetService.DeleteTweet:output_type -> twitter.tweets.v1.DeleteTweetResponse
+	17, // 47: twitter.tweets.v1.TweetService.ListUserTweets:output_type -> twitter.tweets.v1.ListUserTweetsResponse
+	19, // 48: twitter.tweets.v1.TweetService.LikeTweet:output_type -> twitter.tweets.v1.LikeTweetResponse
+	21, // 49: twitter.tweets.v1.TweetService.UnlikeTweet:output_type -> twitter.tweets.v1.UnlikeTweetResponse
+	23, // 50: twitter.tweets.v1.TweetService.Retweet:output_type -> twitter.tweets.v1.RetweetResponse
+	25, // 51: twitter.tweets.v1.TweetService.Unretweet:output_type -> twitter.tweets.v1.UnretweetResponse
+	27, // 52: twitter.tweets.v1.TweetService.ListReplies:output_type -> twitter.tweets.v1.ListRepliesResponse
+	29, // 53: twitter.tweets.v1.TweetService.ListLikingUsers:output_type -> twitter.tweets.v1.ListLikingUsersResponse
+	31, // 54: twitter.tweets.v1.TweetService.ListTweetEdits:output_type -> twitter.tweets.v1.ListTweetEditsResponse
+	33, // 55: twitter.tweets.v1.TweetService.BatchGetTweets:output_type -> twitter.tweets.v1.BatchGetTweetsResponse
+	35, // 56: twitter.tweets.v1.TweetService.ListRecentTweetIds:output_type -> twitter.tweets.v1.ListRecentTweetIdsResponse
+	43, // [43:57] is the sub-list for method output_type
+	29, // [29:43] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_twitter_tweets_v1_tweets_proto_init() }
@@ -2474,6 +2502,7 @@ func file_twitter_tweets_v1_tweets_proto_init() {
 	if File_twitter_tweets_v1_tweets_proto != nil {
 		return
 	}
+	file_twitter_tweets_v1_polls_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -41,6 +41,11 @@ export enum NotificationKind {
   NOTIFICATION_KIND_LIKE = 4,
   /** NOTIFICATION_KIND_RETWEET - Users retweeted the recipient's tweet; target_id is that tweet. */
   NOTIFICATION_KIND_RETWEET = 5,
+  /**
+   * NOTIFICATION_KIND_POLL_ENDED - A poll the recipient created or voted in has ended; target_id is the
+   * tweet carrying it, the actor its author.
+   */
+  NOTIFICATION_KIND_POLL_ENDED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -64,6 +69,9 @@ export function notificationKindFromJSON(object: any): NotificationKind {
     case 5:
     case "NOTIFICATION_KIND_RETWEET":
       return NotificationKind.NOTIFICATION_KIND_RETWEET;
+    case 8:
+    case "NOTIFICATION_KIND_POLL_ENDED":
+      return NotificationKind.NOTIFICATION_KIND_POLL_ENDED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -85,6 +93,8 @@ export function notificationKindToJSON(object: NotificationKind): string {
       return "NOTIFICATION_KIND_LIKE";
     case NotificationKind.NOTIFICATION_KIND_RETWEET:
       return "NOTIFICATION_KIND_RETWEET";
+    case NotificationKind.NOTIFICATION_KIND_POLL_ENDED:
+      return "NOTIFICATION_KIND_POLL_ENDED";
     case NotificationKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { MediaType, mediaTypeFromJSON, mediaTypeToJSON } from "../../media/v1/media";
+import { Poll, PollSpec } from "./polls";
 
 export const protobufPackage = "twitter.tweets.v1";
 
@@ -147,6 +148,12 @@ export interface Tweet {
    * upper case, or empty. Empty for a retweet (see retweet_of.place).
    */
   place: string;
+  /**
+   * The poll the tweet carries (options and end; results come from
+   * PollService.GetPoll); unset when it has none. Unset for a retweet (see
+   * retweet_of.poll).
+   */
+  poll: Poll | undefined;
 }
 
 /**
@@ -248,6 +255,12 @@ export interface CreateTweetRequest {
    * empty for none. It feeds that place's trends (GetTrends with a place).
    */
   place: string;
+  /**
+   * A poll to attach (PollService); not with media (as on Twitter).
+   * INVALID_ARGUMENT with a field violation per problem (poll.options,
+   * poll.duration, media_ids).
+   */
+  poll: PollSpec | undefined;
 }
 
 /** Response for CreateTweet. */
@@ -483,6 +496,7 @@ function createBaseTweet(): Tweet {
     likedByViewer: false,
     retweetedByViewer: false,
     place: "",
+    poll: undefined,
   };
 }
 
@@ -544,6 +558,9 @@ export const Tweet: MessageFns<Tweet> = {
     }
     if (message.place !== "") {
       writer.uint32(154).string(message.place);
+    }
+    if (message.poll !== undefined) {
+      Poll.encode(message.poll, writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -713,6 +730,14 @@ export const Tweet: MessageFns<Tweet> = {
             message.place = reader.string();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.poll = Poll.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -790,6 +815,7 @@ export const Tweet: MessageFns<Tweet> = {
         ? globalThis.Boolean(object.retweeted_by_viewer)
         : false,
       place: isSet(object.place) ? globalThis.String(object.place) : "",
+      poll: isSet(object.poll) ? Poll.fromJSON(object.poll) : undefined,
     };
   },
 
@@ -852,6 +878,9 @@ export const Tweet: MessageFns<Tweet> = {
     if (message.place !== "") {
       obj.place = message.place;
     }
+    if (message.poll !== undefined) {
+      obj.poll = Poll.toJSON(message.poll);
+    }
     return obj;
   },
 
@@ -883,6 +912,7 @@ export const Tweet: MessageFns<Tweet> = {
     message.likedByViewer = object.likedByViewer ?? false;
     message.retweetedByViewer = object.retweetedByViewer ?? false;
     message.place = object.place ?? "";
+    message.poll = (object.poll !== undefined && object.poll !== null) ? Poll.fromPartial(object.poll) : undefined;
     return message;
   },
 };
@@ -1570,7 +1600,7 @@ export const TweetRef: MessageFns<TweetRef> = {
 };
 
 function createBaseCreateTweetRequest(): CreateTweetRequest {
-  return { content: "", mediaIds: [], replyToTweetId: "0", place: "" };
+  return { content: "", mediaIds: [], replyToTweetId: "0", place: "", poll: undefined };
 }
 
 export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
@@ -1586,6 +1616,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     }
     if (message.place !== "") {
       writer.uint32(34).string(message.place);
+    }
+    if (message.poll !== undefined) {
+      PollSpec.encode(message.poll, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1645,6 +1678,14 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
             message.place = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.poll = PollSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1671,6 +1712,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
         ? globalThis.String(object.reply_to_tweet_id)
         : "0",
       place: isSet(object.place) ? globalThis.String(object.place) : "",
+      poll: isSet(object.poll) ? PollSpec.fromJSON(object.poll) : undefined,
     };
   },
 
@@ -1688,6 +1730,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     if (message.place !== "") {
       obj.place = message.place;
     }
+    if (message.poll !== undefined) {
+      obj.poll = PollSpec.toJSON(message.poll);
+    }
     return obj;
   },
 
@@ -1700,6 +1745,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     message.mediaIds = object.mediaIds?.map((e) => e) || [];
     message.replyToTweetId = object.replyToTweetId ?? "0";
     message.place = object.place ?? "";
+    message.poll = (object.poll !== undefined && object.poll !== null) ? PollSpec.fromPartial(object.poll) : undefined;
     return message;
   },
 };
