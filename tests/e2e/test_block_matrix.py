@@ -104,6 +104,10 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "ListReplies": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/replies"), 404),
     "ListLikingUsers": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/likes"), 404),
     "ListTweetEdits": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/edits"), 404),
+    # polls (the blocker's poll itself: test_polls_edge.py)
+    "GetPoll": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/poll"), 404),
+    "VotePoll": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/poll/vote",
+                                  {"option": 1}), 404),
     # search (the blocker's tweets and account are left out of the results:
     # test_blocks_edge.py)
     "SearchTweets": (lambda s: s.get("/v1/search/tweets", q="mine"), 200),
@@ -181,7 +185,8 @@ NAMING: dict[str, Callable[[Scene], Awaitable[httpx.Response]]] = {
     "SendMessage": MATRIX["SendMessage"][0],
     **{rpc: MATRIX[rpc][0] for rpc in (
         "CreateTweet", "GetTweet", "UpdateTweet", "DeleteTweet", "LikeTweet", "UnlikeTweet",
-        "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits")},
+        "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits",
+        "GetPoll", "VotePoll")},
 }
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.blocks import relate
-from tests.support.edge import assert_error
+from tests.support.edge import FromIp, assert_error, other_ip
 from tests.support.notifications import find, group_when, groups
 from tests.support.users import User, new_user
 from tests.support.wait import eventually
@@ -79,30 +79,38 @@ async def test_results_are_hidden_until_the_viewer_votes_and_a_vote_is_once(
     tweet = await poll_tweet(edge, author, ["tea", "coffee", "water"])
     tweet_id = tweet["tweetId"]
     assert [o["position"] for o in tweet["poll"]["options"]] == [1, 2, 3]
-    assert not tweet["poll"]["resultsVisible"] and not tweet["poll"]["ended"]
+    assert not tweet["poll"]["resultsVisible"]
+    assert not tweet["poll"]["ended"]
 
     before = (await get_poll(edge, voter, tweet_id)).json()["poll"]
-    assert not before.get("resultsVisible") and counts(before) == [0, 0, 0]
+    assert not before.get("resultsVisible")
+    assert counts(before) == [0, 0, 0]
 
     r = await vote(edge, voter, tweet_id, 2)
     assert r.status_code == 200, r.text
     after = r.json()["poll"]
-    assert after["resultsVisible"] and after["viewerVote"] == 2
-    assert counts(after) == [0, 1, 0] and int(after["totalVotes"]) == 1
+    assert after["resultsVisible"]
+    assert after["viewerVote"] == 2
+    assert counts(after) == [0, 1, 0]
+    assert int(after["totalVotes"]) == 1
 
     # The same vote again (a retry) is answered the same; another is refused.
     again = await vote(edge, voter, tweet_id, 2)
-    assert again.status_code == 200 and counts(again.json()["poll"]) == [0, 1, 0]
+    assert again.status_code == 200
+    assert counts(again.json()["poll"]) == [0, 1, 0]
     assert_error(await vote(edge, voter, tweet_id, 1), 409, 6)
     assert_error(await vote(edge, voter, tweet_id, 4), 400, 3)
     assert_error(await vote(edge, author, tweet_id, 1), 412, 9)
 
     # Someone who has not voted sees no counts; the author sees them.
     hidden = (await get_poll(edge, other, tweet_id)).json()["poll"]
-    assert not hidden.get("resultsVisible") and counts(hidden) == [0, 0, 0]
-    assert int(hidden["totalVotes"]) == 0 and hidden["viewerVote"] == 0
+    assert not hidden.get("resultsVisible")
+    assert counts(hidden) == [0, 0, 0]
+    assert int(hidden["totalVotes"]) == 0
+    assert hidden["viewerVote"] == 0
     shown = (await get_poll(edge, author, tweet_id)).json()["poll"]
-    assert shown["resultsVisible"] and counts(shown) == [0, 1, 0]
+    assert shown["resultsVisible"]
+    assert counts(shown) == [0, 1, 0]
 
     # The tweet reads with its poll everywhere, never with results.
     read = (await edge.get(f"/v1/tweets/{tweet_id}", headers=other["headers"])).json()
@@ -134,7 +142,8 @@ async def test_the_end_refuses_votes_shows_results_and_notifies_author_and_voter
         return poll if poll.get("ended") else None
 
     final = await eventually(ended, within=15, every=0.2, what="the poll's end")
-    assert final["resultsVisible"] and counts(final) == [1, 1]
+    assert final["resultsVisible"]
+    assert counts(final) == [1, 1]
     assert_error(await vote(edge, bystander, tweet_id, 1), 412, 9)
 
     for user in (author, fan, critic):
@@ -157,3 +166,21 @@ async def test_blocks_apply_to_reading_and_voting(edge: httpx.AsyncClient) -> No
     assert_error(await vote(edge, blocker, tweet_id, 1), 403, 7)
     shown = (await get_poll(edge, author, tweet_id)).json()["poll"]
     assert counts(shown) == [0, 0]
+
+
+async def test_votes_are_rate_limited_per_user(edge: httpx.AsyncClient, from_ip: FromIp) -> None:
+    """VotePoll: 30 a minute per user (edge/ratelimits.yaml), from an address
+    the local stack does not exempt. Repeating one vote is enough to count."""
+    client = from_ip(other_ip())
+    author, voter = await asyncio.gather(new_user(edge), new_user(edge))
+    tweet_id = (await poll_tweet(edge, author, ["a", "b"]))["tweetId"]
+    for _ in range(30):
+        r = await vote(client, voter, tweet_id, 1)
+        assert r.status_code == 200, r.text
+    assert 'name="op=VotePoll/user_id"' in r.headers["x-ratelimit-limit"]
+    refused = await vote(client, voter, tweet_id, 1)
+    body = assert_error(refused, 429, 8)
+    assert "op=VotePoll/user_id" in body["message"], body
+    # The vote counted once, however often it was sent.
+    shown = (await get_poll(edge, author, tweet_id)).json()["poll"]
+    assert counts(shown) == [1, 0]
