@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.blocks import relate
 from tests.support.edge import FromIp, assert_error, other_ip
-from tests.support.notifications import find, group_when, groups
+from tests.support.notifications import find, gone, group_when, groups
 from tests.support.users import User, new_user
 from tests.support.wait import eventually
 
@@ -132,10 +132,13 @@ async def test_an_idempotency_key_replays_the_vote(edge: httpx.AsyncClient) -> N
 
 async def test_the_end_refuses_votes_shows_results_and_notifies_author_and_voters(
         edge: httpx.AsyncClient) -> None:
-    author, fan, critic, bystander = await asyncio.gather(*(new_user(edge) for _ in range(4)))
+    author, fan, critic, shunned, bystander = await asyncio.gather(
+        *(new_user(edge) for _ in range(5)))
     tweet_id = (await poll_tweet(edge, author, ["yes", "no"], duration="3s"))["tweetId"]
-    results = await asyncio.gather(vote(edge, fan, tweet_id, 1), vote(edge, critic, tweet_id, 2))
-    assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+    results = await asyncio.gather(vote(edge, fan, tweet_id, 1), vote(edge, critic, tweet_id, 2),
+                                   vote(edge, shunned, tweet_id, 2))
+    assert [r.status_code for r in results] == [200, 200, 200], [r.text for r in results]
+    await relate(edge, author, shunned, "block")  # after voting: their vote stays
 
     async def ended() -> dict[str, Any] | None:
         poll: dict[str, Any] = (await get_poll(edge, bystander, tweet_id)).json()["poll"]
@@ -143,15 +146,23 @@ async def test_the_end_refuses_votes_shows_results_and_notifies_author_and_voter
 
     final = await eventually(ended, within=15, every=0.2, what="the poll's end")
     assert final["resultsVisible"]
-    assert counts(final) == [1, 1]
+    assert counts(final) == [1, 2]
     assert_error(await vote(edge, bystander, tweet_id, 1), 412, 9)
 
     for user in (author, fan, critic):
         group = await group_when(edge, user, "POLL_ENDED", tweet_id, 1, within=30)
         assert group["recentActorIds"] == [author["userId"]]
-    # Only the author and the voters: the bystander who read it is not told.
-    assert find((await groups(edge, bystander, pageSize=100)).get("groups", []),
-                "POLL_ENDED", tweet_id) is None
+    # The same event named them all: a bystander who only read the poll, and a
+    # voter the author blocks since, are not told.
+    for user in (bystander, shunned):
+        listed = (await groups(edge, user, pageSize=100)).get("groups", [])
+        assert find(listed, "POLL_ENDED", tweet_id) is None
+
+    # Deleting the tweet takes the notifications back, as for a mention.
+    r = await edge.delete(f"/v1/tweets/{tweet_id}", headers=author["headers"])
+    assert r.status_code == 200, r.text
+    for user in (author, fan):
+        await gone(edge, user, "POLL_ENDED", tweet_id, within=30)
 
 
 async def test_blocks_apply_to_reading_and_voting(edge: httpx.AsyncClient) -> None:
