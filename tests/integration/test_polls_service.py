@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from google.protobuf.duration_pb2 import Duration
@@ -16,8 +17,13 @@ from twitter.tweets.v1 import events_pb2, polls_pb2, tweets_pb2
 from services.shared.cassandra import Cql
 from services.shared.cql_outbox import Intent
 from services.shared.events import Event
+from services.shared.ids import IdGenerator, id_time
 from services.shared.timestamps import from_timestamp
+from services.tweets import followups
+from services.tweets.domain import Kind, Revision, TweetRecord
+from services.tweets.followups import FollowUps
 from services.tweets.poll_ends import POLL_ENDS_TABLE, PollEnder, PollEndLog, epoch_ms
+from services.tweets.poll_rules import PollDefinition
 from services.tweets.poll_votes import PollVotes
 from services.tweets.server import Components, TweetsSettings
 from tests.support.tweets import FlakyPublisher
@@ -142,3 +148,33 @@ def _ended(published: list[Event], tweet_id: int) -> list[events_pb2.PollEnded]:
     found = [events_pb2.PollEnded.FromString(e.payload) for e in published
              if e.subject == "twitter.poll.ended"]
     return [e for e in found if e.tweet_id == tweet_id]
+
+
+async def test_a_fenced_create_takes_its_poll_and_its_scheduled_end_back(
+        make_account: MakeAccount, cql: Cql,
+        replica: tuple[Components, FlakyPublisher]) -> None:
+    """A create that wrote the tweet, its poll and its end's row but never its
+    event row (the process died mid-batch) is fenced by a retry or the relay:
+    nothing of it may stay, the poll's end included."""
+    parts, _ = replica
+    author = await make_account("f")
+    tweet_id = IdGenerator.fixed(1023).next_id()
+    created = id_time(tweet_id)
+    poll = PollDefinition(("a", "b"), created + timedelta(minutes=10))
+    record = TweetRecord(
+        tweet_id=tweet_id, user_id=author.user_id, kind=Kind.ORIGINAL,
+        current=Revision(1, "half written", [], [], [], created), media_ids=[],
+        created_at=created, edited_at=None, like_count=0, retweet_count=0, reply_count=0,
+        reply_to=0, retweet_of=0, deleted=False, poll=poll)
+    log = await end_log(cql)
+    steps = [followups.index(author.user_id, tweet_id, Kind.ORIGINAL),
+             followups.schedule_poll_end(tweet_id, epoch_ms(poll.ends_at))]
+    await parts.store.write([parts.store.insert_tweet(record), parts.store.set_poll(record),
+                             *FollowUps(parts.store, parts.counter, log).statements(steps)])
+    shard, slot = log.shard_of(tweet_id), log.due_slot(epoch_ms(poll.ends_at))
+    assert tweet_id in {i.op_id for i in await log.scan(shard, slot)}
+    assert (await parts.store.get(tweet_id)) is not None
+
+    assert not await parts.outbox.settle_create(tweet_id, steps)
+    assert tweet_id not in {i.op_id for i in await log.scan(shard, slot)}
+    assert (await parts.store.get(tweet_id)) is None
