@@ -64,7 +64,8 @@ async function signUpFollowPostReadSearch(): Promise<void> {
   await call(users.followUser, users, { userId: reader.id, targetUserId: author.id }, reader.md);
   const word = `interop${randomBytes(6).toString("hex")}`;
   const posted = await call(tweets.createTweet, tweets,
-    { content: `hello from TypeScript ${word}`, mediaIds: [], replyToTweetId: "0", place: "" },
+    { content: `hello from TypeScript ${word}`, mediaIds: [], replyToTweetId: "0", place: "",
+      poll: undefined },
     author.md);
   const id = posted.tweet?.tweetId;
   assert.equal(posted.tweet?.userId, author.id);
