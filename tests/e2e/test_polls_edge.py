@@ -3,7 +3,7 @@ and duration, one vote per user, results hidden until the viewer votes or the
 poll ends, the end refusing votes and notifying the author and the voters,
 and blocks.
 
-The local stack lets a poll last 2 seconds and ends it within about 2 more
+The local stack lets a poll last 2 seconds and ends it within about 4 more
 (POLL_* settings in stack/contract.py, docs/POLLS.md), so the end is real,
 not simulated."""
 
