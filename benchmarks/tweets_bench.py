@@ -1,8 +1,9 @@
 """Tweets benchmarks through the edge (wrk): creating tweets (spread over 100
-users' tokens), and distinct users liking one tweet, 16 at a time (one token
-per liker: the likers are synthetic ids with access tokens signed by the
-stack's own key, as the users service would sign them, since thousands of
-password sign-ups would take longer than the run). Then BatchGetTweets of 100
+users' tokens), distinct users liking one tweet and voting in one poll
+(docs/POLLS.md), 16 at a time (one token per liker or voter: synthetic ids
+with access tokens signed by the stack's own key, as the users service would
+sign them, since thousands of password sign-ups would take longer than the
+run). Then BatchGetTweets of 100
 ids over gRPC."""
 
 from __future__ import annotations
@@ -45,6 +46,30 @@ def bench_likes(edge_url: str, author: dict[str, str], tokens: list[str]) -> wrk
     return wrk.run("distinct users liking one tweet", edge_url, script, connections=16)
 
 
+def bench_votes(edge_url: str, author: dict[str, str], tokens: list[str]) -> list[str]:
+    """Votes spread over a poll's four options; wrk's threads each walk the
+    tokens from the start, so some voters repeat (answered, counted once).
+    The line after the figures is the poll's count as its author reads it
+    after the run: at least the answers wrk counted (requests still in flight
+    when it stops land too), at most the distinct voters."""
+    response = httpx.post(f"{edge_url}/v1/tweets", headers={
+        "Authorization": f"Bearer {author['token']}"}, timeout=30, json={
+        "content": "vote, everyone", "poll": {"options": ["a", "b", "c", "d"],
+                                              "duration": "86400s"}})
+    response.raise_for_status()
+    tweet_id = response.json()["tweet"]["tweetId"]
+    script = wrk.rotating(tokens, f"""
+  local body = '{{"option":' .. ((i % 4) + 1) .. '}}'
+  return wrk.format("POST", "/v1/tweets/{tweet_id}/poll/vote",
+    {{["Authorization"] = bearer, ["Content-Type"] = "application/json"}}, body)""")
+    result = wrk.run("distinct users voting in one poll", edge_url, script, connections=16)
+    poll = httpx.get(f"{edge_url}/v1/tweets/{tweet_id}/poll", timeout=30,
+                     headers={"Authorization": f"Bearer {author['token']}"}).json()["poll"]
+    counted = [int(o["voteCount"]) for o in poll["options"]]
+    return [result.line(), f"{'  votes counted, per option':<42} {sum(counted):>9}"
+                           f"   {counted}, {result.requests - result.errors} answers counted"]
+
+
 async def _tweet_ids(stub: tweets_pb2_grpc.TweetServiceAsyncStub,
                      accounts: list[dict[str, str]]) -> list[int]:
     pages = await asyncio.gather(*(stub.ListRecentTweetIds(tweets_pb2.ListRecentTweetIdsRequest(
@@ -77,7 +102,8 @@ def run(env: dict[str, str]) -> list[str]:
     edge_url = env["EDGE_URL"]
     accounts = asyncio.run(make_accounts(edge_url, "bench_", USERS))
     lines = [bench_create(edge_url, accounts).line(),
-             bench_likes(edge_url, accounts[0], synthetic_tokens(env, LIKERS)).line()]
+             bench_likes(edge_url, accounts[0], synthetic_tokens(env, LIKERS)).line(),
+             *bench_votes(edge_url, accounts[0], synthetic_tokens(env, LIKERS))]
     latencies, elapsed, returned = asyncio.run(bench_batch_get(env["TWEETS_ADDR"], accounts))
     n = len(latencies)
     lines.append(

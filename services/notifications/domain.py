@@ -44,6 +44,7 @@ class Kind(IntEnum):
     LIKE = 4
     RETWEET = 5
     QUOTE = 6
+    POLL_ENDED = 8
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,11 @@ class Notifier:
 
     # The building blocks.
 
-    async def add(self, target: Target, actor_id: int, event_id: str, at: Timestamp) -> None:
-        """One actor's part, unless the recipient does not see the actor."""
-        if not await visible(self._relations, target.recipient_id, actor_id):
+    async def add(self, target: Target, actor_id: int, event_id: str, at: Timestamp, *,
+                  own: bool = False) -> None:
+        """One actor's part, unless the recipient does not see the actor. `own`:
+        the recipient is the actor (their own poll ended), which nobody hides."""
+        if not own and not await visible(self._relations, target.recipient_id, actor_id):
             return
         at_us = _micros(at)
         await self._apply(target, Change(actor_id, notification_id(at_us // 1000, event_id),
@@ -251,6 +253,19 @@ class Notifier:
         targets += [Target(user, kind, event.tweet_id) for user, kind in made.items()]
         for target in targets:
             await self.withdraw_target(target, event.occurred_at)
+
+    async def poll_ended(self, event: tweet_events.PollEnded) -> None:
+        """Each voter of the page, and on page 0 the author, is told the poll
+        ended (the actor is the author; a voter who blocks or is blocked by
+        them is not told). One part per recipient, as for a mention."""
+        voters = {v: Kind.POLL_ENDED for v in event.voter_user_ids if v != event.author_user_id}
+        await self._notify_about(event.tweet_id, event.author_user_id, voters, event.event_id,
+                                 event.ends_at)
+        if event.page == 0:
+            author = event.author_user_id
+            await self._store.add_sources(event.tweet_id, {author: Kind.POLL_ENDED})
+            await self.add(Target(author, Kind.POLL_ENDED, event.tweet_id), author,
+                           event.event_id, event.ends_at, own=True)
 
     async def _notify_about(self, tweet_id: int, author_id: int, recipients: dict[int, Kind],
                             event_id: str, at: Timestamp) -> None:

@@ -52,6 +52,7 @@ def handlers(notifier: Notifier) -> dict[str, consumer.Handler]:
         _on(tweet_events.TweetUnliked, notifier.unliked),
         _on(tweet_events.TweetRetweeted, notifier.retweeted),
         _on(tweet_events.TweetUnretweeted, notifier.unretweeted),
+        _on(tweet_events.PollEnded, notifier.poll_ended),
     ])
 
 

@@ -42,6 +42,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Self
 
 from cassandra.query import PreparedStatement
 
@@ -82,7 +83,7 @@ class IntentLog:
 
     @classmethod
     async def open(cls, cql: Cql, table: str, *, shards: int = 16,
-                   slot_seconds: int = 60) -> IntentLog:
+                   slot_seconds: int = 60) -> Self:
         """`table` names the intents table; `<table>_checkpoints` and
         `<table>_leases` must exist beside it (see the service's migrations)."""
         if not _IDENTIFIER.fullmatch(table):

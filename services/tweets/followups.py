@@ -11,6 +11,8 @@ replay of an insert loses to an earlier removal.
   that a recount (counts.py) turns into the parent's reply count.
 - A quote is the same in the quoted tweet's partition (kind 4), counted into
   its quote count.
+- A poll's end is a row of the due-time index `poll_ends` (poll_ends.py), so a
+  create the relay finishes schedules its poll's end too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Params
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind
+from services.tweets.poll_ends import PollEndLog
 from services.tweets.repository import RowKind, TweetStore, write_time
 
 Step = dict[str, int]
@@ -37,6 +40,8 @@ class Op(IntEnum):
     REMOVE_REPLY = 3
     ADD_QUOTE = 4
     REMOVE_QUOTE = 5
+    SCHEDULE_POLL_END = 6
+    UNSCHEDULE_POLL_END = 7
 
 # The count row each edge step writes, and whether it removes it.
 _EDGES = {Op.ADD_REPLY: (RowKind.REPLY, False), Op.REMOVE_REPLY: (RowKind.REPLY, True),
@@ -69,6 +74,10 @@ def remove_quote(quoted: int, quote: int) -> Step:
     return {"op": int(Op.REMOVE_QUOTE), "parent": quoted, "reply": quote}
 
 
+def schedule_poll_end(tweet: int, ends_ms: int) -> Step:
+    return {"op": int(Op.SCHEDULE_POLL_END), "tweet": tweet, "ends": ends_ms}
+
+
 def undo_step(step: Step) -> Step:
     """The step that takes this one back (for a create the relay fences)."""
     match step:
@@ -78,13 +87,16 @@ def undo_step(step: Step) -> Step:
             return remove_reply(parent, reply)
         case {"op": Op.ADD_QUOTE, "parent": quoted, "reply": quote}:
             return remove_quote(quoted, quote)
+        case {"op": Op.SCHEDULE_POLL_END, "tweet": tweet, "ends": ends}:
+            return {"op": int(Op.UNSCHEDULE_POLL_END), "tweet": tweet, "ends": ends}
     raise ValueError(f"step {step!r} has no undo")
 
 
 class FollowUps:
-    def __init__(self, store: TweetStore, counter: Counter) -> None:
+    def __init__(self, store: TweetStore, counter: Counter, poll_ends: PollEndLog) -> None:
         self._store = store
         self._counter = counter
+        self._poll_ends = poll_ends
 
     async def run(self, steps: list[Step], *, written: bool = False) -> None:
         """Writes the steps (unless the change's own batch carried them) and waits
@@ -111,4 +123,8 @@ class FollowUps:
                 kind, removed = _EDGES[Op(op)]
                 return store.set_pair(parent, kind, reply, 0, alive=not removed,
                                       at=write_time(reply) + removed)
+            case {"op": Op.SCHEDULE_POLL_END, "tweet": tweet, "ends": ends}:
+                return self._poll_ends.schedule(tweet, ends)
+            case {"op": Op.UNSCHEDULE_POLL_END, "tweet": tweet, "ends": ends}:
+                return self._poll_ends.unschedule(tweet, ends)
         raise ValueError(f"unknown follow-up step {step!r}")

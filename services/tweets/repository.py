@@ -25,6 +25,7 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Cql, Params, Row, applied, batch
 from services.shared.ids import id_time
 from services.tweets.domain import Kind, LikeRecord, Mention, Revision, TweetRecord
+from services.tweets.poll_rules import PollDefinition
 
 
 class RowKind(IntEnum):
@@ -43,7 +44,7 @@ COUNTED = {RowKind.LIKE: ("like_count", "like_version"),
            RowKind.QUOTE: ("quote_count", "quote_version")}
 _STATIC = ("tweet_id, user_id, tweet_kind, reply_to, retweet_of, media_ids, created_at,"
            " edited_at, revision, deleted, like_count, retweet_count, reply_count, place,"
-           " quoted_tweet_id, quote_count")
+           " quoted_tweet_id, quote_count, poll_options, poll_ends_at")
 _REVISION = "member, content, hashtags, mention_ids, mention_names, urls, revised_at"
 _VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count",
                "quote_count")
@@ -124,7 +125,14 @@ def _tweet(row: Row) -> TweetRecord:
         reply_to=row["reply_to"] or 0, retweet_of=row["retweet_of"] or 0,
         deleted=bool(row["deleted"]), place=row["place"] or "",
         quoted_tweet_id=row["quoted_tweet_id"] or 0, quote_count=row["quote_count"] or 0,
+        poll=_poll(row),
     )
+
+
+def _poll(row: Row) -> PollDefinition | None:
+    ends = _utc(row.get("poll_ends_at"))
+    return PollDefinition(tuple(row["poll_options"]), ends) if ends and row.get(
+        "poll_options") else None
 
 
 class TweetStore:
@@ -172,6 +180,9 @@ class TweetStore:
                         " WHERE tweet_id = ? AND kind = ? AND member = ?",
             "drop_refs": "UPDATE tweets USING TIMESTAMP ? SET refs = refs - ?"
                          " WHERE tweet_id = ? AND kind = ? AND member = ?",
+            # A new tweet's poll: static cells written beside it, at its time.
+            "set_poll": "UPDATE tweets USING TIMESTAMP ? SET poll_options = ?,"
+                        " poll_ends_at = ? WHERE tweet_id = ?",
             "retire": "UPDATE tweets USING TIMESTAMP ? SET deleted = true WHERE tweet_id = ?",
             # Fences a create that never confirmed: nothing it wrote (at `ts`) survives.
             "fence_create": "DELETE FROM tweets USING TIMESTAMP ? WHERE tweet_id = ?",
@@ -321,6 +332,12 @@ class TweetStore:
             [m.user_id for m in rev.mentions], [m.username for m in rev.mentions], rev.urls,
             rev.created_at, tweet.place or None, tweet.quoted_tweet_id or None,
             write_time(tweet.tweet_id))
+
+    def set_poll(self, tweet: TweetRecord) -> tuple[PreparedStatement, Params]:
+        """A new tweet's poll, written at the time of its id with the tweet."""
+        assert tweet.poll is not None
+        return self._s["set_poll"], (write_time(tweet.tweet_id), list(tweet.poll.options),
+                                     tweet.poll.ends_at, tweet.tweet_id)
 
     def set_pair(self, tweet_id: int, kind: RowKind, member: int, ref_id: int, *,
                  alive: bool, at: int) -> tuple[PreparedStatement, Params]:

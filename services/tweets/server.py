@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
-from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
+from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc, tweets_pb2, tweets_pb2_grpc
 
 from services.shared import events as jetstream
 from services.shared import redis_client
@@ -45,6 +45,10 @@ from services.tweets.followups import FollowUps
 from services.tweets.media import MediaClient
 from services.tweets.outbox import Outbox
 from services.tweets.pairs import PairWriter
+from services.tweets.poll_ends import POLL_ENDS_TABLE, PollEnder, PollEndLog
+from services.tweets.poll_servicer import PollServicer
+from services.tweets.poll_votes import PollVotes
+from services.tweets.polls import Polls
 from services.tweets.reads import Reader
 from services.tweets.repository import TweetStore
 from services.tweets.servicer import TweetServicer
@@ -55,7 +59,8 @@ from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 
 log = get_logger(__name__)
-_SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"]]
+_SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"],
+             polls_pb2.DESCRIPTOR.services_by_name["PollService"]]
 OUTBOX_TABLE = "tweets_outbox"
 
 
@@ -79,6 +84,15 @@ class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings,
     tweet_cache_hot_size: int = 50_000
     tweet_cache_hot_seconds: float = 30.0
     tweet_cache_warm_seconds: int = 600
+    # Polls (docs/POLLS.md). The shortest duration is Twitter's 5 minutes; the
+    # local stack lowers it so tests can watch a poll end. The end index is read
+    # per slot once the slot is `grace` old (longer than a vote may take).
+    poll_min_duration_seconds: float = 300.0
+    poll_end_shards: int = 16  # may grow, never shrink (as the outbox's)
+    poll_end_slot_seconds: int = 60
+    poll_end_grace_seconds: float = 15.0
+    poll_end_poll_seconds: float = 5.0
+    poll_end_page_size: int = 100
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,9 @@ class Components:
     lease: WorkerLease
     visibility: Visibility
     bookmarks: Bookmarks
+    polls: Polls
+    poll_relay: IntentRelay
+    poll_ender: PollEnder
 
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
@@ -119,18 +136,30 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
                                    slot_seconds=settings.outbox_slot_seconds)
     counter = Counter(store, reads.refresh)
     pairs = PairWriter(store, intents, counter, publish, reads.refresh)
-    outbox = Outbox(store, intents, ids, FollowUps(store, counter), pairs, publish, KeyedLocks(),
+    poll_ends = await PollEndLog.open(cql, POLL_ENDS_TABLE, shards=settings.poll_end_shards,
+                                      slot_seconds=settings.poll_end_slot_seconds)
+    votes = await PollVotes.open(cql)
+    polls = Polls(store, reads, votes,
+                  min_duration=timedelta(seconds=settings.poll_min_duration_seconds))
+    poll_ender = PollEnder(store, votes, poll_ends, publish,
+                           page_size=settings.poll_end_page_size)
+    poll_relay = IntentRelay(poll_ends, poll_ender.resolve,
+                             grace_seconds=settings.poll_end_grace_seconds,
+                             poll_seconds=settings.poll_end_poll_seconds)
+    outbox = Outbox(store, intents, ids, FollowUps(store, counter, poll_ends), pairs, publish,
+                    KeyedLocks(),
                     event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()),
                     changed=reads.refresh, created=reads.created)
     relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
                         poll_seconds=settings.outbox_poll_seconds)
     engagement = Engagement(store, reads, pairs, users, ids, flags)
     tweets = Tweets(store, outbox, Reader(store), reads, users, engagement, ids, media,
-                    edit_window=timedelta(minutes=settings.edit_window_minutes))
+                    polls=polls, edit_window=timedelta(minutes=settings.edit_window_minutes))
     visibility = Visibility(RelationsCache(redis, users), reads)
     bookmarks = Bookmarks(await BookmarkStore.open(cql), reads, ids)
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
-                      users, counter, lease, visibility, bookmarks)
+                      users, counter, lease, visibility, bookmarks, polls, poll_relay,
+                      poll_ender)
 
 
 async def _settle_caches(parts: Components) -> None:
@@ -166,6 +195,8 @@ async def build(settings: TweetsSettings) -> App:
             TweetServicer(parts.tweets, parts.engagement, parts.reads, parts.visibility,
                           parts.bookmarks),
             server)
+        polls_pb2_grpc.add_PollServiceServicer_to_server(
+            PollServicer(parts.polls, parts.visibility), server)
 
     async def stop() -> None:
         await nc.drain()
@@ -179,6 +210,7 @@ async def build(settings: TweetsSettings) -> App:
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
                background={"outbox-relay": parts.relay.run,
+                           "poll-ends": parts.poll_relay.run,
                            "cache-settle": lambda: _settle_caches(parts),
                            "cache-warming": lambda: _warm(parts),
                            "revoked-sessions": revoked.run})

@@ -17,6 +17,7 @@ from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
 from services.tweets.events import kind_pb
+from services.tweets.poll_rules import PollInput
 from services.tweets.reads import TWEET_NOT_FOUND
 from services.tweets.tweets import MAX_BATCH, Tweets
 from services.tweets.views import author_pb
@@ -54,9 +55,12 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
         for target in {request.reply_to_tweet_id, request.quoted_tweet_id} - {0}:
             if target > 0:
                 await self._visibility.may_interact(caller_id(), target)
+        poll = PollInput(list(request.poll.options), request.poll.duration.ToTimedelta()
+                         if request.poll.HasField("duration") else None) \
+            if request.HasField("poll") else None
         tweet_id = await self._tweets.create(caller_id(), request.content,
                                              list(request.media_ids), request.reply_to_tweet_id,
-                                             request.place, request.quoted_tweet_id)
+                                             request.place, request.quoted_tweet_id, poll)
         # Nobody, its author included, can like or retweet it before it exists.
         return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id,
                                                                     flags=(set(), set())))

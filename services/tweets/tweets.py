@@ -34,6 +34,8 @@ from services.tweets.engagement import Engagement
 from services.tweets.entities import extract
 from services.tweets.media import MediaClient
 from services.tweets.outbox import Change, Outbox
+from services.tweets.poll_rules import PollDefinition, PollInput
+from services.tweets.polls import Polls
 from services.tweets.reads import EDITS, RECENT_IDS, REPLIES, USER_TWEETS, Reader, page_bound
 from services.tweets.repository import TweetStore
 from services.tweets.users import UsersClient
@@ -53,7 +55,7 @@ class Tweets:
     def __init__(self, store: TweetStore, outbox: Outbox, reader: Reader, reads: CachedReads,
                  users: UsersClient,
                  engagement: Engagement, ids: IdGenerator, media: MediaClient, *,
-                 edit_window: timedelta = EDIT_WINDOW) -> None:
+                 polls: Polls, edit_window: timedelta = EDIT_WINDOW) -> None:
         self._store = store
         self._outbox = outbox
         self._reader = reader
@@ -63,17 +65,15 @@ class Tweets:
         self._ids = ids
         self._edit_window = edit_window
         self._media = media
+        self._polls = polls
 
     async def create(self, caller: int, content: str, media_ids: list[int],
-                     reply_to: int, place: str = "", quoted: int = 0) -> int:
-        """Posts a tweet (a quote tweet when `quoted` is set); returns its id."""
-        media = validate_media_ids(media_ids, datetime.now(UTC))
-        place = normalize_place(place)
-        text = validate_content(content, has_media=bool(media))
-        v = Validator()
-        v.check(reply_to >= 0, "reply_to_tweet_id", "must be a tweet id")
-        v.check(quoted >= 0, "quoted_tweet_id", "must be a tweet id")
-        v.raise_if_any()
+                     reply_to: int, place: str = "", quoted: int = 0,
+                     poll: PollInput | None = None) -> int:
+        """Posts a tweet (a quote tweet when `quoted` is set), with a poll when
+        asked; returns its id."""
+        media, place, text = self._valid_input(content, media_ids, reply_to, place, quoted,
+                                               poll)
 
         async def parent() -> int:
             # A reply to a retweet answers its original.
@@ -91,12 +91,18 @@ class Tweets:
             self._revision(1, text, created_at=None))
         kind = Kind.REPLY if reply_to else Kind.ORIGINAL
 
+        def poll_of(tweet_id: int) -> PollDefinition | None:
+            """The poll as the tweet with this id carries it (it ends by the id's time)."""
+            return self._polls.define(poll, id_time(tweet_id), has_media=False) if poll else None
+
         def steps_of(tweet_id: int) -> list[followups.Step]:
             steps = [followups.index(caller, tweet_id, kind)]
             if reply_to:
                 steps.append(followups.add_reply(reply_to, tweet_id))
             if quoted:
                 steps.append(followups.add_quote(quoted, tweet_id))
+            if (defined := poll_of(tweet_id)) is not None:
+                steps.append(self._polls.schedule_end(tweet_id, defined))
             return steps
 
         # A retry under an Idempotency-Key whose earlier attempt began a create
@@ -115,13 +121,30 @@ class Tweets:
             media_ids=media, created_at=created, edited_at=None, like_count=0,
             retweet_count=0, reply_count=0, reply_to=reply_to, retweet_of=0, deleted=False,
             place=place, quoted_tweet_id=quoted,
+            poll=poll_of(tweet_id),
         )
         steps = steps_of(tweet_id)
+        writes = [self._store.insert_tweet(record)]
+        if record.poll is not None:
+            writes.append(self._polls.write(record))
         # Once begun, a create finishes even if its caller goes away.
         await asyncio.shield(self._outbox.create(record, Change(
-            [self._store.insert_tweet(record)],
-            [events.created(record, quoted_author=quoted_author)], steps)))
+            writes, [events.created(record, quoted_author=quoted_author)], steps)))
         return tweet_id
+
+    def _valid_input(self, content: str, media_ids: list[int], reply_to: int, place: str,
+                     quoted: int, poll: PollInput | None) -> tuple[list[int], str, str]:
+        """A create's own fields checked: its media ids, place and text."""
+        media = validate_media_ids(media_ids, datetime.now(UTC))
+        if poll is not None:  # validated now (its end is fixed once the id is known)
+            self._polls.define(poll, datetime.now(UTC), has_media=bool(media))
+        place = normalize_place(place)
+        text = validate_content(content, has_media=bool(media))
+        v = Validator()
+        v.check(reply_to >= 0, "reply_to_tweet_id", "must be a tweet id")
+        v.check(quoted >= 0, "quoted_tweet_id", "must be a tweet id")
+        v.raise_if_any()
+        return media, place, text
 
     async def edit(self, caller: int, tweet_id: int, content: str) -> None:
         now = datetime.now(UTC)

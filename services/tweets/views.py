@@ -13,6 +13,7 @@ from services.shared.timestamps import to_timestamp
 from services.tweets.domain import Author, Kind, TweetRecord
 from services.tweets.events import kind_pb
 from services.tweets.media import Attachment
+from services.tweets.poll_views import definition_pb
 
 # Media download URLs live an hour (the media service's default) and the media
 # client caches them up to 5 minutes: a cached view holding one is good for 30.
@@ -51,6 +52,7 @@ def cached_entry(record: TweetRecord, attachments: Mapping[int, Attachment]) -> 
         reply_to_tweet_id=t.reply_to, place=t.place,
         # The quoted tweet is cached under its own id; readers embed it.
         quoted_tweet_id=t.quoted_tweet_id, quote_count=t.quote_count,
+        poll=definition_pb(t.poll) if t.poll is not None else None,
         # The original is cached under its own id; readers put it in place.
         retweet_of=tweets_pb2.Tweet(tweet_id=t.retweet_of) if t.kind is Kind.RETWEET else None,
     )

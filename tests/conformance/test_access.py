@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 import grpc
 import pytest
@@ -23,10 +24,14 @@ AREAS = [s for s in SERVICE_PORTS if s != "ratelimit"]
 def _methods(access: Access) -> list[tuple[str, ServiceDescriptor, MethodDescriptor]]:
     found = []
     for area in AREAS:
-        module = importlib.import_module(f"twitter.{area}.v1.{area}_pb2")
-        for service in module.DESCRIPTOR.services_by_name.values():
-            found += [(area, service, m) for m in service.methods
-                      if method_access(service, m) is access]
+        package = importlib.import_module(f"twitter.{area}.v1")
+        for info in pkgutil.iter_modules(package.__path__):  # every file's services
+            if not info.name.endswith("_pb2"):
+                continue
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for service in module.DESCRIPTOR.services_by_name.values():
+                found += [(area, service, m) for m in service.methods
+                          if method_access(service, m) is access]
     return found
 
 

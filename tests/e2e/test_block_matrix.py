@@ -112,6 +112,10 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "BookmarkTweet": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/bookmark", {}), 404),
     "UnbookmarkTweet": (lambda s: s.send("DELETE", f"/v1/tweets/{s.tweet_id}/bookmark"), 200),
     "ListBookmarks": (lambda s: s.get("/v1/me/bookmarks"), 200),
+    # polls (the blocker's poll itself: test_polls_edge.py)
+    "GetPoll": (lambda s: s.get(f"/v1/tweets/{s.tweet_id}/poll"), 404),
+    "VotePoll": (lambda s: s.send("POST", f"/v1/tweets/{s.tweet_id}/poll/vote",
+                                  {"option": 1}), 404),
     # search (the blocker's tweets and account are left out of the results:
     # test_blocks_edge.py)
     "SearchTweets": (lambda s: s.get("/v1/search/tweets", q="mine"), 200),
@@ -190,7 +194,7 @@ NAMING: dict[str, Callable[[Scene], Awaitable[httpx.Response]]] = {
     **{rpc: MATRIX[rpc][0] for rpc in (
         "CreateTweet", "GetTweet", "UpdateTweet", "DeleteTweet", "LikeTweet", "UnlikeTweet",
         "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits",
-        "BookmarkTweet", "UnbookmarkTweet", "PinTweet")},
+        "BookmarkTweet", "UnbookmarkTweet", "PinTweet", "GetPoll", "VotePoll")},
 }
 
 

@@ -65,7 +65,7 @@ async function signUpFollowPostReadSearch(): Promise<void> {
   const word = `interop${randomBytes(6).toString("hex")}`;
   const posted = await call(tweets.createTweet, tweets,
     { content: `hello from TypeScript ${word}`, mediaIds: [], replyToTweetId: "0", place: "",
-      quotedTweetId: "0" },
+      quotedTweetId: "0", poll: undefined },
     author.md);
   const id = posted.tweet?.tweetId;
   assert.equal(posted.tweet?.userId, author.id);

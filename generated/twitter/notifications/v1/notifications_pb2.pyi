@@ -23,6 +23,7 @@ class NotificationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFICATION_KIND_LIKE: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_RETWEET: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_QUOTE: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_POLL_ENDED: _ClassVar[NotificationKind]
 NOTIFICATION_KIND_UNSPECIFIED: NotificationKind
 NOTIFICATION_KIND_FOLLOW: NotificationKind
 NOTIFICATION_KIND_MENTION: NotificationKind
@@ -30,6 +31,7 @@ NOTIFICATION_KIND_REPLY: NotificationKind
 NOTIFICATION_KIND_LIKE: NotificationKind
 NOTIFICATION_KIND_RETWEET: NotificationKind
 NOTIFICATION_KIND_QUOTE: NotificationKind
+NOTIFICATION_KIND_POLL_ENDED: NotificationKind
 
 class NotificationGroup(_message.Message):
     __slots__ = ("group_key", "kind", "target_id", "actor_count", "recent_actor_ids", "latest_notification_id", "updated_at", "unread", "recent_actors")

@@ -162,3 +162,23 @@ class TweetUnretweeted(_message.Message):
     retweet_tweet_id: int
     retweet_count: int
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tweet_id: _Optional[int] = ..., author_user_id: _Optional[int] = ..., user_id: _Optional[int] = ..., retweet_tweet_id: _Optional[int] = ..., retweet_count: _Optional[int] = ...) -> None: ...
+
+class PollEnded(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "tweet_id", "author_user_id", "ends_at", "page", "voter_user_ids", "vote_counts")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDS_AT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    VOTER_USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    VOTE_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    tweet_id: int
+    author_user_id: int
+    ends_at: _timestamp_pb2.Timestamp
+    page: int
+    voter_user_ids: _containers.RepeatedScalarFieldContainer[int]
+    vote_counts: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tweet_id: _Optional[int] = ..., author_user_id: _Optional[int] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[int] = ..., voter_user_ids: _Optional[_Iterable[int]] = ..., vote_counts: _Optional[_Iterable[int]] = ...) -> None: ...

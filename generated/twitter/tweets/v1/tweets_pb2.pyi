@@ -5,6 +5,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from twitter.api.v1 import options_pb2 as _options_pb2
 from twitter.media.v1 import media_pb2 as _media_pb2
+from twitter.tweets.v1 import polls_pb2 as _polls_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -26,7 +27,7 @@ TWEET_KIND_REPLY: TweetKind
 TWEET_KIND_RETWEET: TweetKind
 
 class Tweet(_message.Message):
-    __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer", "place", "quoted_tweet_id", "quoted_tweet", "quoted_tweet_unavailable", "quote_count")
+    __slots__ = ("tweet_id", "user_id", "author", "kind", "content", "hashtags", "mentions", "urls", "media", "created_at", "edited_at", "like_count", "retweet_count", "reply_count", "reply_to_tweet_id", "retweet_of", "liked_by_viewer", "retweeted_by_viewer", "place", "quoted_tweet_id", "quoted_tweet", "quoted_tweet_unavailable", "quote_count", "poll")
     TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +51,7 @@ class Tweet(_message.Message):
     QUOTED_TWEET_FIELD_NUMBER: _ClassVar[int]
     QUOTED_TWEET_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     QUOTE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    POLL_FIELD_NUMBER: _ClassVar[int]
     tweet_id: int
     user_id: int
     author: Author
@@ -73,7 +75,8 @@ class Tweet(_message.Message):
     quoted_tweet: Tweet
     quoted_tweet_unavailable: bool
     quote_count: int
-    def __init__(self, tweet_id: _Optional[int] = ..., user_id: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., urls: _Optional[_Iterable[str]] = ..., media: _Optional[_Iterable[_Union[MediaAttachment, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edited_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., like_count: _Optional[int] = ..., retweet_count: _Optional[int] = ..., reply_count: _Optional[int] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of: _Optional[_Union[Tweet, _Mapping]] = ..., liked_by_viewer: _Optional[bool] = ..., retweeted_by_viewer: _Optional[bool] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ..., quoted_tweet: _Optional[_Union[Tweet, _Mapping]] = ..., quoted_tweet_unavailable: _Optional[bool] = ..., quote_count: _Optional[int] = ...) -> None: ...
+    poll: _polls_pb2.Poll
+    def __init__(self, tweet_id: _Optional[int] = ..., user_id: _Optional[int] = ..., author: _Optional[_Union[Author, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., content: _Optional[str] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., urls: _Optional[_Iterable[str]] = ..., media: _Optional[_Iterable[_Union[MediaAttachment, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edited_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., like_count: _Optional[int] = ..., retweet_count: _Optional[int] = ..., reply_count: _Optional[int] = ..., reply_to_tweet_id: _Optional[int] = ..., retweet_of: _Optional[_Union[Tweet, _Mapping]] = ..., liked_by_viewer: _Optional[bool] = ..., retweeted_by_viewer: _Optional[bool] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ..., quoted_tweet: _Optional[_Union[Tweet, _Mapping]] = ..., quoted_tweet_unavailable: _Optional[bool] = ..., quote_count: _Optional[int] = ..., poll: _Optional[_Union[_polls_pb2.Poll, _Mapping]] = ...) -> None: ...
 
 class Author(_message.Message):
     __slots__ = ("user_id", "username", "display_name", "profile_picture_url")
@@ -140,18 +143,20 @@ class TweetRef(_message.Message):
     def __init__(self, tweet_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[TweetKind, str]] = ..., retweet_of_tweet_id: _Optional[int] = ...) -> None: ...
 
 class CreateTweetRequest(_message.Message):
-    __slots__ = ("content", "media_ids", "reply_to_tweet_id", "place", "quoted_tweet_id")
+    __slots__ = ("content", "media_ids", "reply_to_tweet_id", "place", "quoted_tweet_id", "poll")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     MEDIA_IDS_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
     PLACE_FIELD_NUMBER: _ClassVar[int]
     QUOTED_TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    POLL_FIELD_NUMBER: _ClassVar[int]
     content: str
     media_ids: _containers.RepeatedScalarFieldContainer[int]
     reply_to_tweet_id: int
     place: str
     quoted_tweet_id: int
-    def __init__(self, content: _Optional[str] = ..., media_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ...) -> None: ...
+    poll: _polls_pb2.PollSpec
+    def __init__(self, content: _Optional[str] = ..., media_ids: _Optional[_Iterable[int]] = ..., reply_to_tweet_id: _Optional[int] = ..., place: _Optional[str] = ..., quoted_tweet_id: _Optional[int] = ..., poll: _Optional[_Union[_polls_pb2.PollSpec, _Mapping]] = ...) -> None: ...
 
 class CreateTweetResponse(_message.Message):
     __slots__ = ("tweet",)

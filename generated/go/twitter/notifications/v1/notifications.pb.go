@@ -43,6 +43,9 @@ const (
 	NotificationKind_NOTIFICATION_KIND_RETWEET NotificationKind = 5
 	// A user quoted the recipient's tweet; target_id is the quote tweet.
 	NotificationKind_NOTIFICATION_KIND_QUOTE NotificationKind = 6
+	// A poll the recipient created or voted in has ended; target_id is the
+	// tweet carrying it, the actor its author.
+	NotificationKind_NOTIFICATION_KIND_POLL_ENDED NotificationKind = 8
 )
 
 // Enum value maps for NotificationKind.
@@ -55,6 +58,7 @@ var (
 		4: "NOTIFICATION_KIND_LIKE",
 		5: "NOTIFICATION_KIND_RETWEET",
 		6: "NOTIFICATION_KIND_QUOTE",
+		8: "NOTIFICATION_KIND_POLL_ENDED",
 	}
 	NotificationKind_value = map[string]int32{
 		"NOTIFICATION_KIND_UNSPECIFIED": 0,
@@ -64,6 +68,7 @@ var (
 		"NOTIFICATION_KIND_LIKE":        4,
 		"NOTIFICATION_KIND_RETWEET":     5,
 		"NOTIFICATION_KIND_QUOTE":       6,
+		"NOTIFICATION_KIND_POLL_ENDED":  8,
 	}
 )
 
@@ -730,7 +735,7 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x1bStreamNotificationsResponse\x12C\n" +
 	"\x05group\x18\x01 \x01(\v2+.twitter.notifications.v1.NotificationGroupH\x00R\x05group\x12C\n" +
 	"\theartbeat\x18\x02 \x01(\v2#.twitter.notifications.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload*\xe7\x01\n" +
+	"\apayload*\x89\x02\n" +
 	"\x10NotificationKind\x12!\n" +
 	"\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1d\n" +
@@ -738,7 +743,8 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x17NOTIFICATION_KIND_REPLY\x10\x03\x12\x1a\n" +
 	"\x16NOTIFICATION_KIND_LIKE\x10\x04\x12\x1d\n" +
 	"\x19NOTIFICATION_KIND_RETWEET\x10\x05\x12\x1b\n" +
-	"\x17NOTIFICATION_KIND_QUOTE\x10\x062\xb4\x05\n" +
+	"\x17NOTIFICATION_KIND_QUOTE\x10\x06\x12 \n" +
+	"\x1cNOTIFICATION_KIND_POLL_ENDED\x10\b2\xb4\x05\n" +
 	"\x13NotificationService\x12\x9b\x01\n" +
 	"\x11ListNotifications\x122.twitter.notifications.v1.ListNotificationsRequest\x1a3.twitter.notifications.v1.ListNotificationsResponse\"\x1dȥ\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x9f\x01\n" +
 	"\x0eGetUnreadCount\x12/.twitter.notifications.v1.GetUnreadCountRequest\x1a0.twitter.notifications.v1.GetUnreadCountResponse\"*ȥ\x19\x02\x82\xd3\xe4\x93\x02 \x12\x1e/v1/notifications/unread-count\x12\xaf\x01\n" +

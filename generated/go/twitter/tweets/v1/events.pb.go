@@ -841,6 +841,118 @@ func (x *TweetUnretweeted) GetRetweetCount() int64 {
 	return 0
 }
 
+// A poll ended: one event per page of its voters (page 0 also stands for the
+// author), published by the tweets service's poll-end worker once voting
+// closed. The event id is derived from the tweet and the page, so a worker
+// that pages again after a restart publishes the same ids.
+type PollEnded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique id of this event (also the JetStream message id).
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// When the event happened.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// The tweet carrying the poll.
+	TweetId int64 `protobuf:"varint,3,opt,name=tweet_id,json=tweetId,proto3" json:"tweet_id,omitempty"`
+	// The tweet's author.
+	AuthorUserId int64 `protobuf:"varint,4,opt,name=author_user_id,json=authorUserId,proto3" json:"author_user_id,omitempty"`
+	// When voting closed.
+	EndsAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	// The page of voters this event names, from 0.
+	Page int32 `protobuf:"varint,6,opt,name=page,proto3" json:"page,omitempty"`
+	// This page's voters (at most a few hundred).
+	VoterUserIds []int64 `protobuf:"varint,7,rep,packed,name=voter_user_ids,json=voterUserIds,proto3" json:"voter_user_ids,omitempty"`
+	// The final count of each option, in order.
+	VoteCounts    []int64 `protobuf:"varint,8,rep,packed,name=vote_counts,json=voteCounts,proto3" json:"vote_counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PollEnded) Reset() {
+	*x = PollEnded{}
+	mi := &file_twitter_tweets_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PollEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PollEnded) ProtoMessage() {}
+
+func (x *PollEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_tweets_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PollEnded.ProtoReflect.Descriptor instead.
+func (*PollEnded) Descriptor() ([]byte, []int) {
+	return file_twitter_tweets_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PollEnded) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *PollEnded) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *PollEnded) GetTweetId() int64 {
+	if x != nil {
+		return x.TweetId
+	}
+	return 0
+}
+
+func (x *PollEnded) GetAuthorUserId() int64 {
+	if x != nil {
+		return x.AuthorUserId
+	}
+	return 0
+}
+
+func (x *PollEnded) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *PollEnded) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
+}
+
+func (x *PollEnded) GetVoterUserIds() []int64 {
+	if x != nil {
+		return x.VoterUserIds
+	}
+	return nil
+}
+
+func (x *PollEnded) GetVoteCounts() []int64 {
+	if x != nil {
+		return x.VoteCounts
+	}
+	return nil
+}
+
 var File_twitter_tweets_v1_events_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_events_proto_rawDesc = "" +
@@ -936,7 +1048,19 @@ const file_twitter_tweets_v1_events_proto_rawDesc = "" +
 	"\auser_id\x18\x05 \x01(\x03R\x06userId\x12(\n" +
 	"\x10retweet_tweet_id\x18\x06 \x01(\x03R\x0eretweetTweetId\x12#\n" +
 	"\rretweet_count\x18\a \x01(\x03R\fretweetCount:(ҥ\x19$\n" +
-	"\x19twitter.tweet.unretweeted\x12\aTWITTERB\xd8\x01\n" +
+	"\x19twitter.tweet.unretweeted\x12\aTWITTER\"\xd7\x02\n" +
+	"\tPollEnded\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +
+	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12\x19\n" +
+	"\btweet_id\x18\x03 \x01(\x03R\atweetId\x12$\n" +
+	"\x0eauthor_user_id\x18\x04 \x01(\x03R\fauthorUserId\x123\n" +
+	"\aends_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x12\n" +
+	"\x04page\x18\x06 \x01(\x05R\x04page\x12$\n" +
+	"\x0evoter_user_ids\x18\a \x03(\x03R\fvoterUserIds\x12\x1f\n" +
+	"\vvote_counts\x18\b \x03(\x03R\n" +
+	"voteCounts:!ҥ\x19\x1d\n" +
+	"\x12twitter.poll.ended\x12\aTWITTERB\xd8\x01\n" +
 	"\x15com.twitter.tweets.v1B\vEventsProtoP\x01ZLgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/tweets/v1;tweetsv1\xa2\x02\x03TTX\xaa\x02\x11Twitter.Tweets.V1\xca\x02\x11Twitter\\Tweets\\V1\xe2\x02\x1dTwitter\\Tweets\\V1\\GPBMetadata\xea\x02\x13Twitter::Tweets::V1b\x06proto3"
 
 var (
@@ -951,7 +1075,7 @@ func file_twitter_tweets_v1_events_proto_rawDescGZIP() []byte {
 	return file_twitter_tweets_v1_events_proto_rawDescData
 }
 
-var file_twitter_tweets_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_twitter_tweets_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_twitter_tweets_v1_events_proto_goTypes = []any{
 	(*TweetCreated)(nil),          // 0: twitter.tweets.v1.TweetCreated
 	(*TweetEdited)(nil),           // 1: twitter.tweets.v1.TweetEdited
@@ -960,27 +1084,30 @@ var file_twitter_tweets_v1_events_proto_goTypes = []any{
 	(*TweetUnliked)(nil),          // 4: twitter.tweets.v1.TweetUnliked
 	(*TweetRetweeted)(nil),        // 5: twitter.tweets.v1.TweetRetweeted
 	(*TweetUnretweeted)(nil),      // 6: twitter.tweets.v1.TweetUnretweeted
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(TweetKind)(0),                // 8: twitter.tweets.v1.TweetKind
+	(*PollEnded)(nil),             // 7: twitter.tweets.v1.PollEnded
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(TweetKind)(0),                // 9: twitter.tweets.v1.TweetKind
 }
 var file_twitter_tweets_v1_events_proto_depIdxs = []int32{
-	7,  // 0: twitter.tweets.v1.TweetCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	8,  // 1: twitter.tweets.v1.TweetCreated.kind:type_name -> twitter.tweets.v1.TweetKind
-	7,  // 2: twitter.tweets.v1.TweetCreated.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 3: twitter.tweets.v1.TweetEdited.occurred_at:type_name -> google.protobuf.Timestamp
-	7,  // 4: twitter.tweets.v1.TweetEdited.edited_at:type_name -> google.protobuf.Timestamp
-	7,  // 5: twitter.tweets.v1.TweetDeleted.occurred_at:type_name -> google.protobuf.Timestamp
-	8,  // 6: twitter.tweets.v1.TweetDeleted.kind:type_name -> twitter.tweets.v1.TweetKind
-	7,  // 7: twitter.tweets.v1.TweetDeleted.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 8: twitter.tweets.v1.TweetLiked.occurred_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: twitter.tweets.v1.TweetUnliked.occurred_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: twitter.tweets.v1.TweetRetweeted.occurred_at:type_name -> google.protobuf.Timestamp
-	7,  // 11: twitter.tweets.v1.TweetUnretweeted.occurred_at:type_name -> google.protobuf.Timestamp
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	8,  // 0: twitter.tweets.v1.TweetCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 1: twitter.tweets.v1.TweetCreated.kind:type_name -> twitter.tweets.v1.TweetKind
+	8,  // 2: twitter.tweets.v1.TweetCreated.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 3: twitter.tweets.v1.TweetEdited.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 4: twitter.tweets.v1.TweetEdited.edited_at:type_name -> google.protobuf.Timestamp
+	8,  // 5: twitter.tweets.v1.TweetDeleted.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 6: twitter.tweets.v1.TweetDeleted.kind:type_name -> twitter.tweets.v1.TweetKind
+	8,  // 7: twitter.tweets.v1.TweetDeleted.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 8: twitter.tweets.v1.TweetLiked.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 9: twitter.tweets.v1.TweetUnliked.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 10: twitter.tweets.v1.TweetRetweeted.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: twitter.tweets.v1.TweetUnretweeted.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 12: twitter.tweets.v1.PollEnded.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 13: twitter.tweets.v1.PollEnded.ends_at:type_name -> google.protobuf.Timestamp
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_twitter_tweets_v1_events_proto_init() }
@@ -995,7 +1122,7 @@ func file_twitter_tweets_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_tweets_v1_events_proto_rawDesc), len(file_twitter_tweets_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -144,7 +144,11 @@ type Tweet struct {
 	QuotedTweetUnavailable bool `protobuf:"varint,22,opt,name=quoted_tweet_unavailable,json=quotedTweetUnavailable,proto3" json:"quoted_tweet_unavailable,omitempty"`
 	// How many tweets quote this one (deleted quotes not counted); exact once
 	// the quoting call has returned. Zero for a retweet.
-	QuoteCount    int64 `protobuf:"varint,23,opt,name=quote_count,json=quoteCount,proto3" json:"quote_count,omitempty"`
+	QuoteCount int64 `protobuf:"varint,23,opt,name=quote_count,json=quoteCount,proto3" json:"quote_count,omitempty"`
+	// The poll the tweet carries (options and end; results come from
+	// PollService.GetPoll); unset when it has none. Unset for a retweet (see
+	// retweet_of.poll).
+	Poll          *Poll `protobuf:"bytes,25,opt,name=poll,proto3" json:"poll,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -338,6 +342,13 @@ func (x *Tweet) GetQuoteCount() int64 {
 		return x.QuoteCount
 	}
 	return 0
+}
+
+func (x *Tweet) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
 }
 
 // A user as tweets embed them: the author of a tweet, or a user who liked one.
@@ -763,6 +774,10 @@ type CreateTweetRequest struct {
 	// The tweet this one quotes (embeds, with this tweet's own content); 0 or
 	// absent for none. A quote may also be a reply.
 	QuotedTweetId int64 `protobuf:"varint,5,opt,name=quoted_tweet_id,json=quotedTweetId,proto3" json:"quoted_tweet_id,omitempty"`
+	// A poll to attach (PollService); not with media (as on Twitter).
+	// INVALID_ARGUMENT with a field violation per problem (poll.options,
+	// poll.duration, media_ids).
+	Poll          *PollSpec `protobuf:"bytes,8,opt,name=poll,proto3" json:"poll,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -830,6 +845,13 @@ func (x *CreateTweetRequest) GetQuotedTweetId() int64 {
 		return x.QuotedTweetId
 	}
 	return 0
+}
+
+func (x *CreateTweetRequest) GetPoll() *PollSpec {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
 }
 
 // Response for CreateTweet.
@@ -2593,7 +2615,7 @@ var File_twitter_tweets_v1_tweets_proto protoreflect.FileDescriptor
 
 const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
-	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\"\xcb\b\n" +
+	"\x1etwitter/tweets/v1/tweets.proto\x12\x11twitter.tweets.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/media/v1/media.proto\x1a\x1dtwitter/tweets/v1/polls.proto\"\xfe\b\n" +
 	"\x05Tweet\x12\x1f\n" +
 	"\btweet_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x03R\atweetId\x12\x1d\n" +
 	"\auser_id\x18\x02 \x01(\x03B\x04\xe2A\x01\x03R\x06userId\x127\n" +
@@ -2623,7 +2645,8 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\fquoted_tweet\x18\x15 \x01(\v2\x18.twitter.tweets.v1.TweetB\x04\xe2A\x01\x03R\vquotedTweet\x12>\n" +
 	"\x18quoted_tweet_unavailable\x18\x16 \x01(\bB\x04\xe2A\x01\x03R\x16quotedTweetUnavailable\x12%\n" +
 	"\vquote_count\x18\x17 \x01(\x03B\x04\xe2A\x01\x03R\n" +
-	"quoteCount\"\x90\x01\n" +
+	"quoteCount\x121\n" +
+	"\x04poll\x18\x19 \x01(\v2\x17.twitter.tweets.v1.PollB\x04\xe2A\x01\x03R\x04poll\"\x90\x01\n" +
 	"\x06Author\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12!\n" +
@@ -2652,13 +2675,14 @@ const file_twitter_tweets_v1_tweets_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x120\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1c.twitter.tweets.v1.TweetKindR\x04kind\x12-\n" +
-	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\xd2\x01\n" +
+	"\x13retweet_of_tweet_id\x18\x04 \x01(\x03R\x10retweetOfTweetId\"\x89\x02\n" +
 	"\x12CreateTweetRequest\x12\x1e\n" +
 	"\acontent\x18\x01 \x01(\tB\x04\xe2A\x01\x01R\acontent\x12!\n" +
 	"\tmedia_ids\x18\x02 \x03(\x03B\x04\xe2A\x01\x01R\bmediaIds\x12/\n" +
 	"\x11reply_to_tweet_id\x18\x03 \x01(\x03B\x04\xe2A\x01\x01R\x0ereplyToTweetId\x12\x1a\n" +
 	"\x05place\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x05place\x12,\n" +
-	"\x0fquoted_tweet_id\x18\x05 \x01(\x03B\x04\xe2A\x01\x01R\rquotedTweetId\"E\n" +
+	"\x0fquoted_tweet_id\x18\x05 \x01(\x03B\x04\xe2A\x01\x01R\rquotedTweetId\x125\n" +
+	"\x04poll\x18\b \x01(\v2\x1b.twitter.tweets.v1.PollSpecB\x04\xe2A\x01\x01R\x04poll\"E\n" +
 	"\x13CreateTweetResponse\x12.\n" +
 	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\"2\n" +
 	"\x0fGetTweetRequest\x12\x1f\n" +
@@ -2839,7 +2863,9 @@ var file_twitter_tweets_v1_tweets_proto_goTypes = []any{
 	(*ListRecentTweetIdsRequest)(nil),  // 41: twitter.tweets.v1.ListRecentTweetIdsRequest
 	(*ListRecentTweetIdsResponse)(nil), // 42: twitter.tweets.v1.ListRecentTweetIdsResponse
 	(*timestamppb.Timestamp)(nil),      // 43: google.protobuf.Timestamp
-	(v1.MediaType)(0),                  // 44: twitter.media.v1.MediaType
+	(*Poll)(nil),                       // 44: twitter.tweets.v1.Poll
+	(v1.MediaType)(0),                  // 45: twitter.media.v1.MediaType
+	(*PollSpec)(nil),                   // 46: twitter.tweets.v1.PollSpec
 }
 var file_twitter_tweets_v1_tweets_proto_depIdxs = []int32{
 	2,  // 0: twitter.tweets.v1.Tweet.author:type_name -> twitter.tweets.v1.Author
@@ -2850,70 +2876,72 @@ var file_twitter_tweets_v1_tweets_proto_depIdxs = []int32{
 	43, // 5: twitter.tweets.v1.Tweet.edited_at:type_name -> google.protobuf.Timestamp
 	1,  // 6: twitter.tweets.v1.Tweet.retweet_of:type_name -> twitter.tweets.v1.Tweet
 	1,  // 7: twitter.tweets.v1.Tweet.quoted_tweet:type_name -> twitter.tweets.v1.Tweet
-	44, // 8: twitter.tweets.v1.MediaAttachment.media_type:type_name -> twitter.media.v1.MediaType
-	2,  // 9: twitter.tweets.v1.Like.user:type_name -> twitter.tweets.v1.Author
-	43, // 10: twitter.tweets.v1.Like.liked_at:type_name -> google.protobuf.Timestamp
-	43, // 11: twitter.tweets.v1.TweetEdit.created_at:type_name -> google.protobuf.Timestamp
-	43, // 12: twitter.tweets.v1.TweetRef.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 13: twitter.tweets.v1.TweetRef.kind:type_name -> twitter.tweets.v1.TweetKind
-	1,  // 14: twitter.tweets.v1.CreateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 15: twitter.tweets.v1.GetTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 16: twitter.tweets.v1.UpdateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 17: twitter.tweets.v1.ListUserTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
-	1,  // 18: twitter.tweets.v1.LikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 19: twitter.tweets.v1.UnlikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 20: twitter.tweets.v1.RetweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 21: twitter.tweets.v1.UnretweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	1,  // 22: twitter.tweets.v1.ListRepliesResponse.replies:type_name -> twitter.tweets.v1.Tweet
-	5,  // 23: twitter.tweets.v1.ListLikingUsersResponse.likes:type_name -> twitter.tweets.v1.Like
-	6,  // 24: twitter.tweets.v1.ListTweetEditsResponse.edits:type_name -> twitter.tweets.v1.TweetEdit
-	1,  // 25: twitter.tweets.v1.BookmarkTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
-	43, // 26: twitter.tweets.v1.BookmarkTweetResponse.bookmarked_at:type_name -> google.protobuf.Timestamp
-	1,  // 27: twitter.tweets.v1.Bookmark.tweet:type_name -> twitter.tweets.v1.Tweet
-	43, // 28: twitter.tweets.v1.Bookmark.bookmarked_at:type_name -> google.protobuf.Timestamp
-	37, // 29: twitter.tweets.v1.ListBookmarksResponse.bookmarks:type_name -> twitter.tweets.v1.Bookmark
-	1,  // 30: twitter.tweets.v1.BatchGetTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
-	43, // 31: twitter.tweets.v1.ListRecentTweetIdsRequest.since:type_name -> google.protobuf.Timestamp
-	7,  // 32: twitter.tweets.v1.ListRecentTweetIdsResponse.tweets:type_name -> twitter.tweets.v1.TweetRef
-	8,  // 33: twitter.tweets.v1.TweetService.CreateTweet:input_type -> twitter.tweets.v1.CreateTweetRequest
-	10, // 34: twitter.tweets.v1.TweetService.GetTweet:input_type -> twitter.tweets.v1.GetTweetRequest
-	12, // 35: twitter.tweets.v1.TweetService.UpdateTweet:input_type -> twitter.tweets.v1.UpdateTweetRequest
-	14, // 36: twitter.tweets.v1.TweetService.DeleteTweet:input_type -> twitter.tweets.v1.DeleteTweetRequest
-	16, // 37: twitter.tweets.v1.TweetService.ListUserTweets:input_type -> twitter.tweets.v1.ListUserTweetsRequest
-	18, // 38: twitter.tweets.v1.TweetService.LikeTweet:input_type -> twitter.tweets.v1.LikeTweetRequest
-	20, // 39: twitter.tweets.v1.TweetService.UnlikeTweet:input_type -> twitter.tweets.v1.UnlikeTweetRequest
-	22, // 40: twitter.tweets.v1.TweetService.Retweet:input_type -> twitter.tweets.v1.RetweetRequest
-	24, // 41: twitter.tweets.v1.TweetService.Unretweet:input_type -> twitter.tweets.v1.UnretweetRequest
-	26, // 42: twitter.tweets.v1.TweetService.ListReplies:input_type -> twitter.tweets.v1.ListRepliesRequest
-	28, // 43: twitter.tweets.v1.TweetService.ListLikingUsers:input_type -> twitter.tweets.v1.ListLikingUsersRequest
-	30, // 44: twitter.tweets.v1.TweetService.ListTweetEdits:input_type -> twitter.tweets.v1.ListTweetEditsRequest
-	32, // 45: twitter.tweets.v1.TweetService.BookmarkTweet:input_type -> twitter.tweets.v1.BookmarkTweetRequest
-	34, // 46: twitter.tweets.v1.TweetService.UnbookmarkTweet:input_type -> twitter.tweets.v1.UnbookmarkTweetRequest
-	36, // 47: twitter.tweets.v1.TweetService.ListBookmarks:input_type -> twitter.tweets.v1.ListBookmarksRequest
-	39, // 48: twitter.tweets.v1.TweetService.BatchGetTweets:input_type -> twitter.tweets.v1.BatchGetTweetsRequest
-	41, // 49: twitter.tweets.v1.TweetService.ListRecentTweetIds:input_type -> twitter.tweets.v1.ListRecentTweetIdsRequest
-	9,  // 50: twitter.tweets.v1.TweetService.CreateTweet:output_type -> twitter.tweets.v1.CreateTweetResponse
-	11, // 51: twitter.tweets.v1.TweetService.GetTweet:output_type -> twitter.tweets.v1.GetTweetResponse
-	13, // 52: twitter.tweets.v1.TweetService.UpdateTweet:output_type -> twitter.tweets.v1.UpdateTweetResponse
-	15, // 53: twitter.tweets.v1.TweetService.DeleteTweet:output_type -> twitter.tweets.v1.DeleteTweetResponse
-	17, // 54: twitter.tweets.v1.TweetService.ListUserTweets:output_type -> twitter.tweets.v1.ListUserTweetsResponse
-	19, // 55: twitter.tweets.v1.TweetService.LikeTweet:output_type -> twitter.tweets.v1.LikeTweetResponse
-	21, // 56: twitter.tweets.v1.TweetService.UnlikeTweet:output_type -> twitter.tweets.v1.UnlikeTweetResponse
-	23, // 57: twitter.tweets.v1.TweetService.Retweet:output_type -> twitter.tweets.v1.RetweetResponse
-	25, // 58: twitter.tweets.v1.TweetService.Unretweet:output_type -> twitter.tweets.v1.UnretweetResponse
-	27, // 59: twitter.tweets.v1.TweetService.ListReplies:output_type -> twitter.tweets.v1.ListRepliesResponse
-	29, // 60: twitter.tweets.v1.TweetService.ListLikingUsers:output_type -> twitter.tweets.v1.ListLikingUsersResponse
-	31, // 61: twitter.tweets.v1.TweetService.ListTweetEdits:output_type -> twitter.tweets.v1.ListTweetEditsResponse
-	33, // 62: twitter.tweets.v1.TweetService.BookmarkTweet:output_type -> twitter.tweets.v1.BookmarkTweetResponse
-	35, // 63: twitter.tweets.v1.TweetService.UnbookmarkTweet:output_type -> twitter.tweets.v1.UnbookmarkTweetResponse
-	38, // 64: twitter.tweets.v1.TweetService.ListBookmarks:output_type -> twitter.tweets.v1.ListBookmarksResponse
-	40, // 65: twitter.tweets.v1.TweetService.BatchGetTweets:output_type -> twitter.tweets.v1.BatchGetTweetsResponse
-	42, // 66: twitter.tweets.v1.TweetService.ListRecentTweetIds:output_type -> twitter.tweets.v1.ListRecentTweetIdsResponse
-	50, // [50:67] is the sub-list for method output_type
-	33, // [33:50] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	44, // 8: twitter.tweets.v1.Tweet.poll:type_name -> twitter.tweets.v1.Poll
+	45, // 9: twitter.tweets.v1.MediaAttachment.media_type:type_name -> twitter.media.v1.MediaType
+	2,  // 10: twitter.tweets.v1.Like.user:type_name -> twitter.tweets.v1.Author
+	43, // 11: twitter.tweets.v1.Like.liked_at:type_name -> google.protobuf.Timestamp
+	43, // 12: twitter.tweets.v1.TweetEdit.created_at:type_name -> google.protobuf.Timestamp
+	43, // 13: twitter.tweets.v1.TweetRef.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 14: twitter.tweets.v1.TweetRef.kind:type_name -> twitter.tweets.v1.TweetKind
+	46, // 15: twitter.tweets.v1.CreateTweetRequest.poll:type_name -> twitter.tweets.v1.PollSpec
+	1,  // 16: twitter.tweets.v1.CreateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 17: twitter.tweets.v1.GetTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 18: twitter.tweets.v1.UpdateTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 19: twitter.tweets.v1.ListUserTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
+	1,  // 20: twitter.tweets.v1.LikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 21: twitter.tweets.v1.UnlikeTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 22: twitter.tweets.v1.RetweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 23: twitter.tweets.v1.UnretweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	1,  // 24: twitter.tweets.v1.ListRepliesResponse.replies:type_name -> twitter.tweets.v1.Tweet
+	5,  // 25: twitter.tweets.v1.ListLikingUsersResponse.likes:type_name -> twitter.tweets.v1.Like
+	6,  // 26: twitter.tweets.v1.ListTweetEditsResponse.edits:type_name -> twitter.tweets.v1.TweetEdit
+	1,  // 27: twitter.tweets.v1.BookmarkTweetResponse.tweet:type_name -> twitter.tweets.v1.Tweet
+	43, // 28: twitter.tweets.v1.BookmarkTweetResponse.bookmarked_at:type_name -> google.protobuf.Timestamp
+	1,  // 29: twitter.tweets.v1.Bookmark.tweet:type_name -> twitter.tweets.v1.Tweet
+	43, // 30: twitter.tweets.v1.Bookmark.bookmarked_at:type_name -> google.protobuf.Timestamp
+	37, // 31: twitter.tweets.v1.ListBookmarksResponse.bookmarks:type_name -> twitter.tweets.v1.Bookmark
+	1,  // 32: twitter.tweets.v1.BatchGetTweetsResponse.tweets:type_name -> twitter.tweets.v1.Tweet
+	43, // 33: twitter.tweets.v1.ListRecentTweetIdsRequest.since:type_name -> google.protobuf.Timestamp
+	7,  // 34: twitter.tweets.v1.ListRecentTweetIdsResponse.tweets:type_name -> twitter.tweets.v1.TweetRef
+	8,  // 35: twitter.tweets.v1.TweetService.CreateTweet:input_type -> twitter.tweets.v1.CreateTweetRequest
+	10, // 36: twitter.tweets.v1.TweetService.GetTweet:input_type -> twitter.tweets.v1.GetTweetRequest
+	12, // 37: twitter.tweets.v1.TweetService.UpdateTweet:input_type -> twitter.tweets.v1.UpdateTweetRequest
+	14, // 38: twitter.tweets.v1.TweetService.DeleteTweet:input_type -> twitter.tweets.v1.DeleteTweetRequest
+	16, // 39: twitter.tweets.v1.TweetService.ListUserTweets:input_type -> twitter.tweets.v1.ListUserTweetsRequest
+	18, // 40: twitter.tweets.v1.TweetService.LikeTweet:input_type -> twitter.tweets.v1.LikeTweetRequest
+	20, // 41: twitter.tweets.v1.TweetService.UnlikeTweet:input_type -> twitter.tweets.v1.UnlikeTweetRequest
+	22, // 42: twitter.tweets.v1.TweetService.Retweet:input_type -> twitter.tweets.v1.RetweetRequest
+	24, // 43: twitter.tweets.v1.TweetService.Unretweet:input_type -> twitter.tweets.v1.UnretweetRequest
+	26, // 44: twitter.tweets.v1.TweetService.ListReplies:input_type -> twitter.tweets.v1.ListRepliesRequest
+	28, // 45: twitter.tweets.v1.TweetService.ListLikingUsers:input_type -> twitter.tweets.v1.ListLikingUsersRequest
+	30, // 46: twitter.tweets.v1.TweetService.ListTweetEdits:input_type -> twitter.tweets.v1.ListTweetEditsRequest
+	32, // 47: twitter.tweets.v1.TweetService.BookmarkTweet:input_type -> twitter.tweets.v1.BookmarkTweetRequest
+	34, // 48: twitter.tweets.v1.TweetService.UnbookmarkTweet:input_type -> twitter.tweets.v1.UnbookmarkTweetRequest
+	36, // 49: twitter.tweets.v1.TweetService.ListBookmarks:input_type -> twitter.tweets.v1.ListBookmarksRequest
+	39, // 50: twitter.tweets.v1.TweetService.BatchGetTweets:input_type -> twitter.tweets.v1.BatchGetTweetsRequest
+	41, // 51: twitter.tweets.v1.TweetService.ListRecentTweetIds:input_type -> twitter.tweets.v1.ListRecentTweetIdsRequest
+	9,  // 52: twitter.tweets.v1.TweetService.CreateTweet:output_type -> twitter.tweets.v1.CreateTweetResponse
+	11, // 53: twitter.tweets.v1.TweetService.GetTweet:output_type -> twitter.tweets.v1.GetTweetResponse
+	13, // 54: twitter.tweets.v1.TweetService.UpdateTweet:output_type -> twitter.tweets.v1.UpdateTweetResponse
+	15, // 55: twitter.tweets.v1.TweetService.DeleteTweet:output_type -> twitter.tweets.v1.DeleteTweetResponse
+	17, // 56: twitter.tweets.v1.TweetService.ListUserTweets:output_type -> twitter.tweets.v1.ListUserTweetsResponse
+	19, // 57: twitter.tweets.v1.TweetService.LikeTweet:output_type -> twitter.tweets.v1.LikeTweetResponse
+	21, // 58: twitter.tweets.v1.TweetService.UnlikeTweet:output_type -> twitter.tweets.v1.UnlikeTweetResponse
+	23, // 59: twitter.tweets.v1.TweetService.Retweet:output_type -> twitter.tweets.v1.RetweetResponse
+	25, // 60: twitter.tweets.v1.TweetService.Unretweet:output_type -> twitter.tweets.v1.UnretweetResponse
+	27, // 61: twitter.tweets.v1.TweetService.ListReplies:output_type -> twitter.tweets.v1.ListRepliesResponse
+	29, // 62: twitter.tweets.v1.TweetService.ListLikingUsers:output_type -> twitter.tweets.v1.ListLikingUsersResponse
+	31, // 63: twitter.tweets.v1.TweetService.ListTweetEdits:output_type -> twitter.tweets.v1.ListTweetEditsResponse
+	33, // 64: twitter.tweets.v1.TweetService.BookmarkTweet:output_type -> twitter.tweets.v1.BookmarkTweetResponse
+	35, // 65: twitter.tweets.v1.TweetService.UnbookmarkTweet:output_type -> twitter.tweets.v1.UnbookmarkTweetResponse
+	38, // 66: twitter.tweets.v1.TweetService.ListBookmarks:output_type -> twitter.tweets.v1.ListBookmarksResponse
+	40, // 67: twitter.tweets.v1.TweetService.BatchGetTweets:output_type -> twitter.tweets.v1.BatchGetTweetsResponse
+	42, // 68: twitter.tweets.v1.TweetService.ListRecentTweetIds:output_type -> twitter.tweets.v1.ListRecentTweetIdsResponse
+	52, // [52:69] is the sub-list for method output_type
+	35, // [35:52] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_twitter_tweets_v1_tweets_proto_init() }
@@ -2921,6 +2949,7 @@ func file_twitter_tweets_v1_tweets_proto_init() {
 	if File_twitter_tweets_v1_tweets_proto != nil {
 		return
 	}
+	file_twitter_tweets_v1_polls_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

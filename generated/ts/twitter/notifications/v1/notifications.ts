@@ -43,6 +43,11 @@ export enum NotificationKind {
   NOTIFICATION_KIND_RETWEET = 5,
   /** NOTIFICATION_KIND_QUOTE - A user quoted the recipient's tweet; target_id is the quote tweet. */
   NOTIFICATION_KIND_QUOTE = 6,
+  /**
+   * NOTIFICATION_KIND_POLL_ENDED - A poll the recipient created or voted in has ended; target_id is the
+   * tweet carrying it, the actor its author.
+   */
+  NOTIFICATION_KIND_POLL_ENDED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -69,6 +74,9 @@ export function notificationKindFromJSON(object: any): NotificationKind {
     case 6:
     case "NOTIFICATION_KIND_QUOTE":
       return NotificationKind.NOTIFICATION_KIND_QUOTE;
+    case 8:
+    case "NOTIFICATION_KIND_POLL_ENDED":
+      return NotificationKind.NOTIFICATION_KIND_POLL_ENDED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -92,6 +100,8 @@ export function notificationKindToJSON(object: NotificationKind): string {
       return "NOTIFICATION_KIND_RETWEET";
     case NotificationKind.NOTIFICATION_KIND_QUOTE:
       return "NOTIFICATION_KIND_QUOTE";
+    case NotificationKind.NOTIFICATION_KIND_POLL_ENDED:
+      return "NOTIFICATION_KIND_POLL_ENDED";
     case NotificationKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -184,6 +184,35 @@ export interface TweetUnretweeted {
   retweetCount: string;
 }
 
+/**
+ * A poll ended: one event per page of its voters (page 0 also stands for the
+ * author), published by the tweets service's poll-end worker once voting
+ * closed. The event id is derived from the tweet and the page, so a worker
+ * that pages again after a restart publishes the same ids.
+ */
+export interface PollEnded {
+  /** Unique id of this event (also the JetStream message id). */
+  eventId: string;
+  /** When the event happened. */
+  occurredAt:
+    | Date
+    | undefined;
+  /** The tweet carrying the poll. */
+  tweetId: string;
+  /** The tweet's author. */
+  authorUserId: string;
+  /** When voting closed. */
+  endsAt:
+    | Date
+    | undefined;
+  /** The page of voters this event names, from 0. */
+  page: number;
+  /** This page's voters (at most a few hundred). */
+  voterUserIds: string[];
+  /** The final count of each option, in order. */
+  voteCounts: string[];
+}
+
 function createBaseTweetCreated(): TweetCreated {
   return {
     eventId: "",
@@ -1886,6 +1915,252 @@ export const TweetUnretweeted: MessageFns<TweetUnretweeted> = {
     message.userId = object.userId ?? "0";
     message.retweetTweetId = object.retweetTweetId ?? "0";
     message.retweetCount = object.retweetCount ?? "0";
+    return message;
+  },
+};
+
+function createBasePollEnded(): PollEnded {
+  return {
+    eventId: "",
+    occurredAt: undefined,
+    tweetId: "0",
+    authorUserId: "0",
+    endsAt: undefined,
+    page: 0,
+    voterUserIds: [],
+    voteCounts: [],
+  };
+}
+
+export const PollEnded: MessageFns<PollEnded> = {
+  encode(message: PollEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(18).fork()).join();
+    }
+    if (message.tweetId !== "0") {
+      writer.uint32(24).int64(message.tweetId);
+    }
+    if (message.authorUserId !== "0") {
+      writer.uint32(32).int64(message.authorUserId);
+    }
+    if (message.endsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endsAt), writer.uint32(42).fork()).join();
+    }
+    if (message.page !== 0) {
+      writer.uint32(48).int32(message.page);
+    }
+    if (message.voterUserIds.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.voterUserIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.voteCounts.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.voteCounts) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PollEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePollEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tweetId = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.authorUserId = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.page = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.voterUserIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.voterUserIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.voteCounts.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.voteCounts.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PollEnded {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      tweetId: isSet(object.tweetId)
+        ? globalThis.String(object.tweetId)
+        : isSet(object.tweet_id)
+        ? globalThis.String(object.tweet_id)
+        : "0",
+      authorUserId: isSet(object.authorUserId)
+        ? globalThis.String(object.authorUserId)
+        : isSet(object.author_user_id)
+        ? globalThis.String(object.author_user_id)
+        : "0",
+      endsAt: isSet(object.endsAt)
+        ? fromJsonTimestamp(object.endsAt)
+        : isSet(object.ends_at)
+        ? fromJsonTimestamp(object.ends_at)
+        : undefined,
+      page: isSet(object.page) ? globalThis.Number(object.page) : 0,
+      voterUserIds: globalThis.Array.isArray(object?.voterUserIds)
+        ? object.voterUserIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.voter_user_ids)
+        ? object.voter_user_ids.map((e: any) => globalThis.String(e))
+        : [],
+      voteCounts: globalThis.Array.isArray(object?.voteCounts)
+        ? object.voteCounts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.vote_counts)
+        ? object.vote_counts.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PollEnded): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.tweetId !== "0") {
+      obj.tweetId = message.tweetId;
+    }
+    if (message.authorUserId !== "0") {
+      obj.authorUserId = message.authorUserId;
+    }
+    if (message.endsAt !== undefined) {
+      obj.endsAt = message.endsAt.toISOString();
+    }
+    if (message.page !== 0) {
+      obj.page = Math.round(message.page);
+    }
+    if (message.voterUserIds?.length) {
+      obj.voterUserIds = message.voterUserIds;
+    }
+    if (message.voteCounts?.length) {
+      obj.voteCounts = message.voteCounts;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PollEnded>, I>>(base?: I): PollEnded {
+    return PollEnded.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PollEnded>, I>>(object: I): PollEnded {
+    const message = createBasePollEnded();
+    message.eventId = object.eventId ?? "";
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.tweetId = object.tweetId ?? "0";
+    message.authorUserId = object.authorUserId ?? "0";
+    message.endsAt = object.endsAt ?? undefined;
+    message.page = object.page ?? 0;
+    message.voterUserIds = object.voterUserIds?.map((e) => e) || [];
+    message.voteCounts = object.voteCounts?.map((e) => e) || [];
     return message;
   },
 };

@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { MediaType, mediaTypeFromJSON, mediaTypeToJSON } from "../../media/v1/media";
+import { Poll, PollSpec } from "./polls";
 
 export const protobufPackage = "twitter.tweets.v1";
 
@@ -171,6 +172,12 @@ export interface Tweet {
    * the quoting call has returned. Zero for a retweet.
    */
   quoteCount: string;
+  /**
+   * The poll the tweet carries (options and end; results come from
+   * PollService.GetPoll); unset when it has none. Unset for a retweet (see
+   * retweet_of.poll).
+   */
+  poll: Poll | undefined;
 }
 
 /**
@@ -277,6 +284,12 @@ export interface CreateTweetRequest {
    * absent for none. A quote may also be a reply.
    */
   quotedTweetId: string;
+  /**
+   * A poll to attach (PollService); not with media (as on Twitter).
+   * INVALID_ARGUMENT with a field violation per problem (poll.options,
+   * poll.duration, media_ids).
+   */
+  poll: PollSpec | undefined;
 }
 
 /** Response for CreateTweet. */
@@ -568,6 +581,7 @@ function createBaseTweet(): Tweet {
     quotedTweet: undefined,
     quotedTweetUnavailable: false,
     quoteCount: "0",
+    poll: undefined,
   };
 }
 
@@ -641,6 +655,9 @@ export const Tweet: MessageFns<Tweet> = {
     }
     if (message.quoteCount !== "0") {
       writer.uint32(184).int64(message.quoteCount);
+    }
+    if (message.poll !== undefined) {
+      Poll.encode(message.poll, writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -842,6 +859,14 @@ export const Tweet: MessageFns<Tweet> = {
             message.quoteCount = reader.int64().toString();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.poll = Poll.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -939,6 +964,7 @@ export const Tweet: MessageFns<Tweet> = {
         : isSet(object.quote_count)
         ? globalThis.String(object.quote_count)
         : "0",
+      poll: isSet(object.poll) ? Poll.fromJSON(object.poll) : undefined,
     };
   },
 
@@ -1013,6 +1039,9 @@ export const Tweet: MessageFns<Tweet> = {
     if (message.quoteCount !== "0") {
       obj.quoteCount = message.quoteCount;
     }
+    if (message.poll !== undefined) {
+      obj.poll = Poll.toJSON(message.poll);
+    }
     return obj;
   },
 
@@ -1050,6 +1079,7 @@ export const Tweet: MessageFns<Tweet> = {
       : undefined;
     message.quotedTweetUnavailable = object.quotedTweetUnavailable ?? false;
     message.quoteCount = object.quoteCount ?? "0";
+    message.poll = (object.poll !== undefined && object.poll !== null) ? Poll.fromPartial(object.poll) : undefined;
     return message;
   },
 };
@@ -1737,7 +1767,7 @@ export const TweetRef: MessageFns<TweetRef> = {
 };
 
 function createBaseCreateTweetRequest(): CreateTweetRequest {
-  return { content: "", mediaIds: [], replyToTweetId: "0", place: "", quotedTweetId: "0" };
+  return { content: "", mediaIds: [], replyToTweetId: "0", place: "", quotedTweetId: "0", poll: undefined };
 }
 
 export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
@@ -1756,6 +1786,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     }
     if (message.quotedTweetId !== "0") {
       writer.uint32(40).int64(message.quotedTweetId);
+    }
+    if (message.poll !== undefined) {
+      PollSpec.encode(message.poll, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1823,6 +1856,14 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
             message.quotedTweetId = reader.int64().toString();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.poll = PollSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1854,6 +1895,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
         : isSet(object.quoted_tweet_id)
         ? globalThis.String(object.quoted_tweet_id)
         : "0",
+      poll: isSet(object.poll) ? PollSpec.fromJSON(object.poll) : undefined,
     };
   },
 
@@ -1874,6 +1916,9 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     if (message.quotedTweetId !== "0") {
       obj.quotedTweetId = message.quotedTweetId;
     }
+    if (message.poll !== undefined) {
+      obj.poll = PollSpec.toJSON(message.poll);
+    }
     return obj;
   },
 
@@ -1887,6 +1932,7 @@ export const CreateTweetRequest: MessageFns<CreateTweetRequest> = {
     message.replyToTweetId = object.replyToTweetId ?? "0";
     message.place = object.place ?? "";
     message.quotedTweetId = object.quotedTweetId ?? "0";
+    message.poll = (object.poll !== undefined && object.poll !== null) ? PollSpec.fromPartial(object.poll) : undefined;
     return message;
   },
 };
