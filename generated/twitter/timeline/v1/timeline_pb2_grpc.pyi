@@ -65,6 +65,18 @@ class TimelineServiceStub:
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
     the caller has too many streams open.
     """
+    StreamHomeTimelineEvents: _grpc.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineEventsRequest, _timeline_pb2.StreamHomeTimelineEventsResponse]
+    """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+    for browsers and SSE clients. Mastodon's streaming API is the model: an
+    `update` event per new entry (data: the Tweet as JSON, id: its tweet
+    id), a comment line as the heartbeat, a `retry` field at the start.
+    Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+    header (a tweet id: EventSource sends it when it reconnects) the entries
+    of the home timeline newer than it are sent first, up to 100.
+
+    PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+    the caller has too many streams open (SSE and NDJSON streams count alike).
+    """
 
 @_typing.type_check_only
 class TimelineServiceAsyncStub(TimelineServiceStub):
@@ -102,6 +114,18 @@ class TimelineServiceAsyncStub(TimelineServiceStub):
 
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
     the caller has too many streams open.
+    """
+    StreamHomeTimelineEvents: _aio.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineEventsRequest, _timeline_pb2.StreamHomeTimelineEventsResponse]  # type: ignore[assignment]
+    """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+    for browsers and SSE clients. Mastodon's streaming API is the model: an
+    `update` event per new entry (data: the Tweet as JSON, id: its tweet
+    id), a comment line as the heartbeat, a `retry` field at the start.
+    Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+    header (a tweet id: EventSource sends it when it reconnects) the entries
+    of the home timeline newer than it are sent first, up to 100.
+
+    PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+    the caller has too many streams open (SSE and NDJSON streams count alike).
     """
 
 class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -155,6 +179,24 @@ class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
 
         PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
         the caller has too many streams open.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamHomeTimelineEvents(
+        self,
+        request: _timeline_pb2.StreamHomeTimelineEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_timeline_pb2.StreamHomeTimelineEventsResponse], _abc.AsyncIterator[_timeline_pb2.StreamHomeTimelineEventsResponse]]:
+        """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+        for browsers and SSE clients. Mastodon's streaming API is the model: an
+        `update` event per new entry (data: the Tweet as JSON, id: its tweet
+        id), a comment line as the heartbeat, a `retry` field at the start.
+        Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+        header (a tweet id: EventSource sends it when it reconnects) the entries
+        of the home timeline newer than it are sent first, up to 100.
+
+        PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+        the caller has too many streams open (SSE and NDJSON streams count alike).
         """
 
 def add_TimelineServiceServicer_to_server(servicer: TimelineServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

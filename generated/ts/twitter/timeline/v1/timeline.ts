@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { HttpBody } from "../../../google/api/httpbody";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { Tweet } from "../../tweets/v1/tweets";
 
@@ -89,6 +90,21 @@ export interface StreamHomeTimelineResponse {
     | undefined;
   /** A keep-alive; carries no timeline data. */
   heartbeat?: Heartbeat | undefined;
+}
+
+/** Request for StreamHomeTimelineEvents. */
+export interface StreamHomeTimelineEventsRequest {
+  /** Whose timeline; must be the caller. */
+  userId: string;
+}
+
+/** One chunk of the StreamHomeTimelineEvents stream. */
+export interface StreamHomeTimelineEventsResponse {
+  /**
+   * Server-Sent Events text (content_type text/event-stream): whole events,
+   * which the edge sends on as they are.
+   */
+  body: HttpBody | undefined;
 }
 
 function createBaseTimelineEntry(): TimelineEntry {
@@ -801,6 +817,152 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
   },
 };
 
+function createBaseStreamHomeTimelineEventsRequest(): StreamHomeTimelineEventsRequest {
+  return { userId: "0" };
+}
+
+export const StreamHomeTimelineEventsRequest: MessageFns<StreamHomeTimelineEventsRequest> = {
+  encode(message: StreamHomeTimelineEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamHomeTimelineEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamHomeTimelineEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamHomeTimelineEventsRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: StreamHomeTimelineEventsRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamHomeTimelineEventsRequest>, I>>(base?: I): StreamHomeTimelineEventsRequest {
+    return StreamHomeTimelineEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamHomeTimelineEventsRequest>, I>>(
+    object: I,
+  ): StreamHomeTimelineEventsRequest {
+    const message = createBaseStreamHomeTimelineEventsRequest();
+    message.userId = object.userId ?? "0";
+    return message;
+  },
+};
+
+function createBaseStreamHomeTimelineEventsResponse(): StreamHomeTimelineEventsResponse {
+  return { body: undefined };
+}
+
+export const StreamHomeTimelineEventsResponse: MessageFns<StreamHomeTimelineEventsResponse> = {
+  encode(message: StreamHomeTimelineEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.body !== undefined) {
+      HttpBody.encode(message.body, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamHomeTimelineEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamHomeTimelineEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.body = HttpBody.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamHomeTimelineEventsResponse {
+    return { body: isSet(object.body) ? HttpBody.fromJSON(object.body) : undefined };
+  },
+
+  toJSON(message: StreamHomeTimelineEventsResponse): unknown {
+    const obj: any = {};
+    if (message.body !== undefined) {
+      obj.body = HttpBody.toJSON(message.body);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamHomeTimelineEventsResponse>, I>>(
+    base?: I,
+  ): StreamHomeTimelineEventsResponse {
+    return StreamHomeTimelineEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamHomeTimelineEventsResponse>, I>>(
+    object: I,
+  ): StreamHomeTimelineEventsResponse {
+    const message = createBaseStreamHomeTimelineEventsResponse();
+    message.body = (object.body !== undefined && object.body !== null) ? HttpBody.fromPartial(object.body) : undefined;
+    return message;
+  },
+};
+
 /**
  * TimelineService serves home and mentions timelines and a live stream of new
  * home timeline entries.
@@ -870,6 +1032,31 @@ export const TimelineServiceService = {
       Buffer.from(StreamHomeTimelineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamHomeTimelineResponse => StreamHomeTimelineResponse.decode(value),
   },
+  /**
+   * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: an
+   * `update` event per new entry (data: the Tweet as JSON, id: its tweet
+   * id), a comment line as the heartbeat, a `retry` field at the start.
+   * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+   * header (a tweet id: EventSource sends it when it reconnects) the entries
+   * of the home timeline newer than it are sent first, up to 100.
+   *
+   * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+   * the caller has too many streams open (SSE and NDJSON streams count alike).
+   */
+  streamHomeTimelineEvents: {
+    path: "/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamHomeTimelineEventsRequest): Buffer =>
+      Buffer.from(StreamHomeTimelineEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamHomeTimelineEventsRequest =>
+      StreamHomeTimelineEventsRequest.decode(value),
+    responseSerialize: (value: StreamHomeTimelineEventsResponse): Buffer =>
+      Buffer.from(StreamHomeTimelineEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamHomeTimelineEventsResponse =>
+      StreamHomeTimelineEventsResponse.decode(value),
+  },
 } as const;
 
 export interface TimelineServiceServer extends UntypedServiceImplementation {
@@ -899,6 +1086,22 @@ export interface TimelineServiceServer extends UntypedServiceImplementation {
    * the caller has too many streams open.
    */
   streamHomeTimeline: handleServerStreamingCall<StreamHomeTimelineRequest, StreamHomeTimelineResponse>;
+  /**
+   * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: an
+   * `update` event per new entry (data: the Tweet as JSON, id: its tweet
+   * id), a comment line as the heartbeat, a `retry` field at the start.
+   * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+   * header (a tweet id: EventSource sends it when it reconnects) the entries
+   * of the home timeline newer than it are sent first, up to 100.
+   *
+   * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+   * the caller has too many streams open (SSE and NDJSON streams count alike).
+   */
+  streamHomeTimelineEvents: handleServerStreamingCall<
+    StreamHomeTimelineEventsRequest,
+    StreamHomeTimelineEventsResponse
+  >;
 }
 
 export interface TimelineServiceClient extends Client {
@@ -964,6 +1167,27 @@ export interface TimelineServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamHomeTimelineResponse>;
+  /**
+   * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: an
+   * `update` event per new entry (data: the Tweet as JSON, id: its tweet
+   * id), a comment line as the heartbeat, a `retry` field at the start.
+   * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+   * header (a tweet id: EventSource sends it when it reconnects) the entries
+   * of the home timeline newer than it are sent first, up to 100.
+   *
+   * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+   * the caller has too many streams open (SSE and NDJSON streams count alike).
+   */
+  streamHomeTimelineEvents(
+    request: StreamHomeTimelineEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamHomeTimelineEventsResponse>;
+  streamHomeTimelineEvents(
+    request: StreamHomeTimelineEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamHomeTimelineEventsResponse>;
 }
 
 export const TimelineServiceClient = makeGenericClientConstructor(
