@@ -140,7 +140,7 @@ def last_event_id(metadata: Iterable[tuple[str, str | bytes]]) -> int:
         text = text.strip()
         if not text:
             return 0
-        if not text.isdigit() or not 0 < int(text) < 2**63:
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
             raise InvalidArgument("Last-Event-ID must be the id of an event of this stream "
                                   "(a positive integer)")
         return int(text)

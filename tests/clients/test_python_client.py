@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import aconnect_sse
 
 from tests.support.media import png
 from tests.support.wait import eventually
@@ -34,6 +35,8 @@ CONFIG = REPO / "clients" / "python" / "config.yaml"
 PASSWORD = "correct horse battery"
 # The generator cannot describe a live stream (NDJSON) as a typed call: it
 # says so for these two, and the scenario reads them with the client's httpx.
+# The Server-Sent Events routes it takes as text (no warning); the scenario
+# reads them with httpx-sse over the client's httpx, data as generated models.
 STREAM_OPERATIONS = ("GET /v1/notifications/stream", "GET /v1/timeline/{userId}/stream")
 
 
@@ -127,12 +130,18 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
         client=bob, media_id=upload.media_id, body=g.models.CompleteUploadBody())
     assert completed.media.state == g.models.MediaState.MEDIA_STATE_READY
 
-    # Alice's live stream (NDJSON) is open before Bob posts.
+    # Alice's live streams (NDJSON and SSE) are open before Bob posts.
     received: list[Any] = []
     opened = asyncio.Event()
     listener = asyncio.create_task(read_stream(
         g, alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/stream", received, opened))
     await asyncio.wait_for(opened.wait(), 30)
+    updates: list[tuple[str, str, Any]] = []
+    sse_opened = asyncio.Event()
+    sse_listener = asyncio.create_task(read_events(
+        alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/events",
+        g.models.Tweet, updates, sse_opened))
+    await asyncio.wait_for(sse_opened.wait(), 30)
 
     posted = await g.api("tweet_service.create_tweet").asyncio(
         client=bob, body=g.models.CreateTweetRequest(content=f"hello #{word}",
@@ -148,6 +157,20 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
     await eventually(in_stream, within=30, what="the tweet on alice's live stream")
     listener.cancel()
 
+    async def as_event() -> bool:
+        return ("update", tweet.tweet_id, tweet.tweet_id) in {
+            (name, event_id, data.tweet_id) for name, event_id, data in updates}
+    await eventually(as_event, within=30, what="the tweet as an SSE update event")
+    sse_listener.cancel()
+
+    # Bob's notifications as Server-Sent Events, open before Alice likes.
+    notifications: list[tuple[str, str, Any]] = []
+    sse_opened.clear()
+    sse_listener = asyncio.create_task(read_events(
+        bob.get_async_httpx_client(), "/v1/notifications/events",
+        g.models.NotificationGroup, notifications, sse_opened))
+    await asyncio.wait_for(sse_opened.wait(), 30)
+
     async def on_home_timeline() -> Any:
         page = await g.api("timeline_service.get_home_timeline").asyncio(client=alice,
                                                                       user_id=alice_id)
@@ -157,6 +180,14 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
     liked = await g.api("tweet_service.like_tweet").asyncio_detailed(
         client=alice, tweet_id=tweet.tweet_id, body=g.models.LikeTweetBody())
     assert liked.status_code == 200, liked.content
+
+    async def like_event() -> bool:
+        return any(name == "notification" and group.target_id == tweet.tweet_id
+                   and group.kind == g.models.NotificationKind.NOTIFICATION_KIND_LIKE
+                   and event_id == group.latest_notification_id
+                   for name, event_id, group in notifications)
+    await eventually(like_event, within=30, what="bob's like notification as an SSE event")
+    sse_listener.cancel()
 
     async def found() -> Any:
         result = await g.api("search_service.search_tweets").asyncio(client=alice, q=word)
@@ -200,3 +231,14 @@ async def read_stream(g: Generated, http: httpx.AsyncClient, path: str, received
             if line.strip():
                 received.append(g.models.StreamHomeTimelineResponse.from_dict(json.loads(line)))
                 opened.set()
+
+
+async def read_events(http: httpx.AsyncClient, path: str, model: Any,
+                      received: list[tuple[str, str, Any]], opened: asyncio.Event) -> None:
+    """Each Server-Sent Event as (event, id, data as the generated model)."""
+    async with aconnect_sse(http, "GET", path) as source:
+        assert source.response.status_code == 200
+        opened.set()  # the edge answers once the stream is registered
+        async for sse in source.aiter_sse():
+            if sse.data:
+                received.append((sse.event, sse.id, model.from_dict(json.loads(sse.data))))
