@@ -116,41 +116,22 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
         client=alice, user_id=alice_id, body=g.models.FollowUserBody(target_user_id=bob_id))
     assert followed.status_code == 200, followed.content
 
-    # Media: create, PUT the bytes with the headers the API returned, complete.
-    data = png(24, 16)
-    upload = await g.api("media_service.create_upload").asyncio(
-        client=bob, body=g.models.CreateUploadRequest(content_type="image/png",
-                                                       size_bytes=str(len(data))))
-    assert isinstance(upload, g.models.CreateUploadResponse), upload
-    async with httpx.AsyncClient(timeout=30) as s3:
-        put = await s3.request(upload.upload_method, upload.upload_url, content=data,
-                               headers=upload.upload_headers.additional_properties)
-    assert put.status_code == 200, put.text
-    completed = await g.api("media_service.complete_upload").asyncio(
-        client=bob, media_id=upload.media_id, body=g.models.CompleteUploadBody())
-    assert completed.media.state == g.models.MediaState.MEDIA_STATE_READY
+    media_id = await upload_png(g, bob)
 
     # Alice's live streams (NDJSON and SSE) are open before Bob posts.
-    received: list[Any] = []
-    opened = asyncio.Event()
-    listener = asyncio.create_task(read_stream(
-        g, alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/stream", received, opened))
-    await asyncio.wait_for(opened.wait(), 30)
-    updates: list[tuple[str, str, Any]] = []
-    sse_opened = asyncio.Event()
-    sse_listener = asyncio.create_task(read_events(
-        alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/events",
-        g.models.Tweet, updates, sse_opened))
-    await asyncio.wait_for(sse_opened.wait(), 30)
+    received, listener = await open_ndjson(g, alice.get_async_httpx_client(),
+                                           f"/v1/timeline/{alice_id}/stream")
+    updates, sse_listener = await open_events(
+        alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/events", g.models.Tweet)
 
     posted = await g.api("tweet_service.create_tweet").asyncio(
         client=bob, body=g.models.CreateTweetRequest(content=f"hello #{word}",
-                                                      media_ids=[upload.media_id]))
+                                                      media_ids=[media_id]))
     assert isinstance(posted, g.models.CreateTweetResponse), posted
     tweet = posted.tweet
     assert tweet.user_id == bob_id
     assert tweet.reply_to_tweet_id == "0"  # "0": absent
-    assert [m.media_id for m in tweet.media] == [upload.media_id]
+    assert [m.media_id for m in tweet.media] == [media_id]
 
     async def in_stream() -> bool:
         return any(m.entry and m.entry.tweet.tweet_id == tweet.tweet_id for m in received)
@@ -164,12 +145,8 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
     sse_listener.cancel()
 
     # Bob's notifications as Server-Sent Events, open before Alice likes.
-    notifications: list[tuple[str, str, Any]] = []
-    sse_opened.clear()
-    sse_listener = asyncio.create_task(read_events(
-        bob.get_async_httpx_client(), "/v1/notifications/events",
-        g.models.NotificationGroup, notifications, sse_opened))
-    await asyncio.wait_for(sse_opened.wait(), 30)
+    notifications, sse_listener = await open_events(
+        bob.get_async_httpx_client(), "/v1/notifications/events", g.models.NotificationGroup)
 
     async def on_home_timeline() -> Any:
         page = await g.api("timeline_service.get_home_timeline").asyncio(client=alice,
@@ -222,6 +199,16 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
     assert denied.parsed.status == g.models.Code.UNAUTHENTICATED
 
 
+async def open_ndjson(g: Generated, http: httpx.AsyncClient, path: str
+                      ) -> tuple[list[Any], asyncio.Task[None]]:
+    """An NDJSON stream read in the background, open (its first line read) on return."""
+    received: list[Any] = []
+    opened = asyncio.Event()
+    task = asyncio.create_task(read_stream(g, http, path, received, opened))
+    await asyncio.wait_for(opened.wait(), 30)
+    return received, task
+
+
 async def read_stream(g: Generated, http: httpx.AsyncClient, path: str, received: list[Any],
                       opened: asyncio.Event) -> None:
     """Each NDJSON line as the generated model of one stream message."""
@@ -233,8 +220,39 @@ async def read_stream(g: Generated, http: httpx.AsyncClient, path: str, received
                 opened.set()
 
 
+async def upload_png(g: Generated, owner: Any) -> str:
+    """Media: create, PUT the bytes with the headers the API returned, complete."""
+    data = png(24, 16)
+    upload = await g.api("media_service.create_upload").asyncio(
+        client=owner, body=g.models.CreateUploadRequest(content_type="image/png",
+                                                         size_bytes=str(len(data))))
+    assert isinstance(upload, g.models.CreateUploadResponse), upload
+    async with httpx.AsyncClient(timeout=30) as s3:
+        put = await s3.request(upload.upload_method, upload.upload_url, content=data,
+                               headers=upload.upload_headers.additional_properties)
+    assert put.status_code == 200, put.text
+    completed = await g.api("media_service.complete_upload").asyncio(
+        client=owner, media_id=upload.media_id, body=g.models.CompleteUploadBody())
+    assert completed.media.state == g.models.MediaState.MEDIA_STATE_READY
+    media_id: str = upload.media_id
+    return media_id
+
+
+Event = tuple[str, str, Any]  # an SSE event's name, id, and data as a generated model
+
+
+async def open_events(http: httpx.AsyncClient, path: str, model: Any
+                      ) -> tuple[list[Event], asyncio.Task[None]]:
+    """A Server-Sent Events stream read in the background, open on return."""
+    received: list[Event] = []
+    opened = asyncio.Event()
+    task = asyncio.create_task(read_events(http, path, model, received, opened))
+    await asyncio.wait_for(opened.wait(), 30)
+    return received, task
+
+
 async def read_events(http: httpx.AsyncClient, path: str, model: Any,
-                      received: list[tuple[str, str, Any]], opened: asyncio.Event) -> None:
+                      received: list[Event], opened: asyncio.Event) -> None:
     """Each Server-Sent Event as (event, id, data as the generated model)."""
     async with aconnect_sse(http, "GET", path) as source:
         assert source.response.status_code == 200
