@@ -86,7 +86,9 @@ Conventions, true of every operation:
   streaming API): `event: <name>`, `id: <id>` and `data: <one JSON object>`
   per event, a comment line (`:heartbeat`) when idle, `retry:` first; a
   client that reconnects with Last-Event-ID gets what it missed first (up
-  to 100 events). Both end after an hour: reconnect."""
+  to 100 events); they take the bearer header like every operation (read
+  them with fetch in a browser: the native EventSource sends no headers).
+  Both end after an hour: reconnect."""
 
 CODE_NAMES = [name for name, _ in sorted(code_pb2.Code.items(), key=lambda item: item[1])]
 
