@@ -98,7 +98,9 @@ def methods(descriptor_set: Path) -> tuple[set[str], set[str], set[str]]:
     of typed messages (NDJSON at the edge) and of server streams of HttpBody
     chunks (Server-Sent Events)."""
     files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes())
-    public, streams, events = set(), set(), set()
+    public: set[str] = set()
+    streams: set[str] = set()
+    events: set[str] = set()
     for f in files.file:
         for s in f.service:
             for m in s.method:
