@@ -97,13 +97,11 @@ def _key(event: Event[Any]) -> tuple[str, int, bytes]:
     return event.name, event.event_id, event.revision
 
 
-def ndjson(items: AsyncIterator[Item[M]], *, heartbeat: Callable[[], T],
-           wrap: Callable[[Event[M]], T]) -> AsyncIterator[T]:
+async def ndjson(items: AsyncIterator[Item[M]], *, heartbeat: Callable[[], T],
+                 wrap: Callable[[Event[M]], T]) -> AsyncIterator[T]:
     """The events as the service's typed stream messages (NDJSON at the edge)."""
-    async def framed() -> AsyncIterator[T]:
-        async for item in items:
-            yield heartbeat() if item is None else wrap(item)
-    return framed()
+    async for item in items:
+        yield heartbeat() if item is None else wrap(item)
 
 
 async def sse_chunks(items: AsyncIterator[Item[Any]]) -> AsyncIterator[httpbody_pb2.HttpBody]:

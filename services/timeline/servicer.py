@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 from twitter.tweets.v1 import tweets_pb2
 
@@ -13,7 +14,7 @@ from services.shared import live_events
 from services.shared.auth import caller_id, caller_session
 from services.shared.errors import PermissionDenied
 from services.shared.events import timestamp_now
-from services.timeline.live import LiveHub, LiveStream
+from services.timeline.live import Deleted, LiveHub, LiveStream
 from services.timeline.reader import Reader
 from services.users.client.relations import shows
 
@@ -42,10 +43,8 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
     async def StreamHomeTimeline(self, request: timeline_pb2.StreamHomeTimelineRequest,
                                  context: Ctx
                                  ) -> AsyncIterator[timeline_pb2.StreamHomeTimelineResponse]:
-        async for message in live_events.ndjson(
-                self._events(request.user_id), heartbeat=_heartbeat,
-                wrap=lambda e: timeline_pb2.StreamHomeTimelineResponse(
-                    entry=timeline_pb2.TimelineEntry(tweet=e.message))):
+        async for message in live_events.ndjson(self._events(request.user_id),
+                                                heartbeat=_heartbeat, wrap=_ndjson):
             yield message
 
     async def StreamHomeTimelineEvents(
@@ -55,11 +54,11 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
         async for chunk in live_events.sse_chunks(self._events(request.user_id, after)):
             yield timeline_pb2.StreamHomeTimelineEventsResponse(body=chunk)
 
-    def _events(self, user_id: int,
-                after: int = 0) -> AsyncIterator[live_events.Item[tweets_pb2.Tweet]]:
-        """The caller's home timeline as it grows: an `update` per new tweet
-        of someone they follow (or their own), blocks and mutes applied; with
-        `after` (a Last-Event-ID), first the newer entries already there."""
+    def _events(self, user_id: int, after: int = 0) -> AsyncIterator[live_events.Item[Message]]:
+        """The caller's home timeline as it changes: an `update` per new tweet
+        of someone they follow (or their own), a `delete` per tweet of theirs
+        deleted, blocks and mutes applied; with `after` (a Last-Event-ID),
+        first the newer entries already there."""
         if caller_id() != user_id:
             raise PermissionDenied("you may only stream your own timeline")
 
@@ -67,12 +66,17 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
             following = set(await self._reader.following(user_id))
             return await self._live.open(user_id, caller_session(), following)
 
-        async def render(tweet: tweets_pb2.Tweet) -> list[live_events.Event[tweets_pb2.Tweet]]:
-            if not shows(tweet, await self._reader.quiet(user_id)):
+        async def render(item: tweets_pb2.Tweet | Deleted) -> list[live_events.Event[Message]]:
+            quiet = await self._reader.quiet(user_id)
+            if isinstance(item, Deleted):
+                # No id: a client resuming from it would be sent old entries.
+                return [] if item.author_id in quiet else [live_events.Event(
+                    DELETE, timeline_pb2.DeletedEntry(tweet_id=item.tweet_id))]
+            if not shows(item, quiet):
                 return []  # by or of a user blocked either way, or muted
-            return [_update(tweet)]
+            return [_update(item)]
 
-        async def backlog() -> list[live_events.Event[tweets_pb2.Tweet]]:
+        async def backlog() -> list[live_events.Event[Message]]:
             tweets, _ = await self._reader.home(user_id, user_id, BACKLOG, "")
             return [_update(t) for t in reversed(tweets) if t.tweet_id > after]
 
@@ -81,6 +85,7 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
 
 # At most this many entries are replayed to a client that reconnects.
 BACKLOG = 100
+UPDATE, DELETE = "update", "delete"  # the SSE event names (Mastodon's)
 
 
 def _heartbeat() -> timeline_pb2.StreamHomeTimelineResponse:
@@ -88,5 +93,13 @@ def _heartbeat() -> timeline_pb2.StreamHomeTimelineResponse:
         heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
 
 
-def _update(tweet: tweets_pb2.Tweet) -> live_events.Event[tweets_pb2.Tweet]:
-    return live_events.Event("update", tweet, tweet.tweet_id)
+def _update(tweet: tweets_pb2.Tweet) -> live_events.Event[Message]:
+    return live_events.Event(UPDATE, tweet, tweet.tweet_id)
+
+
+def _ndjson(event: live_events.Event[Message]) -> timeline_pb2.StreamHomeTimelineResponse:
+    if isinstance(event.message, timeline_pb2.DeletedEntry):
+        return timeline_pb2.StreamHomeTimelineResponse(deleted=event.message)
+    assert isinstance(event.message, tweets_pb2.Tweet)
+    return timeline_pb2.StreamHomeTimelineResponse(
+        entry=timeline_pb2.TimelineEntry(tweet=event.message))

@@ -1,7 +1,8 @@
 """Live streams as Server-Sent Events through the edge (GET .../events): what
-an SSE client (httpx-sse, which follows the WHATWG parsing rules) receives,
-the same data as the NDJSON stream, heartbeats, Last-Event-ID, blocks and
-mutes, and who is refused; and the NDJSON routes' real Content-Type."""
+an SSE client (httpx-sse, which follows the WHATWG parsing rules) receives
+(update, delete and notification events), the same data as the NDJSON
+stream, heartbeats, Last-Event-ID, blocks and mutes, and who is refused; and
+the NDJSON routes' real Content-Type."""
 
 from __future__ import annotations
 
@@ -61,6 +62,28 @@ async def test_an_update_event_for_a_followed_authors_tweet(edge: httpx.AsyncCli
     assert update.data["content"] == "live over SSE"
     assert update.data["author"]["username"] == author["username"]
     assert update.data == lines[-1]["entry"]["tweet"]
+
+
+async def test_a_delete_event_when_a_followed_author_deletes_a_tweet(
+        edge: httpx.AsyncClient, edge_url: str) -> None:
+    reader, author = await new_user(edge), await new_user(edge)
+    await follow(edge, reader, author)
+    tweet_id = await tweet(edge, author, "soon gone")
+    lines: list[Message] = []
+    ndjson_open = asyncio.Event()
+    ndjson = asyncio.create_task(listen(
+        edge_url, f"/v1/timeline/{reader['userId']}/stream", reader["headers"], lines,
+        ndjson_open, until=lambda m: "deleted" in m))
+    async with sse(edge_url, f"/v1/timeline/{reader['userId']}/events", reader,
+                   until=lambda e: e.event == "delete") as (received, task):
+        await asyncio.wait_for(ndjson_open.wait(), timeout=10)
+        r = await edge.delete(f"/v1/tweets/{tweet_id}", headers=author["headers"])
+        assert r.status_code == 200, r.text
+        await asyncio.wait_for(task, timeout=10)
+        await asyncio.wait_for(ndjson, timeout=10)
+    assert (received[-1].event, received[-1].data) == ("delete", {"tweetId": tweet_id})
+    assert received[-1].id == ""  # no id: resuming from a delete would replay old entries
+    assert lines[-1] == {"deleted": {"tweetId": tweet_id}}
 
 
 async def test_a_notification_event(edge: httpx.AsyncClient, edge_url: str) -> None:

@@ -69,12 +69,20 @@ class StreamHomeTimelineRequest(_message.Message):
     def __init__(self, user_id: _Optional[int] = ...) -> None: ...
 
 class StreamHomeTimelineResponse(_message.Message):
-    __slots__ = ("entry", "heartbeat")
+    __slots__ = ("entry", "heartbeat", "deleted")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
     entry: TimelineEntry
     heartbeat: Heartbeat
-    def __init__(self, entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    deleted: DeletedEntry
+    def __init__(self, entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., deleted: _Optional[_Union[DeletedEntry, _Mapping]] = ...) -> None: ...
+
+class DeletedEntry(_message.Message):
+    __slots__ = ("tweet_id",)
+    TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    tweet_id: int
+    def __init__(self, tweet_id: _Optional[int] = ...) -> None: ...
 
 class StreamHomeTimelineEventsRequest(_message.Message):
     __slots__ = ("user_id",)

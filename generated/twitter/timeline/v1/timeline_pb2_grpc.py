@@ -100,9 +100,10 @@ class TimelineServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamHomeTimeline(self, request, context):
-        """Streams new entries of the caller's home timeline as they arrive, with a
-        heartbeat when nothing arrived for a while (every 15 seconds by default),
-        until the client disconnects. Entries that arrived before the call are not
+        """Streams new entries of the caller's home timeline as they arrive, and the
+        deletion of tweets by the accounts they follow, with a heartbeat when
+        nothing arrived for a while (every 15 seconds by default), until the
+        client disconnects. Entries that arrived before the call are not
         sent; read them with GetHomeTimeline.
 
         PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -116,7 +117,8 @@ class TimelineServiceServicer:
         """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
         for browsers and SSE clients. Mastodon's streaming API is the model: an
         `update` event per new entry (data: the Tweet as JSON, id: its tweet
-        id), a comment line as the heartbeat, a `retry` field at the start.
+        id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+        comment line as the heartbeat, a `retry` field at the start.
         Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
         header (a tweet id: EventSource sends it when it reconnects) the entries
         of the home timeline newer than it are sent first, up to 100.

@@ -57,9 +57,10 @@ class TimelineServiceStub:
     page_token that was not issued for this timeline.
     """
     StreamHomeTimeline: _grpc.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineRequest, _timeline_pb2.StreamHomeTimelineResponse]
-    """Streams new entries of the caller's home timeline as they arrive, with a
-    heartbeat when nothing arrived for a while (every 15 seconds by default),
-    until the client disconnects. Entries that arrived before the call are not
+    """Streams new entries of the caller's home timeline as they arrive, and the
+    deletion of tweets by the accounts they follow, with a heartbeat when
+    nothing arrived for a while (every 15 seconds by default), until the
+    client disconnects. Entries that arrived before the call are not
     sent; read them with GetHomeTimeline.
 
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -69,7 +70,8 @@ class TimelineServiceStub:
     """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
     for browsers and SSE clients. Mastodon's streaming API is the model: an
     `update` event per new entry (data: the Tweet as JSON, id: its tweet
-    id), a comment line as the heartbeat, a `retry` field at the start.
+    id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+    comment line as the heartbeat, a `retry` field at the start.
     Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
     header (a tweet id: EventSource sends it when it reconnects) the entries
     of the home timeline newer than it are sent first, up to 100.
@@ -107,9 +109,10 @@ class TimelineServiceAsyncStub(TimelineServiceStub):
     page_token that was not issued for this timeline.
     """
     StreamHomeTimeline: _aio.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineRequest, _timeline_pb2.StreamHomeTimelineResponse]  # type: ignore[assignment]
-    """Streams new entries of the caller's home timeline as they arrive, with a
-    heartbeat when nothing arrived for a while (every 15 seconds by default),
-    until the client disconnects. Entries that arrived before the call are not
+    """Streams new entries of the caller's home timeline as they arrive, and the
+    deletion of tweets by the accounts they follow, with a heartbeat when
+    nothing arrived for a while (every 15 seconds by default), until the
+    client disconnects. Entries that arrived before the call are not
     sent; read them with GetHomeTimeline.
 
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -119,7 +122,8 @@ class TimelineServiceAsyncStub(TimelineServiceStub):
     """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
     for browsers and SSE clients. Mastodon's streaming API is the model: an
     `update` event per new entry (data: the Tweet as JSON, id: its tweet
-    id), a comment line as the heartbeat, a `retry` field at the start.
+    id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+    comment line as the heartbeat, a `retry` field at the start.
     Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
     header (a tweet id: EventSource sends it when it reconnects) the entries
     of the home timeline newer than it are sent first, up to 100.
@@ -172,9 +176,10 @@ class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _timeline_pb2.StreamHomeTimelineRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_timeline_pb2.StreamHomeTimelineResponse], _abc.AsyncIterator[_timeline_pb2.StreamHomeTimelineResponse]]:
-        """Streams new entries of the caller's home timeline as they arrive, with a
-        heartbeat when nothing arrived for a while (every 15 seconds by default),
-        until the client disconnects. Entries that arrived before the call are not
+        """Streams new entries of the caller's home timeline as they arrive, and the
+        deletion of tweets by the accounts they follow, with a heartbeat when
+        nothing arrived for a while (every 15 seconds by default), until the
+        client disconnects. Entries that arrived before the call are not
         sent; read them with GetHomeTimeline.
 
         PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -190,7 +195,8 @@ class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
         """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
         for browsers and SSE clients. Mastodon's streaming API is the model: an
         `update` event per new entry (data: the Tweet as JSON, id: its tweet
-        id), a comment line as the heartbeat, a `retry` field at the start.
+        id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+        comment line as the heartbeat, a `retry` field at the start.
         Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
         header (a tweet id: EventSource sends it when it reconnects) the entries
         of the home timeline newer than it are sent first, up to 100.

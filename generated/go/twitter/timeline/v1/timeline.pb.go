@@ -402,7 +402,8 @@ func (x *StreamHomeTimelineRequest) GetUserId() int64 {
 	return 0
 }
 
-// One message of the StreamHomeTimeline stream: a new entry or a heartbeat.
+// One message of the StreamHomeTimeline stream: a new entry, a deleted one
+// or a heartbeat.
 type StreamHomeTimelineResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What this message carries.
@@ -411,6 +412,7 @@ type StreamHomeTimelineResponse struct {
 	//
 	//	*StreamHomeTimelineResponse_Entry
 	//	*StreamHomeTimelineResponse_Heartbeat
+	//	*StreamHomeTimelineResponse_Deleted
 	Payload       isStreamHomeTimelineResponse_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -471,6 +473,15 @@ func (x *StreamHomeTimelineResponse) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *StreamHomeTimelineResponse) GetDeleted() *DeletedEntry {
+	if x != nil {
+		if x, ok := x.Payload.(*StreamHomeTimelineResponse_Deleted); ok {
+			return x.Deleted
+		}
+	}
+	return nil
+}
+
 type isStreamHomeTimelineResponse_Payload interface {
 	isStreamHomeTimelineResponse_Payload()
 }
@@ -485,9 +496,62 @@ type StreamHomeTimelineResponse_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
 }
 
+type StreamHomeTimelineResponse_Deleted struct {
+	// A tweet of an account the caller follows was deleted: remove it.
+	Deleted *DeletedEntry `protobuf:"bytes,3,opt,name=deleted,proto3,oneof"`
+}
+
 func (*StreamHomeTimelineResponse_Entry) isStreamHomeTimelineResponse_Payload() {}
 
 func (*StreamHomeTimelineResponse_Heartbeat) isStreamHomeTimelineResponse_Payload() {}
+
+func (*StreamHomeTimelineResponse_Deleted) isStreamHomeTimelineResponse_Payload() {}
+
+// A deleted tweet, on a live stream.
+type DeletedEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deleted tweet's id.
+	TweetId       int64 `protobuf:"varint,1,opt,name=tweet_id,json=tweetId,proto3" json:"tweet_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletedEntry) Reset() {
+	*x = DeletedEntry{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletedEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletedEntry) ProtoMessage() {}
+
+func (x *DeletedEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletedEntry.ProtoReflect.Descriptor instead.
+func (*DeletedEntry) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeletedEntry) GetTweetId() int64 {
+	if x != nil {
+		return x.TweetId
+	}
+	return 0
+}
 
 // Request for StreamHomeTimelineEvents.
 type StreamHomeTimelineEventsRequest struct {
@@ -500,7 +564,7 @@ type StreamHomeTimelineEventsRequest struct {
 
 func (x *StreamHomeTimelineEventsRequest) Reset() {
 	*x = StreamHomeTimelineEventsRequest{}
-	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +576,7 @@ func (x *StreamHomeTimelineEventsRequest) String() string {
 func (*StreamHomeTimelineEventsRequest) ProtoMessage() {}
 
 func (x *StreamHomeTimelineEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +589,7 @@ func (x *StreamHomeTimelineEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamHomeTimelineEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamHomeTimelineEventsRequest) Descriptor() ([]byte, []int) {
-	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{8}
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StreamHomeTimelineEventsRequest) GetUserId() int64 {
@@ -547,7 +611,7 @@ type StreamHomeTimelineEventsResponse struct {
 
 func (x *StreamHomeTimelineEventsResponse) Reset() {
 	*x = StreamHomeTimelineEventsResponse{}
-	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +623,7 @@ func (x *StreamHomeTimelineEventsResponse) String() string {
 func (*StreamHomeTimelineEventsResponse) ProtoMessage() {}
 
 func (x *StreamHomeTimelineEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +636,7 @@ func (x *StreamHomeTimelineEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamHomeTimelineEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamHomeTimelineEventsResponse) Descriptor() ([]byte, []int) {
-	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{9}
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StreamHomeTimelineEventsResponse) GetBody() *httpbody.HttpBody {
@@ -608,11 +672,14 @@ const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
 	"\aentries\x18\x01 \x03(\v2\".twitter.timeline.v1.TimelineEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\":\n" +
 	"\x19StreamHomeTimelineRequest\x12\x1d\n" +
-	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"\xa3\x01\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"\xe2\x01\n" +
 	"\x1aStreamHomeTimelineResponse\x12:\n" +
 	"\x05entry\x18\x01 \x01(\v2\".twitter.timeline.v1.TimelineEntryH\x00R\x05entry\x12>\n" +
-	"\theartbeat\x18\x02 \x01(\v2\x1e.twitter.timeline.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload\"@\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x1e.twitter.timeline.v1.HeartbeatH\x00R\theartbeat\x12=\n" +
+	"\adeleted\x18\x03 \x01(\v2!.twitter.timeline.v1.DeletedEntryH\x00R\adeletedB\t\n" +
+	"\apayload\")\n" +
+	"\fDeletedEntry\x12\x19\n" +
+	"\btweet_id\x18\x01 \x01(\x03R\atweetId\"@\n" +
 	"\x1fStreamHomeTimelineEventsRequest\x12\x1d\n" +
 	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"L\n" +
 	" StreamHomeTimelineEventsResponse\x12(\n" +
@@ -636,7 +703,7 @@ func file_twitter_timeline_v1_timeline_proto_rawDescGZIP() []byte {
 	return file_twitter_timeline_v1_timeline_proto_rawDescData
 }
 
-var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
 	(*TimelineEntry)(nil),                    // 0: twitter.timeline.v1.TimelineEntry
 	(*Heartbeat)(nil),                        // 1: twitter.timeline.v1.Heartbeat
@@ -646,33 +713,35 @@ var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
 	(*GetMentionsTimelineResponse)(nil),      // 5: twitter.timeline.v1.GetMentionsTimelineResponse
 	(*StreamHomeTimelineRequest)(nil),        // 6: twitter.timeline.v1.StreamHomeTimelineRequest
 	(*StreamHomeTimelineResponse)(nil),       // 7: twitter.timeline.v1.StreamHomeTimelineResponse
-	(*StreamHomeTimelineEventsRequest)(nil),  // 8: twitter.timeline.v1.StreamHomeTimelineEventsRequest
-	(*StreamHomeTimelineEventsResponse)(nil), // 9: twitter.timeline.v1.StreamHomeTimelineEventsResponse
-	(*v1.Tweet)(nil),                         // 10: twitter.tweets.v1.Tweet
-	(*timestamppb.Timestamp)(nil),            // 11: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),                // 12: google.api.HttpBody
+	(*DeletedEntry)(nil),                     // 8: twitter.timeline.v1.DeletedEntry
+	(*StreamHomeTimelineEventsRequest)(nil),  // 9: twitter.timeline.v1.StreamHomeTimelineEventsRequest
+	(*StreamHomeTimelineEventsResponse)(nil), // 10: twitter.timeline.v1.StreamHomeTimelineEventsResponse
+	(*v1.Tweet)(nil),                         // 11: twitter.tweets.v1.Tweet
+	(*timestamppb.Timestamp)(nil),            // 12: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),                // 13: google.api.HttpBody
 }
 var file_twitter_timeline_v1_timeline_proto_depIdxs = []int32{
-	10, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
-	11, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
+	12, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: twitter.timeline.v1.GetHomeTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
 	0,  // 3: twitter.timeline.v1.GetMentionsTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
 	0,  // 4: twitter.timeline.v1.StreamHomeTimelineResponse.entry:type_name -> twitter.timeline.v1.TimelineEntry
 	1,  // 5: twitter.timeline.v1.StreamHomeTimelineResponse.heartbeat:type_name -> twitter.timeline.v1.Heartbeat
-	12, // 6: twitter.timeline.v1.StreamHomeTimelineEventsResponse.body:type_name -> google.api.HttpBody
-	2,  // 7: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
-	4,  // 8: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
-	6,  // 9: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
-	8,  // 10: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:input_type -> twitter.timeline.v1.StreamHomeTimelineEventsRequest
-	3,  // 11: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
-	5,  // 12: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
-	7,  // 13: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
-	9,  // 14: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:output_type -> twitter.timeline.v1.StreamHomeTimelineEventsResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	8,  // 6: twitter.timeline.v1.StreamHomeTimelineResponse.deleted:type_name -> twitter.timeline.v1.DeletedEntry
+	13, // 7: twitter.timeline.v1.StreamHomeTimelineEventsResponse.body:type_name -> google.api.HttpBody
+	2,  // 8: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
+	4,  // 9: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
+	6,  // 10: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
+	9,  // 11: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:input_type -> twitter.timeline.v1.StreamHomeTimelineEventsRequest
+	3,  // 12: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
+	5,  // 13: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
+	7,  // 14: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
+	10, // 15: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:output_type -> twitter.timeline.v1.StreamHomeTimelineEventsResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_twitter_timeline_v1_timeline_proto_init() }
@@ -683,6 +752,7 @@ func file_twitter_timeline_v1_timeline_proto_init() {
 	file_twitter_timeline_v1_timeline_proto_msgTypes[7].OneofWrappers = []any{
 		(*StreamHomeTimelineResponse_Entry)(nil),
 		(*StreamHomeTimelineResponse_Heartbeat)(nil),
+		(*StreamHomeTimelineResponse_Deleted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -690,7 +760,7 @@ func file_twitter_timeline_v1_timeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_timeline_v1_timeline_proto_rawDesc), len(file_twitter_timeline_v1_timeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,9 +51,10 @@ type TimelineServiceClient interface {
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
 	// page_token that was not issued for this timeline.
 	GetMentionsTimeline(ctx context.Context, in *GetMentionsTimelineRequest, opts ...grpc.CallOption) (*GetMentionsTimelineResponse, error)
-	// Streams new entries of the caller's home timeline as they arrive, with a
-	// heartbeat when nothing arrived for a while (every 15 seconds by default),
-	// until the client disconnects. Entries that arrived before the call are not
+	// Streams new entries of the caller's home timeline as they arrive, and the
+	// deletion of tweets by the accounts they follow, with a heartbeat when
+	// nothing arrived for a while (every 15 seconds by default), until the
+	// client disconnects. Entries that arrived before the call are not
 	// sent; read them with GetHomeTimeline.
 	//
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -62,7 +63,8 @@ type TimelineServiceClient interface {
 	// The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
 	// for browsers and SSE clients. Mastodon's streaming API is the model: an
 	// `update` event per new entry (data: the Tweet as JSON, id: its tweet
-	// id), a comment line as the heartbeat, a `retry` field at the start.
+	// id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+	// comment line as the heartbeat, a `retry` field at the start.
 	// Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
 	// header (a tweet id: EventSource sends it when it reconnects) the entries
 	// of the home timeline newer than it are sent first, up to 100.
@@ -164,9 +166,10 @@ type TimelineServiceServer interface {
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
 	// page_token that was not issued for this timeline.
 	GetMentionsTimeline(context.Context, *GetMentionsTimelineRequest) (*GetMentionsTimelineResponse, error)
-	// Streams new entries of the caller's home timeline as they arrive, with a
-	// heartbeat when nothing arrived for a while (every 15 seconds by default),
-	// until the client disconnects. Entries that arrived before the call are not
+	// Streams new entries of the caller's home timeline as they arrive, and the
+	// deletion of tweets by the accounts they follow, with a heartbeat when
+	// nothing arrived for a while (every 15 seconds by default), until the
+	// client disconnects. Entries that arrived before the call are not
 	// sent; read them with GetHomeTimeline.
 	//
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -175,7 +178,8 @@ type TimelineServiceServer interface {
 	// The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
 	// for browsers and SSE clients. Mastodon's streaming API is the model: an
 	// `update` event per new entry (data: the Tweet as JSON, id: its tweet
-	// id), a comment line as the heartbeat, a `retry` field at the start.
+	// id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+	// comment line as the heartbeat, a `retry` field at the start.
 	// Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
 	// header (a tweet id: EventSource sends it when it reconnects) the entries
 	// of the home timeline newer than it are sent first, up to 100.

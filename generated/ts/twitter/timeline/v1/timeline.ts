@@ -82,14 +82,27 @@ export interface StreamHomeTimelineRequest {
   userId: string;
 }
 
-/** One message of the StreamHomeTimeline stream: a new entry or a heartbeat. */
+/**
+ * One message of the StreamHomeTimeline stream: a new entry, a deleted one
+ * or a heartbeat.
+ */
 export interface StreamHomeTimelineResponse {
   /** A new timeline entry. */
   entry?:
     | TimelineEntry
     | undefined;
   /** A keep-alive; carries no timeline data. */
-  heartbeat?: Heartbeat | undefined;
+  heartbeat?:
+    | Heartbeat
+    | undefined;
+  /** A tweet of an account the caller follows was deleted: remove it. */
+  deleted?: DeletedEntry | undefined;
+}
+
+/** A deleted tweet, on a live stream. */
+export interface DeletedEntry {
+  /** The deleted tweet's id. */
+  tweetId: string;
 }
 
 /** Request for StreamHomeTimelineEvents. */
@@ -729,7 +742,7 @@ export const StreamHomeTimelineRequest: MessageFns<StreamHomeTimelineRequest> = 
 };
 
 function createBaseStreamHomeTimelineResponse(): StreamHomeTimelineResponse {
-  return { entry: undefined, heartbeat: undefined };
+  return { entry: undefined, heartbeat: undefined, deleted: undefined };
 }
 
 export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> = {
@@ -739,6 +752,9 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     }
     if (message.heartbeat !== undefined) {
       Heartbeat.encode(message.heartbeat, writer.uint32(18).fork()).join();
+    }
+    if (message.deleted !== undefined) {
+      DeletedEntry.encode(message.deleted, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -772,6 +788,14 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
             message.heartbeat = Heartbeat.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deleted = DeletedEntry.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -788,6 +812,7 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     return {
       entry: isSet(object.entry) ? TimelineEntry.fromJSON(object.entry) : undefined,
       heartbeat: isSet(object.heartbeat) ? Heartbeat.fromJSON(object.heartbeat) : undefined,
+      deleted: isSet(object.deleted) ? DeletedEntry.fromJSON(object.deleted) : undefined,
     };
   },
 
@@ -798,6 +823,9 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     }
     if (message.heartbeat !== undefined) {
       obj.heartbeat = Heartbeat.toJSON(message.heartbeat);
+    }
+    if (message.deleted !== undefined) {
+      obj.deleted = DeletedEntry.toJSON(message.deleted);
     }
     return obj;
   },
@@ -813,6 +841,82 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     message.heartbeat = (object.heartbeat !== undefined && object.heartbeat !== null)
       ? Heartbeat.fromPartial(object.heartbeat)
       : undefined;
+    message.deleted = (object.deleted !== undefined && object.deleted !== null)
+      ? DeletedEntry.fromPartial(object.deleted)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletedEntry(): DeletedEntry {
+  return { tweetId: "0" };
+}
+
+export const DeletedEntry: MessageFns<DeletedEntry> = {
+  encode(message: DeletedEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tweetId !== "0") {
+      writer.uint32(8).int64(message.tweetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletedEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletedEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tweetId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletedEntry {
+    return {
+      tweetId: isSet(object.tweetId)
+        ? globalThis.String(object.tweetId)
+        : isSet(object.tweet_id)
+        ? globalThis.String(object.tweet_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: DeletedEntry): unknown {
+    const obj: any = {};
+    if (message.tweetId !== "0") {
+      obj.tweetId = message.tweetId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletedEntry>, I>>(base?: I): DeletedEntry {
+    return DeletedEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletedEntry>, I>>(object: I): DeletedEntry {
+    const message = createBaseDeletedEntry();
+    message.tweetId = object.tweetId ?? "0";
     return message;
   },
 };
@@ -1013,9 +1117,10 @@ export const TimelineServiceService = {
     responseDeserialize: (value: Buffer): GetMentionsTimelineResponse => GetMentionsTimelineResponse.decode(value),
   },
   /**
-   * Streams new entries of the caller's home timeline as they arrive, with a
-   * heartbeat when nothing arrived for a while (every 15 seconds by default),
-   * until the client disconnects. Entries that arrived before the call are not
+   * Streams new entries of the caller's home timeline as they arrive, and the
+   * deletion of tweets by the accounts they follow, with a heartbeat when
+   * nothing arrived for a while (every 15 seconds by default), until the
+   * client disconnects. Entries that arrived before the call are not
    * sent; read them with GetHomeTimeline.
    *
    * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -1036,7 +1141,8 @@ export const TimelineServiceService = {
    * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
    * for browsers and SSE clients. Mastodon's streaming API is the model: an
    * `update` event per new entry (data: the Tweet as JSON, id: its tweet
-   * id), a comment line as the heartbeat, a `retry` field at the start.
+   * id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+   * comment line as the heartbeat, a `retry` field at the start.
    * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
    * header (a tweet id: EventSource sends it when it reconnects) the entries
    * of the home timeline newer than it are sent first, up to 100.
@@ -1077,9 +1183,10 @@ export interface TimelineServiceServer extends UntypedServiceImplementation {
    */
   getMentionsTimeline: handleUnaryCall<GetMentionsTimelineRequest, GetMentionsTimelineResponse>;
   /**
-   * Streams new entries of the caller's home timeline as they arrive, with a
-   * heartbeat when nothing arrived for a while (every 15 seconds by default),
-   * until the client disconnects. Entries that arrived before the call are not
+   * Streams new entries of the caller's home timeline as they arrive, and the
+   * deletion of tweets by the accounts they follow, with a heartbeat when
+   * nothing arrived for a while (every 15 seconds by default), until the
+   * client disconnects. Entries that arrived before the call are not
    * sent; read them with GetHomeTimeline.
    *
    * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -1090,7 +1197,8 @@ export interface TimelineServiceServer extends UntypedServiceImplementation {
    * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
    * for browsers and SSE clients. Mastodon's streaming API is the model: an
    * `update` event per new entry (data: the Tweet as JSON, id: its tweet
-   * id), a comment line as the heartbeat, a `retry` field at the start.
+   * id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+   * comment line as the heartbeat, a `retry` field at the start.
    * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
    * header (a tweet id: EventSource sends it when it reconnects) the entries
    * of the home timeline newer than it are sent first, up to 100.
@@ -1150,9 +1258,10 @@ export interface TimelineServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetMentionsTimelineResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Streams new entries of the caller's home timeline as they arrive, with a
-   * heartbeat when nothing arrived for a while (every 15 seconds by default),
-   * until the client disconnects. Entries that arrived before the call are not
+   * Streams new entries of the caller's home timeline as they arrive, and the
+   * deletion of tweets by the accounts they follow, with a heartbeat when
+   * nothing arrived for a while (every 15 seconds by default), until the
+   * client disconnects. Entries that arrived before the call are not
    * sent; read them with GetHomeTimeline.
    *
    * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -1171,7 +1280,8 @@ export interface TimelineServiceClient extends Client {
    * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
    * for browsers and SSE clients. Mastodon's streaming API is the model: an
    * `update` event per new entry (data: the Tweet as JSON, id: its tweet
-   * id), a comment line as the heartbeat, a `retry` field at the start.
+   * id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+   * comment line as the heartbeat, a `retry` field at the start.
    * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
    * header (a tweet id: EventSource sends it when it reconnects) the entries
    * of the home timeline newer than it are sent first, up to 100.
