@@ -55,6 +55,10 @@ class Binding:
     body: str  # "*", "" (none) or the request field the body fills
     json_keys: frozenset[str]  # the top-level keys a JSON body may have
     public: bool = False  # ACCESS_PUBLIC: served without a token
+    # A server stream: "ndjson" (typed messages the transcoder prints one per
+    # line) or "sse" (HttpBody chunks of text/event-stream, passed through);
+    # "" for a unary RPC.
+    stream: str = ""
 
     @property
     def method(self) -> str:
@@ -103,10 +107,12 @@ def bindings(areas: list[str], descriptor_path: Path) -> list[Binding]:
                         # Only single-segment variables have a canonical form here.
                         raise ValueError(f"{method.name}: unsupported path template {template}")
                     request = messages[method.input_type]
+                    stream = "" if not method.server_streaming else (
+                        "sse" if rule.response_body else "ndjson")
                     found.append(Binding(
                         area, f"/{f.package}.{service.name}/{method.name}", verb.upper(),
                         template, rule.body, _body_keys(request, rule.body, messages),
-                        public))
+                        public, stream))
     return found
 
 

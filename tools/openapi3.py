@@ -12,8 +12,10 @@ client developers need and the plugin cannot express:
   responses of internal RPCs such as BatchGetTweets);
 - short, stable schema names that clash with no language builtin, no titles
   taken from comments (generators turn titles into class names);
-- server streams as `application/x-ndjson` whose schema is the shape of one
-  line, as the edge sends it (no {result, error} wrapper);
+- server streams of typed messages as `application/x-ndjson` whose schema
+  is the shape of one line, as the edge sends it (no {result, error}
+  wrapper), and those of google.api.HttpBody chunks (`response_body`) as
+  `text/event-stream`, with the Last-Event-ID header they take;
 - the wire conventions stated once, in info.description.
 """
 
@@ -24,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 from google.rpc import code_pb2
 
@@ -49,6 +52,7 @@ RENAMES = {
 }
 
 NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
 JSON = "application/json"
 
 DESCRIPTION = """\
@@ -75,17 +79,28 @@ Conventions, true of every operation:
   UNAVAILABLE 503). INVALID_ARGUMENT carries a google.rpc.BadRequest detail
   whose fieldViolations[].field are the request's JSON (lowerCamelCase) field
   names; RESOURCE_EXHAUSTED and UNAVAILABLE carry Retry-After.
-- Live streams (`application/x-ndjson`) send one JSON object per line, with
-  a heartbeat line when nothing happened for a while, until the client
-  disconnects (their Content-Type header says application/json)."""
+- Live streams come two ways. `application/x-ndjson` (the .../stream
+  routes): one JSON object per line, a heartbeat line when nothing happened
+  for a while, until the client disconnects. `text/event-stream` (the
+  .../events routes, Server-Sent Events for browsers, after Mastodon's
+  streaming API): `event: <name>`, `id: <id>` and `data: <one JSON object>`
+  per event, a comment line (`:heartbeat`) when idle, `retry:` first; a
+  client that reconnects with Last-Event-ID gets what it missed first (up
+  to 100 events); they take the bearer header like every operation (read
+  them with fetch in a browser: the native EventSource sends no headers).
+  Both end after an hour: reconnect."""
 
 CODE_NAMES = [name for name, _ in sorted(code_pb2.Code.items(), key=lambda item: item[1])]
 
 
-def methods(descriptor_set: Path) -> tuple[set[str], set[str]]:
-    """operationIds (Service_Method) of ACCESS_PUBLIC and of server-streaming RPCs."""
+def methods(descriptor_set: Path) -> tuple[set[str], set[str], set[str]]:
+    """operationIds (Service_Method) of ACCESS_PUBLIC RPCs, of server streams
+    of typed messages (NDJSON at the edge) and of server streams of HttpBody
+    chunks (Server-Sent Events)."""
     files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes())
-    public, streams = set(), set()
+    public: set[str] = set()
+    streams: set[str] = set()
+    events: set[str] = set()
     for f in files.file:
         for s in f.service:
             for m in s.method:
@@ -93,8 +108,9 @@ def methods(descriptor_set: Path) -> tuple[set[str], set[str]]:
                 if options_access(f"{s.name}.{m.name}", m.options) is Access.PUBLIC:
                     public.add(op)
                 if m.server_streaming:
-                    streams.add(op)
-    return public, streams
+                    http_body = m.options.Extensions[annotations_pb2.http].response_body
+                    (events if http_body else streams).add(op)
+    return public, streams, events
 
 
 def ref(name: str) -> dict[str, str]:
@@ -144,7 +160,23 @@ def convert_parameter(param: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def convert_operation(op: dict[str, Any], public: set[str], streams: set[str]) -> dict[str, Any]:
+LAST_EVENT_ID = {
+    "name": "Last-Event-ID", "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    "description": "The id of the last event received: EventSource sends it when it "
+                   "reconnects, and the events after it are sent first (at most 100).",
+}
+SSE_SUCCESS = {
+    "description": "A live stream of Server-Sent Events until the client disconnects: "
+                   "`event: <name>`, `id: <id>`, `data: <one JSON object>` and a blank line "
+                   "per event (the summary says which events and their data), `:heartbeat` "
+                   "comment lines when idle, `retry: <ms>` first.",
+    "content": {SSE: {"schema": {"type": "string"}}},
+}
+
+
+def convert_operation(op: dict[str, Any], public: set[str], streams: set[str],
+                      events: set[str]) -> dict[str, Any]:
     op_id = op["operationId"]
     out: dict[str, Any] = {k: op[k] for k in ("summary", "description", "tags") if k in op}
     # The method's name, lowerCamelCase (createTweet): generators name the
@@ -158,16 +190,19 @@ def convert_operation(op: dict[str, Any], public: set[str], streams: set[str]) -
                 JSON: {"schema": convert_schema(param["schema"])}}}
         else:
             params.append(convert_parameter(param))
+    if op_id in events:
+        params.append(LAST_EVENT_ID)
     if params:
         out["parameters"] = params
     ok = op["responses"]["200"]
-    if op_id in streams:
+    if op_id in events:
+        success = SSE_SUCCESS
+    elif op_id in streams:
         # The plugin documents grpc-gateway's {result, error} envelope; the
         # edge's transcoder sends the bare messages, one per line.
         line = ok["schema"]["properties"]["result"]
         success = {"description": "A live stream: one JSON object per line (NDJSON), "
-                                  "until the client disconnects. The edge's Content-Type "
-                                  "header says application/json: read line by line.",
+                                  "until the client disconnects.",
                    "content": {NDJSON: {"schema": convert_schema(line)}}}
     else:
         success = {"description": "OK", "content": {JSON: {"schema": convert_schema(ok["schema"])}}}
@@ -218,10 +253,11 @@ def status_schema() -> dict[str, Any]:
     }
 
 
-def convert(v2: dict[str, Any], public: set[str], streams: set[str]) -> dict[str, Any]:
+def convert(v2: dict[str, Any], public: set[str], streams: set[str],
+            events: set[str]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, item in sorted(v2["paths"].items()):
-        paths[path] = {verb: convert_operation(op, public, streams)
+        paths[path] = {verb: convert_operation(op, public, streams, events)
                        for verb, op in sorted(item.items())}
     ids = [op["operationId"] for item in paths.values() for op in item.values()]
     if len(ids) != len(set(ids)):
@@ -253,8 +289,8 @@ def convert(v2: dict[str, Any], public: set[str], streams: set[str]) -> dict[str
 
 def main() -> None:
     swagger, descriptor_set, out = map(Path, sys.argv[1:4])
-    public, streams = methods(descriptor_set)
-    doc = convert(json.loads(swagger.read_text()), public, streams)
+    public, streams, events = methods(descriptor_set)
+    doc = convert(json.loads(swagger.read_text()), public, streams, events)
     out.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 

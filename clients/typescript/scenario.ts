@@ -65,11 +65,40 @@ async function main(): Promise<void> {
   });
   check(completed.data?.media?.state === "MEDIA_STATE_READY", "complete upload", completed);
 
+  // Alice's home timeline as Server-Sent Events, open before Bob posts: the
+  // typed route through openapi-fetch, the events parsed by eventsource-parser
+  // (what a browser's EventSource does, with the Authorization header).
+  const { EventSourceParserStream } = await import("eventsource-parser/stream");
+  const live = new AbortController();
+  const giveUp = setTimeout(() => live.abort(), 30_000);
+  const sse = await alice.client.GET("/v1/timeline/{userId}/events", {
+    params: { path: { userId: alice.userId } }, parseAs: "stream", signal: live.signal,
+  });
+  check(sse.response.status === 200
+    && sse.response.headers.get("content-type") === "text/event-stream", "sse open",
+  sse.response.status);
+  const events = sse.data!.pipeThrough(new TextDecoderStream())
+    .pipeThrough(new EventSourceParserStream()).getReader();
+
   const posted = await bob.client.POST("/v1/tweets", {
     body: { content: `hello #${word}`, mediaIds: [mediaId] },
   });
   const tweetId = posted.data?.tweet?.tweetId ?? "";
   check(tweetId !== "" && posted.data?.tweet?.replyToTweetId === "0", "post", posted.error);
+
+  type Tweet = components["schemas"]["Tweet"];
+  let update: Tweet | undefined;
+  while (update === undefined) {
+    const next = await events.read();  // rejects when the time is up (the abort)
+    if (next.done) break;
+    if (next.value.event === "update" && next.value.id === tweetId) {
+      update = JSON.parse(next.value.data) as Tweet;
+    }
+  }
+  clearTimeout(giveUp);
+  live.abort();
+  check(update?.tweetId === tweetId && update?.content === `hello #${word}`
+    && update?.author?.userId === bob.userId, "sse event", update);
 
   await eventually(async () => {
     const page = await alice.client.GET("/v1/timeline/{userId}", {

@@ -14,8 +14,10 @@ from twitter.users.v1 import users_pb2
 from services.notifications.domain import Group
 from services.notifications.inbox import Inbox
 from services.notifications.live import NotificationHub
+from services.shared import live_events
 from services.shared.auth import caller_id, caller_session
 from services.shared.events import timestamp_now
+from services.shared.live_streams import Listener, LiveStream
 from services.shared.peers import UsersClient
 from services.shared.timestamps import to_timestamp
 
@@ -68,19 +70,50 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
 
     async def StreamNotifications(self, request: pb.StreamNotificationsRequest, context: Ctx
                                   ) -> AsyncIterator[pb.StreamNotificationsResponse]:
+        async for message in live_events.ndjson(
+                self._events(), heartbeat=_heartbeat,
+                wrap=lambda e: pb.StreamNotificationsResponse(group=e.message)):
+            yield message
+
+    async def StreamNotificationEvents(self, request: pb.StreamNotificationEventsRequest,
+                                       context: Ctx
+                                       ) -> AsyncIterator[pb.StreamNotificationEventsResponse]:
+        after = live_events.last_event_id(context.invocation_metadata() or ())
+        async for chunk in live_events.sse_chunks(self._events(after)):
+            yield pb.StreamNotificationEventsResponse(body=chunk)
+
+    def _events(self, after: int = 0) -> AsyncIterator[live_events.Item[pb.NotificationGroup]]:
+        """The caller's notification groups as they change: a `notification`
+        per change, as the caller sees the group (hidden actors left out);
+        with `after` (a Last-Event-ID), first the groups changed since."""
         user_id = caller_id()
-        stream = await self._hub.open(user_id, caller_session())
-        try:
-            # A first heartbeat tells the client (and any proxy) the stream is open.
-            yield _heartbeat()
-            async for group in stream:
-                if group is None:
-                    yield _heartbeat()
-                    continue
-                for shown in await self._inbox.shown(user_id, [group]):
-                    unread = await self._inbox.is_unread(user_id, shown)
-                    profiles = await self._profiles([shown])
-                    yield pb.StreamNotificationsResponse(
-                        group=group_pb(shown, unread=unread, profiles=profiles))
-        finally:
-            await stream.close()
+        session = caller_session()
+
+        async def open_stream() -> LiveStream[Listener]:
+            return await self._hub.open(user_id, session)
+
+        async def render(group: Group) -> list[live_events.Event[pb.NotificationGroup]]:
+            events = []
+            for shown in await self._inbox.shown(user_id, [group]):
+                unread = await self._inbox.is_unread(user_id, shown)
+                events.append(_notification(group_pb(shown, unread=unread,
+                                                     profiles=await self._profiles([shown]))))
+            return events
+
+        async def backlog() -> list[live_events.Event[pb.NotificationGroup]]:
+            shown, _ = await self._inbox.page(user_id, BACKLOG, "")
+            profiles = await self._profiles(s.group for s in shown)
+            return [_notification(group_pb(s.group, unread=s.unread, profiles=profiles))
+                    for s in reversed(shown) if s.group.latest_id > after]
+
+        return live_events.events(open_stream, render, backlog if after else None)
+
+
+# At most this many groups are replayed to a client that reconnects.
+BACKLOG = 100
+
+
+def _notification(group: pb.NotificationGroup) -> live_events.Event[pb.NotificationGroup]:
+    # One group id names each of the group's states: the state tells them apart.
+    return live_events.Event("notification", group, group.latest_notification_id,
+                             group.SerializeToString(deterministic=True))

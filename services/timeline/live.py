@@ -2,7 +2,8 @@
 
 One NATS subscription per timeline process receives every new tweet
 (`twitter.tweet.created`, the same events the fanout consumes) and hands it
-to the connected readers who follow its author. Queues, caps, lifetimes and
+to the connected readers who follow its author; another does the same with
+deletions (`twitter.tweet.deleted`), as a Deleted. Queues, caps, lifetimes and
 revocation are the shared live streams' (services/shared/live_streams.py).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
+from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -30,7 +32,16 @@ from services.shared.peers import TweetsClient
 
 log = get_logger(__name__)
 SLOTS_PREFIX = "tl"  # tl:{<id>}:streams (docs/REDIS_KEYS.md)
-__all__ = ["SLOTS_PREFIX", "LiveHub", "LiveStream", "StreamLimits"]
+__all__ = ["SLOTS_PREFIX", "Deleted", "LiveHub", "LiveStream", "StreamLimits"]
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A tweet of a followed author was deleted (a stream's item, beside the
+    hydrated Tweets of new entries)."""
+
+    tweet_id: int
+    author_id: int
 
 
 class _Reader(Listener):
@@ -53,6 +64,7 @@ class LiveHub:
     async def start(self) -> None:
         self._subs = [
             await self._nc.subscribe(subject(tweet_events.TweetCreated), cb=self._on_tweet),
+            await self._nc.subscribe(subject(tweet_events.TweetDeleted), cb=self._on_delete),
             await self._nc.subscribe(subject(user_events.FollowCreated), cb=self._on_follow),
             await self._nc.subscribe(subject(user_events.FollowDeleted), cb=self._on_unfollow),
         ]
@@ -97,6 +109,12 @@ class LiveHub:
         for tweet in tweets:
             for reader in readers:
                 reader.offer(tweet)
+
+    async def _on_delete(self, msg: Msg) -> None:
+        event = tweet_events.TweetDeleted.FromString(msg.data)
+        deleted = Deleted(event.tweet_id, event.author_user_id)
+        for reader in list(self._by_author.get(event.author_user_id, ())):
+            reader.offer(deleted)
 
     async def _on_follow(self, msg: Msg) -> None:
         event = user_events.FollowCreated.FromString(msg.data)

@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
+from twitter.tweets.v1 import tweets_pb2
 
+from services.shared import live_events
 from services.shared.auth import caller_id, caller_session
 from services.shared.errors import PermissionDenied
 from services.shared.events import timestamp_now
-from services.timeline.live import LiveHub
+from services.timeline.live import Deleted, LiveHub, LiveStream
 from services.timeline.reader import Reader
 from services.users.client.relations import masked, shows
 
@@ -40,25 +43,64 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
     async def StreamHomeTimeline(self, request: timeline_pb2.StreamHomeTimelineRequest,
                                  context: Ctx
                                  ) -> AsyncIterator[timeline_pb2.StreamHomeTimelineResponse]:
-        if caller_id() != request.user_id:
+        async for message in live_events.ndjson(self._events(request.user_id),
+                                                heartbeat=_heartbeat, wrap=_ndjson):
+            yield message
+
+    async def StreamHomeTimelineEvents(
+            self, request: timeline_pb2.StreamHomeTimelineEventsRequest, context: Ctx
+    ) -> AsyncIterator[timeline_pb2.StreamHomeTimelineEventsResponse]:
+        after = live_events.last_event_id(context.invocation_metadata() or ())
+        async for chunk in live_events.sse_chunks(self._events(request.user_id, after)):
+            yield timeline_pb2.StreamHomeTimelineEventsResponse(body=chunk)
+
+    def _events(self, user_id: int, after: int = 0) -> AsyncIterator[live_events.Item[Message]]:
+        """The caller's home timeline as it changes: an `update` per new tweet
+        of someone they follow (or their own), a `delete` per tweet of theirs
+        deleted, blocks and mutes applied; with `after` (a Last-Event-ID),
+        first the newer entries already there."""
+        if caller_id() != user_id:
             raise PermissionDenied("you may only stream your own timeline")
-        following = set(await self._reader.following(request.user_id))
-        stream = await self._live.open(request.user_id, caller_session(), following)
-        try:
-            # A first heartbeat tells the client (and any proxy) the stream is open.
-            yield timeline_pb2.StreamHomeTimelineResponse(
-                heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
-            async for tweet in stream:
-                if tweet is not None:
-                    quiet = await self._reader.quiet(request.user_id)
-                    if not shows(tweet, quiet):
-                        continue  # by or of a user blocked either way, or muted
-                    masked(tweet, quiet)
-                if tweet is None:
-                    yield timeline_pb2.StreamHomeTimelineResponse(
-                        heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
-                else:
-                    yield timeline_pb2.StreamHomeTimelineResponse(
-                        entry=timeline_pb2.TimelineEntry(tweet=tweet))
-        finally:
-            await stream.close()
+
+        async def open_stream() -> LiveStream[Any]:
+            following = set(await self._reader.following(user_id))
+            return await self._live.open(user_id, caller_session(), following)
+
+        async def render(item: tweets_pb2.Tweet | Deleted) -> list[live_events.Event[Message]]:
+            quiet = await self._reader.quiet(user_id)
+            if isinstance(item, Deleted):
+                # No id: a client resuming from it would be sent old entries.
+                return [] if item.author_id in quiet else [live_events.Event(
+                    DELETE, timeline_pb2.DeletedEntry(tweet_id=item.tweet_id))]
+            if not shows(item, quiet):
+                return []  # by or of a user blocked either way, or muted
+            masked(item, quiet)  # a quoted tweet of such a user shows as unavailable
+            return [_update(item)]
+
+        async def backlog() -> list[live_events.Event[Message]]:
+            tweets, _ = await self._reader.home(user_id, user_id, BACKLOG, "")
+            return [_update(t) for t in reversed(tweets) if t.tweet_id > after]
+
+        return live_events.events(open_stream, render, backlog if after else None)
+
+
+# At most this many entries are replayed to a client that reconnects.
+BACKLOG = 100
+UPDATE, DELETE = "update", "delete"  # the SSE event names (Mastodon's)
+
+
+def _heartbeat() -> timeline_pb2.StreamHomeTimelineResponse:
+    return timeline_pb2.StreamHomeTimelineResponse(
+        heartbeat=timeline_pb2.Heartbeat(sent_at=timestamp_now()))
+
+
+def _update(tweet: tweets_pb2.Tweet) -> live_events.Event[Message]:
+    return live_events.Event(UPDATE, tweet, tweet.tweet_id)
+
+
+def _ndjson(event: live_events.Event[Message]) -> timeline_pb2.StreamHomeTimelineResponse:
+    if isinstance(event.message, timeline_pb2.DeletedEntry):
+        return timeline_pb2.StreamHomeTimelineResponse(deleted=event.message)
+    assert isinstance(event.message, tweets_pb2.Tweet)
+    return timeline_pb2.StreamHomeTimelineResponse(
+        entry=timeline_pb2.TimelineEntry(tweet=event.message))

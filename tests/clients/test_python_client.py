@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import aconnect_sse
 
 from tests.support.media import png
 from tests.support.wait import eventually
@@ -34,6 +35,8 @@ CONFIG = REPO / "clients" / "python" / "config.yaml"
 PASSWORD = "correct horse battery"
 # The generator cannot describe a live stream (NDJSON) as a typed call: it
 # says so for these two, and the scenario reads them with the client's httpx.
+# The Server-Sent Events routes it takes as text (no warning); the scenario
+# reads them with httpx-sse over the client's httpx, data as generated models.
 STREAM_OPERATIONS = ("GET /v1/notifications/stream", "GET /v1/timeline/{userId}/stream")
 
 
@@ -113,40 +116,37 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
         client=alice, user_id=alice_id, body=g.models.FollowUserBody(target_user_id=bob_id))
     assert followed.status_code == 200, followed.content
 
-    # Media: create, PUT the bytes with the headers the API returned, complete.
-    data = png(24, 16)
-    upload = await g.api("media_service.create_upload").asyncio(
-        client=bob, body=g.models.CreateUploadRequest(content_type="image/png",
-                                                       size_bytes=str(len(data))))
-    assert isinstance(upload, g.models.CreateUploadResponse), upload
-    async with httpx.AsyncClient(timeout=30) as s3:
-        put = await s3.request(upload.upload_method, upload.upload_url, content=data,
-                               headers=upload.upload_headers.additional_properties)
-    assert put.status_code == 200, put.text
-    completed = await g.api("media_service.complete_upload").asyncio(
-        client=bob, media_id=upload.media_id, body=g.models.CompleteUploadBody())
-    assert completed.media.state == g.models.MediaState.MEDIA_STATE_READY
+    media_id = await upload_png(g, bob)
 
-    # Alice's live stream (NDJSON) is open before Bob posts.
-    received: list[Any] = []
-    opened = asyncio.Event()
-    listener = asyncio.create_task(read_stream(
-        g, alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/stream", received, opened))
-    await asyncio.wait_for(opened.wait(), 30)
+    # Alice's live streams (NDJSON and SSE) are open before Bob posts.
+    received, listener = await open_ndjson(g, alice.get_async_httpx_client(),
+                                           f"/v1/timeline/{alice_id}/stream")
+    updates, sse_listener = await open_events(
+        alice.get_async_httpx_client(), f"/v1/timeline/{alice_id}/events", g.models.Tweet)
 
     posted = await g.api("tweet_service.create_tweet").asyncio(
         client=bob, body=g.models.CreateTweetRequest(content=f"hello #{word}",
-                                                      media_ids=[upload.media_id]))
+                                                      media_ids=[media_id]))
     assert isinstance(posted, g.models.CreateTweetResponse), posted
     tweet = posted.tweet
     assert tweet.user_id == bob_id
     assert tweet.reply_to_tweet_id == "0"  # "0": absent
-    assert [m.media_id for m in tweet.media] == [upload.media_id]
+    assert [m.media_id for m in tweet.media] == [media_id]
 
     async def in_stream() -> bool:
         return any(m.entry and m.entry.tweet.tweet_id == tweet.tweet_id for m in received)
     await eventually(in_stream, within=30, what="the tweet on alice's live stream")
     listener.cancel()
+
+    async def as_event() -> bool:
+        return ("update", tweet.tweet_id, tweet.tweet_id) in {
+            (name, event_id, data.tweet_id) for name, event_id, data in updates}
+    await eventually(as_event, within=30, what="the tweet as an SSE update event")
+    sse_listener.cancel()
+
+    # Bob's notifications as Server-Sent Events, open before Alice likes.
+    notifications, sse_listener = await open_events(
+        bob.get_async_httpx_client(), "/v1/notifications/events", g.models.NotificationGroup)
 
     async def on_home_timeline() -> Any:
         page = await g.api("timeline_service.get_home_timeline").asyncio(client=alice,
@@ -157,6 +157,14 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
     liked = await g.api("tweet_service.like_tweet").asyncio_detailed(
         client=alice, tweet_id=tweet.tweet_id, body=g.models.LikeTweetBody())
     assert liked.status_code == 200, liked.content
+
+    async def like_event() -> bool:
+        return any(name == "notification" and group.target_id == tweet.tweet_id
+                   and group.kind == g.models.NotificationKind.NOTIFICATION_KIND_LIKE
+                   and event_id == group.latest_notification_id
+                   for name, event_id, group in notifications)
+    await eventually(like_event, within=30, what="bob's like notification as an SSE event")
+    sse_listener.cancel()
 
     async def found() -> Any:
         result = await g.api("search_service.search_tweets").asyncio(client=alice, q=word)
@@ -191,6 +199,16 @@ async def test_scenario(generated: Generated, edge_url: str) -> None:
     assert denied.parsed.status == g.models.Code.UNAUTHENTICATED
 
 
+async def open_ndjson(g: Generated, http: httpx.AsyncClient, path: str
+                      ) -> tuple[list[Any], asyncio.Task[None]]:
+    """An NDJSON stream read in the background, open (its first line read) on return."""
+    received: list[Any] = []
+    opened = asyncio.Event()
+    task = asyncio.create_task(read_stream(g, http, path, received, opened))
+    await asyncio.wait_for(opened.wait(), 30)
+    return received, task
+
+
 async def read_stream(g: Generated, http: httpx.AsyncClient, path: str, received: list[Any],
                       opened: asyncio.Event) -> None:
     """Each NDJSON line as the generated model of one stream message."""
@@ -200,3 +218,45 @@ async def read_stream(g: Generated, http: httpx.AsyncClient, path: str, received
             if line.strip():
                 received.append(g.models.StreamHomeTimelineResponse.from_dict(json.loads(line)))
                 opened.set()
+
+
+async def upload_png(g: Generated, owner: Any) -> str:
+    """Media: create, PUT the bytes with the headers the API returned, complete."""
+    data = png(24, 16)
+    upload = await g.api("media_service.create_upload").asyncio(
+        client=owner, body=g.models.CreateUploadRequest(content_type="image/png",
+                                                         size_bytes=str(len(data))))
+    assert isinstance(upload, g.models.CreateUploadResponse), upload
+    async with httpx.AsyncClient(timeout=30) as s3:
+        put = await s3.request(upload.upload_method, upload.upload_url, content=data,
+                               headers=upload.upload_headers.additional_properties)
+    assert put.status_code == 200, put.text
+    completed = await g.api("media_service.complete_upload").asyncio(
+        client=owner, media_id=upload.media_id, body=g.models.CompleteUploadBody())
+    assert completed.media.state == g.models.MediaState.MEDIA_STATE_READY
+    media_id: str = upload.media_id
+    return media_id
+
+
+Event = tuple[str, str, Any]  # an SSE event's name, id, and data as a generated model
+
+
+async def open_events(http: httpx.AsyncClient, path: str, model: Any
+                      ) -> tuple[list[Event], asyncio.Task[None]]:
+    """A Server-Sent Events stream read in the background, open on return."""
+    received: list[Event] = []
+    opened = asyncio.Event()
+    task = asyncio.create_task(read_events(http, path, model, received, opened))
+    await asyncio.wait_for(opened.wait(), 30)
+    return received, task
+
+
+async def read_events(http: httpx.AsyncClient, path: str, model: Any,
+                      received: list[Event], opened: asyncio.Event) -> None:
+    """Each Server-Sent Event as (event, id, data as the generated model)."""
+    async with aconnect_sse(http, "GET", path) as source:
+        assert source.response.status_code == 200
+        opened.set()  # the edge answers once the stream is registered
+        async for sse in source.aiter_sse():
+            if sse.data:
+                received.append((sse.event, sse.id, model.from_dict(json.loads(sse.data))))

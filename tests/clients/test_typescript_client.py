@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "build" / "ts-client"
 BIN = REPO / "node_modules" / ".bin"
 STEPS = ["sign up", "log in", "follow", "create upload", "upload with the returned headers",
-         "complete upload", "post", "home timeline", "like", "search", "notifications",
-         "400 decoded", "stream line", "scenario"]
+         "complete upload", "sse open", "post", "sse event", "home timeline", "like", "search",
+         "notifications", "400 decoded", "stream line", "scenario"]
 
 
 def run(command: list[str | Path], env: dict[str, str] | None = None) -> str:

@@ -47,6 +47,7 @@ def test_quickstart_runs_as_written(edge_url: str, stack_env: dict[str, str]) ->
     assert posted["tweet"]["content"] == "hello #quickstart"
     assert "entries" in timeline
     assert "tweets" in search
+    assert "retry: 3000\n:heartbeat\n\n" in run.stdout  # the live stream opened
     assert "OpenAPI 3.1.0\n" in run.stdout
     over_grpc = json.loads(run.stdout.split("OpenAPI 3.1.0\n", 1)[1])
     assert over_grpc["user"]["user_id"] == created["user"]["userId"]  # grpcurl: proto names

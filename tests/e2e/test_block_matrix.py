@@ -61,11 +61,12 @@ async def _logout(s: Scene) -> httpx.Response:
     return await s.edge.post("/v1/auth/logout", json={"refreshToken": tokens["refreshToken"]})
 
 
-async def _open_stream(s: Scene) -> httpx.Response:
-    """A live stream's answer, without reading the stream (it never ends)."""
-    async with s.edge.stream("GET", "/v1/notifications/stream",
-                             headers=s.blocked["headers"]) as response:
-        return response
+def _open_stream(path: str) -> Call:
+    async def call(s: Scene) -> httpx.Response:
+        """A live stream's answer, without reading the stream (it never ends)."""
+        async with s.edge.stream("GET", path, headers=s.blocked["headers"]) as response:
+            return response
+    return call
 
 
 # RPC -> (the blocked user's call, the status they get). In this order: the
@@ -125,6 +126,7 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "GetHomeTimeline": (lambda s: s.get(f"/v1/timeline/{s.a}"), 403),
     "GetMentionsTimeline": (lambda s: s.get(f"/v1/timeline/{s.a}/mentions"), 403),
     "StreamHomeTimeline": (lambda s: s.get(f"/v1/timeline/{s.a}/stream"), 403),
+    "StreamHomeTimelineEvents": (lambda s: s.get(f"/v1/timeline/{s.a}/events"), 403),
     # media is its owner's only, blocked or not
     "CreateUpload": (lambda s: s.send("POST", "/v1/media",
                                       {"contentType": "image/png", "sizeBytes": 100}), 200),
@@ -143,7 +145,8 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "ListNotifications": (lambda s: s.get("/v1/notifications"), 200),
     "GetUnreadCount": (lambda s: s.get("/v1/notifications/unread-count"), 200),
     "MarkNotificationsRead": (lambda s: s.send("POST", "/v1/notifications/read", {}), 200),
-    "StreamNotifications": (_open_stream, 200),
+    "StreamNotifications": (_open_stream("/v1/notifications/stream"), 200),
+    "StreamNotificationEvents": (_open_stream("/v1/notifications/events"), 200),
     # the blocked user may mute and block back
     "MuteUser": (lambda s: s.send("POST", f"/v1/users/{s.blocker['username']}/mute", {}), 200),
     "UnmuteUser": (lambda s: s.send("DELETE", f"/v1/users/{s.blocker['username']}/mute"), 200),

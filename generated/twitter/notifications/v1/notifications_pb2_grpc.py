@@ -70,6 +70,11 @@ class NotificationServiceStub:
                 request_serializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationsRequest.SerializeToString,
                 response_deserializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationsResponse.FromString,
                 _registered_method=True)
+        self.StreamNotificationEvents = channel.unary_stream(
+                '/twitter.notifications.v1.NotificationService/StreamNotificationEvents',
+                request_serializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationEventsRequest.SerializeToString,
+                response_deserializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationEventsResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -133,6 +138,22 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamNotificationEvents(self, request, context):
+        """The StreamNotifications stream as Server-Sent Events (text/event-stream),
+        for browsers and SSE clients. Mastodon's streaming API is the model: a
+        `notification` event per changed group (data: the NotificationGroup as
+        JSON, id: its latest_notification_id), a comment line as the heartbeat,
+        a `retry` field at the start. With a Last-Event-ID header (a
+        notification id: EventSource sends it when it reconnects) the groups
+        that changed after it are sent first, up to 100.
+
+        RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+        NDJSON streams count alike).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +176,11 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.StreamNotifications,
                     request_deserializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationsRequest.FromString,
                     response_serializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationsResponse.SerializeToString,
+            ),
+            'StreamNotificationEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamNotificationEvents,
+                    request_deserializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationEventsRequest.FromString,
+                    response_serializer=twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -281,6 +307,33 @@ class NotificationService:
             '/twitter.notifications.v1.NotificationService/StreamNotifications',
             twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationsRequest.SerializeToString,
             twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamNotificationEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/twitter.notifications.v1.NotificationService/StreamNotificationEvents',
+            twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationEventsRequest.SerializeToString,
+            twitter_dot_notifications_dot_v1_dot_notifications__pb2.StreamNotificationEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

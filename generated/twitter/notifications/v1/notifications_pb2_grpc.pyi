@@ -75,6 +75,18 @@ class NotificationServiceStub:
 
     RESOURCE_EXHAUSTED when the caller has too many streams open.
     """
+    StreamNotificationEvents: _grpc.UnaryStreamMultiCallable[_notifications_pb2.StreamNotificationEventsRequest, _notifications_pb2.StreamNotificationEventsResponse]
+    """The StreamNotifications stream as Server-Sent Events (text/event-stream),
+    for browsers and SSE clients. Mastodon's streaming API is the model: a
+    `notification` event per changed group (data: the NotificationGroup as
+    JSON, id: its latest_notification_id), a comment line as the heartbeat,
+    a `retry` field at the start. With a Last-Event-ID header (a
+    notification id: EventSource sends it when it reconnects) the groups
+    that changed after it are sent first, up to 100.
+
+    RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+    NDJSON streams count alike).
+    """
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -122,6 +134,18 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     ListNotifications.
 
     RESOURCE_EXHAUSTED when the caller has too many streams open.
+    """
+    StreamNotificationEvents: _aio.UnaryStreamMultiCallable[_notifications_pb2.StreamNotificationEventsRequest, _notifications_pb2.StreamNotificationEventsResponse]  # type: ignore[assignment]
+    """The StreamNotifications stream as Server-Sent Events (text/event-stream),
+    for browsers and SSE clients. Mastodon's streaming API is the model: a
+    `notification` event per changed group (data: the NotificationGroup as
+    JSON, id: its latest_notification_id), a comment line as the heartbeat,
+    a `retry` field at the start. With a Last-Event-ID header (a
+    notification id: EventSource sends it when it reconnects) the groups
+    that changed after it are sent first, up to 100.
+
+    RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+    NDJSON streams count alike).
     """
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -191,6 +215,24 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         ListNotifications.
 
         RESOURCE_EXHAUSTED when the caller has too many streams open.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamNotificationEvents(
+        self,
+        request: _notifications_pb2.StreamNotificationEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_notifications_pb2.StreamNotificationEventsResponse], _abc.AsyncIterator[_notifications_pb2.StreamNotificationEventsResponse]]:
+        """The StreamNotifications stream as Server-Sent Events (text/event-stream),
+        for browsers and SSE clients. Mastodon's streaming API is the model: a
+        `notification` event per changed group (data: the NotificationGroup as
+        JSON, id: its latest_notification_id), a comment line as the heartbeat,
+        a `retry` field at the start. With a Last-Event-ID header (a
+        notification id: EventSource sends it when it reconnects) the groups
+        that changed after it are sent first, up to 100.
+
+        RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+        NDJSON streams count alike).
         """
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -24,12 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb2
 from twitter.tweets.v1 import tweets_pb2 as twitter_dot_tweets_dot_v1_dot_tweets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"twitter/timeline/v1/timeline.proto\x12\x13twitter.timeline.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"8\n\rTimelineEntry\x12\'\n\x05tweet\x18\x01 \x01(\x0b\x32\x18.twitter.tweets.v1.Tweet\"8\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x16GetHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x17GetHomeTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Z\n\x1aGetMentionsTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1bGetMentionsTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x19StreamHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\x91\x01\n\x1aStreamHomeTimelineResponse\x12\x33\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\".twitter.timeline.v1.TimelineEntryH\x00\x12\x33\n\theartbeat\x18\x02 \x01(\x0b\x32\x1e.twitter.timeline.v1.HeartbeatH\x00\x42\t\n\x07payload2\xf1\x03\n\x0fTimelineService\x12\x90\x01\n\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a\x30.twitter.timeline.v1.GetMentionsTimelineResponse\"+\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"twitter/timeline/v1/timeline.proto\x12\x13twitter.timeline.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"8\n\rTimelineEntry\x12\'\n\x05tweet\x18\x01 \x01(\x0b\x32\x18.twitter.tweets.v1.Tweet\"8\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x16GetHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x17GetHomeTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Z\n\x1aGetMentionsTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1bGetMentionsTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x19StreamHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xc7\x01\n\x1aStreamHomeTimelineResponse\x12\x33\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\".twitter.timeline.v1.TimelineEntryH\x00\x12\x33\n\theartbeat\x18\x02 \x01(\x0b\x32\x1e.twitter.timeline.v1.HeartbeatH\x00\x12\x34\n\x07\x64\x65leted\x18\x03 \x01(\x0b\x32!.twitter.timeline.v1.DeletedEntryH\x00\x42\t\n\x07payload\" \n\x0c\x44\x65letedEntry\x12\x10\n\x08tweet_id\x18\x01 \x01(\x03\"8\n\x1fStreamHomeTimelineEventsRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"F\n StreamHomeTimelineEventsResponse\x12\"\n\x04\x62ody\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody2\xae\x05\n\x0fTimelineService\x12\x90\x01\n\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a\x30.twitter.timeline.v1.GetMentionsTimelineResponse\"+\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x12\xba\x01\n\x18StreamHomeTimelineEvents\x12\x34.twitter.timeline.v1.StreamHomeTimelineEventsRequest\x1a\x35.twitter.timeline.v1.StreamHomeTimelineEventsResponse\"/\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02%\x12\x1d/v1/timeline/{user_id}/eventsb\x04\x62ody0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,28 +43,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMENTIONSTIMELINEREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
   _globals['_STREAMHOMETIMELINEREQUEST'].fields_by_name['user_id']._loaded_options = None
   _globals['_STREAMHOMETIMELINEREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
+  _globals['_STREAMHOMETIMELINEEVENTSREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_STREAMHOMETIMELINEEVENTSREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
   _globals['_TIMELINESERVICE'].methods_by_name['GetHomeTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['GetHomeTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002\030\022\026/v1/timeline/{user_id}'
   _globals['_TIMELINESERVICE'].methods_by_name['GetMentionsTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['GetMentionsTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002!\022\037/v1/timeline/{user_id}/mentions'
   _globals['_TIMELINESERVICE'].methods_by_name['StreamHomeTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['StreamHomeTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002\037\022\035/v1/timeline/{user_id}/stream'
-  _globals['_TIMELINEENTRY']._serialized_start=217
-  _globals['_TIMELINEENTRY']._serialized_end=273
-  _globals['_HEARTBEAT']._serialized_start=275
-  _globals['_HEARTBEAT']._serialized_end=331
-  _globals['_GETHOMETIMELINEREQUEST']._serialized_start=333
-  _globals['_GETHOMETIMELINEREQUEST']._serialized_end=419
-  _globals['_GETHOMETIMELINERESPONSE']._serialized_start=421
-  _globals['_GETHOMETIMELINERESPONSE']._serialized_end=524
-  _globals['_GETMENTIONSTIMELINEREQUEST']._serialized_start=526
-  _globals['_GETMENTIONSTIMELINEREQUEST']._serialized_end=616
-  _globals['_GETMENTIONSTIMELINERESPONSE']._serialized_start=618
-  _globals['_GETMENTIONSTIMELINERESPONSE']._serialized_end=725
-  _globals['_STREAMHOMETIMELINEREQUEST']._serialized_start=727
-  _globals['_STREAMHOMETIMELINEREQUEST']._serialized_end=777
-  _globals['_STREAMHOMETIMELINERESPONSE']._serialized_start=780
-  _globals['_STREAMHOMETIMELINERESPONSE']._serialized_end=925
-  _globals['_TIMELINESERVICE']._serialized_start=928
-  _globals['_TIMELINESERVICE']._serialized_end=1425
+  _globals['_TIMELINESERVICE'].methods_by_name['StreamHomeTimelineEvents']._loaded_options = None
+  _globals['_TIMELINESERVICE'].methods_by_name['StreamHomeTimelineEvents']._serialized_options = b'\310\245\031\002\202\323\344\223\002%\022\035/v1/timeline/{user_id}/eventsb\004body'
+  _globals['_TIMELINEENTRY']._serialized_start=244
+  _globals['_TIMELINEENTRY']._serialized_end=300
+  _globals['_HEARTBEAT']._serialized_start=302
+  _globals['_HEARTBEAT']._serialized_end=358
+  _globals['_GETHOMETIMELINEREQUEST']._serialized_start=360
+  _globals['_GETHOMETIMELINEREQUEST']._serialized_end=446
+  _globals['_GETHOMETIMELINERESPONSE']._serialized_start=448
+  _globals['_GETHOMETIMELINERESPONSE']._serialized_end=551
+  _globals['_GETMENTIONSTIMELINEREQUEST']._serialized_start=553
+  _globals['_GETMENTIONSTIMELINEREQUEST']._serialized_end=643
+  _globals['_GETMENTIONSTIMELINERESPONSE']._serialized_start=645
+  _globals['_GETMENTIONSTIMELINERESPONSE']._serialized_end=752
+  _globals['_STREAMHOMETIMELINEREQUEST']._serialized_start=754
+  _globals['_STREAMHOMETIMELINEREQUEST']._serialized_end=804
+  _globals['_STREAMHOMETIMELINERESPONSE']._serialized_start=807
+  _globals['_STREAMHOMETIMELINERESPONSE']._serialized_end=1006
+  _globals['_DELETEDENTRY']._serialized_start=1008
+  _globals['_DELETEDENTRY']._serialized_end=1040
+  _globals['_STREAMHOMETIMELINEEVENTSREQUEST']._serialized_start=1042
+  _globals['_STREAMHOMETIMELINEEVENTSREQUEST']._serialized_end=1098
+  _globals['_STREAMHOMETIMELINEEVENTSRESPONSE']._serialized_start=1100
+  _globals['_STREAMHOMETIMELINEEVENTSRESPONSE']._serialized_end=1170
+  _globals['_TIMELINESERVICE']._serialized_start=1173
+  _globals['_TIMELINESERVICE']._serialized_end=1859
 # @@protoc_insertion_point(module_scope)

@@ -2,6 +2,7 @@ import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from twitter.api.v1 import options_pb2 as _options_pb2
 from twitter.tweets.v1 import tweets_pb2 as _tweets_pb2
@@ -68,9 +69,29 @@ class StreamHomeTimelineRequest(_message.Message):
     def __init__(self, user_id: _Optional[int] = ...) -> None: ...
 
 class StreamHomeTimelineResponse(_message.Message):
-    __slots__ = ("entry", "heartbeat")
+    __slots__ = ("entry", "heartbeat", "deleted")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
     entry: TimelineEntry
     heartbeat: Heartbeat
-    def __init__(self, entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    deleted: DeletedEntry
+    def __init__(self, entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., deleted: _Optional[_Union[DeletedEntry, _Mapping]] = ...) -> None: ...
+
+class DeletedEntry(_message.Message):
+    __slots__ = ("tweet_id",)
+    TWEET_ID_FIELD_NUMBER: _ClassVar[int]
+    tweet_id: int
+    def __init__(self, tweet_id: _Optional[int] = ...) -> None: ...
+
+class StreamHomeTimelineEventsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    def __init__(self, user_id: _Optional[int] = ...) -> None: ...
+
+class StreamHomeTimelineEventsResponse(_message.Message):
+    __slots__ = ("body",)
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    body: _httpbody_pb2.HttpBody
+    def __init__(self, body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...

@@ -58,6 +58,11 @@ class TimelineServiceStub:
                 request_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineRequest.SerializeToString,
                 response_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineResponse.FromString,
                 _registered_method=True)
+        self.StreamHomeTimelineEvents = channel.unary_stream(
+                '/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents',
+                request_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsRequest.SerializeToString,
+                response_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsResponse.FromString,
+                _registered_method=True)
 
 
 class TimelineServiceServicer:
@@ -95,13 +100,31 @@ class TimelineServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamHomeTimeline(self, request, context):
-        """Streams new entries of the caller's home timeline as they arrive, with a
-        heartbeat when nothing arrived for a while (every 15 seconds by default),
-        until the client disconnects. Entries that arrived before the call are not
+        """Streams new entries of the caller's home timeline as they arrive, and the
+        deletion of tweets by the accounts they follow, with a heartbeat when
+        nothing arrived for a while (every 15 seconds by default), until the
+        client disconnects. Entries that arrived before the call are not
         sent; read them with GetHomeTimeline.
 
         PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
         the caller has too many streams open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamHomeTimelineEvents(self, request, context):
+        """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+        for browsers and SSE clients. Mastodon's streaming API is the model: an
+        `update` event per new entry (data: the Tweet as JSON, id: its tweet
+        id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+        comment line as the heartbeat, a `retry` field at the start.
+        Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+        header (a tweet id: EventSource sends it when it reconnects) the entries
+        of the home timeline newer than it are sent first, up to 100.
+
+        PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+        the caller has too many streams open (SSE and NDJSON streams count alike).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,6 +147,11 @@ def add_TimelineServiceServicer_to_server(servicer, server):
                     servicer.StreamHomeTimeline,
                     request_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineRequest.FromString,
                     response_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineResponse.SerializeToString,
+            ),
+            'StreamHomeTimelineEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamHomeTimelineEvents,
+                    request_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsRequest.FromString,
+                    response_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -216,6 +244,33 @@ class TimelineService:
             '/twitter.timeline.v1.TimelineService/StreamHomeTimeline',
             twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineRequest.SerializeToString,
             twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamHomeTimelineEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents',
+            twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsRequest.SerializeToString,
+            twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

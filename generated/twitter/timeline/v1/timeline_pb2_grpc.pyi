@@ -57,13 +57,27 @@ class TimelineServiceStub:
     page_token that was not issued for this timeline.
     """
     StreamHomeTimeline: _grpc.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineRequest, _timeline_pb2.StreamHomeTimelineResponse]
-    """Streams new entries of the caller's home timeline as they arrive, with a
-    heartbeat when nothing arrived for a while (every 15 seconds by default),
-    until the client disconnects. Entries that arrived before the call are not
+    """Streams new entries of the caller's home timeline as they arrive, and the
+    deletion of tweets by the accounts they follow, with a heartbeat when
+    nothing arrived for a while (every 15 seconds by default), until the
+    client disconnects. Entries that arrived before the call are not
     sent; read them with GetHomeTimeline.
 
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
     the caller has too many streams open.
+    """
+    StreamHomeTimelineEvents: _grpc.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineEventsRequest, _timeline_pb2.StreamHomeTimelineEventsResponse]
+    """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+    for browsers and SSE clients. Mastodon's streaming API is the model: an
+    `update` event per new entry (data: the Tweet as JSON, id: its tweet
+    id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+    comment line as the heartbeat, a `retry` field at the start.
+    Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+    header (a tweet id: EventSource sends it when it reconnects) the entries
+    of the home timeline newer than it are sent first, up to 100.
+
+    PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+    the caller has too many streams open (SSE and NDJSON streams count alike).
     """
 
 @_typing.type_check_only
@@ -95,13 +109,27 @@ class TimelineServiceAsyncStub(TimelineServiceStub):
     page_token that was not issued for this timeline.
     """
     StreamHomeTimeline: _aio.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineRequest, _timeline_pb2.StreamHomeTimelineResponse]  # type: ignore[assignment]
-    """Streams new entries of the caller's home timeline as they arrive, with a
-    heartbeat when nothing arrived for a while (every 15 seconds by default),
-    until the client disconnects. Entries that arrived before the call are not
+    """Streams new entries of the caller's home timeline as they arrive, and the
+    deletion of tweets by the accounts they follow, with a heartbeat when
+    nothing arrived for a while (every 15 seconds by default), until the
+    client disconnects. Entries that arrived before the call are not
     sent; read them with GetHomeTimeline.
 
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
     the caller has too many streams open.
+    """
+    StreamHomeTimelineEvents: _aio.UnaryStreamMultiCallable[_timeline_pb2.StreamHomeTimelineEventsRequest, _timeline_pb2.StreamHomeTimelineEventsResponse]  # type: ignore[assignment]
+    """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+    for browsers and SSE clients. Mastodon's streaming API is the model: an
+    `update` event per new entry (data: the Tweet as JSON, id: its tweet
+    id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+    comment line as the heartbeat, a `retry` field at the start.
+    Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+    header (a tweet id: EventSource sends it when it reconnects) the entries
+    of the home timeline newer than it are sent first, up to 100.
+
+    PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+    the caller has too many streams open (SSE and NDJSON streams count alike).
     """
 
 class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -148,13 +176,33 @@ class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _timeline_pb2.StreamHomeTimelineRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_timeline_pb2.StreamHomeTimelineResponse], _abc.AsyncIterator[_timeline_pb2.StreamHomeTimelineResponse]]:
-        """Streams new entries of the caller's home timeline as they arrive, with a
-        heartbeat when nothing arrived for a while (every 15 seconds by default),
-        until the client disconnects. Entries that arrived before the call are not
+        """Streams new entries of the caller's home timeline as they arrive, and the
+        deletion of tweets by the accounts they follow, with a heartbeat when
+        nothing arrived for a while (every 15 seconds by default), until the
+        client disconnects. Entries that arrived before the call are not
         sent; read them with GetHomeTimeline.
 
         PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
         the caller has too many streams open.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamHomeTimelineEvents(
+        self,
+        request: _timeline_pb2.StreamHomeTimelineEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_timeline_pb2.StreamHomeTimelineEventsResponse], _abc.AsyncIterator[_timeline_pb2.StreamHomeTimelineEventsResponse]]:
+        """The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+        for browsers and SSE clients. Mastodon's streaming API is the model: an
+        `update` event per new entry (data: the Tweet as JSON, id: its tweet
+        id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+        comment line as the heartbeat, a `retry` field at the start.
+        Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+        header (a tweet id: EventSource sends it when it reconnects) the entries
+        of the home timeline newer than it are sent first, up to 100.
+
+        PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+        the caller has too many streams open (SSE and NDJSON streams count alike).
         """
 
 def add_TimelineServiceServicer_to_server(servicer: TimelineServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -10,6 +10,7 @@ import (
 	_ "github.com/twitter-mesh/twitter-mesh/generated/go/twitter/api/v1"
 	v1 "github.com/twitter-mesh/twitter-mesh/generated/go/twitter/users/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -696,11 +697,95 @@ func (*StreamNotificationsResponse_Group) isStreamNotificationsResponse_Payload(
 
 func (*StreamNotificationsResponse_Heartbeat) isStreamNotificationsResponse_Payload() {}
 
+// Request for StreamNotificationEvents.
+type StreamNotificationEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamNotificationEventsRequest) Reset() {
+	*x = StreamNotificationEventsRequest{}
+	mi := &file_twitter_notifications_v1_notifications_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamNotificationEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamNotificationEventsRequest) ProtoMessage() {}
+
+func (x *StreamNotificationEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_notifications_v1_notifications_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamNotificationEventsRequest.ProtoReflect.Descriptor instead.
+func (*StreamNotificationEventsRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_notifications_v1_notifications_proto_rawDescGZIP(), []int{10}
+}
+
+// One chunk of the StreamNotificationEvents stream.
+type StreamNotificationEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-Sent Events text (content_type text/event-stream): whole events,
+	// which the edge sends on as they are.
+	Body          *httpbody.HttpBody `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamNotificationEventsResponse) Reset() {
+	*x = StreamNotificationEventsResponse{}
+	mi := &file_twitter_notifications_v1_notifications_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamNotificationEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamNotificationEventsResponse) ProtoMessage() {}
+
+func (x *StreamNotificationEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_notifications_v1_notifications_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamNotificationEventsResponse.ProtoReflect.Descriptor instead.
+func (*StreamNotificationEventsResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_notifications_v1_notifications_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StreamNotificationEventsResponse) GetBody() *httpbody.HttpBody {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
 var File_twitter_notifications_v1_notifications_proto protoreflect.FileDescriptor
 
 const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\n" +
-	",twitter/notifications/v1/notifications.proto\x12\x18twitter.notifications.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/users/v1/users.proto\"\xdb\x03\n" +
+	",twitter/notifications/v1/notifications.proto\x12\x18twitter.notifications.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/users/v1/users.proto\"\xdb\x03\n" +
 	"\x11NotificationGroup\x12!\n" +
 	"\tgroup_key\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\bgroupKey\x12D\n" +
 	"\x04kind\x18\x02 \x01(\x0e2*.twitter.notifications.v1.NotificationKindB\x04\xe2A\x01\x03R\x04kind\x12!\n" +
@@ -735,7 +820,10 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x1bStreamNotificationsResponse\x12C\n" +
 	"\x05group\x18\x01 \x01(\v2+.twitter.notifications.v1.NotificationGroupH\x00R\x05group\x12C\n" +
 	"\theartbeat\x18\x02 \x01(\v2#.twitter.notifications.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload*\x89\x02\n" +
+	"\apayload\"!\n" +
+	"\x1fStreamNotificationEventsRequest\"L\n" +
+	" StreamNotificationEventsResponse\x12(\n" +
+	"\x04body\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x04body*\x89\x02\n" +
 	"\x10NotificationKind\x12!\n" +
 	"\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1d\n" +
@@ -744,12 +832,13 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x16NOTIFICATION_KIND_LIKE\x10\x04\x12\x1d\n" +
 	"\x19NOTIFICATION_KIND_RETWEET\x10\x05\x12\x1b\n" +
 	"\x17NOTIFICATION_KIND_QUOTE\x10\x06\x12 \n" +
-	"\x1cNOTIFICATION_KIND_POLL_ENDED\x10\b2\xb4\x05\n" +
+	"\x1cNOTIFICATION_KIND_POLL_ENDED\x10\b2\xf6\x06\n" +
 	"\x13NotificationService\x12\x9b\x01\n" +
 	"\x11ListNotifications\x122.twitter.notifications.v1.ListNotificationsRequest\x1a3.twitter.notifications.v1.ListNotificationsResponse\"\x1dȥ\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x9f\x01\n" +
 	"\x0eGetUnreadCount\x12/.twitter.notifications.v1.GetUnreadCountRequest\x1a0.twitter.notifications.v1.GetUnreadCountResponse\"*ȥ\x19\x02\x82\xd3\xe4\x93\x02 \x12\x1e/v1/notifications/unread-count\x12\xaf\x01\n" +
 	"\x15MarkNotificationsRead\x126.twitter.notifications.v1.MarkNotificationsReadRequest\x1a7.twitter.notifications.v1.MarkNotificationsReadResponse\"%ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/notifications/read\x12\xaa\x01\n" +
-	"\x13StreamNotifications\x124.twitter.notifications.v1.StreamNotificationsRequest\x1a5.twitter.notifications.v1.StreamNotificationsResponse\"$ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/notifications/stream0\x01B\x90\x02\n" +
+	"\x13StreamNotifications\x124.twitter.notifications.v1.StreamNotificationsRequest\x1a5.twitter.notifications.v1.StreamNotificationsResponse\"$ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/notifications/stream0\x01\x12\xbf\x01\n" +
+	"\x18StreamNotificationEvents\x129.twitter.notifications.v1.StreamNotificationEventsRequest\x1a:.twitter.notifications.v1.StreamNotificationEventsResponse\"*ȥ\x19\x02\x82\xd3\xe4\x93\x02 b\x04body\x12\x18/v1/notifications/events0\x01B\x90\x02\n" +
 	"\x1ccom.twitter.notifications.v1B\x12NotificationsProtoP\x01ZZgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/notifications/v1;notificationsv1\xa2\x02\x03TNX\xaa\x02\x18Twitter.Notifications.V1\xca\x02\x18Twitter\\Notifications\\V1\xe2\x02$Twitter\\Notifications\\V1\\GPBMetadata\xea\x02\x1aTwitter::Notifications::V1b\x06proto3"
 
 var (
@@ -765,43 +854,49 @@ func file_twitter_notifications_v1_notifications_proto_rawDescGZIP() []byte {
 }
 
 var file_twitter_notifications_v1_notifications_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_twitter_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_twitter_notifications_v1_notifications_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_twitter_notifications_v1_notifications_proto_goTypes = []any{
-	(NotificationKind)(0),                 // 0: twitter.notifications.v1.NotificationKind
-	(*NotificationGroup)(nil),             // 1: twitter.notifications.v1.NotificationGroup
-	(*ListNotificationsRequest)(nil),      // 2: twitter.notifications.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),     // 3: twitter.notifications.v1.ListNotificationsResponse
-	(*GetUnreadCountRequest)(nil),         // 4: twitter.notifications.v1.GetUnreadCountRequest
-	(*GetUnreadCountResponse)(nil),        // 5: twitter.notifications.v1.GetUnreadCountResponse
-	(*MarkNotificationsReadRequest)(nil),  // 6: twitter.notifications.v1.MarkNotificationsReadRequest
-	(*MarkNotificationsReadResponse)(nil), // 7: twitter.notifications.v1.MarkNotificationsReadResponse
-	(*StreamNotificationsRequest)(nil),    // 8: twitter.notifications.v1.StreamNotificationsRequest
-	(*Heartbeat)(nil),                     // 9: twitter.notifications.v1.Heartbeat
-	(*StreamNotificationsResponse)(nil),   // 10: twitter.notifications.v1.StreamNotificationsResponse
-	(*timestamppb.Timestamp)(nil),         // 11: google.protobuf.Timestamp
-	(*v1.UserSummary)(nil),                // 12: twitter.users.v1.UserSummary
+	(NotificationKind)(0),                    // 0: twitter.notifications.v1.NotificationKind
+	(*NotificationGroup)(nil),                // 1: twitter.notifications.v1.NotificationGroup
+	(*ListNotificationsRequest)(nil),         // 2: twitter.notifications.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),        // 3: twitter.notifications.v1.ListNotificationsResponse
+	(*GetUnreadCountRequest)(nil),            // 4: twitter.notifications.v1.GetUnreadCountRequest
+	(*GetUnreadCountResponse)(nil),           // 5: twitter.notifications.v1.GetUnreadCountResponse
+	(*MarkNotificationsReadRequest)(nil),     // 6: twitter.notifications.v1.MarkNotificationsReadRequest
+	(*MarkNotificationsReadResponse)(nil),    // 7: twitter.notifications.v1.MarkNotificationsReadResponse
+	(*StreamNotificationsRequest)(nil),       // 8: twitter.notifications.v1.StreamNotificationsRequest
+	(*Heartbeat)(nil),                        // 9: twitter.notifications.v1.Heartbeat
+	(*StreamNotificationsResponse)(nil),      // 10: twitter.notifications.v1.StreamNotificationsResponse
+	(*StreamNotificationEventsRequest)(nil),  // 11: twitter.notifications.v1.StreamNotificationEventsRequest
+	(*StreamNotificationEventsResponse)(nil), // 12: twitter.notifications.v1.StreamNotificationEventsResponse
+	(*timestamppb.Timestamp)(nil),            // 13: google.protobuf.Timestamp
+	(*v1.UserSummary)(nil),                   // 14: twitter.users.v1.UserSummary
+	(*httpbody.HttpBody)(nil),                // 15: google.api.HttpBody
 }
 var file_twitter_notifications_v1_notifications_proto_depIdxs = []int32{
 	0,  // 0: twitter.notifications.v1.NotificationGroup.kind:type_name -> twitter.notifications.v1.NotificationKind
-	11, // 1: twitter.notifications.v1.NotificationGroup.updated_at:type_name -> google.protobuf.Timestamp
-	12, // 2: twitter.notifications.v1.NotificationGroup.recent_actors:type_name -> twitter.users.v1.UserSummary
+	13, // 1: twitter.notifications.v1.NotificationGroup.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 2: twitter.notifications.v1.NotificationGroup.recent_actors:type_name -> twitter.users.v1.UserSummary
 	1,  // 3: twitter.notifications.v1.ListNotificationsResponse.groups:type_name -> twitter.notifications.v1.NotificationGroup
-	11, // 4: twitter.notifications.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	13, // 4: twitter.notifications.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
 	1,  // 5: twitter.notifications.v1.StreamNotificationsResponse.group:type_name -> twitter.notifications.v1.NotificationGroup
 	9,  // 6: twitter.notifications.v1.StreamNotificationsResponse.heartbeat:type_name -> twitter.notifications.v1.Heartbeat
-	2,  // 7: twitter.notifications.v1.NotificationService.ListNotifications:input_type -> twitter.notifications.v1.ListNotificationsRequest
-	4,  // 8: twitter.notifications.v1.NotificationService.GetUnreadCount:input_type -> twitter.notifications.v1.GetUnreadCountRequest
-	6,  // 9: twitter.notifications.v1.NotificationService.MarkNotificationsRead:input_type -> twitter.notifications.v1.MarkNotificationsReadRequest
-	8,  // 10: twitter.notifications.v1.NotificationService.StreamNotifications:input_type -> twitter.notifications.v1.StreamNotificationsRequest
-	3,  // 11: twitter.notifications.v1.NotificationService.ListNotifications:output_type -> twitter.notifications.v1.ListNotificationsResponse
-	5,  // 12: twitter.notifications.v1.NotificationService.GetUnreadCount:output_type -> twitter.notifications.v1.GetUnreadCountResponse
-	7,  // 13: twitter.notifications.v1.NotificationService.MarkNotificationsRead:output_type -> twitter.notifications.v1.MarkNotificationsReadResponse
-	10, // 14: twitter.notifications.v1.NotificationService.StreamNotifications:output_type -> twitter.notifications.v1.StreamNotificationsResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	15, // 7: twitter.notifications.v1.StreamNotificationEventsResponse.body:type_name -> google.api.HttpBody
+	2,  // 8: twitter.notifications.v1.NotificationService.ListNotifications:input_type -> twitter.notifications.v1.ListNotificationsRequest
+	4,  // 9: twitter.notifications.v1.NotificationService.GetUnreadCount:input_type -> twitter.notifications.v1.GetUnreadCountRequest
+	6,  // 10: twitter.notifications.v1.NotificationService.MarkNotificationsRead:input_type -> twitter.notifications.v1.MarkNotificationsReadRequest
+	8,  // 11: twitter.notifications.v1.NotificationService.StreamNotifications:input_type -> twitter.notifications.v1.StreamNotificationsRequest
+	11, // 12: twitter.notifications.v1.NotificationService.StreamNotificationEvents:input_type -> twitter.notifications.v1.StreamNotificationEventsRequest
+	3,  // 13: twitter.notifications.v1.NotificationService.ListNotifications:output_type -> twitter.notifications.v1.ListNotificationsResponse
+	5,  // 14: twitter.notifications.v1.NotificationService.GetUnreadCount:output_type -> twitter.notifications.v1.GetUnreadCountResponse
+	7,  // 15: twitter.notifications.v1.NotificationService.MarkNotificationsRead:output_type -> twitter.notifications.v1.MarkNotificationsReadResponse
+	10, // 16: twitter.notifications.v1.NotificationService.StreamNotifications:output_type -> twitter.notifications.v1.StreamNotificationsResponse
+	12, // 17: twitter.notifications.v1.NotificationService.StreamNotificationEvents:output_type -> twitter.notifications.v1.StreamNotificationEventsResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_twitter_notifications_v1_notifications_proto_init() }
@@ -819,7 +914,7 @@ func file_twitter_notifications_v1_notifications_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_notifications_v1_notifications_proto_rawDesc), len(file_twitter_notifications_v1_notifications_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

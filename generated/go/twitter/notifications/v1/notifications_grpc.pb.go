@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NotificationService_ListNotifications_FullMethodName     = "/twitter.notifications.v1.NotificationService/ListNotifications"
-	NotificationService_GetUnreadCount_FullMethodName        = "/twitter.notifications.v1.NotificationService/GetUnreadCount"
-	NotificationService_MarkNotificationsRead_FullMethodName = "/twitter.notifications.v1.NotificationService/MarkNotificationsRead"
-	NotificationService_StreamNotifications_FullMethodName   = "/twitter.notifications.v1.NotificationService/StreamNotifications"
+	NotificationService_ListNotifications_FullMethodName        = "/twitter.notifications.v1.NotificationService/ListNotifications"
+	NotificationService_GetUnreadCount_FullMethodName           = "/twitter.notifications.v1.NotificationService/GetUnreadCount"
+	NotificationService_MarkNotificationsRead_FullMethodName    = "/twitter.notifications.v1.NotificationService/MarkNotificationsRead"
+	NotificationService_StreamNotifications_FullMethodName      = "/twitter.notifications.v1.NotificationService/StreamNotifications"
+	NotificationService_StreamNotificationEvents_FullMethodName = "/twitter.notifications.v1.NotificationService/StreamNotificationEvents"
 )
 
 // NotificationServiceClient is the client API for NotificationService service.
@@ -68,6 +69,17 @@ type NotificationServiceClient interface {
 	//
 	// RESOURCE_EXHAUSTED when the caller has too many streams open.
 	StreamNotifications(ctx context.Context, in *StreamNotificationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamNotificationsResponse], error)
+	// The StreamNotifications stream as Server-Sent Events (text/event-stream),
+	// for browsers and SSE clients. Mastodon's streaming API is the model: a
+	// `notification` event per changed group (data: the NotificationGroup as
+	// JSON, id: its latest_notification_id), a comment line as the heartbeat,
+	// a `retry` field at the start. With a Last-Event-ID header (a
+	// notification id: EventSource sends it when it reconnects) the groups
+	// that changed after it are sent first, up to 100.
+	//
+	// RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+	// NDJSON streams count alike).
+	StreamNotificationEvents(ctx context.Context, in *StreamNotificationEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamNotificationEventsResponse], error)
 }
 
 type notificationServiceClient struct {
@@ -127,6 +139,25 @@ func (c *notificationServiceClient) StreamNotifications(ctx context.Context, in 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NotificationService_StreamNotificationsClient = grpc.ServerStreamingClient[StreamNotificationsResponse]
 
+func (c *notificationServiceClient) StreamNotificationEvents(ctx context.Context, in *StreamNotificationEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamNotificationEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NotificationService_ServiceDesc.Streams[1], NotificationService_StreamNotificationEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamNotificationEventsRequest, StreamNotificationEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NotificationService_StreamNotificationEventsClient = grpc.ServerStreamingClient[StreamNotificationEventsResponse]
+
 // NotificationServiceServer is the server API for NotificationService service.
 // All implementations must embed UnimplementedNotificationServiceServer
 // for forward compatibility.
@@ -170,6 +201,17 @@ type NotificationServiceServer interface {
 	//
 	// RESOURCE_EXHAUSTED when the caller has too many streams open.
 	StreamNotifications(*StreamNotificationsRequest, grpc.ServerStreamingServer[StreamNotificationsResponse]) error
+	// The StreamNotifications stream as Server-Sent Events (text/event-stream),
+	// for browsers and SSE clients. Mastodon's streaming API is the model: a
+	// `notification` event per changed group (data: the NotificationGroup as
+	// JSON, id: its latest_notification_id), a comment line as the heartbeat,
+	// a `retry` field at the start. With a Last-Event-ID header (a
+	// notification id: EventSource sends it when it reconnects) the groups
+	// that changed after it are sent first, up to 100.
+	//
+	// RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+	// NDJSON streams count alike).
+	StreamNotificationEvents(*StreamNotificationEventsRequest, grpc.ServerStreamingServer[StreamNotificationEventsResponse]) error
 	mustEmbedUnimplementedNotificationServiceServer()
 }
 
@@ -191,6 +233,9 @@ func (UnimplementedNotificationServiceServer) MarkNotificationsRead(context.Cont
 }
 func (UnimplementedNotificationServiceServer) StreamNotifications(*StreamNotificationsRequest, grpc.ServerStreamingServer[StreamNotificationsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamNotifications not implemented")
+}
+func (UnimplementedNotificationServiceServer) StreamNotificationEvents(*StreamNotificationEventsRequest, grpc.ServerStreamingServer[StreamNotificationEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamNotificationEvents not implemented")
 }
 func (UnimplementedNotificationServiceServer) mustEmbedUnimplementedNotificationServiceServer() {}
 func (UnimplementedNotificationServiceServer) testEmbeddedByValue()                             {}
@@ -278,6 +323,17 @@ func _NotificationService_StreamNotifications_Handler(srv interface{}, stream gr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NotificationService_StreamNotificationsServer = grpc.ServerStreamingServer[StreamNotificationsResponse]
 
+func _NotificationService_StreamNotificationEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamNotificationEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NotificationServiceServer).StreamNotificationEvents(m, &grpc.GenericServerStream[StreamNotificationEventsRequest, StreamNotificationEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NotificationService_StreamNotificationEventsServer = grpc.ServerStreamingServer[StreamNotificationEventsResponse]
+
 // NotificationService_ServiceDesc is the grpc.ServiceDesc for NotificationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -302,6 +358,11 @@ var NotificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamNotifications",
 			Handler:       _NotificationService_StreamNotifications_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamNotificationEvents",
+			Handler:       _NotificationService_StreamNotificationEvents_Handler,
 			ServerStreams: true,
 		},
 	},

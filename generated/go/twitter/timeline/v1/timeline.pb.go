@@ -10,6 +10,7 @@ import (
 	_ "github.com/twitter-mesh/twitter-mesh/generated/go/twitter/api/v1"
 	v1 "github.com/twitter-mesh/twitter-mesh/generated/go/twitter/tweets/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -401,7 +402,8 @@ func (x *StreamHomeTimelineRequest) GetUserId() int64 {
 	return 0
 }
 
-// One message of the StreamHomeTimeline stream: a new entry or a heartbeat.
+// One message of the StreamHomeTimeline stream: a new entry, a deleted one
+// or a heartbeat.
 type StreamHomeTimelineResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What this message carries.
@@ -410,6 +412,7 @@ type StreamHomeTimelineResponse struct {
 	//
 	//	*StreamHomeTimelineResponse_Entry
 	//	*StreamHomeTimelineResponse_Heartbeat
+	//	*StreamHomeTimelineResponse_Deleted
 	Payload       isStreamHomeTimelineResponse_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -470,6 +473,15 @@ func (x *StreamHomeTimelineResponse) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *StreamHomeTimelineResponse) GetDeleted() *DeletedEntry {
+	if x != nil {
+		if x, ok := x.Payload.(*StreamHomeTimelineResponse_Deleted); ok {
+			return x.Deleted
+		}
+	}
+	return nil
+}
+
 type isStreamHomeTimelineResponse_Payload interface {
 	isStreamHomeTimelineResponse_Payload()
 }
@@ -484,15 +496,161 @@ type StreamHomeTimelineResponse_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
 }
 
+type StreamHomeTimelineResponse_Deleted struct {
+	// A tweet of an account the caller follows was deleted: remove it.
+	Deleted *DeletedEntry `protobuf:"bytes,3,opt,name=deleted,proto3,oneof"`
+}
+
 func (*StreamHomeTimelineResponse_Entry) isStreamHomeTimelineResponse_Payload() {}
 
 func (*StreamHomeTimelineResponse_Heartbeat) isStreamHomeTimelineResponse_Payload() {}
+
+func (*StreamHomeTimelineResponse_Deleted) isStreamHomeTimelineResponse_Payload() {}
+
+// A deleted tweet, on a live stream.
+type DeletedEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deleted tweet's id.
+	TweetId       int64 `protobuf:"varint,1,opt,name=tweet_id,json=tweetId,proto3" json:"tweet_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletedEntry) Reset() {
+	*x = DeletedEntry{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletedEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletedEntry) ProtoMessage() {}
+
+func (x *DeletedEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletedEntry.ProtoReflect.Descriptor instead.
+func (*DeletedEntry) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeletedEntry) GetTweetId() int64 {
+	if x != nil {
+		return x.TweetId
+	}
+	return 0
+}
+
+// Request for StreamHomeTimelineEvents.
+type StreamHomeTimelineEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whose timeline; must be the caller.
+	UserId        int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamHomeTimelineEventsRequest) Reset() {
+	*x = StreamHomeTimelineEventsRequest{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamHomeTimelineEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamHomeTimelineEventsRequest) ProtoMessage() {}
+
+func (x *StreamHomeTimelineEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamHomeTimelineEventsRequest.ProtoReflect.Descriptor instead.
+func (*StreamHomeTimelineEventsRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *StreamHomeTimelineEventsRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// One chunk of the StreamHomeTimelineEvents stream.
+type StreamHomeTimelineEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-Sent Events text (content_type text/event-stream): whole events,
+	// which the edge sends on as they are.
+	Body          *httpbody.HttpBody `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamHomeTimelineEventsResponse) Reset() {
+	*x = StreamHomeTimelineEventsResponse{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamHomeTimelineEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamHomeTimelineEventsResponse) ProtoMessage() {}
+
+func (x *StreamHomeTimelineEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamHomeTimelineEventsResponse.ProtoReflect.Descriptor instead.
+func (*StreamHomeTimelineEventsResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StreamHomeTimelineEventsResponse) GetBody() *httpbody.HttpBody {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
 
 var File_twitter_timeline_v1_timeline_proto protoreflect.FileDescriptor
 
 const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
 	"\n" +
-	"\"twitter/timeline/v1/timeline.proto\x12\x13twitter.timeline.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"?\n" +
+	"\"twitter/timeline/v1/timeline.proto\x12\x13twitter.timeline.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"?\n" +
 	"\rTimelineEntry\x12.\n" +
 	"\x05tweet\x18\x01 \x01(\v2\x18.twitter.tweets.v1.TweetR\x05tweet\"@\n" +
 	"\tHeartbeat\x123\n" +
@@ -514,15 +672,23 @@ const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
 	"\aentries\x18\x01 \x03(\v2\".twitter.timeline.v1.TimelineEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\":\n" +
 	"\x19StreamHomeTimelineRequest\x12\x1d\n" +
-	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"\xa3\x01\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"\xe2\x01\n" +
 	"\x1aStreamHomeTimelineResponse\x12:\n" +
 	"\x05entry\x18\x01 \x01(\v2\".twitter.timeline.v1.TimelineEntryH\x00R\x05entry\x12>\n" +
-	"\theartbeat\x18\x02 \x01(\v2\x1e.twitter.timeline.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload2\xf1\x03\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x1e.twitter.timeline.v1.HeartbeatH\x00R\theartbeat\x12=\n" +
+	"\adeleted\x18\x03 \x01(\v2!.twitter.timeline.v1.DeletedEntryH\x00R\adeletedB\t\n" +
+	"\apayload\")\n" +
+	"\fDeletedEntry\x12\x19\n" +
+	"\btweet_id\x18\x01 \x01(\x03R\atweetId\"@\n" +
+	"\x1fStreamHomeTimelineEventsRequest\x12\x1d\n" +
+	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"L\n" +
+	" StreamHomeTimelineEventsResponse\x12(\n" +
+	"\x04body\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x04body2\xae\x05\n" +
 	"\x0fTimelineService\x12\x90\x01\n" +
 	"\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"ȥ\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n" +
 	"\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a0.twitter.timeline.v1.GetMentionsTimelineResponse\"+ȥ\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n" +
-	"\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01B\xe8\x01\n" +
+	"\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x12\xba\x01\n" +
+	"\x18StreamHomeTimelineEvents\x124.twitter.timeline.v1.StreamHomeTimelineEventsRequest\x1a5.twitter.timeline.v1.StreamHomeTimelineEventsResponse\"/ȥ\x19\x02\x82\xd3\xe4\x93\x02%b\x04body\x12\x1d/v1/timeline/{user_id}/events0\x01B\xe8\x01\n" +
 	"\x17com.twitter.timeline.v1B\rTimelineProtoP\x01ZPgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/timeline/v1;timelinev1\xa2\x02\x03TTX\xaa\x02\x13Twitter.Timeline.V1\xca\x02\x13Twitter\\Timeline\\V1\xe2\x02\x1fTwitter\\Timeline\\V1\\GPBMetadata\xea\x02\x15Twitter::Timeline::V1b\x06proto3"
 
 var (
@@ -537,37 +703,45 @@ func file_twitter_timeline_v1_timeline_proto_rawDescGZIP() []byte {
 	return file_twitter_timeline_v1_timeline_proto_rawDescData
 }
 
-var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
-	(*TimelineEntry)(nil),               // 0: twitter.timeline.v1.TimelineEntry
-	(*Heartbeat)(nil),                   // 1: twitter.timeline.v1.Heartbeat
-	(*GetHomeTimelineRequest)(nil),      // 2: twitter.timeline.v1.GetHomeTimelineRequest
-	(*GetHomeTimelineResponse)(nil),     // 3: twitter.timeline.v1.GetHomeTimelineResponse
-	(*GetMentionsTimelineRequest)(nil),  // 4: twitter.timeline.v1.GetMentionsTimelineRequest
-	(*GetMentionsTimelineResponse)(nil), // 5: twitter.timeline.v1.GetMentionsTimelineResponse
-	(*StreamHomeTimelineRequest)(nil),   // 6: twitter.timeline.v1.StreamHomeTimelineRequest
-	(*StreamHomeTimelineResponse)(nil),  // 7: twitter.timeline.v1.StreamHomeTimelineResponse
-	(*v1.Tweet)(nil),                    // 8: twitter.tweets.v1.Tweet
-	(*timestamppb.Timestamp)(nil),       // 9: google.protobuf.Timestamp
+	(*TimelineEntry)(nil),                    // 0: twitter.timeline.v1.TimelineEntry
+	(*Heartbeat)(nil),                        // 1: twitter.timeline.v1.Heartbeat
+	(*GetHomeTimelineRequest)(nil),           // 2: twitter.timeline.v1.GetHomeTimelineRequest
+	(*GetHomeTimelineResponse)(nil),          // 3: twitter.timeline.v1.GetHomeTimelineResponse
+	(*GetMentionsTimelineRequest)(nil),       // 4: twitter.timeline.v1.GetMentionsTimelineRequest
+	(*GetMentionsTimelineResponse)(nil),      // 5: twitter.timeline.v1.GetMentionsTimelineResponse
+	(*StreamHomeTimelineRequest)(nil),        // 6: twitter.timeline.v1.StreamHomeTimelineRequest
+	(*StreamHomeTimelineResponse)(nil),       // 7: twitter.timeline.v1.StreamHomeTimelineResponse
+	(*DeletedEntry)(nil),                     // 8: twitter.timeline.v1.DeletedEntry
+	(*StreamHomeTimelineEventsRequest)(nil),  // 9: twitter.timeline.v1.StreamHomeTimelineEventsRequest
+	(*StreamHomeTimelineEventsResponse)(nil), // 10: twitter.timeline.v1.StreamHomeTimelineEventsResponse
+	(*v1.Tweet)(nil),                         // 11: twitter.tweets.v1.Tweet
+	(*timestamppb.Timestamp)(nil),            // 12: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),                // 13: google.api.HttpBody
 }
 var file_twitter_timeline_v1_timeline_proto_depIdxs = []int32{
-	8, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
-	9, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
-	0, // 2: twitter.timeline.v1.GetHomeTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
-	0, // 3: twitter.timeline.v1.GetMentionsTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
-	0, // 4: twitter.timeline.v1.StreamHomeTimelineResponse.entry:type_name -> twitter.timeline.v1.TimelineEntry
-	1, // 5: twitter.timeline.v1.StreamHomeTimelineResponse.heartbeat:type_name -> twitter.timeline.v1.Heartbeat
-	2, // 6: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
-	4, // 7: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
-	6, // 8: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
-	3, // 9: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
-	5, // 10: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
-	7, // 11: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	11, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
+	12, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	0,  // 2: twitter.timeline.v1.GetHomeTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
+	0,  // 3: twitter.timeline.v1.GetMentionsTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
+	0,  // 4: twitter.timeline.v1.StreamHomeTimelineResponse.entry:type_name -> twitter.timeline.v1.TimelineEntry
+	1,  // 5: twitter.timeline.v1.StreamHomeTimelineResponse.heartbeat:type_name -> twitter.timeline.v1.Heartbeat
+	8,  // 6: twitter.timeline.v1.StreamHomeTimelineResponse.deleted:type_name -> twitter.timeline.v1.DeletedEntry
+	13, // 7: twitter.timeline.v1.StreamHomeTimelineEventsResponse.body:type_name -> google.api.HttpBody
+	2,  // 8: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
+	4,  // 9: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
+	6,  // 10: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
+	9,  // 11: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:input_type -> twitter.timeline.v1.StreamHomeTimelineEventsRequest
+	3,  // 12: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
+	5,  // 13: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
+	7,  // 14: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
+	10, // 15: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:output_type -> twitter.timeline.v1.StreamHomeTimelineEventsResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_twitter_timeline_v1_timeline_proto_init() }
@@ -578,6 +752,7 @@ func file_twitter_timeline_v1_timeline_proto_init() {
 	file_twitter_timeline_v1_timeline_proto_msgTypes[7].OneofWrappers = []any{
 		(*StreamHomeTimelineResponse_Entry)(nil),
 		(*StreamHomeTimelineResponse_Heartbeat)(nil),
+		(*StreamHomeTimelineResponse_Deleted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -585,7 +760,7 @@ func file_twitter_timeline_v1_timeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_timeline_v1_timeline_proto_rawDesc), len(file_twitter_timeline_v1_timeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TimelineService_GetHomeTimeline_FullMethodName     = "/twitter.timeline.v1.TimelineService/GetHomeTimeline"
-	TimelineService_GetMentionsTimeline_FullMethodName = "/twitter.timeline.v1.TimelineService/GetMentionsTimeline"
-	TimelineService_StreamHomeTimeline_FullMethodName  = "/twitter.timeline.v1.TimelineService/StreamHomeTimeline"
+	TimelineService_GetHomeTimeline_FullMethodName          = "/twitter.timeline.v1.TimelineService/GetHomeTimeline"
+	TimelineService_GetMentionsTimeline_FullMethodName      = "/twitter.timeline.v1.TimelineService/GetMentionsTimeline"
+	TimelineService_StreamHomeTimeline_FullMethodName       = "/twitter.timeline.v1.TimelineService/StreamHomeTimeline"
+	TimelineService_StreamHomeTimelineEvents_FullMethodName = "/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents"
 )
 
 // TimelineServiceClient is the client API for TimelineService service.
@@ -50,14 +51,27 @@ type TimelineServiceClient interface {
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
 	// page_token that was not issued for this timeline.
 	GetMentionsTimeline(ctx context.Context, in *GetMentionsTimelineRequest, opts ...grpc.CallOption) (*GetMentionsTimelineResponse, error)
-	// Streams new entries of the caller's home timeline as they arrive, with a
-	// heartbeat when nothing arrived for a while (every 15 seconds by default),
-	// until the client disconnects. Entries that arrived before the call are not
+	// Streams new entries of the caller's home timeline as they arrive, and the
+	// deletion of tweets by the accounts they follow, with a heartbeat when
+	// nothing arrived for a while (every 15 seconds by default), until the
+	// client disconnects. Entries that arrived before the call are not
 	// sent; read them with GetHomeTimeline.
 	//
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
 	// the caller has too many streams open.
 	StreamHomeTimeline(ctx context.Context, in *StreamHomeTimelineRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamHomeTimelineResponse], error)
+	// The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+	// for browsers and SSE clients. Mastodon's streaming API is the model: an
+	// `update` event per new entry (data: the Tweet as JSON, id: its tweet
+	// id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+	// comment line as the heartbeat, a `retry` field at the start.
+	// Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+	// header (a tweet id: EventSource sends it when it reconnects) the entries
+	// of the home timeline newer than it are sent first, up to 100.
+	//
+	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+	// the caller has too many streams open (SSE and NDJSON streams count alike).
+	StreamHomeTimelineEvents(ctx context.Context, in *StreamHomeTimelineEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamHomeTimelineEventsResponse], error)
 }
 
 type timelineServiceClient struct {
@@ -107,6 +121,25 @@ func (c *timelineServiceClient) StreamHomeTimeline(ctx context.Context, in *Stre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TimelineService_StreamHomeTimelineClient = grpc.ServerStreamingClient[StreamHomeTimelineResponse]
 
+func (c *timelineServiceClient) StreamHomeTimelineEvents(ctx context.Context, in *StreamHomeTimelineEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamHomeTimelineEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TimelineService_ServiceDesc.Streams[1], TimelineService_StreamHomeTimelineEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamHomeTimelineEventsRequest, StreamHomeTimelineEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TimelineService_StreamHomeTimelineEventsClient = grpc.ServerStreamingClient[StreamHomeTimelineEventsResponse]
+
 // TimelineServiceServer is the server API for TimelineService service.
 // All implementations must embed UnimplementedTimelineServiceServer
 // for forward compatibility.
@@ -133,14 +166,27 @@ type TimelineServiceServer interface {
 	// PERMISSION_DENIED when user_id is not the caller; INVALID_ARGUMENT for a
 	// page_token that was not issued for this timeline.
 	GetMentionsTimeline(context.Context, *GetMentionsTimelineRequest) (*GetMentionsTimelineResponse, error)
-	// Streams new entries of the caller's home timeline as they arrive, with a
-	// heartbeat when nothing arrived for a while (every 15 seconds by default),
-	// until the client disconnects. Entries that arrived before the call are not
+	// Streams new entries of the caller's home timeline as they arrive, and the
+	// deletion of tweets by the accounts they follow, with a heartbeat when
+	// nothing arrived for a while (every 15 seconds by default), until the
+	// client disconnects. Entries that arrived before the call are not
 	// sent; read them with GetHomeTimeline.
 	//
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
 	// the caller has too many streams open.
 	StreamHomeTimeline(*StreamHomeTimelineRequest, grpc.ServerStreamingServer[StreamHomeTimelineResponse]) error
+	// The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+	// for browsers and SSE clients. Mastodon's streaming API is the model: an
+	// `update` event per new entry (data: the Tweet as JSON, id: its tweet
+	// id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+	// comment line as the heartbeat, a `retry` field at the start.
+	// Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+	// header (a tweet id: EventSource sends it when it reconnects) the entries
+	// of the home timeline newer than it are sent first, up to 100.
+	//
+	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+	// the caller has too many streams open (SSE and NDJSON streams count alike).
+	StreamHomeTimelineEvents(*StreamHomeTimelineEventsRequest, grpc.ServerStreamingServer[StreamHomeTimelineEventsResponse]) error
 	mustEmbedUnimplementedTimelineServiceServer()
 }
 
@@ -159,6 +205,9 @@ func (UnimplementedTimelineServiceServer) GetMentionsTimeline(context.Context, *
 }
 func (UnimplementedTimelineServiceServer) StreamHomeTimeline(*StreamHomeTimelineRequest, grpc.ServerStreamingServer[StreamHomeTimelineResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamHomeTimeline not implemented")
+}
+func (UnimplementedTimelineServiceServer) StreamHomeTimelineEvents(*StreamHomeTimelineEventsRequest, grpc.ServerStreamingServer[StreamHomeTimelineEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamHomeTimelineEvents not implemented")
 }
 func (UnimplementedTimelineServiceServer) mustEmbedUnimplementedTimelineServiceServer() {}
 func (UnimplementedTimelineServiceServer) testEmbeddedByValue()                         {}
@@ -228,6 +277,17 @@ func _TimelineService_StreamHomeTimeline_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TimelineService_StreamHomeTimelineServer = grpc.ServerStreamingServer[StreamHomeTimelineResponse]
 
+func _TimelineService_StreamHomeTimelineEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamHomeTimelineEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TimelineServiceServer).StreamHomeTimelineEvents(m, &grpc.GenericServerStream[StreamHomeTimelineEventsRequest, StreamHomeTimelineEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TimelineService_StreamHomeTimelineEventsServer = grpc.ServerStreamingServer[StreamHomeTimelineEventsResponse]
+
 // TimelineService_ServiceDesc is the grpc.ServiceDesc for TimelineService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -248,6 +308,11 @@ var TimelineService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamHomeTimeline",
 			Handler:       _TimelineService_StreamHomeTimeline_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamHomeTimelineEvents",
+			Handler:       _TimelineService_StreamHomeTimelineEvents_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { HttpBody } from "../../../google/api/httpbody";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { UserSummary } from "../../users/v1/users";
 
@@ -210,6 +211,19 @@ export interface StreamNotificationsResponse {
     | undefined;
   /** A keep-alive; carries no notification data. */
   heartbeat?: Heartbeat | undefined;
+}
+
+/** Request for StreamNotificationEvents. */
+export interface StreamNotificationEventsRequest {
+}
+
+/** One chunk of the StreamNotificationEvents stream. */
+export interface StreamNotificationEventsResponse {
+  /**
+   * Server-Sent Events text (content_type text/event-stream): whole events,
+   * which the edge sends on as they are.
+   */
+  body: HttpBody | undefined;
 }
 
 function createBaseNotificationGroup(): NotificationGroup {
@@ -1168,6 +1182,129 @@ export const StreamNotificationsResponse: MessageFns<StreamNotificationsResponse
   },
 };
 
+function createBaseStreamNotificationEventsRequest(): StreamNotificationEventsRequest {
+  return {};
+}
+
+export const StreamNotificationEventsRequest: MessageFns<StreamNotificationEventsRequest> = {
+  encode(_: StreamNotificationEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamNotificationEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamNotificationEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): StreamNotificationEventsRequest {
+    return {};
+  },
+
+  toJSON(_: StreamNotificationEventsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamNotificationEventsRequest>, I>>(base?: I): StreamNotificationEventsRequest {
+    return StreamNotificationEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamNotificationEventsRequest>, I>>(_: I): StreamNotificationEventsRequest {
+    const message = createBaseStreamNotificationEventsRequest();
+    return message;
+  },
+};
+
+function createBaseStreamNotificationEventsResponse(): StreamNotificationEventsResponse {
+  return { body: undefined };
+}
+
+export const StreamNotificationEventsResponse: MessageFns<StreamNotificationEventsResponse> = {
+  encode(message: StreamNotificationEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.body !== undefined) {
+      HttpBody.encode(message.body, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamNotificationEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamNotificationEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.body = HttpBody.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamNotificationEventsResponse {
+    return { body: isSet(object.body) ? HttpBody.fromJSON(object.body) : undefined };
+  },
+
+  toJSON(message: StreamNotificationEventsResponse): unknown {
+    const obj: any = {};
+    if (message.body !== undefined) {
+      obj.body = HttpBody.toJSON(message.body);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamNotificationEventsResponse>, I>>(
+    base?: I,
+  ): StreamNotificationEventsResponse {
+    return StreamNotificationEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamNotificationEventsResponse>, I>>(
+    object: I,
+  ): StreamNotificationEventsResponse {
+    const message = createBaseStreamNotificationEventsResponse();
+    message.body = (object.body !== undefined && object.body !== null) ? HttpBody.fromPartial(object.body) : undefined;
+    return message;
+  },
+};
+
 /**
  * NotificationService tells users when someone follows, mentions, replies to,
  * likes or retweets them.
@@ -1258,6 +1395,31 @@ export const NotificationServiceService = {
       Buffer.from(StreamNotificationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamNotificationsResponse => StreamNotificationsResponse.decode(value),
   },
+  /**
+   * The StreamNotifications stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: a
+   * `notification` event per changed group (data: the NotificationGroup as
+   * JSON, id: its latest_notification_id), a comment line as the heartbeat,
+   * a `retry` field at the start. With a Last-Event-ID header (a
+   * notification id: EventSource sends it when it reconnects) the groups
+   * that changed after it are sent first, up to 100.
+   *
+   * RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+   * NDJSON streams count alike).
+   */
+  streamNotificationEvents: {
+    path: "/twitter.notifications.v1.NotificationService/StreamNotificationEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamNotificationEventsRequest): Buffer =>
+      Buffer.from(StreamNotificationEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamNotificationEventsRequest =>
+      StreamNotificationEventsRequest.decode(value),
+    responseSerialize: (value: StreamNotificationEventsResponse): Buffer =>
+      Buffer.from(StreamNotificationEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamNotificationEventsResponse =>
+      StreamNotificationEventsResponse.decode(value),
+  },
 } as const;
 
 export interface NotificationServiceServer extends UntypedServiceImplementation {
@@ -1291,6 +1453,22 @@ export interface NotificationServiceServer extends UntypedServiceImplementation 
    * RESOURCE_EXHAUSTED when the caller has too many streams open.
    */
   streamNotifications: handleServerStreamingCall<StreamNotificationsRequest, StreamNotificationsResponse>;
+  /**
+   * The StreamNotifications stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: a
+   * `notification` event per changed group (data: the NotificationGroup as
+   * JSON, id: its latest_notification_id), a comment line as the heartbeat,
+   * a `retry` field at the start. With a Last-Event-ID header (a
+   * notification id: EventSource sends it when it reconnects) the groups
+   * that changed after it are sent first, up to 100.
+   *
+   * RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+   * NDJSON streams count alike).
+   */
+  streamNotificationEvents: handleServerStreamingCall<
+    StreamNotificationEventsRequest,
+    StreamNotificationEventsResponse
+  >;
 }
 
 export interface NotificationServiceClient extends Client {
@@ -1374,6 +1552,27 @@ export interface NotificationServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamNotificationsResponse>;
+  /**
+   * The StreamNotifications stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: a
+   * `notification` event per changed group (data: the NotificationGroup as
+   * JSON, id: its latest_notification_id), a comment line as the heartbeat,
+   * a `retry` field at the start. With a Last-Event-ID header (a
+   * notification id: EventSource sends it when it reconnects) the groups
+   * that changed after it are sent first, up to 100.
+   *
+   * RESOURCE_EXHAUSTED when the caller has too many streams open (SSE and
+   * NDJSON streams count alike).
+   */
+  streamNotificationEvents(
+    request: StreamNotificationEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamNotificationEventsResponse>;
+  streamNotificationEvents(
+    request: StreamNotificationEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamNotificationEventsResponse>;
 }
 
 export const NotificationServiceClient = makeGenericClientConstructor(

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { HttpBody } from "../../../google/api/httpbody";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { Tweet } from "../../tweets/v1/tweets";
 
@@ -81,14 +82,42 @@ export interface StreamHomeTimelineRequest {
   userId: string;
 }
 
-/** One message of the StreamHomeTimeline stream: a new entry or a heartbeat. */
+/**
+ * One message of the StreamHomeTimeline stream: a new entry, a deleted one
+ * or a heartbeat.
+ */
 export interface StreamHomeTimelineResponse {
   /** A new timeline entry. */
   entry?:
     | TimelineEntry
     | undefined;
   /** A keep-alive; carries no timeline data. */
-  heartbeat?: Heartbeat | undefined;
+  heartbeat?:
+    | Heartbeat
+    | undefined;
+  /** A tweet of an account the caller follows was deleted: remove it. */
+  deleted?: DeletedEntry | undefined;
+}
+
+/** A deleted tweet, on a live stream. */
+export interface DeletedEntry {
+  /** The deleted tweet's id. */
+  tweetId: string;
+}
+
+/** Request for StreamHomeTimelineEvents. */
+export interface StreamHomeTimelineEventsRequest {
+  /** Whose timeline; must be the caller. */
+  userId: string;
+}
+
+/** One chunk of the StreamHomeTimelineEvents stream. */
+export interface StreamHomeTimelineEventsResponse {
+  /**
+   * Server-Sent Events text (content_type text/event-stream): whole events,
+   * which the edge sends on as they are.
+   */
+  body: HttpBody | undefined;
 }
 
 function createBaseTimelineEntry(): TimelineEntry {
@@ -713,7 +742,7 @@ export const StreamHomeTimelineRequest: MessageFns<StreamHomeTimelineRequest> = 
 };
 
 function createBaseStreamHomeTimelineResponse(): StreamHomeTimelineResponse {
-  return { entry: undefined, heartbeat: undefined };
+  return { entry: undefined, heartbeat: undefined, deleted: undefined };
 }
 
 export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> = {
@@ -723,6 +752,9 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     }
     if (message.heartbeat !== undefined) {
       Heartbeat.encode(message.heartbeat, writer.uint32(18).fork()).join();
+    }
+    if (message.deleted !== undefined) {
+      DeletedEntry.encode(message.deleted, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -756,6 +788,14 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
             message.heartbeat = Heartbeat.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deleted = DeletedEntry.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -772,6 +812,7 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     return {
       entry: isSet(object.entry) ? TimelineEntry.fromJSON(object.entry) : undefined,
       heartbeat: isSet(object.heartbeat) ? Heartbeat.fromJSON(object.heartbeat) : undefined,
+      deleted: isSet(object.deleted) ? DeletedEntry.fromJSON(object.deleted) : undefined,
     };
   },
 
@@ -782,6 +823,9 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     }
     if (message.heartbeat !== undefined) {
       obj.heartbeat = Heartbeat.toJSON(message.heartbeat);
+    }
+    if (message.deleted !== undefined) {
+      obj.deleted = DeletedEntry.toJSON(message.deleted);
     }
     return obj;
   },
@@ -797,6 +841,228 @@ export const StreamHomeTimelineResponse: MessageFns<StreamHomeTimelineResponse> 
     message.heartbeat = (object.heartbeat !== undefined && object.heartbeat !== null)
       ? Heartbeat.fromPartial(object.heartbeat)
       : undefined;
+    message.deleted = (object.deleted !== undefined && object.deleted !== null)
+      ? DeletedEntry.fromPartial(object.deleted)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletedEntry(): DeletedEntry {
+  return { tweetId: "0" };
+}
+
+export const DeletedEntry: MessageFns<DeletedEntry> = {
+  encode(message: DeletedEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tweetId !== "0") {
+      writer.uint32(8).int64(message.tweetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletedEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletedEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tweetId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletedEntry {
+    return {
+      tweetId: isSet(object.tweetId)
+        ? globalThis.String(object.tweetId)
+        : isSet(object.tweet_id)
+        ? globalThis.String(object.tweet_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: DeletedEntry): unknown {
+    const obj: any = {};
+    if (message.tweetId !== "0") {
+      obj.tweetId = message.tweetId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletedEntry>, I>>(base?: I): DeletedEntry {
+    return DeletedEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletedEntry>, I>>(object: I): DeletedEntry {
+    const message = createBaseDeletedEntry();
+    message.tweetId = object.tweetId ?? "0";
+    return message;
+  },
+};
+
+function createBaseStreamHomeTimelineEventsRequest(): StreamHomeTimelineEventsRequest {
+  return { userId: "0" };
+}
+
+export const StreamHomeTimelineEventsRequest: MessageFns<StreamHomeTimelineEventsRequest> = {
+  encode(message: StreamHomeTimelineEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "0") {
+      writer.uint32(8).int64(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamHomeTimelineEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamHomeTimelineEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.userId = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamHomeTimelineEventsRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: StreamHomeTimelineEventsRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "0") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamHomeTimelineEventsRequest>, I>>(base?: I): StreamHomeTimelineEventsRequest {
+    return StreamHomeTimelineEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamHomeTimelineEventsRequest>, I>>(
+    object: I,
+  ): StreamHomeTimelineEventsRequest {
+    const message = createBaseStreamHomeTimelineEventsRequest();
+    message.userId = object.userId ?? "0";
+    return message;
+  },
+};
+
+function createBaseStreamHomeTimelineEventsResponse(): StreamHomeTimelineEventsResponse {
+  return { body: undefined };
+}
+
+export const StreamHomeTimelineEventsResponse: MessageFns<StreamHomeTimelineEventsResponse> = {
+  encode(message: StreamHomeTimelineEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.body !== undefined) {
+      HttpBody.encode(message.body, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamHomeTimelineEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamHomeTimelineEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.body = HttpBody.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamHomeTimelineEventsResponse {
+    return { body: isSet(object.body) ? HttpBody.fromJSON(object.body) : undefined };
+  },
+
+  toJSON(message: StreamHomeTimelineEventsResponse): unknown {
+    const obj: any = {};
+    if (message.body !== undefined) {
+      obj.body = HttpBody.toJSON(message.body);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamHomeTimelineEventsResponse>, I>>(
+    base?: I,
+  ): StreamHomeTimelineEventsResponse {
+    return StreamHomeTimelineEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamHomeTimelineEventsResponse>, I>>(
+    object: I,
+  ): StreamHomeTimelineEventsResponse {
+    const message = createBaseStreamHomeTimelineEventsResponse();
+    message.body = (object.body !== undefined && object.body !== null) ? HttpBody.fromPartial(object.body) : undefined;
     return message;
   },
 };
@@ -851,9 +1117,10 @@ export const TimelineServiceService = {
     responseDeserialize: (value: Buffer): GetMentionsTimelineResponse => GetMentionsTimelineResponse.decode(value),
   },
   /**
-   * Streams new entries of the caller's home timeline as they arrive, with a
-   * heartbeat when nothing arrived for a while (every 15 seconds by default),
-   * until the client disconnects. Entries that arrived before the call are not
+   * Streams new entries of the caller's home timeline as they arrive, and the
+   * deletion of tweets by the accounts they follow, with a heartbeat when
+   * nothing arrived for a while (every 15 seconds by default), until the
+   * client disconnects. Entries that arrived before the call are not
    * sent; read them with GetHomeTimeline.
    *
    * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -869,6 +1136,32 @@ export const TimelineServiceService = {
     responseSerialize: (value: StreamHomeTimelineResponse): Buffer =>
       Buffer.from(StreamHomeTimelineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamHomeTimelineResponse => StreamHomeTimelineResponse.decode(value),
+  },
+  /**
+   * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: an
+   * `update` event per new entry (data: the Tweet as JSON, id: its tweet
+   * id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+   * comment line as the heartbeat, a `retry` field at the start.
+   * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+   * header (a tweet id: EventSource sends it when it reconnects) the entries
+   * of the home timeline newer than it are sent first, up to 100.
+   *
+   * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+   * the caller has too many streams open (SSE and NDJSON streams count alike).
+   */
+  streamHomeTimelineEvents: {
+    path: "/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamHomeTimelineEventsRequest): Buffer =>
+      Buffer.from(StreamHomeTimelineEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamHomeTimelineEventsRequest =>
+      StreamHomeTimelineEventsRequest.decode(value),
+    responseSerialize: (value: StreamHomeTimelineEventsResponse): Buffer =>
+      Buffer.from(StreamHomeTimelineEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamHomeTimelineEventsResponse =>
+      StreamHomeTimelineEventsResponse.decode(value),
   },
 } as const;
 
@@ -890,15 +1183,33 @@ export interface TimelineServiceServer extends UntypedServiceImplementation {
    */
   getMentionsTimeline: handleUnaryCall<GetMentionsTimelineRequest, GetMentionsTimelineResponse>;
   /**
-   * Streams new entries of the caller's home timeline as they arrive, with a
-   * heartbeat when nothing arrived for a while (every 15 seconds by default),
-   * until the client disconnects. Entries that arrived before the call are not
+   * Streams new entries of the caller's home timeline as they arrive, and the
+   * deletion of tweets by the accounts they follow, with a heartbeat when
+   * nothing arrived for a while (every 15 seconds by default), until the
+   * client disconnects. Entries that arrived before the call are not
    * sent; read them with GetHomeTimeline.
    *
    * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
    * the caller has too many streams open.
    */
   streamHomeTimeline: handleServerStreamingCall<StreamHomeTimelineRequest, StreamHomeTimelineResponse>;
+  /**
+   * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: an
+   * `update` event per new entry (data: the Tweet as JSON, id: its tweet
+   * id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+   * comment line as the heartbeat, a `retry` field at the start.
+   * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+   * header (a tweet id: EventSource sends it when it reconnects) the entries
+   * of the home timeline newer than it are sent first, up to 100.
+   *
+   * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+   * the caller has too many streams open (SSE and NDJSON streams count alike).
+   */
+  streamHomeTimelineEvents: handleServerStreamingCall<
+    StreamHomeTimelineEventsRequest,
+    StreamHomeTimelineEventsResponse
+  >;
 }
 
 export interface TimelineServiceClient extends Client {
@@ -947,9 +1258,10 @@ export interface TimelineServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetMentionsTimelineResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Streams new entries of the caller's home timeline as they arrive, with a
-   * heartbeat when nothing arrived for a while (every 15 seconds by default),
-   * until the client disconnects. Entries that arrived before the call are not
+   * Streams new entries of the caller's home timeline as they arrive, and the
+   * deletion of tweets by the accounts they follow, with a heartbeat when
+   * nothing arrived for a while (every 15 seconds by default), until the
+   * client disconnects. Entries that arrived before the call are not
    * sent; read them with GetHomeTimeline.
    *
    * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
@@ -964,6 +1276,28 @@ export interface TimelineServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamHomeTimelineResponse>;
+  /**
+   * The StreamHomeTimeline stream as Server-Sent Events (text/event-stream),
+   * for browsers and SSE clients. Mastodon's streaming API is the model: an
+   * `update` event per new entry (data: the Tweet as JSON, id: its tweet
+   * id), a `delete` event per deleted one (data: a DeletedEntry, no id), a
+   * comment line as the heartbeat, a `retry` field at the start.
+   * Blocks and mutes apply as on StreamHomeTimeline. With a Last-Event-ID
+   * header (a tweet id: EventSource sends it when it reconnects) the entries
+   * of the home timeline newer than it are sent first, up to 100.
+   *
+   * PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
+   * the caller has too many streams open (SSE and NDJSON streams count alike).
+   */
+  streamHomeTimelineEvents(
+    request: StreamHomeTimelineEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamHomeTimelineEventsResponse>;
+  streamHomeTimelineEvents(
+    request: StreamHomeTimelineEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamHomeTimelineEventsResponse>;
 }
 
 export const TimelineServiceClient = makeGenericClientConstructor(
