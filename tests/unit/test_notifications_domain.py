@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.notifications.domain import (
     RECENT_KEPT,
     UNREAD_CAP,
@@ -82,6 +80,7 @@ def test_unread_counts_each_group_once_up_to_the_cap() -> None:
     assert unread_count(many, last_read_id=0) == UNREAD_CAP
 
 
-def test_no_one_is_notified_of_their_own_actions() -> None:
-    assert not asyncio.run(visible(EveryoneVisible(), 5, 5))
-    assert asyncio.run(visible(EveryoneVisible(), 5, 6))
+async def test_no_one_is_notified_of_their_own_actions() -> None:
+    # Awaited on the suite's loop: asyncio.run would close it for the tests after.
+    assert not await visible(EveryoneVisible(), 5, 5)
+    assert await visible(EveryoneVisible(), 5, 6)
