@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
-from twitter.users.v1 import users_pb2, users_pb2_grpc
+from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
 from services.shared import postgres, redis_client
@@ -33,6 +33,8 @@ from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
 from services.users.client.revocations import RevokedSessions
+from services.users.list_servicer import ListServicer
+from services.users.lists import Lists
 from services.users.login_throttle import FailurePurge, ThrottlePolicy
 from services.users.passwords import Passwords
 from services.users.retention import Retention
@@ -43,7 +45,8 @@ from services.users.tokens import AccessTokens, Keyring
 
 log = get_logger(__name__)
 
-_SERVICES = [users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")]
+_SERVICES = [*(users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")),
+             lists_pb2.DESCRIPTOR.services_by_name["ListService"]]
 
 
 class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings,
@@ -102,7 +105,8 @@ async def build(settings: UsersSettings) -> App:
     revoked = await RevokedSessions.open(settings.redis_url)
     retention = Retention(pool, revoked_grace=timedelta(seconds=max(
         window, settings.revoked_session_retention_seconds)))
-    accounts = Accounts(pool, IdGenerator(lease), passwords, keyring, access_tokens,
+    ids = IdGenerator(lease)  # one per process: user and list ids alike
+    accounts = Accounts(pool, ids, passwords, keyring, access_tokens,
                         LoginPolicy(
                             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
                             throttle=ThrottlePolicy(
@@ -128,6 +132,7 @@ async def build(settings: UsersSettings) -> App:
         users_pb2_grpc.add_UserServiceServicer_to_server(
             UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis)), server)
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
+        lists_pb2_grpc.add_ListServiceServicer_to_server(ListServicer(Lists(pool, ids)), server)
 
     async def stop() -> None:
         await nc.drain()

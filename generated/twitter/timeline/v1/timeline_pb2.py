@@ -29,7 +29,7 @@ from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb
 from twitter.tweets.v1 import tweets_pb2 as twitter_dot_tweets_dot_v1_dot_tweets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"twitter/timeline/v1/timeline.proto\x12\x13twitter.timeline.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"8\n\rTimelineEntry\x12\'\n\x05tweet\x18\x01 \x01(\x0b\x32\x18.twitter.tweets.v1.Tweet\"8\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x16GetHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x17GetHomeTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Z\n\x1aGetMentionsTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1bGetMentionsTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x19StreamHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\x91\x01\n\x1aStreamHomeTimelineResponse\x12\x33\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\".twitter.timeline.v1.TimelineEntryH\x00\x12\x33\n\theartbeat\x18\x02 \x01(\x0b\x32\x1e.twitter.timeline.v1.HeartbeatH\x00\x42\t\n\x07payload2\xf1\x03\n\x0fTimelineService\x12\x90\x01\n\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a\x30.twitter.timeline.v1.GetMentionsTimelineResponse\"+\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"twitter/timeline/v1/timeline.proto\x12\x13twitter.timeline.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1etwitter/tweets/v1/tweets.proto\"8\n\rTimelineEntry\x12\'\n\x05tweet\x18\x01 \x01(\x0b\x32\x18.twitter.tweets.v1.Tweet\"8\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x16GetHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x17GetHomeTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Z\n\x1aGetMentionsTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1bGetMentionsTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x19StreamHomeTimelineRequest\x12\x15\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\x91\x01\n\x1aStreamHomeTimelineResponse\x12\x33\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\".twitter.timeline.v1.TimelineEntryH\x00\x12\x33\n\theartbeat\x18\x02 \x01(\x0b\x32\x1e.twitter.timeline.v1.HeartbeatH\x00\x42\t\n\x07payload\"V\n\x16GetListTimelineRequest\x12\x15\n\x07list_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x17GetListTimelineResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".twitter.timeline.v1.TimelineEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x8a\x05\n\x0fTimelineService\x12\x90\x01\n\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a\x30.twitter.timeline.v1.GetMentionsTimelineResponse\"+\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x12\x96\x01\n\x0fGetListTimeline\x12+.twitter.timeline.v1.GetListTimelineRequest\x1a,.twitter.timeline.v1.GetListTimelineResponse\"(\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/lists/{list_id}/timelineb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,12 +42,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMENTIONSTIMELINEREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
   _globals['_STREAMHOMETIMELINEREQUEST'].fields_by_name['user_id']._loaded_options = None
   _globals['_STREAMHOMETIMELINEREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETLISTTIMELINEREQUEST'].fields_by_name['list_id']._loaded_options = None
+  _globals['_GETLISTTIMELINEREQUEST'].fields_by_name['list_id']._serialized_options = b'\342A\001\002'
   _globals['_TIMELINESERVICE'].methods_by_name['GetHomeTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['GetHomeTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002\030\022\026/v1/timeline/{user_id}'
   _globals['_TIMELINESERVICE'].methods_by_name['GetMentionsTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['GetMentionsTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002!\022\037/v1/timeline/{user_id}/mentions'
   _globals['_TIMELINESERVICE'].methods_by_name['StreamHomeTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['StreamHomeTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002\037\022\035/v1/timeline/{user_id}/stream'
+  _globals['_TIMELINESERVICE'].methods_by_name['GetListTimeline']._loaded_options = None
+  _globals['_TIMELINESERVICE'].methods_by_name['GetListTimeline']._serialized_options = b'\310\245\031\002\202\323\344\223\002\036\022\034/v1/lists/{list_id}/timeline'
   _globals['_TIMELINEENTRY']._serialized_start=217
   _globals['_TIMELINEENTRY']._serialized_end=273
   _globals['_HEARTBEAT']._serialized_start=275
@@ -64,6 +68,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMHOMETIMELINEREQUEST']._serialized_end=777
   _globals['_STREAMHOMETIMELINERESPONSE']._serialized_start=780
   _globals['_STREAMHOMETIMELINERESPONSE']._serialized_end=925
-  _globals['_TIMELINESERVICE']._serialized_start=928
-  _globals['_TIMELINESERVICE']._serialized_end=1425
+  _globals['_GETLISTTIMELINEREQUEST']._serialized_start=927
+  _globals['_GETLISTTIMELINEREQUEST']._serialized_end=1013
+  _globals['_GETLISTTIMELINERESPONSE']._serialized_start=1015
+  _globals['_GETLISTTIMELINERESPONSE']._serialized_end=1118
+  _globals['_TIMELINESERVICE']._serialized_start=1121
+  _globals['_TIMELINESERVICE']._serialized_end=1771
 # @@protoc_insertion_point(module_scope)

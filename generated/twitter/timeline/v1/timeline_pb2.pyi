@@ -74,3 +74,21 @@ class StreamHomeTimelineResponse(_message.Message):
     entry: TimelineEntry
     heartbeat: Heartbeat
     def __init__(self, entry: _Optional[_Union[TimelineEntry, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+
+class GetListTimelineRequest(_message.Message):
+    __slots__ = ("list_id", "page_size", "page_token")
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    list_id: int
+    page_size: int
+    page_token: str
+    def __init__(self, list_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class GetListTimelineResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[TimelineEntry]
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[TimelineEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -488,6 +488,125 @@ func (*StreamHomeTimelineResponse_Entry) isStreamHomeTimelineResponse_Payload() 
 
 func (*StreamHomeTimelineResponse_Heartbeat) isStreamHomeTimelineResponse_Payload() {}
 
+// Request for GetListTimeline.
+type GetListTimelineRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The list (twitter.users.v1.List.list_id).
+	ListId int64 `protobuf:"varint,1,opt,name=list_id,json=listId,proto3" json:"list_id,omitempty"`
+	// How many entries to return: default 20, at most 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call; empty for the first (newest) page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetListTimelineRequest) Reset() {
+	*x = GetListTimelineRequest{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetListTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetListTimelineRequest) ProtoMessage() {}
+
+func (x *GetListTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetListTimelineRequest.ProtoReflect.Descriptor instead.
+func (*GetListTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetListTimelineRequest) GetListId() int64 {
+	if x != nil {
+		return x.ListId
+	}
+	return 0
+}
+
+func (x *GetListTimelineRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetListTimelineRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for GetListTimeline.
+type GetListTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries, newest first.
+	Entries []*TimelineEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Token for the next (older) page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetListTimelineResponse) Reset() {
+	*x = GetListTimelineResponse{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetListTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetListTimelineResponse) ProtoMessage() {}
+
+func (x *GetListTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetListTimelineResponse.ProtoReflect.Descriptor instead.
+func (*GetListTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetListTimelineResponse) GetEntries() []*TimelineEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GetListTimelineResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_twitter_timeline_v1_timeline_proto protoreflect.FileDescriptor
 
 const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
@@ -518,11 +637,20 @@ const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
 	"\x1aStreamHomeTimelineResponse\x12:\n" +
 	"\x05entry\x18\x01 \x01(\v2\".twitter.timeline.v1.TimelineEntryH\x00R\x05entry\x12>\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1e.twitter.timeline.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload2\xf1\x03\n" +
+	"\apayload\"s\n" +
+	"\x16GetListTimelineRequest\x12\x1d\n" +
+	"\alist_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06listId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
+	"\x17GetListTimelineResponse\x12<\n" +
+	"\aentries\x18\x01 \x03(\v2\".twitter.timeline.v1.TimelineEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x8a\x05\n" +
 	"\x0fTimelineService\x12\x90\x01\n" +
 	"\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"ȥ\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n" +
 	"\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a0.twitter.timeline.v1.GetMentionsTimelineResponse\"+ȥ\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n" +
-	"\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01B\xe8\x01\n" +
+	"\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x12\x96\x01\n" +
+	"\x0fGetListTimeline\x12+.twitter.timeline.v1.GetListTimelineRequest\x1a,.twitter.timeline.v1.GetListTimelineResponse\"(ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/lists/{list_id}/timelineB\xe8\x01\n" +
 	"\x17com.twitter.timeline.v1B\rTimelineProtoP\x01ZPgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/timeline/v1;timelinev1\xa2\x02\x03TTX\xaa\x02\x13Twitter.Timeline.V1\xca\x02\x13Twitter\\Timeline\\V1\xe2\x02\x1fTwitter\\Timeline\\V1\\GPBMetadata\xea\x02\x15Twitter::Timeline::V1b\x06proto3"
 
 var (
@@ -537,7 +665,7 @@ func file_twitter_timeline_v1_timeline_proto_rawDescGZIP() []byte {
 	return file_twitter_timeline_v1_timeline_proto_rawDescData
 }
 
-var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
 	(*TimelineEntry)(nil),               // 0: twitter.timeline.v1.TimelineEntry
 	(*Heartbeat)(nil),                   // 1: twitter.timeline.v1.Heartbeat
@@ -547,27 +675,32 @@ var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
 	(*GetMentionsTimelineResponse)(nil), // 5: twitter.timeline.v1.GetMentionsTimelineResponse
 	(*StreamHomeTimelineRequest)(nil),   // 6: twitter.timeline.v1.StreamHomeTimelineRequest
 	(*StreamHomeTimelineResponse)(nil),  // 7: twitter.timeline.v1.StreamHomeTimelineResponse
-	(*v1.Tweet)(nil),                    // 8: twitter.tweets.v1.Tweet
-	(*timestamppb.Timestamp)(nil),       // 9: google.protobuf.Timestamp
+	(*GetListTimelineRequest)(nil),      // 8: twitter.timeline.v1.GetListTimelineRequest
+	(*GetListTimelineResponse)(nil),     // 9: twitter.timeline.v1.GetListTimelineResponse
+	(*v1.Tweet)(nil),                    // 10: twitter.tweets.v1.Tweet
+	(*timestamppb.Timestamp)(nil),       // 11: google.protobuf.Timestamp
 }
 var file_twitter_timeline_v1_timeline_proto_depIdxs = []int32{
-	8, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
-	9, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
-	0, // 2: twitter.timeline.v1.GetHomeTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
-	0, // 3: twitter.timeline.v1.GetMentionsTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
-	0, // 4: twitter.timeline.v1.StreamHomeTimelineResponse.entry:type_name -> twitter.timeline.v1.TimelineEntry
-	1, // 5: twitter.timeline.v1.StreamHomeTimelineResponse.heartbeat:type_name -> twitter.timeline.v1.Heartbeat
-	2, // 6: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
-	4, // 7: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
-	6, // 8: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
-	3, // 9: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
-	5, // 10: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
-	7, // 11: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	10, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
+	11, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	0,  // 2: twitter.timeline.v1.GetHomeTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
+	0,  // 3: twitter.timeline.v1.GetMentionsTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
+	0,  // 4: twitter.timeline.v1.StreamHomeTimelineResponse.entry:type_name -> twitter.timeline.v1.TimelineEntry
+	1,  // 5: twitter.timeline.v1.StreamHomeTimelineResponse.heartbeat:type_name -> twitter.timeline.v1.Heartbeat
+	0,  // 6: twitter.timeline.v1.GetListTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
+	2,  // 7: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
+	4,  // 8: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
+	6,  // 9: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
+	8,  // 10: twitter.timeline.v1.TimelineService.GetListTimeline:input_type -> twitter.timeline.v1.GetListTimelineRequest
+	3,  // 11: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
+	5,  // 12: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
+	7,  // 13: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
+	9,  // 14: twitter.timeline.v1.TimelineService.GetListTimeline:output_type -> twitter.timeline.v1.GetListTimelineResponse
+	11, // [11:15] is the sub-list for method output_type
+	7,  // [7:11] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_twitter_timeline_v1_timeline_proto_init() }
@@ -585,7 +718,7 @@ func file_twitter_timeline_v1_timeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_timeline_v1_timeline_proto_rawDesc), len(file_twitter_timeline_v1_timeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	TimelineService_GetHomeTimeline_FullMethodName     = "/twitter.timeline.v1.TimelineService/GetHomeTimeline"
 	TimelineService_GetMentionsTimeline_FullMethodName = "/twitter.timeline.v1.TimelineService/GetMentionsTimeline"
 	TimelineService_StreamHomeTimeline_FullMethodName  = "/twitter.timeline.v1.TimelineService/StreamHomeTimeline"
+	TimelineService_GetListTimeline_FullMethodName     = "/twitter.timeline.v1.TimelineService/GetListTimeline"
 )
 
 // TimelineServiceClient is the client API for TimelineService service.
@@ -58,6 +59,15 @@ type TimelineServiceClient interface {
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
 	// the caller has too many streams open.
 	StreamHomeTimeline(ctx context.Context, in *StreamHomeTimelineRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamHomeTimelineResponse], error)
+	// Reads a list's timeline: tweets, replies and retweets of its members,
+	// newest first, merged at read time from each member's recent tweets. Users
+	// blocked either way or muted by the caller are left out, as on the home
+	// timeline.
+	//
+	// NOT_FOUND when no such list exists or the caller may not see it (a
+	// private list of someone else's, a list whose owner blocks the caller);
+	// INVALID_ARGUMENT for a page_token that was not issued for this list.
+	GetListTimeline(ctx context.Context, in *GetListTimelineRequest, opts ...grpc.CallOption) (*GetListTimelineResponse, error)
 }
 
 type timelineServiceClient struct {
@@ -107,6 +117,16 @@ func (c *timelineServiceClient) StreamHomeTimeline(ctx context.Context, in *Stre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TimelineService_StreamHomeTimelineClient = grpc.ServerStreamingClient[StreamHomeTimelineResponse]
 
+func (c *timelineServiceClient) GetListTimeline(ctx context.Context, in *GetListTimelineRequest, opts ...grpc.CallOption) (*GetListTimelineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetListTimelineResponse)
+	err := c.cc.Invoke(ctx, TimelineService_GetListTimeline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TimelineServiceServer is the server API for TimelineService service.
 // All implementations must embed UnimplementedTimelineServiceServer
 // for forward compatibility.
@@ -141,6 +161,15 @@ type TimelineServiceServer interface {
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
 	// the caller has too many streams open.
 	StreamHomeTimeline(*StreamHomeTimelineRequest, grpc.ServerStreamingServer[StreamHomeTimelineResponse]) error
+	// Reads a list's timeline: tweets, replies and retweets of its members,
+	// newest first, merged at read time from each member's recent tweets. Users
+	// blocked either way or muted by the caller are left out, as on the home
+	// timeline.
+	//
+	// NOT_FOUND when no such list exists or the caller may not see it (a
+	// private list of someone else's, a list whose owner blocks the caller);
+	// INVALID_ARGUMENT for a page_token that was not issued for this list.
+	GetListTimeline(context.Context, *GetListTimelineRequest) (*GetListTimelineResponse, error)
 	mustEmbedUnimplementedTimelineServiceServer()
 }
 
@@ -159,6 +188,9 @@ func (UnimplementedTimelineServiceServer) GetMentionsTimeline(context.Context, *
 }
 func (UnimplementedTimelineServiceServer) StreamHomeTimeline(*StreamHomeTimelineRequest, grpc.ServerStreamingServer[StreamHomeTimelineResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamHomeTimeline not implemented")
+}
+func (UnimplementedTimelineServiceServer) GetListTimeline(context.Context, *GetListTimelineRequest) (*GetListTimelineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetListTimeline not implemented")
 }
 func (UnimplementedTimelineServiceServer) mustEmbedUnimplementedTimelineServiceServer() {}
 func (UnimplementedTimelineServiceServer) testEmbeddedByValue()                         {}
@@ -228,6 +260,24 @@ func _TimelineService_StreamHomeTimeline_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TimelineService_StreamHomeTimelineServer = grpc.ServerStreamingServer[StreamHomeTimelineResponse]
 
+func _TimelineService_GetListTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetListTimelineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TimelineServiceServer).GetListTimeline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TimelineService_GetListTimeline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TimelineServiceServer).GetListTimeline(ctx, req.(*GetListTimelineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TimelineService_ServiceDesc is the grpc.ServiceDesc for TimelineService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -242,6 +292,10 @@ var TimelineService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMentionsTimeline",
 			Handler:    _TimelineService_GetMentionsTimeline_Handler,
+		},
+		{
+			MethodName: "GetListTimeline",
+			Handler:    _TimelineService_GetListTimeline_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
