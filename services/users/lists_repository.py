@@ -20,7 +20,9 @@ from services.users.repository import PROFILE, Conn, user_record
 _OWNER = ", ".join(f"u.{c}" for c in PROFILE.split(", ") if c != "created_at")
 # Column names from PROFILE, never from input.
 _SELECT = " ".join((
-    "SELECT l.list_id, l.name, l.description, l.private, l.member_count, l.follower_count,",
+    # list_ names where the owner's profile has a column of the same name
+    "SELECT l.list_id, l.name, l.description, l.private, l.member_count,",
+    "l.follower_count AS list_follower_count,",
     "l.created_at AS list_created_at, u.created_at,", _OWNER + ",",
     "EXISTS (SELECT 1 FROM list_followers f WHERE f.list_id = l.list_id",
     "        AND f.user_id = %(viewer)s) AS following,",
@@ -31,7 +33,7 @@ _SELECT = " ".join((
 
 def _record(row: dict[str, Any]) -> ListRecord:
     return ListRecord(row["list_id"], user_record(row), row["name"], row["description"],
-                      row["private"], row["member_count"], row["follower_count"],
+                      row["private"], row["member_count"], row["list_follower_count"],
                       row["list_created_at"], row["following"], row["owner_blocks_viewer"])
 
 
