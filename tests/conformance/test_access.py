@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import grpc
 import pytest
@@ -23,8 +24,11 @@ AREAS = [s for s in SERVICE_PORTS if s != "ratelimit"]
 def _methods(access: Access) -> list[tuple[str, ServiceDescriptor, MethodDescriptor]]:
     found = []
     for area in AREAS:
-        module = importlib.import_module(f"twitter.{area}.v1.{area}_pb2")
-        for service in module.DESCRIPTOR.services_by_name.values():
+        package = importlib.import_module(f"twitter.{area}.v1")
+        # Every contract file of the area that declares a service (users: lists.proto too).
+        modules = [importlib.import_module(f"twitter.{area}.v1.{path.stem}")
+                   for path in sorted(Path(*package.__path__).glob("*_pb2.py"))]
+        for service in (s for m in modules for s in m.DESCRIPTOR.services_by_name.values()):
             found += [(area, service, m) for m in service.methods
                       if method_access(service, m) is access]
     return found
