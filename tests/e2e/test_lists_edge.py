@@ -64,7 +64,8 @@ async def test_list_lifecycle_through_the_edge(edge: httpx.AsyncClient) -> None:
     assert r.json()["list"]["name"] == "renamed"
     assert r.json()["list"]["description"] == "good people"  # unset fields stay
     r = await edge.post(f"/v1/lists/{list_id}/follow", headers=reader["headers"], json={})
-    assert r.json()["list"]["followerCount"] == 1 and r.json()["list"]["following"]
+    assert r.json()["list"]["followerCount"] == 1
+    assert r.json()["list"]["following"]
     r = await edge.get(f"/v1/users/{reader['userId']}/followed-lists",
                        headers=reader["headers"])
     assert [x["listId"] for x in r.json()["lists"]] == [list_id]

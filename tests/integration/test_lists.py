@@ -156,7 +156,8 @@ async def test_private_lists_exist_only_for_their_owner(
                            metadata=other.metadata)
     updated = await lists.UpdateList(lists_pb2.UpdateListRequest(
         list_id=public.list_id, private=True), metadata=owner.metadata)
-    assert updated.list.private and updated.list.follower_count == 0
+    assert updated.list.private
+    assert updated.list.follower_count == 0
     followed = await lists.ListFollowedLists(lists_pb2.ListFollowedListsRequest(
         user_id=other.user_id), metadata=other.metadata)
     assert list(followed.lists) == []
