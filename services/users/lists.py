@@ -26,7 +26,6 @@ from services.users import lists_repository as store
 from services.users import relations_repository as relations
 from services.users import repository
 from services.users.list_rules import (
-    LIST_NOT_FOUND,
     MAX_LISTS_PER_OWNER,
     MAX_MEMBERS,
     ListRecord,
@@ -151,10 +150,9 @@ class Lists:
 
     async def unfollow(self, caller: int, list_id: int) -> None:
         async with self._pool.connection() as conn, conn.transaction():
-            # Not require_visible: a list that went private, or whose owner
-            # blocked the caller since, can still be left (it is gone anyway).
-            if await store.get(conn, list_id, caller, lock=True) is None:
-                raise NotFound(LIST_NOT_FOUND)
+            # Going private and a block drop the follows already, so an
+            # invisible list has nothing to leave: absent, as for GetList.
+            require_visible(await store.get(conn, list_id, caller, lock=True), caller)
             await store.remove_follower(conn, list_id, caller)
 
     async def owned(self, caller: int, user_id: int, page_size: int,
