@@ -130,12 +130,12 @@ class UsersClient:
             return 0
         return response.follower_count
 
-    async def list_members(self, list_id: int, viewer: int) -> list[int]:
-        """Every member of a list the viewer may see; NotFound otherwise."""
-        response = await self._lists.GetListTimelineMembers(
-            lists_pb2.GetListTimelineMembersRequest(list_id=list_id, viewer_id=viewer),
-            timeout=TIMEOUT)
-        return list(response.member_ids)
+    async def list_audience(self, list_id: int) -> lists_pb2.ListAudience:
+        """Owner, privacy and members of a list (fills the audience cache);
+        NotFound for a list that never existed."""
+        response = await self._lists.GetListAudience(
+            lists_pb2.GetListAudienceRequest(list_id=list_id), timeout=TIMEOUT)
+        return response.audience
 
     async def ids_by_username(self, usernames: Sequence[str]) -> dict[str, int]:
         """Lower-cased username to id, for the names that exist."""

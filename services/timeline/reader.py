@@ -26,7 +26,7 @@ from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.breaker import CircuitBreaker
 from services.shared.cursor import LastId, PageRequest, last_id
-from services.shared.errors import Unavailable
+from services.shared.errors import NotFound, Unavailable
 from services.shared.logging import get_logger
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import REDIS_ERRORS
@@ -40,6 +40,7 @@ from services.timeline.domain import (
 )
 from services.timeline.hydrate import Hydrator
 from services.timeline.store import RecentPage, TimelineStore, mentions_key
+from services.users.client.lists import LIST_NOT_FOUND, ListAudiences, visible
 from services.users.client.relations import RelationsCache
 
 log = get_logger(__name__)
@@ -54,10 +55,11 @@ FETCH_CONCURRENCY = 16
 
 class Reader:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient,
-                 hydrator: Hydrator, relations: RelationsCache, *,
+                 hydrator: Hydrator, relations: RelationsCache, lists: ListAudiences, *,
                  breaker: CircuitBreaker | None = None) -> None:
         self._store = store
         self._relations = relations
+        self._lists = lists
         self._users = users
         self._tweets = tweets
         self._hydrator = hydrator
@@ -134,12 +136,14 @@ class Reader:
         """A list's timeline: fanout on read, i.e. the home timeline's
         celebrity merge over every member (their cached recent sets), with the
         reader's blocks and mutes left out as on the home timeline. NOT_FOUND
-        (from the users service) for a list the caller may not see."""
+        for a list the caller may not see, word for word as for no list."""
         req = Timeline.LIST.cursor.request(list_id, page_size, page_token)
         before, want = last_id(req), req.limit + SLACK
-        members, relations = await asyncio.gather(
-            self._users.list_members(list_id, caller), self._relations.of(caller))
-        authors = [m for m in members if m not in relations.quiet]
+        audience, relations = await asyncio.gather(self._lists.of(list_id),
+                                                   self._relations.of(caller))
+        if not visible(audience, caller, relations):
+            raise NotFound(LIST_NOT_FOUND)
+        authors = [m for m in audience.member_ids if m not in relations.quiet]
         if self._breaker.allow():
             try:
                 sources = await self._recent_entries(authors, before, want)

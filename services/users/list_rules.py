@@ -15,13 +15,13 @@ from datetime import datetime
 
 from services.shared import text
 from services.shared.errors import NotFound, PermissionDenied, Validator
+from services.users.client.lists import LIST_NOT_FOUND
 from services.users.domain import UserRecord, has_control_chars, text_length
 
 MAX_MEMBERS = 5000  # Twitter's cap; the lists table checks it too
 MAX_LISTS_PER_OWNER = 1000
 NAME_MAX = 25
 DESCRIPTION_MAX = 100
-LIST_NOT_FOUND = "list not found"
 
 
 @dataclass(frozen=True)

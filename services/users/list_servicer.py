@@ -99,7 +99,7 @@ class ListServicer(lists_pb2_grpc.ListServiceServicer):
         return lists_pb2.ListFollowedListsResponse(lists=[list_pb(r) for r in rows],
                                                    next_page_token=token)
 
-    async def GetListTimelineMembers(self, request: lists_pb2.GetListTimelineMembersRequest,
-                                     context: Ctx) -> lists_pb2.GetListTimelineMembersResponse:
-        return lists_pb2.GetListTimelineMembersResponse(
-            member_ids=await self._lists.timeline_members(request.list_id, request.viewer_id))
+    async def GetListAudience(self, request: lists_pb2.GetListAudienceRequest,
+                              context: Ctx) -> lists_pb2.GetListAudienceResponse:
+        return lists_pb2.GetListAudienceResponse(
+            audience=await self._lists.audience(request.list_id))

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
+from twitter.users.v1 import lists_pb2
 
 from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -25,6 +26,7 @@ from services.shared.ids import IdGenerator
 from services.users import lists_repository as store
 from services.users import relations_repository as relations
 from services.users import repository
+from services.users.client.lists import LIST_NOT_FOUND, ListAudienceWriter, tombstone
 from services.users.list_rules import (
     MAX_LISTS_PER_OWNER,
     MAX_MEMBERS,
@@ -57,10 +59,11 @@ FOLLOWED = ListCursor("users.followed_lists", FollowedKey)
 
 
 class Lists:
-    def __init__(self, pool: AsyncConnectionPool, ids: IdGenerator, *,
-                 max_members: int = MAX_MEMBERS) -> None:
+    def __init__(self, pool: AsyncConnectionPool, ids: IdGenerator,
+                 audiences: ListAudienceWriter, *, max_members: int = MAX_MEMBERS) -> None:
         self._pool = pool
         self._ids = ids
+        self._audiences = audiences
         self._max_members = max_members
 
     async def create(self, caller: int, name: str, description: str,
@@ -92,12 +95,15 @@ class Lists:
                 await store.drop_followers(conn, list_id)  # nobody else may see it now
             updated = await store.get(conn, list_id, caller)
         assert updated is not None  # locked above
+        if private is not None and private != current.private:
+            await self.refresh_audiences([list_id])
         return updated
 
     async def delete(self, caller: int, list_id: int) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             require_owner(await store.get(conn, list_id, caller, lock=True), caller)
             await store.delete(conn, list_id)
+        await self._audiences.store([tombstone(list_id)])
 
     async def add_member(self, caller: int, list_id: int, user_id: int) -> ListRecord:
         async with self._pool.connection() as conn, conn.transaction():
@@ -114,14 +120,20 @@ class Lists:
                     return current  # a repeat: adding twice is a no-op
                 raise FailedPrecondition(
                     f"a list has at most {self._max_members} members: remove one first")
-            await store.add_member(conn, list_id, user_id)
-            return await self._owned(conn, caller, list_id)
+            added = await store.add_member(conn, list_id, user_id)
+            record = await self._owned(conn, caller, list_id)
+        if added:
+            await self.refresh_audiences([list_id])
+        return record
 
     async def remove_member(self, caller: int, list_id: int, user_id: int) -> ListRecord:
         async with self._pool.connection() as conn, conn.transaction():
             await self._owned(conn, caller, list_id, lock=True)
-            await store.remove_member(conn, list_id, user_id)
-            return await self._owned(conn, caller, list_id)
+            removed = await store.remove_member(conn, list_id, user_id)
+            record = await self._owned(conn, caller, list_id)
+        if removed:
+            await self.refresh_audiences([list_id])
+        return record
 
     async def members(self, caller: int, list_id: int, page_size: int,
                       page_token: str) -> tuple[list[MemberRecord], str]:
@@ -177,14 +189,28 @@ class Lists:
         page, token = req.page(rows, lambda r: FollowedKey(r[0], r[1].list_id))
         return [r for _, r in page if r.visible_to(caller)], token
 
-    async def timeline_members(self, list_id: int, viewer: int) -> list[int]:
+    async def audience(self, list_id: int) -> lists_pb2.ListAudience:
+        """Who is on a list and who may see it (a cache miss's reader asked):
+        one consistent read, which also fills the cache."""
+        found = await self._audiences_of([list_id])
+        if not found:
+            raise NotFound(LIST_NOT_FOUND)
+        await self._audiences.store(found)
+        return found[0]
+
+    async def refresh_audiences(self, list_ids: list[int]) -> None:
+        """After a change committed: the lists' audiences as they are now."""
+        if list_ids:
+            await self._audiences.store(await self._audiences_of(list_ids))
+
+    async def _audiences_of(self, list_ids: list[int]) -> list[lists_pb2.ListAudience]:
         async with self._pool.connection() as conn:
-            await conn.set_autocommit(True)  # two reads, no BEGIN/COMMIT round trips
+            await conn.set_autocommit(True)  # one statement each, no BEGIN/COMMIT
             try:
-                require_visible(await store.get(conn, list_id, viewer), viewer)
-                return await store.member_ids(conn, list_id)
+                found = [await store.audience(conn, i) for i in list_ids]
             finally:
                 await conn.set_autocommit(False)
+        return [a for a in found if a is not None]
 
     async def _owned(self, conn: Conn, caller: int, list_id: int, *,
                      lock: bool = False) -> ListRecord:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.rows import dict_row
+from twitter.users.v1 import lists_pb2
 
 from services.users.list_rules import ListRecord, MemberRecord
 from services.users.repository import PROFILE, Conn, user_record
@@ -70,7 +71,7 @@ async def update(conn: Conn, list_id: int, fields: dict[str, str],
                  private: bool | None) -> None:
     sets = [f"{name} = %({name})s" for name in fields if name in ("name", "description")]
     if private is not None:
-        sets.append("private = %(private)s")
+        sets.append("private = %(private)s, version = version + 1")
     if sets:
         await conn.execute(f"UPDATE lists SET {', '.join(sets)} WHERE list_id = %(id)s",  # noqa: S608
                            {**fields, "private": private, "id": list_id})
@@ -127,17 +128,23 @@ async def drop_followers(conn: Conn, list_id: int) -> None:
 
 
 async def _bump(conn: Conn, column: str, deltas: dict[int, int]) -> None:
-    # column comes from this module only, never from input.
+    """Moves a count; a member count's change also moves the list's version
+    (the audience cache keeps the newest copy). Column names come from this
+    module only, never from input."""
+    version = ", version = version + 1" if column == "member_count" else ""
     for list_id, delta in deltas.items():
-        await conn.execute(f"UPDATE lists SET {column} = {column} + %s WHERE list_id = %s",  # noqa: S608
-                           (delta, list_id))
+        await conn.execute(
+            f"UPDATE lists SET {column} = {column} + %s{version} WHERE list_id = %s",  # noqa: S608
+            (delta, list_id))
 
 
-async def drop_between(conn: Conn, a: int, b: int) -> None:
+async def drop_between(conn: Conn, a: int, b: int) -> list[int]:
     """Removes each of two users from the other's lists, as member and as
-    follower (a block between them). The caller holds both users' row locks;
-    the lists' rows are locked here in id order before their rows change."""
+    follower (a block between them); returns the lists whose members changed.
+    The caller holds both users' row locks; the lists' rows are locked here in
+    id order before their rows change."""
     params = {"a": a, "b": b}
+    changed: list[int] = []
     pairs = ("(l.owner_id = %(a)s AND x.user_id = %(b)s)"
              " OR (l.owner_id = %(b)s AND x.user_id = %(a)s)")
     for table, column in (("list_members", "member_count"),
@@ -156,6 +163,21 @@ async def drop_between(conn: Conn, a: int, b: int) -> None:
         for (list_id,) in await cur.fetchall():
             deltas[list_id] = deltas.get(list_id, 0) - 1
         await _bump(conn, column, deltas)
+        if column == "member_count":
+            changed = sorted(deltas)
+    return changed
+
+
+async def audience(conn: Conn, list_id: int) -> lists_pb2.ListAudience | None:
+    """Owner, privacy, members and version, read together (one statement)."""
+    cur = await conn.execute(
+        "SELECT owner_id, private, version, ARRAY(SELECT user_id FROM list_members m"
+        " WHERE m.list_id = l.list_id) FROM lists l WHERE list_id = %s", (list_id,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return lists_pb2.ListAudience(list_id=list_id, owner_id=row[0], private=row[1],
+                                  version=row[2], member_ids=row[3])
 
 
 async def members(conn: Conn, list_id: int, *, after: tuple[datetime, int] | None,
@@ -171,11 +193,6 @@ async def members(conn: Conn, list_id: int, *, after: tuple[datetime, int] | Non
         {"list": list_id, "at": after[0] if after else None,
          "id": after[1] if after else None, "limit": limit})
     return [MemberRecord(user_record(r), r["added_at"]) for r in await cur.fetchall()]
-
-
-async def member_ids(conn: Conn, list_id: int) -> list[int]:
-    cur = await conn.execute("SELECT user_id FROM list_members WHERE list_id = %s", (list_id,))
-    return [r[0] for r in await cur.fetchall()]
 
 
 async def owned(conn: Conn, owner: int, viewer: int, *, after: int | None,

@@ -32,6 +32,7 @@ from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
+from services.users.client.lists import ListAudienceWriter
 from services.users.client.revocations import RevokedSessions
 from services.users.list_servicer import ListServicer
 from services.users.lists import Lists
@@ -117,6 +118,8 @@ async def build(settings: UsersSettings) -> App:
                                 failure_reset_seconds=settings.login_failure_reset_seconds)),
                         revocations=announcer)
 
+    lists = Lists(pool, ids, ListAudienceWriter(redis))
+
     async def local_key(kid: str) -> object | None:
         return keyring.public_key(kid)
 
@@ -130,9 +133,9 @@ async def build(settings: UsersSettings) -> App:
 
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
-            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis)), server)
+            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis, lists)), server)
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
-        lists_pb2_grpc.add_ListServiceServicer_to_server(ListServicer(Lists(pool, ids)), server)
+        lists_pb2_grpc.add_ListServiceServicer_to_server(ListServicer(lists), server)
 
     async def stop() -> None:
         await nc.drain()

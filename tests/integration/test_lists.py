@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
+from services.shared import redis_client
+from services.users.client.lists import TOMBSTONE_VERSION, audience_key, decode
 from services.users.list_rules import MAX_MEMBERS
 from tests.support.bulk import load_list_members, load_users
 from tests.support.users import Account, MakeAccount
@@ -140,8 +142,6 @@ async def test_private_lists_exist_only_for_their_owner(
                          metadata=other.metadata),
         lists.DeleteList(lists_pb2.DeleteListRequest(list_id=secret.list_id),
                          metadata=other.metadata),
-        lists.GetListTimelineMembers(lists_pb2.GetListTimelineMembersRequest(
-            list_id=secret.list_id, viewer_id=other.user_id)),
     ]
     assert [await code_of(c) for c in absent] == [grpc.StatusCode.NOT_FOUND] * len(absent)
     owned = await lists.ListOwnedLists(lists_pb2.ListOwnedListsRequest(
@@ -176,3 +176,45 @@ async def test_bad_names_and_descriptions_are_invalid(
                                metadata=owner.metadata)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in (caught.value.details() or "")
+
+
+async def test_the_audience_cache_follows_every_committed_change(
+        lists: Lists, users: Users, make_account: MakeAccount,
+        stack_env: dict[str, str]) -> None:
+    owner, a, b = (await make_account("lo"), await make_account("la"),
+                   await make_account("lb"))
+    the_list = await new_list(lists, owner)
+    redis = redis_client.connect(stack_env["REDIS_URL"])
+    try:
+        async def cached() -> lists_pb2.ListAudience:
+            raw = await redis.get(audience_key(the_list.list_id))
+            assert isinstance(raw, bytes)
+            return decode(raw)
+
+        filled = await lists.GetListAudience(lists_pb2.GetListAudienceRequest(
+            list_id=the_list.list_id))  # a miss's fill
+        assert (await cached()).owner_id == owner.user_id
+        versions = [filled.audience.version]
+        for member in (a, b):
+            await lists.AddListMember(lists_pb2.AddListMemberRequest(
+                list_id=the_list.list_id, user_id=member.user_id), metadata=owner.metadata)
+        assert set((await cached()).member_ids) == {a.user_id, b.user_id}
+        versions.append((await cached()).version)
+        await lists.RemoveListMember(lists_pb2.RemoveListMemberRequest(
+            list_id=the_list.list_id, user_id=a.user_id), metadata=owner.metadata)
+        assert list((await cached()).member_ids) == [b.user_id]
+        await users.BlockUser(users_pb2.BlockUserRequest(username=owner.username),
+                              metadata=b.metadata)  # b leaves owner's list
+        assert list((await cached()).member_ids) == []
+        await lists.UpdateList(lists_pb2.UpdateListRequest(
+            list_id=the_list.list_id, private=True), metadata=owner.metadata)
+        assert (await cached()).private
+        versions.append((await cached()).version)
+        assert versions == sorted(set(versions))  # grew with every change
+        await lists.DeleteList(lists_pb2.DeleteListRequest(list_id=the_list.list_id),
+                               metadata=owner.metadata)
+        gone = await cached()
+        assert gone.deleted
+        assert gone.version == TOMBSTONE_VERSION
+    finally:
+        await redis.aclose()

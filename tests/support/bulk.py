@@ -45,5 +45,6 @@ def load_list_members(pg_dsn: str, list_id: int, user_ids: list[int]) -> None:
         with conn.cursor().copy("COPY list_members (list_id, user_id) FROM STDIN") as copy:
             for user_id in user_ids:
                 copy.write_row((list_id, user_id))
-        conn.execute("UPDATE lists SET member_count = member_count + %s WHERE list_id = %s",
+        conn.execute("UPDATE lists SET member_count = member_count + %s, version = version + 1"
+                     " WHERE list_id = %s",
                      (len(user_ids), list_id))

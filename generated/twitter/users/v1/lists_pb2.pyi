@@ -203,16 +203,30 @@ class ListFollowedListsResponse(_message.Message):
     next_page_token: str
     def __init__(self, lists: _Optional[_Iterable[_Union[UserList, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
-class GetListTimelineMembersRequest(_message.Message):
-    __slots__ = ("list_id", "viewer_id")
+class ListAudience(_message.Message):
+    __slots__ = ("list_id", "owner_id", "private", "member_ids", "version", "deleted")
     LIST_ID_FIELD_NUMBER: _ClassVar[int]
-    VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
-    list_id: int
-    viewer_id: int
-    def __init__(self, list_id: _Optional[int] = ..., viewer_id: _Optional[int] = ...) -> None: ...
-
-class GetListTimelineMembersResponse(_message.Message):
-    __slots__ = ("member_ids",)
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIVATE_FIELD_NUMBER: _ClassVar[int]
     MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    list_id: int
+    owner_id: int
+    private: bool
     member_ids: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, member_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+    version: int
+    deleted: bool
+    def __init__(self, list_id: _Optional[int] = ..., owner_id: _Optional[int] = ..., private: _Optional[bool] = ..., member_ids: _Optional[_Iterable[int]] = ..., version: _Optional[int] = ..., deleted: _Optional[bool] = ...) -> None: ...
+
+class GetListAudienceRequest(_message.Message):
+    __slots__ = ("list_id",)
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    list_id: int
+    def __init__(self, list_id: _Optional[int] = ...) -> None: ...
+
+class GetListAudienceResponse(_message.Message):
+    __slots__ = ("audience",)
+    AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    audience: ListAudience
+    def __init__(self, audience: _Optional[_Union[ListAudience, _Mapping]] = ...) -> None: ...

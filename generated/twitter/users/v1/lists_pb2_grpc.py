@@ -100,10 +100,10 @@ class ListServiceStub:
                 request_serializer=twitter_dot_users_dot_v1_dot_lists__pb2.ListFollowedListsRequest.SerializeToString,
                 response_deserializer=twitter_dot_users_dot_v1_dot_lists__pb2.ListFollowedListsResponse.FromString,
                 _registered_method=True)
-        self.GetListTimelineMembers = channel.unary_unary(
-                '/twitter.users.v1.ListService/GetListTimelineMembers',
-                request_serializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListTimelineMembersRequest.SerializeToString,
-                response_deserializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListTimelineMembersResponse.FromString,
+        self.GetListAudience = channel.unary_unary(
+                '/twitter.users.v1.ListService/GetListAudience',
+                request_serializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListAudienceRequest.SerializeToString,
+                response_deserializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListAudienceResponse.FromString,
                 _registered_method=True)
 
 
@@ -234,11 +234,12 @@ class ListServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetListTimelineMembers(self, request, context):
-        """Internal (timeline service): every member id of a list the viewer may
-        see, for the list timeline's read-time merge.
+    def GetListAudience(self, request, context):
+        """Internal (timeline service): who is on a list and who may see it, as the
+        Redis list audience cache holds it (services/users/client/lists.py); a
+        read fills that cache.
 
-        NOT_FOUND when no such list exists or the viewer may not see it.
+        NOT_FOUND when no such list exists.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -302,10 +303,10 @@ def add_ListServiceServicer_to_server(servicer, server):
                     request_deserializer=twitter_dot_users_dot_v1_dot_lists__pb2.ListFollowedListsRequest.FromString,
                     response_serializer=twitter_dot_users_dot_v1_dot_lists__pb2.ListFollowedListsResponse.SerializeToString,
             ),
-            'GetListTimelineMembers': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetListTimelineMembers,
-                    request_deserializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListTimelineMembersRequest.FromString,
-                    response_serializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListTimelineMembersResponse.SerializeToString,
+            'GetListAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetListAudience,
+                    request_deserializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListAudienceRequest.FromString,
+                    response_serializer=twitter_dot_users_dot_v1_dot_lists__pb2.GetListAudienceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -627,7 +628,7 @@ class ListService:
             _registered_method=True)
 
     @staticmethod
-    def GetListTimelineMembers(request,
+    def GetListAudience(request,
             target,
             options=(),
             channel_credentials=None,
@@ -640,9 +641,9 @@ class ListService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/twitter.users.v1.ListService/GetListTimelineMembers',
-            twitter_dot_users_dot_v1_dot_lists__pb2.GetListTimelineMembersRequest.SerializeToString,
-            twitter_dot_users_dot_v1_dot_lists__pb2.GetListTimelineMembersResponse.FromString,
+            '/twitter.users.v1.ListService/GetListAudience',
+            twitter_dot_users_dot_v1_dot_lists__pb2.GetListAudienceRequest.SerializeToString,
+            twitter_dot_users_dot_v1_dot_lists__pb2.GetListAudienceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -113,11 +113,12 @@ class ListServiceStub:
 
     PERMISSION_DENIED when user_id is not the caller.
     """
-    GetListTimelineMembers: _grpc.UnaryUnaryMultiCallable[_lists_pb2.GetListTimelineMembersRequest, _lists_pb2.GetListTimelineMembersResponse]
-    """Internal (timeline service): every member id of a list the viewer may
-    see, for the list timeline's read-time merge.
+    GetListAudience: _grpc.UnaryUnaryMultiCallable[_lists_pb2.GetListAudienceRequest, _lists_pb2.GetListAudienceResponse]
+    """Internal (timeline service): who is on a list and who may see it, as the
+    Redis list audience cache holds it (services/users/client/lists.py); a
+    read fills that cache.
 
-    NOT_FOUND when no such list exists or the viewer may not see it.
+    NOT_FOUND when no such list exists.
     """
 
 @_typing.type_check_only
@@ -205,11 +206,12 @@ class ListServiceAsyncStub(ListServiceStub):
 
     PERMISSION_DENIED when user_id is not the caller.
     """
-    GetListTimelineMembers: _aio.UnaryUnaryMultiCallable[_lists_pb2.GetListTimelineMembersRequest, _lists_pb2.GetListTimelineMembersResponse]  # type: ignore[assignment]
-    """Internal (timeline service): every member id of a list the viewer may
-    see, for the list timeline's read-time merge.
+    GetListAudience: _aio.UnaryUnaryMultiCallable[_lists_pb2.GetListAudienceRequest, _lists_pb2.GetListAudienceResponse]  # type: ignore[assignment]
+    """Internal (timeline service): who is on a list and who may see it, as the
+    Redis list audience cache holds it (services/users/client/lists.py); a
+    read fills that cache.
 
-    NOT_FOUND when no such list exists or the viewer may not see it.
+    NOT_FOUND when no such list exists.
     """
 
 class ListServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -362,15 +364,16 @@ class ListServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
-    def GetListTimelineMembers(
+    def GetListAudience(
         self,
-        request: _lists_pb2.GetListTimelineMembersRequest,
+        request: _lists_pb2.GetListAudienceRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_lists_pb2.GetListTimelineMembersResponse, _abc.Awaitable[_lists_pb2.GetListTimelineMembersResponse]]:
-        """Internal (timeline service): every member id of a list the viewer may
-        see, for the list timeline's read-time merge.
+    ) -> _typing.Union[_lists_pb2.GetListAudienceResponse, _abc.Awaitable[_lists_pb2.GetListAudienceResponse]]:
+        """Internal (timeline service): who is on a list and who may see it, as the
+        Redis list audience cache holds it (services/users/client/lists.py); a
+        read fills that cache.
 
-        NOT_FOUND when no such list exists or the viewer may not see it.
+        NOT_FOUND when no such list exists.
         """
 
 def add_ListServiceServicer_to_server(servicer: ListServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -12,7 +12,10 @@ CREATE TABLE lists (
     private        boolean NOT NULL DEFAULT false,
     member_count   integer NOT NULL DEFAULT 0 CHECK (member_count BETWEEN 0 AND 5000),
     follower_count integer NOT NULL DEFAULT 0 CHECK (follower_count >= 0),
-    created_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+    created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- Grows with every change of members or privacy, under the row lock: the
+    -- Redis list audience cache keeps only the newest copy.
+    version        bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX lists_by_owner ON lists (owner_id, list_id DESC);
 

@@ -1335,31 +1335,39 @@ func (x *ListFollowedListsResponse) GetNextPageToken() string {
 	return ""
 }
 
-// Request for GetListTimelineMembers.
-type GetListTimelineMembersRequest struct {
+// Who is on a list and who may see it: what a list timeline needs.
+type ListAudience struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The list's id.
 	ListId int64 `protobuf:"varint,1,opt,name=list_id,json=listId,proto3" json:"list_id,omitempty"`
-	// Who reads the timeline.
-	ViewerId      int64 `protobuf:"varint,2,opt,name=viewer_id,json=viewerId,proto3" json:"viewer_id,omitempty"`
+	// Who owns it.
+	OwnerId int64 `protobuf:"varint,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// Whether only the owner can see it.
+	Private bool `protobuf:"varint,3,opt,name=private,proto3" json:"private,omitempty"`
+	// Every member's id (at most 5,000), in no particular order.
+	MemberIds []int64 `protobuf:"varint,4,rep,packed,name=member_ids,json=memberIds,proto3" json:"member_ids,omitempty"`
+	// Grows with every change of members or privacy (the cache keeps the newest).
+	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// Set once the list is deleted (the cache's tombstone).
+	Deleted       bool `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *GetListTimelineMembersRequest) Reset() {
-	*x = GetListTimelineMembersRequest{}
+func (x *ListAudience) Reset() {
+	*x = ListAudience{}
 	mi := &file_twitter_users_v1_lists_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *GetListTimelineMembersRequest) String() string {
+func (x *ListAudience) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*GetListTimelineMembersRequest) ProtoMessage() {}
+func (*ListAudience) ProtoMessage() {}
 
-func (x *GetListTimelineMembersRequest) ProtoReflect() protoreflect.Message {
+func (x *ListAudience) ProtoReflect() protoreflect.Message {
 	mi := &file_twitter_users_v1_lists_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1371,48 +1379,76 @@ func (x *GetListTimelineMembersRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use GetListTimelineMembersRequest.ProtoReflect.Descriptor instead.
-func (*GetListTimelineMembersRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use ListAudience.ProtoReflect.Descriptor instead.
+func (*ListAudience) Descriptor() ([]byte, []int) {
 	return file_twitter_users_v1_lists_proto_rawDescGZIP(), []int{24}
 }
 
-func (x *GetListTimelineMembersRequest) GetListId() int64 {
+func (x *ListAudience) GetListId() int64 {
 	if x != nil {
 		return x.ListId
 	}
 	return 0
 }
 
-func (x *GetListTimelineMembersRequest) GetViewerId() int64 {
+func (x *ListAudience) GetOwnerId() int64 {
 	if x != nil {
-		return x.ViewerId
+		return x.OwnerId
 	}
 	return 0
 }
 
-// Response for GetListTimelineMembers.
-type GetListTimelineMembersResponse struct {
+func (x *ListAudience) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *ListAudience) GetMemberIds() []int64 {
+	if x != nil {
+		return x.MemberIds
+	}
+	return nil
+}
+
+func (x *ListAudience) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ListAudience) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+// Request for GetListAudience.
+type GetListAudienceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Every member's id (at most 5,000), in no particular order.
-	MemberIds     []int64 `protobuf:"varint,1,rep,packed,name=member_ids,json=memberIds,proto3" json:"member_ids,omitempty"`
+	// The list's id.
+	ListId        int64 `protobuf:"varint,1,opt,name=list_id,json=listId,proto3" json:"list_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *GetListTimelineMembersResponse) Reset() {
-	*x = GetListTimelineMembersResponse{}
+func (x *GetListAudienceRequest) Reset() {
+	*x = GetListAudienceRequest{}
 	mi := &file_twitter_users_v1_lists_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *GetListTimelineMembersResponse) String() string {
+func (x *GetListAudienceRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*GetListTimelineMembersResponse) ProtoMessage() {}
+func (*GetListAudienceRequest) ProtoMessage() {}
 
-func (x *GetListTimelineMembersResponse) ProtoReflect() protoreflect.Message {
+func (x *GetListAudienceRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_twitter_users_v1_lists_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1424,14 +1460,60 @@ func (x *GetListTimelineMembersResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use GetListTimelineMembersResponse.ProtoReflect.Descriptor instead.
-func (*GetListTimelineMembersResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use GetListAudienceRequest.ProtoReflect.Descriptor instead.
+func (*GetListAudienceRequest) Descriptor() ([]byte, []int) {
 	return file_twitter_users_v1_lists_proto_rawDescGZIP(), []int{25}
 }
 
-func (x *GetListTimelineMembersResponse) GetMemberIds() []int64 {
+func (x *GetListAudienceRequest) GetListId() int64 {
 	if x != nil {
-		return x.MemberIds
+		return x.ListId
+	}
+	return 0
+}
+
+// Response for GetListAudience.
+type GetListAudienceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The list's audience.
+	Audience      *ListAudience `protobuf:"bytes,1,opt,name=audience,proto3" json:"audience,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetListAudienceResponse) Reset() {
+	*x = GetListAudienceResponse{}
+	mi := &file_twitter_users_v1_lists_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetListAudienceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetListAudienceResponse) ProtoMessage() {}
+
+func (x *GetListAudienceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_lists_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetListAudienceResponse.ProtoReflect.Descriptor instead.
+func (*GetListAudienceResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_lists_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetListAudienceResponse) GetAudience() *ListAudience {
+	if x != nil {
+		return x.Audience
 	}
 	return nil
 }
@@ -1520,13 +1602,19 @@ const file_twitter_users_v1_lists_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"u\n" +
 	"\x19ListFollowedListsResponse\x120\n" +
 	"\x05lists\x18\x01 \x03(\v2\x1a.twitter.users.v1.UserListR\x05lists\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
-	"\x1dGetListTimelineMembersRequest\x12\x1d\n" +
-	"\alist_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06listId\x12!\n" +
-	"\tviewer_id\x18\x02 \x01(\x03B\x04\xe2A\x01\x02R\bviewerId\"?\n" +
-	"\x1eGetListTimelineMembersResponse\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xaf\x01\n" +
+	"\fListAudience\x12\x17\n" +
+	"\alist_id\x18\x01 \x01(\x03R\x06listId\x12\x19\n" +
+	"\bowner_id\x18\x02 \x01(\x03R\aownerId\x12\x18\n" +
+	"\aprivate\x18\x03 \x01(\bR\aprivate\x12\x1d\n" +
 	"\n" +
-	"member_ids\x18\x01 \x03(\x03R\tmemberIds2\xe5\f\n" +
+	"member_ids\x18\x04 \x03(\x03R\tmemberIds\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x12\x18\n" +
+	"\adeleted\x18\x06 \x01(\bR\adeleted\"7\n" +
+	"\x16GetListAudienceRequest\x12\x1d\n" +
+	"\alist_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06listId\"U\n" +
+	"\x17GetListAudienceResponse\x12:\n" +
+	"\baudience\x18\x01 \x01(\v2\x1e.twitter.users.v1.ListAudienceR\baudience2\xcf\f\n" +
 	"\vListService\x12q\n" +
 	"\n" +
 	"CreateList\x12#.twitter.users.v1.CreateListRequest\x1a$.twitter.users.v1.CreateListResponse\"\x18ȥ\x19\x02\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/lists\x12o\n" +
@@ -1542,8 +1630,8 @@ const file_twitter_users_v1_lists_proto_rawDesc = "" +
 	"FollowList\x12#.twitter.users.v1.FollowListRequest\x1a$.twitter.users.v1.FollowListResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/lists/{list_id}/follow\x12\x85\x01\n" +
 	"\fUnfollowList\x12%.twitter.users.v1.UnfollowListRequest\x1a&.twitter.users.v1.UnfollowListResponse\"&ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/lists/{list_id}/follow\x12\x8a\x01\n" +
 	"\x0eListOwnedLists\x12'.twitter.users.v1.ListOwnedListsRequest\x1a(.twitter.users.v1.ListOwnedListsResponse\"%ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/lists\x12\x9c\x01\n" +
-	"\x11ListFollowedLists\x12*.twitter.users.v1.ListFollowedListsRequest\x1a+.twitter.users.v1.ListFollowedListsResponse\".ȥ\x19\x02\x82\xd3\xe4\x93\x02$\x12\"/v1/users/{user_id}/followed-lists\x12\x81\x01\n" +
-	"\x16GetListTimelineMembers\x12/.twitter.users.v1.GetListTimelineMembersRequest\x1a0.twitter.users.v1.GetListTimelineMembersResponse\"\x04ȥ\x19\x03B\xd0\x01\n" +
+	"\x11ListFollowedLists\x12*.twitter.users.v1.ListFollowedListsRequest\x1a+.twitter.users.v1.ListFollowedListsResponse\".ȥ\x19\x02\x82\xd3\xe4\x93\x02$\x12\"/v1/users/{user_id}/followed-lists\x12l\n" +
+	"\x0fGetListAudience\x12(.twitter.users.v1.GetListAudienceRequest\x1a).twitter.users.v1.GetListAudienceResponse\"\x04ȥ\x19\x03B\xd0\x01\n" +
 	"\x14com.twitter.users.v1B\n" +
 	"ListsProtoP\x01ZJgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/users/v1;usersv1\xa2\x02\x03TUX\xaa\x02\x10Twitter.Users.V1\xca\x02\x10Twitter\\Users\\V1\xe2\x02\x1cTwitter\\Users\\V1\\GPBMetadata\xea\x02\x12Twitter::Users::V1b\x06proto3"
 
@@ -1559,42 +1647,43 @@ func file_twitter_users_v1_lists_proto_rawDescGZIP() []byte {
 	return file_twitter_users_v1_lists_proto_rawDescData
 }
 
-var file_twitter_users_v1_lists_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_twitter_users_v1_lists_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_twitter_users_v1_lists_proto_goTypes = []any{
-	(*UserList)(nil),                       // 0: twitter.users.v1.UserList
-	(*ListMember)(nil),                     // 1: twitter.users.v1.ListMember
-	(*CreateListRequest)(nil),              // 2: twitter.users.v1.CreateListRequest
-	(*CreateListResponse)(nil),             // 3: twitter.users.v1.CreateListResponse
-	(*GetListRequest)(nil),                 // 4: twitter.users.v1.GetListRequest
-	(*GetListResponse)(nil),                // 5: twitter.users.v1.GetListResponse
-	(*UpdateListRequest)(nil),              // 6: twitter.users.v1.UpdateListRequest
-	(*UpdateListResponse)(nil),             // 7: twitter.users.v1.UpdateListResponse
-	(*DeleteListRequest)(nil),              // 8: twitter.users.v1.DeleteListRequest
-	(*DeleteListResponse)(nil),             // 9: twitter.users.v1.DeleteListResponse
-	(*AddListMemberRequest)(nil),           // 10: twitter.users.v1.AddListMemberRequest
-	(*AddListMemberResponse)(nil),          // 11: twitter.users.v1.AddListMemberResponse
-	(*RemoveListMemberRequest)(nil),        // 12: twitter.users.v1.RemoveListMemberRequest
-	(*RemoveListMemberResponse)(nil),       // 13: twitter.users.v1.RemoveListMemberResponse
-	(*ListListMembersRequest)(nil),         // 14: twitter.users.v1.ListListMembersRequest
-	(*ListListMembersResponse)(nil),        // 15: twitter.users.v1.ListListMembersResponse
-	(*FollowListRequest)(nil),              // 16: twitter.users.v1.FollowListRequest
-	(*FollowListResponse)(nil),             // 17: twitter.users.v1.FollowListResponse
-	(*UnfollowListRequest)(nil),            // 18: twitter.users.v1.UnfollowListRequest
-	(*UnfollowListResponse)(nil),           // 19: twitter.users.v1.UnfollowListResponse
-	(*ListOwnedListsRequest)(nil),          // 20: twitter.users.v1.ListOwnedListsRequest
-	(*ListOwnedListsResponse)(nil),         // 21: twitter.users.v1.ListOwnedListsResponse
-	(*ListFollowedListsRequest)(nil),       // 22: twitter.users.v1.ListFollowedListsRequest
-	(*ListFollowedListsResponse)(nil),      // 23: twitter.users.v1.ListFollowedListsResponse
-	(*GetListTimelineMembersRequest)(nil),  // 24: twitter.users.v1.GetListTimelineMembersRequest
-	(*GetListTimelineMembersResponse)(nil), // 25: twitter.users.v1.GetListTimelineMembersResponse
-	(*UserSummary)(nil),                    // 26: twitter.users.v1.UserSummary
-	(*timestamppb.Timestamp)(nil),          // 27: google.protobuf.Timestamp
+	(*UserList)(nil),                  // 0: twitter.users.v1.UserList
+	(*ListMember)(nil),                // 1: twitter.users.v1.ListMember
+	(*CreateListRequest)(nil),         // 2: twitter.users.v1.CreateListRequest
+	(*CreateListResponse)(nil),        // 3: twitter.users.v1.CreateListResponse
+	(*GetListRequest)(nil),            // 4: twitter.users.v1.GetListRequest
+	(*GetListResponse)(nil),           // 5: twitter.users.v1.GetListResponse
+	(*UpdateListRequest)(nil),         // 6: twitter.users.v1.UpdateListRequest
+	(*UpdateListResponse)(nil),        // 7: twitter.users.v1.UpdateListResponse
+	(*DeleteListRequest)(nil),         // 8: twitter.users.v1.DeleteListRequest
+	(*DeleteListResponse)(nil),        // 9: twitter.users.v1.DeleteListResponse
+	(*AddListMemberRequest)(nil),      // 10: twitter.users.v1.AddListMemberRequest
+	(*AddListMemberResponse)(nil),     // 11: twitter.users.v1.AddListMemberResponse
+	(*RemoveListMemberRequest)(nil),   // 12: twitter.users.v1.RemoveListMemberRequest
+	(*RemoveListMemberResponse)(nil),  // 13: twitter.users.v1.RemoveListMemberResponse
+	(*ListListMembersRequest)(nil),    // 14: twitter.users.v1.ListListMembersRequest
+	(*ListListMembersResponse)(nil),   // 15: twitter.users.v1.ListListMembersResponse
+	(*FollowListRequest)(nil),         // 16: twitter.users.v1.FollowListRequest
+	(*FollowListResponse)(nil),        // 17: twitter.users.v1.FollowListResponse
+	(*UnfollowListRequest)(nil),       // 18: twitter.users.v1.UnfollowListRequest
+	(*UnfollowListResponse)(nil),      // 19: twitter.users.v1.UnfollowListResponse
+	(*ListOwnedListsRequest)(nil),     // 20: twitter.users.v1.ListOwnedListsRequest
+	(*ListOwnedListsResponse)(nil),    // 21: twitter.users.v1.ListOwnedListsResponse
+	(*ListFollowedListsRequest)(nil),  // 22: twitter.users.v1.ListFollowedListsRequest
+	(*ListFollowedListsResponse)(nil), // 23: twitter.users.v1.ListFollowedListsResponse
+	(*ListAudience)(nil),              // 24: twitter.users.v1.ListAudience
+	(*GetListAudienceRequest)(nil),    // 25: twitter.users.v1.GetListAudienceRequest
+	(*GetListAudienceResponse)(nil),   // 26: twitter.users.v1.GetListAudienceResponse
+	(*UserSummary)(nil),               // 27: twitter.users.v1.UserSummary
+	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
 }
 var file_twitter_users_v1_lists_proto_depIdxs = []int32{
-	26, // 0: twitter.users.v1.UserList.owner:type_name -> twitter.users.v1.UserSummary
-	27, // 1: twitter.users.v1.UserList.created_at:type_name -> google.protobuf.Timestamp
-	26, // 2: twitter.users.v1.ListMember.user:type_name -> twitter.users.v1.UserSummary
-	27, // 3: twitter.users.v1.ListMember.added_at:type_name -> google.protobuf.Timestamp
+	27, // 0: twitter.users.v1.UserList.owner:type_name -> twitter.users.v1.UserSummary
+	28, // 1: twitter.users.v1.UserList.created_at:type_name -> google.protobuf.Timestamp
+	27, // 2: twitter.users.v1.ListMember.user:type_name -> twitter.users.v1.UserSummary
+	28, // 3: twitter.users.v1.ListMember.added_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: twitter.users.v1.CreateListResponse.list:type_name -> twitter.users.v1.UserList
 	0,  // 5: twitter.users.v1.GetListResponse.list:type_name -> twitter.users.v1.UserList
 	0,  // 6: twitter.users.v1.UpdateListResponse.list:type_name -> twitter.users.v1.UserList
@@ -1604,35 +1693,36 @@ var file_twitter_users_v1_lists_proto_depIdxs = []int32{
 	0,  // 10: twitter.users.v1.FollowListResponse.list:type_name -> twitter.users.v1.UserList
 	0,  // 11: twitter.users.v1.ListOwnedListsResponse.lists:type_name -> twitter.users.v1.UserList
 	0,  // 12: twitter.users.v1.ListFollowedListsResponse.lists:type_name -> twitter.users.v1.UserList
-	2,  // 13: twitter.users.v1.ListService.CreateList:input_type -> twitter.users.v1.CreateListRequest
-	4,  // 14: twitter.users.v1.ListService.GetList:input_type -> twitter.users.v1.GetListRequest
-	6,  // 15: twitter.users.v1.ListService.UpdateList:input_type -> twitter.users.v1.UpdateListRequest
-	8,  // 16: twitter.users.v1.ListService.DeleteList:input_type -> twitter.users.v1.DeleteListRequest
-	10, // 17: twitter.users.v1.ListService.AddListMember:input_type -> twitter.users.v1.AddListMemberRequest
-	12, // 18: twitter.users.v1.ListService.RemoveListMember:input_type -> twitter.users.v1.RemoveListMemberRequest
-	14, // 19: twitter.users.v1.ListService.ListListMembers:input_type -> twitter.users.v1.ListListMembersRequest
-	16, // 20: twitter.users.v1.ListService.FollowList:input_type -> twitter.users.v1.FollowListRequest
-	18, // 21: twitter.users.v1.ListService.UnfollowList:input_type -> twitter.users.v1.UnfollowListRequest
-	20, // 22: twitter.users.v1.ListService.ListOwnedLists:input_type -> twitter.users.v1.ListOwnedListsRequest
-	22, // 23: twitter.users.v1.ListService.ListFollowedLists:input_type -> twitter.users.v1.ListFollowedListsRequest
-	24, // 24: twitter.users.v1.ListService.GetListTimelineMembers:input_type -> twitter.users.v1.GetListTimelineMembersRequest
-	3,  // 25: twitter.users.v1.ListService.CreateList:output_type -> twitter.users.v1.CreateListResponse
-	5,  // 26: twitter.users.v1.ListService.GetList:output_type -> twitter.users.v1.GetListResponse
-	7,  // 27: twitter.users.v1.ListService.UpdateList:output_type -> twitter.users.v1.UpdateListResponse
-	9,  // 28: twitter.users.v1.ListService.DeleteList:output_type -> twitter.users.v1.DeleteListResponse
-	11, // 29: twitter.users.v1.ListService.AddListMember:output_type -> twitter.users.v1.AddListMemberResponse
-	13, // 30: twitter.users.v1.ListService.RemoveListMember:output_type -> twitter.users.v1.RemoveListMemberResponse
-	15, // 31: twitter.users.v1.ListService.ListListMembers:output_type -> twitter.users.v1.ListListMembersResponse
-	17, // 32: twitter.users.v1.ListService.FollowList:output_type -> twitter.users.v1.FollowListResponse
-	19, // 33: twitter.users.v1.ListService.UnfollowList:output_type -> twitter.users.v1.UnfollowListResponse
-	21, // 34: twitter.users.v1.ListService.ListOwnedLists:output_type -> twitter.users.v1.ListOwnedListsResponse
-	23, // 35: twitter.users.v1.ListService.ListFollowedLists:output_type -> twitter.users.v1.ListFollowedListsResponse
-	25, // 36: twitter.users.v1.ListService.GetListTimelineMembers:output_type -> twitter.users.v1.GetListTimelineMembersResponse
-	25, // [25:37] is the sub-list for method output_type
-	13, // [13:25] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	24, // 13: twitter.users.v1.GetListAudienceResponse.audience:type_name -> twitter.users.v1.ListAudience
+	2,  // 14: twitter.users.v1.ListService.CreateList:input_type -> twitter.users.v1.CreateListRequest
+	4,  // 15: twitter.users.v1.ListService.GetList:input_type -> twitter.users.v1.GetListRequest
+	6,  // 16: twitter.users.v1.ListService.UpdateList:input_type -> twitter.users.v1.UpdateListRequest
+	8,  // 17: twitter.users.v1.ListService.DeleteList:input_type -> twitter.users.v1.DeleteListRequest
+	10, // 18: twitter.users.v1.ListService.AddListMember:input_type -> twitter.users.v1.AddListMemberRequest
+	12, // 19: twitter.users.v1.ListService.RemoveListMember:input_type -> twitter.users.v1.RemoveListMemberRequest
+	14, // 20: twitter.users.v1.ListService.ListListMembers:input_type -> twitter.users.v1.ListListMembersRequest
+	16, // 21: twitter.users.v1.ListService.FollowList:input_type -> twitter.users.v1.FollowListRequest
+	18, // 22: twitter.users.v1.ListService.UnfollowList:input_type -> twitter.users.v1.UnfollowListRequest
+	20, // 23: twitter.users.v1.ListService.ListOwnedLists:input_type -> twitter.users.v1.ListOwnedListsRequest
+	22, // 24: twitter.users.v1.ListService.ListFollowedLists:input_type -> twitter.users.v1.ListFollowedListsRequest
+	25, // 25: twitter.users.v1.ListService.GetListAudience:input_type -> twitter.users.v1.GetListAudienceRequest
+	3,  // 26: twitter.users.v1.ListService.CreateList:output_type -> twitter.users.v1.CreateListResponse
+	5,  // 27: twitter.users.v1.ListService.GetList:output_type -> twitter.users.v1.GetListResponse
+	7,  // 28: twitter.users.v1.ListService.UpdateList:output_type -> twitter.users.v1.UpdateListResponse
+	9,  // 29: twitter.users.v1.ListService.DeleteList:output_type -> twitter.users.v1.DeleteListResponse
+	11, // 30: twitter.users.v1.ListService.AddListMember:output_type -> twitter.users.v1.AddListMemberResponse
+	13, // 31: twitter.users.v1.ListService.RemoveListMember:output_type -> twitter.users.v1.RemoveListMemberResponse
+	15, // 32: twitter.users.v1.ListService.ListListMembers:output_type -> twitter.users.v1.ListListMembersResponse
+	17, // 33: twitter.users.v1.ListService.FollowList:output_type -> twitter.users.v1.FollowListResponse
+	19, // 34: twitter.users.v1.ListService.UnfollowList:output_type -> twitter.users.v1.UnfollowListResponse
+	21, // 35: twitter.users.v1.ListService.ListOwnedLists:output_type -> twitter.users.v1.ListOwnedListsResponse
+	23, // 36: twitter.users.v1.ListService.ListFollowedLists:output_type -> twitter.users.v1.ListFollowedListsResponse
+	26, // 37: twitter.users.v1.ListService.GetListAudience:output_type -> twitter.users.v1.GetListAudienceResponse
+	26, // [26:38] is the sub-list for method output_type
+	14, // [14:26] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_twitter_users_v1_lists_proto_init() }
@@ -1648,7 +1738,7 @@ func file_twitter_users_v1_lists_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_users_v1_lists_proto_rawDesc), len(file_twitter_users_v1_lists_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

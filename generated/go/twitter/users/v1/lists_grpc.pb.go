@@ -19,18 +19,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ListService_CreateList_FullMethodName             = "/twitter.users.v1.ListService/CreateList"
-	ListService_GetList_FullMethodName                = "/twitter.users.v1.ListService/GetList"
-	ListService_UpdateList_FullMethodName             = "/twitter.users.v1.ListService/UpdateList"
-	ListService_DeleteList_FullMethodName             = "/twitter.users.v1.ListService/DeleteList"
-	ListService_AddListMember_FullMethodName          = "/twitter.users.v1.ListService/AddListMember"
-	ListService_RemoveListMember_FullMethodName       = "/twitter.users.v1.ListService/RemoveListMember"
-	ListService_ListListMembers_FullMethodName        = "/twitter.users.v1.ListService/ListListMembers"
-	ListService_FollowList_FullMethodName             = "/twitter.users.v1.ListService/FollowList"
-	ListService_UnfollowList_FullMethodName           = "/twitter.users.v1.ListService/UnfollowList"
-	ListService_ListOwnedLists_FullMethodName         = "/twitter.users.v1.ListService/ListOwnedLists"
-	ListService_ListFollowedLists_FullMethodName      = "/twitter.users.v1.ListService/ListFollowedLists"
-	ListService_GetListTimelineMembers_FullMethodName = "/twitter.users.v1.ListService/GetListTimelineMembers"
+	ListService_CreateList_FullMethodName        = "/twitter.users.v1.ListService/CreateList"
+	ListService_GetList_FullMethodName           = "/twitter.users.v1.ListService/GetList"
+	ListService_UpdateList_FullMethodName        = "/twitter.users.v1.ListService/UpdateList"
+	ListService_DeleteList_FullMethodName        = "/twitter.users.v1.ListService/DeleteList"
+	ListService_AddListMember_FullMethodName     = "/twitter.users.v1.ListService/AddListMember"
+	ListService_RemoveListMember_FullMethodName  = "/twitter.users.v1.ListService/RemoveListMember"
+	ListService_ListListMembers_FullMethodName   = "/twitter.users.v1.ListService/ListListMembers"
+	ListService_FollowList_FullMethodName        = "/twitter.users.v1.ListService/FollowList"
+	ListService_UnfollowList_FullMethodName      = "/twitter.users.v1.ListService/UnfollowList"
+	ListService_ListOwnedLists_FullMethodName    = "/twitter.users.v1.ListService/ListOwnedLists"
+	ListService_ListFollowedLists_FullMethodName = "/twitter.users.v1.ListService/ListFollowedLists"
+	ListService_GetListAudience_FullMethodName   = "/twitter.users.v1.ListService/GetListAudience"
 )
 
 // ListServiceClient is the client API for ListService service.
@@ -107,11 +107,12 @@ type ListServiceClient interface {
 	//
 	// PERMISSION_DENIED when user_id is not the caller.
 	ListFollowedLists(ctx context.Context, in *ListFollowedListsRequest, opts ...grpc.CallOption) (*ListFollowedListsResponse, error)
-	// Internal (timeline service): every member id of a list the viewer may
-	// see, for the list timeline's read-time merge.
+	// Internal (timeline service): who is on a list and who may see it, as the
+	// Redis list audience cache holds it (services/users/client/lists.py); a
+	// read fills that cache.
 	//
-	// NOT_FOUND when no such list exists or the viewer may not see it.
-	GetListTimelineMembers(ctx context.Context, in *GetListTimelineMembersRequest, opts ...grpc.CallOption) (*GetListTimelineMembersResponse, error)
+	// NOT_FOUND when no such list exists.
+	GetListAudience(ctx context.Context, in *GetListAudienceRequest, opts ...grpc.CallOption) (*GetListAudienceResponse, error)
 }
 
 type listServiceClient struct {
@@ -232,10 +233,10 @@ func (c *listServiceClient) ListFollowedLists(ctx context.Context, in *ListFollo
 	return out, nil
 }
 
-func (c *listServiceClient) GetListTimelineMembers(ctx context.Context, in *GetListTimelineMembersRequest, opts ...grpc.CallOption) (*GetListTimelineMembersResponse, error) {
+func (c *listServiceClient) GetListAudience(ctx context.Context, in *GetListAudienceRequest, opts ...grpc.CallOption) (*GetListAudienceResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetListTimelineMembersResponse)
-	err := c.cc.Invoke(ctx, ListService_GetListTimelineMembers_FullMethodName, in, out, cOpts...)
+	out := new(GetListAudienceResponse)
+	err := c.cc.Invoke(ctx, ListService_GetListAudience_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -316,11 +317,12 @@ type ListServiceServer interface {
 	//
 	// PERMISSION_DENIED when user_id is not the caller.
 	ListFollowedLists(context.Context, *ListFollowedListsRequest) (*ListFollowedListsResponse, error)
-	// Internal (timeline service): every member id of a list the viewer may
-	// see, for the list timeline's read-time merge.
+	// Internal (timeline service): who is on a list and who may see it, as the
+	// Redis list audience cache holds it (services/users/client/lists.py); a
+	// read fills that cache.
 	//
-	// NOT_FOUND when no such list exists or the viewer may not see it.
-	GetListTimelineMembers(context.Context, *GetListTimelineMembersRequest) (*GetListTimelineMembersResponse, error)
+	// NOT_FOUND when no such list exists.
+	GetListAudience(context.Context, *GetListAudienceRequest) (*GetListAudienceResponse, error)
 	mustEmbedUnimplementedListServiceServer()
 }
 
@@ -364,8 +366,8 @@ func (UnimplementedListServiceServer) ListOwnedLists(context.Context, *ListOwned
 func (UnimplementedListServiceServer) ListFollowedLists(context.Context, *ListFollowedListsRequest) (*ListFollowedListsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListFollowedLists not implemented")
 }
-func (UnimplementedListServiceServer) GetListTimelineMembers(context.Context, *GetListTimelineMembersRequest) (*GetListTimelineMembersResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method GetListTimelineMembers not implemented")
+func (UnimplementedListServiceServer) GetListAudience(context.Context, *GetListAudienceRequest) (*GetListAudienceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetListAudience not implemented")
 }
 func (UnimplementedListServiceServer) mustEmbedUnimplementedListServiceServer() {}
 func (UnimplementedListServiceServer) testEmbeddedByValue()                     {}
@@ -586,20 +588,20 @@ func _ListService_ListFollowedLists_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ListService_GetListTimelineMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetListTimelineMembersRequest)
+func _ListService_GetListAudience_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetListAudienceRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ListServiceServer).GetListTimelineMembers(ctx, in)
+		return srv.(ListServiceServer).GetListAudience(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: ListService_GetListTimelineMembers_FullMethodName,
+		FullMethod: ListService_GetListAudience_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ListServiceServer).GetListTimelineMembers(ctx, req.(*GetListTimelineMembersRequest))
+		return srv.(ListServiceServer).GetListAudience(ctx, req.(*GetListAudienceRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -656,8 +658,8 @@ var ListService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ListService_ListFollowedLists_Handler,
 		},
 		{
-			MethodName: "GetListTimelineMembers",
-			Handler:    _ListService_GetListTimelineMembers_Handler,
+			MethodName: "GetListAudience",
+			Handler:    _ListService_GetListAudience_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -225,18 +225,32 @@ export interface ListFollowedListsResponse {
   nextPageToken: string;
 }
 
-/** Request for GetListTimelineMembers. */
-export interface GetListTimelineMembersRequest {
+/** Who is on a list and who may see it: what a list timeline needs. */
+export interface ListAudience {
   /** The list's id. */
   listId: string;
-  /** Who reads the timeline. */
-  viewerId: string;
-}
-
-/** Response for GetListTimelineMembers. */
-export interface GetListTimelineMembersResponse {
+  /** Who owns it. */
+  ownerId: string;
+  /** Whether only the owner can see it. */
+  private: boolean;
   /** Every member's id (at most 5,000), in no particular order. */
   memberIds: string[];
+  /** Grows with every change of members or privacy (the cache keeps the newest). */
+  version: string;
+  /** Set once the list is deleted (the cache's tombstone). */
+  deleted: boolean;
+}
+
+/** Request for GetListAudience. */
+export interface GetListAudienceRequest {
+  /** The list's id. */
+  listId: string;
+}
+
+/** Response for GetListAudience. */
+export interface GetListAudienceResponse {
+  /** The list's audience. */
+  audience: ListAudience | undefined;
 }
 
 function createBaseUserList(): UserList {
@@ -2367,22 +2381,38 @@ export const ListFollowedListsResponse: MessageFns<ListFollowedListsResponse> = 
   },
 };
 
-function createBaseGetListTimelineMembersRequest(): GetListTimelineMembersRequest {
-  return { listId: "0", viewerId: "0" };
+function createBaseListAudience(): ListAudience {
+  return { listId: "0", ownerId: "0", private: false, memberIds: [], version: "0", deleted: false };
 }
 
-export const GetListTimelineMembersRequest: MessageFns<GetListTimelineMembersRequest> = {
-  encode(message: GetListTimelineMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ListAudience: MessageFns<ListAudience> = {
+  encode(message: ListAudience, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.listId !== "0") {
       writer.uint32(8).int64(message.listId);
     }
-    if (message.viewerId !== "0") {
-      writer.uint32(16).int64(message.viewerId);
+    if (message.ownerId !== "0") {
+      writer.uint32(16).int64(message.ownerId);
+    }
+    if (message.private !== false) {
+      writer.uint32(24).bool(message.private);
+    }
+    if (message.memberIds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.memberIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.version !== "0") {
+      writer.uint32(40).int64(message.version);
+    }
+    if (message.deleted !== false) {
+      writer.uint32(48).bool(message.deleted);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetListTimelineMembersRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAudience {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2391,7 +2421,7 @@ export const GetListTimelineMembersRequest: MessageFns<GetListTimelineMembersReq
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetListTimelineMembersRequest();
+      const message = createBaseListAudience();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2408,7 +2438,49 @@ export const GetListTimelineMembersRequest: MessageFns<GetListTimelineMembersReq
               break;
             }
 
-            message.viewerId = reader.int64().toString();
+            message.ownerId = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.private = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.memberIds.push(reader.int64().toString());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.memberIds.push(reader.int64().toString());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.version = reader.int64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deleted = reader.bool();
             continue;
           }
         }
@@ -2423,62 +2495,80 @@ export const GetListTimelineMembersRequest: MessageFns<GetListTimelineMembersReq
     }
   },
 
-  fromJSON(object: any): GetListTimelineMembersRequest {
+  fromJSON(object: any): ListAudience {
     return {
       listId: isSet(object.listId)
         ? globalThis.String(object.listId)
         : isSet(object.list_id)
         ? globalThis.String(object.list_id)
         : "0",
-      viewerId: isSet(object.viewerId)
-        ? globalThis.String(object.viewerId)
-        : isSet(object.viewer_id)
-        ? globalThis.String(object.viewer_id)
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
         : "0",
+      private: isSet(object.private) ? globalThis.Boolean(object.private) : false,
+      memberIds: globalThis.Array.isArray(object?.memberIds)
+        ? object.memberIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.member_ids)
+        ? object.member_ids.map((e: any) => globalThis.String(e))
+        : [],
+      version: isSet(object.version) ? globalThis.String(object.version) : "0",
+      deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
     };
   },
 
-  toJSON(message: GetListTimelineMembersRequest): unknown {
+  toJSON(message: ListAudience): unknown {
     const obj: any = {};
     if (message.listId !== "0") {
       obj.listId = message.listId;
     }
-    if (message.viewerId !== "0") {
-      obj.viewerId = message.viewerId;
+    if (message.ownerId !== "0") {
+      obj.ownerId = message.ownerId;
+    }
+    if (message.private !== false) {
+      obj.private = message.private;
+    }
+    if (message.memberIds?.length) {
+      obj.memberIds = message.memberIds;
+    }
+    if (message.version !== "0") {
+      obj.version = message.version;
+    }
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
     }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GetListTimelineMembersRequest>, I>>(base?: I): GetListTimelineMembersRequest {
-    return GetListTimelineMembersRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ListAudience>, I>>(base?: I): ListAudience {
+    return ListAudience.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GetListTimelineMembersRequest>, I>>(
-    object: I,
-  ): GetListTimelineMembersRequest {
-    const message = createBaseGetListTimelineMembersRequest();
+  fromPartial<I extends Exact<DeepPartial<ListAudience>, I>>(object: I): ListAudience {
+    const message = createBaseListAudience();
     message.listId = object.listId ?? "0";
-    message.viewerId = object.viewerId ?? "0";
+    message.ownerId = object.ownerId ?? "0";
+    message.private = object.private ?? false;
+    message.memberIds = object.memberIds?.map((e) => e) || [];
+    message.version = object.version ?? "0";
+    message.deleted = object.deleted ?? false;
     return message;
   },
 };
 
-function createBaseGetListTimelineMembersResponse(): GetListTimelineMembersResponse {
-  return { memberIds: [] };
+function createBaseGetListAudienceRequest(): GetListAudienceRequest {
+  return { listId: "0" };
 }
 
-export const GetListTimelineMembersResponse: MessageFns<GetListTimelineMembersResponse> = {
-  encode(message: GetListTimelineMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.memberIds.length !== 0) {
-      writer.uint32(10).fork();
-      for (const v of message.memberIds) {
-        writer.int64(v);
-      }
-      writer.join();
+export const GetListAudienceRequest: MessageFns<GetListAudienceRequest> = {
+  encode(message: GetListAudienceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.listId !== "0") {
+      writer.uint32(8).int64(message.listId);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetListTimelineMembersResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): GetListAudienceRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2487,27 +2577,17 @@ export const GetListTimelineMembersResponse: MessageFns<GetListTimelineMembersRe
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetListTimelineMembersResponse();
+      const message = createBaseGetListAudienceRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag === 8) {
-              message.memberIds.push(reader.int64().toString());
-
-              continue;
+            if (tag !== 8) {
+              break;
             }
 
-            if (tag === 10) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.memberIds.push(reader.int64().toString());
-              }
-
-              continue;
-            }
-
-            break;
+            message.listId = reader.int64().toString();
+            continue;
           }
         }
         if ((tag & 7) === 4 || tag === 0) {
@@ -2521,32 +2601,99 @@ export const GetListTimelineMembersResponse: MessageFns<GetListTimelineMembersRe
     }
   },
 
-  fromJSON(object: any): GetListTimelineMembersResponse {
+  fromJSON(object: any): GetListAudienceRequest {
     return {
-      memberIds: globalThis.Array.isArray(object?.memberIds)
-        ? object.memberIds.map((e: any) => globalThis.String(e))
-        : globalThis.Array.isArray(object?.member_ids)
-        ? object.member_ids.map((e: any) => globalThis.String(e))
-        : [],
+      listId: isSet(object.listId)
+        ? globalThis.String(object.listId)
+        : isSet(object.list_id)
+        ? globalThis.String(object.list_id)
+        : "0",
     };
   },
 
-  toJSON(message: GetListTimelineMembersResponse): unknown {
+  toJSON(message: GetListAudienceRequest): unknown {
     const obj: any = {};
-    if (message.memberIds?.length) {
-      obj.memberIds = message.memberIds;
+    if (message.listId !== "0") {
+      obj.listId = message.listId;
     }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<GetListTimelineMembersResponse>, I>>(base?: I): GetListTimelineMembersResponse {
-    return GetListTimelineMembersResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<GetListAudienceRequest>, I>>(base?: I): GetListAudienceRequest {
+    return GetListAudienceRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GetListTimelineMembersResponse>, I>>(
-    object: I,
-  ): GetListTimelineMembersResponse {
-    const message = createBaseGetListTimelineMembersResponse();
-    message.memberIds = object.memberIds?.map((e) => e) || [];
+  fromPartial<I extends Exact<DeepPartial<GetListAudienceRequest>, I>>(object: I): GetListAudienceRequest {
+    const message = createBaseGetListAudienceRequest();
+    message.listId = object.listId ?? "0";
+    return message;
+  },
+};
+
+function createBaseGetListAudienceResponse(): GetListAudienceResponse {
+  return { audience: undefined };
+}
+
+export const GetListAudienceResponse: MessageFns<GetListAudienceResponse> = {
+  encode(message: GetListAudienceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audience !== undefined) {
+      ListAudience.encode(message.audience, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetListAudienceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetListAudienceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audience = ListAudience.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetListAudienceResponse {
+    return { audience: isSet(object.audience) ? ListAudience.fromJSON(object.audience) : undefined };
+  },
+
+  toJSON(message: GetListAudienceResponse): unknown {
+    const obj: any = {};
+    if (message.audience !== undefined) {
+      obj.audience = ListAudience.toJSON(message.audience);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetListAudienceResponse>, I>>(base?: I): GetListAudienceResponse {
+    return GetListAudienceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetListAudienceResponse>, I>>(object: I): GetListAudienceResponse {
+    const message = createBaseGetListAudienceResponse();
+    message.audience = (object.audience !== undefined && object.audience !== null)
+      ? ListAudience.fromPartial(object.audience)
+      : undefined;
     return message;
   },
 };
@@ -2745,22 +2892,22 @@ export const ListServiceService = {
     responseDeserialize: (value: Buffer): ListFollowedListsResponse => ListFollowedListsResponse.decode(value),
   },
   /**
-   * Internal (timeline service): every member id of a list the viewer may
-   * see, for the list timeline's read-time merge.
+   * Internal (timeline service): who is on a list and who may see it, as the
+   * Redis list audience cache holds it (services/users/client/lists.py); a
+   * read fills that cache.
    *
-   * NOT_FOUND when no such list exists or the viewer may not see it.
+   * NOT_FOUND when no such list exists.
    */
-  getListTimelineMembers: {
-    path: "/twitter.users.v1.ListService/GetListTimelineMembers" as const,
+  getListAudience: {
+    path: "/twitter.users.v1.ListService/GetListAudience" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetListTimelineMembersRequest): Buffer =>
-      Buffer.from(GetListTimelineMembersRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): GetListTimelineMembersRequest => GetListTimelineMembersRequest.decode(value),
-    responseSerialize: (value: GetListTimelineMembersResponse): Buffer =>
-      Buffer.from(GetListTimelineMembersResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): GetListTimelineMembersResponse =>
-      GetListTimelineMembersResponse.decode(value),
+    requestSerialize: (value: GetListAudienceRequest): Buffer =>
+      Buffer.from(GetListAudienceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetListAudienceRequest => GetListAudienceRequest.decode(value),
+    responseSerialize: (value: GetListAudienceResponse): Buffer =>
+      Buffer.from(GetListAudienceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetListAudienceResponse => GetListAudienceResponse.decode(value),
   },
 } as const;
 
@@ -2846,12 +2993,13 @@ export interface ListServiceServer extends UntypedServiceImplementation {
    */
   listFollowedLists: handleUnaryCall<ListFollowedListsRequest, ListFollowedListsResponse>;
   /**
-   * Internal (timeline service): every member id of a list the viewer may
-   * see, for the list timeline's read-time merge.
+   * Internal (timeline service): who is on a list and who may see it, as the
+   * Redis list audience cache holds it (services/users/client/lists.py); a
+   * read fills that cache.
    *
-   * NOT_FOUND when no such list exists or the viewer may not see it.
+   * NOT_FOUND when no such list exists.
    */
-  getListTimelineMembers: handleUnaryCall<GetListTimelineMembersRequest, GetListTimelineMembersResponse>;
+  getListAudience: handleUnaryCall<GetListAudienceRequest, GetListAudienceResponse>;
 }
 
 export interface ListServiceClient extends Client {
@@ -3090,25 +3238,26 @@ export interface ListServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListFollowedListsResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Internal (timeline service): every member id of a list the viewer may
-   * see, for the list timeline's read-time merge.
+   * Internal (timeline service): who is on a list and who may see it, as the
+   * Redis list audience cache holds it (services/users/client/lists.py); a
+   * read fills that cache.
    *
-   * NOT_FOUND when no such list exists or the viewer may not see it.
+   * NOT_FOUND when no such list exists.
    */
-  getListTimelineMembers(
-    request: GetListTimelineMembersRequest,
-    callback: (error: ServiceError | null, response: GetListTimelineMembersResponse) => void,
+  getListAudience(
+    request: GetListAudienceRequest,
+    callback: (error: ServiceError | null, response: GetListAudienceResponse) => void,
   ): ClientUnaryCall;
-  getListTimelineMembers(
-    request: GetListTimelineMembersRequest,
+  getListAudience(
+    request: GetListAudienceRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: GetListTimelineMembersResponse) => void,
+    callback: (error: ServiceError | null, response: GetListAudienceResponse) => void,
   ): ClientUnaryCall;
-  getListTimelineMembers(
-    request: GetListTimelineMembersRequest,
+  getListAudience(
+    request: GetListAudienceRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: GetListTimelineMembersResponse) => void,
+    callback: (error: ServiceError | null, response: GetListAudienceResponse) => void,
   ): ClientUnaryCall;
 }
 
