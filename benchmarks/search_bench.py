@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from services.search.backend import SearchBackend, TweetDoc, TweetFilter
 from services.search.batching import Batcher
 from services.search.meili_backend import MeilisearchBackend
 from services.search.pg_backend import PostgresBackend
 from services.search.settings import SearchSettings
+from services.shared.postgres import GuardedPool
 
 TWEETS = int(os.environ.get("BENCH_SEARCH_TWEETS", "100000"))
 QUERIES = 200  # per kind
@@ -168,7 +168,7 @@ async def _bench(backend: SearchBackend, data: Dataset,
 
 
 async def _postgres(env: dict[str, str], data: Dataset) -> Result:
-    pool = AsyncConnectionPool(env["PG_DSN"], min_size=1, max_size=8, open=False)
+    pool = GuardedPool(env["PG_DSN"], name="search-bench", min_size=1, max_size=8)
     await pool.open(wait=True)
 
     async def vacuum() -> None:

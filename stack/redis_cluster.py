@@ -26,6 +26,25 @@ def _info(port: int, timeout: float) -> dict[str, str]:
     return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
 
 
+def adopt_single_server_data(settings: Settings) -> None:
+    """A checkout from before the cluster kept its single Redis's data where
+    the first cluster node keeps its own (`redis/`, no nodes.conf): that node
+    would start holding keys and `--cluster create` refuses a non-empty node.
+    The data is the single server's: it moves to the single server's directory
+    (REDIS_MODE=single finds it there), so nothing is lost or mixed."""
+    if not settings.redis_cluster:
+        return
+    first = settings.stack_dir / topology.REDIS_NODES[0][0]
+    single = settings.stack_dir / "redis-single"
+    if not first.is_dir() or (first / "nodes.conf").exists() or not any(first.iterdir()):
+        return
+    if single.exists():
+        raise RuntimeError(f"{first} holds a single Redis's data and {single} exists too: "
+                           "keep one (the cache rebuilds itself) and run `make up` again")
+    first.rename(single)
+    log.info("redis: moved the single server's data from %s to %s", first, single)
+
+
 def ensure(settings: Settings, timeout: float) -> str:
     """Forms the cluster if no node has a slot yet, then waits until every node
     says the cluster is ok. A half-formed cluster is an error to look at, not

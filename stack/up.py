@@ -180,6 +180,8 @@ def up(app: bool = True) -> None:
         keys.ensure_signing_key(Path(env["AUTH_KEYS_DIR"]))
         contract.write_env_file(settings.stack_dir / "stack.env", env)
         plan = programs.build(settings, env, local)
+        if "redis" in local:
+            redis_cluster.adopt_single_server_data(settings)
         _configure(supervisor, plan)
 
         ready = Readiness(supervisor, env)

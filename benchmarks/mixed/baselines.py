@@ -17,15 +17,33 @@ import json
 import subprocess
 from pathlib import Path
 
+import redis as redis_lib
+
 from benchmarks import wrk
 from benchmarks.edge_bench import DESCRIPTOR, ensure_ghz
+from services.shared.redis_client import CLUSTER_SCHEME, is_cluster_url
+from services.timeline.store import home_key
 
 SECONDS = 8
 IN_FLIGHT = 16
 
 
-def redis(port: str, user_id: int) -> wrk.Result:
-    command = ["ZREVRANGEBYSCORE", f"tl:{user_id}:home", "+inf", "-inf", "LIMIT", "0", "25"]
+def redis_port(url: str, key: str) -> int:
+    """The port of the Redis that holds `key`: on a cluster, its slot's primary."""
+    client = redis_lib.Redis.from_url(url) if not is_cluster_url(url) else \
+        redis_lib.RedisCluster.from_url("redis://" + url.removeprefix(CLUSTER_SCHEME).split(",")[0])
+    try:
+        if isinstance(client, redis_lib.RedisCluster):
+            return int(client.get_node_from_key(key).port)  # type: ignore[no-untyped-call]
+        return int(client.connection_pool.connection_kwargs["port"])
+    finally:
+        client.close()
+
+
+def redis(url: str, user_id: int) -> wrk.Result:
+    key = home_key(user_id)
+    command = ["ZREVRANGEBYSCORE", key, "+inf", "-inf", "LIMIT", "0", "25"]
+    port = str(redis_port(url, key))
     out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", port, "-c", str(IN_FLIGHT),
                           "-n", "100000", "--csv", *command],
                          check=True, capture_output=True, text=True).stdout

@@ -95,8 +95,7 @@ def _per_kind(checks: dict[str, Step]) -> list[str]:
 
 def _baselines(env: dict[str, str], cache_dir: Path, user_id: int,
                token: str) -> list[wrk.Result]:
-    port = env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0]
-    return [baselines.redis(port, user_id),
+    return [baselines.redis(env["REDIS_URL"], user_id),
             baselines.grpc_direct(cache_dir, env["TIMELINE_ADDR"], user_id, token),
             baselines.edge_home(env["EDGE_URL"], user_id, token),
             baselines.envoy_trivial(env["EDGE_URL"])]

@@ -7,7 +7,9 @@ every request because the limiter is down would turn a limiter outage into a
 full outage. Login stays protected without it: the users service locks an
 account after repeated failed logins on its own (services/users/accounts.py).
 Redis calls time out after `redis_timeout_seconds`, and a failure answers
-UNAVAILABLE, which Envoy treats as "allow".
+UNAVAILABLE, which Envoy treats as "allow". A process whose Redis is down
+reports NOT_SERVING (services/shared/health.py), so while another process can
+still count, the edge asks that one.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ class RatelimitSettings(ServerSettings, RedisSettings, AuthSettings):
 def build(settings: RatelimitSettings) -> App:
     rules = load(settings.ratelimit_config, settings.ratelimit_environment)
     redis = redis_client.connect(settings.redis_url, socket_timeout=settings.redis_timeout_seconds)
-    limiter = Limiter(rules, SlidingWindow(redis))
+    window = SlidingWindow(redis)
+    limiter = Limiter(rules, window)
     # Only the edge calls it, presenting the internal token (as other services do).
     interceptor = ServiceInterceptor(
         access=access_policy([SERVICE], foreign=True), verifier=None,
@@ -62,7 +65,7 @@ def build(settings: RatelimitSettings) -> App:
     log.info("rules loaded", environment=settings.ratelimit_environment,
              config=str(settings.ratelimit_config), exempt=sorted(map(list, rules.exempt)))
     return App(service_names=[SERVICE.full_name], register=register,
-               interceptors=[interceptor], on_stop=[stop])
+               interceptors=[interceptor], on_stop=[stop], required=[window.required()])
 
 
 async def main() -> None:

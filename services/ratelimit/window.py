@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.shared.breaker import CircuitBreaker, guarded
+from services.shared.health import Required
 from services.shared.redis_client import slot_groups
 
 # KEYS: one hash per bucket. ARGV[1]: hits; then per bucket: window (ms), limit.
@@ -138,6 +140,16 @@ class SlidingWindow:
         self._redis = redis
         self._script = redis.register_script(SCRIPT)
         self._undo = redis.register_script(UNDO)
+        # A process whose Redis is down reports NOT_SERVING, so the edge asks
+        # another one (which still counts) rather than failing open here.
+        self.breaker = CircuitBreaker("ratelimit:redis")
+
+    def required(self) -> Required:
+        return Required("the rate limit store", self.breaker, self._ping)
+
+    async def _ping(self) -> None:
+        async with guarded(self.breaker, "the rate limit store"):
+            await self._redis.ping()
 
     async def hit(self, buckets: Sequence[Bucket], hits: int = 1) -> Decision:
         if not buckets:
@@ -149,10 +161,11 @@ class SlidingWindow:
         answers = await asyncio.gather(*(self._call(g, hits) for g in groups))
         allowed = all(d.allowed for d, _ in answers)
         if not allowed:  # the slots that counted take their hits back
-            await asyncio.gather(*(
-                self._undo(keys=[b.key for b in g],
-                           args=[hits, now, *(b.window_seconds * 1000 for b in g)])
-                for g, (d, now) in zip(groups, answers, strict=True) if d.allowed))
+            async with guarded(self.breaker, "the rate limit store"):
+                await asyncio.gather(*(
+                    self._undo(keys=[b.key for b in g],
+                               args=[hits, now, *(b.window_seconds * 1000 for b in g)])
+                    for g, (d, now) in zip(groups, answers, strict=True) if d.allowed))
         by_key = {b.key: o for g, (d, _) in zip(groups, answers, strict=True)
                   for b, o in zip(g, d.outcomes, strict=True)}
         return Decision(allowed, [by_key[b.key] for b in buckets])
@@ -163,7 +176,8 @@ class SlidingWindow:
         args: list[int] = [hits]
         for b in buckets:
             args += [b.window_seconds * 1000, b.limit]
-        raw = await self._script(keys=[b.key for b in buckets], args=args)
+        async with guarded(self.breaker, "the rate limit store"):
+            raw = await self._script(keys=[b.key for b in buckets], args=args)
         values = [int(v) for v in raw]
         outcomes = [Outcome(values[i] == 1, values[i + 1], max(1, -(-values[i + 2] // 1000)))
                     for i in range(1, len(values) - 1, 3)]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from services.shared.health import Required
+
 
 @dataclass(frozen=True)
 class TweetDoc:
@@ -99,5 +101,10 @@ class SearchBackend(Protocol):
 
     async def rebuild(self) -> Rebuild:
         """Starts a rebuild (dropping the remains of an unfinished one)."""
+
+    def required(self) -> Required:
+        """The index store as a store the query process cannot serve without
+        (services/shared/health.py)."""
+        ...
 
     async def close(self) -> None: ...

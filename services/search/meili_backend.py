@@ -55,6 +55,7 @@ from services.search.meili_schema import (
     users_index,
 )
 from services.search.ranking import hotness
+from services.shared.health import Required
 
 _KEY = re.compile(r"\d{20}")
 
@@ -75,6 +76,9 @@ class MeilisearchBackend:
         self._ready = False
         self._setup_lock = asyncio.Lock()
         self._tweet_writes = asyncio.Lock()
+
+    def required(self) -> Required:
+        return Required("search", self._meili.breaker, self._meili.ping)
 
     @property
     def index_uids(self) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from meilisearch.errors import MeilisearchCommunicationError, MeilisearchTimeout
 from meilisearch.index import Index
 from meilisearch.models.task import Task, TaskInfo
 
+from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.errors import Unavailable
 
 T = TypeVar("T")
@@ -47,14 +48,22 @@ class Meili:
                  timeout_seconds: int = 30) -> None:
         self.client = meilisearch.Client(url, api_key, timeout=timeout_seconds)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="meili")
+        # A server that stops answering fails calls fast, and makes the query
+        # process report NOT_SERVING (services/shared/health.py).
+        self.breaker = CircuitBreaker("meilisearch")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
-        except (MeilisearchCommunicationError, MeilisearchTimeoutError) as exc:
-            # A server that does not answer is UNAVAILABLE (503), never an internal error.
-            raise Unavailable("search is unavailable right now") from exc
+        async with guarded(self.breaker, "search"):
+            try:
+                return await loop.run_in_executor(self._pool,
+                                                  functools.partial(fn, *args, **kwargs))
+            except (MeilisearchCommunicationError, MeilisearchTimeoutError) as exc:
+                # A server that does not answer is UNAVAILABLE (503), never an internal error.
+                raise Unavailable("search is unavailable right now") from exc
+
+    async def ping(self) -> None:
+        await self.run(self.client.health)
 
     def index(self, uid: str) -> Index:
         return self.client.index(uid)

@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from services.search.backend import Engagement, Rebuild, Semantics, TweetDoc, TweetFilter, UserDoc
 from services.search.pg_rebuild import PostgresRebuild
 from services.search.ranking import RECENCY_SECONDS
+from services.shared import postgres
+from services.shared.health import Required
+from services.shared.postgres import GuardedPool
 
 # Ranking is computed for the newest CANDIDATES matches only: ts_rank_cd over
 # every match of a very common word would cost tens of milliseconds per
@@ -79,8 +81,11 @@ class PostgresBackend:
     semantics = Semantics(typos=False, prefix=False, stemming=True)
     batch_size = 500
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: GuardedPool) -> None:
         self._pool = pool
+
+    def required(self) -> Required:
+        return postgres.required(self._pool)
 
     async def upsert_tweets(self, docs: Sequence[TweetDoc]) -> None:
         if not docs:

@@ -46,7 +46,7 @@ async def build(settings: SearchSettings) -> App:
         await tweets_channel.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop],
+               interceptors=[interceptor], on_stop=[stop], required=[backend.required()],
                background={"revoked-sessions": revoked.run})
 
 

@@ -154,6 +154,12 @@ class TracedRedisCluster(RedisCluster):
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         with telemetry.store_call("redis", str(args[0]).upper()), \
                 _unreachable_as_connection_error():
+            if self._initialize:
+                # Learn the slots first: redis-py 8.1 picks a command's route
+                # before its first initialize, sends it to a default node, and
+                # gets MOVED; a burst of first commands collects enough MOVED
+                # replies to make it close every connection, in use or not.
+                await self.initialize()
             return await super().execute_command(*args, **kwargs)
 
     def pipeline(self, transaction: Any | None = None,

@@ -3,12 +3,14 @@ celebrities the reader follows, hydrated from the tweet cache, newest first,
 cursor-paged by tweet id. A list timeline is the same merge over every
 member of the list, with nothing materialised per list.
 
-A home page on a warm cache is two Redis round trips and no RPC, whatever the
-page size or the number of people followed: the page start (activity, cached
-entries, followed celebrities) and the tweets with the reader's flags
-(hydrate.py). Followed celebrities add one (their recent entries), and so do
-retweets whose originals are not on the page. tests/integration/
-test_timeline_reads.py counts them.
+A home page on a warm cache is three Redis round trips and no RPC, whatever
+the page size or the number of people followed: the page start (activity,
+cached entries, whom the reader follows, on the reader's node), which of them
+are celebrities (the global set's node), and the tweets with the reader's flags
+(hydrate.py; one pipeline per node, in parallel). Followed celebrities add one
+(their recent entries), and so do retweets whose originals are not on the
+page. tests/integration/test_timeline_reads.py counts them
+(docs/ARCHITECTURE.md, "The read path").
 
 When Redis is unreachable (the store's circuit breaker is open), the page is
 assembled from the tweets service instead: whom the reader follows, their

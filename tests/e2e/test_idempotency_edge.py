@@ -17,6 +17,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from services.shared import idempotency, redis_client
 from services.shared.clients import internal_channel
 from stack import topology
+from tests.support.stack_control import control, processes, wait_serving
 from tests.support.users import new_user
 
 pytestmark = pytest.mark.e2e
@@ -158,3 +159,96 @@ async def test_a_retry_after_a_crash_before_commit_posts_exactly_one(
         [earlier.json()["tweet"]["tweetId"], new_id])
     gone = await edge.get(f"/v1/tweets/{never_written}", headers=user["headers"])
     assert gone.status_code == 404, gone.text
+
+
+async def lapse_dead_leases(stack_env: dict[str, str], user_id: int, keys: list[str]) -> int:
+    """Time passing for the records a killed process held: their leases
+    (LEASE_MS) lapse. Returns how many had noted their operation."""
+    redis = redis_client.connect(stack_env["REDIS_URL"])
+    noted = 0
+    try:
+        for key in keys:
+            name = idempotency.record_key(user_id, key)
+            if await redis.hget(name, "s") == b"running":
+                noted += bool(await redis.hexists(name, "op"))
+                await redis.hset(name, "until", 0)
+    finally:
+        await redis.aclose()
+    return noted
+
+
+async def all_tweet_ids(edge: httpx.AsyncClient, user: dict[str, Any]) -> list[str]:
+    ids: list[str] = []
+    token = ""
+    while True:
+        response = await edge.get(f"/v1/users/{user['userId']}/tweets", headers=user["headers"],
+                                  params={"pageSize": 100, "pageToken": token})
+        assert response.status_code == 200, response.text
+        ids += [t["tweetId"] for t in response.json().get("tweets", [])]
+        if not (token := response.json().get("nextPageToken", "")):
+            return ids
+
+
+async def test_keyed_creates_through_a_real_sigkill_post_each_tweet_exactly_once(
+        edge: httpx.AsyncClient, stack_env: dict[str, str]) -> None:
+    """Keyed creates stream into the first tweets process while it is
+    SIGKILLed: requests die in every phase (before the claim, between claim
+    and commit, between commit and answer). Every key's retry then gets one
+    tweet, the same one any answer before the kill named, and the author has
+    exactly one tweet per key. (The two tests above pin the two crash phases
+    deterministically; this one shows a real kill leaves nothing else.)"""
+    settings = topology.load()
+    port = topology.process_ports(settings.service_port("tweets"),
+                                  settings.processes["tweets"]) or [settings.service_port("tweets")]
+    user = await new_user(edge)
+
+    def metadata_for(key: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", user["headers"]["Authorization"]),
+                (idempotency.METADATA_KEY, key))
+
+    answered: dict[str, str] = {}  # key -> tweet id, from answers before the kill
+    interrupted: list[str] = []
+    keys: list[str] = []
+    killed = asyncio.Event()
+
+    async def one(stub: Any, key: str) -> None:
+        try:
+            done = await stub.CreateTweet(tweets_pb2.CreateTweetRequest(content=f"kill {key}"),
+                                          metadata=metadata_for(key), timeout=10)
+            answered[key] = str(done.tweet.tweet_id)
+        except grpc.aio.AioRpcError:
+            interrupted.append(key)
+
+    async def writer(stub: Any) -> None:
+        while not killed.is_set():
+            keys.append(key := uuid.uuid4().hex)
+            await one(stub, key)
+
+    async def killer() -> None:
+        while len(answered) < 16:  # the writes are flowing: kill in the middle of them
+            await asyncio.sleep(0.02)
+        await control("signal", "KILL", processes("tweets")[0])
+        killed.set()
+
+    channel = internal_channel(f"127.0.0.1:{port[0]}", "unused")
+    try:
+        stub = tweets_pb2_grpc.TweetServiceStub(channel)
+        await asyncio.wait_for(asyncio.gather(killer(), *(writer(stub) for _ in range(16))), 60)
+    finally:
+        await channel.close()
+        await wait_serving("tweets")
+    assert interrupted, "the kill should have cut some creates short"
+
+    noted = await lapse_dead_leases(stack_env, int(user["userId"]), interrupted)
+    print(f"{len(keys)} keyed creates, {len(interrupted)} cut short by the kill, "
+          f"{noted} of them after noting their tweet id")
+
+    for key in keys:
+        retry = await edge.post("/v1/tweets", json={"content": f"kill {key}"},
+                                headers=keyed(user, key))
+        assert retry.status_code == 200, retry.text
+        tweet_id = retry.json()["tweet"]["tweetId"]
+        assert answered.setdefault(key, tweet_id) == tweet_id, key
+    posted = await all_tweet_ids(edge, user)
+    assert sorted(posted) == sorted(answered.values())
+    assert len(set(posted)) == len(keys)

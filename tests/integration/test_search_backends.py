@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 import meilisearch
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from services.search.backend import Engagement, SearchBackend, TweetDoc, TweetFilter, UserDoc
 from services.search.meili_backend import MeilisearchBackend
 from services.search.meili_schema import TWEET_SETTINGS
 from services.search.pg_backend import PostgresBackend
+from services.shared.postgres import GuardedPool
 
 BACKENDS = ["postgres", "meilisearch"]
 
@@ -55,7 +55,7 @@ async def backend(request: pytest.FixtureRequest, stack_env: dict[str, str],
         yield meili
         await meili.close()
         return
-    pool = AsyncConnectionPool(stack_env["PG_DSN"], min_size=1, max_size=4, open=False)
+    pool = GuardedPool(stack_env["PG_DSN"], name="search-test", min_size=1, max_size=4)
     await pool.open(wait=True)
     yield PostgresBackend(pool)
     await pool.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.shared.ports import INFRA_PORTS, SERVICE_PORTS
-from stack import contract, freshness, keys, programs, topology
+from stack import contract, freshness, keys, programs, redis_cluster, topology
 
 # The offset ports a second stack on this machine uses (see .stack-env).
 OFFSET_ENV = {var: str(port + 20_000) for var, port in INFRA_PORTS.items()
@@ -112,6 +112,29 @@ def test_redis_is_a_cluster_of_three_primaries_or_one_server(tmp_path: Path) -> 
     assert "--cluster-enabled" not in server.argv
     assert contract.local(single)["REDIS_URL"] == \
         f"redis://127.0.0.1:{single.ports['REDIS_PORT']}/0"
+
+
+def test_a_single_servers_data_from_before_the_cluster_moves_to_its_own_directory(
+        tmp_path: Path) -> None:
+    cluster = topology.load(OFFSET_ENV | {"STACK_DIR": str(tmp_path)})
+    old = tmp_path / "redis"
+    (old / "appendonlydir").mkdir(parents=True)
+    (old / "appendonlydir" / "appendonly.aof.1.base.rdb").write_bytes(b"REDIS0011")
+    redis_cluster.adopt_single_server_data(cluster)
+    assert not old.exists()
+    assert (tmp_path / "redis-single" / "appendonlydir" / "appendonly.aof.1.base.rdb"
+            ).read_bytes() == b"REDIS0011"
+    # A cluster node's own directory (nodes.conf) is left alone.
+    old.mkdir()
+    (old / "nodes.conf").write_text("cluster layout")
+    redis_cluster.adopt_single_server_data(cluster)
+    assert (old / "nodes.conf").exists()
+    # Both directories holding a single server's data: refused, nothing moved.
+    (old / "nodes.conf").unlink()
+    (old / "dump.rdb").write_bytes(b"REDIS0011")
+    with pytest.raises(RuntimeError, match="keep one"):
+        redis_cluster.adopt_single_server_data(cluster)
+    assert (old / "dump.rdb").exists()
 
 
 def test_every_service_in_the_tree_has_a_port() -> None:

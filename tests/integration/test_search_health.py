@@ -1,0 +1,48 @@
+"""The search query process's health follows its index store
+(services/shared/health.py): each backend names what it cannot serve without."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from services.search.backend import TweetFilter
+from services.search.meili_backend import MeilisearchBackend
+from services.search.pg_backend import PostgresBackend
+from services.shared import errors
+from services.shared.breaker import State
+from services.shared.health import reachable
+from services.shared.postgres import GuardedPool
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_postgres_backend_requires_its_database(stack_env: dict[str, str]) -> None:
+    up = GuardedPool(stack_env["PG_DSN"], name="search-health", min_size=1, max_size=2)
+    await up.open(wait=True)
+    try:
+        required = PostgresBackend(up).required()
+        assert required.breaker is up.breaker
+        assert await reachable(required)
+    finally:
+        await up.close()
+
+
+async def test_an_unreachable_meilisearch_is_reported_and_then_refused_fast() -> None:
+    backend = MeilisearchBackend(f"http://127.0.0.1:{closed_port()}", "key")
+    required = backend.required()
+    try:
+        assert not await reachable(required)
+        for _ in range(3):
+            with pytest.raises(errors.Unavailable):
+                await backend.search_tweets(TweetFilter(text="x"), None, 10)
+        # The breaker is open: the process reports NOT_SERVING (health.watch)
+        # and searches fail at once instead of waiting on a dead server.
+        assert required.breaker.state is State.OPEN
+    finally:
+        await backend.close()
