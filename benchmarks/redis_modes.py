@@ -37,6 +37,7 @@ from services.timeline.store import (
 )
 from services.tweets.client.tweet_cache import GENERATION, TweetCache
 from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.lists import ListAudiences
 from services.users.client.relations import RelationsCache, relations_key
 from tests.support.single_redis import single_redis
 
@@ -51,7 +52,8 @@ FANOUT_ENTRIES = 10
 def _reader(redis: Any, users: UsersClient, tweets: TweetsClient) -> Reader:
     store = TimelineStore(redis, capacity=800, inactive_after_seconds=3600)
     hydrator = Hydrator(TweetCache(redis), ViewerFlags(redis), users, tweets)
-    return Reader(store, users, tweets, hydrator, RelationsCache(redis, users))
+    return Reader(store, users, tweets, hydrator, RelationsCache(redis, users),
+                  ListAudiences(redis, users.list_audience))
 
 
 async def _copy(source: Any, target: Any, keys: list[str]) -> None:

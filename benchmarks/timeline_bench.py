@@ -1,7 +1,8 @@
 """Timeline benchmarks: fanout throughput beside raw pipelined ZADD on the same
 Redis; fanout lag for an author with 10,000 followers; home timeline reads
 through the edge (wrk, 16 connections) by readers who follow 20 authors with
-full timelines (800 entries), with the tweet cache's hit rates during the run;
+full timelines (800 entries), with the tweet cache's hit rates during the run,
+and beside them the same readers' list timelines of those 20 authors;
 and GetTweet / BatchGetTweets of 100 ids straight to the tweets service."""
 
 from __future__ import annotations
@@ -120,7 +121,30 @@ async def _readers(edge_url: str) -> tuple[list[dict[str, str]], list[dict[str, 
             r = await http.get(f"/v1/timeline/{reader['id']}",
                                headers={"Authorization": f"Bearer {reader['token']}"})
             r.raise_for_status()
+            reader["list"] = await _author_list(http, reader, authors)
         return authors, readers
+
+
+async def _author_list(http: httpx.AsyncClient, reader: dict[str, str],
+                       authors: list[dict[str, str]]) -> str:
+    """The reader's list of the same 20 authors (made once, kept by re-runs),
+    read once so its members' recent sets are cached, as a reader's would be."""
+    headers = {"Authorization": f"Bearer {reader['token']}"}
+    owned = await http.get(f"/v1/users/{reader['id']}/lists", headers=headers)
+    owned.raise_for_status()
+    found = [x["listId"] for x in owned.json().get("lists", []) if x["name"] == "bench"]
+    if found:
+        list_id: str = found[0]
+    else:
+        r = await http.post("/v1/lists", headers=headers, json={"name": "bench"})
+        r.raise_for_status()
+        list_id = r.json()["list"]["listId"]
+        for author in authors:
+            r = await http.post(f"/v1/lists/{list_id}/members", headers=headers,
+                                json={"userId": author["id"]})
+            r.raise_for_status()
+    (await http.get(f"/v1/lists/{list_id}/timeline", headers=headers)).raise_for_status()
+    return list_id
 
 
 def _bench_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
@@ -136,6 +160,24 @@ request = function()
 end
 """
     return wrk.run(f"home timeline, 20 of {AUTHORS} authors, edge", edge_url, script,
+                   connections=16)
+
+
+def _bench_list_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
+    """The same readers and run as _bench_reads, each reading their list of
+    the same 20 authors: fanout on read beside the materialised home timeline."""
+    rows = ", ".join(f'{{"{r["list"]}", "{r["token"]}"}}' for r in readers)
+    script = f"""
+local readers = {{ {rows} }}
+local i = 0
+request = function()
+  i = i + 1
+  local r = readers[(i % #readers) + 1]
+  return wrk.format("GET", "/v1/lists/" .. r[1] .. "/timeline?pageSize=20",
+    {{["Authorization"] = "Bearer " .. r[2]}})
+end
+"""
+    return wrk.run(f"list timeline, {AUTHORS} members, edge", edge_url, script,
                    connections=16)
 
 
@@ -218,17 +260,20 @@ def run(env: dict[str, str]) -> list[str]:
     before = _cache_lookups()
     lines.append(_bench_reads(env["EDGE_URL"], readers).line())
     lines.append(_hit_rates(before, _cache_lookups()))
+    lines.append(_bench_list_reads(env["EDGE_URL"], readers).line())
     lines += asyncio.run(_point_reads(env["TWEETS_ADDR"], authors, readers[0]))
     lines += redis_modes.run(env, readers)
     return lines
 
 
 def run_reads(env: dict[str, str]) -> list[str]:
-    """BENCH=timeline_reads: only the home timeline read run through the edge
-    (for scaling checks, e.g. TIMELINE_PROCESSES=1 and 2)."""
+    """BENCH=timeline_reads: only the home and list timeline read runs through
+    the edge (for scaling checks, e.g. TIMELINE_PROCESSES=1 and 2)."""
     _, readers = asyncio.run(_readers(env["EDGE_URL"]))
     processes = topology.load().processes["timeline"]
-    return [_bench_reads(env["EDGE_URL"], readers).line() + f"   ({processes} timeline processes)"]
+    suffix = f"   ({processes} timeline processes)"
+    return [_bench_reads(env["EDGE_URL"], readers).line() + suffix,
+            _bench_list_reads(env["EDGE_URL"], readers).line() + suffix]
 
 
 def run_redis_modes(env: dict[str, str]) -> list[str]:

@@ -16,7 +16,7 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from twitter.users.v1 import events_pb2 as user_events
-from twitter.users.v1 import users_pb2, users_pb2_grpc
+from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
 from services.shared import contracts
 from services.shared.errors import NotFound
@@ -32,6 +32,7 @@ class UsersClient:
     def __init__(self, channel: grpc.aio.Channel, *, cache_seconds: float = 300.0,
                  cache_size: int = 50_000) -> None:
         self._stub = users_pb2_grpc.UserServiceStub(channel)
+        self._lists = lists_pb2_grpc.ListServiceStub(channel)
         self._ttl = cache_seconds
         self._size = cache_size
         # user id -> (summary, when cached): profiles, dropped when a user-updated
@@ -128,6 +129,13 @@ class UsersClient:
         except NotFound:
             return 0
         return response.follower_count
+
+    async def list_audience(self, list_id: int) -> lists_pb2.ListAudience:
+        """Owner, privacy and members of a list (fills the audience cache);
+        NotFound for a list that never existed."""
+        response = await self._lists.GetListAudience(
+            lists_pb2.GetListAudienceRequest(list_id=list_id), timeout=TIMEOUT)
+        return response.audience
 
     async def ids_by_username(self, usernames: Sequence[str]) -> dict[str, int]:
         """Lower-cased username to id, for the names that exist."""

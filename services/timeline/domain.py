@@ -19,10 +19,12 @@ SLACK = 10
 class Timeline(Enum):
     HOME = "home"
     MENTIONS = "mentions"
+    LIST = "list"
 
     @property
     def cursor(self) -> ListCursor[LastId]:
-        """Its page tokens: one user's one timeline, paged by tweet id."""
+        """Its page tokens: one user's one timeline (one list's for LIST),
+        paged by tweet id."""
         return _CURSORS[self]
 
 

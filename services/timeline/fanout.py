@@ -3,9 +3,10 @@
 An author at or under the celebrity threshold is fanned out on write: the
 tweet is added to every active follower's cached home timeline, batch by
 batch as the users service pages follower ids. A celebrity's tweets are not:
-readers merge them in at read time. Every step is idempotent (ZADD/ZREM of the
-same member), so a redelivered event simply completes what a crashed worker
-left half done.
+readers merge them in at read time, from the author's recent set, which list
+timelines read for every member (kept for others only while one exists).
+Every step is idempotent (ZADD/ZREM of the same member), so a redelivered
+event simply completes what a crashed worker left half done.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from twitter.users.v1 import events_pb2 as user_events
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.timestamps import from_timestamp
 from services.timeline.domain import Entry
-from services.timeline.store import TimelineStore, home_key, mentions_key
+from services.timeline.store import TimelineStore, home_key, mentions_key, recent_key
 
 FANOUT_LAG = Histogram(
     "timeline_fanout_lag_seconds", "Tweet created to its last follower's timeline written.",
@@ -63,6 +64,8 @@ class Fanout:
         if await self.is_celebrity(event.author_user_id):
             await self._store.add_recent(event.author_user_id, entry)
             return written  # merged in at read time instead
+        # List timelines merge every member's recent set at read time.
+        await self._store.add_recent_if_kept(event.author_user_id, entry)
         async for batch in self._users.follower_batches(event.author_user_id):
             count = await self._store.add_to_active_homes(batch, entry)
             written += count
@@ -78,9 +81,9 @@ class Fanout:
                             progress: Progress = _no_progress) -> None:
         entry = Entry(event.tweet_id, event.author_user_id)
         await self._store.remove((mentions_key(u) for u in event.mention_user_ids), entry)
-        await self._store.remove([home_key(event.author_user_id)], entry)
+        await self._store.remove([home_key(event.author_user_id),
+                                  recent_key(event.author_user_id)], entry)
         if await self._store.celebrities_among([event.author_user_id]):
-            await self._store.remove_recent(event.author_user_id, entry)
             return  # never fanned out, so nothing else cached to remove
         # Reads drop deleted tweets anyway (hydration leaves them out); removing
         # them here keeps pages full.

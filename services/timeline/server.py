@@ -19,6 +19,7 @@ from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings
 from services.tweets.client.tweet_cache import TweetCache
 from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.lists import ListAudiences
 from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 
@@ -29,7 +30,8 @@ async def build(settings: TimelineSettings) -> App:
     conn = wiring.connect(settings)
     hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
     reader = Reader(conn.store, conn.users, conn.tweets, hydrator,
-                    RelationsCache(conn.redis, conn.users))
+                    RelationsCache(conn.redis, conn.users),
+                    ListAudiences(conn.redis, conn.users.list_audience))
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await conn.users.follow_profile_updates(nc)
     slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,

@@ -40,6 +40,13 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
         return timeline_pb2.GetMentionsTimelineResponse(
             entries=[timeline_pb2.TimelineEntry(tweet=t) for t in tweets], next_page_token=token)
 
+    async def GetListTimeline(self, request: timeline_pb2.GetListTimelineRequest,
+                              context: Ctx) -> timeline_pb2.GetListTimelineResponse:
+        tweets, token = await self._reader.list_timeline(caller_id(), request.list_id,
+                                                         request.page_size, request.page_token)
+        return timeline_pb2.GetListTimelineResponse(
+            entries=[timeline_pb2.TimelineEntry(tweet=t) for t in tweets], next_page_token=token)
+
     async def StreamHomeTimeline(self, request: timeline_pb2.StreamHomeTimelineRequest,
                                  context: Ctx
                                  ) -> AsyncIterator[timeline_pb2.StreamHomeTimelineResponse]:

@@ -17,6 +17,15 @@ fanout worker. Its `0:0` member (score 0) marks a set rebuilt from the tweets
 service, i.e. complete down to its oldest entry; fanout adds to a set either
 way, so a rebuild racing a new tweet never loses it. `tl:celebrities` holds
 the ids of the authors above the threshold.
+
+List timelines read the same sets for every member (fanout on read), so an
+author who is no celebrity has one too while lists are read: the reader
+creates it (a `0:1` marker, score 0) before it asks the tweets service for
+the author's recent tweets, and fanout adds a new tweet to a set that exists
+(`add_recent_if_kept`). A tweet stored before the set existed is in what the
+reader asks for; one whose fanout ran after is added by fanout; so no tweet
+falls between the two. Such a set lives RECENT_TTL_SECONDS from its rebuild
+and is rebuilt by the next read after that.
 """
 
 from __future__ import annotations
@@ -53,7 +62,8 @@ def recent_key(author_id: int) -> str:
     return f"tl:{{{author_id}}}:recent"
 
 
-COMPLETE = "0:0"  # the marker member of a rebuilt celebrity set
+COMPLETE = "0:0"  # the marker member of a rebuilt recent set
+PENDING = "0:1"  # a recent set being rebuilt: fanout keeps it from now on
 FOLLOWING_TTL_SECONDS = 3600
 RECENT_TTL_SECONDS = 24 * 3600
 
@@ -119,6 +129,17 @@ end
 return written
 """
 
+# A tweet of an author who is no celebrity, added to their recent set only
+# while one is kept (list timelines read it): KEYS[1] the set.
+_ADD_IF_KEPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -tonumber(ARGV[3]) - 2)  -- as add_recent
+  return 1
+end
+return 0
+"""
+
 CELEBRITIES = "tl:celebrities"
 FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and dashboards
 
@@ -130,6 +151,7 @@ class TimelineStore:
         self.capacity = capacity
         self.recent_capacity = recent_capacity or capacity
         self._inactive_after = inactive_after_seconds
+        self._add_if_kept = redis.register_script(_ADD_IF_KEPT)
 
     async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Adds the entry to the home timelines of the active users among
@@ -244,9 +266,25 @@ class TimelineStore:
         key = recent_key(author_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, mapping)
+            pipe.zrem(key, PENDING)
             pipe.zremrangebyrank(key, 1, -self.recent_capacity - 2)  # rank 0: the marker
             pipe.expire(key, RECENT_TTL_SECONDS)
             await pipe.execute()
+
+    async def keep_recent(self, author_id: int) -> None:
+        """Makes fanout keep an author's recent set from now on (before the
+        set is rebuilt from the tweets service: see the module's docstring)."""
+        key = recent_key(author_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {PENDING: 0}, nx=True)
+            pipe.expire(key, RECENT_TTL_SECONDS, nx=True)
+            await pipe.execute()
+
+    async def add_recent_if_kept(self, author_id: int, entry: Entry) -> bool:
+        """Adds a tweet to an author's recent set if one is kept."""
+        return bool(await self._add_if_kept(keys=[recent_key(author_id)],
+                                            args=[entry.member, entry.score,
+                                                  self.recent_capacity]))
 
     async def add_recent(self, author_id: int, entry: Entry) -> None:
         key = recent_key(author_id)
@@ -255,9 +293,6 @@ class TimelineStore:
             pipe.zremrangebyrank(key, 1, -self.recent_capacity - 2)
             pipe.expire(key, RECENT_TTL_SECONDS)
             await pipe.execute()
-
-    async def remove_recent(self, author_id: int, entry: Entry) -> None:
-        await self._redis.zrem(recent_key(author_id), entry.member)
 
     async def following(self, user_id: int) -> list[int] | None:
         """Whom the user follows, if cached."""

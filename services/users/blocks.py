@@ -2,7 +2,9 @@
 
 A block removes any follow between the two, in either direction, in the
 transaction that records it (with the follow-deleted events and counters a
-plain unfollow has, so timelines drop the entries), and takes both users' rows
+plain unfollow has, so timelines drop the entries), and each from the other's
+lists as member and as follower (Twitter's behaviour: removed, and not added
+again while the block lasts; services/users/lists.py), and takes both users' rows
 in id order first, as a follow does: a follow racing a block either lands
 before it (and is removed) or sees the block (PERMISSION_DENIED). Every change
 bumps the parties' relations versions and, once committed, writes their new
@@ -23,9 +25,11 @@ from services.shared.cursor import ListCursor
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.redis_client import RedisClient
 from services.users import events, repository
+from services.users import lists_repository as lists
 from services.users import relations_repository as store
 from services.users.client.relations import RelationsCache, RelationsWriter
 from services.users.domain import USERNAME_RE, FollowRecord, UserRecord
+from services.users.lists import Lists
 from services.users.relations_repository import Kind
 from services.users.repository import Conn, FollowChange
 
@@ -44,8 +48,9 @@ CURSORS = {Kind.BLOCK: ListCursor("users.blocks", RelationKey),
 
 
 class BlocksAndMutes:
-    def __init__(self, pool: AsyncConnectionPool, redis: RedisClient) -> None:
+    def __init__(self, pool: AsyncConnectionPool, redis: RedisClient, lists: Lists) -> None:
         self._pool = pool
+        self._lists = lists
         self._cache = RelationsWriter(redis)
         self._cached = RelationsCache(redis, self)  # misses are filled from here
 
@@ -70,13 +75,17 @@ class BlocksAndMutes:
                 await repository.lock_pair(conn, caller, target.user_id)
                 changed = await (store.add if on else store.remove)(
                     conn, kind, caller, target.user_id)
+                dropped: list[int] = []  # lists whose members changed
                 if changed and kind is Kind.BLOCK and on:
                     await _drop_follows(conn, caller, target.user_id)
+                    dropped = await lists.drop_between(conn, caller, target.user_id)
                 if changed:
                     await store.bump_versions(conn, parties)
                 fresh = [await store.viewer_relations(conn, u) for u in parties]
             if changed:
                 await self._cache.store(fresh)
+            if dropped:
+                await self._lists.refresh_audiences(dropped)
         return target
 
     async def listed(self, caller: int, kind: Kind, page_size: int,

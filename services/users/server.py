@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
-from twitter.users.v1 import users_pb2, users_pb2_grpc
+from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
 from services.shared import events as jetstream
 from services.shared import postgres, redis_client
@@ -35,7 +35,10 @@ from services.shared.server import App, serve
 from services.shared.worker_lease import WorkerLease
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
+from services.users.client.lists import ListAudienceWriter
 from services.users.client.revocations import RevokedSessions
+from services.users.list_servicer import ListServicer
+from services.users.lists import Lists
 from services.users.login_throttle import FailurePurge, ThrottlePolicy
 from services.users.passwords import Passwords
 from services.users.pins import Pins
@@ -47,7 +50,8 @@ from services.users.tokens import AccessTokens, Keyring
 
 log = get_logger(__name__)
 
-_SERVICES = [users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")]
+_SERVICES = [*(users_pb2.DESCRIPTOR.services_by_name[n] for n in ("UserService", "AuthService")),
+             lists_pb2.DESCRIPTOR.services_by_name["ListService"]]
 
 
 class UsersSettings(ServerSettings, PostgresSettings, NatsSettings, AuthSettings,
@@ -106,7 +110,8 @@ async def build(settings: UsersSettings) -> App:
     revoked = await RevokedSessions.open(settings.redis_url)
     retention = Retention(pool, revoked_grace=timedelta(seconds=max(
         window, settings.revoked_session_retention_seconds)))
-    accounts = Accounts(pool, IdGenerator(lease), passwords, keyring, access_tokens,
+    ids = IdGenerator(lease)  # one per process: user and list ids alike
+    accounts = Accounts(pool, ids, passwords, keyring, access_tokens,
                         LoginPolicy(
                             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
                             throttle=ThrottlePolicy(
@@ -116,6 +121,8 @@ async def build(settings: UsersSettings) -> App:
                                 lock_max_seconds=settings.login_lock_max_seconds,
                                 failure_reset_seconds=settings.login_failure_reset_seconds)),
                         revocations=announcer)
+
+    lists = Lists(pool, ids, ListAudienceWriter(redis))
 
     async def local_key(kid: str) -> object | None:
         return keyring.public_key(kid)
@@ -134,9 +141,10 @@ async def build(settings: UsersSettings) -> App:
 
     def register(server: grpc.aio.Server) -> None:
         users_pb2_grpc.add_UserServiceServicer_to_server(
-            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis),
+            UserServicer(accounts, Social(pool), BlocksAndMutes(pool, redis, lists),
                          Pins(pool, TweetsClient(tweets_channel))), server)
         users_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(accounts), server)
+        lists_pb2_grpc.add_ListServiceServicer_to_server(ListServicer(lists), server)
 
     async def stop() -> None:
         await nc.drain()

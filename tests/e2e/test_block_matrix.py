@@ -32,6 +32,7 @@ class Scene:
     blocked: User
     tweet_id: str  # the blocker's
     media_id: str  # the blocker's
+    list_id: str = "0"  # the blocker's public list
 
     @property
     def a(self) -> str:
@@ -147,6 +148,21 @@ MATRIX: dict[str, tuple[Call, int]] = {
     "MarkNotificationsRead": (lambda s: s.send("POST", "/v1/notifications/read", {}), 200),
     "StreamNotifications": (_open_stream("/v1/notifications/stream"), 200),
     "StreamNotificationEvents": (_open_stream("/v1/notifications/events"), 200),
+    # lists: the blocker's public list does not exist for the blocked user
+    "CreateList": (lambda s: s.send("POST", "/v1/lists", {"name": "mine"}), 200),
+    "GetList": (lambda s: s.get(f"/v1/lists/{s.list_id}"), 404),
+    "UpdateList": (lambda s: s.send("PATCH", f"/v1/lists/{s.list_id}", {"name": "x"}), 404),
+    "DeleteList": (lambda s: s.send("DELETE", f"/v1/lists/{s.list_id}"), 404),
+    "AddListMember": (lambda s: s.send("POST", f"/v1/lists/{s.list_id}/members",
+                                       {"userId": s.b}), 404),
+    "RemoveListMember": (lambda s: s.send("DELETE", f"/v1/lists/{s.list_id}/members/{s.a}"),
+                         404),
+    "ListListMembers": (lambda s: s.get(f"/v1/lists/{s.list_id}/members"), 404),
+    "FollowList": (lambda s: s.send("POST", f"/v1/lists/{s.list_id}/follow", {}), 404),
+    "UnfollowList": (lambda s: s.send("DELETE", f"/v1/lists/{s.list_id}/follow"), 404),
+    "ListOwnedLists": (lambda s: s.get(f"/v1/users/{s.a}/lists"), 404),
+    "ListFollowedLists": (lambda s: s.get(f"/v1/users/{s.a}/followed-lists"), 403),
+    "GetListTimeline": (lambda s: s.get(f"/v1/lists/{s.list_id}/timeline"), 404),
     # the blocked user may mute and block back
     "MuteUser": (lambda s: s.send("POST", f"/v1/users/{s.blocker['username']}/mute", {}), 200),
     "UnmuteUser": (lambda s: s.send("DELETE", f"/v1/users/{s.blocker['username']}/mute"), 200),
@@ -171,8 +187,11 @@ async def test_what_a_blocked_user_gets_on_every_route(edge: httpx.AsyncClient) 
     sent = await edge.post("/v1/messages", json={"recipientUserId": blocked["userId"],
                                                  "content": "before"}, headers=blocker["headers"])
     assert sent.status_code == 200, sent.text  # a conversation with history
+    made = await edge.post("/v1/lists", json={"name": "mine"}, headers=blocker["headers"])
+    assert made.status_code == 200, made.text
     await relate(edge, blocker, blocked, "block")
-    scene = Scene(edge, blocker, blocked, tweet_id, r.json()["mediaId"])
+    scene = Scene(edge, blocker, blocked, tweet_id, r.json()["mediaId"],
+                  made.json()["list"]["listId"])
     got = {}
     for rpc, (call, _) in MATRIX.items():
         got[rpc] = (await call(scene)).status_code
@@ -197,17 +216,22 @@ NAMING: dict[str, Callable[[Scene], Awaitable[httpx.Response]]] = {
     **{rpc: MATRIX[rpc][0] for rpc in (
         "CreateTweet", "GetTweet", "UpdateTweet", "DeleteTweet", "LikeTweet", "UnlikeTweet",
         "Retweet", "Unretweet", "ListReplies", "ListLikingUsers", "ListTweetEdits",
-        "BookmarkTweet", "UnbookmarkTweet", "PinTweet", "GetPoll", "VotePoll")},
+        "BookmarkTweet", "UnbookmarkTweet", "PinTweet", "GetPoll", "VotePoll",
+        "GetList", "UpdateList", "DeleteList", "AddListMember", "RemoveListMember",
+        "ListListMembers", "FollowList", "UnfollowList", "ListOwnedLists",
+        "GetListTimeline")},
 }
 
 
 async def test_a_block_answers_exactly_as_an_absence(edge: httpx.AsyncClient) -> None:
     blocker, blocked = await new_user(edge), await new_user(edge)
     tweet_id = await tweet(edge, blocker, "mine")
+    made = await edge.post("/v1/lists", json={"name": "mine"}, headers=blocker["headers"])
+    assert made.status_code == 200, made.text
     await relate(edge, blocker, blocked, "block")
-    real = Scene(edge, blocker, blocked, tweet_id, "0")
+    real = Scene(edge, blocker, blocked, tweet_id, "0", made.json()["list"]["listId"])
     ghost = Scene(edge, {"userId": "9" * 18, "username": unique_name("ghost")},
-                  blocked, "8" * 18, "0")  # ids and a name no one has
+                  blocked, "8" * 18, "0", "7" * 18)  # ids and a name no one has
     for rpc, call in NAMING.items():
         seen, absent = await call(real), await call(ghost)
         assert (seen.status_code, seen.json()) == (absent.status_code, absent.json()), rpc

@@ -26,6 +26,7 @@ from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
 from services.tweets.client.tweet_cache import TweetCache
 from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.lists import ListAudiences
 from services.users.client.relations import RelationsCache
 from tests.support.bulk import load_followers
 from tests.support.users import Account, MakeAccount
@@ -98,7 +99,8 @@ async def rig(stack_env: dict[str, str], request: pytest.FixtureRequest) -> Asyn
                           recent_capacity=recent_capacity)
     users, tweets = UsersClient(users_channel), TweetsClient(tweets_channel)
     hydrator = Hydrator(TweetCache(redis), ViewerFlags(redis), users, tweets)
-    yield Rig(Reader(store, users, tweets, hydrator, RelationsCache(redis, users)), store,
+    yield Rig(Reader(store, users, tweets, hydrator, RelationsCache(redis, users),
+                    ListAudiences(redis, users.list_audience)), store,
               tweets_pb2_grpc.TweetServiceStub(tweets_channel),
               users_pb2_grpc.UserServiceStub(users_channel), nodes)
     await redis.aclose()

@@ -11,18 +11,25 @@ import secrets
 import psycopg
 
 
-def load_followers(pg_dsn: str, followee_id: int, count: int) -> list[int]:
-    """Adds `count` new users who follow `followee_id`; returns their ids."""
+def load_users(pg_dsn: str, count: int) -> list[int]:
+    """Adds `count` new users (who cannot log in); returns their ids."""
     # Ids from a random range far above real snowflakes, so runs never collide.
     base = 8_000_000_000_000_000_000 + secrets.randbelow(10**9) * 10**6
     ids = [base + i for i in range(1, count + 1)]
     tag = secrets.token_hex(3)
+    with psycopg.connect(pg_dsn) as conn, conn.transaction(), \
+            conn.cursor().copy("COPY users (user_id, username, email, password_hash,"
+                               " display_name) FROM STDIN") as copy:
+        for n, user_id in enumerate(ids):
+            name = f"z{tag}{n}"[:15]
+            copy.write_row((user_id, name, f"{name}.{user_id}@bulk.example", "!", name))
+    return ids
+
+
+def load_followers(pg_dsn: str, followee_id: int, count: int) -> list[int]:
+    """Adds `count` new users who follow `followee_id`; returns their ids."""
+    ids = load_users(pg_dsn, count)
     with psycopg.connect(pg_dsn) as conn, conn.transaction():
-        with conn.cursor().copy("COPY users (user_id, username, email, password_hash,"
-                                " display_name) FROM STDIN") as copy:
-            for n, user_id in enumerate(ids):
-                name = f"z{tag}{n}"[:15]
-                copy.write_row((user_id, name, f"{name}.{user_id}@bulk.example", "!", name))
         with conn.cursor().copy("COPY follows (follower_id, followee_id) FROM STDIN") as copy:
             for user_id in ids:
                 copy.write_row((user_id, followee_id))
@@ -30,3 +37,14 @@ def load_followers(pg_dsn: str, followee_id: int, count: int) -> list[int]:
                      (count, followee_id))
         conn.execute("UPDATE users SET following_count = 1 WHERE user_id = ANY(%s)", (ids,))
     return ids
+
+
+def load_list_members(pg_dsn: str, list_id: int, user_ids: list[int]) -> None:
+    """Adds members to a list as AddListMember would, counted (no cap check)."""
+    with psycopg.connect(pg_dsn) as conn, conn.transaction():
+        with conn.cursor().copy("COPY list_members (list_id, user_id) FROM STDIN") as copy:
+            for user_id in user_ids:
+                copy.write_row((list_id, user_id))
+        conn.execute("UPDATE lists SET member_count = member_count + %s, version = version + 1"
+                     " WHERE list_id = %s",
+                     (len(user_ids), list_id))

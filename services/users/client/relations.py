@@ -34,8 +34,9 @@ log = get_logger(__name__)
 
 RELATIONS_TTL_SECONDS = 600
 
-# KEYS[1] the viewer's key; ARGV[1] the new version, ARGV[2] the value, ARGV[3] TTL.
-_STORE_IF_NEWER = """
+# KEYS[1] the key; ARGV[1] the new version, ARGV[2] the value, ARGV[3] TTL.
+# The list audience cache (lists.py) stores the same way.
+STORE_IF_NEWER = """
 local current = redis.call('GET', KEYS[1])
 if current then
   local version = tonumber(string.match(current, '^(%d+):'))
@@ -151,7 +152,7 @@ class RelationsWriter:
 
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._script = redis.register_script(_STORE_IF_NEWER)
+        self._script = redis.register_script(STORE_IF_NEWER)
 
     async def store(self, relations: Iterable[users_pb2.ViewerRelations]) -> None:
         try:

@@ -63,6 +63,11 @@ class TimelineServiceStub:
                 request_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsRequest.SerializeToString,
                 response_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsResponse.FromString,
                 _registered_method=True)
+        self.GetListTimeline = channel.unary_unary(
+                '/twitter.timeline.v1.TimelineService/GetListTimeline',
+                request_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.GetListTimelineRequest.SerializeToString,
+                response_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.GetListTimelineResponse.FromString,
+                _registered_method=True)
 
 
 class TimelineServiceServicer:
@@ -130,6 +135,20 @@ class TimelineServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetListTimeline(self, request, context):
+        """Reads a list's timeline: tweets, replies and retweets of its members,
+        newest first, merged at read time from each member's recent tweets. Users
+        blocked either way or muted by the caller are left out, as on the home
+        timeline.
+
+        NOT_FOUND when no such list exists or the caller may not see it (a
+        private list of someone else's, a list whose owner blocks the caller);
+        INVALID_ARGUMENT for a page_token that was not issued for this list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TimelineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +171,11 @@ def add_TimelineServiceServicer_to_server(servicer, server):
                     servicer.StreamHomeTimelineEvents,
                     request_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsRequest.FromString,
                     response_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsResponse.SerializeToString,
+            ),
+            'GetListTimeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetListTimeline,
+                    request_deserializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.GetListTimelineRequest.FromString,
+                    response_serializer=twitter_dot_timeline_dot_v1_dot_timeline__pb2.GetListTimelineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -271,6 +295,33 @@ class TimelineService:
             '/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents',
             twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsRequest.SerializeToString,
             twitter_dot_timeline_dot_v1_dot_timeline__pb2.StreamHomeTimelineEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetListTimeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twitter.timeline.v1.TimelineService/GetListTimeline',
+            twitter_dot_timeline_dot_v1_dot_timeline__pb2.GetListTimelineRequest.SerializeToString,
+            twitter_dot_timeline_dot_v1_dot_timeline__pb2.GetListTimelineResponse.FromString,
             options,
             channel_credentials,
             insecure,

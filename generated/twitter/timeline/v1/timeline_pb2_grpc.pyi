@@ -79,6 +79,16 @@ class TimelineServiceStub:
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
     the caller has too many streams open (SSE and NDJSON streams count alike).
     """
+    GetListTimeline: _grpc.UnaryUnaryMultiCallable[_timeline_pb2.GetListTimelineRequest, _timeline_pb2.GetListTimelineResponse]
+    """Reads a list's timeline: tweets, replies and retweets of its members,
+    newest first, merged at read time from each member's recent tweets. Users
+    blocked either way or muted by the caller are left out, as on the home
+    timeline.
+
+    NOT_FOUND when no such list exists or the caller may not see it (a
+    private list of someone else's, a list whose owner blocks the caller);
+    INVALID_ARGUMENT for a page_token that was not issued for this list.
+    """
 
 @_typing.type_check_only
 class TimelineServiceAsyncStub(TimelineServiceStub):
@@ -130,6 +140,16 @@ class TimelineServiceAsyncStub(TimelineServiceStub):
 
     PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
     the caller has too many streams open (SSE and NDJSON streams count alike).
+    """
+    GetListTimeline: _aio.UnaryUnaryMultiCallable[_timeline_pb2.GetListTimelineRequest, _timeline_pb2.GetListTimelineResponse]  # type: ignore[assignment]
+    """Reads a list's timeline: tweets, replies and retweets of its members,
+    newest first, merged at read time from each member's recent tweets. Users
+    blocked either way or muted by the caller are left out, as on the home
+    timeline.
+
+    NOT_FOUND when no such list exists or the caller may not see it (a
+    private list of someone else's, a list whose owner blocks the caller);
+    INVALID_ARGUMENT for a page_token that was not issued for this list.
     """
 
 class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -203,6 +223,22 @@ class TimelineServiceServicer(metaclass=_abc_1.ABCMeta):
 
         PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
         the caller has too many streams open (SSE and NDJSON streams count alike).
+        """
+
+    @_abc_1.abstractmethod
+    def GetListTimeline(
+        self,
+        request: _timeline_pb2.GetListTimelineRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_timeline_pb2.GetListTimelineResponse, _abc.Awaitable[_timeline_pb2.GetListTimelineResponse]]:
+        """Reads a list's timeline: tweets, replies and retweets of its members,
+        newest first, merged at read time from each member's recent tweets. Users
+        blocked either way or muted by the caller are left out, as on the home
+        timeline.
+
+        NOT_FOUND when no such list exists or the caller may not see it (a
+        private list of someone else's, a list whose owner blocks the caller);
+        INVALID_ARGUMENT for a page_token that was not issued for this list.
         """
 
 def add_TimelineServiceServicer_to_server(servicer: TimelineServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

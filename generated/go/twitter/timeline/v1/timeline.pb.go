@@ -646,6 +646,125 @@ func (x *StreamHomeTimelineEventsResponse) GetBody() *httpbody.HttpBody {
 	return nil
 }
 
+// Request for GetListTimeline.
+type GetListTimelineRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The list (twitter.users.v1.List.list_id).
+	ListId int64 `protobuf:"varint,1,opt,name=list_id,json=listId,proto3" json:"list_id,omitempty"`
+	// How many entries to return: default 20, at most 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call; empty for the first (newest) page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetListTimelineRequest) Reset() {
+	*x = GetListTimelineRequest{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetListTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetListTimelineRequest) ProtoMessage() {}
+
+func (x *GetListTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetListTimelineRequest.ProtoReflect.Descriptor instead.
+func (*GetListTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetListTimelineRequest) GetListId() int64 {
+	if x != nil {
+		return x.ListId
+	}
+	return 0
+}
+
+func (x *GetListTimelineRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetListTimelineRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for GetListTimeline.
+type GetListTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries, newest first.
+	Entries []*TimelineEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Token for the next (older) page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetListTimelineResponse) Reset() {
+	*x = GetListTimelineResponse{}
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetListTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetListTimelineResponse) ProtoMessage() {}
+
+func (x *GetListTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_timeline_v1_timeline_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetListTimelineResponse.ProtoReflect.Descriptor instead.
+func (*GetListTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_twitter_timeline_v1_timeline_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetListTimelineResponse) GetEntries() []*TimelineEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GetListTimelineResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_twitter_timeline_v1_timeline_proto protoreflect.FileDescriptor
 
 const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
@@ -683,12 +802,21 @@ const file_twitter_timeline_v1_timeline_proto_rawDesc = "" +
 	"\x1fStreamHomeTimelineEventsRequest\x12\x1d\n" +
 	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\"L\n" +
 	" StreamHomeTimelineEventsResponse\x12(\n" +
-	"\x04body\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x04body2\xae\x05\n" +
+	"\x04body\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x04body\"s\n" +
+	"\x16GetListTimelineRequest\x12\x1d\n" +
+	"\alist_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06listId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
+	"\x17GetListTimelineResponse\x12<\n" +
+	"\aentries\x18\x01 \x03(\v2\".twitter.timeline.v1.TimelineEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc7\x06\n" +
 	"\x0fTimelineService\x12\x90\x01\n" +
 	"\x0fGetHomeTimeline\x12+.twitter.timeline.v1.GetHomeTimelineRequest\x1a,.twitter.timeline.v1.GetHomeTimelineResponse\"\"ȥ\x19\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/timeline/{user_id}\x12\xa5\x01\n" +
 	"\x13GetMentionsTimeline\x12/.twitter.timeline.v1.GetMentionsTimelineRequest\x1a0.twitter.timeline.v1.GetMentionsTimelineResponse\"+ȥ\x19\x02\x82\xd3\xe4\x93\x02!\x12\x1f/v1/timeline/{user_id}/mentions\x12\xa2\x01\n" +
 	"\x12StreamHomeTimeline\x12..twitter.timeline.v1.StreamHomeTimelineRequest\x1a/.twitter.timeline.v1.StreamHomeTimelineResponse\")ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/timeline/{user_id}/stream0\x01\x12\xba\x01\n" +
-	"\x18StreamHomeTimelineEvents\x124.twitter.timeline.v1.StreamHomeTimelineEventsRequest\x1a5.twitter.timeline.v1.StreamHomeTimelineEventsResponse\"/ȥ\x19\x02\x82\xd3\xe4\x93\x02%b\x04body\x12\x1d/v1/timeline/{user_id}/events0\x01B\xe8\x01\n" +
+	"\x18StreamHomeTimelineEvents\x124.twitter.timeline.v1.StreamHomeTimelineEventsRequest\x1a5.twitter.timeline.v1.StreamHomeTimelineEventsResponse\"/ȥ\x19\x02\x82\xd3\xe4\x93\x02%b\x04body\x12\x1d/v1/timeline/{user_id}/events0\x01\x12\x96\x01\n" +
+	"\x0fGetListTimeline\x12+.twitter.timeline.v1.GetListTimelineRequest\x1a,.twitter.timeline.v1.GetListTimelineResponse\"(ȥ\x19\x02\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/lists/{list_id}/timelineB\xe8\x01\n" +
 	"\x17com.twitter.timeline.v1B\rTimelineProtoP\x01ZPgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/timeline/v1;timelinev1\xa2\x02\x03TTX\xaa\x02\x13Twitter.Timeline.V1\xca\x02\x13Twitter\\Timeline\\V1\xe2\x02\x1fTwitter\\Timeline\\V1\\GPBMetadata\xea\x02\x15Twitter::Timeline::V1b\x06proto3"
 
 var (
@@ -703,7 +831,7 @@ func file_twitter_timeline_v1_timeline_proto_rawDescGZIP() []byte {
 	return file_twitter_timeline_v1_timeline_proto_rawDescData
 }
 
-var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_twitter_timeline_v1_timeline_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
 	(*TimelineEntry)(nil),                    // 0: twitter.timeline.v1.TimelineEntry
 	(*Heartbeat)(nil),                        // 1: twitter.timeline.v1.Heartbeat
@@ -716,32 +844,37 @@ var file_twitter_timeline_v1_timeline_proto_goTypes = []any{
 	(*DeletedEntry)(nil),                     // 8: twitter.timeline.v1.DeletedEntry
 	(*StreamHomeTimelineEventsRequest)(nil),  // 9: twitter.timeline.v1.StreamHomeTimelineEventsRequest
 	(*StreamHomeTimelineEventsResponse)(nil), // 10: twitter.timeline.v1.StreamHomeTimelineEventsResponse
-	(*v1.Tweet)(nil),                         // 11: twitter.tweets.v1.Tweet
-	(*timestamppb.Timestamp)(nil),            // 12: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),                // 13: google.api.HttpBody
+	(*GetListTimelineRequest)(nil),           // 11: twitter.timeline.v1.GetListTimelineRequest
+	(*GetListTimelineResponse)(nil),          // 12: twitter.timeline.v1.GetListTimelineResponse
+	(*v1.Tweet)(nil),                         // 13: twitter.tweets.v1.Tweet
+	(*timestamppb.Timestamp)(nil),            // 14: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),                // 15: google.api.HttpBody
 }
 var file_twitter_timeline_v1_timeline_proto_depIdxs = []int32{
-	11, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
-	12, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	13, // 0: twitter.timeline.v1.TimelineEntry.tweet:type_name -> twitter.tweets.v1.Tweet
+	14, // 1: twitter.timeline.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: twitter.timeline.v1.GetHomeTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
 	0,  // 3: twitter.timeline.v1.GetMentionsTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
 	0,  // 4: twitter.timeline.v1.StreamHomeTimelineResponse.entry:type_name -> twitter.timeline.v1.TimelineEntry
 	1,  // 5: twitter.timeline.v1.StreamHomeTimelineResponse.heartbeat:type_name -> twitter.timeline.v1.Heartbeat
 	8,  // 6: twitter.timeline.v1.StreamHomeTimelineResponse.deleted:type_name -> twitter.timeline.v1.DeletedEntry
-	13, // 7: twitter.timeline.v1.StreamHomeTimelineEventsResponse.body:type_name -> google.api.HttpBody
-	2,  // 8: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
-	4,  // 9: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
-	6,  // 10: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
-	9,  // 11: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:input_type -> twitter.timeline.v1.StreamHomeTimelineEventsRequest
-	3,  // 12: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
-	5,  // 13: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
-	7,  // 14: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
-	10, // 15: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:output_type -> twitter.timeline.v1.StreamHomeTimelineEventsResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	15, // 7: twitter.timeline.v1.StreamHomeTimelineEventsResponse.body:type_name -> google.api.HttpBody
+	0,  // 8: twitter.timeline.v1.GetListTimelineResponse.entries:type_name -> twitter.timeline.v1.TimelineEntry
+	2,  // 9: twitter.timeline.v1.TimelineService.GetHomeTimeline:input_type -> twitter.timeline.v1.GetHomeTimelineRequest
+	4,  // 10: twitter.timeline.v1.TimelineService.GetMentionsTimeline:input_type -> twitter.timeline.v1.GetMentionsTimelineRequest
+	6,  // 11: twitter.timeline.v1.TimelineService.StreamHomeTimeline:input_type -> twitter.timeline.v1.StreamHomeTimelineRequest
+	9,  // 12: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:input_type -> twitter.timeline.v1.StreamHomeTimelineEventsRequest
+	11, // 13: twitter.timeline.v1.TimelineService.GetListTimeline:input_type -> twitter.timeline.v1.GetListTimelineRequest
+	3,  // 14: twitter.timeline.v1.TimelineService.GetHomeTimeline:output_type -> twitter.timeline.v1.GetHomeTimelineResponse
+	5,  // 15: twitter.timeline.v1.TimelineService.GetMentionsTimeline:output_type -> twitter.timeline.v1.GetMentionsTimelineResponse
+	7,  // 16: twitter.timeline.v1.TimelineService.StreamHomeTimeline:output_type -> twitter.timeline.v1.StreamHomeTimelineResponse
+	10, // 17: twitter.timeline.v1.TimelineService.StreamHomeTimelineEvents:output_type -> twitter.timeline.v1.StreamHomeTimelineEventsResponse
+	12, // 18: twitter.timeline.v1.TimelineService.GetListTimeline:output_type -> twitter.timeline.v1.GetListTimelineResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_twitter_timeline_v1_timeline_proto_init() }
@@ -760,7 +893,7 @@ func file_twitter_timeline_v1_timeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_timeline_v1_timeline_proto_rawDesc), len(file_twitter_timeline_v1_timeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	TimelineService_GetMentionsTimeline_FullMethodName      = "/twitter.timeline.v1.TimelineService/GetMentionsTimeline"
 	TimelineService_StreamHomeTimeline_FullMethodName       = "/twitter.timeline.v1.TimelineService/StreamHomeTimeline"
 	TimelineService_StreamHomeTimelineEvents_FullMethodName = "/twitter.timeline.v1.TimelineService/StreamHomeTimelineEvents"
+	TimelineService_GetListTimeline_FullMethodName          = "/twitter.timeline.v1.TimelineService/GetListTimeline"
 )
 
 // TimelineServiceClient is the client API for TimelineService service.
@@ -72,6 +73,15 @@ type TimelineServiceClient interface {
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
 	// the caller has too many streams open (SSE and NDJSON streams count alike).
 	StreamHomeTimelineEvents(ctx context.Context, in *StreamHomeTimelineEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamHomeTimelineEventsResponse], error)
+	// Reads a list's timeline: tweets, replies and retweets of its members,
+	// newest first, merged at read time from each member's recent tweets. Users
+	// blocked either way or muted by the caller are left out, as on the home
+	// timeline.
+	//
+	// NOT_FOUND when no such list exists or the caller may not see it (a
+	// private list of someone else's, a list whose owner blocks the caller);
+	// INVALID_ARGUMENT for a page_token that was not issued for this list.
+	GetListTimeline(ctx context.Context, in *GetListTimelineRequest, opts ...grpc.CallOption) (*GetListTimelineResponse, error)
 }
 
 type timelineServiceClient struct {
@@ -140,6 +150,16 @@ func (c *timelineServiceClient) StreamHomeTimelineEvents(ctx context.Context, in
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TimelineService_StreamHomeTimelineEventsClient = grpc.ServerStreamingClient[StreamHomeTimelineEventsResponse]
 
+func (c *timelineServiceClient) GetListTimeline(ctx context.Context, in *GetListTimelineRequest, opts ...grpc.CallOption) (*GetListTimelineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetListTimelineResponse)
+	err := c.cc.Invoke(ctx, TimelineService_GetListTimeline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TimelineServiceServer is the server API for TimelineService service.
 // All implementations must embed UnimplementedTimelineServiceServer
 // for forward compatibility.
@@ -187,6 +207,15 @@ type TimelineServiceServer interface {
 	// PERMISSION_DENIED when user_id is not the caller; RESOURCE_EXHAUSTED when
 	// the caller has too many streams open (SSE and NDJSON streams count alike).
 	StreamHomeTimelineEvents(*StreamHomeTimelineEventsRequest, grpc.ServerStreamingServer[StreamHomeTimelineEventsResponse]) error
+	// Reads a list's timeline: tweets, replies and retweets of its members,
+	// newest first, merged at read time from each member's recent tweets. Users
+	// blocked either way or muted by the caller are left out, as on the home
+	// timeline.
+	//
+	// NOT_FOUND when no such list exists or the caller may not see it (a
+	// private list of someone else's, a list whose owner blocks the caller);
+	// INVALID_ARGUMENT for a page_token that was not issued for this list.
+	GetListTimeline(context.Context, *GetListTimelineRequest) (*GetListTimelineResponse, error)
 	mustEmbedUnimplementedTimelineServiceServer()
 }
 
@@ -208,6 +237,9 @@ func (UnimplementedTimelineServiceServer) StreamHomeTimeline(*StreamHomeTimeline
 }
 func (UnimplementedTimelineServiceServer) StreamHomeTimelineEvents(*StreamHomeTimelineEventsRequest, grpc.ServerStreamingServer[StreamHomeTimelineEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamHomeTimelineEvents not implemented")
+}
+func (UnimplementedTimelineServiceServer) GetListTimeline(context.Context, *GetListTimelineRequest) (*GetListTimelineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetListTimeline not implemented")
 }
 func (UnimplementedTimelineServiceServer) mustEmbedUnimplementedTimelineServiceServer() {}
 func (UnimplementedTimelineServiceServer) testEmbeddedByValue()                         {}
@@ -288,6 +320,24 @@ func _TimelineService_StreamHomeTimelineEvents_Handler(srv interface{}, stream g
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TimelineService_StreamHomeTimelineEventsServer = grpc.ServerStreamingServer[StreamHomeTimelineEventsResponse]
 
+func _TimelineService_GetListTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetListTimelineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TimelineServiceServer).GetListTimeline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TimelineService_GetListTimeline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TimelineServiceServer).GetListTimeline(ctx, req.(*GetListTimelineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TimelineService_ServiceDesc is the grpc.ServiceDesc for TimelineService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -302,6 +352,10 @@ var TimelineService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMentionsTimeline",
 			Handler:    _TimelineService_GetMentionsTimeline_Handler,
+		},
+		{
+			MethodName: "GetListTimeline",
+			Handler:    _TimelineService_GetListTimeline_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

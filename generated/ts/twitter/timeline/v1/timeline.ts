@@ -120,6 +120,24 @@ export interface StreamHomeTimelineEventsResponse {
   body: HttpBody | undefined;
 }
 
+/** Request for GetListTimeline. */
+export interface GetListTimelineRequest {
+  /** The list (twitter.users.v1.List.list_id). */
+  listId: string;
+  /** How many entries to return: default 20, at most 100. */
+  pageSize: number;
+  /** The next_page_token of a previous call; empty for the first (newest) page. */
+  pageToken: string;
+}
+
+/** Response for GetListTimeline. */
+export interface GetListTimelineResponse {
+  /** Entries, newest first. */
+  entries: TimelineEntry[];
+  /** Token for the next (older) page; empty at the end. */
+  nextPageToken: string;
+}
+
 function createBaseTimelineEntry(): TimelineEntry {
   return { tweet: undefined };
 }
@@ -1067,6 +1085,210 @@ export const StreamHomeTimelineEventsResponse: MessageFns<StreamHomeTimelineEven
   },
 };
 
+function createBaseGetListTimelineRequest(): GetListTimelineRequest {
+  return { listId: "0", pageSize: 0, pageToken: "" };
+}
+
+export const GetListTimelineRequest: MessageFns<GetListTimelineRequest> = {
+  encode(message: GetListTimelineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.listId !== "0") {
+      writer.uint32(8).int64(message.listId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetListTimelineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetListTimelineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.listId = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetListTimelineRequest {
+    return {
+      listId: isSet(object.listId)
+        ? globalThis.String(object.listId)
+        : isSet(object.list_id)
+        ? globalThis.String(object.list_id)
+        : "0",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetListTimelineRequest): unknown {
+    const obj: any = {};
+    if (message.listId !== "0") {
+      obj.listId = message.listId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetListTimelineRequest>, I>>(base?: I): GetListTimelineRequest {
+    return GetListTimelineRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetListTimelineRequest>, I>>(object: I): GetListTimelineRequest {
+    const message = createBaseGetListTimelineRequest();
+    message.listId = object.listId ?? "0";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetListTimelineResponse(): GetListTimelineResponse {
+  return { entries: [], nextPageToken: "" };
+}
+
+export const GetListTimelineResponse: MessageFns<GetListTimelineResponse> = {
+  encode(message: GetListTimelineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      TimelineEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetListTimelineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetListTimelineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(TimelineEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetListTimelineResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => TimelineEntry.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetListTimelineResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => TimelineEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetListTimelineResponse>, I>>(base?: I): GetListTimelineResponse {
+    return GetListTimelineResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetListTimelineResponse>, I>>(object: I): GetListTimelineResponse {
+    const message = createBaseGetListTimelineResponse();
+    message.entries = object.entries?.map((e) => TimelineEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 /**
  * TimelineService serves home and mentions timelines and a live stream of new
  * home timeline entries.
@@ -1163,6 +1385,27 @@ export const TimelineServiceService = {
     responseDeserialize: (value: Buffer): StreamHomeTimelineEventsResponse =>
       StreamHomeTimelineEventsResponse.decode(value),
   },
+  /**
+   * Reads a list's timeline: tweets, replies and retweets of its members,
+   * newest first, merged at read time from each member's recent tweets. Users
+   * blocked either way or muted by the caller are left out, as on the home
+   * timeline.
+   *
+   * NOT_FOUND when no such list exists or the caller may not see it (a
+   * private list of someone else's, a list whose owner blocks the caller);
+   * INVALID_ARGUMENT for a page_token that was not issued for this list.
+   */
+  getListTimeline: {
+    path: "/twitter.timeline.v1.TimelineService/GetListTimeline" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetListTimelineRequest): Buffer =>
+      Buffer.from(GetListTimelineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetListTimelineRequest => GetListTimelineRequest.decode(value),
+    responseSerialize: (value: GetListTimelineResponse): Buffer =>
+      Buffer.from(GetListTimelineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetListTimelineResponse => GetListTimelineResponse.decode(value),
+  },
 } as const;
 
 export interface TimelineServiceServer extends UntypedServiceImplementation {
@@ -1210,6 +1453,17 @@ export interface TimelineServiceServer extends UntypedServiceImplementation {
     StreamHomeTimelineEventsRequest,
     StreamHomeTimelineEventsResponse
   >;
+  /**
+   * Reads a list's timeline: tweets, replies and retweets of its members,
+   * newest first, merged at read time from each member's recent tweets. Users
+   * blocked either way or muted by the caller are left out, as on the home
+   * timeline.
+   *
+   * NOT_FOUND when no such list exists or the caller may not see it (a
+   * private list of someone else's, a list whose owner blocks the caller);
+   * INVALID_ARGUMENT for a page_token that was not issued for this list.
+   */
+  getListTimeline: handleUnaryCall<GetListTimelineRequest, GetListTimelineResponse>;
 }
 
 export interface TimelineServiceClient extends Client {
@@ -1298,6 +1552,31 @@ export interface TimelineServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamHomeTimelineEventsResponse>;
+  /**
+   * Reads a list's timeline: tweets, replies and retweets of its members,
+   * newest first, merged at read time from each member's recent tweets. Users
+   * blocked either way or muted by the caller are left out, as on the home
+   * timeline.
+   *
+   * NOT_FOUND when no such list exists or the caller may not see it (a
+   * private list of someone else's, a list whose owner blocks the caller);
+   * INVALID_ARGUMENT for a page_token that was not issued for this list.
+   */
+  getListTimeline(
+    request: GetListTimelineRequest,
+    callback: (error: ServiceError | null, response: GetListTimelineResponse) => void,
+  ): ClientUnaryCall;
+  getListTimeline(
+    request: GetListTimelineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetListTimelineResponse) => void,
+  ): ClientUnaryCall;
+  getListTimeline(
+    request: GetListTimelineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetListTimelineResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const TimelineServiceClient = makeGenericClientConstructor(
