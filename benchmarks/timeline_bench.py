@@ -148,37 +148,34 @@ async def _author_list(http: httpx.AsyncClient, reader: dict[str, str],
 
 
 def _bench_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
-    rows = ", ".join(f'{{"{r["id"]}", "{r["token"]}"}}' for r in readers)
-    script = f"""
-local readers = {{ {rows} }}
-local i = 0
-request = function()
-  i = i + 1
-  local r = readers[(i % #readers) + 1]
-  return wrk.format("GET", "/v1/timeline/" .. r[1] .. "?pageSize=20",
-    {{["Authorization"] = "Bearer " .. r[2]}})
-end
-"""
-    return wrk.run(f"home timeline, 20 of {AUTHORS} authors, edge", edge_url, script,
-                   connections=16)
+    return _wrk_reads(edge_url, readers, "id", '"/v1/timeline/" .. r[1] .. "?pageSize=20"',
+                      f"home timeline, 20 of {AUTHORS} authors, edge")
 
 
 def _bench_list_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
     """The same readers and run as _bench_reads, each reading their list of
     the same 20 authors: fanout on read beside the materialised home timeline."""
-    rows = ", ".join(f'{{"{r["list"]}", "{r["token"]}"}}' for r in readers)
+    return _wrk_reads(edge_url, readers, "list",
+                      '"/v1/lists/" .. r[1] .. "/timeline?pageSize=20"',
+                      f"list timeline, {AUTHORS} members, edge")
+
+
+def _wrk_reads(edge_url: str, readers: list[dict[str, str]], field: str, path: str,
+               name: str) -> wrk.Result:
+    """Reads `path` (a Lua expression of r[1], the reader's `field`) round-robin
+    over the readers, each with their own token."""
+    rows = ", ".join(f'{{"{r[field]}", "{r["token"]}"}}' for r in readers)
     script = f"""
 local readers = {{ {rows} }}
 local i = 0
 request = function()
   i = i + 1
   local r = readers[(i % #readers) + 1]
-  return wrk.format("GET", "/v1/lists/" .. r[1] .. "/timeline?pageSize=20",
+  return wrk.format("GET", {path},
     {{["Authorization"] = "Bearer " .. r[2]}})
 end
 """
-    return wrk.run(f"list timeline, {AUTHORS} members, edge", edge_url, script,
-                   connections=16)
+    return wrk.run(name, edge_url, script, connections=16)
 
 
 def _percentiles(name: str, latencies: list[float], elapsed: float) -> str:
