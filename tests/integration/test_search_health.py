@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from services.search.backend import TweetFilter
@@ -14,12 +12,7 @@ from services.shared import errors
 from services.shared.breaker import State
 from services.shared.health import reachable
 from services.shared.postgres import GuardedPool
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.scratch_postgres import free_port
 
 
 async def test_postgres_backend_requires_its_database(stack_env: dict[str, str]) -> None:
@@ -34,7 +27,8 @@ async def test_postgres_backend_requires_its_database(stack_env: dict[str, str])
 
 
 async def test_an_unreachable_meilisearch_is_reported_and_then_refused_fast() -> None:
-    backend = MeilisearchBackend(f"http://127.0.0.1:{closed_port()}", "key")
+    nobody = free_port()  # bound, then released: nothing listens on it
+    backend = MeilisearchBackend(f"http://127.0.0.1:{nobody}", "key")
     required = backend.required()
     try:
         assert not await reachable(required)
