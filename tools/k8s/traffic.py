@@ -19,17 +19,19 @@ import argparse
 import asyncio
 import itertools
 import json
-import random
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-PASSWORD = "correct horse battery"
+PASSWORD = "correct horse battery"  # noqa: S105 - throwaway accounts of a test cluster
 WRITE_ATTEMPTS = 4
+WRITE_EVERY = 4  # every 4th request writes
 
 
 @dataclass
@@ -82,11 +84,11 @@ async def setup(edge: httpx.AsyncClient, count: int) -> tuple[list[dict[str, Any
 def reads(users: list[dict[str, Any]], tweet_ids: list[str], media_id: str
           ) -> list[tuple[str, str, dict[str, str], dict[str, str]]]:
     """(service, path, params, headers) of one read per service."""
-    user = random.choice(users)
+    user = secrets.choice(users)
     h = user["headers"]
     return [
-        ("users", f"/v1/users/{random.choice(users)['userId']}", {}, h),
-        ("tweets", f"/v1/tweets/{random.choice(tweet_ids)}", {}, h),
+        ("users", f"/v1/users/{secrets.choice(users)['userId']}", {}, h),
+        ("tweets", f"/v1/tweets/{secrets.choice(tweet_ids)}", {}, h),
         ("timeline", f"/v1/timeline/{user['userId']}", {}, h),
         ("search", "/v1/search/tweets", {"q": "traffic"}, h),
         ("media", f"/v1/media/{media_id}", {}, users[0]["headers"]),
@@ -97,7 +99,7 @@ def reads(users: list[dict[str, Any]], tweet_ids: list[str], media_id: str
 
 async def read(edge: httpx.AsyncClient, tally: Tally, users: list[dict[str, Any]],
                tweet_ids: list[str], media_id: str) -> None:
-    service, path, params, headers = random.choice(reads(users, tweet_ids, media_id))
+    service, path, params, headers = secrets.choice(reads(users, tweet_ids, media_id))
     started = time.monotonic()
     tally.reads += 1
     try:
@@ -107,15 +109,15 @@ async def read(edge: httpx.AsyncClient, tally: Tally, users: list[dict[str, Any]
         tally.failure(f"read {service}: {type(e).__name__}")
         return
     tally.latencies.append(time.monotonic() - started)
-    if r.status_code != 200:
+    if r.status_code != HTTPStatus.OK:
         tally.failed_reads += 1
         tally.failure(f"read {service}: HTTP {r.status_code}")
 
 
 async def write(edge: httpx.AsyncClient, tally: Tally, users: list[dict[str, Any]], n: int) -> None:
-    user = random.choice(users)
+    user = secrets.choice(users)
     headers = user["headers"] | {"Idempotency-Key": uuid.uuid4().hex}
-    body = {"content": f"traffic {n} @{random.choice(users)['username']}"}
+    body = {"content": f"traffic {n} @{secrets.choice(users)['username']}"}
     tally.writes += 1
     started = time.monotonic()
     last = ""
@@ -127,11 +129,11 @@ async def write(edge: httpx.AsyncClient, tally: Tally, users: list[dict[str, Any
         except httpx.HTTPError as e:
             last = type(e).__name__
             continue
-        if r.status_code >= 500:
+        if r.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
             last = f"HTTP {r.status_code}"
             continue
         tally.latencies.append(time.monotonic() - started)
-        if r.status_code == 200:
+        if r.status_code == HTTPStatus.OK:
             tally.answered += 1
             tally.written.append(r.json()["tweet"]["tweetId"])
         else:  # a clean refusal: the JSON error of the edge
@@ -148,14 +150,14 @@ async def run(edge_url: str, until: Path, rate: float, out: Path) -> None:
     transport = httpx.AsyncHTTPTransport(retries=2)  # connection attempts only
     async with httpx.AsyncClient(base_url=edge_url, timeout=15, transport=transport) as edge:
         users, tweet_ids, media_id = await setup(edge, 6)
-        Path(f"{out}.ready").touch()
+        await asyncio.to_thread(Path(f"{out}.ready").touch)
         tally = Tally()
         started = time.monotonic()
         pending: set[asyncio.Task[None]] = set()
         for n in itertools.count():
-            if until.exists():
+            if await asyncio.to_thread(until.exists):
                 break
-            job = (write(edge, tally, users, n) if n % 4 == 3
+            job = (write(edge, tally, users, n) if n % WRITE_EVERY == WRITE_EVERY - 1
                    else read(edge, tally, users, tweet_ids, media_id))
             task = asyncio.create_task(job)
             pending.add(task)
@@ -165,17 +167,18 @@ async def run(edge_url: str, until: Path, rate: float, out: Path) -> None:
         seconds = time.monotonic() - started
         for tweet_id in tally.written:  # nothing answered may be lost
             r = await edge.get(f"/v1/tweets/{tweet_id}", headers=users[0]["headers"])
-            if r.status_code != 200:
+            if r.status_code != HTTPStatus.OK:
                 tally.lost += 1
     lat = sorted(tally.latencies) or [0.0]
     summary = {
         "seconds": round(seconds, 1), "reads": tally.reads, "failed_reads": tally.failed_reads,
         "writes": tally.writes, "answered": tally.answered, "refused": tally.refused,
         "unanswered": tally.unanswered, "lost": tally.lost,
-        "p50_ms": round(lat[len(lat) // 2] * 1000), "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000),
+        "p50_ms": round(lat[len(lat) // 2] * 1000),
+        "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000),
         "failures": tally.failures,
     }
-    out.write_text(json.dumps(summary))
+    await asyncio.to_thread(out.write_text, json.dumps(summary))
 
 
 def main() -> None:
