@@ -44,7 +44,7 @@ say "build (cached): $(since "$started") s; cold: $(cat "$CACHE/k8s/cold-build" 
 "$REPO/tools/k8s/cluster_up.sh" | tee "$WORK/up.log"
 say "$(grep '^bring-up:' "$WORK/up.log")"
 
-if [[ ! -f "$REPO/build/image/oci/index.json" ]] || ! grep -q '"dev"' "$REPO/build/image/oci/index.json"; then
+if [[ ! -f "$REPO/build/image/oci/index.json" ]] || ! grep -q '"twitter-mesh:dev"' "$REPO/build/image/oci/index.json"; then
     (cd "$REPO" && make image TAG=dev)
 fi
 "$REPO/tools/k8s/images.sh" release dev
@@ -53,11 +53,11 @@ fi
 last="$(ls "$REPO/services/users/migrations/postgres" | sort | tail -1)"
 number=$((10#${last%%_*} + 1))
 migration="$(printf '%04d' "$number")_k8s_e2e_release_marker.sql"
-if ! grep -q "\"$V2\"" "$REPO/build/image/oci/index.json"; then
+if ! grep -q "\"twitter-mesh:$V2\"" "$REPO/build/image/oci/index.json"; then
     printf -- '-- depends: %s\n-- k8s-e2e release %s: expand only.\nCREATE TABLE k8s_e2e_releases (release text PRIMARY KEY);\nINSERT INTO k8s_e2e_releases VALUES (%s);\n' \
         "${last%.sql}" "$V2" "'$V2'" > "$WORK/$migration"
-    umoci tag --image "$REPO/build/image/oci:dev" "$V2"
-    umoci insert --image "$REPO/build/image/oci:$V2" "$WORK/$migration" \
+    umoci tag --image "$REPO/build/image/oci:twitter-mesh:dev" "twitter-mesh:$V2"
+    umoci insert --image "$REPO/build/image/oci:twitter-mesh:$V2" "$WORK/$migration" \
         "/app/services/users/migrations/postgres/$migration"
 fi
 "$REPO/tools/k8s/images.sh" release "$V2"

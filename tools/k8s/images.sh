@@ -4,7 +4,7 @@
 #
 #   images.sh system          the sandbox image registry.k8s.io/pause:3.10.1
 #                             (Kubernetes' pause.c, static, alone in its image)
-#   images.sh release TAG     build/image/oci (`make image TAG=...`) as
+#   images.sh release TAG     build/image/oci's twitter-mesh:TAG (`make image`) as
 #                             ghcr.io/example/twitter-mesh:TAG
 #   images.sh datastores      twitter-datastores:<version>: Redis, PostgreSQL
 #                             and NATS from Debian's packages, Cassandra from
@@ -22,13 +22,15 @@ DATASTORES_REF="localhost/twitter-datastores:$DATASTORES_VERSION"
 PAUSE_REF="registry.k8s.io/pause:3.10.1"
 mkdir -p "$IMAGES"
 
-present() { ctr -n k8s.io images ls -q | grep -qx "$1"; }
+# REF is in containerd with the manifest DIGEST (a re-built image is not).
+present() { ctr -n k8s.io images ls | awk -v ref="$1" -v d="$2" '$1 == ref && $3 == d {f = 1} END {exit !f}'; }
 
 # OCI layout DIR (tag TAG inside) -> containerd image REF: the layout's index
 # names the image by its full reference, as `ctr images import` expects.
 import_layout() {  # DIR TAG REF
-    local dir="$1" tag="$2" ref="$3" started
-    if present "$ref"; then echo "  $ref: already imported"; return; fi
+    local dir="$1" tag="$2" ref="$3" started digest
+    digest="$(python3 -c 'import json, sys; print(next(m["digest"] for m in json.load(open(sys.argv[1]))["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == sys.argv[2]))' "$dir/index.json" "$tag")"
+    if present "$ref" "$digest"; then echo "  $ref: already imported"; return; fi
     started=$(date +%s)
     python3 - "$dir" "$tag" "$ref" <<'PY' | ctr -n k8s.io images import --base-name "${3%:*}" - >/dev/null
 import io, json, os, sys, tarfile
@@ -77,9 +79,7 @@ release_image() {  # TAG
     local tag="$1" ref="ghcr.io/example/twitter-mesh:$1"
     [[ -f "$REPO/build/image/oci/index.json" ]] \
         || { echo "images: no build/image/oci; run make image TAG=$tag first" >&2; exit 1; }
-    # A re-built tag replaces the imported one.
-    if present "$ref" && [[ "${REIMPORT:-0}" == 1 ]]; then ctr -n k8s.io images rm "$ref" >/dev/null; fi
-    import_layout "$REPO/build/image/oci" "$tag" "$ref"
+    import_layout "$REPO/build/image/oci" "twitter-mesh:$tag" "$ref"
 }
 
 datastores_image() {
@@ -94,11 +94,13 @@ datastores_image() {
         rm -rf "$work" && mkdir -p "$work"
         # Debian's servers (their packages' own services never start in a
         # chroot build), Java for Cassandra, and the stack's Cassandra jars and
-        # config templates, MinIO's binary, the entrypoints.
+        # config templates, MinIO's binary, the entrypoints. (openjdk's
+        # update-alternatives needs man1, even with the manuals excluded.)
         mmdebstrap --variant=minbase \
             --include=redis-server,postgresql-15,nats-server,openjdk-17-jre-headless,ca-certificates,curl,procps \
             --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
             --dpkgopt='path-exclude=/usr/share/locale/*' \
+            --setup-hook='mkdir -p "$1/usr/share/man/man1"' \
             --customize-hook='mkdir -p "$1/opt/cassandra" "$1/data"' \
             --customize-hook="cp -r '$cassandra_home/lib' \"\$1/opt/cassandra/lib\"" \
             --customize-hook="cp -r '$REPO/stack/cassandra' \"\$1/opt/cassandra/templates\"" \
