@@ -17,7 +17,6 @@ started_at=$(date +%s.%N)
 
 "$REPO/tools/k8s/install_runtime.sh"
 "$REPO/tools/k8s/install_apiserver.sh" --cluster
-mkdir -p "$STATE"/{pids,logs,pki,cni/net.d,containerd} "$CONTAINERD_ROOT"
 
 # --- the machine before us (only when nothing of ours runs: a second k8s-up
 # must not record the cluster's own changes as the baseline)
@@ -38,6 +37,8 @@ if [[ ! -f "$BASELINE/sysctl" ]]; then
     done > "$BASELINE/paths" || true
     echo "k8s-up: machine state recorded in $BASELINE"
 fi
+
+mkdir -p "$STATE"/{pids,logs,pki,cni/net.d,containerd} "$CONTAINERD_ROOT"
 
 # --- certificates: one CA; client certificates name each component's user
 pki="$STATE/pki"
