@@ -90,7 +90,7 @@ spec:
   hostPath: {path: "$STATE/volumes/$store", type: Directory}
 YAML
 done
-kubectl apply --server-side -f "$REPO/k8s/datastores-plain/namespaces.yaml" >/dev/null
+kubectl apply -f "$REPO/k8s/datastores-plain/namespaces.yaml" >/dev/null
 # The dev overlay's fake credentials (k8s/overlays/dev): the stores are made with them.
 secret() { kubectl -n "$1" create secret generic "$2" "${@:3}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null; }
 secret postgres postgres-credentials --from-literal=POSTGRES_USER=twitter \

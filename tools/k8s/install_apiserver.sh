@@ -77,6 +77,9 @@ build_pause() (
 )
 
 export GOPROXY="${GOPROXY:-$(go env GOPROXY 2>/dev/null || echo https://proxy.golang.org)}"
+BIN="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/bin"
+started=$(date +%s)
+before="$(ls "$BIN" 2>/dev/null | wc -l)"
 build_etcd
 build_kube kube-apiserver
 build_kube kubectl
@@ -86,4 +89,10 @@ if [[ "${1:-}" == "--cluster" ]]; then
     done
     build_coredns
     build_pause
+    # A run that built something records how long it took (`make k8s-e2e`
+    # prints it beside the cached time).
+    if [[ "$(ls "$BIN" | wc -l)" != "$before" ]]; then
+        mkdir -p "$BIN/../k8s"
+        echo "$(($(date +%s) - started)) s on $(date -u +%F)" > "$BIN/../k8s/cold-build"
+    fi
 fi
