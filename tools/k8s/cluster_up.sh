@@ -166,13 +166,29 @@ start containerd containerd --config "$STATE/containerd/config.toml"
 wait_for containerd 60 ctr version
 
 # The pods' bridge, made before CoreDNS binds its gateway address (the bridge
-# plugin adopts it). Pod traffic leaving the bridge is masqueraded.
+# plugin adopts it). Pods get routes to the bridge and to the Service range
+# (kube-proxy turns those into pod addresses) and no default route, no
+# masquerading: nothing beyond the cluster is reachable from a pod.
 cat > "$STATE/cni/net.d/10-twitter.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "twitter-k8s",
   "plugins": [
-    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true,
+    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
+     "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$BRIDGE_IP"}]],
+              "routes": [{"dst": "$SERVICE_CIDR", "gw": "$BRIDGE_IP"}],
+              "dataDir": "$STATE/cni/ipam"}},
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "loopback"}
+  ]
+}
+JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "twitter-k8s",
+  "plugins": [
+    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "isDefaultGateway": true, "ipMasq": true,
      "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$BRIDGE_IP"}]],
               "dataDir": "$STATE/cni/ipam"}},

@@ -44,7 +44,11 @@ say "build (cached): $(since "$started") s; cold: $(cat "$CACHE/k8s/cold-build" 
 "$REPO/tools/k8s/cluster_up.sh" | tee "$WORK/up.log"
 say "$(grep '^bring-up:' "$WORK/up.log")"
 
-if [[ ! -f "$REPO/build/image/oci/index.json" ]] || ! grep -q '"twitter-mesh:dev"' "$REPO/build/image/oci/index.json"; then
+# The release image, (re)built when missing or older than the code it packs.
+index="$REPO/build/image/oci/index.json"
+if [[ ! -f "$index" ]] || ! grep -q '"twitter-mesh:dev"' "$index" \
+        || [[ -n "$(cd "$REPO" && find services stack edge generated pyproject.toml uv.lock \
+                    -type f -newer "$index" -print -quit)" ]]; then
     (cd "$REPO" && make image TAG=dev)
 fi
 "$REPO/tools/k8s/images.sh" release dev
