@@ -174,20 +174,6 @@ cat > "$STATE/cni/net.d/10-twitter.conflist" <<JSON
   "cniVersion": "1.0.0",
   "name": "twitter-k8s",
   "plugins": [
-    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
-     "hairpinMode": true,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$BRIDGE_IP"}]],
-              "routes": [{"dst": "$SERVICE_CIDR", "gw": "$BRIDGE_IP"}],
-              "dataDir": "$STATE/cni/ipam"}},
-    {"type": "portmap", "capabilities": {"portMappings": true}},
-    {"type": "loopback"}
-  ]
-}
-JSON
-{
-  "cniVersion": "1.0.0",
-  "name": "twitter-k8s",
-  "plugins": [
     {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "isDefaultGateway": true, "ipMasq": true,
      "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$BRIDGE_IP"}]],
