@@ -158,8 +158,8 @@ E2E_DESELECT="${K8S_E2E_DESELECT:-$(cat "$REPO/tools/k8s/e2e-deselect.txt" 2>/de
 users_addr="$(cd "$REPO" && "$PY" -c 'from stack import contract, topology; print(contract.build(topology.load())["USERS_ADDR"])')"
 kubectl -n "$NS" port-forward svc/users "${users_addr##*:}:50051" --address 127.0.0.1 > "$WORK/port-forward.log" 2>&1 &
 FORWARD_PID=$!
-internal_token="$(kubectl -n "$NS" get secret -o name | grep twitter-internal-token | head -1 \
-    | xargs -I{} kubectl -n "$NS" get {} -o jsonpath='{.data.INTERNAL_TOKEN}' | base64 -d)"
+token_secret="$(kubectl -n "$NS" get secret -o name | grep twitter-internal-token | head -1)"
+internal_token="$(kubectl -n "$NS" get "$token_secret" -o jsonpath='{.data.INTERNAL_TOKEN}' | base64 -d)"
 args=()
 for f in "${E2E_FILES[@]}"; do args+=("tests/e2e/$f.py"); done
 for t in $E2E_DESELECT; do args+=(--deselect "$t"); done
