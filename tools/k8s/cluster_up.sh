@@ -40,6 +40,14 @@ fi
 
 mkdir -p "$STATE"/{pids,logs,pki,cni/net.d,containerd} "$CONTAINERD_ROOT"
 
+# A config file is rewritten only when it changes: kube-proxy exits when its
+# file is touched, and a second k8s-up must leave a running cluster alone.
+write() {  # FILE < content
+    local tmp; tmp="$(mktemp "$1.XXXXXX")"
+    cat > "$tmp"
+    if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
+}
+
 # --- certificates: one CA; client certificates name each component's user
 pki="$STATE/pki"
 cert() {  # NAME SUBJECT [SAN]: pki/NAME.{key,crt} signed by the CA
@@ -57,7 +65,7 @@ cert() {  # NAME SUBJECT [SAN]: pki/NAME.{key,crt} signed by the CA
         -days 30 -extfile "$ext" -out "$pki/$1.crt" 2>/dev/null
 }
 kubeconfig() {  # NAME: STATE/NAME.kubeconfig with pki/NAME's certificate
-    cat > "$STATE/$1.kubeconfig" <<CFG
+    write "$STATE/$1.kubeconfig" <<CFG
 apiVersion: v1
 kind: Config
 clusters: [{name: local, cluster: {server: "https://127.0.0.1:$API_PORT", certificate-authority: "$pki/ca.crt"}}]
@@ -88,7 +96,7 @@ done
 start() {  # NAME COMMAND...: in the background, logged, its pid recorded
     local name="$1"; shift
     if running "$name"; then echo "  $name: already running (pid $(pid_of "$name"))"; return; fi
-    setsid "$@" > "$STATE/logs/$name.log" 2>&1 < /dev/null &
+    setsid "$@" >> "$STATE/logs/$name.log" 2>&1 < /dev/null &
     echo $! > "$STATE/pids/$name"
     echo "  $name: started (pid $!)"
 }
@@ -138,7 +146,7 @@ start kube-scheduler "$BIN/kube-scheduler" --kubeconfig "$STATE/kube-scheduler.k
     --bind-address 127.0.0.1 --leader-elect=false --profiling=false
 
 # --- node: containerd, the bridge network, kubelet
-cat > "$STATE/containerd/config.toml" <<TOML
+write "$STATE/containerd/config.toml" <<TOML
 version = 2
 root = "$CONTAINERD_ROOT"
 state = "$STATE/containerd/state"
@@ -169,7 +177,7 @@ wait_for containerd 60 ctr version
 # plugin adopts it). Pods get routes to the bridge and to the Service range
 # (kube-proxy turns those into pod addresses) and no default route, no
 # masquerading: nothing beyond the cluster is reachable from a pod.
-cat > "$STATE/cni/net.d/10-twitter.conflist" <<JSON
+write "$STATE/cni/net.d/10-twitter.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "twitter-k8s",
@@ -193,7 +201,7 @@ fi
 
 # The pods resolve through CoreDNS only; nothing upstream of it is reachable.
 : > "$STATE/resolv.conf"
-cat > "$STATE/kubelet.yaml" <<YAML
+write "$STATE/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: 127.0.0.1
@@ -225,7 +233,7 @@ wait_for "node $NODE_NAME Ready" 120 \
 
 # --- Services: kube-proxy (iptables mode: the nftables mode has no NodePorts on
 # 127.0.0.1), then CoreDNS on the bridge's gateway for the pods.
-cat > "$STATE/kube-proxy.yaml" <<YAML
+write "$STATE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: "$STATE/kube-proxy.kubeconfig"}
@@ -261,7 +269,7 @@ metadata: {name: "system:coredns"}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns"}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}]
 YAML
-cat > "$STATE/Corefile" <<COREFILE
+write "$STATE/Corefile" <<COREFILE
 .:53 {
     bind $BRIDGE_IP
     errors
