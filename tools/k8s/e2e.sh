@@ -170,7 +170,7 @@ set +e
 (cd "$REPO" && EDGE_PORT="$EDGE_NODE_PORT" INTERNAL_TOKEN="$internal_token" nice -n 5 "$PY" -m pytest -q -p no:cacheprovider \
     -o addopts="" "${args[@]}" 2>&1 | tee "$WORK/e2e.log" | tail -25)
 set -e
-kill "$FORWARD_PID" 2>/dev/null; wait "$FORWARD_PID" 2>/dev/null || true
+kill "$FORWARD_PID" 2>/dev/null || true; wait "$FORWARD_PID" 2>/dev/null || true
 say "e2e (edge-only subset, ${#E2E_FILES[@]} files): $(grep -E '^[0-9]+ (passed|failed)|passed|failed' "$WORK/e2e.log" | tail -1)"
 
 # ---- memory, now that everything runs
@@ -264,10 +264,10 @@ mem_report "datastores + app, 2 replicas each"
 
 # ---- 6. the app goes; the data stays
 counts() {
-    echo "postgres users=$(kubectl -n postgres exec postgres-0 -- psql -h 127.0.0.1 -U twitter -d twitter -tAc 'SELECT count(*) FROM users' 2>/dev/null)" \
+    echo "postgres users=$(kubectl -n postgres exec postgres-0 -- psql -h /tmp -U twitter -d twitter -tAc 'SELECT count(*) FROM users' 2>/dev/null)" \
         "redis keys=$(kubectl -n redis exec redis-0 -- redis-cli dbsize 2>/dev/null)" \
         "nats messages=$(kubectl -n nats exec nats-0 -- curl -fsS 'http://127.0.0.1:8222/jsz' 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["messages"])')" \
-        "cassandra sstables=$(kubectl -n cassandra exec cassandra-0 -- sh -c 'ls /data/data/twitter/*/*-Data.db 2>/dev/null | wc -l')" \
+        "cassandra keyspace+commitlog KiB=$(kubectl -n cassandra exec cassandra-0 -- sh -c 'du -sk /data/data/twitter /data/commitlog | cut -f1 | paste -sd+' 2>/dev/null)" \
         "minio objects dir=$(kubectl -n minio exec minio-0 -- sh -c 'ls /data/twitter-media 2>/dev/null | wc -l')"
 }
 say ""
@@ -275,11 +275,11 @@ say "before delete -k: $(counts)"
 started=$(now)
 kubectl delete -k "$tree/overlays/single-node" --wait=true >/dev/null
 for _ in $(seq 300); do
-    [[ -z "$(kubectl -n "$NS" get pods --no-headers 2>/dev/null)" ]] && break
+    [[ -z "$(kubectl -n "$NS" get pods --no-headers --field-selector status.phase=Running 2>/dev/null)" ]] && break
     sleep 1
 done
-say "app deleted in $(since "$started") s; pods left in $NS: $(kubectl -n "$NS" get pods --no-headers 2>/dev/null | wc -l)"
+say "app deleted in $(since "$started") s; running pods left in $NS: $(kubectl -n "$NS" get pods --no-headers --field-selector status.phase=Running 2>/dev/null | wc -l)"
 say "after delete -k:  $(counts)"
-release_row="$(kubectl -n postgres exec postgres-0 -- psql -h 127.0.0.1 -U twitter -d twitter -tAc 'SELECT release FROM k8s_e2e_releases')"
+release_row="$(kubectl -n postgres exec postgres-0 -- psql -h /tmp -U twitter -d twitter -tAc 'SELECT release FROM k8s_e2e_releases')"
 say "v0.2.0's migration applied: k8s_e2e_releases = $release_row"
 
