@@ -32,7 +32,7 @@ FORWARD_PID=""
 TRAFFIC_PID=""
 finish() {
     local rc=$?
-    for pid in $FORWARD_PID $TRAFFIC_PID; do kill "$pid" 2>/dev/null; done
+    for pid in $FORWARD_PID $TRAFFIC_PID; do kill "$pid" 2>/dev/null || true; done
     if [[ "${K8S_KEEP:-0}" != 1 ]]; then "$REPO/tools/k8s/cluster_down.sh" || rc=1; fi
     echo; echo "==== k8s-e2e summary"; cat "$REPORT" 2>/dev/null
     [[ $rc -eq 0 ]] && echo "k8s-e2e: passed" || echo "k8s-e2e: FAILED (rc $rc); logs in $STATE/logs and $WORK" >&2

@@ -8,7 +8,9 @@ until FILE exists sends reads that touch every service (users, tweets,
 timeline, search, media, messages, notifications; ratelimit sees each one)
 and tweet writes. A write carries an Idempotency-Key and is retried with it
 after a transport error or a 5xx, so it is answered at most once. At the end
-every answered write must be readable ("lost" otherwise). The summary (JSON)
+every answered write must be readable ("lost" otherwise). A read that meets
+a connection the edge closed without answering is retried once (as HTTP
+clients do for GET); the summary lists those retries. The summary (JSON)
 counts failed reads, writes answered, refused (a clean HTTP error) or
 unanswered, lost writes, and latency.
 """
@@ -31,6 +33,7 @@ import httpx
 
 PASSWORD = "correct horse battery"  # noqa: S105 - throwaway accounts of a test cluster
 WRITE_ATTEMPTS = 4
+READ_ATTEMPTS = 2
 WRITE_EVERY = 4  # every 4th request writes
 
 
@@ -102,12 +105,24 @@ async def read(edge: httpx.AsyncClient, tally: Tally, users: list[dict[str, Any]
     service, path, params, headers = secrets.choice(reads(users, tweet_ids, media_id))
     started = time.monotonic()
     tally.reads += 1
-    try:
-        r = await edge.get(path, params=params, headers=headers)
-    except httpx.HTTPError as e:
-        tally.failed_reads += 1
-        tally.failure(f"read {service}: {type(e).__name__}")
-        return
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            r = await edge.get(path, params=params, headers=headers)
+            break
+        except (httpx.RemoteProtocolError, httpx.ConnectError) as e:
+            # The edge closed a kept-alive connection before answering (a pod
+            # going away): a GET is retried once, as browsers and Go's
+            # net/http do; counted apart from failures.
+            if attempt + 1 < READ_ATTEMPTS:
+                tally.failure(f"read retried after {type(e).__name__} (closed, unanswered)")
+                continue
+            tally.failed_reads += 1
+            tally.failure(f"read {service}: {type(e).__name__}")
+            return
+        except httpx.HTTPError as e:
+            tally.failed_reads += 1
+            tally.failure(f"read {service}: {type(e).__name__}")
+            return
     tally.latencies.append(time.monotonic() - started)
     if r.status_code != HTTPStatus.OK:
         tally.failed_reads += 1
