@@ -33,8 +33,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from redis.exceptions import ResponseError
-
 from services.shared.redis_client import RedisClient, node_groups, slot_groups
 from services.timeline.domain import Entry, score_of
 from services.users.client.relations import relations_key
@@ -173,17 +171,20 @@ class TimelineStore:
                 keys = [k for i in group for k in pairs[i]]
                 pipe.eval(_FANOUT_PER_NODE, 1, keys[0], *args, *keys)
             results = await pipe.execute(raise_on_error=False)
-        written, moved = 0, []
+        written, again = 0, []
         for group, result in zip(groups, results, strict=True):
-            if isinstance(result, ResponseError):
-                moved += [pairs[i] for i in group]
+            # A refused non-local key, or an error redis-py met following a
+            # redirection (raise_on_error=False returns it instead of retrying).
+            if isinstance(result, Exception):
+                again += [pairs[i] for i in group]
             else:
                 written += int(result)
-        return written + await self._add_per_slot(moved, args)
+        return written + await self._add_per_slot(again, args)
 
     async def _add_per_slot(self, pairs: Sequence[tuple[str, str]],
                             args: tuple[str, int, int]) -> int:
-        """The fallback for followers whose slots moved under a per-node call."""
+        """The fallback for the followers of a failed per-node call: redis-py
+        follows MOVED and ASK and retries a dropped connection per slot."""
         groups = slot_groups(self._redis, [active for active, _ in pairs])
         if not groups:
             return 0
