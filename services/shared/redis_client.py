@@ -223,6 +223,24 @@ def slot_groups(client: Any, keys: Sequence[str]) -> list[list[int]]:
     return list(groups.values())
 
 
+async def node_groups(client: RedisClient, keys: Sequence[str]) -> list[list[int]]:
+    """Positions of `keys` grouped by the primary that holds their slot on a
+    cluster, as the client's slot map last saw it; on a single Redis, one group.
+    A script flagged `allow-cross-slot-keys` may touch a whole group in one
+    call, where slot_groups would need one call per slot."""
+    if not keys:
+        return []
+    if not isinstance(client, RedisCluster):
+        return [list(range(len(keys)))]
+    if client._initialize:
+        await client.initialize()
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        node = client.nodes_manager.get_node_from_slot(key_slot(key.encode()))
+        groups.setdefault(node.name, []).append(i)
+    return list(groups.values())
+
+
 # What "Redis is unreachable" looks like, for breakers and fallbacks: on a
 # cluster also a node down (its slots uncovered) or a slot mid-migration.
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError,

@@ -33,7 +33,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.shared.redis_client import RedisClient, slot_groups
+from redis.exceptions import ResponseError
+
+from services.shared.redis_client import RedisClient, node_groups, slot_groups
 from services.timeline.domain import Entry, score_of
 from services.users.client.relations import relations_key
 
@@ -108,26 +110,31 @@ def _entries(members: Iterable[bytes], before: int | None, count: int) -> list[E
 
 
 # Adds one entry to the home timelines of the active users among a batch, in
-# one round trip and inside Redis: KEYS are pairs (active marker, home key).
-# Trimming only when a set outgrows its capacity keeps it one command per
-# follower in the common case. On a single Redis one call takes the whole
-# batch; on a cluster a call takes the followers of one slot (a user's keys
-# share its slot), and the calls travel as one pipeline per node, in parallel
-# (redis-py follows MOVED and ASK per call while slots move).
-_FANOUT = """
+# one round trip and inside Redis. Trimming only when a set outgrows its
+# capacity keeps it one command per follower in the common case.
+_FANOUT_BODY = """
 local member, score, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local keys = %s
 local written = 0
-for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('ZADD', KEYS[i + 1], score, member)
-    if redis.call('ZCARD', KEYS[i + 1]) > cap then
-      redis.call('ZREMRANGEBYRANK', KEYS[i + 1], 0, -cap - 1)
+for i = %d, #keys, 2 do
+  if redis.call('EXISTS', keys[i]) == 1 then
+    redis.call('ZADD', keys[i + 1], score, member)
+    if redis.call('ZCARD', keys[i + 1]) > cap then
+      redis.call('ZREMRANGEBYRANK', keys[i + 1], 0, -cap - 1)
     end
     written = written + 1
   end
 end
 return written
 """
+# One call per node: the followers whose slots one primary holds, as pairs
+# (active marker, home key) in ARGV after the entry; KEYS[1], the first marker,
+# routes the call. On a cluster such a script may touch many slots only with
+# this flag, and only on its own node: a key whose slot has just moved fails
+# the call ("non local key"), and that group is sent again per slot.
+_FANOUT_PER_NODE = "#!lua flags=allow-cross-slot-keys" + _FANOUT_BODY % ("ARGV", 4)
+# The fallback per slot: KEYS are the pairs, so redis-py follows MOVED and ASK.
+_FANOUT_PER_SLOT = _FANOUT_BODY % ("KEYS", 1)
 
 # A tweet of an author who is no celebrity, added to their recent set only
 # while one is kept (list timelines read it): KEYS[1] the set.
@@ -156,15 +163,34 @@ class TimelineStore:
     async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Adds the entry to the home timelines of the active users among
         `user_ids`; returns how many were written. Idempotent (ZADD)."""
-        groups = slot_groups(self._redis, [active_key(u) for u in user_ids])
+        pairs = [(active_key(u), home_key(u)) for u in user_ids]
+        groups = await node_groups(self._redis, [active for active, _ in pairs])
+        # EVAL, not EVALSHA: a pipeline with registered scripts first asks
+        # Redis whether they are loaded, a round trip of its own.
+        args = (entry.member, entry.score, self.capacity)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for group in groups:
+                keys = [k for i in group for k in pairs[i]]
+                pipe.eval(_FANOUT_PER_NODE, 1, keys[0], *args, *keys)
+            results = await pipe.execute(raise_on_error=False)
+        written, moved = 0, []
+        for group, result in zip(groups, results, strict=True):
+            if isinstance(result, ResponseError):
+                moved += [pairs[i] for i in group]
+            else:
+                written += int(result)
+        return written + await self._add_per_slot(moved, args)
+
+    async def _add_per_slot(self, pairs: Sequence[tuple[str, str]],
+                            args: tuple[str, int, int]) -> int:
+        """The fallback for followers whose slots moved under a per-node call."""
+        groups = slot_groups(self._redis, [active for active, _ in pairs])
         if not groups:
             return 0
         async with self._redis.pipeline(transaction=False) as pipe:
             for group in groups:
-                keys = [k for i in group for k in (active_key(user_ids[i]), home_key(user_ids[i]))]
-                # EVAL, not EVALSHA: a pipeline with registered scripts first
-                # asks Redis whether they are loaded, a round trip of its own.
-                pipe.eval(_FANOUT, len(keys), *keys, entry.member, entry.score, self.capacity)
+                keys = [k for i in group for k in pairs[i]]
+                pipe.eval(_FANOUT_PER_SLOT, len(keys), *keys, *args)
             written = await pipe.execute()
         return sum(int(w) for w in written)
 
