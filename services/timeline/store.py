@@ -33,7 +33,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.shared.redis_client import RedisClient, node_groups, slot_groups
+from services.shared.redis_client import (
+    RedisClient,
+    execute_where_sent,
+    node_groups,
+    slot_groups,
+)
 from services.timeline.domain import Entry, score_of
 from services.users.client.relations import relations_key
 
@@ -128,8 +133,11 @@ return written
 # One call per node: the followers whose slots one primary holds, as pairs
 # (active marker, home key) in ARGV after the entry; KEYS[1], the first marker,
 # routes the call. On a cluster such a script may touch many slots only with
-# this flag, and only on its own node: a key whose slot has just moved fails
-# the call ("non local key"), and that group is sent again per slot.
+# this flag, and Redis checks every key it touches against the node's slots:
+# a key whose slot has moved, or is moving and is not here, fails the call
+# ("non local key"). The call is never redirected (MOVED or ASK): under ASKING
+# on an importing node a key not migrated yet would read as absent, and its
+# follower be skipped. A failed call's group is sent again per slot.
 _FANOUT_PER_NODE = "#!lua flags=allow-cross-slot-keys" + _FANOUT_BODY % ("ARGV", 4)
 # The fallback per slot: KEYS are the pairs, so redis-py follows MOVED and ASK.
 _FANOUT_PER_SLOT = _FANOUT_BODY % ("KEYS", 1)
@@ -170,12 +178,10 @@ class TimelineStore:
             for group in groups:
                 keys = [k for i in group for k in pairs[i]]
                 pipe.eval(_FANOUT_PER_NODE, 1, keys[0], *args, *keys)
-            results = await pipe.execute(raise_on_error=False)
+            results = await execute_where_sent(pipe)
         written, again = 0, []
         for group, result in zip(groups, results, strict=True):
-            # A refused non-local key, or an error redis-py met following a
-            # redirection (raise_on_error=False returns it instead of retrying).
-            if isinstance(result, Exception):
+            if isinstance(result, Exception):  # moved, refused, or unreachable
                 again += [pairs[i] for i in group]
             else:
                 written += int(result)
@@ -183,8 +189,9 @@ class TimelineStore:
 
     async def _add_per_slot(self, pairs: Sequence[tuple[str, str]],
                             args: tuple[str, int, int]) -> int:
-        """The fallback for the followers of a failed per-node call: redis-py
-        follows MOVED and ASK and retries a dropped connection per slot."""
+        """The fallback for the followers of a failed per-node call: all keys
+        of a call declared and in one slot, so redis-py may follow MOVED and ASK
+        (Redis answers TRYAGAIN while a slot's keys are split between nodes)."""
         groups = slot_groups(self._redis, [active for active, _ in pairs])
         if not groups:
             return 0

@@ -41,10 +41,11 @@ async def cluster(stack_env: dict[str, str]) -> AsyncIterator[RedisCluster]:
 
 
 async def _layout(client: RedisCluster) -> dict[str, tuple[str, list[int]]]:
-    """Primary address -> (node id, its slots)."""
+    """Primary address -> (node id, its slots); a span is [start, end] or, for
+    a lone slot, [slot]."""
     nodes: dict[str, Any] = await client.cluster_nodes()
     return {addr.split("@")[0]: (str(info["node_id"]), [
-        s for start, end in info["slots"] for s in range(int(start), int(end) + 1)])
+        s for span in info["slots"] for s in range(int(span[0]), int(span[-1]) + 1)])
         for addr, info in nodes.items() if "master" in info["flags"]}
 
 
