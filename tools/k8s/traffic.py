@@ -163,6 +163,7 @@ async def write(edge: httpx.AsyncClient, tally: Tally, users: list[dict[str, Any
 
 async def run(edge_url: str, until: Path, rate: float, out: Path) -> None:
     transport = httpx.AsyncHTTPTransport(retries=2)  # connection attempts only
+    verify = httpx.AsyncHTTPTransport(retries=2)
     async with httpx.AsyncClient(base_url=edge_url, timeout=15, transport=transport) as edge:
         users, tweet_ids, media_id = await setup(edge, 6)
         await asyncio.to_thread(Path(f"{out}.ready").touch)
@@ -180,7 +181,10 @@ async def run(edge_url: str, until: Path, rate: float, out: Path) -> None:
             await asyncio.sleep(1 / rate)
         await asyncio.gather(*pending)
         seconds = time.monotonic() - started
-        for tweet_id in tally.written:  # nothing answered may be lost
+    # Nothing answered may be lost: read back on fresh connections (the pooled
+    # ones may lead to pods that are gone).
+    async with httpx.AsyncClient(base_url=edge_url, timeout=15, transport=verify) as edge:
+        for tweet_id in tally.written:
             r = await edge.get(f"/v1/tweets/{tweet_id}", headers=users[0]["headers"])
             if r.status_code != HTTPStatus.OK:
                 tally.lost += 1
