@@ -86,4 +86,4 @@ restore-drill: up ## Backup under write traffic, destroy every data directory, r
 	@$(PY) -m tests.drill $(DRILL_ARGS)
 
 clean: down ## Stop the stack and delete its data
-	rm -rf .data build
+	rm -rf .data .data-ha build

@@ -75,8 +75,10 @@ def nats(env: Mapping[str, str], timeout: float) -> str:
         async def quiet(_: Exception) -> None:
             pass
 
+        from services.shared.events import servers
+
         nc = await nats_lib.connect(
-            env["NATS_URL"], connect_timeout=max(1, round(timeout)), allow_reconnect=False,
+            servers(env["NATS_URL"]), connect_timeout=max(1, round(timeout)), allow_reconnect=False,
             max_reconnect_attempts=0, error_cb=quiet,
         )  # fmt: skip
         try:
@@ -96,8 +98,10 @@ def nats(env: Mapping[str, str], timeout: float) -> str:
 def cql_session(env: Mapping[str, str], timeout: float) -> Iterator[Any]:
     from cassandra.cluster import Cluster
 
+    from services.shared.config import contact_points
+
     cluster = Cluster(
-        [h.strip() for h in env["SCYLLA_HOSTS"].split(",")],
+        contact_points(env["SCYLLA_HOSTS"]),
         port=int(env["SCYLLA_PORT"]),
         connect_timeout=timeout,
         control_connection_timeout=timeout,

@@ -78,9 +78,15 @@ def headers_for(event: Event) -> dict[str, str]:
     }
 
 
+def servers(url: str) -> list[str]:
+    """"nats://a:1,nats://b:2" -> each server of a cluster (nats-py takes a list)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 async def connect(url: str, *, name: str) -> tuple[Client, JetStreamContext]:
-    """Connects with endless reconnects: a NATS restart must not kill a service."""
-    nc = await nats.connect(url, name=name, max_reconnect_attempts=-1,
+    """Connects with endless reconnects: a NATS restart must not kill a service,
+    and with a cluster's servers listed, one server's death moves it to another."""
+    nc = await nats.connect(servers(url), name=name, max_reconnect_attempts=-1,
                             reconnect_time_wait=0.5, connect_timeout=5)
     return nc, nc.jetstream(timeout=5)
 

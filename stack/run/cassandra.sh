@@ -10,6 +10,11 @@
 #   CASSANDRA_STORAGE_PORT  internode/gossip port
 #   CASSANDRA_JMX_PORT      JMX port, bound to 127.0.0.1 only (0 = no JMX)
 #   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 768M; capped at 1G)
+#   CASSANDRA_NODE          the node's name: its data lives in $STACK_DIR/$CASSANDRA_NODE
+#                           (default cassandra; TOPOLOGY=ha runs cassandra-2 and -3 too)
+#   CASSANDRA_SEEDS         host:storage_port list (default: this node alone)
+#   CASSANDRA_INITIAL_TOKEN this node's one token (default 0)
+#   CASSANDRA_HINTS         hinted handoff, true under TOPOLOGY=ha (default false)
 #   TWITTER_CACHE           jar cache root (default $HOME/.cache/twitter-mesh)
 #   JAVA                    java binary (default: java on PATH; must be Java 17)
 set -euo pipefail
@@ -57,13 +62,21 @@ fi
 
 # ---- directories + rendered config ----------------------------------------
 case "$STACK_DIR" in /*) ;; *) STACK_DIR="$(pwd)/$STACK_DIR" ;; esac
-DATA_DIR="$STACK_DIR/cassandra"
+CASSANDRA_NODE="${CASSANDRA_NODE:-cassandra}"
+CASSANDRA_SEEDS="${CASSANDRA_SEEDS:-127.0.0.1:$CASSANDRA_STORAGE_PORT}"
+CASSANDRA_INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
+CASSANDRA_HINTS="${CASSANDRA_HINTS:-false}"
+[[ "$CASSANDRA_NODE" =~ ^[a-z0-9-]+$ ]] || { echo "cassandra: bad CASSANDRA_NODE='$CASSANDRA_NODE'" >&2; exit 2; }
+DATA_DIR="$STACK_DIR/$CASSANDRA_NODE"
 CONF_DIR="$DATA_DIR/conf"
 mkdir -p "$CONF_DIR" "$DATA_DIR"/{data,commitlog,saved_caches,hints,cdc_raw,logs}
 
 sed -e "s|@DATA_DIR@|$DATA_DIR|g" \
     -e "s|@NATIVE_PORT@|$CASSANDRA_PORT|g" \
     -e "s|@STORAGE_PORT@|$CASSANDRA_STORAGE_PORT|g" \
+    -e "s|@SEEDS@|$CASSANDRA_SEEDS|g" \
+    -e "s|@INITIAL_TOKEN@|$CASSANDRA_INITIAL_TOKEN|g" \
+    -e "s|@HINTS@|$CASSANDRA_HINTS|g" \
     "$TEMPLATES/cassandra.yaml.tmpl" > "$CONF_DIR/cassandra.yaml.tmp"
 mv "$CONF_DIR/cassandra.yaml.tmp" "$CONF_DIR/cassandra.yaml"
 cp "$TEMPLATES/logback.xml" "$CONF_DIR/logback.xml"
