@@ -40,9 +40,8 @@ def local(settings: Settings) -> dict[str, str]:
         "REDIS_URL": redis_url(settings),
         # Every server: a client whose server dies reconnects to another.
         "NATS_URL": ",".join(f"nats://{LOOPBACK}:{n.port}" for n in topology.nats_nodes(settings)),
-        # host:port of every node (they share one address), any one finds the rest.
-        "SCYLLA_HOSTS": ",".join(f"{LOOPBACK}:{n.port}" for n in topology.cassandra_nodes(settings))
-        if settings.ha else LOOPBACK,
+        # Every node (any one finds the rest).
+        "SCYLLA_HOSTS": ",".join(n.address for n in topology.cassandra_nodes(settings)),
         "SCYLLA_PORT": str(p["CASSANDRA_PORT"]),
         "SCYLLA_KEYSPACE": "twitter",
         "SCYLLA_REPLICATION": "{'class': 'SimpleStrategy', 'replication_factor': "

@@ -26,17 +26,18 @@ def redis(port: int, timeout: float) -> str:
         info = client.info("replication")
     if info["role"] == "master":
         return f"primary, {info.get('connected_slaves', 0)} replica(s)"
-    return (f"replica of :{info.get('master_port')} "
-            f"(link {info.get('master_link_status', '?')})")
+    link = info.get("master_link_status", "?")
+    if link != "up":  # still syncing, or its primary is gone
+        raise RuntimeError(f"replica of :{info.get('master_port')}, link {link}")
+    return f"replica of :{info.get('master_port')}"
 
 
-def nats(monitor_port: int, timeout: float) -> str:
+def nats(name: str, monitor_port: int, timeout: float) -> str:
     """The server's JetStream view (its monitoring port): cluster meta leader
     and the leader of each stream it holds a replica of."""
     url = f"http://127.0.0.1:{monitor_port}/jsz?streams=true"
     with urllib.request.urlopen(url, timeout=timeout) as response:
         jsz = json.load(response)
-    name = jsz.get("server_name", "?")
     meta = (jsz.get("meta_cluster") or {}).get("leader")
     streams = [s for account in jsz.get("account_details") or []
                for s in account.get("stream_detail") or []]
@@ -49,27 +50,22 @@ def nats(monitor_port: int, timeout: float) -> str:
     return f"JetStream {role}; {held or 'no stream'}"
 
 
-def cassandra(port: int, env: Mapping[str, str], timeout: float) -> str:
-    """The node's own answer (a query sent to it alone) and how many of its
-    peers it sees up."""
+def cassandra(address: str, env: Mapping[str, str], timeout: float) -> str:
+    """The node's own answer (queries sent to it alone) and how many of its
+    peers it sees up in gossip."""
     from cassandra.cluster import Cluster
+    from cassandra.policies import WhiteListRoundRobinPolicy
 
-    # Every node shares the address; the queries below name their host.
-    cluster = Cluster([("127.0.0.1", port)], connect_timeout=timeout,
-                      control_connection_timeout=timeout)
+    cluster = Cluster([address], port=int(env["SCYLLA_PORT"]), connect_timeout=timeout,
+                      control_connection_timeout=timeout,
+                      load_balancing_policy=WhiteListRoundRobinPolicy([address]))
     try:
         session = cluster.connect()
-        mine = [h for h in cluster.metadata.all_hosts() if h.endpoint.port == port]
-        if not mine:
-            raise RuntimeError(f"no node on port {port} in the ring")
-        row = session.execute("SELECT release_version, tokens FROM system.local",
-                              host=mine[0], timeout=timeout).one()
-        peers = list(session.execute("SELECT peer_port FROM system.peers_v2", host=mine[0],
-                                     timeout=timeout))
+        row = session.execute("SELECT tokens FROM system.local", timeout=timeout).one()
     finally:
         cluster.shutdown()
     token = ",".join(sorted(row.tokens)) if row.tokens else "?"
-    return f"up, token {token}, {len(peers)} peers known"
+    return f"up on {address}, token {token}"
 
 
 def postgres(settings: Settings, node: str, timeout: float) -> str:
@@ -88,10 +84,11 @@ def for_node(settings: Settings, program: str) -> NodeProbe | None:
         return lambda _env, timeout: redis(port, timeout)
     if component == "nats":
         monitor = next(n.monitor_port for n in topology.nats_nodes(settings) if n.name == program)
-        return lambda _env, timeout: nats(monitor, timeout)
+        return lambda _env, timeout: nats(program, monitor, timeout)
     if component == "cassandra":
-        port = next(n.port for n in topology.cassandra_nodes(settings) if n.name == program)
-        return lambda env, timeout: cassandra(port, env, timeout)
+        address = next(n.address for n in topology.cassandra_nodes(settings)
+                       if n.name == program)
+        return lambda env, timeout: cassandra(address, env, timeout)
     if component == "postgres":
         return lambda _env, timeout: postgres(settings, program, timeout)
     return None

@@ -98,10 +98,8 @@ def nats(env: Mapping[str, str], timeout: float) -> str:
 def cql_session(env: Mapping[str, str], timeout: float) -> Iterator[Any]:
     from cassandra.cluster import Cluster
 
-    from services.shared.config import contact_points
-
     cluster = Cluster(
-        contact_points(env["SCYLLA_HOSTS"]),
+        [h.strip() for h in env["SCYLLA_HOSTS"].split(",")],
         port=int(env["SCYLLA_PORT"]),
         connect_timeout=timeout,
         control_connection_timeout=timeout,

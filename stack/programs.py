@@ -133,21 +133,23 @@ HA_CASSANDRA_HEAP = "384M"
 
 def cassandra_servers(settings: Settings) -> list[Program]:
     """One Cassandra node, or under TOPOLOGY=ha three, each with its token, all seeds."""
-    nodes = topology.cassandra_nodes(settings)
-    seeds = ",".join(f"127.0.0.1:{n.storage_port}" for n in nodes)
+    p, nodes = settings.ports, topology.cassandra_nodes(settings)
+    seeds = ",".join(f"{n.address}:{p['CASSANDRA_STORAGE_PORT']}" for n in nodes)
     programs = []
     for node in nodes:
         env = {"STACK_DIR": str(settings.stack_dir), "TWITTER_CACHE": str(settings.cache_dir),
-               "CASSANDRA_PORT": str(node.port), "CASSANDRA_STORAGE_PORT": str(node.storage_port),
+               "CASSANDRA_PORT": str(p["CASSANDRA_PORT"]),
+               "CASSANDRA_STORAGE_PORT": str(p["CASSANDRA_STORAGE_PORT"]),
                "CASSANDRA_JMX_PORT": str(node.jmx_port)}
         if settings.ha:  # the script's defaults are the single node's
-            env |= {"CASSANDRA_NODE": node.name, "CASSANDRA_SEEDS": seeds,
+            env |= {"CASSANDRA_NODE": node.name, "CASSANDRA_ADDRESS": node.address,
+                    "CASSANDRA_SEEDS": seeds,
                     "CASSANDRA_INITIAL_TOKEN": str(node.initial_token), "CASSANDRA_HINTS": "true"}
         if heap := os.environ.get("CASSANDRA_HEAP") or (HA_CASSANDRA_HEAP if settings.ha
                                                         else None):
             env["CASSANDRA_HEAP"] = heap
-        programs.append(Program(node.name, _script("cassandra"), Tier.INFRA, 100, node.port,
-                                env=env, stopwaitsecs=60))
+        programs.append(Program(node.name, _script("cassandra"), Tier.INFRA, 100,
+                                p["CASSANDRA_PORT"], env=env, stopwaitsecs=60))
     return programs
 
 

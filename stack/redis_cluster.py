@@ -54,7 +54,7 @@ def ensure(settings: Settings, timeout: float) -> str:
     infos = [_info(port, timeout) for port in ports]
     assigned = [int(i["cluster_slots_assigned"]) for i in infos]
     if not any(assigned):
-        log.info("redis: forming a cluster of %d primaries", len(ports))
+        log.info("redis: forming a cluster of %d nodes", len(ports))
         subprocess.run(  # noqa: S603 (our binary, our ports)
             ["/usr/bin/redis-cli", "--cluster", "create",
              *(f"{LOOPBACK}:{p}" for p in ports),

@@ -201,31 +201,30 @@ def nats_nodes(settings: Settings) -> list[NatsNode]:
 @dataclass(frozen=True)
 class CassandraNode:
     name: str  # the supervisord program; its data lives in STACK_DIR/<name>
-    port: int  # CQL
-    storage_port: int
-    jmx_port: int
+    address: str  # CQL and storage ports are the same on every node's address
+    jmx_port: int  # on 127.0.0.1, whatever the address
     initial_token: int
 
 
 # Murmur3 tokens spaced evenly: one token a node (num_tokens: 1), so a fresh
 # cluster needs no bootstrap streaming and all three start at once.
 CASSANDRA_TOKENS = (-9223372036854775808, -3074457345618258603, 3074457345618258602)
-CASSANDRA_NODES = (("cassandra", "CASSANDRA_PORT", "CASSANDRA_STORAGE_PORT", "CASSANDRA_JMX_PORT"),
-                   ("cassandra-2", "CASSANDRA_PORT_2", "CASSANDRA_STORAGE_PORT_2",
-                    "CASSANDRA_JMX_PORT_2"),
-                   ("cassandra-3", "CASSANDRA_PORT_3", "CASSANDRA_STORAGE_PORT_3",
-                    "CASSANDRA_JMX_PORT_3"))
+# Each node on a loopback address of its own (Linux routes all of 127/8 to lo),
+# as ccm does: the Python driver takes a node's CQL port from the cluster's one
+# port, so nodes on one address with different ports confuse it.
+CASSANDRA_NODES = (("cassandra", "127.0.0.1", "CASSANDRA_JMX_PORT"),
+                   ("cassandra-2", "127.0.0.2", "CASSANDRA_JMX_PORT_2"),
+                   ("cassandra-3", "127.0.0.3", "CASSANDRA_JMX_PORT_3"))
 
 
 def cassandra_nodes(settings: Settings) -> list[CassandraNode]:
     """One Cassandra node (token 0), or under TOPOLOGY=ha three."""
     p = settings.ports
     if not settings.ha:
-        return [CassandraNode("cassandra", p["CASSANDRA_PORT"], p["CASSANDRA_STORAGE_PORT"],
-                              p["CASSANDRA_JMX_PORT"], 0)]
-    return [CassandraNode(name, p[port], p[storage], p[jmx], token)
-            for (name, port, storage, jmx), token in zip(CASSANDRA_NODES, CASSANDRA_TOKENS,
-                                                          strict=True)]
+        return [CassandraNode("cassandra", "127.0.0.1", p["CASSANDRA_JMX_PORT"], 0)]
+    return [CassandraNode(name, address, p[jmx], token)
+            for (name, address, jmx), token in zip(CASSANDRA_NODES, CASSANDRA_TOKENS,
+                                                   strict=True)]
 
 
 def postgres_nodes(settings: Settings) -> list[tuple[str, int]]:

@@ -126,22 +126,8 @@ class ScyllaSettings(_Env):
     scylla_compression: bool = False
 
     @property
-    def host_list(self) -> list[str | tuple[str, int]]:
-        """Contact points: `host` (on scylla_port) or `host:port` each, so several
-        nodes can share one address (the local TOPOLOGY=ha stack does)."""
-        return contact_points(self.scylla_hosts)
-
-
-def contact_points(hosts: str) -> list[str | tuple[str, int]]:
-    """"a,b:9043" -> ["a", ("b", 9043)]: what the driver takes as contact points."""
-    points: list[str | tuple[str, int]] = []
-    for entry in (h.strip() for h in hosts.split(",")):
-        host, sep, port = entry.rpartition(":")
-        if sep and port.isdigit() and host and not host.endswith(":"):  # not an IPv6 literal
-            points.append((host.strip("[]"), int(port)))
-        elif entry:
-            points.append(entry)
-    return points
+    def host_list(self) -> list[str]:
+        return [h.strip() for h in self.scylla_hosts.split(",") if h.strip()]
 
 
 class S3Settings(_Env):

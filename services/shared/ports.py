@@ -57,11 +57,9 @@ INFRA_PORTS: dict[str, int] = {
     "CASSANDRA_PORT": 19042,
     "CASSANDRA_STORAGE_PORT": 17700,
     "CASSANDRA_JMX_PORT": 17199,  # loopback only; nodetool talks to it
-    # TOPOLOGY=ha: two more nodes on the same address, each on ports of its own.
-    "CASSANDRA_PORT_2": 19043,
-    "CASSANDRA_PORT_3": 19044,
-    "CASSANDRA_STORAGE_PORT_2": 17701,
-    "CASSANDRA_STORAGE_PORT_3": 17702,
+    # TOPOLOGY=ha: two more nodes on 127.0.0.2 and 127.0.0.3, on the ports
+    # above (the driver assumes one CQL port for all nodes), but JMX binds
+    # 127.0.0.1 whatever the node's address, so each needs its own.
     "CASSANDRA_JMX_PORT_2": 13134,  # not 171xx/172xx: service process and metrics ports
     "CASSANDRA_JMX_PORT_3": 13135,
     "MINIO_PORT": 19000,

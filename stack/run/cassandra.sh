@@ -12,6 +12,7 @@
 #   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 768M; capped at 1G)
 #   CASSANDRA_NODE          the node's name: its data lives in $STACK_DIR/$CASSANDRA_NODE
 #                           (default cassandra; TOPOLOGY=ha runs cassandra-2 and -3 too)
+#   CASSANDRA_ADDRESS       the node's loopback address (default 127.0.0.1)
 #   CASSANDRA_SEEDS         host:storage_port list (default: this node alone)
 #   CASSANDRA_INITIAL_TOKEN this node's one token (default 0)
 #   CASSANDRA_HINTS         hinted handoff, true under TOPOLOGY=ha (default false)
@@ -63,7 +64,8 @@ fi
 # ---- directories + rendered config ----------------------------------------
 case "$STACK_DIR" in /*) ;; *) STACK_DIR="$(pwd)/$STACK_DIR" ;; esac
 CASSANDRA_NODE="${CASSANDRA_NODE:-cassandra}"
-CASSANDRA_SEEDS="${CASSANDRA_SEEDS:-127.0.0.1:$CASSANDRA_STORAGE_PORT}"
+CASSANDRA_ADDRESS="${CASSANDRA_ADDRESS:-127.0.0.1}"
+CASSANDRA_SEEDS="${CASSANDRA_SEEDS:-$CASSANDRA_ADDRESS:$CASSANDRA_STORAGE_PORT}"
 CASSANDRA_INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
 CASSANDRA_HINTS="${CASSANDRA_HINTS:-false}"
 [[ "$CASSANDRA_NODE" =~ ^[a-z0-9-]+$ ]] || { echo "cassandra: bad CASSANDRA_NODE='$CASSANDRA_NODE'" >&2; exit 2; }
@@ -75,6 +77,7 @@ sed -e "s|@DATA_DIR@|$DATA_DIR|g" \
     -e "s|@NATIVE_PORT@|$CASSANDRA_PORT|g" \
     -e "s|@STORAGE_PORT@|$CASSANDRA_STORAGE_PORT|g" \
     -e "s|@SEEDS@|$CASSANDRA_SEEDS|g" \
+    -e "s|@ADDRESS@|$CASSANDRA_ADDRESS|g" \
     -e "s|@INITIAL_TOKEN@|$CASSANDRA_INITIAL_TOKEN|g" \
     -e "s|@HINTS@|$CASSANDRA_HINTS|g" \
     "$TEMPLATES/cassandra.yaml.tmpl" > "$CONF_DIR/cassandra.yaml.tmp"
