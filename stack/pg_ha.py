@@ -114,10 +114,9 @@ def role(settings: Settings, node: str, timeout: float) -> str:
     if not state.in_recovery:
         return f"primary, standby {other}: {state.standby_sync or 'not streaming'}"
     with postgres.superuser(settings, port, timeout) as conn:
-        row = conn.execute("SELECT status, (SELECT COALESCE(EXTRACT(EPOCH FROM now() -"
-                           " pg_last_xact_replay_timestamp()), 0)) FROM pg_stat_wal_receiver"
-                           ).fetchone()
-    return f"standby ({row[0]}, replay {float(row[1]):.1f} s behind)" if row \
+        row = conn.execute("SELECT status, pg_wal_lsn_diff(pg_last_wal_receive_lsn(),"
+                           " pg_last_wal_replay_lsn()) FROM pg_stat_wal_receiver").fetchone()
+    return f"standby ({row[0]}, replay {int(row[1] or 0)} bytes behind)" if row \
         else "standby (no WAL receiver)"
 
 
