@@ -107,6 +107,8 @@ def init(settings: Settings) -> None:
         "--encoding=UTF8",
         "--locale=C.UTF-8",
         "--no-instructions",
+        # pg_rewind (TOPOLOGY=ha, stack/pg_ha.py) needs checksums or wal_log_hints.
+        *(["--data-checksums"] if settings.ha else []),
     ]
     result = subprocess.run(  # noqa: S603 (fixed argv)
         argv, user=user, cwd=data, capture_output=True, text=True, check=False

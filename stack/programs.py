@@ -143,8 +143,8 @@ def cassandra_servers(settings: Settings) -> list[Program]:
                "CASSANDRA_JMX_PORT": str(node.jmx_port)}
         if settings.ha:  # the script's defaults are the single node's
             env |= {"CASSANDRA_NODE": node.name, "CASSANDRA_ADDRESS": node.address,
-                    "CASSANDRA_SEEDS": seeds,
-                    "CASSANDRA_INITIAL_TOKEN": str(node.initial_token), "CASSANDRA_HINTS": "true"}
+                    "CASSANDRA_SEEDS": seeds, "CASSANDRA_INITIAL_TOKEN": str(node.initial_token),
+                    "CASSANDRA_REPLICATED": "true"}
         if heap := os.environ.get("CASSANDRA_HEAP") or (HA_CASSANDRA_HEAP if settings.ha
                                                         else None):
             env["CASSANDRA_HEAP"] = heap

@@ -157,8 +157,10 @@ async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None
         await js.update_stream(bigger)
 
 
-async def publish(js: JetStreamContext, event: Event) -> None:
-    """Publishes and waits for the stream's ack (raises when it does not come)."""
+async def publish(js: JetStreamContext, event: Event, *,
+                  timeout: float | None = None) -> None:  # noqa: ASYNC109 - the ack's, passed on
+    """Publishes and waits for the stream's ack (raises when it does not come
+    within `timeout`, by default the context's)."""
     headers = headers_for(event)
     with telemetry.producer_span(event.subject, event.trace_headers, headers):
-        await js.publish(event.subject, event.payload, headers=headers)
+        await js.publish(event.subject, event.payload, timeout=timeout, headers=headers)

@@ -15,7 +15,9 @@
 #   CASSANDRA_ADDRESS       the node's loopback address (default 127.0.0.1)
 #   CASSANDRA_SEEDS         host:storage_port list (default: this node alone)
 #   CASSANDRA_INITIAL_TOKEN this node's one token (default 0)
-#   CASSANDRA_HINTS         hinted handoff, true under TOPOLOGY=ha (default false)
+#   CASSANDRA_REPLICATED    true under TOPOLOGY=ha: hinted handoff (a node back from a
+#                           crash gets the writes it missed) and the dynamic snitch
+#                           (reads avoid a replica still warming up); default false
 #   TWITTER_CACHE           jar cache root (default $HOME/.cache/twitter-mesh)
 #   JAVA                    java binary (default: java on PATH; must be Java 17)
 set -euo pipefail
@@ -67,7 +69,8 @@ CASSANDRA_NODE="${CASSANDRA_NODE:-cassandra}"
 CASSANDRA_ADDRESS="${CASSANDRA_ADDRESS:-127.0.0.1}"
 CASSANDRA_SEEDS="${CASSANDRA_SEEDS:-$CASSANDRA_ADDRESS:$CASSANDRA_STORAGE_PORT}"
 CASSANDRA_INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
-CASSANDRA_HINTS="${CASSANDRA_HINTS:-false}"
+CASSANDRA_REPLICATED="${CASSANDRA_REPLICATED:-false}"
+[[ "$CASSANDRA_REPLICATED" =~ ^(true|false)$ ]] || { echo "cassandra: bad CASSANDRA_REPLICATED" >&2; exit 2; }
 [[ "$CASSANDRA_NODE" =~ ^[a-z0-9-]+$ ]] || { echo "cassandra: bad CASSANDRA_NODE='$CASSANDRA_NODE'" >&2; exit 2; }
 DATA_DIR="$STACK_DIR/$CASSANDRA_NODE"
 CONF_DIR="$DATA_DIR/conf"
@@ -79,7 +82,7 @@ sed -e "s|@DATA_DIR@|$DATA_DIR|g" \
     -e "s|@SEEDS@|$CASSANDRA_SEEDS|g" \
     -e "s|@ADDRESS@|$CASSANDRA_ADDRESS|g" \
     -e "s|@INITIAL_TOKEN@|$CASSANDRA_INITIAL_TOKEN|g" \
-    -e "s|@HINTS@|$CASSANDRA_HINTS|g" \
+    -e "s|@REPLICATED@|$CASSANDRA_REPLICATED|g" \
     "$TEMPLATES/cassandra.yaml.tmpl" > "$CONF_DIR/cassandra.yaml.tmp"
 mv "$CONF_DIR/cassandra.yaml.tmp" "$CONF_DIR/cassandra.yaml"
 cp "$TEMPLATES/logback.xml" "$CONF_DIR/logback.xml"

@@ -32,17 +32,29 @@ wait_primary() {
   exit 1
 }
 
-if [[ ! -f "$DATA/PG_VERSION" ]]; then
-  wait_primary
+copy_primary() {
   echo "postgres-node: $NODE: copying $PRIMARY with pg_basebackup"
-  rm -rf "${DATA:?}"/* 
+  find "$DATA" -mindepth 1 -delete
   "$BIN/pg_basebackup" -D "$DATA" -d "$SOURCE" -X stream --checkpoint=fast
   touch "$DATA/standby.signal"
+}
+
+if [[ ! -f "$DATA/PG_VERSION" ]]; then
+  wait_primary
+  copy_primary
 elif [[ ! -f "$DATA/standby.signal" ]]; then
   wait_primary
   echo "postgres-node: $NODE was a primary; rewinding it onto $PRIMARY's timeline"
-  # pg_rewind runs crash recovery first when the node was killed.
-  "$BIN/pg_rewind" -D "$DATA" --source-server="$SOURCE" --progress
+  # A killed node needs crash recovery first. pg_rewind would run it without our
+  # settings (recovery then records wal_log_hints=off, which pg_rewind refuses,
+  # and its checkpoint may recycle the WAL pg_rewind reads), so recover here.
+  "$BIN/postgres" --single -D "$DATA" -c wal_log_hints=on -c wal_keep_size=1GB \
+    postgres < /dev/null > /dev/null
+  if ! "$BIN/pg_rewind" -D "$DATA" --source-server="$SOURCE" --progress; then
+    # Nothing is lost: every acknowledged commit is on the primary (synchronous).
+    echo "postgres-node: $NODE: pg_rewind failed; taking a fresh copy instead" >&2
+    copy_primary
+  fi
   touch "$DATA/standby.signal"
 fi
 echo "postgres-node: $NODE starts as a standby of $PRIMARY"

@@ -96,6 +96,9 @@ class Report:
         lines.insert(1, "-+-".join("-" * w for w in widths))
         lines.append(f"writes acknowledged: {self.writes}; lost: {len(self.lost)}; "
                      f"dead-lettered events: {self.dead_letters}")
+        where = Counter(place.split(" of ")[0] for _, place in self.lost)
+        if where:
+            lines.append("  missing from: " + ", ".join(f"{p} {n}" for p, n in where.items()))
         lines += [f"  lost: {type(w).__name__} {w} missing from {where}"
                   for w, where in self.lost[:20]]
         return "\n".join(lines)
