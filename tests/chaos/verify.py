@@ -146,7 +146,20 @@ async def lost_writes(checker: Checker, ledger: Ledger, settle: float,
     pending: list[Write] = [*ledger.posts, *ledger.likes, *ledger.follows]
     deadline = time.monotonic() + settle
     while True:
-        missing = await checker.missing(pending)
+        try:
+            missing = await checker.missing(pending)
+        except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+            # A service still recovering from the last fault: "try again",
+            # as a client would; only an answer after `settle` is final.
+            if isinstance(exc, httpx.HTTPStatusError) and \
+                    exc.response.status_code not in (503, 504):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            if progress:
+                await progress(f"checking paused: {exc!s:.120}")
+            await asyncio.sleep(3)
+            continue
         if not missing or time.monotonic() > deadline:
             return missing
         if progress:
