@@ -95,12 +95,15 @@ class _TracedClusterPipeline(ClusterPipeline):
         client = self.cluster_client
         with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}):
             if isinstance(client, TracedRedisCluster) and client.failover_wait > 0:
-                # The queue is kept for another attempt (redis-py empties it).
-                queued = list(stack)
+                # redis-py empties the pipeline after a failed attempt: queue
+                # its commands again (through execute_command, so a transaction
+                # learns its slot again) for the next one.
+                queued = [(c.args, c.kwargs) for c in stack]
 
                 async def once() -> list[Any]:
                     if not self._execution_strategy._command_queue:  # type: ignore[attr-defined]
-                        self._execution_strategy._command_queue.extend(queued)  # type: ignore[attr-defined]
+                        for args, kwargs in queued:
+                            self.execute_command(*args, **kwargs)
                     with _unreachable_as_connection_error():
                         return await ClusterPipeline.execute(self, raise_on_error,
                                                              allow_redirections)
