@@ -179,6 +179,9 @@ class Watcher:
         new_port = dict(topology.postgres_nodes(self.settings))[new]
         with postgres.superuser(self.settings, new_port, 5.0) as conn:
             conn.execute("SELECT pg_promote(true, %s)", (PROMOTE_WAIT_SECONDS,))
+            # Records the new timeline in pg_control, which pg_rewind reads
+            # when the old primary rejoins (stack/run/postgres-node.sh).
+            conn.execute("CHECKPOINT")
         # Its copied settings may name itself; it commits alone until `old` streams.
         _set_sync_names(self.settings, new_port, "")
         self.synced, self.failing_since, self.missing_since = False, None, None

@@ -50,6 +50,9 @@ elif [[ ! -f "$DATA/standby.signal" ]]; then
   # and its checkpoint may recycle the WAL pg_rewind reads), so recover here.
   "$BIN/postgres" --single -D "$DATA" -c wal_log_hints=on -c wal_keep_size=1GB \
     postgres < /dev/null > /dev/null
+  # A node just promoted records its new timeline at its next checkpoint;
+  # before it, pg_rewind sees one timeline and wrongly finds nothing to undo.
+  "$BIN/psql" -X -q -d "$SOURCE" -c CHECKPOINT
   if ! "$BIN/pg_rewind" -D "$DATA" --source-server="$SOURCE" --progress; then
     # Nothing is lost: every acknowledged commit is on the primary (synchronous).
     echo "postgres-node: $NODE: pg_rewind failed; taking a fresh copy instead" >&2

@@ -121,6 +121,9 @@ async def chaos(env: dict[str, str], faults: list[Fault], *, rate: float = 20.0,
         phases: list[Phase] = []
         try:
             for fault in faults:
+                # Each fault starts on a system that serves (the last one's
+                # rejoining node may still be warming up), so its figures are its own.
+                await _calm(ledger)
                 phase = Phase(fault, time.monotonic())
                 phases.append(phase)
                 # lead, hold and tail are phases of the run, not waits for an effect
@@ -150,6 +153,23 @@ async def chaos(env: dict[str, str], faults: list[Fault], *, rate: float = 20.0,
         _phase_of(phases, write.sent).lost += 1
     return Report(phases, lost, dead, len(ledger.posts) + len(ledger.likes)
                   + len(ledger.follows))
+
+
+CALM_SECONDS = 5.0
+CALM_WITHIN_SECONDS = 180.0
+
+
+async def _calm(ledger: Ledger) -> None:
+    """Until every answer of the last CALM_SECONDS was a 2xx (at most
+    CALM_WITHIN_SECONDS; after that the fault starts anyway)."""
+    started = time.monotonic()
+    while time.monotonic() - started < CALM_WITHIN_SECONDS:
+        now = time.monotonic()
+        recent = [a for a in ledger.answers if a.sent + a.seconds >= now - CALM_SECONDS]
+        if now - started >= CALM_SECONDS and recent and \
+                all(200 <= a.status < 300 for a in recent):
+            return
+        await asyncio.sleep(0.5)
 
 
 def _assign(phases: list[Phase], ledger: Ledger) -> None:
