@@ -127,22 +127,11 @@ if [[ "$(id -u)" == "0" ]] && command -v setpriv >/dev/null 2>&1; then
 fi
 ulimit -l 64 2>/dev/null || true
 
-# TOPOLOGY=ha runs three nodes on the machine's cores beside everything else:
-# a node that boots (a restart after a crash) would starve the two carrying
-# the load with its JIT warm-up, which on real hardware runs on CPUs of its
-# own. So it boots at nice 10 and returns to 0 a minute after it serves CQL.
+# TOPOLOGY=ha runs three JVMs on the machine's cores beside the services: at
+# nice 10 the services come first, and a node that reboots after a crash
+# (JIT warm-up, commit log replay) takes its CPU from its peers, not from the
+# requests (on real hardware it has CPUs of its own).
 if [[ "$CASSANDRA_REPLICATED" == "true" ]]; then
-  (
-    jvm=$$  # the JVM's pid once this shell execs it
-    for _ in $(seq 1 900); do
-      sleep 1
-      if (exec 3<>"/dev/tcp/$CASSANDRA_ADDRESS/$CASSANDRA_PORT") 2>/dev/null; then
-        sleep 60
-        for task in /proc/$jvm/task/*; do renice -n 0 -p "${task##*/}" >/dev/null 2>&1 || true; done
-        exit 0
-      fi
-    done
-  ) &
   LAUNCH=(nice -n 10 "${LAUNCH[@]}")
 fi
 
