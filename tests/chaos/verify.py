@@ -102,12 +102,12 @@ class Checker:
 
     def _kept_in_homes(self, followers: dict[str, list[Follow]]) -> dict[str, set[str]]:
         """Follower -> the posts their home timeline still holds: the newest
-        HOME_KEPT of those by people they followed before each was sent."""
+        HOME_KEPT of those by everyone they follow (a follow also brings the
+        followee's recent posts in, so the ones from before it count too)."""
         into: dict[str, list[Post]] = defaultdict(list)
         for post in self._ledger.posts:
             for follow in followers[post.author]:
-                if follow.sent < post.sent:
-                    into[follow.follower].append(post)
+                into[follow.follower].append(post)
         return {user: {p.tweet_id for p in sorted(posts, key=lambda p: p.sent)[-HOME_KEPT:]}
                 for user, posts in into.items()}
 
