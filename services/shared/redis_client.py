@@ -102,6 +102,11 @@ class _TracedClusterPipeline(ClusterPipeline):
 
                 async def once() -> list[Any]:
                     if not self._execution_strategy._command_queue:  # type: ignore[attr-defined]
+                        with _unreachable_as_connection_error():
+                            if client._initialize:
+                                # Here, on this loop: queueing would otherwise
+                                # load the slot map on a loop of its own.
+                                await client.initialize()
                         for args, kwargs in queued:
                             self.execute_command(*args, **kwargs)
                     with _unreachable_as_connection_error():
