@@ -19,8 +19,10 @@ PASSWORD = "benchmark password"
 
 async def account(http: httpx.AsyncClient, name: str) -> dict[str, str]:
     """{"id", "token"} of user `name`, signing it up first if it does not exist."""
-    await http.post("/v1/users", json={"username": name, "password": PASSWORD,
-                                       "email": f"{name}@bench.example"})
+    signup = await http.post("/v1/users", json={"username": name, "password": PASSWORD,
+                                                "email": f"{name}@bench.example"})
+    if signup.status_code not in (200, 409):  # 409: signed up by an earlier run
+        raise RuntimeError(f"sign-up of {name!r}: {signup.status_code} {signup.text}")
     r = await http.post("/v1/auth/login", json={"username": name, "password": PASSWORD})
     r.raise_for_status()
     body = r.json()

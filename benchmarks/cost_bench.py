@@ -45,47 +45,60 @@ def _group(program: str) -> str:
     return "services" if program not in ("minio", "jaeger", "meilisearch") else "other"
 
 
-def _busy(sampler: CpuSampler) -> dict[str, float]:
-    """CPU seconds so far, by group."""
-    totals: dict[str, float] = {}
-    for program, ticks in sampler.snapshot().per_program.items():
-        totals[_group(program)] = totals.get(_group(program), 0.0) + ticks / TICKS
-    return totals
+Busy = dict[str, float]  # CPU seconds by program (a service's extra processes apart)
 
 
-def _busy_seconds(sampler: CpuSampler) -> float:
-    return sum(_busy(sampler).values())
+def _busy(sampler: CpuSampler) -> Busy:
+    return {program: ticks / TICKS for program, ticks in sampler.snapshot().per_program.items()}
 
 
-def _split(before: dict[str, float], after: dict[str, float]) -> str:
-    spent = {g: after.get(g, 0.0) - before.get(g, 0.0) for g in after}
-    total = sum(spent.values()) or 1.0
-    return "  ".join(f"{g} {100 * v / total:.0f}%" for g, v in
-                     sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0)
+class Window:
+    """The CPU each program spent from its start, less what it burns idle over as long."""
+
+    def __init__(self, sampler: CpuSampler, idle: Busy) -> None:
+        self._sampler, self._idle = sampler, idle
+        self._started, self._before = time.perf_counter(), _busy(sampler)
+
+    def spent(self) -> Busy:
+        elapsed, after = time.perf_counter() - self._started, _busy(self._sampler)
+        return {p: max(after[p] - self._before.get(p, 0.0) - self._idle.get(p, 0.0) * elapsed,
+                       0.0) for p in after}
 
 
-async def _idle_rate(sampler: CpuSampler) -> float:
-    """CPU seconds per second the stack spends with no traffic."""
-    before = _busy_seconds(sampler)
+def _split(spent: Busy, per: float, unit: str) -> str:
+    """Cost per operation by tier, then by program (the visible ones): the tiers
+    size the stores, the programs say where to cut."""
+    tiers: Busy = {}
+    for program, seconds in spent.items():
+        tiers[_group(program)] = tiers.get(_group(program), 0.0) + seconds
+
+    def line(costs: Busy) -> str:
+        return " ".join(f"{name} {v * per:.2f}" for name, v in
+                        sorted(costs.items(), key=lambda kv: -kv[1]) if v * per >= 0.05)
+    return f"{unit} by tier [{line(tiers)}]   by program [{line(spent)}]"
+
+
+async def _idle_rate(sampler: CpuSampler) -> Busy:
+    """CPU seconds per second each program spends with no traffic."""
+    before = _busy(sampler)
     await asyncio.sleep(IDLE_SECONDS)
-    return (_busy_seconds(sampler) - before) / IDLE_SECONDS
+    return {p: (v - before.get(p, 0.0)) / IDLE_SECONDS for p, v in _busy(sampler).items()}
 
 
-async def _measure(sampler: CpuSampler, idle: float, count: int,
+async def _measure(sampler: CpuSampler, idle: Busy, count: int,
                    op: Callable[[int], Awaitable[None]]) -> tuple[float, str]:
-    """Milliseconds of CPU per operation, and how it splits over the tiers."""
+    """Milliseconds of CPU per operation, and how it splits over tiers and programs."""
     todo = iter(range(count))
 
     async def worker() -> None:
         for i in todo:
             await op(i)
 
-    started, before = time.perf_counter(), _busy(sampler)
+    window = Window(sampler, idle)
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     await asyncio.sleep(SETTLE_SECONDS)  # the work the operations started
-    after = _busy(sampler)
-    spent = sum(after.values()) - sum(before.values()) - idle * (time.perf_counter() - started)
-    return 1000 * max(spent, 0.0) / count, _split(before, after)
+    spent = window.spent()
+    return 1000 * sum(spent.values()) / count, _split(spent, 1000 / count, "ms")
 
 
 async def _costs(env: dict[str, str]) -> list[str]:
@@ -119,14 +132,21 @@ async def _costs(env: dict[str, str]) -> list[str]:
                                headers=bearer[i % 8])
             r.raise_for_status()
 
+        async def user_tweets(i: int) -> None:
+            r = await http.get(f"/v1/users/{people[(i + 1) % 8]['id']}/tweets?pageSize=20",
+                               headers=bearer[i % 8])
+            r.raise_for_status()
+
         async def search(i: int) -> None:
             r = await http.get(f"/v1/search/tweets?q=%23cost{i % 10}", headers=bearer[i % 8])
             r.raise_for_status()
 
-        lines = [f"{'idle stack':<42} {1000 * idle:>9.1f} ms CPU per second (subtracted)"]
+        lines = [f"{'idle stack':<42} {1000 * sum(idle.values()):>9.1f} ms CPU per second"
+                 " (subtracted, program by program)"]
         for name, op, count in (("create tweet", create, COUNT), ("like", like, COUNT),
                                 ("follow (56 pairs, repeated)", follow, len(pairs)),
                                 ("home page of 20 (warm)", home, COUNT),
+                                ("user tweets, page of 20", user_tweets, COUNT),
                                 ("search #hashtag", search, COUNT)):
             cost, split = await _measure(sampler, idle, count, op)
             lines.append(f"{name:<42} {cost:>9.2f} ms CPU per operation   (n={count})"
@@ -138,8 +158,8 @@ async def _costs(env: dict[str, str]) -> list[str]:
 
 
 async def _fanout(env: dict[str, str], http: httpx.AsyncClient, sampler: CpuSampler,
-                  idle: float) -> list[str]:
-    author = await account(http, f"bench_costf{int(time.time()) % 10**6}")
+                  idle: Busy) -> list[str]:
+    author = await account(http, f"bcostf{int(time.time()) % 10**8}")  # <= 15 chars
     followers = await asyncio.to_thread(load_followers, env["PG_DSN"], int(author["id"]),
                                         FOLLOWERS)
     redis = redis_client.connect(env["REDIS_URL"])
@@ -148,19 +168,19 @@ async def _fanout(env: dict[str, str], http: httpx.AsyncClient, sampler: CpuSamp
             pipe.set(active_key(f), "1", ex=600)
         await pipe.execute()
     await redis.delete(FANOUT_LAG_MS)
-    started, before = time.perf_counter(), _busy(sampler)
+    window = Window(sampler, idle)
     r = await http.post("/v1/tweets", json={"content": "cost bench fanout"},
                         headers={"Authorization": f"Bearer {author['token']}"})
     r.raise_for_status()
     while not await redis.llen(FANOUT_LAG_MS):
         await asyncio.sleep(0.05)
-    after = _busy(sampler)
-    spent = sum(after.values()) - sum(before.values()) - idle * (time.perf_counter() - started)
+    spent = window.spent()
     home = await redis.memory_usage(home_key(followers[0]))
     await redis.aclose()
-    per = 1_000_000 * max(spent, 0.0) / FOLLOWERS
-    return [f"{'fanout, per follower (10k active followers)':<42} {per:>9.1f} us CPU per insert"
-            f"   (the tweet's own create included)   {_split(before, after)}",
+    per = 1_000_000 / FOLLOWERS
+    return [f"{'fanout, per follower (10k active followers)':<42}"
+            f" {sum(spent.values()) * per:>9.1f} us CPU per insert"
+            f"   (the tweet's own create included)   {_split(spent, per, 'us')}",
             f"{'a home timeline of one entry':<42} {home} bytes (MEMORY USAGE)"]
 
 

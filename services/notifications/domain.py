@@ -44,6 +44,7 @@ class Kind(IntEnum):
     LIKE = 4
     RETWEET = 5
     QUOTE = 6
+    LIST_ADDED = 7
     POLL_ENDED = 8
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from services.notifications.domain import (
     RECENT_ACTORS,
     UNREAD_CAP,
     Group,
+    Kind,
     bucket_of,
     now_id,
     unread_count,
@@ -102,6 +104,12 @@ class Inbox:
         return replace(group, actor_count=group.actor_count - in_group,
                        recent_actor_ids=tuple(a for a in group.recent_actor_ids
                                               if a not in hidden))
+
+    async def list_names(self, user_id: int, groups: Iterable[Group]) -> dict[int, str]:
+        """The names of the lists the user's LIST_ADDED groups among these are
+        about, by list id (one read of the user's labels)."""
+        lists = sorted({g.target.target_id for g in groups if g.target.kind is Kind.LIST_ADDED})
+        return await self._store.labels(user_id, Kind.LIST_ADDED, lists)
 
     async def unread(self, user_id: int) -> tuple[int, int]:
         """The unread group count (up to UNREAD_CAP) and the read position."""

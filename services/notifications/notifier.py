@@ -1,5 +1,6 @@
 """Notifications made and taken back from the events of the users and tweets
-services (the worker's handlers call these).
+services (the worker's handlers call these): follows, additions to lists,
+mentions, replies, quotes, likes, retweets and ended polls.
 
 Every change is one actor's part made or withdrawn at its event's own time,
 committed with its group's count in one conditional batch (`_apply`): a like
@@ -191,6 +192,19 @@ class Notifier:
     async def unfollowed(self, event: user_events.FollowDeleted) -> None:
         target = Target(event.followee_id, Kind.FOLLOW, event.followee_id)
         await self.withdraw(target, event.follower_id, event.occurred_at)
+
+    async def list_member_added(self, event: user_events.ListMemberAdded) -> None:
+        """"alice added you to their list L": one part per list and member,
+        the owner the actor. The users service publishes this for public lists
+        only; the owner adding themselves, or an owner the member does not see
+        (blocked or muted), makes none (`add`). A redelivery rewrites the same
+        label and finds its part done."""
+        if event.owner_id == event.member_id:
+            return
+        target = Target(event.member_id, Kind.LIST_ADDED, event.list_id)
+        # Before the part, so the group is never listed without its name.
+        await self._store.set_label(target, event.list_name, _micros(event.occurred_at))
+        await self.add(target, event.owner_id, event.event_id, event.occurred_at)
 
     # Tweets events.
 

@@ -137,6 +137,10 @@ class NotificationStore:
                            f" AND row_kind = {_GROUP_ROW} AND id = ? IF version = ?",
             "t_closed": f"SELECT closed_us FROM notif_targets WHERE {_TARGET} LIMIT 1",
             "t_close": f"UPDATE notif_targets SET closed_us = ? WHERE {_TARGET}",
+            "set_label": "INSERT INTO notif_labels (recipient_id, kind, target_id, label)"
+                         " VALUES (?, ?, ?, ?) USING TIMESTAMP ?",
+            "labels": "SELECT target_id, label FROM notif_labels"
+                      " WHERE recipient_id = ? AND kind = ? AND target_id IN ?",
             "read_position": "SELECT last_read_id FROM notif_read WHERE recipient_id = ?",
             "set_read_position": "INSERT INTO notif_read (recipient_id, last_read_id)"
                                  " VALUES (?, ?) USING TIMESTAMP ?",
@@ -313,6 +317,21 @@ class NotificationStore:
     async def sources(self, tweet_id: int) -> dict[int, Kind]:
         rows = await self._cql.execute(self._s["sources"], (tweet_id,))
         return {r["recipient_id"]: Kind(r["kind"]) for r in rows}
+
+    # Labels: a list's name beside its LIST_ADDED group (0003_notif_labels.cql).
+
+    async def set_label(self, target: Target, label: str, at_us: int) -> None:
+        """Written at the event's time: the newest event's label wins, and a
+        redelivered one rewrites the same value."""
+        await self._cql.execute(self._s["set_label"], (*_key(target), label, at_us))
+
+    async def labels(self, recipient_id: int, kind: Kind,
+                     target_ids: list[int]) -> dict[int, str]:
+        """The labels of a recipient's targets of one kind, by target id."""
+        if not target_ids:
+            return {}
+        rows = await self._cql.execute(self._s["labels"], (recipient_id, int(kind), target_ids))
+        return {r["target_id"]: r["label"] for r in rows}
 
     # Read positions.
 

@@ -1,9 +1,12 @@
 """gRPC transport of the notifications service: requests to inbox calls,
-groups to protos (with their actors' profiles from the users service)."""
+groups to protos (with their actors' profiles from the users service and, for
+additions to lists, the lists' names)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -11,7 +14,7 @@ from twitter.notifications.v1 import notifications_pb2 as pb
 from twitter.notifications.v1 import notifications_pb2_grpc
 from twitter.users.v1 import users_pb2
 
-from services.notifications.domain import Group
+from services.notifications.domain import Group, Kind
 from services.notifications.inbox import Inbox
 from services.notifications.live import NotificationHub
 from services.shared import live_events
@@ -24,14 +27,26 @@ from services.shared.timestamps import to_timestamp
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
-def group_pb(group: Group, *, unread: bool,
-             profiles: Mapping[int, users_pb2.UserSummary]) -> pb.NotificationGroup:
+@dataclass(frozen=True)
+class Details:
+    """What groups are shown with besides their own rows: the actors'
+    profiles, and the names of the lists LIST_ADDED groups are about."""
+
+    profiles: Mapping[int, users_pb2.UserSummary]
+    list_names: Mapping[int, str]
+
+
+def group_pb(group: Group, *, unread: bool, details: Details) -> pb.NotificationGroup:
+    list_name = (details.list_names.get(group.target.target_id, "")
+                 if group.target.kind is Kind.LIST_ADDED else "")
     return pb.NotificationGroup(
         group_key=group.key, kind=int(group.target.kind),  # type: ignore[arg-type]
         target_id=group.target.target_id, actor_count=group.actor_count,
         recent_actor_ids=group.recent_actor_ids, latest_notification_id=group.latest_id,
         updated_at=to_timestamp(group.updated_at), unread=unread,
-        recent_actors=[profiles[a] for a in group.recent_actor_ids if a in profiles])
+        recent_actors=[details.profiles[a] for a in group.recent_actor_ids
+                       if a in details.profiles],
+        list_name=list_name)
 
 
 def _heartbeat() -> pb.StreamNotificationsResponse:
@@ -44,16 +59,20 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
         self._hub = hub
         self._users = users
 
-    async def _profiles(self, groups: Iterable[Group]) -> dict[int, users_pb2.UserSummary]:
-        return await self._users.summaries({a for g in groups for a in g.recent_actor_ids})
+    async def _details(self, user_id: int, groups: Iterable[Group]) -> Details:
+        groups = list(groups)
+        profiles, list_names = await asyncio.gather(
+            self._users.summaries({a for g in groups for a in g.recent_actor_ids}),
+            self._inbox.list_names(user_id, groups))
+        return Details(profiles, list_names)
 
     async def ListNotifications(self, request: pb.ListNotificationsRequest,
                                 context: Ctx) -> pb.ListNotificationsResponse:
-        shown, token = await self._inbox.page(caller_id(), request.page_size,
-                                              request.page_token)
-        profiles = await self._profiles(s.group for s in shown)
+        user_id = caller_id()
+        shown, token = await self._inbox.page(user_id, request.page_size, request.page_token)
+        details = await self._details(user_id, (s.group for s in shown))
         return pb.ListNotificationsResponse(
-            groups=[group_pb(s.group, unread=s.unread, profiles=profiles) for s in shown],
+            groups=[group_pb(s.group, unread=s.unread, details=details) for s in shown],
             next_page_token=token)
 
     async def GetUnreadCount(self, request: pb.GetUnreadCountRequest,
@@ -96,14 +115,14 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
             events = []
             for shown in await self._inbox.shown(user_id, [group]):
                 unread = await self._inbox.is_unread(user_id, shown)
-                events.append(_notification(group_pb(shown, unread=unread,
-                                                     profiles=await self._profiles([shown]))))
+                events.append(_notification(group_pb(
+                    shown, unread=unread, details=await self._details(user_id, [shown]))))
             return events
 
         async def backlog() -> list[live_events.Event[pb.NotificationGroup]]:
             shown, _ = await self._inbox.page(user_id, BACKLOG, "")
-            profiles = await self._profiles(s.group for s in shown)
-            return [_notification(group_pb(s.group, unread=s.unread, profiles=profiles))
+            details = await self._details(user_id, (s.group for s in shown))
+            return [_notification(group_pb(s.group, unread=s.unread, details=details))
                     for s in reversed(shown) if s.group.latest_id > after]
 
         return live_events.events(open_stream, render, backlog if after else None)

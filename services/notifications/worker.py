@@ -1,8 +1,8 @@
 """The notifications worker process: `python -m services.notifications.worker`.
 
-Replicas share one durable pull consumer over the follow and tweet events; a
-new deployment starts with the events published from then on (notifying
-people of last week's likes would be noise)."""
+Replicas share one durable pull consumer over the follow, list-member and
+tweet events; a new deployment starts with the events published from then on
+(notifying people of last week's likes would be noise)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def handlers(notifier: Notifier) -> dict[str, consumer.Handler]:
     return dict([
         _on(user_events.FollowCreated, notifier.followed),
         _on(user_events.FollowDeleted, notifier.unfollowed),
+        _on(user_events.ListMemberAdded, notifier.list_member_added),
         _on(tweet_events.TweetCreated, notifier.tweet_created),
         _on(tweet_events.TweetEdited, notifier.tweet_edited),
         _on(tweet_events.TweetDeleted, notifier.tweet_deleted),

@@ -177,6 +177,13 @@ class TracedRedisCluster(RedisCluster):
 
     failover_wait = 0.0
 
+    # Attempts per command (redirections and retries). Redis answers TRYAGAIN
+    # to a multi-key command while a migrating slot's keys are split between
+    # two nodes; redis-py waits 50 ms between attempts in the second half, so
+    # 48 give a slot about 1.2 s to finish moving (the default 16, 0.4 s, ran
+    # out while `redis-cli --cluster reshard` ran on a loaded machine).
+    RedisClusterRequestTTL = 48
+
     async def _determine_slot(self, command: str, *args: Any) -> int:
         find = _MOVABLE_KEYS.get(str(command).upper())
         if find is None:
@@ -253,7 +260,11 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
             "redis://" + first, socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout, retry=retry,
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            startup_nodes=[ClusterNode(*_host_port(seed)) for seed in more])
+            startup_nodes=[ClusterNode(*_host_port(seed)) for seed in more],
+            # Each MOVED patches its slot in the map. The default (5) rebuilds
+            # the map every fifth MOVED by closing every connection, those in
+            # use by other requests too, which then fail while slots move.
+            reinitialize_steps=0)
         # RedisCluster takes no connection class: set it for the nodes it finds.
         cluster.connection_kwargs["connection_class"] = connection_class
         for node in cluster.startup_nodes:
@@ -285,6 +296,32 @@ def slot_groups(client: Any, keys: Sequence[str]) -> list[list[int]]:
         groups.setdefault(key_slot(key.encode()), []).append(i)
     return list(groups.values())
 
+
+async def node_groups(client: RedisClient, keys: Sequence[str]) -> list[list[int]]:
+    """Positions of `keys` grouped by the primary that holds their slot on a
+    cluster, as the client's slot map last saw it; on a single Redis, one group.
+    A script flagged `allow-cross-slot-keys` may touch a whole group in one
+    call, where slot_groups would need one call per slot."""
+    if not keys:
+        return []
+    if not isinstance(client, RedisCluster):
+        return [list(range(len(keys)))]
+    if client._initialize:
+        await client.initialize()
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        node = client.nodes_manager.get_node_from_slot(key_slot(key.encode()))
+        groups.setdefault(node.name, []).append(i)
+    return list(groups.values())
+
+
+async def execute_where_sent(pipe: AnyPipeline) -> list[Any]:
+    """Runs a pipeline with each command's error returned as its result, and on
+    a cluster without following MOVED or ASK (they come back as results too):
+    for calls that are right only on the node they were sent to."""
+    if isinstance(pipe, ClusterPipeline):
+        return await pipe.execute(raise_on_error=False, allow_redirections=False)
+    return await pipe.execute(raise_on_error=False)
 
 # A node or slot of a cluster gone, as while a replica takes over its primary.
 FAILOVER_ERRORS = (RedisConnectionError, ClusterDownError, SlotNotCoveredError, TryAgainError)

@@ -33,7 +33,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.shared.redis_client import RedisClient, slot_groups
+from services.shared.redis_client import (
+    RedisClient,
+    execute_where_sent,
+    node_groups,
+    slot_groups,
+)
 from services.timeline.domain import Entry, score_of
 from services.users.client.relations import relations_key
 
@@ -108,26 +113,34 @@ def _entries(members: Iterable[bytes], before: int | None, count: int) -> list[E
 
 
 # Adds one entry to the home timelines of the active users among a batch, in
-# one round trip and inside Redis: KEYS are pairs (active marker, home key).
-# Trimming only when a set outgrows its capacity keeps it one command per
-# follower in the common case. On a single Redis one call takes the whole
-# batch; on a cluster a call takes the followers of one slot (a user's keys
-# share its slot), and the calls travel as one pipeline per node, in parallel
-# (redis-py follows MOVED and ASK per call while slots move).
-_FANOUT = """
+# one round trip and inside Redis. Trimming only when a set outgrows its
+# capacity keeps it one command per follower in the common case.
+_FANOUT_BODY = """
 local member, score, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local keys = %s
 local written = 0
-for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('ZADD', KEYS[i + 1], score, member)
-    if redis.call('ZCARD', KEYS[i + 1]) > cap then
-      redis.call('ZREMRANGEBYRANK', KEYS[i + 1], 0, -cap - 1)
+for i = %d, #keys, 2 do
+  if redis.call('EXISTS', keys[i]) == 1 then
+    redis.call('ZADD', keys[i + 1], score, member)
+    if redis.call('ZCARD', keys[i + 1]) > cap then
+      redis.call('ZREMRANGEBYRANK', keys[i + 1], 0, -cap - 1)
     end
     written = written + 1
   end
 end
 return written
 """
+# One call per node: the followers whose slots one primary holds, as pairs
+# (active marker, home key) in ARGV after the entry; KEYS[1], the first marker,
+# routes the call. On a cluster such a script may touch many slots only with
+# this flag, and Redis checks every key it touches against the node's slots:
+# a key whose slot has moved, or is moving and is not here, fails the call
+# ("non local key"). The call is never redirected (MOVED or ASK): under ASKING
+# on an importing node a key not migrated yet would read as absent, and its
+# follower be skipped. A failed call's group is sent again per slot.
+_FANOUT_PER_NODE = "#!lua flags=allow-cross-slot-keys" + _FANOUT_BODY % ("ARGV", 4)
+# The fallback per slot: KEYS are the pairs, so redis-py follows MOVED and ASK.
+_FANOUT_PER_SLOT = _FANOUT_BODY % ("KEYS", 1)
 
 # A tweet of an author who is no celebrity, added to their recent set only
 # while one is kept (list timelines read it): KEYS[1] the set.
@@ -156,15 +169,36 @@ class TimelineStore:
     async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Adds the entry to the home timelines of the active users among
         `user_ids`; returns how many were written. Idempotent (ZADD)."""
-        groups = slot_groups(self._redis, [active_key(u) for u in user_ids])
+        pairs = [(active_key(u), home_key(u)) for u in user_ids]
+        groups = await node_groups(self._redis, [active for active, _ in pairs])
+        # EVAL, not EVALSHA: a pipeline with registered scripts first asks
+        # Redis whether they are loaded, a round trip of its own.
+        args = (entry.member, entry.score, self.capacity)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for group in groups:
+                keys = [k for i in group for k in pairs[i]]
+                pipe.eval(_FANOUT_PER_NODE, 1, keys[0], *args, *keys)
+            results = await execute_where_sent(pipe)
+        written, again = 0, []
+        for group, result in zip(groups, results, strict=True):
+            if isinstance(result, Exception):  # moved, refused, or unreachable
+                again += [pairs[i] for i in group]
+            else:
+                written += int(result)
+        return written + await self._add_per_slot(again, args)
+
+    async def _add_per_slot(self, pairs: Sequence[tuple[str, str]],
+                            args: tuple[str, int, int]) -> int:
+        """The fallback for the followers of a failed per-node call: all keys
+        of a call declared and in one slot, so redis-py may follow MOVED and ASK
+        (Redis answers TRYAGAIN while a slot's keys are split between nodes)."""
+        groups = slot_groups(self._redis, [active for active, _ in pairs])
         if not groups:
             return 0
         async with self._redis.pipeline(transaction=False) as pipe:
             for group in groups:
-                keys = [k for i in group for k in (active_key(user_ids[i]), home_key(user_ids[i]))]
-                # EVAL, not EVALSHA: a pipeline with registered scripts first
-                # asks Redis whether they are loaded, a round trip of its own.
-                pipe.eval(_FANOUT, len(keys), *keys, entry.member, entry.score, self.capacity)
+                keys = [k for i in group for k in pairs[i]]
+                pipe.eval(_FANOUT_PER_SLOT, len(keys), *keys, *args)
             written = await pipe.execute()
         return sum(int(w) for w in written)
 

@@ -7,6 +7,7 @@ from twitter.users.v1 import events_pb2
 from services.shared.events import Event, make_event, new_event_id, timestamp_now
 from services.shared.timestamps import to_timestamp
 from services.users.domain import UserRecord
+from services.users.list_rules import ListRecord
 
 
 def user_created(user: UserRecord) -> Event:
@@ -31,4 +32,11 @@ def follow_changed(follower: UserRecord, followee: UserRecord, *, created: bool)
         event_id=new_event_id(), occurred_at=timestamp_now(), follower_id=follower.user_id,
         followee_id=followee.user_id, followee_follower_count=followee.follower_count,
         follower_following_count=follower.following_count,
+    ))
+
+
+def list_member_added(record: ListRecord, member_id: int) -> Event:
+    return make_event(events_pb2.ListMemberAdded(
+        event_id=new_event_id(), occurred_at=timestamp_now(), list_id=record.list_id,
+        owner_id=record.owner_id, member_id=member_id, list_name=record.name,
     ))

@@ -10,6 +10,11 @@ the owner's and the member's user rows first, as a follow and a block do, so
 an add racing a block either lands before it (and the block removes it) or
 sees the block. Duplicates are idempotent (ON CONFLICT DO NOTHING), so a
 retried add or follow changes nothing twice.
+
+An add that inserted a member of a public list writes ListMemberAdded to the
+outbox in the same transaction (services/shared/pg_outbox.py): the member is
+notified exactly when the membership commits, and a repeated add, which
+inserts nothing, publishes nothing.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from typing import NamedTuple
 from psycopg_pool import AsyncConnectionPool
 from twitter.users.v1 import lists_pb2
 
+from services.shared import pg_outbox
 from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.shared.ids import IdGenerator
+from services.users import events, repository
 from services.users import lists_repository as store
 from services.users import relations_repository as relations
-from services.users import repository
 from services.users.client.lists import LIST_NOT_FOUND, ListAudienceWriter, tombstone
 from services.users.list_rules import (
     MAX_LISTS_PER_OWNER,
@@ -121,6 +127,9 @@ class Lists:
                 raise FailedPrecondition(
                     f"a list has at most {self._max_members} members: remove one first")
             added = await store.add_member(conn, list_id, user_id)
+            if added and _notifies(current, user_id):
+                async with conn.cursor() as cur:
+                    await pg_outbox.enqueue(cur, [events.list_member_added(current, user_id)])
             record = await self._owned(conn, caller, list_id)
         if added:
             await self.refresh_audiences([list_id])
@@ -215,6 +224,14 @@ class Lists:
     async def _owned(self, conn: Conn, caller: int, list_id: int, *,
                      lock: bool = False) -> ListRecord:
         return require_owner(await store.get(conn, list_id, caller, lock=lock), caller)
+
+
+def _notifies(current: ListRecord, user_id: int) -> bool:
+    """Whether adding `user_id` tells them (ListMemberAdded): only for a public
+    list, as on Twitter (a private list is its owner's alone, so adding
+    someone to it is silent), and never the owner adding themselves. The
+    list's row is locked, so its privacy cannot change before the commit."""
+    return not current.private and user_id != current.owner_id
 
 
 async def _not_blocked(conn: Conn, owner: int, user_id: int) -> None:

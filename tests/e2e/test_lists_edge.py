@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.blocks import relate
 from tests.support.edge import assert_error, tweet
+from tests.support.lists import add, create_list
 from tests.support.users import User, new_user
 from tests.support.wait import eventually
 
@@ -21,20 +21,6 @@ pytestmark = pytest.mark.e2e
 
 async def users(edge: httpx.AsyncClient, count: int) -> list[User]:
     return list(await asyncio.gather(*(new_user(edge) for _ in range(count))))
-
-
-async def create_list(edge: httpx.AsyncClient, owner: User, *, private: bool = False,
-                      name: str = "reading") -> dict[str, Any]:
-    r = await edge.post("/v1/lists", headers=owner["headers"],
-                        json={"name": name, "description": "good people", "private": private})
-    assert r.status_code == 200, r.text
-    created: dict[str, Any] = r.json()["list"]
-    return created
-
-
-async def add(edge: httpx.AsyncClient, owner: User, list_id: str, member: User) -> httpx.Response:
-    return await edge.post(f"/v1/lists/{list_id}/members", headers=owner["headers"],
-                           json={"userId": member["userId"]})
 
 
 async def timeline(edge: httpx.AsyncClient, viewer: User, list_id: str,

@@ -93,8 +93,8 @@ def test_events_carry_their_subject_and_stream() -> None:
         "twitter.tweet.created", "TWITTER")
     assert contracts.subject(user_events.FollowDeleted()) == "twitter.follow.deleted"
     assert sorted(contracts.by_subject(user_events)) == [
-        "twitter.follow.created", "twitter.follow.deleted", "twitter.user.created",
-        "twitter.user.updated"]
+        "twitter.follow.created", "twitter.follow.deleted", "twitter.list.member_added",
+        "twitter.user.created", "twitter.user.updated"]
     assert len(contracts.by_subject(tweet_events)) == len(
         tweet_events.DESCRIPTOR.message_types_by_name)
     with pytest.raises(ContractError):

@@ -30,7 +30,7 @@ from twitter.api.v1 import options_pb2 as twitter_dot_api_dot_v1_dot_options__pb
 from twitter.users.v1 import users_pb2 as twitter_dot_users_dot_v1_dot_users__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,twitter/notifications/v1/notifications.proto\x12\x18twitter.notifications.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/users/v1/users.proto\"\xee\x02\n\x11NotificationGroup\x12\x17\n\tgroup_key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12>\n\x04kind\x18\x02 \x01(\x0e\x32*.twitter.notifications.v1.NotificationKindB\x04\xe2\x41\x01\x03\x12\x17\n\ttarget_id\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x61\x63tor_count\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10recent_actor_ids\x18\x05 \x03(\x03\x42\x04\xe2\x41\x01\x03\x12$\n\x16latest_notification_id\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x34\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x14\n\x06unread\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12:\n\rrecent_actors\x18\t \x03(\x0b\x32\x1d.twitter.users.v1.UserSummaryB\x04\xe2\x41\x01\x03\"M\n\x18ListNotificationsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"q\n\x19ListNotificationsResponse\x12;\n\x06groups\x18\x01 \x03(\x0b\x32+.twitter.notifications.v1.NotificationGroup\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetUnreadCountRequest\"Q\n\x16GetUnreadCountResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x05\x12!\n\x19last_read_notification_id\x18\x02 \x01(\x03\"C\n\x1cMarkNotificationsReadRequest\x12#\n\x15up_to_notification_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\"X\n\x1dMarkNotificationsReadResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x05\x12!\n\x19last_read_notification_id\x18\x02 \x01(\x03\"\x1c\n\x1aStreamNotificationsRequest\"8\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa0\x01\n\x1bStreamNotificationsResponse\x12<\n\x05group\x18\x01 \x01(\x0b\x32+.twitter.notifications.v1.NotificationGroupH\x00\x12\x38\n\theartbeat\x18\x02 \x01(\x0b\x32#.twitter.notifications.v1.HeartbeatH\x00\x42\t\n\x07payload\"!\n\x1fStreamNotificationEventsRequest\"F\n StreamNotificationEventsResponse\x12\"\n\x04\x62ody\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody*\x89\x02\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1d\n\x19NOTIFICATION_KIND_MENTION\x10\x02\x12\x1b\n\x17NOTIFICATION_KIND_REPLY\x10\x03\x12\x1a\n\x16NOTIFICATION_KIND_LIKE\x10\x04\x12\x1d\n\x19NOTIFICATION_KIND_RETWEET\x10\x05\x12\x1b\n\x17NOTIFICATION_KIND_QUOTE\x10\x06\x12 \n\x1cNOTIFICATION_KIND_POLL_ENDED\x10\x08\x32\xf6\x06\n\x13NotificationService\x12\x9b\x01\n\x11ListNotifications\x12\x32.twitter.notifications.v1.ListNotificationsRequest\x1a\x33.twitter.notifications.v1.ListNotificationsResponse\"\x1d\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x9f\x01\n\x0eGetUnreadCount\x12/.twitter.notifications.v1.GetUnreadCountRequest\x1a\x30.twitter.notifications.v1.GetUnreadCountResponse\"*\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02 \x12\x1e/v1/notifications/unread-count\x12\xaf\x01\n\x15MarkNotificationsRead\x12\x36.twitter.notifications.v1.MarkNotificationsReadRequest\x1a\x37.twitter.notifications.v1.MarkNotificationsReadResponse\"%\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/notifications/read:\x01*\x12\xaa\x01\n\x13StreamNotifications\x12\x34.twitter.notifications.v1.StreamNotificationsRequest\x1a\x35.twitter.notifications.v1.StreamNotificationsResponse\"$\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/notifications/stream0\x01\x12\xbf\x01\n\x18StreamNotificationEvents\x12\x39.twitter.notifications.v1.StreamNotificationEventsRequest\x1a:.twitter.notifications.v1.StreamNotificationEventsResponse\"*\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02 \x12\x18/v1/notifications/eventsb\x04\x62ody0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,twitter/notifications/v1/notifications.proto\x12\x18twitter.notifications.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/users/v1/users.proto\"\x87\x03\n\x11NotificationGroup\x12\x17\n\tgroup_key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12>\n\x04kind\x18\x02 \x01(\x0e\x32*.twitter.notifications.v1.NotificationKindB\x04\xe2\x41\x01\x03\x12\x17\n\ttarget_id\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x61\x63tor_count\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10recent_actor_ids\x18\x05 \x03(\x03\x42\x04\xe2\x41\x01\x03\x12$\n\x16latest_notification_id\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x34\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x14\n\x06unread\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12:\n\rrecent_actors\x18\t \x03(\x0b\x32\x1d.twitter.users.v1.UserSummaryB\x04\xe2\x41\x01\x03\x12\x17\n\tlist_name\x18\n \x01(\tB\x04\xe2\x41\x01\x03\"M\n\x18ListNotificationsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"q\n\x19ListNotificationsResponse\x12;\n\x06groups\x18\x01 \x03(\x0b\x32+.twitter.notifications.v1.NotificationGroup\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetUnreadCountRequest\"Q\n\x16GetUnreadCountResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x05\x12!\n\x19last_read_notification_id\x18\x02 \x01(\x03\"C\n\x1cMarkNotificationsReadRequest\x12#\n\x15up_to_notification_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\"X\n\x1dMarkNotificationsReadResponse\x12\x14\n\x0cunread_count\x18\x01 \x01(\x05\x12!\n\x19last_read_notification_id\x18\x02 \x01(\x03\"\x1c\n\x1aStreamNotificationsRequest\"8\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa0\x01\n\x1bStreamNotificationsResponse\x12<\n\x05group\x18\x01 \x01(\x0b\x32+.twitter.notifications.v1.NotificationGroupH\x00\x12\x38\n\theartbeat\x18\x02 \x01(\x0b\x32#.twitter.notifications.v1.HeartbeatH\x00\x42\t\n\x07payload\"!\n\x1fStreamNotificationEventsRequest\"F\n StreamNotificationEventsResponse\x12\"\n\x04\x62ody\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody*\xab\x02\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1d\n\x19NOTIFICATION_KIND_MENTION\x10\x02\x12\x1b\n\x17NOTIFICATION_KIND_REPLY\x10\x03\x12\x1a\n\x16NOTIFICATION_KIND_LIKE\x10\x04\x12\x1d\n\x19NOTIFICATION_KIND_RETWEET\x10\x05\x12\x1b\n\x17NOTIFICATION_KIND_QUOTE\x10\x06\x12 \n\x1cNOTIFICATION_KIND_LIST_ADDED\x10\x07\x12 \n\x1cNOTIFICATION_KIND_POLL_ENDED\x10\x08\x32\xf6\x06\n\x13NotificationService\x12\x9b\x01\n\x11ListNotifications\x12\x32.twitter.notifications.v1.ListNotificationsRequest\x1a\x33.twitter.notifications.v1.ListNotificationsResponse\"\x1d\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x9f\x01\n\x0eGetUnreadCount\x12/.twitter.notifications.v1.GetUnreadCountRequest\x1a\x30.twitter.notifications.v1.GetUnreadCountResponse\"*\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02 \x12\x1e/v1/notifications/unread-count\x12\xaf\x01\n\x15MarkNotificationsRead\x12\x36.twitter.notifications.v1.MarkNotificationsReadRequest\x1a\x37.twitter.notifications.v1.MarkNotificationsReadResponse\"%\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/notifications/read:\x01*\x12\xaa\x01\n\x13StreamNotifications\x12\x34.twitter.notifications.v1.StreamNotificationsRequest\x1a\x35.twitter.notifications.v1.StreamNotificationsResponse\"$\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/notifications/stream0\x01\x12\xbf\x01\n\x18StreamNotificationEvents\x12\x39.twitter.notifications.v1.StreamNotificationEventsRequest\x1a:.twitter.notifications.v1.StreamNotificationEventsResponse\"*\xc8\xa5\x19\x02\x82\xd3\xe4\x93\x02 \x12\x18/v1/notifications/eventsb\x04\x62ody0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,6 +55,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFICATIONGROUP'].fields_by_name['unread']._serialized_options = b'\342A\001\003'
   _globals['_NOTIFICATIONGROUP'].fields_by_name['recent_actors']._loaded_options = None
   _globals['_NOTIFICATIONGROUP'].fields_by_name['recent_actors']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONGROUP'].fields_by_name['list_name']._loaded_options = None
+  _globals['_NOTIFICATIONGROUP'].fields_by_name['list_name']._serialized_options = b'\342A\001\003'
   _globals['_LISTNOTIFICATIONSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTNOTIFICATIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTNOTIFICATIONSREQUEST'].fields_by_name['page_token']._loaded_options = None
@@ -71,32 +73,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFICATIONSERVICE'].methods_by_name['StreamNotifications']._serialized_options = b'\310\245\031\002\202\323\344\223\002\032\022\030/v1/notifications/stream'
   _globals['_NOTIFICATIONSERVICE'].methods_by_name['StreamNotificationEvents']._loaded_options = None
   _globals['_NOTIFICATIONSERVICE'].methods_by_name['StreamNotificationEvents']._serialized_options = b'\310\245\031\002\202\323\344\223\002 \022\030/v1/notifications/eventsb\004body'
-  _globals['_NOTIFICATIONKIND']._serialized_start=1446
-  _globals['_NOTIFICATIONKIND']._serialized_end=1711
+  _globals['_NOTIFICATIONKIND']._serialized_start=1471
+  _globals['_NOTIFICATIONKIND']._serialized_end=1770
   _globals['_NOTIFICATIONGROUP']._serialized_start=258
-  _globals['_NOTIFICATIONGROUP']._serialized_end=624
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=626
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=703
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=705
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=818
-  _globals['_GETUNREADCOUNTREQUEST']._serialized_start=820
-  _globals['_GETUNREADCOUNTREQUEST']._serialized_end=843
-  _globals['_GETUNREADCOUNTRESPONSE']._serialized_start=845
-  _globals['_GETUNREADCOUNTRESPONSE']._serialized_end=926
-  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=928
-  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=995
-  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_start=997
-  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_end=1085
-  _globals['_STREAMNOTIFICATIONSREQUEST']._serialized_start=1087
-  _globals['_STREAMNOTIFICATIONSREQUEST']._serialized_end=1115
-  _globals['_HEARTBEAT']._serialized_start=1117
-  _globals['_HEARTBEAT']._serialized_end=1173
-  _globals['_STREAMNOTIFICATIONSRESPONSE']._serialized_start=1176
-  _globals['_STREAMNOTIFICATIONSRESPONSE']._serialized_end=1336
-  _globals['_STREAMNOTIFICATIONEVENTSREQUEST']._serialized_start=1338
-  _globals['_STREAMNOTIFICATIONEVENTSREQUEST']._serialized_end=1371
-  _globals['_STREAMNOTIFICATIONEVENTSRESPONSE']._serialized_start=1373
-  _globals['_STREAMNOTIFICATIONEVENTSRESPONSE']._serialized_end=1443
-  _globals['_NOTIFICATIONSERVICE']._serialized_start=1714
-  _globals['_NOTIFICATIONSERVICE']._serialized_end=2600
+  _globals['_NOTIFICATIONGROUP']._serialized_end=649
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=651
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=728
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=730
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=843
+  _globals['_GETUNREADCOUNTREQUEST']._serialized_start=845
+  _globals['_GETUNREADCOUNTREQUEST']._serialized_end=868
+  _globals['_GETUNREADCOUNTRESPONSE']._serialized_start=870
+  _globals['_GETUNREADCOUNTRESPONSE']._serialized_end=951
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=953
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=1020
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_start=1022
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_end=1110
+  _globals['_STREAMNOTIFICATIONSREQUEST']._serialized_start=1112
+  _globals['_STREAMNOTIFICATIONSREQUEST']._serialized_end=1140
+  _globals['_HEARTBEAT']._serialized_start=1142
+  _globals['_HEARTBEAT']._serialized_end=1198
+  _globals['_STREAMNOTIFICATIONSRESPONSE']._serialized_start=1201
+  _globals['_STREAMNOTIFICATIONSRESPONSE']._serialized_end=1361
+  _globals['_STREAMNOTIFICATIONEVENTSREQUEST']._serialized_start=1363
+  _globals['_STREAMNOTIFICATIONEVENTSREQUEST']._serialized_end=1396
+  _globals['_STREAMNOTIFICATIONEVENTSRESPONSE']._serialized_start=1398
+  _globals['_STREAMNOTIFICATIONEVENTSRESPONSE']._serialized_end=1468
+  _globals['_NOTIFICATIONSERVICE']._serialized_start=1773
+  _globals['_NOTIFICATIONSERVICE']._serialized_end=2659
 # @@protoc_insertion_point(module_scope)

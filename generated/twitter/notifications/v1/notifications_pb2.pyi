@@ -24,6 +24,7 @@ class NotificationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFICATION_KIND_LIKE: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_RETWEET: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_QUOTE: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_LIST_ADDED: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_POLL_ENDED: _ClassVar[NotificationKind]
 NOTIFICATION_KIND_UNSPECIFIED: NotificationKind
 NOTIFICATION_KIND_FOLLOW: NotificationKind
@@ -32,10 +33,11 @@ NOTIFICATION_KIND_REPLY: NotificationKind
 NOTIFICATION_KIND_LIKE: NotificationKind
 NOTIFICATION_KIND_RETWEET: NotificationKind
 NOTIFICATION_KIND_QUOTE: NotificationKind
+NOTIFICATION_KIND_LIST_ADDED: NotificationKind
 NOTIFICATION_KIND_POLL_ENDED: NotificationKind
 
 class NotificationGroup(_message.Message):
-    __slots__ = ("group_key", "kind", "target_id", "actor_count", "recent_actor_ids", "latest_notification_id", "updated_at", "unread", "recent_actors")
+    __slots__ = ("group_key", "kind", "target_id", "actor_count", "recent_actor_ids", "latest_notification_id", "updated_at", "unread", "recent_actors", "list_name")
     GROUP_KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +47,7 @@ class NotificationGroup(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     UNREAD_FIELD_NUMBER: _ClassVar[int]
     RECENT_ACTORS_FIELD_NUMBER: _ClassVar[int]
+    LIST_NAME_FIELD_NUMBER: _ClassVar[int]
     group_key: str
     kind: NotificationKind
     target_id: int
@@ -54,7 +57,8 @@ class NotificationGroup(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     unread: bool
     recent_actors: _containers.RepeatedCompositeFieldContainer[_users_pb2.UserSummary]
-    def __init__(self, group_key: _Optional[str] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., target_id: _Optional[int] = ..., actor_count: _Optional[int] = ..., recent_actor_ids: _Optional[_Iterable[int]] = ..., latest_notification_id: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread: _Optional[bool] = ..., recent_actors: _Optional[_Iterable[_Union[_users_pb2.UserSummary, _Mapping]]] = ...) -> None: ...
+    list_name: str
+    def __init__(self, group_key: _Optional[str] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., target_id: _Optional[int] = ..., actor_count: _Optional[int] = ..., recent_actor_ids: _Optional[_Iterable[int]] = ..., latest_notification_id: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread: _Optional[bool] = ..., recent_actors: _Optional[_Iterable[_Union[_users_pb2.UserSummary, _Mapping]]] = ..., list_name: _Optional[str] = ...) -> None: ...
 
 class ListNotificationsRequest(_message.Message):
     __slots__ = ("page_size", "page_token")

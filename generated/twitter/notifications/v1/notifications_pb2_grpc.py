@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class NotificationServiceStub:
     """NotificationService tells users when someone follows, mentions, replies to,
-    likes or retweets them.
+    quotes, likes or retweets them, adds them to a public list, or when a poll
+    they took part in ended.
 
     Notifications are made from the events of the users and tweets services
     and grouped the way peers do it: likes of one tweet (or retweets of one
@@ -79,7 +80,8 @@ class NotificationServiceStub:
 
 class NotificationServiceServicer:
     """NotificationService tells users when someone follows, mentions, replies to,
-    likes or retweets them.
+    quotes, likes or retweets them, adds them to a public list, or when a poll
+    they took part in ended.
 
     Notifications are made from the events of the users and tweets services
     and grouped the way peers do it: likes of one tweet (or retweets of one
@@ -192,7 +194,8 @@ def add_NotificationServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class NotificationService:
     """NotificationService tells users when someone follows, mentions, replies to,
-    likes or retweets them.
+    quotes, likes or retweets them, adds them to a public list, or when a poll
+    they took part in ended.
 
     Notifications are made from the events of the users and tweets services
     and grouped the way peers do it: likes of one tweet (or retweets of one

@@ -28,7 +28,8 @@ GRPC_VERSION: str
 
 class NotificationServiceStub:
     """NotificationService tells users when someone follows, mentions, replies to,
-    likes or retweets them.
+    quotes, likes or retweets them, adds them to a public list, or when a poll
+    they took part in ended.
 
     Notifications are made from the events of the users and tweets services
     and grouped the way peers do it: likes of one tweet (or retweets of one
@@ -91,7 +92,8 @@ class NotificationServiceStub:
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
     """NotificationService tells users when someone follows, mentions, replies to,
-    likes or retweets them.
+    quotes, likes or retweets them, adds them to a public list, or when a poll
+    they took part in ended.
 
     Notifications are made from the events of the users and tweets services
     and grouped the way peers do it: likes of one tweet (or retweets of one
@@ -150,7 +152,8 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     """NotificationService tells users when someone follows, mentions, replies to,
-    likes or retweets them.
+    quotes, likes or retweets them, adds them to a public list, or when a poll
+    they took part in ended.
 
     Notifications are made from the events of the users and tweets services
     and grouped the way peers do it: likes of one tweet (or retweets of one

@@ -78,3 +78,19 @@ class FollowDeleted(_message.Message):
     followee_follower_count: int
     follower_following_count: int
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., follower_id: _Optional[int] = ..., followee_id: _Optional[int] = ..., followee_follower_count: _Optional[int] = ..., follower_following_count: _Optional[int] = ...) -> None: ...
+
+class ListMemberAdded(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "list_id", "owner_id", "member_id", "list_name")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    LIST_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIST_NAME_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    list_id: int
+    owner_id: int
+    member_id: int
+    list_name: str
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., list_id: _Optional[int] = ..., owner_id: _Optional[int] = ..., member_id: _Optional[int] = ..., list_name: _Optional[str] = ...) -> None: ...

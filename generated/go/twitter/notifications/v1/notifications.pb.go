@@ -44,6 +44,10 @@ const (
 	NotificationKind_NOTIFICATION_KIND_RETWEET NotificationKind = 5
 	// A user quoted the recipient's tweet; target_id is the quote tweet.
 	NotificationKind_NOTIFICATION_KIND_QUOTE NotificationKind = 6
+	// A user added the recipient to one of their public lists; target_id is
+	// the list, the actor its owner, list_name its name. Private lists never
+	// notify.
+	NotificationKind_NOTIFICATION_KIND_LIST_ADDED NotificationKind = 7
 	// A poll the recipient created or voted in has ended; target_id is the
 	// tweet carrying it, the actor its author.
 	NotificationKind_NOTIFICATION_KIND_POLL_ENDED NotificationKind = 8
@@ -59,6 +63,7 @@ var (
 		4: "NOTIFICATION_KIND_LIKE",
 		5: "NOTIFICATION_KIND_RETWEET",
 		6: "NOTIFICATION_KIND_QUOTE",
+		7: "NOTIFICATION_KIND_LIST_ADDED",
 		8: "NOTIFICATION_KIND_POLL_ENDED",
 	}
 	NotificationKind_value = map[string]int32{
@@ -69,6 +74,7 @@ var (
 		"NOTIFICATION_KIND_LIKE":        4,
 		"NOTIFICATION_KIND_RETWEET":     5,
 		"NOTIFICATION_KIND_QUOTE":       6,
+		"NOTIFICATION_KIND_LIST_ADDED":  7,
 		"NOTIFICATION_KIND_POLL_ENDED":  8,
 	}
 )
@@ -123,7 +129,11 @@ type NotificationGroup struct {
 	Unread bool `protobuf:"varint,8,opt,name=unread,proto3" json:"unread,omitempty"`
 	// The profiles of recent_actor_ids, in that order (an account that no
 	// longer exists is left out): "alice and 12 others".
-	RecentActors  []*v1.UserSummary `protobuf:"bytes,9,rep,name=recent_actors,json=recentActors,proto3" json:"recent_actors,omitempty"`
+	RecentActors []*v1.UserSummary `protobuf:"bytes,9,rep,name=recent_actors,json=recentActors,proto3" json:"recent_actors,omitempty"`
+	// For NOTIFICATION_KIND_LIST_ADDED: the list's name as of the newest
+	// addition ("alice added you to their list <list_name>"); empty for other
+	// kinds.
+	ListName      string `protobuf:"bytes,10,opt,name=list_name,json=listName,proto3" json:"list_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +229,13 @@ func (x *NotificationGroup) GetRecentActors() []*v1.UserSummary {
 		return x.RecentActors
 	}
 	return nil
+}
+
+func (x *NotificationGroup) GetListName() string {
+	if x != nil {
+		return x.ListName
+	}
+	return ""
 }
 
 // Request for ListNotifications.
@@ -785,7 +802,7 @@ var File_twitter_notifications_v1_notifications_proto protoreflect.FileDescripto
 
 const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\n" +
-	",twitter/notifications/v1/notifications.proto\x12\x18twitter.notifications.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/users/v1/users.proto\"\xdb\x03\n" +
+	",twitter/notifications/v1/notifications.proto\x12\x18twitter.notifications.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctwitter/api/v1/options.proto\x1a\x1ctwitter/users/v1/users.proto\"\xfe\x03\n" +
 	"\x11NotificationGroup\x12!\n" +
 	"\tgroup_key\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\bgroupKey\x12D\n" +
 	"\x04kind\x18\x02 \x01(\x0e2*.twitter.notifications.v1.NotificationKindB\x04\xe2A\x01\x03R\x04kind\x12!\n" +
@@ -797,7 +814,9 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tupdatedAt\x12\x1c\n" +
 	"\x06unread\x18\b \x01(\bB\x04\xe2A\x01\x03R\x06unread\x12H\n" +
-	"\rrecent_actors\x18\t \x03(\v2\x1d.twitter.users.v1.UserSummaryB\x04\xe2A\x01\x03R\frecentActors\"b\n" +
+	"\rrecent_actors\x18\t \x03(\v2\x1d.twitter.users.v1.UserSummaryB\x04\xe2A\x01\x03R\frecentActors\x12!\n" +
+	"\tlist_name\x18\n" +
+	" \x01(\tB\x04\xe2A\x01\x03R\blistName\"b\n" +
 	"\x18ListNotificationsRequest\x12!\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\bpageSize\x12#\n" +
 	"\n" +
@@ -823,7 +842,7 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\apayload\"!\n" +
 	"\x1fStreamNotificationEventsRequest\"L\n" +
 	" StreamNotificationEventsResponse\x12(\n" +
-	"\x04body\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x04body*\x89\x02\n" +
+	"\x04body\x18\x01 \x01(\v2\x14.google.api.HttpBodyR\x04body*\xab\x02\n" +
 	"\x10NotificationKind\x12!\n" +
 	"\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18NOTIFICATION_KIND_FOLLOW\x10\x01\x12\x1d\n" +
@@ -832,6 +851,7 @@ const file_twitter_notifications_v1_notifications_proto_rawDesc = "" +
 	"\x16NOTIFICATION_KIND_LIKE\x10\x04\x12\x1d\n" +
 	"\x19NOTIFICATION_KIND_RETWEET\x10\x05\x12\x1b\n" +
 	"\x17NOTIFICATION_KIND_QUOTE\x10\x06\x12 \n" +
+	"\x1cNOTIFICATION_KIND_LIST_ADDED\x10\a\x12 \n" +
 	"\x1cNOTIFICATION_KIND_POLL_ENDED\x10\b2\xf6\x06\n" +
 	"\x13NotificationService\x12\x9b\x01\n" +
 	"\x11ListNotifications\x122.twitter.notifications.v1.ListNotificationsRequest\x1a3.twitter.notifications.v1.ListNotificationsResponse\"\x1dȥ\x19\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x9f\x01\n" +

@@ -31,7 +31,8 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // NotificationService tells users when someone follows, mentions, replies to,
-// likes or retweets them.
+// quotes, likes or retweets them, adds them to a public list, or when a poll
+// they took part in ended.
 //
 // Notifications are made from the events of the users and tweets services
 // and grouped the way peers do it: likes of one tweet (or retweets of one
@@ -163,7 +164,8 @@ type NotificationService_StreamNotificationEventsClient = grpc.ServerStreamingCl
 // for forward compatibility.
 //
 // NotificationService tells users when someone follows, mentions, replies to,
-// likes or retweets them.
+// quotes, likes or retweets them, adds them to a public list, or when a poll
+// they took part in ended.
 //
 // Notifications are made from the events of the users and tweets services
 // and grouped the way peers do it: likes of one tweet (or retweets of one

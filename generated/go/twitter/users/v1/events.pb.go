@@ -415,6 +415,99 @@ func (x *FollowDeleted) GetFollowerFollowingCount() int64 {
 	return 0
 }
 
+// A list's owner added a user to one of their public lists (only when the
+// membership is new: a repeated add publishes nothing). Adding someone to a
+// private list is silent, as on Twitter, so no event is published for it.
+type ListMemberAdded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique id of this event (also the JetStream message id).
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// When the event happened.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// The list's id.
+	ListId int64 `protobuf:"varint,3,opt,name=list_id,json=listId,proto3" json:"list_id,omitempty"`
+	// The list's owner, who added the member.
+	OwnerId int64 `protobuf:"varint,4,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The user added.
+	MemberId int64 `protobuf:"varint,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The list's name when the member was added.
+	ListName      string `protobuf:"bytes,6,opt,name=list_name,json=listName,proto3" json:"list_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMemberAdded) Reset() {
+	*x = ListMemberAdded{}
+	mi := &file_twitter_users_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMemberAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMemberAdded) ProtoMessage() {}
+
+func (x *ListMemberAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_twitter_users_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMemberAdded.ProtoReflect.Descriptor instead.
+func (*ListMemberAdded) Descriptor() ([]byte, []int) {
+	return file_twitter_users_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListMemberAdded) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *ListMemberAdded) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *ListMemberAdded) GetListId() int64 {
+	if x != nil {
+		return x.ListId
+	}
+	return 0
+}
+
+func (x *ListMemberAdded) GetOwnerId() int64 {
+	if x != nil {
+		return x.OwnerId
+	}
+	return 0
+}
+
+func (x *ListMemberAdded) GetMemberId() int64 {
+	if x != nil {
+		return x.MemberId
+	}
+	return 0
+}
+
+func (x *ListMemberAdded) GetListName() string {
+	if x != nil {
+		return x.ListName
+	}
+	return ""
+}
+
 var File_twitter_users_v1_events_proto protoreflect.FileDescriptor
 
 const file_twitter_users_v1_events_proto_rawDesc = "" +
@@ -463,7 +556,16 @@ const file_twitter_users_v1_events_proto_rawDesc = "" +
 	"followeeId\x126\n" +
 	"\x17followee_follower_count\x18\x05 \x01(\x03R\x15followeeFollowerCount\x128\n" +
 	"\x18follower_following_count\x18\x06 \x01(\x03R\x16followerFollowingCount:%ҥ\x19!\n" +
-	"\x16twitter.follow.deleted\x12\aTWITTERB\xd1\x01\n" +
+	"\x16twitter.follow.deleted\x12\aTWITTER\"\x81\x02\n" +
+	"\x0fListMemberAdded\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +
+	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12\x17\n" +
+	"\alist_id\x18\x03 \x01(\x03R\x06listId\x12\x19\n" +
+	"\bowner_id\x18\x04 \x01(\x03R\aownerId\x12\x1b\n" +
+	"\tmember_id\x18\x05 \x01(\x03R\bmemberId\x12\x1b\n" +
+	"\tlist_name\x18\x06 \x01(\tR\blistName:(ҥ\x19$\n" +
+	"\x19twitter.list.member_added\x12\aTWITTERB\xd1\x01\n" +
 	"\x14com.twitter.users.v1B\vEventsProtoP\x01ZJgithub.com/twitter-mesh/twitter-mesh/generated/go/twitter/users/v1;usersv1\xa2\x02\x03TUX\xaa\x02\x10Twitter.Users.V1\xca\x02\x10Twitter\\Users\\V1\xe2\x02\x1cTwitter\\Users\\V1\\GPBMetadata\xea\x02\x12Twitter::Users::V1b\x06proto3"
 
 var (
@@ -478,25 +580,27 @@ func file_twitter_users_v1_events_proto_rawDescGZIP() []byte {
 	return file_twitter_users_v1_events_proto_rawDescData
 }
 
-var file_twitter_users_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_twitter_users_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_twitter_users_v1_events_proto_goTypes = []any{
 	(*UserCreated)(nil),           // 0: twitter.users.v1.UserCreated
 	(*UserUpdated)(nil),           // 1: twitter.users.v1.UserUpdated
 	(*FollowCreated)(nil),         // 2: twitter.users.v1.FollowCreated
 	(*FollowDeleted)(nil),         // 3: twitter.users.v1.FollowDeleted
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*ListMemberAdded)(nil),       // 4: twitter.users.v1.ListMemberAdded
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_twitter_users_v1_events_proto_depIdxs = []int32{
-	4, // 0: twitter.users.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	4, // 1: twitter.users.v1.UserCreated.created_at:type_name -> google.protobuf.Timestamp
-	4, // 2: twitter.users.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
-	4, // 3: twitter.users.v1.FollowCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	4, // 4: twitter.users.v1.FollowDeleted.occurred_at:type_name -> google.protobuf.Timestamp
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5, // 0: twitter.users.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	5, // 1: twitter.users.v1.UserCreated.created_at:type_name -> google.protobuf.Timestamp
+	5, // 2: twitter.users.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
+	5, // 3: twitter.users.v1.FollowCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	5, // 4: twitter.users.v1.FollowDeleted.occurred_at:type_name -> google.protobuf.Timestamp
+	5, // 5: twitter.users.v1.ListMemberAdded.occurred_at:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_twitter_users_v1_events_proto_init() }
@@ -510,7 +614,7 @@ func file_twitter_users_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_twitter_users_v1_events_proto_rawDesc), len(file_twitter_users_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -45,6 +45,12 @@ export enum NotificationKind {
   /** NOTIFICATION_KIND_QUOTE - A user quoted the recipient's tweet; target_id is the quote tweet. */
   NOTIFICATION_KIND_QUOTE = 6,
   /**
+   * NOTIFICATION_KIND_LIST_ADDED - A user added the recipient to one of their public lists; target_id is
+   * the list, the actor its owner, list_name its name. Private lists never
+   * notify.
+   */
+  NOTIFICATION_KIND_LIST_ADDED = 7,
+  /**
    * NOTIFICATION_KIND_POLL_ENDED - A poll the recipient created or voted in has ended; target_id is the
    * tweet carrying it, the actor its author.
    */
@@ -75,6 +81,9 @@ export function notificationKindFromJSON(object: any): NotificationKind {
     case 6:
     case "NOTIFICATION_KIND_QUOTE":
       return NotificationKind.NOTIFICATION_KIND_QUOTE;
+    case 7:
+    case "NOTIFICATION_KIND_LIST_ADDED":
+      return NotificationKind.NOTIFICATION_KIND_LIST_ADDED;
     case 8:
     case "NOTIFICATION_KIND_POLL_ENDED":
       return NotificationKind.NOTIFICATION_KIND_POLL_ENDED;
@@ -101,6 +110,8 @@ export function notificationKindToJSON(object: NotificationKind): string {
       return "NOTIFICATION_KIND_RETWEET";
     case NotificationKind.NOTIFICATION_KIND_QUOTE:
       return "NOTIFICATION_KIND_QUOTE";
+    case NotificationKind.NOTIFICATION_KIND_LIST_ADDED:
+      return "NOTIFICATION_KIND_LIST_ADDED";
     case NotificationKind.NOTIFICATION_KIND_POLL_ENDED:
       return "NOTIFICATION_KIND_POLL_ENDED";
     case NotificationKind.UNRECOGNIZED:
@@ -140,6 +151,12 @@ export interface NotificationGroup {
    * longer exists is left out): "alice and 12 others".
    */
   recentActors: UserSummary[];
+  /**
+   * For NOTIFICATION_KIND_LIST_ADDED: the list's name as of the newest
+   * addition ("alice added you to their list <list_name>"); empty for other
+   * kinds.
+   */
+  listName: string;
 }
 
 /** Request for ListNotifications. */
@@ -237,6 +254,7 @@ function createBaseNotificationGroup(): NotificationGroup {
     updatedAt: undefined,
     unread: false,
     recentActors: [],
+    listName: "",
   };
 }
 
@@ -268,6 +286,9 @@ export const NotificationGroup: MessageFns<NotificationGroup> = {
     }
     for (const v of message.recentActors) {
       UserSummary.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.listName !== "") {
+      writer.uint32(82).string(message.listName);
     }
     return writer;
   },
@@ -367,6 +388,14 @@ export const NotificationGroup: MessageFns<NotificationGroup> = {
             message.recentActors.push(UserSummary.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.listName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -418,6 +447,11 @@ export const NotificationGroup: MessageFns<NotificationGroup> = {
         : globalThis.Array.isArray(object?.recent_actors)
         ? object.recent_actors.map((e: any) => UserSummary.fromJSON(e))
         : [],
+      listName: isSet(object.listName)
+        ? globalThis.String(object.listName)
+        : isSet(object.list_name)
+        ? globalThis.String(object.list_name)
+        : "",
     };
   },
 
@@ -450,6 +484,9 @@ export const NotificationGroup: MessageFns<NotificationGroup> = {
     if (message.recentActors?.length) {
       obj.recentActors = message.recentActors.map((e) => UserSummary.toJSON(e));
     }
+    if (message.listName !== "") {
+      obj.listName = message.listName;
+    }
     return obj;
   },
 
@@ -467,6 +504,7 @@ export const NotificationGroup: MessageFns<NotificationGroup> = {
     message.updatedAt = object.updatedAt ?? undefined;
     message.unread = object.unread ?? false;
     message.recentActors = object.recentActors?.map((e) => UserSummary.fromPartial(e)) || [];
+    message.listName = object.listName ?? "";
     return message;
   },
 };
@@ -1307,7 +1345,8 @@ export const StreamNotificationEventsResponse: MessageFns<StreamNotificationEven
 
 /**
  * NotificationService tells users when someone follows, mentions, replies to,
- * likes or retweets them.
+ * quotes, likes or retweets them, adds them to a public list, or when a poll
+ * they took part in ended.
  *
  * Notifications are made from the events of the users and tweets services
  * and grouped the way peers do it: likes of one tweet (or retweets of one

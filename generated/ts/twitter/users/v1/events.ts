@@ -93,6 +93,28 @@ export interface FollowDeleted {
   followerFollowingCount: string;
 }
 
+/**
+ * A list's owner added a user to one of their public lists (only when the
+ * membership is new: a repeated add publishes nothing). Adding someone to a
+ * private list is silent, as on Twitter, so no event is published for it.
+ */
+export interface ListMemberAdded {
+  /** Unique id of this event (also the JetStream message id). */
+  eventId: string;
+  /** When the event happened. */
+  occurredAt:
+    | Date
+    | undefined;
+  /** The list's id. */
+  listId: string;
+  /** The list's owner, who added the member. */
+  ownerId: string;
+  /** The user added. */
+  memberId: string;
+  /** The list's name when the member was added. */
+  listName: string;
+}
+
 function createBaseUserCreated(): UserCreated {
   return {
     eventId: "",
@@ -856,6 +878,179 @@ export const FollowDeleted: MessageFns<FollowDeleted> = {
     message.followeeId = object.followeeId ?? "0";
     message.followeeFollowerCount = object.followeeFollowerCount ?? "0";
     message.followerFollowingCount = object.followerFollowingCount ?? "0";
+    return message;
+  },
+};
+
+function createBaseListMemberAdded(): ListMemberAdded {
+  return { eventId: "", occurredAt: undefined, listId: "0", ownerId: "0", memberId: "0", listName: "" };
+}
+
+export const ListMemberAdded: MessageFns<ListMemberAdded> = {
+  encode(message: ListMemberAdded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(18).fork()).join();
+    }
+    if (message.listId !== "0") {
+      writer.uint32(24).int64(message.listId);
+    }
+    if (message.ownerId !== "0") {
+      writer.uint32(32).int64(message.ownerId);
+    }
+    if (message.memberId !== "0") {
+      writer.uint32(40).int64(message.memberId);
+    }
+    if (message.listName !== "") {
+      writer.uint32(50).string(message.listName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMemberAdded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMemberAdded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.listId = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ownerId = reader.int64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.memberId = reader.int64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.listName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMemberAdded {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      listId: isSet(object.listId)
+        ? globalThis.String(object.listId)
+        : isSet(object.list_id)
+        ? globalThis.String(object.list_id)
+        : "0",
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
+        : "0",
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "0",
+      listName: isSet(object.listName)
+        ? globalThis.String(object.listName)
+        : isSet(object.list_name)
+        ? globalThis.String(object.list_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMemberAdded): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.listId !== "0") {
+      obj.listId = message.listId;
+    }
+    if (message.ownerId !== "0") {
+      obj.ownerId = message.ownerId;
+    }
+    if (message.memberId !== "0") {
+      obj.memberId = message.memberId;
+    }
+    if (message.listName !== "") {
+      obj.listName = message.listName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListMemberAdded>, I>>(base?: I): ListMemberAdded {
+    return ListMemberAdded.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMemberAdded>, I>>(object: I): ListMemberAdded {
+    const message = createBaseListMemberAdded();
+    message.eventId = object.eventId ?? "";
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.listId = object.listId ?? "0";
+    message.ownerId = object.ownerId ?? "0";
+    message.memberId = object.memberId ?? "0";
+    message.listName = object.listName ?? "";
     return message;
   },
 };
