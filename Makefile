@@ -59,11 +59,11 @@ image-smoke: ## Optional (root): start users from the built image (unshare + chr
 fmt: venv ## Format and autofix
 	@.venv/bin/ruff check --fix .
 
-up: venv ## Install what is missing and start the whole stack (idempotent)
+up: venv ## Install what is missing and start the whole stack (idempotent; TOPOLOGY=ha: every store replicated, docs/HA.md)
 	@$(PY) -m stack up
 	@$(PY) -m stack.backup store-if-configured
 
-down: ## Stop everything `make up` started
+down: ## Stop everything `make up` started (either topology; TOPOLOGY=ha: that one only)
 	@if [ -x $(PY) ]; then $(PY) -m stack down && $(PY) -m stack.backup store-stop; fi
 
 status: venv ## Show every component and its health
@@ -78,7 +78,7 @@ test: up ## Run the whole test suite against the running stack
 bench: up ## Run the benchmarks (figures printed as percentiles and ratios)
 	@$(PY) -m benchmarks $(BENCH)
 
-chaos: up ## Stop or kill each store, a service and a worker under traffic; print the table
+chaos: up ## Stop or kill each store, a service and a worker under traffic; print the table (TOPOLOGY=ha: SIGKILL one node of each store)
 	@$(PY) -m tests.chaos $(CHAOS_ARGS)
 
 backup: up ## Back every durable store up to the backup store's S3 bucket under a new label
@@ -95,4 +95,4 @@ restore-drill: up ## Backup under write traffic, destroy every data directory, r
 	@$(PY) -m tests.drill $(DRILL_ARGS)
 
 clean: down ## Stop the stack and delete its data
-	rm -rf .data build
+	rm -rf .data .data-ha build

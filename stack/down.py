@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from stack import procs, topology, wait
@@ -16,8 +17,19 @@ SHUTDOWN_TIMEOUT = 60.0
 
 
 def down() -> None:
+    """Stops the TOPOLOGY named, or without one whichever topology runs."""
+    named = os.environ.get("TOPOLOGY", "").strip()
+    names = [named] if named else list(topology.TOPOLOGIES)
+    dirs = set()
+    for name in names:
+        settings = topology.load({**os.environ, "TOPOLOGY": name})
+        if settings.stack_dir not in dirs:
+            dirs.add(settings.stack_dir)
+            _down(settings)
+
+
+def _down(settings: topology.Settings) -> None:
     started = time.monotonic()
-    settings = topology.load()
     supervisor = Supervisor(settings)
     with exclusive(settings.stack_dir):
         pid = supervisor.pid()

@@ -30,6 +30,21 @@ IDENTIFIER = re.compile(r"[A-Za-z_]\w{0,47}")
 SCHEMA_AGREEMENT_WAIT = 30.0
 
 
+def _yoyo_url(dsn: str) -> str:
+    """yoyo's SQLAlchemy-style URL for the server that takes writes: a DSN
+    listing several hosts (TOPOLOGY=ha) is resolved to the one libpq picks."""
+    if "," in dsn.partition("@")[2].partition("/")[0]:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            host, port = conn.info.host, conn.info.port
+        params = conninfo_to_dict(dsn)
+        dsn = (f"postgresql://{params['user']}:{params.get('password', '')}"
+               f"@{host}:{port}/{params['dbname']}")
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", dsn)
+
+
 def _migration_dirs(kind: str) -> list[tuple[str, Path]]:
     return [(d.parent.parent.name, d) for d in sorted(SERVICES_DIR.glob(f"*/migrations/{kind}"))]
 
@@ -48,7 +63,7 @@ def postgres(env: Mapping[str, str]) -> None:
                 raise StackError(f"migration {path.stem} exists in both {owners[path.stem]}"
                                  f" and {service}: name migrations <NNNN>_<service>_...")
             owners[path.stem] = service
-    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", env["PG_DSN"])
+    url = _yoyo_url(env["PG_DSN"])
     _adopt_legacy_table(env["PG_DSN"])
     backend = get_backend(url)
     migrations = read_migrations(*(str(d) for _, d in dirs))
@@ -153,8 +168,7 @@ def cql(env: Mapping[str, str]) -> None:
 def _pending_postgres(env: Mapping[str, str], directory: Path) -> list[str]:
     from yoyo import get_backend, read_migrations
 
-    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", env["PG_DSN"])
-    backend = get_backend(url)
+    backend = get_backend(_yoyo_url(env["PG_DSN"]))
     try:
         return [m.id for m in backend.to_apply(read_migrations(str(directory)))]
     finally:

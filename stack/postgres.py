@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from stack import topology
 from stack.contract import PG_DATABASE, PG_PASSWORD, PG_USER
 from stack.errors import StackError
 from stack.install import POSTGRES_BIN
@@ -60,8 +61,14 @@ def _home(stack_dir: Path) -> Path:
     return fallback
 
 
-def data_dir(settings: Settings) -> Path:
-    return _home(settings.stack_dir) / "postgres"
+def home(settings: Settings) -> Path:
+    """The folder holding the data, socket and (TOPOLOGY=ha) role files."""
+    return _home(settings.stack_dir)
+
+
+def data_dir(settings: Settings, node: str = "postgres") -> Path:
+    """A node's data directory; "postgres" is the only node but under TOPOLOGY=ha."""
+    return _home(settings.stack_dir) / node
 
 
 def socket_dir(settings: Settings) -> Path:
@@ -82,6 +89,8 @@ def init_dirs(settings: Settings) -> None:
         raise StackError(f"socket path {sock} is too long; use a shorter STACK_DIR")
     for path in (data_dir(settings), socket_dir(settings)):
         _own(path, os_user())
+    if settings.ha:  # the standby's folder: pg_basebackup fills it (stack/pg_ha.py)
+        _own(data_dir(settings, "postgres-2"), os_user())
 
 
 def init(settings: Settings) -> None:
@@ -98,6 +107,8 @@ def init(settings: Settings) -> None:
         "--encoding=UTF8",
         "--locale=C.UTF-8",
         "--no-instructions",
+        # pg_rewind (TOPOLOGY=ha, stack/pg_ha.py) needs checksums or wal_log_hints.
+        *(["--data-checksums"] if settings.ha else []),
     ]
     result = subprocess.run(  # noqa: S603 (fixed argv)
         argv, user=user, cwd=data, capture_output=True, text=True, check=False
@@ -109,30 +120,53 @@ def init(settings: Settings) -> None:
         )
 
 
-def server_argv(settings: Settings) -> list[str]:
+# TOPOLOGY=ha: a streaming standby, and a crashed primary that can be rewound
+# to follow the promoted one (pg_rewind needs hint bits WAL-logged).
+HA_SETTINGS = {"wal_log_hints": "on", "wal_keep_size": "256MB", "hot_standby": "on"}
+
+
+def server_argv(settings: Settings, node: str = "postgres") -> list[str]:
+    port = dict(topology.postgres_nodes(settings))[node]
     argv = [
         str(POSTGRES_BIN / "postgres"),
-        "-D", str(data_dir(settings)),
-        "-p", str(settings.ports["PG_PORT"]),
+        "-D", str(data_dir(settings, node)),
+        "-p", str(port),
         "-k", str(socket_dir(settings)),
     ]  # fmt: skip
     # WAL archiving to the backup store (stack/backup/pgbackrest.py).
     from stack.backup import pgbackrest  # noqa: PLC0415 - it imports this module
 
-    for key, value in (SETTINGS | pgbackrest.archive_settings(settings)).items():
+    extra = HA_SETTINGS if settings.ha else {}
+    for key, value in (SETTINGS | extra | pgbackrest.archive_settings(settings)).items():
         argv += ["-c", f"{key}={value}"]
     return argv
 
 
-def _superuser(settings: Settings, dbname: str, timeout: float) -> psycopg.Connection[TupleRow]:
+def _superuser(settings: Settings, dbname: str, timeout: float,
+               port: int | None = None) -> psycopg.Connection[TupleRow]:
     return psycopg.connect(
         host=str(socket_dir(settings)),
-        port=settings.ports["PG_PORT"],
+        port=port or primary_port(settings),
         user=SUPERUSER,
         dbname=dbname,
         autocommit=True,
         connect_timeout=max(1, round(timeout)),
     )
+
+
+def superuser(settings: Settings, port: int, timeout: float) -> psycopg.Connection[TupleRow]:
+    """A superuser session on one node, over its Unix socket."""
+    return _superuser(settings, "postgres", timeout, port)
+
+
+def primary_port(settings: Settings) -> int:
+    """The node that takes writes: the only one, or under TOPOLOGY=ha the one the
+    role file names (stack/pg_ha.py)."""
+    if not settings.ha:
+        return settings.ports["PG_PORT"]
+    from stack import pg_ha  # noqa: PLC0415 - it imports this module
+
+    return pg_ha.primary(settings)[1]
 
 
 def ping_superuser(settings: Settings, timeout: float) -> str:

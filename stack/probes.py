@@ -75,8 +75,10 @@ def nats(env: Mapping[str, str], timeout: float) -> str:
         async def quiet(_: Exception) -> None:
             pass
 
+        from services.shared.events import servers
+
         nc = await nats_lib.connect(
-            env["NATS_URL"], connect_timeout=max(1, round(timeout)), allow_reconnect=False,
+            servers(env["NATS_URL"]), connect_timeout=max(1, round(timeout)), allow_reconnect=False,
             max_reconnect_attempts=0, error_cb=quiet,
         )  # fmt: skip
         try:

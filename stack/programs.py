@@ -12,6 +12,9 @@ from stack import install, postgres, topology
 from stack.topology import REPO, VENV_BIN, Settings
 
 MEILISEARCH_INDEXING_MEMORY = "1GiB"
+# Short enough that a replica takes over a dead primary's slots within about
+# two seconds, long enough that a busy 2-core machine does not fail a node over.
+REDIS_HA_NODE_TIMEOUT_MS = 1500
 
 
 class Tier(Enum):
@@ -50,31 +53,13 @@ def infra(name: str, settings: Settings,
     common = {"STACK_DIR": str(data), "TWITTER_CACHE": str(settings.cache_dir)}
     match name:
         case "postgres":
-            # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to
-            # disconnect); the postmaster signals its own children, so no group signal.
-            return Program(
-                name, postgres.server_argv(settings), Tier.INFRA, 100, p["PG_PORT"],
-                directory=postgres.data_dir(settings), user=postgres.os_user(),
-                stopsignal="INT", stopasgroup=False,
-            )  # fmt: skip
+            raise ValueError("postgres runs as postgres_servers()")
         case "redis":
             raise ValueError("redis runs as redis_servers()")
         case "nats":
-            argv = [
-                "/usr/sbin/nats-server", "-js", "-a", "127.0.0.1",
-                "-p", str(p["NATS_PORT"]), "-m", str(p["NATS_MONITOR_PORT"]),
-                "-sd", str(data / "nats"),
-            ]  # fmt: skip
-            return Program(name, argv, Tier.INFRA, 100, p["NATS_PORT"], directory=data / name)
+            raise ValueError("nats runs as nats_servers()")
         case "cassandra":
-            ports = ("CASSANDRA_PORT", "CASSANDRA_STORAGE_PORT", "CASSANDRA_JMX_PORT")
-            env = common | {k: str(p[k]) for k in ports}
-            if heap := os.environ.get("CASSANDRA_HEAP"):
-                env["CASSANDRA_HEAP"] = heap
-            return Program(
-                name, _script(name), Tier.INFRA, 100, p["CASSANDRA_PORT"],
-                env=env, stopwaitsecs=60,
-            )  # fmt: skip
+            raise ValueError("cassandra runs as cassandra_nodes()")
         case "minio":
             env = common | {k: str(p[k]) for k in ("MINIO_PORT", "MINIO_CONSOLE_PORT")}
             env |= {k: contract[k] for k in ("S3_ACCESS_KEY", "S3_SECRET_KEY")}
@@ -99,6 +84,75 @@ def infra(name: str, settings: Settings,
     raise ValueError(f"unknown infrastructure component {name!r}")
 
 
+def postgres_servers(settings: Settings) -> list[Program]:
+    """The server; under TOPOLOGY=ha two nodes, each started by a script that
+    makes it the primary or a streaming standby (stack/pg_ha.py), and the
+    failover watcher that promotes the standby when the primary dies."""
+    # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to
+    # disconnect); the postmaster signals its own children, so no group signal.
+    common = {"user": postgres.os_user(), "stopsignal": "INT", "stopasgroup": False}
+    if not settings.ha:
+        return [Program("postgres", postgres.server_argv(settings), Tier.INFRA, 100,
+                        settings.ports["PG_PORT"], directory=postgres.data_dir(settings),
+                        **common)]  # type: ignore[arg-type]
+    from stack import pg_ha  # noqa: PLC0415 - it imports this module's neighbours
+
+    nodes: list[Program] = [
+        Program(name, pg_ha.node_argv(settings, name), Tier.INFRA, 100, port,
+                directory=postgres.home(settings), **common)  # type: ignore[arg-type]
+        for name, port in topology.postgres_nodes(settings)]
+    watcher = Program(pg_ha.WATCHER, [str(VENV_BIN / "python"), "-m", "stack.pg_ha"],
+                      Tier.INFRA, 110, env={"TOPOLOGY": "ha", "STACK_DIR":
+                                            str(settings.stack_dir)}, stopwaitsecs=5)
+    return [*nodes, watcher]
+
+
+def nats_servers(settings: Settings) -> list[Program]:
+    """One JetStream server, or under TOPOLOGY=ha a cluster of three: each routes
+    to the others and keeps its own store (a stream of 3 replicas lives on all)."""
+    nodes = topology.nats_nodes(settings)
+    programs = []
+    for node in nodes:
+        directory = settings.stack_dir / node.name
+        argv = [
+            "/usr/sbin/nats-server", "-js", "-a", "127.0.0.1",
+            "-p", str(node.port), "-m", str(node.monitor_port), "-sd", str(directory),
+        ]  # fmt: skip
+        if node.cluster_port:
+            routes = ",".join(f"nats://127.0.0.1:{n.cluster_port}" for n in nodes)
+            argv += ["--server_name", node.name, "--cluster_name", "twitter",
+                     "--cluster", f"nats://127.0.0.1:{node.cluster_port}", "--routes", routes]
+        programs.append(Program(node.name, argv, Tier.INFRA, 100, node.port,
+                                directory=directory))
+    return programs
+
+
+# Per node under TOPOLOGY=ha: three JVMs share two cores with everything else.
+HA_CASSANDRA_HEAP = "384M"
+
+
+def cassandra_servers(settings: Settings) -> list[Program]:
+    """One Cassandra node, or under TOPOLOGY=ha three, each with its token, all seeds."""
+    p, nodes = settings.ports, topology.cassandra_nodes(settings)
+    seeds = ",".join(f"{n.address}:{p['CASSANDRA_STORAGE_PORT']}" for n in nodes)
+    programs = []
+    for node in nodes:
+        env = {"STACK_DIR": str(settings.stack_dir), "TWITTER_CACHE": str(settings.cache_dir),
+               "CASSANDRA_PORT": str(p["CASSANDRA_PORT"]),
+               "CASSANDRA_STORAGE_PORT": str(p["CASSANDRA_STORAGE_PORT"]),
+               "CASSANDRA_JMX_PORT": str(node.jmx_port)}
+        if settings.ha:  # the script's defaults are the single node's
+            env |= {"CASSANDRA_NODE": node.name, "CASSANDRA_ADDRESS": node.address,
+                    "CASSANDRA_SEEDS": seeds, "CASSANDRA_INITIAL_TOKEN": str(node.initial_token),
+                    "CASSANDRA_REPLICATED": "true"}
+        if heap := os.environ.get("CASSANDRA_HEAP") or (HA_CASSANDRA_HEAP if settings.ha
+                                                        else None):
+            env["CASSANDRA_HEAP"] = heap
+        programs.append(Program(node.name, _script("cassandra"), Tier.INFRA, 100,
+                                p["CASSANDRA_PORT"], env=env, stopwaitsecs=60))
+    return programs
+
+
 def redis_servers(settings: Settings) -> list[Program]:
     """One redis-server, or the primaries of a cluster (stack/redis_cluster.py
     assigns their slots once they answer). Each keeps its data, and a cluster
@@ -118,8 +172,12 @@ def redis_servers(settings: Settings) -> list[Program]:
         ]  # fmt: skip
         if settings.redis_cluster:
             # A cache: while one primary is down the others keep serving their slots.
+            # With replicas (TOPOLOGY=ha) a dead primary's replica takes over
+            # once the others have missed it for the node timeout.
+            timeout = REDIS_HA_NODE_TIMEOUT_MS if settings.ha else 5000
             argv += ["--cluster-enabled", "yes", "--cluster-port", str(bus),
-                     "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                     "--cluster-config-file", "nodes.conf",
+                     "--cluster-node-timeout", str(timeout),
                      "--cluster-require-full-coverage", "no"]
         programs.append(Program(name, argv, Tier.INFRA, 100, port, directory=directory))
     return programs
@@ -180,8 +238,10 @@ def process_name(service: str, n: int) -> str:
 
 def build(settings: Settings, contract: Mapping[str, str], local_infra: list[str]) -> list[Program]:
     programs: list[Program] = []
+    several = {"redis": redis_servers, "postgres": postgres_servers, "nats": nats_servers,
+               "cassandra": cassandra_servers}
     for name in local_infra:
-        programs += redis_servers(settings) if name == "redis" else [
+        programs += several[name](settings) if name in several else [
             infra(name, settings, contract)]
     if edge_present():
         programs.append(edge(settings, contract))

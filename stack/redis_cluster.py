@@ -1,7 +1,8 @@
-"""The local Redis Cluster: three primaries started by supervisord
-(stack/programs.py), their 16384 slots assigned once by `redis-cli --cluster
-create`. Each node keeps the cluster's layout in its nodes.conf, so a restart
-(or `make up` again) finds the cluster formed and changes nothing."""
+"""The local Redis Cluster: three primaries (and under TOPOLOGY=ha a replica
+of each) started by supervisord (stack/programs.py), their 16384 slots
+assigned once by `redis-cli --cluster create`. Each node keeps the cluster's
+layout in its nodes.conf, so a restart (or `make up` again) finds the cluster
+formed and changes nothing."""
 
 from __future__ import annotations
 
@@ -53,14 +54,17 @@ def ensure(settings: Settings, timeout: float) -> str:
     infos = [_info(port, timeout) for port in ports]
     assigned = [int(i["cluster_slots_assigned"]) for i in infos]
     if not any(assigned):
-        log.info("redis: forming a cluster of %d primaries", len(ports))
+        log.info("redis: forming a cluster of %d nodes", len(ports))
         subprocess.run(  # noqa: S603 (our binary, our ports)
             ["/usr/bin/redis-cli", "--cluster", "create",
-             *(f"{LOOPBACK}:{p}" for p in ports), "--cluster-replicas", "0", "--cluster-yes"],
+             *(f"{LOOPBACK}:{p}" for p in ports),
+             "--cluster-replicas", "1" if settings.ha else "0", "--cluster-yes"],
             check=True, capture_output=True, timeout=60)
     elif sum(assigned) < SLOTS and all(i["cluster_known_nodes"] == "1" for i in infos):
         raise RuntimeError(f"redis cluster half formed (slots per node {assigned}): "
                            "`make clean` or fix it with redis-cli --cluster fix")
+
+    primaries = len(topology.REDIS_NODES)
 
     def healthy() -> str:
         for port in ports:
@@ -68,6 +72,10 @@ def ensure(settings: Settings, timeout: float) -> str:
             if info["cluster_state"] != "ok" or int(info["cluster_known_nodes"]) < len(ports):
                 raise RuntimeError(f"node {port}: state {info['cluster_state']}, "
                                    f"{info['cluster_known_nodes']} nodes known")
-        return f"cluster ok, {len(ports)} primaries"
+            if int(info["cluster_size"]) != primaries:
+                raise RuntimeError(f"node {port}: {info['cluster_size']} primaries serve slots")
+        replicas = len(ports) - primaries
+        return f"cluster ok, {primaries} primaries" + (f", {replicas} replicas" if replicas
+                                                       else "")
 
     return wait.until(healthy, 60)

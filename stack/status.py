@@ -5,6 +5,7 @@ breakers each Python process reports as open."""
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack import contract, probes, procs, programs, topology
+from stack import contract, node_probes, probes, procs, programs, topology
 from stack.supervisor import ProcessInfo, Supervisor
 
 PROBE_TIMEOUT = 3.0
@@ -35,7 +36,19 @@ def _own_port(program: programs.Program | None) -> int:
 
 
 def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None,
-           program: programs.Program | None = None) -> tuple[bool, str]:
+           program: programs.Program | None = None,
+           settings: topology.Settings | None = None) -> tuple[bool, str]:
+    node = node_probes.for_node(settings, name) if settings and settings.ha else None
+    if node is not None:
+        # A node of a replicated store: its own answer and role; the first
+        # node's row carries the whole store's probe too.
+        ok, whole = _probe(name, env, info) if name in probes.INFRA else (True, "")
+        try:
+            role = node(env, PROBE_TIMEOUT)
+        except Exception as exc:
+            first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+            return False, f"FAIL {first_line[:90]}" + (f" | store: {whole}" if whole else "")
+        return ok, f"{whole} | node: {role}" if whole else role
     probe = probes.for_component(name)
     if own := _own_port(program):
         # The shared port would answer from whichever process the kernel picks.
@@ -119,7 +132,7 @@ def _mib(pid: int) -> str:
 
 
 def rows() -> tuple[list[Row], str]:
-    settings = topology.load()
+    settings = running_topology()
     env = contract.build(settings)
     external = contract.external(settings)
     supervisor = Supervisor(settings)
@@ -133,7 +146,8 @@ def rows() -> tuple[list[Row], str]:
     probed = [n for n in names if n not in absent]
     with ThreadPoolExecutor(max_workers=8) as pool:
         health = dict(zip(probed, pool.map(
-            lambda n: _probe(n, env, running.get(n), plan.get(n)), probed), strict=True))
+            lambda n: _probe(n, env, running.get(n), plan.get(n), settings), probed),
+            strict=True))
     metrics = [int(p.env["METRICS_PORT"]) for p in plan.values() if p.env.get("METRICS_PORT")]
     counts = consumer_counts(metrics)
     for name, (ok, detail) in health.items():
@@ -155,12 +169,22 @@ def rows() -> tuple[list[Row], str]:
         table.append(Row(name, state, str(pid or "-"), str(port or "-"), _mib(pid), detail, ok))
     sup_pid = supervisor.pid()
     footer = (
+        f"topology {'ha' if settings.ha else 'single'} "
+        f"({settings.stack_dir}); "
         f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)}\n"
         f"{_breakers(plan)}"
         if sup_pid
         else "supervisord is not running"
     )
     return table, footer
+
+
+def running_topology() -> topology.Settings:
+    """The TOPOLOGY named, or without one the HA stack when it is the one running."""
+    if os.environ.get("TOPOLOGY", "").strip():
+        return topology.load()
+    ha = topology.load({**os.environ, "TOPOLOGY": "ha"})
+    return ha if Supervisor(ha).pid() is not None else topology.load()
 
 
 def status() -> int:

@@ -130,9 +130,21 @@ class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.paths = Paths.of(settings)
 
-    def _rpc(self) -> Any:
+    def _proxy(self) -> Any:
         transport = SupervisorTransport(None, None, f"unix://{self.paths.socket}")
-        return xmlrpc.client.ServerProxy("http://localhost", transport=transport).supervisor
+        return xmlrpc.client.ServerProxy("http://localhost", transport=transport)
+
+    def _rpc(self) -> Any:
+        return self._proxy().supervisor
+
+    def kill_and_hold(self, name: str) -> None:
+        """SIGKILL, and no automatic restart until start(): one multicall, so
+        supervisord cannot reap the process (and restart it) between the two."""
+        results = self._proxy().system.multicall([
+            {"methodName": "supervisor.signalProcess", "params": [name, "KILL"]},
+            {"methodName": "supervisor.stopProcess", "params": [name, False]}])
+        if failed := [r for r in results if isinstance(r, dict) and "faultCode" in r]:
+            raise StackError(f"kill {name}: {failed}")
 
     def pid(self) -> int | None:
         """supervisord's pid, or None when it is not answering."""

@@ -92,6 +92,8 @@ class Settings:
     # Redis Cluster of REDIS_PRIMARIES primaries (the default), or one plain
     # Redis with REDIS_MODE=single.
     redis_cluster: bool = True
+    # TOPOLOGY=ha: every store replicated (docs/HA.md); its own data directory.
+    ha: bool = False
 
     def service_port(self, service: str) -> int:
         return self.ports[service_port_var(service)]
@@ -117,7 +119,9 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
     defaults = INFRA_PORTS | {service_port_var(s): p for s, p in SERVICE_PORTS.items()}
     ports = {var: _port(environ, var, default) for var, default in defaults.items()}
     # A relative STACK_DIR would break every child that runs from another directory.
-    stack_dir = Path(environ.get("STACK_DIR") or REPO / ".data").absolute()
+    ha = topology_name(environ) == "ha"
+    default_dir = REPO / (HA_DATA if ha else ".data")
+    stack_dir = Path(environ.get("STACK_DIR") or default_dir).absolute()
     cache_dir = Path(
         environ.get("TWITTER_CACHE") or Path.home() / ".cache" / "twitter-mesh"
     ).absolute()
@@ -127,8 +131,26 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
     mode = environ.get("REDIS_MODE", "").strip() or "cluster"
     if mode not in REDIS_MODES:
         raise ValueError(f"REDIS_MODE={mode!r} is not one of {', '.join(REDIS_MODES)}")
-    return Settings(ports=ports, stack_dir=stack_dir, cache_dir=cache_dir, processes=processes,
-                    binaries=binaries, redis_cluster=mode == "cluster")
+    if ha and mode != "cluster":
+        raise ValueError("TOPOLOGY=ha runs a Redis Cluster: unset REDIS_MODE")
+    return Settings(ports=ports, stack_dir=stack_dir,
+                    cache_dir=cache_dir, processes=processes, binaries=binaries,
+                    redis_cluster=mode == "cluster", ha=ha)
+
+
+# TOPOLOGY: "single" (the default, one process per store: what `make test`
+# uses) or "ha" (every store replicated; docs/HA.md). Both use the same
+# ports, so only one runs at a time; the HA stack keeps its data in
+# .data-ha (unless STACK_DIR says otherwise).
+TOPOLOGIES = ("single", "ha")
+HA_DATA = ".data-ha"
+
+
+def topology_name(environ: Mapping[str, str] = os.environ) -> str:
+    name = environ.get("TOPOLOGY", "").strip() or "single"
+    if name not in TOPOLOGIES:
+        raise ValueError(f"TOPOLOGY={name!r} is not one of {', '.join(TOPOLOGIES)}")
+    return name
 
 
 REDIS_MODES = ("cluster", "single")
@@ -138,10 +160,89 @@ REDIS_NODES = (("redis", "REDIS_PORT", "REDIS_BUS_PORT"),
                ("redis-3", "REDIS_PORT_3", "REDIS_BUS_PORT_3"))
 
 
+# TOPOLOGY=ha adds a replica for each primary (redis-cli pairs them).
+REDIS_REPLICAS = (("redis-4", "REDIS_PORT_4", "REDIS_BUS_PORT_4"),
+                  ("redis-5", "REDIS_PORT_5", "REDIS_BUS_PORT_5"),
+                  ("redis-6", "REDIS_PORT_6", "REDIS_BUS_PORT_6"))
+
+
 def redis_nodes(settings: Settings) -> list[tuple[str, int, int]]:
-    """(program, port, bus port) of each local Redis server: three primaries, or one."""
-    nodes = REDIS_NODES if settings.redis_cluster else REDIS_NODES[:1]
+    """(program, port, bus port) of each local Redis server: three primaries
+    (and their replicas under TOPOLOGY=ha), or one."""
+    nodes: tuple[tuple[str, str, str], ...] = \
+        REDIS_NODES if settings.redis_cluster else REDIS_NODES[:1]
+    if settings.ha:
+        nodes += REDIS_REPLICAS
     return [(name, settings.ports[port], settings.ports[bus]) for name, port, bus in nodes]
+
+
+@dataclass(frozen=True)
+class NatsNode:
+    name: str  # the supervisord program
+    port: int
+    monitor_port: int
+    cluster_port: int  # 0: a lone server
+
+
+NATS_NODES = (("nats", "NATS_PORT", "NATS_MONITOR_PORT", "NATS_CLUSTER_PORT"),
+              ("nats-2", "NATS_PORT_2", "NATS_MONITOR_PORT_2", "NATS_CLUSTER_PORT_2"),
+              ("nats-3", "NATS_PORT_3", "NATS_MONITOR_PORT_3", "NATS_CLUSTER_PORT_3"))
+
+
+def nats_nodes(settings: Settings) -> list[NatsNode]:
+    """One NATS server, or under TOPOLOGY=ha a JetStream cluster of three."""
+    p = settings.ports
+    if not settings.ha:
+        return [NatsNode("nats", p["NATS_PORT"], p["NATS_MONITOR_PORT"], 0)]
+    return [NatsNode(name, p[port], p[monitor], p[cluster])
+            for name, port, monitor, cluster in NATS_NODES]
+
+
+@dataclass(frozen=True)
+class CassandraNode:
+    name: str  # the supervisord program; its data lives in STACK_DIR/<name>
+    address: str  # CQL and storage ports are the same on every node's address
+    jmx_port: int  # on 127.0.0.1, whatever the address
+    initial_token: int
+
+
+# Murmur3 tokens spaced evenly: one token a node (num_tokens: 1), so a fresh
+# cluster needs no bootstrap streaming and all three start at once.
+CASSANDRA_TOKENS = (-9223372036854775808, -3074457345618258603, 3074457345618258602)
+# Each node on a loopback address of its own (Linux routes all of 127/8 to lo),
+# as ccm does: the Python driver takes a node's CQL port from the cluster's one
+# port, so nodes on one address with different ports confuse it.
+CASSANDRA_NODES = (("cassandra", "127.0.0.1", "CASSANDRA_JMX_PORT"),
+                   ("cassandra-2", "127.0.0.2", "CASSANDRA_JMX_PORT_2"),
+                   ("cassandra-3", "127.0.0.3", "CASSANDRA_JMX_PORT_3"))
+
+
+def cassandra_nodes(settings: Settings) -> list[CassandraNode]:
+    """One Cassandra node (token 0), or under TOPOLOGY=ha three."""
+    p = settings.ports
+    if not settings.ha:
+        return [CassandraNode("cassandra", "127.0.0.1", p["CASSANDRA_JMX_PORT"], 0)]
+    return [CassandraNode(name, address, p[jmx], token)
+            for (name, address, jmx), token in zip(CASSANDRA_NODES, CASSANDRA_TOKENS,
+                                                   strict=True)]
+
+
+def postgres_nodes(settings: Settings) -> list[tuple[str, int]]:
+    """(program, port): the server, or under TOPOLOGY=ha the first primary and its
+    streaming standby (stack/pg_ha.py moves the primary role between them)."""
+    nodes = [("postgres", settings.ports["PG_PORT"])]
+    if settings.ha:
+        nodes.append(("postgres-2", settings.ports["PG_PORT_2"]))
+    return nodes
+
+
+def node_programs(settings: Settings) -> dict[str, str]:
+    """Each store node's program -> its component (e.g. "nats-2" -> "nats")."""
+    nodes = {name: "redis" for name, _, _ in redis_nodes(settings)}
+    nodes |= {n.name: "nats" for n in nats_nodes(settings)}
+    nodes |= {n.name: "cassandra" for n in cassandra_nodes(settings)}
+    nodes |= {name: "postgres" for name, _ in postgres_nodes(settings)}
+    return nodes
 
 
 def runnable(settings: Settings) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,8 @@ from stack import (
     install,
     keys,
     migrate,
+    node_probes,
+    pg_ha,
     postgres,
     probes,
     programs,
@@ -99,12 +102,22 @@ def _configure(supervisor: Supervisor, plan: list[Program]) -> None:
         supervisor.apply_config()
 
 
+def _nodes_ready(settings: Settings, ready: Readiness, component: topology.Infra) -> None:
+    """Under TOPOLOGY=ha, each node of a replicated store answers in its role."""
+    for program, of in topology.node_programs(settings).items():
+        probe = node_probes.for_node(settings, program)
+        if of == component.name and probe is not None:
+            ready.wait(program, probe, component.ready_timeout, supervised=True)
+
+
 def _infra_ready(settings: Settings, ready: Readiness, available: list[str]) -> None:
     local = set(ready.supervisor.processes())
     for component in topology.INFRA:
         if component.name not in available:
             continue
         supervised = component.name in local
+        if settings.ha and supervised and component.name in {"nats", "cassandra"}:
+            _nodes_ready(settings, ready, component)
         if component.name == "postgres" and supervised:
             # The contract's role does not exist until bootstrap, so first ask as superuser.
             ready.wait(
@@ -115,14 +128,37 @@ def _infra_ready(settings: Settings, ready: Readiness, available: list[str]) -> 
                 label="postgres (superuser, before bootstrap)",
             )
             postgres.bootstrap(settings)
+            if settings.ha:  # the standby streams and confirms each commit
+                _nodes_ready(settings, ready, component)
+                ready.wait("postgres-2", _synchronous, component.ready_timeout, True,
+                           label="postgres standby synchronous")
         if component.name == "redis" and supervised and settings.redis_cluster:
             for name, port, _ in topology.redis_nodes(settings):
                 ready.wait(name, functools.partial(_redis_node, port),
                            component.ready_timeout, supervised)
             log.info("redis: %s", redis_cluster.ensure(settings, PROBE_TIMEOUT))
+            if settings.ha:
+                _nodes_ready(settings, ready, component)
         ready.wait(
             component.name, probes.INFRA[component.name], component.ready_timeout, supervised
         )
+
+
+def _synchronous(_env: Mapping[str, str], timeout: float) -> str:
+    settings = topology.load()
+    name, _ = pg_ha.primary(settings)
+    detail = pg_ha.role(settings, name, timeout)
+    if not detail.endswith(": sync"):
+        raise RuntimeError(detail)
+    return detail
+
+
+def _other_topology_running(settings: Settings) -> None:
+    """Both topologies use the same ports: refuse to start one over the other."""
+    other = topology.load({**os.environ, "TOPOLOGY": "single" if settings.ha else "ha"})
+    if other.stack_dir != settings.stack_dir and Supervisor(other).pid() is not None:
+        raise StackError(f"the {'single' if settings.ha else 'ha'} stack is running "
+                         f"({other.stack_dir}): `make down` first")
 
 
 def _redis_node(port: int, _env: Mapping[str, str], timeout: float) -> str:
@@ -170,6 +206,7 @@ def up(app: bool = True) -> None:
     keys.ensure_internal_token(settings.stack_dir)  # before the contract, which carries it
     env = contract.build(settings)
     supervisor = Supervisor(settings)
+    _other_topology_running(settings)
     with exclusive(settings.stack_dir):
         external = contract.external(settings)
         local = _local_infra(settings, external)
@@ -177,6 +214,8 @@ def up(app: bool = True) -> None:
         _note_missing_app()
         if "postgres" in local:
             postgres.init(settings)
+            if settings.ha:
+                pg_ha.init(settings)
         keys.ensure_signing_key(Path(env["AUTH_KEYS_DIR"]))
         contract.write_env_file(settings.stack_dir / "stack.env", env)
         plan = programs.build(settings, env, local)
@@ -201,7 +240,8 @@ def up(app: bool = True) -> None:
 
     edge = env["EDGE_URL"] if programs.edge_present() else "(no edge yet: edge/render.py missing)"
     print(
-        f"stack is up in {time.monotonic() - started:.1f}s\n"
+        f"stack ({topology.topology_name()} topology) is up in "
+        f"{time.monotonic() - started:.1f}s\n"
         f"  REST edge:  {edge}\n"
         f"  traces:     {env['JAEGER_URL']}  (make trace ID=<x-request-id>)\n"
         f"  logs:       {settings.logs_dir}/<program>.log\n"

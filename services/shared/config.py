@@ -55,6 +55,7 @@ class RedisSettings(_Env):
 
 
 class NatsSettings(_Env):
+    # One server, or several separated by commas (a cluster: any one will do).
     nats_url: str = f"nats://{LOCALHOST}:{INFRA_PORTS['NATS_PORT']}"
     # The event stream as a service creates it; a start only ever grows an
     # existing stream's replicas and limits (services/shared/events.py), so an

@@ -78,9 +78,15 @@ def headers_for(event: Event) -> dict[str, str]:
     }
 
 
+def servers(url: str) -> list[str]:
+    """"nats://a:1,nats://b:2" -> each server of a cluster (nats-py takes a list)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 async def connect(url: str, *, name: str) -> tuple[Client, JetStreamContext]:
-    """Connects with endless reconnects: a NATS restart must not kill a service."""
-    nc = await nats.connect(url, name=name, max_reconnect_attempts=-1,
+    """Connects with endless reconnects: a NATS restart must not kill a service,
+    and with a cluster's servers listed, one server's death moves it to another."""
+    nc = await nats.connect(servers(url), name=name, max_reconnect_attempts=-1,
                             reconnect_time_wait=0.5, connect_timeout=5)
     return nc, nc.jetstream(timeout=5)
 
@@ -151,8 +157,10 @@ async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None
         await js.update_stream(bigger)
 
 
-async def publish(js: JetStreamContext, event: Event) -> None:
-    """Publishes and waits for the stream's ack (raises when it does not come)."""
+async def publish(js: JetStreamContext, event: Event, *,
+                  timeout: float | None = None) -> None:  # noqa: ASYNC109 - the ack's, passed on
+    """Publishes and waits for the stream's ack (raises when it does not come
+    within `timeout`, by default the context's)."""
     headers = headers_for(event)
     with telemetry.producer_span(event.subject, event.trace_headers, headers):
-        await js.publish(event.subject, event.payload, headers=headers)
+        await js.publish(event.subject, event.payload, timeout=timeout, headers=headers)

@@ -26,6 +26,8 @@ SERVICE_PORTS: dict[str, int] = {
 
 INFRA_PORTS: dict[str, int] = {
     "PG_PORT": 15432,
+    # TOPOLOGY=ha (docs/HA.md): the streaming standby.
+    "PG_PORT_2": 15433,
     # Redis Cluster (the default): three primaries, each with its cluster bus
     # port (redis-server would take port + 10000, outside this table).
     # REDIS_MODE=single runs only the first, as a plain Redis.
@@ -35,11 +37,31 @@ INFRA_PORTS: dict[str, int] = {
     "REDIS_BUS_PORT": 16382,
     "REDIS_BUS_PORT_2": 16383,
     "REDIS_BUS_PORT_3": 16384,
+    # TOPOLOGY=ha: one replica per primary.
+    "REDIS_PORT_4": 16385,
+    "REDIS_PORT_5": 16386,
+    "REDIS_PORT_6": 16387,
+    "REDIS_BUS_PORT_4": 16388,
+    "REDIS_BUS_PORT_5": 16389,
+    "REDIS_BUS_PORT_6": 16390,
     "NATS_PORT": 14222,
     "NATS_MONITOR_PORT": 18222,
+    # TOPOLOGY=ha: a JetStream cluster of three servers, each with a route port.
+    "NATS_PORT_2": 14223,
+    "NATS_PORT_3": 14224,
+    "NATS_MONITOR_PORT_2": 18223,
+    "NATS_MONITOR_PORT_3": 18224,
+    "NATS_CLUSTER_PORT": 14225,
+    "NATS_CLUSTER_PORT_2": 14226,
+    "NATS_CLUSTER_PORT_3": 14227,
     "CASSANDRA_PORT": 19042,
     "CASSANDRA_STORAGE_PORT": 17700,
     "CASSANDRA_JMX_PORT": 17199,  # loopback only; nodetool talks to it
+    # TOPOLOGY=ha: two more nodes on 127.0.0.2 and 127.0.0.3, on the ports
+    # above (the driver assumes one CQL port for all nodes), but JMX binds
+    # 127.0.0.1 whatever the node's address, so each needs its own.
+    "CASSANDRA_JMX_PORT_2": 13134,  # not 171xx/172xx: service process and metrics ports
+    "CASSANDRA_JMX_PORT_3": 13135,
     "MINIO_PORT": 19000,
     "MINIO_CONSOLE_PORT": 19001,
     # The local backup store (stack/backup): a MinIO of its own, outside .data.

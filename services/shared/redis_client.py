@@ -13,11 +13,15 @@ script or a transaction touches lives in one slot on either.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import hiredis
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Connection, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline
@@ -33,10 +37,12 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from services.shared import telemetry
+from services.shared import deadline, telemetry
 
 # What a cache read may take before the caller treats Redis as down.
 SOCKET_TIMEOUT_SECONDS = 0.5
+# Between attempts while a cluster fails a dead primary over to its replica.
+FAILOVER_POLL_SECONDS = 0.2
 
 
 class HiredisPackedConnection(Connection):
@@ -86,9 +92,29 @@ class _TracedClusterPipeline(ClusterPipeline):
     async def execute(self, raise_on_error: bool = True,
                       allow_redirections: bool = True) -> list[Any]:
         stack = self._execution_strategy._command_queue  # type: ignore[attr-defined]
-        with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}), \
-                _unreachable_as_connection_error():
-            return await super().execute(raise_on_error, allow_redirections)
+        client = self.cluster_client
+        with telemetry.store_call("redis", "pipeline", {"db.operation": _names(stack)}):
+            if isinstance(client, TracedRedisCluster) and client.failover_wait > 0:
+                # redis-py empties the pipeline after a failed attempt: queue
+                # its commands again (through execute_command, so a transaction
+                # learns its slot again) for the next one.
+                queued = [(c.args, c.kwargs) for c in stack]
+
+                async def once() -> list[Any]:
+                    if not self._execution_strategy._command_queue:  # type: ignore[attr-defined]
+                        with _unreachable_as_connection_error():
+                            if client._initialize:
+                                # Here, on this loop: queueing would otherwise
+                                # load the slot map on a loop of its own.
+                                await client.initialize()
+                        for args, kwargs in queued:
+                            self.execute_command(*args, **kwargs)
+                    with _unreachable_as_connection_error():
+                        return await ClusterPipeline.execute(self, raise_on_error,
+                                                             allow_redirections)
+                return list(await client.through_failover(once))
+            with _unreachable_as_connection_error():
+                return await super().execute(raise_on_error, allow_redirections)
 
 
 @contextmanager
@@ -139,7 +165,17 @@ _MOVABLE_KEYS = {"XREAD": _stream_keys, "ZUNIONSTORE": _store_keys, "ZINTERSTORE
 
 
 class TracedRedisCluster(RedisCluster):
-    """TracedRedis for a Redis Cluster."""
+    """TracedRedis for a Redis Cluster.
+
+    With `failover_wait` seconds (REDIS_FAILOVER_WAIT_SECONDS; the clusters
+    with replicas set it), a command whose node is unreachable or whose slot is
+    uncovered is tried again, the slot map reloaded each time, until that long
+    has passed (within the caller's deadline): a primary's death then costs its
+    callers the failover's latency, not an error. redis-py's own retries come
+    back within milliseconds, long before a replica is promoted. Without it
+    (the default) the caller's fallback takes over at once."""
+
+    failover_wait = 0.0
 
     # Attempts per command (redirections and retries). Redis answers TRYAGAIN
     # to a multi-key command while a migrating slot's keys are split between
@@ -159,8 +195,11 @@ class TracedRedisCluster(RedisCluster):
         return slots.pop()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        with telemetry.store_call("redis", str(args[0]).upper()), \
-                _unreachable_as_connection_error():
+        with telemetry.store_call("redis", str(args[0]).upper()):
+            return await self.through_failover(self._execute_once, *args, **kwargs)
+
+    async def _execute_once(self, *args: Any, **kwargs: Any) -> Any:
+        with _unreachable_as_connection_error():
             if self._initialize:
                 # Learn the slots first: redis-py 8.1 picks a command's route
                 # before its first initialize, sends it to a default node, and
@@ -168,6 +207,20 @@ class TracedRedisCluster(RedisCluster):
                 # replies to make it close every connection, in use or not.
                 await self.initialize()
             return await super().execute_command(*args, **kwargs)
+
+    async def through_failover(self, attempt: Any, *args: Any, **kwargs: Any) -> Any:
+        """`attempt(*args, **kwargs)`, again while a failover may be under way."""
+        until = time.monotonic() + (deadline.bounded(self.failover_wait) or 0.0) \
+            if self.failover_wait > 0 else 0.0
+        while True:
+            try:
+                return await attempt(*args, **kwargs)
+            except FAILOVER_ERRORS:
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise
+                self._initialize = True  # the next attempt reloads the slot map
+                await asyncio.sleep(min(FAILOVER_POLL_SECONDS, left))
 
     def pipeline(self, transaction: Any | None = None,
                  shard_hint: Any | None = None) -> ClusterPipeline:
@@ -185,6 +238,14 @@ CLUSTER_SCHEME = "redis+cluster://"
 
 def is_cluster_url(url: str) -> bool:
     return url.startswith(CLUSTER_SCHEME)
+
+
+class RedisFailoverSettings(BaseSettings):
+    """How long a cluster client waits out a failover (0: not at all). Set
+    where every primary has a replica: TOPOLOGY=ha locally, Kubernetes."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    redis_failover_wait_seconds: float = Field(default=0.0, ge=0.0, le=30.0)
 
 
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
@@ -208,6 +269,8 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
         cluster.connection_kwargs["connection_class"] = connection_class
         for node in cluster.startup_nodes:
             node.connection_class = connection_class
+        if isinstance(cluster, TracedRedisCluster):
+            cluster.failover_wait = RedisFailoverSettings().redis_failover_wait_seconds
         return cluster
     return TracedRedis.from_url(
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
@@ -260,6 +323,8 @@ async def execute_where_sent(pipe: AnyPipeline) -> list[Any]:
         return await pipe.execute(raise_on_error=False, allow_redirections=False)
     return await pipe.execute(raise_on_error=False)
 
+# A node or slot of a cluster gone, as while a replica takes over its primary.
+FAILOVER_ERRORS = (RedisConnectionError, ClusterDownError, SlotNotCoveredError, TryAgainError)
 
 # What "Redis is unreachable" looks like, for breakers and fallbacks: on a
 # cluster also a node down (its slots uncovered) or a slot mid-migration.

@@ -9,8 +9,8 @@ from datetime import timedelta
 import grpc
 from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc, tweets_pb2, tweets_pb2_grpc
 
+from services.shared import deadline, redis_client
 from services.shared import events as jetstream
-from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import (
@@ -170,6 +170,10 @@ async def _settle_caches(parts: Components) -> None:
         await parts.flags.settle()
 
 
+# How long a request waits for the stream's ack before leaving it to the relay.
+INLINE_PUBLISH_SECONDS = 1.0
+
+
 async def build(settings: TweetsSettings) -> App:
     cql = await Cql.connect(settings, request_timeout=settings.cql_request_timeout_seconds,
                             concurrency=settings.cql_concurrency)
@@ -181,7 +185,11 @@ async def build(settings: TweetsSettings) -> App:
                                      settings.internal_token.get_secret_value(), peer="media")
 
     async def publish(event: jetstream.Event) -> None:
-        await jetstream.publish(js, event)
+        # Inside a request every publish follows a durable intent the outbox
+        # relay finishes, so a slow ack (a stream leader election takes seconds
+        # when a NATS server dies) is left to the relay instead of held.
+        inline = deadline.remaining() is not None
+        await jetstream.publish(js, event, timeout=INLINE_PUBLISH_SECONDS if inline else None)
 
     redis = redis_client.connect(settings.redis_url)
     parts = await assemble(settings, cql, users_channel, publish, media_channel, redis)

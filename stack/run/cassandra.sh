@@ -10,6 +10,14 @@
 #   CASSANDRA_STORAGE_PORT  internode/gossip port
 #   CASSANDRA_JMX_PORT      JMX port, bound to 127.0.0.1 only (0 = no JMX)
 #   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 768M; capped at 1G)
+#   CASSANDRA_NODE          the node's name: its data lives in $STACK_DIR/$CASSANDRA_NODE
+#                           (default cassandra; TOPOLOGY=ha runs cassandra-2 and -3 too)
+#   CASSANDRA_ADDRESS       the node's loopback address (default 127.0.0.1)
+#   CASSANDRA_SEEDS         host:storage_port list (default: this node alone)
+#   CASSANDRA_INITIAL_TOKEN this node's one token (default 0)
+#   CASSANDRA_REPLICATED    true under TOPOLOGY=ha: hinted handoff (a node back from a
+#                           crash gets the writes it missed) and the dynamic snitch
+#                           (reads avoid a replica still warming up); default false
 #   TWITTER_CACHE           jar cache root (default $HOME/.cache/twitter-mesh)
 #   JAVA                    java binary (default: java on PATH; must be Java 17)
 set -euo pipefail
@@ -57,13 +65,24 @@ fi
 
 # ---- directories + rendered config ----------------------------------------
 case "$STACK_DIR" in /*) ;; *) STACK_DIR="$(pwd)/$STACK_DIR" ;; esac
-DATA_DIR="$STACK_DIR/cassandra"
+CASSANDRA_NODE="${CASSANDRA_NODE:-cassandra}"
+CASSANDRA_ADDRESS="${CASSANDRA_ADDRESS:-127.0.0.1}"
+CASSANDRA_SEEDS="${CASSANDRA_SEEDS:-$CASSANDRA_ADDRESS:$CASSANDRA_STORAGE_PORT}"
+CASSANDRA_INITIAL_TOKEN="${CASSANDRA_INITIAL_TOKEN:-0}"
+CASSANDRA_REPLICATED="${CASSANDRA_REPLICATED:-false}"
+[[ "$CASSANDRA_REPLICATED" =~ ^(true|false)$ ]] || { echo "cassandra: bad CASSANDRA_REPLICATED" >&2; exit 2; }
+[[ "$CASSANDRA_NODE" =~ ^[a-z0-9-]+$ ]] || { echo "cassandra: bad CASSANDRA_NODE='$CASSANDRA_NODE'" >&2; exit 2; }
+DATA_DIR="$STACK_DIR/$CASSANDRA_NODE"
 CONF_DIR="$DATA_DIR/conf"
 mkdir -p "$CONF_DIR" "$DATA_DIR"/{data,commitlog,saved_caches,hints,cdc_raw,logs}
 
 sed -e "s|@DATA_DIR@|$DATA_DIR|g" \
     -e "s|@NATIVE_PORT@|$CASSANDRA_PORT|g" \
     -e "s|@STORAGE_PORT@|$CASSANDRA_STORAGE_PORT|g" \
+    -e "s|@SEEDS@|$CASSANDRA_SEEDS|g" \
+    -e "s|@ADDRESS@|$CASSANDRA_ADDRESS|g" \
+    -e "s|@INITIAL_TOKEN@|$CASSANDRA_INITIAL_TOKEN|g" \
+    -e "s|@REPLICATED@|$CASSANDRA_REPLICATED|g" \
     "$TEMPLATES/cassandra.yaml.tmpl" > "$CONF_DIR/cassandra.yaml.tmp"
 mv "$CONF_DIR/cassandra.yaml.tmp" "$CONF_DIR/cassandra.yaml"
 cp "$TEMPLATES/logback.xml" "$CONF_DIR/logback.xml"
@@ -107,6 +126,14 @@ if [[ "$(id -u)" == "0" ]] && command -v setpriv >/dev/null 2>&1; then
   LAUNCH=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock --)
 fi
 ulimit -l 64 2>/dev/null || true
+
+# TOPOLOGY=ha runs three JVMs on the machine's cores beside the services: at
+# nice 10 the services come first, and a node that reboots after a crash
+# (JIT warm-up, commit log replay) takes its CPU from its peers, not from the
+# requests (on real hardware it has CPUs of its own).
+if [[ "$CASSANDRA_REPLICATED" == "true" ]]; then
+  LAUNCH=(nice -n 10 "${LAUNCH[@]}")
+fi
 
 cd "$DATA_DIR"
 exec "${LAUNCH[@]}" "$JAVA" "${JVM_OPTS[@]}" -cp "$CONF_DIR:$LIB/*" org.apache.cassandra.service.CassandraDaemon

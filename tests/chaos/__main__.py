@@ -22,9 +22,11 @@ def main() -> int:
                         help="seconds of traffic after each recovery")
     parser.add_argument("--only", default="", help="comma-separated programs to fault")
     args = parser.parse_args()
-    chosen = [f for f in faults.ALL
+    settings = topology.load()
+    # TOPOLOGY=ha: one node of each replicated store killed (docs/HA.md).
+    chosen = [f for f in (faults.HA if settings.ha else faults.ALL)
               if not args.only or f.program in args.only.split(",")]
-    env = contract.build(topology.load())
+    env = contract.build(settings)
     # What the services read (the internal token among it) for the tools we use.
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     report = asyncio.run(chaos(env, chosen, rate=args.rate, hold=args.hold, tail=args.tail))
