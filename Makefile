@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 BENCH ?=
 
 .PHONY: help venv gen check-gen lint fmt up down status trace test bench chaos clean \
-	k8s-validate k8s-apiserver-check image image-smoke backup backup-list restore restore-drill
+	k8s-validate k8s-apiserver-check k8s-up k8s-down k8s-e2e image image-smoke backup backup-list restore restore-drill
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,6 +40,15 @@ k8s-validate: venv ## Every k8s kustomization: builds, strict schemas, pod secur
 k8s-apiserver-check: venv ## Optional: a real kube-apiserver + etcd (built once, cached) applies every overlay server-side, v1 then v2
 	@tools/k8s/install_apiserver.sh
 	@tools/k8s/apiserver_check.sh
+
+k8s-up: ## Optional (root): a single-node cluster on this machine (etcd ... CoreDNS, loopback only; binaries built once, cached)
+	@tools/k8s/cluster_up.sh
+
+k8s-down: ## Optional (root): stop that cluster and restore the machine (sysctls, nft, mounts, /var state); prints the check
+	@tools/k8s/cluster_down.sh
+
+k8s-e2e: venv ## Optional (root, heavy): k8s/README.md's walk on that cluster: datastores, dev app, e2e, v2 rollout and pod kills under traffic
+	@tools/k8s/e2e.sh
 
 image: ## Optional (root): build the image without a container engine (mmdebstrap + uv + umoci) into build/image
 	@tools/image/build.sh $(or $(TAG),dev)

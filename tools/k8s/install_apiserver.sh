@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Build a pinned kube-apiserver, kubectl and etcd from the Go module proxy (no
-# release download is reachable here), for `make k8s-apiserver-check`. Heavy
-# (10-20 min on two cores the first time); cached outside the repository:
-#   $TWITTER_CACHE/bin/kube-apiserver-<version>, .../kubectl-<version>,
-#   .../etcd-<version> (+ symlinks)
+# Build pinned Kubernetes binaries from the Go module proxy (no release
+# download is reachable here); cached outside the repository as
+# $TWITTER_CACHE/bin/<name>-<version> (+ a <name> symlink).
+#
+#   install_apiserver.sh            etcd, kube-apiserver, kubectl
+#                                   (`make k8s-apiserver-check`)
+#   install_apiserver.sh --cluster  also kube-controller-manager,
+#                                   kube-scheduler, kubelet, kube-proxy,
+#                                   CoreDNS and the pause binary (`make k8s-up`)
+#
+# Heavy the first time (about 25 min for all on two cores); every build shares
+# Go's one build cache, so a later binary compiles only its own packages.
 set -euo pipefail
 STACK_INSTALL="$(cd "$(dirname "$0")/../../stack/install" && pwd)"
 
 KUBE_VERSION="v1.35.4"       # staging modules (k8s.io/api, ...) are v0.35.4
 ETCD_VERSION="v3.6.5"        # the etcd that kube-apiserver v1.35 is built against
+COREDNS_VERSION="v1.13.1"    # the CoreDNS kubeadm v1.35 deploys
+PAUSE_VERSION="3.10.1"       # build/pause of k8s.io/kubernetes v1.35.4
 
 # k8s.io/kubernetes points its staging modules at ./staging/src (replace
 # directives), so `go install pkg@version` refuses it: a scratch module
@@ -45,7 +54,45 @@ build_etcd() (
     go_binary_finish etcd "$ETCD_VERSION"
 )
 
+build_coredns() (
+    source "$STACK_INSTALL/go_binary.sh"
+    go_binary_begin coredns "$COREDNS_VERSION"
+    echo "coredns install: building github.com/coredns/coredns@$COREDNS_VERSION..." >&2
+    cd "$TMP_BIN"
+    "$GO" mod init twitter-mesh/coredns-build >/dev/null 2>&1
+    "$GO" get -tool "github.com/coredns/coredns@$COREDNS_VERSION"
+    "$GO" build -trimpath -o "$TMP_BIN/coredns" github.com/coredns/coredns
+    go_binary_finish coredns "$COREDNS_VERSION"
+)
+
+# The sandbox ("pause") container's program: Kubernetes' own pause.c from the
+# module just downloaded, linked statically (the image holds nothing else).
+build_pause() (
+    source "$STACK_INSTALL/go_binary.sh"
+    go_binary_begin pause "$PAUSE_VERSION"
+    src="$("$GO" mod download -json "k8s.io/kubernetes@$KUBE_VERSION" \
+        | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/build/pause/linux/pause.c"
+    gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION" -o "$TMP_BIN/pause" "$src"
+    go_binary_finish pause "$PAUSE_VERSION"
+)
+
 export GOPROXY="${GOPROXY:-$(go env GOPROXY 2>/dev/null || echo https://proxy.golang.org)}"
+BIN="${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/bin"
+started=$(date +%s)
+before="$(ls "$BIN" 2>/dev/null | wc -l)"
 build_etcd
 build_kube kube-apiserver
 build_kube kubectl
+if [[ "${1:-}" == "--cluster" ]]; then
+    for name in kube-controller-manager kube-scheduler kubelet kube-proxy; do
+        build_kube "$name"
+    done
+    build_coredns
+    build_pause
+    # A run that built something records how long it took (`make k8s-e2e`
+    # prints it beside the cached time).
+    if [[ "$(ls "$BIN" | wc -l)" != "$before" ]]; then
+        mkdir -p "$BIN/../k8s"
+        echo "$(($(date +%s) - started)) s on $(date -u +%F)" > "$BIN/../k8s/cold-build"
+    fi
+fi

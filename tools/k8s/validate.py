@@ -42,7 +42,7 @@ CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor", "ScaledObject"
 
 def kustomizations() -> list[Path]:
     return [REPO / "k8s" / "namespace", REPO / "k8s" / "datastores",
-            *sorted((REPO / "k8s" / "overlays").iterdir())]
+            REPO / "k8s" / "datastores-plain", *sorted((REPO / "k8s" / "overlays").iterdir())]
 
 
 def kustomize() -> Path:
