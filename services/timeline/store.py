@@ -136,8 +136,9 @@ return written
 # this flag, and Redis checks every key it touches against the node's slots:
 # a key whose slot has moved, or is moving and is not here, fails the call
 # ("non local key"). The call is never redirected (MOVED or ASK): under ASKING
-# on an importing node a key not migrated yet would read as absent, and its
-# follower be skipped. A failed call's group is sent again per slot.
+# on an importing node a key not migrated yet would read as absent (its
+# follower skipped) or be created beside the real one. A failed call's group
+# is sent again per slot (docs/REDIS_KEYS.md).
 _FANOUT_PER_NODE = "#!lua flags=allow-cross-slot-keys" + _FANOUT_BODY % ("ARGV", 4)
 # The fallback per slot: KEYS are the pairs, so redis-py follows MOVED and ASK.
 _FANOUT_PER_SLOT = _FANOUT_BODY % ("KEYS", 1)

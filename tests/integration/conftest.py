@@ -1,5 +1,6 @@
-"""Fixtures the tweets service's integration tests share: stubs, a CQL session,
-JetStream, and a second in-process "replica" of the service."""
+"""Fixtures the integration tests share: the tweets service's stubs, a CQL
+session, JetStream, a second in-process "replica" of the service; and a client
+of the stack's Redis Cluster."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 from nats.js import JetStreamContext
+from redis.asyncio import RedisCluster
 from twitter.tweets.v1 import tweets_pb2_grpc
 
 from services.shared import events as jetstream
@@ -67,3 +69,14 @@ async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContex
     await redis.aclose()
 
 
+@pytest.fixture
+async def cluster(stack_env: dict[str, str]) -> AsyncIterator[RedisCluster]:
+    """The stack's Redis Cluster (tests that move slots or count nodes need one:
+    skipped on a single Redis, REDIS_MODE=single)."""
+    if not redis_client.is_cluster_url(stack_env["REDIS_URL"]):
+        pytest.skip("a single Redis has no slots or nodes to speak of (REDIS_MODE=single)")
+    client = redis_client.connect(stack_env["REDIS_URL"], socket_timeout=5)
+    assert isinstance(client, RedisCluster)
+    await client.initialize()
+    yield client
+    await client.aclose()

@@ -16,22 +16,10 @@ from redis.asyncio.cluster import ClusterPipeline
 from redis.crc import key_slot
 from redis.exceptions import ClusterError, TryAgainError
 
-from services.shared import redis_client
 from services.timeline.domain import Entry
 from services.timeline.store import TimelineStore, active_key, home_key
 
 USERS = 300
-
-
-@pytest.fixture
-async def cluster(stack_env: dict[str, str]) -> AsyncIterator[RedisCluster]:
-    if not redis_client.is_cluster_url(stack_env["REDIS_URL"]):
-        pytest.skip("a single Redis has one node (REDIS_MODE=single)")
-    client = redis_client.connect(stack_env["REDIS_URL"], socket_timeout=5)
-    assert isinstance(client, RedisCluster)
-    await client.initialize()
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

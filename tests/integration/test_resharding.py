@@ -11,15 +11,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from redis.asyncio import RedisCluster
 from redis.crc import key_slot
 
-from services.shared import redis_client
 from services.timeline.domain import Entry
 from services.timeline.store import TimelineStore, active_key, home_key
 
@@ -27,17 +24,6 @@ RESHARD_SLOTS = 64
 MOVING_USERS = 200  # readers whose keys live in the slots that move
 STILL_USERS = 50  # and some elsewhere
 BATCH = 100  # followers per fanout call, as the worker pages them
-
-
-@pytest.fixture
-async def cluster(stack_env: dict[str, str]) -> AsyncIterator[RedisCluster]:
-    if not redis_client.is_cluster_url(stack_env["REDIS_URL"]):
-        pytest.skip("a single Redis has no slots to move (REDIS_MODE=single)")
-    client = redis_client.connect(stack_env["REDIS_URL"], socket_timeout=5)
-    assert isinstance(client, RedisCluster)
-    await client.initialize()
-    yield client
-    await client.aclose()
 
 
 async def _layout(client: RedisCluster) -> dict[str, tuple[str, list[int]]]:
