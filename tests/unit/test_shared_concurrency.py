@@ -59,7 +59,7 @@ async def test_keys_run_independently() -> None:
         return key.upper()
 
     coalescer: Coalescer[str, str] = Coalescer(work)
-    assert await asyncio.gather(coalescer.run("a"), coalescer.run("b")) == ("A", "B")
+    assert list(await asyncio.gather(coalescer.run("a"), coalescer.run("b"))) == ["A", "B"]
     assert sorted(seen) == ["a", "b"]
 
 
