@@ -122,11 +122,15 @@ class FakeUserIds(UsersClient):
 
 
 class FakeHydrator(TweetsClient):
-    """Tweets as the tweets service hydrates them: authors from `authors`."""
+    """Tweets as the tweets service hydrates them: authors from `authors`, and
+    the retweets among them."""
 
-    def __init__(self, authors: dict[int, int]) -> None:
+    def __init__(self, authors: dict[int, int], retweets: frozenset[int] = frozenset()) -> None:
         self.authors = authors
+        self.retweets = retweets
 
     async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:
-        return [tweets_pb2.Tweet(tweet_id=t, user_id=self.authors[t]) for t in tweet_ids
-                if t in self.authors]
+        return [tweets_pb2.Tweet(tweet_id=t, user_id=self.authors[t],
+                                 kind=tweets_pb2.TWEET_KIND_RETWEET if t in self.retweets
+                                 else tweets_pb2.TWEET_KIND_ORIGINAL)
+                for t in tweet_ids if t in self.authors]
