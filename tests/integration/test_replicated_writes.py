@@ -138,4 +138,4 @@ async def _wait_calls(cluster: RedisCluster, node: object) -> int:
 
 
 def _unreplicated() -> float:
-    return float(redis_client.UNREPLICATED._value.get())  # type: ignore[attr-defined]
+    return float(redis_client.UNREPLICATED._value.get())
