@@ -20,14 +20,31 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Params, Row
 from services.shared.errors import NotFound, PermissionDenied
 from services.tweets.cached_reads import CachedReads
-from services.tweets.domain import Kind, Mention, Revision, TweetRecord
+from services.tweets.client.viewer_flags import ViewerFlags
+from services.tweets.domain import Author, Kind, LikeRecord, Mention, Revision, TweetRecord
 from services.tweets.engagement import Engaged, Engagement
 from services.tweets.followups import FollowUps, Op, Statement, Step
 from services.tweets.media import MediaClient
 from services.tweets.poll_votes import PollVotes
 from services.tweets.reads import TWEET_NOT_FOUND
-from services.tweets.repository import RowKind, StoredEvents, TweetStore, write_time
+from services.tweets.repository import (
+    NO_PAIR,
+    Pair,
+    RowKind,
+    StoredEvents,
+    Tally,
+    TweetStore,
+    write_time,
+)
 from services.tweets.users import UsersClient
+
+
+def _lww(table: dict[tuple[int, int], tuple[int, int | None]], key: tuple[int, int], ts: int,
+         value: int | None) -> None:
+    """A row written (value) or deleted (None) at `ts`: the later write wins, a delete a tie."""
+    old = table.get(key)
+    if old is None or ts > old[0] or (ts == old[0] and value is None):
+        table[key] = (ts, value)
 
 
 def _values(statement: Statement) -> tuple[Any, ...]:
@@ -40,13 +57,32 @@ def _named(name: str, params: Params) -> Statement:
 
 
 @dataclass
+class PairRow:
+    """A like, retweet, reply or quote row: cells last-write-wins by timestamp,
+    `refs` a set whose elements carry their own write times."""
+
+    ref_id: int = 0
+    removed: bool = False
+    written: int = -1
+    counted: bool = False
+    refs: dict[int, int] = field(default_factory=dict)  # ref -> its write time
+
+    def as_pair(self, member: int) -> Pair:
+        return Pair(member, self.ref_id, alive=not self.removed, written=self.written,
+                    counted=self.counted, refs=frozenset(self.refs))
+
+
+@dataclass
 class Partition:
     tweet: TweetRecord | None = None
     written: int = 0  # the create's write timestamp
     revisions: dict[int, Revision] = field(default_factory=dict)
     events: dict[int, Row] = field(default_factory=dict)  # member -> event or fence row
-    edges: dict[tuple[int, int], tuple[int, bool]] = field(default_factory=dict)
+    edges: dict[tuple[int, int], PairRow] = field(default_factory=dict)  # (kind, member)
+    # kind -> (count, version)
+    counts: dict[int, tuple[int, int | None]] = field(default_factory=dict)
     deleted_at: int = -1  # a partition delete's timestamp (a fenced create)
+    retired_at: int = -1  # a retweet's retirement
 
 
 class FakeTweetStore(TweetStore):
@@ -54,6 +90,9 @@ class FakeTweetStore(TweetStore):
         self.partitions: dict[int, Partition] = {}
         self.user_index: dict[tuple[int, int], tuple[int, Row | None]] = {}  # ts, row
         self.poll_ends: dict[int, int] = {}
+        self.likers_rows: dict[tuple[int, int], tuple[int, int | None]] = {}  # ts, user
+        self.user_likes: dict[tuple[int, int], tuple[int, int | None]] = {}  # ts, tweet
+        self.lose_next_counts = 0  # recounts that lose their compare-and-set to another
         self.fail_writes = 0  # how many next plain writes raise (a timed-out batch)
         self.in_flight: list[list[Statement]] = []
         # Runs just before each lightweight transaction: a concurrent writer's turn.
@@ -83,7 +122,11 @@ class FakeTweetStore(TweetStore):
 
     def set_pair(self, tweet_id: int, kind: RowKind, member: int, ref_id: int, *,
                  alive: bool, at: int) -> Statement:
-        return _named("set_pair", (tweet_id, int(kind), member, alive, at))
+        return _named("set_pair", (tweet_id, int(kind), member, ref_id, alive, at))
+
+    def drop_refs(self, tweet_id: int, kind: RowKind, pair: Pair,
+                  refs: set[int]) -> Statement:
+        return _named("drop_refs", (tweet_id, int(kind), pair.member, set(refs), pair.written))
 
     async def write(self, statements: list[Statement]) -> None:
         if self.fail_writes:
@@ -132,6 +175,8 @@ class FakeTweetStore(TweetStore):
     def _run_insert_tweet(self, tweet: TweetRecord) -> None:
         part = self.part(tweet.tweet_id)
         if write_time(tweet.tweet_id) > part.deleted_at:
+            if part.retired_at >= write_time(tweet.tweet_id):
+                tweet = replace(tweet, deleted=True)  # a late replay of a retired retweet
             part.tweet, part.written = tweet, write_time(tweet.tweet_id)
             part.revisions[1] = tweet.current
 
@@ -191,12 +236,37 @@ class FakeTweetStore(TweetStore):
         assert part.tweet is not None
         part.tweet = replace(part.tweet, deleted=True)
 
-    def _run_set_pair(self, tweet_id: int, kind: int, member: int, alive: bool,
+    def _run_set_pair(self, tweet_id: int, kind: int, member: int, ref_id: int, alive: bool,
                       at: int) -> None:
-        edges = self.part(tweet_id).edges
-        old = edges.get((kind, member))
-        if old is None or at > old[0]:
-            edges[(kind, member)] = (at, not alive)
+        row = self.part(tweet_id).edges.setdefault((kind, member), PairRow())
+        if at > row.written:
+            row.ref_id, row.removed, row.written = ref_id, not alive, at
+        if alive and ref_id:
+            row.refs[ref_id] = max(row.refs.get(ref_id, -1), at)
+
+    def _run_drop_refs(self, tweet_id: int, kind: int, member: int, refs: set[int],
+                       at: int) -> None:
+        row = self.part(tweet_id).edges.get((kind, member))
+        if row is not None:
+            row.refs = {r: t for r, t in row.refs.items() if r not in refs or t > at}
+
+    def _run_add_liker(self, tweet_id: int, like_id: int, user: int, ts: int) -> None:
+        _lww(self.likers_rows, (tweet_id, like_id), ts, user)
+
+    def _run_remove_liker(self, ts: int, tweet_id: int, like_id: int) -> None:
+        _lww(self.likers_rows, (tweet_id, like_id), ts, None)
+
+    def _run_add_user_like(self, user: int, like_id: int, tweet_id: int, ts: int) -> None:
+        _lww(self.user_likes, (user, like_id), ts, tweet_id)
+
+    def _run_remove_user_like(self, ts: int, user: int, like_id: int) -> None:
+        _lww(self.user_likes, (user, like_id), ts, None)
+
+    def _run_retire(self, ts: int, tweet_id: int) -> None:
+        part = self.part(tweet_id)
+        part.retired_at = max(part.retired_at, ts)
+        if part.tweet is not None:
+            part.tweet = replace(part.tweet, deleted=True)
 
     def _run_index(self, user: int, tweet: int, kind: int, original: int, ts: int) -> None:
         self._index((user, tweet), ts, {"tweet_id": tweet, "kind": kind,
@@ -220,7 +290,45 @@ class FakeTweetStore(TweetStore):
 
     async def get(self, tweet_id: int, *, serial: bool = False) -> TweetRecord | None:
         part = self.partitions.get(tweet_id)
-        return part.tweet if part else None
+        if part is None or part.tweet is None:
+            return None
+        count = {k: c for k, (c, _) in part.counts.items()}
+        return replace(part.tweet, like_count=count.get(RowKind.LIKE, 0),
+                       retweet_count=count.get(RowKind.RETWEET, 0),
+                       reply_count=count.get(RowKind.REPLY, 0),
+                       quote_count=count.get(RowKind.QUOTE, 0))
+
+    async def engaged(self, tweet_id: int, member: int) -> dict[RowKind, Pair]:
+        edges = self.part(tweet_id).edges
+        return {kind: edges[(kind, member)].as_pair(member) if (kind, member) in edges
+                else NO_PAIR for kind in (RowKind.LIKE, RowKind.RETWEET)}
+
+    async def tally(self, tweet_id: int, kind: RowKind, members: list[int]) -> Tally | None:
+        part = self.part(tweet_id)
+        pairs = {m: part.edges[(kind, m)].as_pair(m) for m in members
+                 if (kind, m) in part.edges}
+        if not pairs:
+            return None
+        count, version = part.counts.get(kind, (0, None))
+        return Tally(count, version, pairs)
+
+    async def commit_count(self, tweet_id: int, kind: RowKind, tally: Tally, count: int,
+                           flips: list[Pair]) -> bool:
+        part = self.part(tweet_id)
+        if self.lose_next_counts:
+            self.lose_next_counts -= 1
+            return False
+        if part.counts.get(kind, (0, None))[1] != tally.version:
+            return False
+        part.counts[kind] = (count, (tally.version or 0) + 1)
+        for p in flips:
+            part.edges[(kind, p.member)].counted = p.alive
+        return True
+
+    async def likers(self, tweet_id: int, before: int, limit: int) -> list[LikeRecord]:
+        rows = sorted(((like, user) for (t, like), (_, user) in self.likers_rows.items()
+                       if t == tweet_id and like < before and user is not None), reverse=True)
+        return [LikeRecord(user, like) for like, user in rows[:limit]]
 
     async def get_many(self, tweet_ids: list[int]) -> dict[int, TweetRecord]:
         found = {t: await self.get(t) for t in tweet_ids}
@@ -241,7 +349,7 @@ class FakeTweetStore(TweetStore):
 
     async def replies(self, tweet_id: int, before: int, limit: int) -> list[tuple[int, bool]]:
         edges = self.part(tweet_id).edges
-        found = sorted(((m, removed) for (k, m), (_, removed) in edges.items()
+        found = sorted(((m, row.removed) for (k, m), row in edges.items()
                         if k == RowKind.REPLY and m < before), reverse=True)
         return found[:limit]
 
@@ -303,6 +411,10 @@ class FakeUsers(UsersClient):
     def __init__(self, **ids_by_name: int) -> None:
         self.ids = {n.lower(): i for n, i in ids_by_name.items()}
 
+    async def authors(self, user_ids: set[int]) -> dict[int, Author]:
+        names = {i: n for n, i in self.ids.items()}
+        return {i: Author(i, names[i], names[i].title(), "") for i in user_ids if i in names}
+
     async def resolve_mentions(self, names: list[str]) -> list[Mention]:
         return [Mention(self.ids[n.lower()], n.lower()) for n in names if n.lower() in self.ids]
 
@@ -330,6 +442,21 @@ class FakeEngagement(Engagement):
     async def unretweet(self, caller: int, tweet_id: int) -> Engaged:
         self.unretweeted.append((caller, tweet_id))
         return Engaged(tweet_id, (set(), set()))
+
+
+class FakeViewerFlags(ViewerFlags):
+    """The viewer's like and retweet flags as recorded after each change: the
+    newest write time wins, as in the Redis script."""
+
+    def __init__(self) -> None:  # no Redis
+        self.flags: dict[tuple[int, str], tuple[int, bool]] = {}
+
+    async def record(self, viewer: int, tweet_id: int, *, at: int, liked: bool | None = None,
+                     retweeted: bool | None = None) -> None:
+        for name, value in (("liked", liked), ("retweeted", retweeted)):
+            old = self.flags.get((tweet_id, name))
+            if value is not None and (old is None or at >= old[0]):
+                self.flags[(tweet_id, name)] = (at, value)
 
 
 class FakePollVotes(PollVotes):
