@@ -303,6 +303,9 @@ async def test_an_edit_after_the_window_is_failed_precondition() -> None:
     with pytest.raises(FailedPrecondition, match="within"):
         await w.tweets.edit(ALICE, tweet_id, "thawed")
     assert (await w.tweet(tweet_id)).current.content == "frozen"
+    revisions, _ = await w.tweets.list_edits(tweet_id, 10, "")
+    assert [r.revision for r in revisions] == [1]
+    assert w.intents.intents() == []
 
 
 async def test_an_invalid_edit_changes_nothing(w: World) -> None:

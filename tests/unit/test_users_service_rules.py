@@ -1,6 +1,6 @@
 """The users service layer refuses before it touches its store: a user acts
 only as themselves, and bad input is INVALID_ARGUMENT on the right field
-(services/users/social.py, pins.py). The store behind these checks is real
+(services/users/social.py, pins.py, lists.py). The store behind these checks is real
 PostgreSQL in tests/integration/test_users_service.py."""
 
 from __future__ import annotations
@@ -8,6 +8,9 @@ from __future__ import annotations
 import pytest
 
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.shared.ids import IdGenerator
+from services.users.client.lists import ListAudienceWriter
+from services.users.lists import Lists
 from services.users.pins import Pins
 from services.users.social import Social
 from tests.fakes.pool import UntouchedPool
@@ -95,3 +98,23 @@ async def test_a_pin_needs_an_existing_original_tweet(pins: Pins) -> None:
         await pins.pin(ALICE, ALICE, 999)
     with pytest.raises(FailedPrecondition, match="retweet"):
         await pins.pin(ALICE, ALICE, ALICES_RETWEET)
+
+
+class NoAudiences(ListAudienceWriter):
+    def __init__(self) -> None:  # no Redis: a refused change writes no audience
+        pass
+
+
+@pytest.mark.parametrize(("name", "description", "field"), [
+    ("", "", "name"), ("   ", "", "name"), ("x" * 26, "", "name"),
+    ("ok", "d" * 101, "description"), ("bad\x00name", "", "name"),
+])
+async def test_bad_list_names_and_descriptions_are_invalid(
+        pool: UntouchedPool, name: str, description: str, field: str) -> None:
+    lists = Lists(pool, IdGenerator.fixed(1), NoAudiences())
+    with pytest.raises(InvalidArgument) as caught:
+        await lists.create(ALICE, name, description, private=False)
+    assert field in fields(caught.value)
+    with pytest.raises(InvalidArgument):
+        await lists.update(ALICE, 1, name=name, description=description, private=None)
+    assert pool.asked == 0
