@@ -10,21 +10,24 @@ create's timestamp, so a create landing late stays invisible)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
 from cassandra.query import PreparedStatement
+from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.cassandra import Params, Row
 from services.shared.errors import NotFound, PermissionDenied
 from services.tweets.cached_reads import CachedReads
+from services.tweets.client.tweet_cache import Rider
 from services.tweets.client.viewer_flags import ViewerFlags
 from services.tweets.domain import Author, Kind, LikeRecord, Mention, Revision, TweetRecord
 from services.tweets.engagement import Engaged, Engagement
 from services.tweets.followups import FollowUps, Op, Statement, Step
 from services.tweets.media import MediaClient
+from services.tweets.poll_views import definition_pb
 from services.tweets.poll_votes import PollVotes
 from services.tweets.reads import TWEET_NOT_FOUND
 from services.tweets.repository import (
@@ -400,6 +403,20 @@ class FakeReads(CachedReads):
             tweet_id = tweet.retweet_of
         raise NotFound(TWEET_NOT_FOUND)
 
+    async def entries(self, ids: Sequence[int], rider: Rider | None = None
+                      ) -> dict[int, cache_pb2.CachedTweet]:
+        """The stored tweets as cache entries: what a poll read needs of them."""
+        found: dict[int, cache_pb2.CachedTweet] = {}
+        for tweet_id in ids:
+            tweet = await self._store.get(tweet_id)
+            if tweet is None:
+                continue
+            view = tweets_pb2.Tweet(tweet_id=tweet_id, user_id=tweet.user_id)
+            if tweet.poll is not None:
+                view.poll.CopyFrom(definition_pb(tweet.poll))
+            found[tweet_id] = cache_pb2.CachedTweet(tweet=view, deleted=tweet.deleted)
+        return found
+
     async def created(self, tweet: TweetRecord) -> None:
         self.filled.append(tweet.tweet_id)
 
@@ -460,5 +477,20 @@ class FakeViewerFlags(ViewerFlags):
 
 
 class FakePollVotes(PollVotes):
-    def __init__(self) -> None:  # defining and scheduling polls needs no votes
-        pass
+    """Votes by (tweet, user): the first vote stands."""
+
+    def __init__(self) -> None:  # no CQL session
+        self.votes: dict[tuple[int, int], int] = {}
+
+    async def vote(self, tweet_id: int, user_id: int, position: int, options: int) -> int:
+        return self.votes.setdefault((tweet_id, user_id), position)
+
+    async def vote_of(self, tweet_id: int, user_id: int, *, serial: bool = False) -> int:
+        return self.votes.get((tweet_id, user_id), 0)
+
+    async def counts(self, tweet_id: int, options: int) -> tuple[int, ...]:
+        totals = [0] * options
+        for (t, _), position in self.votes.items():
+            if t == tweet_id:
+                totals[position - 1] += 1
+        return tuple(totals)
