@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import fakeredis
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 
 class FakeRedisServer:
@@ -31,7 +33,9 @@ class FakeRedisServer:
 
     def client(self) -> Redis:
         """A new connection to this server (bytes replies, as services use)."""
-        return fakeredis.FakeAsyncRedis(server=self._server)
+        # No retries: redis-py's default backs off for seconds before it
+        # reports an outage, which a fake server down on purpose need not wait.
+        return fakeredis.FakeAsyncRedis(server=self._server, retry=Retry(NoBackoff(), 0))
 
     def down(self) -> None:
         self._server.connected = False

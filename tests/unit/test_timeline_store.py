@@ -54,7 +54,7 @@ def store(redis: Redis) -> TimelineStore:
 
 async def members(redis: Redis, key: str) -> list[Entry]:
     """A set's real entries newest first (markers left out)."""
-    raw = await redis.zrevrange(key, 0, -1)
+    raw: list[bytes] = await redis.zrevrange(key, 0, -1)  # type: ignore[assignment]
     return [e for e in map(Entry.parse, raw) if e.tweet_id]
 
 
