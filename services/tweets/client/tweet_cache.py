@@ -181,6 +181,11 @@ def _decode(raw: bytes) -> cache_pb2.CachedTweet | None:
     return cache_pb2.CachedTweet.FromString(body)
 
 
+def _expired(entry: cache_pb2.CachedTweet, now_ms: float) -> bool:
+    """Whether the entry's media URLs have expired (entries without media never do)."""
+    return bool(entry.media_expire_ms) and entry.media_expire_ms < now_ms
+
+
 class TweetCache:
     def __init__(self, redis: RedisClient, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
                  warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None,
@@ -238,7 +243,9 @@ class TweetCache:
                       ) -> dict[int, cache_pb2.CachedTweet]:
         now_ms = self._clock() * 1000
         now = self._monotonic()
-        hot = {t: e for t in ids if (e := self._hot.get(t, now)) is not None}
+        # A hot entry whose media URLs expired is a miss too (its warm copy is).
+        hot = {t: e for t in ids
+               if (e := self._hot.get(t, now)) is not None and not _expired(e, now_ms)}
         cold = [t for t in ids if t not in hot]
         sent_from = self._stream_at or b"0-0"
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -273,7 +280,7 @@ class TweetCache:
             found |= await self._lookup(stale)
         for tweet_id, raw in zip(cold, values, strict=True):
             entry = _decode(raw) if raw else None
-            if entry is None or (entry.media_expire_ms and entry.media_expire_ms < now_ms):
+            if entry is None or _expired(entry, now_ms):
                 continue
             found[tweet_id] = entry
             if current:
