@@ -9,7 +9,7 @@ State is plain data that tests set up directly (`follow`, `post`, ...);
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from nats.aio.client import Client as Nats
@@ -151,6 +151,9 @@ class FakeTweets(TweetsClient, _Recorder):
         self.deleted: set[int] = set()
         self.likes: set[tuple[int, int]] = set()  # (viewer, tweet)
         self._sequence: dict[int, int] = {}  # ms -> ids issued in it
+        # Run (each once, in order) after recent_ids has read its answer and
+        # before it returns: what happens elsewhere while the call is in flight.
+        self.while_answering: list[Callable[[], Awaitable[None]]] = []
 
     def post(self, author: int, content: str = "", *, retweet_of: int = 0,
              quoted: int = 0, same_millisecond: bool = False) -> int:
@@ -196,8 +199,10 @@ class FakeTweets(TweetsClient, _Recorder):
         self._record("recent_ids", user_id, count, before)
         ids = sorted((t for t, tweet in self.tweets.items()
                       if tweet.user_id == user_id and t not in self.deleted
-                      and (not before or t < before)), reverse=True)
-        return ids[:count]
+                      and (not before or t < before)), reverse=True)[:count]
+        if self.while_answering:
+            await self.while_answering.pop(0)()
+        return ids
 
     async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:
         self._record("hydrate", list(tweet_ids), viewer_id)

@@ -317,6 +317,15 @@ async def test_a_muted_celebrity_is_left_out_of_the_merge(world: World) -> None:
     assert (await world.home())[0] == [friend]
 
 
+async def test_tweets_of_muted_authors_are_not_even_fetched(world: World) -> None:
+    world.users.follow(ME, FRIEND, OTHER)
+    world.tweets.post(FRIEND)
+    muted = world.tweets.post(OTHER)
+    world.users.mute(ME, OTHER)
+    await world.home()
+    assert muted not in [t for ids, _ in world.tweets.called("hydrate") for t in ids]
+
+
 async def test_cached_relations_are_used_without_asking_the_users_service(
         world: World) -> None:
     world.users.follow(ME, FRIEND, OTHER)
@@ -493,6 +502,25 @@ async def test_a_cached_audience_is_used_without_asking_the_users_service(
     posted = world.tweets.post(FRIEND)
     assert (await read_list(world))[0] == [posted]
     assert world.users.called("list_audience") == []
+
+
+async def test_a_tweet_fanned_out_while_a_members_set_is_rebuilt_is_kept(
+        world: World) -> None:
+    """The reader marks the set kept before it asks the tweets service, so a
+    tweet stored after that answer was read is added by fanout and survives
+    the rebuild (services/timeline/store.py, module docstring)."""
+    make_list(world, [FRIEND])
+    first = world.tweets.post(FRIEND)
+    racing: list[int] = []
+
+    async def fanout_meanwhile() -> None:
+        racing.append(world.tweets.post(FRIEND))
+        await world.store.add_recent_if_kept(FRIEND, Entry(racing[0], FRIEND))
+    world.tweets.while_answering.append(fanout_meanwhile)
+    await read_list(world)
+    world.tweets.calls.clear()
+    assert (await read_list(world))[0] == [racing[0], first]
+    assert world.tweets.called("recent_ids") == []  # from the set, not the service
 
 
 async def test_a_list_leaves_out_members_the_reader_muted(world: World) -> None:
