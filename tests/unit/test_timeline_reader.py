@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import pytest
 from twitter.tweets.v1 import tweets_pb2
+from twitter.users.v1 import events_pb2 as user_events
 from twitter.users.v1 import lists_pb2
 
 from services.shared.breaker import CircuitBreaker
 from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from services.timeline.domain import SLACK, Entry, Timeline
+from services.timeline.fanout import Fanout
 from services.timeline.hydrate import Hydrator
 from services.timeline.reader import REBUILD_PER_FOLLOWEE, Reader
 from services.timeline.store import (
@@ -224,6 +226,38 @@ async def test_a_page_of_only_deleted_tweets_still_pages_on(world: World) -> Non
 
 async def test_a_home_with_nothing_in_it_has_no_next_page(world: World) -> None:
     assert await world.home() == ([], "")
+
+
+# Follow and unfollow, through the fanout worker's handlers --------------------------------
+
+
+def fanout(world: World) -> Fanout:
+    return Fanout(world.store, world.users, world.tweets, celebrity_threshold=100)
+
+
+async def test_a_follow_shows_the_followees_tweets_on_the_next_page(world: World) -> None:
+    world.users.follow(ME, FRIEND)
+    friend = world.tweets.post(FRIEND)
+    other = [world.tweets.post(OTHER) for _ in range(2)]
+    assert (await world.home())[0] == [friend]
+    world.users.follow(ME, OTHER)
+    await fanout(world).follow_created(user_events.FollowCreated(
+        follower_id=ME, followee_id=OTHER, followee_follower_count=1))
+    world.tweets.calls.clear()
+    assert (await world.home())[0] == newest_first([friend, *other])
+    assert world.tweets.called("recent_ids") == []  # backfilled, not rebuilt
+
+
+async def test_an_unfollow_takes_the_followees_tweets_off_the_next_page(world: World) -> None:
+    world.users.follow(ME, FRIEND, OTHER)
+    friend = world.tweets.post(FRIEND)
+    world.tweets.post(OTHER)
+    await world.home()
+    world.users.unfollow(ME, OTHER)
+    await fanout(world).follow_deleted(user_events.FollowDeleted(follower_id=ME,
+                                                                 followee_id=OTHER))
+    assert (await world.home())[0] == [friend]
+    assert await world.reader.following(ME) == [FRIEND]
 
 
 # Celebrities, merged at read time ---------------------------------------------------------
