@@ -1,12 +1,10 @@
 """In memory: the search service's backend (services/search/backend.py
-SearchBackend) recording every write, trends, and the two peers a search asks
-(user ids by name, tweets hydrated for a viewer)."""
+SearchBackend) recording every write, and trends. (The peers a search asks are
+tests/fakes/peers.py's.)"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-from twitter.tweets.v1 import tweets_pb2
 
 from services.search.backend import (
     Engagement,
@@ -19,7 +17,6 @@ from services.search.backend import (
 )
 from services.search.trends import TrendCount, Trends
 from services.shared.health import Required
-from services.shared.peers import TweetsClient, UsersClient
 
 
 class FakeSearchBackend(SearchBackend):
@@ -109,28 +106,3 @@ class FakeTrends(Trends):
                   place: str = "") -> list[TrendCount]:
         self.asked.append((limit, place))
         return self.tops.get(place, [])[:limit]
-
-
-class FakeUserIds(UsersClient):
-    """User ids by (lower-case) username."""
-
-    def __init__(self, **ids: int) -> None:
-        self.ids = ids
-
-    async def ids_by_username(self, usernames: Sequence[str]) -> dict[str, int]:
-        return {n: self.ids[n] for n in usernames if n in self.ids}
-
-
-class FakeHydrator(TweetsClient):
-    """Tweets as the tweets service hydrates them: authors from `authors`, and
-    the retweets among them."""
-
-    def __init__(self, authors: dict[int, int], retweets: frozenset[int] = frozenset()) -> None:
-        self.authors = authors
-        self.retweets = retweets
-
-    async def hydrate(self, tweet_ids: Sequence[int], viewer_id: int) -> list[tweets_pb2.Tweet]:
-        return [tweets_pb2.Tweet(tweet_id=t, user_id=self.authors[t],
-                                 kind=tweets_pb2.TWEET_KIND_RETWEET if t in self.retweets
-                                 else tweets_pb2.TWEET_KIND_ORIGINAL)
-                for t in tweet_ids if t in self.authors]

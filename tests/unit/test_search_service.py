@@ -21,8 +21,9 @@ from services.search.trends import TrendCount
 from services.shared.contracts import subject
 from services.shared.errors import InvalidArgument
 from services.shared.ids import IdGenerator
+from tests.fakes.peers import FakeTweets, FakeUsers
 from tests.fakes.relations import FakeRelationsCache
-from tests.fakes.search import FakeHydrator, FakeSearchBackend, FakeTrends, FakeUserIds
+from tests.fakes.search import FakeSearchBackend, FakeTrends
 
 VIEWER, ALICE, BOB, TROLL = 1, 2, 3, 4
 
@@ -36,9 +37,12 @@ class World:
         self.backend = FakeSearchBackend()
         self.trends = FakeTrends()
         self.relations = FakeRelationsCache()
-        self.search = Search(self.backend, FakeUserIds(alice=ALICE, bob=BOB),
-                             FakeHydrator({10: ALICE, 11: BOB, 12: TROLL, 13: ALICE}),
-                             self.trends, self.relations)
+        users, tweets = FakeUsers(), FakeTweets()
+        users.add_user(ALICE, "alice")
+        users.add_user(BOB, "bob")
+        # t[0] by Alice, t[1] by Bob, t[2] by the troll, t[3] by Alice.
+        self.t = [tweets.post(author) for author in (ALICE, BOB, TROLL, ALICE)]
+        self.search = Search(self.backend, users, tweets, self.trends, self.relations)
 
 
 @pytest.fixture
@@ -47,10 +51,10 @@ def w() -> World:
 
 
 async def test_a_query_reaches_the_backend_with_usernames_resolved(w: World) -> None:
-    w.backend.tweet_hits = [10, 11]
+    w.backend.tweet_hits = w.t[:2]
     tweets, token = await w.search.tweets(VIEWER, 'cats "big dogs" #Pets @Alice from:bob',
                                           10, "")
-    assert [t.tweet_id for t in tweets] == [10, 11]
+    assert [t.tweet_id for t in tweets] == w.t[:2]
     assert token == ""
     (flt,) = w.backend.filters
     assert flt == TweetFilter('cats "big dogs"', ["pets"], [ALICE], [BOB])
@@ -58,26 +62,26 @@ async def test_a_query_reaches_the_backend_with_usernames_resolved(w: World) -> 
 
 async def test_an_unknown_user_in_a_query_matches_nothing_without_asking_the_backend(
         w: World) -> None:
-    w.backend.tweet_hits = [10]
+    w.backend.tweet_hits = w.t[:1]
     assert await w.search.tweets(VIEWER, "hello from:nobody", 10, "") == ([], "")
     assert await w.search.tweets(VIEWER, "@ghost", 10, "") == ([], "")
     assert w.backend.filters == []
 
 
 async def test_tweets_by_users_blocked_either_way_are_left_out(w: World) -> None:
-    w.backend.tweet_hits = [10, 11, 12]
+    w.backend.tweet_hits = w.t[:3]
     w.relations.block(VIEWER, TROLL)
     w.relations.block(BOB, VIEWER)
     tweets, _ = await w.search.tweets(VIEWER, "anything", 10, "")
-    assert [t.tweet_id for t in tweets] == [10]
+    assert [t.tweet_id for t in tweets] == w.t[:1]
 
 
 async def test_results_page_with_a_token_bound_to_the_query(w: World) -> None:
-    w.backend.tweet_hits = [10, 11, 12, 13]
+    w.backend.tweet_hits = w.t
     first, token = await w.search.tweets(VIEWER, "cats", 3, "")
     assert token
     second, last = await w.search.tweets(VIEWER, "cats", 3, token)
-    assert [t.tweet_id for t in first + second] == [10, 11, 12, 13]
+    assert [t.tweet_id for t in first + second] == w.t
     assert last == ""
     with pytest.raises(InvalidArgument) as caught:
         await w.search.tweets(VIEWER, "dogs", 3, token)  # another query's token

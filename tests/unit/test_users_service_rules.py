@@ -13,11 +13,10 @@ from services.users.client.lists import ListAudienceWriter
 from services.users.lists import Lists
 from services.users.pins import Pins
 from services.users.social import Social
+from tests.fakes.peers import FakeTweets
 from tests.fakes.pool import UntouchedPool
-from tests.fakes.search import FakeHydrator
 
 ALICE, BOB = 10, 20
-ALICES_TWEET, ALICES_RETWEET = 100, 101
 
 
 def fields(exc: InvalidArgument) -> set[str]:
@@ -34,10 +33,14 @@ def social(pool: UntouchedPool) -> Social:
     return Social(pool)
 
 
+TWEETS = FakeTweets()
+ALICES_TWEET = TWEETS.post(ALICE)
+ALICES_RETWEET = TWEETS.post(ALICE, retweet_of=TWEETS.post(BOB))
+
+
 @pytest.fixture
 def pins(pool: UntouchedPool) -> Pins:
-    return Pins(pool, FakeHydrator({ALICES_TWEET: ALICE, ALICES_RETWEET: ALICE},
-                                   retweets=frozenset({ALICES_RETWEET})))
+    return Pins(pool, TWEETS)
 
 
 async def test_no_one_follows_or_unfollows_for_someone_else(social: Social,
