@@ -424,7 +424,9 @@ class FakeReads(CachedReads):
         self.refreshed += list(tweet_ids)
 
 
-class FakeUsers(UsersClient):
+class FakeTweetUsers(UsersClient):
+    """The users service as the tweets service asks it: mentions and authors by name."""
+
     def __init__(self, **ids_by_name: int) -> None:
         self.ids = {n.lower(): i for n, i in ids_by_name.items()}
 

@@ -19,7 +19,7 @@ from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.engagement import Engagement
 from services.tweets.pairs import PairWriter
 from tests.fakes.intents import FakeIntentLog
-from tests.fakes.tweets import FakeReads, FakeTweetStore, FakeUsers, FakeViewerFlags
+from tests.fakes.tweets import FakeReads, FakeTweetStore, FakeTweetUsers, FakeViewerFlags
 
 AUTHOR, ALICE, BOB = 1, 2, 3
 ids = IdGenerator.fixed(6)
@@ -38,7 +38,7 @@ class World:
         self.pairs = PairWriter(self.store, self.intents, Counter(self.store, self.reads.refresh),
                                 self.publish, self.reads.refresh)
         self.engagement = Engagement(self.store, self.reads, self.pairs,
-                                     FakeUsers(alice=ALICE, bob=BOB), ids, self.flags)
+                                     FakeTweetUsers(alice=ALICE, bob=BOB), ids, self.flags)
 
     async def publish(self, event: Event) -> None:
         if self.publish_fails:
@@ -108,7 +108,7 @@ async def test_many_likers_at_once_are_all_counted(w: World) -> None:
     tweet = w.tweet()
     users = list(range(100, 130))
     engagement = Engagement(w.store, w.reads, w.pairs,
-                            FakeUsers(**{f"u{u}": u for u in users}), ids, w.flags)
+                            FakeTweetUsers(**{f"u{u}": u for u in users}), ids, w.flags)
     await asyncio.gather(*(engagement.like(u, tweet) for u in users))
     assert await w.counts(tweet) == (30, 0)
     counts = sorted(events_pb2.TweetLiked.FromString(e.payload).like_count
@@ -218,7 +218,7 @@ async def test_likers_page_newest_first_with_a_token_bound_to_the_tweet(w: World
     tweet, other = w.tweet(), w.tweet()
     users = list(range(200, 205))
     engagement = Engagement(w.store, w.reads, w.pairs,
-                            FakeUsers(**{f"u{u}": u for u in users}), ids, w.flags)
+                            FakeTweetUsers(**{f"u{u}": u for u in users}), ids, w.flags)
     for u in users:
         await engagement.like(u, tweet)
     seen, token = [], ""

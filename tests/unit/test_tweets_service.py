@@ -39,7 +39,7 @@ from tests.fakes.tweets import (
     FakePollVotes,
     FakeReads,
     FakeTweetStore,
-    FakeUsers,
+    FakeTweetUsers,
 )
 
 ALICE, BOB, MALLORY = 101, 202, 666
@@ -92,7 +92,7 @@ def make_world(edit_window: timedelta = timedelta(minutes=30), *,
     w.outbox = Outbox(store, intents, ids, followups, pairs, w.publish, KeyedLocks(),
                       event_ttl_seconds=3600, changed=reads.refresh, created=reads.created)
     polls = Polls(store, reads, FakePollVotes())
-    w.tweets = Tweets(store, w.outbox, Reader(store), reads, FakeUsers(bob=BOB), engagement,
+    w.tweets = Tweets(store, w.outbox, Reader(store), reads, FakeTweetUsers(bob=BOB), engagement,
                       ids, FakeMedia({ALICES_MEDIA: ALICE, BOBS_MEDIA: BOB}), polls=polls,
                       edit_window=edit_window)
     return w
