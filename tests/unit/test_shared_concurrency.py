@@ -143,19 +143,19 @@ def test_no_deadline_leaves_timeouts_alone() -> None:
 
 
 def test_a_deadline_shortens_timeouts_by_what_is_left_minus_the_margin() -> None:
-    deadline.begin(1.0, {})
-    bounded = deadline.bounded(30.0)
+    deadline.begin(100.0, {})  # long enough that no scheduling delay matters
+    bounded = deadline.bounded(300.0)
     assert bounded is not None
-    assert 0.5 < bounded <= 1.0 - deadline.MARGIN_SECONDS
+    assert 50 < bounded <= 100.0 - deadline.MARGIN_SECONDS
     assert deadline.bounded(0.1) == 0.1  # a shorter timeout stays
     deadline.begin(None, {})
 
 
 def test_the_edges_timeout_header_is_the_deadline_when_grpc_sent_none() -> None:
-    deadline.begin(None, {deadline.EDGE_TIMEOUT_HEADER: "2000"})
+    deadline.begin(None, {deadline.EDGE_TIMEOUT_HEADER: "200000"})
     left = deadline.remaining()
     assert left is not None
-    assert 1.5 < left <= 2.0
+    assert 150 < left <= 200.0
     for junk in ("", "0", "-5", "abc", "1.5"):
         deadline.begin(None, {deadline.EDGE_TIMEOUT_HEADER: junk})
         assert deadline.remaining() is None, junk
