@@ -25,7 +25,9 @@ from tests.fakes.relations import FakeRelationsCache
 
 ME, ALICE, BOB, CAROL, DAVE, TROLL = 1, 2, 3, 4, 5, 6
 WINDOW = 3600
-BASE_MS = int(time.time() * 1000) - 3_600_000  # an hour ago
+# The start of the previous grouping window, so the minutes the tests use
+# (0 to 59) all fall in one window.
+BASE_MS = (int(time.time()) // WINDOW - 1) * WINDOW * 1000
 
 
 def nid(minutes: int, event: str = "") -> int:

@@ -24,7 +24,8 @@ from tests.fakes.relations import FakeRelationsCache
 AUTHOR, ALICE, BOB, CAROL = 1, 2, 3, 4
 TWEET, PARENT = 500, 400
 WINDOW = 3600
-NOW = time.time()
+# A minute into the previous grouping window: the seconds the tests add stay in it.
+NOW = (time.time() // WINDOW - 1) * WINDOW + 60
 
 
 def at(seconds: float) -> Timestamp:

@@ -5,7 +5,7 @@ they publish, and how the relay settles what a failure left half done."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pytest
@@ -78,8 +78,7 @@ class World:
             await self.outbox.resolve(intent)
 
 
-def make_world(edit_window: timedelta = timedelta(minutes=30), *,
-               sharing: World | None = None) -> World:
+def make_world(*, sharing: World | None = None) -> World:
     """A service over a fresh store, or (sharing) another replica over w's store."""
     store = sharing.store if sharing else FakeTweetStore()
     intents = sharing.intents if sharing else FakeIntentLog(shards=4)
@@ -93,8 +92,7 @@ def make_world(edit_window: timedelta = timedelta(minutes=30), *,
                       event_ttl_seconds=3600, changed=reads.refresh, created=reads.created)
     polls = Polls(store, reads, FakePollVotes())
     w.tweets = Tweets(store, w.outbox, Reader(store), reads, FakeTweetUsers(bob=BOB), engagement,
-                      ids, FakeMedia({ALICES_MEDIA: ALICE, BOBS_MEDIA: BOB}), polls=polls,
-                      edit_window=edit_window)
+                      ids, FakeMedia({ALICES_MEDIA: ALICE, BOBS_MEDIA: BOB}), polls=polls)
     return w
 
 
@@ -297,9 +295,11 @@ async def test_only_the_author_edits_or_deletes(w: World) -> None:
     assert w.intents.intents() == []
 
 
-async def test_an_edit_after_the_window_is_failed_precondition() -> None:
-    w = make_world(edit_window=timedelta(0))
+async def test_an_edit_after_the_window_is_failed_precondition(w: World) -> None:
     tweet_id = await w.tweets.create(ALICE, "frozen", [], 0)
+    part = w.store.part(tweet_id)  # the tweet as if posted 31 minutes ago
+    assert part.tweet is not None
+    part.tweet = replace(part.tweet, created_at=part.tweet.created_at - timedelta(minutes=31))
     with pytest.raises(FailedPrecondition, match="within"):
         await w.tweets.edit(ALICE, tweet_id, "thawed")
     assert (await w.tweet(tweet_id)).current.content == "frozen"
