@@ -59,10 +59,8 @@ class Fanout:
         mentioned = {u for u in event.mention_user_ids if u != event.author_user_id}
         if mentioned:
             await self._store.add((mentions_key(u) for u in mentioned), entry)
-        written = 0
-        if await self._store.is_active(event.author_user_id):
-            await self._store.add([home_key(event.author_user_id)], entry)
-            written += 1
+        # The author's own home, if active: the followers' script, one round trip.
+        written = await self._store.add_to_active_homes([event.author_user_id], entry)
         if await self.is_celebrity(event.author_user_id):
             await self._store.add_recent(event.author_user_id, entry)
             return written  # merged in at read time instead
