@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from services.migrations import runner
 from services.migrations.errors import MigrationError
 from services.migrations.settings import MigrationSettings
@@ -37,12 +39,12 @@ def run(args: argparse.Namespace, settings: MigrationSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = MigrationSettings()
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        settings = MigrationSettings()
+        logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run(args, settings)
-    except MigrationError as exc:
+    except (MigrationError, ValidationError) as exc:
         print(f"migrations: error: {exc}", file=sys.stderr)
         return 1
     return 0

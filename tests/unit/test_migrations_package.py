@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from services.migrations import __main__ as migrations_cli
 from services.migrations import cql, runner, sources
 from services.migrations.errors import MigrationError
 from services.migrations.settings import MigrationSettings
@@ -113,3 +114,10 @@ def test_the_command_line_names_its_options() -> None:
                          check=True, capture_output=True, text=True).stdout
     assert "--wait-for" in out
     assert "--stores" in out
+
+
+def test_bad_settings_fail_the_command_with_a_message(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SCYLLA_PORT", "not-a-port")
+    assert migrations_cli.main(["--wait-for", "tweets", "--timeout", "0"]) == 1
+    assert "scylla_port" in capsys.readouterr().err
