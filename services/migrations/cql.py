@@ -19,7 +19,9 @@ from services.migrations.settings import MigrationSettings
 log = logging.getLogger("migrations")
 logging.getLogger("cassandra").setLevel(logging.WARNING)  # host discovery at INFO
 IDENTIFIER = re.compile(r"[A-Za-z_]\w{0,47}")
-SCHEMA_AGREEMENT_WAIT = 30.0
+# Three Cassandra nodes on a busy 2-core machine (TOPOLOGY=ha) took over 30 s
+# to agree on a new keyspace.
+SCHEMA_AGREEMENT_WAIT = 120.0
 CONNECT_TIMEOUT = 10.0
 
 
