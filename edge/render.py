@@ -90,6 +90,7 @@ from services.shared.auth import (
     edge_token,
 )
 from services.shared.config import check_internal_token
+from services.shared.ports import SERVICE_PORTS
 
 __all__ = ["DESCRIPTOR", "EDGE_PUBLIC_ROUTES", "ENVOY_STATUS_OF", "OPENAPI", "STATUS_OF",
            "EdgeOptions", "render"]
@@ -178,7 +179,8 @@ def streaming_methods(descriptor_path: Path = DESCRIPTOR) -> set[str]:
 
 
 def present_services() -> list[str]:
-    return sorted(p.parent.name for p in (REPO / "services").glob("*/__main__.py"))
+    """The gRPC servers in the tree (services/migrations runs once, serves nothing)."""
+    return sorted(s for s in SERVICE_PORTS if (REPO / "services" / s / "__main__.py").is_file())
 
 
 def cluster_areas() -> list[str]:

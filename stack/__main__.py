@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from services.migrations.errors import MigrationError
 from stack import contract, topology
 from stack.errors import StackError
 
@@ -20,17 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="state and live health of each component")
     commands.add_parser("env", help="the environment contract as shell export lines")
-    migrate_ = commands.add_parser("migrate", help="apply PostgreSQL and CQL migrations to "
-                                   "the configured stores only (what a deploy's migration "
-                                   "Job runs)")
-    migrate_.add_argument("--wait-for", metavar="SERVICE", help="apply nothing: wait until "
-                          "SERVICE's migrations are applied (a pod's initContainer)")
-    migrate_.add_argument("--timeout", type=float, default=900.0,
-                          help="seconds --wait-for waits before failing [900]")
+    # Its options are the production runner's (python -m services.migrations --help).
+    commands.add_parser("migrate", add_help=False,
+                        help="apply PostgreSQL and CQL migrations to the configured stores "
+                        "only, or --wait-for SERVICE: `python -m services.migrations` "
+                        "against this stack")
     trace = commands.add_parser("trace", help="the span tree of the latest request with "
                                 "an x-request-id (without one: the latest traced request)")
     trace.add_argument("request_id", nargs="?", default=None)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "migrate":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(level=logging.INFO, format="stack: %(message)s", stream=sys.stderr)
 
     try:
@@ -48,14 +49,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 return status()
             case "migrate":
-                from stack import migrate
+                from services.migrations import __main__ as migrations
+                from services.migrations.settings import MigrationSettings
 
                 env = contract.build(topology.load())
-                if args.wait_for:
-                    migrate.wait_for(env, args.wait_for, timeout=args.timeout)
-                else:
-                    migrate.postgres(env)
-                    migrate.cql(env)
+                cli = migrations.parser()
+                cli.prog = "python -m stack migrate"
+                migrations.run(cli.parse_args(rest), MigrationSettings.from_mapping(env))
             case "trace":
                 from stack import trace as traces
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                                    args.request_id)
             case "env":
                 sys.stdout.write(contract.export_lines(contract.build(topology.load())))
-    except (StackError, ValueError) as exc:
+    except (StackError, MigrationError, ValueError) as exc:
         print(f"stack: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -264,10 +264,15 @@ def services() -> list[str]:
     return [s for s in SERVICE_PORTS if (SERVICES_DIR / s / "__main__.py").is_file()]
 
 
+# Runnable packages under services/ that are not servers: the release's
+# migrations run once (`up` and the deploy's migrate Job), not under supervision.
+ONE_SHOT = frozenset({"migrations"})
+
+
 def unknown_services() -> list[str]:
     """Runnable packages under services/ that have no port assigned here."""
     found = {p.parent.name for p in SERVICES_DIR.glob("*/__main__.py")}
-    return sorted(found - SERVICE_PORTS.keys())
+    return sorted(found - SERVICE_PORTS.keys() - ONE_SHOT)
 
 
 def has_worker(service: str) -> bool:

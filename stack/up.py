@@ -9,12 +9,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from services.migrations import runner as migrations
+from services.migrations.settings import MigrationSettings
 from stack import (
     contract,
     freshness,
     install,
     keys,
-    migrate,
     node_probes,
     pg_ha,
     postgres,
@@ -165,11 +166,19 @@ def _redis_node(port: int, _env: Mapping[str, str], timeout: float) -> str:
     return probes.redis_node(port, timeout)
 
 
-def _ensure_bucket(env: Mapping[str, str]) -> None:
-    s3 = probes.s3_client(env, timeout=10)
-    if env["S3_BUCKET"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=env["S3_BUCKET"])
-        log.info("s3: created bucket %s", env["S3_BUCKET"])
+def _migrate(env: Mapping[str, str], available: list[str]) -> None:
+    """The release's migrations (python -m services.migrations), and the media
+    bucket, on whichever of their stores this stack has."""
+    stores = ["postgres"]
+    if "cassandra" in available:
+        stores.append("cql")
+    else:
+        log.warning("cql: migrations skipped, no Cassandra/ScyllaDB")
+    if "minio" in available:
+        stores.append("bucket")
+    else:
+        log.warning("s3: bucket not ensured, no S3 endpoint")
+    migrations.apply(MigrationSettings.from_mapping(env), stores)
 
 
 def _start_app(ready: Readiness, plan: list[Program], stack_dir: Path) -> None:
@@ -225,15 +234,7 @@ def up(app: bool = True) -> None:
 
         ready = Readiness(supervisor, env)
         _infra_ready(settings, ready, available)
-        migrate.postgres(env)
-        if "cassandra" in available:
-            migrate.cql(env)
-        else:
-            log.warning("cql: migrations skipped, no Cassandra/ScyllaDB")
-        if "minio" in available:
-            _ensure_bucket(env)
-        else:
-            log.warning("s3: bucket not ensured, no S3 endpoint")
+        _migrate(env, available)
         if not app:
             return
         _start_app(ready, plan, settings.stack_dir)

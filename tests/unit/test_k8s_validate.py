@@ -1,5 +1,6 @@
 """tools/k8s/validate.py (run by `make lint`) catches what it claims to: a field
-the schema does not know, a pod below "restricted", an Envoy config Envoy refuses."""
+the schema does not know, a pod below "restricted", an Envoy config Envoy refuses,
+migrations run by the local stack's CLI instead of the production package."""
 
 from __future__ import annotations
 
@@ -60,3 +61,43 @@ def test_a_config_envoy_refuses_is_reported(production: list[dict[str, Any]]) ->
     assert list(validate.envoy_errors(docs)) == []
     edge_config["data"]["EDGE_RATELIMIT_TIMEOUT_MS"] = "-5"  # a negative timeout
     assert any("envoy --mode validate" in e for e in validate.envoy_errors(docs))
+
+
+def test_migrations_run_from_the_production_package(production: list[dict[str, Any]]) -> None:
+    [job] = [d for d in production if d["kind"] == "Job"
+             and d["metadata"]["name"].startswith("migrate-")]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "services.migrations"]
+    users = _deployment(production, "users")
+    [wait] = [c for c in users["spec"]["template"]["spec"]["initContainers"]
+              if c["name"] == "wait-for-schema"]
+    assert wait["command"][:5] == ["python", "-m", "services.migrations", "--wait-for",
+                                   "$(SCHEMA_OF)"]
+    assert list(validate.migration_errors(production)) == []
+
+
+def test_migrations_run_by_the_stack_cli_are_refused(production: list[dict[str, Any]]) -> None:
+    docs = copy.deepcopy(production)
+    job = next(d for d in docs if d["kind"] == "Job")
+    job["spec"]["template"]["spec"]["containers"][0]["command"] = [
+        "python", "-m", "stack", "migrate"]
+    tweets = next(d for d in docs if d["kind"] == "Deployment"
+                  and d["metadata"]["name"] == "tweets")
+    [wait] = [c for c in tweets["spec"]["template"]["spec"]["initContainers"]
+              if c["name"] == "wait-for-schema"]
+    wait["command"] = ["python", "-m", "stack", "migrate", "--wait-for", "tweets"]
+    found = list(validate.migration_errors(docs))
+    assert any(e.startswith("Job/migrate-") for e in found)
+    assert any(e.startswith("Deployment/tweets: container wait-for-schema") for e in found)
+
+
+def test_the_rate_limits_are_built_from_the_edges_file(production: list[dict[str, Any]]) -> None:
+    # One source: k8s has no copy of edge/ratelimits.yaml (edge/kustomization.yaml).
+    assert not (REPO / "k8s" / "base" / "ratelimits.yaml").exists()
+    [rules] = [d for d in production if d["kind"] == "ConfigMap"
+               and d["metadata"]["name"].startswith("ratelimit-rules-")]
+    assert rules["data"] == {"ratelimits.yaml": (REPO / "edge" / "ratelimits.yaml").read_text()}
+    ratelimit = _deployment(production, "ratelimit")
+    mounted = {v["configMap"]["name"] for v in ratelimit["spec"]["template"]["spec"]["volumes"]
+               if "configMap" in v}
+    assert rules["metadata"]["name"] in mounted

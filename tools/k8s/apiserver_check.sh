@@ -62,11 +62,12 @@ CFG
     echo "  kube-apiserver $(kubectl get --raw /version | python3 -c 'import json,sys; print(json.load(sys.stdin)["gitVersion"])')"
 }
 
-# One release of an overlay: its copy with the image tag and RELEASE set.
+# One release of an overlay: its copy with the image tag and RELEASE set
+# (k8s/ and edge/, whose kustomization makes the rate-limit ConfigMap).
 apply_release() {
     local overlay="$1" tag="$2" release="${2//./-}"  # RELEASE is a DNS label
-    local copy="$WORK/tree-$release"
-    rm -rf "$copy" && cp -r "$REPO/k8s" "$copy"
+    local tree="$WORK/tree-$release" copy="$WORK/tree-$release/k8s"
+    rm -rf "$tree" && mkdir -p "$tree" && cp -r "$REPO/k8s" "$REPO/edge" "$tree/"
     (cd "$copy/overlays/$overlay" \
         && kubectl kustomize . >/dev/null \
         && sed -i "s/^\(    newTag: \).*/\1$tag/; s/^\(      - RELEASE=\).*/\1$release/" kustomization.yaml)

@@ -218,8 +218,9 @@ table_head() {
 }
 
 # ---- 4. release v0.2.0 under traffic
-tree="$WORK/k8s-$V2"
-cp -r "$REPO/k8s" "$tree"
+# k8s/ and edge/ (whose kustomization makes the rate-limit ConfigMap).
+tree="$WORK/release-$V2/k8s"
+mkdir -p "$WORK/release-$V2" && cp -r "$REPO/k8s" "$REPO/edge" "$WORK/release-$V2/"
 sed -i "s/^\(    newTag: \).*/\1$V2/; s/^\(      - RELEASE=\).*/\1${V2//./-}/" "$tree/overlays/dev/kustomization.yaml"
 say ""; say "rolling release dev -> $V2 (Job migrate-${V2//./-} adds $migration) under traffic:"
 table_head phase

@@ -6,7 +6,9 @@
    of CRDs (Prometheus Operator, ...) have no schema there and are listed;
 3. every pod template meets the "restricted" Pod Security Standard;
 4. the edge's Envoy configuration, rendered as the edge pod's initContainer
-   renders it from that overlay's ConfigMaps, passes `envoy --mode validate`.
+   renders it from that overlay's ConfigMaps, passes `envoy --mode validate`;
+5. the migrations run from the production package (services/migrations), not
+   the local stack's CLI.
 
     .venv/bin/python tools/k8s/validate.py [KUSTOMIZATION_DIR ...]
 """
@@ -197,6 +199,29 @@ def release_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
                    "letters, digits and dashes, e.g. v0-2-0)")
 
 
+MIGRATION_CONTAINERS = {"migrate", "wait-for-schema"}  # the migrate Job, schema-wait.yaml
+
+
+def _module(container: dict[str, Any]) -> str | None:
+    argv = [*container.get("command", []), *container.get("args", [])]
+    return argv[argv.index("-m") + 1] if "-m" in argv[:-1] else None
+
+
+def migration_errors(docs: list[dict[str, Any]]) -> Iterator[str]:
+    """Production runs production code: the migrate Job and the schema-wait
+    initContainers run `python -m services.migrations`, and no workload runs
+    the local stack's CLI (`python -m stack`)."""
+    for doc in docs:
+        pod = pod_spec(doc)
+        for c in (pod.get("initContainers", []) + pod.get("containers", [])) if pod else []:
+            module = _module(c)
+            if module == "stack" or (c["name"] in MIGRATION_CONTAINERS
+                                     and module != "services.migrations"):
+                yield (f"{doc['kind']}/{doc['metadata']['name']}: container {c['name']} runs"
+                       f" `{' '.join(c.get('command', []))}`; migrations run"
+                       " `python -m services.migrations`")
+
+
 def check(directory: Path, kustomize: Path) -> list[str]:
     docs = build(directory, kustomize)
     problems = []
@@ -205,6 +230,7 @@ def check(directory: Path, kustomize: Path) -> list[str]:
         problems += [f"{name}: {e}" for e in schema_errors(doc)]
         problems += [f"{name}: restricted: {e}" for e in pod_security_violations(doc)]
     problems += list(release_errors(docs))
+    problems += list(migration_errors(docs))
     problems += [f"edge: {e}" for e in envoy_errors(docs)]
     return [f"{directory.relative_to(REPO)}: {p}" for p in problems]
 
@@ -217,7 +243,8 @@ def main(argv: list[str]) -> int:
         print(p, file=sys.stderr)
     names = ", ".join(str(d.relative_to(REPO)) for d in directories)
     print(f"k8s: {names}: {'FAILED' if problems else 'valid'} (schemas {KUBERNETES_VERSION} "
-          "strict, pod security restricted, edge config through envoy --mode validate)")
+          "strict, pod security restricted, edge config through envoy --mode validate, "
+          "migrations from services.migrations)")
     return 1 if problems else 0
 
 
