@@ -36,6 +36,7 @@ from services.search.wiring import backend_for
 from services.shared import events as jetstream
 from services.shared import redis_client
 from services.shared.clients import internal_channel
+from services.shared.consumer import Handlers
 
 # Users whose tweets are read at once.
 CONCURRENT_USERS = 32
@@ -93,7 +94,7 @@ async def replay(js: JetStreamContext, indexer: Indexer, since: datetime) -> int
     config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since,
                             ack_policy=AckPolicy.NONE, inactive_threshold=60.0)
     sub = await js.pull_subscribe("twitter.>", stream=jetstream.STREAM, config=config)
-    handlers, done = indexer.handlers(), 0
+    handlers, done = indexer.register(Handlers()), 0
 
     async def nothing() -> None:
         return None

@@ -12,8 +12,7 @@ from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
 from services.shared import redis_client, worker
-from services.shared.consumer import ConsumerSpec
-from services.shared.contracts import subject_filter
+from services.shared.consumer import ConsumerSpec, Handlers
 
 
 async def main() -> None:
@@ -24,8 +23,8 @@ async def main() -> None:
         backend = await backend_for(settings)
         indexer = Indexer(backend, Trends(redis, window_minutes=settings.trends_window_minutes),
                           max_delay=settings.index_batch_seconds)
-        handlers = indexer.handlers()
-        spec = ConsumerSpec("search-indexer", subject_filter(handlers), handlers,
+        on = indexer.register(Handlers())
+        spec = ConsumerSpec("search-indexer", on.filter_subject, on,
                             concurrency=settings.index_concurrency, from_start=True)
         return worker.Worker([spec], on_stop=[backend.close, redis.aclose])
 

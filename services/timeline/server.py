@@ -1,4 +1,5 @@
-"""Wiring of the timeline read service."""
+"""The timeline's gRPC server: the servicer, its interceptor and its jobs over
+what wiring.py builds."""
 
 from __future__ import annotations
 
@@ -12,15 +13,9 @@ from services.shared.logging import configure_logging
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 from services.timeline import wiring
-from services.timeline.hydrate import Hydrator
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
-from services.timeline.reader import Reader
 from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings
-from services.tweets.client.tweet_cache import TweetCache
-from services.tweets.client.viewer_flags import ViewerFlags
-from services.users.client.lists import ListAudiences
-from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [timeline_pb2.DESCRIPTOR.services_by_name["TimelineService"]]
@@ -28,10 +23,7 @@ _SERVICES = [timeline_pb2.DESCRIPTOR.services_by_name["TimelineService"]]
 
 async def build(settings: TimelineSettings) -> App:
     conn = wiring.connect(settings)
-    hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
-    reader = Reader(conn.store, conn.users, conn.tweets, hydrator,
-                    RelationsCache(conn.redis, conn.users),
-                    ListAudiences(conn.redis, conn.users.list_audience))
+    reader = wiring.reader(conn)
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     await conn.users.follow_profile_updates(nc)
     slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,

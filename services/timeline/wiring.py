@@ -1,5 +1,5 @@
-"""What the timeline server and the fanout worker both need, connected once:
-Redis (with the timeline store), and clients of the users and tweets services."""
+"""The timeline's composition root: builds its store, peer clients and service
+objects from settings, for the server, the fanout worker and tests alike."""
 
 from __future__ import annotations
 
@@ -11,12 +11,22 @@ from services.shared import redis_client
 from services.shared.clients import internal_channel
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import RedisClient
+from services.timeline.fanout import Fanout
+from services.timeline.hydrate import Hydrator
+from services.timeline.reader import Reader
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
+from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.lists import ListAudiences
+from services.users.client.relations import RelationsCache
 
 
 @dataclass(frozen=True)
 class Connections:
+    """What the server and the fanout worker both need, connected once: Redis
+    (with the timeline store), and clients of the users and tweets services."""
+
     redis: RedisClient
     store: TimelineStore
     users: UsersClient
@@ -39,3 +49,17 @@ def connect(settings: TimelineSettings) -> Connections:
                           inactive_after_seconds=settings.inactive_after_seconds)
     return Connections(redis, store, UsersClient(users_channel), TweetsClient(tweets_channel),
                        users_channel, tweets_channel)
+
+
+def reader(conn: Connections) -> Reader:
+    """The read path: timelines, hydrated for their viewer."""
+    hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
+    return Reader(conn.store, conn.users, conn.tweets, hydrator,
+                  RelationsCache(conn.redis, conn.users),
+                  ListAudiences(conn.redis, conn.users.list_audience))
+
+
+def fanout(conn: Connections, settings: TimelineSettings) -> Fanout:
+    """The write path the worker runs on tweet and follow events."""
+    return Fanout(conn.store, conn.users, conn.tweets,
+                  celebrity_threshold=settings.celebrity_threshold)
