@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.search.backend import SearchBackend
-from services.search.meili_backend import MeilisearchBackend
-from services.search.pg_backend import PostgresBackend
+from services.search.meili.backend import MeilisearchBackend
+from services.search.postgres.backend import PostgresBackend
 from services.search.settings import SearchSettings
 from services.shared.postgres import open_pool
 

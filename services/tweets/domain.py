@@ -10,7 +10,7 @@ from enum import IntEnum
 from services.shared import text
 from services.shared.errors import FailedPrecondition, PermissionDenied, Validator
 from services.shared.ids import id_time
-from services.tweets.poll_rules import PollDefinition
+from services.tweets.polls.rules import PollDefinition
 
 # Characters as people see them: Unicode code points after NFC normalisation (not
 # twitter-text's weighted count, which counts CJK and emoji double).

@@ -24,7 +24,7 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Params
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind
-from services.tweets.poll_ends import PollEndLog
+from services.tweets.polls.ends import PollEndLog
 from services.tweets.repository import RowKind, TweetStore, write_time
 
 Step = dict[str, int]

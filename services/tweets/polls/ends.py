@@ -45,7 +45,7 @@ from services.shared.events import make_event
 from services.shared.logging import get_logger
 from services.shared.timestamps import to_timestamp
 from services.tweets.events import Publish
-from services.tweets.poll_votes import PollVotes
+from services.tweets.polls.votes import PollVotes
 from services.tweets.repository import TweetStore
 
 log = get_logger(__name__)
