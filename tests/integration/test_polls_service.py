@@ -25,8 +25,8 @@ from services.tweets.followups import FollowUps
 from services.tweets.polls.ends import POLL_ENDS_TABLE, PollEnder, PollEndLog, epoch_ms
 from services.tweets.polls.rules import PollDefinition
 from services.tweets.polls.votes import PollVotes
-from services.tweets.wiring import Components
 from services.tweets.settings import TweetsSettings
+from services.tweets.wiring import Components
 from tests.support.tweets import FlakyPublisher
 from tests.support.users import MakeAccount
 
