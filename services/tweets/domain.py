@@ -65,7 +65,7 @@ class TweetRecord:
     place: str = ""  # ISO 3166-1 alpha-2, or "" (services/shared/places.py)
     quoted_tweet_id: int = 0  # the tweet a quote tweet embeds
     quote_count: int = 0
-    poll: PollDefinition | None = None  # poll_rules.py
+    poll: PollDefinition | None = None  # polls/rules.py
 
     @property
     def mention_ids(self) -> list[int]:

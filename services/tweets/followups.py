@@ -11,7 +11,7 @@ replay of an insert loses to an earlier removal.
   that a recount (counts.py) turns into the parent's reply count.
 - A quote is the same in the quoted tweet's partition (kind 4), counted into
   its quote count.
-- A poll's end is a row of the due-time index `poll_ends` (poll_ends.py), so a
+- A poll's end is a row of the due-time index `poll_ends` (polls/ends.py), so a
   create the relay finishes schedules its poll's end too.
 """
 

@@ -1,6 +1,6 @@
 """Polls (service layer): defining one with a new tweet, voting, and the
-results one viewer may see. Rules in poll_rules.py, votes in poll_votes.py,
-the end in poll_ends.py; the design is in docs/POLLS.md."""
+results one viewer may see. Rules in rules.py, votes in votes.py,
+the end in ends.py; the design is in docs/POLLS.md."""
 
 from __future__ import annotations
 
