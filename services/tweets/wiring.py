@@ -125,10 +125,6 @@ async def _settle_caches(parts: Components) -> None:
         await parts.flags.settle()
 
 
-# How long a request waits for the stream's ack before leaving it to the relay.
-INLINE_PUBLISH_SECONDS = 1.0
-
-
 async def _warm(parts: Components) -> None:
     """Reads the most recently changed tweets (likes, retweets, replies and edits
     all land in the invalidation stream) into the hot tier at start."""
