@@ -7,12 +7,9 @@ import grpc
 from twitter.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 
 from services.notifications import wiring
-from services.notifications.live import SLOTS_PREFIX, NotificationHub
 from services.notifications.servicer import NotificationServicer
 from services.notifications.settings import NotificationsSettings
-from services.shared import events as jetstream
 from services.shared.idempotency import IdempotencyStore
-from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.logging import configure_logging
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
@@ -22,31 +19,20 @@ _SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"
 
 
 async def build(settings: NotificationsSettings) -> App:
-    conn = await wiring.connect(settings)
-    nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    hub = NotificationHub(
-        nc, heartbeat_seconds=settings.stream_heartbeat_seconds,
-        slots=StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
-                          lease_seconds=3 * settings.stream_heartbeat_seconds,
-                          prefix=SLOTS_PREFIX),
-        limits=StreamLimits(per_user=settings.stream_max_per_user,
-                            max_seconds=settings.stream_max_seconds))
-    inbox = await wiring.inbox(conn, settings)
-    await conn.users.follow_profile_updates(nc)
+    service = await wiring.build(settings)
+    conn = service.conn
     revoked = await RevokedSessions.open(settings.redis_url)
-    revoked.on_revoke(hub.end_session)
+    revoked.on_revoke(service.hub.end_session)
     interceptor = user_interceptor(settings, _SERVICES, conn.users_channel, revoked,
                                    idempotency=IdempotencyStore(conn.redis))
 
     def register(server: grpc.aio.Server) -> None:
         notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
-            NotificationServicer(inbox, hub, conn.users), server)
+            NotificationServicer(service.inbox, service.hub, conn.users), server)
 
     async def stop() -> None:
-        await hub.stop()
         await revoked.close()
-        await nc.drain()
-        await conn.close()
+        await service.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop], required=[conn.cql.required()],

@@ -10,14 +10,16 @@ from nats.aio.client import Client
 from twitter.tweets.v1 import tweets_pb2
 
 from services.notifications.inbox import Inbox
-from services.notifications.live import LivePublisher
+from services.notifications.live import SLOTS_PREFIX, LivePublisher, NotificationHub
 from services.notifications.notifier import Notifier
 from services.notifications.repository import NotificationStore
 from services.notifications.settings import NotificationsSettings
 from services.notifications.visibility import BlocksAndMutes
+from services.shared import events as jetstream
 from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
+from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import RedisClient
 from services.users.client.relations import RelationsCache
@@ -53,6 +55,36 @@ async def inbox(conn: Connections, settings: NotificationsSettings) -> Inbox:
     """The read side: a user's grouped notifications."""
     return Inbox(await NotificationStore.open(conn.cql), conn.relations(),
                  window_seconds=settings.group_window_seconds)
+
+
+@dataclass(frozen=True)
+class Service:
+    """The read service: the inbox and its live streams, over the connections."""
+
+    conn: Connections
+    inbox: Inbox
+    hub: NotificationHub
+    nc: Client
+
+    async def close(self) -> None:
+        await self.hub.stop()
+        await self.nc.drain()
+        await self.conn.close()
+
+
+async def build(settings: NotificationsSettings) -> Service:
+    conn = await connect(settings)
+    nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    hub = NotificationHub(
+        nc, heartbeat_seconds=settings.stream_heartbeat_seconds,
+        slots=StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
+                          lease_seconds=3 * settings.stream_heartbeat_seconds,
+                          prefix=SLOTS_PREFIX),
+        limits=StreamLimits(per_user=settings.stream_max_per_user,
+                            max_seconds=settings.stream_max_seconds))
+    box = await inbox(conn, settings)
+    await conn.users.follow_profile_updates(nc)
+    return Service(conn, box, hub, nc)
 
 
 @dataclass(frozen=True)
