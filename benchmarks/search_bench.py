@@ -29,8 +29,8 @@ import psycopg
 
 from services.search.backend import SearchBackend, TweetDoc, TweetFilter
 from services.search.batching import Batcher
-from services.search.meili_backend import MeilisearchBackend
-from services.search.pg_backend import PostgresBackend
+from services.search.meili.backend import MeilisearchBackend
+from services.search.postgres.backend import PostgresBackend
 from services.search.settings import SearchSettings
 from services.shared.postgres import GuardedPool
 

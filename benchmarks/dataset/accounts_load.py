@@ -24,7 +24,7 @@ import psycopg
 from benchmarks.accounts import PASSWORD
 from benchmarks.dataset.graph import Dataset
 from services.users.passwords import Passwords
-from services.users.server import UsersSettings
+from services.users.settings import UsersSettings
 
 Progress = Callable[[int], object]
 

@@ -1,69 +1,41 @@
-"""Wiring of the notifications read service."""
+"""The notifications' gRPC server: the servicer, its interceptor and its jobs
+over what wiring.py builds."""
 
 from __future__ import annotations
 
 import grpc
 from twitter.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 
-from services.notifications.inbox import Inbox
-from services.notifications.live import SLOTS_PREFIX, NotificationHub
-from services.notifications.repository import NotificationStore
+from services.notifications import wiring
 from services.notifications.servicer import NotificationServicer
 from services.notifications.settings import NotificationsSettings
-from services.notifications.visibility import BlocksAndMutes
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
 from services.shared.idempotency import IdempotencyStore
-from services.shared.live_streams import StreamLimits, StreamSlots
 from services.shared.logging import configure_logging
-from services.shared.peers import UsersClient
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
-from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"]]
 
 
 async def build(settings: NotificationsSettings) -> App:
-    cql = await Cql.connect(settings)
-    redis = redis_client.connect(settings.redis_url)
-    nc, _ = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    hub = NotificationHub(
-        nc, heartbeat_seconds=settings.stream_heartbeat_seconds,
-        slots=StreamSlots(redis, per_user=settings.stream_max_per_user,
-                          lease_seconds=3 * settings.stream_heartbeat_seconds,
-                          prefix=SLOTS_PREFIX),
-        limits=StreamLimits(per_user=settings.stream_max_per_user,
-                            max_seconds=settings.stream_max_seconds))
-    users_channel = internal_channel(settings.users_addr,
-                                     settings.internal_token.get_secret_value(), peer="users")
-    users = UsersClient(users_channel)  # profiles of the actors, cached
-    inbox = Inbox(await NotificationStore.open(cql),
-                  BlocksAndMutes(RelationsCache(redis, users)),
-                  window_seconds=settings.group_window_seconds)
-    await users.follow_profile_updates(nc)
+    service = await wiring.build(settings)
+    conn = service.conn
     revoked = await RevokedSessions.open(settings.redis_url)
-    revoked.on_revoke(hub.end_session)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked,
-                                   idempotency=IdempotencyStore(redis))
+    revoked.on_revoke(service.hub.end_session)
+    interceptor = user_interceptor(settings, _SERVICES, conn.users_channel, revoked,
+                                   idempotency=IdempotencyStore(conn.redis))
 
     def register(server: grpc.aio.Server) -> None:
         notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
-            NotificationServicer(inbox, hub, users), server)
+            NotificationServicer(service.inbox, service.hub, conn.users), server)
 
     async def stop() -> None:
-        await hub.stop()
         await revoked.close()
-        await nc.drain()
-        await redis.aclose()
-        await users_channel.close()
-        await cql.close()
+        await service.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
+               interceptors=[interceptor], on_stop=[stop], required=[conn.cql.required()],
                background={"revoked-sessions": revoked.run})
 
 

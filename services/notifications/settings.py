@@ -10,12 +10,13 @@ from services.shared.config import (
     ScyllaSettings,
     ServerSettings,
 )
+from services.shared.ports import SERVICE_PORTS
 
 
 class NotificationsSettings(ServerSettings, ScyllaSettings, RedisSettings, NatsSettings,
                             AuthSettings, PeerAddresses):
     service_name: str = "notifications"
-    grpc_port: int = 17108
+    grpc_port: int = SERVICE_PORTS["notifications"]
     # Parts of one kind on one target within one window of this length make
     # one group (domain.py): a day, as in "42 people liked your tweet today".
     group_window_seconds: int = 24 * 3600

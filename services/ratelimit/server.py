@@ -1,4 +1,4 @@
-"""Wiring of the ratelimit service: settings, Redis, rules, servicer.
+"""The ratelimit service's gRPC server over what wiring.py builds.
 
 Availability: when this service or Redis is down the edge lets requests through
 (Envoy's ratelimit filter with failure_mode_deny: false and a short timeout;
@@ -14,58 +14,37 @@ still count, the edge asks that one.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import grpc
 from envoy.service.ratelimit.v3 import rls_pb2, rls_pb2_grpc  # type: ignore[import-untyped]
 
-from services.ratelimit.limiter import Limiter
-from services.ratelimit.rules import load
+from services.ratelimit import wiring
 from services.ratelimit.servicer import RateLimitServicer
-from services.ratelimit.window import SlidingWindow
-from services.shared import redis_client
-from services.shared.config import AuthSettings, RedisSettings, ServerSettings
+from services.ratelimit.settings import RatelimitSettings
 from services.shared.interceptor import ServiceInterceptor, access_policy
 from services.shared.logging import configure_logging, get_logger
-from services.shared.ports import SERVICE_PORTS
 from services.shared.server import App, serve
 
 log = get_logger(__name__)
 
 SERVICE = rls_pb2.DESCRIPTOR.services_by_name["RateLimitService"]
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "edge" / "ratelimits.yaml"
-
-
-class RatelimitSettings(ServerSettings, RedisSettings, AuthSettings):
-    service_name: str = "ratelimit"
-    grpc_port: int = SERVICE_PORTS["ratelimit"]
-    # The limits file and which of its environments applies.
-    ratelimit_config: Path = DEFAULT_CONFIG
-    ratelimit_environment: str = "local"
-    # Redis must answer well within the edge's timeout for the whole check.
-    redis_timeout_seconds: float = 0.1
 
 
 def build(settings: RatelimitSettings) -> App:
-    rules = load(settings.ratelimit_config, settings.ratelimit_environment)
-    redis = redis_client.connect(settings.redis_url, socket_timeout=settings.redis_timeout_seconds)
-    window = SlidingWindow(redis)
-    limiter = Limiter(rules, window)
+    service = wiring.build(settings)
     # Only the edge calls it, presenting the internal token (as other services do).
     interceptor = ServiceInterceptor(
         access=access_policy([SERVICE], foreign=True), verifier=None,
         internal_token=settings.internal_token.get_secret_value())
 
     def register(server: grpc.aio.Server) -> None:
-        rls_pb2_grpc.add_RateLimitServiceServicer_to_server(RateLimitServicer(limiter), server)
-
-    async def stop() -> None:
-        await redis.aclose()
+        rls_pb2_grpc.add_RateLimitServiceServicer_to_server(
+            RateLimitServicer(service.limiter), server)
 
     log.info("rules loaded", environment=settings.ratelimit_environment,
-             config=str(settings.ratelimit_config), exempt=sorted(map(list, rules.exempt)))
+             config=str(settings.ratelimit_config), exempt=sorted(map(list, service.rules.exempt)))
     return App(service_names=[SERVICE.full_name], register=register,
-               interceptors=[interceptor], on_stop=[stop], required=[window.required()])
+               interceptors=[interceptor], on_stop=[service.close],
+               required=[service.window.required()])
 
 
 async def main() -> None:

@@ -18,8 +18,7 @@ from twitter.users.v1 import events_pb2 as user_events
 from services.search.backend import Engagement, SearchBackend, TweetDoc, UserDoc
 from services.search.batching import Batcher
 from services.search.trends import Trends
-from services.shared.consumer import Handler, Progress
-from services.shared.contracts import subject
+from services.shared.consumer import Handlers
 from services.shared.ids import id_time
 
 
@@ -79,24 +78,22 @@ class Indexer:
         self._followers: Batcher[int, tuple[float, int]] = Batcher(
             write_followers, max_delay=max_delay, merge=_latest_count)
 
-    def handlers(self) -> dict[str, Handler]:
-        """Subject (from the contracts) to handler."""
-        return {subject(event): handler for event, handler in (
-            (tweet_events.TweetCreated, self._created),
-            (tweet_events.TweetEdited, self._edited),
-            (tweet_events.TweetDeleted, self._deleted),
-            (tweet_events.TweetLiked, self._liked),
-            (tweet_events.TweetUnliked, self._liked),
-            (tweet_events.TweetRetweeted, self._retweeted),
-            (tweet_events.TweetUnretweeted, self._retweeted),
-            (user_events.UserCreated, self._user),
-            (user_events.UserUpdated, self._user),
-            (user_events.FollowCreated, self._follow),
-            (user_events.FollowDeleted, self._follow),
-        )}
+    def register(self, on: Handlers) -> Handlers:
+        """Adds the events the index follows to a consumer's handlers."""
+        return (on
+                .on(tweet_events.TweetCreated, self.created)
+                .on(tweet_events.TweetEdited, self.edited)
+                .on(tweet_events.TweetDeleted, self.deleted)
+                .on(tweet_events.TweetLiked, self.liked)
+                .on(tweet_events.TweetUnliked, self.liked)
+                .on(tweet_events.TweetRetweeted, self.retweeted)
+                .on(tweet_events.TweetUnretweeted, self.retweeted)
+                .on(user_events.UserCreated, self.user)
+                .on(user_events.UserUpdated, self.user)
+                .on(user_events.FollowCreated, self.follow)
+                .on(user_events.FollowDeleted, self.follow))
 
-    async def _created(self, _: str, data: bytes, progress: Progress) -> None:
-        event = tweet_events.TweetCreated.FromString(data)
+    async def created(self, event: tweet_events.TweetCreated) -> None:
         if event.kind == tweets_pb2.TWEET_KIND_RETWEET:
             return  # a retweet is the original tweet again: nothing new to find
         created = id_time(event.tweet_id)
@@ -107,35 +104,30 @@ class Indexer:
             await self._trends.record(list(event.hashtags), event.author_user_id,
                                       created.timestamp(), place=event.place)
 
-    async def _edited(self, _: str, data: bytes, progress: Progress) -> None:
-        event = tweet_events.TweetEdited.FromString(data)
+    async def edited(self, event: tweet_events.TweetEdited) -> None:
         await self._tweets.add(event.tweet_id, TweetDoc(
             event.tweet_id, event.author_user_id, event.content,
             [h.lower() for h in event.hashtags], list(event.mention_user_ids),
             id_time(event.tweet_id), revision=event.revision))
 
-    async def _deleted(self, _: str, data: bytes, progress: Progress) -> None:
-        event = tweet_events.TweetDeleted.FromString(data)
+    async def deleted(self, event: tweet_events.TweetDeleted) -> None:
         await self._deletes.add(event.tweet_id, True)
 
-    async def _liked(self, _: str, data: bytes, progress: Progress) -> None:
-        event = tweet_events.TweetLiked.FromString(data)  # TweetUnliked has the same shape
+    async def liked(self, event: tweet_events.TweetLiked | tweet_events.TweetUnliked) -> None:
         await self._engagement.add(event.tweet_id, _Counted(
             event.occurred_at.ToNanoseconds() / 1e9, Engagement(like_count=event.like_count)))
 
-    async def _retweeted(self, _: str, data: bytes, progress: Progress) -> None:
-        event = tweet_events.TweetRetweeted.FromString(data)  # same shape as TweetUnretweeted
+    async def retweeted(self, event: tweet_events.TweetRetweeted
+                        | tweet_events.TweetUnretweeted) -> None:
         await self._engagement.add(event.tweet_id, _Counted(
             event.occurred_at.ToNanoseconds() / 1e9,
             Engagement(retweet_count=event.retweet_count)))
 
-    async def _user(self, _: str, data: bytes, progress: Progress) -> None:
-        event = user_events.UserUpdated.FromString(data)  # a prefix of UserCreated
+    async def user(self, event: user_events.UserCreated | user_events.UserUpdated) -> None:
         await self._users.add(event.user_id, UserDoc(
             event.user_id, event.username, event.display_name, event.bio,
             event.profile_picture_url))
 
-    async def _follow(self, _: str, data: bytes, progress: Progress) -> None:
-        event = user_events.FollowCreated.FromString(data)  # same shape as FollowDeleted
+    async def follow(self, event: user_events.FollowCreated | user_events.FollowDeleted) -> None:
         await self._followers.add(event.followee_id, (
             event.occurred_at.ToNanoseconds() / 1e9, event.followee_follower_count))

@@ -27,15 +27,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from twitter.tweets.v1 import tweets_pb2_grpc
 from twitter.users.v1 import users_pb2_grpc
 
-from services.search import sources
-from services.search.backend import Rebuild, SearchBackend
+from services.search import sources, wiring
+from services.search.backend import Rebuild
 from services.search.indexer import Indexer
 from services.search.settings import SearchSettings
-from services.search.trends import Trends
-from services.search.wiring import backend_for
 from services.shared import events as jetstream
-from services.shared import redis_client
 from services.shared.clients import internal_channel
+from services.shared.consumer import Handlers
 
 # Users whose tweets are read at once.
 CONCURRENT_USERS = 32
@@ -93,7 +91,7 @@ async def replay(js: JetStreamContext, indexer: Indexer, since: datetime) -> int
     config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since,
                             ack_policy=AckPolicy.NONE, inactive_threshold=60.0)
     sub = await js.pull_subscribe("twitter.>", stream=jetstream.STREAM, config=config)
-    handlers, done = indexer.handlers(), 0
+    handlers, done = indexer.register(Handlers()), 0
 
     async def nothing() -> None:
         return None
@@ -118,15 +116,14 @@ async def reindex(settings: SearchSettings) -> None:
     token = settings.internal_token.get_secret_value()
     users_channel = internal_channel(settings.users_addr, token, peer="users")
     tweets_channel = internal_channel(settings.tweets_addr, token, peer="tweets")
-    redis = redis_client.connect(settings.redis_url)
     nc, js = await jetstream.connect(settings.nats_url, name="search-reindex")
-    backend: SearchBackend = await backend_for(settings)
+    indexing = await wiring.build_indexer(settings)
     name = "Meilisearch" if settings.meilisearch_url else "PostgreSQL"
     progress = Progress()
     since = datetime.now(UTC) - REPLAY_MARGIN
     try:
         print(f"reindex: rebuilding the {name} index beside the live one", file=sys.stderr)
-        rebuild = await backend.rebuild()
+        rebuild = await indexing.backend.rebuild()
         try:
             await fill(rebuild, users_pb2_grpc.UserServiceStub(users_channel),
                        tweets_pb2_grpc.TweetServiceStub(tweets_channel), progress)
@@ -135,14 +132,11 @@ async def reindex(settings: SearchSettings) -> None:
         except BaseException:
             await rebuild.discard()
             raise
-        indexer = Indexer(backend, Trends(redis, window_minutes=settings.trends_window_minutes),
-                          max_delay=settings.index_batch_seconds)
-        replayed = await replay(js, indexer, since)
+        replayed = await replay(js, indexing.indexer, since)
         progress.show(f"swapped in; replayed {replayed:,} events since the start", force=True)
     finally:
-        await backend.close()
+        await indexing.close()
         await nc.close()
-        await redis.aclose()
         await users_channel.close()
         await tweets_channel.close()
 

@@ -7,27 +7,21 @@ from __future__ import annotations
 
 import asyncio
 
-from services.search.indexer import Indexer
+from services.search import wiring
 from services.search.settings import SearchSettings
-from services.search.trends import Trends
-from services.search.wiring import backend_for
-from services.shared import redis_client, worker
-from services.shared.consumer import ConsumerSpec
-from services.shared.contracts import subject_filter
+from services.shared import worker
+from services.shared.consumer import ConsumerSpec, Handlers
 
 
 async def main() -> None:
     settings = SearchSettings(service_name="search-indexer")
 
     async def build() -> worker.Worker:
-        redis = redis_client.connect(settings.redis_url)
-        backend = await backend_for(settings)
-        indexer = Indexer(backend, Trends(redis, window_minutes=settings.trends_window_minutes),
-                          max_delay=settings.index_batch_seconds)
-        handlers = indexer.handlers()
-        spec = ConsumerSpec("search-indexer", subject_filter(handlers), handlers,
+        service = await wiring.build_indexer(settings)
+        on = service.indexer.register(Handlers())
+        spec = ConsumerSpec("search-indexer", on.filter_subject, on,
                             concurrency=settings.index_concurrency, from_start=True)
-        return worker.Worker([spec], on_stop=[backend.close, redis.aclose])
+        return worker.Worker([spec], on_stop=[service.close])
 
     await worker.run(settings, build)
 

@@ -21,9 +21,11 @@ import contextlib
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Literal, TypeVar, overload
 
+from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
@@ -31,13 +33,16 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge
 
 from services.shared import failures, telemetry
+from services.shared.contracts import subject, subject_filter
 from services.shared.events import STREAM
 from services.shared.logging import get_logger
 
 log = get_logger(__name__)
 
 Progress = Callable[[], Awaitable[None]]
+# What the runner calls: the raw subject and data of one delivery.
 Handler = Callable[[str, bytes, Progress], Awaitable[None]]
+M = TypeVar("M", bound=Message)
 
 HANDLED = Counter("events_handled_total", "Events handled, by consumer and outcome.",
                   ["consumer", "outcome"])
@@ -76,6 +81,54 @@ class Health:
         if stalled:
             return False, f"stalled: {', '.join(stalled)}"
         return True, f"consuming: {', '.join(sorted(self._beats))}"
+
+
+class Handlers(Mapping[str, Handler]):
+    """The one way a worker says what it handles:
+    `Handlers().on(TweetCreated, fanout.tweet_created, progress=True)`. The
+    subject comes from the event's contract and the data is decoded to the
+    event's type here, once, so a handler takes the message itself (and the
+    progress signal, when it asks for it: long handlers extend their ack
+    deadline with it)."""
+
+    def __init__(self) -> None:
+        self._by_subject: dict[str, Handler] = {}
+
+    @overload
+    def on(self, event: type[M], handle: Callable[[M], Awaitable[object]]) -> Handlers: ...
+
+    @overload
+    def on(self, event: type[M], handle: Callable[[M, Progress], Awaitable[object]], *,
+           progress: Literal[True]) -> Handlers: ...
+
+    def on(self, event: type[M], handle: Callable[..., Awaitable[object]], *,
+           progress: bool = False) -> Handlers:
+        key = subject(event)
+        if key in self._by_subject:  # two handlers of one event: a wiring mistake
+            raise ValueError(f"{key}: a handler is registered already")
+
+        async def run(_: str, data: bytes, signal_progress: Progress) -> None:
+            decoded = event.FromString(data)
+            await (handle(decoded, signal_progress) if progress else handle(decoded))
+
+        self._by_subject[key] = run
+        return self
+
+    @property
+    def filter_subject(self) -> str:
+        """The narrowest filter covering every registered subject."""
+        if not self._by_subject:
+            raise ValueError("no handler registered")
+        return subject_filter(self._by_subject)
+
+    def __getitem__(self, key: str) -> Handler:
+        return self._by_subject[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_subject)
+
+    def __len__(self) -> int:
+        return len(self._by_subject)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Wiring of the timeline read service."""
+"""The timeline's gRPC server: the servicer, its interceptor and its jobs over
+what wiring.py builds."""
 
 from __future__ import annotations
 
@@ -6,60 +7,37 @@ import grpc
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
 from services.shared import consumer_lag
-from services.shared import events as jetstream
-from services.shared.live_streams import StreamSlots
 from services.shared.logging import configure_logging
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
 from services.timeline import wiring
-from services.timeline.hydrate import Hydrator
-from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
-from services.timeline.reader import Reader
 from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings
-from services.tweets.client.tweet_cache import TweetCache
-from services.tweets.client.viewer_flags import ViewerFlags
-from services.users.client.lists import ListAudiences
-from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [timeline_pb2.DESCRIPTOR.services_by_name["TimelineService"]]
 
 
 async def build(settings: TimelineSettings) -> App:
-    conn = wiring.connect(settings)
-    hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
-    reader = Reader(conn.store, conn.users, conn.tweets, hydrator,
-                    RelationsCache(conn.redis, conn.users),
-                    ListAudiences(conn.redis, conn.users.list_audience))
-    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    await conn.users.follow_profile_updates(nc)
-    slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
-                        lease_seconds=3 * settings.stream_heartbeat_seconds, prefix=SLOTS_PREFIX)
-    live = LiveHub(nc, conn.tweets, heartbeat_seconds=settings.stream_heartbeat_seconds,
-                   slots=slots, limits=StreamLimits(per_user=settings.stream_max_per_user,
-                                                    max_seconds=settings.stream_max_seconds))
-    await live.start()
+    service = await wiring.build(settings)
     revoked = await RevokedSessions.open(settings.redis_url)
-    revoked.on_revoke(live.end_session)
-    interceptor = user_interceptor(settings, _SERVICES, conn.users_channel, revoked)
+    revoked.on_revoke(service.live.end_session)
+    interceptor = user_interceptor(settings, _SERVICES, service.conn.users_channel, revoked)
 
     def register(server: grpc.aio.Server) -> None:
         timeline_pb2_grpc.add_TimelineServiceServicer_to_server(
-            TimelineServicer(reader, live), server)
+            TimelineServicer(service.reader, service.live), server)
 
     async def stop() -> None:
-        await live.stop()
         await revoked.close()
-        await nc.drain()
-        await conn.close()
+        await service.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop],
                background={"revoked-sessions": revoked.run,
                            # Lag of every durable (fanout and indexing), read by a
                            # process that is not the consumer.
-                           "consumer-lag": consumer_lag.watch(js)})
+                           "consumer-lag": consumer_lag.watch(service.js)})
 
 
 async def main() -> None:

@@ -1,22 +1,37 @@
-"""What the timeline server and the fanout worker both need, connected once:
-Redis (with the timeline store), and clients of the users and tweets services."""
+"""The timeline's composition root: builds its store, peer clients and service
+objects from settings, for the server, the fanout worker and tests alike."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import grpc
+from nats.aio.client import Client
+from nats.js import JetStreamContext
 
+from services.shared import events as jetstream
 from services.shared import redis_client
 from services.shared.clients import internal_channel
+from services.shared.live_streams import StreamSlots
 from services.shared.peers import TweetsClient, UsersClient
 from services.shared.redis_client import RedisClient
+from services.timeline.fanout import Fanout
+from services.timeline.hydrate import Hydrator
+from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
+from services.timeline.reader import Reader
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
+from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.viewer_flags import ViewerFlags
+from services.users.client.lists import ListAudiences
+from services.users.client.relations import RelationsCache
 
 
 @dataclass(frozen=True)
 class Connections:
+    """What the server and the fanout worker both need, connected once: Redis
+    (with the timeline store), and clients of the users and tweets services."""
+
     redis: RedisClient
     store: TimelineStore
     users: UsersClient
@@ -39,3 +54,46 @@ def connect(settings: TimelineSettings) -> Connections:
                           inactive_after_seconds=settings.inactive_after_seconds)
     return Connections(redis, store, UsersClient(users_channel), TweetsClient(tweets_channel),
                        users_channel, tweets_channel)
+
+
+def reader(conn: Connections) -> Reader:
+    """The read path: timelines, hydrated for their viewer."""
+    hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
+    return Reader(conn.store, conn.users, conn.tweets, hydrator,
+                  RelationsCache(conn.redis, conn.users),
+                  ListAudiences(conn.redis, conn.users.list_audience))
+
+
+def fanout(conn: Connections, settings: TimelineSettings) -> Fanout:
+    """The write path the worker runs on tweet and follow events."""
+    return Fanout(conn.store, conn.users, conn.tweets,
+                  celebrity_threshold=settings.celebrity_threshold)
+
+
+@dataclass(frozen=True)
+class Service:
+    """The read service: timelines and their live streams, over the connections."""
+
+    conn: Connections
+    reader: Reader
+    live: LiveHub
+    nc: Client
+    js: JetStreamContext
+
+    async def close(self) -> None:
+        await self.live.stop()
+        await self.nc.drain()
+        await self.conn.close()
+
+
+async def build(settings: TimelineSettings) -> Service:
+    conn = connect(settings)
+    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
+    await conn.users.follow_profile_updates(nc)
+    slots = StreamSlots(conn.redis, per_user=settings.stream_max_per_user,
+                        lease_seconds=3 * settings.stream_heartbeat_seconds, prefix=SLOTS_PREFIX)
+    live = LiveHub(nc, conn.tweets, heartbeat_seconds=settings.stream_heartbeat_seconds,
+                   slots=slots, limits=StreamLimits(per_user=settings.stream_max_per_user,
+                                                    max_seconds=settings.stream_max_seconds))
+    await live.start()
+    return Service(conn, reader(conn), live, nc, js)

@@ -10,39 +10,28 @@ import asyncio
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared import consumer, worker
-from services.shared.consumer import ConsumerSpec, Progress
-from services.shared.contracts import subject, subject_filter
+from services.shared import worker
+from services.shared.consumer import ConsumerSpec, Handlers
 from services.timeline import wiring
 from services.timeline.fanout import Fanout
 from services.timeline.settings import TimelineSettings
 
 
 def specs(fanout: Fanout, settings: TimelineSettings) -> list[ConsumerSpec]:
-    async def created(_: str, data: bytes, progress: Progress) -> None:
-        await fanout.tweet_created(tweet_events.TweetCreated.FromString(data), progress)
+    tweets = (Handlers()
+              .on(tweet_events.TweetCreated, fanout.tweet_created, progress=True)
+              .on(tweet_events.TweetDeleted, fanout.tweet_deleted, progress=True))
+    follows = (Handlers()
+               .on(user_events.FollowCreated, fanout.follow_created)
+               .on(user_events.FollowDeleted, fanout.follow_deleted))
 
-    async def deleted(_: str, data: bytes, progress: Progress) -> None:
-        await fanout.tweet_deleted(tweet_events.TweetDeleted.FromString(data), progress)
-
-    async def followed(_: str, data: bytes, progress: Progress) -> None:
-        await fanout.follow_created(user_events.FollowCreated.FromString(data))
-
-    async def unfollowed(_: str, data: bytes, progress: Progress) -> None:
-        await fanout.follow_deleted(user_events.FollowDeleted.FromString(data))
-
-    def spec(durable: str, handlers: dict[str, consumer.Handler]) -> ConsumerSpec:
-        return ConsumerSpec(durable, subject_filter(handlers), handlers,
+    def spec(durable: str, handlers: Handlers) -> ConsumerSpec:
+        return ConsumerSpec(durable, handlers.filter_subject, handlers,
                             ack_wait_seconds=settings.fanout_ack_wait_seconds,
                             max_deliver=settings.fanout_max_deliver,
                             concurrency=settings.fanout_concurrency)
 
-    return [
-        spec("timeline-tweets", {subject(tweet_events.TweetCreated): created,
-                                 subject(tweet_events.TweetDeleted): deleted}),
-        spec("timeline-follows", {subject(user_events.FollowCreated): followed,
-                                  subject(user_events.FollowDeleted): unfollowed}),
-    ]
+    return [spec("timeline-tweets", tweets), spec("timeline-follows", follows)]
 
 
 async def main() -> None:
@@ -50,9 +39,8 @@ async def main() -> None:
 
     async def build() -> worker.Worker:
         conn = wiring.connect(settings)
-        fanout = Fanout(conn.store, conn.users, conn.tweets,
-                        celebrity_threshold=settings.celebrity_threshold)
-        return worker.Worker(specs(fanout, settings), on_stop=[conn.close])
+        return worker.Worker(specs(wiring.fanout(conn, settings), settings),
+                             on_stop=[conn.close])
 
     await worker.run(settings, build)
 

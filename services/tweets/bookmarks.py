@@ -25,8 +25,7 @@ from services.shared.errors import NotFound
 from services.shared.ids import IdGenerator, id_time
 from services.shared.logging import get_logger
 from services.tweets.bookmark_store import BookmarkRow, BookmarkStore
-from services.tweets.cached_reads import CachedReads
-from services.tweets.reads import page_bound
+from services.tweets.reads import CachedReads, page_bound
 
 log = get_logger(__name__)
 BOOKMARKS = ListCursor("tweets.bookmarks", LastId)

@@ -10,7 +10,7 @@ from enum import IntEnum
 from services.shared import text
 from services.shared.errors import FailedPrecondition, PermissionDenied, Validator
 from services.shared.ids import id_time
-from services.tweets.poll_rules import PollDefinition
+from services.tweets.polls.rules import PollDefinition
 
 # Characters as people see them: Unicode code points after NFC normalisation (not
 # twitter-text's weighted count, which counts CJK and emoji double).
@@ -65,7 +65,7 @@ class TweetRecord:
     place: str = ""  # ISO 3166-1 alpha-2, or "" (services/shared/places.py)
     quoted_tweet_id: int = 0  # the tweet a quote tweet embeds
     quote_count: int = 0
-    poll: PollDefinition | None = None  # poll_rules.py
+    poll: PollDefinition | None = None  # polls/rules.py
 
     @property
     def mention_ids(self) -> list[int]:

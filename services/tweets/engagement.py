@@ -25,11 +25,10 @@ from datetime import datetime
 from services.shared.cursor import LastId
 from services.shared.ids import IdGenerator
 from services.shared.keyed_lock import KeyedLocks
-from services.tweets.cached_reads import CachedReads
 from services.tweets.client.viewer_flags import Flags, ViewerFlags
 from services.tweets.domain import Author, LikeRecord
 from services.tweets.pairs import PairOp, PairWriter
-from services.tweets.reads import LIKERS, page_bound
+from services.tweets.reads import LIKERS, CachedReads, page_bound
 from services.tweets.repository import Pair, RowKind, TweetStore, write_time
 from services.tweets.users import UsersClient
 

@@ -11,7 +11,7 @@ replay of an insert loses to an earlier removal.
   that a recount (counts.py) turns into the parent's reply count.
 - A quote is the same in the quoted tweet's partition (kind 4), counted into
   its quote count.
-- A poll's end is a row of the due-time index `poll_ends` (poll_ends.py), so a
+- A poll's end is a row of the due-time index `poll_ends` (polls/ends.py), so a
   create the relay finishes schedules its poll's end too.
 """
 
@@ -24,7 +24,7 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Params
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind
-from services.tweets.poll_ends import PollEndLog
+from services.tweets.polls.ends import PollEndLog
 from services.tweets.repository import RowKind, TweetStore, write_time
 
 Step = dict[str, int]

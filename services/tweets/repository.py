@@ -25,7 +25,7 @@ from cassandra.query import PreparedStatement
 from services.shared.cassandra import Cql, Params, Row, applied, batch
 from services.shared.ids import id_time
 from services.tweets.domain import Kind, LikeRecord, Mention, Revision, TweetRecord
-from services.tweets.poll_rules import PollDefinition
+from services.tweets.polls.rules import PollDefinition
 
 
 class RowKind(IntEnum):

@@ -1,202 +1,31 @@
-"""Wiring of the tweets service: settings, stores, domain objects, servicer."""
+"""The tweets service's gRPC server: its servicers, interceptor and jobs over
+what wiring.py builds."""
 
 from __future__ import annotations
-
-import asyncio
-from dataclasses import dataclass
-from datetime import timedelta
 
 import grpc
 from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc, tweets_pb2, tweets_pb2_grpc
 
-from services.shared import deadline, redis_client
-from services.shared import events as jetstream
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.config import (
-    AuthSettings,
-    NatsSettings,
-    PeerAddresses,
-    RedisSettings,
-    ScyllaSettings,
-    ServerSettings,
-    WorkerLeaseSettings,
-)
-from services.shared.cql_outbox import IntentLog, IntentRelay
-from services.shared.cql_worker_lease import CqlLeaseStore
 from services.shared.idempotency import IdempotencyStore
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
-from services.shared.logging import configure_logging, get_logger
-from services.shared.ports import SERVICE_PORTS
-from services.shared.redis_client import RedisClient
+from services.shared.logging import configure_logging
 from services.shared.server import App, serve
 from services.shared.user_tokens import user_interceptor
-from services.shared.worker_lease import WorkerLease
-from services.tweets.bookmark_store import BookmarkStore
-from services.tweets.bookmarks import Bookmarks
-from services.tweets.cached_reads import WARM_COUNT, CachedReads
-from services.tweets.client.tweet_cache import TweetCache
-from services.tweets.client.viewer_flags import ViewerFlags
-from services.tweets.counts import Counter
-from services.tweets.engagement import Engagement
-from services.tweets.events import Publish
-from services.tweets.followups import FollowUps
-from services.tweets.media import MediaClient
-from services.tweets.outbox import Outbox
-from services.tweets.pairs import PairWriter
-from services.tweets.poll_ends import POLL_ENDS_TABLE, PollEnder, PollEndLog
-from services.tweets.poll_servicer import PollServicer
-from services.tweets.poll_votes import PollVotes
-from services.tweets.polls import Polls
-from services.tweets.reads import Reader
-from services.tweets.repository import TweetStore
+from services.tweets import wiring
+from services.tweets.polls.servicer import PollServicer
 from services.tweets.servicer import TweetServicer
-from services.tweets.tweets import Tweets
-from services.tweets.users import UsersClient
-from services.tweets.visibility import Visibility
-from services.users.client.relations import RelationsCache
+from services.tweets.settings import TweetsSettings
 from services.users.client.revocations import RevokedSessions
 
-log = get_logger(__name__)
 _SERVICES = [tweets_pb2.DESCRIPTOR.services_by_name["TweetService"],
              polls_pb2.DESCRIPTOR.services_by_name["PollService"]]
-OUTBOX_TABLE = "tweets_outbox"
-
-
-class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings, PeerAddresses,
-                     RedisSettings, WorkerLeaseSettings):
-    service_name: str = "tweets"
-    grpc_port: int = SERVICE_PORTS["tweets"]
-    edit_window_minutes: float = 30.0
-    # Queries in flight per process; more queue in the process, not in Scylla.
-    cql_concurrency: int = 512
-    cql_request_timeout_seconds: float = 10.0
-    # Outbox: shards may grow but never shrink; see services/shared/cql_outbox.py.
-    outbox_shards: int = 16
-    outbox_slot_seconds: int = 60
-    outbox_grace_seconds: float = 30.0
-    outbox_poll_seconds: float = 5.0
-    event_ttl_days: int = 30
-    author_cache_seconds: float = 300.0
-    # Tweet cache: entries in each process's hot tier, how long they stay there,
-    # and how long an unread entry stays in Redis (hits extend it).
-    tweet_cache_hot_size: int = 50_000
-    tweet_cache_hot_seconds: float = 30.0
-    tweet_cache_warm_seconds: int = 600
-    # Polls (docs/POLLS.md). The shortest duration is Twitter's 5 minutes; the
-    # local stack lowers it so tests can watch a poll end. The end index is read
-    # per slot once the slot is `grace` old (longer than a vote may take).
-    poll_min_duration_seconds: float = 300.0
-    poll_end_shards: int = 16  # may grow, never shrink (as the outbox's)
-    poll_end_slot_seconds: int = 60
-    poll_end_grace_seconds: float = 15.0
-    poll_end_poll_seconds: float = 5.0
-    poll_end_page_size: int = 100
-
-
-@dataclass(frozen=True)
-class Components:
-    """The service's objects, for the server and for tests that drive them directly."""
-
-    store: TweetStore
-    outbox: Outbox
-    relay: IntentRelay
-    tweets: Tweets
-    engagement: Engagement
-    media: MediaClient
-    reads: CachedReads
-    cache: TweetCache
-    flags: ViewerFlags
-    users: UsersClient
-    counter: Counter
-    lease: WorkerLease
-    visibility: Visibility
-    bookmarks: Bookmarks
-    polls: Polls
-    poll_relay: IntentRelay
-    poll_ender: PollEnder
-
-
-async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
-                   publish: Publish, media_channel: grpc.aio.Channel,
-                   redis: RedisClient) -> Components:
-    lease = await WorkerLease.start(await CqlLeaseStore.open(cql, "tweets"),
-                                    settings)
-    ids = IdGenerator(lease)
-    store = await TweetStore.open(cql)
-    cache = TweetCache(redis, hot_size=settings.tweet_cache_hot_size,
-                       hot_ttl_seconds=settings.tweet_cache_hot_seconds,
-                       warm_ttl_seconds=settings.tweet_cache_warm_seconds)
-    flags = ViewerFlags(redis)
-    users = UsersClient(users_channel, cache_seconds=settings.author_cache_seconds)
-    media = MediaClient(media_channel)
-    reads = CachedReads(cache, flags, store, media, users)
-    intents = await IntentLog.open(cql, OUTBOX_TABLE, shards=settings.outbox_shards,
-                                   slot_seconds=settings.outbox_slot_seconds)
-    counter = Counter(store, reads.refresh)
-    pairs = PairWriter(store, intents, counter, publish, reads.refresh)
-    poll_ends = await PollEndLog.open(cql, POLL_ENDS_TABLE, shards=settings.poll_end_shards,
-                                      slot_seconds=settings.poll_end_slot_seconds)
-    votes = await PollVotes.open(cql)
-    polls = Polls(store, reads, votes,
-                  min_duration=timedelta(seconds=settings.poll_min_duration_seconds))
-    poll_ender = PollEnder(store, votes, poll_ends, publish,
-                           page_size=settings.poll_end_page_size)
-    poll_relay = IntentRelay(poll_ends, poll_ender.resolve,
-                             grace_seconds=settings.poll_end_grace_seconds,
-                             poll_seconds=settings.poll_end_poll_seconds)
-    outbox = Outbox(store, intents, ids, FollowUps(store, counter, poll_ends), pairs, publish,
-                    KeyedLocks(),
-                    event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()),
-                    changed=reads.refresh, created=reads.created)
-    relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
-                        poll_seconds=settings.outbox_poll_seconds)
-    engagement = Engagement(store, reads, pairs, users, ids, flags)
-    tweets = Tweets(store, outbox, Reader(store), reads, users, engagement, ids, media,
-                    polls=polls, edit_window=timedelta(minutes=settings.edit_window_minutes))
-    visibility = Visibility(RelationsCache(redis, users), reads)
-    bookmarks = Bookmarks(await BookmarkStore.open(cql), reads, ids)
-    return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
-                      users, counter, lease, visibility, bookmarks, polls, poll_relay,
-                      poll_ender)
-
-
-async def _settle_caches(parts: Components) -> None:
-    """Retries what a Redis outage left undone (generation bump, dropped flag sets)."""
-    while True:
-        await asyncio.sleep(1.0)
-        await parts.cache.retry_pending()
-        await parts.flags.settle()
-
-
-# How long a request waits for the stream's ack before leaving it to the relay.
-INLINE_PUBLISH_SECONDS = 1.0
 
 
 async def build(settings: TweetsSettings) -> App:
-    cql = await Cql.connect(settings, request_timeout=settings.cql_request_timeout_seconds,
-                            concurrency=settings.cql_concurrency)
-    nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
-    await jetstream.ensure_stream(js, jetstream.StreamLimits.of(settings))
-    users_channel = internal_channel(settings.users_addr,
-                                     settings.internal_token.get_secret_value(), peer="users")
-    media_channel = internal_channel(settings.media_addr,
-                                     settings.internal_token.get_secret_value(), peer="media")
-
-    async def publish(event: jetstream.Event) -> None:
-        # Inside a request every publish follows a durable intent the outbox
-        # relay finishes, so a slow ack (a stream leader election takes seconds
-        # when a NATS server dies) is left to the relay instead of held.
-        inline = deadline.remaining() is not None
-        await jetstream.publish(js, event, timeout=INLINE_PUBLISH_SECONDS if inline else None)
-
-    redis = redis_client.connect(settings.redis_url)
-    parts = await assemble(settings, cql, users_channel, publish, media_channel, redis)
-    await parts.users.follow_profile_updates(nc)
+    service = await wiring.build(settings)
+    parts = service.parts
     revoked = await RevokedSessions.open(settings.redis_url)
-    interceptor = user_interceptor(settings, _SERVICES, users_channel, revoked,
-                                   idempotency=IdempotencyStore(redis))
+    interceptor = user_interceptor(settings, _SERVICES, service.users_channel, revoked,
+                                   idempotency=IdempotencyStore(service.redis))
 
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
@@ -207,30 +36,12 @@ async def build(settings: TweetsSettings) -> App:
             PollServicer(parts.polls, parts.visibility), server)
 
     async def stop() -> None:
-        await nc.drain()
         await revoked.close()
-        await redis.aclose()
-        await users_channel.close()
-        await media_channel.close()
-        await parts.lease.stop()
-        await cql.close()
+        await service.close()
 
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
-               interceptors=[interceptor], on_stop=[stop], required=[cql.required()],
-               background={"outbox-relay": parts.relay.run,
-                           "poll-ends": parts.poll_relay.run,
-                           "cache-settle": lambda: _settle_caches(parts),
-                           "cache-warming": lambda: _warm(parts),
-                           "revoked-sessions": revoked.run})
-
-
-async def _warm(parts: Components) -> None:
-    """Reads the most recently changed tweets (likes, retweets, replies and edits
-    all land in the invalidation stream) into the hot tier at start."""
-    try:
-        await parts.reads.warm(await parts.cache.recently_changed(WARM_COUNT))
-    except Exception:
-        log.warning("cache warming failed; the cache fills on demand", exc_info=True)
+               interceptors=[interceptor], on_stop=[stop], required=[service.cql.required()],
+               background={**service.background(), "revoked-sessions": revoked.run})
 
 
 async def main() -> None:

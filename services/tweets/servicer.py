@@ -12,13 +12,12 @@ from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.timestamps import from_timestamp, to_timestamp
 from services.tweets.bookmarks import Bookmarks
-from services.tweets.cached_reads import CachedReads
 from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
 from services.tweets.events import kind_pb
-from services.tweets.poll_rules import PollInput
-from services.tweets.reads import TWEET_NOT_FOUND
+from services.tweets.polls.rules import PollInput
+from services.tweets.reads import TWEET_NOT_FOUND, CachedReads
 from services.tweets.tweets import MAX_BATCH, Tweets
 from services.tweets.views import author_pb
 from services.tweets.visibility import Visibility

@@ -19,7 +19,6 @@ from services.shared.errors import InvalidArgument, Validator
 from services.shared.ids import IdGenerator, id_time, min_id_at
 from services.shared.places import normalize_place
 from services.tweets import events, followups
-from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import (
     EDIT_WINDOW,
     Kind,
@@ -34,9 +33,17 @@ from services.tweets.engagement import Engagement
 from services.tweets.entities import extract
 from services.tweets.media import MediaClient
 from services.tweets.outbox import Change, Outbox
-from services.tweets.poll_rules import PollDefinition, PollInput
-from services.tweets.polls import Polls
-from services.tweets.reads import EDITS, RECENT_IDS, REPLIES, USER_TWEETS, Reader, page_bound
+from services.tweets.polls.rules import PollDefinition, PollInput
+from services.tweets.polls.service import Polls
+from services.tweets.reads import (
+    EDITS,
+    RECENT_IDS,
+    REPLIES,
+    USER_TWEETS,
+    CachedReads,
+    Reader,
+    page_bound,
+)
 from services.tweets.repository import TweetStore
 from services.tweets.users import UsersClient
 

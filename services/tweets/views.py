@@ -13,7 +13,7 @@ from services.shared.timestamps import to_timestamp
 from services.tweets.domain import Author, Kind, TweetRecord
 from services.tweets.events import kind_pb
 from services.tweets.media import Attachment
-from services.tweets.poll_views import definition_pb
+from services.tweets.polls.views import definition_pb
 
 # Media download URLs live an hour (the media service's default) and the media
 # client caches them up to 5 minutes: a cached view holding one is good for 30.

@@ -21,8 +21,7 @@ import asyncio
 from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.errors import NotFound, PermissionDenied
-from services.tweets.cached_reads import CachedReads
-from services.tweets.reads import TWEET_NOT_FOUND
+from services.tweets.reads import TWEET_NOT_FOUND, CachedReads
 from services.users.client.relations import Relations, RelationsCache, shows
 
 

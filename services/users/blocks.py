@@ -4,7 +4,7 @@ A block removes any follow between the two, in either direction, in the
 transaction that records it (with the follow-deleted events and counters a
 plain unfollow has, so timelines drop the entries), and each from the other's
 lists as member and as follower (Twitter's behaviour: removed, and not added
-again while the block lasts; services/users/lists.py), and takes both users' rows
+again while the block lasts; services/users/lists/service.py), and takes both users' rows
 in id order first, as a follow does: a follow racing a block either lands
 before it (and is removed) or sees the block (PERMISSION_DENIED). Every change
 bumps the parties' relations versions and, once committed, writes their new
@@ -25,11 +25,11 @@ from services.shared.cursor import ListCursor
 from services.shared.errors import InvalidArgument, NotFound
 from services.shared.redis_client import RedisClient
 from services.users import events, repository
-from services.users import lists_repository as lists
 from services.users import relations_repository as store
 from services.users.client.relations import RelationsCache, RelationsWriter
 from services.users.domain import USERNAME_RE, FollowRecord, UserRecord
-from services.users.lists import Lists
+from services.users.lists import repository as lists
+from services.users.lists.service import Lists
 from services.users.relations_repository import Kind
 from services.users.repository import Conn, FollowChange
 

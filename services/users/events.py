@@ -7,7 +7,7 @@ from twitter.users.v1 import events_pb2
 from services.shared.events import Event, make_event, new_event_id, timestamp_now
 from services.shared.timestamps import to_timestamp
 from services.users.domain import UserRecord
-from services.users.list_rules import ListRecord
+from services.users.lists.rules import ListRecord
 
 
 def user_created(user: UserRecord) -> Event:

@@ -1,5 +1,6 @@
 """PostgreSQL queries for blocks and mutes. Each takes the caller's connection,
-so the service layer (services/users/relations.py) decides transactions."""
+so the service layer (services/users/blocks.py, social.py, pins.py) decides
+transactions."""
 
 from __future__ import annotations
 

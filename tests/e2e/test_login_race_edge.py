@@ -19,7 +19,7 @@ from tests.support.users import MakeAccount, login
 
 pytestmark = pytest.mark.e2e
 
-FREE_ATTEMPTS = 5  # services/users/server.py: login_free_attempts
+FREE_ATTEMPTS = 5  # services/users/settings.py: login_free_attempts
 WRONG = "not the password"
 
 

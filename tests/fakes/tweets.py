@@ -20,16 +20,15 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.cassandra import Params, Row
 from services.shared.errors import NotFound, PermissionDenied
-from services.tweets.cached_reads import CachedReads
 from services.tweets.client.tweet_cache import Rider
 from services.tweets.client.viewer_flags import ViewerFlags
 from services.tweets.domain import Author, Kind, LikeRecord, Mention, Revision, TweetRecord
 from services.tweets.engagement import Engaged, Engagement
 from services.tweets.followups import FollowUps, Op, Statement, Step
 from services.tweets.media import MediaClient
-from services.tweets.poll_views import definition_pb
-from services.tweets.poll_votes import PollVotes
-from services.tweets.reads import TWEET_NOT_FOUND
+from services.tweets.polls.views import definition_pb
+from services.tweets.polls.votes import PollVotes
+from services.tweets.reads import TWEET_NOT_FOUND, CachedReads
 from services.tweets.repository import (
     NO_PAIR,
     Pair,

@@ -18,7 +18,8 @@ from services.shared import redis_client
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.tweets.server import Components, TweetsSettings, assemble
+from services.tweets.settings import TweetsSettings
+from services.tweets.wiring import Components, assemble
 from tests.support.tweets import FlakyPublisher
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from services.shared.cassandra import Cql
 from services.tweets.backfill_counts import backfill, migrated_at
 from services.tweets.repository import RowKind
-from services.tweets.server import Components
+from services.tweets.wiring import Components
 from tests.support.tweets import FlakyPublisher, get, post
 from tests.support.users import MakeAccount
 

@@ -20,7 +20,7 @@ from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
 from services.shared.cassandra import Cql
 from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.tweets.server import Components
+from services.tweets.wiring import Components
 from stack import topology
 from tests.support.stack_control import control, processes, wait_serving
 from tests.support.tweets import FlakyPublisher

@@ -14,7 +14,7 @@ from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grp
 
 from services.shared import redis_client
 from services.users.client.lists import TOMBSTONE_VERSION, audience_key, decode
-from services.users.list_rules import MAX_MEMBERS
+from services.users.lists.rules import MAX_MEMBERS
 from tests.support.bulk import load_list_members, load_users
 from tests.support.users import Account, MakeAccount
 

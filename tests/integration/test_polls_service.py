@@ -22,10 +22,11 @@ from services.shared.timestamps import from_timestamp
 from services.tweets import followups
 from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.followups import FollowUps
-from services.tweets.poll_ends import POLL_ENDS_TABLE, PollEnder, PollEndLog, epoch_ms
-from services.tweets.poll_rules import PollDefinition
-from services.tweets.poll_votes import PollVotes
-from services.tweets.server import Components, TweetsSettings
+from services.tweets.polls.ends import POLL_ENDS_TABLE, PollEnder, PollEndLog, epoch_ms
+from services.tweets.polls.rules import PollDefinition
+from services.tweets.polls.votes import PollVotes
+from services.tweets.settings import TweetsSettings
+from services.tweets.wiring import Components
 from tests.support.tweets import FlakyPublisher
 from tests.support.users import MakeAccount
 

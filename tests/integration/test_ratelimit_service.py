@@ -16,7 +16,8 @@ import pytest
 from envoy.extensions.common.ratelimit.v3 import ratelimit_pb2  # type: ignore[import-untyped]
 from envoy.service.ratelimit.v3 import rls_pb2, rls_pb2_grpc  # type: ignore[import-untyped]
 
-from services.ratelimit.server import RatelimitSettings, build
+from services.ratelimit.server import build
+from services.ratelimit.settings import RatelimitSettings
 from services.ratelimit.window import Bucket, SlidingWindow
 from services.shared import errors, redis_client
 from services.shared.breaker import State

@@ -20,9 +20,9 @@ import meilisearch
 import pytest
 
 from services.search.backend import Engagement, SearchBackend, TweetDoc, TweetFilter, UserDoc
-from services.search.meili_backend import MeilisearchBackend
-from services.search.meili_schema import TWEET_SETTINGS
-from services.search.pg_backend import PostgresBackend
+from services.search.meili.backend import MeilisearchBackend
+from services.search.meili.schema import TWEET_SETTINGS
+from services.search.postgres.backend import PostgresBackend
 from services.shared.postgres import GuardedPool
 
 BACKENDS = ["postgres", "meilisearch"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.search.backend import TweetFilter
-from services.search.meili_backend import MeilisearchBackend
-from services.search.pg_backend import PostgresBackend
+from services.search.meili.backend import MeilisearchBackend
+from services.search.postgres.backend import PostgresBackend
 from services.shared import errors
 from services.shared.breaker import State
 from services.shared.health import reachable

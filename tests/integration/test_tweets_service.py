@@ -19,7 +19,7 @@ from services.shared import contracts
 from services.shared import events as jetstream
 from services.shared.auth import set_caller
 from services.shared.ids import IdGenerator
-from services.tweets.server import Components
+from services.tweets.wiring import Components
 from tests.support.tweets import FlakyPublisher, get, post
 from tests.support.users import Account, MakeAccount
 

@@ -9,7 +9,7 @@ import pytest
 
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied
 from services.users.domain import UserRecord
-from services.users.list_rules import ListRecord, clean_fields, require_owner, require_visible
+from services.users.lists.rules import ListRecord, clean_fields, require_owner, require_visible
 
 NOW = datetime.now(UTC)
 OWNER = UserRecord(1, "owner", "Owner", "", "", "", "", 0, 0, NOW)

@@ -1,4 +1,4 @@
-"""Poll rules (services/tweets/poll_rules.py): options and duration, every bad
+"""Poll rules (services/tweets/polls/rules.py): options and duration, every bad
 field named at once, and who sees the results."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.shared.errors import InvalidArgument
-from services.tweets.poll_rules import PollDefinition, results_visible, validate_poll
+from services.tweets.polls.rules import PollDefinition, results_visible, validate_poll
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TEN_MINUTES = timedelta(minutes=10)

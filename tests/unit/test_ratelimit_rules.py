@@ -9,7 +9,7 @@ import pytest
 
 from edge import limits, render
 from services.ratelimit.rules import DEFAULT_ENVIRONMENTS, ConfigError, Limit, load, parse
-from services.ratelimit.server import DEFAULT_CONFIG
+from services.ratelimit.settings import DEFAULT_CONFIG
 
 DOC: dict[str, Any] = {
     "domain": "edge",

@@ -18,6 +18,7 @@ from services.search.backend import Engagement, TweetDoc, TweetFilter, UserDoc
 from services.search.indexer import Indexer
 from services.search.service import MAX_TRENDS, Search
 from services.search.trends import TrendCount
+from services.shared.consumer import Handlers
 from services.shared.contracts import subject
 from services.shared.errors import InvalidArgument
 from services.shared.ids import IdGenerator
@@ -148,7 +149,7 @@ class Indexing:
         self.backend = FakeSearchBackend()
         self.trends = FakeTrends()
         self.indexer = Indexer(self.backend, self.trends, max_delay=0.001)
-        self.handlers = self.indexer.handlers()
+        self.handlers = self.indexer.register(Handlers())
         self.ids = IdGenerator.fixed(3)
 
     async def deliver(self, *events: Message) -> None:

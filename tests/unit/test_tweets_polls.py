@@ -1,4 +1,4 @@
-"""Voting in and viewing polls (services/tweets/polls.py) over in-memory votes
+"""Voting in and viewing polls (services/tweets/polls/service.py) over in-memory votes
 and tweets: who may vote, one vote each, and who sees the results when."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.ids import IdGenerator, id_time
 from services.tweets.domain import Kind, Revision, TweetRecord
-from services.tweets.poll_rules import PollDefinition
-from services.tweets.polls import Polls
+from services.tweets.polls.rules import PollDefinition
+from services.tweets.polls.service import Polls
 from tests.fakes.tweets import FakePollVotes, FakeReads, FakeTweetStore
 
 AUTHOR, ALICE, BOB, CAROL = 1, 2, 3, 4

@@ -27,8 +27,8 @@ from services.tweets.domain import Kind, TweetRecord
 from services.tweets.followups import Op
 from services.tweets.outbox import Outbox
 from services.tweets.pairs import PairWriter
-from services.tweets.poll_rules import PollInput
-from services.tweets.polls import Polls
+from services.tweets.polls.rules import PollInput
+from services.tweets.polls.service import Polls
 from services.tweets.reads import Reader
 from services.tweets.tweets import Tweets
 from tests.fakes.intents import FakeIntentLog

@@ -10,7 +10,7 @@ import pytest
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.shared.ids import IdGenerator
 from services.users.client.lists import ListAudienceWriter
-from services.users.lists import Lists
+from services.users.lists.service import Lists
 from services.users.pins import Pins
 from services.users.social import Social
 from tests.fakes.peers import FakeTweets

@@ -13,7 +13,7 @@ the only writer, exactly as for the relations cache (relations.py):
   version, so a fill that read just before a change committed never
   overwrites the change's copy.
 The timeline GETs the key beside the reader's relations and decides
-visibility itself (`visible`): the same rule as services/users/list_rules.py,
+visibility itself (`visible`): the same rule as services/users/lists/rules.py,
 with the owner's block of the viewer read from the viewer's relations.
 Staleness: none while Redis takes the writes; if it cannot take one after the
 commit, the old copy lives at most AUDIENCE_TTL_SECONDS.
@@ -53,7 +53,7 @@ def tombstone(list_id: int) -> lists_pb2.ListAudience:
 
 
 def visible(audience: lists_pb2.ListAudience, viewer: int, relations: Relations) -> bool:
-    """Whether the viewer may see the list (services/users/list_rules.py)."""
+    """Whether the viewer may see the list (services/users/lists/rules.py)."""
     if audience.deleted:
         return False
     if viewer == audience.owner_id:

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.search.backend import TweetDoc, UserDoc
-from services.search.meili_client import Meili, TaskFailed
-from services.search.meili_schema import IndexSpec, tombstone, tweet_document, user_document
+from services.search.meili.client import Meili, TaskFailed
+from services.search.meili.schema import IndexSpec, tombstone, tweet_document, user_document
 
 # A settings change on a large index reindexes it: allow for that.
 SETTINGS_TIMEOUT_SECONDS = 900.0

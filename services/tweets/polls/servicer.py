@@ -8,7 +8,7 @@ import grpc
 from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc
 
 from services.shared.auth import caller_id
-from services.tweets.polls import Polls
+from services.tweets.polls.service import Polls
 from services.tweets.visibility import Visibility
 
 Ctx = grpc.aio.ServicerContext[Any, Any]

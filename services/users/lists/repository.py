@@ -1,5 +1,5 @@
 """PostgreSQL queries for lists (tables in migrations/postgres/0009_users_lists.sql).
-Each takes the caller's connection, so the service layer (services/users/lists.py)
+Each takes the caller's connection, so the service layer (services/users/lists/service.py)
 decides transactions and row locks.
 
 Lock order, shared with follows and blocks: users' rows (id order), then list
@@ -15,7 +15,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from twitter.users.v1 import lists_pb2
 
-from services.users.list_rules import ListRecord, MemberRecord
+from services.users.lists.rules import ListRecord, MemberRecord
 from services.users.repository import PROFILE, Conn, user_record
 
 _OWNER = ", ".join(f"u.{c}" for c in PROFILE.split(", ") if c != "created_at")
@@ -73,7 +73,7 @@ async def update(conn: Conn, list_id: int, fields: dict[str, str],
     if private is not None:
         sets.append("private = %(private)s, version = version + 1")
     if sets:
-        await conn.execute(f"UPDATE lists SET {', '.join(sets)} WHERE list_id = %(id)s",  # noqa: S608
+        await conn.execute(f"UPDATE lists SET {', '.join(sets)} WHERE list_id = %(id)s",
                            {**fields, "private": private, "id": list_id})
 
 
@@ -134,7 +134,7 @@ async def _bump(conn: Conn, column: str, deltas: dict[int, int]) -> None:
     version = ", version = version + 1" if column == "member_count" else ""
     for list_id, delta in deltas.items():
         await conn.execute(
-            f"UPDATE lists SET {column} = {column} + %s{version} WHERE list_id = %s",  # noqa: S608
+            f"UPDATE lists SET {column} = {column} + %s{version} WHERE list_id = %s",
             (delta, list_id))
 
 
@@ -150,13 +150,13 @@ async def drop_between(conn: Conn, a: int, b: int) -> list[int]:
     for table, column in (("list_members", "member_count"),
                           ("list_followers", "follower_count")):
         cur = await conn.execute(
-            f"SELECT l.list_id FROM lists l JOIN {table} x ON x.list_id = l.list_id"  # noqa: S608
+            f"SELECT l.list_id FROM lists l JOIN {table} x ON x.list_id = l.list_id"
             f" WHERE {pairs} ORDER BY l.list_id FOR NO KEY UPDATE OF l", params)
         locked = [r[0] for r in await cur.fetchall()]
         if not locked:
             continue
         cur = await conn.execute(
-            f"DELETE FROM {table} x USING lists l WHERE x.list_id = l.list_id"  # noqa: S608
+            f"DELETE FROM {table} x USING lists l WHERE x.list_id = l.list_id"
             f" AND l.list_id = ANY(%(ids)s) AND ({pairs}) RETURNING x.list_id",
             {**params, "ids": locked})
         deltas: dict[int, int] = {}
@@ -186,7 +186,7 @@ async def members(conn: Conn, list_id: int, *, after: tuple[datetime, int] | Non
     keyset = "AND (m.added_at, m.user_id) < (%(at)s, %(id)s)" if after else ""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT m.added_at, {', '.join('u.' + c for c in PROFILE.split(', '))}"  # noqa: S608
+        f"SELECT m.added_at, {', '.join('u.' + c for c in PROFILE.split(', '))}"
         f" FROM list_members m JOIN users u ON u.user_id = m.user_id"
         f" WHERE m.list_id = %(list)s {keyset}"
         f" ORDER BY m.added_at DESC, m.user_id DESC LIMIT %(limit)s",

@@ -21,7 +21,7 @@ The grace (`poll_end_grace_seconds`) is longer than a vote request may take
 (the CQL request timeout), so a vote accepted just before the end has landed
 or failed before the voters are read: the counts published are final.
 
-Ending. The worker pages through the voters (poll_votes.py) and publishes one
+Ending. The worker pages through the voters (votes.py) and publishes one
 `PollEnded` event per page (`poll_end_page_size` voters; page 0 also stands for
 the author), each under an id made of the tweet and the page. The notifications
 worker makes one notification per voter from each (O(page) work per event,
@@ -45,7 +45,7 @@ from services.shared.events import make_event
 from services.shared.logging import get_logger
 from services.shared.timestamps import to_timestamp
 from services.tweets.events import Publish
-from services.tweets.poll_votes import PollVotes
+from services.tweets.polls.votes import PollVotes
 from services.tweets.repository import TweetStore
 
 log = get_logger(__name__)

@@ -1,6 +1,6 @@
 """Polls (service layer): defining one with a new tweet, voting, and the
-results one viewer may see. Rules in poll_rules.py, votes in poll_votes.py,
-the end in poll_ends.py; the design is in docs/POLLS.md."""
+results one viewer may see. Rules in rules.py, votes in votes.py,
+the end in ends.py; the design is in docs/POLLS.md."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from services.shared.cassandra import Params
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.shared.timestamps import from_timestamp
 from services.tweets import followups
-from services.tweets.cached_reads import CachedReads
 from services.tweets.domain import TweetRecord
-from services.tweets.poll_ends import epoch_ms
-from services.tweets.poll_rules import (
+from services.tweets.polls.ends import epoch_ms
+from services.tweets.polls.rules import (
     MIN_DURATION,
     PollDefinition,
     PollInput,
@@ -24,8 +23,9 @@ from services.tweets.poll_rules import (
     results_visible,
     validate_poll,
 )
-from services.tweets.poll_views import poll_pb
-from services.tweets.poll_votes import PollVotes
+from services.tweets.polls.views import poll_pb
+from services.tweets.polls.votes import PollVotes
+from services.tweets.reads import CachedReads
 from services.tweets.repository import TweetStore
 
 NO_POLL = "this tweet has no poll"

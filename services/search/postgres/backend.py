@@ -17,7 +17,7 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from services.search.backend import Engagement, Rebuild, Semantics, TweetDoc, TweetFilter, UserDoc
-from services.search.pg_rebuild import PostgresRebuild
+from services.search.postgres.rebuild import PostgresRebuild
 from services.search.ranking import RECENCY_SECONDS
 from services.shared import postgres
 from services.shared.health import Required

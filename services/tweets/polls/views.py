@@ -8,7 +8,7 @@ from datetime import datetime
 from twitter.tweets.v1 import polls_pb2
 
 from services.shared.timestamps import to_timestamp
-from services.tweets.poll_rules import PollDefinition, Results
+from services.tweets.polls.rules import PollDefinition, Results
 
 
 def definition_pb(poll: PollDefinition) -> polls_pb2.Poll:

@@ -42,9 +42,9 @@ from services.search.backend import (
     TweetFilter,
     UserDoc,
 )
-from services.search.meili_client import Meili
-from services.search.meili_indexes import MeiliRebuild, drop_index, ensure_index
-from services.search.meili_schema import (
+from services.search.meili.client import Meili
+from services.search.meili.indexes import MeiliRebuild, drop_index, ensure_index
+from services.search.meili.schema import (
     TWEET_SORT,
     key,
     tombstone,

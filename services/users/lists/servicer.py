@@ -1,5 +1,5 @@
 """gRPC transport of lists (twitter.users.v1.ListService): requests to the
-service layer (services/users/lists.py), records to protos."""
+service layer (services/users/lists/service.py), records to protos."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from twitter.users.v1 import lists_pb2, lists_pb2_grpc
 
 from services.shared.auth import caller_id
 from services.shared.timestamps import to_timestamp
-from services.users.list_rules import ListRecord, MemberRecord
-from services.users.lists import Lists
+from services.users.lists.rules import ListRecord, MemberRecord
+from services.users.lists.service import Lists
 from services.users.servicer import summary_pb
 
 Ctx = grpc.aio.ServicerContext[Any, Any]

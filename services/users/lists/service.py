@@ -1,6 +1,6 @@
 """Lists (service layer): create, rename, delete; members and followers; the
 member ids a list timeline reads. The caller's id comes in explicitly; only
-the owner changes a list (services/users/list_rules.py says who sees what).
+the owner changes a list (services/users/lists/rules.py says who sees what).
 
 Exactness under concurrency: every change to a list's members or followers
 runs in one transaction that first locks the list's row, so the member and
@@ -30,10 +30,10 @@ from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.shared.ids import IdGenerator
 from services.users import events, repository
-from services.users import lists_repository as store
 from services.users import relations_repository as relations
 from services.users.client.lists import LIST_NOT_FOUND, ListAudienceWriter, tombstone
-from services.users.list_rules import (
+from services.users.lists import repository as store
+from services.users.lists.rules import (
     MAX_LISTS_PER_OWNER,
     MAX_MEMBERS,
     ListRecord,
