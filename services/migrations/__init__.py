@@ -10,5 +10,5 @@ The migration files stay with the service that owns the schema:
 services/<service>/migrations/postgres/*.sql (yoyo) and
 services/<service>/migrations/cql/NNNN_*.cql (sources.py). Streams and search
 indexes are not here: each service creates its own at start
-(services/shared/events.py, services/search/meili_indexes.py).
+(services/shared/events.py, services/search/meili/indexes.py).
 """
