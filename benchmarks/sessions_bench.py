@@ -9,9 +9,10 @@ import statistics
 import time
 import timeit
 
-from services.shared import auth, redis_client
 from services.shared.contracts import Access
-from services.shared.interceptor import ServiceInterceptor
+from services.shared.rpc.interceptors import ServiceInterceptor
+from services.shared.security import auth
+from services.shared.stores import redis_client
 from services.users.client.revocations import Revocation, RevokedSessions, announce
 
 HELD = 10_000

@@ -12,9 +12,6 @@ from services.media.library import DownloadUrls, MediaLibrary, Sweeper
 from services.media.repository import MediaStore
 from services.media.servicer import MediaServicer
 from services.media.storage import ObjectStore
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     PeerAddresses,
@@ -23,11 +20,14 @@ from services.shared.config import (
     ScyllaSettings,
     ServerSettings,
 )
-from services.shared.idempotency import IdempotencyStore
-from services.shared.logging import configure_logging, get_logger
+from services.shared.observability.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
 from services.users.client.revocations import RevokedSessions
 
 log = get_logger(__name__)

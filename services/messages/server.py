@@ -13,9 +13,6 @@ from services.messages.crypto import KeyConfigError, MessageCipher, dev_key_spec
 from services.messages.repository import MessageStore
 from services.messages.servicer import MessageServicer
 from services.messages.users import UsersClient
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     PeerAddresses,
@@ -24,14 +21,17 @@ from services.shared.config import (
     ServerSettings,
     WorkerLeaseSettings,
 )
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.idempotency import IdempotencyStore
-from services.shared.ids import IdGenerator
-from services.shared.logging import configure_logging, get_logger
+from services.shared.observability.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
-from services.shared.worker_lease import WorkerLease
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.snowflake.cql_worker_lease import CqlLeaseStore
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.snowflake.worker_lease import WorkerLease
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
 from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 

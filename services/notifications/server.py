@@ -11,16 +11,16 @@ from services.notifications.repository import NotificationStore
 from services.notifications.servicer import NotificationServicer
 from services.notifications.settings import NotificationsSettings
 from services.notifications.visibility import BlocksAndMutes
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.idempotency import IdempotencyStore
-from services.shared.live_streams import StreamLimits, StreamSlots
-from services.shared.logging import configure_logging
-from services.shared.peers import UsersClient
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.messaging import events as jetstream
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.peers import UsersClient
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
+from services.shared.streaming.live_streams import StreamLimits, StreamSlots
 from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 

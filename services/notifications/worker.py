@@ -20,13 +20,14 @@ from services.notifications.notifier import Notifier
 from services.notifications.repository import NotificationStore
 from services.notifications.settings import NotificationsSettings
 from services.notifications.visibility import BlocksAndMutes
-from services.shared import consumer, redis_client, worker
-from services.shared import events as jetstream
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.consumer import ConsumerSpec, Progress
 from services.shared.contracts import subject, subject_filter
-from services.shared.peers import TweetsClient, UsersClient
+from services.shared.messaging import consumer, worker
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.consumer import ConsumerSpec, Progress
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
 from services.users.client.relations import RelationsCache
 
 DURABLE = "notifications"

@@ -33,9 +33,9 @@ from services.search.indexer import Indexer
 from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.clients import internal_channel
+from services.shared.messaging import events as jetstream
+from services.shared.rpc.clients import internal_channel
+from services.shared.stores import redis_client
 
 # Users whose tweets are read at once.
 CONCURRENT_USERS = 32

@@ -10,12 +10,12 @@ from services.search.servicer import SearchServicer
 from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
-from services.shared import redis_client
-from services.shared.clients import internal_channel
-from services.shared.logging import configure_logging
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.stores import redis_client
 from services.users.client.relations import RelationsCache
 from services.users.client.revocations import RevokedSessions
 

@@ -6,7 +6,7 @@ from services.search.backend import SearchBackend
 from services.search.meili_backend import MeilisearchBackend
 from services.search.pg_backend import PostgresBackend
 from services.search.settings import SearchSettings
-from services.shared.postgres import open_pool
+from services.shared.stores.postgres import open_pool
 
 
 async def backend_for(settings: SearchSettings) -> SearchBackend:

@@ -11,9 +11,10 @@ from services.search.indexer import Indexer
 from services.search.settings import SearchSettings
 from services.search.trends import Trends
 from services.search.wiring import backend_for
-from services.shared import redis_client, worker
-from services.shared.consumer import ConsumerSpec
 from services.shared.contracts import subject_filter
+from services.shared.messaging import worker
+from services.shared.messaging.consumer import ConsumerSpec
+from services.shared.stores import redis_client
 
 
 async def main() -> None:

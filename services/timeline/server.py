@@ -5,12 +5,12 @@ from __future__ import annotations
 import grpc
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
-from services.shared import consumer_lag
-from services.shared import events as jetstream
-from services.shared.live_streams import StreamSlots
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.messaging import consumer_lag
+from services.shared.messaging import events as jetstream
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.streaming.live_streams import StreamSlots
 from services.timeline import wiring
 from services.timeline.hydrate import Hydrator
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits

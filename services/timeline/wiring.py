@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import grpc
 
-from services.shared import redis_client
-from services.shared.clients import internal_channel
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.redis_client import RedisClient
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
 

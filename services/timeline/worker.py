@@ -10,9 +10,9 @@ import asyncio
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared import consumer, worker
-from services.shared.consumer import ConsumerSpec, Progress
 from services.shared.contracts import subject, subject_filter
+from services.shared.messaging import consumer, worker
+from services.shared.messaging.consumer import ConsumerSpec, Progress
 from services.timeline import wiring
 from services.timeline.fanout import Fanout
 from services.timeline.settings import TimelineSettings

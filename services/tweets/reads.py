@@ -4,8 +4,8 @@ or reply acts on, go through cached_reads.py."""
 
 from __future__ import annotations
 
-from services.shared.cursor import LastId, ListCursor, PageRequest, last_id
 from services.shared.errors import NotFound
+from services.shared.paging.cursor import LastId, ListCursor, PageRequest, last_id
 from services.tweets.domain import TweetRecord
 from services.tweets.repository import TweetStore
 

@@ -9,10 +9,7 @@ from datetime import timedelta
 import grpc
 from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc, tweets_pb2, tweets_pb2_grpc
 
-from services.shared import deadline, redis_client
-from services.shared import events as jetstream
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
+from services.shared.concurrency.keyed_lock import KeyedLocks
 from services.shared.config import (
     AuthSettings,
     NatsSettings,
@@ -22,17 +19,21 @@ from services.shared.config import (
     ServerSettings,
     WorkerLeaseSettings,
 )
-from services.shared.cql_outbox import IntentLog, IntentRelay
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.idempotency import IdempotencyStore
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
-from services.shared.logging import configure_logging, get_logger
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.cql_outbox import IntentLog, IntentRelay
+from services.shared.observability.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.redis_client import RedisClient
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
-from services.shared.worker_lease import WorkerLease
+from services.shared.resilience import deadline
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.snowflake.cql_worker_lease import CqlLeaseStore
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.snowflake.worker_lease import WorkerLease
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
+from services.shared.stores.redis_client import RedisClient
 from services.tweets.bookmark_store import BookmarkStore
 from services.tweets.bookmarks import Bookmarks
 from services.tweets.cached_reads import WARM_COUNT, CachedReads
@@ -72,7 +73,7 @@ class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings,
     # Queries in flight per process; more queue in the process, not in Scylla.
     cql_concurrency: int = 512
     cql_request_timeout_seconds: float = 10.0
-    # Outbox: shards may grow but never shrink; see services/shared/cql_outbox.py.
+    # Outbox: shards may grow but never shrink; see services/shared/messaging/cql_outbox.py.
     outbox_shards: int = 16
     outbox_slot_seconds: int = 60
     outbox_grace_seconds: float = 30.0

@@ -9,10 +9,6 @@ from pathlib import Path
 import grpc
 from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
-from services.shared import events as jetstream
-from services.shared import postgres, redis_client
-from services.shared.auth import TokenVerifier
-from services.shared.clients import internal_channel
 from services.shared.config import (
     AuthSettings,
     NatsSettings,
@@ -22,17 +18,21 @@ from services.shared.config import (
     ServerSettings,
     WorkerLeaseSettings,
 )
-from services.shared.idempotency import IdempotencyStore
-from services.shared.ids import IdGenerator
-from services.shared.interceptor import ServiceInterceptor, access_policy
-from services.shared.logging import configure_logging, get_logger
-from services.shared.peers import TweetsClient
-from services.shared.pg_outbox import OutboxRelay
-from services.shared.pg_worker_lease import PgLeaseStore
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.pg_outbox import OutboxRelay
+from services.shared.observability.logging import configure_logging, get_logger
 from services.shared.ports import SERVICE_PORTS
-from services.shared.postgres import open_pool
-from services.shared.server import App, serve
-from services.shared.worker_lease import WorkerLease
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.interceptors import ServiceInterceptor, access_policy
+from services.shared.rpc.peers import TweetsClient
+from services.shared.rpc.server import App, serve
+from services.shared.security.auth import TokenVerifier
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.snowflake.pg_worker_lease import PgLeaseStore
+from services.shared.snowflake.worker_lease import WorkerLease
+from services.shared.stores import postgres, redis_client
+from services.shared.stores.postgres import open_pool
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
 from services.users.client.lists import ListAudienceWriter

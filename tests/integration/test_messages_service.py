@@ -16,9 +16,9 @@ from twitter.messages.v1 import messages_pb2, messages_pb2_grpc
 from services.messages.crypto import MessageCipher, Sealed, UndecryptableMessage, dev_key_spec
 from services.messages.domain import Pair
 from services.messages.server import MessagesSettings, build
-from services.shared.cassandra import Cql
 from services.shared.config import ScyllaSettings
-from services.shared.server import create_server
+from services.shared.rpc.server import create_server
+from services.shared.stores.cassandra import Cql
 from tests.support.users import Account, MakeAccount
 
 
