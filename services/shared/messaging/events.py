@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats
+import nats.errors
+import nats.js.errors
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.client import Client
@@ -30,6 +32,16 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from services.shared import contracts
 from services.shared.observability import telemetry
+from services.shared.resilience import failures
+
+# The bus unreachable, reconnecting or without a responder: down. Its timeouts
+# are the builtin TimeoutError, which the failure policy knows already.
+failures.register(
+    "the event bus", modules=("nats",),
+    unavailable=(nats.errors.NoServersError, nats.errors.ConnectionClosedError,
+                 nats.errors.ConnectionReconnectingError, nats.errors.StaleConnectionError,
+                 nats.errors.OutboundBufferLimitError, nats.errors.NoRespondersError,
+                 nats.js.errors.ServiceUnavailableError, nats.js.errors.NoStreamResponseError))
 
 STREAM = "TWITTER"
 SUBJECTS = ["twitter.>"]

@@ -7,62 +7,82 @@ status is kept where it means the same thing to our caller; a peer's INTERNAL
 stays a bug (500). The server interceptor applies `outage` to whatever a handler
 lets escape, and the peer client interceptor applies `from_peer` to every call,
 so handlers never translate driver exceptions themselves.
+
+Which driver exceptions mean "down" or "too slow" is each store adapter's to
+say: it registers them here (`register`) when it is imported, so this module
+imports no driver and a process loads only the drivers of the stores it uses.
+An exception of a driver whose adapter was not imported (a test or a tool
+using the driver directly) loads that adapter's registration on first sight:
+the driver is loaded already, since its exception exists.
 """
 
 from __future__ import annotations
 
-import botocore.exceptions as boto
-import cassandra
-import cassandra.cluster
-import cassandra.connection
-import cassandra.protocol
+import importlib
+from collections.abc import Callable, Iterable
+
 import grpc
-import nats.errors
-import nats.js.errors
-import psycopg
-import psycopg.errors
-import psycopg_pool
-import redis.exceptions
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.shared import errors
 
-# Checked in order: the first matching family decides (a connect timeout is a
-# dependency that cannot be reached, not a slow answer).
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    # Cassandra/ScyllaDB: no node reachable, not enough replicas, overloaded.
-    cassandra.cluster.NoHostAvailable, cassandra.connection.ConnectionException,
-    cassandra.Unavailable, cassandra.CoordinationFailure,
-    cassandra.protocol.OverloadedErrorMessage, cassandra.protocol.IsBootstrappingErrorMessage,
-    # PostgreSQL: no pooled connection in time, connection lost or refused.
-    psycopg_pool.PoolTimeout, psycopg.InterfaceError,
-    # Redis (its BusyLoadingError is a ConnectionError too); on a cluster, a
-    # node down or its slots uncovered, or a slot's keys mid-migration.
-    redis.exceptions.ConnectionError, redis.exceptions.ClusterDownError,
-    redis.exceptions.SlotNotCoveredError, redis.exceptions.TryAgainError,
-    # NATS / JetStream.
-    nats.errors.NoServersError, nats.errors.ConnectionClosedError,
-    nats.errors.ConnectionReconnectingError, nats.errors.StaleConnectionError,
-    nats.errors.OutboundBufferLimitError, nats.errors.NoRespondersError,
-    nats.js.errors.ServiceUnavailableError, nats.js.errors.NoStreamResponseError,
-    # S3 through botocore.
-    boto.ConnectTimeoutError, boto.EndpointConnectionError, boto.ConnectionClosedError,
-    # Sockets in general.
-    ConnectionError,
-)
-_TIMEOUT: tuple[type[BaseException], ...] = (
-    cassandra.OperationTimedOut, cassandra.Timeout,  # Read/WriteTimeout
-    psycopg.errors.QueryCanceled,  # statement_timeout
-    redis.exceptions.TimeoutError,
-    boto.ReadTimeoutError,
-    TimeoutError,  # asyncio's and nats' timeouts are this one
-)
-# A PostgreSQL OperationalError that is not a timeout: server shutting down,
-# connection broken mid-query, too many connections; all retryable later.
-_UNAVAILABLE_LAST: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+# Where each driver's outage errors are registered, by the driver's top-level
+# module: imported on the first exception of a driver nobody registered yet.
+REGISTERED_BY: dict[str, str] = {
+    "cassandra": "services.shared.stores.cassandra",
+    "psycopg": "services.shared.stores.postgres",
+    "psycopg_pool": "services.shared.stores.postgres",
+    "redis": "services.shared.stores.redis_failures",
+    "nats": "services.shared.messaging.events",
+    "botocore": "services.shared.stores.s3_failures",
+}
 
-_S3_UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "503", "RequestTimeout"}
+Answer = Callable[[BaseException], "errors.DomainError | None"]
+
+# Checked in order: the first matching family decides (a connect timeout is a
+# dependency that cannot be reached, not a slow answer). Sockets in general are
+# everyone's: asyncio's and nats' timeouts are the builtin TimeoutError.
+_unavailable: tuple[type[BaseException], ...] = (ConnectionError,)
+_timeout: tuple[type[BaseException], ...] = (TimeoutError,)
+# Broad families checked last (PostgreSQL's OperationalError that is not a
+# timeout: server shutting down, connection broken, too many connections).
+_unavailable_last: tuple[type[BaseException], ...] = ()
+# Answers that may say the dependency cannot serve: a peer's status our caller
+# should see (below), S3's "slow down".
+_answers: dict[type[BaseException], Answer] = {}
+_dependency_names: dict[str, str] = {}
+_known_types: set[type[BaseException]] = set()
+
+
+def register(dependency: str, *, modules: Iterable[str],
+             unavailable: Iterable[type[BaseException]] = (),
+             timeout: Iterable[type[BaseException]] = (),
+             unavailable_last: Iterable[type[BaseException]] = (),
+             answers: dict[type[BaseException], Answer] | None = None) -> None:
+    """A store adapter's outage errors. `dependency` names the store in messages
+    ("the database"), `modules` are its drivers' top-level modules. Registering
+    the same types again changes nothing."""
+    global _unavailable, _timeout, _unavailable_last  # noqa: PLW0603 - the registry
+    _unavailable = tuple(dict.fromkeys((*_unavailable, *unavailable)))
+    _timeout = tuple(dict.fromkeys((*_timeout, *timeout)))
+    _unavailable_last = tuple(dict.fromkeys((*_unavailable_last, *unavailable_last)))
+    _answers.update(answers or {})
+    for module in modules:
+        _dependency_names[module] = dependency
+    _known_types.clear()
+
+
+def _load_registrations(kind: type[BaseException]) -> None:
+    """Imports the registration of every driver in `kind`'s ancestry that has
+    none yet; remembered per type, so an error path pays for it once."""
+    if kind in _known_types:
+        return
+    for ancestor in kind.__mro__:
+        driver = ancestor.__module__.split(".")[0]
+        if driver in REGISTERED_BY and driver not in _dependency_names:
+            importlib.import_module(REGISTERED_BY[driver])
+    _known_types.add(kind)
 
 
 def outage(exc: BaseException) -> errors.DomainError | None:
@@ -70,26 +90,17 @@ def outage(exc: BaseException) -> errors.DomainError | None:
     a dependency failure (a bug, which stays INTERNAL)."""
     if isinstance(exc, errors.DomainError):
         return exc
-    if isinstance(exc, _UNAVAILABLE):
+    _load_registrations(type(exc))
+    if isinstance(exc, _unavailable):
         return errors.Unavailable(f"{_dependency(exc)} is unavailable; try again shortly")
-    if isinstance(exc, _TIMEOUT):
+    if isinstance(exc, _timeout):
         return errors.DeadlineExceeded(f"{_dependency(exc)} did not answer in time")
-    if isinstance(exc, _UNAVAILABLE_LAST):
+    if isinstance(exc, _unavailable_last):
         return errors.Unavailable(f"{_dependency(exc)} is unavailable; try again shortly")
-    if isinstance(exc, boto.ClientError | grpc.aio.AioRpcError):
-        return _answered(exc)
+    for kind, answer in _answers.items():
+        if isinstance(exc, kind):
+            return answer(exc)
     return None
-
-
-def _answered(exc: boto.ClientError | grpc.aio.AioRpcError) -> errors.DomainError | None:
-    """An answer that says the dependency cannot serve: S3's "slow down", or
-    a peer's status our caller should see."""
-    if isinstance(exc, boto.ClientError):
-        if exc.response.get("Error", {}).get("Code") in _S3_UNAVAILABLE_CODES:
-            return errors.Unavailable("media storage is unavailable; try again shortly")
-        return None
-    mapped = from_peer(exc)
-    return mapped if isinstance(mapped, errors.DomainError) else None
 
 
 def is_outage_error(exc: BaseException) -> bool:
@@ -99,10 +110,7 @@ def is_outage_error(exc: BaseException) -> bool:
 
 
 def _dependency(exc: BaseException) -> str:
-    module = type(exc).__module__.split(".")[0]
-    return {"cassandra": "the database", "psycopg": "the database",
-            "psycopg_pool": "the database", "redis": "the cache", "nats": "the event bus",
-            "botocore": "media storage"}.get(module, "a dependency")
+    return _dependency_names.get(type(exc).__module__.split(".")[0], "a dependency")
 
 
 # A peer's code our caller should see as is. INVALID_ARGUMENT and the like are
@@ -151,3 +159,12 @@ class UnexpectedPeerError(Exception):
     def __init__(self, exc: grpc.aio.AioRpcError) -> None:
         super().__init__(f"peer answered {exc.code().name}: {exc.details()}")
         self.code = exc.code()
+
+
+def _peer_answer(exc: BaseException) -> errors.DomainError | None:
+    assert isinstance(exc, grpc.aio.AioRpcError)
+    mapped = from_peer(exc)
+    return mapped if isinstance(mapped, errors.DomainError) else None
+
+
+_answers[grpc.aio.AioRpcError] = _peer_answer

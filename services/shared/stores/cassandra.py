@@ -14,11 +14,14 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import cassandra.connection
+import cassandra.protocol
 from cassandra import ConsistencyLevel
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
     ExecutionProfile,
+    NoHostAvailable,
     ResponseFuture,
     Session,
 )
@@ -31,9 +34,19 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_f
 
 from services.shared.config import ScyllaSettings
 from services.shared.observability import telemetry
-from services.shared.resilience import deadline
+from services.shared.resilience import deadline, failures
 from services.shared.resilience.breaker import CircuitBreaker, guarded
 from services.shared.resilience.health import Required
+
+# No node reachable, not enough replicas, overloaded: down. Read/WriteTimeout
+# (cassandra.Timeout) and a request's client-side timeout: too slow.
+failures.register(
+    "the database", modules=("cassandra",),
+    unavailable=(NoHostAvailable, cassandra.connection.ConnectionException,
+                 cassandra.Unavailable, cassandra.CoordinationFailure,
+                 cassandra.protocol.OverloadedErrorMessage,
+                 cassandra.protocol.IsBootstrappingErrorMessage),
+    timeout=(cassandra.OperationTimedOut, cassandra.Timeout))
 
 Row = dict[str, Any]
 Params = Sequence[Any] | Mapping[str, Any]

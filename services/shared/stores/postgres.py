@@ -16,15 +16,27 @@ import time
 import weakref
 from typing import Any, Self
 
+import psycopg
+import psycopg.errors
+import psycopg_pool
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.abc import Params
 from psycopg_pool import AsyncConnectionPool
 
 from services.shared.config import PostgresSettings
 from services.shared.observability import telemetry
-from services.shared.resilience import deadline
+from services.shared.resilience import deadline, failures
 from services.shared.resilience.breaker import CircuitBreaker, guarded
 from services.shared.resilience.health import Required
+
+# No pooled connection in time, connection lost or refused: down. A statement
+# past statement_timeout: too slow. Any other OperationalError (server shutting
+# down, connection broken mid-query, too many connections): down, retry later.
+failures.register(
+    "the database", modules=("psycopg", "psycopg_pool"),
+    unavailable=(psycopg_pool.PoolTimeout, psycopg.InterfaceError),
+    timeout=(psycopg.errors.QueryCanceled,),
+    unavailable_last=(psycopg.OperationalError,))
 
 RECONNECT_SECONDS = 5.0
 # How long a request may wait for a pooled connection (pool exhausted or the
