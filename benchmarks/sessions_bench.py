@@ -1,5 +1,5 @@
-"""What checking revoked sessions costs a call (issue 22): the interceptor's
-`_begin` on the edge path without the check (as before) and with it, against
+"""What checking revoked sessions costs a call (issue 22): the identity step's
+check on the edge path without the check (as before) and with it, against
 10,000 revocations held in memory as the real feed loads them from Redis."""
 
 from __future__ import annotations
