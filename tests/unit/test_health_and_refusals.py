@@ -15,7 +15,7 @@ from services.shared import errors
 from services.shared.resilience import breaker
 from services.shared.resilience import health as store_health
 from services.shared.resilience.breaker import CircuitBreaker, guarded
-from services.shared.rpc.interceptors import (
+from services.shared.rpc.status import (
     HTTP_STATUS_HEADER,
     REFUSED_BEFORE_SIDE_EFFECT,
     REFUSED_HEADER,

@@ -29,17 +29,10 @@ from services.shared.rpc.interceptors.deadlines import Deadlines
 from services.shared.rpc.interceptors.error_mapping import MapErrors
 from services.shared.rpc.interceptors.idempotent_writes import IdempotentWrites
 from services.shared.rpc.interceptors.observe import LatencyMetrics, RequestLogging, Tracing
-from services.shared.rpc.status import (
-    HTTP_STATUS_HEADER,
-    REFUSED_BEFORE_SIDE_EFFECT,
-    REFUSED_HEADER,
-    to_status,
-)
 from services.shared.security import auth
 from services.users.client.revocations import RevokedSessions
 
-__all__ = ["HTTP_STATUS_HEADER", "INTERNAL_TOKEN_HEADER", "REFUSED_BEFORE_SIDE_EFFECT",
-           "REFUSED_HEADER", "Chain", "ServiceInterceptor", "access_policy", "to_status"]
+__all__ = ["INTERNAL_TOKEN_HEADER", "Chain", "ServiceInterceptor", "access_policy"]
 
 
 class ServiceInterceptor(Chain):

@@ -6,6 +6,7 @@ reads and calls without a key never touch the store."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from google.api import annotations_pb2
@@ -22,7 +23,8 @@ from services.shared.security import auth
 
 
 class IdempotentWrites(Step):
-    def __init__(self, access: Any, store: idempotency.IdempotencyStore) -> None:
+    def __init__(self, access: Callable[[str], Access],
+                 store: idempotency.IdempotencyStore) -> None:
         self._access = access
         self._store = store
 
