@@ -38,8 +38,10 @@ async def _no_progress() -> None:
 
 class Fanout:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient, *,
-                 celebrity_threshold: int, follow_backfill: int = 50) -> None:
+                 celebrity_threshold: int, follow_backfill: int = 50,
+                 clock: Callable[[], float] = time.time) -> None:
         self._store = store
+        self._clock = clock  # injectable: tests fix the lag they measure
         self._users = users
         self._tweets = tweets
         self._threshold = celebrity_threshold
@@ -71,7 +73,7 @@ class Fanout:
             written += count
             TIMELINE_WRITES.inc(count)
             await progress()  # tells JetStream the message is still being worked on
-        lag = time.time() - from_timestamp(event.created_at).timestamp() \
+        lag = self._clock() - from_timestamp(event.created_at).timestamp() \
             if event.HasField("created_at") else 0.0
         FANOUT_LAG.observe(lag)
         await self._store.record_lag(lag * 1000)

@@ -37,6 +37,7 @@ from services.shared.stores.redis_client import (
     RedisClient,
     execute_where_sent,
     node_groups,
+    replicated_pipeline,
     slot_groups,
 )
 from services.timeline.domain import Entry, score_of
@@ -165,7 +166,6 @@ class TimelineStore:
         self.capacity = capacity
         self.recent_capacity = recent_capacity or capacity
         self._inactive_after = inactive_after_seconds
-        self._add_if_kept = redis.register_script(_ADD_IF_KEPT)
 
     async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Adds the entry to the home timelines of the active users among
@@ -175,7 +175,7 @@ class TimelineStore:
         # EVAL, not EVALSHA: a pipeline with registered scripts first asks
         # Redis whether they are loaded, a round trip of its own.
         args = (entry.member, entry.score, self.capacity)
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with replicated_pipeline(self._redis) as pipe:
             for group in groups:
                 keys = [k for i in group for k in pairs[i]]
                 pipe.eval(_FANOUT_PER_NODE, 1, keys[0], *args, *keys)
@@ -196,7 +196,7 @@ class TimelineStore:
         groups = slot_groups(self._redis, [active for active, _ in pairs])
         if not groups:
             return 0
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with replicated_pipeline(self._redis) as pipe:
             for group in groups:
                 keys = [k for i in group for k in pairs[i]]
                 pipe.eval(_FANOUT_PER_SLOT, len(keys), *keys, *args)
@@ -208,14 +208,14 @@ class TimelineStore:
 
         ZADD of the same member is idempotent, so a redelivered fanout never
         duplicates an entry."""
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with replicated_pipeline(self._redis) as pipe:
             for key in key_of:
                 pipe.zadd(key, {entry.member: entry.score})
                 pipe.zremrangebyrank(key, 0, -self.capacity - 1)
             await pipe.execute()
 
     async def remove(self, keys: Iterable[str], entry: Entry) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with replicated_pipeline(self._redis) as pipe:
             for key in keys:
                 pipe.zrem(key, entry.member)
             await pipe.execute()
@@ -225,12 +225,14 @@ class TimelineStore:
         members: list[bytes] = await self._redis.zrange(key, 0, -1)  # type: ignore[assignment]
         doomed = [m for m in members if Entry.parse(m).author_id == author_id]
         if doomed:
-            await self._redis.zrem(key, *doomed)
+            async with replicated_pipeline(self._redis) as pipe:
+                pipe.zrem(key, *doomed)
+                await pipe.execute()
 
     async def add_many(self, key: str, entries: Iterable[Entry]) -> None:
         mapping = {e.member: e.score for e in entries}
         if mapping:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with replicated_pipeline(self._redis) as pipe:
                 pipe.zadd(key, mapping)
                 pipe.zremrangebyrank(key, 0, -self.capacity - 1)
                 await pipe.execute()
@@ -317,13 +319,15 @@ class TimelineStore:
 
     async def add_recent_if_kept(self, author_id: int, entry: Entry) -> bool:
         """Adds a tweet to an author's recent set if one is kept."""
-        return bool(await self._add_if_kept(keys=[recent_key(author_id)],
-                                            args=[entry.member, entry.score,
-                                                  self.recent_capacity]))
+        async with replicated_pipeline(self._redis) as pipe:
+            pipe.eval(_ADD_IF_KEPT, 1, recent_key(author_id), entry.member, entry.score,
+                      self.recent_capacity)
+            (added,) = await pipe.execute()
+        return bool(added)
 
     async def add_recent(self, author_id: int, entry: Entry) -> None:
         key = recent_key(author_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with replicated_pipeline(self._redis) as pipe:
             pipe.zadd(key, {entry.member: entry.score})
             pipe.zremrangebyrank(key, 1, -self.recent_capacity - 2)
             pipe.expire(key, RECENT_TTL_SECONDS)
@@ -344,7 +348,9 @@ class TimelineStore:
             await pipe.execute()
 
     async def forget_following(self, user_id: int) -> None:
-        await self._redis.delete(following_key(user_id))
+        async with replicated_pipeline(self._redis) as pipe:
+            pipe.delete(following_key(user_id))
+            await pipe.execute()
 
     async def is_active(self, user_id: int) -> bool:
         return bool(await self._redis.exists(active_key(user_id)))
@@ -366,10 +372,12 @@ class TimelineStore:
             await pipe.execute()
 
     async def mark_celebrity(self, author_id: int, celebrity: bool) -> None:
-        if celebrity:
-            await self._redis.sadd(CELEBRITIES, str(author_id))
-        else:
-            await self._redis.srem(CELEBRITIES, str(author_id))
+        async with replicated_pipeline(self._redis) as pipe:
+            if celebrity:
+                pipe.sadd(CELEBRITIES, str(author_id))
+            else:
+                pipe.srem(CELEBRITIES, str(author_id))
+            await pipe.execute()
 
     async def celebrities_among(self, user_ids: Sequence[int]) -> list[int]:
         if not user_ids:

@@ -163,21 +163,6 @@ async def test_private_lists_exist_only_for_their_owner(
     assert list(followed.lists) == []
 
 
-@pytest.mark.parametrize(("name", "description", "field"), [
-    ("", "", "name"), ("   ", "", "name"), ("x" * 26, "", "name"),
-    ("ok", "d" * 101, "description"), ("bad\x00name", "", "name"),
-])
-async def test_bad_names_and_descriptions_are_invalid(
-        lists: Lists, make_account: MakeAccount, name: str, description: str,
-        field: str) -> None:
-    owner = await make_account("lv")
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await lists.CreateList(lists_pb2.CreateListRequest(name=name, description=description),
-                               metadata=owner.metadata)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in (caught.value.details() or "")
-
-
 async def test_the_audience_cache_follows_every_committed_change(
         lists: Lists, users: Users, make_account: MakeAccount,
         stack_env: dict[str, str]) -> None:

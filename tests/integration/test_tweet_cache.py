@@ -1,13 +1,14 @@
 """The tweet cache against the real services and Redis: versioned fills, edits
 and deletes seen on the next read from every tier (this process's own hot
 tier included), reads racing an edit, a restart of the tweets service, and
-viewer flags right after the viewer's own like."""
+viewer flags right after the viewer's own like. The cache's own logic
+(generations, unknown entries, TTLs, the hot tier) is unit-tested on fakeredis:
+tests/unit/test_tweet_cache.py."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2, tweets_pb2_grpc
 from services.shared.config import AuthSettings
 from services.shared.rpc.clients import internal_channel
 from services.shared.stores import redis_client
-from services.tweets.client.tweet_cache import GENERATION, TweetCache, Versioned
+from services.tweets.client.tweet_cache import TweetCache, Versioned
 from services.tweets.client.viewer_flags import ViewerFlags
 from tests.support.stack_control import control, processes, wait_serving
 from tests.support.users import Account, MakeAccount
@@ -176,32 +177,3 @@ async def test_viewer_flags_are_right_after_the_viewers_own_like(
     finally:
         await redis.aclose()
         await internal.close()
-
-
-async def test_a_lost_generation_never_brings_old_entries_back(cache: TweetCache) -> None:
-    tweet_id = 9_200_000_000_000_000_000 + secrets.randbelow(10**15)
-    entry = cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=tweet_id, content="cached"))
-    await cache.get([tweet_id])
-    await cache.changed([(tweet_id, Versioned(1_000, entry))])
-    assert tweet_id in await cache.get([tweet_id])
-    before = int(await cache._redis.get(GENERATION) or 0)
-    await cache._redis.delete(GENERATION)  # evicted, or a Redis without persistence restarted
-    assert tweet_id not in await cache.get([tweet_id])  # hot copy dropped, new generation
-    assert int(await cache._redis.get(GENERATION) or 0) > before
-
-
-async def test_an_unknown_entry_is_a_miss_that_no_older_fill_replaces(cache: TweetCache) -> None:
-    tweet_id = 9_150_000_000_000_000_000 + secrets.randbelow(10**15)
-    old = cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=tweet_id, content="old"))
-    await cache.get([tweet_id])
-    await cache.changed([(tweet_id, Versioned(1_000, old))])
-    assert tweet_id in await cache.get([tweet_id])
-    # A change committed, but its new view could not be read: unknown, everywhere.
-    await cache.unknown([tweet_id])
-    other = TweetCache(cache._redis)
-    assert tweet_id not in await cache.get([tweet_id])
-    assert tweet_id not in await other.get([tweet_id])
-    # A reader that read the tweet before the change cannot put it back.
-    now_us = int(time.time() * 1_000_000)
-    await other.fill([(tweet_id, Versioned(now_us - 1_000_000, old))])
-    assert tweet_id not in await other.get([tweet_id])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -17,7 +16,6 @@ from nats.js import JetStreamContext
 from twitter.tweets.v1 import events_pb2, tweets_pb2, tweets_pb2_grpc
 
 from services.shared import contracts
-from services.shared.errors import FailedPrecondition
 from services.shared.messaging import events as jetstream
 from services.shared.security.auth import set_caller
 from services.shared.snowflake.ids import IdGenerator
@@ -345,18 +343,3 @@ async def test_an_operation_the_relay_fenced_can_never_commit(
     stored = await parts.store.stored_events(tweet.tweet_id, op_id)
     assert stored is not None
     assert stored.fenced
-
-
-async def test_edit_after_the_window_is_failed_precondition(
-        tweets: Stub, make_account: MakeAccount,
-        replica: tuple[Components, FlakyPublisher]) -> None:
-    parts, _ = replica
-    who = await make_account()
-    tweet = await post(tweets, who)
-    with pytest.raises(FailedPrecondition):
-        await parts.tweets.edit(who.user_id, tweet.tweet_id, "too late")
-    edits = await tweets.ListTweetEdits(tweets_pb2.ListTweetEditsRequest(
-        tweet_id=tweet.tweet_id), metadata=who.metadata)
-    assert [e.revision for e in edits.edits] == [1]
-    assert datetime.now(UTC) - edits.edits[0].created_at.ToDatetime(tzinfo=UTC) < \
-        timedelta(minutes=1)

@@ -22,12 +22,19 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def single_redis(directory: Path) -> AsyncIterator[str]:
-    """Runs redis-server until the block ends; yields its URL."""
+async def single_redis(directory: Path, *, replica_of: str | None = None
+                       ) -> AsyncIterator[str]:
+    """Runs redis-server until the block ends; yields its URL. With
+    `replica_of` (another one's URL), a replica of that server."""
     port = _free_port()
+    replication = []
+    if replica_of is not None:
+        host, _, rest = replica_of.removeprefix("redis://").partition(":")
+        replication = ["--replicaof", host, rest.split("/")[0]]
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
         "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
-        "--dir", str(directory), "--save", "", "--appendonly", "no",
+        "--dir", str(directory), "--save", "", "--appendonly", "no", *replication,
         stdout=asyncio.subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:

@@ -119,6 +119,9 @@ def test_timeouts_are_deadline_exceeded_and_bugs_stay_unmapped() -> None:
 
 # --- peers ------------------------------------------------------------------
 
+_RELEASE = asyncio.Event()
+
+
 async def _behave(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
     """The peer: the request names what to do."""
     kind = request.decode()
@@ -128,8 +131,8 @@ async def _behave(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes
         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
     if kind == "unavailable":
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable")
-    if kind == "slow":
-        await asyncio.sleep(2)  # slower than the caller's deadline, by design
+    if kind == "slow":  # answers only once the test is over: past any caller's deadline
+        await _RELEASE.wait()
     if kind == "store_down":  # a handler whose store is down
         await psycopg.AsyncConnection.connect(f"postgresql://x@127.0.0.1:{closed_port()}/x")
     return b"ok"
@@ -151,7 +154,9 @@ async def peer() -> AsyncIterator[tuple[str, list[str]]]:
         "Call": grpc.unary_unary_rpc_method_handler(handler)})])
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    _RELEASE.clear()
     yield f"127.0.0.1:{port}", seen
+    _RELEASE.set()
     await server.stop(None)
 
 
@@ -194,10 +199,15 @@ async def test_a_peer_call_takes_no_longer_than_its_callers_deadline(
         deadline.begin(None, {})
 
 
-async def test_the_breaker_opens_on_a_failing_peer_and_probes_it_later(
+async def test_the_breaker_opens_on_a_failing_peer_and_an_answer_is_no_outage(
         peer: tuple[str, list[str]]) -> None:
     address, seen = peer
     async with internal_channel(address, TOKEN, peer="test") as channel:
+        assert await call(channel, "ok") == b"ok"
+        for _ in range(6):  # more than its threshold; answers, not outages: it stays closed
+            with pytest.raises(errors.NotFound):
+                await call(channel, "not_found")
+        assert await call(channel, "ok") == b"ok"
         for _ in range(5):
             with pytest.raises(errors.Unavailable):
                 await call(channel, "unavailable")
@@ -205,35 +215,119 @@ async def test_the_breaker_opens_on_a_failing_peer_and_probes_it_later(
         with pytest.raises(errors.Unavailable, match="test service is unavailable"):
             await call(channel, "ok")
         assert len(seen) == sent  # refused without a request
-        await asyncio.sleep(1.1)  # out of its open period the breaker lets a probe through
-        assert await call(channel, "ok") == b"ok"
-        with pytest.raises(errors.NotFound):  # an answer, not an outage: stays closed
-            await call(channel, "not_found")
-        assert await call(channel, "ok") == b"ok"
+
+
+class FakeClock:
+    """Monotonic seconds that move only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def state(breaker: CircuitBreaker) -> State:
+    """Read afresh each time (mypy would narrow the property across asserts)."""
+    return breaker.state
+
+
+def opened(clock: FakeClock, *, failures: int = 2) -> CircuitBreaker:
+    breaker = CircuitBreaker("unit", failures=failures, reset_seconds=1.0, clock=clock)
+    for _ in range(failures):
+        assert breaker.allow()
+        breaker.failed()
+    return breaker
+
+
+def test_the_breaker_opens_after_consecutive_failures_only() -> None:
+    breaker = CircuitBreaker("unit", failures=3, reset_seconds=1.0, clock=FakeClock())
+    breaker.failed()
+    breaker.failed()
+    breaker.succeeded()  # a success in between starts the count again
+    breaker.failed()
+    breaker.failed()
+    assert state(breaker) is State.CLOSED
+    assert breaker.allow()
+    breaker.failed()
+    assert state(breaker) is State.OPEN
+    assert not breaker.allow()
+
+
+def test_an_open_breaker_lets_one_probe_through_after_its_period() -> None:
+    clock = FakeClock()
+    breaker = opened(clock)
+    clock.now += 0.75
+    assert state(breaker) is State.OPEN
+    assert not breaker.allow()
+    clock.now += 0.25
+    assert state(breaker) is State.HALF_OPEN
+    assert breaker.allow()  # the probe
+    assert not breaker.allow()  # and no one else while it runs
+    breaker.succeeded()
+    assert state(breaker) is State.CLOSED
+    assert breaker.allow()
+    assert breaker.last_success == clock.now
+
+
+def test_a_failed_probe_opens_the_breaker_for_another_period() -> None:
+    clock = FakeClock()
+    breaker = opened(clock)
+    clock.now += 1.0
+    assert breaker.allow()
+    breaker.failed()
+    assert state(breaker) is State.OPEN
+    clock.now += 0.5
+    assert not breaker.allow()
+    clock.now += 0.5
+    assert breaker.allow()
+
+
+async def test_guarded_counts_outages_only_and_refuses_while_open() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("unit", failures=1, reset_seconds=1.0, clock=clock)
+    with pytest.raises(errors.NotFound):  # our own answer: the store is up
+        async with guarded(breaker, "the store"):
+            raise errors.NotFound("no such row")
+    assert state(breaker) is State.CLOSED
+    with pytest.raises(ConnectionRefusedError):
+        async with guarded(breaker, "the store"):
+            raise ConnectionRefusedError
+    with pytest.raises(errors.Unavailable, match="the store is unavailable"):
+        async with guarded(breaker, "the store"):
+            raise AssertionError("an open breaker must not run the block")
+    clock.now += 1.0
+    async with guarded(breaker, "the store"):  # the probe goes through and closes it
+        pass
+    assert state(breaker) is State.CLOSED
 
 
 async def test_a_cancelled_probe_does_not_hold_the_breaker_shut() -> None:
-    breaker = CircuitBreaker("unit", failures=1, reset_seconds=0.05)
+    clock = FakeClock()
+    breaker = CircuitBreaker("unit", failures=1, reset_seconds=0.5, clock=clock)
     with pytest.raises(ConnectionRefusedError):
         async with guarded(breaker, "the store"):
             raise ConnectionRefusedError
     with pytest.raises(errors.Unavailable):  # open: refused at once
         async with guarded(breaker, "the store"):
             pass
-    await asyncio.sleep(0.06)
+    clock.now += 0.5
+    entered = asyncio.Event()
 
     async def probe_that_hangs() -> None:
         async with guarded(breaker, "the store"):
-            await asyncio.sleep(10)
+            entered.set()
+            await asyncio.Event().wait()
 
     probe = asyncio.create_task(probe_that_hangs())
-    await asyncio.sleep(0.01)
+    await entered.wait()
+    assert not breaker.allow()  # the probe holds the half-open breaker meanwhile
     probe.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await probe
     async with guarded(breaker, "the store"):  # the next call probes again
         pass
-    assert breaker.state is State.CLOSED
+    assert state(breaker) is State.CLOSED
 
 
 @pytest.mark.parametrize("exc", [

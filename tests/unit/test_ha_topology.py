@@ -37,6 +37,7 @@ def test_the_default_is_the_light_single_node_stack(tmp_path: Path) -> None:
     assert "'replication_factor': 1" in env["SCYLLA_REPLICATION"]
     assert "JETSTREAM_REPLICAS" not in env
     assert "REDIS_FAILOVER_WAIT_SECONDS" not in env
+    assert "REDIS_WRITE_REPLICAS" not in env
     cassandra = plan({"STACK_DIR": str(tmp_path)})["cassandra"]
     assert "CASSANDRA_NODE" not in cassandra.env  # the light stack's config is unchanged
 
@@ -92,8 +93,10 @@ def test_the_ha_contract_names_every_node() -> None:
     assert "'replication_factor': 3" in env["SCYLLA_REPLICATION"]
     assert env["JETSTREAM_REPLICAS"] == "3"
     wait = RedisFailoverSettings.model_validate(
-        {"redis_failover_wait_seconds": env["REDIS_FAILOVER_WAIT_SECONDS"]})
+        {"redis_failover_wait_seconds": env["REDIS_FAILOVER_WAIT_SECONDS"],
+         "redis_write_replicas": env["REDIS_WRITE_REPLICAS"]})
     assert wait.redis_failover_wait_seconds == 3
+    assert wait.redis_write_replicas == 1
 
 
 def answers(*spec: tuple[float, int]) -> list[Answer]:

@@ -37,7 +37,12 @@ def test_a_random_token_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     assert AuthSettings().internal_token.get_secret_value() == token
 
 
-def _run(module: list[str], token: str | None) -> subprocess.CompletedProcess[str]:
+# A start imports a whole service: seconds on a quiet machine, over a minute
+# on one loaded with other stacks (the bound only stops a hung process).
+START_TIMEOUT_SECONDS = 240
+
+
+def _start(module: list[str], token: str | None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "INTERNAL_TOKEN"}
     if token is not None:
         env["INTERNAL_TOKEN"] = token
@@ -45,19 +50,35 @@ def _run(module: list[str], token: str | None) -> subprocess.CompletedProcess[st
     # connecting, not exit at once.
     env |= {"PG_DSN": "postgresql://x:y@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:1/0",
             "NATS_URL": "nats://127.0.0.1:1", "SCYLLA_PORT": "1", "GRPC_PORT": "0"}
-    return subprocess.run([sys.executable, *module], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.Popen([sys.executable, *module], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    try:
+        _, stderr = process.communicate(timeout=START_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return process.returncode, stderr
+
+
+def _run(module: list[str], token: str | None) -> tuple[int, str]:
+    return _finish(_start(module, token))
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_services_refuse_to_start_without_a_real_token(service: str) -> None:
-    for token in (None, "local-internal-token"):
-        result = _run(["-m", f"services.{service}"], token)
-        assert result.returncode != 0
-        assert "INTERNAL_TOKEN" in result.stderr or "internal_token" in result.stderr
+    started = [_start(["-m", f"services.{service}"], token)  # side by side
+               for token in (None, "local-internal-token")]
+    for process in started:
+        code, stderr = _finish(process)
+        assert code != 0
+        assert "INTERNAL_TOKEN" in stderr or "internal_token" in stderr
 
 
 def test_the_edge_renderer_refuses_a_missing_token(tmp_path: Path) -> None:
-    result = _run(["-m", "edge.render", str(tmp_path / "envoy.yaml")], None)
-    assert result.returncode != 0
+    code, _ = _run(["-m", "edge.render", str(tmp_path / "envoy.yaml")], None)
+    assert code != 0
     assert not (tmp_path / "envoy.yaml").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Callable
 from enum import Enum
 from types import TracebackType
 
@@ -54,8 +55,10 @@ class State(Enum):
 
 
 class CircuitBreaker:
-    def __init__(self, name: str, *, failures: int = 3, reset_seconds: float = 1.0) -> None:
+    def __init__(self, name: str, *, failures: int = 3, reset_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
+        self._clock = clock  # monotonic seconds; tests pass a fake one
         self._threshold = failures
         self._reset = reset_seconds
         self._failures = 0
@@ -68,7 +71,7 @@ class CircuitBreaker:
     def state(self) -> State:
         if self._failures < self._threshold:
             return State.CLOSED
-        if time.monotonic() - self._opened_at >= self._reset:
+        if self._clock() - self._opened_at >= self._reset:
             return State.HALF_OPEN
         return State.OPEN
 
@@ -83,7 +86,7 @@ class CircuitBreaker:
         return False
 
     def succeeded(self) -> None:
-        self.last_success = time.monotonic()
+        self.last_success = self._clock()
         self._failures = 0
         self._probing = False
         BREAKER_OPEN.labels(self.name).set(0)
@@ -97,7 +100,7 @@ class CircuitBreaker:
         self._failures += 1
         self._probing = False
         if self._failures >= self._threshold:
-            self._opened_at = time.monotonic()
+            self._opened_at = self._clock()
             BREAKER_OPEN.labels(self.name).set(1)
 
 

@@ -138,17 +138,13 @@ class IdempotencyStore:
 
     def __init__(self, redis: redis_client.RedisClient) -> None:
         self._redis = redis
-        self._begin = redis.register_script(_BEGIN)
-        self._finish = redis.register_script(_FINISH)
-        self._release = redis.register_script(_RELEASE)
-        self._note = redis.register_script(_NOTE_OP)
 
     async def begin(self, user_id: int, key: str, digest: str, token: str) -> Kept | None:
         """Claims the key for this attempt (None: go ahead), or the kept answer;
         InvalidArgument for another body, Aborted while another attempt holds it."""
         name = record_key(user_id, key)
         try:
-            state, a, b = await self._redis_call(self._begin, [name],
+            state, a, b = await self._redis_call(_BEGIN, [name],
                                                  [digest, LEASE_MS, TTL_SECONDS, token])
         except redis_client.REDIS_ERRORS as exc:
             raise errors.Unavailable("idempotency keys are unavailable; try again shortly",
@@ -175,10 +171,10 @@ class IdempotencyStore:
         _CLAIM.set(None)
         try:
             if code in KEPT_CODES:
-                await self._redis_call(self._finish, [claim.key],
+                await self._redis_call(_FINISH, [claim.key],
                                        [claim.token, code, body, TTL_SECONDS])
             else:
-                await self._redis_call(self._release, [claim.key], [claim.token])
+                await self._redis_call(_RELEASE, [claim.key], [claim.token])
         except redis_client.REDIS_ERRORS:
             # The answer is not kept: a retry after the lease runs again, and
             # finds the noted operation, as after a crash.
@@ -189,13 +185,18 @@ class IdempotencyStore:
         if claim is None:
             return
         try:
-            await self._redis_call(self._note, [claim.key], [claim.token, op_id])
+            await self._redis_call(_NOTE_OP, [claim.key], [claim.token, op_id])
         except redis_client.REDIS_ERRORS as exc:
             raise errors.Unavailable("idempotency keys are unavailable; try again shortly",
                                      refused=True) from exc
 
-    async def _redis_call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        return await script(keys=keys, args=args)
+    async def _redis_call(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        # Replicated: a record lost with a failed-over primary would let a
+        # retry run the operation a second time.
+        async with redis_client.replicated_pipeline(self._redis) as pipe:
+            pipe.eval(script, len(keys), *keys, *args)
+            (result,) = await pipe.execute()
+        return result
 
 
 def previous_op() -> int | None:

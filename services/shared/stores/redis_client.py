@@ -17,9 +17,11 @@ import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import hiredis
+from prometheus_client import Counter
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Connection, Redis, RedisCluster
@@ -57,11 +59,50 @@ class HiredisPackedConnection(Connection):
         return [hiredis.pack_command(args)]
 
 
+UNREPLICATED = Counter(
+    "redis_unreplicated_writes_total",
+    "Replicated pipelines a node acknowledged before enough replicas had them "
+    "(the node had no replica in reach within the wait).")
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What a replicated pipeline (`replicated_pipeline`) waits for: so many
+    replicas (REDIS_WRITE_REPLICAS), up to so long."""
+
+    replicas: int
+    timeout_ms: int
+
+
+def _confirmed(results: list[Any], waits: int, replicas: int) -> list[Any]:
+    """The pipeline's own results, without the WAIT replies after them. A WAIT
+    that failed (its node died before it answered) fails the whole call: the
+    writes before it may be lost with the node, so the caller must write again.
+    Fewer replicas than asked means the node has none in reach: the writes are
+    kept where they can be, as Redis itself would (min-replicas is not set)."""
+    own, confirmations = results[:len(results) - waits], results[len(results) - waits:]
+    for confirmation in confirmations:
+        if isinstance(confirmation, Exception):
+            raise confirmation
+        if int(confirmation) < replicas:
+            UNREPLICATED.inc()
+    return own
+
+
 class _TracedPipeline(Pipeline):
+    replication: Replication | None = None
+
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         with telemetry.store_call("redis", "pipeline",
                                   {"db.operation": _names(self.command_stack)}):
-            return await super().execute(raise_on_error)
+            wait = self.replication if self.command_stack else None
+            if wait is None:
+                return await super().execute(raise_on_error)
+            # WAIT counts the writes of its own connection: a pipeline (not a
+            # transaction) sends everything on one.
+            self.execute_command("WAIT", wait.replicas, wait.timeout_ms)
+            results = await super().execute(raise_on_error=False)
+            return _raise_first(_confirmed(results, 1, wait.replicas), raise_on_error)
 
 
 def _names(stack: list[Any]) -> str:
@@ -74,6 +115,8 @@ class TracedRedis(Redis):
     """Every command and pipeline gets a span (inside a traced call) and a
     latency sample (store_client_seconds{store="redis"})."""
 
+    replication: Replication | None = None  # for replicated_pipeline
+
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         with telemetry.store_call("redis", str(args[0]).upper()):
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
@@ -84,6 +127,8 @@ class TracedRedis(Redis):
 
 
 class _TracedClusterPipeline(ClusterPipeline):
+    replication: Replication | None = None
+
     async def initialize(self) -> ClusterPipeline:
         # `async with` a pipeline initializes the client first: with every node
         # down that is where "cannot be connected" is raised.
@@ -99,7 +144,7 @@ class _TracedClusterPipeline(ClusterPipeline):
                 # redis-py empties the pipeline after a failed attempt: queue
                 # its commands again (through execute_command, so a transaction
                 # learns its slot again) for the next one.
-                queued = [(c.args, c.kwargs) for c in stack]
+                queued = [(c.args, dict(c.kwargs)) for c in stack]
 
                 async def once() -> list[Any]:
                     if not self._execution_strategy._command_queue:  # type: ignore[attr-defined]
@@ -110,12 +155,47 @@ class _TracedClusterPipeline(ClusterPipeline):
                                 await client.initialize()
                         for args, kwargs in queued:
                             self.execute_command(*args, **kwargs)
-                    with _unreachable_as_connection_error():
-                        return await ClusterPipeline.execute(self, raise_on_error,
-                                                             allow_redirections)
+                    return await self._execute_once(raise_on_error, allow_redirections)
                 return list(await client.through_failover(once))
-            with _unreachable_as_connection_error():
-                return await super().execute(raise_on_error, allow_redirections)
+            return await self._execute_once(raise_on_error, allow_redirections)
+
+    async def _execute_once(self, raise_on_error: bool, allow_redirections: bool) -> list[Any]:
+        with _unreachable_as_connection_error():
+            wait = self.replication
+            if wait is None:
+                return await ClusterPipeline.execute(self, raise_on_error, allow_redirections)
+            waits = await self._queue_waits(wait)
+            results = await ClusterPipeline.execute(self, False, allow_redirections)
+            return _raise_first(_confirmed(results, waits, wait.replicas), raise_on_error)
+
+    async def _queue_waits(self, wait: Replication) -> int:
+        """One WAIT per node the queued commands go to, routed to that node: a
+        cluster pipeline sends each node's commands on one connection, and WAIT
+        counts the writes of its own connection. (A write redirected by MOVED
+        or ASK is sent again on another connection, which no WAIT covers: only
+        while slots move.)"""
+        client = self.cluster_client
+        if client._initialize:
+            await client.initialize()
+        nodes: dict[str, ClusterNode] = {}
+        for command in list(self._execution_strategy._command_queue):  # type: ignore[attr-defined]
+            slot = await client._determine_slot(*command.args)
+            node = client.nodes_manager.get_node_from_slot(slot)
+            nodes[node.name] = node
+        queue = self._execution_strategy._command_queue  # type: ignore[attr-defined]
+        for node in nodes.values():
+            self.execute_command("WAIT", wait.replicas, wait.timeout_ms)
+            # redis-py pops the target when it routes a command; an attempt
+            # it makes again after a connection error must find it still.
+            queue[-1].kwargs = _Kept(target_nodes=node)
+        return len(nodes)
+
+
+class _Kept(dict[str, Any]):
+    """Keyword arguments whose `pop` leaves them in place."""
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
 
 
 @contextmanager
@@ -177,6 +257,7 @@ class TracedRedisCluster(RedisCluster):
     (the default) the caller's fallback takes over at once."""
 
     failover_wait = 0.0
+    replication: Replication | None = None  # for replicated_pipeline
 
     # Attempts per command (redirections and retries). Redis answers TRYAGAIN
     # to a multi-key command while a migrating slot's keys are split between
@@ -242,11 +323,36 @@ def is_cluster_url(url: str) -> bool:
 
 
 class RedisFailoverSettings(BaseSettings):
-    """How long a cluster client waits out a failover (0: not at all). Set
-    where every primary has a replica: TOPOLOGY=ha locally, Kubernetes."""
+    """How long a cluster client waits out a failover (0: not at all), and how
+    many replicas a replicated pipeline waits for (0: none), up to how long.
+    Set where every primary has a replica: TOPOLOGY=ha locally, Kubernetes."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
     redis_failover_wait_seconds: float = Field(default=0.0, ge=0.0, le=30.0)
+    redis_write_replicas: int = Field(default=0, ge=0, le=5)
+    redis_write_replicas_timeout_ms: int = Field(default=500, ge=1, le=10_000)
+
+
+def replicated_pipeline(client: RedisClient) -> AnyPipeline:
+    """A pipeline (not a transaction) whose writes are confirmed by the
+    client's REDIS_WRITE_REPLICAS before it returns: WAIT after them, on each
+    node they went to. Replication is asynchronous, so a primary that dies
+    right after acknowledging a write can take it along when its replica
+    takes over; for writes that are not written again if lost (fanout into
+    timelines, idempotency records). Without replicas configured, a plain
+    pipeline."""
+    pipe = client.pipeline(transaction=False)
+    if isinstance(pipe, _TracedPipeline | _TracedClusterPipeline):
+        pipe.replication = getattr(client, "replication", None)
+    return pipe
+
+
+def _raise_first(results: list[Any], raise_on_error: bool) -> list[Any]:
+    if raise_on_error:
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+    return results
 
 
 def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
@@ -270,13 +376,24 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
         cluster.connection_kwargs["connection_class"] = connection_class
         for node in cluster.startup_nodes:
             node.connection_class = connection_class
+        settings = RedisFailoverSettings()
         if isinstance(cluster, TracedRedisCluster):
-            cluster.failover_wait = RedisFailoverSettings().redis_failover_wait_seconds
+            cluster.failover_wait = settings.redis_failover_wait_seconds
+            cluster.replication = _replication(settings)
         return cluster
-    return TracedRedis.from_url(
+    single = TracedRedis.from_url(
         url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
         retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
         connection_class=connection_class)
+    assert isinstance(single, TracedRedis)
+    single.replication = _replication(RedisFailoverSettings())
+    return single
+
+
+def _replication(settings: RedisFailoverSettings) -> Replication | None:
+    if settings.redis_write_replicas == 0:
+        return None
+    return Replication(settings.redis_write_replicas, settings.redis_write_replicas_timeout_ms)
 
 
 def _host_port(seed: str) -> tuple[str, int]:

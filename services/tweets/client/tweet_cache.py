@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -181,10 +181,18 @@ def _decode(raw: bytes) -> cache_pb2.CachedTweet | None:
     return cache_pb2.CachedTweet.FromString(body)
 
 
+def _expired(entry: cache_pb2.CachedTweet, now_ms: float) -> bool:
+    """Whether the entry's media URLs have expired (entries without media never do)."""
+    return bool(entry.media_expire_ms) and entry.media_expire_ms < now_ms
+
+
 class TweetCache:
     def __init__(self, redis: RedisClient, *, hot_size: int = 50_000, hot_ttl_seconds: float = 30.0,
-                 warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None) -> None:
+                 warm_ttl_seconds: int = 600, breaker: CircuitBreaker | None = None,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._redis = redis
+        self._clock, self._monotonic = clock, monotonic  # injectable: tests move time
         self._hot = HotTier(hot_size, hot_ttl_seconds)
         self._warm_ttl_ms = warm_ttl_seconds * 1000
         self.breaker = breaker or CircuitBreaker("tweet_cache")
@@ -224,7 +232,7 @@ class TweetCache:
             # A missing generation (a new Redis, or the key evicted) starts at the
             # clock, so a number in use before can never come back with its
             # possibly stale entries.
-            pipe.set(GENERATION, int(time.time() * 1000), nx=True)
+            pipe.set(GENERATION, int(self._clock() * 1000), nx=True)
             pipe.get(GENERATION)
             pipe.xrevrange(INVALIDATIONS, count=1)
             _, generation, last = await pipe.execute()
@@ -233,9 +241,11 @@ class TweetCache:
 
     async def _lookup(self, ids: list[int], rider: Rider | None = None
                       ) -> dict[int, cache_pb2.CachedTweet]:
-        now_ms = time.time() * 1000
-        now = time.monotonic()
-        hot = {t: e for t in ids if (e := self._hot.get(t, now)) is not None}
+        now_ms = self._clock() * 1000
+        now = self._monotonic()
+        # A hot entry whose media URLs expired is a miss too (its warm copy is).
+        hot = {t: e for t in ids
+               if (e := self._hot.get(t, now)) is not None and not _expired(e, now_ms)}
         cold = [t for t in ids if t not in hot]
         sent_from = self._stream_at or b"0-0"
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -270,7 +280,7 @@ class TweetCache:
             found |= await self._lookup(stale)
         for tweet_id, raw in zip(cold, values, strict=True):
             entry = _decode(raw) if raw else None
-            if entry is None or (entry.media_expire_ms and entry.media_expire_ms < now_ms):
+            if entry is None or _expired(entry, now_ms):
                 continue
             found[tweet_id] = entry
             if current:
@@ -377,7 +387,7 @@ class TweetCache:
         change, so that no fill of an older read can take their place."""
         for tweet_id in tweet_ids:
             self._hot.pop(tweet_id)
-        marker = b"%d|%s|" % (int(time.time() * 1_000_000), UNKNOWN)
+        marker = b"%d|%s|" % (int(self._clock() * 1_000_000), UNKNOWN)
         try:
             if self._generation is None:
                 await self._start()

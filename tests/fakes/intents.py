@@ -1,0 +1,71 @@
+"""In memory: the intents table of a Cassandra outbox, its checkpoints and
+leases (services/shared/messaging/cql_outbox.py IntentLog), with what the relay needs
+to be watched: which slots were scanned, which intents were removed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from services.shared.messaging.cql_outbox import Intent, IntentLog
+
+
+class FakeIntentLog(IntentLog):
+    def __init__(self, *, shards: int = 4, slot_seconds: int = 60,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        # No CQL session: rows live in the dicts below.
+        self.table = "fake_outbox"
+        self.shards = shards
+        self.slot_seconds = slot_seconds
+        self._discarded = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._clock = clock  # lease expiry
+        self.rows: dict[tuple[int, int], dict[int, Intent]] = {}  # (shard, slot) -> op -> intent
+        self.checkpoints: dict[int, int] = {}
+        self.leases: dict[int, tuple[str, float]] = {}  # shard -> (owner, expires)
+        self.scanned: list[tuple[int, int]] = []
+        self.removed: list[int] = []
+        self.lease_calls = 0
+        self.lease_called = asyncio.Event()
+
+    def intents(self) -> list[Intent]:
+        return [i for part in self.rows.values() for i in part.values()]
+
+    async def add(self, op_id: int, ref: int, *, op: str | None = None) -> None:
+        self.rows.setdefault((self.shard_of(op_id), self.slot_of(op_id)), {})[op_id] = Intent(
+            op_id, ref, op)
+
+    async def remove(self, op_id: int) -> None:
+        self.rows.get((self.shard_of(op_id), self.slot_of(op_id)), {}).pop(op_id, None)
+        self.removed.append(op_id)
+
+    def discard(self, op_id: int) -> None:
+        self.rows.get((self.shard_of(op_id), self.slot_of(op_id)), {}).pop(op_id, None)
+        self.removed.append(op_id)
+
+    async def scan(self, shard: int, slot: int) -> list[Intent]:
+        self.scanned.append((shard, slot))
+        return sorted(self.rows.get((shard, slot), {}).values(), key=lambda i: i.op_id)
+
+    async def checkpoint(self, shard: int, default: int, *, create: bool = True) -> int:
+        if create:
+            self.checkpoints.setdefault(shard, default)
+        return self.checkpoints.get(shard, default)
+
+    async def advance(self, shard: int, slot: int) -> None:
+        self.checkpoints[shard] = slot
+
+    async def lease(self, shard: int, owner: str, ttl_seconds: int) -> bool:
+        self.lease_calls += 1
+        self.lease_called.set()
+        now = self._clock()
+        held = self.leases.get(shard)
+        if held is None or held[1] <= now or held[0] == owner:
+            self.leases[shard] = (owner, now + ttl_seconds)
+            return True
+        return False
+
+    async def release(self, shard: int, owner: str) -> None:
+        if self.leases.get(shard, ("", 0.0))[0] == owner:
+            del self.leases[shard]
