@@ -20,7 +20,7 @@ import httpx
 
 from benchmarks.accounts import account
 from benchmarks.mixed.cpu import TICKS, CpuSampler
-from services.shared import redis_client
+from services.shared.stores import redis_client
 from services.timeline.domain import Entry
 from services.timeline.store import FANOUT_LAG_MS, active_key, home_key
 from services.tweets.client.tweet_cache import GENERATION

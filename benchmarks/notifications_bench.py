@@ -23,7 +23,7 @@ from twitter.tweets.v1 import events_pb2
 from benchmarks import wrk
 from benchmarks.accounts import accounts as make_accounts
 from benchmarks.accounts import synthetic_tokens
-from services.shared import events as jetstream
+from services.shared.messaging import events as jetstream
 
 LIKES = 1_000
 CONCURRENCY = 32

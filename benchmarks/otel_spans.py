@@ -1,4 +1,4 @@
-"""Per-call CPU of the hand-written spans (services/shared/telemetry.py) against
+"""Per-call CPU of the hand-written spans (services/shared/observability/telemetry.py) against
 the opentelemetry-instrumentation packages for the same calls, on the local
 stack's real servers (issue 37: adopt them only if they cost no more).
 
@@ -14,7 +14,7 @@ its library for the whole process):
 - instr: the instrumentor's span, plus the same latency sample (the metrics
   would stay hand-written: the instrumentors write none to Prometheus).
 gRPC: a unary call to an in-process grpc.aio server; hand is telemetry's
-server_span (the span part of services/shared/interceptor.py), instr the
+server_span (the span part of services/shared/rpc/interceptors/), instr the
 package's aio server interceptor. Client and server CPU both count.
 
 Each variant runs CALLS calls in each of three contexts: inside a sampled
@@ -51,7 +51,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from redis.asyncio import RedisCluster
 
-from services.shared import telemetry
+from services.shared.observability import telemetry
 from stack import contract, topology
 
 STORES = ("redis", "postgres", "s3", "grpc")
@@ -214,7 +214,7 @@ async def _s3(env: dict[str, str], variant: str, calls: int) -> dict[str, float]
 
 
 class HandServerSpan(grpc.aio.ServerInterceptor):
-    """The span part of services/shared/interceptor.py, around a unary handler."""
+    """The span part of services/shared/rpc/interceptors/, around a unary handler."""
 
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
@@ -250,7 +250,7 @@ async def _grpc(_env: dict[str, str], variant: str, calls: int) -> dict[str, flo
     stub = health_pb2_grpc.HealthStub(channel)
     request = health_pb2.HealthCheckRequest()
 
-    async def call() -> Any:  # the caller's trace context, as services/shared/clients.py
+    async def call() -> Any:  # the caller's trace context, as services/shared/rpc/clients.py
         return await stub.Check(request, metadata=tuple(telemetry.inject({}).items()))
 
     try:

@@ -21,10 +21,10 @@ from typing import Any
 
 from redis.asyncio import RedisCluster
 
-from services.shared import redis_client
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.shared.peers import TweetsClient, UsersClient
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
 from services.timeline.domain import Entry
 from services.timeline.hydrate import Hydrator
 from services.timeline.reader import Reader

@@ -32,7 +32,7 @@ from services.search.batching import Batcher
 from services.search.meili.backend import MeilisearchBackend
 from services.search.postgres.backend import PostgresBackend
 from services.search.settings import SearchSettings
-from services.shared.postgres import GuardedPool
+from services.shared.stores.postgres import GuardedPool
 
 TWEETS = int(os.environ.get("BENCH_SEARCH_TWEETS", "100000"))
 QUERIES = 200  # per kind

@@ -20,9 +20,9 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
 from benchmarks import redis_modes, wrk
 from benchmarks.accounts import account, accounts
-from services.shared import redis_client
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
+from services.shared.stores import redis_client
 from services.timeline.store import FANOUT_LAG_MS, active_key
 from stack import topology
 from tests.support.bulk import load_followers

@@ -18,8 +18,8 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from benchmarks import wrk
 from benchmarks.accounts import accounts as make_accounts
 from benchmarks.accounts import synthetic_tokens
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
 
 USERS = 100
 LIKERS = 12_000  # more than a 10 s run at the goal (500 likes/s) can use

@@ -13,8 +13,8 @@ from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from benchmarks import wrk
 from benchmarks.accounts import PASSWORD, accounts
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
 
 CELEBRITY = "bench_celebrity"
 FOLLOWERS = 1_000_000

@@ -17,7 +17,7 @@ from edge import limits, routes
 from edge.options import DESCRIPTOR, EdgeOptions
 from edge.routes import lua_str
 from services.ratelimit.rules import Limit
-from services.shared.auth import SESSION_ID_HEADER, TIER_HEADER
+from services.shared.security.auth import SESSION_ID_HEADER, TIER_HEADER
 
 TYPE = "type.googleapis.com/"
 HERE = Path(__file__).parent

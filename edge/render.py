@@ -81,7 +81,9 @@ from edge.filters import (
 )
 from edge.options import DESCRIPTOR, OPENAPI, REPO, EdgeOptions, Endpoint
 from services.ratelimit.rules import Limit
-from services.shared.auth import (
+from services.shared.config import check_internal_token
+from services.shared.ports import SERVICE_PORTS
+from services.shared.security.auth import (
     CLIENT_ADDRESS_HEADER,
     EDGE_TOKEN_HEADER,
     SESSION_ID_HEADER,
@@ -89,8 +91,6 @@ from services.shared.auth import (
     USER_ID_HEADER,
     edge_token,
 )
-from services.shared.config import check_internal_token
-from services.shared.ports import SERVICE_PORTS
 
 __all__ = ["DESCRIPTOR", "EDGE_PUBLIC_ROUTES", "ENVOY_STATUS_OF", "OPENAPI", "STATUS_OF",
            "EdgeOptions", "render"]
@@ -108,7 +108,7 @@ EDGE_ONLY_HEADERS = [USER_ID_HEADER, "x-rl-op", "x-internal-token", EDGE_TOKEN_H
 # the edge tries another process of the service so no client sees it. Any
 # request may be retried when it never reached the service (connect failure,
 # refused stream) or when the service refused it before any side effect
-# (x-refused: before-side-effect, services/shared/interceptor.py: its store's
+# (x-refused: before-side-effect, services/shared/rpc/interceptors/: its store's
 # breaker was open); a read also when its connection was reset mid-call or it
 # answered UNAVAILABLE (a read has no side effect).
 REFUSED = {"name": "x-refused", "string_match": {"exact": "before-side-effect"}}
@@ -122,7 +122,7 @@ WRITE_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,retriable-he
 READ_RETRY = _RETRY | {"retry_on": "connect-failure,refused-stream,reset,unavailable"}
 
 # A process whose required store is unreachable answers its health check
-# NOT_SERVING (services/shared/health.py) and is out of rotation within one
+# NOT_SERVING (services/shared/resilience/health.py) and is out of rotation within one
 # interval; back within one interval of answering SERVING again. Outlier
 # detection also ejects a process that answers 5 gateway errors (UNAVAILABLE)
 # in a row between checks, for 1 s at first; it never ejects every process.
@@ -351,7 +351,7 @@ def connection_manager(options: EdgeOptions) -> dict[str, Any]:
     virtual_host: dict[str, Any] = {
         "name": "edge", "domains": ["*"], "routes": route_table(options, bindings),
         # Proof for the services that the request comes from the edge, so they
-        # trust the x-user-id jwt_authn set (services/shared/interceptor.py).
+        # trust the x-user-id jwt_authn set (services/shared/rpc/interceptors/).
         "request_headers_to_add": [{
             "header": {"key": EDGE_TOKEN_HEADER, "value": edge_token(options.internal_token)},
             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}, {

@@ -5,7 +5,7 @@ checked on the descriptor set (`make lint`, tools/check_contracts.py):
   no google.api.http rule (the edge would expose it);
 - every message of an events.proto file sets `(twitter.api.v1.event)` with a
   subject and a stream; subjects are unique, under `twitter.`, and the stream is
-  the one services/shared/events.py creates.
+  the one services/shared/messaging/events.py creates.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2
 
 from services.shared.contracts import EVENT_OPTION, ContractError, options_access
-from services.shared.events import STREAM
+from services.shared.messaging.events import STREAM
 
 REPO = Path(__file__).resolve().parent.parent
 DESCRIPTOR = REPO / "generated" / "descriptors" / "twitter.pb"

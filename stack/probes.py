@@ -36,7 +36,7 @@ def redis(env: Mapping[str, str], timeout: float) -> str:
     import redis as redis_lib
     from redis.cluster import ClusterNode
 
-    from services.shared.redis_client import CLUSTER_SCHEME
+    from services.shared.stores.redis_client import CLUSTER_SCHEME
 
     url = env["REDIS_URL"]
     if url.startswith(CLUSTER_SCHEME):
@@ -75,7 +75,7 @@ def nats(env: Mapping[str, str], timeout: float) -> str:
         async def quiet(_: Exception) -> None:
             pass
 
-        from services.shared.events import servers
+        from services.shared.messaging.events import servers
 
         nc = await nats_lib.connect(
             servers(env["NATS_URL"]), connect_timeout=max(1, round(timeout)), allow_reconnect=False,
@@ -189,7 +189,7 @@ INFRA: dict[str, Probe] = {
 
 
 def worker(url: str, timeout: float) -> str:
-    """A worker's readiness (services/shared/probe_http.py): its consumers' health."""
+    """A worker's readiness (services/shared/observability/probe_http.py): its consumers' health."""
     import httpx
 
     reply = httpx.get(url, timeout=timeout)

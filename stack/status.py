@@ -63,7 +63,7 @@ def _probe(name: str, env: Mapping[str, str], info: ProcessInfo | None,
         return False, f"FAIL {first_line[:90]}"
 
 
-# The JetStream gauges (services/shared/consumer_lag.py) shown beside a worker.
+# The JetStream gauges (services/shared/messaging/consumer_lag.py) shown beside a worker.
 CONSUMER_GAUGES = {"jetstream_consumer_pending": "pending",
                    "jetstream_consumer_ack_pending": "ack-pending",
                    "jetstream_dlq_messages": "dead"}
@@ -106,7 +106,7 @@ def _with_counts(detail: str, counts: Mapping[str, Mapping[str, int]]) -> str:
 
 def open_breakers(metrics_port: int) -> list[str]:
     """Names of the breakers a process reports open on its metrics endpoint
-    (services/shared/breaker.py); empty when it has none or does not answer."""
+    (services/shared/resilience/breaker.py); empty when it has none or does not answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                     timeout=PROBE_TIMEOUT) as response:

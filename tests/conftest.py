@@ -12,8 +12,8 @@ import httpx
 import pytest
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
 from stack import contract, topology
 from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 

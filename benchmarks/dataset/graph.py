@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from services.shared.ids import EPOCH_MS
+from services.shared.snowflake.ids import EPOCH_MS
 
 # Ids are snowflakes from fixed instants before the anchor, so they never
 # collide with ids the services issue (theirs are from "now"); the worker bits

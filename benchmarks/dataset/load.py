@@ -11,9 +11,9 @@ from tqdm import tqdm
 from benchmarks.dataset import accounts_load
 from benchmarks.dataset.graph import Dataset, Spec, Tweet, generate
 from benchmarks.dataset.tweets_load import TweetLoader
-from services.shared import redis_client
-from services.shared.cassandra import Cql
 from services.shared.config import ScyllaSettings
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
 

@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterator
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from benchmarks.dataset.graph import Dataset, Tweet
-from services.shared.cassandra import Cql, Params
-from services.shared.ids import id_time
+from services.shared.snowflake.ids import id_time
+from services.shared.stores.cassandra import Cql, Params
 from services.tweets.domain import Kind, Mention, Revision, TweetRecord
 from services.tweets.entities import extract
 from services.tweets.pairs import retweet_record

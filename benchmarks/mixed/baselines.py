@@ -21,7 +21,7 @@ import redis as redis_lib
 
 from benchmarks import wrk
 from benchmarks.edge_bench import DESCRIPTOR, ensure_ghz
-from services.shared.redis_client import CLUSTER_SCHEME, is_cluster_url
+from services.shared.stores.redis_client import CLUSTER_SCHEME, is_cluster_url
 from services.timeline.store import home_key
 
 SECONDS = 8

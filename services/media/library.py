@@ -22,7 +22,7 @@ from services.media.domain import (
 from services.media.repository import MediaStore, hour_of
 from services.media.storage import ObjectChanged, ObjectInfo, ObjectStore, PresignedUpload
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from cassandra.query import PreparedStatement
 
 from services.media.domain import MediaRecord, MediaState, MediaType
-from services.shared.cassandra import Cql, applied
+from services.shared.stores.cassandra import Cql, applied
 
 _COLUMNS = ("media_id, owner_id, media_type, state, size_bytes, width, height, object_key,"
             " rejection_reason, created_at")

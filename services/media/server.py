@@ -9,12 +9,12 @@ from twitter.media.v1 import media_pb2, media_pb2_grpc
 from services.media import wiring
 from services.media.servicer import MediaServicer
 from services.media.settings import MediaSettings
-from services.shared import redis_client
-from services.shared.clients import internal_channel
-from services.shared.idempotency import IdempotencyStore
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
+from services.shared.stores import redis_client
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [media_pb2.DESCRIPTOR.services_by_name["MediaService"]]

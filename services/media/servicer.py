@@ -9,8 +9,8 @@ from twitter.media.v1 import media_pb2, media_pb2_grpc
 
 from services.media.domain import MediaRecord
 from services.media.library import DownloadUrls, MediaLibrary
-from services.shared.auth import caller_id
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.security.auth import caller_id
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 

@@ -20,8 +20,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from services.media.patch import MIN_PART_BYTES, Patch, apply, plan_parts
-from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.config import S3Settings
+from services.shared.resilience.breaker import CircuitBreaker, guarded
 
 T = TypeVar("T")
 

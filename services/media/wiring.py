@@ -11,9 +11,9 @@ from services.media.library import DownloadUrls, MediaLibrary, Sweeper
 from services.media.repository import MediaStore
 from services.media.settings import MediaSettings
 from services.media.storage import ObjectStore
-from services.shared.background import Job
-from services.shared.cassandra import Cql
-from services.shared.logging import get_logger
+from services.shared.concurrency.background import Job
+from services.shared.observability.logging import get_logger
+from services.shared.stores.cassandra import Cql
 
 log = get_logger(__name__)
 

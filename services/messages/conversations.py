@@ -19,9 +19,9 @@ from services.messages.domain import (
     validate_send,
 )
 from services.messages.repository import MessageStore, SendKey, StoredMessage
-from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import AlreadyExists, NotFound, PermissionDenied
-from services.shared.ids import IdGenerator, id_time
+from services.shared.paging.cursor import LastId, ListCursor, last_id
+from services.shared.snowflake.ids import IdGenerator, id_time
 from services.users.client.relations import RelationsCache
 
 _END = (1 << 63) - 1  # "before the end": the first page

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from services.shared import text
 from services.shared.errors import PermissionDenied, Validator
+from services.shared.fields import text
 
 MAX_CONTENT = 10_000  # Unicode code points after NFC normalisation
 MAX_CLIENT_MESSAGE_ID = 64

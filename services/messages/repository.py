@@ -10,8 +10,8 @@ from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from services.messages.crypto import Sealed
 from services.messages.domain import UNREAD_CAP, AllowFrom, ConversationState, Pair
-from services.shared.cassandra import Cql, applied
-from services.shared.ids import write_timestamp
+from services.shared.snowflake.ids import write_timestamp
+from services.shared.stores.cassandra import Cql, applied
 
 _MESSAGE = "message_id, sender_id, key_id, ciphertext, client_message_id"
 

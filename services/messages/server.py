@@ -9,10 +9,10 @@ from twitter.messages.v1 import messages_pb2, messages_pb2_grpc
 from services.messages import wiring
 from services.messages.servicer import MessageServicer
 from services.messages.settings import MessagesSettings
-from services.shared.idempotency import IdempotencyStore
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [messages_pb2.DESCRIPTOR.services_by_name["MessageService"]]

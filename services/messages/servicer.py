@@ -9,9 +9,9 @@ from twitter.messages.v1 import messages_pb2, messages_pb2_grpc
 
 from services.messages.conversations import Messenger
 from services.messages.domain import AllowFrom, Conversation, Message, Participant
-from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.security.auth import caller_id
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 

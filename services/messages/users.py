@@ -4,7 +4,7 @@ who they are (cached briefly by the shared client) and whether one follows anoth
 from __future__ import annotations
 
 from services.messages.domain import Participant
-from services.shared.peers import UsersClient as SharedUsersClient
+from services.shared.rpc.peers import UsersClient as SharedUsersClient
 
 
 class UsersClient(SharedUsersClient):

@@ -12,14 +12,14 @@ from services.messages.crypto import KeyConfigError, MessageCipher, dev_key_spec
 from services.messages.repository import MessageStore
 from services.messages.settings import MessagesSettings
 from services.messages.users import UsersClient
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.ids import IdGenerator
-from services.shared.logging import get_logger
-from services.shared.redis_client import RedisClient
-from services.shared.worker_lease import WorkerLease
+from services.shared.observability.logging import get_logger
+from services.shared.rpc.clients import internal_channel
+from services.shared.snowflake.cql_worker_lease import CqlLeaseStore
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.snowflake.worker_lease import WorkerLease
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
+from services.shared.stores.redis_client import RedisClient
 from services.users.client.relations import RelationsCache
 
 log = get_logger(__name__)

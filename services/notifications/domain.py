@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from services.shared.ids import EPOCH_MS, id_time
+from services.shared.snowflake.ids import EPOCH_MS, id_time
 
 # Retention: what a user is shown is bounded twice over. Every row expires
 # RETENTION_SECONDS after its last write (CQL TTL), and a user's list is
@@ -31,7 +31,7 @@ RECENT_ACTORS = 3
 # How many of a group's newest actors it keeps, so that when some are hidden
 # from the recipient (blocked, muted) others can still be named.
 RECENT_KEPT = 20
-_TIME_SHIFT = 22  # the layout of services/shared/ids.py: ms << 22
+_TIME_SHIFT = 22  # the layout of services/shared/snowflake/ids.py: ms << 22
 _LOW_BITS = (1 << _TIME_SHIFT) - 1
 
 
@@ -81,7 +81,7 @@ def group_key(kind: Kind, target_id: int, bucket: int) -> str:
 
 def notification_id(occurred_ms: int, event_id: str) -> int:
     """The id of the notification an event makes: time-ordered like every id
-    (services/shared/ids.py's layout), and the same however often the event is
+    (services/shared/snowflake/ids.py's layout), and the same however often the event is
     delivered, so redelivery rewrites one row instead of adding one. The low
     bits come from the event id; two events would have to share a millisecond
     and 22 hash bits to collide."""

@@ -19,8 +19,8 @@ from services.notifications.domain import (
 )
 from services.notifications.repository import FeedRow, NotificationStore
 from services.notifications.visibility import Relations
-from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import InvalidArgument
+from services.shared.paging.cursor import LastId, ListCursor, last_id
 
 GROUPS = ListCursor("notifications.groups", LastId)
 # Unread counting reads this many list rows past the read position at most

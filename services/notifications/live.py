@@ -6,7 +6,7 @@ the event stream (`twitter.>`): they are not events to keep but hints for
 whoever is connected now; a reader who missed one sees the group in the list.
 A server process subscribes to a user's subject while that user has a stream
 open on it. Queues, caps, lifetimes and revocation are the shared live
-streams' (services/shared/live_streams.py).
+streams' (services/shared/streaming/live_streams.py).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from services.notifications.domain import Group, Kind, Target
-from services.shared.live_streams import (
+from services.shared.observability.logging import get_logger
+from services.shared.streaming.live_streams import (
     Listener,
     LiveStream,
     LiveStreams,
     StreamLimits,
     StreamSlots,
 )
-from services.shared.logging import get_logger
 
 log = get_logger(__name__)
 SLOTS_PREFIX = "notif"  # notif:{<id>}:streams (docs/REDIS_KEYS.md)

@@ -41,7 +41,7 @@ from services.notifications.domain import (
 )
 from services.notifications.repository import NotificationStore
 from services.notifications.visibility import Relations, visible
-from services.shared.coalesce import Coalescer
+from services.shared.concurrency.coalesce import Coalescer
 
 # Tells connected readers that a group changed (live.py).
 Publish = Callable[[Group], Awaitable[None]]

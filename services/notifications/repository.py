@@ -19,8 +19,8 @@ from services.notifications.domain import (
     Target,
     group_key,
 )
-from services.shared.cassandra import Cql, Params, applied, batch
-from services.shared.ids import write_timestamp
+from services.shared.snowflake.ids import write_timestamp
+from services.shared.stores.cassandra import Cql, Params, applied, batch
 
 _TARGET = "recipient_id = ? AND kind = ? AND target_id = ?"
 _GROUP = "actor_count, recent_actor_ids, latest_id"

@@ -9,10 +9,10 @@ from twitter.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from services.notifications import wiring
 from services.notifications.servicer import NotificationServicer
 from services.notifications.settings import NotificationsSettings
-from services.shared.idempotency import IdempotencyStore
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"]]

@@ -17,12 +17,12 @@ from twitter.users.v1 import users_pb2
 from services.notifications.domain import Group, Kind
 from services.notifications.inbox import Inbox
 from services.notifications.live import NotificationHub
-from services.shared import live_events
-from services.shared.auth import caller_id, caller_session
-from services.shared.events import timestamp_now
-from services.shared.live_streams import Listener, LiveStream
-from services.shared.peers import UsersClient
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.messaging.events import timestamp_now
+from services.shared.rpc.peers import UsersClient
+from services.shared.security.auth import caller_id, caller_session
+from services.shared.streaming import live_events
+from services.shared.streaming.live_streams import Listener, LiveStream
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 

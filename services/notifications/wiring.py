@@ -15,13 +15,13 @@ from services.notifications.notifier import Notifier
 from services.notifications.repository import NotificationStore
 from services.notifications.settings import NotificationsSettings
 from services.notifications.visibility import BlocksAndMutes
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.live_streams import StreamLimits, StreamSlots
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.redis_client import RedisClient
+from services.shared.messaging import events as jetstream
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
+from services.shared.stores.redis_client import RedisClient
+from services.shared.streaming.live_streams import StreamLimits, StreamSlots
 from services.users.client.relations import RelationsCache
 
 

@@ -14,9 +14,9 @@ from twitter.users.v1 import events_pb2 as user_events
 from services.notifications import wiring
 from services.notifications.notifier import Notifier
 from services.notifications.settings import NotificationsSettings
-from services.shared import events as jetstream
-from services.shared import worker
-from services.shared.consumer import ConsumerSpec, Handlers
+from services.shared.messaging import events as jetstream
+from services.shared.messaging import worker
+from services.shared.messaging.consumer import ConsumerSpec, Handlers
 
 DURABLE = "notifications"
 

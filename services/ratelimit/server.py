@@ -8,7 +8,7 @@ full outage. Login stays protected without it: the users service locks an
 account after repeated failed logins on its own (services/users/accounts.py).
 Redis calls time out after `redis_timeout_seconds`, and a failure answers
 UNAVAILABLE, which Envoy treats as "allow". A process whose Redis is down
-reports NOT_SERVING (services/shared/health.py), so while another process can
+reports NOT_SERVING (services/shared/resilience/health.py), so while another process can
 still count, the edge asks that one.
 """
 
@@ -20,9 +20,9 @@ from envoy.service.ratelimit.v3 import rls_pb2, rls_pb2_grpc  # type: ignore[imp
 from services.ratelimit import wiring
 from services.ratelimit.servicer import RateLimitServicer
 from services.ratelimit.settings import RatelimitSettings
-from services.shared.interceptor import ServiceInterceptor, access_policy
-from services.shared.logging import configure_logging, get_logger
-from services.shared.server import App, serve
+from services.shared.observability.logging import configure_logging, get_logger
+from services.shared.rpc.interceptors import ServiceInterceptor, access_policy
+from services.shared.rpc.server import App, serve
 
 log = get_logger(__name__)
 

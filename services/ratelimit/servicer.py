@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from services.ratelimit.limiter import DescriptorVerdict, Limiter
 from services.ratelimit.rules import UNIT_SECONDS
 from services.shared import errors
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
 
 log = get_logger(__name__)
 

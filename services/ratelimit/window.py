@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.shared.breaker import CircuitBreaker, guarded
-from services.shared.health import Required
-from services.shared.redis_client import slot_groups
+from services.shared.resilience.breaker import CircuitBreaker, guarded
+from services.shared.resilience.health import Required
+from services.shared.stores.redis_client import slot_groups
 
 # KEYS: one hash per bucket. ARGV[1]: hits; then per bucket: window (ms), limit.
 # Returns {1 if allowed else 0, then per bucket: over (0/1), remaining, reset_ms,

@@ -9,8 +9,8 @@ from services.ratelimit.limiter import Limiter
 from services.ratelimit.rules import Rules, load
 from services.ratelimit.settings import RatelimitSettings
 from services.ratelimit.window import SlidingWindow
-from services.shared import redis_client
-from services.shared.redis_client import RedisClient
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 
 
 @dataclass(frozen=True)

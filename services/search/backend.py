@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from services.shared.health import Required
+from services.shared.resilience.health import Required
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class SearchBackend(Protocol):
 
     def required(self) -> Required:
         """The index store as a store the query process cannot serve without
-        (services/shared/health.py)."""
+        (services/shared/resilience/health.py)."""
         ...
 
     async def close(self) -> None: ...

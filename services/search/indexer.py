@@ -18,8 +18,8 @@ from twitter.users.v1 import events_pb2 as user_events
 from services.search.backend import Engagement, SearchBackend, TweetDoc, UserDoc
 from services.search.batching import Batcher
 from services.search.trends import Trends
-from services.shared.consumer import Handlers
-from services.shared.ids import id_time
+from services.shared.messaging.consumer import Handlers
+from services.shared.snowflake.ids import id_time
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from services.shared.ids import EPOCH_MS
+from services.shared.snowflake.ids import EPOCH_MS
 
 # The recency factor falls by e every two days.
 RECENCY_SECONDS = 172_800.0

@@ -31,9 +31,9 @@ from services.search import sources, wiring
 from services.search.backend import Rebuild
 from services.search.indexer import Indexer
 from services.search.settings import SearchSettings
-from services.shared import events as jetstream
-from services.shared.clients import internal_channel
-from services.shared.consumer import Handlers
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.consumer import Handlers
+from services.shared.rpc.clients import internal_channel
 
 # Users whose tweets are read at once.
 CONCURRENT_USERS = 32

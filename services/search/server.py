@@ -9,9 +9,9 @@ from twitter.search.v1 import search_pb2, search_pb2_grpc
 from services.search import wiring
 from services.search.servicer import SearchServicer
 from services.search.settings import SearchSettings
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
 from services.users.client.revocations import RevokedSessions
 
 _SERVICES = [search_pb2.DESCRIPTOR.services_by_name["SearchService"]]

@@ -13,10 +13,10 @@ from twitter.tweets.v1 import tweets_pb2
 from services.search.backend import SearchBackend, TweetFilter, UserDoc
 from services.search.query import check_characters, parse
 from services.search.trends import TrendCount, Trends
-from services.shared.cursor import ListCursor, PageRequest
 from services.shared.errors import InvalidArgument
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.places import normalize_place
+from services.shared.fields.places import normalize_place
+from services.shared.paging.cursor import ListCursor, PageRequest
+from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.users.client.relations import RelationsCache, visible
 
 MAX_TRENDS = 50

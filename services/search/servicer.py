@@ -9,8 +9,8 @@ from twitter.search.v1 import search_pb2, search_pb2_grpc
 
 from services.search.service import Search
 from services.search.trends import TrendCount
-from services.shared.auth import caller_id
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.security.auth import caller_id
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 

@@ -10,7 +10,7 @@ from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
 from services.search.backend import TweetDoc, UserDoc
-from services.shared.peers import HYDRATE_BATCH
+from services.shared.rpc.peers import HYDRATE_BATCH
 
 TIMEOUT = 30.0
 USERS_PAGE = 2000

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from services.shared.redis_client import RedisClient
+from services.shared.stores.redis_client import RedisClient
 
 CANDIDATES_PER_RESULT = 5
 

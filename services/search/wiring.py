@@ -15,11 +15,11 @@ from services.search.postgres.backend import PostgresBackend
 from services.search.service import Search
 from services.search.settings import SearchSettings
 from services.search.trends import Trends
-from services.shared import redis_client
-from services.shared.clients import internal_channel
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.postgres import open_pool
-from services.shared.redis_client import RedisClient
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
+from services.shared.stores.postgres import open_pool
+from services.shared.stores.redis_client import RedisClient
 from services.users.client.relations import RelationsCache
 
 

@@ -9,8 +9,8 @@ import asyncio
 
 from services.search import wiring
 from services.search.settings import SearchSettings
-from services.shared import worker
-from services.shared.consumer import ConsumerSpec, Handlers
+from services.shared.messaging import worker
+from services.shared.messaging.consumer import ConsumerSpec, Handlers
 
 
 async def main() -> None:

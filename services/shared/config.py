@@ -35,7 +35,7 @@ class ServerSettings(_Env):
 
 
 class WorkerLeaseSettings(_Env):
-    """Snowflake worker id leases (services/shared/worker_lease.py)."""
+    """Snowflake worker id leases (services/shared/snowflake/worker_lease.py)."""
 
     # How long a lease lasts unrenewed; it is renewed every third of this.
     worker_lease_ttl_seconds: int = 30
@@ -58,13 +58,13 @@ class NatsSettings(_Env):
     # One server, or several separated by commas (a cluster: any one will do).
     nats_url: str = f"nats://{LOCALHOST}:{INFRA_PORTS['NATS_PORT']}"
     # The event stream as a service creates it; a start only ever grows an
-    # existing stream's replicas and limits (services/shared/events.py), so an
+    # existing stream's replicas and limits (services/shared/messaging/events.py), so an
     # operator's larger values stay. Production: 3 replicas (k8s/base/config.env).
     jetstream_replicas: int = Field(default=1, ge=1, le=5)
     jetstream_max_age_seconds: float = Field(default=7 * 86_400.0, gt=0)
     jetstream_max_bytes: int = Field(default=-1, ge=-1)  # -1: no size limit
     # A worker whose consumer's fetch loop has not come round for this long
-    # reports not ready (services/shared/consumer.py, Health).
+    # reports not ready (services/shared/messaging/consumer.py, Health).
     consumer_stall_seconds: float = 30.0
 
 

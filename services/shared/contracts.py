@@ -88,7 +88,7 @@ def event_route(message: type[Message] | Message | Descriptor) -> EventRoute:
 
 @functools.cache
 def _route(descriptor: Descriptor) -> EventRoute:
-    # Read once per message type: every publish asks (services/shared/events.py).
+    # Read once per message type: every publish asks (services/shared/messaging/events.py).
     options = descriptor.GetOptions()
     if not options.HasExtension(EVENT_OPTION):
         raise ContractError(f"{descriptor.full_name}: no (twitter.api.v1.event) option")

@@ -1,6 +1,6 @@
 """Domain errors: plain exceptions that domain code raises.
 
-They carry no gRPC types; `services.shared.interceptor` maps each to a status code
+They carry no gRPC types; `services.shared.rpc.interceptors` maps each to a status code
 (and google.rpc details) in one place, so handlers never build statuses by hand.
 """
 

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
 
-from services.shared.cursor import LastId, ListCursor, PageRequest
 from services.shared.errors import PermissionDenied
-from services.shared.ids import id_time
+from services.shared.paging.cursor import LastId, ListCursor, PageRequest
+from services.shared.snowflake.ids import id_time
 
 # Extra candidates per page, so tweets deleted since they were cached do not
 # leave pages short.

@@ -18,8 +18,8 @@ from prometheus_client import Counter, Histogram
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.timestamps import from_timestamp
+from services.shared.fields.timestamps import from_timestamp
+from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.timeline.domain import Entry
 from services.timeline.store import TimelineStore, home_key, mentions_key, recent_key
 

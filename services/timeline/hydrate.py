@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared.peers import TweetsClient, UsersClient
+from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.tweets.client.tweet_cache import TweetCache
 from services.tweets.client.tweet_views import Entries, embeds, lookup_with_flags, people, render
 from services.tweets.client.viewer_flags import ViewerFlags

@@ -4,7 +4,7 @@ One NATS subscription per timeline process receives every new tweet
 (`twitter.tweet.created`, the same events the fanout consumes) and hands it
 to the connected readers who follow its author; another does the same with
 deletions (`twitter.tweet.deleted`), as a Deleted. Queues, caps, lifetimes and
-revocation are the shared live streams' (services/shared/live_streams.py).
+revocation are the shared live streams' (services/shared/streaming/live_streams.py).
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
 from services.shared.contracts import subject
-from services.shared.live_streams import (
+from services.shared.observability.logging import get_logger
+from services.shared.rpc.peers import TweetsClient
+from services.shared.streaming.live_streams import (
     Listener,
     LiveStream,
     LiveStreams,
     StreamLimits,
     StreamSlots,
 )
-from services.shared.logging import get_logger
-from services.shared.peers import TweetsClient
 
 log = get_logger(__name__)
 SLOTS_PREFIX = "tl"  # tl:{<id>}:streams (docs/REDIS_KEYS.md)

@@ -26,12 +26,12 @@ import heapq
 from prometheus_client import Counter
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared.breaker import CircuitBreaker
-from services.shared.cursor import LastId, PageRequest, last_id
 from services.shared.errors import NotFound, Unavailable
-from services.shared.logging import get_logger
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.redis_client import REDIS_ERRORS
+from services.shared.observability.logging import get_logger
+from services.shared.paging.cursor import LastId, PageRequest, last_id
+from services.shared.resilience.breaker import CircuitBreaker
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores.redis_client import REDIS_ERRORS
 from services.timeline.domain import (
     SLACK,
     Entry,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import grpc
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 
-from services.shared import consumer_lag
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.messaging import consumer_lag
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
 from services.timeline import wiring
 from services.timeline.servicer import TimelineServicer
 from services.timeline.settings import TimelineSettings

@@ -10,10 +10,10 @@ from google.protobuf.message import Message
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared import live_events
-from services.shared.auth import caller_id, caller_session
 from services.shared.errors import PermissionDenied
-from services.shared.events import timestamp_now
+from services.shared.messaging.events import timestamp_now
+from services.shared.security.auth import caller_id, caller_session
+from services.shared.streaming import live_events
 from services.timeline.live import Deleted, LiveHub, LiveStream
 from services.timeline.reader import Reader
 from services.users.client.relations import masked, shows

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from services.shared.redis_client import (
+from services.shared.stores.redis_client import (
     RedisClient,
     execute_where_sent,
     node_groups,

@@ -9,12 +9,12 @@ import grpc
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.clients import internal_channel
-from services.shared.live_streams import StreamSlots
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.redis_client import RedisClient
+from services.shared.messaging import events as jetstream
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
+from services.shared.streaming.live_streams import StreamSlots
 from services.timeline.fanout import Fanout
 from services.timeline.hydrate import Hydrator
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits

@@ -10,8 +10,8 @@ import asyncio
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared import worker
-from services.shared.consumer import ConsumerSpec, Handlers
+from services.shared.messaging import worker
+from services.shared.messaging.consumer import ConsumerSpec, Handlers
 from services.timeline import wiring
 from services.timeline.fanout import Fanout
 from services.timeline.settings import TimelineSettings

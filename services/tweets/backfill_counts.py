@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from services.shared.cassandra import Cql
 from services.shared.config import ScyllaSettings
+from services.shared.stores.cassandra import Cql
 from services.tweets.repository import COUNTED
 
 SPLITS = 256

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Cql, applied
+from services.shared.stores.cassandra import Cql, applied
 from services.tweets.repository import write_time
 
 

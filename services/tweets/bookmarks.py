@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared.cursor import LastId, ListCursor
 from services.shared.errors import NotFound
-from services.shared.ids import IdGenerator, id_time
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
+from services.shared.paging.cursor import LastId, ListCursor
+from services.shared.snowflake.ids import IdGenerator, id_time
 from services.tweets.bookmark_store import BookmarkRow, BookmarkStore
 from services.tweets.reads import CachedReads, page_bound
 

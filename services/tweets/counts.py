@@ -39,7 +39,7 @@ from prometheus_client import Counter as Metric
 from prometheus_client import Histogram
 
 from services.shared.errors import Unavailable
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
 from services.tweets.repository import Pair, RowKind, TweetStore
 
 log = get_logger(__name__)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
 
-from services.shared import text
 from services.shared.errors import FailedPrecondition, PermissionDenied, Validator
-from services.shared.ids import id_time
+from services.shared.fields import text
+from services.shared.snowflake.ids import id_time
 from services.tweets.polls.rules import PollDefinition
 
 # Characters as people see them: Unicode code points after NFC normalisation (not
@@ -62,7 +62,7 @@ class TweetRecord:
     reply_to: int
     retweet_of: int
     deleted: bool
-    place: str = ""  # ISO 3166-1 alpha-2, or "" (services/shared/places.py)
+    place: str = ""  # ISO 3166-1 alpha-2, or "" (services/shared/fields/places.py)
     quoted_tweet_id: int = 0  # the tweet a quote tweet embeds
     quote_count: int = 0
     poll: PollDefinition | None = None  # polls/rules.py
@@ -108,7 +108,7 @@ def content_length(content: str) -> int:
 def validate_content(raw: str, *, has_media: bool, field_name: str = "content") -> str:
     """The content to store: 1 to 280 characters (empty only with media), no
     control characters except newline, no bidirectional overrides; text of
-    whitespace and invisible characters only is empty (services/shared/text.py)."""
+    whitespace and invisible characters only is empty (services/shared/fields/text.py)."""
     content = normalize_content(raw)
     if text.looks_empty(content):
         content = ""

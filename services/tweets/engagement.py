@@ -22,9 +22,9 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.shared.cursor import LastId
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
+from services.shared.concurrency.keyed_lock import KeyedLocks
+from services.shared.paging.cursor import LastId
+from services.shared.snowflake.ids import IdGenerator
 from services.tweets.client.viewer_flags import Flags, ViewerFlags
 from services.tweets.domain import Author, LikeRecord
 from services.tweets.pairs import PairOp, PairWriter

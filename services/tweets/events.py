@@ -11,8 +11,8 @@ from google.protobuf.message import Message
 from twitter.tweets.v1 import events_pb2, tweets_pb2
 
 from services.shared import contracts
-from services.shared.events import Event, make_event, new_event_id, timestamp_now
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.messaging.events import Event, make_event, new_event_id, timestamp_now
 from services.tweets.domain import Kind, Revision, TweetRecord
 
 Publish = Callable[[Event], Awaitable[None]]

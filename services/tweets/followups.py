@@ -21,7 +21,7 @@ from enum import IntEnum
 
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Params
+from services.shared.stores.cassandra import Params
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind
 from services.tweets.polls.ends import PollEndLog

@@ -1,7 +1,7 @@
 """Changes to a tweet partition, with events that are never lost.
 
 Before any change an intent row names the operation and the partition
-(services/shared/cql_outbox.py); once the change's events are published, the
+(services/shared/messaging/cql_outbox.py); once the change's events are published, the
 intent is dropped. When anything in between fails (NATS down, the process
 killed), the intent stays and the relay resolves it. How depends on the change:
 
@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from cassandra import OperationTimedOut, WriteTimeout
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Params
-from services.shared.cql_outbox import Intent, IntentLog
+from services.shared.concurrency.keyed_lock import KeyedLocks
 from services.shared.errors import DomainError, Unavailable
-from services.shared.events import Event
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
-from services.shared.logging import get_logger
+from services.shared.messaging.cql_outbox import Intent, IntentLog
+from services.shared.messaging.events import Event
+from services.shared.observability.logging import get_logger
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.stores.cassandra import Params
 from services.tweets import events as tweet_events
 from services.tweets.counts import backoff
 from services.tweets.domain import TweetRecord

@@ -29,12 +29,12 @@ from dataclasses import asdict, dataclass
 
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Params
-from services.shared.cql_outbox import IntentLog
 from services.shared.errors import Unavailable
-from services.shared.events import Event
-from services.shared.ids import id_time
-from services.shared.logging import get_logger
+from services.shared.messaging.cql_outbox import IntentLog
+from services.shared.messaging.events import Event
+from services.shared.observability.logging import get_logger
+from services.shared.snowflake.ids import id_time
+from services.shared.stores.cassandra import Params
 from services.tweets import events
 from services.tweets.counts import Changed, Counter
 from services.tweets.domain import Kind, Revision, TweetRecord

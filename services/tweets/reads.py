@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
-from services.shared.cursor import LastId, ListCursor, PageRequest, last_id
 from services.shared.errors import NotFound
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
+from services.shared.paging.cursor import LastId, ListCursor, PageRequest, last_id
 from services.tweets.client.tweet_cache import Rider, TweetCache, Versioned
 from services.tweets.client.tweet_views import flag_targets, lookup_with_flags, people, render
 from services.tweets.client.viewer_flags import Flags, ViewerFlags

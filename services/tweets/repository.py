@@ -22,8 +22,8 @@ from typing import Any
 
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Cql, Params, Row, applied, batch
-from services.shared.ids import id_time
+from services.shared.snowflake.ids import id_time
+from services.shared.stores.cassandra import Cql, Params, Row, applied, batch
 from services.tweets.domain import Kind, LikeRecord, Mention, Revision, TweetRecord
 from services.tweets.polls.rules import PollDefinition
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import grpc
 from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc, tweets_pb2, tweets_pb2_grpc
 
-from services.shared.idempotency import IdempotencyStore
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
-from services.shared.user_tokens import user_interceptor
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.server import App, serve
+from services.shared.security.user_tokens import user_interceptor
 from services.tweets import wiring
 from services.tweets.polls.servicer import PollServicer
 from services.tweets.servicer import TweetServicer

@@ -8,9 +8,9 @@ from typing import Any
 import grpc
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared.auth import caller_id
 from services.shared.errors import InvalidArgument, NotFound
-from services.shared.timestamps import from_timestamp, to_timestamp
+from services.shared.fields.timestamps import from_timestamp, to_timestamp
+from services.shared.security.auth import caller_id
 from services.tweets.bookmarks import Bookmarks
 from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision

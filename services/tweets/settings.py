@@ -22,7 +22,7 @@ class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings,
     # Queries in flight per process; more queue in the process, not in Scylla.
     cql_concurrency: int = 512
     cql_request_timeout_seconds: float = 10.0
-    # Outbox: shards may grow but never shrink; see services/shared/cql_outbox.py.
+    # Outbox: shards may grow but never shrink; see services/shared/messaging/cql_outbox.py.
     outbox_shards: int = 16
     outbox_slot_seconds: int = 60
     outbox_grace_seconds: float = 30.0

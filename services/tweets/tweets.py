@@ -13,11 +13,11 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.shared import idempotency
-from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument, Validator
-from services.shared.ids import IdGenerator, id_time, min_id_at
-from services.shared.places import normalize_place
+from services.shared.fields.places import normalize_place
+from services.shared.paging.cursor import LastId
+from services.shared.rpc import idempotency
+from services.shared.snowflake.ids import IdGenerator, id_time, min_id_at
 from services.tweets import events, followups
 from services.tweets.domain import (
     EDIT_WINDOW,

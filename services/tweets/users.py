@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twitter.users.v1 import users_pb2
 
-from services.shared.peers import UsersClient as SharedUsersClient
+from services.shared.rpc.peers import UsersClient as SharedUsersClient
 from services.tweets.domain import Author, Mention
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
 from services.tweets.domain import Author, Kind, TweetRecord
 from services.tweets.events import kind_pb
 from services.tweets.media import Attachment

@@ -10,18 +10,19 @@ from datetime import timedelta
 import grpc
 from nats.aio.client import Client
 
-from services.shared import deadline, redis_client
-from services.shared import events as jetstream
-from services.shared.background import Job
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
-from services.shared.cql_outbox import IntentLog, IntentRelay
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
-from services.shared.logging import get_logger
-from services.shared.redis_client import RedisClient
-from services.shared.worker_lease import WorkerLease
+from services.shared.concurrency.background import Job
+from services.shared.concurrency.keyed_lock import KeyedLocks
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.cql_outbox import IntentLog, IntentRelay
+from services.shared.observability.logging import get_logger
+from services.shared.resilience import deadline
+from services.shared.rpc.clients import internal_channel
+from services.shared.snowflake.cql_worker_lease import CqlLeaseStore
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.snowflake.worker_lease import WorkerLease
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
+from services.shared.stores.redis_client import RedisClient
 from services.tweets.bookmark_store import BookmarkStore
 from services.tweets.bookmarks import Bookmarks
 from services.tweets.client.tweet_cache import TweetCache

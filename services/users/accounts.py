@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared import auth, pg_outbox
+from services.shared.concurrency.keyed_lock import KeyedLocks
 from services.shared.errors import AlreadyExists, ResourceExhausted, Unauthenticated
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
+from services.shared.messaging import pg_outbox
+from services.shared.security import auth
+from services.shared.snowflake.ids import IdGenerator
 from services.users import events, login_throttle, repository, sessions
 from services.users.domain import UserRecord, login_name, tier, validate_sign_up
 from services.users.login_throttle import Slots, ThrottlePolicy, source_of, throttle_key

@@ -20,10 +20,10 @@ from typing import NamedTuple
 from psycopg_pool import AsyncConnectionPool
 from twitter.users.v1 import users_pb2
 
-from services.shared import pg_outbox
-from services.shared.cursor import ListCursor
 from services.shared.errors import InvalidArgument, NotFound
-from services.shared.redis_client import RedisClient
+from services.shared.messaging import pg_outbox
+from services.shared.paging.cursor import ListCursor
+from services.shared.stores.redis_client import RedisClient
 from services.users import events, repository
 from services.users import relations_repository as store
 from services.users.client.relations import RelationsCache, RelationsWriter

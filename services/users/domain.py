@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from services.shared import text
 from services.shared.errors import InvalidArgument, Validator
+from services.shared.fields import text
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
 MAX_EMAIL = 254

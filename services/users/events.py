@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from twitter.users.v1 import events_pb2
 
-from services.shared.events import Event, make_event, new_event_id, timestamp_now
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.messaging.events import Event, make_event, new_event_id, timestamp_now
 from services.users.domain import UserRecord
 from services.users.lists.rules import ListRecord
 

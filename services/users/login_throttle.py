@@ -37,7 +37,7 @@ from typing import Any
 from psycopg import AsyncConnection, Rollback
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
 
 log = get_logger(__name__)
 

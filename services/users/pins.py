@@ -27,8 +27,8 @@ from services.shared.errors import (
     PermissionDenied,
     Unavailable,
 )
-from services.shared.logging import get_logger
-from services.shared.peers import TweetsClient
+from services.shared.observability.logging import get_logger
+from services.shared.rpc.peers import TweetsClient
 from services.users import relations_repository as relations
 from services.users import repository
 from services.users.domain import UserRecord

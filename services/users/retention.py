@@ -19,7 +19,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared.logging import get_logger
+from services.shared.observability.logging import get_logger
 
 log = get_logger(__name__)
 

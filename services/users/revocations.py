@@ -15,9 +15,9 @@ from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared import redis_client
-from services.shared.logging import get_logger
-from services.shared.redis_client import RedisClient
+from services.shared.observability.logging import get_logger
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 from services.users import sessions
 from services.users.client.revocations import STREAM, Revocation, announce
 

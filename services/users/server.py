@@ -6,11 +6,11 @@ from __future__ import annotations
 import grpc
 from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
-from services.shared.auth import TokenVerifier
-from services.shared.idempotency import IdempotencyStore
-from services.shared.interceptor import ServiceInterceptor, access_policy
-from services.shared.logging import configure_logging
-from services.shared.server import App, serve
+from services.shared.observability.logging import configure_logging
+from services.shared.rpc.idempotency import IdempotencyStore
+from services.shared.rpc.interceptors import ServiceInterceptor, access_policy
+from services.shared.rpc.server import App, serve
+from services.shared.security.auth import TokenVerifier
 from services.users import wiring
 from services.users.client.revocations import RevokedSessions
 from services.users.lists.servicer import ListServicer

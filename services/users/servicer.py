@@ -7,8 +7,8 @@ from typing import Any
 import grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.auth import caller_id
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.security.auth import caller_id
 from services.users.accounts import Accounts, TokenPair
 from services.users.blocks import BlocksAndMutes
 from services.users.domain import FollowRecord, UserRecord

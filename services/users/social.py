@@ -11,9 +11,9 @@ from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from services.shared import pg_outbox
-from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied
+from services.shared.messaging import pg_outbox
+from services.shared.paging.cursor import LastId, ListCursor, last_id
 from services.users import events, repository
 from services.users import relations_repository as relations
 from services.users.domain import (

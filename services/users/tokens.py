@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwt.algorithms import OKPAlgorithm
 
-from services.shared.auth import ALGORITHM
+from services.shared.security.auth import ALGORITHM
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,19 @@ from datetime import timedelta
 import grpc
 from nats.aio.client import Client
 
-from services.shared import events as jetstream
-from services.shared import postgres, redis_client
-from services.shared.background import Job
-from services.shared.clients import internal_channel
-from services.shared.health import Required
-from services.shared.ids import IdGenerator
-from services.shared.logging import get_logger
-from services.shared.peers import TweetsClient
-from services.shared.pg_outbox import OutboxRelay
-from services.shared.pg_worker_lease import PgLeaseStore
-from services.shared.postgres import GuardedPool, open_pool
-from services.shared.redis_client import RedisClient
-from services.shared.worker_lease import WorkerLease
+from services.shared.concurrency.background import Job
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.pg_outbox import OutboxRelay
+from services.shared.observability.logging import get_logger
+from services.shared.resilience.health import Required
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient
+from services.shared.snowflake.ids import IdGenerator
+from services.shared.snowflake.pg_worker_lease import PgLeaseStore
+from services.shared.snowflake.worker_lease import WorkerLease
+from services.shared.stores import postgres, redis_client
+from services.shared.stores.postgres import GuardedPool, open_pool
+from services.shared.stores.redis_client import RedisClient
 from services.users.accounts import Accounts, LoginPolicy
 from services.users.blocks import BlocksAndMutes
 from services.users.client.lists import ListAudienceWriter

@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from services.shared.events import STREAM
+from services.shared.messaging.events import STREAM
 from stack.errors import StackError
 
 CHUNK = 128 * 1024

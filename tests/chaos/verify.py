@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from services.shared import events as jetstream
+from services.shared.messaging import events as jetstream
 from services.timeline.settings import TimelineSettings
 from tests.chaos.load import Follow, Ledger, Like, Post, User
 

@@ -22,8 +22,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.auth import edge_token
 from services.shared.config import AuthSettings
+from services.shared.security.auth import edge_token
 from stack import topology
 from tests.support.edge import (
     FromIp,

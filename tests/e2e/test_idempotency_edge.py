@@ -1,4 +1,4 @@
-"""Idempotency keys on writes (services/shared/idempotency.py): a repeat is
+"""Idempotency keys on writes (services/shared/rpc/idempotency.py): a repeat is
 answered from the first attempt, never run again, through the edge and on
 either tweets process; a create whose process died after it wrote is settled
 by the retry into exactly one tweet."""
@@ -14,8 +14,9 @@ import httpx
 import pytest
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared import idempotency, redis_client
-from services.shared.clients import internal_channel
+from services.shared.rpc import idempotency
+from services.shared.rpc.clients import internal_channel
+from services.shared.stores import redis_client
 from stack import topology
 from tests.support.stack_control import control, processes, wait_serving
 from tests.support.users import new_user

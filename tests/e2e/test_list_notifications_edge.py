@@ -16,8 +16,8 @@ import httpx
 import pytest
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared import events as jetstream
 from services.shared.contracts import subject
+from services.shared.messaging import events as jetstream
 from tests.support.blocks import relate
 from tests.support.edge import assert_error
 from tests.support.events import handled

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.shared.live_events import RETRY_MS
+from services.shared.streaming.live_events import RETRY_MS
 from tests.support.blocks import relate
 from tests.support.edge import assert_error, follow, home_ids, tweet
 from tests.support.streams import Message, SseEvent, listen, listen_sse

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.shared.cursor import MAC_BYTES, Owner, sign
+from services.shared.paging.cursor import MAC_BYTES, Owner, sign
 from tests.support.edge import assert_error
 from tests.support.users import User, new_user
 from tests.support.wait import eventually

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.ids import id_time
+from services.shared.snowflake.ids import id_time
 from tests.support.media import complete, create, png, put, upload
 from tests.support.mpo import frames_gps, jpeg_with_exif, mp4, mpo_with_gps_in_second_image
 from tests.support.users import PASSWORD, MakeAccount, unique_name

@@ -1,6 +1,6 @@
 """After a store comes back, no process answers 503 more than 5 s later
 (issue 32): each process's health follows its required store
-(services/shared/health.py), its breaker is closed by the health watcher's
+(services/shared/resilience/health.py), its breaker is closed by the health watcher's
 ping, and the CQL driver reconnects at most 1 s apart. Measured per process,
 on each process's own port, after stopping and starting Cassandra and Redis;
 the test also waits until every process is healthy before it returns."""
@@ -17,7 +17,7 @@ import pytest
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared.clients import internal_channel
+from services.shared.rpc.clients import internal_channel
 from stack import topology
 from tests.support.stack_control import (
     control,

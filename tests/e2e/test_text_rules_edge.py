@@ -1,7 +1,7 @@
 """Invisible and spoofing text through the edge (issue 31, finding 4): text of
 zero-width characters only is empty, and bidirectional overrides, embeddings
 and isolates are refused, in display names, profile fields, tweets and
-direct messages alike (services/shared/text.py)."""
+direct messages alike (services/shared/fields/text.py)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from twitter.tweets.v1 import events_pb2
 
-from services.shared import redis_client
-from services.shared.redis_client import RedisClient
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 from services.timeline.domain import Entry
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import CELEBRITIES, active_key, home_key

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
 from tests.support.edge import assert_error
 from tests.support.users import User, new_user
 

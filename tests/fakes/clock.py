@@ -6,11 +6,11 @@ Pass `clock.time` where code takes a wall clock (default `time.time`) and
 
 from __future__ import annotations
 
-from services.shared.ids import EPOCH_MS
+from services.shared.snowflake.ids import EPOCH_MS
 
 # 2026-01-01T00:00:00Z: after the id epoch, so ids made from it are valid.
 START = 1_767_225_600.0
-_TIME_SHIFT = 22  # services/shared/ids.py: 10 worker bits, 12 sequence bits
+_TIME_SHIFT = 22  # services/shared/snowflake/ids.py: 10 worker bits, 12 sequence bits
 
 
 class FakeClock:

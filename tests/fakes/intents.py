@@ -1,5 +1,5 @@
 """In memory: the intents table of a Cassandra outbox, its checkpoints and
-leases (services/shared/cql_outbox.py IntentLog), with what the relay needs
+leases (services/shared/messaging/cql_outbox.py IntentLog), with what the relay needs
 to be watched: which slots were scanned, which intents were removed."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from services.shared.cql_outbox import Intent, IntentLog
+from services.shared.messaging.cql_outbox import Intent, IntentLog
 
 
 class FakeIntentLog(IntentLog):

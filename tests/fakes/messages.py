@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.messages.domain import UNREAD_CAP, AllowFrom, ConversationState, Pair
 from services.messages.repository import MessageStore, SendKey, StoredMessage
-from services.shared.ids import write_timestamp
+from services.shared.snowflake.ids import write_timestamp
 
 # A cell written with a timestamp: the higher (timestamp, value) wins, as in Cassandra.
 Cell = tuple[int, int]

@@ -15,7 +15,7 @@ from services.notifications.repository import (
     StoredPart,
     VersionedGroup,
 )
-from services.shared.ids import write_timestamp
+from services.shared.snowflake.ids import write_timestamp
 
 
 class FakeNotificationStore(NotificationStore):

@@ -1,5 +1,5 @@
 """In-memory peers: the users and tweets services as the timeline (and the
-tweet cache's readers) see them through services/shared/peers.py. Each is a
+tweet cache's readers) see them through services/shared/rpc/peers.py. Each is a
 subclass of the real client with every method replaced (same signatures), so
 the real code takes it where it takes the client; no channel, no RPC. Every
 call is recorded in `calls` as (method, arguments) for tests to assert on.
@@ -17,7 +17,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 from twitter.users.v1 import lists_pb2, users_pb2
 
 from services.shared.errors import NotFound
-from services.shared.peers import TweetsClient, UsersClient
+from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.tweets.client.tweet_cache import Versioned
 from tests.fakes.clock import FakeClock, snowflake
 

@@ -1,7 +1,7 @@
 """Redis for the unit layer: fakeredis (pinned in pyproject's dev group) with
 Lua through lupa, so the services' scripts run as written, on an in-memory
 server. Its async client is a `redis.asyncio.Redis`, i.e. the single-Redis
-flavour of `services.shared.redis_client.RedisClient`, and every store takes
+flavour of `services.shared.stores.redis_client.RedisClient`, and every store takes
 it where it takes a real client.
 
 Several clients of one `FakeRedisServer` share its data, as processes share a

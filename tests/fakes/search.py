@@ -16,7 +16,7 @@ from services.search.backend import (
     UserDoc,
 )
 from services.search.trends import TrendCount, Trends
-from services.shared.health import Required
+from services.shared.resilience.health import Required
 
 
 class FakeSearchBackend(SearchBackend):

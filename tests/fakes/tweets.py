@@ -18,8 +18,8 @@ from typing import Any, cast
 from cassandra.query import PreparedStatement
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
-from services.shared.cassandra import Params, Row
 from services.shared.errors import NotFound, PermissionDenied
+from services.shared.stores.cassandra import Params, Row
 from services.tweets.client.tweet_cache import Rider
 from services.tweets.client.viewer_flags import ViewerFlags
 from services.tweets.domain import Author, Kind, LikeRecord, Mention, Revision, TweetRecord

@@ -13,11 +13,11 @@ from nats.js import JetStreamContext
 from redis.asyncio import RedisCluster
 from twitter.tweets.v1 import tweets_pb2_grpc
 
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.messaging import events as jetstream
+from services.shared.rpc.clients import internal_channel
+from services.shared.stores import redis_client
+from services.shared.stores.cassandra import Cql
 from services.tweets.settings import TweetsSettings
 from services.tweets.wiring import Components, assemble
 from tests.support.tweets import FlakyPublisher

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from services.shared.cassandra import Cql
+from services.shared.stores.cassandra import Cql
 from services.tweets.backfill_counts import backfill, migrated_at
 from services.tweets.repository import RowKind
 from services.tweets.wiring import Components

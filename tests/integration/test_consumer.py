@@ -9,9 +9,9 @@ import psycopg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from services.shared import consumer
-from services.shared import events as jetstream
-from services.shared.consumer import ConsumerSpec, Progress
+from services.shared.messaging import consumer
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.consumer import ConsumerSpec, Progress
 from tests.support.wait import eventually
 
 

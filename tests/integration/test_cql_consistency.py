@@ -14,8 +14,8 @@ import pytest
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT
 
-from services.shared.cassandra import SERIAL, Cql
 from services.shared.config import ScyllaSettings
+from services.shared.stores.cassandra import SERIAL, Cql
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ import grpc
 import pytest
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
+from services.shared.security.auth import EDGE_TOKEN_HEADER, USER_ID_HEADER, edge_token
+from services.shared.stores.cassandra import Cql
 from services.tweets.wiring import Components
 from stack import topology
 from tests.support.stack_control import control, processes, wait_serving

@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from services.shared import redis_client
-from services.shared.redis_client import RedisClient
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 from services.timeline.domain import Entry
 from services.timeline.store import active_key, home_key
 from tests.support.bulk import load_followers

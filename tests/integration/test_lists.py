@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from twitter.users.v1 import lists_pb2, lists_pb2_grpc, users_pb2, users_pb2_grpc
 
-from services.shared import redis_client
+from services.shared.stores import redis_client
 from services.users.client.lists import TOMBSTONE_VERSION, audience_key, decode
 from services.users.lists.rules import MAX_MEMBERS
 from tests.support.bulk import load_list_members, load_users

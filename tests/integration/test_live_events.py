@@ -1,4 +1,4 @@
-"""The shared live event sequence (services/shared/live_events.py) on real live
+"""The shared live event sequence (services/shared/streaming/live_events.py) on real live
 streams (LiveStreams with their slots on the stack's Redis), short-lived and
 with a short heartbeat: the SSE text on the wire, periodic heartbeats, the
 Last-Event-ID backlog without repeats, what the render leaves out, and the
@@ -13,17 +13,18 @@ from collections.abc import AsyncIterator
 import pytest
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared import live_events, redis_client
 from services.shared.errors import InvalidArgument
-from services.shared.live_events import Event
-from services.shared.live_streams import (
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
+from services.shared.streaming import live_events
+from services.shared.streaming.live_events import Event
+from services.shared.streaming.live_streams import (
     Listener,
     LiveStream,
     LiveStreams,
     StreamLimits,
     StreamSlots,
 )
-from services.shared.redis_client import RedisClient
 
 HIDDEN_AUTHOR = 666
 

@@ -15,9 +15,9 @@ from services.media.domain import MediaState, staging_key
 from services.media.library import MediaLibrary, Sweeper
 from services.media.repository import MediaStore
 from services.media.storage import ObjectStore
-from services.shared.cassandra import Cql
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings, S3Settings, ScyllaSettings
+from services.shared.rpc.clients import internal_channel
+from services.shared.stores.cassandra import Cql
 from tests.support.media import png
 from tests.support.users import MakeAccount
 

@@ -17,9 +17,9 @@ from services.messages.crypto import MessageCipher, Sealed, UndecryptableMessage
 from services.messages.domain import Pair
 from services.messages.server import build
 from services.messages.settings import MessagesSettings
-from services.shared.cassandra import Cql
 from services.shared.config import ScyllaSettings
-from services.shared.server import create_server
+from services.shared.rpc.server import create_server
+from services.shared.stores.cassandra import Cql
 from tests.support.users import Account, MakeAccount
 
 

@@ -26,7 +26,7 @@ from services.notifications.notifier import Notifier
 from services.notifications.repository import NotificationStore
 from services.notifications.settings import NotificationsSettings
 from services.notifications.visibility import EveryoneVisible
-from services.shared.cassandra import Cql, Params
+from services.shared.stores.cassandra import Cql, Params
 
 WINDOW = NotificationsSettings.model_fields["group_window_seconds"].default
 

@@ -20,8 +20,8 @@ from services.notifications.inbox import Inbox
 from services.notifications.repository import NotificationStore
 from services.notifications.settings import NotificationsSettings
 from services.notifications.visibility import Relations
-from services.shared.cassandra import Cql
 from services.shared.contracts import subject
+from services.shared.stores.cassandra import Cql
 from tests.support.events import handled
 from tests.support.notifications import NOTIFICATIONS
 

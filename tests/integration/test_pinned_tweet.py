@@ -14,9 +14,9 @@ from psycopg_pool import AsyncConnectionPool
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.shared.peers import TweetsClient
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient
 from services.users.domain import UserRecord
 from services.users.pins import Pins
 from tests.support.tweets import post

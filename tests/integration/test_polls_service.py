@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from google.protobuf.duration_pb2 import Duration
 from twitter.tweets.v1 import events_pb2, polls_pb2, tweets_pb2
 
-from services.shared.cassandra import Cql
-from services.shared.cql_outbox import Intent
-from services.shared.events import Event
-from services.shared.ids import IdGenerator, id_time
-from services.shared.timestamps import from_timestamp
+from services.shared.fields.timestamps import from_timestamp
+from services.shared.messaging.cql_outbox import Intent
+from services.shared.messaging.events import Event
+from services.shared.snowflake.ids import IdGenerator, id_time
+from services.shared.stores.cassandra import Cql
 from services.tweets import followups
 from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.followups import FollowUps

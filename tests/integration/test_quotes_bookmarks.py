@@ -12,8 +12,8 @@ import grpc
 import pytest
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared.cassandra import Cql
-from services.shared.ids import min_id_at
+from services.shared.snowflake.ids import min_id_at
+from services.shared.stores.cassandra import Cql
 from services.tweets.bookmark_store import BookmarkRow, BookmarkStore
 from tests.support.tweets import get, post
 from tests.support.users import Account, MakeAccount

@@ -19,10 +19,11 @@ from envoy.service.ratelimit.v3 import rls_pb2, rls_pb2_grpc  # type: ignore[imp
 from services.ratelimit.server import build
 from services.ratelimit.settings import RatelimitSettings
 from services.ratelimit.window import Bucket, SlidingWindow
-from services.shared import errors, redis_client
-from services.shared.breaker import State
-from services.shared.health import reachable
-from services.shared.server import create_server
+from services.shared import errors
+from services.shared.resilience.breaker import State
+from services.shared.resilience.health import reachable
+from services.shared.rpc.server import create_server
+from services.shared.stores import redis_client
 
 RLS = rls_pb2.RateLimitResponse
 TOKEN = (("x-internal-token", os.environ["INTERNAL_TOKEN"]),)  # tests/conftest.py
@@ -192,7 +193,7 @@ async def test_redis_down_is_unavailable_quickly(tmp_path: Path) -> None:
 
 
 async def test_the_process_requires_its_redis(stack_env: dict[str, str]) -> None:
-    """What the health watcher (services/shared/health.py) pings: the real
+    """What the health watcher (services/shared/resilience/health.py) pings: the real
     Redis answers; a dead one is reported, and after three failed checks the
     breaker is open, so the process is NOT_SERVING and the edge's health
     check sends the edge's checks to another process."""

@@ -1,4 +1,4 @@
-"""The cluster client (services/shared/redis_client.py) under a burst of first
+"""The cluster client (services/shared/stores/redis_client.py) under a burst of first
 commands: a service that has just started gets its first requests at once."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import pytest
 from redis.asyncio import RedisCluster
 
-from services.shared import redis_client
+from services.shared.stores import redis_client
 
 
 async def _stall_the_event_loop() -> None:

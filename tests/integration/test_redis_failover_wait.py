@@ -12,7 +12,7 @@ import time
 import pytest
 from redis.asyncio import RedisCluster
 
-from services.shared import redis_client
+from services.shared.stores import redis_client
 from stack import topology
 from tests.support.stack_control import control, wait_infra_ready
 

@@ -12,8 +12,8 @@ import grpc
 import pytest
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared import redis_client
-from services.shared.redis_client import RedisClient
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 from services.users.client.relations import Relations, RelationsWriter, decode, relations_key
 from tests.support.users import Account, MakeAccount
 

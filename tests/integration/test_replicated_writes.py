@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
-from services.shared import redis_client
+from services.shared.stores import redis_client
 from services.timeline.domain import Entry
 from services.timeline.store import TimelineStore, active_key, home_key
 from tests.support.single_redis import single_redis

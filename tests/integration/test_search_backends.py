@@ -23,7 +23,7 @@ from services.search.backend import Engagement, SearchBackend, TweetDoc, TweetFi
 from services.search.meili.backend import MeilisearchBackend
 from services.search.meili.schema import TWEET_SETTINGS
 from services.search.postgres.backend import PostgresBackend
-from services.shared.postgres import GuardedPool
+from services.shared.stores.postgres import GuardedPool
 
 BACKENDS = ["postgres", "meilisearch"]
 

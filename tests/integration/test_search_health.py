@@ -1,5 +1,5 @@
 """The search query process's health follows its index store
-(services/shared/health.py): each backend names what it cannot serve without."""
+(services/shared/resilience/health.py): each backend names what it cannot serve without."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from services.search.backend import TweetFilter
 from services.search.meili.backend import MeilisearchBackend
 from services.search.postgres.backend import PostgresBackend
 from services.shared import errors
-from services.shared.breaker import State
-from services.shared.health import reachable
-from services.shared.postgres import GuardedPool
+from services.shared.resilience.breaker import State
+from services.shared.resilience.health import reachable
+from services.shared.stores.postgres import GuardedPool
 from tests.support.scratch_postgres import free_port
 
 

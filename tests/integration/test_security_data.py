@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared import events as jetstream
-from services.shared import redis_client
-from services.shared.clients import internal_channel
 from services.shared.errors import ResourceExhausted, Unauthenticated
-from services.shared.live_streams import StreamSlots
-from services.shared.peers import TweetsClient
+from services.shared.messaging import events as jetstream
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient
+from services.shared.stores import redis_client
+from services.shared.streaming.live_streams import StreamSlots
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
 from services.users.retention import Retention
 from tests.support.users import MakeAccount

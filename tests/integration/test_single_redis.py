@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.ratelimit.window import Bucket, SlidingWindow
-from services.shared import redis_client
+from services.shared.stores import redis_client
 from services.timeline.domain import Entry
 from services.timeline.store import TimelineStore, active_key, home_key
 from services.tweets.client.tweet_cache import TweetCache, Versioned

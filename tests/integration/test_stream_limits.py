@@ -1,5 +1,5 @@
 """The event stream's size comes from config and a service start never shrinks
-it (services/shared/events.py ensure_stream), against the stack's real NATS."""
+it (services/shared/messaging/events.py ensure_stream), against the stack's real NATS."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import replace
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
-from services.shared import events
-from services.shared.events import StreamLimits
+from services.shared.messaging import events
+from services.shared.messaging.events import StreamLimits
 
 
 async def test_a_start_keeps_an_operators_larger_limits(js: JetStreamContext) -> None:

@@ -15,11 +15,11 @@ from redis.asyncio import Connection, RedisCluster
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 from twitter.users.v1 import users_pb2, users_pb2_grpc
 
-from services.shared import redis_client
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
-from services.shared.peers import TweetsClient, UsersClient
-from services.shared.telemetry import STORE_SECONDS
+from services.shared.observability.telemetry import STORE_SECONDS
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.stores import redis_client
 from services.timeline.hydrate import Hydrator
 from services.timeline.reader import Reader
 from services.timeline.settings import TimelineSettings

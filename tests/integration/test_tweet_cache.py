@@ -16,9 +16,9 @@ import grpc
 import pytest
 from twitter.tweets.v1 import cache_pb2, tweets_pb2, tweets_pb2_grpc
 
-from services.shared import redis_client
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
+from services.shared.stores import redis_client
 from services.tweets.client.tweet_cache import TweetCache, Versioned
 from services.tweets.client.viewer_flags import ViewerFlags
 from tests.support.stack_control import control, processes, wait_serving

@@ -16,9 +16,9 @@ from nats.js import JetStreamContext
 from twitter.tweets.v1 import events_pb2, tweets_pb2, tweets_pb2_grpc
 
 from services.shared import contracts
-from services.shared import events as jetstream
-from services.shared.auth import set_caller
-from services.shared.ids import IdGenerator
+from services.shared.messaging import events as jetstream
+from services.shared.security.auth import set_caller
+from services.shared.snowflake.ids import IdGenerator
 from services.tweets.wiring import Components
 from tests.support.tweets import FlakyPublisher, get, post
 from tests.support.users import Account, MakeAccount

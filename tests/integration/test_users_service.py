@@ -11,7 +11,7 @@ import pytest
 from twitter.users.v1 import events_pb2, users_pb2, users_pb2_grpc
 
 from services.shared import contracts
-from services.shared import events as jetstream
+from services.shared.messaging import events as jetstream
 from tests.support.users import PASSWORD, Account, MakeAccount, unique_name
 
 

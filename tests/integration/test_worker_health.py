@@ -22,8 +22,8 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import REGISTRY
 
-from services.shared import consumer_lag
-from services.shared import events as jetstream
+from services.shared.messaging import consumer_lag
+from services.shared.messaging import events as jetstream
 from stack import topology
 from tests.support.stack_control import control
 from tests.support.users import MakeAccount

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from services.shared.cassandra import Cql
 from services.shared.config import PostgresSettings, ScyllaSettings, WorkerLeaseSettings
 from services.shared.errors import Unavailable
-from services.shared.ids import IdGenerator, worker_of
-from services.shared.worker_lease import LeaseStore, WorkerLease, new_owner
+from services.shared.snowflake.ids import IdGenerator, worker_of
+from services.shared.snowflake.worker_lease import LeaseStore, WorkerLease, new_owner
+from services.shared.stores.cassandra import Cql
 from stack import topology
 from tests.support.lease_racer import lease_store
 from tests.support.users import MakeAccount

@@ -9,8 +9,8 @@ from typing import TypeVar
 from google.protobuf.message import Message
 from nats.js.errors import NotFoundError
 
-from services.shared import events as jetstream
 from services.shared.contracts import subject as subject_of
+from services.shared.messaging import events as jetstream
 from tests.support.wait import eventually
 
 # The timeline worker's consumer of tweet events (services/timeline/worker.py).

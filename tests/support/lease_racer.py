@@ -19,11 +19,11 @@ from contextlib import asynccontextmanager
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared.cassandra import Cql
 from services.shared.config import PostgresSettings, ScyllaSettings
-from services.shared.cql_worker_lease import CqlLeaseStore
-from services.shared.pg_worker_lease import PgLeaseStore
-from services.shared.worker_lease import LeaseStore, WorkerLease
+from services.shared.snowflake.cql_worker_lease import CqlLeaseStore
+from services.shared.snowflake.pg_worker_lease import PgLeaseStore
+from services.shared.snowflake.worker_lease import LeaseStore, WorkerLease
+from services.shared.stores.cassandra import Cql
 
 
 @asynccontextmanager

@@ -6,8 +6,8 @@ import asyncio
 import subprocess
 import time
 
-from services.shared.clients import internal_channel
 from services.shared.config import AuthSettings
+from services.shared.rpc.clients import internal_channel
 from stack import probes, topology
 from stack.programs import process_name
 from tests.support.wait import eventually
@@ -60,7 +60,7 @@ async def wait_serving(service: str, within: float = 60.0) -> None:
 
 async def wait_all_serving(within: float = 60.0) -> None:
     """Until every process of every service reports SERVING: health follows
-    the required stores (services/shared/health.py), so a fault test that
+    the required stores (services/shared/resilience/health.py), so a fault test that
     restarted one returns only once no process would still answer 503."""
     await asyncio.gather(*(wait_serving(s, within) for s in topology.services()))
 

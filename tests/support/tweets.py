@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from nats.js import JetStreamContext
 from twitter.tweets.v1 import tweets_pb2, tweets_pb2_grpc
 
-from services.shared import events as jetstream
-from services.shared.events import Event
+from services.shared.messaging import events as jetstream
+from services.shared.messaging.events import Event
 from tests.support.users import Account
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from services.shared.logging import processors
+from services.shared.observability.logging import processors
 
 
 @pytest.fixture(autouse=True)

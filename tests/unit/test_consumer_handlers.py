@@ -6,8 +6,8 @@ import pytest
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared.consumer import Handlers, Progress
 from services.shared.contracts import subject
+from services.shared.messaging.consumer import Handlers, Progress
 
 
 async def _no_progress() -> None:

@@ -16,7 +16,7 @@ from twitter.users.v1 import users_pb2
 from edge import routes
 from services.shared import contracts
 from services.shared.contracts import ACCESS_OPTION, EVENT_OPTION, Access, ContractError
-from services.shared.interceptor import access_policy
+from services.shared.rpc.interceptors import access_policy
 from stack import contract_rules
 
 

@@ -1,4 +1,4 @@
-"""Page tokens (services/shared/cursor.py): typed, scoped, signed, and the
+"""Page tokens (services/shared/paging/cursor.py): typed, scoped, signed, and the
 limit + 1 paging every list shares."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 import pytest
 
-from services.shared.cursor import LastId, ListCursor, default_secret, sign, trim
 from services.shared.errors import InvalidArgument
+from services.shared.paging.cursor import LastId, ListCursor, default_secret, sign, trim
 
 SECRET = b"k" * 32
 

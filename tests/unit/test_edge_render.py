@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from edge import render, routes
-from services.shared.auth import CLIENT_ADDRESS_HEADER, EDGE_TOKEN_HEADER, edge_token
+from services.shared.security.auth import CLIENT_ADDRESS_HEADER, EDGE_TOKEN_HEADER, edge_token
 
 Route = dict[str, Any]
 # What a client reaches without a token (DESIGN): sign-up, the session calls,

@@ -1,4 +1,4 @@
-"""The failure policy (services/shared/failures.py): each driver's own
+"""The failure policy (services/shared/resilience/failures.py): each driver's own
 connection error, raised for real against a closed port, is UNAVAILABLE; a
 peer's status is kept where it means the same; deadlines and breakers bound
 peer calls; a handler's dependency failure reaches the client as 503-class,
@@ -24,11 +24,12 @@ import redis.exceptions
 from cassandra.cluster import Cluster
 from psycopg_pool import AsyncConnectionPool
 
-from services.shared import deadline, errors, failures
-from services.shared.breaker import CircuitBreaker, State, guarded
-from services.shared.clients import internal_channel
+from services.shared import errors
 from services.shared.contracts import Access
-from services.shared.interceptor import ServiceInterceptor
+from services.shared.resilience import deadline, failures
+from services.shared.resilience.breaker import CircuitBreaker, State, guarded
+from services.shared.rpc.clients import internal_channel
+from services.shared.rpc.interceptors import ServiceInterceptor
 
 TOKEN = "unit-test-internal-token"
 METHOD = "/test.Peer/Call"

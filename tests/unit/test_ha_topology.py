@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.shared import events
-from services.shared.redis_client import RedisFailoverSettings
+from services.shared.messaging import events
+from services.shared.stores.redis_client import RedisFailoverSettings
 from stack import contract, programs, topology
 from tests.chaos import faults
 from tests.chaos.load import Answer

@@ -1,6 +1,6 @@
-"""Health follows the required stores (services/shared/health.py), and a
+"""Health follows the required stores (services/shared/resilience/health.py), and a
 breaker's refusal before anything was sent is marked for the edge to retry
-elsewhere (services/shared/breaker.py, interceptor.py)."""
+elsewhere (services/shared/resilience/breaker.py, interceptor.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from services.shared import breaker, errors
-from services.shared import health as store_health
-from services.shared.breaker import CircuitBreaker, guarded
-from services.shared.interceptor import (
+from services.shared import errors
+from services.shared.resilience import breaker
+from services.shared.resilience import health as store_health
+from services.shared.resilience.breaker import CircuitBreaker, guarded
+from services.shared.rpc.status import (
     HTTP_STATUS_HEADER,
     REFUSED_BEFORE_SIDE_EFFECT,
     REFUSED_HEADER,

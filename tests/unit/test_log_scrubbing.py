@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from services.shared.logging import REDACTED, configure_logging, get_logger
+from services.shared.observability.logging import REDACTED, configure_logging, get_logger
 
 PASSWORD = "hunter2-correct-horse-battery-staple"
 REFRESH = "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0"

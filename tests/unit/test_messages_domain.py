@@ -23,7 +23,7 @@ from services.messages.domain import (
     validate_send,
 )
 from services.shared.errors import InvalidArgument, PermissionDenied
-from services.shared.ids import IdGenerator, write_timestamp
+from services.shared.snowflake.ids import IdGenerator, write_timestamp
 
 
 def key() -> str:

@@ -14,7 +14,7 @@ from services.messages.crypto import MessageCipher, UndecryptableMessage
 from services.messages.domain import UNREAD_CAP, AllowFrom, Pair
 from services.messages.repository import StoredMessage
 from services.shared.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
-from services.shared.ids import IdGenerator
+from services.shared.snowflake.ids import IdGenerator
 from tests.fakes.messages import FakeMessageStore
 from tests.fakes.people import FakePeople
 from tests.fakes.relations import FakeRelationsCache

@@ -20,7 +20,7 @@ from services.notifications.domain import (
     without_actor,
 )
 from services.notifications.visibility import EveryoneVisible, visible
-from services.shared.ids import EPOCH_MS, id_time
+from services.shared.snowflake.ids import EPOCH_MS, id_time
 
 DAY = 24 * 3600
 T0 = EPOCH_MS + 100 * DAY * 1000  # a window's first millisecond

@@ -11,9 +11,10 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from edge import render
-from services.shared import consumer, probe_http
-from services.shared.logging import configure_logging, get_logger
-from services.shared.telemetry import statement_family
+from services.shared.messaging import consumer
+from services.shared.observability import probe_http
+from services.shared.observability.logging import configure_logging, get_logger
+from services.shared.observability.telemetry import statement_family
 from stack import trace
 
 

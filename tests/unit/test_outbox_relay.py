@@ -1,4 +1,4 @@
-"""The Cassandra outbox relay (services/shared/cql_outbox.py IntentRelay) over
+"""The Cassandra outbox relay (services/shared/messaging/cql_outbox.py IntentRelay) over
 an in-memory intent log: what it resolves, when, how its checkpoints move and
 how replicas share shards."""
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.shared.cql_outbox import Intent, IntentRelay
-from services.shared.ids import id_time, min_id_at
+from services.shared.messaging.cql_outbox import Intent, IntentRelay
+from services.shared.snowflake.ids import id_time, min_id_at
 from tests.fakes.intents import FakeIntentLog
 
 SLOT = 60

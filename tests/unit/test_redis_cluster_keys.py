@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.shared.redis_client import (
+from services.shared.stores.redis_client import (
     _MOVABLE_KEYS,
     CLUSTER_SCHEME,
     _unreachable_as_connection_error,

@@ -1,5 +1,5 @@
 """A cluster client waits out a failover only when told to
-(REDIS_FAILOVER_WAIT_SECONDS, services/shared/redis_client.py), and never
+(REDIS_FAILOVER_WAIT_SECONDS, services/shared/stores/redis_client.py), and never
 longer: a dead primary's replica takes over within seconds, a dead cluster
 does not."""
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.shared.redis_client import TracedRedisCluster
+from services.shared.stores.redis_client import TracedRedisCluster
 
 
 def cluster(wait: float) -> TracedRedisCluster:

@@ -1,4 +1,4 @@
-"""services/shared/reflection.py: the pool reflection reads resolves method
+"""services/shared/rpc/reflection.py: the pool reflection reads resolves method
 symbols (what `grpcurl describe pkg.Service.Method` asks for)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import descriptor_pool
 from twitter.tweets.v1 import tweets_pb2
 
-from services.shared.reflection import MethodResolvingPool
+from services.shared.rpc.reflection import MethodResolvingPool
 
 TWEETS = tweets_pb2.DESCRIPTOR.name
 

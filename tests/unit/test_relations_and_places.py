@@ -8,7 +8,7 @@ from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2
 
 from services.shared.errors import InvalidArgument
-from services.shared.places import normalize_place
+from services.shared.fields.places import normalize_place
 from services.users.client.relations import Relations, decode, encode, shows, visible
 
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from services.search.ranking import HOT_SCALE, RECENCY_SECONDS, engagement, hotness
-from services.shared.ids import EPOCH_MS
+from services.shared.snowflake.ids import EPOCH_MS
 from tests.fakes.search import FakeTrends
 
 DAY_MS = 86_400_000

@@ -18,10 +18,10 @@ from services.search.backend import Engagement, TweetDoc, TweetFilter, UserDoc
 from services.search.indexer import Indexer
 from services.search.service import MAX_TRENDS, Search
 from services.search.trends import TrendCount
-from services.shared.consumer import Handlers
 from services.shared.contracts import subject
 from services.shared.errors import InvalidArgument
-from services.shared.ids import IdGenerator
+from services.shared.messaging.consumer import Handlers
+from services.shared.snowflake.ids import IdGenerator
 from tests.fakes.peers import FakeTweets, FakeUsers
 from tests.fakes.relations import FakeRelationsCache
 from tests.fakes.search import FakeSearchBackend, FakeTrends

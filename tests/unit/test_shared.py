@@ -6,9 +6,9 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from services.shared.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
-from services.shared.ids import Grant, IdGenerator, id_time, min_id_at, worker_of
-from services.shared.interceptor import to_status
-from services.shared.pagination import clamp_page_size
+from services.shared.paging.pagination import clamp_page_size
+from services.shared.rpc.status import to_status
+from services.shared.snowflake.ids import Grant, IdGenerator, id_time, min_id_at, worker_of
 
 
 def test_ids_are_unique_and_increasing() -> None:

@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from services.shared import deadline
-from services.shared.coalesce import Coalescer
+from services.shared.concurrency.coalesce import Coalescer
+from services.shared.concurrency.keyed_lock import KeyedLocks
 from services.shared.errors import DeadlineExceeded, InvalidArgument
-from services.shared.keyed_lock import KeyedLocks
-from services.shared.pagination import clamp_page_size
+from services.shared.paging.pagination import clamp_page_size
+from services.shared.resilience import deadline
 
 # --- Coalescer ---------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.shared import text
+from services.shared.fields import text
 
 
 @pytest.mark.parametrize("value", [

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.shared.cursor import LastId
 from services.shared.errors import PermissionDenied
-from services.shared.ids import id_time
+from services.shared.paging.cursor import LastId
+from services.shared.snowflake.ids import id_time
 from services.timeline.domain import Entry, Timeline, merge, next_token, require_self, score_of
 from tests.fakes.clock import START, snowflake
 

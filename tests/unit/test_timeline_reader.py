@@ -14,9 +14,9 @@ from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import events_pb2 as user_events
 from twitter.users.v1 import lists_pb2
 
-from services.shared.breaker import CircuitBreaker
-from services.shared.cursor import LastId
 from services.shared.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from services.shared.paging.cursor import LastId
+from services.shared.resilience.breaker import CircuitBreaker
 from services.timeline.domain import SLACK, Entry, Timeline
 from services.timeline.fanout import Fanout
 from services.timeline.hydrate import Hydrator

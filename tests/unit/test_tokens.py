@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.shared.auth import TokenVerifier
 from services.shared.errors import Unauthenticated
+from services.shared.security.auth import TokenVerifier
 from services.users.tokens import AccessTokens, Keyring, SigningKey
 
 ISS = AUD = "twitter-mesh"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
-from services.shared.breaker import CircuitBreaker
-from services.shared.redis_client import AnyPipeline
+from services.shared.resilience.breaker import CircuitBreaker
+from services.shared.stores.redis_client import AnyPipeline
 from services.tweets.client.tweet_cache import (
     GENERATION,
     INVALIDATIONS,

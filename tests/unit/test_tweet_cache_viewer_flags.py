@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from services.shared.breaker import CircuitBreaker
+from services.shared.resilience.breaker import CircuitBreaker
 from services.tweets.client.viewer_flags import MAX_MEMBERS, ViewerFlags, union
 from tests.fakes.redis import FakeRedisServer
 

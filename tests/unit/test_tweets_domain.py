@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.shared import text
 from services.shared.errors import FailedPrecondition, InvalidArgument, PermissionDenied
-from services.shared.ids import IdGenerator
+from services.shared.fields import text
+from services.shared.snowflake.ids import IdGenerator
 from services.tweets.domain import (
     Kind,
     Revision,

@@ -12,8 +12,8 @@ import pytest
 from twitter.tweets.v1 import events_pb2
 
 from services.shared.errors import InvalidArgument, NotFound, Unavailable
-from services.shared.events import Event
-from services.shared.ids import IdGenerator, id_time
+from services.shared.messaging.events import Event
+from services.shared.snowflake.ids import IdGenerator, id_time
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.engagement import Engagement

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from services.shared.ids import IdGenerator
+from services.shared.snowflake.ids import IdGenerator
 from services.tweets import followups
 from services.tweets.domain import Kind
 from services.tweets.followups import Op, Step, undo_step

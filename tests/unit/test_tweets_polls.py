@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from services.shared.ids import IdGenerator, id_time
+from services.shared.snowflake.ids import IdGenerator, id_time
 from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.polls.rules import PollDefinition
 from services.tweets.polls.service import Polls

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from cassandra import OperationTimedOut
 
-from services.shared import idempotency
+from services.shared.concurrency.keyed_lock import KeyedLocks
 from services.shared.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -19,9 +19,9 @@ from services.shared.errors import (
     PermissionDenied,
     Unavailable,
 )
-from services.shared.events import Event
-from services.shared.ids import IdGenerator
-from services.shared.keyed_lock import KeyedLocks
+from services.shared.messaging.events import Event
+from services.shared.rpc import idempotency
+from services.shared.snowflake.ids import IdGenerator
 from services.tweets.counts import Counter
 from services.tweets.domain import Kind, TweetRecord
 from services.tweets.followups import Op

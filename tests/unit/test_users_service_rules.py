@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.shared.ids import IdGenerator
+from services.shared.snowflake.ids import IdGenerator
 from services.users.client.lists import ListAudienceWriter
 from services.users.lists.service import Lists
 from services.users.pins import Pins

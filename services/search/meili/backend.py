@@ -55,7 +55,7 @@ from services.search.meili.schema import (
     users_index,
 )
 from services.search.ranking import hotness
-from services.shared.health import Required
+from services.shared.resilience.health import Required
 
 _KEY = re.compile(r"\d{20}")
 

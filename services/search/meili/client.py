@@ -25,8 +25,8 @@ from meilisearch.errors import MeilisearchCommunicationError, MeilisearchTimeout
 from meilisearch.index import Index
 from meilisearch.models.task import Task, TaskInfo
 
-from services.shared.breaker import CircuitBreaker, guarded
 from services.shared.errors import Unavailable
+from services.shared.resilience.breaker import CircuitBreaker, guarded
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class Meili:
         self.client = meilisearch.Client(url, api_key, timeout=timeout_seconds)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="meili")
         # A server that stops answering fails calls fast, and makes the query
-        # process report NOT_SERVING (services/shared/health.py).
+        # process report NOT_SERVING (services/shared/resilience/health.py).
         self.breaker = CircuitBreaker("meilisearch")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

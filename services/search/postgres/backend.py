@@ -19,9 +19,9 @@ from psycopg.rows import dict_row
 from services.search.backend import Engagement, Rebuild, Semantics, TweetDoc, TweetFilter, UserDoc
 from services.search.postgres.rebuild import PostgresRebuild
 from services.search.ranking import RECENCY_SECONDS
-from services.shared import postgres
-from services.shared.health import Required
-from services.shared.postgres import GuardedPool
+from services.shared.resilience.health import Required
+from services.shared.stores import postgres
+from services.shared.stores.postgres import GuardedPool
 
 # Ranking is computed for the newest CANDIDATES matches only: ts_rank_cd over
 # every match of a very common word would cost tens of milliseconds per

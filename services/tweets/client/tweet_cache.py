@@ -38,9 +38,9 @@ from typing import Any, Protocol
 from prometheus_client import Counter, Histogram
 from twitter.tweets.v1 import cache_pb2
 
-from services.shared.breaker import CircuitBreaker
-from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient, slot_groups
+from services.shared.observability.logging import get_logger
+from services.shared.resilience.breaker import CircuitBreaker
+from services.shared.stores.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient, slot_groups
 
 log = get_logger(__name__)
 

@@ -21,9 +21,9 @@ import contextlib
 import secrets
 from collections.abc import Iterable, Sequence
 
-from services.shared.breaker import CircuitBreaker
-from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient
+from services.shared.observability.logging import get_logger
+from services.shared.resilience.breaker import CircuitBreaker
+from services.shared.stores.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient
 
 log = get_logger(__name__)
 

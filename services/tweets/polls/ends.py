@@ -3,7 +3,7 @@ work in proportion to the voters.
 
 Scheduling. When a tweet with a poll is created, a row keyed by the poll's end
 goes into a durable due-time index (`poll_ends`) in the same round trip as the
-tweet. The index is an outbox intent log (services/shared/cql_outbox.py) whose
+tweet. The index is an outbox intent log (services/shared/messaging/cql_outbox.py) whose
 slot is taken from the end time instead of the operation's: its relay, leased
 per shard, reads each slot once the slot is past (plus a grace), so each poll
 comes up shortly after it ends, once, whichever replica holds the shard.
@@ -39,11 +39,11 @@ from datetime import datetime
 from cassandra.query import PreparedStatement
 from twitter.tweets.v1 import events_pb2
 
-from services.shared.cassandra import Params
-from services.shared.cql_outbox import Intent, IntentLog
-from services.shared.events import make_event
-from services.shared.logging import get_logger
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.messaging.cql_outbox import Intent, IntentLog
+from services.shared.messaging.events import make_event
+from services.shared.observability.logging import get_logger
+from services.shared.stores.cassandra import Params
 from services.tweets.events import Publish
 from services.tweets.polls.votes import PollVotes
 from services.tweets.repository import TweetStore

@@ -17,8 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.shared import text
 from services.shared.errors import Validator
+from services.shared.fields import text
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 4

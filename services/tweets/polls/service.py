@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from cassandra.query import PreparedStatement
 from twitter.tweets.v1 import polls_pb2
 
-from services.shared.cassandra import Params
 from services.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from services.shared.timestamps import from_timestamp
+from services.shared.fields.timestamps import from_timestamp
+from services.shared.stores.cassandra import Params
 from services.tweets import followups
 from services.tweets.domain import TweetRecord
 from services.tweets.polls.ends import epoch_ms

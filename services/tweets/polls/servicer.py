@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 from twitter.tweets.v1 import polls_pb2, polls_pb2_grpc
 
-from services.shared.auth import caller_id
+from services.shared.security.auth import caller_id
 from services.tweets.polls.service import Polls
 from services.tweets.visibility import Visibility
 

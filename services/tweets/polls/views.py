@@ -7,7 +7,7 @@ from datetime import datetime
 
 from twitter.tweets.v1 import polls_pb2
 
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
 from services.tweets.polls.rules import PollDefinition, Results
 
 

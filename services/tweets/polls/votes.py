@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from cassandra import OperationTimedOut, WriteTimeout
 from cassandra.query import PreparedStatement
 
-from services.shared.cassandra import Cql, Row, applied, batch
+from services.shared.concurrency.keyed_lock import KeyedLocks
 from services.shared.errors import Unavailable
-from services.shared.keyed_lock import KeyedLocks
+from services.shared.stores.cassandra import Cql, Row, applied, batch
 from services.tweets.counts import backoff
 
 BUCKETS = 16

@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from twitter.users.v1 import lists_pb2
 
-from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS, RedisClient
+from services.shared.observability.logging import get_logger
+from services.shared.stores.redis_client import REDIS_ERRORS, RedisClient
 from services.users.client.relations import STORE_IF_NEWER, Relations
 
 log = get_logger(__name__)

@@ -27,8 +27,8 @@ from typing import Protocol
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2
 
-from services.shared.logging import get_logger
-from services.shared.redis_client import REDIS_ERRORS, RedisClient
+from services.shared.observability.logging import get_logger
+from services.shared.stores.redis_client import REDIS_ERRORS, RedisClient
 
 log = get_logger(__name__)
 

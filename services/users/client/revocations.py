@@ -25,9 +25,9 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-from services.shared import redis_client
-from services.shared.logging import get_logger
-from services.shared.redis_client import RedisClient
+from services.shared.observability.logging import get_logger
+from services.shared.stores import redis_client
+from services.shared.stores.redis_client import RedisClient
 
 log = get_logger(__name__)
 

@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.shared import text
 from services.shared.errors import NotFound, PermissionDenied, Validator
+from services.shared.fields import text
 from services.users.client.lists import LIST_NOT_FOUND
 from services.users.domain import UserRecord, has_control_chars, text_length
 

@@ -12,7 +12,7 @@ sees the block. Duplicates are idempotent (ON CONFLICT DO NOTHING), so a
 retried add or follow changes nothing twice.
 
 An add that inserted a member of a public list writes ListMemberAdded to the
-outbox in the same transaction (services/shared/pg_outbox.py): the member is
+outbox in the same transaction (services/shared/messaging/pg_outbox.py): the member is
 notified exactly when the membership commits, and a repeated add, which
 inserts nothing, publishes nothing.
 """
@@ -25,10 +25,10 @@ from typing import NamedTuple
 from psycopg_pool import AsyncConnectionPool
 from twitter.users.v1 import lists_pb2
 
-from services.shared import pg_outbox
-from services.shared.cursor import LastId, ListCursor, last_id
 from services.shared.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.shared.ids import IdGenerator
+from services.shared.messaging import pg_outbox
+from services.shared.paging.cursor import LastId, ListCursor, last_id
+from services.shared.snowflake.ids import IdGenerator
 from services.users import events, repository
 from services.users import relations_repository as relations
 from services.users.client.lists import LIST_NOT_FOUND, ListAudienceWriter, tombstone

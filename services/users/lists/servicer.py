@@ -8,8 +8,8 @@ from typing import Any
 import grpc
 from twitter.users.v1 import lists_pb2, lists_pb2_grpc
 
-from services.shared.auth import caller_id
-from services.shared.timestamps import to_timestamp
+from services.shared.fields.timestamps import to_timestamp
+from services.shared.security.auth import caller_id
 from services.users.lists.rules import ListRecord, MemberRecord
 from services.users.lists.service import Lists
 from services.users.servicer import summary_pb

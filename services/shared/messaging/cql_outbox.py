@@ -1,0 +1,249 @@
+"""Outbox intents on ScyllaDB/Cassandra, and the relay that resolves stragglers.
+
+Cassandra has no multi-partition transactions, so a service cannot write "the
+change and its event" atomically the way pg_outbox does. The pattern here:
+
+1. Before a change, the service writes an *intent* row: (operation id, the
+   partition the change will touch). It costs one plain write.
+2. The change itself is one lightweight transaction on that partition, and it
+   stores the operation's events (and what else must follow) in the same
+   partition, under the operation id, in the same Paxos round.
+3. On success the service runs the follow-ups, publishes, and deletes the intent
+   (deletes are gathered for a few milliseconds and sent a partition at a time).
+
+An intent may carry a redo record instead: the relay then applies the operation
+again rather than fencing it (for operations made of idempotent writes).
+
+If the process dies or NATS fails anywhere after step 1, the intent stays. The
+relay picks up intents older than a grace period and *resolves* them through a
+callback the service provides; the tweets service's callback first writes a
+fence with the operation id (INSERT ... IF NOT EXISTS in the same partition), so
+either the change committed before the fence (its events are there: publish
+them) or it never will (the fence makes its conditional write fail). Only then
+is the intent deleted. Publishing twice is harmless: the event id is the
+JetStream message id and consumers are idempotent.
+
+Layout: intents live in partitions keyed by (shard, slot), a slot being a few
+seconds to a minute of operation time. A slot is read once it has aged past the
+grace period, and a per-shard checkpoint moves past slots that are empty, so a
+partition is read about once, never becoming the tombstone-laden queue that a
+single outbox partition would. Shards are leased (a row with a TTL, taken with
+IF NOT EXISTS) so several replicas split the work; a shard whose lease lapses
+is picked up by another replica. The number of shards may grow but must not
+shrink (intents in dropped shards would never be read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Self
+
+from cassandra.query import PreparedStatement
+
+from services.shared.messaging import outbox_metrics
+from services.shared.observability.logging import get_logger
+from services.shared.snowflake.ids import id_time
+from services.shared.stores.cassandra import Cql, applied, batch
+
+log = get_logger(__name__)
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,40}")
+DISCARD_DELAY_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Intent:
+    op_id: int
+    ref: int  # the partition key the operation changes
+    op: str | None = None  # a redo record, for operations the relay applies again
+
+    @property
+    def age_seconds(self) -> float:
+        return time.time() - id_time(self.op_id).timestamp()
+
+
+class IntentLog:
+    """Writes and reads intents; operation ids are snowflakes (time-ordered)."""
+
+    def __init__(self, cql: Cql, statements: dict[str, PreparedStatement], *, shards: int,
+                 slot_seconds: int, table: str = "outbox") -> None:
+        self.table = table  # names the outbox in metrics
+        self._cql = cql
+        self._s = statements
+        self.shards = shards
+        self.slot_seconds = slot_seconds
+        self._discarded: list[int] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, cql: Cql, table: str, *, shards: int = 16,
+                   slot_seconds: int = 60) -> Self:
+        """`table` names the intents table; `<table>_checkpoints` and
+        `<table>_leases` must exist beside it (see the service's migrations)."""
+        if not _IDENTIFIER.fullmatch(table):
+            raise ValueError(f"{table!r} is not a CQL table name")
+        queries = {
+            "add": "INSERT INTO {t} (shard, slot, op_id, ref, op) VALUES (?, ?, ?, ?, ?)",
+            "remove": "DELETE FROM {t} WHERE shard = ? AND slot = ? AND op_id = ?",
+            "scan": "SELECT op_id, ref, op FROM {t} WHERE shard = ? AND slot = ?",
+            "checkpoint": "SELECT slot FROM {t}_checkpoints WHERE shard = ?",
+            "init_checkpoint": "INSERT INTO {t}_checkpoints (shard, slot) VALUES (?, ?)"
+                               " IF NOT EXISTS",
+            "advance": "UPDATE {t}_checkpoints SET slot = ? WHERE shard = ?",
+            "take_lease": "INSERT INTO {t}_leases (shard, owner) VALUES (?, ?)"
+                          " IF NOT EXISTS USING TTL ?",
+            "renew_lease": "UPDATE {t}_leases USING TTL ? SET owner = ? WHERE shard = ?"
+                           " IF owner = ?",
+            "drop_lease": "DELETE FROM {t}_leases WHERE shard = ? IF owner = ?",
+        }
+        statements = {k: await cql.prepare(q.replace("{t}", table)) for k, q in queries.items()}
+        return cls(cql, statements, shards=shards, slot_seconds=slot_seconds, table=table)
+
+    def shard_of(self, op_id: int) -> int:
+        # Mix the millisecond bits in: the low bits alone are a per-ms sequence.
+        return ((op_id >> 22) ^ op_id) % self.shards
+
+    def slot_of(self, op_id: int) -> int:
+        return int(id_time(op_id).timestamp()) // self.slot_seconds
+
+    async def add(self, op_id: int, ref: int, *, op: str | None = None) -> None:
+        await self._cql.execute(self._s["add"], (self.shard_of(op_id), self.slot_of(op_id),
+                                                 op_id, ref, op))
+
+    async def remove(self, op_id: int) -> None:
+        await self._cql.execute(self._s["remove"], self._key(op_id))
+
+    def discard(self, op_id: int) -> None:
+        """Removes a finished operation's intent soon, with others finished about
+        the same time (one batch per partition). One lost with the process only
+        costs the relay a harmless second resolution."""
+        self._discarded.append(op_id)
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush(), name="outbox-discards")
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(DISCARD_DELAY_SECONDS)
+            done, self._discarded = self._discarded, []
+            partitions: dict[tuple[int, int], list[int]] = {}
+            for op_id in done:
+                partitions.setdefault(self._key(op_id)[:2], []).append(op_id)
+            await asyncio.gather(*(self._cql.execute(batch(
+                *((self._s["remove"], (*key, op_id)) for op_id in ops)))
+                for key, ops in partitions.items()))
+        except Exception:
+            log.warning("could not drop finished outbox intents; the relay will",
+                        exc_info=True)
+        finally:
+            self._flushing = None
+            if self._discarded:
+                self._flushing = asyncio.create_task(self._flush(), name="outbox-discards")
+
+    def _key(self, op_id: int) -> tuple[int, int, int]:
+        return self.shard_of(op_id), self.slot_of(op_id), op_id
+
+    async def scan(self, shard: int, slot: int) -> list[Intent]:
+        rows = await self._cql.execute(self._s["scan"], (shard, slot))
+        return [Intent(r["op_id"], r["ref"], r["op"]) for r in rows]
+
+    async def checkpoint(self, shard: int, default: int, *, create: bool = True) -> int:
+        if create:
+            await self._cql.execute(self._s["init_checkpoint"], (shard, default))
+        rows = await self._cql.execute(self._s["checkpoint"], (shard,))
+        return int(rows[0]["slot"]) if rows else default
+
+    async def advance(self, shard: int, slot: int) -> None:
+        await self._cql.execute(self._s["advance"], (slot, shard))
+
+    async def lease(self, shard: int, owner: str, ttl_seconds: int) -> bool:
+        rows = await self._cql.execute(self._s["take_lease"], (shard, owner, ttl_seconds))
+        if applied(rows):
+            return True
+        if rows and rows[0].get("owner") == owner:
+            rows = await self._cql.execute(self._s["renew_lease"],
+                                           (ttl_seconds, owner, shard, owner))
+            return applied(rows)
+        return False
+
+    async def release(self, shard: int, owner: str) -> None:
+        await self._cql.execute(self._s["drop_lease"], (shard, owner))
+
+
+Resolve = Callable[[Intent], Awaitable[None]]
+
+
+class IntentRelay:
+    """Resolves intents the request path left behind (crash, NATS down, timeouts)."""
+
+    def __init__(self, intents: IntentLog, resolve: Resolve, *, grace_seconds: float = 30.0,
+                 poll_seconds: float = 5.0, max_slots_per_round: int = 120) -> None:
+        self._log = intents
+        self._resolve = resolve
+        self._grace = grace_seconds
+        self._poll = poll_seconds
+        self._max_slots = max_slots_per_round
+        self._owner = uuid.uuid4().hex
+        self._lease_ttl = max(int(poll_seconds * 6), 10)
+        self._leftover = 0  # intents past their grace that the last round could not resolve
+
+    async def run(self) -> None:
+        owned: set[int] = set()
+        try:
+            while True:
+                try:
+                    owned = {s for s in range(self._log.shards)
+                             if await self._log.lease(s, self._owner, self._lease_ttl)}
+                    await self.relay_once(owned)
+                except Exception:
+                    log.exception("outbox relay round failed; will retry")
+                await asyncio.sleep(self._poll)
+        finally:
+            for shard in owned:
+                with contextlib.suppress(Exception):
+                    await self._log.release(shard, self._owner)
+
+    async def relay_once(self, shards: Iterable[int], *, now: float | None = None,
+                         advance: bool = True) -> int:
+        """One pass over the given shards; returns how many intents were resolved.
+
+        `now` and `advance=False` let a test sweep the present without moving the
+        checkpoints the running relays share."""
+        now = time.time() if now is None else now
+        resolved = self._leftover = 0
+        for shard in shards:
+            resolved += await self._relay_shard(shard, now, advance)
+        outbox_metrics.BACKLOG.labels(self._log.table).set(self._leftover)
+        return resolved
+
+    async def _relay_shard(self, shard: int, now: float, advance: bool) -> int:
+        size = self._log.slot_seconds
+        ripe = int(now - self._grace) // size - 1  # the newest slot wholly past the grace
+        # A new shard starts at the present: intents are written only by services
+        # whose relay (started first) has already created the checkpoint.
+        start = await self._log.checkpoint(shard, default=ripe, create=advance)
+        resolved = 0
+        checkpoint = start
+        for slot in range(start, min(ripe, start + self._max_slots - 1) + 1):
+            leftover = False
+            for intent in await self._log.scan(shard, slot):
+                try:
+                    await self._resolve(intent)
+                    resolved += 1
+                    outbox_metrics.RELAYED.labels(self._log.table, "resolved").inc()
+                except Exception:
+                    leftover = True
+                    self._leftover += 1
+                    outbox_metrics.RELAYED.labels(self._log.table, "failed").inc()
+                    log.exception("could not resolve an outbox intent", op_id=intent.op_id,
+                                  age_seconds=round(intent.age_seconds))
+            if not leftover and slot == checkpoint:
+                checkpoint = slot + 1
+        if advance and checkpoint != start:
+            await self._log.advance(shard, checkpoint)
+        return resolved
