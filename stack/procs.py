@@ -37,6 +37,23 @@ def tree(root: int) -> list[int]:
     return found
 
 
+def pss_kib(pids: list[int]) -> int:
+    """The processes' proportional share of resident memory: a page that n
+    of them map counts 1/n to each. Summing RSS counts PostgreSQL's shared
+    buffers once per backend, and shared libraries once per process."""
+    total = 0
+    for pid in pids:
+        try:
+            rollup = (PROC / str(pid) / "smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+                break
+    return total
+
+
 def rss_kib(pids: list[int]) -> int:
     total = 0
     for pid in pids:

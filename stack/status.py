@@ -131,6 +131,11 @@ def _mib(pid: int) -> str:
     return f"{procs.rss_kib(procs.tree(pid)) / 1024:.0f}M" if pid else "-"
 
 
+def _pss_mib(pid: int) -> str:
+    """What the tree really holds: RSS counts shared pages once per process."""
+    return f"{procs.pss_kib(procs.tree(pid)) / 1024:.0f}M"
+
+
 def rows() -> tuple[list[Row], str]:
     settings = running_topology()
     env = contract.build(settings)
@@ -171,7 +176,8 @@ def rows() -> tuple[list[Row], str]:
     footer = (
         f"topology {'ha' if settings.ha else 'single'} "
         f"({settings.stack_dir}); "
-        f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)}\n"
+        f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)} "
+        f"(proportional share {_pss_mib(sup_pid)})\n"
         f"{_breakers(plan)}"
         if sup_pid
         else "supervisord is not running"
