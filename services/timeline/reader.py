@@ -218,9 +218,13 @@ class Reader:
         if not await self._store.try_lock_rebuild(user_id):
             for _ in range(50):  # someone else is rebuilding it: wait for them
                 await asyncio.sleep(0.1)
-                if await self._store.is_active(user_id):
+                if await self._store.is_materialised(user_id):
                     return
         try:
+            # Fanout writes to the home from here on, so a tweet stored after
+            # the tweets service is read below is not lost (store.py's docstring).
+            if not await self._store.start_filling(user_id):
+                return  # materialised meanwhile by another rebuild
             followees = await self.following(user_id)
             celebrities = set(await self._store.celebrities_among(followees))
             authors = [u for u in followees if u not in celebrities] + [user_id]

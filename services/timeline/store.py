@@ -3,9 +3,15 @@
 Per user: `tl:{id}:home` and `tl:{id}:mentions`, sorted sets whose members are
 `<tweet_id>:<author_id>` (the author lets an unfollow remove an author's
 entries) scored by the tweet's millisecond timestamp, trimmed to the newest
-`capacity` entries; `tl:{id}:active`, a marker with a TTL of the inactivity
-period, refreshed on every read (fanout writes only to timelines that have it,
-and a read that finds it missing rebuilds the timeline first); and
+`capacity` entries; `tl:{id}:active`, a marker: `1` for a materialised
+home, with a TTL of the inactivity period refreshed on every read, or
+`filling` while a rebuild is under way (FILLING_TTL_SECONDS, so a crashed
+rebuild's marker expires). Fanout writes to every home that has a marker,
+either value; a read serves only a `1` home and rebuilds any other first. The
+rebuild sets `filling` before it asks the tweets service for the followees'
+recent tweets and merges them in (ZADD) when it sets `1`: a tweet stored
+before the marker is in what it reads, one whose fanout ran after is written
+by fanout, so none falls between the two (as for the recent sets below). And
 `tl:{id}:following`, whom the user follows (with `-` so that "follows nobody"
 is cached too), dropped by follow events. A page's first round trip also
 reads the reader's blocks and mutes (`rel:{id}`, owned by the users service:
@@ -70,6 +76,10 @@ def recent_key(author_id: int) -> str:
 
 COMPLETE = "0:0"  # the marker member of a rebuilt recent set
 PENDING = "0:1"  # a recent set being rebuilt: fanout keeps it from now on
+MATERIALISED = b"1"  # the values of a home's active marker
+FILLING = b"filling"
+# A home rebuild's bound (its lock's is 30 s): fanout writes to it meanwhile.
+FILLING_TTL_SECONDS = 60
 FOLLOWING_TTL_SECONDS = 3600
 RECENT_TTL_SECONDS = 24 * 3600
 
@@ -78,7 +88,7 @@ RECENT_TTL_SECONDS = 24 * 3600
 class PageStart:
     """What one round trip tells about a home timeline page."""
 
-    active: bool  # materialised (and now touched); otherwise rebuild it first
+    active: bool  # materialised (and now touched); otherwise (none, filling) rebuild it
     entries: list[Entry]
     following_known: bool
     celebrities: list[int]  # followed authors who are merged in at read time
@@ -152,6 +162,26 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -tonumber(ARGV[3]) - 2)  -- as add_recent
   return 1
 end
+return 0
+"""
+
+# The page start's look at a home's marker: its value, and the TTL refreshed
+# only for a materialised home (a `filling` one keeps its own bound).
+_TOUCH_ACTIVE = """
+local value = redis.call('GET', KEYS[1])
+if value == '1' then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return value
+"""
+
+# A rebuild's start: marks the home filling, unless another rebuild has just
+# materialised it (returns 1 then).
+_START_FILLING = """
+if redis.call('GET', KEYS[1]) == '1' then
+  return 1
+end
+redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
 return 0
 """
 
@@ -264,7 +294,7 @@ class TimelineStore:
         follows and their relations (one round trip to the user's node), then
         which followees are celebrities (one more)."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(active_key(user_id), "1", ex=self._inactive_after, xx=True)
+            pipe.eval(_TOUCH_ACTIVE, 1, active_key(user_id), self._inactive_after)
             pipe.zrevrangebyscore(home_key(user_id), _max_score(before), "-inf", start=0,
                                   num=_fetch_size(before, count, SAME_MILLISECOND))
             pipe.smembers(following_key(user_id))
@@ -275,7 +305,8 @@ class TimelineStore:
         # The celebrities set is global (another slot, maybe another node): a
         # second round trip, only for readers who follow someone.
         celebrities = await self.celebrities_among(followees)
-        return PageStart(bool(active), entries, bool(following), sorted(celebrities), relations)
+        return PageStart(active == MATERIALISED, entries, bool(following), sorted(celebrities),
+                         relations)
 
     async def recent_pages(self, authors: Sequence[int], before: int | None,
                            count: int) -> dict[int, RecentPage]:
@@ -353,7 +384,21 @@ class TimelineStore:
             await pipe.execute()
 
     async def is_active(self, user_id: int) -> bool:
+        """Whether fanout writes to the user's home: materialised or filling."""
         return bool(await self._redis.exists(active_key(user_id)))
+
+    async def is_materialised(self, user_id: int) -> bool:
+        """Whether reads may serve the user's home as it is (not filling)."""
+        return bool(await self._redis.get(active_key(user_id)) == MATERIALISED)
+
+    async def start_filling(self, user_id: int) -> bool:
+        """Makes fanout write to a home about to be rebuilt, from now on (see
+        the module's docstring); False when it is materialised already (a
+        rebuild has just finished), so there is nothing to rebuild."""
+        async with replicated_pipeline(self._redis) as pipe:
+            pipe.eval(_START_FILLING, 1, active_key(user_id), FILLING_TTL_SECONDS)
+            (materialised,) = await pipe.execute()
+        return not materialised
 
     async def try_lock_rebuild(self, user_id: int, seconds: int = 30) -> bool:
         return bool(await self._redis.set(rebuild_lock_key(user_id), "1", nx=True, ex=seconds))
@@ -362,7 +407,8 @@ class TimelineStore:
         await self._redis.delete(rebuild_lock_key(user_id))
 
     async def replace_home(self, user_id: int, entries: Iterable[Entry]) -> None:
-        """Writes a rebuilt timeline and marks it active, atomically."""
+        """Merges a rebuilt timeline into what fanout wrote while it was
+        filling and marks it materialised, atomically."""
         mapping = {e.member: e.score for e in entries}
         async with self._redis.pipeline(transaction=True) as pipe:
             if mapping:

@@ -122,6 +122,13 @@ async def test_the_authors_own_active_home_gets_the_tweet(world: World) -> None:
     assert await world.home(AUTHOR) == [entry(world, tweet)]
 
 
+async def test_a_follower_whose_home_is_being_rebuilt_gets_the_tweet(world: World) -> None:
+    assert await world.store.start_filling(FAN)  # the rebuild asks the tweets service now
+    tweet = world.tweets.post(AUTHOR)
+    assert await world.created(tweet) == 1
+    assert await world.home(FAN) == [entry(world, tweet)]
+
+
 async def test_followers_are_written_batch_by_batch_with_progress_after_each(
         world: World) -> None:
     followers = list(range(100, 107))
@@ -311,6 +318,14 @@ async def test_a_follow_merges_into_what_the_home_already_holds(world: World) ->
     theirs = world.tweets.post(AUTHOR)
     await world.fanout.follow_created(followed(OTHER, AUTHOR))
     assert await world.home(OTHER) == [entry(world, theirs), entry(world, mine)]
+
+
+async def test_a_follow_backfills_a_home_being_rebuilt(world: World) -> None:
+    # The rebuild may have read whom they follow before this follow.
+    assert await world.store.start_filling(OTHER)
+    theirs = world.tweets.post(AUTHOR)
+    await world.fanout.follow_created(followed(OTHER, AUTHOR))
+    assert await world.home(OTHER) == [entry(world, theirs)]
 
 
 async def test_a_follow_drops_the_cached_following(world: World) -> None:

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
+from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import events_pb2 as user_events
 from twitter.users.v1 import lists_pb2
@@ -156,6 +157,37 @@ async def test_an_expired_home_is_rebuilt_with_what_was_posted_meanwhile(world: 
     later = world.tweets.post(FRIEND)
     await world.redis.client().delete(active_key(ME))
     assert (await world.home())[0] == [later, first]
+
+
+async def test_a_tweet_fanned_out_while_the_rebuild_reads_the_tweets_service_is_kept(
+        world: World) -> None:
+    # Stored after the rebuild's read, fanned out before the rebuilt home was
+    # marked: the tweets the HA chaos run lost (issue 29).
+    world.users.follow(ME, FRIEND)
+    first = world.tweets.post(FRIEND)
+    racing: list[int] = []
+
+    async def post_and_fan_out() -> None:
+        racing.append(world.tweets.post(FRIEND))
+        await fanout(world).tweet_created(tweet_events.TweetCreated(
+            tweet_id=racing[0], author_user_id=FRIEND))
+    world.tweets.while_answering.append(post_and_fan_out)
+    await world.home()
+    assert racing
+    world.tweets.calls.clear()
+    assert (await world.home())[0] == [racing[0], first]
+    assert world.tweets.called("recent_ids") == []  # from the materialised home
+
+
+async def test_a_filling_home_is_rebuilt_not_served(world: World) -> None:
+    # A rebuild that died half-way: its marker still filling, the home holding
+    # only what fanout wrote meanwhile.
+    world.users.follow(ME, FRIEND)
+    posted = [world.tweets.post(FRIEND) for _ in range(3)]
+    await world.redis.client().set(active_key(ME), "filling", ex=60)
+    await world.store.add([home_key(ME)], Entry(posted[-1], FRIEND))
+    assert (await world.home())[0] == newest_first(posted)
+    assert await world.redis.client().get(active_key(ME)) == b"1"
 
 
 async def test_the_rebuild_leaves_celebrities_out_of_the_materialised_home(
@@ -582,6 +614,27 @@ async def test_a_reader_waits_for_a_rebuild_under_way_instead_of_repeating_it(
     assert await world.store.try_lock_rebuild(ME)  # another replica is rebuilding
     waiting = asyncio.create_task(world.reader.rebuild(ME))
     await asyncio.sleep(0)
+    assert not waiting.done()
+    await world.store.replace_home(ME, [])  # the other replica finishes
+    await asyncio.wait_for(waiting, timeout=5)
+    assert world.tweets.called("recent_ids") == []
+
+
+async def test_a_reader_waits_until_the_rebuild_under_way_has_filled_the_home(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.users.follow(ME, FRIEND)
+    assert await world.store.try_lock_rebuild(ME)  # another replica is rebuilding
+    assert await world.store.start_filling(ME)
+    checks: asyncio.Queue[bool] = asyncio.Queue()
+    is_materialised = world.store.is_materialised
+
+    async def checked(user_id: int) -> bool:
+        answer = await is_materialised(user_id)
+        checks.put_nowait(answer)
+        return answer
+    monkeypatch.setattr(world.store, "is_materialised", checked)
+    waiting = asyncio.create_task(world.reader.rebuild(ME))
+    assert await asyncio.wait_for(checks.get(), timeout=5) is False  # saw it filling
     assert not waiting.done()
     await world.store.replace_home(ME, [])  # the other replica finishes
     await asyncio.wait_for(waiting, timeout=5)

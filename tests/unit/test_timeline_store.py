@@ -15,6 +15,8 @@ from services.timeline.store import (
     CELEBRITIES,
     COMPLETE,
     FANOUT_LAG_MS,
+    FILLING,
+    FILLING_TTL_SECONDS,
     FOLLOWING_TTL_SECONDS,
     PENDING,
     RECENT_TTL_SECONDS,
@@ -237,6 +239,15 @@ async def test_the_page_start_refreshes_the_activity_marker(
     assert await redis.ttl(active_key(1)) == INACTIVE_AFTER
 
 
+async def test_the_page_start_of_a_filling_home_neither_serves_nor_extends_it(
+        store: TimelineStore, redis: Redis) -> None:
+    assert await store.start_filling(1)
+    start = await store.home_start(1, None, 10)
+    assert not start.active
+    assert await redis.get(active_key(1)) == FILLING
+    assert 0 < await redis.ttl(active_key(1)) <= FILLING_TTL_SECONDS
+
+
 async def test_the_page_start_reads_entries_following_relations_and_celebrities(
         store: TimelineStore, redis: Redis) -> None:
     await activate(redis, 1)
@@ -391,6 +402,33 @@ async def test_recent_pages_honour_the_cursor(store: TimelineStore) -> None:
 
 
 # Activity, rebuild lock, rebuilt homes, lag --------------------------------------------------
+
+
+async def test_fanout_writes_to_a_filling_home_and_the_rebuild_keeps_it(
+        store: TimelineStore, redis: Redis) -> None:
+    assert await store.start_filling(1)
+    assert await store.is_active(1)  # fanout writes to it ...
+    assert not await store.is_materialised(1)  # ... reads do not serve it
+    assert await store.add_to_active_homes([1, 2], at(9)) == 1
+    await store.replace_home(1, [at(1), at(2)])
+    assert await members(redis, home_key(1)) == [at(9), at(2), at(1)]
+    assert await store.is_materialised(1)
+    assert await redis.ttl(active_key(1)) == INACTIVE_AFTER
+
+
+async def test_a_rebuild_does_not_refill_a_home_materialised_meanwhile(
+        store: TimelineStore, redis: Redis) -> None:
+    await store.replace_home(1, [at(1)])
+    assert not await store.start_filling(1)
+    assert await store.is_materialised(1)
+    assert await redis.ttl(active_key(1)) == INACTIVE_AFTER
+
+
+async def test_a_rebuild_after_a_crashed_one_fills_for_its_full_bound(
+        store: TimelineStore, redis: Redis) -> None:
+    await redis.set(active_key(1), FILLING, ex=1)  # a dead rebuild's, about to expire
+    assert await store.start_filling(1)
+    assert await redis.ttl(active_key(1)) == FILLING_TTL_SECONDS
 
 
 async def test_replace_home_writes_trims_and_marks_active(
