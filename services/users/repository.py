@@ -194,6 +194,21 @@ async def follow_ids(conn: Conn, user_id: int, *, followers: bool, after: int,
     return [r[0] for r in await cur.fetchall()]
 
 
+async def first_follower_ids(conn: Conn, user_id: int, *, limit: int,
+                             max_count: int) -> tuple[int, list[int]]:
+    """The user's follower count and, unless it is above `max_count` (when that
+    is above 0), their first `limit` follower ids: one statement, one snapshot.
+    (0, []) for a user who does not exist."""
+    cur = await conn.execute(
+        "SELECT u.follower_count, ARRAY(SELECT f.follower_id FROM follows f"
+        " WHERE f.followee_id = u.user_id ORDER BY f.follower_id"
+        " LIMIT CASE WHEN %(max)s > 0 AND u.follower_count > %(max)s THEN 0 ELSE %(limit)s END)"
+        " FROM users u WHERE u.user_id = %(user_id)s",
+        {"user_id": user_id, "max": max_count, "limit": limit})
+    row = await cur.fetchone()
+    return (0, []) if row is None else (int(row[0]), list(row[1]))
+
+
 async def users_after(conn: Conn, after: int, limit: int) -> list[UserRecord]:
     """Profiles in id order after `after` (a primary-key range scan)."""
     cur = conn.cursor(row_factory=dict_row)

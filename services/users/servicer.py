@@ -113,10 +113,11 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
 
     async def ListFollowerIds(self, request: users_pb2.ListFollowerIdsRequest,
                               context: Ctx) -> users_pb2.ListFollowerIdsResponse:
-        ids, token = await self._social.follow_ids(
-            request.user_id, followers=True, page_size=request.page_size,
-            page_token=request.page_token)
-        return users_pb2.ListFollowerIdsResponse(follower_ids=ids, next_page_token=token)
+        count, ids, token = await self._social.follower_ids(
+            request.user_id, page_size=request.page_size, page_token=request.page_token,
+            max_count=request.max_follower_count)
+        return users_pb2.ListFollowerIdsResponse(follower_ids=ids, next_page_token=token,
+                                                 follower_count=count)
 
     async def ListFollowingIds(self, request: users_pb2.ListFollowingIdsRequest,
                                context: Ctx) -> users_pb2.ListFollowingIdsResponse:

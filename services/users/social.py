@@ -176,6 +176,22 @@ class Social:
             limit=req.fetch_size))
         return req.page(ids, LastId)
 
+    async def follower_ids(self, user_id: int, *, page_size: int, page_token: str,
+                           max_count: int) -> tuple[int, list[int], str]:
+        """A batch of follower ids and the next batch's token, with the follower
+        count on the first batch (and no ids when it is above `max_count`, if
+        set): fanout's whole question about a small account in one query."""
+        if page_token:
+            ids, token = await self.follow_ids(user_id, followers=True, page_size=page_size,
+                                               page_token=page_token)
+            return 0, ids, token
+        req = FOLLOWER_IDS.request(user_id, page_size, page_token, default=5000,
+                                   maximum=10000)
+        count, ids = await self._read(lambda c: repository.first_follower_ids(
+            c, user_id, limit=req.fetch_size, max_count=max_count))
+        shown, token = req.page(ids, LastId)
+        return count, shown, token
+
     async def all_users(self, page_size: int, page_token: str) -> tuple[list[UserRecord], str]:
         req = ALL_USERS.request(0, page_size, page_token, default=1000, maximum=5000)
         users = await self._read(lambda c: repository.users_after(

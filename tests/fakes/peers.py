@@ -17,7 +17,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 from twitter.users.v1 import lists_pb2, users_pb2
 
 from services.shared.errors import NotFound
-from services.shared.rpc.peers import TweetsClient, UsersClient
+from services.shared.rpc.peers import FollowerPage, TweetsClient, UsersClient
 from services.tweets.client.tweet_cache import Versioned
 from tests.fakes.clock import FakeClock, snowflake
 
@@ -116,10 +116,23 @@ class FakeUsers(UsersClient, _Recorder):
         pb.CopyFrom(self.relations.get(user_id, users_pb2.ViewerRelations(user_id=user_id)))
         return pb
 
-    async def follower_batches(self, user_id: int) -> AsyncIterator[list[int]]:
+    async def first_followers(self, user_id: int, *, max_count: int = 0) -> FollowerPage:
+        self._record("first_followers", user_id, max_count)
+        count = self.follower_counts.get(user_id, len(self.followers_of(user_id)))
+        if 0 < max_count < count:
+            return FollowerPage(count, [], "")
+        ids = self.followers_of(user_id)[:self.follower_batch]
+        more = len(self.followers_of(user_id)) > self.follower_batch
+        return FollowerPage(count, ids, str(self.follower_batch) if more else "")
+
+    async def follower_batches(self, user_id: int, *,
+                               after: FollowerPage | None = None) -> AsyncIterator[list[int]]:
+        if after is not None and not after.next_token:
+            return  # as the real client: no call at all
         self._record("follower_batches", user_id)
         followers = self.followers_of(user_id)
-        for start in range(0, len(followers), self.follower_batch):
+        for start in range(int(after.next_token) if after else 0, len(followers),
+                           self.follower_batch):
             yield followers[start:start + self.follower_batch]
 
     async def following(self, user_id: int) -> list[int]:

@@ -164,6 +164,30 @@ async def test_follower_ids_page_in_ascending_batches(users: users_pb2_grpc.User
     assert ids == sorted(f.user_id for f in fans)
 
 
+async def test_the_first_follower_batch_carries_the_count_and_none_above_the_maximum(
+        users: users_pb2_grpc.UserServiceAsyncStub, make_account: MakeAccount) -> None:
+    target = await make_account()
+    fans = await asyncio.gather(*(make_account() for _ in range(3)))
+    for fan in fans:
+        await users.FollowUser(users_pb2.FollowUserRequest(
+            user_id=fan.user_id, target_user_id=target.user_id), metadata=fan.metadata)
+    first = await users.ListFollowerIds(users_pb2.ListFollowerIdsRequest(
+        user_id=target.user_id, page_size=2, max_follower_count=3))
+    assert first.follower_count == 3
+    assert list(first.follower_ids) == sorted(f.user_id for f in fans)[:2]
+    second = await users.ListFollowerIds(users_pb2.ListFollowerIdsRequest(
+        user_id=target.user_id, page_size=2, page_token=first.next_page_token,
+        max_follower_count=3))
+    assert list(second.follower_ids) == sorted(f.user_id for f in fans)[2:]
+    assert second.next_page_token == ""
+    # Above the maximum (a celebrity to fanout): the count alone.
+    above = await users.ListFollowerIds(users_pb2.ListFollowerIdsRequest(
+        user_id=target.user_id, page_size=2, max_follower_count=2))
+    assert (above.follower_count, list(above.follower_ids), above.next_page_token) == (3, [], "")
+    nobody = await users.ListFollowerIds(users_pb2.ListFollowerIdsRequest(user_id=1))
+    assert (nobody.follower_count, list(nobody.follower_ids)) == (0, [])
+
+
 async def test_internal_rpc_needs_the_internal_token(stack_env: dict[str, str],
                                                      make_account: MakeAccount) -> None:
     a = await make_account()

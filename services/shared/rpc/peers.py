@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 
 import grpc
 from nats.aio.client import Client as Nats
@@ -26,6 +27,15 @@ FOLLOWER_BATCH = 5000
 HYDRATE_BATCH = 100
 MAX_SUMMARY_IDS = 500  # BatchGetUserSummaries' limit
 MAX_USERNAMES = 100  # BatchGetUsersByUsername's limit
+
+
+@dataclass(frozen=True)
+class FollowerPage:
+    """The first batch of a user's follower ids, read with their follower count."""
+
+    follower_count: int
+    ids: list[int]
+    next_token: str  # where follower_batches(after=) goes on; empty at the end
 
 
 class UsersClient:
@@ -99,9 +109,22 @@ class UsersClient:
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
 
-    async def follower_batches(self, user_id: int) -> AsyncIterator[list[int]]:
-        """All follower ids, in batches of thousands (keyset-paged on an index)."""
-        token = ""
+    async def first_followers(self, user_id: int, *, max_count: int = 0) -> FollowerPage:
+        """The follower count with the first batch of follower ids, in one call
+        (no ids when the count is above `max_count`, if that is above 0); 0 for
+        a user who does not exist."""
+        page = await self._stub.ListFollowerIds(users_pb2.ListFollowerIdsRequest(
+            user_id=user_id, page_size=FOLLOWER_BATCH, max_follower_count=max_count),
+            timeout=TIMEOUT)
+        return FollowerPage(page.follower_count, list(page.follower_ids), page.next_page_token)
+
+    async def follower_batches(self, user_id: int, *,
+                               after: FollowerPage | None = None) -> AsyncIterator[list[int]]:
+        """All follower ids (or those after the first page given), in batches
+        of thousands (keyset-paged on an index)."""
+        token = after.next_token if after else ""
+        if after is not None and not token:
+            return
         while True:
             page = await self._stub.ListFollowerIds(users_pb2.ListFollowerIdsRequest(
                 user_id=user_id, page_size=FOLLOWER_BATCH, page_token=token), timeout=TIMEOUT)

@@ -215,22 +215,26 @@ class ListFollowingResponse(_message.Message):
     def __init__(self, following: _Optional[_Iterable[_Union[FollowEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListFollowerIdsRequest(_message.Message):
-    __slots__ = ("user_id", "page_size", "page_token")
+    __slots__ = ("user_id", "page_size", "page_token", "max_follower_count")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FOLLOWER_COUNT_FIELD_NUMBER: _ClassVar[int]
     user_id: int
     page_size: int
     page_token: str
-    def __init__(self, user_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    max_follower_count: int
+    def __init__(self, user_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., max_follower_count: _Optional[int] = ...) -> None: ...
 
 class ListFollowerIdsResponse(_message.Message):
-    __slots__ = ("follower_ids", "next_page_token")
+    __slots__ = ("follower_ids", "next_page_token", "follower_count")
     FOLLOWER_IDS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWER_COUNT_FIELD_NUMBER: _ClassVar[int]
     follower_ids: _containers.RepeatedScalarFieldContainer[int]
     next_page_token: str
-    def __init__(self, follower_ids: _Optional[_Iterable[int]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    follower_count: int
+    def __init__(self, follower_ids: _Optional[_Iterable[int]] = ..., next_page_token: _Optional[str] = ..., follower_count: _Optional[int] = ...) -> None: ...
 
 class ListUsersRequest(_message.Message):
     __slots__ = ("page_size", "page_token")

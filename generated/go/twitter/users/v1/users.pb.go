@@ -1382,9 +1382,13 @@ type ListFollowerIdsRequest struct {
 	// Batch size: default 5,000, at most 10,000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of a previous call; empty for the first batch.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// When above 0: a user with more followers than this gets a first batch
+	// without ids and without a next_page_token (only follower_count), so that
+	// fanout, which merges such authors in at read time, reads no ids it drops.
+	MaxFollowerCount int64 `protobuf:"varint,4,opt,name=max_follower_count,json=maxFollowerCount,proto3" json:"max_follower_count,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListFollowerIdsRequest) Reset() {
@@ -1438,6 +1442,13 @@ func (x *ListFollowerIdsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListFollowerIdsRequest) GetMaxFollowerCount() int64 {
+	if x != nil {
+		return x.MaxFollowerCount
+	}
+	return 0
+}
+
 // Response for ListFollowerIds.
 type ListFollowerIdsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1445,6 +1456,9 @@ type ListFollowerIdsResponse struct {
 	FollowerIds []int64 `protobuf:"varint,1,rep,packed,name=follower_ids,json=followerIds,proto3" json:"follower_ids,omitempty"`
 	// Token for the next batch; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The user's exact follower count, read with the first batch (empty
+	// page_token); 0 for a user who does not exist, and on later batches.
+	FollowerCount int64 `protobuf:"varint,3,opt,name=follower_count,json=followerCount,proto3" json:"follower_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1491,6 +1505,13 @@ func (x *ListFollowerIdsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListFollowerIdsResponse) GetFollowerCount() int64 {
+	if x != nil {
+		return x.FollowerCount
+	}
+	return 0
 }
 
 // Request for ListUsers.
@@ -3755,15 +3776,17 @@ const file_twitter_users_v1_users_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
 	"\x15ListFollowingResponse\x12;\n" +
 	"\tfollowing\x18\x01 \x03(\v2\x1d.twitter.users.v1.FollowEntryR\tfollowing\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"s\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa1\x01\n" +
 	"\x16ListFollowerIdsRequest\x12\x1d\n" +
 	"\auser_id\x18\x01 \x01(\x03B\x04\xe2A\x01\x02R\x06userId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"d\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12,\n" +
+	"\x12max_follower_count\x18\x04 \x01(\x03R\x10maxFollowerCount\"\x8b\x01\n" +
 	"\x17ListFollowerIdsResponse\x12!\n" +
 	"\ffollower_ids\x18\x01 \x03(\x03R\vfollowerIds\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12%\n" +
+	"\x0efollower_count\x18\x03 \x01(\x03R\rfollowerCount\"N\n" +
 	"\x10ListUsersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

@@ -256,6 +256,12 @@ export interface ListFollowerIdsRequest {
   pageSize: number;
   /** The next_page_token of a previous call; empty for the first batch. */
   pageToken: string;
+  /**
+   * When above 0: a user with more followers than this gets a first batch
+   * without ids and without a next_page_token (only follower_count), so that
+   * fanout, which merges such authors in at read time, reads no ids it drops.
+   */
+  maxFollowerCount: string;
 }
 
 /** Response for ListFollowerIds. */
@@ -264,6 +270,11 @@ export interface ListFollowerIdsResponse {
   followerIds: string[];
   /** Token for the next batch; empty at the end. */
   nextPageToken: string;
+  /**
+   * The user's exact follower count, read with the first batch (empty
+   * page_token); 0 for a user who does not exist, and on later batches.
+   */
+  followerCount: string;
 }
 
 /** Request for ListUsers. */
@@ -2820,7 +2831,7 @@ export const ListFollowingResponse: MessageFns<ListFollowingResponse> = {
 };
 
 function createBaseListFollowerIdsRequest(): ListFollowerIdsRequest {
-  return { userId: "0", pageSize: 0, pageToken: "" };
+  return { userId: "0", pageSize: 0, pageToken: "", maxFollowerCount: "0" };
 }
 
 export const ListFollowerIdsRequest: MessageFns<ListFollowerIdsRequest> = {
@@ -2833,6 +2844,9 @@ export const ListFollowerIdsRequest: MessageFns<ListFollowerIdsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.maxFollowerCount !== "0") {
+      writer.uint32(32).int64(message.maxFollowerCount);
     }
     return writer;
   },
@@ -2874,6 +2888,14 @@ export const ListFollowerIdsRequest: MessageFns<ListFollowerIdsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxFollowerCount = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2903,6 +2925,11 @@ export const ListFollowerIdsRequest: MessageFns<ListFollowerIdsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      maxFollowerCount: isSet(object.maxFollowerCount)
+        ? globalThis.String(object.maxFollowerCount)
+        : isSet(object.max_follower_count)
+        ? globalThis.String(object.max_follower_count)
+        : "0",
     };
   },
 
@@ -2917,6 +2944,9 @@ export const ListFollowerIdsRequest: MessageFns<ListFollowerIdsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.maxFollowerCount !== "0") {
+      obj.maxFollowerCount = message.maxFollowerCount;
+    }
     return obj;
   },
 
@@ -2928,12 +2958,13 @@ export const ListFollowerIdsRequest: MessageFns<ListFollowerIdsRequest> = {
     message.userId = object.userId ?? "0";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.maxFollowerCount = object.maxFollowerCount ?? "0";
     return message;
   },
 };
 
 function createBaseListFollowerIdsResponse(): ListFollowerIdsResponse {
-  return { followerIds: [], nextPageToken: "" };
+  return { followerIds: [], nextPageToken: "", followerCount: "0" };
 }
 
 export const ListFollowerIdsResponse: MessageFns<ListFollowerIdsResponse> = {
@@ -2947,6 +2978,9 @@ export const ListFollowerIdsResponse: MessageFns<ListFollowerIdsResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.followerCount !== "0") {
+      writer.uint32(24).int64(message.followerCount);
     }
     return writer;
   },
@@ -2990,6 +3024,14 @@ export const ListFollowerIdsResponse: MessageFns<ListFollowerIdsResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.followerCount = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3014,6 +3056,11 @@ export const ListFollowerIdsResponse: MessageFns<ListFollowerIdsResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      followerCount: isSet(object.followerCount)
+        ? globalThis.String(object.followerCount)
+        : isSet(object.follower_count)
+        ? globalThis.String(object.follower_count)
+        : "0",
     };
   },
 
@@ -3025,6 +3072,9 @@ export const ListFollowerIdsResponse: MessageFns<ListFollowerIdsResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.followerCount !== "0") {
+      obj.followerCount = message.followerCount;
+    }
     return obj;
   },
 
@@ -3035,6 +3085,7 @@ export const ListFollowerIdsResponse: MessageFns<ListFollowerIdsResponse> = {
     const message = createBaseListFollowerIdsResponse();
     message.followerIds = object.followerIds?.map((e) => e) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.followerCount = object.followerCount ?? "0";
     return message;
   },
 };
