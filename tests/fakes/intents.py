@@ -27,6 +27,8 @@ class FakeIntentLog(IntentLog):
         self.scanned: list[tuple[int, int]] = []
         self.removed: list[int] = []
         self.lease_calls = 0
+        self.renew_calls = 0
+        self.checkpoint_reads = 0
         self.lease_called = asyncio.Event()
 
     def intents(self) -> list[Intent]:
@@ -49,6 +51,7 @@ class FakeIntentLog(IntentLog):
         return sorted(self.rows.get((shard, slot), {}).values(), key=lambda i: i.op_id)
 
     async def checkpoint(self, shard: int, default: int, *, create: bool = True) -> int:
+        self.checkpoint_reads += 1
         if create:
             self.checkpoints.setdefault(shard, default)
         return self.checkpoints.get(shard, default)
@@ -65,6 +68,15 @@ class FakeIntentLog(IntentLog):
             self.leases[shard] = (owner, now + ttl_seconds)
             return True
         return False
+
+    async def renew(self, shard: int, owner: str, ttl_seconds: int) -> bool:
+        self.renew_calls += 1
+        now = self._clock()
+        held = self.leases.get(shard)
+        if held is None or held[0] != owner or held[1] <= now:
+            return False  # lost: the row expired or another relay's
+        self.leases[shard] = (owner, now + ttl_seconds)
+        return True
 
     async def release(self, shard: int, owner: str) -> None:
         if self.leases.get(shard, ("", 0.0))[0] == owner:

@@ -157,3 +157,93 @@ async def test_shards_are_split_between_relays_by_lease_and_released_on_stop() -
         await task
     assert log.leases == {}  # released on stop
     assert await log.lease(0, other, 10)
+
+
+# Idle cost: leases and checkpoints held in memory -------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def held_relay(log: FakeIntentLog, resolver: Resolver, clock: Clock) -> IntentRelay:
+    return IntentRelay(log, resolver, grace_seconds=30, poll_seconds=5, clock=clock)
+
+
+async def test_an_idle_round_reads_nothing_until_a_slot_ripens() -> None:
+    clock = Clock()
+    log = FakeIntentLog(shards=4, slot_seconds=SLOT, clock=clock)
+    for shard in range(4):
+        await started(log, shard, T0)
+    relay = held_relay(log, Resolver(log), clock)
+    shards = await relay.hold_leases()
+    await relay.relay_once(shards, now=T0 + 100)
+    reads, scanned = log.checkpoint_reads, list(log.scanned)
+    for seconds in (105, 110, 115):  # the same ripe slot: no query at all
+        await relay.relay_once(await relay.hold_leases(), now=T0 + seconds)
+    assert (log.checkpoint_reads, log.scanned) == (reads, scanned)
+    await relay.relay_once(await relay.hold_leases(), now=T0 + 150)  # the next slot ripens
+    assert log.checkpoint_reads == reads  # from memory
+    assert log.scanned[len(scanned):] == [(s, int(T0 + 150 - 30) // SLOT - 1) for s in range(4)]
+
+
+async def test_an_intent_left_by_a_crash_is_resolved_once_its_slot_ripens() -> None:
+    clock = Clock()
+    log = FakeIntentLog(shards=1, slot_seconds=SLOT, clock=clock)
+    await started(log, 0, T0)
+    resolver = Resolver(log)
+    relay = held_relay(log, resolver, clock)
+    await relay.relay_once(await relay.hold_leases(), now=T0 + 100)
+    stranded = op_at(130)  # written, never published: the process died
+    await log.add(stranded, 1)
+    await relay.relay_once(await relay.hold_leases(), now=T0 + 160)
+    assert resolver.resolved == []  # within its grace
+    await relay.relay_once(await relay.hold_leases(), now=T0 + 210)
+    assert resolver.resolved == [stranded]
+
+
+async def test_held_leases_are_renewed_a_third_of_the_ttl_apart_and_others_asked_for_seldom(
+        ) -> None:
+    clock = Clock()
+    log = FakeIntentLog(shards=4, slot_seconds=SLOT, clock=clock)
+    other = "another-replica"
+    assert await log.lease(3, other, 3600)  # held elsewhere all along
+    log.lease_calls = 0
+    relay = held_relay(log, Resolver(log), clock)  # a lease of 60 s
+    assert await relay.hold_leases() == {0, 1, 2}
+    assert (log.lease_calls, log.renew_calls) == (4, 0)
+    clock.now = 19.0
+    assert await relay.hold_leases() == {0, 1, 2}
+    assert (log.lease_calls, log.renew_calls) == (4, 0)  # nothing due yet
+    clock.now = 20.0
+    assert await relay.hold_leases() == {0, 1, 2}
+    assert (log.lease_calls, log.renew_calls) == (4, 3)  # renewed, shard 3 not asked again
+    clock.now = 30.0
+    await relay.hold_leases()
+    assert log.lease_calls == 5  # half the TTL on: the free shards asked for again
+
+
+async def test_a_lost_lease_drops_the_shards_checkpoint_from_memory() -> None:
+    clock = Clock()
+    log = FakeIntentLog(shards=1, slot_seconds=SLOT, clock=clock)
+    await started(log, 0, T0)
+    relay = held_relay(log, Resolver(log), clock)
+    await relay.relay_once(await relay.hold_leases(), now=T0 + 100)
+    # Stalled past its lease: another relay takes the shard and moves on.
+    clock.now = 61.0
+    assert await log.lease(0, "another-replica", 60)
+    await log.advance(0, log.checkpoints[0] + 5)
+    assert await relay.hold_leases() == set()
+    reads = log.checkpoint_reads
+    del log.leases[0]  # the other relay stops
+    clock.now = 95.0  # asked for again half the TTL after the last time (at 61)
+    shards = await relay.hold_leases()
+    assert shards == {0}
+    log.scanned.clear()
+    await relay.relay_once(shards, now=T0 + 100 + 6 * SLOT)
+    assert log.checkpoint_reads == reads + 1  # read again, not taken from memory
+    assert log.scanned[0] == (0, int(T0 + 100 - 30) // SLOT - 1 + 1 + 5)

@@ -166,10 +166,13 @@ class IntentLog:
         if applied(rows):
             return True
         if rows and rows[0].get("owner") == owner:
-            rows = await self._cql.execute(self._s["renew_lease"],
-                                           (ttl_seconds, owner, shard, owner))
-            return applied(rows)
+            return await self.renew(shard, owner, ttl_seconds)
         return False
+
+    async def renew(self, shard: int, owner: str, ttl_seconds: int) -> bool:
+        """Extends a lease `owner` holds (one Paxos round); False once it is lost."""
+        rows = await self._cql.execute(self._s["renew_lease"], (ttl_seconds, owner, shard, owner))
+        return applied(rows)
 
     async def release(self, shard: int, owner: str) -> None:
         await self._cql.execute(self._s["drop_lease"], (shard, owner))
@@ -179,34 +182,67 @@ Resolve = Callable[[Intent], Awaitable[None]]
 
 
 class IntentRelay:
-    """Resolves intents the request path left behind (crash, NATS down, timeouts)."""
+    """Resolves intents the request path left behind (crash, NATS down, timeouts).
+
+    Idle, it costs next to nothing: a slot ripens once per `slot_seconds`, so a
+    round with no new ripe slot reads nothing; the checkpoints of the shards
+    it holds are kept in memory while the lease is (no other relay moves them
+    meanwhile), read again whenever a lease is taken; a held lease is renewed
+    (one Paxos round) a third of its TTL after the last renewal, and the shards
+    of other relays are asked for only every half TTL, in case theirs lapsed."""
 
     def __init__(self, intents: IntentLog, resolve: Resolve, *, grace_seconds: float = 30.0,
-                 poll_seconds: float = 5.0, max_slots_per_round: int = 120) -> None:
+                 poll_seconds: float = 5.0, max_slots_per_round: int = 120,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._log = intents
         self._resolve = resolve
         self._grace = grace_seconds
         self._poll = poll_seconds
         self._max_slots = max_slots_per_round
         self._owner = uuid.uuid4().hex
-        self._lease_ttl = max(int(poll_seconds * 6), 10)
+        self._lease_ttl = max(int(poll_seconds * 12), 10)
+        self._clock = clock  # lease timing (monotonic)
+        self._held: dict[int, float] = {}  # shard -> when its lease was last taken or renewed
+        self._claimed_at: float | None = None  # when free shards were last asked for
+        self._checkpoints: dict[int, int] = {}  # of held shards, as this relay last wrote them
         self._leftover = 0  # intents past their grace that the last round could not resolve
 
     async def run(self) -> None:
-        owned: set[int] = set()
         try:
             while True:
                 try:
-                    owned = {s for s in range(self._log.shards)
-                             if await self._log.lease(s, self._owner, self._lease_ttl)}
-                    await self.relay_once(owned)
+                    await self.relay_once(await self.hold_leases())
                 except Exception:
                     log.exception("outbox relay round failed; will retry")
                 await asyncio.sleep(self._poll)
         finally:
-            for shard in owned:
+            for shard in self._held:
                 with contextlib.suppress(Exception):
                     await self._log.release(shard, self._owner)
+
+    async def hold_leases(self) -> set[int]:
+        """The shards this relay holds now: renews the leases due, and asks for
+        the others every half TTL."""
+        now = self._clock()
+        for shard, renewed in list(self._held.items()):
+            if now - renewed < self._lease_ttl / 3:
+                continue
+            if now - renewed < self._lease_ttl - self._poll \
+                    and await self._log.renew(shard, self._owner, self._lease_ttl):
+                self._held[shard] = now
+            else:  # lost, or too near its end to trust
+                self._drop(shard)
+        if self._claimed_at is None or now - self._claimed_at >= self._lease_ttl / 2:
+            self._claimed_at = now
+            for shard in range(self._log.shards):
+                if shard not in self._held \
+                        and await self._log.lease(shard, self._owner, self._lease_ttl):
+                    self._held[shard] = now
+        return set(self._held)
+
+    def _drop(self, shard: int) -> None:
+        del self._held[shard]
+        self._checkpoints.pop(shard, None)  # another relay may move it from now on
 
     async def relay_once(self, shards: Iterable[int], *, now: float | None = None,
                          advance: bool = True) -> int:
@@ -224,9 +260,13 @@ class IntentRelay:
     async def _relay_shard(self, shard: int, now: float, advance: bool) -> int:
         size = self._log.slot_seconds
         ripe = int(now - self._grace) // size - 1  # the newest slot wholly past the grace
+        cached = self._checkpoints.get(shard) if advance else None
+        if cached is not None and cached > ripe:
+            return 0  # no new ripe slot since the last round: nothing to read
         # A new shard starts at the present: intents are written only by services
         # whose relay (started first) has already created the checkpoint.
-        start = await self._log.checkpoint(shard, default=ripe, create=advance)
+        start = cached if cached is not None else await self._log.checkpoint(
+            shard, default=ripe, create=advance)
         resolved = 0
         checkpoint = start
         for slot in range(start, min(ripe, start + self._max_slots - 1) + 1):
@@ -246,4 +286,6 @@ class IntentRelay:
                 checkpoint = slot + 1
         if advance and checkpoint != start:
             await self._log.advance(shard, checkpoint)
+        if advance and shard in self._held:
+            self._checkpoints[shard] = checkpoint
         return resolved
