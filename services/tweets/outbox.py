@@ -119,7 +119,8 @@ class Outbox:
         try:
             await self._followups.run(change.followups, written=True)
             await self._created(tweet)
-            await self._announce(stored)
+            for event in change.events:  # as stored: no need to decode the row
+                await self._publish(event)
             self._intents.discard(tweet_id)
         except Exception:
             log.warning("follow-up or publish failed; the outbox relay will retry",
