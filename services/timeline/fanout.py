@@ -11,7 +11,10 @@ event simply completes what a crashed worker left half done.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter, Histogram
@@ -19,6 +22,7 @@ from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
 from services.shared.fields.timestamps import from_timestamp
+from services.shared.observability.logging import get_logger
 from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.timeline.domain import Entry
 from services.timeline.store import TimelineStore, home_key, mentions_key, recent_key
@@ -30,52 +34,145 @@ FANOUT_LAG = Histogram(
 TIMELINE_WRITES = Counter("timeline_fanout_writes_total", "Home timeline inserts by fanout.")
 
 Progress = Callable[[], Awaitable[None]]
+LAG_FLUSH_SECONDS = 0.2
+log = get_logger(__name__)
 
 
 async def _no_progress() -> None:
     return None
 
 
+class _KnownFlags:
+    """Authors this process has lately seen below the threshold and made sure
+    are out of the celebrity set (`tl:celebrities`), so that their next tweets
+    skip that global write: most authors never change sides.
+
+    A flag is written whenever it may have to change (an author not seen
+    lately, or now above the threshold: always written, before their tweet is
+    left to read time), so a crash between the flag and the fanout, or a
+    redelivery, writes it again. Concurrent workers may write opposite flags
+    for an author whose count crosses the threshold between their reads, as
+    they could before; the entry's age bounds how long a flag another worker
+    set stays unchecked here (RECHECK_SECONDS), after which it is written again."""
+
+    RECHECK_SECONDS = 60.0
+    SIZE = 100_000
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._unflagged: OrderedDict[int, float] = OrderedDict()  # author -> when written
+
+    def unflagged(self, author_id: int) -> bool:
+        written = self._unflagged.get(author_id)
+        return written is not None and self._clock() - written < self.RECHECK_SECONDS
+
+    def remember(self, author_id: int, celebrity: bool) -> None:
+        self._unflagged.pop(author_id, None)
+        if not celebrity:
+            self._unflagged[author_id] = self._clock()
+            while len(self._unflagged) > self.SIZE:
+                self._unflagged.popitem(last=False)
+
+
+class _LagSamples:
+    """The lag samples benchmarks read (FANOUT_LAG_MS), written together at
+    most `delay` seconds after the first of them instead of one round trip per
+    tweet. A sample lost with the process is a benchmark figure, nothing more."""
+
+    def __init__(self, store: TimelineStore, delay: float) -> None:
+        self._store = store
+        self._delay = delay
+        self._pending: list[float] = []
+        self._hurry = asyncio.Event()
+        self._flushing: asyncio.Task[None] | None = None
+
+    def add(self, milliseconds: float) -> None:
+        self._pending.append(milliseconds)
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush(), name="fanout-lag")
+
+    async def flush(self) -> None:
+        """Writes the pending samples now."""
+        while self._flushing is not None:
+            self._hurry.set()
+            await asyncio.shield(self._flushing)
+
+    async def _flush(self) -> None:
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), self._delay)
+            self._hurry.clear()
+            samples, self._pending = self._pending, []
+            await self._store.record_lag(*samples)
+        except asyncio.CancelledError:
+            self._flushing = None  # the worker stops: the samples go with it
+            raise
+        except Exception:
+            log.warning("could not record fanout lag samples", exc_info=True)
+        self._flushing = None
+        if self._pending:
+            self._flushing = asyncio.create_task(self._flush(), name="fanout-lag")
+
+
 class Fanout:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient, *,
                  celebrity_threshold: int, follow_backfill: int = 50,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 lag_flush_seconds: float = LAG_FLUSH_SECONDS) -> None:
         self._store = store
         self._clock = clock  # injectable: tests fix the lag they measure
         self._users = users
         self._tweets = tweets
         self._threshold = celebrity_threshold
         self._backfill = follow_backfill
+        self._flags = _KnownFlags(clock)
+        self._lags = _LagSamples(store, lag_flush_seconds)
 
-    async def is_celebrity(self, author_id: int) -> bool:
-        celebrity = await self._users.follower_count(author_id) > self._threshold
+    async def _mark(self, author_id: int, celebrity: bool) -> None:
+        if not celebrity and self._flags.unflagged(author_id):
+            return
         await self._store.mark_celebrity(author_id, celebrity)
-        return celebrity
+        self._flags.remember(author_id, celebrity)
 
     async def tweet_created(self, event: tweet_events.TweetCreated,
                             progress: Progress = _no_progress) -> int:
         """Returns how many home timelines were written."""
-        entry = Entry(event.tweet_id, event.author_user_id)
-        mentioned = {u for u in event.mention_user_ids if u != event.author_user_id}
+        author = event.author_user_id
+        entry = Entry(event.tweet_id, author)
+        mentioned = {u for u in event.mention_user_ids if u != author}
         if mentioned:
             await self._store.add((mentions_key(u) for u in mentioned), entry)
-        # The author's own home, if active: the followers' script, one round trip.
-        written = await self._store.add_to_active_homes([event.author_user_id], entry)
-        if await self.is_celebrity(event.author_user_id):
-            await self._store.add_recent(event.author_user_id, entry)
-            return written  # merged in at read time instead
-        # List timelines merge every member's recent set at read time.
-        await self._store.add_recent_if_kept(event.author_user_id, entry)
-        async for batch in self._users.follower_batches(event.author_user_id):
-            count = await self._store.add_to_active_homes(batch, entry)
-            written += count
-            TIMELINE_WRITES.inc(count)
-            await progress()  # tells JetStream the message is still being worked on
+        # One users call tells a celebrity (count alone) from an author to fan
+        # out (count and first batch of followers).
+        first = await self._users.first_followers(author, max_count=self._threshold)
+        celebrity = first.follower_count > self._threshold
+        await self._mark(author, celebrity)
+        if celebrity:
+            await self._store.add_recent(author, entry)
+            # The author's own home, if active: merged in at read time otherwise.
+            return await self._store.add_to_active_homes([author], entry)
+        # The author's own home, if active, goes with the first batch, and so
+        # does their recent set, if kept: list timelines merge every member's
+        # at read time.
+        written = await self._write_homes([author, *first.ids], entry, recent_of=author)
+        async for batch in self._users.follower_batches(author, after=first):
+            await progress()  # a long fanout: JetStream must not redeliver it meanwhile
+            written += await self._write_homes(batch, entry)
         lag = self._clock() - from_timestamp(event.created_at).timestamp() \
             if event.HasField("created_at") else 0.0
         FANOUT_LAG.observe(lag)
-        await self._store.record_lag(lag * 1000)
+        self._lags.add(lag * 1000)
         return written
+
+    async def record_lag_now(self) -> None:
+        """Writes the lag samples taken so far without waiting (tests, a stop)."""
+        await self._lags.flush()
+
+    async def _write_homes(self, user_ids: list[int], entry: Entry, *,
+                           recent_of: int | None = None) -> int:
+        count = await self._store.add_to_active_homes(user_ids, entry, recent_of=recent_of)
+        TIMELINE_WRITES.inc(count)
+        return count
 
     async def tweet_deleted(self, event: tweet_events.TweetDeleted,
                             progress: Progress = _no_progress) -> None:

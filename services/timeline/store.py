@@ -197,9 +197,12 @@ class TimelineStore:
         self.recent_capacity = recent_capacity or capacity
         self._inactive_after = inactive_after_seconds
 
-    async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry) -> int:
+    async def add_to_active_homes(self, user_ids: Sequence[int], entry: Entry, *,
+                                  recent_of: int | None = None) -> int:
         """Adds the entry to the home timelines of the active users among
-        `user_ids`; returns how many were written. Idempotent (ZADD)."""
+        `user_ids`; returns how many were written. Idempotent (ZADD). With
+        `recent_of`, also to that author's recent set if one is kept
+        (add_recent_if_kept), in the same round trip."""
         pairs = [(active_key(u), home_key(u)) for u in user_ids]
         groups = await node_groups(self._redis, [active for active, _ in pairs])
         # EVAL, not EVALSHA: a pipeline with registered scripts first asks
@@ -209,7 +212,14 @@ class TimelineStore:
             for group in groups:
                 keys = [k for i in group for k in pairs[i]]
                 pipe.eval(_FANOUT_PER_NODE, 1, keys[0], *args, *keys)
+            if recent_of is not None:
+                pipe.eval(_ADD_IF_KEPT, 1, recent_key(recent_of), entry.member, entry.score,
+                          self.recent_capacity)
             results = await execute_where_sent(pipe)
+        if recent_of is not None:
+            *results, kept = results
+            if isinstance(kept, Exception):  # moved or refused: again, following redirects
+                await self.add_recent_if_kept(recent_of, entry)
         written, again = 0, []
         for group, result in zip(groups, results, strict=True):
             if isinstance(result, Exception):  # moved, refused, or unreachable
@@ -431,8 +441,9 @@ class TimelineStore:
         flags = await self._redis.smismember(CELEBRITIES, [str(u) for u in user_ids])
         return [u for u, flag in zip(user_ids, flags, strict=True) if flag]
 
-    async def record_lag(self, milliseconds: float) -> None:
+    async def record_lag(self, *milliseconds: float) -> None:
+        """Samples oldest first; the list keeps the newest first."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(FANOUT_LAG_MS, f"{milliseconds:.1f}")
+            pipe.lpush(FANOUT_LAG_MS, *(f"{ms:.1f}" for ms in milliseconds))
             pipe.ltrim(FANOUT_LAG_MS, 0, 9999)
             await pipe.execute()

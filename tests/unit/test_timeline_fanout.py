@@ -96,7 +96,8 @@ def world() -> World:
     users.follow(FAN, AUTHOR)
     users.follow(IDLE, AUTHOR)
     fanout = Fanout(store, users, tweets, celebrity_threshold=THRESHOLD,
-                    follow_backfill=BACKFILL, clock=clock.time)
+                    follow_backfill=BACKFILL, clock=clock.time,
+                    lag_flush_seconds=3600)  # written when a test says so
     return World(redis, store, users, tweets, clock, fanout)
 
 
@@ -140,8 +141,15 @@ async def test_followers_are_written_batch_by_batch_with_progress_after_each(
     assert await world.created(tweet) == len(followers)
     for follower in followers:
         assert await world.home(follower) == [entry(world, tweet)]
-    # 9 followers (FAN and IDLE too) in batches of 2: 5 batches, 5 progress signals.
-    assert world.progress == [tweet] * 5
+    # 9 followers (FAN and IDLE too) in batches of 2: 5 batches, a progress
+    # signal before each after the first.
+    assert world.progress == [tweet] * 4
+
+
+async def test_a_fanout_of_one_batch_sends_no_progress_signal(world: World) -> None:
+    await world.activate(FAN)
+    await world.created(world.tweets.post(AUTHOR))
+    assert world.progress == []  # each one is a message to NATS
 
 
 @pytest.mark.parametrize("celebrity", [False, True])
@@ -173,7 +181,7 @@ async def test_a_redelivery_completes_a_fanout_that_failed_half_way(world: World
     await world.activate(FAN, *range(100, 106))
     tweet = world.tweets.post(AUTHOR)
 
-    async def crash_after_the_first_batch() -> None:
+    async def crash_after_the_first_batch() -> None:  # signalled before the second
         raise ConnectionError("worker killed")
     with pytest.raises(ConnectionError):
         await world.fanout.tweet_created(tweet_events.TweetCreated(
@@ -225,7 +233,44 @@ async def test_an_author_below_the_threshold_again_is_no_celebrity(world: World)
 @pytest.mark.parametrize("followers", [THRESHOLD, THRESHOLD + 1])
 async def test_the_threshold_is_exclusive(world: World, followers: int) -> None:
     world.users.follower_counts[AUTHOR] = followers
-    assert await world.fanout.is_celebrity(AUTHOR) == (followers > THRESHOLD)
+    await world.activate(FAN)
+    tweet = world.tweets.post(AUTHOR)
+    await world.created(tweet)
+    celebrity = followers > THRESHOLD
+    assert await world.redis.sismember(CELEBRITIES, str(AUTHOR)) == celebrity
+    assert await world.home(FAN) == ([] if celebrity else [entry(world, tweet)])
+
+
+@pytest.mark.parametrize("celebrity", [False, True])
+async def test_a_tweet_costs_one_users_call_that_asks_for_no_ids_above_the_threshold(
+        world: World, celebrity: bool) -> None:
+    if celebrity:
+        world.make_celebrity()
+    await world.activate(FAN)
+    await world.created(world.tweets.post(AUTHOR))
+    assert world.users.calls == [("first_followers", (AUTHOR, THRESHOLD))]
+
+
+async def test_the_celebrity_flag_is_written_again_only_after_a_while_when_unchanged(
+        world: World) -> None:
+    await world.created(world.tweets.post(AUTHOR))
+    # Another worker flags the author (their count crossed the threshold for it).
+    await world.redis.sadd(CELEBRITIES, str(AUTHOR))
+    await world.created(world.tweets.post(AUTHOR))
+    assert await world.redis.sismember(CELEBRITIES, str(AUTHOR))  # not written again...
+    world.clock.advance(61)
+    await world.created(world.tweets.post(AUTHOR))
+    assert not await world.redis.sismember(CELEBRITIES, str(AUTHOR))  # ...until then
+
+
+async def test_an_author_who_becomes_a_celebrity_is_flagged_at_once(world: World) -> None:
+    await world.activate(FAN)
+    await world.created(world.tweets.post(AUTHOR))
+    world.make_celebrity()
+    tweet = world.tweets.post(AUTHOR)
+    await world.created(tweet)
+    assert await world.redis.sismember(CELEBRITIES, str(AUTHOR))
+    assert entry(world, tweet) not in await world.home(FAN)
 
 
 async def test_a_kept_recent_set_of_an_ordinary_author_gets_the_tweet(world: World) -> None:
@@ -248,12 +293,26 @@ async def test_the_lag_from_creation_to_the_last_follower_is_recorded(world: Wor
     created = world.clock.time()
     world.clock.advance(2.5)
     await world.created(tweet, created_at=created)
+    await world.fanout.record_lag_now()
     assert await world.redis.lrange(FANOUT_LAG_MS, 0, -1) == [b"2500.0"]
 
 
 async def test_an_event_without_a_creation_time_records_no_lag(world: World) -> None:
     await world.created(world.tweets.post(AUTHOR))
+    await world.fanout.record_lag_now()
     assert await world.redis.lrange(FANOUT_LAG_MS, 0, -1) == [b"0.0"]
+
+
+async def test_lag_samples_of_many_tweets_are_written_together_newest_first(
+        world: World) -> None:
+    for lag in (1.0, 2.0, 3.0):
+        tweet = world.tweets.post(AUTHOR)
+        created = world.clock.time()
+        world.clock.advance(lag)
+        await world.created(tweet, created_at=created)
+    assert await world.redis.llen(FANOUT_LAG_MS) == 0  # none written per tweet
+    await world.fanout.record_lag_now()
+    assert await world.redis.lrange(FANOUT_LAG_MS, 0, -1) == [b"3000.0", b"2000.0", b"1000.0"]
 
 
 # Deletes ------------------------------------------------------------------------------------

@@ -358,6 +358,17 @@ async def test_add_recent_if_kept_writes_only_a_kept_set(
     assert await members(redis, recent_key(7)) == [at(1, author=7)]
 
 
+async def test_fanout_adds_to_the_authors_kept_recent_set_in_the_same_call(
+        store: TimelineStore, redis: Redis) -> None:
+    await activate(redis, 2)
+    assert await store.add_to_active_homes([7, 2], at(1, author=7), recent_of=7) == 1
+    assert not await redis.exists(recent_key(7))  # none kept: none made
+    await store.keep_recent(7)
+    assert await store.add_to_active_homes([7, 2], at(2, author=7), recent_of=7) == 1
+    assert await members(redis, recent_key(7)) == [at(2, author=7)]
+    assert await members(redis, home_key(2)) == [at(2, author=7), at(1, author=7)]
+
+
 async def test_add_recent_if_kept_trims_but_keeps_the_marker(
         store: TimelineStore, redis: Redis) -> None:
     await store.replace_recent(7, [])
