@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from benchmarks import (
     cost_bench,
@@ -41,8 +42,25 @@ SUITES = {
 LONG = {"soak", "redis_modes", "timeline_reads"}  # the last two: parts of timeline
 
 
+def running_with(stack_env: Path) -> str:
+    """What the figures depend on beyond the code: the running stack's trace
+    sampling and event loop (from the environment `make up` wrote), so a table
+    says whether it was taken at the local default (every request traced) or
+    at production's 1% (k8s/base/config.env, edge.env)."""
+    values = dict(line.split("=", 1) for line in stack_env.read_text().splitlines()
+                  if "=" in line) if stack_env.exists() else {}
+    edge = values.get("EDGE_TRACE_SAMPLING_PERCENT", "100")
+    sampler = values.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+    ratio = values.get("OTEL_TRACES_SAMPLER_ARG", "")
+    loop = values.get("EVENT_LOOP", "uvloop")
+    return (f"stack: edge traces {edge}% of requests, services {sampler}"
+            f"{' ' + ratio if ratio else ''}, event loop {loop}")
+
+
 def main(argv: list[str]) -> int:
-    env = contract.build(topology.load())
+    settings = topology.load()
+    print(running_with(settings.stack_dir / "stack.env"), flush=True)
+    env = contract.build(settings)
     # What the services read (the internal token among it), for the clients
     # the benchmarks build from the same settings classes.
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
