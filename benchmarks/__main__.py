@@ -8,6 +8,7 @@ import sys
 from benchmarks import (
     cost_bench,
     edge_bench,
+    edge_cpu_bench,
     media_bench,
     messages_bench,
     mixed,
@@ -27,6 +28,7 @@ SUITES = {
     "timeline": timeline_bench.run,
     "search": search_bench.run,
     "edge": edge_bench.run,
+    "edge_cpu": edge_cpu_bench.run,
     "media": media_bench.run,
     "messages": messages_bench.run,
     "notifications": notifications_bench.run,
@@ -37,8 +39,9 @@ SUITES = {
     "cost": cost_bench.run,
     "timeline_reads": timeline_bench.run_reads,
 }
-# Run only when asked for by name (BENCH=soak takes half an hour).
-LONG = {"soak", "redis_modes", "timeline_reads"}  # the last two: parts of timeline
+# Run only when asked for by name (BENCH=soak takes half an hour; redis_modes
+# and timeline_reads are parts of timeline; edge_cpu, a few minutes, of edge).
+LONG = {"soak", "redis_modes", "timeline_reads", "edge_cpu"}
 
 
 def main(argv: list[str]) -> int:
