@@ -9,6 +9,7 @@ from pathlib import Path
 from benchmarks import (
     cost_bench,
     edge_bench,
+    edge_cpu_bench,
     media_bench,
     messages_bench,
     mixed,
@@ -28,6 +29,7 @@ SUITES = {
     "timeline": timeline_bench.run,
     "search": search_bench.run,
     "edge": edge_bench.run,
+    "edge_cpu": edge_cpu_bench.run,
     "media": media_bench.run,
     "messages": messages_bench.run,
     "notifications": notifications_bench.run,
@@ -38,8 +40,9 @@ SUITES = {
     "cost": cost_bench.run,
     "timeline_reads": timeline_bench.run_reads,
 }
-# Run only when asked for by name (BENCH=soak takes half an hour).
-LONG = {"soak", "redis_modes", "timeline_reads"}  # the last two: parts of timeline
+# Run only when asked for by name (BENCH=soak takes half an hour; redis_modes
+# and timeline_reads are parts of timeline; edge_cpu, a few minutes, of edge).
+LONG = {"soak", "redis_modes", "timeline_reads", "edge_cpu"}
 
 
 def running_with(stack_env: Path) -> str:
