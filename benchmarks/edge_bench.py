@@ -103,12 +103,20 @@ def _variant(env: dict[str, str], edit: Callable[[Config], None],
 
 @contextlib.contextmanager
 def envoy(config: Config, port: int) -> Iterator[str]:
-    """A second Envoy with `config`, stopped (by its pid) on exit."""
+    """A second Envoy with `config`, stopped (by its pid) on exit: its URL."""
+    with envoy_process(config, port) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def envoy_process(config: Config, port: int, *args: str) -> Iterator[tuple[str, int]]:
+    """A second Envoy with `config` (and command-line `args`), stopped (by its
+    pid) on exit: its URL and pid."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "envoy.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         proc = subprocess.Popen([str(ENVOY), "-c", str(path), "--disable-hot-restart",
-                                 "--log-level", "error"], cwd=topology.REPO,
+                                 "--log-level", "error", *args], cwd=topology.REPO,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -120,7 +128,7 @@ def envoy(config: Config, port: int) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("the benchmark's Envoy did not start")
                 time.sleep(0.2)
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=10)

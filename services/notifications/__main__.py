@@ -1,5 +1,4 @@
-import asyncio
-
 from services.notifications.server import main
+from services.shared.concurrency import event_loop
 
-asyncio.run(main())
+event_loop.run(main)

@@ -39,7 +39,7 @@ from services.notifications.domain import (
     regrouped,
     takes_effect,
 )
-from services.notifications.repository import NotificationStore
+from services.notifications.repository import NotificationStore, VersionedGroup
 from services.notifications.visibility import Relations, visible
 from services.shared.concurrency.coalesce import Coalescer
 
@@ -130,26 +130,31 @@ class Notifier:
     async def _commit(self, target: Target, changes: list[Change]) -> None:
         """Changes parts and their groups' counts in one conditional batch
         (repository.commit): rows read and written in proportion to the
-        changes, however many actors the target has. A batch that lost a race
-        (another process changed a part or group since it read them) is
-        retried on fresh reads. An event that changes nothing (redelivered,
-        or older than its part's last change) still rewrites its group's list
-        row, in case its first delivery stopped between commit and that."""
+        changes, however many actors the target has. The parts and the groups
+        of the windows the changes add to are read in one statement. A batch
+        that lost a race (another process changed a part or group since it
+        read them) is retried on fresh reads. An event that changes nothing
+        (redelivered, or older than its part's last change) still rewrites its
+        group's list row, in case its first delivery stopped between commit
+        and that."""
         newest = newest_by_actor(changes)
+        adding = sorted({self._bucket(c.notification_id) for c in newest.values() if c.active})
         for attempt in range(_COMMIT_ATTEMPTS):
             serial = attempt > 0
-            stored, closed = await self._store.parts(target, sorted(newest), serial=serial)
-            if closed is not None:
+            read = await self._store.snapshot(target, sorted(newest), adding, serial=serial)
+            if read.closed is not None:
                 return  # the tweet is deleted
+            stored = read.parts
             effective = [c for c in newest.values() if takes_effect(c, stored[c.actor_id].state)]
             for actor, part in stored.items():
                 if actor not in {c.actor_id for c in effective}:
-                    await self._refresh_feed(target, part.state)
+                    await self._refresh_feed(target, part.state, read.groups)
             if not effective:
                 return
             moves = [(c, stored[c.actor_id].state) for c in effective]
             buckets = sorted(buckets_touched(moves, self._window))
-            before = {b: await self._store.versioned_group(target, b, serial=serial)
+            before = {b: read.groups[b] if b in read.groups
+                      else await self._store.versioned_group(target, b, serial=serial)
                       for b in buckets}
             after = regrouped({b: v.group for b, v in before.items()}, moves, self._window)
             if await self._store.commit(target, [(c, stored[c.actor_id]) for c in effective],
@@ -162,10 +167,12 @@ class Notifier:
                 return
         raise Contended(f"notifications of {target} kept changing; the events are redelivered")
 
-    async def _refresh_feed(self, target: Target, part: PartState | None) -> None:
+    async def _refresh_feed(self, target: Target, part: PartState | None,
+                            read: dict[int, VersionedGroup]) -> None:
         if part is None or not part.active:
             return
-        current = await self._store.versioned_group(target, self._bucket(part.notification_id))
+        bucket = self._bucket(part.notification_id)
+        current = read.get(bucket) or await self._store.versioned_group(target, bucket)
         if current.version is not None:
             await self._store.show_in_feed(current.group, None)
 

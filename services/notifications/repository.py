@@ -64,6 +64,16 @@ class VersionedGroup:
     version: int | None
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a commit reads of a target: actors' parts, whether (since when)
+    the target is closed, and the groups of the windows asked for."""
+
+    parts: dict[int, StoredPart]
+    closed: int | None
+    groups: dict[int, VersionedGroup]
+
+
 def _target(recipient_id: int, row: dict[str, Any]) -> Target:
     return Target(recipient_id, Kind(row["kind"]), row["target_id"])
 
@@ -107,9 +117,10 @@ class NotificationStore:
             "add_source": "INSERT INTO notif_sources (tweet_id, recipient_id, kind)"
                           " VALUES (?, ?, ?)",
             "sources": "SELECT recipient_id, kind FROM notif_sources WHERE tweet_id = ?",
-            "t_parts": "SELECT closed_us, id, notification_id, active, changed_us"
-                       f" FROM notif_targets WHERE {_TARGET} AND row_kind = {_PART_ROW}"
-                       " AND id IN ?",
+            # Parts and groups at once: (row_kind, id) pairs of either kind.
+            "t_rows": f"SELECT closed_us, row_kind, id, notification_id, active, changed_us,"
+                      f" {_GROUP}, version, WRITETIME(version) AS written_at"
+                      f" FROM notif_targets WHERE {_TARGET} AND (row_kind, id) IN ?",
             "t_parts_of": "SELECT id, notification_id, active FROM notif_targets"
                           f" WHERE {_TARGET} AND row_kind = {_PART_ROW} AND id IN ?",
             "old_parts": "SELECT actor_id, notification_id,"
@@ -154,17 +165,20 @@ class NotificationStore:
 
     # notif_targets: a part and its group changed together (0002_notif_targets.cql).
 
-    async def parts(self, target: Target, actor_ids: list[int], *,
-                    serial: bool = False) -> tuple[dict[int, StoredPart], int | None]:
-        """Actors' parts (from notif_targets, else from notif_parts: rows
-        written before notif_targets, active, changed at their write time)
-        and when the target was closed, if it was."""
-        rows = await self._cql.execute(self._s["t_parts"], (*_key(target), actor_ids),
-                                       serial=serial)
+    async def snapshot(self, target: Target, actor_ids: list[int], buckets: list[int], *,
+                       serial: bool = False) -> Snapshot:
+        """Actors' parts and windows' groups in one read of notif_targets, and
+        when the target was closed, if it was. A part missing there is looked
+        up in notif_parts (written before notif_targets: active, changed at its
+        write time), a group missing there in notif_groups."""
+        keys = [(_PART_ROW, a) for a in actor_ids] + [(_GROUP_ROW, b) for b in buckets]
+        rows = await self._cql.execute(self._s["t_rows"], (*_key(target), keys), serial=serial)
         found = {r["id"]: StoredPart(PartState(r["notification_id"], bool(r["active"]),
                                                r["changed_us"]), True)
-                 for r in rows if r["changed_us"] is not None}
-        # A static column comes only with a row: with no part row, asked alone.
+                 for r in rows if r["row_kind"] == _PART_ROW and r["changed_us"] is not None}
+        groups = {r["id"]: VersionedGroup(_group(target, {**r, "bucket": r["id"]}), r["version"])
+                  for r in rows if r["row_kind"] == _GROUP_ROW and r["version"] is not None}
+        # A static column comes only with a row: with no row, asked alone.
         closed = rows[0]["closed_us"] if rows else await self._closed(target, serial)
         rest = [a for a in actor_ids if a not in found]
         if rest:
@@ -172,7 +186,11 @@ class NotificationStore:
             for r in old:
                 found[r["actor_id"]] = StoredPart(
                     PartState(r["notification_id"], True, r["written_at"] or 0), False)
-        return {a: found.get(a, StoredPart(None, False)) for a in actor_ids}, closed
+        for bucket in buckets:
+            if bucket not in groups:
+                groups[bucket] = await self._legacy_group(target, bucket)
+        return Snapshot({a: found.get(a, StoredPart(None, False)) for a in actor_ids}, closed,
+                        {b: groups[b] for b in buckets})
 
     async def _closed(self, target: Target, serial: bool) -> int | None:
         rows = await self._cql.execute(self._s["t_closed"], _key(target), serial=serial)
@@ -187,6 +205,10 @@ class NotificationStore:
         if rows and rows[0]["version"] is not None:
             return VersionedGroup(_group(target, {**rows[0], "bucket": bucket}),
                                   rows[0]["version"])
+        return await self._legacy_group(target, bucket)
+
+    async def _legacy_group(self, target: Target, bucket: int) -> VersionedGroup:
+        """A window's group as notif_groups held it (or empty), with no version."""
         old = await self.group(target, bucket, legacy_only=True)
         return VersionedGroup(old.group if old else Group(target, bucket, 0, (), 0), None)
 

@@ -6,14 +6,13 @@ tweet events; a new deployment starts with the events published from then on
 
 from __future__ import annotations
 
-import asyncio
-
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
 from services.notifications import wiring
 from services.notifications.notifier import Notifier
 from services.notifications.settings import NotificationsSettings
+from services.shared.concurrency import event_loop
 from services.shared.messaging import events as jetstream
 from services.shared.messaging import worker
 from services.shared.messaging.consumer import ConsumerSpec, Handlers
@@ -61,4 +60,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    event_loop.run(main)

@@ -5,10 +5,9 @@ from the stream's retained history, so the index fills itself."""
 
 from __future__ import annotations
 
-import asyncio
-
 from services.search import wiring
 from services.search.settings import SearchSettings
+from services.shared.concurrency import event_loop
 from services.shared.messaging import worker
 from services.shared.messaging.consumer import ConsumerSpec, Handlers
 
@@ -27,4 +26,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    event_loop.run(main)

@@ -1,5 +1,4 @@
-import asyncio
-
+from services.shared.concurrency import event_loop
 from services.timeline.server import main
 
-asyncio.run(main())
+event_loop.run(main)

@@ -5,11 +5,10 @@ events and follow events) on the event stream."""
 
 from __future__ import annotations
 
-import asyncio
-
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
+from services.shared.concurrency import event_loop
 from services.shared.messaging import worker
 from services.shared.messaging.consumer import ConsumerSpec, Handlers
 from services.timeline import wiring
@@ -46,4 +45,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    event_loop.run(main)

@@ -32,6 +32,8 @@ from services.tweets.reads import LIKERS, CachedReads, page_bound
 from services.tweets.repository import Pair, RowKind, TweetStore, write_time
 from services.tweets.users import UsersClient
 
+Target = tuple[int, int]  # what a like or retweet acts on, and its author
+
 
 def _after(op_id: int, pair: Pair) -> int:
     """The write time of a change: its id's, or just after the row's last change
@@ -64,24 +66,28 @@ class Engagement:
         self._flags = flags
         self._turns = KeyedLocks()
 
-    async def like(self, caller: int, tweet_id: int) -> Engaged:
-        """Likes the tweet (its original, for a retweet)."""
-        return await self._change(caller, tweet_id, RowKind.LIKE, on=True)
+    async def like(self, caller: int, tweet_id: int, *,
+                   target: Target | None = None) -> Engaged:
+        """Likes the tweet (its original, for a retweet). `target`: what it acts
+        on and its author, when the caller looked them up already."""
+        return await self._change(caller, tweet_id, RowKind.LIKE, on=True, resolved=target)
 
     async def unlike(self, caller: int, tweet_id: int) -> Engaged:
         return await self._change(caller, tweet_id, RowKind.LIKE, on=False)
 
-    async def retweet(self, caller: int, tweet_id: int) -> Engaged:
+    async def retweet(self, caller: int, tweet_id: int, *,
+                      target: Target | None = None) -> Engaged:
         """Retweets the tweet (its original, for a retweet); `shown` is the
         caller's retweet (the existing one when retweeted before; the original
-        when unretweeted in the meantime)."""
-        return await self._change(caller, tweet_id, RowKind.RETWEET, on=True)
+        when unretweeted in the meantime). `target` as for `like`."""
+        return await self._change(caller, tweet_id, RowKind.RETWEET, on=True, resolved=target)
 
     async def unretweet(self, caller: int, tweet_id: int) -> Engaged:
         return await self._change(caller, tweet_id, RowKind.RETWEET, on=False)
 
-    async def _change(self, caller: int, tweet_id: int, kind: RowKind, *, on: bool) -> Engaged:
-        target, author = await self._reads.target(tweet_id)
+    async def _change(self, caller: int, tweet_id: int, kind: RowKind, *, on: bool,
+                      resolved: Target | None = None) -> Engaged:
+        target, author = resolved or await self._reads.target(tweet_id)
         async with self._turns.hold([f"{target}:{caller}"]):
             rows = await self._store.engaged(target, caller)
             pair = rows[kind]

@@ -110,8 +110,8 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def LikeTweet(self, request: tweets_pb2.LikeTweetRequest,
                         context: Ctx) -> tweets_pb2.LikeTweetResponse:
-        await self._visibility.may_interact(caller_id(), request.tweet_id)
-        done = await self._engagement.like(caller_id(), request.tweet_id)
+        target = await self._visibility.may_interact(caller_id(), request.tweet_id)
+        done = await self._engagement.like(caller_id(), request.tweet_id, target=target)
         return tweets_pb2.LikeTweetResponse(tweet=await self._one(done.shown, flags=done.flags))
 
     async def UnlikeTweet(self, request: tweets_pb2.UnlikeTweetRequest,
@@ -122,8 +122,8 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def Retweet(self, request: tweets_pb2.RetweetRequest,
                       context: Ctx) -> tweets_pb2.RetweetResponse:
-        await self._visibility.may_interact(caller_id(), request.tweet_id)
-        done = await self._engagement.retweet(caller_id(), request.tweet_id)
+        target = await self._visibility.may_interact(caller_id(), request.tweet_id)
+        done = await self._engagement.retweet(caller_id(), request.tweet_id, target=target)
         try:
             return tweets_pb2.RetweetResponse(tweet=await self._one(done.shown, flags=done.flags))
         except NotFound:

@@ -33,14 +33,17 @@ class Visibility:
     async def of(self, viewer: int) -> Relations:
         return await self._relations.of(viewer)
 
-    async def may_interact(self, caller: int, tweet_id: int) -> None:
-        """Whether the caller may reply to, like or retweet a tweet."""
-        (_, author), relations = await asyncio.gather(self._reads.target(tweet_id),
-                                                      self._relations.of(caller))
+    async def may_interact(self, caller: int, tweet_id: int) -> tuple[int, int]:
+        """Whether the caller may reply to, like or retweet a tweet; returns what
+        a like or retweet of it acts on and its author (reads.CachedReads.target),
+        so the change need not look it up again."""
+        (target, author), relations = await asyncio.gather(self._reads.target(tweet_id),
+                                                           self._relations.of(caller))
         if author in relations.blocked_by:
             raise NotFound(TWEET_NOT_FOUND)
         if author in relations.blocked:
             raise PermissionDenied("you block this tweet's author: unblock them first")
+        return target, author
 
     async def readable(self, viewer: int, tweet_id: int) -> Relations:
         """The viewer's relations, once the tweet is known to be theirs to see."""

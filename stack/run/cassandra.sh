@@ -9,7 +9,7 @@
 #   CASSANDRA_PORT          CQL native transport port
 #   CASSANDRA_STORAGE_PORT  internode/gossip port
 #   CASSANDRA_JMX_PORT      JMX port, bound to 127.0.0.1 only (0 = no JMX)
-#   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 768M; capped at 1G)
+#   CASSANDRA_HEAP          -Xms/-Xmx, e.g. 512M, 768M, 1G   (default 512M, as the HA nodes run on 384M; capped at 1G)
 #   CASSANDRA_NODE          the node's name: its data lives in $STACK_DIR/$CASSANDRA_NODE
 #                           (default cassandra; TOPOLOGY=ha runs cassandra-2 and -3 too)
 #   CASSANDRA_ADDRESS       the node's loopback address (default 127.0.0.1)
@@ -30,7 +30,7 @@ STACK_DIR="${STACK_DIR:-${TWITTER_CACHE:-$HOME/.cache/twitter-mesh}/stack}"
 CASSANDRA_PORT="${CASSANDRA_PORT:?set by the stack (services/shared/ports.py)}"
 CASSANDRA_STORAGE_PORT="${CASSANDRA_STORAGE_PORT:?set by the stack (services/shared/ports.py)}"
 CASSANDRA_JMX_PORT="${CASSANDRA_JMX_PORT:?set by the stack (services/shared/ports.py)}"
-CASSANDRA_HEAP="${CASSANDRA_HEAP:-768M}"
+CASSANDRA_HEAP="${CASSANDRA_HEAP:-512M}"
 JAVA="${JAVA:-java}"
 
 # Version is pinned in the installer; read it from there so there is one source.

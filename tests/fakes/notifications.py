@@ -11,6 +11,7 @@ from services.notifications.domain import MAX_GROUPS, Change, Group, Kind, PartS
 from services.notifications.repository import (
     FeedRow,
     NotificationStore,
+    Snapshot,
     StoredGroup,
     StoredPart,
     VersionedGroup,
@@ -43,11 +44,12 @@ class FakeNotificationStore(NotificationStore):
 
     # The write side ---------------------------------------------------------------
 
-    async def parts(self, target: Target, actor_ids: list[int], *,
-                    serial: bool = False) -> tuple[dict[int, StoredPart], int | None]:
+    async def snapshot(self, target: Target, actor_ids: list[int], buckets: list[int], *,
+                       serial: bool = False) -> Snapshot:
         found = self.parts_by_target.get(target, {})
-        return ({a: StoredPart(found.get(a), a in found) for a in actor_ids},
-                self.closed.get(target))
+        return Snapshot({a: StoredPart(found.get(a), a in found) for a in actor_ids},
+                        self.closed.get(target),
+                        {b: await self.versioned_group(target, b) for b in buckets})
 
     async def versioned_group(self, target: Target, bucket: int, *,
                               serial: bool = False) -> VersionedGroup:

@@ -139,6 +139,21 @@ async def test_a_like_costs_the_same_however_many_likes_the_tweet_has(
     assert (await counts(store, Target(author, Kind.LIKE, tweet_id)))[0][0] == 203
 
 
+async def test_a_like_reads_its_targets_parts_and_group_in_one_statement(
+        notifier: Notifier, counting: CountingCql, store: NotificationStore) -> None:
+    """A like of a tweet whose window has a group already: one read of the
+    target (the part, the group, whether the tweet was deleted), one of
+    notif_parts (a part from before notif_targets), the conditional batch and
+    the list row. A first like adds the reads that find nothing: whether the
+    target is closed, and the old group."""
+    author, tweet_id = some_id(), some_id()
+    await notifier.liked(like(author, tweet_id, some_id()))  # the first also trims the list
+    first = await cost(counting, notifier.liked(like(author, some_id(), some_id())))
+    second = await cost(counting, notifier.liked(like(author, tweet_id, some_id())))
+    assert (first[0], second[0]) == (6, 4)
+    assert (await counts(store, Target(author, Kind.LIKE, tweet_id)))[0][0] == 2
+
+
 async def test_redelivered_and_racing_events_count_once(notifier: Notifier,
                                                         store: NotificationStore) -> None:
     author, tweet_id = some_id(), some_id()

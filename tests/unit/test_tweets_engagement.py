@@ -18,7 +18,9 @@ from services.tweets.counts import Counter
 from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.engagement import Engagement
 from services.tweets.pairs import PairWriter
+from services.tweets.visibility import Visibility
 from tests.fakes.intents import FakeIntentLog
+from tests.fakes.relations import FakeRelationsCache
 from tests.fakes.tweets import FakeReads, FakeTweetStore, FakeTweetUsers, FakeViewerFlags
 
 AUTHOR, ALICE, BOB = 1, 2, 3
@@ -162,6 +164,34 @@ async def test_liking_a_retweet_likes_its_original(w: World) -> None:
     engaged = await w.engagement.like(ALICE, retweet)
     assert engaged.shown == tweet
     assert await w.counts(tweet) == (1, 1)
+
+
+class CountingReads(FakeReads):
+    def __init__(self, store: FakeTweetStore) -> None:
+        super().__init__(store)
+        self.lookups = 0
+
+    async def target(self, tweet_id: int) -> tuple[int, int]:
+        self.lookups += 1
+        return await super().target(tweet_id)
+
+
+async def test_a_like_or_retweet_past_the_block_check_looks_its_tweet_up_once(
+        w: World) -> None:
+    """The check that the caller may like a tweet already found what the like
+    acts on (the original of a retweet) and its author: the like uses it."""
+    tweet = w.tweet()
+    retweet = (await w.engagement.retweet(BOB, tweet)).shown
+    reads = CountingReads(w.store)
+    visibility = Visibility(FakeRelationsCache(), reads)
+    engagement = Engagement(w.store, reads, w.pairs, FakeTweetUsers(alice=ALICE, bob=BOB), ids,
+                            w.flags)
+    target = await visibility.may_interact(ALICE, retweet)
+    assert (await engagement.like(ALICE, retweet, target=target)).shown == tweet
+    target = await visibility.may_interact(ALICE, tweet)
+    await engagement.retweet(ALICE, tweet, target=target)
+    assert reads.lookups == 2
+    assert await w.counts(tweet) == (1, 2)
 
 
 async def test_a_missing_or_deleted_tweet_is_not_found(w: World) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.shared.concurrency.background import Job, start_jobs, stop_jobs
+from services.shared.concurrency.long_lived import freeze_startup_objects
 from services.shared.messaging import consumer
 from services.shared.messaging import events as jetstream
 from services.shared.messaging.consumer import ConsumerSpec
@@ -59,6 +60,7 @@ async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) 
     nc, js = await jetstream.connect(settings.nats_url, name=settings.service_name)
     connection.append(nc)
     await jetstream.ensure_stream(js, jetstream.StreamLimits.of(settings))
+    freeze_startup_objects()
     jobs = start_jobs(worker.background)
     log.info("worker started", consumers=[c.durable for c in worker.consumers])
     try:

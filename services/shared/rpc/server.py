@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from services.shared.concurrency.background import Job, start_jobs, stop_jobs
+from services.shared.concurrency.long_lived import freeze_startup_objects
 from services.shared.config import ServerSettings
 from services.shared.observability import telemetry
 from services.shared.observability.logging import get_logger
@@ -76,6 +77,7 @@ async def serve(app: App, settings: ServerSettings) -> None:
     server, port, health_servicer = create_server(app, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)
+    freeze_startup_objects()
     await server.start()
     await _set_serving(health_servicer, app.service_names)
     watched: dict[str, Job] = {}
