@@ -17,6 +17,7 @@ replay of an insert loses to an earlier removal.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import IntEnum
 
 from cassandra.query import PreparedStatement
@@ -92,17 +93,30 @@ def undo_step(step: Step) -> Step:
     raise ValueError(f"step {step!r} has no undo")
 
 
+# Told which users' index rows were written (user_pages.py stops serving copies).
+Indexed = Callable[[set[int]], Awaitable[None]]
+
+
+async def _nobody(users: set[int]) -> None:
+    return None
+
+
 class FollowUps:
-    def __init__(self, store: TweetStore, counter: Counter, poll_ends: PollEndLog) -> None:
+    def __init__(self, store: TweetStore, counter: Counter, poll_ends: PollEndLog, *,
+                 indexed: Indexed = _nobody) -> None:
         self._store = store
         self._counter = counter
         self._poll_ends = poll_ends
+        self._indexed = indexed
 
     async def run(self, steps: list[Step], *, written: bool = False) -> None:
         """Writes the steps (unless the change's own batch carried them) and waits
         for the counts they move."""
         if not written:
             await self._store.write(self.statements(steps))
+        users = {s["user"] for s in steps if s["op"] in (Op.INDEX, Op.UNINDEX)}
+        if users:
+            await self._indexed(users)
         for step in steps:
             edge = _EDGES.get(Op(step["op"]))
             if edge is not None:

@@ -19,8 +19,15 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 from services.shared.errors import NotFound
 from services.shared.observability.logging import get_logger
 from services.shared.paging.cursor import LastId, ListCursor, PageRequest, last_id
-from services.tweets.client.tweet_cache import Rider, TweetCache, Versioned
-from services.tweets.client.tweet_views import flag_targets, lookup_with_flags, people, render
+from services.tweets.client.tweet_cache import Rider, Riders, TweetCache, Versioned
+from services.tweets.client.tweet_views import (
+    Entries,
+    Lookup,
+    flag_targets,
+    lookup_with_flags,
+    people,
+    render,
+)
 from services.tweets.client.viewer_flags import Flags, ViewerFlags
 from services.tweets.domain import TweetRecord
 from services.tweets.media import MediaClient
@@ -73,18 +80,31 @@ class CachedReads:
         self._loading: set[asyncio.Task[None]] = set()
 
     async def tweets(self, tweet_ids: Sequence[int], viewer: int, *,
-                     known: Flags | None = None) -> list[tweets_pb2.Tweet]:
+                     known: Flags | None = None,
+                     rider: Rider | None = None) -> list[tweets_pb2.Tweet]:
         """The tweets as the viewer sees them, in the order asked, once each;
         deleted and unknown ones (and retweets of deleted tweets) left out.
-        `known` flags (a write's answer) spare looking the viewer's up."""
+        `known` flags (a write's answer) spare looking the viewer's up; a
+        `rider` shares the first round trip to the cache (it hears nothing
+        when the cache is unreachable)."""
         ids = list(dict.fromkeys(t for t in tweet_ids if t > 0))
         asked = 0 if known is not None else viewer
-        entries, flags, _ = await lookup_with_flags(self.entries, self._flags, ids, asked)
+        lookup = self.entries if rider is None else self._with_first(rider)
+        entries, flags, _ = await lookup_with_flags(lookup, self._flags, ids, asked)
         (liked, retweeted), authors = await asyncio.gather(
             self._viewer_flags(asked, flag_targets(ids, entries), known or flags),
             self._users.summaries(people(entries)))
         shown = (render(t, entries, authors, liked, retweeted) for t in ids)
         return [t for t in shown if t is not None]
+
+    def _with_first(self, extra: Rider) -> Lookup:
+        """Entries read through the cache, `extra` riding the first lookup."""
+        pending = [extra]
+
+        async def lookup(ids: Sequence[int], rider: Rider) -> Entries:
+            riders = Riders(rider, pending.pop()) if pending else rider
+            return await self.entries(ids, riders)
+        return lookup
 
     async def entries(self, ids: Sequence[int], rider: Rider | None = None
                       ) -> dict[int, cache_pb2.CachedTweet]:
@@ -123,6 +143,10 @@ class CachedReads:
         every tier, before the change's RPC answers. When the new view cannot be
         read (a media or database hiccup), the entries are marked unknown
         instead: the change's events must not wait for the cache."""
+        await self.renew(tweet_ids)
+
+    async def renew(self, tweet_ids: Sequence[int]) -> Entries:
+        """`refresh`, returning the new entries (none when unreadable)."""
         ids = list(dict.fromkeys(tweet_ids))
         try:
             loaded = await self._load(ids)
@@ -130,8 +154,9 @@ class CachedReads:
             log.warning("could not read the changed tweets; cache entries marked unknown",
                         tweet_ids=ids, exc_info=True)
             await self._cache.unknown(ids)
-            return
+            return {}
         await self._cache.changed(list(loaded.items()))
+        return {t: v.entry for t, v in loaded.items()}
 
     async def _load(self, ids: list[int]) -> dict[int, Versioned]:
         records = await self._store.get_versioned(ids)

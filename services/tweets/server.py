@@ -30,7 +30,7 @@ async def build(settings: TweetsSettings) -> App:
     def register(server: grpc.aio.Server) -> None:
         tweets_pb2_grpc.add_TweetServiceServicer_to_server(
             TweetServicer(parts.tweets, parts.engagement, parts.reads, parts.visibility,
-                          parts.bookmarks),
+                          parts.bookmarks, parts.pages),
             server)
         polls_pb2_grpc.add_PollServiceServicer_to_server(
             PollServicer(parts.polls, parts.visibility), server)

@@ -12,6 +12,7 @@ from services.shared.errors import InvalidArgument, NotFound
 from services.shared.fields.timestamps import from_timestamp, to_timestamp
 from services.shared.security.auth import caller_id
 from services.tweets.bookmarks import Bookmarks
+from services.tweets.client.tweet_cache import Rider
 from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
@@ -19,6 +20,7 @@ from services.tweets.events import kind_pb
 from services.tweets.polls.rules import PollInput
 from services.tweets.reads import TWEET_NOT_FOUND, CachedReads
 from services.tweets.tweets import MAX_BATCH, Tweets
+from services.tweets.user_pages import UserPages
 from services.tweets.views import author_pb
 from services.tweets.visibility import Visibility
 from services.users.client.relations import masked, shows, visible
@@ -33,12 +35,13 @@ def edit_pb(revision: Revision) -> tweets_pb2.TweetEdit:
 
 class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
     def __init__(self, tweets: Tweets, engagement: Engagement, reads: CachedReads,
-                 visibility: Visibility, bookmarks: Bookmarks) -> None:
+                 visibility: Visibility, bookmarks: Bookmarks, pages: UserPages) -> None:
         self._tweets = tweets
         self._engagement = engagement
         self._reads = reads
         self._visibility = visibility
         self._bookmarks = bookmarks
+        self._pages = pages
 
     async def _one(self, tweet_id: int, *, flags: Flags | None = None) -> tweets_pb2.Tweet:
         """A tweet just changed, as the caller sees it: from the cache the change
@@ -90,14 +93,18 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def ListUserTweets(self, request: tweets_pb2.ListUserTweetsRequest,
                              context: Ctx) -> tweets_pb2.ListUserTweetsResponse:
-        relations, (ids, token) = await asyncio.gather(
-            self._visibility.of(caller_id()), self._tweets.list_user_tweets(
-                request.user_id, request.page_size, request.page_token))
+        viewer = caller_id()
+        req = self._pages.request(request.user_id, request.page_size, request.page_token)
+        relations, listing = await asyncio.gather(self._visibility.of(viewer),
+                                                  self._pages.listing(req))
         if request.user_id in relations.blocked_by:
             # What a user with no account gets (this service does not look
             # users up): a block must answer exactly as an absence.
             return tweets_pb2.ListUserTweetsResponse()
-        tweets = await self._reads.tweets(ids, caller_id())
+
+        async def hydrate(ids: list[int], rider: Rider | None) -> list[tweets_pb2.Tweet]:
+            return await self._reads.tweets(ids, viewer, rider=rider)
+        tweets, token = await self._pages.read(listing, hydrate)
         return tweets_pb2.ListUserTweetsResponse(tweets=visible(tweets, relations.hidden),
                                                  next_page_token=token)
 

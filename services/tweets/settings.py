@@ -34,6 +34,10 @@ class TweetsSettings(ServerSettings, ScyllaSettings, NatsSettings, AuthSettings,
     tweet_cache_hot_size: int = 50_000
     tweet_cache_hot_seconds: float = 30.0
     tweet_cache_warm_seconds: int = 600
+    # First pages of users' tweets kept per process (user_pages.py), and for how
+    # long at most (the backstop to the epoch each change resets).
+    user_pages_size: int = 10_000
+    user_pages_seconds: float = 30.0
     # Polls (docs/POLLS.md). The shortest duration is Twitter's 5 minutes; the
     # local stack lowers it so tests can watch a poll end. The end index is read
     # per slot once the slot is `grace` old (longer than a vote may take).

@@ -41,6 +41,7 @@ from services.tweets.reads import WARM_COUNT, CachedReads, Reader
 from services.tweets.repository import TweetStore
 from services.tweets.settings import TweetsSettings
 from services.tweets.tweets import Tweets
+from services.tweets.user_pages import UserPages
 from services.tweets.users import UsersClient
 from services.tweets.visibility import Visibility
 from services.users.client.relations import RelationsCache
@@ -72,6 +73,7 @@ class Components:
     polls: Polls
     poll_relay: IntentRelay
     poll_ender: PollEnder
+    pages: UserPages
 
 
 async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.Channel,
@@ -88,10 +90,16 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     users = UsersClient(users_channel, cache_seconds=settings.author_cache_seconds)
     media = MediaClient(media_channel)
     reads = CachedReads(cache, flags, store, media, users)
+
+    async def listed(user_id: int, size: int, token: str) -> tuple[list[int], str]:
+        # The Tweets built below: its outbox tells the pages of every change.
+        return await tweets.list_user_tweets(user_id, size, token)
+    pages = UserPages(listed, reads, cache, redis, size=settings.user_pages_size,
+                      ttl_seconds=settings.user_pages_seconds)
     intents = await IntentLog.open(cql, OUTBOX_TABLE, shards=settings.outbox_shards,
                                    slot_seconds=settings.outbox_slot_seconds)
     counter = Counter(store, reads.refresh)
-    pairs = PairWriter(store, intents, counter, publish, reads.refresh)
+    pairs = PairWriter(store, intents, counter, publish, pages.retweets_changed)
     poll_ends = await PollEndLog.open(cql, POLL_ENDS_TABLE, shards=settings.poll_end_shards,
                                       slot_seconds=settings.poll_end_slot_seconds)
     votes = await PollVotes.open(cql)
@@ -102,7 +110,8 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     poll_relay = IntentRelay(poll_ends, poll_ender.resolve,
                              grace_seconds=settings.poll_end_grace_seconds,
                              poll_seconds=settings.poll_end_poll_seconds)
-    outbox = Outbox(store, intents, ids, FollowUps(store, counter, poll_ends), pairs, publish,
+    followups = FollowUps(store, counter, poll_ends, indexed=pages.changed)
+    outbox = Outbox(store, intents, ids, followups, pairs, publish,
                     KeyedLocks(),
                     event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()),
                     changed=reads.refresh, created=reads.created)
@@ -115,7 +124,7 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     bookmarks = Bookmarks(await BookmarkStore.open(cql), reads, ids)
     return Components(store, outbox, relay, tweets, engagement, media, reads, cache, flags,
                       users, counter, lease, visibility, bookmarks, polls, poll_relay,
-                      poll_ender)
+                      poll_ender, pages)
 
 
 async def _settle_caches(parts: Components) -> None:

@@ -117,6 +117,20 @@ class Rider(Protocol):
     def read(self, result: Any) -> None: ...
 
 
+class Riders:
+    """Several riders on one lookup, each with its one command."""
+
+    def __init__(self, *riders: Rider) -> None:
+        self.riders = riders
+
+    def queue(self, pipe: AnyPipeline) -> None:
+        for rider in self.riders:
+            rider.queue(pipe)
+
+    def read(self, result: Any) -> None:
+        raise TypeError("TweetCache reads each rider of a Riders itself")
+
+
 class HotTier:
     """The in-process tier: LRU, bounded, entries expire `ttl` seconds after they
     were stored. An OrderedDict keeps every operation a C call or two: a page
@@ -200,6 +214,17 @@ class TweetCache:
         self._stream_at: bytes | None = None
         self._dirty = False  # a change could not be written: bump the generation
 
+    @property
+    def generation(self) -> int | None:
+        """The generation as the last lookup read it (None before the first)."""
+        return self._generation
+
+    def lost_write(self) -> None:
+        """A writer of something keyed under this cache could not reach Redis:
+        the generation is bumped once it can (retry_pending), as after a
+        change of an entry that could not be written."""
+        self._dirty = True
+
     def _key(self, tweet_id: int) -> str:
         return f"tw:{self._generation}:{{{tweet_id}}}"
 
@@ -255,8 +280,9 @@ class TweetCache:
             if rider is not None:
                 rider.queue(pipe)
             results = await pipe.execute()
-        if rider is not None:
-            rider.read(results[-1])
+        riders = () if rider is None else rider.riders if isinstance(rider, Riders) else (rider,)
+        for each, result in zip(riders, results[len(results) - len(riders):], strict=True):
+            each.read(result)
         values = _in_order(len(cold), groups, results[2:2 + len(groups)])
         if results[0] is None:  # the generation key is gone: start a new one
             await self._start()
