@@ -201,9 +201,7 @@ def edge(settings: Settings, contract: Mapping[str, str]) -> Program:
 
 def service(name: str, settings: Settings, contract: Mapping[str, str]) -> list[Program]:
     port = settings.service_port(name)
-    # Two malloc arenas, not one per thread (gRPC, driver and exporter threads
-    # each got their own): less resident memory, the same speed (docs/CAPACITY.md).
-    base = dict(contract) | {"PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2"}
+    base = dict(contract) | {"PYTHONUNBUFFERED": "1"}
     python = str(VENV_BIN / "python")
     metrics = port + topology.METRICS_OFFSET
     own_ports = topology.process_ports(port, settings.processes[name])
