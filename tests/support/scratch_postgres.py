@@ -5,6 +5,7 @@ shared stack's server (backups and restores)."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -22,11 +23,23 @@ from stack import postgres, topology
 START_TIMEOUT = 120.0
 
 
+# Below the kernel's ephemeral range (ip_local_port_range, 32768-60999 here):
+# a port the kernel picked (bind to 0) is free only until the next outgoing
+# connection takes it, which made the scratch server fail to bind at times
+# while the stack's services connected around it.
+SCRATCH_PORTS = range(20_000, 32_000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port no listener holds now, outside the range outgoing connections use."""
+    for port in random.sample(SCRATCH_PORTS, 50):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SCRATCH_PORTS}")
 
 
 @contextmanager
