@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import sys
 import time
 import uuid
@@ -25,6 +24,7 @@ from prometheus_client import REGISTRY
 from services.shared.messaging import consumer_lag
 from services.shared.messaging import events as jetstream
 from stack import topology
+from tests.support.scratch_postgres import free_port
 from tests.support.stack_control import control
 from tests.support.users import MakeAccount
 
@@ -37,7 +37,7 @@ class Proxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.port = _free_port()
+        self.port = free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
 
@@ -63,12 +63,6 @@ class Proxy:
             dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _ready(client: httpx.AsyncClient, url: str) -> bool | None:
@@ -97,7 +91,7 @@ async def own_worker(stack_env: dict[str, str]) -> AsyncIterator[tuple[Proxy, st
     settings = topology.load()
     proxy = Proxy(settings.ports["NATS_PORT"])
     await proxy.start()
-    metrics_port = _free_port()
+    metrics_port = free_port()
     env = os.environ | stack_env | {
         "SERVICE_NAME": WORKER, "METRICS_PORT": str(metrics_port), "PYTHONUNBUFFERED": "1",
         "NATS_URL": f"nats://127.0.0.1:{proxy.port}"}

@@ -5,20 +5,14 @@ working while the stack runs a cluster."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import redis.asyncio
 
+from tests.support.scratch_postgres import free_port
 from tests.support.wait import eventually
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager
@@ -26,7 +20,7 @@ async def single_redis(directory: Path, *, replica_of: str | None = None
                        ) -> AsyncIterator[str]:
     """Runs redis-server until the block ends; yields its URL. With
     `replica_of` (another one's URL), a replica of that server."""
-    port = _free_port()
+    port = free_port()
     replication = []
     if replica_of is not None:
         host, _, rest = replica_of.removeprefix("redis://").partition(":")
