@@ -136,7 +136,18 @@ class CachedReads:
             await self.refresh([tweet.tweet_id])
             return
         version = write_time(tweet.tweet_id)
-        await self._cache.changed([(tweet.tweet_id, Versioned(version, cached_entry(tweet, {})))])
+        await self._cache.created([(tweet.tweet_id, Versioned(version, cached_entry(tweet, {})))])
+
+    async def created_view(self, tweet: TweetRecord) -> tweets_pb2.Tweet | None:
+        """A tweet just created, as its author sees it (nobody has liked or
+        retweeted it yet), from the record written rather than read back through
+        the cache, which `created` filled with the same entry. None when the
+        view needs more than the record (media URLs, a quoted tweet to embed)."""
+        if tweet.media_ids or tweet.quoted_tweet_id:
+            return None
+        entries = {tweet.tweet_id: cached_entry(tweet, {})}
+        authors = await self._users.summaries({tweet.user_id})
+        return render(tweet.tweet_id, entries, authors, set(), set())
 
     async def refresh(self, tweet_ids: Sequence[int]) -> None:
         """After a committed change: the new entries replace the cached ones in
