@@ -110,6 +110,10 @@ class Versioned:
     entry: cache_pb2.CachedTweet
 
 
+# Queues more commands on a write's pipeline (their answers are not read).
+Queue = Callable[[AnyPipeline], None]
+
+
 class Rider(Protocol):
     """A command for another key that shares a lookup's round trip."""
 
@@ -386,14 +390,18 @@ class TweetCache:
         generation is bumped as soon as it can, retiring every older entry."""
         await self._write(items, announce=True)
 
-    async def created(self, items: Sequence[tuple[int, Versioned]]) -> None:
+    async def created(self, items: Sequence[tuple[int, Versioned]],
+                      also: Queue | None = None) -> None:
         """New tweets' first entries: as `changed`, without the invalidation. No
         process can hold a copy of a tweet from before it existed (a hot copy is
         of a warm entry, which only this write or a fill of the same version made),
-        so the stream entry would only cost every reader its parsing."""
-        await self._write(items, announce=False)
+        so the stream entry would only cost every reader its parsing. `also`
+        queues commands to ride the same round trip; when it fails, the
+        generation is bumped (as for the entries), retiring what is keyed under it."""
+        await self._write(items, announce=False, also=also)
 
-    async def _write(self, items: Sequence[tuple[int, Versioned]], *, announce: bool) -> None:
+    async def _write(self, items: Sequence[tuple[int, Versioned]], *, announce: bool,
+                     also: Queue | None = None) -> None:
         if not items:
             return
         for tweet_id, _ in items:
@@ -410,6 +418,8 @@ class TweetCache:
                 if announce:
                     pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
                               maxlen=INVALIDATIONS_KEPT, approximate=True)
+                if also is not None:
+                    also(pipe)
                 await pipe.execute()
         except REDIS_ERRORS:
             self._dirty = True
