@@ -21,6 +21,7 @@ from services.tweets.client.viewer_flags import ViewerFlags
 from services.tweets.domain import Kind, Revision, TweetRecord
 from services.tweets.reads import CachedReads
 from services.tweets.repository import write_time
+from services.tweets.user_pages import UserPages, epoch_key
 from services.tweets.users import UsersClient
 from services.tweets.views import cached_entry
 from tests.fakes.redis import FakeRedisServer
@@ -110,3 +111,42 @@ async def test_a_create_adds_no_invalidation_but_a_change_does(server: FakeRedis
                                                            cached_entry(edited, {})))])
     assert await announced(server) == [str(tweet.tweet_id).encode()]
     assert (await other.entries([tweet.tweet_id]))[tweet.tweet_id].tweet.content == "edited"
+
+
+def pages_over(server: FakeRedisServer) -> tuple[UserPages, CachedReads]:
+    reads = reads_over(server)
+
+    async def listed(user_id: int, size: int, token: str) -> tuple[list[int], str]:
+        return [], ""
+    return UserPages(listed, reads, reads._cache, server.client()), reads
+
+
+async def test_a_create_resets_its_authors_page_epoch_with_the_cache_fill(
+        server: FakeRedisServer) -> None:
+    pages, _ = pages_over(server)
+    redis = server.client()
+    await redis.set(epoch_key(ALICE), b"1")
+    tweet = record()
+    await pages.created(tweet, {ALICE})
+    assert await redis.get(epoch_key(ALICE)) is None  # copies of Alice's page retired
+    assert (await reads_over(server).entries([tweet.tweet_id]))[tweet.tweet_id].tweet.content \
+        == "fresh #words"
+    # A tweet with media is read back for its URLs; the epoch goes all the same.
+    await redis.set(epoch_key(ALICE), b"2")
+    await pages.created(record(media=[5]), {ALICE})
+    assert await redis.get(epoch_key(ALICE)) is None
+
+
+async def test_when_redis_fails_the_create_retires_copies_by_a_new_generation(
+        server: FakeRedisServer) -> None:
+    pages, reads = pages_over(server)
+    await reads._cache.get([1])  # started: its generation read
+    before = reads._cache.generation
+    server.down()
+    await pages.created(record(), {ALICE})
+    server.up()
+    await reads._cache.retry_pending()
+    after = reads._cache.generation
+    assert before is not None
+    assert after is not None
+    assert after > before
