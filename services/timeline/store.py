@@ -169,14 +169,20 @@ end
 return 0
 """
 
-# The page start's look at a home's marker: its value, and the TTL refreshed
-# only for a materialised home (a `filling` one keeps its own bound).
-_TOUCH_ACTIVE = """
+# The page start, one command (cheaper for the client than a pipeline of
+# four): the home's marker, its TTL refreshed only for a materialised home (a
+# `filling` one keeps its own bound); the newest ARGV[3] entries at or below
+# score ARGV[2]; whom the user follows; their cached relations. KEYS: marker,
+# home, following, relations, all in the user's slot.
+_HOME_START = """
 local value = redis.call('GET', KEYS[1])
 if value == '1' then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
 end
-return value
+return {value,
+        redis.call('ZREVRANGEBYSCORE', KEYS[2], ARGV[2], '-inf', 'LIMIT', 0, ARGV[3]),
+        redis.call('SMEMBERS', KEYS[3]),
+        redis.call('GET', KEYS[4])}
 """
 
 # A rebuild's start: marks the home filling, unless another rebuild has just
@@ -333,13 +339,10 @@ class TimelineStore:
         """Touches the activity marker, reads the cached page, whom the user
         follows and their relations: one round trip to the user's node. Which
         followees are celebrities is the caller's to ask (celebrities.py)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.eval(_TOUCH_ACTIVE, 1, active_key(user_id), self._inactive_after)
-            pipe.zrevrangebyscore(home_key(user_id), _max_score(before), "-inf", start=0,
-                                  num=_fetch_size(before, count, SAME_MILLISECOND))
-            pipe.smembers(following_key(user_id))
-            pipe.get(relations_key(user_id))
-            active, members, following, relations = await pipe.execute()
+        active, members, following, relations = await self._redis.eval(
+            _HOME_START, 4, active_key(user_id), home_key(user_id), following_key(user_id),
+            relations_key(user_id), self._inactive_after, _max_score(before),
+            _fetch_size(before, count, SAME_MILLISECOND))
         entries = await self._complete(home_key(user_id), members, before, count)
         followees = [int(m) for m in following if m != b"-"]
         return PageStart(active == MATERIALISED, entries, bool(following), followees, relations)
