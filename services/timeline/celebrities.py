@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from services.shared.observability.logging import get_logger
-from services.shared.stores.redis_client import REDIS_ERRORS
 from services.timeline.store import TimelineStore
 
 log = get_logger(__name__)
@@ -80,7 +79,7 @@ class CelebrityCopy:
             try:
                 await self.refresh()
                 failing = False
-            except REDIS_ERRORS:
+            except Exception:  # Redis unreachable or refusing: keep polling
                 if not failing:  # once per outage: the copy ages out meanwhile
                     log.warning("could not refresh the celebrity set; reads ask Redis",
                                 exc_info=True)
