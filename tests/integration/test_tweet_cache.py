@@ -87,6 +87,28 @@ async def announced(cache: TweetCache) -> set[int]:
     return {int(i) for _, fields in entries for i in fields[b"ids"].split(b",") if i}
 
 
+async def test_a_change_from_a_process_behind_on_the_generation_is_seen(
+        cache: TweetCache) -> None:
+    """A process that only writes learns of a new generation late: its delete,
+    keyed under the old one, left the live entry another process had written
+    under the new one to every reader (a deleted tweet on a home page after
+    the delete had returned)."""
+    tweet_id = 9_200_000_000_000_000_000 + secrets.randbelow(10**15)
+    live = cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=tweet_id, content="live"))
+    gone = cache_pb2.CachedTweet(tweet=tweets_pb2.Tweet(tweet_id=tweet_id), deleted=True)
+    behind = TweetCache(cache._redis)
+    await behind.get([tweet_id])  # learns the generation, then only writes
+    await cache.get([tweet_id])
+    cache.lost_write()
+    await cache.retry_pending()  # a new generation, as after an outage
+    assert cache.generation != behind.generation
+    await cache.created([(tweet_id, Versioned(1_000, live))])
+    await behind.changed([(tweet_id, Versioned(2_000, gone))])
+    reader = TweetCache(cache._redis)  # a third process
+    assert (await reader.get([tweet_id]))[tweet_id].deleted
+    assert behind.generation == cache.generation
+
+
 async def test_a_create_answers_as_reads_show_it_and_announces_no_invalidation(
         channels: list[grpc.aio.Channel], cache: TweetCache, make_account: MakeAccount) -> None:
     author, fan = await make_account("tk"), await make_account("tf")

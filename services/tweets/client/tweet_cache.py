@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
+from redis.exceptions import ConnectionError as RedisConnectionError
 from twitter.tweets.v1 import cache_pb2
 
 from services.shared.observability.logging import get_logger
@@ -53,6 +54,7 @@ SYNC_BATCH = 1000  # a reader further behind than this drops its whole hot tier
 # readers go to the store, and no fill of a view read before the change can land.
 UNKNOWN = b"x"
 UNKNOWN_MS = 5000
+GENERATION_RETRIES = 3  # writes resent under a generation that moved meanwhile
 
 LOOKUPS = Counter("tweet_cache_lookups_total", "Tweet cache lookups by tier and outcome.",
                   ["tier", "result"])
@@ -413,14 +415,16 @@ class TweetCache:
                 self._generation = int(await self._redis.incr(GENERATION))
                 self._hot.clear()
                 self._dirty = False
-            async with self._redis.pipeline(transaction=False) as pipe:
-                self._queue_put(pipe, [(t, _encode(v)) for t, v in items], self._warm_ttl_ms)
+            encoded = [(t, _encode(v)) for t, v in items]
+
+            def queue(pipe: AnyPipeline) -> None:
+                self._queue_put(pipe, encoded, self._warm_ttl_ms)
                 if announce:
                     pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
                               maxlen=INVALIDATIONS_KEPT, approximate=True)
                 if also is not None:
                     also(pipe)
-                await pipe.execute()
+            await self._under_current_generation(queue)
         except REDIS_ERRORS:
             self._dirty = True
             self.breaker.failed()
@@ -428,6 +432,27 @@ class TweetCache:
                         exc_info=True)
             return
         self.breaker.succeeded()
+
+    async def _under_current_generation(self, queue: Queue) -> None:
+        """Sends a change's writes keyed under this process's generation, with
+        the generation read in the same round trip; if another process has
+        bumped it since this one last looked (a process that only writes may
+        not look for a long time), they landed where no reader looks, so they
+        are sent again under the new one. Without this, a delete written under
+        the old generation left the new one's live entry to every reader."""
+        for _ in range(GENERATION_RETRIES):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(GENERATION)
+                queue(pipe)
+                current = (await pipe.execute())[0]
+            if current is not None and int(current) == self._generation:
+                return
+            self._hot.clear()
+            if current is None:  # the key is gone: start a new generation
+                await self._start()
+            else:
+                self._generation = int(current)
+        raise RedisConnectionError("the tweet cache's generation kept moving during a write")
 
     async def unknown(self, tweet_ids: Sequence[int]) -> None:
         """After a committed change whose new view could not be read: the entries
@@ -439,11 +464,12 @@ class TweetCache:
         try:
             if self._generation is None:
                 await self._start()
-            async with self._redis.pipeline(transaction=False) as pipe:
+
+            def queue(pipe: AnyPipeline) -> None:
                 self._queue_put(pipe, [(t, marker) for t in tweet_ids], UNKNOWN_MS)
                 pipe.xadd(INVALIDATIONS, {"ids": ",".join(map(str, tweet_ids))},
                           maxlen=INVALIDATIONS_KEPT, approximate=True)
-                await pipe.execute()
+            await self._under_current_generation(queue)
         except REDIS_ERRORS:
             self._dirty = True
             self.breaker.failed()
