@@ -176,8 +176,9 @@ def rows() -> tuple[list[Row], str]:
     footer = (
         f"topology {'ha' if settings.ha else 'single'} "
         f"({settings.stack_dir}); "
-        f"supervisord pid {sup_pid}, resident memory of its process tree {_mib(sup_pid)} "
-        f"(proportional share {_pss_mib(sup_pid)})\n"
+        f"supervisord pid {sup_pid}, memory of its process tree {_pss_mib(sup_pid)} "
+        f"(proportional share; RSS summed per process, shared pages counted each time, "
+        f"{_mib(sup_pid)})\n"
         f"{_breakers(plan)}"
         if sup_pid
         else "supervisord is not running"

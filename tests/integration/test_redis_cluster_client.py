@@ -7,7 +7,9 @@ import asyncio
 import time
 
 import pytest
+import uvloop
 from redis.asyncio import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.shared.stores import redis_client
 
@@ -43,3 +45,24 @@ async def test_a_burst_of_first_commands_on_a_fresh_client_all_succeed(
         errors = [r for r in results if isinstance(r, BaseException)]
         assert not errors, errors[:3]
         assert sorted(results) == list(range(1, 41))  # type: ignore[type-var]
+
+
+async def _write_after_the_server_closed(host: str, port: int) -> None:
+    connection = redis_client.HiredisPackedConnection(host=host, port=port)
+    await connection.connect()  # type: ignore[no-untyped-call]
+    assert connection._writer is not None
+    connection._writer.transport.abort()  # what a killed node leaves the client holding
+    with pytest.raises(RedisConnectionError):
+        await connection.send_command("PING")
+    assert not connection.is_connected
+
+
+def test_a_write_on_a_closed_connection_is_a_connection_error_on_uvloop(
+        stack_env: dict[str, str]) -> None:
+    """Services run on uvloop, whose transports refuse a write after the peer
+    closed with RuntimeError, not asyncio's OSError: a home page read while a
+    Redis node was being killed answered 500 (an internal error) instead of
+    falling back or answering 503 (the short chaos run caught it)."""
+    host, _, port = stack_env["REDIS_URL"].split("://", 1)[1].split(",")[0].partition(":")
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_write_after_the_server_closed(host, int(port.split("/")[0])))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +57,17 @@ class HiredisPackedConnection(Connection):
         if (b" " if isinstance(name, bytes) else " ") in name:  # "CONFIG GET" and the like
             return super().pack_command(*args)
         return [hiredis.pack_command(args)]
+
+    async def send_packed_command(self, command: bytes | str | Iterable[bytes],
+                                  check_health: bool = True) -> None:
+        """uvloop refuses a write on a transport the server closed (a killed
+        node) with RuntimeError, where asyncio's raises OSError, which redis-py
+        turns into the ConnectionError every caller handles (retry, breaker,
+        UNAVAILABLE); the RuntimeError was an internal error instead."""
+        try:
+            await super().send_packed_command(command, check_health)
+        except RuntimeError as exc:  # redis-py has already dropped the connection
+            raise RedisConnectionError(f"Error while writing to socket: {exc}") from exc
 
 
 UNREPLICATED = Counter(
