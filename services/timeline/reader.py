@@ -3,14 +3,16 @@ celebrities the reader follows, hydrated from the tweet cache, newest first,
 cursor-paged by tweet id. A list timeline is the same merge over every
 member of the list, with nothing materialised per list.
 
-A home page on a warm cache is three Redis round trips and no RPC, whatever
+A home page on a warm cache is two Redis round trips and no RPC, whatever
 the page size or the number of people followed: the page start (activity,
-cached entries, whom the reader follows, on the reader's node), which of them
-are celebrities (the global set's node), and the tweets with the reader's flags
-(hydrate.py; one pipeline per node, in parallel). Followed celebrities add one
-(their recent entries), and so do retweets whose originals are not on the
-page. tests/integration/test_timeline_reads.py counts them
-(docs/ARCHITECTURE.md, "The read path").
+cached entries, whom the reader follows, on the reader's node) and the tweets
+with the reader's flags (hydrate.py; one pipeline per node, in parallel).
+Which followees are celebrities comes from the server's copy of the set
+(celebrities.py), or from Redis (one more) while that copy is not loaded or
+too old. Followed celebrities add one (their recent entries), and so do
+retweets whose originals are not on the page.
+tests/integration/test_timeline_reads.py counts them (docs/ARCHITECTURE.md,
+"The read path").
 
 When Redis is unreachable (the store's circuit breaker is open), the page is
 assembled from the tweets service instead: whom the reader follows, their
@@ -32,6 +34,7 @@ from services.shared.paging.cursor import LastId, PageRequest, last_id
 from services.shared.resilience.breaker import CircuitBreaker
 from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.shared.stores.redis_client import REDIS_ERRORS
+from services.timeline.celebrities import CelebrityCopy
 from services.timeline.domain import (
     SLACK,
     Entry,
@@ -58,8 +61,10 @@ FETCH_CONCURRENCY = 16
 class Reader:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient,
                  hydrator: Hydrator, relations: RelationsCache, lists: ListAudiences, *,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None,
+                 celebrities: CelebrityCopy | None = None) -> None:
         self._store = store
+        self._celebrities = celebrities
         self._relations = relations
         self._lists = lists
         self._users = users
@@ -126,12 +131,17 @@ class Reader:
             start = await self._store.home_start(user_id, before, want)
         else:
             HOME_HIT.inc()
-        celebrities = start.celebrities
-        if not start.following_known:
-            followees = await self.following(user_id)
-            celebrities = await self._store.celebrities_among(followees)
+        followees = start.followees if start.following_known else await self.following(user_id)
+        celebrities = await self._celebrities_among(followees)
         sources = [start.entries, *await self._recent_entries(celebrities, before, want)]
         return merge(sources, before, want), start.relations
+
+    async def _celebrities_among(self, user_ids: list[int]) -> list[int]:
+        """Which of the users are celebrities: from the server's copy of the
+        set when it may answer (celebrities.py), else from Redis."""
+        if self._celebrities is None:
+            return await self._store.celebrities_among(user_ids)
+        return await self._celebrities.celebrities_among(user_ids)
 
     async def list_timeline(self, caller: int, list_id: int, page_size: int,
                             page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:

@@ -35,6 +35,7 @@ async def build(settings: TimelineSettings) -> App:
     return App(service_names=[s.full_name for s in _SERVICES], register=register,
                interceptors=[interceptor], on_stop=[stop],
                background={"revoked-sessions": revoked.run,
+                           "celebrity-copy": service.celebrities.run,
                            # Lag of every durable (fanout and indexing), read by a
                            # process that is not the consumer.
                            "consumer-lag": consumer_lag.watch(service.js)})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import grpc
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.protobuf.message import Message
 from twitter.timeline.v1 import timeline_pb2, timeline_pb2_grpc
 from twitter.tweets.v1 import tweets_pb2
@@ -30,22 +31,19 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
                               context: Ctx) -> timeline_pb2.GetHomeTimelineResponse:
         tweets, token = await self._reader.home(caller_id(), request.user_id, request.page_size,
                                                 request.page_token)
-        return timeline_pb2.GetHomeTimelineResponse(
-            entries=[timeline_pb2.TimelineEntry(tweet=t) for t in tweets], next_page_token=token)
+        return _page(timeline_pb2.GetHomeTimelineResponse(next_page_token=token), tweets)
 
     async def GetMentionsTimeline(self, request: timeline_pb2.GetMentionsTimelineRequest,
                                   context: Ctx) -> timeline_pb2.GetMentionsTimelineResponse:
         tweets, token = await self._reader.mentions(caller_id(), request.user_id,
                                                     request.page_size, request.page_token)
-        return timeline_pb2.GetMentionsTimelineResponse(
-            entries=[timeline_pb2.TimelineEntry(tweet=t) for t in tweets], next_page_token=token)
+        return _page(timeline_pb2.GetMentionsTimelineResponse(next_page_token=token), tweets)
 
     async def GetListTimeline(self, request: timeline_pb2.GetListTimelineRequest,
                               context: Ctx) -> timeline_pb2.GetListTimelineResponse:
         tweets, token = await self._reader.list_timeline(caller_id(), request.list_id,
                                                          request.page_size, request.page_token)
-        return timeline_pb2.GetListTimelineResponse(
-            entries=[timeline_pb2.TimelineEntry(tweet=t) for t in tweets], next_page_token=token)
+        return _page(timeline_pb2.GetListTimelineResponse(next_page_token=token), tweets)
 
     async def StreamHomeTimeline(self, request: timeline_pb2.StreamHomeTimelineRequest,
                                  context: Ctx
@@ -89,6 +87,23 @@ class TimelineServicer(timeline_pb2_grpc.TimelineServiceServicer):
             return [_update(t) for t in reversed(tweets) if t.tweet_id > after]
 
         return live_events.events(open_stream, render, backlog if after else None)
+
+
+class _Page(Protocol):
+    @property
+    def entries(self) -> RepeatedCompositeFieldContainer[timeline_pb2.TimelineEntry]: ...
+
+
+P = TypeVar("P", bound=_Page)
+
+
+def _page(response: P, tweets: list[tweets_pb2.Tweet]) -> P:
+    """The response with an entry per tweet: each tweet copied once, into its
+    entry (TimelineEntry(tweet=t) in a list copied it twice, twice the time).
+    The wire form is the same."""
+    for tweet in tweets:
+        response.entries.add().tweet.CopyFrom(tweet)
+    return response
 
 
 # At most this many entries are replayed to a client that reconnects.

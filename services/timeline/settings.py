@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from services.shared.config import (
     AuthSettings,
     NatsSettings,
@@ -19,6 +21,11 @@ class TimelineSettings(ServerSettings, RedisSettings, NatsSettings, AuthSettings
     # merged in at read time. Low on the local stack, so tests exercise both
     # paths with COPY-loaded followers; in production on the order of 10^5.
     celebrity_threshold: int = 20_000
+    # The server's copy of the celebrity set (celebrities.py): how often it
+    # checks the set's version, and how old a copy may answer before reads
+    # ask Redis instead.
+    celebrity_refresh_seconds: float = Field(default=1.0, gt=0)
+    celebrity_max_age_seconds: float = Field(default=5.0, gt=0)
     timeline_capacity: int = 800
     # Readers idle longer than this are skipped by fanout; their timeline is
     # rebuilt when they come back.

@@ -22,7 +22,10 @@ Per celebrity (an author merged in at read time instead of fanned out):
 fanout worker. Its `0:0` member (score 0) marks a set rebuilt from the tweets
 service, i.e. complete down to its oldest entry; fanout adds to a set either
 way, so a rebuild racing a new tweet never loses it. `tl:celebrities` holds
-the ids of the authors above the threshold.
+the ids of the authors above the threshold, and `{tl:celebrities}:version`
+(the hash tag puts it in the set's slot) a token that every change of the set
+replaces in the same script, so a reader that sees the token unchanged knows
+the set is (celebrities.py keeps each timeline server's copy by it).
 
 List timelines read the same sets for every member (fanout on read), so an
 author who is no celebrity has one too while lists are read: the reader
@@ -36,6 +39,7 @@ and is rebuilt by the next read after that.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -91,7 +95,7 @@ class PageStart:
     active: bool  # materialised (and now touched); otherwise (none, filling) rebuild it
     entries: list[Entry]
     following_known: bool
-    celebrities: list[int]  # followed authors who are merged in at read time
+    followees: list[int]  # whom the reader follows, when known
     relations: bytes | None  # the reader's cached blocks and mutes (users/client/relations.py)
 
 
@@ -165,14 +169,20 @@ end
 return 0
 """
 
-# The page start's look at a home's marker: its value, and the TTL refreshed
-# only for a materialised home (a `filling` one keeps its own bound).
-_TOUCH_ACTIVE = """
+# The page start, one command (cheaper for the client than a pipeline of
+# four): the home's marker, its TTL refreshed only for a materialised home (a
+# `filling` one keeps its own bound); the newest ARGV[3] entries at or below
+# score ARGV[2]; whom the user follows; their cached relations. KEYS: marker,
+# home, following, relations, all in the user's slot.
+_HOME_START = """
 local value = redis.call('GET', KEYS[1])
 if value == '1' then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
 end
-return value
+return {value,
+        redis.call('ZREVRANGEBYSCORE', KEYS[2], ARGV[2], '-inf', 'LIMIT', 0, ARGV[3]),
+        redis.call('SMEMBERS', KEYS[3]),
+        redis.call('GET', KEYS[4])}
 """
 
 # A rebuild's start: marks the home filling, unless another rebuild has just
@@ -185,8 +195,34 @@ redis.call('SET', KEYS[1], 'filling', 'EX', ARGV[1])
 return 0
 """
 
+# A celebrity flag's change (ARGV[1]: 1 to add ARGV[2], 0 to remove it) and,
+# when the set did change, a new version token (ARGV[3]): one atomic step, so
+# the token moves whenever the set does. KEYS: the set, its version.
+_MARK_CELEBRITY = """
+local changed
+if ARGV[1] == '1' then
+  changed = redis.call('SADD', KEYS[1], ARGV[2])
+else
+  changed = redis.call('SREM', KEYS[1], ARGV[2])
+end
+if changed == 1 then
+  redis.call('SET', KEYS[2], ARGV[3])
+end
+return changed
+"""
+
+# The set and its version as of one moment (KEYS as above; '' for no version).
+_READ_CELEBRITIES = """
+return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
+"""
+
 CELEBRITIES = "tl:celebrities"
+CELEBRITIES_VERSION = "{tl:celebrities}:version"  # in the set's slot (its hash tag)
 FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and dashboards
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class TimelineStore:
@@ -301,22 +337,15 @@ class TimelineStore:
 
     async def home_start(self, user_id: int, before: int | None, count: int) -> PageStart:
         """Touches the activity marker, reads the cached page, whom the user
-        follows and their relations (one round trip to the user's node), then
-        which followees are celebrities (one more)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.eval(_TOUCH_ACTIVE, 1, active_key(user_id), self._inactive_after)
-            pipe.zrevrangebyscore(home_key(user_id), _max_score(before), "-inf", start=0,
-                                  num=_fetch_size(before, count, SAME_MILLISECOND))
-            pipe.smembers(following_key(user_id))
-            pipe.get(relations_key(user_id))
-            active, members, following, relations = await pipe.execute()
+        follows and their relations: one round trip to the user's node. Which
+        followees are celebrities is the caller's to ask (celebrities.py)."""
+        active, members, following, relations = await self._redis.eval(
+            _HOME_START, 4, active_key(user_id), home_key(user_id), following_key(user_id),
+            relations_key(user_id), self._inactive_after, _max_score(before),
+            _fetch_size(before, count, SAME_MILLISECOND))
         entries = await self._complete(home_key(user_id), members, before, count)
         followees = [int(m) for m in following if m != b"-"]
-        # The celebrities set is global (another slot, maybe another node): a
-        # second round trip, only for readers who follow someone.
-        celebrities = await self.celebrities_among(followees)
-        return PageStart(active == MATERIALISED, entries, bool(following), sorted(celebrities),
-                         relations)
+        return PageStart(active == MATERIALISED, entries, bool(following), followees, relations)
 
     async def recent_pages(self, authors: Sequence[int], before: int | None,
                            count: int) -> dict[int, RecentPage]:
@@ -428,18 +457,30 @@ class TimelineStore:
             await pipe.execute()
 
     async def mark_celebrity(self, author_id: int, celebrity: bool) -> None:
+        """Adds an author to the celebrity set or removes them; a change (not
+        a repeated flag) also replaces the set's version token."""
         async with replicated_pipeline(self._redis) as pipe:
-            if celebrity:
-                pipe.sadd(CELEBRITIES, str(author_id))
-            else:
-                pipe.srem(CELEBRITIES, str(author_id))
+            pipe.eval(_MARK_CELEBRITY, 2, CELEBRITIES, CELEBRITIES_VERSION,
+                      "1" if celebrity else "0", str(author_id), secrets.token_hex(8))
             await pipe.execute()
 
     async def celebrities_among(self, user_ids: Sequence[int]) -> list[int]:
+        """The celebrities among the users, in their order, as Redis has them now."""
         if not user_ids:
             return []
         flags = await self._redis.smismember(CELEBRITIES, [str(u) for u in user_ids])
         return [u for u, flag in zip(user_ids, flags, strict=True) if flag]
+
+    async def celebrities_version(self) -> str | None:
+        """The celebrity set's version token (None: never changed since the
+        key was lost or introduced)."""
+        return _text(await self._redis.get(CELEBRITIES_VERSION)) or None
+
+    async def celebrities(self) -> tuple[str | None, frozenset[int]]:
+        """The whole celebrity set with its version token, read together."""
+        version, members = await self._redis.eval(
+            _READ_CELEBRITIES, 2, CELEBRITIES, CELEBRITIES_VERSION)
+        return _text(version) or None, frozenset(int(m) for m in members)
 
     async def record_lag(self, *milliseconds: float) -> None:
         """Samples oldest first; the list keeps the newest first."""

@@ -15,6 +15,7 @@ from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.shared.stores import redis_client
 from services.shared.stores.redis_client import RedisClient
 from services.shared.streaming.live_streams import StreamSlots
+from services.timeline.celebrities import CelebrityCopy
 from services.timeline.fanout import Fanout
 from services.timeline.hydrate import Hydrator
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
@@ -56,12 +57,12 @@ def connect(settings: TimelineSettings) -> Connections:
                        users_channel, tweets_channel)
 
 
-def reader(conn: Connections) -> Reader:
+def reader(conn: Connections, celebrities: CelebrityCopy | None = None) -> Reader:
     """The read path: timelines, hydrated for their viewer."""
     hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
     return Reader(conn.store, conn.users, conn.tweets, hydrator,
                   RelationsCache(conn.redis, conn.users),
-                  ListAudiences(conn.redis, conn.users.list_audience))
+                  ListAudiences(conn.redis, conn.users.list_audience), celebrities=celebrities)
 
 
 def fanout(conn: Connections, settings: TimelineSettings) -> Fanout:
@@ -76,6 +77,7 @@ class Service:
 
     conn: Connections
     reader: Reader
+    celebrities: CelebrityCopy  # its refresh job runs beside the server
     live: LiveHub
     nc: Client
     js: JetStreamContext
@@ -96,4 +98,6 @@ async def build(settings: TimelineSettings) -> Service:
                    slots=slots, limits=StreamLimits(per_user=settings.stream_max_per_user,
                                                     max_seconds=settings.stream_max_seconds))
     await live.start()
-    return Service(conn, reader(conn), live, nc, js)
+    celebrities = CelebrityCopy(conn.store, refresh_seconds=settings.celebrity_refresh_seconds,
+                                max_age_seconds=settings.celebrity_max_age_seconds)
+    return Service(conn, reader(conn, celebrities), celebrities, live, nc, js)

@@ -93,6 +93,11 @@ def undo_step(step: Step) -> Step:
     raise ValueError(f"step {step!r} has no undo")
 
 
+def indexed_users(steps: list[Step]) -> set[int]:
+    """The users whose index rows (user_tweets) the steps write."""
+    return {s["user"] for s in steps if s["op"] in (Op.INDEX, Op.UNINDEX)}
+
+
 # Told which users' index rows were written (user_pages.py stops serving copies).
 Indexed = Callable[[set[int]], Awaitable[None]]
 
@@ -109,13 +114,15 @@ class FollowUps:
         self._poll_ends = poll_ends
         self._indexed = indexed
 
-    async def run(self, steps: list[Step], *, written: bool = False) -> None:
+    async def run(self, steps: list[Step], *, written: bool = False,
+                  tell_indexed: bool = True) -> None:
         """Writes the steps (unless the change's own batch carried them) and waits
-        for the counts they move."""
+        for the counts they move. Without `tell_indexed` the caller tells whom
+        they indexed (indexed_users) itself."""
         if not written:
             await self._store.write(self.statements(steps))
-        users = {s["user"] for s in steps if s["op"] in (Op.INDEX, Op.UNINDEX)}
-        if users:
+        users = indexed_users(steps)
+        if users and tell_indexed:
             await self._indexed(users)
         for step in steps:
             edge = _EDGES.get(Op(step["op"]))

@@ -44,7 +44,7 @@ from services.shared.stores.cassandra import Params
 from services.tweets import events as tweet_events
 from services.tweets.counts import backoff
 from services.tweets.domain import TweetRecord
-from services.tweets.followups import FollowUps, Step, undo_step
+from services.tweets.followups import FollowUps, Step, indexed_users, undo_step
 from services.tweets.pairs import PairWriter
 from services.tweets.repository import (
     RowKind,
@@ -57,9 +57,10 @@ from services.tweets.repository import (
 log = get_logger(__name__)
 
 # Called with the tweets a committed change touched, before its events go out:
-# the tweet cache's refresh (or, for a new tweet, its fill from the record).
+# the tweet cache's refresh (or, for a new tweet, its fill from the record, told
+# too whose index rows the create wrote: user_pages.py, in the same round trip).
 Changed = Callable[[list[int]], Awaitable[None]]
-Created = Callable[[TweetRecord], Awaitable[None]]
+Created = Callable[[TweetRecord, set[int]], Awaitable[None]]
 MAX_ATTEMPTS = 40
 
 
@@ -117,8 +118,8 @@ class Outbox:
             log.exception("tweet create unconfirmed", tweet_id=tweet_id)
             raise Unavailable("the tweet could not be confirmed; try again") from exc
         try:
-            await self._followups.run(change.followups, written=True)
-            await self._created(tweet)
+            await self._followups.run(change.followups, written=True, tell_indexed=False)
+            await self._created(tweet, indexed_users(change.followups))
             for event in change.events:  # as stored: no need to decode the row
                 await self._publish(event)
             self._intents.discard(tweet_id)

@@ -19,7 +19,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 from services.shared.errors import NotFound
 from services.shared.observability.logging import get_logger
 from services.shared.paging.cursor import LastId, ListCursor, PageRequest, last_id
-from services.tweets.client.tweet_cache import Rider, Riders, TweetCache, Versioned
+from services.tweets.client.tweet_cache import Queue, Rider, Riders, TweetCache, Versioned
 from services.tweets.client.tweet_views import (
     Entries,
     Lookup,
@@ -129,14 +129,29 @@ class CachedReads:
             tweet_id = entry.tweet.retweet_of.tweet_id
         raise NotFound(TWEET_NOT_FOUND)
 
-    async def created(self, tweet: TweetRecord) -> None:
+    async def created(self, tweet: TweetRecord, also: Queue | None = None) -> bool:
         """A new tweet into the cache, from the record just written: its version
-        is its write time, and nothing else can have changed it yet."""
+        is its write time, and nothing else can have changed it yet. `also`
+        rides the same round trip; False when it could not (a tweet with media,
+        whose view is read back for the media's URLs), and the caller sends it."""
         if tweet.media_ids:  # its view needs the media's URLs
             await self.refresh([tweet.tweet_id])
-            return
+            return also is None
         version = write_time(tweet.tweet_id)
-        await self._cache.changed([(tweet.tweet_id, Versioned(version, cached_entry(tweet, {})))])
+        await self._cache.created([(tweet.tweet_id, Versioned(version, cached_entry(tweet, {})))],
+                                  also)
+        return True
+
+    async def created_view(self, tweet: TweetRecord) -> tweets_pb2.Tweet | None:
+        """A tweet just created, as its author sees it (nobody has liked or
+        retweeted it yet), from the record written rather than read back through
+        the cache, which `created` filled with the same entry. None when the
+        view needs more than the record (media URLs, a quoted tweet to embed)."""
+        if tweet.media_ids or tweet.quoted_tweet_id:
+            return None
+        entries = {tweet.tweet_id: cached_entry(tweet, {})}
+        authors = await self._users.summaries({tweet.user_id})
+        return render(tweet.tweet_id, entries, authors, set(), set())
 
     async def refresh(self, tweet_ids: Sequence[int]) -> None:
         """After a committed change: the new entries replace the cached ones in

@@ -60,12 +60,14 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
         poll = PollInput(list(request.poll.options), request.poll.duration.ToTimedelta()
                          if request.poll.HasField("duration") else None) \
             if request.HasField("poll") else None
-        tweet_id = await self._tweets.create(caller_id(), request.content,
-                                             list(request.media_ids), request.reply_to_tweet_id,
-                                             request.place, request.quoted_tweet_id, poll)
-        # Nobody, its author included, can like or retweet it before it exists.
-        return tweets_pb2.CreateTweetResponse(tweet=await self._one(tweet_id,
-                                                                    flags=(set(), set())))
+        posted = await self._tweets.post(caller_id(), request.content,
+                                         list(request.media_ids), request.reply_to_tweet_id,
+                                         request.place, request.quoted_tweet_id, poll)
+        shown = await self._reads.created_view(posted.record) if posted.record else None
+        if shown is None:
+            # Nobody, its author included, can like or retweet it before it exists.
+            shown = await self._one(posted.tweet_id, flags=(set(), set()))
+        return tweets_pb2.CreateTweetResponse(tweet=shown)
 
     async def GetTweet(self, request: tweets_pb2.GetTweetRequest,
                        context: Ctx) -> tweets_pb2.GetTweetResponse:

@@ -51,6 +51,12 @@ MAX_BATCH = 100
 
 
 @dataclass(frozen=True)
+class Posted:
+    tweet_id: int
+    record: TweetRecord | None
+
+
+@dataclass(frozen=True)
 class TweetRef:
     tweet_id: int
     created_at: datetime
@@ -79,6 +85,14 @@ class Tweets:
                      poll: PollInput | None = None) -> int:
         """Posts a tweet (a quote tweet when `quoted` is set), with a poll when
         asked; returns its id."""
+        return (await self.post(caller, content, media_ids, reply_to, place, quoted,
+                                poll)).tweet_id
+
+    async def post(self, caller: int, content: str, media_ids: list[int],
+                   reply_to: int, place: str = "", quoted: int = 0,
+                   poll: PollInput | None = None) -> Posted:
+        """`create`, with the record written (None when an earlier attempt under
+        the same Idempotency-Key is the answer), which its answer can show."""
         media, place, text = self._valid_input(content, media_ids, reply_to, place, quoted,
                                                poll)
 
@@ -117,7 +131,7 @@ class Tweets:
         # landed, it is the answer; if not, it is fenced and a new id goes out.
         earlier = idempotency.previous_op()
         if earlier is not None and await self._outbox.settle_create(earlier, steps_of(earlier)):
-            return earlier
+            return Posted(earlier, None)
         tweet_id = self._ids.next_id()
         await idempotency.note_op(tweet_id)
         created = id_time(tweet_id)
@@ -137,7 +151,7 @@ class Tweets:
         # Once begun, a create finishes even if its caller goes away.
         await asyncio.shield(self._outbox.create(record, Change(
             writes, [events.created(record, quoted_author=quoted_author)], steps)))
-        return tweet_id
+        return Posted(tweet_id, record)
 
     def _valid_input(self, content: str, media_ids: list[int], reply_to: int, place: str,
                      quoted: int, poll: PollInput | None) -> tuple[list[int], str, str]:

@@ -41,6 +41,7 @@ from services.shared.observability.logging import get_logger
 from services.shared.paging.cursor import LastId, PageRequest
 from services.shared.stores.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient
 from services.tweets.client.tweet_cache import Rider, TweetCache
+from services.tweets.domain import TweetRecord
 from services.tweets.reads import USER_TWEETS, CachedReads
 
 log = get_logger(__name__)
@@ -187,20 +188,37 @@ class UserPages:
         entries = await self._reads.renew(retweet_ids)
         await self.changed(e.tweet.user_id for e in entries.values())
 
+    async def created(self, tweet: TweetRecord, indexed: set[int]) -> None:
+        """A new tweet, its index rows written: its cache entry, and `changed`
+        for the users indexed, in the same round trip. Should it fail, the
+        cache's generation is bumped, which retires every copy as well."""
+        users = sorted(indexed)
+        self._drop_copies(users)
+
+        def reset(pipe: AnyPipeline) -> None:
+            for user in users:
+                pipe.delete(epoch_key(user))
+        if not await self._reads.created(tweet, reset if users else None):
+            await self.changed(users)
+
     async def changed(self, user_ids: Iterable[int]) -> None:
         """After a write to these users' index rows: every copy of their pages,
         in every process, stops being served."""
         users = sorted(set(user_ids))
         if not users:
             return
-        for key in [k for k in self._copies if k[0] in users]:
-            del self._copies[key]
+        self._drop_copies(users)
         try:
             await delete_epochs(self._redis, users)
         except REDIS_ERRORS:
             log.warning("user list epochs not reset; the tweet cache's generation will be",
                         user_ids=users, exc_info=True)
             self._cache.lost_write()
+
+
+    def _drop_copies(self, users: Sequence[int]) -> None:
+        for key in [k for k in self._copies if k[0] in users]:
+            del self._copies[key]
 
 
 async def delete_epochs(redis: RedisClient, users: Sequence[int]) -> None:

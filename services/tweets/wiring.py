@@ -114,7 +114,7 @@ async def assemble(settings: TweetsSettings, cql: Cql, users_channel: grpc.aio.C
     outbox = Outbox(store, intents, ids, followups, pairs, publish,
                     KeyedLocks(),
                     event_ttl_seconds=int(timedelta(days=settings.event_ttl_days).total_seconds()),
-                    changed=reads.refresh, created=reads.created)
+                    changed=reads.refresh, created=pages.created)
     relay = IntentRelay(intents, outbox.resolve, grace_seconds=settings.outbox_grace_seconds,
                         poll_seconds=settings.outbox_poll_seconds)
     engagement = Engagement(store, reads, pairs, users, ids, flags)

@@ -20,7 +20,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2
 
 from services.shared.errors import NotFound, PermissionDenied
 from services.shared.stores.cassandra import Params, Row
-from services.tweets.client.tweet_cache import Rider
+from services.tweets.client.tweet_cache import Queue, Rider
 from services.tweets.client.viewer_flags import ViewerFlags
 from services.tweets.domain import Author, Kind, LikeRecord, Mention, Revision, TweetRecord
 from services.tweets.engagement import Engaged, Engagement
@@ -370,7 +370,8 @@ class FakeFollowUps(FollowUps):
         self._store = store
         self.ran: list[Step] = []
 
-    async def run(self, steps: list[Step], *, written: bool = False) -> None:
+    async def run(self, steps: list[Step], *, written: bool = False,
+                  tell_indexed: bool = True) -> None:
         if not written:
             await self._store.write(self.statements(steps))
         self.ran += steps
@@ -416,8 +417,9 @@ class FakeReads(CachedReads):
             found[tweet_id] = cache_pb2.CachedTweet(tweet=view, deleted=tweet.deleted)
         return found
 
-    async def created(self, tweet: TweetRecord) -> None:
+    async def created(self, tweet: TweetRecord, also: Queue | None = None) -> bool:
         self.filled.append(tweet.tweet_id)
+        return True
 
     async def refresh(self, tweet_ids: Any) -> None:
         self.refreshed += list(tweet_ids)

@@ -20,6 +20,7 @@ from services.shared.observability.telemetry import STORE_SECONDS
 from services.shared.rpc.clients import internal_channel
 from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.shared.stores import redis_client
+from services.timeline.celebrities import CelebrityCopy
 from services.timeline.hydrate import Hydrator
 from services.timeline.reader import Reader
 from services.timeline.settings import TimelineSettings
@@ -33,12 +34,14 @@ from tests.support.users import Account, MakeAccount
 from tests.support.wait import eventually
 
 # services/timeline/reader.py states these: the page start (the reader's node),
-# which followees are celebrities, then the tweets with the reader's flags (one
-# pipeline per node, in parallel), plus one for originals of retweets that are
-# not on the page. A round trip is one command or pipeline; on a cluster it
-# sends at most one request to each node.
-ROUND_TRIPS = 3
-ROUND_TRIPS_WITH_OUTSIDE_ORIGINALS = 4
+# then the tweets with the reader's flags (one pipeline per node, in parallel),
+# plus one for originals of retweets that are not on the page; which followees
+# are celebrities comes from the server's copy of the set, or is one more
+# round trip while that copy is not loaded. A round trip is one command or
+# pipeline; on a cluster it sends at most one request to each node.
+ROUND_TRIPS = 2
+ROUND_TRIPS_WITH_OUTSIDE_ORIGINALS = 3
+ROUND_TRIPS_WITHOUT_THE_COPY = 3
 # The local stack runs the timeline with its default threshold.
 CELEBRITY_THRESHOLD: int = TimelineSettings.model_fields["celebrity_threshold"].default
 
@@ -78,6 +81,7 @@ class CountingCalls(grpc.aio.UnaryUnaryClientInterceptor):
 class Rig:
     reader: Reader
     store: TimelineStore
+    celebrities: CelebrityCopy  # refreshed by the tests (no job runs: it would add sends)
     tweets: tweets_pb2_grpc.TweetServiceAsyncStub
     users: users_pb2_grpc.UserServiceAsyncStub
     nodes: int  # Redis primaries
@@ -99,8 +103,11 @@ async def rig(stack_env: dict[str, str], request: pytest.FixtureRequest) -> Asyn
                           recent_capacity=recent_capacity)
     users, tweets = UsersClient(users_channel), TweetsClient(tweets_channel)
     hydrator = Hydrator(TweetCache(redis), ViewerFlags(redis), users, tweets)
+    # Old enough never to age out during a test: the tests refresh it.
+    celebrities = CelebrityCopy(store, refresh_seconds=1, max_age_seconds=3600)
     yield Rig(Reader(store, users, tweets, hydrator, RelationsCache(redis, users),
-                    ListAudiences(redis, users.list_audience)), store,
+                     ListAudiences(redis, users.list_audience), celebrities=celebrities),
+              store, celebrities,
               tweets_pb2_grpc.TweetServiceStub(tweets_channel),
               users_pb2_grpc.UserServiceStub(users_channel), nodes)
     await redis.aclose()
@@ -129,10 +136,15 @@ async def read_all(rig: Rig, reader: Account, page_size: int) -> list[int]:
             return ids
 
 
-async def warm_read(rig: Rig, reader: Account, page_size: int) -> tuple[int, list[str], int]:
+async def warm_read(rig: Rig, reader: Account, page_size: int, *,
+                    copy: bool = True) -> tuple[int, list[str], int]:
     """Reads until a page needs no RPC (the first reads rebuild the timeline and
-    materialise the reader's flags); returns that read's counts."""
+    materialise the reader's flags); returns that read's counts. With `copy`,
+    the celebrity copy is brought up to date before each read (outside the
+    counts), as the server's refresh job keeps it."""
     async def warm() -> tuple[int, list[str], int] | None:
+        if copy:
+            await rig.celebrities.refresh()
         COUNTS.redis, COUNTS.rpcs = 0, []
         before = round_trips()
         page, _ = await rig.reader.home(reader.user_id, reader.user_id, page_size, "")
@@ -172,6 +184,19 @@ async def test_round_trips_per_page_do_not_grow_with_page_size_or_follows(
                       for key in counts}, counts
 
 
+async def test_a_page_asks_redis_for_celebrities_while_the_copy_is_not_loaded(
+        rig: Rig, make_account: MakeAccount) -> None:
+    author, reader = await make_account("na"), await make_account("nr")
+    for k in range(3):
+        await post(rig, author, f"tweet {k}")
+    await follow(rig, reader, author)
+    trips, _, shown = await warm_read(rig, reader, 5, copy=False)
+    assert (trips, shown) == (ROUND_TRIPS_WITHOUT_THE_COPY, 3)
+    await rig.celebrities.refresh()
+    trips, _, shown = await warm_read(rig, reader, 5)
+    assert (trips, shown) == (ROUND_TRIPS, 3)
+
+
 @pytest.mark.parametrize("rig", [10], indirect=True)  # a celebrity set of 10 entries
 async def test_celebrity_tweets_appear_on_every_page_once(
         rig: Rig, make_account: MakeAccount, stack_env: dict[str, str]) -> None:
@@ -188,8 +213,38 @@ async def test_celebrity_tweets_appear_on_every_page_once(
     newest_first = sorted(posted, reverse=True)
 
     async def fanned_out() -> bool:  # the friend's tweets reach the fan's cache
+        await rig.celebrities.refresh()  # as the server's job does, every second
         return await read_all(rig, fan, 3) == newest_first
     await eventually(fanned_out, within=10, every=0.1, what="the friend's tweets fanned out")
+    await rig.celebrities.refresh()
     for page_size in (3, 7):
         assert await read_all(rig, fan, page_size) == newest_first
     assert star.user_id in await rig.store.celebrities_among([star.user_id, friend.user_id])
+
+
+async def test_a_new_celebritys_tweets_show_once_the_copy_is_refreshed(
+        rig: Rig, make_account: MakeAccount, stack_env: dict[str, str]) -> None:
+    star, fan = await make_account("ns"), await make_account("nf")
+    await follow(rig, fan, star)
+    before = await post(rig, star, "fanned out")
+
+    async def fanned_out() -> bool:
+        return await read_all(rig, fan, 5) == [before]
+    await eventually(fanned_out, within=10, every=0.1, what="the tweet fanned out")
+    await rig.celebrities.refresh()
+
+    await asyncio.to_thread(load_followers, stack_env["PG_DSN"], star.user_id,
+                            CELEBRITY_THRESHOLD + 1)
+    after = await post(rig, star, "left to read time")
+
+    async def kept_for_read_time() -> bool:  # marked, and in the star's recent set
+        recent = await rig.store.recent_pages([star.user_id], None, 5)
+        return (await rig.store.celebrities_among([star.user_id]) == [star.user_id]
+                and after in [e.tweet_id for e in recent[star.user_id].entries])
+    await eventually(kept_for_read_time, within=10, every=0.1, what="the star marked")
+    # The copy read before the star was marked answers the page (no Redis ask):
+    # the new tweet waits for the refresh, as celebrities.py allows...
+    assert await read_all(rig, fan, 5) == [before]
+    await rig.celebrities.refresh()
+    # ...which brings it in, the older (fanned out) one once.
+    assert await read_all(rig, fan, 5) == [after, before]

@@ -19,7 +19,7 @@ from twitter.tweets.v1 import cache_pb2, tweets_pb2, tweets_pb2_grpc
 from services.shared.config import AuthSettings
 from services.shared.rpc.clients import internal_channel
 from services.shared.stores import redis_client
-from services.tweets.client.tweet_cache import TweetCache, Versioned
+from services.tweets.client.tweet_cache import INVALIDATIONS, TweetCache, Versioned
 from services.tweets.client.viewer_flags import ViewerFlags
 from tests.support.stack_control import control, processes, wait_serving
 from tests.support.users import Account, MakeAccount
@@ -78,6 +78,31 @@ async def test_a_fill_never_replaces_a_newer_version(cache: TweetCache) -> None:
     assert (await other.get([tweet_id]))[tweet_id].tweet.content == "new"
     await cache.changed([(tweet_id, Versioned(3_000, older))])
     assert (await other.get([tweet_id]))[tweet_id].tweet.content == "old"
+
+
+async def announced(cache: TweetCache) -> set[int]:
+    """The tweet ids in the invalidation stream's newest entries."""
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await cache._redis.xrevrange(
+        INVALIDATIONS, count=2000)  # type: ignore[assignment]
+    return {int(i) for _, fields in entries for i in fields[b"ids"].split(b",") if i}
+
+
+async def test_a_create_answers_as_reads_show_it_and_announces_no_invalidation(
+        channels: list[grpc.aio.Channel], cache: TweetCache, make_account: MakeAccount) -> None:
+    author, fan = await make_account("tk"), await make_account("tf")
+    stubs = [tweets_pb2_grpc.TweetServiceStub(c) for c in channels]
+    tweet = await post(stubs[0], author, "just posted #fresh")
+    assert (tweet.author.username, tweet.content, tweet.like_count, tweet.liked_by_viewer) == (
+        author.username, "just posted #fresh", 0, False)
+    read = await stubs[1].GetTweet(tweets_pb2.GetTweetRequest(tweet_id=tweet.tweet_id),
+                                   metadata=author.metadata)
+    assert read.tweet == tweet
+    # In the warm tier for every process, with nothing for readers to drop.
+    assert (await cache.get([tweet.tweet_id]))[tweet.tweet_id].tweet.content == tweet.content
+    assert tweet.tweet_id not in await announced(cache)
+    await stubs[2].LikeTweet(tweets_pb2.LikeTweetRequest(tweet_id=tweet.tweet_id),
+                             metadata=fan.metadata)
+    assert tweet.tweet_id in await announced(cache)
 
 
 async def test_edit_and_delete_are_seen_by_the_next_read_everywhere(

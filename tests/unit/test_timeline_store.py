@@ -221,7 +221,7 @@ async def test_the_per_node_script_body_writes_active_homes_and_trims(redis: Red
     assert not await redis.exists(home_key(3))
 
 
-# The page start: activity, entries, following, relations, celebrities ------------------
+# The page start: activity, entries, following, relations ------------------------------
 
 
 async def test_the_page_start_of_an_inactive_user_does_not_mark_them_active(
@@ -248,7 +248,7 @@ async def test_the_page_start_of_a_filling_home_neither_serves_nor_extends_it(
     assert 0 < await redis.ttl(active_key(1)) <= FILLING_TTL_SECONDS
 
 
-async def test_the_page_start_reads_entries_following_relations_and_celebrities(
+async def test_the_page_start_reads_entries_following_and_relations(
         store: TimelineStore, redis: Redis) -> None:
     await activate(redis, 1)
     entries = [at(ms, author=2) for ms in range(4)]
@@ -260,7 +260,7 @@ async def test_the_page_start_reads_entries_following_relations_and_celebrities(
     start = await store.home_start(1, entries[3].tweet_id, 2)
     assert start.entries == [entries[2], entries[1]]
     assert start.following_known
-    assert start.celebrities == [3, 4]
+    assert sorted(start.followees) == [2, 3, 4]
     assert start.relations == b"7:cached"
 
 
@@ -270,7 +270,7 @@ async def test_the_page_start_tells_an_uncached_following_from_following_nobody(
     await store.set_following(1, [])
     start = await store.home_start(1, None, 10)
     assert start.following_known
-    assert start.celebrities == []
+    assert start.followees == []
 
 
 # Whom a user follows ---------------------------------------------------------------------
@@ -317,6 +317,23 @@ async def test_mark_celebrity_false_for_someone_never_marked_is_harmless(
         store: TimelineStore, redis: Redis) -> None:
     await store.mark_celebrity(3, False)
     assert await redis.smembers(CELEBRITIES) == set()
+
+
+async def test_the_celebrity_version_moves_with_every_change_and_only_then(
+        store: TimelineStore) -> None:
+    assert await store.celebrities_version() is None
+    await store.mark_celebrity(3, True)
+    added = await store.celebrities_version()
+    assert added is not None
+    await store.mark_celebrity(3, True)  # already one
+    await store.mark_celebrity(4, False)  # never one
+    assert await store.celebrities_version() == added
+    await store.mark_celebrity(3, False)
+    removed = await store.celebrities_version()
+    assert removed not in (None, added)
+    await store.mark_celebrity(3, True)  # back: a new token, not the old one again
+    assert await store.celebrities_version() not in (None, added, removed)
+    assert await store.celebrities() == (await store.celebrities_version(), frozenset({3}))
 
 
 async def test_add_recent_keeps_the_newest_and_the_complete_marker(

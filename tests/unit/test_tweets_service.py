@@ -57,6 +57,11 @@ class World:
     engagement: FakeEngagement
     published: list[Event] = field(default_factory=list)
     publish_fails: int = 0
+    indexed: list[set[int]] = field(default_factory=list)  # told after each create
+
+    async def created(self, tweet: TweetRecord, users: set[int]) -> None:
+        self.indexed.append(users)
+        await self.reads.created(tweet)
 
     async def publish(self, event: Event) -> None:
         if self.publish_fails:
@@ -89,7 +94,7 @@ def make_world(*, sharing: World | None = None) -> World:
     w = World(None, store, None, intents, followups, reads, engagement)  # type: ignore[arg-type]
     pairs = PairWriter(store, intents, Counter(store, reads.refresh), w.publish, reads.refresh)
     w.outbox = Outbox(store, intents, ids, followups, pairs, w.publish, KeyedLocks(),
-                      event_ttl_seconds=3600, changed=reads.refresh, created=reads.created)
+                      event_ttl_seconds=3600, changed=reads.refresh, created=w.created)
     polls = Polls(store, reads, FakePollVotes())
     w.tweets = Tweets(store, w.outbox, Reader(store), reads, FakeTweetUsers(bob=BOB), engagement,
                       ids, FakeMedia({ALICES_MEDIA: ALICE, BOBS_MEDIA: BOB}), polls=polls)
@@ -119,6 +124,7 @@ async def test_a_created_tweet_is_stored_indexed_announced_and_its_intent_droppe
     assert w.kinds() == ["TweetCreated"]
     assert w.intents.intents() == []
     assert w.reads.filled == [tweet_id]
+    assert w.indexed == [{ALICE}]  # whose pages to reset, with the cache's fill
     ids, _ = await w.tweets.list_user_tweets(ALICE, 10, "")
     assert ids == [tweet_id]
 

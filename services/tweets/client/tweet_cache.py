@@ -16,7 +16,8 @@ the timeline service) read through `TweetCache.get`. Redis keys:
   (Redis unreachable) bumps it once Redis answers again, so every entry older
   than the outage is ignored from then on.
 - `tw:inval`: a stream of changed tweet ids. The tweets service appends after
-  every change it has written to the warm tier; every reader reads the stream
+  every change it has written to the warm tier (not after a create: nothing
+  can be cached of a tweet before it exists); every reader reads the stream
   in the same pipeline as its warm-tier lookups and drops those ids from its
   hot tier. A change whose RPC has returned is therefore never hidden by a hot
   copy, in any process: the next lookup anywhere reads the stream entry first.
@@ -107,6 +108,10 @@ class Versioned:
 
     version: int
     entry: cache_pb2.CachedTweet
+
+
+# Queues more commands on a write's pipeline (their answers are not read).
+Queue = Callable[[AnyPipeline], None]
 
 
 class Rider(Protocol):
@@ -383,6 +388,20 @@ class TweetCache:
         """After a committed change: the new entries, then the invalidation that
         makes every process drop its hot copies. When Redis cannot take them the
         generation is bumped as soon as it can, retiring every older entry."""
+        await self._write(items, announce=True)
+
+    async def created(self, items: Sequence[tuple[int, Versioned]],
+                      also: Queue | None = None) -> None:
+        """New tweets' first entries: as `changed`, without the invalidation. No
+        process can hold a copy of a tweet from before it existed (a hot copy is
+        of a warm entry, which only this write or a fill of the same version made),
+        so the stream entry would only cost every reader its parsing. `also`
+        queues commands to ride the same round trip; when it fails, the
+        generation is bumped (as for the entries), retiring what is keyed under it."""
+        await self._write(items, announce=False, also=also)
+
+    async def _write(self, items: Sequence[tuple[int, Versioned]], *, announce: bool,
+                     also: Queue | None = None) -> None:
         if not items:
             return
         for tweet_id, _ in items:
@@ -396,8 +415,11 @@ class TweetCache:
                 self._dirty = False
             async with self._redis.pipeline(transaction=False) as pipe:
                 self._queue_put(pipe, [(t, _encode(v)) for t, v in items], self._warm_ttl_ms)
-                pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
-                          maxlen=INVALIDATIONS_KEPT, approximate=True)
+                if announce:
+                    pipe.xadd(INVALIDATIONS, {"ids": ",".join(str(t) for t, _ in items)},
+                              maxlen=INVALIDATIONS_KEPT, approximate=True)
+                if also is not None:
+                    also(pipe)
                 await pipe.execute()
         except REDIS_ERRORS:
             self._dirty = True

@@ -75,10 +75,13 @@ def people(entries: Mapping[int, cache_pb2.CachedTweet]) -> set[int]:
     return {e.tweet.user_id for e in entries.values() if not e.deleted}
 
 
-def author_pb(user: users_pb2.UserSummary) -> tweets_pb2.Author:
-    return tweets_pb2.Author(user_id=user.user_id, username=user.username,
-                             display_name=user.display_name,
-                             profile_picture_url=user.profile_picture_url)
+def fill_author(author: tweets_pb2.Author, user: users_pb2.UserSummary) -> None:
+    """Sets the fields in place: a page renders this per tweet, and building an
+    Author to copy in cost a third of rendering."""
+    author.user_id = user.user_id
+    author.username = user.username
+    author.display_name = user.display_name
+    author.profile_picture_url = user.profile_picture_url
 
 
 def render(tweet_id: int, entries: Mapping[int, cache_pb2.CachedTweet],
@@ -95,7 +98,7 @@ def render(tweet_id: int, entries: Mapping[int, cache_pb2.CachedTweet],
     tweet.CopyFrom(entry.tweet)
     author = authors.get(tweet.user_id)
     if author is not None:
-        tweet.author.CopyFrom(author_pb(author))
+        fill_author(tweet.author, author)
     else:
         tweet.ClearField("author")
     if tweet.kind == RETWEET:
