@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
-from services.shared.messaging.cql_outbox import Intent, IntentLog
+from services.shared.messaging.cql_outbox import Intent, IntentLog, Part
 
 
 class FakeIntentLog(IntentLog):
@@ -25,6 +25,7 @@ class FakeIntentLog(IntentLog):
         self.checkpoints: dict[int, int] = {}
         self.leases: dict[int, tuple[str, float]] = {}  # shard -> (owner, expires)
         self.scanned: list[tuple[int, int]] = []
+        self.reads: list[int] = []  # partitions each scan_many call (one read) names
         self.removed: list[int] = []
         self.lease_calls = 0
         self.renew_calls = 0
@@ -50,6 +51,12 @@ class FakeIntentLog(IntentLog):
         self.scanned.append((shard, slot))
         return sorted(self.rows.get((shard, slot), {}).values(), key=lambda i: i.op_id)
 
+    async def scan_many(self, shards: Sequence[int], slots: Sequence[int]
+                        ) -> dict[Part, list[Intent]]:
+        self.reads.append(len(shards) * len(slots))
+        return {(shard, slot): await self.scan(shard, slot) for slot in slots
+                for shard in shards}
+
     async def checkpoint(self, shard: int, default: int, *, create: bool = True) -> int:
         self.checkpoint_reads += 1
         if create:
@@ -58,6 +65,14 @@ class FakeIntentLog(IntentLog):
 
     async def advance(self, shard: int, slot: int) -> None:
         self.checkpoints[shard] = slot
+
+    async def advance_many(self, checkpoints: Mapping[int, int]) -> None:
+        self.checkpoints |= checkpoints
+
+    async def holders(self, shards: Sequence[int]) -> dict[int, str]:
+        now = self._clock()
+        return {shard: owner for shard, (owner, expires) in self.leases.items()
+                if shard in shards and expires > now}
 
     async def lease(self, shard: int, owner: str, ttl_seconds: int) -> bool:
         self.lease_calls += 1

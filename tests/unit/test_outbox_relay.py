@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.shared.messaging.cql_outbox import Intent, IntentRelay
+from services.shared.messaging.cql_outbox import SCAN_PARTITIONS, Intent, IntentRelay
 from services.shared.snowflake.ids import id_time, min_id_at
 from tests.fakes.intents import FakeIntentLog
 
@@ -211,20 +211,61 @@ async def test_held_leases_are_renewed_a_third_of_the_ttl_apart_and_others_asked
     clock = Clock()
     log = FakeIntentLog(shards=4, slot_seconds=SLOT, clock=clock)
     other = "another-replica"
-    assert await log.lease(3, other, 3600)  # held elsewhere all along
+    assert await log.lease(3, other, 45)  # held elsewhere until 45 s
     log.lease_calls = 0
     relay = held_relay(log, Resolver(log), clock)  # a lease of 60 s
     assert await relay.hold_leases() == {0, 1, 2}
-    assert (log.lease_calls, log.renew_calls) == (4, 0)
+    # Shard 3's row says it is held: no Paxos round is spent asking for it.
+    assert (log.lease_calls, log.renew_calls) == (3, 0)
     clock.now = 19.0
     assert await relay.hold_leases() == {0, 1, 2}
-    assert (log.lease_calls, log.renew_calls) == (4, 0)  # nothing due yet
+    assert (log.lease_calls, log.renew_calls) == (3, 0)  # nothing due yet
     clock.now = 20.0
     assert await relay.hold_leases() == {0, 1, 2}
-    assert (log.lease_calls, log.renew_calls) == (4, 3)  # renewed, shard 3 not asked again
+    assert (log.lease_calls, log.renew_calls) == (3, 3)  # renewed, shard 3 not asked again
     clock.now = 30.0
-    await relay.hold_leases()
-    assert log.lease_calls == 5  # half the TTL on: the free shards asked for again
+    assert await relay.hold_leases() == {0, 1, 2}
+    assert log.lease_calls == 3  # half the TTL on, shard 3 still held: not asked for
+    clock.now = 60.0  # the other replica's lease lapsed at 45 s
+    assert await relay.hold_leases() == {0, 1, 2, 3}
+    assert log.lease_calls == 4
+
+
+async def test_a_round_reads_every_shards_ripe_slots_together_and_moves_them_in_one_write(
+        ) -> None:
+    clock = Clock()
+    log = FakeIntentLog(shards=16, slot_seconds=SLOT, clock=clock)
+    for shard in range(16):
+        await started(log, shard, T0)
+    resolver = Resolver(log)
+    relay = held_relay(log, resolver, clock)
+    shards = await relay.hold_leases()
+    await relay.relay_once(shards, now=T0 + 100)
+    stranded = [op_at(130, n) for n in range(40)]  # spread over the shards
+    for op_id in stranded:
+        await log.add(op_id, 1)
+    log.reads.clear()
+    await relay.relay_once(await relay.hold_leases(), now=T0 + 210)
+    assert log.reads == [32]  # 16 shards' two newly ripe slots: one read
+    assert sorted(resolver.resolved) == sorted(stranded)
+    ripe = int(T0 + 210 - 30) // SLOT - 1
+    assert log.checkpoints == {s: ripe + 1 for s in range(16)}
+
+
+async def test_a_backlog_is_read_a_bounded_number_of_partitions_at_a_time_oldest_first(
+        ) -> None:
+    log = FakeIntentLog(shards=4, slot_seconds=SLOT)
+    for shard in range(4):
+        await started(log, shard, T0)
+    relay = IntentRelay(log, Resolver(log), grace_seconds=30, max_slots_per_round=20)
+    await relay.relay_once(range(4), now=T0 + 3600)
+    assert len(log.scanned) == 4 * 20
+    assert max(log.reads) <= SCAN_PARTITIONS
+    assert len(log.reads) == 4  # a shard's 20 slots a read, not one read per slot
+    for shard in range(4):
+        slots = [slot for s, slot in log.scanned if s == shard]
+        assert slots == sorted(slots)
+        assert len(set(slots)) == 20
 
 
 async def test_a_lost_lease_drops_the_shards_checkpoint_from_memory() -> None:

@@ -31,6 +31,12 @@ single outbox partition would. Shards are leased (a row with a TTL, taken with
 IF NOT EXISTS) so several replicas split the work; a shard whose lease lapses
 is picked up by another replica. The number of shards may grow but must not
 shrink (intents in dropped shards would never be read).
+
+A round reads the ripe slots of all its shards together (IN on both key
+columns, up to SCAN_PARTITIONS partitions a read) and moves their checkpoints
+in one batch: a statement costs the database about the same whether it names
+one partition or thirty, and with short slots (the local stack's poll ends)
+one read per shard and slot was most of an idle stack's database load.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -55,6 +61,14 @@ log = get_logger(__name__)
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 DISCARD_DELAY_SECONDS = 0.02
+# (shard, slot) partitions one relay read names: few enough that a backlog
+# read at once stays small, enough for every shard's newly ripe slot.
+SCAN_PARTITIONS = 32
+# Partitions one batch of checkpoint moves names: Cassandra warns (in its log
+# and to the client) about an unlogged batch over more than 10
+# (unlogged_batch_across_partitions_warn_threshold).
+BATCH_PARTITIONS = 10
+Part = tuple[int, int]  # (shard, slot)
 
 
 @dataclass(frozen=True)
@@ -92,10 +106,13 @@ class IntentLog:
             "add": "INSERT INTO {t} (shard, slot, op_id, ref, op) VALUES (?, ?, ?, ?, ?)",
             "remove": "DELETE FROM {t} WHERE shard = ? AND slot = ? AND op_id = ?",
             "scan": "SELECT op_id, ref, op FROM {t} WHERE shard = ? AND slot = ?",
+            "scan_many": "SELECT shard, slot, op_id, ref, op FROM {t}"
+                         " WHERE shard IN ? AND slot IN ?",
             "checkpoint": "SELECT slot FROM {t}_checkpoints WHERE shard = ?",
             "init_checkpoint": "INSERT INTO {t}_checkpoints (shard, slot) VALUES (?, ?)"
                                " IF NOT EXISTS",
             "advance": "UPDATE {t}_checkpoints SET slot = ? WHERE shard = ?",
+            "holders": "SELECT shard, owner FROM {t}_leases WHERE shard IN ?",
             "take_lease": "INSERT INTO {t}_leases (shard, owner) VALUES (?, ?)"
                           " IF NOT EXISTS USING TTL ?",
             "renew_lease": "UPDATE {t}_leases USING TTL ? SET owner = ? WHERE shard = ?"
@@ -152,6 +169,18 @@ class IntentLog:
         rows = await self._cql.execute(self._s["scan"], (shard, slot))
         return [Intent(r["op_id"], r["ref"], r["op"]) for r in rows]
 
+    async def scan_many(self, shards: Sequence[int], slots: Sequence[int]
+                        ) -> dict[Part, list[Intent]]:
+        """The intents of every (shard, slot) pair, by pair (oldest first), in one read."""
+        found: dict[Part, list[Intent]] = {(shard, slot): [] for shard in shards
+                                           for slot in slots}
+        rows = await self._cql.execute(self._s["scan_many"], (list(shards), list(slots)))
+        for r in rows:
+            found[r["shard"], r["slot"]].append(Intent(r["op_id"], r["ref"], r["op"]))
+        for intents in found.values():
+            intents.sort(key=lambda i: i.op_id)
+        return found
+
     async def checkpoint(self, shard: int, default: int, *, create: bool = True) -> int:
         if create:
             await self._cql.execute(self._s["init_checkpoint"], (shard, default))
@@ -160,6 +189,21 @@ class IntentLog:
 
     async def advance(self, shard: int, slot: int) -> None:
         await self._cql.execute(self._s["advance"], (slot, shard))
+
+    async def advance_many(self, checkpoints: Mapping[int, int]) -> None:
+        """Moves several shards' checkpoints, BATCH_PARTITIONS a round trip
+        (plain writes: a batch that half lands only leaves slots to read again)."""
+        moves = [(self._s["advance"], (slot, shard)) for shard, slot in checkpoints.items()]
+        for first in range(0, len(moves), BATCH_PARTITIONS):
+            chunk = moves[first:first + BATCH_PARTITIONS]
+            await self._cql.execute(*chunk[0]) if len(chunk) == 1 \
+                else await self._cql.execute(batch(*chunk))
+
+    async def holders(self, shards: Sequence[int]) -> dict[int, str]:
+        """Who holds these shards' leases, as a plain read sees it (a hint: only
+        the lease's own transaction decides)."""
+        rows = await self._cql.execute(self._s["holders"], (list(shards),))
+        return {r["shard"]: r["owner"] for r in rows}
 
     async def lease(self, shard: int, owner: str, ttl_seconds: int) -> bool:
         rows = await self._cql.execute(self._s["take_lease"], (shard, owner, ttl_seconds))
@@ -189,7 +233,9 @@ class IntentRelay:
     it holds are kept in memory while the lease is (no other relay moves them
     meanwhile), read again whenever a lease is taken; a held lease is renewed
     (one Paxos round) a third of its TTL after the last renewal, and the shards
-    of other relays are asked for only every half TTL, in case theirs lapsed."""
+    of other relays are asked for only every half TTL, in case theirs lapsed:
+    one plain read of the lease rows, then a Paxos round only for a shard
+    nobody holds (the round, not the read, decides who gets it)."""
 
     def __init__(self, intents: IntentLog, resolve: Resolve, *, grace_seconds: float = 30.0,
                  poll_seconds: float = 5.0, max_slots_per_round: int = 120,
@@ -234,8 +280,11 @@ class IntentRelay:
                 self._drop(shard)
         if self._claimed_at is None or now - self._claimed_at >= self._lease_ttl / 2:
             self._claimed_at = now
-            for shard in range(self._log.shards):
-                if shard not in self._held \
+            free = [shard for shard in range(self._log.shards) if shard not in self._held]
+            others = {shard for shard, owner in (await self._log.holders(free)).items()
+                      if owner != self._owner} if free else set()
+            for shard in free:
+                if shard not in others \
                         and await self._log.lease(shard, self._owner, self._lease_ttl):
                     self._held[shard] = now
         return set(self._held)
@@ -251,41 +300,73 @@ class IntentRelay:
         `now` and `advance=False` let a test sweep the present without moving the
         checkpoints the running relays share."""
         now = time.time() if now is None else now
-        resolved = self._leftover = 0
+        self._leftover = 0
+        ripe = int(now - self._grace) // self._log.slot_seconds - 1  # newest slot past the grace
+        due: dict[int, range] = {}
         for shard in shards:
-            resolved += await self._relay_shard(shard, now, advance)
+            if (ahead := await self._due(shard, ripe, advance)) is not None:
+                due[shard] = ahead
+        checkpoints = {shard: slots.start for shard, slots in due.items()}
+        resolved = 0
+        for group, slots in _reads(due):
+            found = await self._log.scan_many(group, slots)
+            for shard in group:
+                for slot in slots:
+                    resolved += await self._resolve_all(found[shard, slot], shard, slot,
+                                                        checkpoints)
+        if advance:
+            await self._log.advance_many({shard: checkpoint for shard, checkpoint
+                                          in checkpoints.items()
+                                          if checkpoint != due[shard].start})
+            self._checkpoints |= {shard: checkpoint for shard, checkpoint
+                                  in checkpoints.items() if shard in self._held}
         outbox_metrics.BACKLOG.labels(self._log.table).set(self._leftover)
         return resolved
 
-    async def _relay_shard(self, shard: int, now: float, advance: bool) -> int:
-        size = self._log.slot_seconds
-        ripe = int(now - self._grace) // size - 1  # the newest slot wholly past the grace
+    async def _due(self, shard: int, ripe: int, advance: bool) -> range | None:
+        """The shard's slots to read this round, from its checkpoint on; None
+        when no new slot ripened since the last round (nothing to read)."""
         cached = self._checkpoints.get(shard) if advance else None
         if cached is not None and cached > ripe:
-            return 0  # no new ripe slot since the last round: nothing to read
+            return None
         # A new shard starts at the present: intents are written only by services
         # whose relay (started first) has already created the checkpoint.
         start = cached if cached is not None else await self._log.checkpoint(
             shard, default=ripe, create=advance)
-        resolved = 0
-        checkpoint = start
-        for slot in range(start, min(ripe, start + self._max_slots - 1) + 1):
-            leftover = False
-            for intent in await self._log.scan(shard, slot):
-                try:
-                    await self._resolve(intent)
-                    resolved += 1
-                    outbox_metrics.RELAYED.labels(self._log.table, "resolved").inc()
-                except Exception:
-                    leftover = True
-                    self._leftover += 1
-                    outbox_metrics.RELAYED.labels(self._log.table, "failed").inc()
-                    log.exception("could not resolve an outbox intent", op_id=intent.op_id,
-                                  age_seconds=round(intent.age_seconds))
-            if not leftover and slot == checkpoint:
-                checkpoint = slot + 1
-        if advance and checkpoint != start:
-            await self._log.advance(shard, checkpoint)
-        if advance and shard in self._held:
-            self._checkpoints[shard] = checkpoint
+        return range(start, min(ripe, start + self._max_slots - 1) + 1)
+
+    async def _resolve_all(self, intents: list[Intent], shard: int, slot: int,
+                           checkpoints: dict[int, int]) -> int:
+        """Resolves one slot's intents; the checkpoint moves past the slot when
+        every one of them (and every slot before it) is resolved."""
+        resolved, leftover = 0, False
+        for intent in intents:
+            try:
+                await self._resolve(intent)
+                resolved += 1
+                outbox_metrics.RELAYED.labels(self._log.table, "resolved").inc()
+            except Exception:
+                leftover = True
+                self._leftover += 1
+                outbox_metrics.RELAYED.labels(self._log.table, "failed").inc()
+                log.exception("could not resolve an outbox intent", op_id=intent.op_id,
+                              age_seconds=round(intent.age_seconds))
+        if not leftover and slot == checkpoints[shard]:
+            checkpoints[shard] = slot + 1
         return resolved
+
+
+def _reads(due: Mapping[int, range]) -> list[tuple[list[int], list[int]]]:
+    """The reads that cover every shard's due slots, oldest slots first: shards
+    due the same slots share reads of at most SCAN_PARTITIONS partitions."""
+    groups: dict[range, list[int]] = {}
+    for shard, slots in due.items():
+        if slots:
+            groups.setdefault(slots, []).append(shard)
+    reads = []
+    for slots, shards in groups.items():
+        for first in range(0, len(slots), SCAN_PARTITIONS):
+            chunk = list(slots[first:first + SCAN_PARTITIONS])
+            per_read = max(1, SCAN_PARTITIONS // len(chunk))
+            reads += [(shards[i:i + per_read], chunk) for i in range(0, len(shards), per_read)]
+    return reads
