@@ -49,6 +49,7 @@ _REVISION = "member, content, hashtags, mention_ids, mention_names, urls, revise
 _VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count",
                "quote_count")
 _VERSION = ", ".join(f"writetime({c}) AS w_{c}" for c in _VERSION_OF)
+READ_PARTITIONS = 20  # tweets a multi-partition read asks for at most
 # A new tweet: counts, versions and `deleted` stay null (0, alive) until a
 # transaction sets them.
 _TWEET_COLUMNS = ("tweet_id, kind, member, user_id, tweet_kind, reply_to, retweet_of, media_ids,"
@@ -150,7 +151,7 @@ class TweetStore:
             # The same, with the newest write time of the tweet's mutable columns:
             # the version the tweet cache orders entries by.
             "get_versioned": f"SELECT {_STATIC}, {_REVISION}, {_VERSION} FROM tweets"
-                             " WHERE tweet_id = ? AND kind = 0 LIMIT 1",
+                             " WHERE tweet_id IN ? AND kind = 0 PER PARTITION LIMIT 1",
             "user_likes_all": "SELECT tweet_id FROM user_likes WHERE user_id = ?",
             "user_retweets_all": "SELECT retweet_of FROM user_tweets WHERE user_id = ?"
                                  " AND kind = 3 ALLOW FILTERING",
@@ -247,12 +248,17 @@ class TweetStore:
         """Tweets with their versions: the newest write time (microseconds) of any
         column a change touches. Every change is a Paxos round, and ballots of one
         partition only grow, so a later change always has a higher version."""
-        results = await self.cql.execute_many((self._s["get_versioned"], (t,))
-                                              for t in tweet_ids)
+        ids = list(dict.fromkeys(tweet_ids))
+        # A page's misses in one statement (IN on the partition key), not one
+        # each: the node's and the driver's cost is per statement, nearly
+        # whatever it reads (docs/CASSANDRA_CPU.md). Chunks keep a read's
+        # fan-out from its coordinator bounded on a many-node cluster.
+        results = await self.cql.execute_many(
+            (self._s["get_versioned"], (ids[first:first + READ_PARTITIONS],))
+            for first in range(0, len(ids), READ_PARTITIONS))
         found: dict[int, tuple[TweetRecord, int]] = {}
-        for rows in results:
-            if rows and rows[0]["user_id"] is not None:
-                row = rows[0]
+        for row in (row for rows in results for row in rows):
+            if row["user_id"] is not None:
                 version = max(row[f"w_{c}"] or 0 for c in _VERSION_OF)
                 found[row["tweet_id"]] = (_tweet(row), version)
         return found
