@@ -157,8 +157,8 @@ class TweetStore:
                                  " AND kind = 3 ALLOW FILTERING",
             "engaged": "SELECT kind, member, ref_id, removed, writetime(removed) AS written, refs"
                        " FROM tweets WHERE tweet_id = ? AND kind IN (1, 2) AND member = ?",
-            "viewer": "SELECT kind, removed FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
-                      " AND member = ?",
+            "viewer": "SELECT tweet_id, kind, removed FROM tweets WHERE tweet_id IN ?"
+                      " AND kind IN (1, 2) AND member = ?",
             "event": "SELECT event_subjects, event_payloads, event_traces, followups, fenced"
                      " FROM tweets"
                      " WHERE tweet_id = ? AND kind = 9 AND member = ?",
@@ -299,11 +299,12 @@ class TweetStore:
     async def viewer_flags(self, tweet_ids: list[int], viewer: int) -> tuple[set[int], set[int]]:
         """Which of these tweets the viewer likes, and which they retweeted."""
         ids = list(dict.fromkeys(tweet_ids))
-        results = await self.cql.execute_many((self._s["viewer"], (t, viewer)) for t in ids)
-        liked = {t for t, rows in zip(ids, results, strict=True)
-                 if any(r["kind"] == RowKind.LIKE and not r["removed"] for r in rows)}
-        retweeted = {t for t, rows in zip(ids, results, strict=True)
-                     if any(r["kind"] == RowKind.RETWEET and not r["removed"] for r in rows)}
+        results = await self.cql.execute_many(
+            (self._s["viewer"], (ids[first:first + READ_PARTITIONS], viewer))
+            for first in range(0, len(ids), READ_PARTITIONS))
+        rows = [r for chunk in results for r in chunk if not r["removed"]]
+        liked = {r["tweet_id"] for r in rows if r["kind"] == RowKind.LIKE}
+        retweeted = {r["tweet_id"] for r in rows if r["kind"] == RowKind.RETWEET}
         return liked, retweeted
 
     async def stored_events(self, tweet_id: int, op_id: int) -> StoredEvents | None:
