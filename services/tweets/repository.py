@@ -49,6 +49,7 @@ _REVISION = "member, content, hashtags, mention_ids, mention_names, urls, revise
 _VERSION_OF = ("user_id", "revision", "deleted", "like_count", "retweet_count", "reply_count",
                "quote_count")
 _VERSION = ", ".join(f"writetime({c}) AS w_{c}" for c in _VERSION_OF)
+READ_PARTITIONS = 20  # tweets a multi-partition read asks for at most
 # A new tweet: counts, versions and `deleted` stay null (0, alive) until a
 # transaction sets them.
 _TWEET_COLUMNS = ("tweet_id, kind, member, user_id, tweet_kind, reply_to, retweet_of, media_ids,"
@@ -150,14 +151,14 @@ class TweetStore:
             # The same, with the newest write time of the tweet's mutable columns:
             # the version the tweet cache orders entries by.
             "get_versioned": f"SELECT {_STATIC}, {_REVISION}, {_VERSION} FROM tweets"
-                             " WHERE tweet_id = ? AND kind = 0 LIMIT 1",
+                             " WHERE tweet_id IN ? AND kind = 0 PER PARTITION LIMIT 1",
             "user_likes_all": "SELECT tweet_id FROM user_likes WHERE user_id = ?",
             "user_retweets_all": "SELECT retweet_of FROM user_tweets WHERE user_id = ?"
                                  " AND kind = 3 ALLOW FILTERING",
             "engaged": "SELECT kind, member, ref_id, removed, writetime(removed) AS written, refs"
                        " FROM tweets WHERE tweet_id = ? AND kind IN (1, 2) AND member = ?",
-            "viewer": "SELECT kind, removed FROM tweets WHERE tweet_id = ? AND kind IN (1, 2)"
-                      " AND member = ?",
+            "viewer": "SELECT tweet_id, kind, removed FROM tweets WHERE tweet_id IN ?"
+                      " AND kind IN (1, 2) AND member = ?",
             "event": "SELECT event_subjects, event_payloads, event_traces, followups, fenced"
                      " FROM tweets"
                      " WHERE tweet_id = ? AND kind = 9 AND member = ?",
@@ -247,12 +248,17 @@ class TweetStore:
         """Tweets with their versions: the newest write time (microseconds) of any
         column a change touches. Every change is a Paxos round, and ballots of one
         partition only grow, so a later change always has a higher version."""
-        results = await self.cql.execute_many((self._s["get_versioned"], (t,))
-                                              for t in tweet_ids)
+        ids = list(dict.fromkeys(tweet_ids))
+        # A page's misses in one statement (IN on the partition key), not one
+        # each: the node's and the driver's cost is per statement, nearly
+        # whatever it reads (docs/CASSANDRA_CPU.md). Chunks keep a read's
+        # fan-out from its coordinator bounded on a many-node cluster.
+        results = await self.cql.execute_many(
+            (self._s["get_versioned"], (ids[first:first + READ_PARTITIONS],))
+            for first in range(0, len(ids), READ_PARTITIONS))
         found: dict[int, tuple[TweetRecord, int]] = {}
-        for rows in results:
-            if rows and rows[0]["user_id"] is not None:
-                row = rows[0]
+        for row in (row for rows in results for row in rows):
+            if row["user_id"] is not None:
                 version = max(row[f"w_{c}"] or 0 for c in _VERSION_OF)
                 found[row["tweet_id"]] = (_tweet(row), version)
         return found
@@ -293,11 +299,12 @@ class TweetStore:
     async def viewer_flags(self, tweet_ids: list[int], viewer: int) -> tuple[set[int], set[int]]:
         """Which of these tweets the viewer likes, and which they retweeted."""
         ids = list(dict.fromkeys(tweet_ids))
-        results = await self.cql.execute_many((self._s["viewer"], (t, viewer)) for t in ids)
-        liked = {t for t, rows in zip(ids, results, strict=True)
-                 if any(r["kind"] == RowKind.LIKE and not r["removed"] for r in rows)}
-        retweeted = {t for t, rows in zip(ids, results, strict=True)
-                     if any(r["kind"] == RowKind.RETWEET and not r["removed"] for r in rows)}
+        results = await self.cql.execute_many(
+            (self._s["viewer"], (ids[first:first + READ_PARTITIONS], viewer))
+            for first in range(0, len(ids), READ_PARTITIONS))
+        rows = [r for chunk in results for r in chunk if not r["removed"]]
+        liked = {r["tweet_id"] for r in rows if r["kind"] == RowKind.LIKE}
+        retweeted = {r["tweet_id"] for r in rows if r["kind"] == RowKind.RETWEET}
         return liked, retweeted
 
     async def stored_events(self, tweet_id: int, op_id: int) -> StoredEvents | None:
