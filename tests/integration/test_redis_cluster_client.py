@@ -9,7 +9,9 @@ import time
 import pytest
 import uvloop
 from redis.asyncio import RedisCluster
+from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.shared.stores import redis_client
 
@@ -66,3 +68,33 @@ def test_a_write_on_a_closed_connection_is_a_connection_error_on_uvloop(
     host, _, port = stack_env["REDIS_URL"].split("://", 1)[1].split(",")[0].partition(":")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_write_after_the_server_closed(host, int(port.split("/")[0])))
+
+
+async def test_a_slot_map_read_that_times_out_is_waited_out_like_a_failover(
+        stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restarted node answered a fresh slot-map read (COMMAND) after the
+    socket timeout on a loaded machine: the TimeoutError was not one a
+    failover wait rides out, and a command that should have waited failed
+    (tests/integration/test_redis_failover_wait.py, once). Nothing of the
+    caller's is sent before the map is known, so it is a ConnectionError."""
+    if not redis_client.is_cluster_url(stack_env["REDIS_URL"]):
+        pytest.skip("a single Redis has no slot map")
+    monkeypatch.setenv("REDIS_FAILOVER_WAIT_SECONDS", "5")
+    redis = redis_client.connect(stack_env["REDIS_URL"])
+    assert isinstance(redis, redis_client.TracedRedisCluster)
+    learn = redis.commands_parser.initialize
+    slow = [RedisTimeoutError("Timeout reading from 127.0.0.1 (a node just restarted)")]
+
+    async def slow_once(node: ClusterNode | None = None) -> None:
+        if slow:
+            raise slow.pop()
+        await learn(node)
+
+    monkeypatch.setattr(redis.commands_parser, "initialize", slow_once)
+    key = f"test:{{slot-map-{time.time_ns()}}}:n"
+    try:
+        assert await redis.incr(key) == 1  # waited out, and counted once
+        assert not slow
+    finally:
+        await redis.delete(key)
+        await redis.aclose()

@@ -34,9 +34,10 @@ def assert_error(response: httpx.Response, status: int, code: int) -> dict[str, 
     return body
 
 
-async def tweet(edge: httpx.AsyncClient, user: User, content: str) -> str:
-    """Posts a tweet; returns its id."""
-    r = await edge.post("/v1/tweets", json={"content": content}, headers=user["headers"])
+async def tweet(edge: httpx.AsyncClient, user: User, content: str, place: str = "") -> str:
+    """Posts a tweet (in `place`, a country code, if given); returns its id."""
+    body = {"content": content, "place": place} if place else {"content": content}
+    r = await edge.post("/v1/tweets", json=body, headers=user["headers"])
     assert r.status_code == 200, r.text
     tweet_id: str = r.json()["tweet"]["tweetId"]
     return tweet_id

@@ -287,6 +287,17 @@ class TracedRedisCluster(RedisCluster):
             raise RedisClusterException(f"{command}: keys in more than one slot")
         return slots.pop()
 
+    async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
+        """Learns the slot map (CLUSTER SLOTS, then COMMAND of one node). A node
+        too slow to answer that (just restarted, or promoted, on a loaded
+        machine) is as unreachable as one refusing it: a ConnectionError, which
+        a failover wait rides out. Unlike a command's own timeout, nothing of
+        the caller's was sent yet, so trying again repeats no write."""
+        try:
+            return await super().initialize(*args, **kwargs)
+        except RedisTimeoutError as exc:
+            raise RedisConnectionError(f"slot map not learnt in time: {exc}") from exc
+
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         with telemetry.store_call("redis", str(args[0]).upper()):
             return await self.through_failover(self._execute_once, *args, **kwargs)
