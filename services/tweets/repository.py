@@ -250,9 +250,9 @@ class TweetStore:
         partition only grow, so a later change always has a higher version."""
         ids = list(dict.fromkeys(tweet_ids))
         # A page's misses in one statement (IN on the partition key), not one
-        # each: the node's and the driver's cost is per statement, nearly
-        # whatever it reads (docs/CASSANDRA_CPU.md). Chunks keep a read's
-        # fan-out from its coordinator bounded on a many-node cluster.
+        # each: a fifth of the statements for a page of cold tweets, though
+        # the node still reads every partition (docs/CAPACITY.md, fourth
+        # pass). Chunks bound a read's fan-out from its coordinator.
         results = await self.cql.execute_many(
             (self._s["get_versioned"], (ids[first:first + READ_PARTITIONS],))
             for first in range(0, len(ids), READ_PARTITIONS))
