@@ -28,7 +28,8 @@ EXTERNAL_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Passed on when set even if the stack has no local value for them.
 PASSTHROUGH = ("MEILISEARCH_URL", "MEILISEARCH_API_KEY", "OTEL_TRACES_SAMPLER",
-               "OTEL_TRACES_SAMPLER_ARG", "EDGE_TRACE_SAMPLING_PERCENT", "EVENT_LOOP")
+               "OTEL_TRACES_SAMPLER_ARG", "EDGE_TRACE_SAMPLING_PERCENT", "EVENT_LOOP",
+               "EDGE_CONCURRENCY")
 MEILISEARCH_KEY = "twitter-local-meilisearch-master-key"  # local dev credential
 
 
