@@ -64,7 +64,9 @@ class Reader:
                  breaker: CircuitBreaker | None = None,
                  celebrities: CelebrityCopy | None = None) -> None:
         self._store = store
-        self._celebrities = celebrities
+        # Without a refreshed copy (one never loaded asks Redis every time).
+        self._celebrities = celebrities or CelebrityCopy(store, refresh_seconds=1.0,
+                                                         max_age_seconds=0.0)
         self._relations = relations
         self._lists = lists
         self._users = users
@@ -132,16 +134,9 @@ class Reader:
         else:
             HOME_HIT.inc()
         followees = start.followees if start.following_known else await self.following(user_id)
-        celebrities = await self._celebrities_among(followees)
+        celebrities = await self._celebrities.celebrities_among(followees)
         sources = [start.entries, *await self._recent_entries(celebrities, before, want)]
         return merge(sources, before, want), start.relations
-
-    async def _celebrities_among(self, user_ids: list[int]) -> list[int]:
-        """Which of the users are celebrities: from the server's copy of the
-        set when it may answer (celebrities.py), else from Redis."""
-        if self._celebrities is None:
-            return await self._store.celebrities_among(user_ids)
-        return await self._celebrities.celebrities_among(user_ids)
 
     async def list_timeline(self, caller: int, list_id: int, page_size: int,
                             page_token: str) -> tuple[list[tweets_pb2.Tweet], str]:

@@ -57,7 +57,7 @@ def connect(settings: TimelineSettings) -> Connections:
                        users_channel, tweets_channel)
 
 
-def reader(conn: Connections, celebrities: CelebrityCopy | None = None) -> Reader:
+def reader(conn: Connections, celebrities: CelebrityCopy) -> Reader:
     """The read path: timelines, hydrated for their viewer."""
     hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
     return Reader(conn.store, conn.users, conn.tweets, hydrator,

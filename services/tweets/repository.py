@@ -15,6 +15,7 @@ is later than the create as long as clocks agree within the time between them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -104,6 +105,12 @@ def write_time(snowflake: int) -> int:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    """The ids READ_PARTITIONS at a time: one multi-partition read each."""
+    for first in range(0, len(ids), READ_PARTITIONS):
+        yield ids[first:first + READ_PARTITIONS]
 
 
 def _revision(row: Row) -> Revision:
@@ -254,8 +261,7 @@ class TweetStore:
         # the node still reads every partition (docs/CAPACITY.md, fourth
         # pass). Chunks bound a read's fan-out from its coordinator.
         results = await self.cql.execute_many(
-            (self._s["get_versioned"], (ids[first:first + READ_PARTITIONS],))
-            for first in range(0, len(ids), READ_PARTITIONS))
+            (self._s["get_versioned"], (chunk,)) for chunk in _chunks(ids))
         found: dict[int, tuple[TweetRecord, int]] = {}
         for row in (row for rows in results for row in rows):
             if row["user_id"] is not None:
@@ -300,8 +306,7 @@ class TweetStore:
         """Which of these tweets the viewer likes, and which they retweeted."""
         ids = list(dict.fromkeys(tweet_ids))
         results = await self.cql.execute_many(
-            (self._s["viewer"], (ids[first:first + READ_PARTITIONS], viewer))
-            for first in range(0, len(ids), READ_PARTITIONS))
+            (self._s["viewer"], (chunk, viewer)) for chunk in _chunks(ids))
         rows = [r for chunk in results for r in chunk if not r["removed"]]
         liked = {r["tweet_id"] for r in rows if r["kind"] == RowKind.LIKE}
         retweeted = {r["tweet_id"] for r in rows if r["kind"] == RowKind.RETWEET}

@@ -215,7 +215,6 @@ class UserPages:
                         user_ids=users, exc_info=True)
             self._cache.lost_write()
 
-
     def _drop_copies(self, users: Sequence[int]) -> None:
         for key in [k for k in self._copies if k[0] in users]:
             del self._copies[key]

@@ -7,6 +7,7 @@ that has no tweet, and only the viewer's own flags."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY
@@ -37,7 +38,7 @@ async def test_many_tweets_are_read_a_chunk_a_statement(
     await tweets.UpdateTweet(tweets_pb2.UpdateTweetRequest(
         tweet_id=edited.tweet_id, content="read 3, edited"), metadata=author.metadata)
     store = await TweetStore.open(cql)
-    missing = posted[-1].tweet_id + 1_000_003  # no tweet has this id
+    missing = 9_000_000_000_000_000_000 + secrets.randbelow(10**15)  # decades ahead: no tweet
     ids = [t.tweet_id for t in posted] + [missing, posted[0].tweet_id]  # and a duplicate
 
     before = tweet_reads()
