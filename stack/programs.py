@@ -148,6 +148,8 @@ def cassandra_servers(settings: Settings) -> list[Program]:
         if heap := os.environ.get("CASSANDRA_HEAP") or (HA_CASSANDRA_HEAP if settings.ha
                                                         else None):
             env["CASSANDRA_HEAP"] = heap
+        if slack := os.environ.get("CASSANDRA_TIMER_SLACK_NS"):  # to compare; see the script
+            env["CASSANDRA_TIMER_SLACK_NS"] = slack
         programs.append(Program(node.name, _script("cassandra"), Tier.INFRA, 100,
                                 p["CASSANDRA_PORT"], env=env, stopwaitsecs=60))
     return programs

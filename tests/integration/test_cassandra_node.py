@@ -4,7 +4,11 @@ effect is caught."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from services.shared.stores.cassandra import Cql
+from stack import topology
+from tests.support.stack_control import supervisorctl
 
 
 async def test_the_node_reads_the_system_clock_instead_of_sampling_it(cql: Cql) -> None:
@@ -14,3 +18,21 @@ async def test_the_node_reads_the_system_clock_instead_of_sampling_it(cql: Cql) 
         ("cassandra.monotonic_clock.approx",))
     assert [r["value"] for r in rows] == ["org.apache.cassandra.utils.MonotonicClock$SystemClock"]
 
+
+
+def _timer_slacks(pid: int) -> set[int]:
+    slacks = set()
+    for tid in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            slacks.add(int(Path(f"/proc/{tid.name}/timerslack_ns").read_text()))
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return slacks
+
+
+def test_every_thread_of_the_node_parks_with_the_stacks_timer_slack() -> None:
+    """The request pool's idle workers park 10 us at a time; the kernel's 50 us
+    slack made that ~4,000 wakes a second a thread (stack/run/cassandra.sh)."""
+    for node in topology.cassandra_nodes(topology.load()):
+        pid = int(supervisorctl("pid", node.name).strip())
+        assert _timer_slacks(pid) == {250_000}, node.name
