@@ -72,6 +72,10 @@ status: venv ## Show every component and its health
 trace: venv ## Span tree of the latest request with x-request-id ID (default: the latest one)
 	@$(PY) -m stack trace $(ID)
 
+# Two tweets processes under test, as replicas run in production: the suite
+# covers what they share (idempotent retries racing on two processes, a frozen
+# one leaving the edge's rotation). `make up` alone runs one (stack/topology.py).
+test: export TWEETS_PROCESSES ?= 2
 test: up ## Run the whole test suite against the running stack
 	@$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -24,10 +24,14 @@ JAEGER_PORTS = ("OTLP_GRPC_PORT", "OTLP_HTTP_PORT", "JAEGER_UI_PORT", "JAEGER_GR
 METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
 # Processes per service, all on the service's port (gRPC listens with
 # SO_REUSEPORT, so the kernel spreads connections over them); <NAME>_PROCESSES
-# overrides. Two for the hot read path on this 2-core machine, chosen by `make
-# bench BENCH=timeline`; one elsewhere. Process n > 1 serves metrics on the
-# first one's metrics port + 1000 * (n - 1).
-DEFAULT_PROCESSES: dict[str, int] = {"timeline": 2, "tweets": 2}
+# overrides. One each on this 2-core machine: in the mixed benchmark (open
+# loop, the load every request shape shares) two timeline and two tweets
+# processes cost ~25% more CPU a request than one each, and saturated at
+# 132 req/s against 201 (paired runs, docs/CAPACITY.md); two serve more only
+# where one service alone saturates a core (16 busy connections of home pages:
+# 712-747 req/s against 620). `make test` runs two tweets processes, so the
+# suite covers what replicas share (tests that need two skip with one).
+# Process n > 1 serves metrics on the first one's metrics port + 1000 * (n - 1).
 PROCESS_METRICS_STRIDE = 1000
 # With more than one process, process n also listens on port + 10 * n alone;
 # the edge balances requests over those ports (a kernel spreads connections only).
@@ -253,7 +257,7 @@ def runnable(settings: Settings) -> list[str]:
 
 def _processes(environ: Mapping[str, str], service: str) -> int:
     var = f"{service.upper()}_PROCESSES"
-    raw = environ.get(var, "").strip() or str(DEFAULT_PROCESSES.get(service, 1))
+    raw = environ.get(var, "").strip() or "1"
     if not re.fullmatch(r"[1-9]", raw):  # process ports are port + 10 * n
         raise ValueError(f"{var}={raw!r} is not a process count (1-9)")
     return int(raw)

@@ -55,6 +55,12 @@ def test_process_ports() -> None:
         "17112", "17122", "17132"]
 
 
+def test_every_service_runs_one_process_unless_told_otherwise() -> None:
+    """On this 2-core machine one process a service beats two (stack/topology.py)."""
+    settings = topology.load({})
+    assert set(settings.processes.values()) == {1}
+
+
 def test_environment_overrides(tmp_path: Path) -> None:
     settings = topology.load({"PG_PORT": " 25432 ", "USERS_PORT": "27101",
                               "TIMELINE_PROCESSES": "4", "STACK_DIR": str(tmp_path),
@@ -64,7 +70,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert settings.service_port("users") == 27101
     assert settings.ports["REDIS_PORT"] == INFRA_PORTS["REDIS_PORT"]  # empty: default
     assert settings.processes["timeline"] == 4
-    assert settings.processes["tweets"] == topology.DEFAULT_PROCESSES["tweets"]
+    assert settings.processes["tweets"] == 1
     assert settings.processes["users"] == 1
     assert settings.stack_dir == tmp_path
     assert settings.logs_dir == tmp_path / "logs"
