@@ -27,7 +27,7 @@ METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
 # overrides. One each on this 2-core machine: in the mixed benchmark (open
 # loop, the load every request shape shares) two timeline and two tweets
 # processes cost ~25% more CPU a request than one each, and saturated at
-# 132 req/s against 201 (paired runs, docs/CAPACITY.md); two serve more only
+# 132 req/s against 175-201 (paired runs, docs/CAPACITY.md); two serve more only
 # where one service alone saturates a core (16 busy connections of home pages:
 # 712-747 req/s against 620). `make test` runs two tweets processes, so the
 # suite covers what replicas share (tests that need two skip with one).
