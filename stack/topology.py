@@ -28,9 +28,10 @@ METRICS_OFFSET = 100  # a service's Prometheus port is its gRPC port + 100
 # loop, the load every request shape shares) two timeline and two tweets
 # processes cost ~25% more CPU a request than one each, and saturated at
 # 132 req/s against 175-201 (paired runs, docs/CAPACITY.md); two serve more only
-# where one service alone saturates a core (16 busy connections of home pages:
-# 712-747 req/s against 620). `make test` runs two tweets processes, so the
-# suite covers what replicas share (tests that need two skip with one).
+# where one service alone saturates the machine (16 busy connections of home
+# pages: 686-747 req/s against 539-620). `make test` runs two tweets
+# processes, so the suite covers what replicas share (tests that need two
+# skip with one).
 # Process n > 1 serves metrics on the first one's metrics port + 1000 * (n - 1).
 PROCESS_METRICS_STRIDE = 1000
 # With more than one process, process n also listens on port + 10 * n alone;
