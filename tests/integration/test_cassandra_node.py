@@ -4,6 +4,7 @@ in /proc), so a template or flag that stops taking effect is caught."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def _timer_slacks(pid: int) -> set[int]:
     for tid in Path(f"/proc/{pid}/task").iterdir():
         try:
             slacks.add(int(Path(f"/proc/{tid.name}/timerslack_ns").read_text()))
-        except FileNotFoundError:  # the thread ended meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile
             continue
         except PermissionError:  # another process's slack: CAP_SYS_NICE (root) only
             pytest.skip("reading the node's timer slack needs CAP_SYS_NICE")
@@ -36,6 +37,7 @@ def _timer_slacks(pid: int) -> set[int]:
 def test_every_thread_of_the_node_parks_with_the_stacks_timer_slack() -> None:
     """The request pool's idle workers park 10 us at a time; the kernel's 50 us
     slack made that ~4,000 wakes a second a thread (stack/run/cassandra.sh)."""
+    expected = int(os.environ.get("CASSANDRA_TIMER_SLACK_NS", "250000"))  # the script's default
     for node in topology.cassandra_nodes(topology.load()):
         pid = int(supervisorctl("pid", node.name).strip())
-        assert _timer_slacks(pid) == {250_000}, node.name
+        assert _timer_slacks(pid) == {expected}, node.name
