@@ -21,6 +21,7 @@ from benchmarks import (
     tweets_bench,
     users_bench,
 )
+from benchmarks.mixed import probe
 from stack import contract, topology
 
 SUITES = {
@@ -39,10 +40,12 @@ SUITES = {
     "redis_modes": timeline_bench.run_redis_modes,
     "cost": cost_bench.run,
     "timeline_reads": timeline_bench.run_reads,
+    "mixed_probe": probe.run,
 }
 # Run only when asked for by name (BENCH=soak takes half an hour; redis_modes
-# and timeline_reads are parts of timeline; edge_cpu, a few minutes, of edge).
-LONG = {"soak", "redis_modes", "timeline_reads", "edge_cpu"}
+# and timeline_reads are parts of timeline; edge_cpu, a few minutes, of edge;
+# mixed_probe is one fixed rate of mixed, for before/after pairs).
+LONG = {"soak", "redis_modes", "timeline_reads", "edge_cpu", "mixed_probe"}
 
 
 def running_with(stack_env: Path) -> str:

@@ -13,10 +13,12 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import wrk
+from benchmarks.dataset.graph import User
 from benchmarks.dataset.load import ensure
 from benchmarks.mixed import baselines, charts, vegeta, workload
 from benchmarks.mixed.cpu import CpuSampler
@@ -31,23 +33,40 @@ def _setting(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-def run(env: dict[str, str]) -> list[str]:
-    started = time.monotonic()
+@dataclass
+class Setup:
+    """The dataset loaded, the readers logged in, their requests drawn."""
+
+    tool: Path  # vegeta
+    readers: list[User]
+    tokens: dict[int, str]
+    targets: list[vegeta.Target]
+    load_seconds: float
+    lines: list[str]
+
+
+def prepare(env: dict[str, str]) -> Setup:
     settings = topology.load()
     edge = env["EDGE_URL"]
     seed = int(_setting("BENCH_SEED", 1))
     report = ensure(env, users=int(_setting("BENCH_USERS", 10_000)),
                     tweets=int(_setting("BENCH_TWEETS", 100_000)), seed=seed)
-    lines = [report.line()]
-    data = report.data
     tool = vegeta.ensure(settings.cache_dir)
-    readers = workload.readers(data, int(_setting("BENCH_READERS", 200)), seed)
+    readers = workload.readers(report.data, int(_setting("BENCH_READERS", 200)), seed)
     t0 = time.monotonic()
     tokens = asyncio.run(workload.log_in(edge, readers))
     asyncio.run(workload.warm_up(edge, tokens))
-    lines.append(f"{len(tokens)} readers logged in and their timelines materialised in"
-                 f" {time.monotonic() - t0:.1f} s")
-    targets = workload.targets(edge, data, tokens, seed)
+    lines = [report.line(), f"{len(tokens)} readers logged in and their timelines"
+             f" materialised in {time.monotonic() - t0:.1f} s"]
+    return Setup(tool, readers, tokens, workload.targets(edge, report.data, tokens, seed),
+                 report.seconds, lines)
+
+
+def run(env: dict[str, str]) -> list[str]:
+    started = time.monotonic()
+    setup = prepare(env)
+    lines = list(setup.lines)
+    tool, readers, tokens, targets = setup.tool, setup.readers, setup.tokens, setup.targets
     seconds = _setting("BENCH_STEP_SECONDS", 20)
     sampler = CpuSampler()
 
@@ -76,10 +95,11 @@ def run(env: dict[str, str]) -> list[str]:
     else:
         lines.append("no step met p99 <= 50 ms without errors: lower BENCH_START_RATE")
     lines += _per_kind(checks)
-    base = _baselines(env, settings.cache_dir, readers[0].user_id, tokens[readers[0].user_id])
+    reader = readers[0].user_id
+    base = _baselines(env, topology.load().cache_dir, reader, tokens[reader])
     lines += [b.line() for b in base]
     lines += _ratios(base, saturation)
-    lines += _write(steps, checks, base, saturation, lines, report.seconds)
+    lines += _write(steps, checks, base, saturation, lines, setup.load_seconds)
     lines.append(f"total wall time {time.monotonic() - started:.0f} s")
     return lines
 

@@ -26,7 +26,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Connection, Redis, RedisCluster
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import ClusterNode, ClusterPipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, PipelineStrategy
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.crc import key_slot
@@ -41,6 +41,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.shared.observability import telemetry
 from services.shared.resilience import deadline
+from services.shared.stores import cluster_pipeline
 
 # What a cache read may take before the caller treats Redis as down.
 SOCKET_TIMEOUT_SECONDS = 0.5
@@ -174,6 +175,14 @@ class _TracedClusterPipeline(ClusterPipeline):
         with _unreachable_as_connection_error():
             wait = self.replication
             if wait is None:
+                strategy = self._execution_strategy
+                if type(strategy) is PipelineStrategy:  # not a transaction
+                    direct = await cluster_pipeline.execute(
+                        self.cluster_client, strategy._command_queue,
+                        raise_on_error=raise_on_error, allow_redirections=allow_redirections)
+                    if direct is not None:
+                        await strategy.reset()  # type: ignore[no-untyped-call]
+                        return direct
                 return await ClusterPipeline.execute(self, raise_on_error, allow_redirections)
             waits = await self._queue_waits(wait)
             results = await ClusterPipeline.execute(self, False, allow_redirections)

@@ -1,0 +1,173 @@
+"""A cluster pipeline sent straight to its nodes: the common case of
+redis-py's cluster pipeline at half its CPU.
+
+redis-py routes each queued command through its generic machinery (command
+policies, the keys found by a parser of COMMAND's output, a task per node
+gathered), about 100 us of CPU for a pipeline of five commands on three
+nodes, as much as the round trip itself: a home page sends three such
+pipelines. Here the slot of each command is read off its arguments, the
+commands are written to every node they go to, and then the replies are read
+node by node, on one task. The replies are parsed by the same response
+callbacks, so results are the same objects redis-py returns.
+
+Anything out of the ordinary goes back to redis-py: a command whose keys this
+module does not know how to find, a slot the map does not cover, replicas
+read from, or a connection that fails (redis-py then retries the pipeline as
+it always does, sending it whole again). Replies that redirect (MOVED, ASK,
+TRYAGAIN while a slot moves) are followed command by command, as redis-py
+does. docs/CAPACITY.md has the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.crc import key_slot
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    RedisClusterException,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Commands whose one key is their first argument (those the services pipeline).
+_FIRST_KEY = frozenset({
+    "GET", "SET", "GETEX", "EXPIRE", "PEXPIRE", "TTL", "PTTL", "INCR", "INCRBY", "DECR",
+    "HGET", "HSET", "HGETALL", "HDEL", "HINCRBY", "HMGET",
+    "ZADD", "ZREM", "ZSCORE", "ZMSCORE", "ZCARD", "ZINCRBY", "ZRANGE", "ZREVRANGE",
+    "ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE",
+    "SADD", "SREM", "SISMEMBER", "SMISMEMBER", "SMEMBERS", "SCARD",
+    "LPUSH", "RPUSH", "LRANGE", "LTRIM", "LLEN",
+    "XADD", "XRANGE", "XREVRANGE", "XLEN",
+})
+# Commands with a key list: routed here only with a single key.
+_ONE_OF_MANY = frozenset({"DEL", "UNLINK", "EXISTS"})
+_REDIRECTS = (MovedError, AskError, TryAgainError)
+# What makes redis-py send a pipeline again, whole (after reconnecting).
+_RETRIED = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError,
+            ClusterDownError, SlotNotCoveredError)
+
+
+def _keys(args: Sequence[Any]) -> Sequence[Any] | None:
+    """The command's keys, or None when this module does not route it."""
+    name = args[0]
+    if name in _FIRST_KEY or (name in _ONE_OF_MANY and len(args) == len(("DEL", "key"))):
+        return args[1:2]
+    if name in ("EVAL", "EVALSHA"):
+        return args[3:3 + int(args[2])]
+    if name == "XREAD":  # XREAD [COUNT n] [BLOCK ms] STREAMS key... id...
+        words = [a.upper() if isinstance(a, str) else a for a in args]
+        at = next((i for i, w in enumerate(words) if w in ("STREAMS", b"STREAMS")), None)
+        if at is None:
+            return None
+        rest = args[at + 1:]
+        return rest[:len(rest) // 2]
+    return None
+
+
+Groups = list[tuple[ClusterNode, list[Any]]]
+
+
+def _route(client: RedisCluster, commands: Sequence[Any]) -> Groups | None:
+    """The commands grouped by the primary that holds their slot, in the
+    client's slot map; None when one of them is not for this module."""
+    encode = client.encoder.encode
+    nodes: dict[str, tuple[ClusterNode, list[Any]]] = {}
+    for command in commands:
+        if command.kwargs.get("target_nodes") is not None:
+            return None
+        keys = _keys(command.args)
+        if not keys:
+            return None
+        slots = {key_slot(encode(k)) for k in keys}  # type: ignore[no-untyped-call]
+        if len(slots) != 1:
+            return None
+        try:
+            node = client.nodes_manager.get_node_from_slot(slots.pop())
+        except RedisClusterException:  # the slot is not covered: redis-py's to report
+            return None
+        nodes.setdefault(node.name, (node, []))[1].append(command)
+    return list(nodes.values())
+
+
+async def _send_and_read(groups: Groups) -> None:
+    """Writes each node's commands on one of its connections, then reads the
+    replies into the commands' `result`s (an error reply as its exception).
+    A connection whose replies were not all read when anything is raised
+    (a failure, a cancellation) is disconnected before it goes back to its
+    node: the next caller would otherwise read this pipeline's replies."""
+    taken = [(node, node.acquire_connection(), commands) for node, commands in groups]
+    unread = {id(connection) for _, connection, _ in taken}
+    try:
+        for node, connection, commands in taken:
+            await node.disconnect_if_needed(connection)
+            await connection.send_packed_command(
+                connection.pack_commands(c.args for c in commands))
+        for node, connection, commands in taken:
+            for command in commands:
+                try:
+                    command.result = await node.parse_response(
+                        connection, command.args[0], **command.kwargs)
+                except ResponseError as exc:  # an error reply: the connection is in step
+                    command.result = exc
+            unread.discard(id(connection))
+    except BaseException:
+        for _, connection, _ in taken:
+            if id(connection) in unread:
+                await connection.disconnect(nowait=True)
+        raise
+    finally:
+        for node, connection, _ in taken:
+            node.release(connection)
+
+
+async def execute(client: RedisCluster, commands: Sequence[Any], *, raise_on_error: bool,
+                  allow_redirections: bool) -> list[Any] | None:
+    """The commands' results, or None when redis-py must run the pipeline
+    (nothing of it was sent, or what was sent may be sent again: a failed
+    connection, as redis-py's own retry would)."""
+    if client._initialize or client.read_from_replicas:
+        return None
+    groups = _route(client, commands)
+    if groups is None:
+        return None
+    try:
+        await _send_and_read(groups)
+    except _RETRIED:
+        _forget(commands)
+        return None
+    if any(isinstance(c.result, _RETRIED) for c in commands):  # CLUSTERDOWN replies
+        _forget(commands)
+        return None
+    if allow_redirections:
+        await _follow_redirections(client, commands)
+    if raise_on_error:
+        for command in commands:
+            if isinstance(command.result, Exception):
+                raise command.result
+    return [c.result for c in commands]
+
+
+async def _follow_redirections(client: RedisCluster, commands: Sequence[Any]) -> None:
+    """Sends each redirected command again on its own, where redis-py follows
+    MOVED and ASK (and waits out TRYAGAIN); its error becomes its result."""
+    for command in commands:
+        if isinstance(command.result, _REDIRECTS):
+            try:
+                command.result = await client.execute_command(*command.args, **command.kwargs)
+            except Exception as exc:  # kept as the command's result, as redis-py does
+                command.result = exc
+
+
+def _forget(commands: Sequence[Any]) -> None:
+    """Clears what a failed attempt read, so redis-py sends every command again."""
+    for command in commands:
+        command.result = None
