@@ -1,7 +1,7 @@
-"""Cluster pipelines sent straight to their nodes (services/shared/stores/
-cluster_pipeline.py) against the stack's 3-primary cluster: the same results
-as redis-py's own cluster pipeline, redirections followed, error replies
-where redis-py puts them, and no connection left with replies unread."""
+"""Cluster pipelines and commands sent straight to their nodes (services/
+shared/stores/cluster_pipeline.py) against the stack's 3-primary cluster: the
+same results as redis-py's own cluster client, redirections followed, error
+replies where redis-py puts them, and no connection left with replies unread."""
 
 from __future__ import annotations
 
@@ -34,6 +34,23 @@ def redis_py_runs() -> Iterator[list[int]]:
         yield runs
     finally:
         PipelineStrategy._execute = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def redis_py_commands() -> Iterator[list[tuple[Any, ...]]]:
+    """The commands redis-py's own routing sent."""
+    sent: list[tuple[Any, ...]] = []
+    original = RedisCluster._execute_command
+
+    async def counted(self: RedisCluster, target: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(args)
+        return await original(self, target, *args, **kwargs)
+
+    RedisCluster._execute_command = counted  # type: ignore[method-assign,assignment]
+    try:
+        yield sent
+    finally:
+        RedisCluster._execute_command = original  # type: ignore[method-assign]
 
 
 def _keys_on_every_node(cluster: RedisCluster, prefix: str) -> list[str]:
@@ -142,3 +159,20 @@ async def test_a_cancelled_pipeline_leaves_no_reply_unread(cluster: RedisCluster
     await asyncio.sleep(0.4)  # the script is done
     for key in keys[1:]:
         assert await cluster.get(f"{key}:t") == f"new {key}".encode()
+
+
+async def test_a_command_is_sent_straight_and_its_moved_reply_followed(
+        cluster: RedisCluster, redis_py_commands: list[tuple[Any, ...]]) -> None:
+    key = f"test:one:{{{time.time_ns()}}}"
+    assert await cluster.set(key, "v")
+    assert await cluster.eval("return redis.call('GET', KEYS[1])", 1, key) == b"v"
+    assert redis_py_commands == []
+    slot = key_slot(key.encode())
+    owners = cluster.nodes_manager.slots_cache[slot]
+    cluster.nodes_manager.slots_cache[slot] = [
+        next(n for n in cluster.get_primaries() if n.name != owners[0].name)]
+    try:
+        assert await cluster.get(key) == b"v"
+    finally:
+        cluster.nodes_manager.slots_cache[slot] = owners
+    assert redis_py_commands == [("GET", key)]  # MOVED: sent again by redis-py

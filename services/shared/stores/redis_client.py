@@ -320,6 +320,9 @@ class TracedRedisCluster(RedisCluster):
                 # gets MOVED; a burst of first commands collects enough MOVED
                 # replies to make it close every connection, in use or not.
                 await self.initialize()
+            result = await cluster_pipeline.execute_command(self, args, kwargs)
+            if result is not cluster_pipeline.NOT_SENT:
+                return result
             return await super().execute_command(*args, **kwargs)
 
     async def through_failover(self, attempt: Any, *args: Any, **kwargs: Any) -> Any:
