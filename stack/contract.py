@@ -29,7 +29,7 @@ EXTERNAL_KEYS: dict[str, tuple[str, ...]] = {
 # Passed on when set even if the stack has no local value for them.
 PASSTHROUGH = ("MEILISEARCH_URL", "MEILISEARCH_API_KEY", "OTEL_TRACES_SAMPLER",
                "OTEL_TRACES_SAMPLER_ARG", "EDGE_TRACE_SAMPLING_PERCENT", "EVENT_LOOP",
-               "EDGE_CONCURRENCY")
+               "EDGE_CONCURRENCY", "REDIS_DIRECT_ROUTING")
 MEILISEARCH_KEY = "twitter-local-meilisearch-master-key"  # local dev credential
 
 

@@ -176,3 +176,20 @@ async def test_a_command_is_sent_straight_and_its_moved_reply_followed(
     finally:
         cluster.nodes_manager.slots_cache[slot] = owners
     assert redis_py_commands == [("GET", key)]  # MOVED: sent again by redis-py
+
+
+async def test_direct_routing_can_be_turned_off(stack_env: dict[str, str],
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                redis_py_runs: list[int]) -> None:
+    """REDIS_DIRECT_ROUTING=false: everything through redis-py (to compare)."""
+    if not redis_client.is_cluster_url(stack_env["REDIS_URL"]):
+        pytest.skip("a single Redis routes nothing")
+    monkeypatch.setenv("REDIS_DIRECT_ROUTING", "false")
+    redis = redis_client.connect(stack_env["REDIS_URL"])
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.get("test:off:{1}")
+            assert await pipe.execute() == [None]
+    finally:
+        await redis.aclose()
+    assert redis_py_runs == [1]

@@ -176,10 +176,11 @@ class _TracedClusterPipeline(ClusterPipeline):
         with _unreachable_as_connection_error():
             wait = self.replication
             if wait is None:
-                strategy = self._execution_strategy
-                if type(strategy) is PipelineStrategy:  # not a transaction
+                strategy, client = self._execution_strategy, self.cluster_client
+                if type(strategy) is PipelineStrategy and getattr(  # not a transaction
+                        client, "direct_routing", False):
                     direct = await cluster_pipeline.execute(
-                        self.cluster_client, strategy._command_queue,
+                        client, strategy._command_queue,
                         raise_on_error=raise_on_error, allow_redirections=allow_redirections)
                     if direct is not None:
                         await strategy.reset()  # type: ignore[no-untyped-call]
@@ -278,6 +279,7 @@ class TracedRedisCluster(RedisCluster):
     (the default) the caller's fallback takes over at once."""
 
     failover_wait = 0.0
+    direct_routing = True  # REDIS_DIRECT_ROUTING: cluster_pipeline.py sends what it can
     replication: Replication | None = None  # for replicated_pipeline
 
     # Attempts per command (redirections and retries). Redis answers TRYAGAIN
@@ -320,9 +322,10 @@ class TracedRedisCluster(RedisCluster):
                 # gets MOVED; a burst of first commands collects enough MOVED
                 # replies to make it close every connection, in use or not.
                 await self.initialize()
-            result = await cluster_pipeline.execute_command(self, args, kwargs)
-            if result is not cluster_pipeline.NOT_SENT:
-                return result
+            if self.direct_routing:
+                result = await cluster_pipeline.execute_command(self, args, kwargs)
+                if result is not cluster_pipeline.NOT_SENT:
+                    return result
             return await super().execute_command(*args, **kwargs)
 
     async def through_failover(self, attempt: Any, *args: Any, **kwargs: Any) -> Any:
@@ -360,9 +363,13 @@ def is_cluster_url(url: str) -> bool:
 class RedisFailoverSettings(BaseSettings):
     """How long a cluster client waits out a failover (0: not at all), and how
     many replicas a replicated pipeline waits for (0: none), up to how long.
-    Set where every primary has a replica: TOPOLOGY=ha locally, Kubernetes."""
+    Set where every primary has a replica: TOPOLOGY=ha locally, Kubernetes.
+    REDIS_DIRECT_ROUTING=false routes every cluster command through redis-py
+    (cluster_pipeline.py otherwise): to compare, or should redis-py change
+    what that module relies on."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    redis_direct_routing: bool = True
     redis_failover_wait_seconds: float = Field(default=0.0, ge=0.0, le=30.0)
     redis_write_replicas: int = Field(default=0, ge=0, le=5)
     redis_write_replicas_timeout_ms: int = Field(default=500, ge=1, le=10_000)
@@ -414,6 +421,7 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
         settings = RedisFailoverSettings()
         if isinstance(cluster, TracedRedisCluster):
             cluster.failover_wait = settings.redis_failover_wait_seconds
+            cluster.direct_routing = settings.redis_direct_routing
             cluster.replication = _replication(settings)
         return cluster
     single = TracedRedis.from_url(
