@@ -116,9 +116,12 @@ async def _send_and_read(groups: Groups) -> None:
     A connection whose replies were not all read when anything is raised
     (a failure, a cancellation) is disconnected before it goes back to its
     node: the next caller would otherwise read this pipeline's replies."""
-    taken = [(node, node.acquire_connection(), commands) for node, commands in groups]
-    unread = {id(connection) for _, connection, _ in taken}
+    taken: list[tuple[ClusterNode, Any, list[Any]]] = []
+    unread: set[int] = set()
     try:
+        for node, commands in groups:
+            taken.append((node, node.acquire_connection(), commands))
+            unread.add(id(taken[-1][1]))
         for node, connection, commands in taken:
             await node.disconnect_if_needed(connection)
             await connection.send_packed_command(
