@@ -13,16 +13,16 @@ import os
 
 from benchmarks.mixed import vegeta
 from benchmarks.mixed.cpu import CpuSampler
-from benchmarks.mixed.run import prepare
+from benchmarks.mixed.run import prepare, setting
 from benchmarks.mixed.steps import Step
 
 WARM_UP_SECONDS = 10
-SHOWN_BELOW_PERCENT = 0.3  # programs busier than this get a line of their own
+SHOWN_FROM_PERCENT = 0.3  # programs busier than this get a line of their own
 
 
 def run(env: dict[str, str]) -> list[str]:
-    rate = float(os.environ.get("BENCH_RATE", "150"))
-    seconds = float(os.environ.get("BENCH_STEP_SECONDS", "30"))
+    rate = setting("BENCH_RATE", 150)
+    seconds = setting("BENCH_STEP_SECONDS", 30)
     kinds = {k for k in os.environ.get("BENCH_KINDS", "").split(",") if k}
     setup = prepare(env)
     targets = [t for t in setup.targets if not kinds or t.kind in kinds]
@@ -45,7 +45,7 @@ def cpu_per_request(step: Step) -> list[str]:
     lines = ["CPU per request (ms; % of one core):"]
     busiest = sorted(step.cpu.items(), key=lambda kv: -kv[1])
     for name, percent in busiest:
-        if percent >= SHOWN_BELOW_PERCENT:
+        if percent >= SHOWN_FROM_PERCENT:
             lines.append(f"  {name:<22} {percent * 10 / step.rate:>6.2f}  ({percent:.1f}%)")
     total = sum(step.cpu.values()) * 10 / step.rate
     lines.append(f"  {'all (machine)':<22} {total:>6.2f}")

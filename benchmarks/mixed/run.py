@@ -29,7 +29,7 @@ RESULTS = topology.REPO / "benchmarks" / "results"
 STEPS_BUDGET_SECONDS = 480  # the stepping stops here whatever the latencies
 
 
-def _setting(name: str, default: float) -> float:
+def setting(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
@@ -48,11 +48,11 @@ class Setup:
 def prepare(env: dict[str, str]) -> Setup:
     settings = topology.load()
     edge = env["EDGE_URL"]
-    seed = int(_setting("BENCH_SEED", 1))
-    report = ensure(env, users=int(_setting("BENCH_USERS", 10_000)),
-                    tweets=int(_setting("BENCH_TWEETS", 100_000)), seed=seed)
+    seed = int(setting("BENCH_SEED", 1))
+    report = ensure(env, users=int(setting("BENCH_USERS", 10_000)),
+                    tweets=int(setting("BENCH_TWEETS", 100_000)), seed=seed)
     tool = vegeta.ensure(settings.cache_dir)
-    readers = workload.readers(report.data, int(_setting("BENCH_READERS", 200)), seed)
+    readers = workload.readers(report.data, int(setting("BENCH_READERS", 200)), seed)
     t0 = time.monotonic()
     tokens = asyncio.run(workload.log_in(edge, readers))
     asyncio.run(workload.warm_up(edge, tokens))
@@ -67,22 +67,22 @@ def run(env: dict[str, str]) -> list[str]:
     setup = prepare(env)
     lines = list(setup.lines)
     tool, readers, tokens, targets = setup.tool, setup.readers, setup.tokens, setup.targets
-    seconds = _setting("BENCH_STEP_SECONDS", 20)
+    seconds = setting("BENCH_STEP_SECONDS", 20)
     sampler = CpuSampler()
 
     def step(rate: float) -> Step:
         return Step.of(rate, seconds, vegeta.attack(tool, targets, rate, seconds, sampler))
 
-    vegeta.attack(tool, targets, _setting("BENCH_START_RATE", 5), 15, sampler)  # warm caches
+    vegeta.attack(tool, targets, setting("BENCH_START_RATE", 5), 15, sampler)  # warm caches
     steps: list[Step] = []
-    rate = _setting("BENCH_START_RATE", 5)
+    rate = setting("BENCH_START_RATE", 5)
     steps_started = time.monotonic()
     while time.monotonic() - steps_started < STEPS_BUDGET_SECONDS:
         steps.append(step(rate))
         print(steps[-1].line(), flush=True)
         if steps[-1].overloaded:
             break
-        rate = round(rate * _setting("BENCH_RATE_FACTOR", 1.25), 1)
+        rate = round(rate * setting("BENCH_RATE_FACTOR", 1.25), 1)
     passing = [s.rate for s in steps if s.meets_goal]
     saturation = max(passing) if passing else None
     lines += [s.line() for s in steps]

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from redis.asyncio import RedisCluster
-from redis.asyncio.cluster import ClusterPipeline, PipelineStrategy
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, PipelineStrategy
 from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
@@ -20,7 +19,7 @@ from services.shared.stores import redis_client
 
 
 @pytest.fixture
-def redis_py_runs() -> Iterator[list[int]]:
+def redis_py_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times redis-py's own pipeline machinery ran."""
     runs: list[int] = []
     original = PipelineStrategy._execute
@@ -29,15 +28,12 @@ def redis_py_runs() -> Iterator[list[int]]:
         runs.append(1)
         return await original(self, *args, **kwargs)
 
-    PipelineStrategy._execute = counted  # type: ignore[method-assign]
-    try:
-        yield runs
-    finally:
-        PipelineStrategy._execute = original  # type: ignore[method-assign]
+    monkeypatch.setattr(PipelineStrategy, "_execute", counted)
+    return runs
 
 
 @pytest.fixture
-def redis_py_commands() -> Iterator[list[tuple[Any, ...]]]:
+def redis_py_commands(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """The commands redis-py's own routing sent."""
     sent: list[tuple[Any, ...]] = []
     original = RedisCluster._execute_command
@@ -46,11 +42,8 @@ def redis_py_commands() -> Iterator[list[tuple[Any, ...]]]:
         sent.append(args)
         return await original(self, target, *args, **kwargs)
 
-    RedisCluster._execute_command = counted  # type: ignore[method-assign,assignment]
-    try:
-        yield sent
-    finally:
-        RedisCluster._execute_command = original  # type: ignore[method-assign]
+    monkeypatch.setattr(RedisCluster, "_execute_command", counted)
+    return sent
 
 
 def _keys_on_every_node(cluster: RedisCluster, prefix: str) -> list[str]:
@@ -132,7 +125,8 @@ async def test_an_error_reply_is_raised_or_returned_in_place(cluster: RedisClust
     assert value == b"not a set"
 
 
-async def test_a_cancelled_pipeline_leaves_no_reply_unread(cluster: RedisCluster) -> None:
+async def test_a_cancelled_pipeline_leaves_no_reply_unread(
+        cluster: RedisCluster, monkeypatch: pytest.MonkeyPatch) -> None:
     """Cancelled while the first node's reply is awaited, after every node was
     written to: the other nodes' connections hold replies nobody read. Were
     they handed to the next caller, it would read this pipeline's replies as
@@ -141,6 +135,14 @@ async def test_a_cancelled_pipeline_leaves_no_reply_unread(cluster: RedisCluster
     for key in keys:
         await cluster.set(f"{key}:s", f"old {key}")
         await cluster.set(f"{key}:t", f"new {key}")
+    reading = asyncio.Event()
+    parse = ClusterNode.parse_response
+
+    async def first_read_begins(self: ClusterNode, *args: Any, **kwargs: Any) -> Any:
+        reading.set()  # every node has been written to by now
+        return await parse(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClusterNode, "parse_response", first_read_begins)
     spin = ("local t = redis.call('TIME'); local start = t[1] * 1000000 + t[2];"
             " repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start > 300000")
 
@@ -152,12 +154,12 @@ async def test_a_cancelled_pipeline_leaves_no_reply_unread(cluster: RedisCluster
             return await pipe.execute()
 
     task = asyncio.create_task(slow_then_the_others())
-    await asyncio.sleep(0.1)  # written to every node, waiting for the first
+    await reading.wait()  # the first node (the spinning script's) is being read
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.4)  # the script is done
-    for key in keys[1:]:
+    monkeypatch.undo()
+    for key in keys[1:]:  # on the other nodes
         assert await cluster.get(f"{key}:t") == f"new {key}".encode()
 
 

@@ -8,8 +8,8 @@ import pytest
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from services.shared.stores.cluster_pipeline import MOVABLE_KEYS
 from services.shared.stores.redis_client import (
-    _MOVABLE_KEYS,
     CLUSTER_SCHEME,
     _unreachable_as_connection_error,
     connect,
@@ -18,13 +18,13 @@ from tests.support.scratch_postgres import free_port
 
 
 def test_xread_keys_are_the_streams_not_their_ids() -> None:
-    find = _MOVABLE_KEYS["XREAD"]
+    find = MOVABLE_KEYS["XREAD"]
     assert find(("COUNT", 10, "STREAMS", "tw:inval", "0-0")) == ["tw:inval"]
     assert find((b"BLOCK", 5, b"STREAMS", "a", "b", "1-0", "2-0")) == ["a", "b"]
 
 
 def test_zunionstore_keys_are_the_destination_and_the_sources() -> None:
-    find = _MOVABLE_KEYS["ZUNIONSTORE"]
+    find = MOVABLE_KEYS["ZUNIONSTORE"]
     assert find(("tr:{*}:scratch", 2, "tr:{*}:1:top", "tr:{*}:2:top", "AGGREGATE", "SUM")) \
         == ["tr:{*}:scratch", "tr:{*}:1:top", "tr:{*}:2:top"]
 

@@ -177,8 +177,8 @@ class _TracedClusterPipeline(ClusterPipeline):
             wait = self.replication
             if wait is None:
                 strategy, client = self._execution_strategy, self.cluster_client
-                if type(strategy) is PipelineStrategy and getattr(  # not a transaction
-                        client, "direct_routing", False):
+                if type(strategy) is PipelineStrategy and isinstance(  # not a transaction
+                        client, TracedRedisCluster) and client.direct_routing:
                     direct = await cluster_pipeline.execute(
                         client, strategy._command_queue,
                         raise_on_error=raise_on_error, allow_redirections=allow_redirections)
@@ -248,25 +248,6 @@ def _raised_in_connection(exc: BaseException) -> bool:
         "redis/asyncio/connection.py")
 
 
-def _stream_keys(args: tuple[Any, ...]) -> list[Any]:
-    """XREAD's keys: the first half of what follows STREAMS."""
-    names = [a.upper() if isinstance(a, str | bytes) else a for a in args]
-    at = names.index(b"STREAMS" if b"STREAMS" in names else "STREAMS")
-    rest = list(args[at + 1:])
-    return rest[:len(rest) // 2]
-
-
-def _store_keys(args: tuple[Any, ...]) -> list[Any]:
-    """ZUNIONSTORE/ZINTERSTORE's keys: the destination and numkeys sources."""
-    return [args[0], *args[2:2 + int(args[1])]]
-
-
-# Commands whose keys move (redis-py asks the server, COMMAND GETKEYS, a round
-# trip of its own before every such command) that the services use: their keys
-# are found here instead.
-_MOVABLE_KEYS = {"XREAD": _stream_keys, "ZUNIONSTORE": _store_keys, "ZINTERSTORE": _store_keys}
-
-
 class TracedRedisCluster(RedisCluster):
     """TracedRedis for a Redis Cluster.
 
@@ -290,14 +271,13 @@ class TracedRedisCluster(RedisCluster):
     RedisClusterRequestTTL = 48
 
     async def _determine_slot(self, command: str, *args: Any) -> int:
-        find = _MOVABLE_KEYS.get(str(command).upper())
+        find = cluster_pipeline.MOVABLE_KEYS.get(str(command).upper())
         if find is None:
             return await super()._determine_slot(command, *args)
-        slots = {key_slot(self.encoder.encode(k))  # type: ignore[no-untyped-call]
-                 for k in find(args)}
-        if len(slots) != 1:
+        slot = cluster_pipeline.single_slot(self, find(args))
+        if slot is None:
             raise RedisClusterException(f"{command}: keys in more than one slot")
-        return slots.pop()
+        return slot
 
     async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
         """Learns the slot map (CLUSTER SLOTS, then COMMAND of one node). A node
