@@ -2,7 +2,8 @@
 
 An author at or under the celebrity threshold is fanned out on write: the
 tweet is added to every active follower's cached home timeline, batch by
-batch as the users service pages follower ids. A celebrity's tweets are not:
+batch as the users service pages follower ids (or at once from the author's
+cached list: followers.py). A celebrity's tweets are not:
 readers merge them in at read time, from the author's recent set, which list
 timelines read for every member (kept for others only while one exists).
 Every step is idempotent (ZADD/ZREM of the same member), so a redelivered
@@ -25,6 +26,7 @@ from services.shared.fields.timestamps import from_timestamp
 from services.shared.observability.logging import get_logger
 from services.shared.rpc.peers import TweetsClient, UsersClient
 from services.timeline.domain import Entry
+from services.timeline.followers import FollowerLists
 from services.timeline.store import TimelineStore, home_key, mentions_key, recent_key
 
 FANOUT_LAG = Histogram(
@@ -121,7 +123,7 @@ class Fanout:
                  lag_flush_seconds: float = LAG_FLUSH_SECONDS) -> None:
         self._store = store
         self._clock = clock  # injectable: tests fix the lag they measure
-        self._users = users
+        self._followers = FollowerLists(store, users, threshold=celebrity_threshold)
         self._tweets = tweets
         self._threshold = celebrity_threshold
         self._backfill = follow_backfill
@@ -142,9 +144,9 @@ class Fanout:
         mentioned = {u for u in event.mention_user_ids if u != author}
         if mentioned:
             await self._store.add((mentions_key(u) for u in mentioned), entry)
-        # One users call tells a celebrity (count alone) from an author to fan
-        # out (count and first batch of followers).
-        first = await self._users.first_followers(author, max_count=self._threshold)
+        # One read tells a celebrity (count alone) from an author to fan out
+        # (count and first batch of followers): the cached list, else a users call.
+        first = await self._followers.first(author)
         celebrity = first.follower_count > self._threshold
         await self._mark(author, celebrity)
         if celebrity:
@@ -155,7 +157,7 @@ class Fanout:
         # does their recent set, if kept: list timelines merge every member's
         # at read time.
         written = await self._write_homes([author, *first.ids], entry, recent_of=author)
-        async for batch in self._users.follower_batches(author, after=first):
+        async for batch in self._followers.rest(author, first):
             await progress()  # a long fanout: JetStream must not redeliver it meanwhile
             written += await self._write_homes(batch, entry)
         lag = self._clock() - from_timestamp(event.created_at).timestamp() \
@@ -184,11 +186,12 @@ class Fanout:
             return  # never fanned out, so nothing else cached to remove
         # Reads drop deleted tweets anyway (hydration leaves them out); removing
         # them here keeps pages full.
-        async for batch in self._users.follower_batches(event.author_user_id):
+        async for batch in self._followers.every(event.author_user_id):
             await self._store.remove((home_key(u) for u in batch), entry)
             await progress()
 
     async def follow_created(self, event: user_events.FollowCreated) -> None:
+        await self._followers.forget(event.followee_id)
         await self._store.forget_following(event.follower_id)
         if not await self._store.is_active(event.follower_id):
             return  # rebuilt on the next read anyway
@@ -199,5 +202,6 @@ class Fanout:
                                    (Entry(t, event.followee_id) for t in recent))
 
     async def follow_deleted(self, event: user_events.FollowDeleted) -> None:
+        await self._followers.forget(event.followee_id)
         await self._store.forget_following(event.follower_id)
         await self._store.remove_author(event.follower_id, event.followee_id)

@@ -17,6 +17,14 @@ is cached too), dropped by follow events. A page's first round trip also
 reads the reader's blocks and mutes (`rel:{id}`, owned by the users service:
 services/users/client/relations.py).
 
+Per author, for fanout: `tl:{id}:followers`, the follower count and, for an
+author at or under the celebrity threshold whose followers fit in one users
+call, their ids (FOLLOWERS_TTL_SECONDS), so that an author who posts again
+costs fanout no users call. Follow events replace `tl:{id}:followers:version`
+(and drop the list) before anything else; a fill stores what it read from the
+users service only if the version is still the one it saw before asking, so a
+follow handled meanwhile is never overwritten by the list from before it.
+
 Per celebrity (an author merged in at read time instead of fanned out):
 `tl:{id}:recent`, their newest tweet entries (user-based caching), kept by the
 fanout worker. Its `0:0` member (score 0) marks a set rebuilt from the tweets
@@ -40,6 +48,7 @@ and is rebuilt by the next read after that.
 from __future__ import annotations
 
 import secrets
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -74,6 +83,14 @@ def following_key(user_id: int) -> str:
     return f"tl:{{{user_id}}}:following"
 
 
+def followers_key(author_id: int) -> str:
+    return f"tl:{{{author_id}}}:followers"
+
+
+def followers_version_key(author_id: int) -> str:
+    return f"tl:{{{author_id}}}:followers:version"
+
+
 def recent_key(author_id: int) -> str:
     return f"tl:{{{author_id}}}:recent"
 
@@ -85,6 +102,10 @@ FILLING = b"filling"
 # A home rebuild's bound (its lock's is 30 s): fanout writes to it meanwhile.
 FILLING_TTL_SECONDS = 60
 FOLLOWING_TTL_SECONDS = 3600
+# A cached follower list serves an author's later tweets for this long; its
+# version outlives any fill in flight by far.
+FOLLOWERS_TTL_SECONDS = 600
+FOLLOWERS_VERSION_TTL_SECONDS = 24 * 3600
 RECENT_TTL_SECONDS = 24 * 3600
 
 
@@ -212,6 +233,14 @@ return changed
 """
 
 # The set and its version as of one moment (KEYS as above; '' for no version).
+# Stores a follower list only if no follow event replaced the version since
+# the fill read it ('' for none).
+_CACHE_FOLLOWERS = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 _READ_CELEBRITIES = """
 return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
 """
@@ -219,6 +248,23 @@ return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
 CELEBRITIES = "tl:celebrities"
 CELEBRITIES_VERSION = "{tl:celebrities}:version"  # in the set's slot (its hash tag)
 FANOUT_LAG_MS = "tl:fanout_lag_ms"  # recent lag samples, for benchmarks and dashboards
+
+
+@dataclass(frozen=True)
+class Followers:
+    """An author's follower count and, unless they are a celebrity, every
+    follower id; packed as little-endian int64s, the count first."""
+
+    count: int
+    ids: list[int]
+
+    def pack(self) -> bytes:
+        return struct.pack(f"<{len(self.ids) + 1}q", self.count, *self.ids)
+
+    @classmethod
+    def unpack(cls, packed: bytes) -> Followers:
+        count, *ids = struct.unpack(f"<{len(packed) // 8}q", packed)
+        return cls(count, ids)
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -420,6 +466,31 @@ class TimelineStore:
     async def forget_following(self, user_id: int) -> None:
         async with replicated_pipeline(self._redis) as pipe:
             pipe.delete(following_key(user_id))
+            await pipe.execute()
+
+    async def cached_followers(self, author_id: int) -> tuple[Followers | None, str]:
+        """The author's cached followers (None if not cached) and the version
+        a fill must present (`cache_followers`)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(followers_key(author_id))
+            pipe.get(followers_version_key(author_id))
+            packed, version = await pipe.execute()
+        return (Followers.unpack(packed) if packed else None), _text(version) or ""
+
+    async def cache_followers(self, author_id: int, version: str, followers: Followers) -> bool:
+        """Stores the followers read from the users service, unless a follow
+        event changed the version since `cached_followers` returned it."""
+        return bool(await self._redis.eval(
+            _CACHE_FOLLOWERS, 2, followers_key(author_id), followers_version_key(author_id),
+            version, followers.pack(), FOLLOWERS_TTL_SECONDS))
+
+    async def forget_followers(self, author_id: int) -> None:
+        """A follow or unfollow of the author: the version first, so that a
+        fill in flight cannot store the list from before it."""
+        async with replicated_pipeline(self._redis) as pipe:
+            pipe.set(followers_version_key(author_id), secrets.token_hex(8),
+                     ex=FOLLOWERS_VERSION_TTL_SECONDS)
+            pipe.delete(followers_key(author_id))
             await pipe.execute()
 
     async def is_active(self, user_id: int) -> bool:

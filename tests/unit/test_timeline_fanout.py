@@ -16,6 +16,7 @@ from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
 from services.shared.errors import Unavailable
+from services.shared.rpc.peers import FollowerPage
 from services.timeline.domain import Entry
 from services.timeline.fanout import Fanout
 from services.timeline.store import (
@@ -222,7 +223,9 @@ async def test_a_celebritys_tweet_goes_to_their_recent_set_not_to_followers(
 async def test_an_author_below_the_threshold_again_is_no_celebrity(world: World) -> None:
     world.make_celebrity()
     await world.created(world.tweets.post(AUTHOR))
-    del world.users.follower_counts[AUTHOR]
+    del world.users.follower_counts[AUTHOR]  # unfollowed by enough of them:
+    await world.fanout.follow_deleted(user_events.FollowDeleted(follower_id=OTHER,
+                                                                followee_id=AUTHOR))
     await world.activate(FAN)
     tweet = world.tweets.post(AUTHOR)
     assert await world.created(tweet) == 1
@@ -266,7 +269,8 @@ async def test_the_celebrity_flag_is_written_again_only_after_a_while_when_uncha
 async def test_an_author_who_becomes_a_celebrity_is_flagged_at_once(world: World) -> None:
     await world.activate(FAN)
     await world.created(world.tweets.post(AUTHOR))
-    world.make_celebrity()
+    world.make_celebrity()  # one follow more:
+    await world.fanout.follow_created(followed(OTHER, AUTHOR, count=THRESHOLD + 1))
     tweet = world.tweets.post(AUTHOR)
     await world.created(tweet)
     assert await world.redis.sismember(CELEBRITIES, str(AUTHOR))
@@ -283,6 +287,80 @@ async def test_a_kept_recent_set_of_an_ordinary_author_gets_the_tweet(world: Wor
 async def test_no_recent_set_is_created_for_an_ordinary_author(world: World) -> None:
     await world.created(world.tweets.post(AUTHOR))
     assert not await world.redis.exists(recent_key(AUTHOR))
+
+
+# Followers cached between an author's tweets ------------------------------------------------
+
+
+@pytest.mark.parametrize("celebrity", [False, True])
+async def test_an_authors_next_tweets_cost_no_users_call(world: World, celebrity: bool) -> None:
+    if celebrity:
+        world.make_celebrity()
+    await world.activate(FAN)
+    posted = [world.tweets.post(AUTHOR) for _ in range(3)]
+    for tweet in posted:
+        await world.created(tweet)
+    assert world.users.calls == [("first_followers", (AUTHOR, THRESHOLD))]
+    assert await world.home(FAN) == ([] if celebrity else [
+        entry(world, t) for t in reversed(posted)])
+    assert await world.redis.sismember(CELEBRITIES, str(AUTHOR)) == celebrity
+
+
+async def test_a_follow_reaches_the_next_tweet(world: World) -> None:
+    await world.created(world.tweets.post(AUTHOR))
+    world.users.follow(OTHER, AUTHOR)
+    await world.activate(OTHER)
+    await world.fanout.follow_created(followed(OTHER, AUTHOR, count=3))
+    tweet = world.tweets.post(AUTHOR)
+    await world.created(tweet)
+    assert entry(world, tweet) in await world.home(OTHER)
+
+
+async def test_an_unfollow_reaches_the_next_tweet(world: World) -> None:
+    await world.activate(FAN)
+    await world.created(world.tweets.post(AUTHOR))
+    world.users.unfollow(FAN, AUTHOR)
+    await world.fanout.follow_deleted(user_events.FollowDeleted(follower_id=FAN,
+                                                                followee_id=AUTHOR))
+    await world.created(world.tweets.post(AUTHOR))
+    assert await world.home(FAN) == []
+
+
+async def test_a_follow_handled_during_the_users_call_is_not_cached_over(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The users service answers with the followers from before a follow
+    whose event is handled before the answer is stored: the old list must not
+    be stored, or the new follower would miss the author's next tweets."""
+    asked = world.users.first_followers
+
+    async def racing(user_id: int, *, max_count: int = 0) -> FollowerPage:
+        page = await asked(user_id, max_count=max_count)
+        world.users.follow(OTHER, AUTHOR)
+        await world.fanout.follow_created(followed(OTHER, AUTHOR, count=3))
+        return page
+    monkeypatch.setattr(world.users, "first_followers", racing)
+    await world.created(world.tweets.post(AUTHOR))
+    monkeypatch.setattr(world.users, "first_followers", asked)
+    await world.activate(OTHER)
+    tweet = world.tweets.post(AUTHOR)
+    await world.created(tweet)
+    assert entry(world, tweet) in await world.home(OTHER)
+
+
+async def test_followers_beyond_one_batch_are_asked_for_every_time(world: World) -> None:
+    world.users.follow(OTHER, AUTHOR)  # three followers, two a batch
+    for _ in range(2):
+        await world.created(world.tweets.post(AUTHOR))
+    assert world.users.called("first_followers") == [(AUTHOR, THRESHOLD)] * 2
+
+
+async def test_a_delete_reads_the_cached_followers(world: World) -> None:
+    await world.activate(FAN)
+    tweet = world.tweets.post(AUTHOR)
+    await world.created(tweet)
+    await world.deleted(tweet)
+    assert await world.home(FAN) == []
+    assert world.users.calls == [("first_followers", (AUTHOR, THRESHOLD))]
 
 
 # Fanout lag on the fake clock ---------------------------------------------------------------
