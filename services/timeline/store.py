@@ -233,16 +233,16 @@ return changed
 """
 
 # The set and its version as of one moment (KEYS as above; '' for no version).
+_READ_CELEBRITIES = """
+return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
+"""
+
 # Stores a follower list only if no follow event replaced the version since
 # the fill read it ('' for none).
 _CACHE_FOLLOWERS = """
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
-"""
-
-_READ_CELEBRITIES = """
-return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
 """
 
 CELEBRITIES = "tl:celebrities"
