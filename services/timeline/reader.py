@@ -118,8 +118,9 @@ class Reader:
             return await self._users.following(user_id)
         if cached is not None:
             return cached
+        version = await self._store.following_version(user_id)
         ids = await self._users.following(user_id)
-        await self._store.set_following(user_id, ids)
+        await self._store.set_following(user_id, ids, version=version)
         return ids
 
     async def _cached_home(self, user_id: int, before: int | None,

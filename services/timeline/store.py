@@ -13,17 +13,18 @@ recent tweets and merges them in (ZADD) when it sets `1`: a tweet stored
 before the marker is in what it reads, one whose fanout ran after is written
 by fanout, so none falls between the two (as for the recent sets below). And
 `tl:{id}:following`, whom the user follows (with `-` so that "follows nobody"
-is cached too), dropped by follow events. A page's first round trip also
-reads the reader's blocks and mutes (`rel:{id}`, owned by the users service:
-services/users/client/relations.py).
+is cached too), dropped by follow events, which first replace
+`tl:{id}:following:version`: a fill stores what it read from the users
+service only if the version is the one it saw before asking. A page's first
+round trip also reads the reader's blocks and mutes (`rel:{id}`, owned by the
+users service: services/users/client/relations.py).
 
 Per author, for fanout: `tl:{id}:followers`, the follower count and, for an
 author at or under the celebrity threshold whose followers fit in one users
 call, their ids (FOLLOWERS_TTL_SECONDS), so that an author who posts again
-costs fanout no users call. Follow events replace `tl:{id}:followers:version`
-(and drop the list) before anything else; a fill stores what it read from the
-users service only if the version is still the one it saw before asking, so a
-follow handled meanwhile is never overwritten by the list from before it.
+costs fanout no users call; kept by follow events as whom a user follows is
+(`tl:{id}:followers:version`), so that a follow handled while a fill asked the
+users service is never overwritten by the list from before it.
 
 Per celebrity (an author merged in at read time instead of fanned out):
 `tl:{id}:recent`, their newest tweet entries (user-based caching), kept by the
@@ -83,6 +84,10 @@ def following_key(user_id: int) -> str:
     return f"tl:{{{user_id}}}:following"
 
 
+def following_version_key(user_id: int) -> str:
+    return f"tl:{{{user_id}}}:following:version"
+
+
 def followers_key(author_id: int) -> str:
     return f"tl:{{{author_id}}}:followers"
 
@@ -102,10 +107,10 @@ FILLING = b"filling"
 # A home rebuild's bound (its lock's is 30 s): fanout writes to it meanwhile.
 FILLING_TTL_SECONDS = 60
 FOLLOWING_TTL_SECONDS = 3600
-# A cached follower list serves an author's later tweets for this long; its
-# version outlives any fill in flight by far.
+# A cached follower list serves an author's later tweets for this long.
 FOLLOWERS_TTL_SECONDS = 600
-FOLLOWERS_VERSION_TTL_SECONDS = 24 * 3600
+# A cached list's version (following, followers) outlives any fill in flight by far.
+VERSION_TTL_SECONDS = 24 * 3600
 RECENT_TTL_SECONDS = 24 * 3600
 
 
@@ -239,6 +244,18 @@ return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
 
 # Stores a follower list only if no follow event replaced the version since
 # the fill read it ('' for none).
+# Replaces whom a user follows (ARGV: version, TTL, "-", ids) under the same
+# condition; SADD a thousand at a time, within Lua's unpack limit.
+_SET_FOLLOWING = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 3, #ARGV, 1000 do
+  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 _CACHE_FOLLOWERS = """
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
@@ -456,16 +473,27 @@ class TimelineStore:
             return None
         return [int(m) for m in members if m != b"-"]
 
-    async def set_following(self, user_id: int, ids: Sequence[int]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(following_key(user_id))
-            pipe.sadd(following_key(user_id), "-", *[str(i) for i in ids])
-            pipe.expire(following_key(user_id), FOLLOWING_TTL_SECONDS)
-            await pipe.execute()
+    async def following_version(self, user_id: int) -> str:
+        """What `set_following` must present: read before asking the users service."""
+        return _text(await self._redis.get(following_version_key(user_id))) or ""
+
+    async def set_following(self, user_id: int, ids: Sequence[int], *, version: str) -> bool:
+        """Caches whom the user follows, unless a follow event of theirs changed
+        the version since `following_version` returned it."""
+        return bool(await self._redis.eval(
+            _SET_FOLLOWING, 2, following_key(user_id), following_version_key(user_id),
+            version, FOLLOWING_TTL_SECONDS, "-", *[str(i) for i in ids]))
 
     async def forget_following(self, user_id: int) -> None:
+        """A follow or unfollow by the user."""
+        await self._forget(following_key(user_id), following_version_key(user_id))
+
+    async def _forget(self, key: str, version_key: str) -> None:
+        """Drops a cached list and replaces its version first, so that a fill
+        that read the users service before the change cannot store it after."""
         async with replicated_pipeline(self._redis) as pipe:
-            pipe.delete(following_key(user_id))
+            pipe.set(version_key, secrets.token_hex(8), ex=VERSION_TTL_SECONDS)
+            pipe.delete(key)
             await pipe.execute()
 
     async def cached_followers(self, author_id: int) -> tuple[Followers | None, str]:
@@ -485,13 +513,8 @@ class TimelineStore:
             version, followers.pack(), FOLLOWERS_TTL_SECONDS))
 
     async def forget_followers(self, author_id: int) -> None:
-        """A follow or unfollow of the author: the version first, so that a
-        fill in flight cannot store the list from before it."""
-        async with replicated_pipeline(self._redis) as pipe:
-            pipe.set(followers_version_key(author_id), secrets.token_hex(8),
-                     ex=FOLLOWERS_VERSION_TTL_SECONDS)
-            pipe.delete(followers_key(author_id))
-            await pipe.execute()
+        """A follow or unfollow of the author."""
+        await self._forget(followers_key(author_id), followers_version_key(author_id))
 
     async def is_active(self, user_id: int) -> bool:
         """Whether fanout writes to the user's home: materialised or filling."""

@@ -466,7 +466,7 @@ async def test_a_follow_backfills_a_home_being_rebuilt(world: World) -> None:
 
 
 async def test_a_follow_drops_the_cached_following(world: World) -> None:
-    await world.store.set_following(OTHER, [FAN])
+    await world.store.set_following(OTHER, [FAN], version="")
     await world.fanout.follow_created(followed(OTHER, AUTHOR))
     assert not await world.redis.exists(following_key(OTHER))
 
@@ -509,7 +509,7 @@ async def test_an_unfollow_removes_only_the_followees_entries(world: World) -> N
     others = world.tweets.post(OTHER)
     await world.store.add([home_key(FAN)], entry(world, theirs))
     await world.store.add([home_key(FAN)], entry(world, others))
-    await world.store.set_following(FAN, [AUTHOR, OTHER])
+    await world.store.set_following(FAN, [AUTHOR, OTHER], version="")
     await world.fanout.follow_deleted(user_events.FollowDeleted(follower_id=FAN,
                                                                 followee_id=AUTHOR))
     assert await world.home(FAN) == [entry(world, others)]

@@ -422,6 +422,25 @@ async def test_following_is_cached_after_the_first_ask(world: World) -> None:
     assert await world.redis.client().exists(following_key(ME))
 
 
+async def test_a_follow_handled_while_the_users_service_answers_is_not_cached_over(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The users service answers with whom the reader followed before a follow
+    whose event is handled before the answer is stored: that answer must not
+    be cached, or the new followee would be missing for the cache's hour."""
+    world.users.follow(ME, FRIEND)
+    asked = world.users.following
+
+    async def racing(user_id: int) -> list[int]:
+        before = await asked(user_id)
+        world.users.follow(ME, OTHER)
+        await world.store.forget_following(ME)  # what the follow-created event does
+        return before
+    monkeypatch.setattr(world.users, "following", racing)
+    assert await world.reader.following(ME) == [FRIEND]
+    monkeypatch.setattr(world.users, "following", asked)
+    assert sorted(await world.reader.following(ME)) == [FRIEND, OTHER]
+
+
 async def test_following_asks_the_users_service_while_redis_is_down(world: World) -> None:
     world.users.follow(ME, FRIEND)
     world.redis.down()

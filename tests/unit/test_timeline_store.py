@@ -253,7 +253,7 @@ async def test_the_page_start_reads_entries_following_and_relations(
     await activate(redis, 1)
     entries = [at(ms, author=2) for ms in range(4)]
     await store.add_many(home_key(1), entries)
-    await store.set_following(1, [2, 3, 4])
+    await store.set_following(1, [2, 3, 4], version="")
     await store.mark_celebrity(4, True)
     await store.mark_celebrity(3, True)
     await redis.set(relations_key(1), b"7:cached")
@@ -267,7 +267,7 @@ async def test_the_page_start_reads_entries_following_and_relations(
 async def test_the_page_start_tells_an_uncached_following_from_following_nobody(
         store: TimelineStore) -> None:
     assert not (await store.home_start(1, None, 10)).following_known
-    await store.set_following(1, [])
+    await store.set_following(1, [], version="")
     start = await store.home_start(1, None, 10)
     assert start.following_known
     assert start.followees == []
@@ -279,24 +279,43 @@ async def test_the_page_start_tells_an_uncached_following_from_following_nobody(
 async def test_following_is_none_until_cached_then_the_ids(
         store: TimelineStore, redis: Redis) -> None:
     assert await store.following(1) is None
-    await store.set_following(1, [5, 6])
+    await store.set_following(1, [5, 6], version="")
     assert sorted(await store.following(1) or []) == [5, 6]
     assert await redis.ttl(following_key(1)) == FOLLOWING_TTL_SECONDS
 
 
 async def test_following_nobody_is_cached_as_an_empty_list(store: TimelineStore) -> None:
-    await store.set_following(1, [])
+    await store.set_following(1, [], version="")
     assert await store.following(1) == []
 
 
 async def test_set_following_replaces_the_old_set(store: TimelineStore) -> None:
-    await store.set_following(1, [5, 6])
-    await store.set_following(1, [7])
+    await store.set_following(1, [5, 6], version="")
+    await store.set_following(1, [7], version="")
     assert await store.following(1) == [7]
 
 
+async def test_a_following_list_read_before_a_follow_event_is_not_stored(
+        store: TimelineStore) -> None:
+    """The reader asked the users service, then the user's follow event was
+    handled: the list from before the follow must not be cached for an hour."""
+    assert await store.set_following(1, [5], version="")
+    version = await store.following_version(1)
+    await store.forget_following(1)
+    assert not await store.set_following(1, [5], version=version)
+    assert await store.following(1) is None
+    assert await store.set_following(1, [5, 6], version=await store.following_version(1))
+    assert sorted(await store.following(1) or []) == [5, 6]
+
+
+async def test_a_long_following_list_is_cached_whole(store: TimelineStore) -> None:
+    ids = list(range(1, 2_501))  # more than one SADD of the script takes
+    assert await store.set_following(1, ids, version="")
+    assert sorted(await store.following(1) or []) == ids
+
+
 async def test_forget_following_drops_the_cache(store: TimelineStore) -> None:
-    await store.set_following(1, [5])
+    await store.set_following(1, [5], version="")
     await store.forget_following(1)
     assert await store.following(1) is None
 

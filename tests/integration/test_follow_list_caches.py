@@ -1,6 +1,8 @@
-"""Fanout's cached follower lists (services/timeline/store.py, followers.py) on
-the stack's Redis: stored with a TTL, dropped by a follow event, and a fill
-that read the users service before a follow event is refused."""
+"""The timeline's cached follow lists on the stack's Redis
+(services/timeline/store.py): an author's followers (fanout, followers.py)
+and whom a user follows (the reader). Each is stored with a TTL and dropped
+by a follow event, and a fill that read the users service before a follow
+event is refused."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from services.timeline.store import (
     TimelineStore,
     followers_key,
     followers_version_key,
+    following_key,
+    following_version_key,
 )
 
 
@@ -31,8 +35,8 @@ async def redis(stack_env: dict[str, str]) -> AsyncIterator[RedisClient]:
 async def author(redis: RedisClient) -> AsyncIterator[int]:
     author_id = random.randrange(10**15, 9 * 10**15)
     yield author_id
-    await redis.delete(followers_key(author_id))
-    await redis.delete(followers_version_key(author_id))
+    for key in (followers_key, followers_version_key, following_key, following_version_key):
+        await redis.delete(key(author_id))
 
 
 async def test_a_list_is_kept_until_a_follow_event(redis: RedisClient, author: int) -> None:
@@ -67,3 +71,15 @@ async def test_a_celebritys_count_is_kept_without_ids(redis: RedisClient, author
     assert await store.cache_followers(author, version, Followers(250_000, []))
     assert (await store.cached_followers(author))[0] == Followers(250_000, [])
     assert await redis.strlen(followers_key(author)) == 8
+
+
+async def test_whom_a_user_follows_is_stored_whole_unless_a_follow_came_first(
+        redis: RedisClient, author: int) -> None:
+    store = TimelineStore(redis, capacity=800, inactive_after_seconds=600)
+    ids = list(range(10**12, 10**12 + 2_500))  # more than one SADD of the script takes
+    assert await store.set_following(author, ids, version=await store.following_version(author))
+    assert sorted(await store.following(author) or []) == ids
+    seen = await store.following_version(author)
+    await store.forget_following(author)  # the user's follow, handled meanwhile
+    assert not await store.set_following(author, ids[:1], version=seen)
+    assert await store.following(author) is None
