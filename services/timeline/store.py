@@ -244,6 +244,12 @@ return {redis.call('GET', KEYS[2]) or '', redis.call('SMEMBERS', KEYS[1])}
 
 # Stores a follower list only if no follow event replaced the version since
 # the fill read it ('' for none).
+_CACHE_FOLLOWERS = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 # Replaces whom a user follows (ARGV: version, TTL, "-", ids) under the same
 # condition; SADD a thousand at a time, within Lua's unpack limit.
 _SET_FOLLOWING = """
@@ -253,12 +259,6 @@ for i = 3, #ARGV, 1000 do
   redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-_CACHE_FOLLOWERS = """
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
 
