@@ -43,11 +43,10 @@ class FollowerLists:
             return FollowerPage(cached.count, cached.ids, "")
         FROM_USERS.inc()
         page = await self._users.first_followers(author_id, max_count=self._threshold)
+        # Above the threshold the users service sends the count alone.
         if page.follower_count > self._threshold or not page.next_token:
-            await self._store.cache_followers(
-                author_id, version,
-                Followers(page.follower_count,
-                          page.ids if page.follower_count <= self._threshold else []))
+            await self._store.cache_followers(author_id, version,
+                                              Followers(page.follower_count, page.ids))
         return page
 
     def rest(self, author_id: int, first: FollowerPage) -> AsyncIterator[list[int]]:
