@@ -32,13 +32,15 @@ start=$(date +%s)
 # of one of its files, see tools/bootstrap.sh.)
 # customize hooks run on the host with the root filesystem in $1; `sync` runs
 # uv inside it (chroot) against Debian's interpreter, then the build-only
-# pieces (uv, its cache, apt lists) are removed.
+# pieces (uv, its cache, apt lists) are removed. The project's own code is
+# compiled as the Containerfile does it (the pods cannot write bytecode).
 mmdebstrap --variant=minbase --include="$PACKAGES" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='mkdir -p "$1/app" "$1/tmp/uv-cache" && tar -C "$1/app" -xf '"$OUT/app.tar" \
     --customize-hook='cp '"$UV_BIN"' "$1/tmp/uv" && cp /etc/ssl/certs/ca-certificates.crt "$1/tmp/host-ca.crt"' \
-    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet && UV_CACHE_DIR=/tmp/uv-cache UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt UV_LINK_MODE=copy /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet --reinstall-package opentelemetry-proto"' \
+    --customize-hook='chroot "$1" sh -c "cd /app && UV_CACHE_DIR=/tmp/uv-cache UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet && UV_CACHE_DIR=/tmp/uv-cache UV_PROJECT_ENVIRONMENT=/app/.venv SSL_CERT_FILE=/tmp/host-ca.crt UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 /tmp/uv sync --frozen --no-dev --group edge --python /usr/bin/python3.11 --quiet --reinstall-package opentelemetry-proto"' \
+    --customize-hook='chroot "$1" sh -c "cd /app && .venv/bin/python -m compileall -qq -j0 --invalidation-mode unchecked-hash services stack edge generated"' \
     --customize-hook='rm -rf "$1/tmp/uv" "$1/tmp/host-ca.crt" "$1/tmp/uv-cache" "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*' \
     --customize-hook='chroot "$1" groupadd --gid 10001 app && chroot "$1" useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app' \
     "$SUITE" "$OUT/rootfs"
