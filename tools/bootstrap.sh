@@ -16,9 +16,9 @@ if ! .venv/bin/python -c 'from opentelemetry.proto.common.v1.common_pb2 import I
 fi
 # Bytecode. This machine and the image run with PYTHONDONTWRITEBYTECODE=1, so
 # without compiled files every process start compiles each module it imports:
-# 1.1-1.9 s more of a service's start and 8-19 MiB more of its resident memory
-# (docs/CAPACITY.md). uv compiles the whole environment (~15 s), so only once
-# per lock; the project's own code every time (compileall skips current files).
+# 1.1-1.9 s of CPU more for each service's start (docs/CAPACITY.md). uv
+# compiles the whole environment (~7 s), so only once per lock; the project's
+# own code every time (compileall skips current files).
 stamp=".venv/.bytecode-$(sha256sum uv.lock | cut -c1-16)"
 if [[ ! -e "$stamp" ]]; then
   python3 -m uv sync --frozen --quiet --compile-bytecode

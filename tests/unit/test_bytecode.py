@@ -1,6 +1,6 @@
 """Each service starts from compiled bytecode: this machine and the image run
 with PYTHONDONTWRITEBYTECODE=1, so a module without a current .pyc is compiled
-again at every start (1.1-1.9 s and 8-19 MiB a process, docs/CAPACITY.md).
+again at every start (1.1-1.9 s of CPU a process, docs/CAPACITY.md).
 `make venv` (tools/bootstrap.sh) compiles the environment and the project."""
 
 from __future__ import annotations
