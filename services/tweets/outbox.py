@@ -127,6 +127,11 @@ class Outbox:
             log.warning("follow-up or publish failed; the outbox relay will retry",
                         op_id=tweet_id, exc_info=True)
 
+    async def close(self) -> None:
+        """Deletes the intents of operations finished but not yet cleared
+        (they are deleted in bursts), so that the relay has none to redo."""
+        await self._intents.flush()
+
     async def apply(self, tweet_id: int, plan: Plan) -> bool:
         """Runs the plan until its change commits; False when there was nothing to do.
 

@@ -162,6 +162,7 @@ class Service:
                 "cache-warming": lambda: _warm(self.parts)}
 
     async def close(self) -> None:
+        await self.parts.outbox.close()
         await self.nc.drain()
         await self.redis.aclose()
         await self.users_channel.close()

@@ -20,6 +20,7 @@ class FakeIntentLog(IntentLog):
         self.slot_seconds = slot_seconds
         self._discarded = []
         self._flushing: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()
         self._clock = clock  # lease expiry
         self.rows: dict[tuple[int, int], dict[int, Intent]] = {}  # (shard, slot) -> op -> intent
         self.checkpoints: dict[int, int] = {}

@@ -1,7 +1,8 @@
 """Each service starts from compiled bytecode: this machine and the image run
 with PYTHONDONTWRITEBYTECODE=1, so a module without a current .pyc is compiled
 again at every start (1.1-1.9 s of CPU a process, docs/CAPACITY.md).
-`make venv` (tools/bootstrap.sh) compiles the environment and the project."""
+`make venv` (tools/bootstrap.sh) compiles the environment once per lock, and
+the project's own code each time (so a file edited since is not checked here)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from pathlib import Path
 
 from tests.unit.test_shared_driver_imports import _CPUS, ALLOWED
 
-REPO = Path(__file__).resolve().parents[2]
+VENV = Path(__file__).resolve().parents[2] / ".venv"
 
-# Prints the modules from the repository (the project and .venv) that were
-# compiled from source because no current .pyc was found.
+# Prints the modules from the environment (.venv) that were compiled from
+# source because no current .pyc was found.
 _COMPILED_AT_START = """
 import importlib, json, os, sys
 for name in sys.argv[2:]:
@@ -45,7 +46,7 @@ print(json.dumps(sorted(n for n, m in list(sys.modules.items()) if from_source(m
 async def compiled_at_start(entry: str) -> list[str]:
     async with _CPUS:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _COMPILED_AT_START, str(REPO), entry,
+            sys.executable, "-c", _COMPILED_AT_START, str(VENV), entry,
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await process.communicate()
