@@ -9,7 +9,8 @@ cached entries, whom the reader follows, on the reader's node) and the tweets
 with the reader's flags (hydrate.py; one pipeline per node, in parallel).
 Which followees are celebrities comes from the server's copy of the set
 (celebrities.py), or from Redis (one more) while that copy is not loaded or
-too old. Followed celebrities add one (their recent entries), and so do
+too old. Followed celebrities add one (their recent entries) unless the
+server read them within the last half second (recent_pages.py), and so do
 retweets whose originals are not on the page.
 tests/integration/test_timeline_reads.py counts them (docs/ARCHITECTURE.md,
 "The read path").
@@ -44,6 +45,7 @@ from services.timeline.domain import (
     require_self,
 )
 from services.timeline.hydrate import Hydrator
+from services.timeline.recent_pages import RecentPages
 from services.timeline.store import RecentPage, TimelineStore, mentions_key
 from services.users.client.lists import LIST_NOT_FOUND, ListAudiences, visible
 from services.users.client.relations import RelationsCache
@@ -62,11 +64,14 @@ class Reader:
     def __init__(self, store: TimelineStore, users: UsersClient, tweets: TweetsClient,
                  hydrator: Hydrator, relations: RelationsCache, lists: ListAudiences, *,
                  breaker: CircuitBreaker | None = None,
-                 celebrities: CelebrityCopy | None = None) -> None:
+                 celebrities: CelebrityCopy | None = None,
+                 recent: RecentPages | None = None) -> None:
         self._store = store
         # Without a refreshed copy (one never loaded asks Redis every time).
         self._celebrities = celebrities or CelebrityCopy(store, refresh_seconds=1.0,
                                                          max_age_seconds=0.0)
+        # Without one kept in process, every page reads the recent sets.
+        self._recent_pages = recent or RecentPages(store, ttl_seconds=0.0)
         self._relations = relations
         self._lists = lists
         self._users = users
@@ -170,7 +175,7 @@ class Reader:
         """The authors' entries for this page from their cached recent sets
         (one round trip), those not cached far enough from the tweets service
         (a few at a time)."""
-        recents = await self._store.recent_pages(authors, before, want)
+        recents = await self._recent_pages.pages(authors, before, want)
         gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
         async def one(author: int) -> list[Entry]:

@@ -26,6 +26,9 @@ class TimelineSettings(ServerSettings, RedisSettings, NatsSettings, AuthSettings
     # ask Redis instead.
     celebrity_refresh_seconds: float = Field(default=1.0, gt=0)
     celebrity_max_age_seconds: float = Field(default=5.0, gt=0)
+    # How long a server reuses an author's newest recent entries, read for the
+    # pages that merge them (recent_pages.py); 0 reads them for every page.
+    recent_pages_seconds: float = Field(default=0.5, ge=0, le=5)
     timeline_capacity: int = 800
     # Readers idle longer than this are skipped by fanout; their timeline is
     # rebuilt when they come back.

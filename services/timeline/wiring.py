@@ -20,6 +20,7 @@ from services.timeline.fanout import Fanout
 from services.timeline.hydrate import Hydrator
 from services.timeline.live import SLOTS_PREFIX, LiveHub, StreamLimits
 from services.timeline.reader import Reader
+from services.timeline.recent_pages import RecentPages
 from services.timeline.settings import TimelineSettings
 from services.timeline.store import TimelineStore
 from services.tweets.client.tweet_cache import TweetCache
@@ -57,12 +58,14 @@ def connect(settings: TimelineSettings) -> Connections:
                        users_channel, tweets_channel)
 
 
-def reader(conn: Connections, celebrities: CelebrityCopy) -> Reader:
+def reader(conn: Connections, celebrities: CelebrityCopy, *,
+           recent_seconds: float = 0.0) -> Reader:
     """The read path: timelines, hydrated for their viewer."""
     hydrator = Hydrator(TweetCache(conn.redis), ViewerFlags(conn.redis), conn.users, conn.tweets)
     return Reader(conn.store, conn.users, conn.tweets, hydrator,
                   RelationsCache(conn.redis, conn.users),
-                  ListAudiences(conn.redis, conn.users.list_audience), celebrities=celebrities)
+                  ListAudiences(conn.redis, conn.users.list_audience), celebrities=celebrities,
+                  recent=RecentPages(conn.store, ttl_seconds=recent_seconds))
 
 
 def fanout(conn: Connections, settings: TimelineSettings) -> Fanout:
@@ -100,4 +103,6 @@ async def build(settings: TimelineSettings) -> Service:
     await live.start()
     celebrities = CelebrityCopy(conn.store, refresh_seconds=settings.celebrity_refresh_seconds,
                                 max_age_seconds=settings.celebrity_max_age_seconds)
-    return Service(conn, reader(conn, celebrities), celebrities, live, nc, js)
+    return Service(conn, reader(conn, celebrities,
+                                recent_seconds=settings.recent_pages_seconds),
+                   celebrities, live, nc, js)
