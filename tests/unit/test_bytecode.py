@@ -12,9 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from tests.unit.test_shared_driver_imports import _CPUS, ALLOWED
+from tests.unit.test_shared_driver_imports import ALLOWED
 
 VENV = Path(__file__).resolve().parents[2] / ".venv"
+_CPUS = asyncio.Semaphore(os.cpu_count() or 2)  # one interpreter a core
 
 # Prints the modules from the environment (.venv) that were compiled from
 # source because no current .pyc was found.
