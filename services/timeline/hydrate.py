@@ -48,7 +48,7 @@ class Hydrator:
         when set."""
         ids = list(dict.fromkeys(tweet_ids))
         entries, flags, originals = await lookup_with_flags(self._cache.get, self._flags,
-                                                            ids, viewer)
+                                                            ids, viewer, self._cache.peek)
         if flags is None or not entries:
             return visible(await self._tweets.hydrate(ids, viewer), hidden)[:limit]
         unresolved = {t for t in ids if t not in entries} | (originals - entries.keys())

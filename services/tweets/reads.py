@@ -90,7 +90,8 @@ class CachedReads:
         ids = list(dict.fromkeys(t for t in tweet_ids if t > 0))
         asked = 0 if known is not None else viewer
         lookup = self.entries if rider is None else self._with_first(rider)
-        entries, flags, _ = await lookup_with_flags(lookup, self._flags, ids, asked)
+        entries, flags, _ = await lookup_with_flags(lookup, self._flags, ids, asked,
+                                                    self._cache.peek)
         (liked, retweeted), authors = await asyncio.gather(
             self._viewer_flags(asked, flag_targets(ids, entries), known or flags),
             self._users.summaries(people(entries)))

@@ -12,7 +12,7 @@ from services.shared.errors import InvalidArgument, NotFound
 from services.shared.fields.timestamps import from_timestamp, to_timestamp
 from services.shared.security.auth import caller_id
 from services.tweets.bookmarks import Bookmarks
-from services.tweets.client.tweet_cache import Rider
+from services.tweets.client.tweet_cache import Rider, Riders
 from services.tweets.client.viewer_flags import Flags
 from services.tweets.domain import Revision
 from services.tweets.engagement import Engagement
@@ -71,9 +71,10 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
 
     async def GetTweet(self, request: tweets_pb2.GetTweetRequest,
                        context: Ctx) -> tweets_pb2.GetTweetResponse:
-        # Both reads at once: the relations cost no added wait.
-        relations, found = await asyncio.gather(
-            self._visibility.of(caller_id()), self._reads.tweets([request.tweet_id], caller_id()))
+        # The relations ride the tweet's lookup: one round trip for both.
+        seen = self._visibility.rider(caller_id())
+        found = await self._reads.tweets([request.tweet_id], caller_id(), rider=seen)
+        relations = await self._visibility.heard(seen)
         if not found:
             raise NotFound(TWEET_NOT_FOUND)
         return tweets_pb2.GetTweetResponse(tweet=masked(
@@ -97,16 +98,22 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
                              context: Ctx) -> tweets_pb2.ListUserTweetsResponse:
         viewer = caller_id()
         req = self._pages.request(request.user_id, request.page_size, request.page_token)
-        relations, listing = await asyncio.gather(self._visibility.of(viewer),
-                                                  self._pages.listing(req))
+        listing = await self._pages.listing(req)
+        # The viewer's relations ride the first lookup of the page's tweets.
+        seen = self._visibility.rider(viewer)
+        first: list[Rider] = [seen]
+
+        async def hydrate(ids: list[int], rider: Rider | None) -> list[tweets_pb2.Tweet]:
+            riders = [*first, *([rider] if rider is not None else [])]
+            first.clear()
+            return await self._reads.tweets(ids, viewer,
+                                            rider=Riders(*riders) if riders else None)
+        tweets, token = await self._pages.read(listing, hydrate)
+        relations = await self._visibility.heard(seen)
         if request.user_id in relations.blocked_by:
             # What a user with no account gets (this service does not look
             # users up): a block must answer exactly as an absence.
             return tweets_pb2.ListUserTweetsResponse()
-
-        async def hydrate(ids: list[int], rider: Rider | None) -> list[tweets_pb2.Tweet]:
-            return await self._reads.tweets(ids, viewer, rider=rider)
-        tweets, token = await self._pages.read(listing, hydrate)
         return tweets_pb2.ListUserTweetsResponse(tweets=visible(tweets, relations.hidden),
                                                  next_page_token=token)
 

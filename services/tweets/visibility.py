@@ -22,7 +22,7 @@ from twitter.tweets.v1 import tweets_pb2
 
 from services.shared.errors import NotFound, PermissionDenied
 from services.tweets.reads import TWEET_NOT_FOUND, CachedReads
-from services.users.client.relations import Relations, RelationsCache, shows
+from services.users.client.relations import Relations, RelationsCache, RelationsRider, shows
 
 
 class Visibility:
@@ -32,6 +32,14 @@ class Visibility:
 
     async def of(self, viewer: int) -> Relations:
         return await self._relations.of(viewer)
+
+    @staticmethod
+    def rider(viewer: int) -> RelationsRider:
+        """The viewer's relations, read in the round trip of a read of tweets."""
+        return RelationsRider(viewer)
+
+    async def heard(self, rider: RelationsRider) -> Relations:
+        return await self._relations.heard(rider)
 
     async def may_interact(self, caller: int, tweet_id: int) -> tuple[int, int]:
         """Whether the caller may reply to, like or retweet a tweet; returns what

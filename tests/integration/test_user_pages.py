@@ -9,21 +9,27 @@ from typing import TYPE_CHECKING
 
 import pytest
 from twitter.tweets.v1 import tweets_pb2
+from twitter.users.v1 import users_pb2
 
+from services.shared.security.auth import set_caller
 from services.shared.stores import redis_client
 from services.shared.stores.redis_client import RedisClient
 from services.tweets.client.tweet_cache import GENERATION, Rider
 from services.tweets.domain import Kind
 from services.tweets.repository import write_time
+from services.tweets.servicer import TweetServicer
 from services.tweets.user_pages import Listing, UserPages
 from services.tweets.wiring import Components
+from services.users.client.relations import Relations, RelationsCache
 from tests.support.tweets import FlakyPublisher, post
 from tests.support.users import Account, MakeAccount
 
 if TYPE_CHECKING:
     from twitter.tweets.v1 import tweets_pb2_grpc
+    from twitter.users.v1 import users_pb2_grpc
 
     Stub = tweets_pb2_grpc.TweetServiceAsyncStub
+    Users = users_pb2_grpc.UserServiceAsyncStub
 
 Replica = tuple[Components, FlakyPublisher]
 
@@ -142,3 +148,38 @@ async def test_a_new_cache_generation_retires_every_copy(
     listing, shown = await first_page(parts, author, viewer)
     assert listing.copy is not None
     assert shown == [other.tweet_id, mine.tweet_id]
+
+
+async def test_the_viewers_relations_ride_the_lookup_of_the_pages_tweets(
+        tweets: Stub, users: Users, make_account: MakeAccount, parts: Components,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of a user's tweets asks Redis for the viewer's blocks in the
+    round trip that reads its tweets; on their own only when there was none
+    (a user without tweets), and what they say still decides the page."""
+    author, viewer, silent = (await make_account("a"), await make_account("v"),
+                              await make_account("s"))
+    posted = await post(tweets, author, "hello")
+    servicer = TweetServicer(parts.tweets, parts.engagement, parts.reads, parts.visibility,
+                             parts.bookmarks, parts.pages)
+    asked_alone: list[int] = []
+    of = RelationsCache.of
+
+    async def counted(self: RelationsCache, user_id: int) -> Relations:
+        asked_alone.append(user_id)
+        return await of(self, user_id)
+    monkeypatch.setattr(RelationsCache, "of", counted)
+
+    async def page(of_user: Account) -> list[int]:
+        set_caller(viewer.user_id)
+        response = await servicer.ListUserTweets(tweets_pb2.ListUserTweetsRequest(
+            user_id=of_user.user_id, page_size=20), None)  # type: ignore[arg-type]
+        return [t.tweet_id for t in response.tweets]
+
+    assert await page(author) == [posted.tweet_id]
+    assert asked_alone == []
+    assert await page(silent) == []
+    assert asked_alone == [viewer.user_id]
+
+    await users.BlockUser(users_pb2.BlockUserRequest(username=viewer.username),
+                          metadata=author.metadata)
+    assert await page(author) == []  # blocked: as if the author did not exist

@@ -4,13 +4,15 @@ the in-memory tweets service only for what the cache cannot answer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
 from twitter.tweets.v1 import tweets_pb2
 
 from services.timeline.hydrate import Hydrator
-from services.tweets.client.tweet_cache import TweetCache
+from services.tweets.client.tweet_cache import Rider, TweetCache
+from services.tweets.client.tweet_views import Entries
 from services.tweets.client.viewer_flags import ViewerFlags
 from tests.fakes.clock import FakeClock
 from tests.fakes.peers import FakeTweets, FakeUsers
@@ -226,3 +228,37 @@ async def test_profiles_come_from_the_users_client(world: World) -> None:
     (shown,) = await world.page([tweet])
     assert shown.author.display_name == "Alice A."
     assert world.users.called("summaries") == [([ALICE],)]
+
+
+async def test_a_page_of_hot_retweets_reads_their_originals_in_its_one_lookup(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = world.tweets.post(BOB, "the original")
+    retweet = world.tweets.post(ALICE, retweet_of=original)
+    await world.cached(original, retweet)
+    await world.flags_known(liked=(original,))
+    await world.page([retweet])  # the retweet, then its original: both hot now
+    lookups: list[list[int]] = []
+    get = world.cache.get
+
+    async def counted(ids: Sequence[int], rider: Rider | None = None) -> Entries:
+        lookups.append(list(ids))
+        return await get(ids, rider)
+    monkeypatch.setattr(world.cache, "get", counted)
+    (shown,) = await world.page([retweet])
+    assert lookups == [[retweet, original]]
+    assert shown.retweet_of.content == "the original"
+    assert shown.retweet_of.liked_by_viewer
+
+
+async def test_a_hot_copy_of_a_since_deleted_retweet_guesses_but_shows_nothing(
+        world: World) -> None:
+    original = world.tweets.post(BOB, "the original")
+    retweet = world.tweets.post(ALICE, retweet_of=original)
+    await world.cached(original, retweet)
+    await world.flags_known()
+    await world.page([retweet])
+    world.tweets.delete(retweet)
+    # The change, a newer version: every process drops its hot copy at its next lookup.
+    await world.cache.changed([world.tweets.versioned(retweet, version=2)])
+    assert await world.page([retweet]) == []
+    assert world.tweets.called("hydrate") == []

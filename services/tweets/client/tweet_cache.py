@@ -128,7 +128,10 @@ class Riders:
     """Several riders on one lookup, each with its one command."""
 
     def __init__(self, *riders: Rider) -> None:
-        self.riders = riders
+        # Flattened: the lookup reads each rider's one command itself.
+        self.riders: tuple[Rider, ...] = tuple(
+            r for rider in riders
+            for r in (rider.riders if isinstance(rider, Riders) else (rider,)))
 
     def queue(self, pipe: AnyPipeline) -> None:
         for rider in self.riders:
@@ -165,6 +168,15 @@ class HotTier:
         if len(self._items) > self._maxsize:
             self._items.popitem(last=False)
             HOT_EVICTED.inc()
+
+    def peek(self, keys: Iterable[int], now: float) -> dict[int, cache_pb2.CachedTweet]:
+        """The unexpired entries among the keys, their order and counts untouched."""
+        found = {}
+        for key in keys:
+            item = self._items.get(key)
+            if item is not None and item[1] > now:
+                found[key] = item[0]
+        return found
 
     def __contains__(self, key: int) -> bool:
         return key in self._items
@@ -258,6 +270,11 @@ class TweetCache:
             return {}
         self.breaker.succeeded()
         return found
+
+    def peek(self, tweet_ids: Iterable[int]) -> dict[int, cache_pb2.CachedTweet]:
+        """This process's copies of these tweets, unchecked: what a page can
+        guess from before its lookup (which checks what it returns)."""
+        return self._hot.peek(tweet_ids, self._monotonic())
 
     async def _start(self) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -19,19 +19,26 @@ Entries = dict[int, cache_pb2.CachedTweet]
 # A lookup through the tweet cache that can carry a rider (TweetCache.get, or the
 # tweets service's read-through that also fills it).
 Lookup = Callable[[Sequence[int], Rider], Awaitable[Entries]]
+# The cache's in-process copies among some ids (TweetCache.peek).
+Peek = Callable[[Sequence[int]], Entries]
 
 
 async def lookup_with_flags(lookup: Lookup, flags: ViewerFlags, ids: list[int],
-                            viewer: int) -> tuple[Entries, Flags | None, set[int]]:
+                            viewer: int, peek: Peek | None = None
+                            ) -> tuple[Entries, Flags | None, set[int]]:
     """The entries for the ids and for the tweets they embed (retweeted
     originals, quoted tweets), the viewer's flags riding along in the same
     round trips (one; two when embedded tweets are not among the ids; three
     when a retweeted original quotes one that is not either), and the ids of
-    those embedded tweets. The flags are None when unknown."""
-    flags_of_ids = flags.rider(viewer, ids)
-    entries = await lookup(ids, flags_of_ids)
-    found = flags_of_ids.flags
-    embedded: set[int] = set()
+    those embedded tweets. The flags are None when unknown. With `peek` (the
+    cache's in-process copies), what hot tweets embed goes in the first round
+    trip: a page of hot retweets costs one, not two."""
+    ahead = expected_embeds(peek, ids) if peek is not None else []
+    first = ids + ahead
+    flags_of_first = flags.rider(viewer, first)
+    entries = await lookup(first, flags_of_first)
+    found = flags_of_first.flags
+    embedded: set[int] = set(ahead)
     for _ in range(2):  # what the ids embed, then what retweeted originals quote
         wanted = originals_needed(entries) - embedded
         if not wanted:
@@ -41,6 +48,24 @@ async def lookup_with_flags(lookup: Lookup, flags: ViewerFlags, ids: list[int],
         entries |= await lookup(sorted(wanted), flags_of_embedded)
         found = union(found, flags_of_embedded.flags)
     return entries, found, embedded
+
+
+def expected_embeds(peek: Peek, ids: list[int]) -> list[int]:
+    """What the hot copies of these tweets embed, and what those embed in turn
+    (a retweeted original's quoted tweet), that is not among the ids: a guess
+    (embeds never change, but a copy may be of a since deleted tweet) that
+    costs at worst a few ids more in the first lookup."""
+    seen = set(ids)
+    ahead: list[int] = []
+    level = ids
+    for _ in range(2):
+        level = [t for t in dict.fromkeys(embeds(e) for e in peek(level).values())
+                 if t and t not in seen]
+        if not level:
+            break
+        seen.update(level)
+        ahead += level
+    return ahead
 
 
 def embeds(entry: cache_pb2.CachedTweet) -> int:

@@ -28,7 +28,7 @@ from twitter.tweets.v1 import tweets_pb2
 from twitter.users.v1 import users_pb2
 
 from services.shared.observability.logging import get_logger
-from services.shared.stores.redis_client import REDIS_ERRORS, RedisClient
+from services.shared.stores.redis_client import REDIS_ERRORS, AnyPipeline, RedisClient
 
 log = get_logger(__name__)
 
@@ -125,6 +125,22 @@ class RelationsSource(Protocol):
     async def viewer_relations(self, user_id: int) -> users_pb2.ViewerRelations: ...
 
 
+class RelationsRider:
+    """The viewer's cached relations asked in another lookup's round trip (a
+    rider of the tweet cache's lookup: services/tweets/client/tweet_cache.py)."""
+
+    def __init__(self, viewer: int) -> None:
+        self.viewer = viewer
+        self.heard = False  # the lookup's round trip did not happen (Redis down, no ids)
+        self.raw: bytes | None = None
+
+    def queue(self, pipe: AnyPipeline) -> None:
+        pipe.get(relations_key(self.viewer))
+
+    def read(self, result: bytes | None) -> None:
+        self.heard, self.raw = True, result
+
+
 class RelationsCache:
     """Read side: the cached relations, or the users service's on a miss."""
 
@@ -139,6 +155,12 @@ class RelationsCache:
             log.warning("relations cache unreachable; asking the users service")
             raw = None
         return await self.resolve(viewer, raw)
+
+    async def heard(self, rider: RelationsRider) -> Relations:
+        """The relations a rider read; read now when its round trip did not happen."""
+        if not rider.heard:
+            return await self.of(rider.viewer)
+        return await self.resolve(rider.viewer, rider.raw)
 
     async def resolve(self, viewer: int, raw: bytes | str | None) -> Relations:
         """The relations from a value read elsewhere (a pipeline), or a fill."""
