@@ -1,8 +1,9 @@
 """Timeline entries to tweets as the reader sees them, from the tweet cache.
 
 Round trips on a fully cached page: one Redis pipeline for the tweets and the
-reader's flags (a second when retweets bring in originals that are not on the
-page); profiles come from the users client's in-process cache.
+reader's flags (a second when retweets bring in originals that are neither on
+the page nor hot in this process); profiles come from the users client's
+in-process cache.
 Whatever the cache cannot answer (misses, a reader whose flags are not
 materialised, Redis down) is asked of the tweets service in one
 BatchGetTweets call, which reads through the same cache and fills it.

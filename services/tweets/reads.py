@@ -6,7 +6,8 @@ retweet or reply acts on, goes through the tweet cache
 
 A page of n tweets costs, when everything is cached, one Redis round trip for
 the tweets and the viewer's flags (two when retweets bring in originals not on
-the page); profiles come from the users client's in-process cache.
+the page and not hot in this process); profiles come from the users client's
+in-process cache.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ whom they mute. The users service is the only writer:
   a newer version, so a fill that read the store just before a block
   committed can never overwrite the block's copy.
 Readers (tweets, timeline, search, messages) GET the key (the timeline inside
-its first pipeline, so a home page costs no extra round trip) and ask
+its first pipeline, the tweets service's pages and GetTweet as a rider of
+their tweets' lookup, so neither costs an extra round trip) and ask
 GetViewerRelations on a miss, or when Redis is unreachable. Staleness: none
 while Redis takes the writes; if Redis cannot take one after the commit, the
 old copy lives at most RELATIONS_TTL_SECONDS.
