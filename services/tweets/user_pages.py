@@ -18,9 +18,11 @@ A reader that finds no epoch sets one from Redis's clock (a value no earlier
 epoch of that key had), so a copy read before a change can never be checked
 against an epoch set after it: a create racing a fill leaves the fill's copy
 unusable. A writer that cannot reach Redis marks the tweet cache dirty, whose
-generation bump retires every copy. Copies also expire after a short TTL, the
-backstop for a change whose refresh failed. A check that fails (or that
-Redis did not answer) reads the page from Cassandra, as every later page is.
+generation bump retires every copy. Copies also expire after a TTL (5
+minutes by default), the backstop for a reset Redis lost after acknowledging
+it (a failover), as the tweet cache's warm TTL is for a lost invalidation. A
+check that fails (or that Redis did not answer) reads the page from
+Cassandra, as every later page is.
 
 What the page shows is decided afterwards exactly as for a page read from
 Cassandra: deleted tweets, blocks and mutes are applied to the tweets, not
