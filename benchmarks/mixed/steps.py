@@ -73,3 +73,21 @@ class Step:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def saturation_point(steps: list[Step]) -> float | None:
+    """The saturation point: the highest rate of a step that meets the goal."""
+    passing = [s.rate for s in steps if s.meets_goal]
+    return max(passing) if passing else None
+
+
+def sustained_rate(steps: list[Step]) -> float | None:
+    """The highest rate below the first step that misses the goal: what the
+    stack held at every rate up to it. Later steps replay requests the earlier
+    ones warmed the caches with, so a step can pass above one that failed."""
+    held = None
+    for step in steps:
+        if not step.meets_goal:
+            break
+        held = step.rate
+    return held
