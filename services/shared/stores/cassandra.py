@@ -11,6 +11,8 @@ the coordinator's queues).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -134,7 +136,34 @@ class Cql:
         return list(await asyncio.gather(*(self.execute(s, p) for s, p in work)))
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._cluster.shutdown)
+        """Shuts the driver down (seconds on a busy machine) on a daemon thread
+        of its own. A caller that stops waiting, as a worker's bounded stop
+        does, leaves it to finish or to end with the process: on the loop's
+        default executor (`to_thread`) it would hold the loop's shutdown, and
+        so the process's exit, until it returned."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def shutdown() -> None:
+            error: BaseException | None = None
+            try:
+                self._cluster.shutdown()
+            except BaseException as exc:  # handed to the awaiting caller
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, done, error)
+
+        threading.Thread(target=shutdown, name="cql-shutdown", daemon=True).start()
+        await done
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the caller stopped waiting
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 class _Batch(BatchStatement):  # type: ignore[misc]  # the driver has no stubs
