@@ -11,7 +11,7 @@ Which followees are celebrities comes from the server's copy of the set
 (celebrities.py), or from Redis (one more) while that copy is not loaded or
 too old. Followed celebrities add one (their recent entries) unless the
 server read them within the last half second (recent_pages.py), and so do
-retweets whose originals are not on the page.
+retweets whose originals are neither on the page nor hot in the server.
 tests/integration/test_timeline_reads.py counts them (docs/ARCHITECTURE.md,
 "The read path").
 

@@ -101,13 +101,12 @@ class TweetServicer(tweets_pb2_grpc.TweetServiceServicer):
         listing = await self._pages.listing(req)
         # The viewer's relations ride the first lookup of the page's tweets.
         seen = self._visibility.rider(viewer)
-        first: list[Rider] = [seen]
+        pending: list[Rider] = [seen]
 
         async def hydrate(ids: list[int], rider: Rider | None) -> list[tweets_pb2.Tweet]:
-            riders = [*first, *([rider] if rider is not None else [])]
-            first.clear()
-            return await self._reads.tweets(ids, viewer,
-                                            rider=Riders(*riders) if riders else None)
+            riders = Riders(*pending, *([rider] if rider is not None else []))
+            pending.clear()
+            return await self._reads.tweets(ids, viewer, rider=riders)
         tweets, token = await self._pages.read(listing, hydrate)
         relations = await self._visibility.heard(seen)
         if request.user_id in relations.blocked_by:

@@ -1,13 +1,13 @@
 """Cql.close (services/shared/stores/cassandra.py) under a bounded stop: a
 worker waits 1.5 s for its clients to close, and a driver shutdown that takes
-longer must not hold the process's exit (issue 32's 5 s) once it stops waiting."""
+longer must not hold the process's exit (issue 32's 5 s) once it stops waiting.
+No timing: the stand-in's shutdown blocks until the test releases it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-import time
 from typing import Any
 
 from services.shared.stores.cassandra import Cql
@@ -36,11 +36,10 @@ def test_a_stop_that_gives_up_on_close_is_not_held_by_the_shutdown() -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(cql(cluster).close(), 0.1)
 
-    started = time.monotonic()
     asyncio.run(bounded_stop())  # closes the loop, as a worker's exit does
-    took = time.monotonic() - started
+    # The loop closed while the shutdown was still blocked: it did not wait.
+    assert not cluster.shut.is_set(), "the loop's shutdown waited for the driver's"
     cluster.release.set()
-    assert took < 2.0, f"the loop's shutdown waited {took:.1f} s for the driver"
     assert cluster.shut.wait(5)  # the shutdown itself still ran to its end
 
 
