@@ -162,7 +162,10 @@ async def peer() -> AsyncIterator[tuple[str, list[str]]]:
 
 async def call(channel: grpc.aio.Channel, kind: str) -> bytes:
     stub: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)
-    response: bytes = await stub(kind.encode(), timeout=5)
+    # Waits for the connection: a CI run's first call to a just-started server
+    # failed fast with "Connection refused" (gRPC shares subchannels between
+    # channels, and a failed one backs off); the tests are about the answers.
+    response: bytes = await stub(kind.encode(), timeout=5, wait_for_ready=True)
     return response
 
 
