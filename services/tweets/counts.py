@@ -24,9 +24,12 @@ by at most one recount (a few milliseconds) while a writer waits; a writer that
 dies before its recount leaves an outbox intent, and the relay's recount
 catches up within its grace period (30 s by default).
 
-A recount that finds nothing to change writes nothing: a recount racing it read
-the same version, and could only have seen states at least as new (reads after
-a version's commit see every write completed before it).
+A recount that finds nothing to change still moves the version (the same
+compare-and-set, with no flag to flip). A racing recount in another replica may
+have read one of its rows before that row's last change and be about to flip
+its flag back: moving the version makes that compare-and-set lose, so it reads
+again. (Without it, a like landing between an unlike's recount reading the row
+and committing was left alive but uncounted.)
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ from services.tweets.repository import Pair, RowKind, TweetStore
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 40
-RECOUNTS = Metric("tweet_recounts_total", "Recounts by outcome: committed, unchanged, or"
-                  " lost (another recount committed first; read again).", ["kind", "outcome"])
+RECOUNTS = Metric("tweet_recounts_total", "Recounts by outcome: committed, unchanged (only"
+                  " the version moved), or lost (another recount committed first; read again).",
+                  ["kind", "outcome"])
 SHARED = Histogram("tweet_recount_writers", "Writers one recount settled.",
                    buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 
@@ -108,11 +112,11 @@ class Counter:
             if tally is None:
                 return {}, 0
             flips = [p for p in tally.pairs.values() if p.alive != p.counted]
-            if not flips:
-                RECOUNTS.labels(kind.name.lower(), "unchanged").inc()
-                return tally.pairs, tally.count
             count = tally.count + sum(1 if p.alive else -1 for p in flips)
             if await self._store.commit_count(tweet_id, kind, tally, count, flips):
+                if not flips:
+                    RECOUNTS.labels(kind.name.lower(), "unchanged").inc()
+                    return tally.pairs, count
                 RECOUNTS.labels(kind.name.lower(), "committed").inc()
                 try:
                     await self._changed([tweet_id])

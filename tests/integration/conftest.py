@@ -65,6 +65,7 @@ async def replica(cql: Cql, users_channel: grpc.aio.Channel, js: JetStreamContex
     redis = redis_client.connect(stack_env["REDIS_URL"])
     parts = await assemble(settings, cql, users_channel, publisher, media_channel, redis)
     yield parts, publisher
+    await parts.outbox.close()  # as the server stops: no discard left pending
     await parts.lease.stop()
     await media_channel.close()
     await redis.aclose()

@@ -19,6 +19,8 @@ from services.shared import contracts
 from services.shared.messaging import events as jetstream
 from services.shared.security.auth import set_caller
 from services.shared.snowflake.ids import IdGenerator
+from services.tweets.counts import Counter
+from services.tweets.repository import RowKind
 from services.tweets.wiring import Components
 from tests.support.tweets import FlakyPublisher, get, post
 from tests.support.users import Account, MakeAccount
@@ -104,6 +106,39 @@ async def test_like_unlike_race_across_two_replicas_keeps_count_equal_to_rows(
     assert (await get(tweets, author, tweet.tweet_id)).like_count == 10
     assert sorted(await all_likers(tweets, author, tweet.tweet_id)) == sorted(
         f.user_id for f in fans[10:])
+
+
+async def test_a_recount_with_nothing_to_flip_fences_a_racing_older_one(
+        tweets: Stub, make_account: MakeAccount,
+        replica: tuple[Components, FlakyPublisher]) -> None:
+    """An unlike's recount reads the row, a like lands, the like's recount (in
+    another replica) finds the row alive and counted: the older recount must
+    not commit its flip of the row to uncounted afterwards."""
+    parts, _ = replica
+    store, author = parts.store, await make_account("a")
+    tweet = (await post(tweets, author, "raced")).tweet_id
+    fan = 10**15 + 7
+
+    async def write(*, alive: bool, ref: int) -> None:
+        written = (await store.engaged(tweet, fan))[RowKind.LIKE].written
+        await store.write([store.set_pair(tweet, RowKind.LIKE, fan, ref, alive=alive,
+                                           at=written + 1)])
+
+    await parts.engagement.like(fan, tweet)  # alive and counted: 1
+    await write(alive=False, ref=1)  # an unlike, its recount not yet run
+    unlikes_read = await store.tally(tweet, RowKind.LIKE, [fan])
+    assert unlikes_read is not None
+    await write(alive=True, ref=2)  # a like lands before that recount commits
+    racing = Counter(store, parts.reads.refresh)  # the like's replica recounts
+    pairs, count = await racing.recount(tweet, RowKind.LIKE, [fan])
+    assert (pairs[fan].alive, pairs[fan].counted, count) == (True, True, 1)
+
+    # The unlike's recount commits what it read: it must lose, and read again.
+    flip = unlikes_read.pairs[fan]
+    assert not await store.commit_count(tweet, RowKind.LIKE, unlikes_read, 0, [flip])
+    _, count = await parts.counter.recount(tweet, RowKind.LIKE, [fan])
+    assert count == 1
+    assert (await get(tweets, author, tweet)).like_count == 1
 
 
 async def test_retweets_are_idempotent_counted_and_vanish_with_the_original(
