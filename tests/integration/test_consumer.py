@@ -141,3 +141,54 @@ async def test_an_event_that_always_times_out_is_held_only_so_long(
         await asyncio.wait_for(runner, 10)
         await js.delete_consumer(jetstream.STREAM, durable)
         await nc.close()
+
+
+async def test_events_arriving_just_after_a_small_batch_come_in_one_fetch(
+        stack_env: dict[str, str]) -> None:
+    """A caught-up consumer waits `linger_seconds` before its next fetch, so a
+    trickle of events is handled in batches, not one fetch (and its pull
+    requests) per event."""
+    nc, js = await jetstream.connect(stack_env["NATS_URL"], name="test")
+    tag = uuid.uuid4().hex[:8]
+    subject, durable = f"twitter.test{tag}.event", f"test-{tag}"
+    first_handled = asyncio.Event()
+    batches: list[list[bytes]] = []  # events handled side by side, by fetch
+    running: list[bytes] = []
+
+    async def handler(_: str, data: bytes, progress: Progress) -> None:
+        if data == b"first":
+            first_handled.set()
+            return
+        if not running:
+            batches.append([])
+        running.append(data)
+        batches[-1].append(data)
+        await asyncio.sleep(0.05)  # a batch's handlers overlap; fetches never do
+        running.remove(data)
+
+    stop = asyncio.Event()
+    spec = ConsumerSpec(durable, f"twitter.test{tag}.>", {subject: handler},
+                        concurrency=8, linger_seconds=1.0)
+    runner = asyncio.create_task(consumer.run(js, spec, stop))
+
+    async def publish(data: bytes) -> None:
+        await js.publish(subject, data, headers={"Nats-Msg-Id": uuid.uuid4().hex})
+    try:
+        await consumer_bound(js, durable)
+        await publish(b"first")
+        await asyncio.wait_for(first_handled.wait(), 10)
+        # The consumer is lingering now; without it, it would be waiting on a
+        # fetch that returns with the first event to arrive.
+        await asyncio.sleep(0.05)
+        for n in range(3):
+            await publish(b"%d" % n)
+
+        async def all_handled() -> bool:
+            return sum(map(len, batches)) == 3 and not running
+        await eventually(all_handled, within=10, every=0.05, what="three events handled")
+        assert batches == [[b"0", b"1", b"2"]]
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 5)
+        await js.delete_consumer(jetstream.STREAM, durable)
+        await nc.close()
