@@ -16,6 +16,7 @@ from services.shared.messaging import consumer
 from services.shared.messaging import events as jetstream
 from services.shared.messaging.consumer import ConsumerSpec
 from services.shared.observability import probe_http
+from services.shared.observability.gc_pauses import time_collections
 from services.shared.observability.logging import configure_logging, get_logger
 from services.shared.observability.telemetry import configure_tracing
 
@@ -61,6 +62,7 @@ async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) 
     connection.append(nc)
     await jetstream.ensure_stream(js, jetstream.StreamLimits.of(settings))
     freeze_startup_objects()
+    time_collections()
     jobs = start_jobs(worker.background)
     log.info("worker started", consumers=[c.durable for c in worker.consumers])
     try:

@@ -17,6 +17,7 @@ from services.shared.concurrency.background import Job, start_jobs, stop_jobs
 from services.shared.concurrency.long_lived import freeze_startup_objects
 from services.shared.config import ServerSettings
 from services.shared.observability import telemetry
+from services.shared.observability.gc_pauses import time_collections
 from services.shared.observability.logging import get_logger
 from services.shared.resilience import health as store_health
 from services.shared.rpc import reflection as shared_reflection
@@ -78,6 +79,7 @@ async def serve(app: App, settings: ServerSettings) -> None:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.grpc_host)
     freeze_startup_objects()
+    time_collections()
     await server.start()
     await _set_serving(health_servicer, app.service_names)
     watched: dict[str, Job] = {}
