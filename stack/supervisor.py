@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import shlex
 import subprocess
@@ -16,6 +17,7 @@ from supervisor.datatypes import dict_of_key_value_pairs  # type: ignore[import-
 from supervisor.xmlrpc import Faults, SupervisorTransport  # type: ignore[import-untyped]
 
 from stack import wait
+from stack.contract import PASSTHROUGH
 from stack.errors import StackError
 from stack.programs import Program, Tier
 from stack.topology import VENV_BIN, Settings
@@ -56,6 +58,15 @@ def _round_trips(key: str, value: str) -> bool:
         return bool(dict_of_key_value_pairs(f'{key}="{value}"') == {key: value})
     except ValueError:
         return False
+
+
+def daemon_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """supervisord's own environment, which every program inherits beneath its
+    configured one: without the variables the stack passes on only when set
+    (contract.PASSTHROUGH). Otherwise the first `up`'s value stayed with every
+    program until `make down`: after `make bench` (1% tracing), `make test` ran
+    its tracing tests against services and an edge still sampling 1%."""
+    return {k: v for k, v in environ.items() if k not in PASSTHROUGH}
 
 
 def _environment(env: Mapping[str, str]) -> str:
@@ -164,7 +175,8 @@ class Supervisor:
     def start_daemon(self) -> None:
         argv = [str(VENV_BIN / "supervisord"), "-c", str(self.paths.conf)]
         # supervisord daemonizes and closes its stdio, so this returns promptly.
-        result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+        result = subprocess.run(argv, capture_output=True, text=True, check=False,  # noqa: S603
+                                env=daemon_environment(os.environ))
         if result.returncode != 0:
             raise StackError(f"supervisord did not start:\n{result.stderr or result.stdout}")
 
