@@ -14,6 +14,7 @@ from benchmarks import (
     messages_bench,
     mixed,
     notifications_bench,
+    saturation,
     search_bench,
     sessions_bench,
     soak,
@@ -41,11 +42,13 @@ SUITES = {
     "cost": cost_bench.run,
     "timeline_reads": timeline_bench.run_reads,
     "mixed_probe": probe.run,
+    "saturation": saturation.run,
 }
 # Run only when asked for by name (BENCH=soak takes half an hour; redis_modes
 # and timeline_reads are parts of timeline; edge_cpu, a few minutes, of edge;
-# mixed_probe is one fixed rate of mixed, for before/after pairs).
-LONG = {"soak", "redis_modes", "timeline_reads", "edge_cpu", "mixed_probe"}
+# mixed_probe is one fixed rate of mixed, for before/after pairs; saturation
+# reruns the closed loops of timeline and tweets with their CPU split).
+LONG = {"soak", "redis_modes", "timeline_reads", "edge_cpu", "mixed_probe", "saturation"}
 
 
 def running_with(stack_env: Path) -> str:

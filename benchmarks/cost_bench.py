@@ -38,7 +38,7 @@ GROUPS = {"redis": ("redis",), "cassandra": ("cassandra",), "postgres": ("postgr
           "nats": ("nats",), "envoy": ("envoy",)}
 
 
-def _group(program: str) -> str:
+def tier_of(program: str) -> str:
     for group, prefixes in GROUPS.items():
         if program.startswith(prefixes):
             return group
@@ -65,12 +65,12 @@ class Window:
                        0.0) for p in after}
 
 
-def _split(spent: Busy, per: float, unit: str) -> str:
+def split_by_tier(spent: Busy, per: float, unit: str) -> str:
     """Cost per operation by tier, then by program (the visible ones): the tiers
     size the stores, the programs say where to cut."""
     tiers: Busy = {}
     for program, seconds in spent.items():
-        tiers[_group(program)] = tiers.get(_group(program), 0.0) + seconds
+        tiers[tier_of(program)] = tiers.get(tier_of(program), 0.0) + seconds
 
     def line(costs: Busy) -> str:
         return " ".join(f"{name} {v * per:.2f}" for name, v in
@@ -98,7 +98,7 @@ async def _measure(sampler: CpuSampler, idle: Busy, count: int,
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     await asyncio.sleep(SETTLE_SECONDS)  # the work the operations started
     spent = window.spent()
-    return 1000 * sum(spent.values()) / count, _split(spent, 1000 / count, "ms")
+    return 1000 * sum(spent.values()) / count, split_by_tier(spent, 1000 / count, "ms")
 
 
 async def _costs(env: dict[str, str]) -> list[str]:
@@ -180,7 +180,7 @@ async def _fanout(env: dict[str, str], http: httpx.AsyncClient, sampler: CpuSamp
     per = 1_000_000 / FOLLOWERS
     return [f"{'fanout, per follower (10k active followers)':<42}"
             f" {sum(spent.values()) * per:>9.1f} us CPU per insert"
-            f"   (the tweet's own create included)   {_split(spent, per, 'us')}",
+            f"   (the tweet's own create included)   {split_by_tier(spent, per, 'us')}",
             f"{'a home timeline of one entry':<42} {home} bytes (MEMORY USAGE)"]
 
 

@@ -86,7 +86,7 @@ READERS = 20
 POINT_READS = 300
 
 
-async def _readers(edge_url: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+async def readers_of_authors(edge_url: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """20 authors with 40 tweets each and 20 readers who follow all of them (re-runs
     top the tweets up instead of adding more)."""
     # Eight logins at a time (argon2): twenty at once time out on a busy machine.
@@ -147,13 +147,13 @@ async def _author_list(http: httpx.AsyncClient, reader: dict[str, str],
     return list_id
 
 
-def _bench_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
+def bench_home_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
     return _wrk_reads(edge_url, readers, "id", '"/v1/timeline/" .. r[1] .. "?pageSize=20"',
                       f"home timeline, 20 of {AUTHORS} authors, edge")
 
 
 def _bench_list_reads(edge_url: str, readers: list[dict[str, str]]) -> wrk.Result:
-    """The same readers and run as _bench_reads, each reading their list of
+    """The same readers and run as bench_home_reads, each reading their list of
     the same 20 authors: fanout on read beside the materialised home timeline."""
     return _wrk_reads(edge_url, readers, "list",
                       '"/v1/lists/" .. r[1] .. "/timeline?pageSize=20"',
@@ -253,9 +253,9 @@ def _hit_rates(before: Counter[tuple[str, str]], after: Counter[tuple[str, str]]
 
 def run(env: dict[str, str]) -> list[str]:
     lines = asyncio.run(_fanout(env))
-    authors, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    authors, readers = asyncio.run(readers_of_authors(env["EDGE_URL"]))
     before = _cache_lookups()
-    lines.append(_bench_reads(env["EDGE_URL"], readers).line())
+    lines.append(bench_home_reads(env["EDGE_URL"], readers).line())
     lines.append(_hit_rates(before, _cache_lookups()))
     lines.append(_bench_list_reads(env["EDGE_URL"], readers).line())
     lines += asyncio.run(_point_reads(env["TWEETS_ADDR"], authors, readers[0]))
@@ -266,14 +266,14 @@ def run(env: dict[str, str]) -> list[str]:
 def run_reads(env: dict[str, str]) -> list[str]:
     """BENCH=timeline_reads: only the home and list timeline read runs through
     the edge (for scaling checks, e.g. TIMELINE_PROCESSES=1 and 2)."""
-    _, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    _, readers = asyncio.run(readers_of_authors(env["EDGE_URL"]))
     processes = topology.load().processes["timeline"]
     suffix = f"   ({processes} timeline processes)"
-    return [_bench_reads(env["EDGE_URL"], readers).line() + suffix,
+    return [bench_home_reads(env["EDGE_URL"], readers).line() + suffix,
             _bench_list_reads(env["EDGE_URL"], readers).line() + suffix]
 
 
 def run_redis_modes(env: dict[str, str]) -> list[str]:
     """BENCH=redis_modes: only the cluster / single Redis comparison."""
-    _, readers = asyncio.run(_readers(env["EDGE_URL"]))
+    _, readers = asyncio.run(readers_of_authors(env["EDGE_URL"]))
     return redis_modes.run(env, readers)
