@@ -12,7 +12,6 @@ from twitter.users.v1 import events_pb2 as user_events
 from services.notifications import wiring
 from services.notifications.notifier import Notifier
 from services.notifications.settings import NotificationsSettings
-from services.shared.concurrency import event_loop
 from services.shared.messaging import events as jetstream
 from services.shared.messaging import worker
 from services.shared.messaging.consumer import ConsumerSpec, Handlers
@@ -60,4 +59,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    event_loop.run(main)
+    worker.serve(main)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from services.search import wiring
 from services.search.settings import SearchSettings
-from services.shared.concurrency import event_loop
 from services.shared.messaging import worker
 from services.shared.messaging.consumer import ConsumerSpec, Handlers
 
@@ -26,4 +25,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    event_loop.run(main)
+    worker.serve(main)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from twitter.tweets.v1 import events_pb2 as tweet_events
 from twitter.users.v1 import events_pb2 as user_events
 
-from services.shared.concurrency import event_loop
 from services.shared.messaging import worker
 from services.shared.messaging.consumer import ConsumerSpec, Handlers
 from services.timeline import wiring
@@ -45,4 +44,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    event_loop.run(main)
+    worker.serve(main)

@@ -1,15 +1,20 @@
 """The bootstrap every event worker shares: logging, tracing, metrics and
 probes (services/shared/observability/probe_http.py: readiness is the consumers' health),
-the JetStream connection, its consumers until SIGTERM, then an orderly stop."""
+the JetStream connection, its consumers until SIGTERM, then an orderly stop
+and the process's end (`serve`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import os
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
+from services.shared.concurrency import event_loop
 from services.shared.concurrency.background import Job, start_jobs, stop_jobs
 from services.shared.concurrency.long_lived import freeze_startup_objects
 from services.shared.messaging import consumer
@@ -18,11 +23,12 @@ from services.shared.messaging.consumer import ConsumerSpec
 from services.shared.observability import probe_http
 from services.shared.observability.gc_pauses import time_collections
 from services.shared.observability.logging import configure_logging, get_logger
-from services.shared.observability.telemetry import configure_tracing
+from services.shared.observability.telemetry import configure_tracing, flush_spans
 
 log = get_logger(__name__)
 FLUSH_SECONDS = 1
 HOOK_SECONDS = 1.5
+EXIT_FLUSH_SECONDS = 1.0
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -85,3 +91,24 @@ async def run(settings: WorkerSettings, build: Callable[[], Awaitable[Worker]]) 
             except TimeoutError:
                 log.warning("stop hook did not finish in time; exiting anyway")
         log.info("worker stopped")
+
+
+def serve(main: Callable[[], Coroutine[Any, Any, None]]) -> NoReturn:
+    """A worker process's entry point: runs `main` (which ends in `run`), then
+    ends the process. `run`'s stop is bounded and finishes everything a worker
+    owes; what libraries leave for the interpreter's exit is not (asyncio's
+    default executor, joined with no timeout on Python 3.11; the Cassandra
+    driver's threads), and once held a stopped worker's exit 5 s past its
+    last log line (tests/integration/test_worker_stop.py). So once spans and
+    output are flushed, within a bound, nothing else is waited for."""
+    runner = asyncio.Runner(loop_factory=event_loop.loop_factory())
+    code = 0
+    try:
+        runner.run(main())
+    except BaseException:  # a failed start: reported as the interpreter would
+        traceback.print_exc()
+        code = 1
+    flush_spans(EXIT_FLUSH_SECONDS)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

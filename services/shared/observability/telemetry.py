@@ -49,6 +49,13 @@ def configure_tracing(service_name: str) -> None:
     trace.set_tracer_provider(provider)
 
 
+def flush_spans(timeout_seconds: float) -> None:
+    """Exports the spans still queued, waiting at most `timeout_seconds`."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush(timeout_millis=int(timeout_seconds * 1000))
+
+
 def current_ids() -> tuple[str, str] | None:
     """The current span's trace and span ids in hex, for log lines; None outside a
     sampled span."""
