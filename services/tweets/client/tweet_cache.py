@@ -21,6 +21,9 @@ the timeline service) read through `TweetCache.get`. Redis keys:
   in the same pipeline as its warm-tier lookups and drops those ids from its
   hot tier. A change whose RPC has returned is therefore never hidden by a hot
   copy, in any process: the next lookup anywhere reads the stream entry first.
+  On a cluster the stream and an entry answer from different nodes, in no
+  order, so a value read in the same lookup as its own id's invalidation is
+  answered but not kept hot: it may predate the change.
 
 Counts: the tweets service refreshes the entry after every change it commits
 (likes, retweets, replies included) before it answers, so counts in the cache
@@ -318,7 +321,8 @@ class TweetCache:
             self._hot.clear()
             # The values read were of the old generation.
             return await self._lookup(ids, rider)
-        observed = self._forget(changes) or sent_from
+        observed, changed = self._forget(changes)
+        observed = observed or sent_from
         # Another lookup, answered after this one was read, may already have
         # applied newer invalidations: then these values must not become hot.
         current = _position(self._stream_at or b"0-0") <= _position(observed)
@@ -333,7 +337,11 @@ class TweetCache:
             if entry is None or _expired(entry, now_ms):
                 continue
             found[tweet_id] = entry
-            if current:
+            # Nor a value whose change this lookup heard of: on a cluster the
+            # stream and the entry are on different nodes, so the entry may
+            # have been read before the change's write and the stream after
+            # it; kept hot, it would outlive the only invalidation it gets.
+            if current and tweet_id not in changed:
                 self._hot.put(tweet_id, entry, now)
         hits = sum(1 for t in cold if t in found)
         WARM_HITS.inc(hits)
@@ -352,21 +360,23 @@ class TweetCache:
         return groups
 
     def _forget(self, changes: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
-                ) -> bytes | None:
-        """Drops the changed ids from the hot tier; returns the last stream id read."""
-        last = None
+                ) -> tuple[bytes | None, set[int]]:
+        """Drops the changed ids from the hot tier; returns the last stream id
+        read and the ids it named."""
+        last, named = None, set()
         for _, entries in changes or []:
             if len(entries) >= SYNC_BATCH:
                 self._hot.clear()  # too far behind to trust any hot entry
             for entry_id, fields in entries:
                 for raw in fields.get(b"ids", b"").split(b","):
                     if raw:
+                        named.add(int(raw))
                         self._hot.pop(int(raw))
                 last = entry_id
         if last is not None and (self._stream_at is None
                                  or _position(last) > _position(self._stream_at)):
             self._stream_at = last
-        return last
+        return last, named
 
     def _queue_put(self, pipe: Any, values: Sequence[tuple[int, bytes]], ttl_ms: int) -> None:
         """Queues the versioned writes of `values`: one script call per slot."""
