@@ -56,16 +56,16 @@ def measured(sampler: CpuSampler, goal: Goal, run: Callable[[], wrk.Result]) -> 
     before = sampler.snapshot()
     result = run()
     after = sampler.snapshot()
-    per = 1000 / result.requests / TICKS  # ticks -> ms a request
+    per = 1000 / result.requests  # CPU seconds over the run -> ms a request
     spent = {p: (after.per_program[p] - t) / TICKS for p, t in before.per_program.items()}
-    machine = (after.machine - before.machine) * per
-    outside = machine - sum(spent.values()) * 1000 / result.requests
-    ours = sum(v for p, v in spent.items() if tier_of(p) == "services") * 1000 / result.requests
+    machine = (after.machine - before.machine) / TICKS * per
+    outside = machine - sum(spent.values()) * per
+    ours = sum(v for p, v in spent.items() if tier_of(p) == "services") * per
     cores = os.cpu_count() or 1
     need = budget(result, goal, cores)
     return [
         result.line(),
-        f"  {split_by_tier(spent, 1000 / result.requests, 'ms a request')}",
+        f"  {split_by_tier(spent, per, 'ms a request')}",
         f"  the machine {machine:.2f} ms a request ({100 * machine * result.rps / 1000:.0f}% "
         f"of one core); outside the stack (wrk, the OS) {outside:.2f}",
         f"  the goal (>= {goal.rps:,.0f} req/s, p99 <= {goal.p99_ms:.0f} ms) asks, at this "

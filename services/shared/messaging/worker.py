@@ -101,6 +101,7 @@ def serve(main: Callable[[], Coroutine[Any, Any, None]]) -> NoReturn:
     driver's threads), and once held a stopped worker's exit 5 s past its
     last log line (tests/integration/test_worker_stop.py). So once spans and
     output are flushed, within a bound, nothing else is waited for."""
+    # Never closed: closing a Runner joins the default executor, unbounded.
     runner = asyncio.Runner(loop_factory=event_loop.loop_factory())
     code = 0
     try:
